@@ -1,0 +1,97 @@
+// Dial-back: proof that an advertised address really reaches the node that
+// advertises it. The checker opens a WebSocket to ws://ADDRESS/voxmesh/dialback,
+// sends a random nonce, and expects the node's device key to sign
+// canonical({purpose, nonce, address}). A local interface address alone proves
+// nothing; only an answer from outside does.
+import { randomBytes } from 'node:crypto'
+import { WebSocket, WebSocketServer } from 'ws'
+import type { IncomingMessage } from 'node:http'
+import { canonicalEncode } from './canonical.js'
+import { fromBase64url, toBase64url } from './base64url.js'
+import type { Sodium } from './sodium.js'
+
+export const DIALBACK_PATH = '/voxmesh/dialback'
+const PURPOSE = 'voxmesh/dialback/v1'
+const MAX_DIALBACK_MESSAGE_BYTES = 1024
+
+export type DialbackResult = { ok: true, rttMs: number } | { ok: false, reason: string }
+
+export type Dialer = (address: string, expectedDeviceKey: Uint8Array) => Promise<DialbackResult>
+
+function proofBytes (nonce: string, address: string): Uint8Array {
+  return canonicalEncode({ purpose: PURPOSE, nonce, address })
+}
+
+/** The checking side (login server, or a supernode testing a candidate). */
+export function createDialer (sodium: Sodium, timeoutMs: number): Dialer {
+  return async (address, expectedDeviceKey) => await new Promise<DialbackResult>(resolve => {
+    const started = performance.now()
+    const nonce = randomBytes(32).toString('base64url')
+    let settled = false
+    const socket = new WebSocket(`ws://${address}${DIALBACK_PATH}`, {
+      maxPayload: MAX_DIALBACK_MESSAGE_BYTES,
+      handshakeTimeout: timeoutMs,
+      followRedirects: false
+    })
+    const finish = (result: DialbackResult): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      socket.terminate()
+      resolve(result)
+    }
+    const timer = setTimeout(() => { finish({ ok: false, reason: `no answer from ${address} within ${timeoutMs} ms` }) }, timeoutMs)
+    socket.on('open', () => { socket.send(JSON.stringify({ nonce })) })
+    socket.on('error', err => { finish({ ok: false, reason: `cannot reach ${address}: ${err.message}` }) })
+    socket.on('close', () => { finish({ ok: false, reason: `${address} closed the dial-back without a proof` }) })
+    socket.on('message', data => {
+      let signature: Uint8Array | undefined
+      try {
+        const msg = JSON.parse(String(data)) as { signature?: unknown }
+        signature = typeof msg.signature === 'string' ? fromBase64url(msg.signature) : undefined
+      } catch {}
+      const valid = signature?.length === sodium.crypto_sign_BYTES &&
+        sodium.crypto_sign_verify_detached(signature, proofBytes(nonce, address), expectedDeviceKey)
+      finish(valid
+        ? { ok: true, rttMs: performance.now() - started }
+        : { ok: false, reason: `${address} answered, but not with a valid proof from the registering device key` })
+    })
+  })
+}
+
+/**
+ * The answering side: attach to a WebSocketServer (noServer) in front of which
+ * the node routes DIALBACK_PATH upgrades. `advertisedAddress` is what the proof
+ * is bound to, so a proof cannot be replayed for another address.
+ */
+export function answerDialback (sodium: Sodium, socket: WebSocket, secretKey: Uint8Array, advertisedAddress: string): void {
+  socket.once('message', data => {
+    try {
+      const { nonce } = JSON.parse(String(data)) as { nonce?: unknown }
+      if (typeof nonce !== 'string' || nonce.length > 128) throw new Error('bad nonce')
+      socket.send(JSON.stringify({ signature: toBase64url(sodium.crypto_sign_detached(proofBytes(nonce, advertisedAddress), secretKey)) }))
+    } catch {
+      socket.close(1008, 'malformed dial-back')
+    }
+  })
+}
+
+/** A stand-alone dial-back responder on its own port (tests, and nodes before their link server exists). */
+export function listenForDialback (sodium: Sodium, options: { host: string, port: number, secretKey: Uint8Array, advertisedAddress?: string }): Promise<{ address: string, close: () => Promise<void> }> {
+  return new Promise((resolve, reject) => {
+    const server = new WebSocketServer({ host: options.host, port: options.port, path: DIALBACK_PATH, maxPayload: MAX_DIALBACK_MESSAGE_BYTES })
+    server.once('error', reject)
+    server.on('listening', () => {
+      const { port } = server.address() as { port: number }
+      const address = options.advertisedAddress ?? `${options.host}:${port}`
+      server.on('connection', (socket: WebSocket, _req: IncomingMessage) => { answerDialback(sodium, socket, options.secretKey, address) })
+      resolve({
+        address,
+        close: () => new Promise(done => {
+          for (const client of server.clients) client.terminate()
+          server.close(() => { done() })
+        })
+      })
+    })
+  })
+}

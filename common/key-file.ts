@@ -1,0 +1,34 @@
+// Ed25519 key files (the login server's signing key, a node's device key):
+// the 32-byte seed as base64url text, mode 0600, created on first use.
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { fromBase64url, toBase64url } from './base64url.js'
+import type { Sodium } from './sodium.js'
+
+export interface SigningKeyPair { publicKey: Uint8Array, secretKey: Uint8Array }
+
+export function loadOrCreateKeyFile (sodium: Sodium, file: string): SigningKeyPair & { created: boolean } {
+  let text: string
+  try {
+    const mode = statSync(file).mode & 0o777
+    if ((mode & 0o077) !== 0) {
+      throw new Error(`key file ${file} is readable by others (mode ${mode.toString(8)}); run: chmod 600 ${file}`)
+    }
+    text = readFileSync(file, 'utf8').trim()
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    const seed = sodium.randombytes_buf(sodium.crypto_sign_SEEDBYTES)
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+    // 'wx' fails rather than overwrite a key another process just created.
+    writeFileSync(file, `${toBase64url(seed)}\n`, { mode: 0o600, flag: 'wx' })
+    return { ...keyPairFromSeed(sodium, seed), created: true }
+  }
+  const seed = fromBase64url(text)
+  if (seed?.length !== sodium.crypto_sign_SEEDBYTES) throw new Error(`key file ${file} does not hold a 32-byte base64url seed`)
+  return { ...keyPairFromSeed(sodium, seed), created: false }
+}
+
+export function keyPairFromSeed (sodium: Sodium, seed: Uint8Array): SigningKeyPair {
+  const { publicKey, privateKey } = sodium.crypto_sign_seed_keypair(seed)
+  return { publicKey, secretKey: privateKey }
+}

@@ -1,0 +1,111 @@
+// The login server's HTTP API, declared once: the server validates with these
+// schemas and the clients (CLI, nodes) are typed by them.
+import { Type, type Static } from 'typebox'
+
+const Base64url = (bytes: number) => Type.String({ pattern: '^[A-Za-z0-9_-]+$', minLength: Math.ceil(bytes * 4 / 3), maxLength: Math.ceil(bytes * 4 / 3) })
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String() })
+})
+export type ErrorBody = Static<typeof ErrorBody>
+
+/** Loose on purpose: the handler normalizes and says precisely what is wrong. */
+export const UsernameInput = Type.String({ minLength: 1, maxLength: 64 })
+export const PasswordInput = Type.String({ minLength: 1, maxLength: 1024 })
+export const DeviceKey = Base64url(32)
+
+export const CertificateSchema = Type.Object({
+  body: Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: 2048 }),
+  signature: Base64url(64)
+}, { additionalProperties: false })
+
+export const InfoResponse = Type.Object({
+  publicKey: Type.String(),
+  version: Type.String(),
+  certificateTtlSeconds: Type.Integer()
+})
+export type InfoResponse = Static<typeof InfoResponse>
+
+export const CreateAccountRequest = Type.Object({
+  username: UsernameInput,
+  password: PasswordInput
+}, { additionalProperties: false })
+export const CreateAccountResponse = Type.Object({ username: Type.String() })
+
+export const CreateSessionRequest = Type.Object({
+  username: UsernameInput,
+  password: PasswordInput,
+  deviceKey: DeviceKey
+}, { additionalProperties: false })
+
+export const SupernodeInfo = Type.Object({
+  user: Type.String(),
+  deviceKey: Type.String(),
+  address: Type.String(),
+  load: Type.Object({ hosts: Type.Integer(), capacity: Type.Integer() })
+})
+export type SupernodeInfo = Static<typeof SupernodeInfo>
+
+export const CreateSessionResponse = Type.Object({
+  token: Type.String(),
+  certificate: CertificateSchema,
+  supernodes: Type.Array(SupernodeInfo)
+})
+export type CreateSessionResponse = Static<typeof CreateSessionResponse>
+
+export const CertificateResponse = Type.Object({ certificate: CertificateSchema })
+
+export const ContactRequestInput = Type.Object({
+  to: UsernameInput,
+  message: Type.Optional(Type.String({ maxLength: 500 }))
+}, { additionalProperties: false })
+
+export const ContactRequestView = Type.Object({
+  id: Type.Integer(),
+  from: Type.String(),
+  to: Type.String(),
+  message: Type.String(),
+  createdAt: Type.Integer()
+})
+export const ContactRequestCreated = Type.Object({
+  status: Type.Union([Type.Literal('pending'), Type.Literal('accepted')]),
+  request: Type.Optional(ContactRequestView)
+})
+export const ContactRequestsResponse = Type.Object({
+  incoming: Type.Array(ContactRequestView),
+  outgoing: Type.Array(ContactRequestView)
+})
+export const RequestIdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) })
+export const UsernameParams = Type.Object({ username: UsernameInput })
+
+export const ContactsResponse = Type.Object({
+  contacts: Type.Array(Type.Object({ username: Type.String(), since: Type.Integer() }))
+})
+export const BlockInput = Type.Object({ username: UsernameInput }, { additionalProperties: false })
+export const BlocksResponse = Type.Object({ blocked: Type.Array(Type.String()) })
+
+/** A supernode's signed heartbeat: `signature` is by its device key over canonical(SupernodeHeartbeatBody). */
+export const SupernodeHeartbeat = Type.Object({
+  certificate: CertificateSchema,
+  address: Type.String({ minLength: 3, maxLength: 261 }),
+  load: Type.Object({
+    hosts: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
+    capacity: Type.Integer({ minimum: 0, maximum: 1_000_000 })
+  }, { additionalProperties: false }),
+  timestamp: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  signature: Base64url(64)
+}, { additionalProperties: false })
+export type SupernodeHeartbeat = Static<typeof SupernodeHeartbeat>
+
+export const SUPERNODE_HEARTBEAT_PURPOSE = 'voxmesh/supernode-heartbeat/v1'
+
+/** The exact object whose canonical encoding a heartbeat signature covers. */
+export function supernodeHeartbeatBody (hb: Omit<SupernodeHeartbeat, 'signature' | 'certificate'>, deviceKey: string) {
+  return { purpose: SUPERNODE_HEARTBEAT_PURPOSE, deviceKey, address: hb.address, load: { ...hb.load }, timestamp: hb.timestamp }
+}
+
+export const SupernodeHeartbeatResponse = Type.Object({
+  listed: Type.Boolean(),
+  heartbeatSeconds: Type.Integer(),
+  ttlSeconds: Type.Integer()
+})

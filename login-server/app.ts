@@ -1,0 +1,100 @@
+// The login server as a fastify app, apart from any listener: tests drive it
+// with inject(), server.ts puts it on a socket.
+import Fastify, { LogController, type FastifyError } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { DEFAULT_CERTIFICATE_TTL_SECONDS, DEFAULT_RATE_LIMITS, MAX_BODY_BYTES, type RateLimits } from './constants.js'
+import { ApiError, type ErrorCode } from './errors.js'
+import { createAuthenticator, type App, type LoginServerComponents, type LoginServerInit, type RouteContext } from './context.js'
+import { createMetrics } from './metrics.js'
+import { createRateLimiter } from './rate-limiter.js'
+import { registerInfoRoutes } from './routes/info.js'
+import { registerAccountRoutes } from './routes/accounts.js'
+import { registerSessionRoutes } from './routes/sessions.js'
+import { registerContactRoutes } from './routes/contacts.js'
+import { registerBlockRoutes } from './routes/blocks.js'
+import { registerSupernodeRoutes } from './routes/supernodes.js'
+
+export async function buildLoginServerApp (components: LoginServerComponents, init: LoginServerInit = {}): Promise<App> {
+  const app: App = Fastify({
+    logger: init.logger ?? false,
+    bodyLimit: MAX_BODY_BYTES,
+    trustProxy: init.trustProxy ?? false,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    // fastify's own two lines per request are replaced by one in onResponse.
+    logController: new LogController({ disableRequestLogging: true })
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  const clock = components.clock ?? Date.now
+  const now = (): number => Math.floor(clock() / 1000)
+  const rateLimits: RateLimits = { ...DEFAULT_RATE_LIMITS, ...init.rateLimits }
+  const limiters = Object.fromEntries(
+    Object.entries(rateLimits).map(([name, limit]) => [name, createRateLimiter(limit)])
+  ) as RouteContext['limiters']
+  const metrics = createMetrics(init.logger !== false && init.logger !== undefined)
+
+  const ctx: RouteContext = {
+    components: { ...components, clock },
+    certificateTtlSeconds: init.certificateTtlSeconds ?? DEFAULT_CERTIFICATE_TTL_SECONDS,
+    limiters,
+    metrics,
+    now,
+    authenticate: createAuthenticator(components.store, now),
+    limit (limiter, key) {
+      const retryAfter = limiters[limiter].hit(key, now())
+      if (retryAfter > 0) {
+        metrics.rateLimited.inc({ limiter })
+        throw new ApiError('rate_limited', `too many requests; retry in ${retryAfter} s`, retryAfter)
+      }
+    }
+  }
+
+  app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
+    const { code, status, message } = describeError(err)
+    if (status >= 500) request.log.error({ err }, 'request failed')
+    if (err instanceof ApiError && err.retryAfterSeconds !== undefined) void reply.header('Retry-After', String(err.retryAfterSeconds))
+    return reply.status(status).send({ error: { code, message } })
+  })
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }))
+
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched'
+    metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) })
+    metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000)
+    // One line per request; never the body or headers (passwords, tokens).
+    request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip }, 'request')
+  })
+
+  registerInfoRoutes(app, ctx)
+  registerAccountRoutes(app, ctx)
+  registerSessionRoutes(app, ctx)
+  registerContactRoutes(app, ctx)
+  registerBlockRoutes(app, ctx)
+  registerSupernodeRoutes(app, ctx)
+  return app
+}
+
+/** Maps anything thrown in a request to the API's error shape. */
+function describeError (err: FastifyError | ApiError): { code: ErrorCode, status: number, message: string } {
+  if (err instanceof ApiError) return { code: err.code, status: err.statusCode, message: err.message }
+  if ((err as FastifyError).validation !== undefined) {
+    return { code: 'invalid_request', status: 400, message: `invalid request: ${err.message}` }
+  }
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { code: 'malformed_json', status: 400, message: `the body is not valid JSON: ${err.message}` }
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { code: 'body_too_large', status: 413, message: `the body exceeds ${MAX_BODY_BYTES} bytes` }
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { code: 'unsupported_media_type', status: 415, message: 'send JSON with "Content-Type: application/json"' }
+  }
+  if (err instanceof SyntaxError || err.statusCode === 400) {
+    return { code: 'malformed_json', status: 400, message: `the body is not valid JSON: ${err.message}` }
+  }
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+    return { code: 'invalid_request', status: err.statusCode, message: err.message }
+  }
+  return { code: 'internal', status: 500, message: 'internal error' }
+}

@@ -1,0 +1,56 @@
+// `voxmesh login-server`: start the central login server.
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { pino } from 'pino'
+import { parseDurationSeconds } from '../common/duration.js'
+import { parseHostPort } from '../common/address.js'
+import { LOG_LEVELS, loggerOptions } from '../common/logger.js'
+import { startLoginServer } from './server.js'
+import {
+  DEFAULT_ARGON2_MEMORY_KIB, DEFAULT_ARGON2_OPS, DEFAULT_CERTIFICATE_TTL_SECONDS, DEFAULT_DATA_DIR, DEFAULT_LISTEN
+} from './constants.js'
+
+const positiveInt = (name: string) => (value: string): number => {
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a positive integer`)
+  return n
+}
+
+export function loginServerCommand (): Command {
+  return new Command('login-server')
+    .description('run the central login server: accounts, certificates, contact lists, supernode bootstrap list')
+    .option('--listen <host:port>', 'address to listen on (port 0 picks a free port)', (value: string) => {
+      if (parseHostPort(value, true) === undefined) throw new InvalidArgumentError('expected HOST:PORT, e.g. 127.0.0.1:7700')
+      return value
+    }, DEFAULT_LISTEN)
+    .option('--data-dir <dir>', 'where the signing key (mode 0600) and the SQLite database live', DEFAULT_DATA_DIR)
+    .option('--certificate-ttl <duration>', 'lifetime of device certificates, e.g. 12h, 90m, 3600', (value: string) => {
+      const seconds = parseDurationSeconds(value)
+      if (seconds === undefined || seconds < 60 || seconds > 7 * 86400) throw new InvalidArgumentError('expected a duration between 1m and 7d, e.g. 12h')
+      return seconds
+    }, DEFAULT_CERTIFICATE_TTL_SECONDS)
+    .option('--argon2-ops <n>', 'argon2id passes per password hash', positiveInt('--argon2-ops'), DEFAULT_ARGON2_OPS)
+    .option('--argon2-memory <MiB>', 'argon2id memory per password hash, MiB', positiveInt('--argon2-memory'), DEFAULT_ARGON2_MEMORY_KIB / 1024)
+    .option('--trust-proxy', 'take client addresses from X-Forwarded-For (only behind your own reverse proxy)', false)
+    .addOption(new Option('--log-level <level>', 'log level; logs are JSON lines on stderr').choices(LOG_LEVELS).default('info'))
+    .action(async (opts: {
+      listen: string, dataDir: string, certificateTtl: number, argon2Ops: number, argon2Memory: number, trustProxy: boolean, logLevel: string
+    }) => {
+      const server = await startLoginServer({
+        listen: opts.listen,
+        dataDir: opts.dataDir,
+        certificateTtlSeconds: opts.certificateTtl,
+        argon2: { ops: opts.argon2Ops, memoryKib: opts.argon2Memory * 1024 },
+        trustProxy: opts.trustProxy,
+        logger: { ...loggerOptions(opts.logLevel, 'login-server'), stream: pino.destination(2) }
+      })
+      process.stdout.write(`voxmesh login server listening on ${server.url}\n`)
+      process.stdout.write(`public key: ${server.publicKey}${server.keyCreated ? ' (new signing key created)' : ''}\n`)
+      process.stdout.write(`data dir: ${opts.dataDir}\n`)
+      const stop = (signal: string): void => {
+        server.app.log.info({ signal }, 'shutting down on signal')
+        void server.close().then(() => process.exit(0))
+      }
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    })
+}

@@ -1,0 +1,39 @@
+// Every default and bound of the login server, named once.
+export const DEFAULT_LISTEN = '127.0.0.1:7700'
+export const DEFAULT_DATA_DIR = 'voxmesh-data/login-server'
+export const SIGNING_KEY_FILE = 'signing-key'
+export const DATABASE_FILE = 'login.sqlite'
+
+export const DEFAULT_CERTIFICATE_TTL_SECONDS = 12 * 3600
+export const SESSION_TTL_SECONDS = 30 * 24 * 3600
+export const TOKEN_BYTES = 32
+
+export const MAX_BODY_BYTES = 16 * 1024
+export const MIN_PASSWORD_CHARS = 8
+export const MAX_PASSWORD_BYTES = 1024
+export const MAX_CONTACT_MESSAGE_CHARS = 500
+export const MAX_PENDING_OUTGOING_REQUESTS = 200
+
+/** argon2id cost: libsodium's "interactive" limits (2 passes, 64 MiB). */
+export const DEFAULT_ARGON2_OPS = 2
+export const DEFAULT_ARGON2_MEMORY_KIB = 64 * 1024
+/** Password hash jobs waiting for a worker before new logins get 503. */
+export const MAX_PENDING_PASSWORD_JOBS = 256
+
+export interface RateLimit { limit: number, windowSeconds: number }
+export const DEFAULT_RATE_LIMITS = {
+  accountsPerIp: { limit: 10, windowSeconds: 3600 },
+  sessionsPerIp: { limit: 60, windowSeconds: 60 },
+  sessionsPerUsername: { limit: 10, windowSeconds: 300 },
+  supernodeRegistrationsPerIp: { limit: 120, windowSeconds: 60 }
+} satisfies Record<string, RateLimit>
+export type RateLimits = typeof DEFAULT_RATE_LIMITS
+
+/** Supernode bootstrap list. */
+export const SUPERNODE_HEARTBEAT_SECONDS = 30
+export const SUPERNODE_TTL_SECONDS = 90
+/** A listed address is dialed back again after this long. */
+export const SUPERNODE_RECONFIRM_SECONDS = 600
+export const SUPERNODE_SIGNATURE_MAX_SKEW_SECONDS = 60
+export const SUPERNODE_SAMPLE_SIZE = 8
+export const DIALBACK_TIMEOUT_MS = 3000

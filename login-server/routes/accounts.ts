@@ -1,0 +1,43 @@
+import { CreateAccountRequest, CreateAccountResponse, ErrorBody } from '../../common/login-api.js'
+import { normalizeUsername } from '../../common/usernames.js'
+import { MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS } from '../constants.js'
+import { ApiError } from '../errors.js'
+import type { App, RouteContext } from '../context.js'
+
+/** Username in stored form, or a 400 that says what a valid one looks like. */
+export function requireUsername (input: string, field = 'username'): string {
+  const username = normalizeUsername(input)
+  if (username === undefined) {
+    throw new ApiError('invalid_username', `${field} must be 3–32 characters of a-z, 0-9, ".", "_" or "-"`)
+  }
+  return username
+}
+
+/** Passwords are compared in Unicode NFC, so the same password typed on two keyboards matches. */
+export function normalizePassword (password: string): string {
+  return password.normalize('NFC')
+}
+
+function checkNewPassword (password: string): void {
+  if ([...password].length < MIN_PASSWORD_CHARS) throw new ApiError('weak_password', `the password needs at least ${MIN_PASSWORD_CHARS} characters`)
+  if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw new ApiError('weak_password', `the password may be at most ${MAX_PASSWORD_BYTES} bytes`)
+  if (/[\u0000-\u001f\u007f]/.test(password)) throw new ApiError('weak_password', 'the password may not contain control characters')
+}
+
+export function registerAccountRoutes (app: App, ctx: RouteContext): void {
+  app.post('/v1/accounts', {
+    schema: { body: CreateAccountRequest, response: { 201: CreateAccountResponse, '4xx': ErrorBody } }
+  }, async (request, reply) => {
+    const username = requireUsername(request.body.username)
+    const password = normalizePassword(request.body.password)
+    checkNewPassword(password)
+    ctx.limit('accountsPerIp', request.ip)
+    const hash = await ctx.components.passwords.hash(password)
+    if (await ctx.components.store.createAccount(username, hash, ctx.now()) === 'taken') {
+      throw new ApiError('username_taken', `the username "${username}" is taken`)
+    }
+    ctx.metrics.accountsCreated.inc()
+    request.log.info({ username }, 'account created')
+    return await reply.status(201).send({ username })
+  })
+}

@@ -1,0 +1,66 @@
+import { CertificateResponse, CreateSessionRequest, CreateSessionResponse, ErrorBody } from '../../common/login-api.js'
+import { fromBase64url } from '../../common/base64url.js'
+import { normalizeUsername } from '../../common/usernames.js'
+import { SESSION_TTL_SECONDS } from '../constants.js'
+import { sampleSupernodes } from './supernodes.js'
+import { ApiError } from '../errors.js'
+import { issueCertificate } from '../certificates.js'
+import { newToken, hashToken } from '../tokens.js'
+import { normalizePassword } from './accounts.js'
+import type { App, RouteContext } from '../context.js'
+
+export function registerSessionRoutes (app: App, ctx: RouteContext): void {
+  const { store, passwords, sodium } = ctx.components
+
+  app.post('/v1/sessions', {
+    schema: { body: CreateSessionRequest, response: { 201: CreateSessionResponse, '4xx': ErrorBody } }
+  }, async (request, reply) => {
+    const deviceKeyBytes = fromBase64url(request.body.deviceKey)
+    if (deviceKeyBytes === undefined || !sodium.crypto_core_ed25519_is_valid_point(deviceKeyBytes)) {
+      throw new ApiError('invalid_request', 'deviceKey is not a valid Ed25519 public key')
+    }
+    // An impossible username is treated like an unknown one: same answer, same work.
+    const username = normalizeUsername(request.body.username) ?? `invalid:${request.body.username.slice(0, 32)}`
+    ctx.limit('sessionsPerIp', request.ip)
+    const now = ctx.now()
+    // Per-username limit counts failures only, so a user who types the
+    // password right is never locked out by their own successful logins.
+    const retryAfter = ctx.limiters.sessionsPerUsername.retryAfter(username, now)
+    if (retryAfter > 0) {
+      ctx.metrics.rateLimited.inc({ limiter: 'sessionsPerUsername' })
+      throw new ApiError('rate_limited', `too many failed logins for this user; retry in ${retryAfter} s`, retryAfter)
+    }
+
+    const account = await store.getAccount(username)
+    // Unknown users are checked against a decoy hash: the same argon2id work,
+    // so the answer time does not tell which usernames exist.
+    if (!await passwords.verify(normalizePassword(request.body.password), account?.passwordHash)) {
+      ctx.limiters.sessionsPerUsername.hit(username, now)
+      ctx.metrics.logins.inc({ result: 'failure' })
+      throw new ApiError('invalid_credentials', 'wrong username or password')
+    }
+
+    const token = newToken()
+    const deviceKey = request.body.deviceKey
+    await store.createSession(hashToken(token), { username, deviceKey, createdAt: now, expiresAt: now + SESSION_TTL_SECONDS })
+    const certificate = await issueCertificate(ctx, username, deviceKey)
+    const supernodes = await sampleSupernodes(ctx)
+    ctx.metrics.logins.inc({ result: 'success' })
+    request.log.info({ username }, 'session created')
+    return await reply.status(201).send({ token, certificate, supernodes })
+  })
+
+  app.post('/v1/certificates', {
+    schema: { response: { 201: CertificateResponse, '4xx': ErrorBody } }
+  }, async (request, reply) => {
+    const session = await ctx.authenticate(request)
+    return await reply.status(201).send({ certificate: await issueCertificate(ctx, session.username, session.deviceKey) })
+  })
+
+  app.delete('/v1/sessions', async (request, reply) => {
+    const session = await ctx.authenticate(request)
+    await store.deleteSession(session.tokenHash)
+    request.log.info({ username: session.username }, 'session ended (logout)')
+    return await reply.status(204).send()
+  })
+}

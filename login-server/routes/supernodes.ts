@@ -1,0 +1,81 @@
+// The supernode bootstrap list. A supernode heartbeats a signed statement of
+// its address and load; the login server lists the address only after dialing
+// it back, and drops it when heartbeats stop.
+import { ErrorBody, SupernodeHeartbeat, type SupernodeInfo, SupernodeHeartbeatResponse, supernodeHeartbeatBody } from '../../common/login-api.js'
+import { verifyCertificate } from '../../common/certificate.js'
+import { canonicalEncode } from '../../common/canonical.js'
+import { fromBase64url } from '../../common/base64url.js'
+import { parseHostPort } from '../../common/address.js'
+import {
+  SUPERNODE_HEARTBEAT_SECONDS, SUPERNODE_RECONFIRM_SECONDS, SUPERNODE_SIGNATURE_MAX_SKEW_SECONDS, SUPERNODE_SAMPLE_SIZE, SUPERNODE_TTL_SECONDS
+} from '../constants.js'
+import { ApiError } from '../errors.js'
+import type { App, RouteContext } from '../context.js'
+
+export function registerSupernodeRoutes (app: App, ctx: RouteContext): void {
+  const { store, sodium, signingKey, dialer } = ctx.components
+
+  app.post('/v1/supernodes', {
+    schema: { body: SupernodeHeartbeat, response: { 200: SupernodeHeartbeatResponse, '4xx': ErrorBody } }
+  }, async request => {
+    const hb = request.body
+    ctx.limit('supernodeRegistrationsPerIp', request.ip)
+    const now = ctx.now()
+    const check = verifyCertificate(sodium, hb.certificate, { issuerKey: signingKey.publicKey, now })
+    if (!check.ok) throw new ApiError('invalid_certificate', `certificate rejected (${check.reason}): ${check.message}`)
+    const { user, deviceKey } = check.body
+
+    const signature = fromBase64url(hb.signature)
+    const signed = canonicalEncode(supernodeHeartbeatBody(hb, deviceKey))
+    if (signature === undefined || !sodium.crypto_sign_verify_detached(signature, signed, fromBase64url(deviceKey) as Uint8Array)) {
+      throw new ApiError('invalid_signature', 'the heartbeat signature does not verify under the certificate\'s device key')
+    }
+    if (Math.abs(hb.timestamp - now) > SUPERNODE_SIGNATURE_MAX_SKEW_SECONDS) {
+      throw new ApiError('stale_signature', `heartbeat timestamp ${hb.timestamp} is more than ${SUPERNODE_SIGNATURE_MAX_SKEW_SECONDS} s from server time ${now}`)
+    }
+    if (parseHostPort(hb.address) === undefined) throw new ApiError('invalid_request', 'address must be HOST:PORT')
+
+    const previous = await store.getSupernode(deviceKey)
+    if (previous !== undefined && hb.timestamp <= previous.lastTimestamp) {
+      throw new ApiError('stale_signature', 'heartbeat timestamp is not newer than the last one (replayed?)')
+    }
+    let confirmedAt = previous?.confirmedAt ?? 0
+    const needsDialback = previous === undefined || previous.address !== hb.address ||
+      previous.expiresAt <= now || now - previous.confirmedAt >= SUPERNODE_RECONFIRM_SECONDS
+    if (needsDialback) {
+      const result = await dialer(hb.address, fromBase64url(deviceKey) as Uint8Array)
+      if (!result.ok) {
+        request.log.info({ user, address: hb.address, reason: result.reason }, 'supernode not listed: dial-back failed')
+        throw new ApiError('unreachable', `dial-back to ${hb.address} failed: ${result.reason}`)
+      }
+      confirmedAt = now
+      request.log.info({ user, address: hb.address, rttMs: Math.round(result.rttMs) }, 'supernode listed after dial-back')
+    }
+    await store.putSupernode({
+      deviceKey,
+      username: user,
+      address: hb.address,
+      hosts: hb.load.hosts,
+      capacity: hb.load.capacity,
+      lastHeartbeat: now,
+      confirmedAt,
+      expiresAt: now + SUPERNODE_TTL_SECONDS,
+      lastTimestamp: hb.timestamp
+    })
+    await store.deleteExpiredSupernodes(now)
+    return { listed: true, heartbeatSeconds: SUPERNODE_HEARTBEAT_SECONDS, ttlSeconds: SUPERNODE_TTL_SECONDS }
+  })
+
+  app.get('/v1/supernodes', async request => {
+    await ctx.authenticate(request)
+    return { supernodes: await sampleSupernodes(ctx) }
+  })
+}
+
+/** A random sample of live supernodes, as handed to nodes for their host cache. */
+export async function sampleSupernodes (ctx: RouteContext): Promise<SupernodeInfo[]> {
+  const entries = await ctx.components.store.sampleLiveSupernodes(ctx.now(), SUPERNODE_SAMPLE_SIZE)
+  return entries.map(entry => ({
+    user: entry.username, deviceKey: entry.deviceKey, address: entry.address, load: { hosts: entry.hosts, capacity: entry.capacity }
+  }))
+}

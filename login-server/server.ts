@@ -1,0 +1,73 @@
+// The login server process: data dir, signing key, database, password workers,
+// app, listener. close() is idempotent and tears down in reverse order.
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { loadSodium } from '../common/sodium.js'
+import { loadOrCreateKeyFile } from '../common/key-file.js'
+import { createDialer } from '../common/dialback.js'
+import { toBase64url } from '../common/base64url.js'
+import { formatHostPort, parseHostPort } from '../common/address.js'
+import { buildLoginServerApp } from './app.js'
+import { createPasswordHasher, type Argon2Cost } from './password-hasher.js'
+import { openSqliteStore } from './store/sqlite-store.js'
+import {
+  DATABASE_FILE, DEFAULT_ARGON2_MEMORY_KIB, DEFAULT_ARGON2_OPS, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DIALBACK_TIMEOUT_MS, SIGNING_KEY_FILE
+} from './constants.js'
+import type { LoginServerInit } from './context.js'
+import type { App } from './context.js'
+
+export interface LoginServerOptions extends LoginServerInit {
+  listen?: string
+  dataDir?: string
+  argon2?: Argon2Cost
+  dialbackTimeoutMs?: number
+}
+
+export interface RunningLoginServer {
+  url: string
+  publicKey: string
+  keyCreated: boolean
+  app: App
+  close: () => Promise<void>
+}
+
+export async function startLoginServer (options: LoginServerOptions = {}): Promise<RunningLoginServer> {
+  const listen = parseHostPort(options.listen ?? DEFAULT_LISTEN, true)
+  if (listen === undefined) throw new Error(`--listen must be HOST:PORT, got "${options.listen}"`)
+  const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR)
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+
+  const sodium = await loadSodium()
+  const signingKey = loadOrCreateKeyFile(sodium, join(dataDir, SIGNING_KEY_FILE))
+  const store = openSqliteStore(join(dataDir, DATABASE_FILE))
+  const passwords = await createPasswordHasher(options.argon2 ?? { ops: DEFAULT_ARGON2_OPS, memoryKib: DEFAULT_ARGON2_MEMORY_KIB })
+  const app = await buildLoginServerApp(
+    { sodium, store, signingKey, passwords, dialer: createDialer(sodium, options.dialbackTimeoutMs ?? DIALBACK_TIMEOUT_MS) },
+    options
+  )
+
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await app.close()
+      await passwords.close()
+      await store.close()
+    })()
+    return closing
+  }
+
+  try {
+    await app.listen({ host: listen.host, port: listen.port })
+  } catch (err) {
+    await close()
+    throw err
+  }
+  const { port } = app.server.address() as { port: number }
+  return {
+    url: `http://${formatHostPort({ host: listen.host, port })}`,
+    publicKey: toBase64url(signingKey.publicKey),
+    keyCreated: signingKey.created,
+    app,
+    close
+  }
+}

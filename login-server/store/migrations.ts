@@ -1,0 +1,60 @@
+// Versioned schema migrations for the SQLite store. The database records the
+// number applied in PRAGMA user_version; append new steps, never edit old ones.
+export const MIGRATIONS: readonly string[] = [
+  /* 1: accounts, sessions, certificates, contacts, blocks, supernodes */ `
+  CREATE TABLE accounts (
+    username      TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,
+    created_at    INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE sessions (
+    token_hash BLOB PRIMARY KEY,
+    username   TEXT NOT NULL REFERENCES accounts(username) ON DELETE CASCADE,
+    device_key TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX sessions_by_username ON sessions(username);
+  CREATE TABLE certificates (
+    serial     INTEGER PRIMARY KEY AUTOINCREMENT,
+    username   TEXT NOT NULL,
+    device_key TEXT NOT NULL,
+    issued_at  INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE contact_requests (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    from_user  TEXT NOT NULL REFERENCES accounts(username) ON DELETE CASCADE,
+    to_user    TEXT NOT NULL REFERENCES accounts(username) ON DELETE CASCADE,
+    message    TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    hidden     INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (from_user, to_user)
+  ) STRICT;
+  CREATE INDEX contact_requests_by_to ON contact_requests(to_user);
+  CREATE TABLE contacts (
+    owner   TEXT NOT NULL REFERENCES accounts(username) ON DELETE CASCADE,
+    contact TEXT NOT NULL REFERENCES accounts(username) ON DELETE CASCADE,
+    since   INTEGER NOT NULL,
+    PRIMARY KEY (owner, contact)
+  ) STRICT;
+  CREATE TABLE blocks (
+    owner   TEXT NOT NULL REFERENCES accounts(username) ON DELETE CASCADE,
+    blocked TEXT NOT NULL REFERENCES accounts(username) ON DELETE CASCADE,
+    since   INTEGER NOT NULL,
+    PRIMARY KEY (owner, blocked)
+  ) STRICT;
+  CREATE TABLE supernodes (
+    device_key     TEXT PRIMARY KEY,
+    username       TEXT NOT NULL,
+    address        TEXT NOT NULL,
+    hosts          INTEGER NOT NULL,
+    capacity       INTEGER NOT NULL,
+    last_heartbeat INTEGER NOT NULL,
+    confirmed_at   INTEGER NOT NULL,
+    expires_at     INTEGER NOT NULL,
+    last_timestamp INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX supernodes_by_expiry ON supernodes(expires_at);
+  `
+]

@@ -1,0 +1,201 @@
+// The embedded default store: one SQLite file in WAL mode.
+import Database from 'better-sqlite3'
+import { MIGRATIONS } from './migrations.js'
+import type { Account, Contact, ContactRequest, CreateRequestResult, LoginStore, Session, SupernodeEntry } from './store.js'
+
+interface RequestRow { id: number, from_user: string, to_user: string, message: string, created_at: number }
+interface SupernodeRow {
+  device_key: string, username: string, address: string, hosts: number, capacity: number,
+  last_heartbeat: number, confirmed_at: number, expires_at: number, last_timestamp: number
+}
+
+const toRequest = (row: RequestRow): ContactRequest =>
+  ({ id: row.id, from: row.from_user, to: row.to_user, message: row.message, createdAt: row.created_at })
+
+const toSupernode = (row: SupernodeRow): SupernodeEntry => ({
+  deviceKey: row.device_key,
+  username: row.username,
+  address: row.address,
+  hosts: row.hosts,
+  capacity: row.capacity,
+  lastHeartbeat: row.last_heartbeat,
+  confirmedAt: row.confirmed_at,
+  expiresAt: row.expires_at,
+  lastTimestamp: row.last_timestamp
+})
+
+/** Applies pending migrations, each in its own transaction; returns the schema version. */
+export function migrate (db: Database.Database): number {
+  const current = db.pragma('user_version', { simple: true }) as number
+  if (current > MIGRATIONS.length) {
+    throw new Error(`database schema version ${current} is newer than this program (${MIGRATIONS.length})`)
+  }
+  for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[version - 1] as string)
+      db.pragma(`user_version = ${version}`)
+    })()
+  }
+  return MIGRATIONS.length
+}
+
+export function openSqliteStore (file: string): LoginStore {
+  const db = new Database(file)
+  db.pragma('journal_mode = WAL')
+  db.pragma('synchronous = NORMAL')
+  db.pragma('foreign_keys = ON')
+  db.pragma('busy_timeout = 5000')
+  migrate(db)
+
+  const q = {
+    insertAccount: db.prepare('INSERT INTO accounts (username, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+    getAccount: db.prepare<[string], { username: string, password_hash: string, created_at: number }>('SELECT * FROM accounts WHERE username = ?'),
+    insertSession: db.prepare('INSERT INTO sessions (token_hash, username, device_key, created_at, expires_at) VALUES (?, ?, ?, ?, ?)'),
+    getSession: db.prepare<[Uint8Array, number], { username: string, device_key: string, created_at: number, expires_at: number }>(
+      'SELECT username, device_key, created_at, expires_at FROM sessions WHERE token_hash = ? AND expires_at > ?'),
+    deleteSession: db.prepare('DELETE FROM sessions WHERE token_hash = ?'),
+    insertCertificate: db.prepare('INSERT INTO certificates (username, device_key, issued_at, expires_at) VALUES (?, ?, ?, ?)'),
+    getRequestBetween: db.prepare<[string, string], RequestRow>('SELECT * FROM contact_requests WHERE from_user = ? AND to_user = ?'),
+    insertRequest: db.prepare<[string, string, string, number, number], RequestRow>(
+      'INSERT INTO contact_requests (from_user, to_user, message, created_at, hidden) VALUES (?, ?, ?, ?, ?) RETURNING *'),
+    countOutgoing: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM contact_requests WHERE from_user = ?'),
+    listIncoming: db.prepare<[string], RequestRow>('SELECT * FROM contact_requests WHERE to_user = ? AND hidden = 0 ORDER BY id'),
+    listOutgoing: db.prepare<[string], RequestRow>('SELECT * FROM contact_requests WHERE from_user = ? ORDER BY id'),
+    getIncomingRequest: db.prepare<[number, string], RequestRow>('SELECT * FROM contact_requests WHERE id = ? AND to_user = ? AND hidden = 0'),
+    deleteRequest: db.prepare('DELETE FROM contact_requests WHERE id = ?'),
+    deleteRequestsBetween: db.prepare('DELETE FROM contact_requests WHERE (from_user = ? AND to_user = ?) OR (from_user = ? AND to_user = ?)'),
+    insertContact: db.prepare('INSERT INTO contacts (owner, contact, since) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+    isContact: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM contacts WHERE owner = ? AND contact = ?'),
+    listContacts: db.prepare<[string], { contact: string, since: number }>('SELECT contact, since FROM contacts WHERE owner = ? ORDER BY contact'),
+    deleteContact: db.prepare('DELETE FROM contacts WHERE (owner = ? AND contact = ?) OR (owner = ? AND contact = ?)'),
+    insertBlock: db.prepare('INSERT INTO blocks (owner, blocked, since) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+    deleteIncomingFrom: db.prepare('DELETE FROM contact_requests WHERE from_user = ? AND to_user = ?'),
+    deleteBlock: db.prepare('DELETE FROM blocks WHERE owner = ? AND blocked = ?'),
+    isBlocked: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM blocks WHERE owner = ? AND blocked = ?'),
+    listBlocks: db.prepare<[string], { blocked: string }>('SELECT blocked FROM blocks WHERE owner = ? ORDER BY blocked'),
+    getSupernode: db.prepare<[string], SupernodeRow>('SELECT * FROM supernodes WHERE device_key = ?'),
+    putSupernode: db.prepare(`INSERT INTO supernodes (device_key, username, address, hosts, capacity, last_heartbeat, confirmed_at, expires_at, last_timestamp)
+      VALUES (@deviceKey, @username, @address, @hosts, @capacity, @lastHeartbeat, @confirmedAt, @expiresAt, @lastTimestamp)
+      ON CONFLICT (device_key) DO UPDATE SET username = excluded.username, address = excluded.address, hosts = excluded.hosts,
+        capacity = excluded.capacity, last_heartbeat = excluded.last_heartbeat, confirmed_at = excluded.confirmed_at,
+        expires_at = excluded.expires_at, last_timestamp = excluded.last_timestamp`),
+    sampleSupernodes: db.prepare<[number, number], SupernodeRow>('SELECT * FROM supernodes WHERE expires_at > ? ORDER BY random() LIMIT ?'),
+    countSupernodes: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM supernodes WHERE expires_at > ?'),
+    deleteExpiredSupernodes: db.prepare('DELETE FROM supernodes WHERE expires_at <= ?')
+  }
+
+  const makeContacts = (a: string, b: string, now: number): void => {
+    q.insertContact.run(a, b, now)
+    q.insertContact.run(b, a, now)
+    q.deleteRequestsBetween.run(a, b, b, a)
+  }
+
+  const createContactRequest = db.transaction((from: string, to: string, message: string, now: number, hidden: boolean): CreateRequestResult => {
+    const reverse = q.getRequestBetween.get(to, from)
+    // Both asked: the second request is an acceptance (unless it is hidden,
+    // i.e. `to` has blocked `from`, who must learn nothing from it).
+    if (reverse !== undefined && !hidden) {
+      makeContacts(from, to, now)
+      return { kind: 'accepted' }
+    }
+    const existing = q.getRequestBetween.get(from, to)
+    if (existing !== undefined) return { kind: 'exists', request: toRequest(existing) }
+    return { kind: 'created', request: toRequest(q.insertRequest.get(from, to, message, now, hidden ? 1 : 0) as RequestRow) }
+  })
+
+  const acceptContactRequest = db.transaction((id: number, username: string, now: number): 'accepted' | 'not_found' => {
+    const request = q.getIncomingRequest.get(id, username)
+    if (request === undefined) return 'not_found'
+    makeContacts(request.from_user, request.to_user, now)
+    return 'accepted'
+  })
+
+  const block = db.transaction((owner: string, blocked: string, now: number) => {
+    q.insertBlock.run(owner, blocked, now)
+    q.deleteIncomingFrom.run(blocked, owner)
+  })
+
+  return {
+    async createAccount (username, passwordHash, now) {
+      return q.insertAccount.run(username, passwordHash, now).changes === 1 ? 'created' : 'taken'
+    },
+    async getAccount (username): Promise<Account | undefined> {
+      const row = q.getAccount.get(username)
+      return row === undefined ? undefined : { username: row.username, passwordHash: row.password_hash, createdAt: row.created_at }
+    },
+    async createSession (tokenHash, session) {
+      q.insertSession.run(tokenHash, session.username, session.deviceKey, session.createdAt, session.expiresAt)
+    },
+    async getSession (tokenHash, now): Promise<Session | undefined> {
+      const row = q.getSession.get(tokenHash, now)
+      return row === undefined ? undefined : { username: row.username, deviceKey: row.device_key, createdAt: row.created_at, expiresAt: row.expires_at }
+    },
+    async deleteSession (tokenHash) {
+      return q.deleteSession.run(tokenHash).changes > 0
+    },
+    async recordCertificate (username, deviceKey, issued, expires) {
+      return Number(q.insertCertificate.run(username, deviceKey, issued, expires).lastInsertRowid)
+    },
+    async createContactRequest (from, to, message, now, hidden) {
+      return createContactRequest(from, to, message, now, hidden)
+    },
+    async countOutgoingRequests (from) {
+      return (q.countOutgoing.get(from) as { n: number }).n
+    },
+    async listIncomingRequests (username) {
+      return q.listIncoming.all(username).map(toRequest)
+    },
+    async listOutgoingRequests (username) {
+      return q.listOutgoing.all(username).map(toRequest)
+    },
+    async acceptContactRequest (id, username, now) {
+      return acceptContactRequest(id, username, now)
+    },
+    async declineContactRequest (id, username) {
+      const request = q.getIncomingRequest.get(id, username)
+      if (request === undefined) return 'not_found'
+      q.deleteRequest.run(id)
+      return 'declined'
+    },
+    async areContacts (a, b) {
+      return q.isContact.get(a, b) !== undefined
+    },
+    async listContacts (username): Promise<Contact[]> {
+      return q.listContacts.all(username).map(row => ({ username: row.contact, since: row.since }))
+    },
+    async removeContact (username, contact) {
+      return q.deleteContact.run(username, contact, contact, username).changes > 0
+    },
+    async block (owner, blocked, now) {
+      block(owner, blocked, now)
+    },
+    async unblock (owner, blocked) {
+      return q.deleteBlock.run(owner, blocked).changes > 0
+    },
+    async isBlocked (owner, blocked) {
+      return q.isBlocked.get(owner, blocked) !== undefined
+    },
+    async listBlocks (owner) {
+      return q.listBlocks.all(owner).map(row => row.blocked)
+    },
+    async getSupernode (deviceKey) {
+      const row = q.getSupernode.get(deviceKey)
+      return row === undefined ? undefined : toSupernode(row)
+    },
+    async putSupernode (entry) {
+      q.putSupernode.run(entry)
+    },
+    async sampleLiveSupernodes (now, limit) {
+      return q.sampleSupernodes.all(now, limit).map(toSupernode)
+    },
+    async countLiveSupernodes (now) {
+      return (q.countSupernodes.get(now) as { n: number }).n
+    },
+    async deleteExpiredSupernodes (now) {
+      return q.deleteExpiredSupernodes.run(now).changes
+    },
+    async close () {
+      if (db.open) db.close()
+    }
+  }
+}

@@ -1,0 +1,77 @@
+// The login server's persistence, as the routes see it. Every method is one
+// atomic operation (a transaction where it writes more than one row), and every
+// method is async, so a PostgreSQL store can implement the same interface
+// without the routes changing. SQLite (sqlite-store.ts) is the embedded default.
+
+export interface Account { username: string, passwordHash: string, createdAt: number }
+
+export interface Session { username: string, deviceKey: string, createdAt: number, expiresAt: number }
+
+export interface ContactRequest {
+  id: number
+  from: string
+  to: string
+  message: string
+  createdAt: number
+}
+
+export interface Contact { username: string, since: number }
+
+export interface SupernodeEntry {
+  deviceKey: string
+  username: string
+  address: string
+  hosts: number
+  capacity: number
+  lastHeartbeat: number
+  /** unix seconds of the last successful dial-back */
+  confirmedAt: number
+  expiresAt: number
+  /** newest signed heartbeat timestamp seen (replay guard) */
+  lastTimestamp: number
+}
+
+export type CreateRequestResult =
+  | { kind: 'created', request: ContactRequest }
+  | { kind: 'exists', request: ContactRequest }
+  /** the other side had already asked: both are now contacts */
+  | { kind: 'accepted' }
+
+export interface LoginStore {
+  createAccount (username: string, passwordHash: string, now: number): Promise<'created' | 'taken'>
+  getAccount (username: string): Promise<Account | undefined>
+
+  createSession (tokenHash: Uint8Array, session: Session): Promise<void>
+  getSession (tokenHash: Uint8Array, now: number): Promise<Session | undefined>
+  deleteSession (tokenHash: Uint8Array): Promise<boolean>
+  /** Records an issued certificate and returns its serial number (strictly increasing). */
+  recordCertificate (username: string, deviceKey: string, issued: number, expires: number): Promise<number>
+
+  /** Sends a request, or completes the pair when `to` had already asked `from`. `hidden` requests are invisible to `to`. */
+  createContactRequest (from: string, to: string, message: string, now: number, hidden: boolean): Promise<CreateRequestResult>
+  countOutgoingRequests (from: string): Promise<number>
+  listIncomingRequests (username: string): Promise<ContactRequest[]>
+  listOutgoingRequests (username: string): Promise<ContactRequest[]>
+  /** Only the addressee may accept; makes both users contacts of each other. */
+  acceptContactRequest (id: number, username: string, now: number): Promise<'accepted' | 'not_found'>
+  declineContactRequest (id: number, username: string): Promise<'declined' | 'not_found'>
+  areContacts (a: string, b: string): Promise<boolean>
+  listContacts (username: string): Promise<Contact[]>
+  /** Removes the contact both ways. */
+  removeContact (username: string, contact: string): Promise<boolean>
+
+  /** Blocks `blocked` for `owner` and drops every pending request between them addressed to `owner`. */
+  block (owner: string, blocked: string, now: number): Promise<void>
+  unblock (owner: string, blocked: string): Promise<boolean>
+  isBlocked (owner: string, blocked: string): Promise<boolean>
+  listBlocks (owner: string): Promise<string[]>
+
+  getSupernode (deviceKey: string): Promise<SupernodeEntry | undefined>
+  putSupernode (entry: SupernodeEntry): Promise<void>
+  /** Up to `limit` unexpired entries, in random order. */
+  sampleLiveSupernodes (now: number, limit: number): Promise<SupernodeEntry[]>
+  countLiveSupernodes (now: number): Promise<number>
+  deleteExpiredSupernodes (now: number): Promise<number>
+
+  close (): Promise<void>
+}
