@@ -2,9 +2,8 @@
 // The one executable: each program contributes its subcommands.
 import { Command } from 'commander'
 import { loginServerCommand } from '../login-server/cli.js'
-import { accountCommand, UserError } from '../node/commands/account.js'
-import { LoginServerUnreachableError } from '../common/login-client.js'
-import { PasswordInputError } from '../common/password-input.js'
+import { accountCommand } from '../node/commands/account.js'
+import { UserError } from '../common/user-error.js'
 import { VOXMESH_VERSION } from '../common/version.js'
 
 const program = new Command('voxmesh')
@@ -18,7 +17,6 @@ try {
   await program.parseAsync()
 } catch (err) {
   // Errors meant for people get one line; anything else is a bug and keeps its stack.
-  const forPeople = err instanceof UserError || err instanceof LoginServerUnreachableError || err instanceof PasswordInputError
-  process.stderr.write(`voxmesh: ${forPeople ? (err as Error).message : (err as Error).stack ?? String(err)}\n`)
+  process.stderr.write(`voxmesh: ${err instanceof UserError ? err.message : (err as Error).stack ?? String(err)}\n`)
   process.exitCode = 1
 }

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { fromBase64url, toBase64url } from './base64url.js'
 import type { Sodium } from './sodium.js'
+import { UserError } from './user-error.js'
 
 export interface SigningKeyPair { publicKey: Uint8Array, secretKey: Uint8Array }
 
@@ -12,7 +13,7 @@ export function loadOrCreateKeyFile (sodium: Sodium, file: string): SigningKeyPa
   try {
     const mode = statSync(file).mode & 0o777
     if ((mode & 0o077) !== 0) {
-      throw new Error(`key file ${file} is readable by others (mode ${mode.toString(8)}); run: chmod 600 ${file}`)
+      throw new UserError(`key file ${file} is readable by others (mode ${mode.toString(8)}); run: chmod 600 ${file}`)
     }
     text = readFileSync(file, 'utf8').trim()
   } catch (err) {
@@ -24,7 +25,7 @@ export function loadOrCreateKeyFile (sodium: Sodium, file: string): SigningKeyPa
     return { ...keyPairFromSeed(sodium, seed), created: true }
   }
   const seed = fromBase64url(text)
-  if (seed?.length !== sodium.crypto_sign_SEEDBYTES) throw new Error(`key file ${file} does not hold a 32-byte base64url seed`)
+  if (seed?.length !== sodium.crypto_sign_SEEDBYTES) throw new UserError(`key file ${file} does not hold a 32-byte base64url seed`)
   return { ...keyPairFromSeed(sodium, seed), created: false }
 }
 

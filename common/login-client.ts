@@ -4,6 +4,7 @@ import type {
   ContactRequestCreated, ContactRequestsResponse, ContactsResponse, CreateSessionResponse, InfoResponse, SupernodeHeartbeat, SupernodeHeartbeatResponse
 } from './login-api.js'
 import type { Certificate } from './certificate.js'
+import { UserError } from './user-error.js'
 
 export const DEFAULT_LOGIN_SERVER_URL = 'http://127.0.0.1:7700'
 const REQUEST_TIMEOUT_MS = 10_000
@@ -16,7 +17,7 @@ export class LoginApiError extends Error {
 }
 
 /** Nothing answered (refused, timed out, DNS...). */
-export class LoginServerUnreachableError extends Error {}
+export class LoginServerUnreachableError extends UserError {}
 
 export class LoginClient {
   readonly baseUrl: string

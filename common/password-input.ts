@@ -1,10 +1,11 @@
 // Where a command gets a password: --password-file, $VOXMESH_PASSWORD, or a
 // prompt on a TTY. Never from a plain argument (it would show in `ps` and history).
 import { readFileSync } from 'node:fs'
+import { UserError } from './user-error.js'
 
 export const PASSWORD_ENV = 'VOXMESH_PASSWORD'
 
-export class PasswordInputError extends Error {}
+export class PasswordInputError extends UserError {}
 
 export async function readPassword (options: { passwordFile?: string, prompt: string, confirm?: boolean }): Promise<string> {
   if (options.passwordFile !== undefined) {

@@ -7,6 +7,7 @@ import { loadOrCreateKeyFile } from '../common/key-file.js'
 import { createDialer } from '../common/dialback.js'
 import { toBase64url } from '../common/base64url.js'
 import { formatHostPort, parseHostPort } from '../common/address.js'
+import { UserError } from '../common/user-error.js'
 import { buildLoginServerApp } from './app.js'
 import { createPasswordHasher, type Argon2Cost } from './password-hasher.js'
 import { openSqliteStore } from './store/sqlite-store.js'
@@ -33,7 +34,7 @@ export interface RunningLoginServer {
 
 export async function startLoginServer (options: LoginServerOptions = {}): Promise<RunningLoginServer> {
   const listen = parseHostPort(options.listen ?? DEFAULT_LISTEN, true)
-  if (listen === undefined) throw new Error(`--listen must be HOST:PORT, got "${options.listen}"`)
+  if (listen === undefined) throw new UserError(`--listen must be HOST:PORT, got "${options.listen}"`)
   const dataDir = resolve(options.dataDir ?? DEFAULT_DATA_DIR)
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
 
@@ -60,6 +61,10 @@ export async function startLoginServer (options: LoginServerOptions = {}): Promi
     await app.listen({ host: listen.host, port: listen.port })
   } catch (err) {
     await close()
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL' || code === 'EACCES') {
+      throw new UserError(`cannot listen on ${formatHostPort(listen)}: ${code === 'EADDRINUSE' ? 'the port is in use (EADDRINUSE)' : code}`)
+    }
     throw err
   }
   const { port } = app.server.address() as { port: number }

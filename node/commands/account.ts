@@ -3,6 +3,7 @@ import { Command } from 'commander'
 import { DEFAULT_LOGIN_SERVER_URL, LoginApiError, LoginClient } from '../../common/login-client.js'
 import { readPassword } from '../../common/password-input.js'
 import { normalizeUsername } from '../../common/usernames.js'
+import { UserError } from '../../common/user-error.js'
 
 export function accountCommand (): Command {
   const account = new Command('account').description('manage your voxmesh account')
@@ -33,6 +34,3 @@ export function accountCommand (): Command {
     })
   return account
 }
-
-/** An error whose message is the whole story for the user: printed without a stack. */
-export class UserError extends Error {}

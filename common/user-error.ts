@@ -1,0 +1,2 @@
+/** An error whose message is the whole story for a person: the CLI prints it in one line, without a stack. */
+export class UserError extends Error {}

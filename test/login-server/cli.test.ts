@@ -1,0 +1,118 @@
+// The login server and `voxmesh account create` as real processes on loopback.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { killAll, runCli, startCli } from '../helpers/processes.js'
+import { loadSodium } from '../../common/sodium.js'
+import { toBase64url } from '../../common/base64url.js'
+import { LoginClient } from '../../common/login-client.js'
+import { verifyCertificate } from '../../common/certificate.js'
+import { fromBase64url } from '../../common/base64url.js'
+
+// Cheap argon2id so process tests stay quick; the cost itself is covered by the benchmark.
+const CHEAP = ['--argon2-ops', '1', '--argon2-memory', '1', '--log-level', 'warn']
+let dir: string
+
+beforeEach(() => { dir = mkdtempSync(join(tmpdir(), 'voxmesh-cli-')) })
+afterEach(async () => {
+  await killAll()
+  rmSync(dir, { recursive: true, force: true })
+})
+
+async function startServer (dataDir = join(dir, 'login')) {
+  const proc = startCli(['login-server', '--listen', '127.0.0.1:0', '--data-dir', dataDir, ...CHEAP])
+  const url = (await proc.waitForLine(/listening on (http:\/\/\S+)/))[1] as string
+  const publicKey = (await proc.waitForLine(/^public key: ([A-Za-z0-9_-]{43})/))[1] as string
+  return { proc, url, publicKey }
+}
+
+async function freePortWithNothingListening (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise(resolve => server.close(resolve))
+  return port
+}
+
+describe('voxmesh login-server', () => {
+  it('creates its signing key once (mode 0600) and keeps accounts across a restart', async () => {
+    const first = await startServer()
+    expect(statSync(join(dir, 'login', 'signing-key')).mode & 0o777).toBe(0o600)
+    expect(first.proc.stdoutLines.join('\n')).toContain('new signing key created')
+
+    const created = await runCli(['account', 'create', 'Alice', '--login-server', first.url], { VOXMESH_PASSWORD: 'correct horse battery' })
+    expect(created.stdout).toContain('account "alice" created')
+    expect(created.code).toBe(0)
+    expect(await first.proc.stop('SIGTERM')).toBe(0)
+
+    const second = await startServer()
+    expect(second.publicKey).toBe(first.publicKey)
+    expect(second.proc.stdoutLines.join('\n')).not.toContain('new signing key created')
+    const sodium = await loadSodium()
+    const session = await new LoginClient(second.url).createSession('alice', 'correct horse battery', toBase64url(sodium.crypto_sign_keypair().publicKey))
+    const check = verifyCertificate(sodium, session.certificate, { issuerKey: fromBase64url(first.publicKey) as Uint8Array, now: Math.floor(Date.now() / 1000) })
+    expect(check.ok && check.body.user).toBe('alice')
+  })
+
+  it('documents every option in --help', async () => {
+    const help = await runCli(['login-server', '--help'])
+    expect(help.code).toBe(0)
+    for (const option of ['--listen', '--data-dir', '--certificate-ttl', '--argon2-ops', '--argon2-memory', '--trust-proxy', '--log-level', '--help']) {
+      expect(help.stdout).toContain(option)
+    }
+    expect(help.stdout).toContain('127.0.0.1:7700')
+  })
+
+  it('refuses a bad --listen with a clear message', async () => {
+    const result = await runCli(['login-server', '--listen', 'localhost'])
+    expect(result.code).not.toBe(0)
+    expect(result.stderr).toContain('expected HOST:PORT')
+  })
+
+  it('refuses to start when the port is taken, saying so', async () => {
+    const first = await startServer()
+    const port = new URL(first.url).port
+    const second = await runCli(['login-server', '--listen', `127.0.0.1:${port}`, '--data-dir', join(dir, 'other'), ...CHEAP])
+    expect(second.code).toBe(1)
+    expect(second.stderr).toContain('the port is in use (EADDRINUSE)')
+    expect(second.stderr).not.toContain('    at ')
+  })
+})
+
+describe('voxmesh account create', () => {
+  it('reads the password from a file and explains a taken name and a weak password', async () => {
+    const { url } = await startServer()
+    const file = join(dir, 'password')
+    writeFileSync(file, 'correct horse battery\n')
+    const ok = await runCli(['account', 'create', 'bob', '--login-server', url, '--password-file', file])
+    expect(ok.code).toBe(0)
+    const taken = await runCli(['account', 'create', 'BOB', '--login-server', url, '--password-file', file])
+    expect(taken.code).toBe(1)
+    expect(taken.stderr).toContain('the username "bob" is taken')
+    const weak = await runCli(['account', 'create', 'carol', '--login-server', url], { VOXMESH_PASSWORD: 'short' })
+    expect(weak.code).toBe(1)
+    expect(weak.stderr).toContain('at least 8 characters')
+    // The password logs in: the file's trailing newline was not part of it.
+    const sodium = await loadSodium()
+    await expect(new LoginClient(url).createSession('bob', 'correct horse battery', toBase64url(sodium.crypto_sign_keypair().publicKey))).resolves.toHaveProperty('token')
+  })
+
+  it('says when the login server is unreachable', async () => {
+    const port = await freePortWithNothingListening()
+    const result = await runCli(['account', 'create', 'dave', '--login-server', `http://127.0.0.1:${port}`], { VOXMESH_PASSWORD: 'correct horse battery' })
+    expect(result.code).toBe(1)
+    expect(result.stderr).toContain(`cannot reach the login server at http://127.0.0.1:${port}`)
+    expect(result.stderr).not.toContain('    at ') // no stack trace for people
+  })
+
+  it('never takes a password from nowhere and rejects bad names before asking', async () => {
+    const noPassword = await runCli(['account', 'create', 'erin'], { VOXMESH_PASSWORD: '' })
+    expect(noPassword.code).toBe(1)
+    expect(noPassword.stderr).toContain('--password-file')
+    const badName = await runCli(['account', 'create', 'no spaces please'], { VOXMESH_PASSWORD: 'correct horse battery' })
+    expect(badName.code).toBe(1)
+    expect(badName.stderr).toContain('is not a valid username')
+  })
+})
