@@ -31,8 +31,9 @@ const { values: flags } = parseArgs({
 })
 const num = (name: keyof typeof flags): number => {
   const n = Number(flags[name])
-  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${String(flags[name])}`)
-  return n
+  if (Number.isSafeInteger(n) && n >= 1) return n
+  process.stderr.write(`login-bench: --${name} must be a positive integer, got ${String(flags[name])}\n`)
+  process.exit(2)
 }
 const concurrency = num('concurrency')
 const durationS = num('duration')
@@ -43,7 +44,7 @@ const memoryMib = num('argon2-memory')
 const cores = availableParallelism()
 const workers = Math.min(4, cores) // createPasswordHasher's default pool size (login-server/password-hasher.ts)
 const PASSWORD = 'correct horse battery staple'
-const WRONG_PER_ACCOUNT = 2 // well under the 10-failures-per-username limit
+const WRONG_PER_ACCOUNT = 4 // well under the 10-failures-per-username limit
 
 // ---- helpers ---------------------------------------------------------------
 

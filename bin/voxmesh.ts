@@ -3,6 +3,7 @@
 import { Command } from 'commander'
 import { loginServerCommand } from '../login-server/cli.js'
 import { accountCommand } from '../node/commands/account.js'
+import { clientCommands } from '../node/commands/client-commands.js'
 import { UserError } from '../common/user-error.js'
 import { VOXMESH_VERSION } from '../common/version.js'
 
@@ -12,6 +13,7 @@ const program = new Command('voxmesh')
   .showHelpAfterError()
   .addCommand(loginServerCommand())
   .addCommand(accountCommand())
+for (const command of clientCommands()) program.addCommand(command)
 
 try {
   await program.parseAsync()

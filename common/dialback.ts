@@ -8,6 +8,7 @@ import { WebSocket, WebSocketServer } from 'ws'
 import type { IncomingMessage } from 'node:http'
 import { canonicalEncode } from './canonical.js'
 import { fromBase64url, toBase64url } from './base64url.js'
+import { formatHostPort } from './address.js'
 import type { Sodium } from './sodium.js'
 
 export const DIALBACK_PATH = '/voxmesh/dialback'
@@ -83,7 +84,7 @@ export function listenForDialback (sodium: Sodium, options: { host: string, port
     server.once('error', reject)
     server.on('listening', () => {
       const { port } = server.address() as { port: number }
-      const address = options.advertisedAddress ?? `${options.host}:${port}`
+      const address = options.advertisedAddress ?? formatHostPort({ host: options.host, port })
       server.on('connection', (socket: WebSocket, _req: IncomingMessage) => { answerDialback(sodium, socket, options.secretKey, address) })
       resolve({
         address,

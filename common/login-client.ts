@@ -1,7 +1,7 @@
 // A typed client for the login server's HTTP API, used by the CLI and by nodes.
 import type { Static } from 'typebox'
 import type {
-  ContactRequestCreated, ContactRequestsResponse, ContactsResponse, CreateSessionResponse, InfoResponse, SupernodeHeartbeat, SupernodeHeartbeatResponse
+  ContactRequestCreated, ContactRequestsResponse, ContactsResponse, CreateSessionResponse, InfoResponse, SupernodeHeartbeat, SupernodeInfo, SupernodeHeartbeatResponse
 } from './login-api.js'
 import type { Certificate } from './certificate.js'
 import { UserError } from './user-error.js'
@@ -53,6 +53,8 @@ export class LoginClient {
   contacts (): Promise<Static<typeof ContactsResponse>> { return this.request('GET', '/v1/contacts') }
   removeContact (username: string): Promise<void> { return this.request('DELETE', `/v1/contacts/${encodeURIComponent(username)}`) }
   block (username: string): Promise<void> { return this.request('POST', '/v1/blocks', { username }) }
+  blocks (): Promise<{ blocked: string[] }> { return this.request('GET', '/v1/blocks') }
+  supernodes (): Promise<{ supernodes: SupernodeInfo[] }> { return this.request('GET', '/v1/supernodes') }
   unblock (username: string): Promise<void> { return this.request('DELETE', `/v1/blocks/${encodeURIComponent(username)}`) }
   heartbeatSupernode (hb: SupernodeHeartbeat): Promise<Static<typeof SupernodeHeartbeatResponse>> {
     return this.request('POST', '/v1/supernodes', hb)

@@ -24,6 +24,8 @@ export async function buildLoginServerApp (components: LoginServerComponents, in
     // fastify's own two lines per request are replaced by one in onResponse.
     logController: new LogController({ disableRequestLogging: true })
   }).withTypeProvider<TypeBoxTypeProvider>()
+  // JSON only: fastify also parses text/plain by default.
+  app.removeContentTypeParser('text/plain')
 
   const clock = components.clock ?? Date.now
   const now = (): number => Math.floor(clock() / 1000)

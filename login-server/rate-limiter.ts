@@ -9,10 +9,15 @@ export interface RateLimiter {
   hit (key: string, nowSeconds: number): number
   /** The seconds until `key` may try again (0: now), without counting a hit. */
   retryAfter (key: string, nowSeconds: number): number
+  /** Takes back one hit counted in the current window (e.g. a login attempt that succeeded). */
+  forgive (key: string, nowSeconds: number): void
 }
 
 export function createRateLimiter ({ limit, windowSeconds }: RateLimit): RateLimiter {
   const windows = new Map<string, { start: number, count: number }>()
+
+  const secondsLeft = (window: { start: number }, now: number): number =>
+    Math.max(1, Math.ceil(window.start + windowSeconds - now))
 
   const sweep = (now: number): void => {
     for (const [key, window] of windows) {
@@ -29,12 +34,17 @@ export function createRateLimiter ({ limit, windowSeconds }: RateLimit): RateLim
         windows.set(key, window)
       }
       window.count++
-      return this.retryAfter(key, now)
+      return window.count > limit ? secondsLeft(window, now) : 0
     },
     retryAfter (key, now) {
       const window = windows.get(key)
-      if (window === undefined || window.count <= limit || now - window.start >= windowSeconds) return 0
-      return Math.max(1, Math.ceil(window.start + windowSeconds - now))
+      // Limited once `limit` hits are counted: the next one would be refused.
+      if (window === undefined || window.count < limit || now - window.start >= windowSeconds) return 0
+      return secondsLeft(window, now)
+    },
+    forgive (key, now) {
+      const window = windows.get(key)
+      if (window !== undefined && window.count > 0 && now >= window.start && now - window.start < windowSeconds) window.count--
     }
   }
 }

@@ -1,3 +1,4 @@
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import { CreateAccountRequest, CreateAccountResponse, ErrorBody } from '../../common/login-api.js'
 import { normalizeUsername } from '../../common/usernames.js'
 import { MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS } from '../constants.js'
@@ -21,11 +22,15 @@ export function normalizePassword (password: string): string {
 function checkNewPassword (password: string): void {
   if ([...password].length < MIN_PASSWORD_CHARS) throw new ApiError('weak_password', `the password needs at least ${MIN_PASSWORD_CHARS} characters`)
   if (Buffer.byteLength(password) > MAX_PASSWORD_BYTES) throw new ApiError('weak_password', `the password may be at most ${MAX_PASSWORD_BYTES} bytes`)
-  if (/[\u0000-\u001f\u007f]/.test(password)) throw new ApiError('weak_password', 'the password may not contain control characters')
+  // \p{Cc}: C0, DEL and the C1 controls U+0080–U+009F.
+  if (/\p{Cc}/u.test(password)) throw new ApiError('weak_password', 'the password may not contain control characters')
 }
 
 export function registerAccountRoutes (app: App, ctx: RouteContext): void {
   app.post('/v1/accounts', {
+    // Bodies exactly as declared: fastify's default ajv would coerce types
+    // (12345 → "12345", ["pw"] → "pw") and silently drop unknown fields.
+    validatorCompiler: TypeBoxValidatorCompiler,
     schema: { body: CreateAccountRequest, response: { 201: CreateAccountResponse, '4xx': ErrorBody } }
   }, async (request, reply) => {
     const username = requireUsername(request.body.username)

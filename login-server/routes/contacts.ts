@@ -21,7 +21,7 @@ export function registerContactRoutes (app: App, ctx: RouteContext): void {
     const { username: from } = await ctx.authenticate(request)
     const to = requireUsername(request.body.to, 'to')
     const message = (request.body.message ?? '').normalize('NFC')
-    if ([...message].length > MAX_CONTACT_MESSAGE_CHARS || /[\u0000-\u0008\u000b-\u001f\u007f]/.test(message)) {
+    if ([...message].length > MAX_CONTACT_MESSAGE_CHARS || /(?![\t\n])\p{Cc}/u.test(message)) {
       throw new ApiError('invalid_request', `message must be at most ${MAX_CONTACT_MESSAGE_CHARS} characters without control characters`)
     }
     if (to === from) throw new ApiError('invalid_request', 'you cannot add yourself as a contact')

@@ -1,3 +1,4 @@
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import { CertificateResponse, CreateSessionRequest, CreateSessionResponse, ErrorBody } from '../../common/login-api.js'
 import { fromBase64url } from '../../common/base64url.js'
 import { normalizeUsername } from '../../common/usernames.js'
@@ -13,6 +14,9 @@ export function registerSessionRoutes (app: App, ctx: RouteContext): void {
   const { store, passwords, sodium } = ctx.components
 
   app.post('/v1/sessions', {
+    // Bodies exactly as declared: fastify's default ajv would coerce types
+    // (12345 → "12345", ["pw"] → "pw") and silently drop unknown fields.
+    validatorCompiler: TypeBoxValidatorCompiler,
     schema: { body: CreateSessionRequest, response: { 201: CreateSessionResponse, '4xx': ErrorBody } }
   }, async (request, reply) => {
     const deviceKeyBytes = fromBase64url(request.body.deviceKey)
@@ -25,17 +29,25 @@ export function registerSessionRoutes (app: App, ctx: RouteContext): void {
     const now = ctx.now()
     // Per-username limit counts failures only, so a user who types the
     // password right is never locked out by their own successful logins.
-    const retryAfter = ctx.limiters.sessionsPerUsername.retryAfter(username, now)
+    // The attempt is counted before the (slow) password check and taken back
+    // unless the password was wrong, so concurrent guesses cannot all slip
+    // past the limit while their checks are still running.
+    const retryAfter = ctx.limiters.sessionsPerUsername.hit(username, now)
     if (retryAfter > 0) {
       ctx.metrics.rateLimited.inc({ limiter: 'sessionsPerUsername' })
       throw new ApiError('rate_limited', `too many failed logins for this user; retry in ${retryAfter} s`, retryAfter)
     }
 
-    const account = await store.getAccount(username)
-    // Unknown users are checked against a decoy hash: the same argon2id work,
-    // so the answer time does not tell which usernames exist.
-    if (!await passwords.verify(normalizePassword(request.body.password), account?.passwordHash)) {
-      ctx.limiters.sessionsPerUsername.hit(username, now)
+    let wrongPassword = false
+    try {
+      const account = await store.getAccount(username)
+      // Unknown users are checked against a decoy hash: the same argon2id work,
+      // so the answer time does not tell which usernames exist.
+      wrongPassword = !await passwords.verify(normalizePassword(request.body.password), account?.passwordHash)
+    } finally {
+      if (!wrongPassword) ctx.limiters.sessionsPerUsername.forgive(username, now)
+    }
+    if (wrongPassword) {
       ctx.metrics.logins.inc({ result: 'failure' })
       throw new ApiError('invalid_credentials', 'wrong username or password')
     }

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3'
 import { MIGRATIONS } from './migrations.js'
 import type { Account, Contact, ContactRequest, CreateRequestResult, LoginStore, Session, SupernodeEntry } from './store.js'
 
-interface RequestRow { id: number, from_user: string, to_user: string, message: string, created_at: number }
+interface RequestRow { id: number, from_user: string, to_user: string, message: string, created_at: number, hidden: number }
 interface SupernodeRow {
   device_key: string, username: string, address: string, hosts: number, capacity: number,
   last_heartbeat: number, confirmed_at: number, expires_at: number, last_timestamp: number
@@ -41,11 +41,17 @@ export function migrate (db: Database.Database): number {
 
 export function openSqliteStore (file: string): LoginStore {
   const db = new Database(file)
-  db.pragma('journal_mode = WAL')
-  db.pragma('synchronous = NORMAL')
-  db.pragma('foreign_keys = ON')
-  db.pragma('busy_timeout = 5000')
-  migrate(db)
+  try {
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = NORMAL')
+    db.pragma('foreign_keys = ON')
+    db.pragma('busy_timeout = 5000')
+    migrate(db)
+  } catch (err) {
+    // A refused (e.g. newer) or unusable database is not left open.
+    db.close()
+    throw err
+  }
 
   const q = {
     insertAccount: db.prepare('INSERT INTO accounts (username, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -63,6 +69,7 @@ export function openSqliteStore (file: string): LoginStore {
     listOutgoing: db.prepare<[string], RequestRow>('SELECT * FROM contact_requests WHERE from_user = ? ORDER BY id'),
     getIncomingRequest: db.prepare<[number, string], RequestRow>('SELECT * FROM contact_requests WHERE id = ? AND to_user = ? AND hidden = 0'),
     deleteRequest: db.prepare('DELETE FROM contact_requests WHERE id = ?'),
+    unhideRequest: db.prepare('UPDATE contact_requests SET hidden = 0 WHERE id = ?'),
     deleteRequestsBetween: db.prepare('DELETE FROM contact_requests WHERE (from_user = ? AND to_user = ?) OR (from_user = ? AND to_user = ?)'),
     insertContact: db.prepare('INSERT INTO contacts (owner, contact, since) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     isContact: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM contacts WHERE owner = ? AND contact = ?'),
@@ -93,13 +100,18 @@ export function openSqliteStore (file: string): LoginStore {
   const createContactRequest = db.transaction((from: string, to: string, message: string, now: number, hidden: boolean): CreateRequestResult => {
     const reverse = q.getRequestBetween.get(to, from)
     // Both asked: the second request is an acceptance (unless it is hidden,
-    // i.e. `to` has blocked `from`, who must learn nothing from it).
-    if (reverse !== undefined && !hidden) {
+    // i.e. `to` has blocked `from`, who must learn nothing from it; or the
+    // reverse one is hidden, which `from` never saw and so cannot accept).
+    if (reverse !== undefined && reverse.hidden === 0 && !hidden) {
       makeContacts(from, to, now)
       return { kind: 'accepted' }
     }
     const existing = q.getRequestBetween.get(from, to)
-    if (existing !== undefined) return { kind: 'exists', request: toRequest(existing) }
+    if (existing !== undefined) {
+      // Sent while blocked, repeated after the unblock: it reaches `to` now.
+      if (existing.hidden !== 0 && !hidden) q.unhideRequest.run(existing.id)
+      return { kind: 'exists', request: toRequest(existing) }
+    }
     return { kind: 'created', request: toRequest(q.insertRequest.get(from, to, message, now, hidden ? 1 : 0) as RequestRow) }
   })
 

@@ -1,0 +1,155 @@
+// `voxmesh status|contacts|requests|presence|msg|events`: talk to the node
+// running on a data dir through its control API (control.json in that dir).
+import { Command, InvalidArgumentError } from 'commander'
+import { UserError } from '../../common/user-error.js'
+import type { UserStatus } from '../overlay/host.js'
+import { DEFAULT_NODE_DATA_DIR } from '../runtime/defaults.js'
+import { ControlClient } from '../control/client.js'
+import { SETTABLE_STATUSES } from '../control/control-api.js'
+import { confirm, formatContacts, formatRequests, formatSendResult, formatStatus } from '../control/format.js'
+
+interface ClientOptions { dataDir?: string, json?: boolean }
+
+/** --data-dir and --json on a command. No commander default for --data-dir, so a parent's value can show through to a subcommand. */
+function clientOptions (command: Command): Command {
+  return command
+    .option('--data-dir <dir>', `data dir of the running node (default: "${DEFAULT_NODE_DATA_DIR}")`)
+    .option('--json', 'print JSON instead of text', false)
+}
+
+/** Options of `command` over those of its parents (`voxmesh contacts --data-dir X add bob` works too). */
+function resolve (command: Command): { dataDir: string, json: boolean } {
+  let dataDir: string | undefined
+  let json = false
+  for (let c: Command | null = command; c !== null; c = c.parent) {
+    const opts = c.opts<ClientOptions>()
+    dataDir ??= opts.dataDir
+    json ||= opts.json === true
+  }
+  return { dataDir: dataDir ?? DEFAULT_NODE_DATA_DIR, json }
+}
+
+function output (json: boolean, value: unknown, text: string): void {
+  process.stdout.write(json ? JSON.stringify(value) + '\n' : text + '\n')
+}
+
+function statusCommand (): Command {
+  return clientOptions(new Command('status'))
+    .description('the running node: user, role, the supernode it is attached to, peers, hosts, uptime')
+    .action(async (_opts: ClientOptions, command: Command) => {
+      const { dataDir, json } = resolve(command)
+      const status = await ControlClient.fromDataDir(dataDir).status()
+      output(json, status, formatStatus(status))
+    })
+}
+
+/** A `contacts` subcommand taking NAME that calls `run` and prints its confirmation. */
+function contactAction (name: string, description: string, run: (client: ControlClient, who: string) => Promise<void>,
+  done: (who: string) => string, result: string): Command {
+  return clientOptions(new Command(name))
+    .description(description)
+    .argument('<name>', 'username')
+    .action(async (who: string, _opts: ClientOptions, command: Command) => {
+      const { dataDir, json } = resolve(command)
+      const username = who.toLowerCase()
+      await run(ControlClient.fromDataDir(dataDir), who)
+      output(json, { username, status: result }, done(username))
+    })
+}
+
+function contactsCommand (): Command {
+  const contacts = clientOptions(new Command('contacts'))
+    .description('list your contacts with their status (online, away, busy, offline), or change them')
+    .action(async (_opts: ClientOptions, command: Command) => {
+      const { dataDir, json } = resolve(command)
+      const list = await ControlClient.fromDataDir(dataDir).contacts()
+      output(json, list, formatContacts(list))
+    })
+  contacts.addCommand(clientOptions(new Command('add'))
+    .description('send a contact request (or accept the one NAME sent you)')
+    .argument('<name>', 'username')
+    .argument('[message...]', 'a note for NAME')
+    .action(async (who: string, message: string[], _opts: ClientOptions, command: Command) => {
+      const { dataDir, json } = resolve(command)
+      const username = who.toLowerCase()
+      const { status } = await ControlClient.fromDataDir(dataDir).addContact(who, message.length === 0 ? undefined : message.join(' '))
+      output(json, { username, status }, confirm.add(username, status))
+    }))
+  contacts.addCommand(contactAction('accept', 'accept the contact request NAME sent you', (c, who) => c.acceptContact(who), confirm.accept, 'accepted'))
+  contacts.addCommand(contactAction('decline', 'decline the contact request NAME sent you', (c, who) => c.declineContact(who), confirm.decline, 'declined'))
+  contacts.addCommand(contactAction('remove', 'remove NAME from your contacts', (c, who) => c.removeContact(who), confirm.remove, 'removed'))
+  contacts.addCommand(contactAction('block', 'block NAME: their requests and messages vanish', (c, who) => c.block(who), confirm.block, 'blocked'))
+  contacts.addCommand(contactAction('unblock', 'unblock NAME', (c, who) => c.unblock(who), confirm.unblock, 'unblocked'))
+  return contacts
+}
+
+function requestsCommand (): Command {
+  return clientOptions(new Command('requests'))
+    .description('pending contact requests: incoming (accept or decline them) and outgoing')
+    .action(async (_opts: ClientOptions, command: Command) => {
+      const { dataDir, json } = resolve(command)
+      const requests = await ControlClient.fromDataDir(dataDir).requests()
+      output(json, requests, formatRequests(requests))
+    })
+}
+
+function presenceCommand (): Command {
+  return clientOptions(new Command('presence'))
+    .description('set your status as your contacts see it (invisible: shown offline, still callable)')
+    .argument('<status>', SETTABLE_STATUSES.join('|'), (value: string) => {
+      const status = value.toLowerCase()
+      if (!(SETTABLE_STATUSES as readonly string[]).includes(status)) throw new InvalidArgumentError(`expected one of ${SETTABLE_STATUSES.join(', ')}`)
+      return status
+    })
+    .action(async (status: UserStatus, _opts: ClientOptions, command: Command) => {
+      const { dataDir, json } = resolve(command)
+      await ControlClient.fromDataDir(dataDir).setPresence(status)
+      output(json, { status }, confirm.presence(status))
+    })
+}
+
+function msgCommand (): Command {
+  return clientOptions(new Command('msg'))
+    .description('send a text message; exits 1 when NAME is offline')
+    .argument('<name>', 'username')
+    .argument('<text...>', 'the message (the words are joined with spaces)')
+    .action(async (who: string, words: string[], _opts: ClientOptions, command: Command) => {
+      const { dataDir, json } = resolve(command)
+      const username = who.toLowerCase()
+      const result = await ControlClient.fromDataDir(dataDir).sendMessage(who, words.join(' '))
+      const { text, ok } = formatSendResult(username, result)
+      if (json) {
+        output(true, { to: username, ...result }, text)
+        if (!ok) process.exitCode = 1
+        return
+      }
+      if (!ok) throw new UserError(text)
+      output(false, result, text)
+    })
+}
+
+function eventsCommand (): Command {
+  return clientOptions(new Command('events'))
+    .description('print the node\'s events as JSON lines until Ctrl-C')
+    .action(async (_opts: ClientOptions, command: Command) => {
+      const { dataDir } = resolve(command)
+      const client = ControlClient.fromDataDir(dataDir)
+      const stop = new AbortController()
+      const abort = (): void => { stop.abort() }
+      process.once('SIGINT', abort)
+      process.once('SIGTERM', abort)
+      // `voxmesh events | head` closes the pipe: stop quietly.
+      process.stdout.on('error', abort)
+      try {
+        for await (const event of client.events(stop.signal)) process.stdout.write(JSON.stringify(event) + '\n')
+      } finally {
+        process.off('SIGINT', abort)
+        process.off('SIGTERM', abort)
+      }
+      if (!stop.signal.aborted) throw new UserError(`the node at ${client.url} closed the event stream (did it stop?)`)
+    })
+}
+
+export function clientCommands (): Command[] {
+  return [statusCommand(), contactsCommand(), requestsCommand(), presenceCommand(), msgCommand(), eventsCommand()]
+}

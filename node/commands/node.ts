@@ -1,0 +1,116 @@
+// `voxmesh node`: run this device's node (host or supernode).
+import { Command, InvalidArgumentError, Option } from 'commander'
+import { pino } from 'pino'
+import { parseHostPort } from '../../common/address.js'
+import { parseDurationSeconds } from '../../common/duration.js'
+import { DEFAULT_LOGIN_SERVER_URL } from '../../common/login-client.js'
+import { LOG_LEVELS, loggerOptions } from '../../common/logger.js'
+import { readPassword } from '../../common/password-input.js'
+import { startNode } from '../runtime/node.js'
+import {
+  DEFAULT_CONTROL_LISTEN, DEFAULT_MAX_LOAD_PER_CORE, DEFAULT_MIN_FREE_MEMORY_MB, DEFAULT_NODE_DATA_DIR, DEFAULT_PROMOTE_AFTER_MS
+} from '../runtime/defaults.js'
+import { DEFAULT_MAX_HOSTS, MIN_SUPERNODES } from '../overlay/constants.js'
+import { startControlServer } from '../control/server.js'
+import { newControlToken, removeControlFile, writeControlFile } from '../control/control-file.js'
+import { runShell } from '../control/shell.js'
+import type { Logger } from '../overlay/logger.js'
+
+const hostPort = (allowPortZero: boolean) => (value: string): string => {
+  if (parseHostPort(value, allowPortZero) === undefined) throw new InvalidArgumentError('expected HOST:PORT, e.g. 127.0.0.1:7701')
+  return value
+}
+const number = (what: string, min: number) => (value: string): number => {
+  const n = Number(value)
+  if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`${what} must be a number ≥ ${min}`)
+  return n
+}
+
+interface NodeCommandOptions {
+  user: string
+  loginServer: string
+  dataDir: string
+  role: 'auto' | 'host' | 'supernode'
+  listen?: string
+  advertise?: string
+  control: string
+  passwordFile?: string
+  json: boolean
+  promoteAfter: number
+  minFreeMemory: number
+  maxLoadPerCore: number
+  maxHosts: number
+  minSupernodes: number
+  logLevel: string
+}
+
+export function nodeCommand (): Command {
+  return new Command('node')
+    .description('run this device\'s node: log in, join the overlay, serve as a supernode when able')
+    .requiredOption('--user <name>', 'your username')
+    .option('--login-server <url>', 'login server URL', DEFAULT_LOGIN_SERVER_URL)
+    .option('--data-dir <dir>', 'device key, pinned login server key, host cache, control address and token', DEFAULT_NODE_DATA_DIR)
+    .addOption(new Option('--role <role>', 'host, supernode, or auto (promote when reachable and needed)').choices(['auto', 'host', 'supernode']).default('auto'))
+    .option('--listen <host:port>', 'where to accept overlay links (needed to become a supernode)', hostPort(true))
+    .option('--advertise <host:port>', 'the address others dial (default: --listen); checked by dial-back before use', hostPort(false))
+    .option('--control <host:port>', 'local control API address (loopback only)', hostPort(true), DEFAULT_CONTROL_LISTEN)
+    .option('--password-file <file>', 'read the password from this file (else $VOXMESH_PASSWORD, else a prompt)')
+    .option('--json', 'print one JSON event per line on stdout', false)
+    .option('--promote-after <duration>', 'uptime before --role auto may promote, e.g. 10m, 30s', (value: string) => {
+      const seconds = parseDurationSeconds(value)
+      if (seconds === undefined) throw new InvalidArgumentError('expected a duration like 10m, 30s or 0')
+      return seconds * 1000
+    }, DEFAULT_PROMOTE_AFTER_MS)
+    .option('--min-free-memory <MB>', 'free memory needed to promote', number('--min-free-memory', 0), DEFAULT_MIN_FREE_MEMORY_MB)
+    .option('--max-load-per-core <load>', 'CPU load average per core above which it does not promote', number('--max-load-per-core', 0), DEFAULT_MAX_LOAD_PER_CORE)
+    .option('--max-hosts <n>', 'hosts a supernode serves before it redirects newcomers', number('--max-hosts', 1), DEFAULT_MAX_HOSTS)
+    .option('--min-supernodes <n>', 'below this many known supernodes the mesh asks for promotions', number('--min-supernodes', 1), MIN_SUPERNODES)
+    .addOption(new Option('--log-level <level>', 'log level; logs are JSON lines on stderr').choices(LOG_LEVELS).default('info'))
+    .action(async (opts: NodeCommandOptions) => {
+      const password = await readPassword({ passwordFile: opts.passwordFile, prompt: `Password for ${opts.user}: ` })
+      const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true && !opts.json
+      // In the shell, only warnings reach the terminal so the prompt stays readable.
+      const log = pino(loggerOptions(interactive && opts.logLevel === 'info' ? 'warn' : opts.logLevel, 'node'), pino.destination(2)) as unknown as Logger
+      const node = await startNode({
+        user: opts.user,
+        password,
+        loginServer: opts.loginServer,
+        dataDir: opts.dataDir,
+        role: opts.role,
+        listen: opts.listen,
+        advertise: opts.advertise,
+        log,
+        thresholds: { promoteAfterMs: opts.promoteAfter, minFreeMemoryMb: opts.minFreeMemory, maxLoadPerCore: opts.maxLoadPerCore },
+        maxHosts: opts.maxHosts,
+        minSupernodes: opts.minSupernodes
+      })
+      const token = newControlToken()
+      const control = await startControlServer(node, { listen: opts.control, token })
+      writeControlFile(opts.dataDir, { url: control.url, token, pid: process.pid })
+
+      let stopping = false
+      const stop = async (code: number): Promise<void> => {
+        if (stopping) return
+        stopping = true
+        removeControlFile(opts.dataDir)
+        await control.close()
+        await node.close()
+        process.exit(code)
+      }
+      process.once('SIGINT', () => { void stop(0) })
+      process.once('SIGTERM', () => { void stop(0) })
+
+      const status = node.status()
+      if (opts.json) {
+        const print = (event: object): void => { process.stdout.write(JSON.stringify(event) + '\n') }
+        node.subscribe(print)
+        print({ event: 'ready', user: status.user, role: status.role, control: control.url, listen: status.listen, deviceKey: status.deviceKey })
+      } else {
+        process.stdout.write(`voxmesh node ${status.user} is up (${status.role}); control API at ${control.url}\n`)
+      }
+      if (interactive) {
+        await runShell(node, { input: process.stdin, output: process.stdout })
+        await stop(0)
+      }
+    })
+}

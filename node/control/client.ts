@@ -1,0 +1,159 @@
+// A client of a node's control API, for the client subcommands (and any
+// script in TypeScript). Errors come back as UserErrors that read well on one line.
+import type { Static } from 'typebox'
+import { UserError } from '../../common/user-error.js'
+import type { ContactRequestView, ContactView, NodeEvent, NodeStatus, SendMessageResult } from '../runtime/api.js'
+import type { UserStatus } from '../overlay/host.js'
+import type { AddContactResponse } from './control-api.js'
+import { CONTROL_REQUEST_TIMEOUT_MS } from './constants.js'
+import { readControlFile } from './control-file.js'
+
+/** The node answered with an error body. */
+export class ControlApiError extends UserError {
+  constructor (readonly status: number, readonly code: string, message: string) {
+    super(message)
+  }
+}
+
+/** Nothing (or nothing sensible) answered at the control URL. */
+export class NodeNotAnsweringError extends UserError {}
+
+class RequestTimeout extends Error {}
+
+export interface ControlClientOptions { timeoutMs?: number }
+
+export class ControlClient {
+  readonly url: string
+  private readonly timeoutMs: number
+
+  constructor (url: string, private readonly token: string, options: ControlClientOptions = {}) {
+    this.url = url.replace(/\/+$/, '')
+    this.timeoutMs = options.timeoutMs ?? CONTROL_REQUEST_TIMEOUT_MS
+  }
+
+  /** The client for the node running on `dataDir` (its control.json). */
+  static fromDataDir (dataDir: string, options: ControlClientOptions = {}): ControlClient {
+    const info = readControlFile(dataDir)
+    return new ControlClient(info.url, info.token, options)
+  }
+
+  status (): Promise<NodeStatus> { return this.request('GET', '/v1/status') }
+  async contacts (): Promise<ContactView[]> { return (await this.request<{ contacts: ContactView[] }>('GET', '/v1/contacts')).contacts }
+  requests (): Promise<{ incoming: ContactRequestView[], outgoing: ContactRequestView[] }> { return this.request('GET', '/v1/requests') }
+  addContact (username: string, message?: string): Promise<Static<typeof AddContactResponse>> {
+    return this.request('POST', '/v1/contacts', message === undefined ? { username } : { username, message })
+  }
+
+  async acceptContact (username: string): Promise<void> { await this.request('POST', `/v1/contacts/${encodeURIComponent(username)}/accept`) }
+  async declineContact (username: string): Promise<void> { await this.request('POST', `/v1/contacts/${encodeURIComponent(username)}/decline`) }
+  async removeContact (username: string): Promise<void> { await this.request('DELETE', `/v1/contacts/${encodeURIComponent(username)}`) }
+  async block (username: string): Promise<void> { await this.request('POST', '/v1/blocks', { username }) }
+  async unblock (username: string): Promise<void> { await this.request('DELETE', `/v1/blocks/${encodeURIComponent(username)}`) }
+  async setPresence (status: UserStatus): Promise<void> { await this.request('PUT', '/v1/presence', { status }) }
+  sendMessage (to: string, text: string): Promise<SendMessageResult> { return this.request('POST', '/v1/messages', { to, text }) }
+
+  /** The node's events as they come, until the node closes the stream or `signal` aborts (then it just ends). */
+  async * events (signal?: AbortSignal): AsyncGenerator<NodeEvent> {
+    const controller = new AbortController()
+    const abort = (): void => { controller.abort() }
+    signal?.addEventListener('abort', abort)
+    try {
+      if (signal?.aborted === true) return
+      const timer = setTimeout(() => { controller.abort(new RequestTimeout()) }, this.timeoutMs)
+      let response: Response
+      try {
+        response = await this.fetch('GET', '/v1/events', undefined, controller)
+      } catch (err) {
+        if (controller.signal.reason instanceof RequestTimeout) {
+          throw new NodeNotAnsweringError(`the node at ${this.url} did not answer within ${Math.round(this.timeoutMs / 1000)} s`)
+        }
+        if (controller.signal.aborted) return
+        throw err
+      } finally {
+        clearTimeout(timer)
+      }
+      if (!response.ok) throw await this.errorFrom(response)
+      if (response.body === null) return
+      const reader = response.body.getReader()
+      const decoder = new TextDecoder()
+      let buffer = ''
+      while (true) {
+        let chunk: Awaited<ReturnType<typeof reader.read>>
+        try {
+          chunk = await reader.read()
+        } catch (err) {
+          if (controller.signal.aborted) return
+          throw new NodeNotAnsweringError(`the node at ${this.url} dropped the event stream (${(err as Error).message})`)
+        }
+        if (chunk.done) return
+        buffer += decoder.decode(chunk.value, { stream: true }).replace(/\r\n?/g, '\n')
+        let end: number
+        while ((end = buffer.indexOf('\n\n')) !== -1) {
+          const event = parseSseMessage(buffer.slice(0, end))
+          buffer = buffer.slice(end + 2)
+          if (event !== undefined) yield event
+        }
+      }
+    } finally {
+      signal?.removeEventListener('abort', abort)
+      controller.abort()
+    }
+  }
+
+  private async request<T> (method: string, path: string, body?: unknown): Promise<T> {
+    const controller = new AbortController()
+    const timer = setTimeout(() => { controller.abort(new RequestTimeout()) }, this.timeoutMs)
+    try {
+      const response = await this.fetch(method, path, body, controller)
+      if (!response.ok) throw await this.errorFrom(response)
+      if (response.status === 204) return undefined as T
+      return await response.json() as T
+    } catch (err) {
+      if (err instanceof UserError) throw err
+      if (controller.signal.reason instanceof RequestTimeout) {
+        throw new NodeNotAnsweringError(`the node at ${this.url} did not answer within ${Math.round(this.timeoutMs / 1000)} s`)
+      }
+      throw new NodeNotAnsweringError(`the node at ${this.url} sent a broken answer to ${method} ${path}: ${(err as Error).message}`)
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  /** Sends a request; a connection that fails is a NodeNotAnsweringError, an abort is rethrown as is. */
+  private async fetch (method: string, path: string, body: unknown, controller: AbortController): Promise<Response> {
+    const headers: Record<string, string> = { authorization: `Bearer ${this.token}` }
+    if (body !== undefined) headers['content-type'] = 'application/json'
+    try {
+      return await fetch(this.url + path, {
+        method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: controller.signal
+      })
+    } catch (err) {
+      if (controller.signal.aborted) throw err
+      throw new NodeNotAnsweringError(`the node at ${this.url} is not answering (is \`voxmesh node\` still running?)`)
+    }
+  }
+
+  private async errorFrom (response: Response): Promise<ControlApiError> {
+    let error: { code?: unknown, message?: unknown } | undefined
+    try { error = (await response.json() as { error?: typeof error }).error } catch {}
+    const code = typeof error?.code === 'string' ? error.code : 'http_error'
+    const message = typeof error?.message === 'string' ? error.message : `HTTP ${response.status}`
+    if (response.status === 401) {
+      return new ControlApiError(401, code, `the node at ${this.url} refused the control token: ${message}`)
+    }
+    return new ControlApiError(response.status, code, message)
+  }
+}
+
+/** One SSE message: its data lines joined, parsed as JSON; comments and other fields are ignored. */
+function parseSseMessage (block: string): NodeEvent | undefined {
+  const data = block.split('\n')
+    .filter(line => line.startsWith('data:'))
+    .map(line => line.slice(line.startsWith('data: ') ? 6 : 5))
+  if (data.length === 0) return undefined
+  try {
+    return JSON.parse(data.join('\n')) as NodeEvent
+  } catch {
+    return undefined
+  }
+}

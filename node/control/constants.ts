@@ -1,0 +1,27 @@
+// Every bound and default of the local control API, named once.
+
+/** The file in a node's data dir that tells client commands where the control API is. */
+export const CONTROL_FILE = 'control.json'
+/** Random bytes in a control token (base64url-encoded: 43 characters). */
+export const CONTROL_TOKEN_BYTES = 32
+
+/** Request bodies are tiny; a message of 2000 code points fits with room for JSON escapes. */
+export const MAX_CONTROL_BODY_BYTES = 64 * 1024
+/** Chat message text, in Unicode code points. */
+export const MAX_MESSAGE_CHARS = 2000
+/** The text of a contact request (the login server's own limit). */
+export const MAX_CONTACT_MESSAGE_CHARS = 500
+/** Loose on purpose: the server normalizes and says what a valid username looks like. */
+export const MAX_USERNAME_INPUT_CHARS = 64
+
+/** An idle event stream gets a comment line this often, so proxies and clients see it is alive. */
+export const SSE_HEARTBEAT_MS = 15_000
+/** Events written to a stream client but not yet flushed to its socket; past this it is dropped. */
+export const SSE_MAX_QUEUED_EVENTS = 1000
+/** Bytes buffered for one stream client; past this it is dropped. */
+export const SSE_MAX_QUEUED_BYTES = 1024 * 1024
+/** Event stream clients at once. */
+export const SSE_MAX_CLIENTS = 64
+
+/** How long a client command waits for an answer (a message waits for its receipt inside this). */
+export const CONTROL_REQUEST_TIMEOUT_MS = 30_000

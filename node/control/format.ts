@@ -1,0 +1,135 @@
+// Human-readable output, shared by the interactive shell and the client
+// subcommands so the two never drift. Pure functions: strings in, strings out.
+import type { ContactRequestView, ContactView, NodeEvent, NodeStatus, SendMessageResult } from '../runtime/api.js'
+
+/**
+ * Text that came from another user, made safe for a terminal: control
+ * characters (escape sequences, carriage returns...) and bidi overrides become
+ * U+FFFD. Tabs and newlines stay.
+ */
+export function cleanText (text: string): string {
+  return text.replace(/(?![\t\n])\p{Cc}|[\u202A-\u202E\u2066-\u2069]/gu, '\uFFFD')
+}
+
+/** "12s", "5m 03s", "1h 02m", "3d 04h". */
+export function formatDuration (seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds))
+  const pad = (n: number): string => String(n).padStart(2, '0')
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m ${pad(s % 60)}s`
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${pad(Math.floor(s / 60) % 60)}m`
+  return `${Math.floor(s / 86400)}d ${pad(Math.floor(s / 3600) % 24)}h`
+}
+
+/**
+ * A timestamp for people, in local time: "14:03" today, "2025-11-24" before.
+ * Accepts Unix seconds (the login server's unit) or milliseconds (the
+ * overlay's): anything below 10^11 is seconds, which is unambiguous until the year 5138.
+ */
+export function formatWhen (timestamp: number, now = Date.now()): string {
+  const ms = timestamp < 1e11 ? timestamp * 1000 : timestamp
+  const date = new Date(ms)
+  const pad = (n: number): string => String(n).padStart(2, '0')
+  const day = `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`
+  const today = new Date(now)
+  const sameDay = date.getFullYear() === today.getFullYear() && date.getMonth() === today.getMonth() && date.getDate() === today.getDate()
+  return sameDay ? `${pad(date.getHours())}:${pad(date.getMinutes())}` : day
+}
+
+const supernodeName = (supernode: { user?: string, address: string }): string =>
+  supernode.user === undefined ? supernode.address : `${supernode.user}@${supernode.address}`
+
+/** Label/value lines, labels padded to one column. */
+function table (rows: Array<[string, string]>): string {
+  const width = Math.max(...rows.map(([label]) => label.length))
+  return rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`).join('\n')
+}
+
+export function formatStatus (status: NodeStatus): string {
+  const rows: Array<[string, string]> = [
+    ['user', status.user],
+    ['role', status.role],
+    ['supernode', status.supernode === null ? 'not attached' : supernodeName(status.supernode)],
+    ['presence', status.presence],
+    ['peers', String(status.peers)],
+    ['hosts', String(status.hosts)],
+    ['uptime', formatDuration(status.uptimeSeconds)],
+    ['login server', status.loginServer]
+  ]
+  if (status.listen !== null) rows.push(['listen', status.listen])
+  if (status.advertise !== null) rows.push(['advertise', status.advertise])
+  rows.push(['device key', status.deviceKey])
+  return table(rows)
+}
+
+const STATUS_ORDER = { online: 0, away: 1, busy: 2, offline: 3 } as const
+
+/** `NAME  STATUS  (since ...)`, online contacts first. */
+export function formatContacts (contacts: ContactView[], now = Date.now()): string {
+  if (contacts.length === 0) return 'no contacts yet'
+  const sorted = [...contacts].sort((a, b) =>
+    (STATUS_ORDER[a.status] ?? 9) - (STATUS_ORDER[b.status] ?? 9) || a.username.localeCompare(b.username))
+  const nameWidth = Math.max(...sorted.map(c => c.username.length))
+  const statusWidth = Math.max(...sorted.map(c => c.status.length))
+  return sorted.map(c => `${c.username.padEnd(nameWidth)}  ${c.status.padEnd(statusWidth)}  (since ${formatWhen(c.since, now)})`).join('\n')
+}
+
+export function formatRequests (requests: { incoming: ContactRequestView[], outgoing: ContactRequestView[] }, now = Date.now()): string {
+  if (requests.incoming.length === 0 && requests.outgoing.length === 0) return 'no pending contact requests'
+  const quote = (message: string): string => message === '' ? '' : `  "${cleanText(message).replace(/\s+/g, ' ')}"`
+  const lines: string[] = []
+  if (requests.incoming.length > 0) {
+    lines.push('incoming (accept or decline):')
+    for (const r of requests.incoming) lines.push(`  ${r.from}  ${formatWhen(r.createdAt, now)}${quote(r.message)}`)
+  }
+  if (requests.outgoing.length > 0) {
+    lines.push('outgoing (waiting for an answer):')
+    for (const r of requests.outgoing) lines.push(`  ${r.to}  ${formatWhen(r.createdAt, now)}${quote(r.message)}`)
+  }
+  return lines.join('\n')
+}
+
+/** What `msg` prints, and whether it counts as success (offline does not). */
+export function formatSendResult (to: string, result: SendMessageResult): { text: string, ok: boolean } {
+  switch (result.status) {
+    case 'delivered': return { text: `delivered to ${to} (${Math.round(result.receiptMs)} ms)`, ok: true }
+    case 'sent': return { text: `sent to ${to}, no receipt yet`, ok: true }
+    case 'offline': return { text: `${to} is offline`, ok: false }
+  }
+}
+
+/** The one-line confirmations of contact and presence actions. */
+export const confirm = {
+  add: (name: string, status: 'pending' | 'accepted'): string =>
+    status === 'accepted' ? `${name} is now your contact` : `contact request sent to ${name}`,
+  accept: (name: string): string => `${name} is now your contact`,
+  decline: (name: string): string => `declined the contact request from ${name}`,
+  remove: (name: string): string => `removed ${name} from your contacts`,
+  block: (name: string): string => `blocked ${name}`,
+  unblock: (name: string): string => `unblocked ${name}`,
+  presence: (status: string): string => `presence set to ${status}`
+}
+
+/** An event as a line for people, or undefined for events people need not see (receipts). */
+export function formatEvent (event: NodeEvent, now = Date.now()): string | undefined {
+  switch (event.event) {
+    case 'ready': return `* ready: ${event.user} as ${event.role}; control API at ${event.control}`
+    case 'role': return `* role is now ${event.role}: ${cleanText(event.reason)}`
+    case 'attached': return `* attached to supernode ${supernodeName(event.supernode)} (${Math.round(event.setupMs)} ms)`
+    case 'detached': return `* lost supernode ${supernodeName(event.supernode)}: ${cleanText(event.reason)}`
+    case 'presence': return `* ${event.user} is now ${event.status}`
+    case 'message': {
+      const prefix = `[${formatWhen(event.sentAt, now)}] ${event.from}: `
+      return prefix + cleanText(event.text).split('\n').join('\n' + ' '.repeat(prefix.length))
+    }
+    case 'receipt': return undefined
+    case 'contact-request': {
+      const message = event.message === '' ? '' : `: "${cleanText(event.message).replace(/\s+/g, ' ')}"`
+      return `* contact request from ${event.from}${message} (accept or decline it)`
+    }
+    case 'contact-added': return `* ${event.username} is now your contact`
+    case 'contact-removed': return `* ${event.username} is no longer your contact`
+    case 'error': return `! ${cleanText(event.message)}`
+    default: return undefined
+  }
+}

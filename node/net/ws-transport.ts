@@ -1,0 +1,370 @@
+// The real Transport: one frame = one binary WebSocket message, over TCP.
+// A listener is an http server that routes upgrades by path:
+//   /voxmesh/link      → a Connection handed to onConnection
+//   /voxmesh/dialback  → answers a dial-back check (common/dialback.ts) when
+//                        configured, so a checker dialing our advertised address
+//                        gets a proof signed by our device key
+//   anything else      → 404
+// Keepalive is the protocol's job. ws already sets TCP_NODELAY on every socket.
+import { createServer, type IncomingMessage } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { WebSocket, WebSocketServer, type RawData } from 'ws'
+import { formatHostPort, parseHostPort } from '../../common/address.js'
+import { answerDialback, DIALBACK_PATH } from '../../common/dialback.js'
+import type { Sodium } from '../../common/sodium.js'
+import { Inbox } from './inbox.js'
+import { DEFAULT_DIAL_TIMEOUT_MS, MAX_FRAME_BYTES, type Connection, type ConnectionHandlers, type Listener, type Transport } from './transport.js'
+
+export const LINK_PATH = '/voxmesh/link'
+/** A connection whose unsent data exceeds this (a peer that stopped reading) is closed rather than buffered without end. */
+export const MAX_SEND_BUFFER_BYTES = 4 * 1024 * 1024
+/** After close(), how long the WebSocket close handshake may take before the socket is cut. */
+export const CLOSE_GRACE_MS = 2000
+/** How long listener.close() waits for accepted connections to close cleanly before cutting them. */
+export const LISTENER_CLOSE_GRACE_MS = 500
+/** A dial-back checker gets this long to send its nonce and read the answer. */
+export const DIALBACK_ANSWER_TIMEOUT_MS = 10_000
+const DIALBACK_MAX_PAYLOAD = 1024
+/** WebSocket close reasons are limited to 123 bytes of UTF-8. */
+const MAX_CLOSE_REASON_BYTES = 123
+
+export interface WsDialbackOptions {
+  sodium: Sodium
+  /** The device's Ed25519 secret key (64 bytes, libsodium layout). */
+  secretKey: Uint8Array
+  /**
+   * The address the proof is bound to: the one we advertise to the checker.
+   * A function is asked at each check (the address may change); default: the
+   * listener's bound address.
+   */
+  advertisedAddress?: string | (() => string)
+}
+
+export interface WsTransportOptions {
+  dialback?: WsDialbackOptions
+  /** Largest frame sent or accepted; default MAX_FRAME_BYTES. */
+  maxPayload?: number
+  /** Default MAX_SEND_BUFFER_BYTES. */
+  maxSendBufferBytes?: number
+}
+
+interface Limits { maxPayload: number, maxSendBufferBytes: number }
+
+export function createWsTransport (options: WsTransportOptions = {}): Transport {
+  const limits: Limits = {
+    maxPayload: options.maxPayload ?? MAX_FRAME_BYTES,
+    maxSendBufferBytes: options.maxSendBufferBytes ?? MAX_SEND_BUFFER_BYTES
+  }
+  return {
+    dial: async (address, timeoutMs = DEFAULT_DIAL_TIMEOUT_MS) => await dial(address, timeoutMs, limits),
+    listen: async (address, onConnection) => await listen(address, onConnection, limits, options.dialback)
+  }
+}
+
+// --- dialing ----------------------------------------------------------------
+
+async function dial (address: string, timeoutMs: number, limits: Limits): Promise<Connection> {
+  const target = parseHostPort(address)
+  if (target === undefined) throw new Error(`cannot dial ${address}: not a host:port address`)
+  const where = formatHostPort(target)
+  return await new Promise<Connection>((resolve, reject) => {
+    let settled = false
+    let socket: WebSocket
+    const fail = (why: string): void => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      socket.terminate()
+      reject(new Error(`cannot dial ${where}: ${why}`))
+    }
+    const timer = setTimeout(() => { fail(`timed out after ${timeoutMs} ms`) }, timeoutMs)
+    try {
+      socket = new WebSocket(`ws://${where}${LINK_PATH}`, {
+        maxPayload: limits.maxPayload,
+        handshakeTimeout: timeoutMs,
+        followRedirects: false,
+        perMessageDeflate: false
+      })
+    } catch (err) {
+      settled = true
+      clearTimeout(timer)
+      reject(new Error(`cannot dial ${where}: ${errorMessage(err)}`))
+      return
+    }
+    // Stays attached after a failure: terminate() may still report errors.
+    socket.on('error', err => { fail(describeDialError(err, timeoutMs)) })
+    socket.once('close', () => { fail('closed during the handshake') })
+    socket.once('open', () => {
+      if (settled) return
+      settled = true
+      clearTimeout(timer)
+      socket.removeAllListeners('error')
+      socket.removeAllListeners('close')
+      resolve(new WsConnection(socket, where, limits))
+    })
+  })
+}
+
+function describeDialError (err: Error, timeoutMs: number): string {
+  const code = (err as NodeJS.ErrnoException).code
+  switch (code) {
+    case 'ECONNREFUSED': return 'connection refused'
+    case 'ETIMEDOUT': return `timed out after ${timeoutMs} ms`
+    case 'ECONNRESET': return 'connection reset during the handshake'
+    case 'EHOSTUNREACH': return 'host unreachable'
+    case 'ENETUNREACH': return 'network unreachable'
+    case 'ENOTFOUND': return 'unknown host'
+    case 'EAI_AGAIN': return 'name lookup failed (temporary)'
+  }
+  if (err.message === 'Opening handshake has timed out') return `timed out after ${timeoutMs} ms`
+  const status = /^Unexpected server response: (\d+)$/.exec(err.message)
+  if (status !== null) return `not a voxmesh link endpoint (HTTP ${status[1]})`
+  return err.message
+}
+
+// --- listening --------------------------------------------------------------
+
+async function listen (address: string, onConnection: (connection: Connection) => void, limits: Limits, dialback: WsDialbackOptions | undefined): Promise<Listener> {
+  const wanted = parseHostPort(address, true)
+  if (wanted === undefined) throw new Error(`cannot listen on ${address}: not a host:port address`)
+
+  const server = createServer((_req, res) => {
+    res.writeHead(404, { 'content-type': 'text/plain', connection: 'close' })
+    res.end('not found\n')
+  })
+  const linkServer = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayload, perMessageDeflate: false })
+  const dialbackServer = dialback !== undefined
+    ? new WebSocketServer({ noServer: true, maxPayload: DIALBACK_MAX_PAYLOAD, perMessageDeflate: false })
+    : undefined
+  const rawSockets = new Set<Duplex>()
+  const accepted = new Set<WsConnection>()
+  const dialbackSockets = new Set<WebSocket>()
+  let closing = false
+  let boundAddress = ''
+
+  server.on('connection', socket => {
+    rawSockets.add(socket)
+    socket.once('close', () => { rawSockets.delete(socket) })
+  })
+  server.on('clientError', (_err, socket) => { socket.destroy() })
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => { socket.destroy() })
+    const path = pathOf(req.url)
+    if (closing) {
+      refuseUpgrade(socket, '503 Service Unavailable')
+    } else if (path === LINK_PATH) {
+      linkServer.handleUpgrade(req, socket, head, ws => {
+        if (closing) { ws.terminate(); return }
+        const connection: WsConnection = new WsConnection(ws, remoteAddressOf(req), limits, () => { accepted.delete(connection) })
+        accepted.add(connection)
+        onConnection(connection)
+      })
+    } else if (path === DIALBACK_PATH && dialbackServer !== undefined && dialback !== undefined) {
+      dialbackServer.handleUpgrade(req, socket, head, ws => {
+        if (closing) { ws.terminate(); return }
+        dialbackSockets.add(ws)
+        const timer = setTimeout(() => { ws.terminate() }, DIALBACK_ANSWER_TIMEOUT_MS)
+        timer.unref()
+        ws.on('error', () => {})
+        ws.once('close', () => {
+          clearTimeout(timer)
+          dialbackSockets.delete(ws)
+        })
+        const advertised = typeof dialback.advertisedAddress === 'function'
+          ? dialback.advertisedAddress()
+          : dialback.advertisedAddress ?? boundAddress
+        answerDialback(dialback.sodium, ws, dialback.secretKey, advertised)
+      })
+    } else {
+      refuseUpgrade(socket, '404 Not Found')
+    }
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      linkServer.close()
+      dialbackServer?.close()
+      reject(new Error(`cannot listen on ${address}: ${describeListenError(err)}`))
+    }
+    server.once('error', onError)
+    server.listen({ host: wanted.host, port: wanted.port }, () => {
+      server.off('error', onError)
+      resolve()
+    })
+  })
+  const info = server.address() as AddressInfo
+  boundAddress = formatHostPort({ host: info.address, port: info.port })
+
+  let closed: Promise<void> | undefined
+  const close = async (): Promise<void> => {
+    closing = true
+    const serverClosed = new Promise<void>(resolve => { server.close(() => { resolve() }) })
+    for (const ws of dialbackSockets) ws.terminate()
+    const connections = [...accepted]
+    for (const connection of connections) connection.closeWith(1001, 'listener closed')
+    let graceTimer: NodeJS.Timeout | undefined
+    await Promise.race([
+      Promise.all(connections.map(async connection => { await connection.gone })),
+      new Promise<void>(resolve => { graceTimer = setTimeout(resolve, LISTENER_CLOSE_GRACE_MS) })
+    ])
+    clearTimeout(graceTimer)
+    for (const connection of connections) connection.terminate()
+    for (const socket of rawSockets) socket.destroy()
+    linkServer.close()
+    dialbackServer?.close()
+    await serverClosed
+  }
+  return {
+    address: boundAddress,
+    close: async () => { await (closed ??= close()) }
+  }
+}
+
+function refuseUpgrade (socket: Duplex, status: string): void {
+  socket.once('finish', () => { socket.destroy() })
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`)
+}
+
+function pathOf (url: string | undefined): string {
+  try {
+    return new URL(url ?? '/', 'http://voxmesh.invalid').pathname
+  } catch {
+    return ''
+  }
+}
+
+function remoteAddressOf (req: IncomingMessage): string {
+  const raw = req.socket.remoteAddress ?? 'unknown'
+  const host = raw.startsWith('::ffff:') && raw.includes('.') ? raw.slice('::ffff:'.length) : raw
+  return formatHostPort({ host, port: req.socket.remotePort ?? 0 })
+}
+
+function describeListenError (err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EADDRINUSE': return 'address in use'
+    case 'EADDRNOTAVAIL': return 'not an address of this machine'
+    case 'EACCES': return 'permission denied'
+    case 'ENOTFOUND': return 'unknown host'
+    default: return err.message
+  }
+}
+
+// --- a connection -------------------------------------------------------------
+
+class WsConnection implements Connection {
+  closed = false
+  /** Resolves once the underlying socket is gone. */
+  readonly gone: Promise<void>
+  private readonly inbox = new Inbox()
+  private cutTimer: NodeJS.Timeout | undefined
+
+  constructor (
+    private readonly socket: WebSocket,
+    readonly remoteAddress: string,
+    private readonly limits: Limits,
+    onGone?: () => void
+  ) {
+    socket.binaryType = 'nodebuffer'
+    socket.on('message', (data: RawData, isBinary: boolean) => {
+      if (this.closed) return
+      if (!isBinary) {
+        this.closeWith(1003, 'protocol error: text frame')
+        return
+      }
+      const buffer = data as Buffer
+      this.inbox.frame(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength))
+    })
+    socket.on('error', err => {
+      // ws closes (or destroys) the socket itself after an error; make sure it does not linger.
+      this.finish(this.describeError(err))
+      this.cutLater()
+    })
+    this.gone = new Promise(resolve => {
+      socket.once('close', (code: number, reason: Buffer) => {
+        clearTimeout(this.cutTimer)
+        this.finish(describeClose(code, reason))
+        onGone?.()
+        resolve()
+      })
+    })
+  }
+
+  setHandlers = (handlers: ConnectionHandlers): void => { this.inbox.setHandlers(handlers) }
+
+  send = (frame: Uint8Array): void => {
+    if (this.closed) return
+    if (frame.byteLength > this.limits.maxPayload) {
+      this.closeWith(1009, `frame too large: ${frame.byteLength} bytes > ${this.limits.maxPayload}`)
+      return
+    }
+    if (this.socket.bufferedAmount + frame.byteLength > this.limits.maxSendBufferBytes) {
+      this.closeWith(1008, `send buffer full (${this.socket.bufferedAmount} bytes unsent): peer not reading`)
+      return
+    }
+    // A copy: the caller may reuse its buffer, and ws may hold this one until it is written.
+    this.socket.send(Buffer.from(frame), { binary: true }, err => {
+      if (err !== undefined && err !== null) this.finish(`send failed: ${err.message}`)
+    })
+  }
+
+  close = (reason?: string): void => { this.closeWith(1000, reason ?? 'closed locally') }
+
+  /** Local close with a WebSocket close code. Idempotent. */
+  closeWith (code: number, reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    try {
+      this.socket.close(code, truncateUtf8(reason, MAX_CLOSE_REASON_BYTES))
+    } catch {
+      this.socket.terminate()
+    }
+    this.cutLater()
+    this.inbox.close(reason, { dropPending: true, direct: false })
+  }
+
+  /** Cuts the socket now, without a close handshake. */
+  terminate (): void {
+    if (!this.closed) this.finish('terminated')
+    this.socket.terminate()
+  }
+
+  private finish (reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    this.inbox.close(reason)
+  }
+
+  private cutLater (): void {
+    if (this.cutTimer !== undefined) return
+    this.cutTimer = setTimeout(() => { this.socket.terminate() }, CLOSE_GRACE_MS)
+    this.cutTimer.unref()
+  }
+
+  private describeError (err: Error): string {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return `frame too large: received a frame over ${this.limits.maxPayload} bytes`
+    if (code === 'ECONNRESET') return 'connection reset'
+    if (code === 'EPIPE') return 'connection reset (broken pipe)'
+    return `socket error: ${err.message}`
+  }
+}
+
+function describeClose (code: number, reason: Buffer): string {
+  const text = reason.toString('utf8')
+  if (code === 1006) return 'connection reset'
+  if (text !== '') return `remote closed: ${text}`
+  if (code === 1009) return 'remote closed: frame too large (1009)'
+  return `remote closed (code ${code})`
+}
+
+function truncateUtf8 (text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text
+  const chars = Array.from(text)
+  while (Buffer.byteLength(chars.join('')) > maxBytes - 3) chars.pop()
+  return `${chars.join('')}...`
+}
+
+function errorMessage (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}

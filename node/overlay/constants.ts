@@ -1,0 +1,30 @@
+// Every timing and bound of the overlay protocol, named once.
+
+/** Host ↔ supernode keepalive: a ping this often, and the link is dead without a pong for PING_TIMEOUT_MS. */
+export const PING_INTERVAL_MS = 1000
+export const PING_TIMEOUT_MS = 2500
+/** Dial attempts a host runs in parallel when it looks for a supernode. */
+export const PARALLEL_DIALS = 3
+export const DIAL_TIMEOUT_MS = 1500
+/** Reconnect backoff (jittered exponential) once every candidate failed. */
+export const RECONNECT_BACKOFF = { initialMs: 250, maxMs: 30_000 }
+
+/** Locators and presence are re-signed this often and live this long. */
+export const REPUBLISH_INTERVAL_MS = 60_000
+export const RECORD_LIFETIME_MS = 180_000
+/** How often a host looks for contacts whose status ran out. */
+export const PRESENCE_EXPIRY_CHECK_MS = 5_000
+/** How long a supernode trusts a looked-up locator before asking the DHT again. */
+export const LOCATOR_CACHE_MS = 5_000
+/** A presence query older than this is refused (replay). */
+export const PRESENCE_QUERY_MAX_AGE_MS = 60_000
+
+export const DEFAULT_MAX_HOSTS = 5000
+/** Supernode ↔ supernode links kept open at most (least recently used closed first). */
+export const MAX_PEER_LINKS = 64
+/** The mesh wants more supernodes when one is this full, or fewer than this many are known. */
+export const CAPACITY_NEEDED_LOAD = 0.7
+export const MIN_SUPERNODES = 2
+/** Routing fan-out of one presence change, at most this many lookups at once. */
+export const FANOUT_CONCURRENCY = 16
+export const HOST_CACHE_SIZE = 200

@@ -1,0 +1,65 @@
+// What travels end to end inside signed envelopes: the supernodes in between
+// route them but cannot forge or alter them.
+import { Type, type Static } from 'typebox'
+import { Compile } from 'typebox/compile'
+import { MAX_CONTACTS, MAX_TEXT_CHARS } from './messages.js'
+
+const Username = Type.String({ pattern: '^[a-z0-9._-]{3,32}$' })
+const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+
+export const PresenceBody = Type.Object({
+  type: Type.Literal('presence'),
+  from: Username,
+  status: Type.Union([Type.Literal('online'), Type.Literal('away'), Type.Literal('busy'), Type.Literal('offline')]),
+  /** Higher wins, per device; milliseconds of the signing clock. */
+  seq: Seq,
+  /** Unix ms after which the status is stale (the host republishes before). */
+  expires: Seq
+}, { additionalProperties: false })
+
+export const TextBody = Type.Object({
+  type: Type.Literal('text'),
+  from: Username,
+  to: Username,
+  id: Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' }),
+  text: Type.String({ minLength: 1, maxLength: MAX_TEXT_CHARS }),
+  sentAt: Seq
+}, { additionalProperties: false })
+
+export const ReceiptBody = Type.Object({
+  type: Type.Literal('receipt'),
+  from: Username,
+  to: Username,
+  ref: Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' })
+}, { additionalProperties: false })
+
+export const ContactRequestBody = Type.Object({
+  type: Type.Literal('contact-request'),
+  from: Username,
+  to: Username,
+  message: Type.String({ maxLength: 500 })
+}, { additionalProperties: false })
+
+export const ContactAcceptedBody = Type.Object({
+  type: Type.Literal('contact-accepted'),
+  from: Username,
+  to: Username
+}, { additionalProperties: false })
+
+export const PresenceQueryBody = Type.Object({
+  type: Type.Literal('presence-query'),
+  from: Username,
+  users: Type.Array(Username, { maxItems: MAX_CONTACTS }),
+  /** Unix ms; a query older than a minute is refused (no replay of old queries). */
+  at: Seq
+}, { additionalProperties: false })
+
+export const DeliverableBody = Type.Union([PresenceBody, TextBody, ReceiptBody, ContactRequestBody, ContactAcceptedBody])
+export type DeliverableBody = Static<typeof DeliverableBody>
+export type PresenceBody = Static<typeof PresenceBody>
+export type TextBody = Static<typeof TextBody>
+export type PresenceQueryBody = Static<typeof PresenceQueryBody>
+
+export const isDeliverableBody = Compile(DeliverableBody)
+export const isPresenceBody = Compile(PresenceBody)
+export const isPresenceQueryBody = Compile(PresenceQueryBody)

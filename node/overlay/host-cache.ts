@@ -1,0 +1,80 @@
+// The host cache: up to HOST_CACHE_SIZE supernodes a node knows, best first.
+// Seeded from the login server's bootstrap list, refreshed from supernodes it
+// meets; persisted by the node (this file does no I/O).
+import { HOST_CACHE_SIZE } from './constants.js'
+import type { SupernodeRef } from './messages.js'
+
+export interface HostCacheEntry extends SupernodeRef {
+  /** Last measured round trip (dial + handshake + registration), ms. */
+  rttMs?: number
+  /** Hosts / capacity last reported, 0..1. */
+  load?: number
+  lastSeen: number
+  /** Unix ms before which it is not tried again (after a failure). */
+  retryAfter: number
+  failures: number
+}
+
+export interface HostCache {
+  add: (refs: SupernodeRef[], now: number) => void
+  /** Up to `n` candidates to dial now, best first: never failed recently, then lowest RTT and load. */
+  candidates: (n: number, now: number, exclude?: Set<string>) => HostCacheEntry[]
+  succeeded: (deviceKey: string, rttMs: number, now: number) => void
+  failed: (deviceKey: string, now: number) => void
+  reportLoad: (deviceKey: string, hosts: number, capacity: number) => void
+  entries: () => HostCacheEntry[]
+  size: () => number
+}
+
+export function createHostCache (initial: HostCacheEntry[] = []): HostCache {
+  const byKey = new Map<string, HostCacheEntry>()
+  for (const entry of initial.slice(0, HOST_CACHE_SIZE)) byKey.set(entry.deviceKey, { ...entry })
+
+  const score = (entry: HostCacheEntry): number => (entry.rttMs ?? 500) * (1 + 2 * (entry.load ?? 0.5))
+
+  return {
+    add (refs, now) {
+      for (const ref of refs) {
+        const existing = byKey.get(ref.deviceKey)
+        if (existing !== undefined) {
+          existing.address = ref.address
+          if (ref.user !== undefined) existing.user = ref.user
+          existing.lastSeen = now
+          continue
+        }
+        byKey.set(ref.deviceKey, { ...ref, lastSeen: now, retryAfter: 0, failures: 0 })
+      }
+      if (byKey.size > HOST_CACHE_SIZE) {
+        // Forget the ones not seen for longest.
+        const oldest = [...byKey.values()].sort((a, b) => a.lastSeen - b.lastSeen).slice(0, byKey.size - HOST_CACHE_SIZE)
+        for (const entry of oldest) byKey.delete(entry.deviceKey)
+      }
+    },
+    candidates (n, now, exclude) {
+      return [...byKey.values()]
+        .filter(entry => !(exclude?.has(entry.deviceKey) ?? false))
+        .sort((a, b) => Number(a.retryAfter > now) - Number(b.retryAfter > now) || score(a) - score(b))
+        .slice(0, n)
+    },
+    succeeded (deviceKey, rttMs, now) {
+      const entry = byKey.get(deviceKey)
+      if (entry === undefined) return
+      entry.rttMs = rttMs
+      entry.lastSeen = now
+      entry.failures = 0
+      entry.retryAfter = 0
+    },
+    failed (deviceKey, now) {
+      const entry = byKey.get(deviceKey)
+      if (entry === undefined) return
+      entry.failures++
+      entry.retryAfter = now + Math.min(60_000, 1000 * 2 ** entry.failures)
+    },
+    reportLoad (deviceKey, hosts, capacity) {
+      const entry = byKey.get(deviceKey)
+      if (entry !== undefined && capacity > 0) entry.load = Math.min(1, hosts / capacity)
+    },
+    entries: () => [...byKey.values()],
+    size: () => byKey.size
+  }
+}

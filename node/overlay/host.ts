@@ -1,0 +1,308 @@
+// A host: attaches to the best supernode it knows (parallel attempts; the
+// first to register wins), keeps the link alive, re-homes when its supernode
+// dies, and carries this user's presence, messages and contact notices.
+// Sans-IO: the network comes in through Transport, time through Clock.
+import { randomBytes } from 'node:crypto'
+import type { Sodium } from '../../common/sodium.js'
+import type { Clock, TimerHandle } from '../../common/clock.js'
+import type { LinkIdentity } from '../../common/wire/link-handshake.js'
+import { sealEnvelope } from '../../common/wire/signed-envelope.js'
+import { signLocator } from '../../common/wire/locator.js'
+import { createBackoff } from '../../common/backoff.js'
+import type { Transport } from '../net/transport.js'
+import { openLink, type Link } from './link.js'
+import type { Logger } from './logger.js'
+import type { Envelope, LinkMessage, PresenceStatus, SupernodeRef } from './messages.js'
+import type { HostCache } from './host-cache.js'
+import { createPresenceBook } from './presence-book.js'
+import { handleDelivery } from './host-deliveries.js'
+import {
+  DIAL_TIMEOUT_MS, PARALLEL_DIALS, PING_INTERVAL_MS, PRESENCE_EXPIRY_CHECK_MS, PING_TIMEOUT_MS, RECONNECT_BACKOFF, RECORD_LIFETIME_MS, REPUBLISH_INTERVAL_MS
+} from './constants.js'
+
+export type UserStatus = PresenceStatus | 'invisible'
+
+export type HostEvent =
+  | { event: 'attached', supernode: SupernodeRef, setupMs: number }
+  | { event: 'detached', supernode: SupernodeRef, reason: string }
+  | { event: 'no-supernode', retryInMs: number, reason: string }
+  | { event: 'presence', user: string, status: PresenceStatus }
+  | { event: 'message', from: string, id: string, text: string, sentAt: number }
+  | { event: 'receipt', from: string, ref: string }
+  | { event: 'contact-request', from: string, message: string }
+  | { event: 'contact-accepted', from: string }
+  | { event: 'capacity', needed: boolean }
+
+export interface HostComponents {
+  sodium: Sodium
+  clock: Clock
+  transport: Transport
+  /** Mutable: the node swaps in renewed certificates. */
+  identity: LinkIdentity
+  issuerKey: Uint8Array
+  log: Logger
+  cache: HostCache
+}
+
+export interface HostInit {
+  user: string
+  deviceKey: string
+  status?: UserStatus
+  /** Who may see this user's presence: authorized contacts, minus blocked users. */
+  audience?: string[]
+  onEvent?: (event: HostEvent) => void
+  /** Supernodes never to register with (e.g. ourselves while demoting). */
+  exclude?: () => Set<string>
+  /** Whether to act on a delivery from `from` (the node drops blocked users' and non-contacts' presence). */
+  accepts?: (from: string, type: string) => boolean
+}
+
+export type SendResult = { delivered: number }
+
+export interface Host {
+  readonly supernode: SupernodeRef | undefined
+  start: () => void
+  setStatus: (status: UserStatus) => void
+  readonly status: UserStatus
+  setAudience: (users: string[]) => void
+  /** Sends a signed envelope to every online device of `to`. */
+  send: (to: string, body: Record<string, string | number>) => Promise<SendResult>
+  sendText: (to: string, text: string) => Promise<SendResult & { id: string }>
+  /** Asks for the presence of these users; answers arrive as 'presence' events. */
+  queryPresence: (users: string[]) => void
+  presenceOf: (user: string) => PresenceStatus
+  /** Asks our supernode to dial back `address` (promotion check). */
+  checkReachable: (address: string) => Promise<{ ok: boolean, reason: string }>
+  close: () => void
+}
+
+export function createHost (components: HostComponents, init: HostInit): Host {
+  const { sodium, clock, log, cache } = components
+  const emit = init.onEvent ?? (() => {})
+  const presence = createPresenceBook()
+  const backoff = createBackoff(RECONNECT_BACKOFF)
+  let status: UserStatus = init.status ?? 'online'
+  let audience = init.audience ?? []
+  let link: Link | undefined
+  let supernode: SupernodeRef | undefined
+  let attaching = false
+  let closed = false
+  let seq = 0
+  let retryTimer: TimerHandle | undefined
+  let pingTimer: TimerHandle | undefined
+  let republishTimer: TimerHandle | undefined
+  let expiryTimer: TimerHandle | undefined
+  let lastPong = 0
+
+  const seal = (body: Record<string, string | number | string[]>): Envelope => sealEnvelope(sodium, components.identity, body)
+  /** Sequence numbers from the clock, strictly increasing even within one millisecond. */
+  const nextSeq = (): number => (seq = Math.max(seq + 1, clock.now()))
+  const presenceEnvelopes = (): { presence: Envelope, offline: Envelope } => {
+    const shown = status === 'invisible' ? 'offline' : status
+    const expires = clock.now() + RECORD_LIFETIME_MS
+    const presenceSeq = nextSeq()
+    return {
+      presence: seal({ type: 'presence', from: init.user, status: shown, seq: presenceSeq, expires }),
+      // Pre-signed, higher seq: what the supernode publishes if this host vanishes.
+      offline: seal({ type: 'presence', from: init.user, status: 'offline', seq: nextSeq(), expires })
+    }
+  }
+  const locatorFor = (target: SupernodeRef): Envelope => signLocator(sodium, components.identity, {
+    supernode: { address: target.address, deviceKey: target.deviceKey },
+    seq: nextSeq(),
+    expires: Math.floor((clock.now() + RECORD_LIFETIME_MS) / 1000)
+  })
+
+  /** Dials one candidate and runs the link handshake; the round trip ranks it in the host cache. */
+  const connect = async (candidate: SupernodeRef): Promise<Link> => {
+    const started = clock.now()
+    const connection = await components.transport.dial(candidate.address, DIAL_TIMEOUT_MS)
+    const candidateLink = await openLink(components, connection, 'initiator', candidate.deviceKey)
+    cache.succeeded(candidate.deviceKey, clock.now() - started, clock.now())
+    return candidateLink
+  }
+
+  /** Registers over a fresh link; resolves with the supernode's answer, rejects when it redirects or fails. */
+  const register = (candidateLink: Link, candidate: SupernodeRef): Promise<{ hostCache: SupernodeRef[], capacityNeeded: boolean }> =>
+    new Promise((resolve, reject) => {
+      const timer = clock.setTimeout(() => { candidateLink.close('no answer to registration'); reject(new Error('no answer to registration')) }, DIAL_TIMEOUT_MS * 2)
+      candidateLink.onClose = reason => { clock.clearTimeout(timer); reject(new Error(reason)) }
+      candidateLink.onMessage = message => {
+        clock.clearTimeout(timer)
+        if (message.t === 'registered') {
+          resolve({ hostCache: message.hostCache, capacityNeeded: message.capacityNeeded })
+          return
+        }
+        if (message.t === 'redirect') cache.add(message.supernodes, clock.now())
+        const reason = message.t === 'redirect' ? `redirected: ${message.reason}` : `expected registered, got ${message.t}`
+        candidateLink.close(reason)
+        reject(new Error(reason))
+      }
+      candidateLink.send({ t: 'register', locator: locatorFor(candidate), audience, ...presenceEnvelopes() })
+    })
+
+  const attach = async (): Promise<void> => {
+    if (attaching || closed || link !== undefined) return
+    attaching = true
+    const started = clock.now()
+    const tried = new Set(init.exclude?.() ?? [])
+    let lastError = 'no supernode known (empty host cache)'
+    try {
+      // Rounds of PARALLEL_DIALS connection attempts; the first handshake to
+      // finish wins and only it is registered with (registering with several
+      // would leave stale registrations behind).
+      for (;;) {
+        const candidates = cache.candidates(PARALLEL_DIALS, clock.now(), tried)
+        if (candidates.length === 0) break
+        for (const c of candidates) tried.add(c.deviceKey)
+        const attempts = candidates.map(async c => await connect(c).catch((err: Error) => {
+          cache.failed(c.deviceKey, clock.now())
+          lastError = `${c.address}: ${err.message}`
+          throw err
+        }))
+        const winner = await Promise.any(attempts).catch(() => undefined)
+        void Promise.allSettled(attempts).then(results => {
+          for (const r of results) if (r.status === 'fulfilled' && r.value !== winner) r.value.close('another supernode answered first')
+        })
+        if (winner === undefined) continue
+        const candidate = candidates.find(c => c.deviceKey === winner.peer.deviceKey) as SupernodeRef
+        const registration = await register(winner, candidate).catch((err: Error) => {
+          lastError = `${candidate.address}: ${err.message}`
+          return undefined
+        })
+        if (registration === undefined) continue
+        if (closed) { winner.close('host closed'); return }
+        adopt(winner, { user: winner.peer.user, deviceKey: candidate.deviceKey, address: candidate.address }, registration)
+        emit({ event: 'attached', supernode: supernode as SupernodeRef, setupMs: clock.now() - started })
+        return
+      }
+      const retryInMs = backoff.next()
+      log.info({ retryInMs }, `no supernode accepted this host (${lastError}); retrying`)
+      emit({ event: 'no-supernode', retryInMs, reason: lastError })
+      retryTimer = clock.setTimeout(() => { void attach() }, retryInMs)
+    } finally {
+      attaching = false
+    }
+  }
+
+  const adopt = (newLink: Link, ref: SupernodeRef, registration: { hostCache: SupernodeRef[], capacityNeeded: boolean }): void => {
+    link = newLink
+    supernode = ref
+    backoff.reset()
+    cache.add(registration.hostCache, clock.now())
+    emit({ event: 'capacity', needed: registration.capacityNeeded })
+    log.info({ supernode: ref.address, user: ref.user }, 'attached to supernode')
+    lastPong = clock.now()
+    newLink.onMessage = onMessage
+    newLink.onClose = reason => {
+      if (link !== newLink || closed) return
+      link = undefined
+      supernode = undefined
+      clock.clearTimeout(pingTimer as TimerHandle)
+      clock.clearTimeout(republishTimer as TimerHandle)
+      log.info({ supernode: ref.address, reason }, 'lost supernode; re-homing')
+      emit({ event: 'detached', supernode: ref, reason })
+      cache.failed(ref.deviceKey, clock.now())
+      void attach()
+    }
+    schedulePing()
+    republishTimer = clock.setTimeout(republish, REPUBLISH_INTERVAL_MS)
+    api.queryPresence(audience)
+  }
+
+  /** Contacts whose last status ran out (their node vanished without a word) go offline. */
+  const expirePresence = (): void => {
+    for (const change of presence.expire(clock.now())) emit({ event: 'presence', user: change.user, status: change.status })
+    expiryTimer = clock.setTimeout(expirePresence, PRESENCE_EXPIRY_CHECK_MS)
+  }
+
+  const schedulePing = (): void => {
+    pingTimer = clock.setTimeout(() => {
+      const current = link
+      if (current === undefined) return
+      if (clock.now() - lastPong > PING_TIMEOUT_MS) {
+        current.close(`no pong for ${PING_TIMEOUT_MS} ms`)
+        return
+      }
+      current.request({ t: 'ping', id: current.nextId() }, 'pong', PING_TIMEOUT_MS).then(pong => {
+        lastPong = clock.now()
+        if (supernode !== undefined) cache.reportLoad(supernode.deviceKey, pong.hosts, pong.capacity)
+      }, () => {})
+      schedulePing()
+    }, PING_INTERVAL_MS)
+  }
+
+  const republish = (): void => {
+    const current = link
+    if (current === undefined || supernode === undefined) return
+    current.send({ t: 'refresh-locator', locator: locatorFor(supernode) })
+    current.send({ t: 'update-presence', audience, ...presenceEnvelopes() })
+    republishTimer = clock.setTimeout(republish, REPUBLISH_INTERVAL_MS)
+  }
+
+  const onMessage = (message: LinkMessage): void => {
+    switch (message.t) {
+      case 'deliver':
+        handleDelivery({
+          sodium, clock, issuerKey: components.issuerKey, log, presence, emit, user: init.user,
+          accepts: init.accepts ?? (() => true),
+          reply: (to, body) => { api.send(to, body).catch(() => {}) }
+        }, message.envelope)
+        return
+      case 'redirect':
+        cache.add(message.supernodes, clock.now())
+        log.info({ reason: message.reason }, 'supernode asked us to move')
+        link?.close(`redirected: ${message.reason}`)
+        return
+      default:
+        throw new Error(`supernodes do not send ${message.t} to hosts`)
+    }
+  }
+
+  const api: Host = {
+    get supernode () { return supernode },
+    get status () { return status },
+    start () {
+      expirePresence()
+      void attach()
+    },
+    setStatus (next) {
+      status = next
+      link?.send({ t: 'update-presence', audience, ...presenceEnvelopes() })
+    },
+    setAudience (users) {
+      audience = [...new Set(users)]
+      link?.send({ t: 'update-presence', audience, ...presenceEnvelopes() })
+    },
+    async send (to, body) {
+      const current = link
+      if (current === undefined) return { delivered: 0 }
+      const envelope = seal({ ...body, from: init.user, to })
+      const result = await current.request({ t: 'route', id: current.nextId(), to, envelope }, 'route-result')
+      return { delivered: result.delivered }
+    },
+    async sendText (to, text) {
+      const id = randomBytes(12).toString('base64url')
+      const result = await api.send(to, { type: 'text', id, text, sentAt: clock.now() })
+      return { ...result, id }
+    },
+    queryPresence (users) {
+      if (users.length === 0) return
+      link?.send({ t: 'presence-query', query: seal({ type: 'presence-query', from: init.user, users, at: clock.now() }) })
+    },
+    presenceOf: user => presence.status(user, clock.now()),
+    async checkReachable (address) {
+      const current = link
+      if (current === undefined) return { ok: false, reason: 'not attached to a supernode' }
+      const result = await current.request({ t: 'dialback-request', id: current.nextId(), address }, 'dialback-result', 10_000)
+      return { ok: result.ok, reason: result.reason }
+    },
+    close () {
+      if (closed) return
+      closed = true
+      for (const timer of [retryTimer, pingTimer, republishTimer, expiryTimer]) if (timer !== undefined) clock.clearTimeout(timer)
+      link?.close('host shutting down')
+    }
+  }
+  return api
+}

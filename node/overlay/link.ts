@@ -1,0 +1,174 @@
+// An authenticated, encrypted overlay link over one transport connection:
+// handshake (common/wire/link-handshake.ts), then every frame sealed with the
+// session keys and decoded against the message schemas. A peer that sends
+// anything malformed, unauthenticated or replayed is disconnected, with the
+// reason logged, and nothing it sent is acted on.
+import type { Sodium } from '../../common/sodium.js'
+import type { Clock, TimerHandle } from '../../common/clock.js'
+import { createLinkHandshake, type LinkIdentity, type LinkPeer } from '../../common/wire/link-handshake.js'
+import type { FrameCipher } from '../../common/wire/frame-cipher.js'
+import type { Connection } from '../net/transport.js'
+import { decodeLinkMessage, encodeLinkMessage, type LinkMessage, type MessageOf } from './messages.js'
+import type { Logger } from './logger.js'
+
+export const HANDSHAKE_TIMEOUT_MS = 5000
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5000
+/** Requests in flight per link; beyond it new requests fail at once. */
+export const MAX_PENDING_REQUESTS = 1024
+
+type ReplyType = 'route-result' | 'dialback-result' | 'pong' | 'dht-reply' | 'forward-result' | 'presence-fetch-result'
+const REPLIES = new Set<string>(['route-result', 'dialback-result', 'pong', 'dht-reply', 'forward-result', 'presence-fetch-result'])
+
+export interface LinkComponents {
+  sodium: Sodium
+  clock: Clock
+  identity: LinkIdentity
+  issuerKey: Uint8Array
+  log: Logger
+}
+
+export interface Link {
+  readonly peer: LinkPeer
+  readonly remoteAddress: string
+  readonly closed: boolean
+  /** Messages that are not replies to this side's requests. */
+  onMessage: (message: LinkMessage) => void
+  onClose: (reason: string) => void
+  send: (message: LinkMessage) => void
+  /** Sends a message carrying `id` and resolves with the peer's reply of type `reply` with the same id. */
+  request: <T extends ReplyType>(message: LinkMessage & { id: number }, reply: T, timeoutMs?: number) => Promise<MessageOf<T>>
+  nextId: () => number
+  close: (reason: string) => void
+}
+
+export class LinkClosedError extends Error {}
+
+/** Runs the handshake on `connection`; resolves with the link or rejects with the reason (the connection is then closed). */
+export function openLink (
+  components: LinkComponents,
+  connection: Connection,
+  role: 'initiator' | 'responder',
+  expectedDeviceKey?: string
+): Promise<Link> {
+  const { sodium, clock, log } = components
+  const handshake = createLinkHandshake(sodium, {
+    role,
+    identity: components.identity,
+    issuerKey: components.issuerKey,
+    now: () => Math.floor(clock.now() / 1000),
+    expectedDeviceKey
+  })
+
+  return new Promise((resolve, reject) => {
+    let link: LinkImpl | undefined
+    const timer = clock.setTimeout(() => { fail(`handshake not finished within ${HANDSHAKE_TIMEOUT_MS} ms`) }, HANDSHAKE_TIMEOUT_MS)
+    const fail = (reason: string): void => {
+      clock.clearTimeout(timer)
+      connection.close(reason)
+      reject(new Error(reason))
+    }
+    connection.setHandlers({
+      onFrame: frame => {
+        if (link !== undefined) { link.receive(frame); return }
+        const step = handshake.receive(frame)
+        for (const out of step.send) connection.send(out)
+        if (step.error !== undefined) {
+          log.info({ remote: connection.remoteAddress, reason: step.error.reason }, `link handshake refused: ${step.error.message}`)
+          fail(`handshake failed (${step.error.reason}): ${step.error.message}`)
+        } else if (step.established !== undefined) {
+          clock.clearTimeout(timer)
+          link = new LinkImpl(components, connection, step.established.peer, step.established.cipher)
+          resolve(link)
+        }
+      },
+      onClose: reason => {
+        if (link !== undefined) link.closedByTransport(reason)
+        else fail(`connection closed during handshake: ${reason}`)
+      }
+    })
+    for (const out of handshake.start()) connection.send(out)
+  })
+}
+
+class LinkImpl implements Link {
+  onMessage: (message: LinkMessage) => void = () => {}
+  onClose: (reason: string) => void = () => {}
+  closed = false
+  private lastId = 0
+  private readonly pending = new Map<string, { resolve: (m: LinkMessage) => void, reject: (e: Error) => void, timer: TimerHandle }>()
+
+  constructor (
+    private readonly components: LinkComponents,
+    private readonly connection: Connection,
+    readonly peer: LinkPeer,
+    private readonly cipher: FrameCipher
+  ) {}
+
+  get remoteAddress (): string { return this.connection.remoteAddress }
+
+  nextId (): number { return ++this.lastId }
+
+  send (message: LinkMessage): void {
+    if (this.closed) return
+    this.connection.send(this.cipher.seal(encodeLinkMessage(message)))
+  }
+
+  request<T extends ReplyType> (message: LinkMessage & { id: number }, reply: T, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<MessageOf<T>> {
+    if (this.closed) return Promise.reject(new LinkClosedError(`link to ${this.peer.user} is closed`))
+    if (this.pending.size >= MAX_PENDING_REQUESTS) return Promise.reject(new Error(`too many requests in flight to ${this.peer.user}`))
+    const key = `${reply}:${message.id}`
+    return new Promise((resolve, reject) => {
+      const timer = this.components.clock.setTimeout(() => {
+        this.pending.delete(key)
+        reject(new Error(`${message.t} to ${this.peer.user} got no ${reply} within ${timeoutMs} ms`))
+      }, timeoutMs)
+      this.pending.set(key, { resolve: resolve as (m: LinkMessage) => void, reject, timer })
+      this.send(message)
+    })
+  }
+
+  receive (frame: Uint8Array): void {
+    if (this.closed) return
+    const plaintext = this.cipher.open(frame)
+    if (plaintext === undefined) { this.protocolError('frame failed authentication (tampered, replayed or reordered)'); return }
+    const decoded = decodeLinkMessage(plaintext)
+    if (!decoded.ok) { this.protocolError(decoded.reason); return }
+    const message = decoded.message
+    if (REPLIES.has(message.t)) {
+      const key = `${message.t}:${(message as { id: number }).id}`
+      const waiting = this.pending.get(key)
+      if (waiting === undefined) return // late reply after a timeout: harmless
+      this.pending.delete(key)
+      this.components.clock.clearTimeout(waiting.timer)
+      waiting.resolve(message)
+      return
+    }
+    try {
+      this.onMessage(message)
+    } catch (err) {
+      this.protocolError(`message ${message.t} was refused: ${(err as Error).message}`)
+    }
+  }
+
+  private protocolError (reason: string): void {
+    this.components.log.warn({ peer: this.peer.user, remote: this.remoteAddress }, `disconnecting peer: ${reason}`)
+    this.close(`protocol error: ${reason}`)
+  }
+
+  close (reason: string): void {
+    if (this.closed) return
+    this.connection.close(reason)
+    this.closedByTransport(reason)
+  }
+
+  closedByTransport (reason: string): void {
+    if (this.closed) return
+    this.closed = true
+    for (const [key, waiting] of this.pending) {
+      this.components.clock.clearTimeout(waiting.timer)
+      waiting.reject(new LinkClosedError(`link to ${this.peer.user} closed: ${reason}`))
+      this.pending.delete(key)
+    }
+    this.onClose(reason)
+  }
+}

@@ -1,0 +1,105 @@
+// Every message that crosses an overlay link (inside the encrypted frames),
+// declared once as a schema with size bounds. decodeLinkMessage() is the only
+// way bytes from a peer become a message.
+import { Type, type Static, type TSchema } from 'typebox'
+import { Compile } from 'typebox/compile'
+
+export const MAX_LINK_MESSAGE_BYTES = 32 * 1024
+export const MAX_CONTACTS = 1000
+export const MAX_TEXT_CHARS = 2000
+
+const Id = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+const Username = Type.String({ pattern: '^[a-z0-9._-]{3,32}$' })
+const B64 = (max: number) => Type.String({ pattern: '^[A-Za-z0-9_-]*$', maxLength: max })
+const Address = Type.String({ minLength: 3, maxLength: 261 })
+const DeviceKey = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })
+
+export const Certificate = Type.Object({ body: B64(2048), signature: B64(86) }, { additionalProperties: false })
+/** A signed object (common/wire/signed-envelope.ts); verified by whoever acts on it. */
+export const Envelope = Type.Object({ certificate: Certificate, body: B64(11_000), sig: B64(86) }, { additionalProperties: false })
+export type Envelope = Static<typeof Envelope>
+
+/** `user` is known once a link to it was made (it comes from its certificate). */
+export const SupernodeRef = Type.Object({ user: Type.Optional(Username), deviceKey: DeviceKey, address: Address }, { additionalProperties: false })
+export type SupernodeRef = Static<typeof SupernodeRef>
+
+export const PRESENCE_STATUSES = ['online', 'away', 'busy', 'offline'] as const
+export type PresenceStatus = typeof PRESENCE_STATUSES[number]
+
+const msg = <const L extends string, T extends Record<string, TSchema>>(t: L, fields: T) =>
+  Type.Object({ t: Type.Literal(t), ...fields }, { additionalProperties: false })
+
+// Host → supernode
+export const Register = msg('register', {
+  /** Signed locator (common/wire/locator.ts) naming this supernode. */
+  locator: Envelope,
+  /** Who may see this user's presence (the user's authorized contacts minus blocked users). */
+  audience: Type.Array(Username, { maxItems: MAX_CONTACTS }),
+  /** Signed presence published now, and a pre-signed "offline" the supernode publishes if the host vanishes. */
+  presence: Envelope,
+  offline: Envelope
+})
+export const UpdatePresence = msg('update-presence', {
+  audience: Type.Array(Username, { maxItems: MAX_CONTACTS }),
+  presence: Envelope,
+  offline: Envelope
+})
+export const RefreshLocator = msg('refresh-locator', { locator: Envelope })
+export const Route = msg('route', { id: Id, to: Username, envelope: Envelope })
+/** Asks the supernodes of `users` for their presence; `query` is signed by the asker so they can check the audience. */
+export const PresenceQuery = msg('presence-query', { query: Envelope })
+export const DialbackRequest = msg('dialback-request', { id: Id, address: Address })
+export const Ping = msg('ping', { id: Id })
+
+// Supernode → host
+export const Registered = msg('registered', {
+  hostCache: Type.Array(SupernodeRef, { maxItems: 64 }),
+  /** The mesh wants more supernodes (input to promotion). */
+  capacityNeeded: Type.Boolean()
+})
+export const Redirect = msg('redirect', { reason: Type.String({ maxLength: 200 }), supernodes: Type.Array(SupernodeRef, { maxItems: 64 }) })
+export const RouteResult = msg('route-result', { id: Id, delivered: Type.Integer({ minimum: 0, maximum: 64 }) })
+export const Deliver = msg('deliver', { envelope: Envelope })
+export const DialbackResult = msg('dialback-result', { id: Id, ok: Type.Boolean(), reason: Type.String({ maxLength: 300 }) })
+export const Pong = msg('pong', { id: Id, hosts: Type.Integer({ minimum: 0 }), capacity: Type.Integer({ minimum: 0 }) })
+
+// Supernode ↔ supernode
+export const PeerHello = msg('peer-hello', { address: Address })
+export const DhtCall = msg('dht', { id: Id, request: Type.Unknown() })
+export const DhtReply = msg('dht-reply', { id: Id, response: Type.Unknown(), error: Type.Optional(Type.String({ maxLength: 300 })) })
+/** Deliver `envelope` to every device of `to` registered at the receiving supernode. */
+export const Forward = msg('forward', { id: Id, to: Username, envelope: Envelope })
+export const ForwardResult = msg('forward-result', { id: Id, delivered: Type.Integer({ minimum: 0, maximum: 64 }) })
+/** A presence query relayed to the supernode of one of the queried users. */
+export const PresenceFetch = msg('presence-fetch', { id: Id, user: Username, query: Envelope })
+export const PresenceFetchResult = msg('presence-fetch-result', { id: Id, presence: Type.Array(Envelope, { maxItems: 16 }) })
+
+export const LinkMessage = Type.Union([
+  Register, UpdatePresence, RefreshLocator, Route, PresenceQuery, DialbackRequest, Ping,
+  Registered, Redirect, RouteResult, Deliver, DialbackResult, Pong,
+  PeerHello, DhtCall, DhtReply, Forward, ForwardResult, PresenceFetch, PresenceFetchResult
+])
+export type LinkMessage = Static<typeof LinkMessage>
+export type MessageOf<T extends LinkMessage['t']> = Extract<LinkMessage, { t: T }>
+
+const validator = Compile(LinkMessage)
+
+export type DecodeResult = { ok: true, message: LinkMessage } | { ok: false, reason: string }
+
+export function decodeLinkMessage (bytes: Uint8Array): DecodeResult {
+  if (bytes.length > MAX_LINK_MESSAGE_BYTES) return { ok: false, reason: `message of ${bytes.length} bytes exceeds ${MAX_LINK_MESSAGE_BYTES}` }
+  let value: unknown
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+  } catch {
+    return { ok: false, reason: 'message is not UTF-8 JSON' }
+  }
+  if (validator.Check(value)) return { ok: true, message: value }
+  const t = typeof value === 'object' && value !== null ? (value as { t?: unknown }).t : undefined
+  const first = validator.Errors(value)[0]
+  return { ok: false, reason: `invalid ${typeof t === 'string' ? `"${t.slice(0, 32)}"` : 'untyped'} message${first === undefined ? '' : `: ${first.instancePath} ${first.message}`}` }
+}
+
+export function encodeLinkMessage (message: LinkMessage): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(message))
+}

@@ -1,0 +1,40 @@
+// What the supernode's parts share.
+import type { Sodium } from '../../../common/sodium.js'
+import type { Clock } from '../../../common/clock.js'
+import type { Dialer } from '../../../common/dialback.js'
+import type { LinkIdentity } from '../../../common/wire/link-handshake.js'
+import type { Transport } from '../../net/transport.js'
+import type { Logger } from '../logger.js'
+import type { Envelope } from '../messages.js'
+import { openEnvelope } from '../../../common/wire/signed-envelope.js'
+
+export interface SupernodeComponents {
+  sodium: Sodium
+  clock: Clock
+  /** Dials other supernodes. */
+  transport: Transport
+  identity: LinkIdentity
+  issuerKey: Uint8Array
+  log: Logger
+  /** Checks addresses for hosts that ask before promoting themselves. */
+  dialer: Dialer
+}
+
+export interface SupernodeInit {
+  /** The advertised HOST:PORT others dial. */
+  address: string
+  user: string
+  deviceKey: string
+  maxHosts?: number
+  minSupernodes?: number
+}
+
+/** Opens an envelope and checks it comes from `expectedUser` (when given); undefined when it does not check out. */
+export function verifyEnvelope (components: SupernodeComponents, envelope: Envelope, expectedUser?: string) {
+  const opened = openEnvelope(components.sodium, envelope, { issuerKey: components.issuerKey, now: Math.floor(components.clock.now() / 1000) })
+  if (!opened.ok) return { ok: false as const, reason: `${opened.reason}: ${opened.message}` }
+  if (expectedUser !== undefined && opened.from.user !== expectedUser) {
+    return { ok: false as const, reason: `signed by ${opened.from.user}, expected ${expectedUser}` }
+  }
+  return opened
+}

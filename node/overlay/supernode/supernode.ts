@@ -1,0 +1,163 @@
+// A supernode: serves hosts (bounded), joins the supernode DHT, stores and
+// serves signed locators, routes messages to any online user and pushes
+// presence to the audience each user chose. Sans-IO: connections come in
+// through acceptConnection(), time through the Clock.
+import { openLink } from '../link.js'
+import { createDht, type Dht, type DhtPeer } from '../dht/dht.js'
+import { verifyLocator } from '../../../common/wire/locator.js'
+import { CAPACITY_NEEDED_LOAD, DEFAULT_MAX_HOSTS, FANOUT_CONCURRENCY, MIN_SUPERNODES } from '../constants.js'
+import type { Connection } from '../../net/transport.js'
+import type { SupernodeRef } from '../messages.js'
+import { createHostRegistry } from './host-registry.js'
+import { createPeerLinks, deviceKeyOfDhtId, dhtIdOf } from './peer-links.js'
+import { createRouter } from './router.js'
+import { handleHostLink } from './host-handlers.js'
+import { handlePeerLink } from './peer-handlers.js'
+import type { SupernodeComponents, SupernodeInit } from './context.js'
+
+export interface SupernodeStats { hosts: number, capacity: number, peerLinks: number, dhtPeers: number }
+
+export interface Supernode {
+  readonly ref: SupernodeRef
+  /** A connection accepted by the listener: a host or another supernode. */
+  acceptConnection: (connection: Connection) => void
+  /** Joins the mesh through these supernodes (any that answer). */
+  bootstrap: (peers: SupernodeRef[]) => Promise<number>
+  knownSupernodes: (n: number) => SupernodeRef[]
+  capacityNeeded: () => boolean
+  stats: () => SupernodeStats
+  /** Tells every host to move to another supernode (demotion, shutdown). */
+  handOff: (reason: string) => void
+  close: () => void
+}
+
+export function createSupernode (components: SupernodeComponents, init: SupernodeInit): Supernode {
+  const { log, clock } = components
+  const maxHosts = init.maxHosts ?? DEFAULT_MAX_HOSTS
+  const minSupernodes = init.minSupernodes ?? MIN_SUPERNODES
+  const ref: SupernodeRef = { user: init.user, deviceKey: init.deviceKey, address: init.address }
+  const hosts = createHostRegistry()
+  let closed = false
+
+  const peers = createPeerLinks(components, { address: init.address }, {
+    opened: (deviceKey, address, link) => {
+      dht.addPeer({ id: dhtIdOf(deviceKey), address })
+      handlePeerLink(sn, link, address)
+    },
+    // A link we closed to make room says nothing about the peer; any other close may mean it died.
+    lost: (deviceKey, evicted) => { if (!evicted && !closed) dht.removePeer(dhtIdOf(deviceKey)) }
+  })
+
+  const dht: Dht = createDht({
+    clock,
+    log: (msg, fields) => { log.debug(fields ?? {}, msg) },
+    rpc: async (peer: DhtPeer, request) => {
+      const link = await peers.get({ deviceKey: deviceKeyOfDhtId(peer.id), address: peer.address })
+      const reply = await link.request({ t: 'dht', id: link.nextId(), request }, 'dht-reply')
+      if (reply.error !== undefined) throw new Error(reply.error)
+      return reply.response as never
+    },
+    validateRecord: record => {
+      const check = verifyLocator(components.sodium, record.value, { issuerKey: components.issuerKey, now: Math.floor(clock.now() / 1000) })
+      if (!check.ok) return `${check.reason}: ${check.message}`
+      if (record.subkey !== check.locator.deviceKey) return 'record subkey is not the locator\'s device key'
+      if (record.seq !== check.locator.seq) return 'record seq is not the locator\'s seq'
+      return undefined
+    }
+  }, { self: { id: dhtIdOf(init.deviceKey), address: init.address } })
+
+  const router = createRouter(components, { deviceKey: init.deviceKey }, hosts, peers, dht)
+
+  const knownSupernodes = (n: number): SupernodeRef[] => {
+    const list: SupernodeRef[] = [ref]
+    for (const peer of dht.peers()) {
+      if (list.length >= n) break
+      const deviceKey = deviceKeyOfDhtId(peer.id)
+      const user = peers.userOf(deviceKey)
+      list.push(user === undefined ? { deviceKey, address: peer.address } : { user, deviceKey, address: peer.address })
+    }
+    return list
+  }
+
+  /** Runs `task` for each item, at most FANOUT_CONCURRENCY at once. */
+  const fanOut = async <T>(items: T[], task: (item: T) => Promise<unknown>): Promise<void> => {
+    let next = 0
+    const worker = async (): Promise<void> => {
+      while (next < items.length) await task(items[next++] as T).catch(() => {})
+    }
+    await Promise.all(Array.from({ length: Math.min(FANOUT_CONCURRENCY, items.length) }, worker))
+  }
+
+  const sn = {
+    components,
+    init,
+    ref,
+    hosts,
+    peers,
+    dht,
+    router,
+    maxHosts,
+    fanOut,
+    knownSupernodes,
+    capacityNeeded: () => hosts.size() >= maxHosts * CAPACITY_NEEDED_LOAD || dht.peers().length + 1 < minSupernodes,
+    isClosed: () => closed
+  }
+  return {
+    ref,
+    knownSupernodes,
+    capacityNeeded: sn.capacityNeeded,
+    acceptConnection (connection) {
+      if (closed) { connection.close('supernode is closed'); return }
+      openLink(components, connection, 'responder').then(link => {
+        // The first message says what the peer is: a host registers, a supernode says hello.
+        link.onMessage = message => {
+          if (message.t === 'register') handleHostLink(sn, link, message)
+          else if (message.t === 'peer-hello') {
+            peers.adopt(link.peer.deviceKey, message.address, link)
+          } else link.close(`first message must be register or peer-hello, got ${message.t}`)
+        }
+      }, (err: Error) => { log.debug({ remote: connection.remoteAddress }, `inbound link failed: ${err.message}`) })
+    },
+    async bootstrap (list) {
+      let joined = 0
+      await Promise.all(list.filter(peer => peer.deviceKey !== init.deviceKey).map(async peer => {
+        try {
+          await peers.get(peer)
+          joined++
+        } catch (err) {
+          log.info({ supernode: peer.address }, `could not join the mesh through this supernode: ${(err as Error).message}`)
+        }
+      }))
+      if (joined > 0) await dht.bootstrap([]).catch(() => 0)
+      log.info({ joined, dhtPeers: dht.peers().length }, 'joined the supernode mesh')
+      return joined
+    },
+    stats: () => ({ hosts: hosts.size(), capacity: maxHosts, peerLinks: peers.count(), dhtPeers: dht.peers().length }),
+    handOff (reason) {
+      const others = knownSupernodes(16).filter(s => s.deviceKey !== init.deviceKey)
+      for (const host of hosts.all()) host.link.send({ t: 'redirect', reason, supernodes: others })
+    },
+    close () {
+      if (closed) return
+      closed = true
+      for (const host of [...hosts.all()]) host.link.close('supernode shutting down')
+      peers.close()
+      dht.close()
+    }
+  }
+}
+
+export type SupernodeInternals = {
+  components: SupernodeComponents
+  init: SupernodeInit
+  ref: SupernodeRef
+  hosts: ReturnType<typeof createHostRegistry>
+  peers: ReturnType<typeof createPeerLinks>
+  dht: Dht
+  router: ReturnType<typeof createRouter>
+  maxHosts: number
+  fanOut: <T>(items: T[], task: (item: T) => Promise<unknown>) => Promise<void>
+  knownSupernodes: (n: number) => SupernodeRef[]
+  capacityNeeded: () => boolean
+  isClosed: () => boolean
+}

@@ -1,0 +1,65 @@
+// What a running node offers to its user interfaces: the control API, the
+// interactive shell and --json output all go through this, nothing else.
+import type { PresenceStatus } from '../overlay/messages.js'
+import type { UserStatus } from '../overlay/host.js'
+
+export type Role = 'host' | 'supernode'
+
+export interface NodeStatus {
+  user: string
+  role: Role
+  /** For a host (and a supernode's own user session): the supernode it is attached to. */
+  supernode: { user?: string, address: string, deviceKey: string } | null
+  presence: UserStatus
+  /** Supernode ↔ supernode links (supernode role), 0 for hosts. */
+  peers: number
+  /** Hosts registered here (supernode role). */
+  hosts: number
+  uptimeSeconds: number
+  loginServer: string
+  listen: string | null
+  advertise: string | null
+  deviceKey: string
+}
+
+export interface ContactView { username: string, status: PresenceStatus, since: number }
+
+export interface ContactRequestView { id: number, from: string, to: string, message: string, createdAt: number }
+
+/** Events, as printed one JSON object per line with --json and streamed by the control API. */
+export type NodeEvent =
+  | { event: 'ready', user: string, role: Role, control: string }
+  | { event: 'role', role: Role, reason: string }
+  | { event: 'attached', supernode: { user?: string, address: string }, setupMs: number }
+  | { event: 'detached', supernode: { user?: string, address: string }, reason: string }
+  | { event: 'presence', user: string, status: PresenceStatus }
+  | { event: 'message', from: string, id: string, text: string, sentAt: number }
+  | { event: 'receipt', from: string, ref: string }
+  | { event: 'contact-request', from: string, message: string }
+  | { event: 'contact-added', username: string }
+  | { event: 'contact-removed', username: string }
+  | { event: 'error', message: string }
+
+export type SendMessageResult =
+  | { status: 'delivered', id: string, receiptMs: number }
+  /** Reached at least one device but no receipt came back in time. */
+  | { status: 'sent', id: string }
+  | { status: 'offline', id: string }
+
+export interface NodeApi {
+  status: () => NodeStatus
+  contacts: () => Promise<ContactView[]>
+  requests: () => Promise<{ incoming: ContactRequestView[], outgoing: ContactRequestView[] }>
+  /** Sends a contact request (or completes one the other side sent). */
+  addContact: (username: string, message?: string) => Promise<{ status: 'pending' | 'accepted' }>
+  acceptContact: (username: string) => Promise<void>
+  declineContact: (username: string) => Promise<void>
+  removeContact: (username: string) => Promise<void>
+  block: (username: string) => Promise<void>
+  unblock: (username: string) => Promise<void>
+  setPresence: (status: UserStatus) => void
+  sendMessage: (to: string, text: string) => Promise<SendMessageResult>
+  /** Subscribes to events; returns the unsubscribe function. */
+  subscribe: (listener: (event: NodeEvent) => void) => () => void
+  close: () => Promise<void>
+}

@@ -1,0 +1,19 @@
+// Defaults of the node program, named once.
+export const DEFAULT_NODE_DATA_DIR = 'voxmesh-data/node'
+export const DEFAULT_CONTROL_LISTEN = '127.0.0.1:0'
+export const DEVICE_KEY_FILE = 'device-key'
+export const LOGIN_SERVER_PIN_FILE = 'login-server.json'
+export const HOST_CACHE_FILE = 'host-cache.json'
+
+/** Promotion thresholds (all overridable on the command line). */
+export const DEFAULT_PROMOTE_AFTER_MS = 10 * 60_000
+export const DEFAULT_MIN_FREE_MEMORY_MB = 256
+export const DEFAULT_MAX_LOAD_PER_CORE = 0.8
+/** How often a node with --role auto reconsiders its role. */
+export const PROMOTION_CHECK_MS = 5_000
+/** Failed reachability checks in a row before a supernode demotes (demotion is harder than promotion). */
+export const DEMOTE_AFTER_FAILED_CHECKS = 3
+/** The supernode refreshes its mesh neighbours from the login server this often. */
+export const SUPERNODE_DISCOVERY_MS = 30_000
+/** Certificates are renewed once this fraction of their lifetime has passed. */
+export const CERTIFICATE_RENEW_AT = 2 / 3

@@ -1,0 +1,114 @@
+// The node's session with the login server: pin its key, log in (with jittered
+// backoff while it is unreachable or busy), keep the certificate renewed, and
+// read the contact list and blocks. After login nothing else here is needed
+// for the overlay to work.
+import { LoginApiError, LoginClient, LoginServerUnreachableError } from '../../common/login-client.js'
+import { fromBase64url } from '../../common/base64url.js'
+import { createBackoff } from '../../common/backoff.js'
+import { UserError } from '../../common/user-error.js'
+import type { Certificate } from '../../common/certificate.js'
+import type { SupernodeInfo } from '../../common/login-api.js'
+import type { Logger } from '../overlay/logger.js'
+import type { DataDir } from './data-dir.js'
+import { CERTIFICATE_RENEW_AT } from './defaults.js'
+
+export interface LoginSession {
+  client: LoginClient
+  issuerKey: Uint8Array
+  certificate: Certificate
+  certificateTtlSeconds: number
+  supernodes: SupernodeInfo[]
+  /** Keeps the certificate fresh; calls back with each renewed one. */
+  keepRenewed: (onRenewed: (certificate: Certificate) => void) => void
+  contactsAndBlocks: () => Promise<{ contacts: Array<{ username: string, since: number }>, blocked: string[] }>
+  close: () => void
+}
+
+const retryable = (err: unknown): boolean =>
+  err instanceof LoginServerUnreachableError || (err instanceof LoginApiError && (err.status === 429 || err.status >= 500))
+
+export async function openLoginSession (
+  options: { url: string, user: string, password: string, dataDir: DataDir, log: Logger, maxAttempts?: number }
+): Promise<LoginSession> {
+  const { log, dataDir } = options
+  const client = new LoginClient(options.url)
+  const backoff = createBackoff({ initialMs: 500, maxMs: 30_000 })
+
+  const withRetry = async <T>(what: string, action: () => Promise<T>): Promise<T> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await action()
+      } catch (err) {
+        if (!retryable(err) || attempt >= (options.maxAttempts ?? Infinity)) throw err
+        const waitMs = err instanceof LoginApiError && err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : backoff.next()
+        log.warn({ attempt, waitMs }, `${what} failed (${(err as Error).message}); retrying`)
+        await new Promise(resolve => setTimeout(resolve, waitMs))
+      }
+    }
+  }
+
+  const info = await withRetry('contacting the login server', () => client.info())
+  dataDir.checkLoginServerKey(options.url, info.publicKey)
+  const issuerKey = fromBase64url(info.publicKey) as Uint8Array
+
+  const login = async () => {
+    try {
+      return await withRetry('login', () => client.createSession(options.user, options.password, dataDir.device.deviceKey))
+    } catch (err) {
+      if (err instanceof LoginApiError && err.code === 'invalid_credentials') throw new UserError(`login refused: wrong username or password for "${options.user}"`)
+      throw err
+    }
+  }
+  const session = await login()
+  log.info({ user: options.user, supernodes: session.supernodes.length }, 'logged in')
+  let renewTimer: NodeJS.Timeout | undefined
+  let closed = false
+
+  const result: LoginSession = {
+    client,
+    issuerKey,
+    certificate: session.certificate,
+    certificateTtlSeconds: info.certificateTtlSeconds,
+    supernodes: session.supernodes,
+    keepRenewed (onRenewed) {
+      const schedule = (delayMs: number): void => {
+        if (closed) return
+        renewTimer = setTimeout(() => {
+          renew().then(certificate => {
+            result.certificate = certificate
+            onRenewed(certificate)
+            log.info({}, 'certificate renewed')
+            schedule(info.certificateTtlSeconds * 1000 * CERTIFICATE_RENEW_AT)
+          }, (err: Error) => {
+            log.warn({}, `certificate renewal failed (${err.message}); retrying`)
+            schedule(backoff.next())
+          })
+        }, delayMs)
+        renewTimer.unref()
+      }
+      schedule(info.certificateTtlSeconds * 1000 * CERTIFICATE_RENEW_AT)
+    },
+    async contactsAndBlocks () {
+      const [{ contacts }, { blocked }] = await Promise.all([
+        withRetry('reading contacts', () => client.contacts()),
+        withRetry('reading blocks', () => client.blocks())
+      ])
+      return { contacts, blocked }
+    },
+    close () {
+      closed = true
+      clearTimeout(renewTimer)
+    }
+  }
+
+  /** A new certificate for the same device; logs in again when the session token is gone. */
+  const renew = async (): Promise<Certificate> => {
+    try {
+      return await client.renewCertificate()
+    } catch (err) {
+      if (err instanceof LoginApiError && err.status === 401) return (await login()).certificate
+      throw err
+    }
+  }
+  return result
+}

@@ -1,0 +1,282 @@
+// A running node: logs in, joins the overlay as a host, becomes a supernode
+// when told to or when --role auto decides, and offers NodeApi to the control
+// API, the shell and --json output. Sockets, timers and files live here and in
+// the modules it wires; the protocol logic is in node/overlay.
+import { EventEmitter } from 'node:events'
+import { freemem, loadavg, availableParallelism } from 'node:os'
+import { loadSodium } from '../../common/sodium.js'
+import { systemClock } from '../../common/clock.js'
+import { UserError } from '../../common/user-error.js'
+import { normalizeUsername } from '../../common/usernames.js'
+import type { LinkIdentity } from '../../common/wire/link-handshake.js'
+import { createWsTransport } from '../net/ws-transport.js'
+import type { Listener } from '../net/transport.js'
+import { createHost, type Host, type HostEvent, type UserStatus } from '../overlay/host.js'
+import { createHostCache } from '../overlay/host-cache.js'
+import type { Logger } from '../overlay/logger.js'
+import { openDataDir } from './data-dir.js'
+import { openLoginSession } from './login-session.js'
+import { startSupernodeRole, type SupernodeRole } from './supernode-role.js'
+import { decidePromotion, type PromotionThresholds } from './promotion.js'
+import { createContactBook } from './contact-book.js'
+import type { NodeApi, NodeEvent, NodeStatus, Role, SendMessageResult } from './api.js'
+import {
+  DEFAULT_MAX_LOAD_PER_CORE, DEFAULT_MIN_FREE_MEMORY_MB, DEFAULT_PROMOTE_AFTER_MS, DEMOTE_AFTER_FAILED_CHECKS, PROMOTION_CHECK_MS
+} from './defaults.js'
+
+export interface NodeOptions {
+  user: string
+  password: string
+  loginServer: string
+  dataDir: string
+  role: 'auto' | 'host' | 'supernode'
+  listen?: string
+  advertise?: string
+  log: Logger
+  thresholds?: Partial<PromotionThresholds>
+  maxHosts?: number
+  minSupernodes?: number
+  /** How long `msg` waits for a delivery receipt. */
+  receiptTimeoutMs?: number
+}
+
+export interface RunningNode extends NodeApi {
+  deviceKey: string
+}
+
+export async function startNode (options: NodeOptions): Promise<RunningNode> {
+  const user = normalizeUsername(options.user)
+  if (user === undefined) throw new UserError(`"${options.user}" is not a valid username`)
+  if (options.role === 'supernode' && options.listen === undefined) throw new UserError('--role supernode needs --listen HOST:PORT')
+  const log = options.log.child({ user })
+  const sodium = await loadSodium()
+  const dataDir = openDataDir(sodium, options.dataDir)
+  const session = await openLoginSession({ url: options.loginServer, user, password: options.password, dataDir, log })
+  const identity: LinkIdentity = { certificate: session.certificate, secretKey: dataDir.device.secretKey }
+  session.keepRenewed(certificate => { identity.certificate = certificate })
+
+  const started = Date.now()
+  const events = new EventEmitter()
+  const emit = (event: NodeEvent): void => { events.emit('event', event) }
+  const thresholds: PromotionThresholds = {
+    promoteAfterMs: options.thresholds?.promoteAfterMs ?? DEFAULT_PROMOTE_AFTER_MS,
+    minFreeMemoryMb: options.thresholds?.minFreeMemoryMb ?? DEFAULT_MIN_FREE_MEMORY_MB,
+    maxLoadPerCore: options.thresholds?.maxLoadPerCore ?? DEFAULT_MAX_LOAD_PER_CORE
+  }
+  const advertise = options.advertise ?? options.listen
+
+  // Host cache: persisted, seeded from the login server's bootstrap list.
+  const cache = createHostCache(dataDir.loadHostCache())
+  cache.add(session.supernodes.map(({ user: u, deviceKey, address }) => ({ user: u, deviceKey, address })), Date.now())
+  const saveCache = (): void => { try { dataDir.saveHostCache(cache.entries()) } catch (err) { log.warn({}, `host cache not saved: ${(err as Error).message}`) } }
+  saveCache()
+
+  const transport = createWsTransport({ dialback: { sodium, secretKey: dataDir.device.secretKey, advertisedAddress: () => advertise ?? '' } })
+  let role: Role = 'host'
+  let supernodeRole: SupernodeRole | undefined
+  let listener: Listener | undefined
+  if (options.listen !== undefined) {
+    listener = await transport.listen(options.listen, connection => {
+      if (supernodeRole === undefined) connection.close('this node is not a supernode')
+      else supernodeRole.supernode.acceptConnection(connection)
+    }).catch((err: Error) => { throw new UserError(`cannot listen on ${options.listen}: ${err.message}`) })
+  }
+
+  let capacityNeeded = false
+  let networkEmpty = cache.size() === 0
+  const onHostEvent = (event: HostEvent): void => {
+    switch (event.event) {
+      case 'attached':
+        networkEmpty = false
+        saveCache()
+        emit({ event: 'attached', supernode: { user: event.supernode.user, address: event.supernode.address }, setupMs: event.setupMs })
+        return
+      case 'detached':
+        emit({ event: 'detached', supernode: { user: event.supernode.user, address: event.supernode.address }, reason: event.reason })
+        return
+      case 'no-supernode':
+        networkEmpty = true
+        return
+      case 'capacity':
+        capacityNeeded = event.needed
+        return
+      case 'contact-accepted':
+        void contacts.refresh().catch(() => {})
+        return
+      default:
+        emit(event)
+    }
+  }
+
+  let hostRef: Host | undefined
+  const contacts = createContactBook({ session, log, emit, getHost: () => hostRef })
+  await contacts.refresh()
+  const host: Host = hostRef = createHost(
+    { sodium, clock: systemClock, transport, identity, issuerKey: session.issuerKey, log, cache },
+    {
+      user,
+      deviceKey: dataDir.device.deviceKey,
+      audience: contacts.audience(),
+      onEvent: onHostEvent,
+      accepts: (from, type) => contacts.accepts(from, type)
+    }
+  )
+
+  const becomeSupernode = async (reason: string): Promise<boolean> => {
+    if (advertise === undefined || listener === undefined) return false
+    const candidate = startSupernodeRole({
+      sodium, log, identity, session, transport, user, deviceKey: dataDir.device.deviceKey, advertise,
+      maxHosts: options.maxHosts, minSupernodes: options.minSupernodes, known: () => cache.entries()
+    })
+    supernodeRole = candidate
+    const outcome = await candidate.heartbeat()
+    if (!outcome.listed && options.role === 'auto') {
+      supernodeRole = undefined
+      candidate.close()
+      log.info({ advertise }, `not promoting: ${outcome.unreachable ? 'the dial-back to our advertised address failed' : 'the login server refused'}: ${outcome.reason}`)
+      return false
+    }
+    if (!outcome.listed) log.warn({ advertise }, `running as a supernode, but the login server does not list us yet: ${outcome.reason}`)
+    role = 'supernode'
+    log.info({ advertise, reason }, 'now a supernode')
+    emit({ event: 'role', role, reason })
+    let failedChecks = 0
+    candidate.run(result => {
+      failedChecks = result.listed || !result.unreachable ? 0 : failedChecks + 1
+      if (options.role === 'auto' && failedChecks >= DEMOTE_AFTER_FAILED_CHECKS) demote(`${failedChecks} reachability checks in a row failed`)
+    })
+    // Our own user attaches to our own supernode first.
+    cache.add([{ user, deviceKey: dataDir.device.deviceKey, address: advertise }], Date.now())
+    cache.succeeded(dataDir.device.deviceKey, 0, Date.now())
+    return true
+  }
+
+  const demote = (reason: string): void => {
+    const current = supernodeRole
+    if (current === undefined) return
+    log.info({ reason }, 'demoting to host: handing hosts off')
+    current.supernode.handOff(reason)
+    supernodeRole = undefined
+    role = 'host'
+    cache.failed(dataDir.device.deviceKey, Date.now())
+    setTimeout(() => { current.close() }, 1000).unref()
+    emit({ event: 'role', role, reason })
+  }
+
+  let lastPromotionReason = ''
+  let promotionBusy = false
+  const considerPromotion = async (): Promise<void> => {
+    if (role !== 'host' || promotionBusy) return
+    promotionBusy = true
+    try {
+      const decision = decidePromotion({
+        uptimeMs: Date.now() - started,
+        freeMemoryMb: freemem() / 2 ** 20,
+        loadPerCore: (loadavg()[0] ?? 0) / availableParallelism(),
+        hasListenAddress: advertise !== undefined && listener !== undefined,
+        capacityNeeded,
+        networkEmpty
+      }, thresholds)
+      if (decision.reason !== lastPromotionReason) log.info({ promote: decision.promote }, `promotion check: ${decision.reason}`)
+      lastPromotionReason = decision.reason
+      if (!decision.promote) return
+      if (!networkEmpty && host.supernode !== undefined) {
+        const reachable = await host.checkReachable(advertise as string).catch((err: Error) => ({ ok: false, reason: err.message }))
+        if (!reachable.ok) {
+          log.info({ advertise }, `not promoting: the dial-back to ${advertise as string} failed: ${reachable.reason}`)
+          return
+        }
+      }
+      await becomeSupernode(decision.reason)
+    } finally {
+      promotionBusy = false
+    }
+  }
+
+  let promotionTimer: NodeJS.Timeout | undefined
+  if (options.role === 'supernode') {
+    await becomeSupernode('--role supernode')
+  } else if (options.role === 'auto') {
+    const tick = (): void => {
+      void considerPromotion().finally(() => { promotionTimer = setTimeout(tick, PROMOTION_CHECK_MS).unref() })
+    }
+    promotionTimer = setTimeout(tick, networkEmpty ? 0 : PROMOTION_CHECK_MS).unref()
+  }
+  host.start()
+
+  const cacheTimer = setInterval(saveCache, 60_000).unref()
+  let closing: Promise<void> | undefined
+
+  const status = (): NodeStatus => {
+    const sn = supernodeRole?.supernode.stats()
+    return {
+      user,
+      role,
+      supernode: host.supernode === undefined ? null : { user: host.supernode.user, address: host.supernode.address, deviceKey: host.supernode.deviceKey },
+      presence: host.status,
+      peers: sn?.peerLinks ?? 0,
+      hosts: sn?.hosts ?? 0,
+      uptimeSeconds: Math.round((Date.now() - started) / 1000),
+      loginServer: options.loginServer,
+      listen: listener?.address ?? null,
+      advertise: advertise ?? null,
+      deviceKey: dataDir.device.deviceKey
+    }
+  }
+
+  const sendMessage = async (to: string, text: string): Promise<SendMessageResult> => {
+    const target = normalizeUsername(to)
+    if (target === undefined) throw new UserError(`"${to}" is not a valid username`)
+    if (host.supernode === undefined) throw new UserError('not connected to the network yet (no supernode); try again shortly')
+    const sentAt = Date.now()
+    const receiptTimeoutMs = options.receiptTimeoutMs ?? 5000
+    let onReceipt: ((event: NodeEvent) => void) | undefined
+    const receipt = new Promise<boolean>(resolve => {
+      const timer = setTimeout(() => { resolve(false) }, receiptTimeoutMs)
+      onReceipt = event => { if (event.event === 'receipt' && event.ref === id && event.from === target) { clearTimeout(timer); resolve(true) } }
+      events.on('event', onReceipt)
+    })
+    let id = ''
+    try {
+      const sent = await host.sendText(target, text)
+      id = sent.id
+      if (sent.delivered === 0) return { status: 'offline', id }
+      return await receipt ? { status: 'delivered', id, receiptMs: Date.now() - sentAt } : { status: 'sent', id }
+    } finally {
+      events.off('event', onReceipt as (event: NodeEvent) => void)
+    }
+  }
+
+  return {
+    deviceKey: dataDir.device.deviceKey,
+    status,
+    contacts: async () => contacts.list(username => host.presenceOf(username)),
+    requests: () => contacts.requests(),
+    addContact: (username, message) => contacts.add(username, message),
+    acceptContact: username => contacts.accept(username),
+    declineContact: username => contacts.decline(username),
+    removeContact: username => contacts.remove(username),
+    block: username => contacts.block(username),
+    unblock: username => contacts.unblock(username),
+    setPresence: (next: UserStatus) => { host.setStatus(next) },
+    sendMessage,
+    subscribe (listener) {
+      events.on('event', listener)
+      return () => { events.off('event', listener) }
+    },
+    close () {
+      closing ??= (async () => {
+        clearTimeout(promotionTimer)
+        clearInterval(cacheTimer)
+        saveCache()
+        supernodeRole?.supernode.handOff('supernode shutting down')
+        host.close()
+        supernodeRole?.close()
+        session.close()
+        await listener?.close()
+        events.removeAllListeners()
+      })()
+      return closing
+    }
+  }
+}

@@ -1,0 +1,111 @@
+// Running as a supernode: the overlay service, the login server heartbeat
+// (whose dial-back proves we are reachable), and finding mesh neighbours.
+import { canonicalEncode } from '../../common/canonical.js'
+import { toBase64url } from '../../common/base64url.js'
+import { LoginApiError } from '../../common/login-client.js'
+import { supernodeHeartbeatBody, type SupernodeHeartbeat } from '../../common/login-api.js'
+import { createDialer } from '../../common/dialback.js'
+import { systemClock } from '../../common/clock.js'
+import type { Sodium } from '../../common/sodium.js'
+import type { LinkIdentity } from '../../common/wire/link-handshake.js'
+import type { Transport } from '../net/transport.js'
+import type { Logger } from '../overlay/logger.js'
+import type { SupernodeRef } from '../overlay/messages.js'
+import { createSupernode, type Supernode } from '../overlay/supernode/supernode.js'
+import type { LoginSession } from './login-session.js'
+import { SUPERNODE_DISCOVERY_MS } from './defaults.js'
+
+export type HeartbeatOutcome = { listed: true } | { listed: false, unreachable: boolean, reason: string }
+
+export interface SupernodeRole {
+  supernode: Supernode
+  /** One heartbeat now; the login server dials us back when it has not confirmed our address lately. */
+  heartbeat: () => Promise<HeartbeatOutcome>
+  /** Heartbeats and mesh discovery on their own timers; `onOutcome` sees every heartbeat result. */
+  run: (onOutcome: (outcome: HeartbeatOutcome) => void) => void
+  close: () => void
+}
+
+export interface SupernodeRoleOptions {
+  sodium: Sodium
+  log: Logger
+  identity: LinkIdentity
+  session: LoginSession
+  transport: Transport
+  user: string
+  deviceKey: string
+  advertise: string
+  maxHosts?: number
+  minSupernodes?: number
+  /** Supernodes we already know (host cache), to join the mesh through. */
+  known: () => SupernodeRef[]
+}
+
+export function startSupernodeRole (options: SupernodeRoleOptions): SupernodeRole {
+  const { sodium, log, identity, session } = options
+  const supernode = createSupernode({
+    sodium,
+    clock: systemClock,
+    transport: options.transport,
+    identity,
+    issuerKey: session.issuerKey,
+    log,
+    dialer: createDialer(sodium, 3000)
+  }, { address: options.advertise, user: options.user, deviceKey: options.deviceKey, maxHosts: options.maxHosts, minSupernodes: options.minSupernodes })
+
+  let heartbeatSeconds = 30
+  let timers: NodeJS.Timeout[] = []
+  let closed = false
+
+  const heartbeat = async (): Promise<HeartbeatOutcome> => {
+    const stats = supernode.stats()
+    const unsigned = { address: options.advertise, load: { hosts: stats.hosts, capacity: stats.capacity }, timestamp: Math.floor(Date.now() / 1000) }
+    const signature = sodium.crypto_sign_detached(canonicalEncode(supernodeHeartbeatBody(unsigned, options.deviceKey)), identity.secretKey)
+    const hb: SupernodeHeartbeat = { ...unsigned, certificate: { ...identity.certificate }, signature: toBase64url(signature) }
+    try {
+      const answer = await session.client.heartbeatSupernode(hb)
+      heartbeatSeconds = answer.heartbeatSeconds
+      return { listed: true }
+    } catch (err) {
+      const unreachable = err instanceof LoginApiError && err.code === 'unreachable'
+      return { listed: false, unreachable, reason: (err as Error).message }
+    }
+  }
+
+  /** Joins neighbours from the host cache and the login server's list that we are not linked to yet. */
+  const discover = async (): Promise<void> => {
+    const fromServer = await session.client.supernodes().then(r => r.supernodes, () => [])
+    const candidates = [...fromServer.map(({ user, deviceKey, address }) => ({ user, deviceKey, address })), ...options.known()].filter(s => s.deviceKey !== options.deviceKey)
+    const linked = new Set(supernode.knownSupernodes(1000).map(s => s.deviceKey))
+    const fresh = candidates.filter(s => !linked.has(s.deviceKey)).slice(0, 8)
+    if (fresh.length > 0) await supernode.bootstrap(fresh)
+  }
+
+  return {
+    supernode,
+    heartbeat,
+    run (onOutcome) {
+      const beat = (): void => {
+        if (closed) return
+        void heartbeat().then(outcome => {
+          if (!outcome.listed) log.warn({ reason: outcome.reason }, 'supernode heartbeat refused')
+          onOutcome(outcome)
+          if (!closed) timers.push(setTimeout(beat, heartbeatSeconds * 1000).unref())
+        })
+      }
+      const meet = (): void => {
+        if (closed) return
+        void discover().finally(() => { if (!closed) timers.push(setTimeout(meet, SUPERNODE_DISCOVERY_MS).unref()) })
+      }
+      timers.push(setTimeout(beat, heartbeatSeconds * 1000).unref())
+      meet()
+    },
+    close () {
+      if (closed) return
+      closed = true
+      for (const timer of timers) clearTimeout(timer)
+      timers = []
+      supernode.close()
+    }
+  }
+}

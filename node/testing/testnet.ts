@@ -1,0 +1,137 @@
+// An in-process voxmesh network for tests and experiments (like hyperdht's
+// testnet): supernodes and hosts running the real protocol code over the
+// in-memory network, with a fake clock and an in-memory certificate issuer
+// standing in for the login server.
+import { loadSodium, type Sodium } from '../../common/sodium.js'
+import { signCertificate, CERTIFICATE_VERSION } from '../../common/certificate.js'
+import { toBase64url } from '../../common/base64url.js'
+import type { LinkIdentity } from '../../common/wire/link-handshake.js'
+import { FakeClock } from '../net/fake-clock.js'
+import { createMemoryNetwork, type MemoryNetwork } from '../net/memory-network.js'
+import type { Listener } from '../net/transport.js'
+import { createSupernode, type Supernode } from '../overlay/supernode/supernode.js'
+import { createHost, type Host, type HostEvent, type UserStatus } from '../overlay/host.js'
+import { createHostCache } from '../overlay/host-cache.js'
+import { silentLogger, type Logger } from '../overlay/logger.js'
+import type { SupernodeRef } from '../overlay/messages.js'
+
+export const TESTNET_PORT = 7701
+
+export interface TestnetSupernode { user: string, ip: string, address: string, supernode: Supernode, listener: Listener, alive: boolean }
+
+export interface TestnetHost {
+  user: string
+  ip: string
+  host: Host
+  events: HostEvent[]
+  /** Users whose deliveries this host acts on (its contacts); everyone when undefined. */
+  contacts: Set<string> | undefined
+  blocked: Set<string>
+}
+
+export interface Testnet {
+  sodium: Sodium
+  clock: FakeClock
+  network: MemoryNetwork
+  supernodes: TestnetSupernode[]
+  hosts: TestnetHost[]
+  addSupernode: (user: string, options?: { maxHosts?: number, minSupernodes?: number }) => Promise<TestnetSupernode>
+  addHost: (user: string, options?: { contacts?: string[], blocked?: string[], status?: UserStatus, supernodes?: SupernodeRef[] }) => TestnetHost
+  /** Crashes a supernode's machine: its connections reset, it never answers again. */
+  killSupernode: (sn: TestnetSupernode) => void
+  /** Lets simulated time pass, with promise turns in between. */
+  run: (ms: number, stepMs?: number) => Promise<void>
+  close: () => void
+}
+
+export async function createTestnet (options: { latencyMs?: number, log?: Logger } = {}): Promise<Testnet> {
+  const sodium = await loadSodium()
+  const clock = new FakeClock()
+  const network = createMemoryNetwork({ clock, latencyMs: options.latencyMs ?? 2 })
+  const issuer = sodium.crypto_sign_keypair()
+  const log = options.log ?? silentLogger
+  let serial = 0
+  let nextIp = 1
+
+  const identityFor = (user: string): LinkIdentity & { deviceKey: string } => {
+    const device = sodium.crypto_sign_keypair()
+    const issued = Math.floor(clock.now() / 1000)
+    const deviceKey = toBase64url(device.publicKey)
+    const certificate = signCertificate(sodium, { v: CERTIFICATE_VERSION, user, deviceKey, issued, expires: issued + 86_400, serial: ++serial }, issuer.privateKey)
+    return { certificate, secretKey: device.privateKey, deviceKey }
+  }
+  const newIp = (): string => {
+    const n = nextIp++
+    return `198.18.${Math.floor(n / 250)}.${(n % 250) + 1}`
+  }
+
+  const net: Testnet = {
+    sodium,
+    clock,
+    network,
+    supernodes: [],
+    hosts: [],
+    async addSupernode (user, snOptions = {}) {
+      const ip = newIp()
+      const transport = network.host(ip)
+      const identity = identityFor(user)
+      const address = `${ip}:${TESTNET_PORT}`
+      const supernode = createSupernode(
+        { sodium, clock, transport, identity, issuerKey: issuer.publicKey, log: log.child({ sn: user }), dialer: network.dialer() },
+        { address, user, deviceKey: identity.deviceKey, ...snOptions }
+      )
+      const listener = await transport.listen(address, connection => { supernode.acceptConnection(connection) })
+      const entry: TestnetSupernode = { user, ip, address, supernode, listener, alive: true }
+      const others = net.supernodes.filter(s => s.alive).map(s => s.supernode.ref)
+      net.supernodes.push(entry)
+      if (others.length > 0) {
+        const joined = supernode.bootstrap(others)
+        await net.run(200)
+        await joined
+      }
+      return entry
+    },
+    addHost (user, hostOptions = {}) {
+      const ip = newIp()
+      const identity = identityFor(user)
+      const cache = createHostCache()
+      cache.add(hostOptions.supernodes ?? net.supernodes.filter(s => s.alive).map(s => s.supernode.ref), clock.now())
+      const entry: TestnetHost = {
+        user,
+        ip,
+        events: [],
+        contacts: hostOptions.contacts === undefined ? undefined : new Set(hostOptions.contacts),
+        blocked: new Set(hostOptions.blocked ?? []),
+        host: undefined as unknown as Host
+      }
+      entry.host = createHost(
+        { sodium, clock, transport: network.host(ip), identity, issuerKey: issuer.publicKey, log: log.child({ host: user }), cache },
+        {
+          user,
+          deviceKey: identity.deviceKey,
+          status: hostOptions.status,
+          audience: (hostOptions.contacts ?? []).filter(c => !entry.blocked.has(c)),
+          onEvent: event => { entry.events.push(event) },
+          accepts: (from, type) => !entry.blocked.has(from) && (type !== 'presence' || entry.contacts === undefined || entry.contacts.has(from))
+        }
+      )
+      entry.host.start()
+      net.hosts.push(entry)
+      return entry
+    },
+    killSupernode (sn) {
+      sn.alive = false
+      network.kill(sn.ip)
+      sn.supernode.close()
+    },
+    run: async (ms, stepMs = 10) => { await clock.advanceAsync(ms, stepMs) },
+    close () {
+      for (const h of net.hosts) h.host.close()
+      for (const s of net.supernodes) {
+        s.supernode.close()
+        void s.listener.close()
+      }
+    }
+  }
+  return net
+}

@@ -1,0 +1,401 @@
+// Contacts and blocks through the HTTP API: Skype's model of a request the
+// addressee accepts or declines, mutual contacts, and blocks that make a
+// blocked user's requests vanish without telling them.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { createTestLoginServer, signUp, type TestLoginServer } from '../helpers/login-server.js'
+
+interface RequestView { id: number, from: string, to: string, message: string, createdAt: number }
+interface RequestsBody { incoming: RequestView[], outgoing: RequestView[] }
+interface ContactsBody { contacts: Array<{ username: string, since: number }> }
+type Auth = Record<string, string>
+
+let server: TestLoginServer
+let alice: Auth
+let bob: Auth
+let carol: Auth
+
+beforeEach(async () => {
+  server = await createTestLoginServer()
+  alice = (await signUp(server, 'alice')).auth
+  bob = (await signUp(server, 'bob')).auth
+  carol = (await signUp(server, 'carol')).auth
+})
+
+afterEach(async () => {
+  await server?.close()
+})
+
+async function sendRequest (auth: Auth, to: string, message?: string) {
+  return await server.app.inject({
+    method: 'POST', url: '/v1/contacts/requests', headers: auth, payload: message === undefined ? { to } : { to, message }
+  })
+}
+
+async function requests (auth: Auth): Promise<RequestsBody> {
+  const res = await server.app.inject({ method: 'GET', url: '/v1/contacts/requests', headers: auth })
+  expect(res.statusCode).toBe(200)
+  return res.json() as RequestsBody
+}
+
+async function contactNames (auth: Auth): Promise<string[]> {
+  const res = await server.app.inject({ method: 'GET', url: '/v1/contacts', headers: auth })
+  expect(res.statusCode).toBe(200)
+  return (res.json() as ContactsBody).contacts.map(contact => contact.username)
+}
+
+async function answer (auth: Auth, id: number | string, verb: 'accept' | 'decline') {
+  return await server.app.inject({ method: 'POST', url: `/v1/contacts/requests/${id}/${verb}`, headers: auth })
+}
+
+async function block (auth: Auth, username: string) {
+  return await server.app.inject({ method: 'POST', url: '/v1/blocks', headers: auth, payload: { username } })
+}
+
+async function unblock (auth: Auth, username: string) {
+  return await server.app.inject({ method: 'DELETE', url: `/v1/blocks/${username}`, headers: auth })
+}
+
+/** Sends alice → bob and returns the created request. */
+async function aliceAsksBob (message = 'hi bob'): Promise<RequestView> {
+  const res = await sendRequest(alice, 'bob', message)
+  expect(res.statusCode).toBe(201)
+  return (res.json() as { request: RequestView }).request
+}
+
+describe('contact requests', () => {
+  it('creates a pending request that the sender sees outgoing and the addressee incoming', async () => {
+    const res = await sendRequest(alice, 'bob', 'hi bob, it is alice')
+    expect(res.statusCode).toBe(201)
+    const body = res.json() as { status: string, request: RequestView }
+    expect(body.status).toBe('pending')
+    expect(body.request).toMatchObject({ from: 'alice', to: 'bob', message: 'hi bob, it is alice' })
+    expect(body.request.id).toBeGreaterThan(0)
+    expect(body.request.createdAt).toBe(Math.floor(server.now() / 1000))
+
+    const forAlice = await requests(alice)
+    expect(forAlice.outgoing).toEqual([body.request])
+    expect(forAlice.incoming).toEqual([])
+    const forBob = await requests(bob)
+    expect(forBob.incoming).toEqual([body.request])
+    expect(forBob.incoming[0]?.message).toBe('hi bob, it is alice')
+    expect(forBob.outgoing).toEqual([])
+    expect(await requests(carol)).toEqual({ incoming: [], outgoing: [] })
+    // Pending is not a contact yet.
+    expect(await contactNames(alice)).toEqual([])
+    expect(await contactNames(bob)).toEqual([])
+  })
+
+  it('stores an omitted message as empty and accepts usernames in any case', async () => {
+    const res = await sendRequest(alice, 'BoB')
+    expect(res.statusCode).toBe(201)
+    expect((res.json() as { request: RequestView }).request).toMatchObject({ from: 'alice', to: 'bob', message: '' })
+  })
+
+  it('accepting makes both users contacts of each other and removes the request', async () => {
+    const request = await aliceAsksBob()
+    const res = await answer(bob, request.id, 'accept')
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual({ status: 'accepted' })
+
+    expect(await contactNames(alice)).toEqual(['bob'])
+    expect(await contactNames(bob)).toEqual(['alice'])
+    expect(await contactNames(carol)).toEqual([])
+    const since = ((await server.app.inject({ method: 'GET', url: '/v1/contacts', headers: alice })).json() as ContactsBody).contacts[0]?.since
+    expect(since).toBe(Math.floor(server.now() / 1000))
+    expect(await requests(alice)).toEqual({ incoming: [], outgoing: [] })
+    expect(await requests(bob)).toEqual({ incoming: [], outgoing: [] })
+    // The request is gone: answering it again finds nothing.
+    expect((await answer(bob, request.id, 'accept')).statusCode).toBe(404)
+    expect((await answer(bob, request.id, 'decline')).statusCode).toBe(404)
+  })
+
+  it('only the addressee may accept or decline: the sender and third users get 404', async () => {
+    const request = await aliceAsksBob()
+    for (const [who, auth] of [['alice', alice], ['carol', carol]] as const) {
+      for (const verb of ['accept', 'decline'] as const) {
+        const res = await answer(auth, request.id, verb)
+        expect(res.statusCode, `${who} ${verb}`).toBe(404)
+        expect((res.json() as { error: { code: string } }).error.code).toBe('not_found')
+      }
+    }
+    // Nothing changed.
+    expect(await contactNames(alice)).toEqual([])
+    expect((await requests(bob)).incoming.map(r => r.id)).toEqual([request.id])
+    expect((await requests(alice)).outgoing.map(r => r.id)).toEqual([request.id])
+  })
+
+  it('an unknown request id is 404', async () => {
+    const request = await aliceAsksBob()
+    expect((await answer(bob, request.id + 1000, 'accept')).statusCode).toBe(404)
+    expect((await answer(bob, request.id + 1000, 'decline')).statusCode).toBe(404)
+  })
+
+  it('declining removes the request for both sides and makes no contact', async () => {
+    const request = await aliceAsksBob()
+    const res = await answer(bob, request.id, 'decline')
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual({ status: 'declined' })
+    expect(await requests(alice)).toEqual({ incoming: [], outgoing: [] })
+    expect(await requests(bob)).toEqual({ incoming: [], outgoing: [] })
+    expect(await contactNames(alice)).toEqual([])
+    expect(await contactNames(bob)).toEqual([])
+    expect((await answer(bob, request.id, 'accept')).statusCode).toBe(404)
+    // A declined sender may ask again.
+    expect((await sendRequest(alice, 'bob')).statusCode).toBe(201)
+  })
+
+  it('a duplicate request returns 200 with the same request and adds no second one', async () => {
+    const first = await aliceAsksBob('first words')
+    const again = await sendRequest(alice, 'bob', 'second words')
+    expect(again.statusCode).toBe(200)
+    expect(again.json()).toEqual({ status: 'pending', request: first })
+    expect((await requests(alice)).outgoing).toEqual([first])
+    expect((await requests(bob)).incoming).toEqual([first])
+  })
+
+  it('asking someone who already asked you completes the pair', async () => {
+    const bobsRequest = (await sendRequest(bob, 'alice', 'bob here')).json() as { request: RequestView }
+    expect(bobsRequest.request.from).toBe('bob')
+    const res = await sendRequest(alice, 'bob', 'alice here')
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual({ status: 'accepted' })
+    expect(await contactNames(alice)).toEqual(['bob'])
+    expect(await contactNames(bob)).toEqual(['alice'])
+    expect(await requests(alice)).toEqual({ incoming: [], outgoing: [] })
+    expect(await requests(bob)).toEqual({ incoming: [], outgoing: [] })
+  })
+
+  it('a request to yourself is 400', async () => {
+    const res = await sendRequest(alice, 'alice')
+    expect(res.statusCode).toBe(400)
+    expect((res.json() as { error: { code: string } }).error.code).toBe('invalid_request')
+    expect(await requests(alice)).toEqual({ incoming: [], outgoing: [] })
+  })
+
+  it('a request to an unknown user is 404; to an invalid username 400', async () => {
+    const unknown = await sendRequest(alice, 'nobody')
+    expect(unknown.statusCode).toBe(404)
+    expect((unknown.json() as { error: { code: string } }).error.code).toBe('not_found')
+    const invalid = await sendRequest(alice, 'no spaces allowed')
+    expect(invalid.statusCode).toBe(400)
+    expect((invalid.json() as { error: { code: string } }).error.code).toBe('invalid_username')
+    expect((await requests(alice)).outgoing).toEqual([])
+  })
+
+  it('a request to an existing contact is 409 already_contacts', async () => {
+    const request = await aliceAsksBob()
+    expect((await answer(bob, request.id, 'accept')).statusCode).toBe(200)
+    for (const [from, to] of [[alice, 'bob'], [bob, 'alice']] as const) {
+      const res = await sendRequest(from, to)
+      expect(res.statusCode).toBe(409)
+      expect((res.json() as { error: { code: string } }).error.code).toBe('already_contacts')
+    }
+    expect(await requests(alice)).toEqual({ incoming: [], outgoing: [] })
+  })
+
+  it('a message of 500 characters is accepted, 501 or control characters are 400', async () => {
+    // 500 characters, each two UTF-16 code units: counted as characters, not units.
+    const emoji = '\u{1F600}'.repeat(500)
+    const ok = await sendRequest(alice, 'bob', emoji)
+    expect(ok.statusCode).toBe(201)
+    expect((ok.json() as { request: RequestView }).request.message).toBe(emoji)
+
+    const long = await sendRequest(alice, 'carol', 'x'.repeat(501))
+    expect(long.statusCode).toBe(400)
+    // C0, DEL and C1 controls (U+009B is a terminal's 8-bit CSI) are refused.
+    for (const control of ['ring\u0007ring', 'del\u007f', 'csi\u009b31m', 'nel\u0085']) {
+      const res = await sendRequest(alice, 'carol', control)
+      expect(res.statusCode, JSON.stringify(control)).toBe(400)
+      expect((res.json() as { error: { code: string } }).error.code).toBe('invalid_request')
+    }
+    expect((await requests(carol)).incoming).toEqual([])
+    // Line breaks and tabs are text, not controls.
+    const multiline = await sendRequest(alice, 'carol', 'hello carol,\n\tit is alice')
+    expect(multiline.statusCode).toBe(201)
+  })
+
+  it('an id that is not a positive safe integer is 400', async () => {
+    await aliceAsksBob()
+    for (const id of ['abc', '-1', '0', '1.5', '99999999999999999999', '9007199254740993']) {
+      for (const verb of ['accept', 'decline'] as const) {
+        const res = await answer(bob, id, verb)
+        expect(res.statusCode, `${verb} ${id}`).toBe(400)
+        expect((res.json() as { error: { code: string } }).error.code).toBe('invalid_request')
+      }
+    }
+    expect((await requests(bob)).incoming).toHaveLength(1)
+  })
+})
+
+describe('removing contacts', () => {
+  it('DELETE /v1/contacts/{username} removes the contact both ways; again is 404', async () => {
+    const request = await aliceAsksBob()
+    expect((await answer(bob, request.id, 'accept')).statusCode).toBe(200)
+    const removed = await server.app.inject({ method: 'DELETE', url: '/v1/contacts/bob', headers: alice })
+    expect(removed.statusCode).toBe(204)
+    expect(removed.body).toBe('')
+    expect(await contactNames(alice)).toEqual([])
+    expect(await contactNames(bob)).toEqual([])
+
+    const again = await server.app.inject({ method: 'DELETE', url: '/v1/contacts/bob', headers: alice })
+    expect(again.statusCode).toBe(404)
+    const fromBob = await server.app.inject({ method: 'DELETE', url: '/v1/contacts/alice', headers: bob })
+    expect(fromBob.statusCode).toBe(404)
+    // No longer contacts: a new request is possible.
+    expect((await sendRequest(bob, 'alice')).statusCode).toBe(201)
+  })
+
+  it('removing someone who is not a contact is 404 and leaves other contacts alone', async () => {
+    const request = await aliceAsksBob()
+    expect((await answer(bob, request.id, 'accept')).statusCode).toBe(200)
+    const res = await server.app.inject({ method: 'DELETE', url: '/v1/contacts/carol', headers: alice })
+    expect(res.statusCode).toBe(404)
+    expect(await contactNames(alice)).toEqual(['bob'])
+  })
+})
+
+describe('blocks', () => {
+  it('blocking is 204 and listed; unblocking is 204, then 404', async () => {
+    const res = await block(alice, 'bob')
+    expect(res.statusCode).toBe(204)
+    expect(res.body).toBe('')
+    // Blocking again is harmless.
+    expect((await block(alice, 'bob')).statusCode).toBe(204)
+    const listed = await server.app.inject({ method: 'GET', url: '/v1/blocks', headers: alice })
+    expect(listed.statusCode).toBe(200)
+    expect(listed.json()).toEqual({ blocked: ['bob'] })
+    // Blocks are one-sided.
+    expect((await server.app.inject({ method: 'GET', url: '/v1/blocks', headers: bob })).json()).toEqual({ blocked: [] })
+
+    expect((await unblock(alice, 'bob')).statusCode).toBe(204)
+    expect((await server.app.inject({ method: 'GET', url: '/v1/blocks', headers: alice })).json()).toEqual({ blocked: [] })
+    const again = await unblock(alice, 'bob')
+    expect(again.statusCode).toBe(404)
+    expect((again.json() as { error: { code: string } }).error.code).toBe('not_found')
+  })
+
+  it('blocking yourself is 400, an unknown user 404', async () => {
+    const self = await block(alice, 'alice')
+    expect(self.statusCode).toBe(400)
+    expect((self.json() as { error: { code: string } }).error.code).toBe('invalid_request')
+    expect((await block(alice, 'nobody')).statusCode).toBe(404)
+    expect((await server.app.inject({ method: 'GET', url: '/v1/blocks', headers: alice })).json()).toEqual({ blocked: [] })
+  })
+
+  it('a pending request from the blocked user vanishes from the blocker\'s incoming list', async () => {
+    const fromBob = (await sendRequest(bob, 'alice', 'bob asks')).json() as { request: RequestView }
+    const fromCarol = (await sendRequest(carol, 'alice', 'carol asks')).json() as { request: RequestView }
+    expect((await requests(alice)).incoming.map(r => r.from)).toEqual(['bob', 'carol'])
+
+    expect((await block(alice, 'bob')).statusCode).toBe(204)
+    expect((await requests(alice)).incoming).toEqual([fromCarol.request])
+    expect((await answer(alice, fromBob.request.id, 'accept')).statusCode).toBe(404)
+    expect(await contactNames(alice)).toEqual([])
+  })
+
+  it('a blocked user\'s new request looks pending to them but never reaches the blocker', async () => {
+    expect((await block(alice, 'bob')).statusCode).toBe(204)
+    const res = await sendRequest(bob, 'alice', 'let me in')
+    // Exactly what an ordinary request answers: the sender learns nothing.
+    expect(res.statusCode).toBe(201)
+    const body = res.json() as { status: string, request: RequestView }
+    expect(body.status).toBe('pending')
+    expect(body.request).toMatchObject({ from: 'bob', to: 'alice', message: 'let me in' })
+    expect(Object.keys(body.request).sort()).toEqual(['createdAt', 'from', 'id', 'message', 'to'])
+    expect((await requests(bob)).outgoing).toEqual([body.request])
+
+    expect((await requests(alice)).incoming).toEqual([])
+    for (const verb of ['accept', 'decline'] as const) {
+      expect((await answer(alice, body.request.id, verb)).statusCode).toBe(404)
+    }
+    expect(await contactNames(alice)).toEqual([])
+    expect(await contactNames(bob)).toEqual([])
+    // Asking again is still an ordinary duplicate for bob.
+    const again = await sendRequest(bob, 'alice', 'please')
+    expect(again.statusCode).toBe(200)
+    expect(again.json()).toEqual({ status: 'pending', request: body.request })
+  })
+
+  it('a blocked user\'s request does not complete a pending request from the blocker', async () => {
+    const fromAlice = await aliceAsksBob('alice asks first')
+    expect((await block(alice, 'bob')).statusCode).toBe(204)
+    const res = await sendRequest(bob, 'alice', 'bob asks back')
+    expect(res.statusCode).toBe(201)
+    expect((res.json() as { status: string }).status).toBe('pending')
+    expect(await contactNames(alice)).toEqual([])
+    expect(await contactNames(bob)).toEqual([])
+    // Alice's own request is still out there; bob's never reaches her.
+    expect((await requests(alice)).outgoing).toEqual([fromAlice])
+    expect((await requests(alice)).incoming).toEqual([])
+  })
+
+  it('a hidden request cannot be accepted by the blocker asking the blocked user either', async () => {
+    expect((await block(alice, 'bob')).statusCode).toBe(204)
+    const hidden = (await sendRequest(bob, 'alice', 'hidden')).json() as { request: RequestView }
+    // Alice asks bob without knowing bob asked her: an ordinary new request,
+    // not a completion that would reveal bob's hidden one.
+    const res = await sendRequest(alice, 'bob', 'alice asks')
+    expect(res.statusCode).toBe(201)
+    expect((res.json() as { status: string }).status).toBe('pending')
+    expect(await contactNames(alice)).toEqual([])
+    expect((await requests(alice)).incoming).toEqual([])
+    expect((await requests(bob)).outgoing).toEqual([hidden.request])
+    // Bob decides: accepting alice's request makes them contacts.
+    const aliceRequest = (await requests(bob)).incoming[0] as RequestView
+    expect(aliceRequest.from).toBe('alice')
+    expect((await answer(bob, aliceRequest.id, 'accept')).statusCode).toBe(200)
+    expect(await contactNames(alice)).toEqual(['bob'])
+    expect(await requests(bob)).toEqual({ incoming: [], outgoing: [] })
+  })
+
+  it('after unblocking, the formerly blocked user can reach the addressee again', async () => {
+    expect((await block(alice, 'bob')).statusCode).toBe(204)
+    expect((await sendRequest(bob, 'alice', 'while blocked')).statusCode).toBe(201)
+    expect((await unblock(alice, 'bob')).statusCode).toBe(204)
+    expect((await requests(alice)).incoming).toEqual([])
+
+    const res = await sendRequest(bob, 'alice', 'after unblock')
+    expect([200, 201]).toContain(res.statusCode)
+    expect((res.json() as { status: string }).status).toBe('pending')
+    const incoming = (await requests(alice)).incoming
+    expect(incoming.map(r => r.from)).toEqual(['bob'])
+    expect((await answer(alice, (incoming[0] as RequestView).id, 'accept')).statusCode).toBe(200)
+    expect(await contactNames(alice)).toEqual(['bob'])
+    expect(await contactNames(bob)).toEqual(['alice'])
+  })
+
+  it('a block does not hide requests from other users', async () => {
+    expect((await block(alice, 'bob')).statusCode).toBe(204)
+    const res = await sendRequest(carol, 'alice')
+    expect(res.statusCode).toBe(201)
+    expect((await requests(alice)).incoming.map(r => r.from)).toEqual(['carol'])
+  })
+})
+
+describe('authentication', () => {
+  const routes: Array<{ method: 'GET' | 'POST' | 'DELETE', url: string, payload?: object }> = [
+    { method: 'POST', url: '/v1/contacts/requests', payload: { to: 'bob' } },
+    { method: 'GET', url: '/v1/contacts/requests' },
+    { method: 'POST', url: '/v1/contacts/requests/1/accept' },
+    { method: 'POST', url: '/v1/contacts/requests/1/decline' },
+    { method: 'GET', url: '/v1/contacts' },
+    { method: 'DELETE', url: '/v1/contacts/bob' },
+    { method: 'POST', url: '/v1/blocks', payload: { username: 'bob' } },
+    { method: 'GET', url: '/v1/blocks' },
+    { method: 'DELETE', url: '/v1/blocks/bob' }
+  ]
+
+  it.each(routes)('$method $url without a valid bearer token is 401', async route => {
+    for (const headers of [{}, { authorization: 'Bearer ' + 'A'.repeat(43) }, { authorization: 'Basic YWxpY2U6cHc=' }]) {
+      const res = await server.app.inject({ method: route.method, url: route.url, headers, ...(route.payload === undefined ? {} : { payload: route.payload }) })
+      expect(res.statusCode, JSON.stringify(headers)).toBe(401)
+      expect((res.json() as { error: { code: string } }).error.code).toBe('unauthorized')
+    }
+  })
+
+  it('a logged-out token is refused', async () => {
+    expect((await server.app.inject({ method: 'DELETE', url: '/v1/sessions', headers: carol })).statusCode).toBe(204)
+    const res = await server.app.inject({ method: 'GET', url: '/v1/contacts', headers: carol })
+    expect(res.statusCode).toBe(401)
+  })
+})
