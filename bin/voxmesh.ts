@@ -3,6 +3,7 @@
 import { Command } from 'commander'
 import { loginServerCommand } from '../login-server/cli.js'
 import { accountCommand } from '../node/commands/account.js'
+import { nodeCommand } from '../node/commands/node.js'
 import { clientCommands } from '../node/commands/client-commands.js'
 import { UserError } from '../common/user-error.js'
 import { VOXMESH_VERSION } from '../common/version.js'
@@ -13,6 +14,7 @@ const program = new Command('voxmesh')
   .showHelpAfterError()
   .addCommand(loginServerCommand())
   .addCommand(accountCommand())
+  .addCommand(nodeCommand())
 for (const command of clientCommands()) program.addCommand(command)
 
 try {

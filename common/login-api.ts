@@ -75,7 +75,8 @@ export const ContactRequestsResponse = Type.Object({
   incoming: Type.Array(ContactRequestView),
   outgoing: Type.Array(ContactRequestView)
 })
-export const RequestIdParams = Type.Object({ id: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) })
+/** Path parameters arrive as text: a decimal id without sign or leading zeros, at most 15 digits (a safe integer). */
+export const RequestIdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,14}$' }) })
 export const UsernameParams = Type.Object({ username: UsernameInput })
 
 export const ContactsResponse = Type.Object({

@@ -1,7 +1,7 @@
 // The login server as a fastify app, apart from any listener: tests drive it
 // with inject(), server.ts puts it on a socket.
 import Fastify, { LogController, type FastifyError } from 'fastify'
-import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { DEFAULT_CERTIFICATE_TTL_SECONDS, DEFAULT_RATE_LIMITS, MAX_BODY_BYTES, type RateLimits } from './constants.js'
 import { ApiError, type ErrorCode } from './errors.js'
 import { createAuthenticator, type App, type LoginServerComponents, type LoginServerInit, type RouteContext } from './context.js'
@@ -26,6 +26,10 @@ export async function buildLoginServerApp (components: LoginServerComponents, in
   }).withTypeProvider<TypeBoxTypeProvider>()
   // JSON only: fastify also parses text/plain by default.
   app.removeContentTypeParser('text/plain')
+
+  // TypeBox validates exactly: no type coercion ("12345" is not a number, a
+  // number is not a string) and no silently dropped unknown fields.
+  app.setValidatorCompiler(TypeBoxValidatorCompiler)
 
   const clock = components.clock ?? Date.now
   const now = (): number => Math.floor(clock() / 1000)

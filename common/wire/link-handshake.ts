@@ -69,6 +69,12 @@ export interface LinkHandshakeOptions {
   now: () => number
   /** base64url device key the peer must have (e.g. the supernode we meant to dial). */
   expectedDeviceKey?: string
+  /**
+   * Accept a peer with our own device key. Only a holder of our secret key can
+   * complete the handshake, so this is safe; it lets a supernode's own user
+   * attach to it. Off by default: a node dialing its own address is a mistake.
+   */
+  allowSelf?: boolean
 }
 
 export interface LinkHandshake {
@@ -111,7 +117,7 @@ export function createLinkHandshake (sodium: Sodium, options: LinkHandshakeOptio
     const check = verifyCertificate(sodium, certificate, { issuerKey, now: now() })
     if (!check.ok) return fail('bad_certificate', `peer certificate rejected (${check.reason}): ${check.message}`)
     const { user, deviceKey } = check.body
-    if (deviceKey === own.deviceKey) return fail('self', `peer presented our own device key ${deviceKey} (connected to ourselves?)`)
+    if (deviceKey === own.deviceKey && options.allowSelf !== true) return fail('self', `peer presented our own device key ${deviceKey} (connected to ourselves?)`)
     if (expectedDeviceKey !== undefined && deviceKey !== expectedDeviceKey) {
       return fail('wrong_peer', `peer is device ${deviceKey} of ${user}, expected device ${expectedDeviceKey}`)
     }

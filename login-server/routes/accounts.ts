@@ -1,4 +1,3 @@
-import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import { CreateAccountRequest, CreateAccountResponse, ErrorBody } from '../../common/login-api.js'
 import { normalizeUsername } from '../../common/usernames.js'
 import { MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS } from '../constants.js'
@@ -30,7 +29,6 @@ export function registerAccountRoutes (app: App, ctx: RouteContext): void {
   app.post('/v1/accounts', {
     // Bodies exactly as declared: fastify's default ajv would coerce types
     // (12345 → "12345", ["pw"] → "pw") and silently drop unknown fields.
-    validatorCompiler: TypeBoxValidatorCompiler,
     schema: { body: CreateAccountRequest, response: { 201: CreateAccountResponse, '4xx': ErrorBody } }
   }, async (request, reply) => {
     const username = requireUsername(request.body.username)

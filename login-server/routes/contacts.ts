@@ -51,7 +51,7 @@ export function registerContactRoutes (app: App, ctx: RouteContext): void {
     schema: { params: RequestIdParams, response: { 200: Done, '4xx': ErrorBody } }
   }, async request => {
     const { username } = await ctx.authenticate(request)
-    if (await store.acceptContactRequest(request.params.id, username, ctx.now()) === 'not_found') {
+    if (await store.acceptContactRequest(Number(request.params.id), username, ctx.now()) === 'not_found') {
       throw new ApiError('not_found', `no pending request ${request.params.id} addressed to you`)
     }
     return { status: 'accepted' }
@@ -61,7 +61,7 @@ export function registerContactRoutes (app: App, ctx: RouteContext): void {
     schema: { params: RequestIdParams, response: { 200: Done, '4xx': ErrorBody } }
   }, async request => {
     const { username } = await ctx.authenticate(request)
-    if (await store.declineContactRequest(request.params.id, username) === 'not_found') {
+    if (await store.declineContactRequest(Number(request.params.id), username) === 'not_found') {
       throw new ApiError('not_found', `no pending request ${request.params.id} addressed to you`)
     }
     return { status: 'declined' }

@@ -1,4 +1,3 @@
-import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox'
 import { CertificateResponse, CreateSessionRequest, CreateSessionResponse, ErrorBody } from '../../common/login-api.js'
 import { fromBase64url } from '../../common/base64url.js'
 import { normalizeUsername } from '../../common/usernames.js'
@@ -16,7 +15,6 @@ export function registerSessionRoutes (app: App, ctx: RouteContext): void {
   app.post('/v1/sessions', {
     // Bodies exactly as declared: fastify's default ajv would coerce types
     // (12345 → "12345", ["pw"] → "pw") and silently drop unknown fields.
-    validatorCompiler: TypeBoxValidatorCompiler,
     schema: { body: CreateSessionRequest, response: { 201: CreateSessionResponse, '4xx': ErrorBody } }
   }, async (request, reply) => {
     const deviceKeyBytes = fromBase64url(request.body.deviceKey)

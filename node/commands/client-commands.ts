@@ -14,7 +14,7 @@ interface ClientOptions { dataDir?: string, json?: boolean }
 function clientOptions (command: Command): Command {
   return command
     .option('--data-dir <dir>', `data dir of the running node (default: "${DEFAULT_NODE_DATA_DIR}")`)
-    .option('--json', 'print JSON instead of text', false)
+    .option('--json', 'print JSON instead of text')
 }
 
 /** Options of `command` over those of its parents (`voxmesh contacts --data-dir X add bob` works too). */

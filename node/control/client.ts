@@ -65,7 +65,7 @@ export class ControlClient {
         response = await this.fetch('GET', '/v1/events', undefined, controller)
       } catch (err) {
         if (controller.signal.reason instanceof RequestTimeout) {
-          throw new NodeNotAnsweringError(`the node at ${this.url} did not answer within ${Math.round(this.timeoutMs / 1000)} s`)
+          throw new NodeNotAnsweringError(`the node at ${this.url} did not answer within ${Number((this.timeoutMs / 1000).toFixed(1))} s`)
         }
         if (controller.signal.aborted) return
         throw err
@@ -91,6 +91,8 @@ export class ControlClient {
         while ((end = buffer.indexOf('\n\n')) !== -1) {
           const event = parseSseMessage(buffer.slice(0, end))
           buffer = buffer.slice(end + 2)
+          // Aborted while this chunk's events were being handed out: stop here.
+          if (controller.signal.aborted) return
           if (event !== undefined) yield event
         }
       }
@@ -111,7 +113,7 @@ export class ControlClient {
     } catch (err) {
       if (err instanceof UserError) throw err
       if (controller.signal.reason instanceof RequestTimeout) {
-        throw new NodeNotAnsweringError(`the node at ${this.url} did not answer within ${Math.round(this.timeoutMs / 1000)} s`)
+        throw new NodeNotAnsweringError(`the node at ${this.url} did not answer within ${Number((this.timeoutMs / 1000).toFixed(1))} s`)
       }
       throw new NodeNotAnsweringError(`the node at ${this.url} sent a broken answer to ${method} ${path}: ${(err as Error).message}`)
     } finally {

@@ -62,6 +62,10 @@ export function buildControlApp (api: NodeApi, token: string, options: ControlAp
     bodyLimit: MAX_CONTROL_BODY_BYTES,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // On close, cut every connection: HTTP clients keep spare idle sockets open
+    // (undici reconnects one right after an aborted event stream), and a node
+    // shutting down should not wait seconds for them.
+    forceCloseConnections: true,
     logController: new LogController({ disableRequestLogging: true })
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.removeContentTypeParser('text/plain')

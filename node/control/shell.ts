@@ -162,6 +162,8 @@ export async function runShell (api: NodeApi, io: ShellIo): Promise<void> {
   await new Promise<void>(resolve => {
     rl.once('close', () => {
       closed = true
+      // Leave the terminal on a fresh line after Ctrl-C / Ctrl-D at the prompt.
+      if (terminal && !busy) io.output.write('\n')
       void queue.then(() => {
         unsubscribe()
         resolve()

@@ -67,14 +67,19 @@ export interface Host {
   setAudience: (users: string[]) => void
   /** Sends a signed envelope to every online device of `to`. */
   send: (to: string, body: Record<string, string | number>) => Promise<SendResult>
-  sendText: (to: string, text: string) => Promise<SendResult & { id: string }>
+  /** `id` (default: random) lets the caller watch for the receipt before the send resolves: receipts can outrun the route result. */
+  sendText: (to: string, text: string, id?: string) => Promise<SendResult & { id: string }>
   /** Asks for the presence of these users; answers arrive as 'presence' events. */
   queryPresence: (users: string[]) => void
   presenceOf: (user: string) => PresenceStatus
   /** Asks our supernode to dial back `address` (promotion check). */
   checkReachable: (address: string) => Promise<{ ok: boolean, reason: string }>
+  /** Leaves the current supernode and attaches to the best one again (e.g. ourselves, just promoted). */
+  rehome: (reason: string) => void
   close: () => void
 }
+
+export const newMessageId = (): string => randomBytes(12).toString('base64url')
 
 export function createHost (components: HostComponents, init: HostInit): Host {
   const { sodium, clock, log, cache } = components
@@ -92,6 +97,8 @@ export function createHost (components: HostComponents, init: HostInit): Host {
   let pingTimer: TimerHandle | undefined
   let republishTimer: TimerHandle | undefined
   let expiryTimer: TimerHandle | undefined
+  /** Set by rehome(): the next detach is our choice, not the supernode's failure. */
+  let rehoming = false
   let lastPong = 0
 
   const seal = (body: Record<string, string | number | string[]>): Envelope => sealEnvelope(sodium, components.identity, body)
@@ -117,7 +124,8 @@ export function createHost (components: HostComponents, init: HostInit): Host {
   const connect = async (candidate: SupernodeRef): Promise<Link> => {
     const started = clock.now()
     const connection = await components.transport.dial(candidate.address, DIAL_TIMEOUT_MS)
-    const candidateLink = await openLink(components, connection, 'initiator', candidate.deviceKey)
+    // A supernode's own user attaches to its own supernode: the one peer with our device key we accept.
+    const candidateLink = await openLink(components, connection, 'initiator', candidate.deviceKey, candidate.deviceKey === init.deviceKey)
     cache.succeeded(candidate.deviceKey, clock.now() - started, clock.now())
     return candidateLink
   }
@@ -202,7 +210,8 @@ export function createHost (components: HostComponents, init: HostInit): Host {
       clock.clearTimeout(republishTimer as TimerHandle)
       log.info({ supernode: ref.address, reason }, 'lost supernode; re-homing')
       emit({ event: 'detached', supernode: ref, reason })
-      cache.failed(ref.deviceKey, clock.now())
+      if (!rehoming) cache.failed(ref.deviceKey, clock.now())
+      rehoming = false
       void attach()
     }
     schedulePing()
@@ -281,8 +290,7 @@ export function createHost (components: HostComponents, init: HostInit): Host {
       const result = await current.request({ t: 'route', id: current.nextId(), to, envelope }, 'route-result')
       return { delivered: result.delivered }
     },
-    async sendText (to, text) {
-      const id = randomBytes(12).toString('base64url')
+    async sendText (to, text, id = newMessageId()) {
       const result = await api.send(to, { type: 'text', id, text, sentAt: clock.now() })
       return { ...result, id }
     },
@@ -296,6 +304,12 @@ export function createHost (components: HostComponents, init: HostInit): Host {
       if (current === undefined) return { ok: false, reason: 'not attached to a supernode' }
       const result = await current.request({ t: 'dialback-request', id: current.nextId(), address }, 'dialback-result', 10_000)
       return { ok: result.ok, reason: result.reason }
+    },
+    rehome (reason) {
+      const current = link
+      if (current === undefined) { void attach(); return }
+      rehoming = true
+      current.close(reason)
     },
     close () {
       if (closed) return

@@ -48,7 +48,8 @@ export function openLink (
   components: LinkComponents,
   connection: Connection,
   role: 'initiator' | 'responder',
-  expectedDeviceKey?: string
+  expectedDeviceKey?: string,
+  allowSelf = false
 ): Promise<Link> {
   const { sodium, clock, log } = components
   const handshake = createLinkHandshake(sodium, {
@@ -56,7 +57,8 @@ export function openLink (
     identity: components.identity,
     issuerKey: components.issuerKey,
     now: () => Math.floor(clock.now() / 1000),
-    expectedDeviceKey
+    expectedDeviceKey,
+    allowSelf
   })
 
   return new Promise((resolve, reject) => {

@@ -11,7 +11,7 @@ import { normalizeUsername } from '../../common/usernames.js'
 import type { LinkIdentity } from '../../common/wire/link-handshake.js'
 import { createWsTransport } from '../net/ws-transport.js'
 import type { Listener } from '../net/transport.js'
-import { createHost, type Host, type HostEvent, type UserStatus } from '../overlay/host.js'
+import { createHost, newMessageId, type Host, type HostEvent, type UserStatus } from '../overlay/host.js'
 import { createHostCache } from '../overlay/host-cache.js'
 import type { Logger } from '../overlay/logger.js'
 import { openDataDir } from './data-dir.js'
@@ -48,7 +48,7 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
   const user = normalizeUsername(options.user)
   if (user === undefined) throw new UserError(`"${options.user}" is not a valid username`)
   if (options.role === 'supernode' && options.listen === undefined) throw new UserError('--role supernode needs --listen HOST:PORT')
-  const log = options.log.child({ user })
+  const log = options.log.child({ node: user })
   const sodium = await loadSodium()
   const dataDir = openDataDir(sodium, options.dataDir)
   const session = await openLoginSession({ url: options.loginServer, user, password: options.password, dataDir, log })
@@ -145,9 +145,10 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
       failedChecks = result.listed || !result.unreachable ? 0 : failedChecks + 1
       if (options.role === 'auto' && failedChecks >= DEMOTE_AFTER_FAILED_CHECKS) demote(`${failedChecks} reachability checks in a row failed`)
     })
-    // Our own user attaches to our own supernode first.
+    // Our own user is served by our own supernode.
     cache.add([{ user, deviceKey: dataDir.device.deviceKey, address: advertise }], Date.now())
     cache.succeeded(dataDir.device.deviceKey, 0, Date.now())
+    if (hostRef?.supernode !== undefined && hostRef.supernode.deviceKey !== dataDir.device.deviceKey) hostRef.rehome('promoted: moving to our own supernode')
     return true
   }
 
@@ -228,22 +229,21 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
     const target = normalizeUsername(to)
     if (target === undefined) throw new UserError(`"${to}" is not a valid username`)
     if (host.supernode === undefined) throw new UserError('not connected to the network yet (no supernode); try again shortly')
+    const id = newMessageId()
     const sentAt = Date.now()
-    const receiptTimeoutMs = options.receiptTimeoutMs ?? 5000
-    let onReceipt: ((event: NodeEvent) => void) | undefined
+    // Listen before sending: the receipt can arrive before the route result does.
+    let onReceipt = (_event: NodeEvent): void => {}
     const receipt = new Promise<boolean>(resolve => {
-      const timer = setTimeout(() => { resolve(false) }, receiptTimeoutMs)
+      const timer = setTimeout(() => { resolve(false) }, options.receiptTimeoutMs ?? 5000)
       onReceipt = event => { if (event.event === 'receipt' && event.ref === id && event.from === target) { clearTimeout(timer); resolve(true) } }
       events.on('event', onReceipt)
     })
-    let id = ''
     try {
-      const sent = await host.sendText(target, text)
-      id = sent.id
+      const sent = await host.sendText(target, text, id)
       if (sent.delivered === 0) return { status: 'offline', id }
       return await receipt ? { status: 'delivered', id, receiptMs: Date.now() - sentAt } : { status: 'sent', id }
     } finally {
-      events.off('event', onReceipt as (event: NodeEvent) => void)
+      events.off('event', onReceipt)
     }
   }
 

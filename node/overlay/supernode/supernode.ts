@@ -108,13 +108,14 @@ export function createSupernode (components: SupernodeComponents, init: Supernod
     capacityNeeded: sn.capacityNeeded,
     acceptConnection (connection) {
       if (closed) { connection.close('supernode is closed'); return }
-      openLink(components, connection, 'responder').then(link => {
+      // Self is allowed: our own user's host attaches here (only we hold our key).
+      openLink(components, connection, 'responder', undefined, true).then(link => {
         // The first message says what the peer is: a host registers, a supernode says hello.
         link.onMessage = message => {
           if (message.t === 'register') handleHostLink(sn, link, message)
-          else if (message.t === 'peer-hello') {
+          else if (message.t === 'peer-hello' && link.peer.deviceKey !== init.deviceKey) {
             peers.adopt(link.peer.deviceKey, message.address, link)
-          } else link.close(`first message must be register or peer-hello, got ${message.t}`)
+          } else link.close(`first message must be register or peer-hello (not from ourselves), got ${message.t}`)
         }
       }, (err: Error) => { log.debug({ remote: connection.remoteAddress }, `inbound link failed: ${err.message}`) })
     },

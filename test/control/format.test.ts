@@ -1,0 +1,87 @@
+// The human formatting shared by the shell and the subcommands.
+import { describe, expect, it } from 'vitest'
+import {
+  cleanText, confirm, formatContacts, formatDuration, formatEvent, formatRequests, formatSendResult, formatStatus, formatWhen
+} from '../../node/control/format.js'
+import { FakeNodeApi } from './fake-node-api.js'
+
+describe('format', () => {
+  it('formats durations', () => {
+    expect(formatDuration(0)).toBe('0s')
+    expect(formatDuration(59.9)).toBe('59s')
+    expect(formatDuration(63)).toBe('1m 03s')
+    expect(formatDuration(3723)).toBe('1h 02m')
+    expect(formatDuration(3 * 86400 + 4 * 3600 + 5)).toBe('3d 04h')
+  })
+
+  it('formats timestamps in seconds or milliseconds: the time today, the date before', () => {
+    const now = new Date(2025, 10, 25, 15, 30).getTime()
+    const earlierToday = new Date(2025, 10, 25, 9, 5).getTime()
+    expect(formatWhen(earlierToday, now)).toBe('09:05')
+    expect(formatWhen(earlierToday / 1000, now)).toBe('09:05')
+    expect(formatWhen(new Date(2025, 0, 2, 23, 0).getTime() / 1000, now)).toBe('2025-01-02')
+  })
+
+  it('lists contacts as aligned NAME  STATUS  (since ...), online first', () => {
+    const text = formatContacts([
+      { username: 'zed', status: 'offline', since: 1_700_000_000 },
+      { username: 'bob', status: 'busy', since: 1_700_000_000 },
+      { username: 'al', status: 'online', since: 1_700_000_000 }
+    ], 1_800_000_000_000)
+    const lines = text.split('\n')
+    expect(lines.map(line => line.split(/\s+/).slice(0, 2).join(' '))).toEqual(['al online', 'bob busy', 'zed offline'])
+    expect(lines[0]).toMatch(/^al {3}online {3}\(since \d{4}-\d\d-\d\d\)$/)
+    expect(new Set(lines.map(line => line.indexOf('(since'))).size).toBe(1)
+    expect(formatContacts([])).toBe('no contacts yet')
+  })
+
+  it('shows the supernode as user@address, or "not attached"', () => {
+    const attached = new FakeNodeApi('alice').status()
+    expect(formatStatus(attached)).toMatch(/^supernode\s+sn1@127\.0\.0\.1:7801$/m)
+    const detached = new FakeNodeApi('alice', { supernode: null, role: 'supernode', peers: 3, hosts: 7, listen: '0.0.0.0:7800' }).status()
+    const text = formatStatus(detached)
+    expect(text).toMatch(/^supernode\s+not attached$/m)
+    expect(text).toMatch(/^role\s+supernode$/m)
+    expect(text).toMatch(/^peers\s+3$/m)
+    expect(text).toMatch(/^hosts\s+7$/m)
+    expect(text).toMatch(/^listen\s+0\.0\.0\.0:7800$/m)
+    expect(text).not.toMatch(/^advertise/m)
+  })
+
+  it('says what msg did, and whether it worked', () => {
+    expect(formatSendResult('bob', { status: 'delivered', id: 'a', receiptMs: 41.6 })).toEqual({ text: 'delivered to bob (42 ms)', ok: true })
+    expect(formatSendResult('bob', { status: 'sent', id: 'a' })).toEqual({ text: 'sent to bob, no receipt yet', ok: true })
+    expect(formatSendResult('bob', { status: 'offline', id: 'a' })).toEqual({ text: 'bob is offline', ok: false })
+  })
+
+  it('lists requests both ways, or says there are none', () => {
+    expect(formatRequests({ incoming: [], outgoing: [] })).toBe('no pending contact requests')
+    const text = formatRequests({
+      incoming: [{ id: 1, from: 'bob', to: 'alice', message: 'hi\nthere', createdAt: 1_700_000_000 }],
+      outgoing: [{ id: 2, from: 'alice', to: 'carol', message: '', createdAt: 1_700_000_000 }]
+    })
+    expect(text).toMatch(/^incoming.*\n {2}bob .*"hi there"\noutgoing.*\n {2}carol /)
+  })
+
+  it('makes others\' text safe for a terminal but keeps newlines, tabs and emoji', () => {
+    expect(cleanText('a\u001b[31mred\u0007\r\u0085\u202Eb')).toBe('a\uFFFD[31mred\uFFFD\uFFFD\uFFFD\uFFFDb')
+    expect(cleanText('line\n\tindented 😀')).toBe('line\n\tindented 😀')
+  })
+
+  it('formats events for people, and hides receipts', () => {
+    expect(formatEvent({ event: 'presence', user: 'bob', status: 'busy' })).toBe('* bob is now busy')
+    expect(formatEvent({ event: 'receipt', from: 'bob', ref: 'x' })).toBeUndefined()
+    expect(formatEvent({ event: 'contact-request', from: 'bob', message: '' })).toBe('* contact request from bob (accept or decline it)')
+    expect(formatEvent({ event: 'detached', supernode: { address: '10.0.0.1:7800' }, reason: 'ping timeout' })).toBe('* lost supernode 10.0.0.1:7800: ping timeout')
+    const now = new Date(2025, 10, 25, 15, 30).getTime()
+    expect(formatEvent({ event: 'message', from: 'bob', id: 'm', text: 'one\ntwo', sentAt: new Date(2025, 10, 25, 15, 29).getTime() }, now))
+      .toBe('[15:29] bob: one\n             two')
+    expect(formatEvent({ event: 'error', message: 'bad\u001bthing' })).toBe('! bad\uFFFDthing')
+  })
+
+  it('confirms actions in one line', () => {
+    expect(confirm.add('bob', 'pending')).toBe('contact request sent to bob')
+    expect(confirm.add('bob', 'accepted')).toBe('bob is now your contact')
+    expect(confirm.presence('invisible')).toBe('presence set to invisible')
+  })
+})

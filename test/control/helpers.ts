@@ -1,0 +1,32 @@
+// Shared bits of the control tests: a token, a listening control server on a
+// free loopback port, and waiting for a condition.
+import { newControlToken } from '../../node/control/control-file.js'
+import { startControlServer, type ControlServerOptions, type RunningControlServer } from '../../node/control/server.js'
+import { FakeNodeApi } from './fake-node-api.js'
+
+export const TOKEN = newControlToken()
+export const AUTH = { authorization: `Bearer ${TOKEN}` }
+
+export interface Running { api: FakeNodeApi, server: RunningControlServer }
+
+const open = new Set<RunningControlServer>()
+
+export async function startFakeNode (options: Partial<ControlServerOptions> = {}, api = new FakeNodeApi()): Promise<Running> {
+  const server = await startControlServer(api, { listen: '127.0.0.1:0', token: TOKEN, ...options })
+  open.add(server)
+  return { api, server }
+}
+
+/** Closes every server startFakeNode started (call in afterEach). */
+export async function closeAll (): Promise<void> {
+  await Promise.all([...open].map(async server => await server.close()))
+  open.clear()
+}
+
+export async function waitFor (check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+}

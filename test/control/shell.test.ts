@@ -1,0 +1,206 @@
+// The interactive shell driven through PassThrough streams, against the fake node.
+import { afterEach, describe, expect, it } from 'vitest'
+import { PassThrough } from 'node:stream'
+import { runShell } from '../../node/control/shell.js'
+import { FakeNodeApi } from './fake-node-api.js'
+import { waitFor } from './helpers.js'
+
+interface Session {
+  api: FakeNodeApi
+  input: PassThrough
+  /** Everything the shell printed so far. */
+  output: () => string
+  type: (line: string) => void
+  /** Waits until the output (after `from`) matches. */
+  expectOutput: (pattern: RegExp | string, from?: number) => Promise<void>
+  done: Promise<void>
+}
+
+const sessions: Session[] = []
+afterEach(async () => {
+  for (const session of sessions.splice(0)) {
+    session.input.end()
+    await session.done
+  }
+})
+
+function startShell (api = new FakeNodeApi('alice')): Session {
+  const input = new PassThrough()
+  const out = new PassThrough()
+  let text = ''
+  out.on('data', (chunk: Buffer) => { text += chunk.toString() })
+  const done = runShell(api, { input, output: out })
+  const session: Session = {
+    api,
+    input,
+    output: () => text,
+    type: line => { input.write(line + '\n') },
+    expectOutput: async (pattern, from = 0) => {
+      const matches = (): boolean => typeof pattern === 'string' ? text.slice(from).includes(pattern) : pattern.test(text.slice(from))
+      await waitFor(matches, `output matching ${String(pattern)}; got:\n${text}`).catch(() => {
+        throw new Error(`no output matching ${String(pattern)}; got:\n${text}`)
+      })
+    },
+    done
+  }
+  sessions.push(session)
+  return session
+}
+
+describe('the shell', () => {
+  it('shows a prompt with the user name', async () => {
+    const shell = startShell()
+    await shell.expectOutput('voxmesh(alice)> ')
+  })
+
+  it('lists contacts with their statuses', async () => {
+    const shell = startShell()
+    shell.api.addFakeContact('bob', 'online')
+    shell.api.addFakeContact('carol', 'away')
+    shell.api.addFakeContact('dave', 'offline')
+    shell.type('contacts')
+    await shell.expectOutput(/dave\s+offline/)
+    expect(shell.output()).toMatch(/bob\s+online\s+\(since /)
+    expect(shell.output()).toMatch(/carol\s+away/)
+    // Online first.
+    expect(shell.output().indexOf('bob')).toBeLessThan(shell.output().indexOf('dave'))
+  })
+
+  it('prints "bob is offline" when a message cannot reach bob', async () => {
+    const shell = startShell()
+    shell.api.messageResults.set('bob', { status: 'offline', id: 'x' })
+    shell.type('msg bob hi')
+    await shell.expectOutput('bob is offline')
+    expect(shell.api.sent).toEqual([{ to: 'bob', text: 'hi' }])
+  })
+
+  it('sends the whole rest of the line as the message, and prints the receipt time', async () => {
+    const shell = startShell()
+    shell.type('msg Bob hello there,   friend')
+    await shell.expectOutput('delivered to bob (12 ms)')
+    expect(shell.api.sent).toEqual([{ to: 'bob', text: 'hello there,   friend' }])
+    shell.api.messageResults.set('carol', { status: 'sent', id: 'y' })
+    shell.type('msg carol hi')
+    await shell.expectOutput('sent to carol, no receipt yet')
+  })
+
+  it('prints events above the prompt as they come', async () => {
+    const shell = startShell()
+    await shell.expectOutput('voxmesh(alice)> ')
+    shell.api.emit({ event: 'presence', user: 'bob', status: 'away' })
+    await shell.expectOutput('* bob is now away')
+    shell.api.emit({ event: 'message', from: 'bob', id: 'm1', text: 'hi alice', sentAt: Date.now() })
+    await shell.expectOutput(/\[\d\d:\d\d\] bob: hi alice/)
+    shell.api.emit({ event: 'contact-request', from: 'carol', message: 'it is carol' })
+    await shell.expectOutput('* contact request from carol: "it is carol"')
+    // The prompt comes back after each event.
+    expect(shell.output().trimEnd().endsWith('voxmesh(alice)>')).toBe(true)
+  })
+
+  it('makes message text from others safe for the terminal', async () => {
+    const shell = startShell()
+    shell.api.emit({ event: 'message', from: 'mallory', id: 'm1', text: 'x\u001b[2Jy\rz', sentAt: Date.now() })
+    await shell.expectOutput('mallory: x\uFFFD[2Jy\uFFFDz')
+    expect(shell.output()).not.toContain('\u001b')
+  })
+
+  it('runs the contact commands', async () => {
+    const shell = startShell()
+    shell.api.addIncomingRequest('bob', 'hey')
+    shell.api.addIncomingRequest('erin')
+    shell.type('requests')
+    await shell.expectOutput(/incoming[^\n]*\n\s+bob\s.*"hey"/)
+    shell.type('accept bob')
+    await shell.expectOutput('bob is now your contact')
+    shell.type('decline erin')
+    await shell.expectOutput('declined the contact request from erin')
+    shell.type('add carol would you add me?')
+    await shell.expectOutput('contact request sent to carol')
+    shell.type('remove bob')
+    await shell.expectOutput('removed bob from your contacts')
+    shell.type('block mallory')
+    await shell.expectOutput('blocked mallory')
+    shell.type('unblock mallory')
+    await shell.expectOutput('unblocked mallory')
+    expect(shell.api.calls.filter(c => !['status', 'contacts'].includes(c))).toEqual([
+      'requests', 'acceptContact bob', 'declineContact erin', 'addContact carol would you add me?', 'removeContact bob', 'block mallory', 'unblock mallory'
+    ])
+  })
+
+  it('sets and shows presence, and refuses a status that is not settable', async () => {
+    const shell = startShell()
+    shell.type('presence away')
+    await shell.expectOutput('presence set to away')
+    expect(shell.api.presence).toBe('away')
+    shell.type('presence')
+    await shell.expectOutput('presence is away')
+    const mark = shell.output().length
+    shell.type('presence offline')
+    await shell.expectOutput('usage: presence online|away|busy|invisible', mark)
+    expect(shell.api.presence).toBe('away')
+  })
+
+  it('prints the status', async () => {
+    const shell = startShell()
+    shell.type('status')
+    await shell.expectOutput(/uptime\s+1h 02m/)
+    expect(shell.output()).toMatch(/user\s+alice/)
+    expect(shell.output()).toMatch(/supernode\s+sn1@127\.0\.0\.1:7801/)
+  })
+
+  it('hints at help for an unknown command, and help lists the commands', async () => {
+    const shell = startShell()
+    shell.type('dance')
+    await shell.expectOutput('unknown command "dance"; type "help" for the list')
+    shell.type('help')
+    await shell.expectOutput(/msg NAME TEXT/)
+    for (const command of ['status', 'contacts', 'add NAME [MESSAGE]', 'accept NAME', 'decline NAME', 'remove NAME', 'block NAME', 'unblock NAME', 'requests', 'presence STATUS', 'quit']) {
+      expect(shell.output()).toContain(command)
+    }
+  })
+
+  it('prints errors and usage mistakes and keeps going', async () => {
+    const shell = startShell()
+    shell.api.failNext = new Error('boom')
+    shell.type('contacts')
+    await shell.expectOutput('error: boom')
+    shell.type('remove nobody')
+    await shell.expectOutput('error: nobody is not your contact')
+    shell.type('msg bob')
+    await shell.expectOutput('usage: msg NAME TEXT')
+    shell.type('accept')
+    await shell.expectOutput('usage: accept NAME')
+    shell.type('add b!d')
+    await shell.expectOutput('"b!d" is not a valid username')
+    shell.type('status')
+    await shell.expectOutput(/user\s+alice/)
+    expect(shell.api.sent).toEqual([])
+  })
+
+  it('runs commands in the order typed, even when they are typed at once', async () => {
+    const shell = startShell()
+    shell.input.write('msg bob one\nmsg carol two\nmsg dave three\n')
+    await shell.expectOutput('delivered to dave')
+    expect(shell.api.sent.map(m => m.to)).toEqual(['bob', 'carol', 'dave'])
+    const out = shell.output()
+    expect(out.indexOf('delivered to bob')).toBeLessThan(out.indexOf('delivered to carol'))
+  })
+
+  it('ends on quit and stops listening to events', async () => {
+    const shell = startShell()
+    await shell.expectOutput('voxmesh(alice)> ')
+    expect(shell.api.listenerCount).toBe(1)
+    shell.type('quit')
+    await shell.done
+    expect(shell.api.listenerCount).toBe(0)
+    expect(shell.api.closed).toBe(false)
+  })
+
+  it('ends at end of input, after finishing what was typed', async () => {
+    const shell = startShell()
+    shell.input.end('msg bob bye\n')
+    await shell.done
+    expect(shell.output()).toContain('delivered to bob')
+    expect(shell.api.listenerCount).toBe(0)
+  })
+})
