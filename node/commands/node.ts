@@ -85,7 +85,7 @@ export function nodeCommand (): Command {
         minSupernodes: opts.minSupernodes
       })
       const token = newControlToken()
-      const control = await startControlServer(node, { listen: opts.control, token })
+      const control = await startControlServer(node, { listen: opts.control, token, logger: log })
       writeControlFile(opts.dataDir, { url: control.url, token, pid: process.pid })
 
       let stopping = false

@@ -140,7 +140,8 @@ export class ControlClient {
     try { error = (await response.json() as { error?: typeof error }).error } catch {}
     const code = typeof error?.code === 'string' ? error.code : 'http_error'
     const message = typeof error?.message === 'string' ? error.message : `HTTP ${response.status}`
-    if (response.status === 401) {
+    // Only the control API's own 401: a login server's 401 passed through by the node reads as itself.
+    if (response.status === 401 && code === 'invalid_token') {
       return new ControlApiError(401, code, `the node at ${this.url} refused the control token: ${message}`)
     }
     return new ControlApiError(response.status, code, message)

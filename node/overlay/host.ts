@@ -99,6 +99,8 @@ export function createHost (components: HostComponents, init: HostInit): Host {
   let expiryTimer: TimerHandle | undefined
   /** Set by rehome(): the next detach is our choice, not the supernode's failure. */
   let rehoming = false
+  /** What our supernode last said about the mesh's need for supernodes. */
+  let capacityNeeded = false
   let lastPong = 0
 
   const seal = (body: Record<string, string | number | string[]>): Envelope => sealEnvelope(sodium, components.identity, body)
@@ -198,7 +200,8 @@ export function createHost (components: HostComponents, init: HostInit): Host {
     supernode = ref
     backoff.reset()
     cache.add(registration.hostCache, clock.now())
-    emit({ event: 'capacity', needed: registration.capacityNeeded })
+    capacityNeeded = registration.capacityNeeded
+    emit({ event: 'capacity', needed: capacityNeeded })
     log.info({ supernode: ref.address, user: ref.user }, 'attached to supernode')
     lastPong = clock.now()
     newLink.onMessage = onMessage
@@ -236,6 +239,10 @@ export function createHost (components: HostComponents, init: HostInit): Host {
       current.request({ t: 'ping', id: current.nextId() }, 'pong', PING_TIMEOUT_MS).then(pong => {
         lastPong = clock.now()
         if (supernode !== undefined) cache.reportLoad(supernode.deviceKey, pong.hosts, pong.capacity)
+        if (pong.capacityNeeded !== capacityNeeded) {
+          capacityNeeded = pong.capacityNeeded
+          emit({ event: 'capacity', needed: capacityNeeded })
+        }
       }, () => {})
       schedulePing()
     }, PING_INTERVAL_MS)

@@ -6,7 +6,7 @@
 import type { Sodium } from '../../common/sodium.js'
 import type { Clock, TimerHandle } from '../../common/clock.js'
 import { createLinkHandshake, type LinkIdentity, type LinkPeer } from '../../common/wire/link-handshake.js'
-import type { FrameCipher } from '../../common/wire/frame-cipher.js'
+import { MAX_SEALED_FRAME_BYTES, type FrameCipher } from '../../common/wire/frame-cipher.js'
 import type { Connection } from '../net/transport.js'
 import { decodeLinkMessage, encodeLinkMessage, type LinkMessage, type MessageOf } from './messages.js'
 import type { Logger } from './logger.js'
@@ -92,9 +92,15 @@ export function openLink (
   })
 }
 
+/** Messages a link holds until its owner sets onMessage (bounded: a peer cannot make us buffer much). */
+const MAX_EARLY_MESSAGES = 16
+
 class LinkImpl implements Link {
-  onMessage: (message: LinkMessage) => void = () => {}
   onClose: (reason: string) => void = () => {}
+  private handler: ((message: LinkMessage) => void) | undefined
+  // The first message can arrive in the same socket read as the handshake's
+  // last frame, before whoever awaited openLink() had a chance to listen.
+  private early: LinkMessage[] = []
   closed = false
   private lastId = 0
   private readonly pending = new Map<string, { resolve: (m: LinkMessage) => void, reject: (e: Error) => void, timer: TimerHandle }>()
@@ -107,6 +113,20 @@ class LinkImpl implements Link {
   ) {}
 
   get remoteAddress (): string { return this.connection.remoteAddress }
+
+  get onMessage (): (message: LinkMessage) => void {
+    return this.handler ?? (() => {})
+  }
+
+  set onMessage (handler: (message: LinkMessage) => void) {
+    this.handler = handler
+    const early = this.early
+    this.early = []
+    for (const message of early) {
+      if (this.closed || this.handler !== handler) return
+      this.dispatch(message)
+    }
+  }
 
   nextId (): number { return ++this.lastId }
 
@@ -131,6 +151,7 @@ class LinkImpl implements Link {
 
   receive (frame: Uint8Array): void {
     if (this.closed) return
+    if (frame.length > MAX_SEALED_FRAME_BYTES) { this.protocolError(`frame of ${frame.length} bytes exceeds ${MAX_SEALED_FRAME_BYTES}`); return }
     const plaintext = this.cipher.open(frame)
     if (plaintext === undefined) { this.protocolError('frame failed authentication (tampered, replayed or reordered)'); return }
     const decoded = decodeLinkMessage(plaintext)
@@ -145,8 +166,17 @@ class LinkImpl implements Link {
       waiting.resolve(message)
       return
     }
+    if (this.handler === undefined) {
+      if (this.early.length >= MAX_EARLY_MESSAGES) { this.protocolError('too many messages before the link was set up'); return }
+      this.early.push(message)
+      return
+    }
+    this.dispatch(message)
+  }
+
+  private dispatch (message: LinkMessage): void {
     try {
-      this.onMessage(message)
+      (this.handler as (message: LinkMessage) => void)(message)
     } catch (err) {
       this.protocolError(`message ${message.t} was refused: ${(err as Error).message}`)
     }

@@ -61,7 +61,7 @@ export const Redirect = msg('redirect', { reason: Type.String({ maxLength: 200 }
 export const RouteResult = msg('route-result', { id: Id, delivered: Type.Integer({ minimum: 0, maximum: 64 }) })
 export const Deliver = msg('deliver', { envelope: Envelope })
 export const DialbackResult = msg('dialback-result', { id: Id, ok: Type.Boolean(), reason: Type.String({ maxLength: 300 }) })
-export const Pong = msg('pong', { id: Id, hosts: Type.Integer({ minimum: 0 }), capacity: Type.Integer({ minimum: 0 }) })
+export const Pong = msg('pong', { id: Id, hosts: Type.Integer({ minimum: 0 }), capacity: Type.Integer({ minimum: 0 }), capacityNeeded: Type.Boolean() })
 
 // Supernode ↔ supernode
 export const PeerHello = msg('peer-hello', { address: Address })

@@ -148,7 +148,7 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
     // Our own user is served by our own supernode.
     cache.add([{ user, deviceKey: dataDir.device.deviceKey, address: advertise }], Date.now())
     cache.succeeded(dataDir.device.deviceKey, 0, Date.now())
-    if (hostRef?.supernode !== undefined && hostRef.supernode.deviceKey !== dataDir.device.deviceKey) hostRef.rehome('promoted: moving to our own supernode')
+    if (hostRef !== undefined && hostRef.supernode?.deviceKey !== dataDir.device.deviceKey) hostRef.rehome('promoted: moving to our own supernode')
     return true
   }
 

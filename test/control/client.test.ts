@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { UserError } from '../../common/user-error.js'
+import { LoginApiError } from '../../common/login-client.js'
 import type { NodeEvent } from '../../node/runtime/api.js'
 import { ControlApiError, ControlClient, NodeNotAnsweringError } from '../../node/control/client.js'
 import { writeControlFile } from '../../node/control/control-file.js'
@@ -94,6 +95,13 @@ describe('ControlClient', () => {
     const client = new ControlClient(server.url, 'W'.repeat(43))
     await expect(client.status()).rejects.toThrow(/refused the control token/)
     await expect(client.status()).rejects.toMatchObject({ status: 401 })
+  })
+
+  it('passes a login server error through as itself, even a 401', async () => {
+    const { api, client } = await connected()
+    api.failNext = new LoginApiError(401, 'unauthorized', 'the session expired; log in again')
+    const err = await client.contacts().catch((e: unknown) => e)
+    expect(err).toMatchObject({ status: 401, code: 'unauthorized', message: 'the session expired; log in again' })
   })
 
   it('says the node is not answering when nothing listens', async () => {

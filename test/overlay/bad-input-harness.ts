@@ -63,8 +63,9 @@ export interface DeviceOptions {
  * frame cipher. Records everything it receives and how its connection closed.
  */
 export class WirePeer {
-  /** Raw frames sent, in order (handshake frames included). */
+  /** Raw frames sent and received, in order (handshake frames included). */
   readonly sent: Uint8Array[] = []
+  readonly frames: Uint8Array[] = []
   /** Messages received after the handshake, decoded. */
   readonly messages: LinkMessage[] = []
   closedReason: string | undefined
@@ -125,6 +126,7 @@ export class WirePeer {
   close (): void { this.connection.close('test peer done') }
 
   private receive (frame: Uint8Array): void {
+    this.frames.push(frame)
     if (this.cipher !== undefined) {
       const plaintext = this.cipher.open(frame)
       if (plaintext === undefined) throw new Error('test peer: a frame from the supernode failed authentication')

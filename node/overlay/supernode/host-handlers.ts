@@ -1,5 +1,6 @@
 // What a supernode does with messages from the hosts registered at it.
 import { verifyLocator } from '../../../common/wire/locator.js'
+import { fromBase64url } from '../../../common/base64url.js'
 import { keyFor } from '../dht/dht.js'
 import { isPresenceBody, isPresenceQueryBody, type PresenceQueryBody } from '../envelope-bodies.js'
 import { PRESENCE_QUERY_MAX_AGE_MS } from '../constants.js'
@@ -83,7 +84,7 @@ export function handleHostLink (sn: SupernodeInternals, link: Link, register: Me
   link.onMessage = (message: LinkMessage) => {
     switch (message.t) {
       case 'ping':
-        link.send({ t: 'pong', id: message.id, hosts: hosts.size(), capacity: sn.maxHosts })
+        link.send({ t: 'pong', id: message.id, hosts: hosts.size(), capacity: sn.maxHosts, capacityNeeded: sn.capacityNeeded() })
         return
       case 'update-presence':
         checkPresence(message.presence, 'presence')
@@ -107,12 +108,15 @@ export function handleHostLink (sn: SupernodeInternals, link: Link, register: Me
       }
       case 'presence-query': {
         const query = message.query
-        checkPresenceQuery(sn, query, user)
-        void published.then(() => answerPresenceQuery(sn, link, query))
+        // Checked once, on arrival: our own wait for the DHT must not turn it stale
+        // (and a refusal thrown after that wait would be an unhandled rejection).
+        const body = checkPresenceQuery(sn, query, user)
+        void published.then(() => answerPresenceQuery(sn, link, query, body))
         return
       }
       case 'dialback-request':
-        components.dialer(message.address, link.peer.certificateBody.deviceKey === deviceKey ? Buffer.from(deviceKey, 'base64url') : new Uint8Array())
+        // The proof must come from this host's own device key: it can only vouch for its own address.
+        components.dialer(message.address, fromBase64url(deviceKey) as Uint8Array)
           .then(result => { link.send({ t: 'dialback-result', id: message.id, ok: result.ok, reason: result.ok ? `answered in ${Math.round(result.rttMs)} ms` : result.reason }) })
         return
       default:
@@ -129,8 +133,7 @@ function checkPresenceQuery (sn: SupernodeInternals, query: Envelope, user: stri
 }
 
 /** Asks the supernodes of each queried user for their presence, passing the signed query so they can check the audience. */
-async function answerPresenceQuery (sn: SupernodeInternals, link: Link, query: Envelope): Promise<void> {
-  const body = checkPresenceQuery(sn, query, link.peer.user)
+async function answerPresenceQuery (sn: SupernodeInternals, link: Link, query: Envelope, body: PresenceQueryBody): Promise<void> {
   await sn.fanOut(body.users, async target => {
     for (const envelope of await presenceOf(sn, target, query, body.from)) link.send({ t: 'deliver', envelope })
   })

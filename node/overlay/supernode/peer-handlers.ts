@@ -2,7 +2,9 @@
 // forwarded envelopes for its hosts, and presence fetches.
 import { isDeliverableBody, isPresenceQueryBody } from '../envelope-bodies.js'
 import { PRESENCE_QUERY_MAX_AGE_MS } from '../constants.js'
+import { parseRequest } from '../dht/messages.js'
 import { verifyEnvelope } from './context.js'
+import { checkLocatorRecord } from './locator-records.js'
 import { localPresence } from './host-handlers.js'
 import { dhtIdOf } from './peer-links.js'
 import type { Link } from '../link.js'
@@ -15,11 +17,19 @@ export function handlePeerLink (sn: SupernodeInternals, link: Link, address: str
 
   link.onMessage = (message: LinkMessage) => {
     switch (message.t) {
-      case 'dht':
-        dht.handleRequest(from, message.request).then(
+      case 'dht': {
+        // A malformed request or a forged record means the peer is rogue or broken: drop the link
+        // (thrown here, so the link logs the reason). Records refused for time alone get a normal answer.
+        const request = parseRequest(message.request)
+        if (request.t === 'store') {
+          const check = checkLocatorRecord(components, request.record)
+          if (!check.ok && check.forged) throw new Error(`DHT store of a forged record: ${check.reason}`)
+        }
+        dht.handleRequest(from, request).then(
           response => { link.send({ t: 'dht-reply', id: message.id, response }) },
           (err: Error) => { link.send({ t: 'dht-reply', id: message.id, response: null, error: err.message.slice(0, 300) }) })
         return
+      }
       case 'forward': {
         // A forged envelope means the sending supernode is rogue or broken: drop the link.
         const opened = verifyEnvelope(components, message.envelope)

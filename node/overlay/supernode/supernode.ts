@@ -4,7 +4,7 @@
 // through acceptConnection(), time through the Clock.
 import { openLink } from '../link.js'
 import { createDht, type Dht, type DhtPeer } from '../dht/dht.js'
-import { verifyLocator } from '../../../common/wire/locator.js'
+import { checkLocatorRecord } from './locator-records.js'
 import { CAPACITY_NEEDED_LOAD, DEFAULT_MAX_HOSTS, FANOUT_CONCURRENCY, MIN_SUPERNODES } from '../constants.js'
 import type { Connection } from '../../net/transport.js'
 import type { SupernodeRef } from '../messages.js'
@@ -58,11 +58,8 @@ export function createSupernode (components: SupernodeComponents, init: Supernod
       return reply.response as never
     },
     validateRecord: record => {
-      const check = verifyLocator(components.sodium, record.value, { issuerKey: components.issuerKey, now: Math.floor(clock.now() / 1000) })
-      if (!check.ok) return `${check.reason}: ${check.message}`
-      if (record.subkey !== check.locator.deviceKey) return 'record subkey is not the locator\'s device key'
-      if (record.seq !== check.locator.seq) return 'record seq is not the locator\'s seq'
-      return undefined
+      const check = checkLocatorRecord(components, record)
+      return check.ok ? undefined : check.reason
     }
   }, { self: { id: dhtIdOf(init.deviceKey), address: init.address } })
 
@@ -115,7 +112,7 @@ export function createSupernode (components: SupernodeComponents, init: Supernod
           if (message.t === 'register') handleHostLink(sn, link, message)
           else if (message.t === 'peer-hello' && link.peer.deviceKey !== init.deviceKey) {
             peers.adopt(link.peer.deviceKey, message.address, link)
-          } else link.close(`first message must be register or peer-hello (not from ourselves), got ${message.t}`)
+          } else throw new Error(`first message must be register or peer-hello (not from ourselves), got ${message.t}`) // logged, link closed
         }
       }, (err: Error) => { log.debug({ remote: connection.remoteAddress }, `inbound link failed: ${err.message}`) })
     },
