@@ -36,6 +36,7 @@ interface NodeCommandOptions {
   control: string
   passwordFile?: string
   json: boolean
+  shell: boolean
   promoteAfter: number
   minFreeMemory: number
   maxLoadPerCore: number
@@ -56,6 +57,7 @@ export function nodeCommand (): Command {
     .option('--control <host:port>', 'local control API address (loopback only)', hostPort(true), DEFAULT_CONTROL_LISTEN)
     .option('--password-file <file>', 'read the password from this file (else $VOXMESH_PASSWORD, else a prompt)')
     .option('--json', 'print one JSON event per line on stdout', false)
+    .option('--no-shell', 'run as a daemon even on a terminal (for `&` in a shell)')
     .option('--promote-after <duration>', 'uptime before --role auto may promote, e.g. 10m, 30s', (value: string) => {
       const seconds = parseDurationSeconds(value)
       if (seconds === undefined) throw new InvalidArgumentError('expected a duration like 10m, 30s or 0')
@@ -68,7 +70,7 @@ export function nodeCommand (): Command {
     .addOption(new Option('--log-level <level>', 'log level; logs are JSON lines on stderr').choices(LOG_LEVELS).default('info'))
     .action(async (opts: NodeCommandOptions) => {
       const password = await readPassword({ passwordFile: opts.passwordFile, prompt: `Password for ${opts.user}: ` })
-      const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true && !opts.json
+      const interactive = opts.shell && process.stdin.isTTY === true && process.stdout.isTTY === true && !opts.json
       // In the shell, only warnings reach the terminal so the prompt stays readable.
       const log = pino(loggerOptions(interactive && opts.logLevel === 'info' ? 'warn' : opts.logLevel, 'node'), pino.destination(2)) as unknown as Logger
       const node = await startNode({

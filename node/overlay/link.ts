@@ -120,11 +120,10 @@ class LinkImpl implements Link {
 
   set onMessage (handler: (message: LinkMessage) => void) {
     this.handler = handler
-    const early = this.early
-    this.early = []
-    for (const message of early) {
-      if (this.closed || this.handler !== handler) return
-      this.dispatch(message)
+    // In order; a handler that installs another one (a host's 'register', a
+    // supernode's 'peer-hello') leaves the rest to it, not to the floor.
+    while (this.early.length > 0 && !this.closed && this.handler === handler) {
+      this.dispatch(this.early.shift() as LinkMessage)
     }
   }
 

@@ -96,6 +96,10 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
         return
       case 'no-supernode':
         networkEmpty = true
+        // Our cache is exhausted: ask the login server for its current list before the next attempt.
+        void session.client.supernodes().then(({ supernodes }) => {
+          cache.add(supernodes.map(({ user: u, deviceKey, address }) => ({ user: u, deviceKey, address })), Date.now())
+        }, () => {})
         return
       case 'capacity':
         capacityNeeded = event.needed

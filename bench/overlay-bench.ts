@@ -1,0 +1,605 @@
+// Overlay benchmark on a real multi-process loopback network: a login server,
+// two supernodes (A, B) and two user nodes, alice on A and bob on B, who are
+// contacts. It reports
+//   - presence propagation: alice's control API sets away/online → bob's --json
+//     stdout shows {"event":"presence","user":"alice",...};
+//   - message delivery alice → bob across the two supernodes: until bob's stdout
+//     shows the message, and the receipt time alice's node reports (receiptMs);
+//   - baselines from the same run: a bare control-API call (GET /v1/status) and a
+//     `voxmesh status` CLI process, so the overlay's share of the latency shows;
+//   - capacity: a third supernode process C and, in this process, K lightweight
+//     hosts (the real Host of node/overlay/host.ts over the ws transport, each its
+//     own account, device key and certificate) registered with C only. C's RSS
+//     (VmRSS) before and after gives memory per host; also the registration rate
+//     and C's CPU while it just keeps K hosts alive (keepalive pings).
+//
+//   npm run bench:overlay -- [--rounds 50] [--hosts 5000] [--concurrency 50] [--json]
+//
+// The login server runs with cheap argon2id (ops 1, 1 MiB) and --trust-proxy: the
+// K accounts and logins carry their own X-Forwarded-For addresses, past the
+// per-IP rate limits (10 accounts/h, 60 logins/min). Every process and the temp
+// dir are removed on exit, error, SIGINT and SIGTERM.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os'
+import { join, resolve } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { createInterface } from 'node:readline'
+import { parseArgs } from 'node:util'
+import { fromBase64url, toBase64url } from '../common/base64url.js'
+import { systemClock } from '../common/clock.js'
+import type { CreateSessionResponse, InfoResponse } from '../common/login-api.js'
+import { loadSodium, type Sodium } from '../common/sodium.js'
+import { ControlClient } from '../node/control/client.js'
+import { createWsTransport } from '../node/net/ws-transport.js'
+import { createHost, type Host } from '../node/overlay/host.js'
+import { createHostCache } from '../node/overlay/host-cache.js'
+import { silentLogger } from '../node/overlay/logger.js'
+import type { SupernodeRef } from '../node/overlay/messages.js'
+import { PING_INTERVAL_MS } from '../node/overlay/constants.js'
+import type { NodeStatus } from '../node/runtime/api.js'
+
+const { values: flags } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '50' },
+    hosts: { type: 'string', default: '5000' },
+    concurrency: { type: 'string', default: '50' },
+    steady: { type: 'string', default: '10' },
+    json: { type: 'boolean', default: false }
+  }
+})
+const num = (name: 'rounds' | 'hosts' | 'concurrency' | 'steady', min: number): number => {
+  const n = Number(flags[name])
+  if (Number.isSafeInteger(n) && n >= min) return n
+  process.stderr.write(`overlay-bench: --${name} must be an integer ≥ ${min}, got ${String(flags[name])}\n`)
+  process.exit(2)
+}
+const rounds = num('rounds', 1)
+const hostCount = num('hosts', 0)
+const concurrency = num('concurrency', 1)
+/** Seconds C's CPU and RSS are watched while it only keeps its hosts alive. */
+const steadyMs = num('steady', 1) * 1000
+const cores = availableParallelism()
+const PASSWORD = 'correct horse battery staple'
+const BIN = resolve(import.meta.dirname, '../bin/voxmesh.js')
+const MAX_HOSTS = 10_000
+const HTTP_CONCURRENCY = 16
+
+// ---- statistics --------------------------------------------------------------
+
+/** Nearest-rank percentile of an ascending array, p in 0..100. */
+function percentile (sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))] as number
+}
+const round = (n: number, digits = 1): number => Number(n.toFixed(digits))
+
+interface Series { n: number, fail: number, p50: number, p90: number, p99: number, max: number }
+function series (samples: number[], fail = 0): Series {
+  const sorted = [...samples].sort((a, b) => a - b)
+  return { n: sorted.length, fail, p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? NaN) }
+}
+
+// ---- processes ---------------------------------------------------------------
+
+interface Stamped { event: Record<string, unknown>, at: number, wallAt: number }
+
+/** A `voxmesh` process; with --json its stdout lines are events, each stamped on arrival. */
+class Proc {
+  readonly child: ChildProcess
+  readonly events: Stamped[] = []
+  readonly lines: string[] = []
+  private stderrTail: string[] = []
+  private readonly waiters = new Set<() => void>()
+  readonly exited: Promise<number | null>
+
+  constructor (readonly name: string, args: string[], env: Record<string, string> = {}) {
+    this.child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    running.add(this)
+    this.exited = new Promise(resolve => this.child.once('exit', code => { running.delete(this); this.wake(); resolve(code) }))
+    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', line => {
+      const at = performance.now()
+      const wallAt = Date.now()
+      this.lines.push(line)
+      try { this.events.push({ event: JSON.parse(line) as Record<string, unknown>, at, wallAt }) } catch {}
+      this.wake()
+    })
+    createInterface({ input: this.child.stderr as NodeJS.ReadableStream }).on('line', line => {
+      this.stderrTail = [...this.stderrTail.slice(-9), line]
+    })
+  }
+
+  get pid (): number { return this.child.pid as number }
+  get alive (): boolean { return this.child.exitCode === null && this.child.signalCode === null }
+  private wake (): void { for (const wake of [...this.waiters]) wake() }
+  private describe (): string { return `${this.name} (exit ${String(this.child.exitCode ?? this.child.signalCode)}); stderr:\n${this.stderrTail.join('\n')}` }
+
+  /** The first stdout item (from index `from` of `list`) that `match` returns a value for, past or future. */
+  private waitFor<T, R> (list: () => T[], match: (item: T) => R | undefined, timeoutMs: number, from: number, what: string): Promise<R> {
+    return new Promise((resolve, reject) => {
+      let next = from
+      const check = (): void => {
+        const items = list()
+        for (; next < items.length; next++) {
+          const found = match(items[next] as T)
+          if (found !== undefined) { done(); resolve(found); return }
+        }
+        if (!this.alive) { done(); reject(new Error(`${this.describe()}\nexited before ${what}`)) }
+      }
+      const timer = setTimeout(() => { done(); reject(new Error(`${this.name}: no ${what} within ${timeoutMs} ms; stderr:\n${this.stderrTail.join('\n')}`)) }, timeoutMs)
+      const done = (): void => { clearTimeout(timer); this.waiters.delete(check) }
+      this.waiters.add(check)
+      check()
+    })
+  }
+
+  waitForLine (pattern: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
+    return this.waitFor(() => this.lines, line => pattern.exec(line) ?? undefined, timeoutMs, 0, `line matching ${pattern}`)
+  }
+
+  waitForEvent (match: (event: Record<string, unknown>) => boolean, timeoutMs = 15_000, from = 0): Promise<Stamped> {
+    return this.waitFor(() => this.events, s => match(s.event) ? s : undefined, timeoutMs, from, 'matching event')
+  }
+
+  async stop (): Promise<void> {
+    if (!this.alive) return
+    this.child.kill('SIGTERM')
+    const timer = setTimeout(() => { this.child.kill('SIGKILL') }, 3000)
+    await this.exited
+    clearTimeout(timer)
+  }
+}
+
+const running = new Set<Proc>()
+
+/** Runs a voxmesh command to completion; throws unless it exits 0. */
+function runCli (args: string[], env: Record<string, string> = {}): Promise<string> {
+  const proc = new Proc(`voxmesh ${args.slice(0, 2).join(' ')}`, args, env)
+  const timer = setTimeout(() => { proc.child.kill('SIGKILL') }, 20_000)
+  return proc.exited.then(code => {
+    clearTimeout(timer)
+    if (code !== 0) throw new Error(`voxmesh ${args.join(' ')} failed (exit ${String(code)})`)
+    return proc.lines.join('\n')
+  })
+}
+
+async function freePort (): Promise<number> {
+  const server = createServer()
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise(resolve => server.close(resolve))
+  return port
+}
+
+/** VmRSS and VmHWM (peak) of a process, in KiB. */
+function memoryOf (pid: number): { rssKb: number, peakKb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
+  return { rssKb: field('VmRSS'), peakKb: field('VmHWM') }
+}
+
+/** User + system CPU time of a process so far, ms (clock ticks of 10 ms: Linux USER_HZ is 100). */
+function cpuMsOf (pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+
+/** Runs `task(i)` for i in 0..n-1, `width` at a time. */
+async function pool (n: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(width, n) }, async () => {
+    while (next < n) await task(next++)
+  }))
+}
+
+// ---- the network -------------------------------------------------------------
+
+let root: string | undefined
+const benchHosts: Host[] = []
+
+async function cleanup (): Promise<void> {
+  for (const host of benchHosts.splice(0)) host.close()
+  await Promise.all([...running].map(async proc => { await proc.stop() }))
+  if (root !== undefined) rmSync(root, { recursive: true, force: true })
+  root = undefined
+}
+process.once('SIGINT', () => { void cleanup().finally(() => process.exit(130)) })
+process.once('SIGTERM', () => { void cleanup().finally(() => process.exit(143)) })
+
+interface Net {
+  url: string
+  login: Proc
+  startNode: (user: string, args: string[]) => Promise<Proc>
+  startSupernode: (user: string) => Promise<Proc>
+  dataDir: (user: string) => string
+  status: (user: string) => Promise<NodeStatus>
+  /** Waits until the node is attached to a supernode (its 'attached' event may come before --json output starts). */
+  attached: (user: string) => Promise<NonNullable<NodeStatus['supernode']>>
+}
+
+async function startNet (dir: string): Promise<Net> {
+  const login = new Proc('login server', ['login-server', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'login'),
+    '--argon2-ops', '1', '--argon2-memory', '1', '--trust-proxy', '--log-level', 'warn'])
+  const url = (await login.waitForLine(/listening on (http:\/\/\S+)/))[1] as string
+  const env = { VOXMESH_PASSWORD: PASSWORD }
+  const dataDir = (user: string): string => join(dir, user)
+  const startNode = async (user: string, args: string[]): Promise<Proc> => {
+    const node = new Proc(user, ['node', '--user', user, '--login-server', url, '--data-dir', dataDir(user), '--json', '--log-level', 'warn', ...args], env)
+    await node.waitForEvent(e => e.event === 'ready', 30_000)
+    return node
+  }
+  return {
+    url,
+    login,
+    startNode: async (user, args) => {
+      await runCli(['account', 'create', user, '--login-server', url], env)
+      return await startNode(user, args)
+    },
+    startSupernode: async user => {
+      await runCli(['account', 'create', user, '--login-server', url], env)
+      return await startNode(user, ['--role', 'supernode', '--listen', `127.0.0.1:${await freePort()}`, '--max-hosts', String(MAX_HOSTS)])
+    },
+    dataDir,
+    status: async user => JSON.parse(await runCli(['status', '--json', '--data-dir', dataDir(user)])) as NodeStatus,
+    attached: async user => {
+      const client = ControlClient.fromDataDir(dataDir(user))
+      for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(50)) {
+        const { supernode } = await client.status()
+        if (supernode !== null) return supernode
+      }
+      throw new Error(`${user} did not attach to a supernode within 30 s`)
+    }
+  }
+}
+
+// ---- lightweight hosts -------------------------------------------------------
+
+let ipCounter = 0
+/** A fresh client address per request, so the login server's per-IP limiters never trip. */
+function nextIp (): string {
+  const n = ++ipCounter
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`
+}
+
+async function post<T> (url: string, path: string, body: unknown, expected: number): Promise<T> {
+  const response = await fetch(url + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': nextIp() },
+    body: JSON.stringify(body)
+  })
+  const text = await response.text()
+  if (response.status !== expected) throw new Error(`POST ${path}: HTTP ${response.status} ${text}`)
+  return JSON.parse(text) as T
+}
+
+interface Capacity {
+  supernode: string
+  pid: number
+  hostsRequested: number
+  hostsAttached: number
+  /** `hosts` from `voxmesh status --json` of C: before, with every bench host attached, and after they all closed. */
+  hostsBefore: number
+  hostsReported: number
+  hostsAfterClose: number
+  /** Until C's count was back to hostsBefore once every bench host closed its link. */
+  departureSeconds: number
+  accounts: { seconds: number, perSecond: number }
+  logins: { seconds: number, perSecond: number }
+  registration: { seconds: number, perSecond: number, concurrency: number, setupMs: Series, supernodeCpuPercent: number, clientCpuPercent: number }
+  rssKb: { before: number, after: number, growth: number, peak: number, perHostKb: number, driftInSteadyWindow: number }
+  steady: { windowS: number, supernodeCpuPercent: number, clientCpuPercent: number, pingsPerSecond: number }
+  otherSupernodesRssGrowthKb: Record<string, number>
+  benchClient: { rssGrowthKb: number, perHostKb: number }
+  detachedDuringRun: number
+  noSupernodeEvents: number
+}
+
+/** CPU use of process `pid` and of this process between two calls, in % of one core. */
+function cpuMeter (pid: number): () => { supernode: number, client: number } {
+  const t0 = performance.now()
+  const s0 = cpuMsOf(pid)
+  const c0 = process.cpuUsage()
+  return () => {
+    const wallMs = performance.now() - t0
+    const c = process.cpuUsage(c0)
+    return { supernode: round((cpuMsOf(pid) - s0) / wallMs * 100), client: round((c.user + c.system) / 1000 / wallMs * 100) }
+  }
+}
+
+async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promise<Capacity> {
+  const users = Array.from({ length: hostCount }, (_, i) => `bench${String(i + 1).padStart(5, '0')}`)
+  const info = await (await fetch(`${net.url}/v1/info`)).json() as InfoResponse
+  const issuerKey = fromBase64url(info.publicKey) as Uint8Array
+
+  let t = performance.now()
+  await pool(users.length, HTTP_CONCURRENCY, async i => { await post(net.url, '/v1/accounts', { username: users[i], password: PASSWORD }, 201) })
+  const accountsS = (performance.now() - t) / 1000
+
+  const c = await net.startSupernode('superc')
+  await net.attached('superc')
+  const control = ControlClient.fromDataDir(net.dataDir('superc'))
+  const cStatus = await control.status()
+  const target: SupernodeRef = { user: cStatus.user, deviceKey: cStatus.deviceKey, address: cStatus.advertise as string }
+
+  t = performance.now()
+  const identities = new Array<{ user: string, deviceKey: string, secretKey: Uint8Array, certificate: CreateSessionResponse['certificate'] }>(users.length)
+  await pool(users.length, HTTP_CONCURRENCY, async i => {
+    const keys = sodium.crypto_sign_keypair()
+    const deviceKey = toBase64url(keys.publicKey)
+    const session = await post<CreateSessionResponse>(net.url, '/v1/sessions', { username: users[i], password: PASSWORD, deviceKey }, 201)
+    identities[i] = { user: users[i] as string, deviceKey, secretKey: keys.privateKey, certificate: session.certificate }
+  })
+  const loginsS = (performance.now() - t) / 1000
+
+  // C has been up through the logins: it has settled (mesh joined, heartbeats done).
+  await sleep(2000)
+  const hostsBefore = (await control.status()).hosts
+  const before = memoryOf(c.pid)
+  const othersBefore = others.map(p => memoryOf(p.pid).rssKb)
+  const clientBefore = process.memoryUsage().rss
+
+  const transport = createWsTransport()
+  const setupMs: number[] = []
+  let attached = 0
+  let detached = 0
+  let noSupernode = 0
+  t = performance.now()
+  const registrationCpu = cpuMeter(c.pid)
+  await pool(identities.length, concurrency, async i => {
+    const id = identities[i] as NonNullable<typeof identities[number]>
+    const cache = createHostCache()
+    cache.add([target], Date.now())
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error(`host ${id.user} not attached within 60 s`)) }, 60_000)
+      const host = createHost(
+        { sodium, clock: systemClock, transport, identity: { certificate: id.certificate, secretKey: id.secretKey }, issuerKey, log: silentLogger, cache },
+        {
+          user: id.user,
+          deviceKey: id.deviceKey,
+          onEvent: event => {
+            if (event.event === 'attached') {
+              attached++
+              setupMs.push(event.setupMs)
+              clearTimeout(timer)
+              resolve()
+            } else if (event.event === 'detached') detached++
+            else if (event.event === 'no-supernode') noSupernode++
+          }
+        })
+      benchHosts.push(host)
+      host.start()
+    })
+  })
+  const registrationS = (performance.now() - t) / 1000
+  const registrationCpuPercent = registrationCpu()
+
+  // Every registration counted by C itself, then C just keeps them alive.
+  for (const deadline = Date.now() + 30_000; (await control.status()).hosts < hostsBefore + hostCount && Date.now() < deadline;) await sleep(250)
+  await sleep(3000)
+  const windowStart = memoryOf(c.pid)
+  const steadyCpu = cpuMeter(c.pid)
+  await sleep(steadyMs)
+  const steadyCpuPercent = steadyCpu()
+  const after = memoryOf(c.pid)
+  const othersAfter = others.map(p => memoryOf(p.pid).rssKb)
+  const clientAfter = process.memoryUsage().rss
+  const hostsReported = (await net.status('superc')).hosts
+
+  // Departures: every bench host closes its link; C must drop them all.
+  t = performance.now()
+  for (const host of benchHosts.splice(0)) host.close()
+  let hostsAfterClose = hostsReported
+  for (const deadline = Date.now() + 30_000; hostsAfterClose > hostsBefore && Date.now() < deadline; await sleep(100)) hostsAfterClose = (await control.status()).hosts
+  const departureS = (performance.now() - t) / 1000
+  hostsAfterClose = (await net.status('superc')).hosts
+
+  return {
+    supernode: 'superc',
+    pid: c.pid,
+    hostsRequested: hostCount,
+    hostsAttached: attached,
+    hostsBefore,
+    hostsReported,
+    hostsAfterClose,
+    departureSeconds: round(departureS),
+    accounts: { seconds: round(accountsS), perSecond: round(hostCount / accountsS) },
+    logins: { seconds: round(loginsS), perSecond: round(hostCount / loginsS) },
+    registration: {
+      seconds: round(registrationS),
+      perSecond: round(hostCount / registrationS),
+      concurrency,
+      setupMs: series(setupMs),
+      supernodeCpuPercent: registrationCpuPercent.supernode,
+      clientCpuPercent: registrationCpuPercent.client
+    },
+    rssKb: {
+      before: before.rssKb,
+      after: after.rssKb,
+      growth: after.rssKb - before.rssKb,
+      peak: after.peakKb,
+      perHostKb: round((after.rssKb - before.rssKb) / Math.max(1, hostsReported - hostsBefore), 2),
+      driftInSteadyWindow: after.rssKb - windowStart.rssKb
+    },
+    steady: {
+      windowS: steadyMs / 1000,
+      supernodeCpuPercent: steadyCpuPercent.supernode,
+      clientCpuPercent: steadyCpuPercent.client,
+      pingsPerSecond: Math.round((hostsReported - hostsBefore) * 1000 / PING_INTERVAL_MS)
+    },
+    otherSupernodesRssGrowthKb: Object.fromEntries(others.map((p, i) => [p.name, (othersAfter[i] ?? 0) - (othersBefore[i] ?? 0)])),
+    benchClient: { rssGrowthKb: Math.round((clientAfter - clientBefore) / 1024), perHostKb: round((clientAfter - clientBefore) / 1024 / Math.max(1, attached), 2) },
+    detachedDuringRun: detached,
+    noSupernodeEvents: noSupernode
+  }
+}
+
+// ---- the run -----------------------------------------------------------------
+
+async function run () {
+  const sodium = await loadSodium()
+  root = mkdtempSync(join(tmpdir(), 'voxmesh-overlay-bench-'))
+  const net = await startNet(root)
+
+  // alice joins while A is the only supernode; bob is restarted until it lands on B.
+  const superA = await net.startSupernode('supera')
+  await net.attached('supera')
+  const alice = await net.startNode('alice', ['--role', 'host'])
+  await net.attached('alice')
+  const superB = await net.startSupernode('superb')
+  await net.attached('superb')
+  await runCli(['account', 'create', 'bob', '--login-server', net.url], { VOXMESH_PASSWORD: PASSWORD })
+  let bob: Proc | undefined
+  let bobAttempts = 0
+  for (; bobAttempts < 10 && bob === undefined; bobAttempts++) {
+    rmSync(join(net.dataDir('bob'), 'host-cache.json'), { force: true })
+    const candidate = new Proc('bob', ['node', '--user', 'bob', '--login-server', net.url, '--data-dir', net.dataDir('bob'), '--json', '--log-level', 'warn', '--role', 'host'], { VOXMESH_PASSWORD: PASSWORD })
+    await candidate.waitForEvent(e => e.event === 'ready', 30_000)
+    if ((await net.attached('bob')).user === 'superb') bob = candidate
+    else await candidate.stop()
+  }
+  if (bob === undefined) throw new Error('bob did not attach to supernode B in 10 attempts')
+
+  // Contacts: alice asks, bob accepts; both then see each other online.
+  await runCli(['contacts', 'add', 'bob', '--data-dir', net.dataDir('alice')])
+  await bob.waitForEvent(e => e.event === 'contact-request' && e.from === 'alice')
+  await runCli(['contacts', 'accept', 'alice', '--data-dir', net.dataDir('bob')])
+  await bob.waitForEvent(e => e.event === 'presence' && e.user === 'alice' && e.status === 'online')
+  await alice.waitForEvent(e => e.event === 'presence' && e.user === 'bob' && e.status === 'online')
+  const [aliceStatus, bobStatus] = [await net.status('alice'), await net.status('bob')]
+  if (aliceStatus.supernode?.user !== 'supera' || bobStatus.supernode?.user !== 'superb') {
+    throw new Error(`alice is on ${String(aliceStatus.supernode?.user)}, bob on ${String(bobStatus.supernode?.user)}: not on A and B`)
+  }
+  const aliceApi = ControlClient.fromDataDir(net.dataDir('alice'))
+
+  // Baselines: a bare control-API call, and a whole `voxmesh status` CLI process.
+  const getStatus: number[] = []
+  for (let i = 0; i < rounds; i++) {
+    const t0 = performance.now()
+    await aliceApi.status()
+    getStatus.push(performance.now() - t0)
+  }
+  const cliStatus: number[] = []
+  for (let i = 0; i < Math.min(rounds, 10); i++) {
+    const t0 = performance.now()
+    await net.status('alice')
+    cliStatus.push(performance.now() - t0)
+  }
+
+  // Presence: alternate away / online; latency until bob prints the change.
+  const presence: number[] = []
+  const presenceCall: number[] = []
+  let presenceFail = 0
+  for (let i = 0; i < rounds; i++) {
+    const status = i % 2 === 0 ? 'away' : 'online'
+    const from = bob.events.length
+    const t0 = performance.now()
+    const seen = bob.waitForEvent(e => e.event === 'presence' && e.user === 'alice' && e.status === status, 10_000, from)
+    await aliceApi.setPresence(status)
+    presenceCall.push(performance.now() - t0)
+    try {
+      presence.push((await seen).at - t0)
+    } catch {
+      presenceFail++
+      await aliceApi.setPresence('online')
+      await sleep(1000)
+    }
+    await sleep(20)
+  }
+  if (presenceFail > 0) await aliceApi.setPresence('online')
+
+  // Messages: until bob prints it; the receipt time alice's node reports; the whole API call.
+  const delivered: number[] = []
+  const nodeToEvent: number[] = []
+  const receipt: number[] = []
+  const messageCall: number[] = []
+  let messageFail = 0
+  for (let i = 0; i < rounds; i++) {
+    const text = `bench message ${i}`
+    const from = bob.events.length
+    const t0 = performance.now()
+    const seen = bob.waitForEvent(e => e.event === 'message' && e.from === 'alice' && e.text === text, 10_000, from)
+    try {
+      const [event, result] = await Promise.all([seen, aliceApi.sendMessage('bob', text)])
+      messageCall.push(performance.now() - t0)
+      delivered.push(event.at - t0)
+      nodeToEvent.push(event.wallAt - (event.event.sentAt as number))
+      if (result.status === 'delivered') receipt.push(result.receiptMs)
+      else messageFail++
+    } catch {
+      messageFail++
+    }
+    await sleep(20)
+  }
+
+  const capacity = hostCount > 0 ? await measureCapacity(net, sodium, [superA, superB]) : undefined
+
+  const figures = {
+    machine: { cores, node: process.version, totalMemoryMiB: Math.round(totalmem() / 2 ** 20), loadavg1: round(loadavg()[0] ?? 0, 2) },
+    setup: {
+      rounds,
+      supernodes: { supera: superA.pid, superb: superB.pid },
+      alice: { supernode: aliceStatus.supernode.user, address: aliceStatus.supernode.address },
+      bob: { supernode: bobStatus.supernode.user, address: bobStatus.supernode.address, startsNeeded: bobAttempts }
+    },
+    presence: { event: series(presence, presenceFail), apiCall: series(presenceCall) },
+    message: { event: series(delivered, messageFail), nodeToEvent: series(nodeToEvent), receipt: series(receipt), apiCall: series(messageCall) },
+    baseline: { controlGetStatus: series(getStatus), cliStatus: series(cliStatus) },
+    ratios: {
+      presenceP50VsGetStatusP50: round(percentile([...presence].sort((a, b) => a - b), 50) / percentile([...getStatus].sort((a, b) => a - b), 50), 1),
+      messageEventP50VsGetStatusP50: round(percentile([...delivered].sort((a, b) => a - b), 50) / percentile([...getStatus].sort((a, b) => a - b), 50), 1)
+    },
+    capacity
+  }
+  return figures
+}
+
+type Figures = Awaited<ReturnType<typeof run>>
+
+function print (figures: Figures): void {
+  const row = (name: string, s: Series): string =>
+    `${name.padEnd(40)}${String(s.n).padStart(5)}${String(s.fail).padStart(6)}` + [s.p50, s.p90, s.p99, s.max].map(v => String(v).padStart(9)).join('')
+  const { alice, bob } = figures.setup
+  console.log(`voxmesh overlay bench: ${cores} cores, node ${process.version}, ${rounds} rounds, load average ${figures.machine.loadavg1}`)
+  console.log(`alice → ${String(alice.supernode)} (${alice.address}), bob → ${String(bob.supernode)} (${bob.address}); bob started ${bob.startsNeeded}× to land on B`)
+  console.log(`${'series'.padEnd(40)}${'n'.padStart(5)}${'fail'.padStart(6)}${'p50 ms'.padStart(9)}${'p90 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}`)
+  console.log(row('presence: API call → bob\'s event', figures.presence.event))
+  console.log(row('  PUT /v1/presence alone', figures.presence.apiCall))
+  console.log(row('message: API call → bob\'s event', figures.message.event))
+  console.log(row('  alice node sentAt → bob\'s event', figures.message.nodeToEvent))
+  console.log(row('  receipt (receiptMs)', figures.message.receipt))
+  console.log(row('  POST /v1/messages (waits receipt)', figures.message.apiCall))
+  console.log(row('baseline: GET /v1/status', figures.baseline.controlGetStatus))
+  console.log(row('baseline: `voxmesh status` process', figures.baseline.cliStatus))
+  console.log(`presence p50 / GET status p50: ${figures.ratios.presenceP50VsGetStatusP50}×; message p50 / GET status p50: ${figures.ratios.messageEventP50VsGetStatusP50}×`)
+  const c = figures.capacity
+  if (c === undefined) return
+  console.log(`capacity: supernode ${c.supernode} (pid ${c.pid}), ${c.hostsRequested} lightweight hosts in this process, registration concurrency ${c.registration.concurrency}`)
+  console.log(`  accounts created  ${c.hostsRequested} in ${c.accounts.seconds} s (${c.accounts.perSecond}/s); logins ${c.hostsRequested} in ${c.logins.seconds} s (${c.logins.perSecond}/s)`)
+  console.log(`  registered        ${c.hostsAttached} attached; supernode reports hosts=${c.hostsReported} (${c.hostsBefore} before)` +
+    `; ${c.detachedDuringRun} detached, ${c.noSupernodeEvents} no-supernode events`)
+  console.log(`  registration      ${c.registration.seconds} s, ${c.registration.perSecond} hosts/s; setup p50 ${c.registration.setupMs.p50} ms, p99 ${c.registration.setupMs.p99} ms, ` +
+    `max ${c.registration.setupMs.max} ms; CPU: supernode ${c.registration.supernodeCpuPercent}%, bench client ${c.registration.clientCpuPercent}% of one core`)
+  console.log(`  supernode RSS     ${mib(c.rssKb.before)} → ${mib(c.rssKb.after)} (+${mib(c.rssKb.growth)}, peak ${mib(c.rssKb.peak)}): ${c.rssKb.perHostKb} KiB per host`)
+  console.log(`  steady state      ${c.steady.windowS} s keeping ${c.hostsReported - c.hostsBefore} hosts (${c.steady.pingsPerSecond} pings/s): supernode CPU ${c.steady.supernodeCpuPercent}%, ` +
+    `bench client ${c.steady.clientCpuPercent}% of one core; supernode RSS drift ${c.rssKb.driftInSteadyWindow >= 0 ? '+' : ''}${mib(c.rssKb.driftInSteadyWindow)}`)
+  console.log(`  departures        all bench hosts closed: supernode back to hosts=${c.hostsAfterClose} in ${c.departureSeconds} s`)
+  console.log(`  DHT replicas      RSS growth of the other supernodes: ${Object.entries(c.otherSupernodesRssGrowthKb).map(([k, v]) => `${k} +${mib(v)}`).join(', ')}`)
+  console.log(`  bench client      RSS +${mib(c.benchClient.rssGrowthKb)} (${c.benchClient.perHostKb} KiB per host, client side)`)
+}
+const mib = (kb: number): string => `${(kb / 1024).toFixed(1)} MiB`
+
+try {
+  const figures = await run()
+  if (flags.json) process.stdout.write(JSON.stringify(figures) + '\n')
+  else print(figures)
+} catch (err) {
+  process.stderr.write(`overlay-bench: ${(err as Error).stack ?? String(err)}\n`)
+  process.exitCode = 1
+} finally {
+  await cleanup()
+}
+process.exit()
