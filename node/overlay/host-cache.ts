@@ -15,6 +15,10 @@ export interface HostCacheEntry extends SupernodeRef {
   failures: number
 }
 
+/** Just the reference fields (login server entries also carry load, which the wire schema does not take). */
+export const supernodeRef = ({ user, deviceKey, address }: SupernodeRef): SupernodeRef =>
+  user === undefined ? { deviceKey, address } : { user, deviceKey, address }
+
 export interface HostCache {
   add: (refs: SupernodeRef[], now: number) => void
   /** Up to `n` candidates to dial now, best first: never failed recently, then lowest RTT and load. */

@@ -12,7 +12,7 @@ import type { LinkIdentity } from '../../common/wire/link-handshake.js'
 import { createWsTransport } from '../net/ws-transport.js'
 import type { Listener } from '../net/transport.js'
 import { createHost, newMessageId, type Host, type HostEvent, type UserStatus } from '../overlay/host.js'
-import { createHostCache } from '../overlay/host-cache.js'
+import { createHostCache, supernodeRef } from '../overlay/host-cache.js'
 import type { Logger } from '../overlay/logger.js'
 import { openDataDir } from './data-dir.js'
 import { openLoginSession } from './login-session.js'
@@ -67,7 +67,7 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
 
   // Host cache: persisted, seeded from the login server's bootstrap list.
   const cache = createHostCache(dataDir.loadHostCache())
-  cache.add(session.supernodes.map(({ user: u, deviceKey, address }) => ({ user: u, deviceKey, address })), Date.now())
+  cache.add(session.supernodes.map(supernodeRef), Date.now())
   const saveCache = (): void => { try { dataDir.saveHostCache(cache.entries()) } catch (err) { log.warn({}, `host cache not saved: ${(err as Error).message}`) } }
   saveCache()
 
@@ -98,7 +98,7 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
         networkEmpty = true
         // Our cache is exhausted: ask the login server for its current list before the next attempt.
         void session.client.supernodes().then(({ supernodes }) => {
-          cache.add(supernodes.map(({ user: u, deviceKey, address }) => ({ user: u, deviceKey, address })), Date.now())
+          cache.add(supernodes.map(supernodeRef), Date.now())
         }, () => {})
         return
       case 'capacity':

@@ -12,6 +12,7 @@ import type { Transport } from '../net/transport.js'
 import type { Logger } from '../overlay/logger.js'
 import type { SupernodeRef } from '../overlay/messages.js'
 import { createSupernode, type Supernode } from '../overlay/supernode/supernode.js'
+import { supernodeRef } from '../overlay/host-cache.js'
 import type { LoginSession } from './login-session.js'
 import { SUPERNODE_DISCOVERY_MS } from './defaults.js'
 
@@ -75,7 +76,7 @@ export function startSupernodeRole (options: SupernodeRoleOptions): SupernodeRol
   /** Joins neighbours from the host cache and the login server's list that we are not linked to yet. */
   const discover = async (): Promise<void> => {
     const fromServer = await session.client.supernodes().then(r => r.supernodes, () => [])
-    const candidates = [...fromServer.map(({ user, deviceKey, address }) => ({ user, deviceKey, address })), ...options.known()].filter(s => s.deviceKey !== options.deviceKey)
+    const candidates = [...fromServer.map(supernodeRef), ...options.known()].filter(s => s.deviceKey !== options.deviceKey)
     const linked = new Set(supernode.knownSupernodes(1000).map(s => s.deviceKey))
     const fresh = candidates.filter(s => !linked.has(s.deviceKey)).slice(0, 8)
     if (fresh.length > 0) await supernode.bootstrap(fresh)
