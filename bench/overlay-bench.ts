@@ -91,6 +91,8 @@ class Proc {
   readonly events: Stamped[] = []
   readonly lines: string[] = []
   private stderrTail: string[] = []
+  /** Log lines at warn or above (pino level ≥ 40), counted by message. */
+  readonly warnings = new Map<string, number>()
   private readonly waiters = new Set<() => void>()
   readonly exited: Promise<number | null>
 
@@ -107,6 +109,13 @@ class Proc {
     })
     createInterface({ input: this.child.stderr as NodeJS.ReadableStream }).on('line', line => {
       this.stderrTail = [...this.stderrTail.slice(-9), line]
+      try {
+        const entry = JSON.parse(line) as { level?: number, msg?: string }
+        if ((entry.level ?? 0) >= 40) {
+          const msg = String(entry.msg ?? line).replace(/\d+/g, 'N').slice(0, 160)
+          this.warnings.set(msg, (this.warnings.get(msg) ?? 0) + 1)
+        }
+      } catch {}
     })
   }
 
@@ -152,6 +161,8 @@ class Proc {
 }
 
 const running = new Set<Proc>()
+/** Every long-running process of the run, for the warnings report. */
+const processesSeen: Proc[] = []
 
 /** Runs a voxmesh command to completion; throws unless it exits 0. */
 function runCli (args: string[], env: Record<string, string> = {}): Promise<string> {
@@ -186,6 +197,20 @@ function cpuMsOf (pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) * 10
 }
 
+/** Busy share of all cores between two calls, % (from /proc/stat: everything but idle and iowait). */
+function machineCpuMeter (): () => number {
+  const read = (): { busy: number, total: number } => {
+    const ticks = (/^cpu\s+(.*)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? '').trim().split(/\s+/).map(Number)
+    const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0)
+    return { busy: total - (ticks[3] ?? 0) - (ticks[4] ?? 0), total }
+  }
+  const start = read()
+  return () => {
+    const end = read()
+    return round((end.busy - start.busy) / Math.max(1, end.total - start.total) * 100)
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
 
 /** Runs `task(i)` for i in 0..n-1, `width` at a time. */
@@ -207,8 +232,14 @@ async function cleanup (): Promise<void> {
   if (root !== undefined) rmSync(root, { recursive: true, force: true })
   root = undefined
 }
-process.once('SIGINT', () => { void cleanup().finally(() => process.exit(130)) })
-process.once('SIGTERM', () => { void cleanup().finally(() => process.exit(143)) })
+/** Set by SIGINT/SIGTERM: the run's own failures (its processes being killed under it) are then not reported. */
+let interrupted = false
+const onSignal = (code: number) => (): void => {
+  interrupted = true
+  void cleanup().finally(() => process.exit(code))
+}
+process.once('SIGINT', onSignal(130))
+process.once('SIGTERM', onSignal(143))
 
 interface Net {
   url: string
@@ -224,11 +255,13 @@ interface Net {
 async function startNet (dir: string): Promise<Net> {
   const login = new Proc('login server', ['login-server', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'login'),
     '--argon2-ops', '1', '--argon2-memory', '1', '--trust-proxy', '--log-level', 'warn'])
+  processesSeen.push(login)
   const url = (await login.waitForLine(/listening on (http:\/\/\S+)/))[1] as string
   const env = { VOXMESH_PASSWORD: PASSWORD }
   const dataDir = (user: string): string => join(dir, user)
   const startNode = async (user: string, args: string[]): Promise<Proc> => {
     const node = new Proc(user, ['node', '--user', user, '--login-server', url, '--data-dir', dataDir(user), '--json', '--log-level', 'warn', ...args], env)
+    processesSeen.push(node)
     await node.waitForEvent(e => e.event === 'ready', 30_000)
     return node
   }
@@ -289,7 +322,7 @@ interface Capacity {
   departureSeconds: number
   accounts: { seconds: number, perSecond: number }
   logins: { seconds: number, perSecond: number }
-  registration: { seconds: number, perSecond: number, concurrency: number, setupMs: Series, supernodeCpuPercent: number, clientCpuPercent: number }
+  registration: { seconds: number, perSecond: number, concurrency: number, setupMs: Series, supernodeCpuPercent: number, clientCpuPercent: number, machineBusyPercent: number }
   rssKb: { before: number, after: number, growth: number, peak: number, perHostKb: number, driftInSteadyWindow: number }
   steady: { windowS: number, supernodeCpuPercent: number, clientCpuPercent: number, pingsPerSecond: number }
   otherSupernodesRssGrowthKb: Record<string, number>
@@ -349,6 +382,7 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
   let noSupernode = 0
   t = performance.now()
   const registrationCpu = cpuMeter(c.pid)
+  const registrationMachine = machineCpuMeter()
   await pool(identities.length, concurrency, async i => {
     const id = identities[i] as NonNullable<typeof identities[number]>
     const cache = createHostCache()
@@ -376,6 +410,7 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
   })
   const registrationS = (performance.now() - t) / 1000
   const registrationCpuPercent = registrationCpu()
+  const registrationMachineBusy = registrationMachine()
 
   // Every registration counted by C itself, then C just keeps them alive.
   for (const deadline = Date.now() + 30_000; (await control.status()).hosts < hostsBefore + hostCount && Date.now() < deadline;) await sleep(250)
@@ -414,7 +449,8 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
       concurrency,
       setupMs: series(setupMs),
       supernodeCpuPercent: registrationCpuPercent.supernode,
-      clientCpuPercent: registrationCpuPercent.client
+      clientCpuPercent: registrationCpuPercent.client,
+      machineBusyPercent: registrationMachineBusy
     },
     rssKb: {
       before: before.rssKb,
@@ -457,6 +493,7 @@ async function run () {
   for (; bobAttempts < 10 && bob === undefined; bobAttempts++) {
     rmSync(join(net.dataDir('bob'), 'host-cache.json'), { force: true })
     const candidate = new Proc('bob', ['node', '--user', 'bob', '--login-server', net.url, '--data-dir', net.dataDir('bob'), '--json', '--log-level', 'warn', '--role', 'host'], { VOXMESH_PASSWORD: PASSWORD })
+    processesSeen.push(candidate)
     await candidate.waitForEvent(e => e.event === 'ready', 30_000)
     if ((await net.attached('bob')).user === 'superb') bob = candidate
     else await candidate.stop()
@@ -552,7 +589,9 @@ async function run () {
       presenceP50VsGetStatusP50: round(percentile([...presence].sort((a, b) => a - b), 50) / percentile([...getStatus].sort((a, b) => a - b), 50), 1),
       messageEventP50VsGetStatusP50: round(percentile([...delivered].sort((a, b) => a - b), 50) / percentile([...getStatus].sort((a, b) => a - b), 50), 1)
     },
-    capacity
+    capacity: capacity ?? null,
+    /** Warnings and errors the voxmesh processes logged during the run (a clean run has none). */
+    warnings: Object.fromEntries([...processesSeen].filter(p => p.warnings.size > 0).map(p => [p.name, Object.fromEntries(p.warnings)]))
   }
   return figures
 }
@@ -575,14 +614,18 @@ function print (figures: Figures): void {
   console.log(row('baseline: GET /v1/status', figures.baseline.controlGetStatus))
   console.log(row('baseline: `voxmesh status` process', figures.baseline.cliStatus))
   console.log(`presence p50 / GET status p50: ${figures.ratios.presenceP50VsGetStatusP50}×; message p50 / GET status p50: ${figures.ratios.messageEventP50VsGetStatusP50}×`)
+  const warned = Object.entries(figures.warnings)
+  console.log(warned.length === 0 ? 'warnings logged by the voxmesh processes: none'
+    : `warnings logged by the voxmesh processes: ${warned.map(([name, msgs]) => `${name}: ${Object.entries(msgs).map(([m, n]) => `${n}× "${m}"`).join('; ')}`).join(' | ')}`)
   const c = figures.capacity
-  if (c === undefined) return
+  if (c === null) return
   console.log(`capacity: supernode ${c.supernode} (pid ${c.pid}), ${c.hostsRequested} lightweight hosts in this process, registration concurrency ${c.registration.concurrency}`)
   console.log(`  accounts created  ${c.hostsRequested} in ${c.accounts.seconds} s (${c.accounts.perSecond}/s); logins ${c.hostsRequested} in ${c.logins.seconds} s (${c.logins.perSecond}/s)`)
   console.log(`  registered        ${c.hostsAttached} attached; supernode reports hosts=${c.hostsReported} (${c.hostsBefore} before)` +
     `; ${c.detachedDuringRun} detached, ${c.noSupernodeEvents} no-supernode events`)
   console.log(`  registration      ${c.registration.seconds} s, ${c.registration.perSecond} hosts/s; setup p50 ${c.registration.setupMs.p50} ms, p99 ${c.registration.setupMs.p99} ms, ` +
-    `max ${c.registration.setupMs.max} ms; CPU: supernode ${c.registration.supernodeCpuPercent}%, bench client ${c.registration.clientCpuPercent}% of one core`)
+    `max ${c.registration.setupMs.max} ms; CPU: supernode ${c.registration.supernodeCpuPercent}%, bench client ${c.registration.clientCpuPercent}% of one core, ` +
+    `machine ${c.registration.machineBusyPercent}% busy (all ${cores} cores, other tenants included)`)
   console.log(`  supernode RSS     ${mib(c.rssKb.before)} → ${mib(c.rssKb.after)} (+${mib(c.rssKb.growth)}, peak ${mib(c.rssKb.peak)}): ${c.rssKb.perHostKb} KiB per host`)
   console.log(`  steady state      ${c.steady.windowS} s keeping ${c.hostsReported - c.hostsBefore} hosts (${c.steady.pingsPerSecond} pings/s): supernode CPU ${c.steady.supernodeCpuPercent}%, ` +
     `bench client ${c.steady.clientCpuPercent}% of one core; supernode RSS drift ${c.rssKb.driftInSteadyWindow >= 0 ? '+' : ''}${mib(c.rssKb.driftInSteadyWindow)}`)
@@ -597,9 +640,10 @@ try {
   if (flags.json) process.stdout.write(JSON.stringify(figures) + '\n')
   else print(figures)
 } catch (err) {
-  process.stderr.write(`overlay-bench: ${(err as Error).stack ?? String(err)}\n`)
+  if (!interrupted) process.stderr.write(`overlay-bench: ${(err as Error).stack ?? String(err)}\n`)
   process.exitCode = 1
 } finally {
   await cleanup()
 }
-process.exit()
+// Sockets the bench hosts left half-closed must not keep the process alive; an interrupted run exits from its signal handler.
+if (!interrupted) process.exit()

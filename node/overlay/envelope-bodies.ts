@@ -3,6 +3,7 @@
 import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { MAX_CONTACTS, MAX_TEXT_CHARS } from './messages.js'
+import { CallBody } from '../calls/call-bodies.js'
 
 const Username = Type.String({ pattern: '^[a-z0-9._-]{3,32}$' })
 const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
@@ -54,7 +55,7 @@ export const PresenceQueryBody = Type.Object({
   at: Seq
 }, { additionalProperties: false })
 
-export const DeliverableBody = Type.Union([PresenceBody, TextBody, ReceiptBody, ContactRequestBody, ContactAcceptedBody])
+export const DeliverableBody = Type.Union([PresenceBody, TextBody, ReceiptBody, ContactRequestBody, ContactAcceptedBody, ...CallBody.anyOf])
 export type DeliverableBody = Static<typeof DeliverableBody>
 export type PresenceBody = Static<typeof PresenceBody>
 export type TextBody = Static<typeof TextBody>

@@ -58,5 +58,9 @@ export function handleDelivery (ctx: DeliveryContext, envelope: Envelope): void 
       return
     case 'contact-accepted':
       ctx.emit({ event: 'contact-accepted', from: body.from })
+      return
+    default:
+      // Call signaling: the call manager decides (it knows the calls).
+      ctx.emit({ event: 'call-signal', from: { user: opened.from.user, deviceKey: opened.from.deviceKey }, body })
   }
 }

@@ -16,6 +16,7 @@ import type { Envelope, LinkMessage, PresenceStatus, SupernodeRef } from './mess
 import type { HostCache } from './host-cache.js'
 import { createPresenceBook } from './presence-book.js'
 import { handleDelivery } from './host-deliveries.js'
+import type { CallBody } from '../calls/call-bodies.js'
 import {
   DIAL_TIMEOUT_MS, PARALLEL_DIALS, PING_INTERVAL_MS, PRESENCE_EXPIRY_CHECK_MS, PING_TIMEOUT_MS, RECONNECT_BACKOFF, RECORD_LIFETIME_MS, REPUBLISH_INTERVAL_MS
 } from './constants.js'
@@ -32,6 +33,7 @@ export type HostEvent =
   | { event: 'contact-request', from: string, message: string }
   | { event: 'contact-accepted', from: string }
   | { event: 'capacity', needed: boolean }
+  | { event: 'call-signal', from: { user: string, deviceKey: string }, body: CallBody }
 
 export interface HostComponents {
   sodium: Sodium
@@ -66,7 +68,7 @@ export interface Host {
   readonly status: UserStatus
   setAudience: (users: string[]) => void
   /** Sends a signed envelope to every online device of `to`. */
-  send: (to: string, body: Record<string, string | number>) => Promise<SendResult>
+  send: (to: string, body: Record<string, string | number | boolean>) => Promise<SendResult>
   /** `id` (default: random) lets the caller watch for the receipt before the send resolves: receipts can outrun the route result. */
   sendText: (to: string, text: string, id?: string) => Promise<SendResult & { id: string }>
   /** Asks for the presence of these users; answers arrive as 'presence' events. */
@@ -103,7 +105,7 @@ export function createHost (components: HostComponents, init: HostInit): Host {
   let capacityNeeded = false
   let lastPong = 0
 
-  const seal = (body: Record<string, string | number | string[]>): Envelope => sealEnvelope(sodium, components.identity, body)
+  const seal = (body: Record<string, string | number | boolean | string[]>): Envelope => sealEnvelope(sodium, components.identity, body)
   /** Sequence numbers from the clock, strictly increasing even within one millisecond. */
   const nextSeq = (): number => (seq = Math.max(seq + 1, clock.now()))
   const presenceEnvelopes = (): { presence: Envelope, offline: Envelope } => {

@@ -107,11 +107,18 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
       case 'contact-accepted':
         void contacts.refresh().catch(() => {})
         return
+      case 'call-signal':
+        onCallSignal(event.from, event.body)
+        return
       default:
         emit(event)
     }
   }
 
+  // Calls are wired in once media is (node/calls); until then signals are logged and dropped.
+  let onCallSignal = (from: { user: string }, body: { type: string }): void => {
+    log.debug({ from: from.user, type: body.type }, 'call signal ignored: calls are not enabled on this node')
+  }
   let hostRef: Host | undefined
   const contacts = createContactBook({ session, log, emit, getHost: () => hostRef })
   await contacts.refresh()

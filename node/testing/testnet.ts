@@ -24,6 +24,9 @@ export interface TestnetHost {
   ip: string
   host: Host
   events: HostEvent[]
+  /** Called with every event too (after it is recorded), e.g. to feed a call manager. */
+  onEvent?: (event: HostEvent) => void
+  identity: LinkIdentity & { deviceKey: string }
   /** Users whose deliveries this host acts on (its contacts); everyone when undefined. */
   contacts: Set<string> | undefined
   blocked: Set<string>
@@ -85,8 +88,12 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
       const others = net.supernodes.filter(s => s.alive).map(s => s.supernode.ref)
       net.supernodes.push(entry)
       if (others.length > 0) {
-        const joined = supernode.bootstrap(others)
+        let settled = false
+        const joined = supernode.bootstrap(others).finally(() => { settled = true })
+        // Joining (bucket refreshes included) can take a few hundred ms of
+        // simulated time: keep the clock moving until it is done, or await hangs.
         await net.run(200)
+        while (!settled) await net.run(50)
         await joined
       }
       return entry
@@ -102,6 +109,7 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
         events: [],
         contacts: hostOptions.contacts === undefined ? undefined : new Set(hostOptions.contacts),
         blocked: new Set(hostOptions.blocked ?? []),
+        identity,
         host: undefined as unknown as Host
       }
       entry.host = createHost(
@@ -111,7 +119,10 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
           deviceKey: identity.deviceKey,
           status: hostOptions.status,
           audience: (hostOptions.contacts ?? []).filter(c => !entry.blocked.has(c)),
-          onEvent: event => { entry.events.push(event) },
+          onEvent: event => {
+            entry.events.push(event)
+            entry.onEvent?.(event)
+          },
           accepts: (from, type) => !entry.blocked.has(from) && (type !== 'presence' || entry.contacts === undefined || entry.contacts.has(from))
         }
       )

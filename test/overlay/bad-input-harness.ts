@@ -232,8 +232,9 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
     )
     listeners.push(await transport.listen(address, connection => { supernode.acceptConnection(connection) }))
     if (supernodes.length > 0) {
-      const joined = supernode.bootstrap(supernodes.map(s => s.ref))
-      await run(100)
+      let settled = false
+      const joined = supernode.bootstrap(supernodes.map(s => s.ref)).finally(() => { settled = true })
+      while (!settled) await run(50)
       await joined
     }
     supernodes.push(supernode)

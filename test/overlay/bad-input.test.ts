@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { flushAsync } from '../../node/net/fake-clock.js'
 import { toBase64url } from '../../common/base64url.js'
+import { canonicalEncode, type CanonicalValue } from '../../common/canonical.js'
 import { CERTIFICATE_CLOCK_SKEW_SECONDS } from '../../common/certificate.js'
 import { MAX_SEALED_FRAME_BYTES } from '../../common/wire/frame-cipher.js'
 import { decodeHandshakeMessage, encodeHandshakeMessage, MAX_HANDSHAKE_MESSAGE_BYTES } from '../../common/wire/link-handshake-messages.js'
@@ -225,6 +226,8 @@ describe('oversized messages', () => {
   })
 
   it('a raw frame over the transport bound closes the connection', async () => {
+    // The memory transport enforces its bound where the frame is sent (as ws
+    // does with maxPayload where it is received): the connection dies either way.
     const connectionsBefore = h.network.host(h.snIp).openConnections
     const mallory = await h.attacker('mallory')
     expect(h.network.host(h.snIp).openConnections).toBe(connectionsBefore + 1)
@@ -272,9 +275,10 @@ describe('unauthenticated peers', () => {
 
   it("a JSON 'register' in clear, without a handshake", async () => {
     const peer = await h.connect()
-    peer.sendRaw(utf8(JSON.stringify(h.registerFor(h.device('mallory')))))
+    // Canonical JSON, so it gets past the parser to the type check.
+    peer.sendRaw(canonicalEncode(h.registerFor(h.device('mallory')) as unknown as CanonicalValue))
     await h.run(20)
-    expectHandshakeRefused(peer, 'malformed', /.+/)
+    expectHandshakeRefused(peer, 'malformed', /handshake message has no known type/)
     expectRegisteredHosts(1)
     await expectNotFindable('mallory')
     await h.expectStillServing()
@@ -488,6 +492,25 @@ describe('badly signed messages', () => {
     expectDisconnected(mallory, /routed envelope rejected: signed by eve, expected mallory/)
     expect(mallory.received('route-result').map(r => r.id)).toEqual([1])
     expectNothingDelivered(alice, 1)
+    expectRegisteredHosts(1)
+    await h.expectStillServing()
+  })
+
+  it("a forged 'route' right behind a valid 'register', both in the same flight as the last handshake frame", async () => {
+    const mallory = h.device('mallory')
+    const peer = Object.assign(await h.connect(), { device: mallory })
+    // Both arrive before the supernode has installed any handler; the
+    // registration then switches handlers, and the route must reach the new one.
+    peer.onEstablished = () => {
+      peer.sendJson(h.registerFor(mallory))
+      peer.sendJson({ t: 'route', id: 1, to: 'alice', envelope: h.text(h.device('eve'), 'alice', 'from eve?') })
+    }
+    peer.startHandshake(h.sodium, h.clock, mallory, h.issuer.publicKey, h.sn.ref.deviceKey)
+    await h.run(30)
+    expect(peer.received('registered')).toHaveLength(1)
+    expectDisconnected(peer, /routed envelope rejected: signed by eve, expected mallory/)
+    expect(peer.received('route-result')).toEqual([])
+    expectNothingDelivered(alice)
     expectRegisteredHosts(1)
     await h.expectStillServing()
   })

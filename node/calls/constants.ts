@@ -1,0 +1,19 @@
+import type { EndReason } from './call-bodies.js'
+
+/** An unanswered call ends after this. */
+export const DEFAULT_RING_TIMEOUT_MS = 45_000
+/** From "answer" to media flowing, at most this long (ICE through a relay included). */
+export const ANSWER_SETUP_TIMEOUT_MS = 20_000
+
+/** What `ended` says to people, per reason. */
+export const END_MESSAGES: Record<EndReason, (peer: string) => string> = {
+  hangup: () => 'call ended',
+  declined: peer => `${peer} declined the call`,
+  busy: peer => `${peer} is busy`,
+  'no-answer': peer => `${peer} did not answer`,
+  cancelled: () => 'the call was cancelled before it was answered',
+  unreachable: peer => `${peer} is offline or unreachable`,
+  failed: () => 'the call failed (no media path could be set up)',
+  'answered-elsewhere': () => 'answered on another device',
+  'not-allowed': peer => `${peer} only takes calls from contacts`
+}

@@ -1,0 +1,852 @@
+// A STUN server and TURN relay (RFC 8489, RFC 8656; UDP only) as a sans-IO state machine.
+//
+// The edge (udp-turn-server.ts) feeds it datagrams and carries out the actions it returns:
+//   handleClientPacket(from, bytes)              a datagram on the listening socket
+//   handleRelayPacket(allocationId, from, bytes) a datagram on an allocation's relay socket
+//   relayOpened / relayFailed                    the outcome of an `open-relay` action
+// Actions the server takes on its own (an allocation, reservation or pending open timing out)
+// go to components.onActions. Time comes from the Clock, so tests drive expiry with FakeClock.
+//
+// Authentication is the long-term credential mechanism with credentials the supernode issues
+// (credentials.ts); NONCEs are stateless (nonces.ts). Policy choices beyond the RFCs:
+//   - Expired credentials cannot create an allocation (401), but the allocation they created
+//     may still be refreshed, and get permissions and channels, with the same username: the
+//     credential's lifetime bounds when a call can start, never how long it may last. The
+//     allocation's own lifetime (refreshed by the client) and quotas bound the rest.
+//   - Quotas: allocations per user (486) and in total (508), permissions and channels per
+//     allocation (508), a relay rate per allocation and direction (excess dropped, counted),
+//     and no cap on total bytes or call duration.
+//   - Channel numbers 0x4000–0x7FFF are accepted (RFC 8656 assigns 0x4000–0x4FFF, RFC 5766
+//     allowed up to 0x7FFF and standard clients still use it); see CHANNEL_MAX_ACCEPTED.
+//   - Allocate with DONT-FRAGMENT gets 420 (a Node UDP socket cannot set the DF bit).
+//
+// Every packet that is not served is counted in stats().dropped under a DropReason and logged
+// (debug) with the precise reason; bad requests are answered with an error response whose
+// reason phrase says what was wrong.
+import { randomBytes as nodeRandomBytes } from 'node:crypto'
+import type { Clock, TimerHandle } from '../../../common/clock.js'
+import { silentLogger, type Logger } from '../../overlay/logger.js'
+import { Allocation, type FlowCounters } from './allocation.js'
+import { configFrom, type TurnConfig, type TurnServerInit } from './config.js'
+import {
+  CHANNEL_MAX_ACCEPTED, CHANNEL_MIN, ERROR, ERROR_PHRASES, MAX_PEERS_PER_CREATE_PERMISSION, MAX_TEXT_CHARS,
+  METHOD, METHOD_NAMES, RELAY_OPEN_TIMEOUT_MS, RESERVATION_LIFETIME_MS, RESERVATION_TOKEN_BYTES, TRANSPORT_UDP, ATTR
+} from './constants.js'
+import { parseTurnUsername, turnPassword } from './credentials.js'
+import { addressKey, canonicalIp, ipFamily, type IpFamily, type TransportAddress } from './ip.js'
+import { NonceBook } from './nonces.js'
+import {
+  decodeChannelData, decodeStunMessage, encodeChannelData, encodeStunMessage, findAttribute, findAttributes,
+  longTermKey, packetKind, verifyIntegrity, type StunAttribute, type StunHeader, type StunMessage
+} from './stun-codec.js'
+
+export type { TurnServerInit, TurnQuotas } from './config.js'
+export type { TransportAddress } from './ip.js'
+
+export type TurnAction =
+  /** Send `bytes` from the listening socket to a client. */
+  | { type: 'send-to-client', to: TransportAddress, bytes: Uint8Array }
+  /**
+   * Open a UDP socket on `address` for the allocation and call relayOpened (or relayFailed).
+   * `evenPort`: its port must be even. `reserveNextAs`: also hold port+1, as a socket with
+   * that id, for a later Allocate with the RESERVATION-TOKEN (EVEN-PORT with the R bit).
+   */
+  | { type: 'open-relay', allocationId: string, address: string, family: IpFamily, evenPort: boolean, reserveNextAs?: string }
+  /** Send `bytes` from the allocation's relay socket to a peer. */
+  | { type: 'send-to-peer', allocationId: string, to: TransportAddress, bytes: Uint8Array }
+  /** Close the allocation's relay socket (idempotent; also sent for sockets that never opened). */
+  | { type: 'close-relay', allocationId: string, reason: string }
+
+export type DropReason =
+  /** Not STUN, not ChannelData, or STUN/ChannelData that does not decode (truncated, bad FINGERPRINT...). */
+  | 'malformed'
+  /** A STUN response or an indication the server does not take. */
+  | 'unexpected'
+  /** A Send indication that lacks what it needs or carries unknown comprehension-required attributes. */
+  | 'bad-indication'
+  /** Data for a 5-tuple or relay socket without an allocation. */
+  | 'no-allocation'
+  /** Data to or from a peer IP without a permission. */
+  | 'no-permission'
+  /** ChannelData on a channel that is not bound. */
+  | 'no-channel'
+  /** Over the allocation's relay rate. */
+  | 'rate-limited'
+  /** A packet after close(). */
+  | 'closed'
+
+export const DROP_REASONS: readonly DropReason[] = ['malformed', 'unexpected', 'bad-indication', 'no-allocation', 'no-permission', 'no-channel', 'rate-limited', 'closed']
+/** How many recent drops stats() lists with their precise reasons. */
+export const RECENT_DROPS = 16
+
+export interface TurnServerComponents {
+  clock: Clock
+  /** Randomness for ids, reservation tokens and the nonce key (default node:crypto). */
+  random?: (n: number) => Uint8Array
+  log?: Logger
+  /** Actions from timers (expiries). Actions caused by a packet are returned by the handle* call instead. */
+  onActions?: (actions: TurnAction[]) => void
+  /** A reason to refuse relaying to a peer IP (403), or undefined to allow. Default: defaultPeerPolicy. */
+  peerPolicy?: (ip: string) => string | undefined
+}
+
+export interface AllocationStats {
+  id: string
+  user: string
+  username: string
+  client: TransportAddress
+  relay: TransportAddress
+  createdAt: number
+  expiresAt: number
+  permissions: number
+  channels: number
+  /** Client → peer: packets and payload bytes relayed, packets dropped. */
+  toPeer: FlowCounters
+  /** Peer → client. */
+  fromPeer: FlowCounters
+}
+
+export interface TurnServerStats {
+  /** Live allocations. */
+  allocations: number
+  /** Allocations waiting for their relay socket. */
+  pendingAllocations: number
+  /** Ports held for a RESERVATION-TOKEN. */
+  reservations: number
+  allocationsCreated: number
+  allocationsExpired: number
+  /** Deleted by a Refresh with LIFETIME 0. */
+  allocationsDeleted: number
+  /** Closed by closeAllocationsOf() or close(). */
+  allocationsRevoked: number
+  requests: number
+  bindingRequests: number
+  successResponses: number
+  /** Error responses sent, by code. */
+  errorResponses: Record<number, number>
+  /** Totals over every allocation there has been: packets and payload bytes relayed. */
+  toPeer: { packets: number, bytes: number }
+  fromPeer: { packets: number, bytes: number }
+  dropped: Record<DropReason, number>
+  recentDrops: Array<{ reason: DropReason, detail: string, at: number }>
+  perAllocation: AllocationStats[]
+}
+
+export interface TurnServer {
+  readonly realm: string
+  readonly relayAddress: string
+  handleClientPacket: (from: TransportAddress, bytes: Uint8Array) => TurnAction[]
+  handleRelayPacket: (allocationId: string, from: TransportAddress, bytes: Uint8Array) => TurnAction[]
+  /**
+   * The relay socket of an `open-relay` is bound at `relay`; `reserved` is the port+1 socket
+   * when the action asked for one (`reserveNextAs`).
+   */
+  relayOpened: (allocationId: string, relay: TransportAddress, reserved?: { allocationId: string, relay: TransportAddress }) => TurnAction[]
+  /** The relay socket of an `open-relay` could not be opened: the client gets 508. */
+  relayFailed: (allocationId: string, reason: string) => TurnAction[]
+  /** Ends every allocation of `user` (e.g. a host that left): close-relay actions. */
+  closeAllocationsOf: (user: string) => TurnAction[]
+  stats: () => TurnServerStats
+  /** Idempotent: ends every allocation and timer; close-relay actions for every socket. */
+  close: () => TurnAction[]
+}
+
+export function createTurnServer (components: TurnServerComponents, init: TurnServerInit): TurnServer {
+  return new StunTurnServer(components, init)
+}
+
+/** Refuses addresses no relay should send to: unspecified, multicast, broadcast. */
+export function defaultPeerPolicy (ip: string): string | undefined {
+  if (ip === '0.0.0.0' || ip === '::') return 'unspecified address'
+  if (ip === '255.255.255.255') return 'broadcast address'
+  const first = Number(ip.split('.')[0])
+  if (ipFamily(ip) === 4 && first >= 224 && first <= 239) return 'multicast address'
+  if (ipFamily(ip) === 6 && ip.toLowerCase().startsWith('ff')) return 'multicast address'
+  return undefined
+}
+
+/** What authentication established about a request. */
+interface Auth {
+  username: string
+  user: string
+  expired: boolean
+  expiresAt: number
+  key: Uint8Array
+  algorithm: 'sha1' | 'sha256'
+}
+
+interface Pending {
+  id: string
+  client: TransportAddress
+  request: StunMessage
+  auth: Auth
+  lifetimeMs: number
+  reserveNextAs?: string
+  timer: TimerHandle
+}
+
+interface Reservation {
+  token: string
+  allocationId: string
+  relay: TransportAddress
+  user: string
+  timer: TimerHandle
+}
+
+/** A request's reply in the making: whom to answer and how to protect it. */
+interface Reply {
+  to: TransportAddress
+  request: StunHeader & { hasFingerprint: boolean }
+  auth?: Auth
+}
+
+const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b))
+
+class StunTurnServer implements TurnServer {
+  readonly realm: string
+  readonly relayAddress: string
+  private readonly config: TurnConfig
+  private readonly clock: Clock
+  private readonly random: (n: number) => Uint8Array
+  private readonly log: Logger
+  private readonly onActions: (actions: TurnAction[]) => void
+  private readonly peerPolicy: (ip: string) => string | undefined
+  private readonly nonces: NonceBook
+  private readonly byId = new Map<string, Allocation>()
+  private readonly byClient = new Map<string, Allocation>()
+  private readonly expiryTimers = new Map<string, TimerHandle>()
+  private readonly pendingById = new Map<string, Pending>()
+  private readonly pendingByClient = new Map<string, Pending>()
+  private readonly reservations = new Map<string, Reservation>()
+  private closed = false
+  private readonly counters = {
+    allocationsCreated: 0,
+    allocationsExpired: 0,
+    allocationsDeleted: 0,
+    allocationsRevoked: 0,
+    requests: 0,
+    bindingRequests: 0,
+    successResponses: 0,
+    errorResponses: {} as Record<number, number>,
+    toPeer: { packets: 0, bytes: 0 },
+    fromPeer: { packets: 0, bytes: 0 },
+    dropped: Object.fromEntries(DROP_REASONS.map(reason => [reason, 0])) as Record<DropReason, number>
+  }
+
+  private readonly recentDrops: Array<{ reason: DropReason, detail: string, at: number }> = []
+
+  constructor (components: TurnServerComponents, init: TurnServerInit) {
+    this.config = configFrom(init)
+    this.realm = this.config.realm
+    this.relayAddress = this.config.relayAddress
+    this.clock = components.clock
+    this.random = components.random ?? (n => nodeRandomBytes(n))
+    this.log = components.log ?? silentLogger
+    this.onActions = components.onActions ?? (() => {})
+    this.peerPolicy = components.peerPolicy ?? defaultPeerPolicy
+    this.nonces = new NonceBook(this.random(32), this.config.nonceLifetimeMs)
+  }
+
+  // ---- entry points ----------------------------------------------------------------------
+
+  handleClientPacket (from: TransportAddress, bytes: Uint8Array): TurnAction[] {
+    if (this.closed) return this.drop('closed', 'server closed')
+    const client = this.normalize(from)
+    if (client === undefined) return this.drop('malformed', `invalid source address ${JSON.stringify(from)}`)
+    const kind = packetKind(bytes)
+    if (kind === 'channel-data') return this.handleChannelData(client, bytes)
+    if (kind !== 'stun') return this.drop('malformed', `${bytes.length}-byte datagram from ${addressKey(client)} is neither STUN nor ChannelData`)
+
+    const decoded = decodeStunMessage(bytes)
+    if (!decoded.ok) {
+      if (decoded.header?.class === 'request') {
+        this.counters.requests++
+        this.log.debug({ client: addressKey(client), reason: decoded.reason }, 'turn: bad request')
+        return [this.error({ to: client, request: { ...decoded.header, hasFingerprint: false } }, ERROR.BAD_REQUEST, decoded.reason)]
+      }
+      return this.drop('malformed', `from ${addressKey(client)}: ${decoded.reason}`)
+    }
+    const message = decoded.message
+    if (message.class === 'indication') {
+      if (message.method === METHOD.SEND) return this.handleSend(client, message)
+      if (message.method === METHOD.BINDING) return [] // a keep-alive (RFC 8489 §6.3.2)
+      return this.drop('unexpected', `${METHOD_NAMES[message.method] ?? `method 0x${message.method.toString(16)}`} indication from ${addressKey(client)}`)
+    }
+    if (message.class !== 'request') return this.drop('unexpected', `STUN ${message.class} response from ${addressKey(client)}`)
+
+    this.counters.requests++
+    const reply: Reply = { to: client, request: message }
+    if (message.method === METHOD.BINDING) return this.handleBinding(reply, message)
+    if (!isTurnRequest(message.method)) return [this.error(reply, ERROR.BAD_REQUEST, `unknown method 0x${message.method.toString(16)}`)]
+
+    const authenticated = this.authenticate(reply, message)
+    if (!authenticated.ok) return authenticated.actions
+    reply.auth = authenticated.auth
+    if (message.unknownRequired.length > 0) {
+      return [this.error(reply, ERROR.UNKNOWN_ATTRIBUTE, 'unknown comprehension-required attributes', [{ type: 'UNKNOWN-ATTRIBUTES', value: message.unknownRequired }])]
+    }
+    switch (message.method) {
+      case METHOD.ALLOCATE: return this.handleAllocate(reply, message, authenticated.auth)
+      case METHOD.REFRESH: return this.handleRefresh(reply, message, authenticated.auth)
+      case METHOD.CREATE_PERMISSION: return this.handleCreatePermission(reply, message, authenticated.auth)
+      default: return this.handleChannelBind(reply, message, authenticated.auth)
+    }
+  }
+
+  handleRelayPacket (allocationId: string, from: TransportAddress, bytes: Uint8Array): TurnAction[] {
+    if (this.closed) return this.drop('closed', 'server closed')
+    const allocation = this.byId.get(allocationId)
+    if (allocation === undefined) return this.drop('no-allocation', `datagram on relay ${allocationId}, which has no allocation`)
+    const peer = this.normalize(from)
+    if (peer === undefined) return this.drop('malformed', `invalid peer address ${JSON.stringify(from)}`)
+    const now = this.clock.now()
+    if (!allocation.hasPermission(peer.address, now)) {
+      allocation.fromPeer.dropped++
+      return this.drop('no-permission', `from ${addressKey(peer)} to relay ${addressKey(allocation.relay)}: no permission`)
+    }
+    if (bytes.length > 0xffff - 64) {
+      allocation.fromPeer.dropped++
+      return this.drop('malformed', `${bytes.length}-byte datagram from ${addressKey(peer)} is too large to relay`)
+    }
+    if (!allocation.fromPeerBucket.take(bytes.length, now)) {
+      allocation.fromPeer.dropped++
+      return this.drop('rate-limited', `from ${addressKey(peer)} to allocation ${allocation.id}`)
+    }
+    const binding = allocation.channelByPeer(peer, now)
+    const out = binding !== undefined
+      ? encodeChannelData(binding.channel, bytes)
+      : encodeStunMessage({
+        method: METHOD.DATA,
+        class: 'indication',
+        transactionId: this.random(12),
+        attributes: [{ type: 'XOR-PEER-ADDRESS', value: peer }, { type: 'DATA', value: bytes }]
+      })
+    count(allocation.fromPeer, bytes.length)
+    count(this.counters.fromPeer, bytes.length)
+    return [{ type: 'send-to-client', to: allocation.client, bytes: out }]
+  }
+
+  relayOpened (allocationId: string, relay: TransportAddress, reserved?: { allocationId: string, relay: TransportAddress }): TurnAction[] {
+    const pending = this.pendingById.get(allocationId)
+    if (pending === undefined || this.closed) {
+      const actions: TurnAction[] = [{ type: 'close-relay', allocationId, reason: 'no allocation waits for this relay' }]
+      if (reserved !== undefined) actions.push({ type: 'close-relay', allocationId: reserved.allocationId, reason: 'no allocation waits for this relay' })
+      return actions
+    }
+    this.forgetPending(pending)
+    if (reserved !== undefined && reserved.allocationId !== pending.reserveNextAs) {
+      return [
+        { type: 'close-relay', allocationId, reason: 'reserved socket does not match the request' },
+        { type: 'close-relay', allocationId: reserved.allocationId, reason: 'reserved socket does not match the request' },
+        this.error({ to: pending.client, request: pending.request, auth: pending.auth }, ERROR.SERVER_ERROR, 'relay sockets mismatched')
+      ]
+    }
+    const relayAddress = this.normalize(relay)
+    if (relayAddress === undefined) {
+      return [
+        { type: 'close-relay', allocationId, reason: 'invalid relay address' },
+        this.error({ to: pending.client, request: pending.request, auth: pending.auth }, ERROR.SERVER_ERROR, 'relay socket has an invalid address')
+      ]
+    }
+    const extra: StunAttribute[] = []
+    const actions: TurnAction[] = []
+    if (pending.reserveNextAs !== undefined) {
+      const reservedAddress = reserved === undefined ? undefined : this.normalize(reserved.relay)
+      if (reservedAddress === undefined) {
+        actions.push({ type: 'close-relay', allocationId: pending.reserveNextAs, reason: 'reservation not opened' })
+      } else {
+        const token = this.random(RESERVATION_TOKEN_BYTES)
+        this.addReservation(toHex(token), pending.reserveNextAs, reservedAddress, pending.auth.user)
+        extra.push({ type: 'RESERVATION-TOKEN', value: token })
+      }
+    }
+    actions.push(this.createAllocation(allocationId, pending.client, relayAddress, pending.request, pending.auth, pending.lifetimeMs, extra))
+    return actions
+  }
+
+  relayFailed (allocationId: string, reason: string): TurnAction[] {
+    const pending = this.pendingById.get(allocationId)
+    const actions: TurnAction[] = [{ type: 'close-relay', allocationId, reason: `relay failed: ${reason}` }]
+    if (pending === undefined) return actions
+    this.forgetPending(pending)
+    if (pending.reserveNextAs !== undefined) actions.push({ type: 'close-relay', allocationId: pending.reserveNextAs, reason: 'relay failed' })
+    this.log.warn({ allocationId, reason }, 'turn: relay socket failed')
+    actions.push(this.error({ to: pending.client, request: pending.request, auth: pending.auth }, ERROR.INSUFFICIENT_CAPACITY, `no relay port: ${reason}`))
+    return actions
+  }
+
+  closeAllocationsOf (user: string): TurnAction[] {
+    const actions: TurnAction[] = []
+    for (const allocation of [...this.byId.values()]) {
+      if (allocation.user === user) actions.push(this.removeAllocation(allocation, 'revoked'))
+    }
+    for (const pending of [...this.pendingById.values()]) {
+      if (pending.auth.user !== user) continue
+      this.forgetPending(pending)
+      actions.push({ type: 'close-relay', allocationId: pending.id, reason: 'revoked' })
+      if (pending.reserveNextAs !== undefined) actions.push({ type: 'close-relay', allocationId: pending.reserveNextAs, reason: 'revoked' })
+    }
+    for (const reservation of [...this.reservations.values()]) {
+      if (reservation.user === user) actions.push(this.removeReservation(reservation, 'revoked'))
+    }
+    return actions
+  }
+
+  stats (): TurnServerStats {
+    const now = this.clock.now()
+    return {
+      allocations: this.byId.size,
+      pendingAllocations: this.pendingById.size,
+      reservations: this.reservations.size,
+      allocationsCreated: this.counters.allocationsCreated,
+      allocationsExpired: this.counters.allocationsExpired,
+      allocationsDeleted: this.counters.allocationsDeleted,
+      allocationsRevoked: this.counters.allocationsRevoked,
+      requests: this.counters.requests,
+      bindingRequests: this.counters.bindingRequests,
+      successResponses: this.counters.successResponses,
+      errorResponses: { ...this.counters.errorResponses },
+      toPeer: { ...this.counters.toPeer },
+      fromPeer: { ...this.counters.fromPeer },
+      dropped: { ...this.counters.dropped },
+      recentDrops: this.recentDrops.map(drop => ({ ...drop })),
+      perAllocation: [...this.byId.values()].map(allocation => ({
+        id: allocation.id,
+        user: allocation.user,
+        username: allocation.username,
+        client: { ...allocation.client },
+        relay: { ...allocation.relay },
+        createdAt: allocation.createdAt,
+        expiresAt: allocation.expiresAt,
+        permissions: allocation.permissionCount(now),
+        channels: allocation.channelCount(now),
+        toPeer: { ...allocation.toPeer },
+        fromPeer: { ...allocation.fromPeer }
+      }))
+    }
+  }
+
+  close (): TurnAction[] {
+    if (this.closed) return []
+    const actions: TurnAction[] = []
+    for (const allocation of [...this.byId.values()]) actions.push(this.removeAllocation(allocation, 'revoked'))
+    for (const pending of [...this.pendingById.values()]) {
+      this.forgetPending(pending)
+      actions.push({ type: 'close-relay', allocationId: pending.id, reason: 'server closed' })
+      if (pending.reserveNextAs !== undefined) actions.push({ type: 'close-relay', allocationId: pending.reserveNextAs, reason: 'server closed' })
+    }
+    for (const reservation of [...this.reservations.values()]) actions.push(this.removeReservation(reservation, 'server closed'))
+    this.closed = true
+    return actions
+  }
+
+  // ---- STUN Binding ----------------------------------------------------------------------
+
+  private handleBinding (reply: Reply, message: StunMessage): TurnAction[] {
+    this.counters.bindingRequests++
+    if (message.unknownRequired.length > 0) {
+      return [this.error(reply, ERROR.UNKNOWN_ATTRIBUTE, 'unknown comprehension-required attributes', [{ type: 'UNKNOWN-ATTRIBUTES', value: message.unknownRequired }])]
+    }
+    return [this.success(reply, [{ type: 'XOR-MAPPED-ADDRESS', value: reply.to }])]
+  }
+
+  // ---- authentication (RFC 8489 §9.2.4) --------------------------------------------------
+
+  private authenticate (reply: Reply, message: StunMessage): { ok: true, auth: Auth } | { ok: false, actions: TurnAction[] } {
+    const challenge = (code: number, detail: string): { ok: false, actions: TurnAction[] } => ({
+      ok: false,
+      actions: [this.error(reply, code, detail, [
+        { type: 'REALM', value: this.realm },
+        { type: 'NONCE', value: this.nonces.issue(addressKey(reply.to), this.clock.now()) }
+      ])]
+    })
+    if (message.integrityOffsets.sha1 === undefined && message.integrityOffsets.sha256 === undefined) {
+      return challenge(ERROR.UNAUTHENTICATED, 'MESSAGE-INTEGRITY missing')
+    }
+    const username = findAttribute(message, 'USERNAME')?.value
+    const realm = findAttribute(message, 'REALM')?.value
+    const nonce = findAttribute(message, 'NONCE')?.value
+    if (username === undefined || realm === undefined || nonce === undefined) {
+      const missing = [username === undefined ? 'USERNAME' : '', realm === undefined ? 'REALM' : '', nonce === undefined ? 'NONCE' : ''].filter(Boolean)
+      return { ok: false, actions: [this.error(reply, ERROR.BAD_REQUEST, `${missing.join(', ')} missing beside MESSAGE-INTEGRITY`)] }
+    }
+    const now = this.clock.now()
+    const nonceCheck = this.nonces.check(nonce, addressKey(reply.to), now)
+    if (!nonceCheck.ok) return challenge(ERROR.STALE_NONCE, nonceCheck.reason)
+    if (realm !== this.realm) return challenge(ERROR.UNAUTHENTICATED, `wrong REALM ${JSON.stringify(realm.slice(0, 40))}`)
+    const parsed = parseTurnUsername(username, now)
+    if (!parsed.ok) return challenge(ERROR.UNAUTHENTICATED, parsed.reason)
+    const key = longTermKey(username, this.realm, turnPassword(this.config.secret, username))
+    const integrity = verifyIntegrity(message, key)
+    if (!integrity.ok) {
+      this.log.debug({ client: addressKey(reply.to), username }, 'turn: wrong credentials')
+      return challenge(ERROR.UNAUTHENTICATED, 'wrong credentials (MESSAGE-INTEGRITY does not match)')
+    }
+    return { ok: true, auth: { username, user: parsed.user, expired: parsed.expired, expiresAt: parsed.expiresAt, key, algorithm: integrity.algorithm } }
+  }
+
+  // ---- Allocate (RFC 8656 §7.2) ----------------------------------------------------------
+
+  private handleAllocate (reply: Reply, message: StunMessage, auth: Auth): TurnAction[] {
+    const client = reply.to
+    const clientKey = addressKey(client)
+    const existing = this.byClient.get(clientKey)
+    if (existing !== undefined) {
+      if (sameBytes(existing.transactionId, message.transactionId)) return [{ type: 'send-to-client', to: client, bytes: existing.successResponse }]
+      return [this.error(reply, ERROR.ALLOCATION_MISMATCH, 'this 5-tuple already has an allocation')]
+    }
+    const pending = this.pendingByClient.get(clientKey)
+    if (pending !== undefined) {
+      if (sameBytes(pending.request.transactionId, message.transactionId)) return [] // a retransmission; the answer is on its way
+      return [this.error(reply, ERROR.ALLOCATION_MISMATCH, 'this 5-tuple already has an allocation in progress')]
+    }
+    if (auth.expired) {
+      reply.auth = undefined
+      return [this.error(reply, ERROR.UNAUTHENTICATED, `credentials expired at ${new Date(auth.expiresAt).toISOString()}`, [
+        { type: 'REALM', value: this.realm },
+        { type: 'NONCE', value: this.nonces.issue(clientKey, this.clock.now()) }
+      ])]
+    }
+    const transport = findAttribute(message, 'REQUESTED-TRANSPORT')
+    if (transport === undefined) return [this.error(reply, ERROR.BAD_REQUEST, 'REQUESTED-TRANSPORT missing')]
+    if (transport.value !== TRANSPORT_UDP) return [this.error(reply, ERROR.UNSUPPORTED_TRANSPORT_PROTOCOL, `only UDP (17) is relayed, not protocol ${transport.value}`)]
+    if (findAttribute(message, 'DONT-FRAGMENT') !== undefined) {
+      return [this.error(reply, ERROR.UNKNOWN_ATTRIBUTE, 'DONT-FRAGMENT is not supported', [{ type: 'UNKNOWN-ATTRIBUTES', value: [ATTR.DONT_FRAGMENT] }])]
+    }
+    const token = findAttribute(message, 'RESERVATION-TOKEN')
+    const evenPort = findAttribute(message, 'EVEN-PORT')
+    const family = findAttribute(message, 'REQUESTED-ADDRESS-FAMILY')
+    if (token !== undefined && (evenPort !== undefined || family !== undefined)) {
+      return [this.error(reply, ERROR.BAD_REQUEST, `RESERVATION-TOKEN cannot come with ${evenPort !== undefined ? 'EVEN-PORT' : 'REQUESTED-ADDRESS-FAMILY'}`)]
+    }
+    const requestedFamily = family?.value ?? 4
+    if (requestedFamily !== this.config.relayFamily) {
+      return [this.error(reply, ERROR.ADDRESS_FAMILY_NOT_SUPPORTED, `this relay serves IPv${this.config.relayFamily} only`)]
+    }
+    const ofUser = this.allocationsOf(auth.user)
+    if (ofUser >= this.config.maxAllocationsPerUser) {
+      this.log.info({ user: auth.user, allocations: ofUser }, 'turn: allocation quota reached')
+      return [this.error(reply, ERROR.ALLOCATION_QUOTA_REACHED, `user has ${ofUser} allocations, the most allowed`)]
+    }
+    const total = this.byId.size + this.pendingById.size + this.reservations.size
+    if (total >= this.config.maxAllocations) {
+      this.log.warn({ allocations: total }, 'turn: at capacity')
+      return [this.error(reply, ERROR.INSUFFICIENT_CAPACITY, 'relay at its allocation capacity')]
+    }
+    const lifetimeMs = this.lifetimeFor(findAttribute(message, 'LIFETIME')?.value)
+
+    if (token !== undefined) {
+      const reservation = this.reservations.get(toHex(token.value))
+      if (reservation === undefined || reservation.user !== auth.user) {
+        return [this.error(reply, ERROR.INSUFFICIENT_CAPACITY, 'RESERVATION-TOKEN unknown or expired')]
+      }
+      this.reservations.delete(reservation.token)
+      this.clock.clearTimeout(reservation.timer)
+      return [this.createAllocation(reservation.allocationId, client, reservation.relay, message, auth, lifetimeMs, [])]
+    }
+
+    const id = this.newId()
+    const reserveNextAs = evenPort?.value.reserve === true ? this.newId() : undefined
+    const entry: Pending = {
+      id,
+      client,
+      request: message,
+      auth,
+      lifetimeMs,
+      reserveNextAs,
+      timer: this.clock.setTimeout(() => { this.pendingTimedOut(id) }, RELAY_OPEN_TIMEOUT_MS)
+    }
+    this.pendingById.set(id, entry)
+    this.pendingByClient.set(clientKey, entry)
+    return [{ type: 'open-relay', allocationId: id, address: this.relayAddress, family: this.config.relayFamily, evenPort: evenPort !== undefined, reserveNextAs }]
+  }
+
+  private createAllocation (id: string, client: TransportAddress, relay: TransportAddress, request: StunMessage, auth: Auth, lifetimeMs: number, extra: StunAttribute[]): TurnAction {
+    const now = this.clock.now()
+    const response = this.success({ to: client, request, auth }, [
+      { type: 'XOR-RELAYED-ADDRESS', value: relay },
+      { type: 'LIFETIME', value: lifetimeMs / 1000 },
+      ...extra,
+      { type: 'XOR-MAPPED-ADDRESS', value: client }
+    ])
+    const allocation = new Allocation(id, client, relay, auth.username, auth.user, request.transactionId, response.bytes, now, lifetimeMs, this.config.maxBytesPerSecond)
+    this.byId.set(id, allocation)
+    this.byClient.set(addressKey(client), allocation)
+    this.scheduleExpiry(allocation)
+    this.counters.allocationsCreated++
+    this.log.info({ id, user: auth.user, client: addressKey(client), relay: addressKey(relay), lifetimeSeconds: lifetimeMs / 1000 }, 'turn: allocation created')
+    return response
+  }
+
+  // ---- Refresh (RFC 8656 §7.3) -----------------------------------------------------------
+
+  private handleRefresh (reply: Reply, message: StunMessage, auth: Auth): TurnAction[] {
+    const allocation = this.allocationFor(reply, auth)
+    if (!(allocation instanceof Allocation)) return allocation
+    const family = findAttribute(message, 'REQUESTED-ADDRESS-FAMILY')
+    if (family !== undefined && family.value !== this.config.relayFamily) {
+      return [this.error(reply, ERROR.PEER_ADDRESS_FAMILY_MISMATCH, `the allocation is IPv${this.config.relayFamily}`)]
+    }
+    const requested = findAttribute(message, 'LIFETIME')?.value
+    if (requested === 0) {
+      const close = this.removeAllocation(allocation, 'deleted')
+      return [this.success(reply, [{ type: 'LIFETIME', value: 0 }]), close]
+    }
+    const lifetimeMs = this.lifetimeFor(requested)
+    allocation.expiresAt = this.clock.now() + lifetimeMs
+    this.scheduleExpiry(allocation)
+    return [this.success(reply, [{ type: 'LIFETIME', value: lifetimeMs / 1000 }])]
+  }
+
+  // ---- CreatePermission (RFC 8656 §9) ----------------------------------------------------
+
+  private handleCreatePermission (reply: Reply, message: StunMessage, auth: Auth): TurnAction[] {
+    const allocation = this.allocationFor(reply, auth)
+    if (!(allocation instanceof Allocation)) return allocation
+    const peers = findAttributes(message, 'XOR-PEER-ADDRESS')
+    if (peers.length === 0) return [this.error(reply, ERROR.BAD_REQUEST, 'XOR-PEER-ADDRESS missing')]
+    if (peers.length > MAX_PEERS_PER_CREATE_PERMISSION) return [this.error(reply, ERROR.BAD_REQUEST, `more than ${MAX_PEERS_PER_CREATE_PERMISSION} XOR-PEER-ADDRESS`)]
+    const ips: string[] = []
+    for (const peer of peers) {
+      const refused = this.checkPeer(reply, peer.value)
+      if (refused !== undefined) return [refused]
+      ips.push(peer.value.address)
+    }
+    const now = this.clock.now()
+    if (allocation.permissionCountWith(ips, now) > this.config.maxPermissions) {
+      return [this.error(reply, ERROR.INSUFFICIENT_CAPACITY, `at most ${this.config.maxPermissions} permissions per allocation`)]
+    }
+    for (const ip of ips) allocation.installPermission(ip, now)
+    return [this.success(reply, [])]
+  }
+
+  // ---- ChannelBind (RFC 8656 §11.2) ------------------------------------------------------
+
+  private handleChannelBind (reply: Reply, message: StunMessage, auth: Auth): TurnAction[] {
+    const allocation = this.allocationFor(reply, auth)
+    if (!(allocation instanceof Allocation)) return allocation
+    const channel = findAttribute(message, 'CHANNEL-NUMBER')?.value
+    if (channel === undefined) return [this.error(reply, ERROR.BAD_REQUEST, 'CHANNEL-NUMBER missing')]
+    if (channel < CHANNEL_MIN || channel > CHANNEL_MAX_ACCEPTED) return [this.error(reply, ERROR.BAD_REQUEST, `channel 0x${channel.toString(16)} is not in 0x4000..0x${CHANNEL_MAX_ACCEPTED.toString(16)}`)]
+    const peer = findAttribute(message, 'XOR-PEER-ADDRESS')?.value
+    if (peer === undefined) return [this.error(reply, ERROR.BAD_REQUEST, 'XOR-PEER-ADDRESS missing')]
+    const refused = this.checkPeer(reply, peer)
+    if (refused !== undefined) return [refused]
+    const now = this.clock.now()
+    const byNumber = allocation.channelByNumber(channel, now)
+    if (byNumber !== undefined && addressKey(byNumber.peer) !== addressKey(peer)) {
+      return [this.error(reply, ERROR.BAD_REQUEST, `channel 0x${channel.toString(16)} is bound to another peer`)]
+    }
+    const byPeer = allocation.channelByPeer(peer, now)
+    if (byPeer !== undefined && byPeer.channel !== channel) {
+      return [this.error(reply, ERROR.BAD_REQUEST, `the peer is bound to channel 0x${byPeer.channel.toString(16)}`)]
+    }
+    if (byNumber === undefined && allocation.channelCount(now) >= this.config.maxChannels) {
+      return [this.error(reply, ERROR.INSUFFICIENT_CAPACITY, `at most ${this.config.maxChannels} channels per allocation`)]
+    }
+    if (allocation.permissionCountWith([peer.address], now) > this.config.maxPermissions) {
+      return [this.error(reply, ERROR.INSUFFICIENT_CAPACITY, `at most ${this.config.maxPermissions} permissions per allocation`)]
+    }
+    allocation.bindChannel(channel, peer, now)
+    allocation.installPermission(peer.address, now)
+    return [this.success(reply, [])]
+  }
+
+  // ---- data from the client --------------------------------------------------------------
+
+  private handleSend (client: TransportAddress, message: StunMessage): TurnAction[] {
+    const allocation = this.byClient.get(addressKey(client))
+    if (allocation === undefined) return this.drop('no-allocation', `Send indication from ${addressKey(client)}, which has no allocation`)
+    if (message.unknownRequired.length > 0) return this.drop('bad-indication', `Send indication with unknown comprehension-required attributes ${message.unknownRequired.join(', ')}`)
+    const peer = findAttribute(message, 'XOR-PEER-ADDRESS')?.value
+    const data = findAttribute(message, 'DATA')?.value
+    if (peer === undefined || data === undefined) return this.drop('bad-indication', `Send indication without ${peer === undefined ? 'XOR-PEER-ADDRESS' : 'DATA'}`)
+    if (ipFamily(peer.address) !== this.config.relayFamily) return this.drop('bad-indication', `Send indication to IPv${ipFamily(peer.address)} peer from an IPv${this.config.relayFamily} relay`)
+    return this.relayToPeer(allocation, peer, data)
+  }
+
+  private handleChannelData (client: TransportAddress, bytes: Uint8Array): TurnAction[] {
+    const decoded = decodeChannelData(bytes)
+    if (!decoded.ok) return this.drop('malformed', `from ${addressKey(client)}: ${decoded.reason}`)
+    const allocation = this.byClient.get(addressKey(client))
+    if (allocation === undefined) return this.drop('no-allocation', `ChannelData from ${addressKey(client)}, which has no allocation`)
+    const binding = allocation.channelByNumber(decoded.channel, this.clock.now())
+    if (binding === undefined) {
+      allocation.toPeer.dropped++
+      return this.drop('no-channel', `ChannelData on unbound channel 0x${decoded.channel.toString(16)} from ${addressKey(client)}`)
+    }
+    return this.relayToPeer(allocation, binding.peer, decoded.data, true)
+  }
+
+  private relayToPeer (allocation: Allocation, peer: TransportAddress, data: Uint8Array, viaChannel = false): TurnAction[] {
+    const now = this.clock.now()
+    if (!viaChannel && !allocation.hasPermission(peer.address, now)) {
+      allocation.toPeer.dropped++
+      return this.drop('no-permission', `Send indication to ${addressKey(peer)}: no permission`)
+    }
+    if (!allocation.toPeerBucket.take(data.length, now)) {
+      allocation.toPeer.dropped++
+      return this.drop('rate-limited', `from allocation ${allocation.id} to ${addressKey(peer)}`)
+    }
+    count(allocation.toPeer, data.length)
+    count(this.counters.toPeer, data.length)
+    return [{ type: 'send-to-peer', allocationId: allocation.id, to: peer, bytes: data }]
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  /** The allocation of the request's 5-tuple, or the error response (437, 441). */
+  private allocationFor (reply: Reply, auth: Auth): Allocation | TurnAction[] {
+    const allocation = this.byClient.get(addressKey(reply.to))
+    if (allocation === undefined) return [this.error(reply, ERROR.ALLOCATION_MISMATCH, 'no allocation for this 5-tuple')]
+    if (allocation.username !== auth.username) return [this.error(reply, ERROR.WRONG_CREDENTIALS, 'the allocation was created with another username')]
+    return allocation
+  }
+
+  /** The error response refusing a peer address (443, 403), or undefined when it is acceptable. */
+  private checkPeer (reply: Reply, peer: TransportAddress): TurnAction | undefined {
+    const family = ipFamily(peer.address)
+    if (family !== this.config.relayFamily) return this.error(reply, ERROR.PEER_ADDRESS_FAMILY_MISMATCH, `peer is IPv${family}, the relay IPv${this.config.relayFamily}`)
+    const refused = this.peerPolicy(peer.address)
+    if (refused !== undefined) return this.error(reply, ERROR.FORBIDDEN, `peer ${peer.address}: ${refused}`)
+    return undefined
+  }
+
+  private lifetimeFor (requestedSeconds: number | undefined): number {
+    const requestedMs = requestedSeconds === undefined ? this.config.defaultLifetimeMs : requestedSeconds * 1000
+    return Math.max(this.config.defaultLifetimeMs, Math.min(requestedMs, this.config.maxLifetimeMs))
+  }
+
+  private allocationsOf (user: string): number {
+    let n = 0
+    for (const allocation of this.byId.values()) if (allocation.user === user) n++
+    for (const pending of this.pendingById.values()) if (pending.auth.user === user) n++
+    return n
+  }
+
+  private scheduleExpiry (allocation: Allocation): void {
+    const previous = this.expiryTimers.get(allocation.id)
+    if (previous !== undefined) this.clock.clearTimeout(previous)
+    this.expiryTimers.set(allocation.id, this.clock.setTimeout(() => {
+      this.expiryTimers.delete(allocation.id)
+      if (this.byId.get(allocation.id) !== allocation) return
+      this.onActions([this.removeAllocation(allocation, 'expired')])
+    }, allocation.expiresAt - this.clock.now()))
+  }
+
+  private removeAllocation (allocation: Allocation, why: 'expired' | 'deleted' | 'revoked'): TurnAction {
+    this.byId.delete(allocation.id)
+    if (this.byClient.get(addressKey(allocation.client)) === allocation) this.byClient.delete(addressKey(allocation.client))
+    const timer = this.expiryTimers.get(allocation.id)
+    if (timer !== undefined) this.clock.clearTimeout(timer)
+    this.expiryTimers.delete(allocation.id)
+    if (why === 'expired') this.counters.allocationsExpired++
+    else if (why === 'deleted') this.counters.allocationsDeleted++
+    else this.counters.allocationsRevoked++
+    this.log.info({
+      id: allocation.id,
+      user: allocation.user,
+      why,
+      toPeer: allocation.toPeer,
+      fromPeer: allocation.fromPeer
+    }, 'turn: allocation ended')
+    return { type: 'close-relay', allocationId: allocation.id, reason: why }
+  }
+
+  private forgetPending (pending: Pending): void {
+    this.pendingById.delete(pending.id)
+    if (this.pendingByClient.get(addressKey(pending.client)) === pending) this.pendingByClient.delete(addressKey(pending.client))
+    this.clock.clearTimeout(pending.timer)
+  }
+
+  private pendingTimedOut (id: string): void {
+    const pending = this.pendingById.get(id)
+    if (pending === undefined) return
+    this.forgetPending(pending)
+    this.log.warn({ allocationId: id }, 'turn: relay socket did not open in time')
+    const actions: TurnAction[] = [{ type: 'close-relay', allocationId: id, reason: 'relay open timed out' }]
+    if (pending.reserveNextAs !== undefined) actions.push({ type: 'close-relay', allocationId: pending.reserveNextAs, reason: 'relay open timed out' })
+    actions.push(this.error({ to: pending.client, request: pending.request, auth: pending.auth }, ERROR.INSUFFICIENT_CAPACITY, 'relay socket did not open in time'))
+    this.onActions(actions)
+  }
+
+  private addReservation (token: string, allocationId: string, relay: TransportAddress, user: string): void {
+    const reservation: Reservation = {
+      token,
+      allocationId,
+      relay,
+      user,
+      timer: this.clock.setTimeout(() => {
+        if (this.reservations.get(token) !== reservation) return
+        this.onActions([this.removeReservation(reservation, 'reservation expired')])
+      }, RESERVATION_LIFETIME_MS)
+    }
+    this.reservations.set(token, reservation)
+  }
+
+  private removeReservation (reservation: Reservation, reason: string): TurnAction {
+    this.reservations.delete(reservation.token)
+    this.clock.clearTimeout(reservation.timer)
+    return { type: 'close-relay', allocationId: reservation.allocationId, reason }
+  }
+
+  private newId (): string {
+    for (;;) {
+      const id = toHex(this.random(8))
+      if (!this.byId.has(id) && !this.pendingById.has(id) && ![...this.reservations.values()].some(r => r.allocationId === id)) return id
+    }
+  }
+
+  private normalize (address: TransportAddress): TransportAddress | undefined {
+    if (typeof address?.address !== 'string' || !Number.isInteger(address.port) || address.port < 0 || address.port > 0xffff) return undefined
+    const ip = canonicalIp(address.address)
+    return ip === undefined ? undefined : { address: ip, port: address.port }
+  }
+
+  private drop (reason: DropReason, detail: string): TurnAction[] {
+    this.counters.dropped[reason]++
+    this.recentDrops.push({ reason, detail, at: this.clock.now() })
+    if (this.recentDrops.length > RECENT_DROPS) this.recentDrops.shift()
+    this.log.debug({ reason, detail }, 'turn: packet dropped')
+    return []
+  }
+
+  private success (reply: Reply, attributes: StunAttribute[]): TurnAction & { type: 'send-to-client' } {
+    this.counters.successResponses++
+    return { type: 'send-to-client', to: reply.to, bytes: this.encodeReply(reply, 'success', attributes) }
+  }
+
+  private error (reply: Reply, code: number, detail: string, extra: StunAttribute[] = []): TurnAction {
+    this.counters.errorResponses[code] = (this.counters.errorResponses[code] ?? 0) + 1
+    const reason = truncate(`${ERROR_PHRASES[code] ?? 'Error'}: ${detail}`, MAX_TEXT_CHARS)
+    return { type: 'send-to-client', to: reply.to, bytes: this.encodeReply(reply, 'error', [{ type: 'ERROR-CODE', value: { code, reason } }, ...extra]) }
+  }
+
+  private encodeReply (reply: Reply, cls: 'success' | 'error', attributes: StunAttribute[]): Uint8Array {
+    return encodeStunMessage({
+      method: reply.request.method,
+      class: cls,
+      transactionId: reply.request.transactionId,
+      attributes: [...attributes, { type: 'SOFTWARE', value: this.config.software }]
+    }, {
+      integrityKey: reply.auth?.key,
+      integrity: reply.auth?.algorithm,
+      fingerprint: reply.request.hasFingerprint
+    })
+  }
+}
+
+function isTurnRequest (method: number): boolean {
+  return method === METHOD.ALLOCATE || method === METHOD.REFRESH || method === METHOD.CREATE_PERMISSION || method === METHOD.CHANNEL_BIND
+}
+
+function count (counters: { packets: number, bytes: number }, bytes: number): void {
+  counters.packets++
+  counters.bytes += bytes
+}
+
+function truncate (text: string, maxChars: number): string {
+  const chars = [...text]
+  return chars.length <= maxChars ? text : `${chars.slice(0, maxChars - 1).join('')}…`
+}

@@ -1,0 +1,179 @@
+// Call states over the real overlay (in-memory network, fake clock), with the
+// media behind the MediaPort interface faked: it "connects" once the caller has
+// applied the callee's answer. Media itself is tested in test/media.
+import { afterEach, describe, expect, it } from 'vitest'
+import { createTestnet, type Testnet, type TestnetHost } from '../../node/testing/testnet.js'
+import { createCallManager, type CallEvent, type CallManager, type MediaPort } from '../../node/calls/call-manager.js'
+import { DEFAULT_RING_TIMEOUT_MS } from '../../node/calls/constants.js'
+import { silentLogger } from '../../node/overlay/logger.js'
+
+interface Phone { host: TestnetHost, calls: CallManager, events: CallEvent[], media: { offers: number, answers: number, closed: Set<string> } }
+
+let net: Testnet
+afterEach(() => { net?.close() })
+
+/** A CallManager on a testnet host, with a fake MediaPort that reports 'direct' once both SDPs are applied. */
+function phone (host: TestnetHost, options: { contactsOnly?: boolean, peers: () => Phone[] } = { peers: () => [] }): Phone {
+  const events: CallEvent[] = []
+  const media = { offers: 0, answers: 0, closed: new Set<string>() }
+  const port: MediaPort = {
+    offer: async callId => { media.offers++; return `v=0 offer ${callId}` },
+    answer: async (callId, offer) => {
+      media.answers++
+      if (!offer.includes(callId)) throw new Error('offer is for another call')
+      return `v=0 answer ${callId}`
+    },
+    accept: (callId, answer) => {
+      if (!answer.includes(callId)) return
+      // Both ends see media come up (as ICE would tell each side).
+      self.calls.mediaConnected(callId, { path: 'direct' })
+      for (const peer of options.peers()) peer.calls.mediaConnected(callId, { path: 'direct' })
+    },
+    close: callId => { media.closed.add(callId) }
+  }
+  const self: Phone = {
+    host,
+    events,
+    media,
+    calls: createCallManager(
+      { sodium: net.sodium, clock: net.clock, log: silentLogger, media: port, send: (to, body) => host.host.send(to, body), deviceSecretKey: host.identity.secretKey },
+      {
+        user: host.user,
+        deviceKey: host.identity.deviceKey,
+        mayCall: from => options.contactsOnly !== true || (host.contacts?.has(from) ?? false),
+        onEvent: event => { events.push(event) }
+      }
+    )
+  }
+  host.onEvent = event => { if (event.event === 'call-signal') self.calls.handleSignal(event.from, event.body) }
+  return self
+}
+
+async function twoPhones (): Promise<[Phone, Phone]> {
+  net = await createTestnet()
+  await net.addSupernode('super1')
+  await net.addSupernode('super2')
+  const phones: Phone[] = []
+  const alice = phone(net.addHost('alice', { contacts: ['bob'], supernodes: [net.supernodes[0]!.supernode.ref] }), { peers: () => phones.filter(p => p.host.user !== 'alice') })
+  const bob = phone(net.addHost('bob', { contacts: ['alice'], supernodes: [net.supernodes[1]!.supernode.ref] }), { peers: () => phones.filter(p => p.host.user !== 'bob') })
+  phones.push(alice, bob)
+  await net.run(1500)
+  return [alice, bob]
+}
+
+const last = (p: Phone): CallEvent | undefined => p.events.at(-1)
+
+/** Awaits protocol work while simulated time passes (the overlay moves on the fake clock). */
+async function settle<T> (work: Promise<T>, ms = 300): Promise<T> {
+  await net.run(ms)
+  return await work
+}
+
+describe('call states', () => {
+  it('rings, connects on answer, and ends on the caller\'s hangup for both', async () => {
+    const [alice, bob] = await twoPhones()
+    const id = await settle(alice.calls.call('bob'))
+    expect(bob.events).toContainEqual({ event: 'incoming', callId: id, from: 'alice' })
+    expect(alice.events).toContainEqual({ event: 'ringing', callId: id, peer: 'bob' })
+    await settle(bob.calls.answer())
+    expect(alice.events).toContainEqual(expect.objectContaining({ event: 'connected', callId: id, path: 'direct' }))
+    expect(bob.events).toContainEqual(expect.objectContaining({ event: 'connected', callId: id, path: 'direct' }))
+    expect(alice.calls.calls()[0]).toMatchObject({ state: 'connected', peer: 'bob', direction: 'outgoing' })
+    await net.run(2000)
+    alice.calls.hangup()
+    await net.run(300)
+    expect(last(alice)).toMatchObject({ event: 'ended', reason: 'hangup' })
+    expect(last(bob)).toMatchObject({ event: 'ended', reason: 'hangup' })
+    expect((last(alice) as { durationMs: number }).durationMs).toBeGreaterThanOrEqual(2000)
+    expect(alice.media.closed.has(id) && bob.media.closed.has(id)).toBe(true)
+  })
+
+  it('ends for both when the callee hangs up', async () => {
+    const [alice, bob] = await twoPhones()
+    await settle(alice.calls.call('bob'))
+    await settle(bob.calls.answer())
+    bob.calls.hangup()
+    await net.run(300)
+    expect(last(alice)).toMatchObject({ event: 'ended', reason: 'hangup' })
+    expect(last(bob)).toMatchObject({ event: 'ended', reason: 'hangup' })
+  })
+
+  it('reports a decline to the caller, with a message', async () => {
+    const [alice, bob] = await twoPhones()
+    await settle(alice.calls.call('bob'))
+    bob.calls.decline()
+    await net.run(300)
+    expect(last(alice)).toMatchObject({ event: 'ended', reason: 'declined', message: 'bob declined the call' })
+    expect(alice.media.offers).toBe(0)
+  })
+
+  it('reports busy when the callee is already in a call', async () => {
+    const [alice, bob] = await twoPhones()
+    const carol = phone(net.addHost('carol', { contacts: ['bob'], supernodes: [net.supernodes[0]!.supernode.ref] }))
+    await net.run(500)
+    await settle(alice.calls.call('bob'))
+    await settle(bob.calls.answer())
+    await settle(carol.calls.call('bob'))
+    expect(last(carol)).toMatchObject({ event: 'ended', reason: 'busy', message: 'bob is busy' })
+    expect(bob.calls.calls().filter(c => c.state !== 'ended')).toHaveLength(1)
+  })
+
+  it('cancels before an answer: the callee stops ringing', async () => {
+    const [alice, bob] = await twoPhones()
+    await settle(alice.calls.call('bob'))
+    alice.calls.hangup()
+    await net.run(300)
+    expect(last(alice)).toMatchObject({ event: 'ended', reason: 'cancelled' })
+    expect(last(bob)).toMatchObject({ event: 'ended', reason: 'cancelled' })
+    expect(() => { bob.calls.decline() }).toThrow(/no incoming call/)
+  })
+
+  it('gives up with no-answer after the ring timeout', async () => {
+    const [alice, bob] = await twoPhones()
+    await settle(alice.calls.call('bob'), 100)
+    await net.run(DEFAULT_RING_TIMEOUT_MS - 1100, 100)
+    expect(alice.events.some(e => e.event === 'ended')).toBe(false)
+    await net.run(1500, 100)
+    expect(last(alice)).toMatchObject({ event: 'ended', reason: 'no-answer', message: 'bob did not answer' })
+    expect(last(bob)).toMatchObject({ event: 'ended', reason: 'no-answer' })
+  })
+
+  it('says unreachable when the callee is offline', async () => {
+    const [alice] = await twoPhones()
+    await settle(alice.calls.call('nobody'))
+    expect(last(alice)).toMatchObject({ event: 'ended', reason: 'unreachable', message: 'nobody is offline or unreachable' })
+  })
+
+  it('declines calls from non-contacts when the callee takes contacts only', async () => {
+    const [, bob] = await twoPhones()
+    const mallory = phone(net.addHost('mallory', { supernodes: [net.supernodes[0]!.supernode.ref] }))
+    const dave = phone(net.addHost('dave', { contacts: [], supernodes: [net.supernodes[1]!.supernode.ref] }), { contactsOnly: true, peers: () => [] })
+    await net.run(500)
+    await settle(mallory.calls.call('dave'))
+    expect(last(mallory)).toMatchObject({ event: 'ended', reason: 'not-allowed', message: 'dave only takes calls from contacts' })
+    expect(dave.events).toEqual([])
+    expect(bob.events).toEqual([])
+  })
+
+  it('rings both devices of a user; the first to answer takes the call and the other stops', async () => {
+    net = await createTestnet()
+    await net.addSupernode('super1')
+    await net.addSupernode('super2')
+    const phones: Phone[] = []
+    const alice = phone(net.addHost('alice', { supernodes: [net.supernodes[0]!.supernode.ref] }), { peers: () => phones.filter(p => p.host.user === 'bob') })
+    const bobLaptop = phone(net.addHost('bob', { supernodes: [net.supernodes[0]!.supernode.ref] }), { peers: () => [alice] })
+    const bobPhone = phone(net.addHost('bob', { supernodes: [net.supernodes[1]!.supernode.ref] }), { peers: () => [alice] })
+    phones.push(alice, bobLaptop, bobPhone)
+    await net.run(1500)
+    const id = await settle(alice.calls.call('bob'))
+    expect(bobLaptop.events).toContainEqual({ event: 'incoming', callId: id, from: 'alice' })
+    expect(bobPhone.events).toContainEqual({ event: 'incoming', callId: id, from: 'alice' })
+    await settle(bobPhone.calls.answer())
+    expect(last(bobLaptop)).toMatchObject({ event: 'ended', reason: 'answered-elsewhere' })
+    expect(bobPhone.events).toContainEqual(expect.objectContaining({ event: 'connected', callId: id }))
+    expect(alice.events).toContainEqual(expect.objectContaining({ event: 'connected', callId: id }))
+    // Only the answering device got the (sealed) offer.
+    expect(bobPhone.media.answers).toBe(1)
+    expect(bobLaptop.media.answers).toBe(0)
+  })
+})
