@@ -65,6 +65,8 @@ const PASSWORD = 'correct horse battery staple'
 const BIN = resolve(import.meta.dirname, '../bin/voxmesh.js')
 const MAX_HOSTS = 10_000
 const HTTP_CONCURRENCY = 16
+/** A bench host not registered with C by then counts as failed (and is closed). */
+const ATTACH_TIMEOUT_MS = 60_000
 
 // ---- statistics --------------------------------------------------------------
 
@@ -327,8 +329,10 @@ interface Capacity {
   steady: { windowS: number, supernodeCpuPercent: number, clientCpuPercent: number, pingsPerSecond: number }
   otherSupernodesRssGrowthKb: Record<string, number>
   benchClient: { rssGrowthKb: number, perHostKb: number }
-  detachedDuringRun: number
-  noSupernodeEvents: number
+  /** Bench hosts not registered within ATTACH_TIMEOUT_MS (closed, not counted). */
+  hostsNotAttached: number
+  /** Detaches, re-attaches and no-supernode reasons the bench hosts reported, by phase and reason (a clean run has none). */
+  trouble: { registration: Record<string, number>, steady: Record<string, number> }
 }
 
 /** CPU use of process `pid` and of this process between two calls, in % of one core. */
@@ -378,8 +382,14 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
   const transport = createWsTransport()
   const setupMs: number[] = []
   let attached = 0
-  let detached = 0
-  let noSupernode = 0
+  let notAttached = 0
+  /** Why hosts lost their supernode or found none (a clean run has no entries), by phase. */
+  const trouble = { registration: new Map<string, number>(), steady: new Map<string, number>() }
+  let phase: keyof typeof trouble = 'registration'
+  const note = (what: string): void => {
+    const key = what.replace(/\d+/g, 'N').slice(0, 120)
+    trouble[phase].set(key, (trouble[phase].get(key) ?? 0) + 1)
+  }
   t = performance.now()
   const registrationCpu = cpuMeter(c.pid)
   const registrationMachine = machineCpuMeter()
@@ -387,33 +397,44 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
     const id = identities[i] as NonNullable<typeof identities[number]>
     const cache = createHostCache()
     cache.add([target], Date.now())
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { reject(new Error(`host ${id.user} not attached within 60 s`)) }, 60_000)
-      const host = createHost(
+    const host = await new Promise<Host | undefined>(resolve => {
+      let settled = false
+      const timer = setTimeout(() => {
+        settled = true
+        host.close()
+        resolve(undefined)
+      }, ATTACH_TIMEOUT_MS)
+      const host: Host = createHost(
         { sodium, clock: systemClock, transport, identity: { certificate: id.certificate, secretKey: id.secretKey }, issuerKey, log: silentLogger, cache },
         {
           user: id.user,
           deviceKey: id.deviceKey,
           onEvent: event => {
-            if (event.event === 'attached') {
-              attached++
+            if (event.event === 'attached' && !settled) {
+              settled = true
               setupMs.push(event.setupMs)
               clearTimeout(timer)
-              resolve()
-            } else if (event.event === 'detached') detached++
-            else if (event.event === 'no-supernode') noSupernode++
+              resolve(host)
+            } else if (event.event === 'attached') note(`re-attached to ${event.supernode.user === target.user ? 'C' : 'another supernode'}`)
+            else if (event.event === 'detached') note(`detached: ${event.reason}`)
+            else if (event.event === 'no-supernode') note(`no supernode: ${event.reason}`)
           }
         })
-      benchHosts.push(host)
       host.start()
     })
+    if (host === undefined) notAttached++
+    else {
+      attached++
+      benchHosts.push(host)
+    }
   })
+  phase = 'steady'
   const registrationS = (performance.now() - t) / 1000
   const registrationCpuPercent = registrationCpu()
   const registrationMachineBusy = registrationMachine()
 
   // Every registration counted by C itself, then C just keeps them alive.
-  for (const deadline = Date.now() + 30_000; (await control.status()).hosts < hostsBefore + hostCount && Date.now() < deadline;) await sleep(250)
+  for (const deadline = Date.now() + 30_000; (await control.status()).hosts < hostsBefore + attached && Date.now() < deadline;) await sleep(250)
   await sleep(3000)
   const windowStart = memoryOf(c.pid)
   const steadyCpu = cpuMeter(c.pid)
@@ -468,8 +489,8 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
     },
     otherSupernodesRssGrowthKb: Object.fromEntries(others.map((p, i) => [p.name, (othersAfter[i] ?? 0) - (othersBefore[i] ?? 0)])),
     benchClient: { rssGrowthKb: Math.round((clientAfter - clientBefore) / 1024), perHostKb: round((clientAfter - clientBefore) / 1024 / Math.max(1, attached), 2) },
-    detachedDuringRun: detached,
-    noSupernodeEvents: noSupernode
+    hostsNotAttached: notAttached,
+    trouble: { registration: Object.fromEntries(trouble.registration), steady: Object.fromEntries(trouble.steady) }
   }
 }
 
@@ -621,8 +642,12 @@ function print (figures: Figures): void {
   if (c === null) return
   console.log(`capacity: supernode ${c.supernode} (pid ${c.pid}), ${c.hostsRequested} lightweight hosts in this process, registration concurrency ${c.registration.concurrency}`)
   console.log(`  accounts created  ${c.hostsRequested} in ${c.accounts.seconds} s (${c.accounts.perSecond}/s); logins ${c.hostsRequested} in ${c.logins.seconds} s (${c.logins.perSecond}/s)`)
-  console.log(`  registered        ${c.hostsAttached} attached; supernode reports hosts=${c.hostsReported} (${c.hostsBefore} before)` +
-    `; ${c.detachedDuringRun} detached, ${c.noSupernodeEvents} no-supernode events`)
+  console.log(`  registered        ${c.hostsAttached} attached, ${c.hostsNotAttached} not within ${ATTACH_TIMEOUT_MS / 1000} s; ` +
+    `supernode reports hosts=${c.hostsReported} (${c.hostsBefore} before)`)
+  for (const [when, reasons] of Object.entries(c.trouble)) {
+    const list = Object.entries(reasons).sort((a, b) => b[1] - a[1])
+    console.log(`  host trouble (${when})`.padEnd(20) + (list.length === 0 ? 'none' : list.slice(0, 6).map(([m, n]) => `${n}× ${m}`).join('; ')))
+  }
   console.log(`  registration      ${c.registration.seconds} s, ${c.registration.perSecond} hosts/s; setup p50 ${c.registration.setupMs.p50} ms, p99 ${c.registration.setupMs.p99} ms, ` +
     `max ${c.registration.setupMs.max} ms; CPU: supernode ${c.registration.supernodeCpuPercent}%, bench client ${c.registration.clientCpuPercent}% of one core, ` +
     `machine ${c.registration.machineBusyPercent}% busy (all ${cores} cores, other tenants included)`)

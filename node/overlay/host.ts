@@ -61,6 +61,8 @@ export interface HostInit {
 
 export type SendResult = { delivered: number }
 
+export interface TurnServerCredentials { host: string, port: number, username: string, password: string, ttlSeconds: number }
+
 export interface Host {
   readonly supernode: SupernodeRef | undefined
   start: () => void
@@ -76,6 +78,8 @@ export interface Host {
   presenceOf: (user: string) => PresenceStatus
   /** Asks our supernode to dial back `address` (promotion check). */
   checkReachable: (address: string) => Promise<{ ok: boolean, reason: string }>
+  /** TURN credentials on our supernode's relay, or undefined when it runs none (or we are not attached). */
+  turnCredentials: () => Promise<TurnServerCredentials | undefined>
   /** Leaves the current supernode and attaches to the best one again (e.g. ourselves, just promoted). */
   rehome: (reason: string) => void
   close: () => void
@@ -313,6 +317,13 @@ export function createHost (components: HostComponents, init: HostInit): Host {
       if (current === undefined) return { ok: false, reason: 'not attached to a supernode' }
       const result = await current.request({ t: 'dialback-request', id: current.nextId(), address }, 'dialback-result', 10_000)
       return { ok: result.ok, reason: result.reason }
+    },
+    async turnCredentials () {
+      const current = link
+      if (current === undefined) return undefined
+      const reply = await current.request({ t: 'turn-request', id: current.nextId() }, 'turn-credentials')
+      if (!reply.available) return undefined
+      return { host: reply.host, port: reply.port, username: reply.username, password: reply.password, ttlSeconds: reply.ttlSeconds }
     },
     rehome (reason) {
       const current = link

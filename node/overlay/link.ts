@@ -16,8 +16,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 5000
 /** Requests in flight per link; beyond it new requests fail at once. */
 export const MAX_PENDING_REQUESTS = 1024
 
-type ReplyType = 'route-result' | 'dialback-result' | 'pong' | 'dht-reply' | 'forward-result' | 'presence-fetch-result'
-const REPLIES = new Set<string>(['route-result', 'dialback-result', 'pong', 'dht-reply', 'forward-result', 'presence-fetch-result'])
+type ReplyType = 'route-result' | 'dialback-result' | 'pong' | 'dht-reply' | 'forward-result' | 'presence-fetch-result' | 'turn-credentials'
+const REPLIES = new Set<string>(['route-result', 'dialback-result', 'pong', 'dht-reply', 'forward-result', 'presence-fetch-result', 'turn-credentials'])
 
 export interface LinkComponents {
   sodium: Sodium

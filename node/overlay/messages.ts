@@ -50,6 +50,8 @@ export const Route = msg('route', { id: Id, to: Username, envelope: Envelope })
 export const PresenceQuery = msg('presence-query', { query: Envelope })
 export const DialbackRequest = msg('dialback-request', { id: Id, address: Address })
 export const Ping = msg('ping', { id: Id })
+/** Asks for short-lived TURN credentials on the supernode's relay (for a call). */
+export const TurnRequest = msg('turn-request', { id: Id })
 
 // Supernode → host
 export const Registered = msg('registered', {
@@ -61,6 +63,16 @@ export const Redirect = msg('redirect', { reason: Type.String({ maxLength: 200 }
 export const RouteResult = msg('route-result', { id: Id, delivered: Type.Integer({ minimum: 0, maximum: 64 }) })
 export const Deliver = msg('deliver', { envelope: Envelope })
 export const DialbackResult = msg('dialback-result', { id: Id, ok: Type.Boolean(), reason: Type.String({ maxLength: 300 }) })
+export const TurnCredentials = msg('turn-credentials', {
+  id: Id,
+  /** False when this supernode runs no relay. */
+  available: Type.Boolean(),
+  host: Type.String({ maxLength: 253 }),
+  port: Type.Integer({ minimum: 0, maximum: 65535 }),
+  username: Type.String({ maxLength: 128 }),
+  password: Type.String({ maxLength: 128 }),
+  ttlSeconds: Type.Integer({ minimum: 0, maximum: 86_400 })
+})
 export const Pong = msg('pong', { id: Id, hosts: Type.Integer({ minimum: 0 }), capacity: Type.Integer({ minimum: 0 }), capacityNeeded: Type.Boolean() })
 
 // Supernode ↔ supernode
@@ -75,8 +87,8 @@ export const PresenceFetch = msg('presence-fetch', { id: Id, user: Username, que
 export const PresenceFetchResult = msg('presence-fetch-result', { id: Id, presence: Type.Array(Envelope, { maxItems: 16 }) })
 
 export const LinkMessage = Type.Union([
-  Register, UpdatePresence, RefreshLocator, Route, PresenceQuery, DialbackRequest, Ping,
-  Registered, Redirect, RouteResult, Deliver, DialbackResult, Pong,
+  Register, UpdatePresence, RefreshLocator, Route, PresenceQuery, DialbackRequest, Ping, TurnRequest,
+  Registered, Redirect, RouteResult, Deliver, DialbackResult, Pong, TurnCredentials,
   PeerHello, DhtCall, DhtReply, Forward, ForwardResult, PresenceFetch, PresenceFetchResult
 ])
 export type LinkMessage = Static<typeof LinkMessage>

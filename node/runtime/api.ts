@@ -39,12 +39,58 @@ export type NodeEvent =
   | { event: 'contact-added', username: string }
   | { event: 'contact-removed', username: string }
   | { event: 'error', message: string }
+  | { event: 'call-incoming', callId: string, from: string }
+  | { event: 'call-ringing', callId: string, peer: string }
+  /** `relay` names the relaying supernode (user@address) when path is relay. */
+  | { event: 'call-connected', callId: string, peer: string, path: 'direct' | 'relay', relay?: string, setupMs: number }
+  | { event: 'call-stats', callId: string } & CallStats
+  | { event: 'call-ended', callId: string, peer: string, reason: string, message: string, durationMs: number, recording?: string }
 
 export type SendMessageResult =
   | { status: 'delivered', id: string, receiptMs: number }
   /** Reached at least one device but no receipt came back in time. */
   | { status: 'sent', id: string }
   | { status: 'offline', id: string }
+
+/** Where a call's audio comes from and goes to; the node's own defaults apply to what is left out. */
+export interface CallAudioOptions {
+  /** WAV file to send (any common rate and channel count; resampled). */
+  play?: string
+  /** A sine tone to send, Hz. */
+  tone?: number
+  /** WAV file (48 kHz mono 16-bit) to record what the other side sends. */
+  record?: string
+}
+
+export interface CallOptions extends CallAudioOptions {
+  /** Media only through the TURN relay (privacy; tests). */
+  relayOnly?: boolean
+}
+
+export interface CallStats {
+  path: 'direct' | 'relay' | 'unknown'
+  rttMs: number | null
+  jitterMs: number
+  /** Percent of expected packets that never arrived. */
+  lossPct: number
+  /** Received audio bitrate. */
+  bitrateKbps: number
+  /** ITU-T E-model estimate, 1–4.5. */
+  mos: number
+  packetsSent: number
+  packetsReceived: number
+}
+
+export interface CallInfo {
+  callId: string
+  direction: 'outgoing' | 'incoming'
+  peer: string
+  state: 'inviting' | 'ringing' | 'connecting' | 'connected' | 'ended'
+  startedAt: number
+  connectedAt?: number
+  muted: boolean
+  stats?: CallStats
+}
 
 export interface NodeApi {
   status: () => NodeStatus
@@ -59,6 +105,15 @@ export interface NodeApi {
   unblock: (username: string) => Promise<void>
   setPresence: (status: UserStatus) => void
   sendMessage: (to: string, text: string) => Promise<SendMessageResult>
+  /** Places a call; progress arrives as call-* events. */
+  placeCall: (to: string, options?: CallOptions) => Promise<{ callId: string }>
+  /** Answers the given (or the only) ringing call. */
+  answerCall: (callId?: string, options?: CallAudioOptions) => Promise<{ callId: string }>
+  declineCall: (callId?: string) => void
+  /** Ends (or cancels) the given (or the only) call. */
+  hangup: (callId?: string) => void
+  setMuted: (muted: boolean, callId?: string) => void
+  calls: () => CallInfo[]
   /** Subscribes to events; returns the unsubscribe function. */
   subscribe: (listener: (event: NodeEvent) => void) => () => void
   close: () => Promise<void>

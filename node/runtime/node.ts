@@ -135,10 +135,14 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
 
   const becomeSupernode = async (reason: string): Promise<boolean> => {
     if (advertise === undefined || listener === undefined) return false
-    const candidate = startSupernodeRole({
-      sodium, log, identity, session, transport, user, deviceKey: dataDir.device.deviceKey, advertise,
+    const candidate = await startSupernodeRole({
+      sodium, log, identity, session, transport, user, deviceKey: dataDir.device.deviceKey, advertise, listen: listener.address,
       maxHosts: options.maxHosts, minSupernodes: options.minSupernodes, known: () => cache.entries()
+    }).catch((err: Error) => {
+      log.warn({}, `cannot run as a supernode: ${err.message}`)
+      return undefined
     })
+    if (candidate === undefined) return false
     supernodeRole = candidate
     const outcome = await candidate.heartbeat()
     if (!outcome.listed && options.role === 'auto') {

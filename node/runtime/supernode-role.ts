@@ -15,11 +15,17 @@ import { createSupernode, type Supernode } from '../overlay/supernode/supernode.
 import { supernodeRef } from '../overlay/host-cache.js'
 import type { LoginSession } from './login-session.js'
 import { SUPERNODE_DISCOVERY_MS } from './defaults.js'
+import { randomBytes } from 'node:crypto'
+import { parseHostPort, type HostPort } from '../../common/address.js'
+import { issueTurnCredentials } from '../media/turn/credentials.js'
+import { startTurnServer, type RunningTurnServer } from '../media/turn/udp-turn-server.js'
 
 export type HeartbeatOutcome = { listed: true } | { listed: false, unreachable: boolean, reason: string }
 
 export interface SupernodeRole {
   supernode: Supernode
+  /** The STUN/TURN relay on UDP at the same port as the overlay listener. */
+  turn: RunningTurnServer
   /** One heartbeat now; the login server dials us back when it has not confirmed our address lately. */
   heartbeat: () => Promise<HeartbeatOutcome>
   /** Heartbeats and mesh discovery on their own timers; `onOutcome` sees every heartbeat result. */
@@ -40,10 +46,25 @@ export interface SupernodeRoleOptions {
   minSupernodes?: number
   /** Supernodes we already know (host cache), to join the mesh through. */
   known: () => SupernodeRef[]
+  /** The overlay listener's bound address: the relay listens on UDP at the same host and port. */
+  listen: string
 }
 
-export function startSupernodeRole (options: SupernodeRoleOptions): SupernodeRole {
+/** TURN credentials handed to hosts last this long; a call longer than that keeps its allocation (refreshes use the nonce, not a new login). */
+const TURN_CREDENTIAL_TTL_SECONDS = 3600
+
+export async function startSupernodeRole (options: SupernodeRoleOptions): Promise<SupernodeRole> {
   const { sodium, log, identity, session } = options
+  const advertised = parseHostPort(options.advertise) as HostPort
+  const secret = randomBytes(32)
+  const turn = await startTurnServer({
+    listen: options.listen,
+    relayHost: advertised.host,
+    realm: 'voxmesh',
+    secret,
+    log: log.child({ component: 'turn' })
+  })
+  log.info({ turn: `${turn.address}:${turn.port}` }, 'STUN/TURN relay listening')
   const supernode = createSupernode({
     sodium,
     clock: systemClock,
@@ -51,7 +72,11 @@ export function startSupernodeRole (options: SupernodeRoleOptions): SupernodeRol
     identity,
     issuerKey: session.issuerKey,
     log,
-    dialer: createDialer(sodium, 3000)
+    dialer: createDialer(sodium, 3000),
+    turn: user => {
+      const issued = issueTurnCredentials(secret, user, TURN_CREDENTIAL_TTL_SECONDS, Date.now())
+      return { host: advertised.host, port: turn.port, username: issued.username, password: issued.password, ttlSeconds: TURN_CREDENTIAL_TTL_SECONDS }
+    }
   }, { address: options.advertise, user: options.user, deviceKey: options.deviceKey, maxHosts: options.maxHosts, minSupernodes: options.minSupernodes })
 
   let heartbeatSeconds = 30
@@ -84,6 +109,7 @@ export function startSupernodeRole (options: SupernodeRoleOptions): SupernodeRol
 
   return {
     supernode,
+    turn,
     heartbeat,
     run (onOutcome) {
       const beat = (): void => {
@@ -107,6 +133,7 @@ export function startSupernodeRole (options: SupernodeRoleOptions): SupernodeRol
       for (const timer of timers) clearTimeout(timer)
       timers = []
       supernode.close()
+      void turn.close()
     }
   }
 }

@@ -126,6 +126,8 @@ export function attributeName (code: number): string {
 const utf8 = new TextEncoder()
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true })
 const padded = (n: number): number => (n + 3) & ~3
+/** A copy (a Buffer's slice() is a view: writing to it would change the caller's bytes). */
+const copy = (bytes: Uint8Array, start: number, end = bytes.length): Uint8Array => Uint8Array.prototype.slice.call(bytes, start, end)
 
 function readU16 (bytes: Uint8Array, offset: number): number {
   return ((bytes[offset] as number) << 8) | (bytes[offset + 1] as number)
@@ -201,7 +203,7 @@ function decodeAddress (value: Uint8Array, xor: boolean, transactionId: Uint8Arr
   if (expected === undefined) return `has unknown address family 0x${(family as number).toString(16)}`
   if (value.length !== expected) return `is ${value.length} bytes, want ${expected} for ${family === FAMILY_IPV4 ? 'IPv4' : 'IPv6'}`
   let port = readU16(value, 2)
-  const ip = value.slice(4)
+  const ip = copy(value, 4)
   if (xor) {
     port ^= MAGIC_COOKIE >>> 16
     const mask = new Uint8Array(16)
@@ -295,7 +297,7 @@ export function decodeStunHeader (bytes: Uint8Array): { ok: true, header: StunHe
   if ((type & 0xc000) !== 0) return { ok: false, reason: 'not STUN: the first two bits are not zero' }
   if (readU32(bytes, 4) !== MAGIC_COOKIE) return { ok: false, reason: 'not STUN: wrong magic cookie (RFC 3489 STUN is not supported)' }
   const { method, class: cls } = splitType(type)
-  return { ok: true, header: { method, class: cls, transactionId: bytes.slice(8, HEADER_BYTES) }, length: readU16(bytes, 2) }
+  return { ok: true, header: { method, class: cls, transactionId: copy(bytes, 8, HEADER_BYTES) }, length: readU16(bytes, 2) }
 }
 
 export function decodeStunMessage (bytes: Uint8Array): StunDecodeResult {
@@ -517,7 +519,7 @@ export function verifyIntegrity (message: StunMessage, key: Uint8Array): Integri
   const offset = (algorithm === 'sha256' ? sha256 : sha1) as number
   const raw = message.raw
   const received = raw.subarray(offset + 4, offset + 4 + readU16(raw, offset + 2))
-  const prefix = raw.slice(0, offset)
+  const prefix = copy(raw, 0, offset)
   writeU16(prefix, 2, offset + 4 + received.length - HEADER_BYTES)
   const expected = createHmac(algorithm, key).update(prefix).digest().subarray(0, received.length)
   if (expected.length !== received.length || !timingSafeEqual(expected, received)) {

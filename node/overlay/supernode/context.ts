@@ -18,6 +18,8 @@ export interface SupernodeComponents {
   log: Logger
   /** Checks addresses for hosts that ask before promoting themselves. */
   dialer: Dialer
+  /** Issues TURN credentials on this supernode's relay for one of its hosts; absent when it runs none. */
+  turn?: (user: string) => { host: string, port: number, username: string, password: string, ttlSeconds: number }
 }
 
 export interface SupernodeInit {

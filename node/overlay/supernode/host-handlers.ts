@@ -114,6 +114,14 @@ export function handleHostLink (sn: SupernodeInternals, link: Link, register: Me
         void published.then(() => answerPresenceQuery(sn, link, query, body))
         return
       }
+      case 'turn-request': {
+        // Only registered hosts get relay credentials, and only for their own user.
+        const issued = components.turn?.(user)
+        link.send(issued === undefined
+          ? { t: 'turn-credentials', id: message.id, available: false, host: '', port: 0, username: '', password: '', ttlSeconds: 0 }
+          : { t: 'turn-credentials', id: message.id, available: true, ...issued })
+        return
+      }
       case 'dialback-request':
         // The proof must come from this host's own device key: it can only vouch for its own address.
         components.dialer(message.address, fromBase64url(deviceKey) as Uint8Array)

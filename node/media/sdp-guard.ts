@@ -1,0 +1,324 @@
+// Checks a remote SDP and remote ICE candidates before they reach node-datachannel: its native
+// parser can abort the whole process on input it does not expect, so only text this module
+// accepts may ever be handed to it. The rules describe the one shape voxmesh speaks — a single
+// DTLS-SRTP audio m-line carrying Opus — and refuse everything else:
+//
+// - at most MAX_REMOTE_SDP_BYTES, printable ASCII lines of known types (v o s i t c b m a);
+// - exactly one m-line: `m=audio <port> UDP/TLS/RTP/SAVPF <fmts>` with `a=rtpmap:111 opus/48000/2`;
+// - exactly one `a=fingerprint:sha-256`, an `a=setup`, `a=ice-ufrag` and `a=ice-pwd`, rtcp-mux;
+// - attributes from a known list, each with the syntax native code expects; candidates per
+//   RFC 8839 with UDP transport and typ host|srflx|prflx|relay.
+import { isIPv4, isIPv6 } from 'node:net'
+import { OPUS_PAYLOAD_TYPE } from './rtp.js'
+
+export const MAX_REMOTE_SDP_BYTES = 16 * 1024
+export const MAX_SDP_LINES = 256
+export const MAX_SDP_LINE_BYTES = 1024
+/** Most a=candidate lines accepted inside one SDP. */
+export const MAX_SDP_CANDIDATES = 32
+export const MAX_CANDIDATE_BYTES = 512
+/** Most payload formats on the m-line. */
+export const MAX_MEDIA_FORMATS = 16
+export const MAX_MID_LENGTH = 32
+
+export type GuardResult = { ok: true } | { ok: false, reason: string }
+
+export type SdpType = 'offer' | 'answer'
+export type SdpSetup = 'actpass' | 'active' | 'passive'
+export type CandidateType = 'host' | 'srflx' | 'prflx' | 'relay'
+
+export interface AudioSdpSummary {
+  mid: string
+  /** The sha-256 DTLS certificate fingerprint, upper-case hex pairs joined by ':'. */
+  fingerprint: string
+  setup: SdpSetup
+  iceUfrag: string
+  icePwd: string
+  direction: 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive'
+  /** SSRCs the sender announced (a=ssrc). */
+  ssrcs: number[]
+  /** a=candidate lines carried inside the SDP. */
+  candidates: number
+}
+
+export type SdpCheck = { ok: true, summary: AudioSdpSummary } | { ok: false, reason: string }
+
+export interface CandidateSummary {
+  /** The candidate without an "a=" prefix: `candidate:...`. */
+  candidate: string
+  type: CandidateType
+  address: string
+  port: number
+  priority: number
+}
+
+export type CandidateCheck = { ok: true, summary: CandidateSummary } | { ok: false, reason: string }
+
+const PRINTABLE_LINE = /^[\x20-\x7e]*$/
+const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+$/
+const ICE_CHARS = /^[A-Za-z0-9+/]+$/
+const MID = new RegExp(`^[A-Za-z0-9_\\-.]{1,${MAX_MID_LENGTH}}$`)
+const FINGERPRINT_SHA256 = /^sha-256 ((?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2})$/
+const UINT = /^[0-9]{1,10}$/
+const DIRECTIONS = new Set(['sendrecv', 'sendonly', 'recvonly', 'inactive'])
+const CANDIDATE_TYPES = new Set<string>(['host', 'srflx', 'prflx', 'relay'])
+
+function bad (reason: string): { ok: false, reason: string } {
+  return { ok: false, reason }
+}
+
+function isUint (text: string, max: number): boolean {
+  return UINT.test(text) && Number(text) <= max
+}
+
+function isAddress (text: string): boolean {
+  return text.length <= 45 && (isIPv4(text) || (isIPv6(text) && !text.includes('%')))
+}
+
+/**
+ * Checks one ICE candidate attribute (RFC 8839 §5.1), with or without the "a=" prefix:
+ * `candidate:<foundation> <component> UDP <priority> <address> <port> typ <type>
+ * [raddr <address>] [rport <port>] *(<name> <value>)`.
+ */
+export function checkCandidate (text: unknown): CandidateCheck {
+  if (typeof text !== 'string') return bad('candidate is not a string')
+  if (text.length > MAX_CANDIDATE_BYTES) return bad(`candidate longer than ${MAX_CANDIDATE_BYTES} bytes`)
+  if (!PRINTABLE_LINE.test(text)) return bad('candidate has characters other than printable ASCII')
+  const candidate = text.startsWith('a=') ? text.slice(2) : text
+  if (!candidate.startsWith('candidate:')) return bad('not a "candidate:" attribute')
+  const fields = candidate.slice('candidate:'.length).split(' ')
+  if (fields.length < 8) return bad('candidate has too few fields')
+  const [foundation, component, transport, priority, address, port, typ, type] = fields as [string, string, string, string, string, string, string, string]
+  if (foundation.length > 32 || !ICE_CHARS.test(foundation)) return bad('bad candidate foundation')
+  if (!isUint(component, 256) || Number(component) < 1) return bad('bad candidate component id')
+  if (transport.toUpperCase() !== 'UDP') return bad(`candidate transport ${JSON.stringify(transport)} is not UDP`)
+  if (!isUint(priority, 0xffffffff)) return bad('bad candidate priority')
+  if (!isAddress(address)) return bad('candidate address is not an IP address')
+  if (!isUint(port, 65535) || Number(port) === 0) return bad('bad candidate port')
+  if (typ !== 'typ') return bad('candidate lacks "typ"')
+  if (!CANDIDATE_TYPES.has(type)) return bad(`candidate type ${JSON.stringify(type)} is not host|srflx|prflx|relay`)
+  const rest = fields.slice(8)
+  if (rest.length % 2 !== 0) return bad('candidate extension without a value')
+  const seen = new Set<string>()
+  for (let i = 0; i < rest.length; i += 2) {
+    const name = rest[i] as string
+    const value = rest[i + 1] as string
+    if (!TOKEN.test(name) || !TOKEN.test(value)) return bad('bad candidate extension')
+    if (seen.has(name)) return bad(`candidate repeats ${JSON.stringify(name)}`)
+    seen.add(name)
+    if (name === 'raddr' && !isAddress(value)) return bad('candidate raddr is not an IP address')
+    if (name === 'rport' && !isUint(value, 65535)) return bad('bad candidate rport')
+  }
+  return { ok: true, summary: { candidate, type: type as CandidateType, address, port: Number(port), priority: Number(priority) } }
+}
+
+/** A media id as signaling may carry it with a candidate. */
+export function checkMid (mid: unknown): GuardResult {
+  if (typeof mid !== 'string' || !MID.test(mid)) return bad('bad media id')
+  return { ok: true }
+}
+
+type AttributeCheck = (value: string | undefined) => string | undefined
+
+const noValue: AttributeCheck = value => value === undefined ? undefined : 'takes no value'
+const anyText: AttributeCheck = value => value !== undefined && value.length > 0 ? undefined : 'needs a value'
+const payloadTypeLead: AttributeCheck = value => {
+  if (value === undefined) return 'needs a value'
+  const space = value.indexOf(' ')
+  if (space <= 0) return 'needs "<payload type> <parameters>"'
+  return isUint(value.slice(0, space), 127) ? undefined : 'bad payload type'
+}
+
+// The attributes a voxmesh (node-datachannel) audio description uses, with the syntax checks
+// that keep native parsing (numbers read with stoi/stoul, fixed fields) away from surprises.
+const ATTRIBUTES: Record<string, AttributeCheck> = {
+  group: value => value !== undefined && /^[A-Z]+( [A-Za-z0-9_\-.]{1,32})*$/.test(value) ? undefined : 'bad group',
+  'msid-semantic': value => value !== undefined && /^ ?WMS( [!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+)*$/.test(value) ? undefined : 'bad msid-semantic',
+  'ice-options': value => value !== undefined && /^[A-Za-z0-9\-+.]+([ ,][A-Za-z0-9\-+.]+)*$/.test(value) ? undefined : 'bad ice-options',
+  'ice-ufrag': value => value !== undefined && value.length >= 4 && value.length <= 256 && ICE_CHARS.test(value) ? undefined : 'bad ice-ufrag',
+  'ice-pwd': value => value !== undefined && value.length >= 22 && value.length <= 256 && ICE_CHARS.test(value) ? undefined : 'bad ice-pwd',
+  fingerprint: value => value !== undefined && FINGERPRINT_SHA256.test(value) ? undefined : 'not a sha-256 fingerprint',
+  setup: value => value === 'actpass' || value === 'active' || value === 'passive' ? undefined : 'bad setup',
+  mid: value => value !== undefined && MID.test(value) ? undefined : 'bad mid',
+  sendrecv: noValue,
+  sendonly: noValue,
+  recvonly: noValue,
+  inactive: noValue,
+  'rtcp-mux': noValue,
+  'rtcp-rsize': noValue,
+  'end-of-candidates': noValue,
+  rtcp: value => value !== undefined && /^[0-9]{1,5}( IN IP[46] [0-9A-Fa-f.:]{1,45})?$/.test(value) && isUint(value.split(' ')[0] as string, 65535) ? undefined : 'bad rtcp',
+  ssrc: value => {
+    if (value === undefined) return 'needs a value'
+    const match = /^([0-9]{1,10}) ([A-Za-z-]{1,32})(:[\x21-\x7e]{1,128}( [\x21-\x7e]{1,128})?)?$/.exec(value)
+    return match !== null && isUint(match[1] as string, 0xffffffff) ? undefined : 'bad ssrc'
+  },
+  msid: value => value !== undefined && /^[\x21-\x7e]{1,64}( [\x21-\x7e]{1,64})?$/.test(value) ? undefined : 'bad msid',
+  rtpmap: value => {
+    if (value === undefined) return 'needs a value'
+    const match = /^([0-9]{1,3}) ([A-Za-z0-9\-_.]{1,32})\/([0-9]{1,6})(\/[0-9]{1,2})?$/.exec(value)
+    return match !== null && isUint(match[1] as string, 127) ? undefined : 'bad rtpmap'
+  },
+  fmtp: payloadTypeLead,
+  'rtcp-fb': payloadTypeLead,
+  ptime: value => value !== undefined && isUint(value, 1000) ? undefined : 'bad ptime',
+  maxptime: value => value !== undefined && isUint(value, 1000) ? undefined : 'bad maxptime',
+  extmap: value => value !== undefined && /^[0-9]{1,2}(\/(sendrecv|sendonly|recvonly|inactive))? [\x21-\x7e]{1,128}( [\x21-\x7e]{1,128})?$/.test(value) && isUint(value.split(/[ /]/)[0] as string, 14) ? undefined : 'bad extmap',
+  'extmap-allow-mixed': noValue,
+  candidate: anyText // checked in full by checkCandidate
+}
+
+/**
+ * Checks a remote description before node-datachannel sees it. `type` is the type it came
+ * with (and must be offer or answer); the summary gives what the description says.
+ */
+export function checkRemoteSdp (sdp: unknown, type?: unknown): SdpCheck {
+  if (type !== undefined && type !== 'offer' && type !== 'answer') return bad('description type is not offer or answer')
+  if (typeof sdp !== 'string') return bad('SDP is not a string')
+  if (sdp.length > MAX_REMOTE_SDP_BYTES) return bad(`SDP longer than ${MAX_REMOTE_SDP_BYTES} bytes`)
+  const lines = sdp.split('\n').map(line => line.endsWith('\r') ? line.slice(0, -1) : line)
+  while (lines.length > 0 && lines[lines.length - 1] === '') lines.pop()
+  if (lines.length === 0) return bad('empty SDP')
+  if (lines.length > MAX_SDP_LINES) return bad(`more than ${MAX_SDP_LINES} lines`)
+  if (lines[0] !== 'v=0') return bad('SDP does not start with v=0')
+
+  let mLines = 0
+  let mid: string | undefined
+  let fingerprint: string | undefined
+  let fingerprints = 0
+  let setup: SdpSetup | undefined
+  let iceUfrag: string | undefined
+  let icePwd: string | undefined
+  let direction: AudioSdpSummary['direction'] = 'sendrecv'
+  let rtcpMux = false
+  let formats: string[] = []
+  const rtpmaps = new Map<string, string>()
+  const ssrcs = new Set<number>()
+  let candidates = 0
+  const groupMids: string[] = []
+  const seenSession = { o: false, s: false, t: false }
+
+  for (const [index, line] of lines.entries()) {
+    const where = `line ${index + 1}`
+    if (line.length > MAX_SDP_LINE_BYTES) return bad(`${where} longer than ${MAX_SDP_LINE_BYTES} bytes`)
+    if (!PRINTABLE_LINE.test(line)) return bad(`${where} has characters other than printable ASCII`)
+    if (line.length < 2 || line[1] !== '=') return bad(`${where} is not "<type>=<value>"`)
+    const kind = line[0] as string
+    const value = line.slice(2)
+    switch (kind) {
+      case 'v':
+        if (index !== 0) return bad(`${where}: a second v= line`)
+        break
+      case 'o':
+        if (mLines > 0 || seenSession.o) return bad(`${where}: misplaced o= line`)
+        if (!/^[\x21-\x7e]{1,64} [0-9]{1,20} [0-9]{1,20} IN IP[46] [\x21-\x7e]{1,64}$/.test(value)) return bad(`${where}: bad o= line`)
+        seenSession.o = true
+        break
+      case 's':
+        if (mLines > 0 || seenSession.s) return bad(`${where}: misplaced s= line`)
+        seenSession.s = true
+        break
+      case 'i':
+        break
+      case 't':
+        if (mLines > 0 || !/^[0-9]{1,20} [0-9]{1,20}$/.test(value)) return bad(`${where}: bad t= line`)
+        seenSession.t = true
+        break
+      case 'c':
+        if (!/^IN IP[46] [0-9A-Fa-f.:]{1,45}(\/[0-9]{1,3})?$/.test(value)) return bad(`${where}: bad c= line`)
+        break
+      case 'b':
+        if (!/^[A-Z][A-Za-z0-9-]{0,15}:[0-9]{1,9}$/.test(value)) return bad(`${where}: bad b= line`)
+        break
+      case 'm': {
+        mLines++
+        if (mLines > 1) return bad('more than one m-line')
+        const match = /^audio ([0-9]{1,5}) UDP\/TLS\/RTP\/SAVPF((?: [0-9]{1,3})+)$/.exec(value)
+        if (match === null) return bad(`${where}: not "m=audio <port> UDP/TLS/RTP/SAVPF <formats>"`)
+        if (!isUint(match[1] as string, 65535)) return bad(`${where}: bad m-line port`)
+        formats = (match[2] as string).trim().split(' ')
+        if (formats.length > MAX_MEDIA_FORMATS) return bad(`more than ${MAX_MEDIA_FORMATS} payload formats`)
+        if (formats.some(format => !isUint(format, 127))) return bad(`${where}: bad payload format`)
+        break
+      }
+      case 'a': {
+        const colon = value.indexOf(':')
+        const name = colon < 0 ? value : value.slice(0, colon)
+        const attributeValue = colon < 0 ? undefined : value.slice(colon + 1)
+        const check = ATTRIBUTES[name]
+        if (!Object.hasOwn(ATTRIBUTES, name) || check === undefined) return bad(`${where}: attribute ${JSON.stringify(name.slice(0, 32))} is not allowed`)
+        const problem = check(attributeValue)
+        if (problem !== undefined) return bad(`${where}: a=${name}: ${problem}`)
+        const text = attributeValue ?? ''
+        switch (name) {
+          case 'fingerprint':
+            fingerprints++
+            fingerprint = (FINGERPRINT_SHA256.exec(text)?.[1] as string).toUpperCase()
+            break
+          case 'setup': setup = text as SdpSetup; break
+          case 'group': groupMids.push(...text.split(' ').slice(1)); break
+          case 'ice-ufrag':
+            if (iceUfrag !== undefined && iceUfrag !== text) return bad('conflicting ice-ufrag')
+            iceUfrag = text
+            break
+          case 'ice-pwd':
+            if (icePwd !== undefined && icePwd !== text) return bad('conflicting ice-pwd')
+            icePwd = text
+            break
+          case 'mid':
+            if (mLines === 0) return bad(`${where}: a=mid before the m-line`)
+            if (mid !== undefined) return bad('more than one a=mid')
+            mid = text
+            break
+          case 'sendrecv': case 'sendonly': case 'recvonly': case 'inactive':
+            direction = name
+            break
+          case 'rtcp-mux': rtcpMux = true; break
+          case 'rtpmap': {
+            const [payloadType, codec] = text.split(' ') as [string, string]
+            if (rtpmaps.has(payloadType)) return bad(`${where}: a second rtpmap for ${payloadType}`)
+            rtpmaps.set(payloadType, codec)
+            break
+          }
+          case 'ssrc':
+            if (ssrcs.size >= 16 && !ssrcs.has(Number(text.split(' ')[0]))) return bad('too many SSRCs')
+            ssrcs.add(Number(text.split(' ')[0]))
+            break
+          case 'candidate': {
+            if (++candidates > MAX_SDP_CANDIDATES) return bad(`more than ${MAX_SDP_CANDIDATES} candidates`)
+            const candidate = checkCandidate(value)
+            if (!candidate.ok) return bad(`${where}: ${candidate.reason}`)
+            break
+          }
+        }
+        break
+      }
+      default:
+        return bad(`${where}: line type ${JSON.stringify(kind)} is not allowed`)
+    }
+  }
+
+  if (!seenSession.o || !seenSession.s || !seenSession.t) return bad('missing o=, s= or t= line')
+  if (mLines === 0) return bad('no audio m-line')
+  if (mid === undefined) return bad('no a=mid')
+  if (groupMids.some(groupMid => groupMid !== mid)) return bad('a=group names a media id other than the m-line\'s')
+  if (!formats.includes(String(OPUS_PAYLOAD_TYPE))) return bad(`payload type ${OPUS_PAYLOAD_TYPE} is not offered`)
+  const opus = rtpmaps.get(String(OPUS_PAYLOAD_TYPE))
+  if (opus === undefined || opus.toLowerCase() !== 'opus/48000/2') return bad(`no a=rtpmap:${OPUS_PAYLOAD_TYPE} opus/48000/2`)
+  if (fingerprints === 0 || fingerprint === undefined) return bad('no a=fingerprint:sha-256')
+  if (fingerprints > 1) return bad('more than one a=fingerprint')
+  if (setup === undefined) return bad('no a=setup')
+  if (type === 'answer' && setup === 'actpass') return bad('an answer with a=setup:actpass')
+  if (iceUfrag === undefined || icePwd === undefined) return bad('no a=ice-ufrag / a=ice-pwd')
+  if (!rtcpMux) return bad('no a=rtcp-mux')
+  return { ok: true, summary: { mid, fingerprint, setup, iceUfrag, icePwd, direction, ssrcs: [...ssrcs], candidates } }
+}
+
+/** The sha-256 fingerprint in an SDP (ours or a peer's), upper-case, or undefined. */
+export function sdpFingerprint (sdp: string): string | undefined {
+  for (const line of sdp.split('\n')) {
+    const match = /^a=fingerprint:sha-256 ((?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2})\r?$/.exec(line)
+    if (match !== null) return (match[1] as string).toUpperCase()
+  }
+  return undefined
+}
