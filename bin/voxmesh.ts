@@ -5,6 +5,7 @@ import { loginServerCommand } from '../login-server/cli.js'
 import { accountCommand } from '../node/commands/account.js'
 import { nodeCommand } from '../node/commands/node.js'
 import { clientCommands } from '../node/commands/client-commands.js'
+import { callCommands } from '../node/commands/call-commands.js'
 import { UserError } from '../common/user-error.js'
 import { VOXMESH_VERSION } from '../common/version.js'
 
@@ -15,7 +16,7 @@ const program = new Command('voxmesh')
   .addCommand(loginServerCommand())
   .addCommand(accountCommand())
   .addCommand(nodeCommand())
-for (const command of clientCommands()) program.addCommand(command)
+for (const command of [...clientCommands(), ...callCommands()]) program.addCommand(command)
 
 try {
   await program.parseAsync()

@@ -8,17 +8,17 @@ import { ControlClient } from '../control/client.js'
 import { SETTABLE_STATUSES } from '../control/control-api.js'
 import { confirm, formatContacts, formatRequests, formatSendResult, formatStatus } from '../control/format.js'
 
-interface ClientOptions { dataDir?: string, json?: boolean }
+export interface ClientOptions { dataDir?: string, json?: boolean }
 
 /** --data-dir and --json on a command. No commander default for --data-dir, so a parent's value can show through to a subcommand. */
-function clientOptions (command: Command): Command {
+export function clientOptions (command: Command): Command {
   return command
     .option('--data-dir <dir>', `data dir of the running node (default: "${DEFAULT_NODE_DATA_DIR}")`)
     .option('--json', 'print JSON instead of text')
 }
 
 /** Options of `command` over those of its parents (`voxmesh contacts --data-dir X add bob` works too). */
-function resolve (command: Command): { dataDir: string, json: boolean } {
+export function resolve (command: Command): { dataDir: string, json: boolean } {
   let dataDir: string | undefined
   let json = false
   for (let c: Command | null = command; c !== null; c = c.parent) {
@@ -29,7 +29,7 @@ function resolve (command: Command): { dataDir: string, json: boolean } {
   return { dataDir: dataDir ?? DEFAULT_NODE_DATA_DIR, json }
 }
 
-function output (json: boolean, value: unknown, text: string): void {
+export function output (json: boolean, value: unknown, text: string): void {
   process.stdout.write(json ? JSON.stringify(value) + '\n' : text + '\n')
 }
 

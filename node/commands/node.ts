@@ -1,4 +1,5 @@
 // `voxmesh node`: run this device's node (host or supernode).
+import { resolve as resolvePath } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { pino } from 'pino'
 import { parseHostPort } from '../../common/address.js'
@@ -15,6 +16,12 @@ import { startControlServer } from '../control/server.js'
 import { newControlToken, removeControlFile, writeControlFile } from '../control/control-file.js'
 import { runShell } from '../control/shell.js'
 import type { Logger } from '../overlay/logger.js'
+import { MAX_TONE_HZ, MIN_TONE_HZ } from '../control/constants.js'
+import { DEFAULT_RING_TIMEOUT_MS } from '../calls/constants.js'
+
+/** --ring-timeout bounds: long enough to reach the phone, short enough that a caller is not left hanging. */
+const MIN_RING_TIMEOUT_SECONDS = 5
+const MAX_RING_TIMEOUT_SECONDS = 600
 
 const hostPort = (allowPortZero: boolean) => (value: string): string => {
   if (parseHostPort(value, allowPortZero) === undefined) throw new InvalidArgumentError('expected HOST:PORT, e.g. 127.0.0.1:7701')
@@ -24,6 +31,20 @@ const number = (what: string, min: number) => (value: string): number => {
   const n = Number(value)
   if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`${what} must be a number ≥ ${min}`)
   return n
+}
+const toneHz = (value: string): number => {
+  const hz = Number(value)
+  if (value.trim() === '' || !Number.isFinite(hz) || hz < MIN_TONE_HZ || hz > MAX_TONE_HZ) {
+    throw new InvalidArgumentError(`expected a frequency from ${MIN_TONE_HZ} to ${MAX_TONE_HZ} Hz`)
+  }
+  return hz
+}
+const ringTimeout = (value: string): number => {
+  const seconds = parseDurationSeconds(value)
+  if (seconds === undefined || seconds < MIN_RING_TIMEOUT_SECONDS || seconds > MAX_RING_TIMEOUT_SECONDS) {
+    throw new InvalidArgumentError(`expected ${MIN_RING_TIMEOUT_SECONDS}–${MAX_RING_TIMEOUT_SECONDS} seconds, e.g. 45 or 2m`)
+  }
+  return seconds * 1000
 }
 
 interface NodeCommandOptions {
@@ -43,6 +64,15 @@ interface NodeCommandOptions {
   maxHosts: number
   minSupernodes: number
   logLevel: string
+  autoAnswer: boolean
+  play?: string
+  tone?: number
+  recordDir?: string
+  mic: boolean
+  speaker: boolean
+  allowCallsFromAnyone: boolean
+  callWaiting: boolean
+  ringTimeout?: number
 }
 
 export function nodeCommand (): Command {
@@ -67,6 +97,15 @@ export function nodeCommand (): Command {
     .option('--max-load-per-core <load>', 'CPU load average per core above which it does not promote', number('--max-load-per-core', 0), DEFAULT_MAX_LOAD_PER_CORE)
     .option('--max-hosts <n>', 'hosts a supernode serves before it redirects newcomers', number('--max-hosts', 1), DEFAULT_MAX_HOSTS)
     .option('--min-supernodes <n>', 'below this many known supernodes the mesh asks for promotions', number('--min-supernodes', 1), MIN_SUPERNODES)
+    .option('--auto-answer', 'answer incoming calls at once (bots, tests)', false)
+    .addOption(new Option('--play <file>', 'what calls send by default: this WAV file, looped').conflicts('tone'))
+    .addOption(new Option('--tone <hz>', `what calls send by default: a sine tone (${MIN_TONE_HZ}–${MAX_TONE_HZ} Hz)`).argParser(toneHz).conflicts('play'))
+    .option('--record-dir <dir>', 'record every call\'s incoming audio to a WAV file here')
+    .option('--mic', 'send audio from the microphone (needs SoX\'s `rec`)', false)
+    .option('--speaker', 'play calls on the speaker (needs SoX\'s `play`)', false)
+    .option('--allow-calls-from-anyone', 'take calls from users who are not your contacts', false)
+    .option('--call-waiting', 'let a second call ring while in a call (else callers get busy)', false)
+    .option('--ring-timeout <seconds>', `an unanswered call gives up after this (default ${DEFAULT_RING_TIMEOUT_MS / 1000})`, ringTimeout)
     .addOption(new Option('--log-level <level>', 'log level; logs are JSON lines on stderr').choices(LOG_LEVELS).default('info'))
     .action(async (opts: NodeCommandOptions) => {
       const password = await readPassword({ passwordFile: opts.passwordFile, prompt: `Password for ${opts.user}: ` })
@@ -84,7 +123,18 @@ export function nodeCommand (): Command {
         log,
         thresholds: { promoteAfterMs: opts.promoteAfter, minFreeMemoryMb: opts.minFreeMemory, maxLoadPerCore: opts.maxLoadPerCore },
         maxHosts: opts.maxHosts,
-        minSupernodes: opts.minSupernodes
+        minSupernodes: opts.minSupernodes,
+        calls: {
+          autoAnswer: opts.autoAnswer,
+          play: opts.play === undefined ? undefined : resolvePath(opts.play),
+          tone: opts.tone,
+          recordDir: opts.recordDir === undefined ? undefined : resolvePath(opts.recordDir),
+          mic: opts.mic,
+          speaker: opts.speaker,
+          anyone: opts.allowCallsFromAnyone,
+          callWaiting: opts.callWaiting,
+          ringTimeoutMs: opts.ringTimeout
+        }
       })
       const token = newControlToken()
       const control = await startControlServer(node, { listen: opts.control, token, logger: log })

@@ -2,7 +2,9 @@
 // script in TypeScript). Errors come back as UserErrors that read well on one line.
 import type { Static } from 'typebox'
 import { UserError } from '../../common/user-error.js'
-import type { ContactRequestView, ContactView, NodeEvent, NodeStatus, SendMessageResult } from '../runtime/api.js'
+import type {
+  CallAudioOptions, CallInfo, CallOptions, ContactRequestView, ContactView, NodeEvent, NodeStatus, SendMessageResult
+} from '../runtime/api.js'
 import type { UserStatus } from '../overlay/host.js'
 import type { AddContactResponse } from './control-api.js'
 import { CONTROL_REQUEST_TIMEOUT_MS } from './constants.js'
@@ -21,6 +23,11 @@ export class NodeNotAnsweringError extends UserError {}
 class RequestTimeout extends Error {}
 
 export interface ControlClientOptions { timeoutMs?: number }
+
+export interface EventsOptions {
+  /** Called once the node has accepted the stream: every event from then on is delivered. */
+  onOpen?: () => void
+}
 
 export class ControlClient {
   readonly url: string
@@ -52,8 +59,24 @@ export class ControlClient {
   async setPresence (status: UserStatus): Promise<void> { await this.request('PUT', '/v1/presence', { status }) }
   sendMessage (to: string, text: string): Promise<SendMessageResult> { return this.request('POST', '/v1/messages', { to, text }) }
 
+  /** Places a call; progress comes as call-* events. Paths in `options` are read by the node: send absolute ones. */
+  placeCall (to: string, options: CallOptions = {}): Promise<{ callId: string }> {
+    return this.request('POST', '/v1/calls', { to, ...definedOnly(options) })
+  }
+
+  /** Answers the given (or the only) ringing call. */
+  answerCall (callId?: string, options: CallAudioOptions = {}): Promise<{ callId: string }> {
+    return this.request('POST', '/v1/calls/answer', definedOnly({ callId, ...options }))
+  }
+
+  async declineCall (callId?: string): Promise<void> { await this.request('POST', '/v1/calls/decline', definedOnly({ callId })) }
+  /** Ends (or cancels) the given (or the only) call. */
+  async hangup (callId?: string): Promise<void> { await this.request('POST', '/v1/calls/hangup', definedOnly({ callId })) }
+  async setMuted (muted: boolean, callId?: string): Promise<void> { await this.request('POST', '/v1/calls/mute', definedOnly({ callId, muted })) }
+  async calls (): Promise<CallInfo[]> { return (await this.request<{ calls: CallInfo[] }>('GET', '/v1/calls')).calls }
+
   /** The node's events as they come, until the node closes the stream or `signal` aborts (then it just ends). */
-  async * events (signal?: AbortSignal): AsyncGenerator<NodeEvent> {
+  async * events (signal?: AbortSignal, options: EventsOptions = {}): AsyncGenerator<NodeEvent> {
     const controller = new AbortController()
     const abort = (): void => { controller.abort() }
     signal?.addEventListener('abort', abort)
@@ -74,6 +97,8 @@ export class ControlClient {
       }
       if (!response.ok) throw await this.errorFrom(response)
       if (response.body === null) return
+      // The node subscribes this stream before it sends the headers.
+      options.onOpen?.()
       const reader = response.body.getReader()
       const decoder = new TextDecoder()
       let buffer = ''
@@ -146,6 +171,11 @@ export class ControlClient {
     }
     return new ControlApiError(response.status, code, message)
   }
+}
+
+/** The object without its undefined fields (the API refuses fields it does not know, and JSON drops undefined anyway). */
+function definedOnly<T extends object> (value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>
 }
 
 /** One SSE message: its data lines joined, parsed as JSON; comments and other fields are ignored. */

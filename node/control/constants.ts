@@ -25,3 +25,11 @@ export const SSE_MAX_CLIENTS = 64
 
 /** How long a client command waits for an answer (a message waits for its receipt inside this). */
 export const CONTROL_REQUEST_TIMEOUT_MS = 30_000
+
+/** A file path sent to the node (--play, --record): plenty for any real path, bounded all the same. */
+export const MAX_PATH_CHARS = 4096
+/** A call id as the node makes them (16 base64url characters), or a prefix of one (the `calls` table shows 8). */
+export const MAX_CALL_ID_CHARS = 32
+/** The tone a call may send instead of a file, Hz: the range people hear. */
+export const MIN_TONE_HZ = 20
+export const MAX_TONE_HZ = 20_000

@@ -1,7 +1,9 @@
 // The local control API's request and response bodies, declared once: the
 // server validates with these schemas, the client is typed by them.
 import { Type, type Static } from 'typebox'
-import { MAX_CONTACT_MESSAGE_CHARS, MAX_MESSAGE_CHARS, MAX_USERNAME_INPUT_CHARS } from './constants.js'
+import {
+  MAX_CALL_ID_CHARS, MAX_CONTACT_MESSAGE_CHARS, MAX_MESSAGE_CHARS, MAX_PATH_CHARS, MAX_TONE_HZ, MAX_USERNAME_INPUT_CHARS, MIN_TONE_HZ
+} from './constants.js'
 
 export const ErrorBody = Type.Object({
   error: Type.Object({ code: Type.String(), message: Type.String() })
@@ -27,6 +29,29 @@ export const SendMessageInput = Type.Object({
   to: UsernameInput,
   text: Type.String({ minLength: 1, maxLength: MAX_MESSAGE_CHARS })
 }, { additionalProperties: false })
+
+// Calls. The node picks the only suitable call when callId is left out, and
+// takes a unique prefix of an id. File paths are resolved by the node (the CLI
+// sends absolute ones).
+export const CallId = Type.String({ minLength: 1, maxLength: MAX_CALL_ID_CHARS, pattern: '^[A-Za-z0-9_-]+$' })
+const FilePath = Type.String({ minLength: 1, maxLength: MAX_PATH_CHARS })
+const Tone = Type.Number({ minimum: MIN_TONE_HZ, maximum: MAX_TONE_HZ })
+
+export const PlaceCallInput = Type.Object({
+  to: UsernameInput,
+  play: Type.Optional(FilePath),
+  tone: Type.Optional(Tone),
+  record: Type.Optional(FilePath),
+  relayOnly: Type.Optional(Type.Boolean())
+}, { additionalProperties: false })
+export const AnswerCallInput = Type.Object({
+  callId: Type.Optional(CallId),
+  play: Type.Optional(FilePath),
+  tone: Type.Optional(Tone),
+  record: Type.Optional(FilePath)
+}, { additionalProperties: false })
+export const CallIdInput = Type.Object({ callId: Type.Optional(CallId) }, { additionalProperties: false })
+export const MuteInput = Type.Object({ callId: Type.Optional(CallId), muted: Type.Boolean() }, { additionalProperties: false })
 
 // Responses keep fields they do not declare (additionalProperties), so a field
 // the node adds later reaches scripts without a change here.
@@ -69,3 +94,28 @@ export const SendMessageResponse = Type.Union([
   Type.Object({ status: Type.Literal('sent'), id: Type.String() }),
   Type.Object({ status: Type.Literal('offline'), id: Type.String() })
 ])
+
+export const CallIdResponse = Type.Object({ callId: Type.String() })
+export const MuteResponse = Type.Object({ muted: Type.Boolean() })
+
+const CallStatsView = Type.Object({
+  path: Type.Union([Type.Literal('direct'), Type.Literal('relay'), Type.Literal('unknown')]),
+  rttMs: Type.Union([Type.Number(), Type.Null()]),
+  jitterMs: Type.Number(),
+  lossPct: Type.Number(),
+  bitrateKbps: Type.Number(),
+  mos: Type.Number(),
+  packetsSent: Type.Integer(),
+  packetsReceived: Type.Integer()
+}, open)
+const CallInfoView = Type.Object({
+  callId: Type.String(),
+  direction: Type.Union([Type.Literal('outgoing'), Type.Literal('incoming')]),
+  peer: Type.String(),
+  state: Type.Union([Type.Literal('inviting'), Type.Literal('ringing'), Type.Literal('connecting'), Type.Literal('connected'), Type.Literal('ended')]),
+  startedAt: Type.Number(),
+  connectedAt: Type.Optional(Type.Number()),
+  muted: Type.Boolean(),
+  stats: Type.Optional(CallStatsView)
+}, open)
+export const CallsResponse = Type.Object({ calls: Type.Array(CallInfoView) })

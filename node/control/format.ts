@@ -1,6 +1,6 @@
 // Human-readable output, shared by the interactive shell and the client
 // subcommands so the two never drift. Pure functions: strings in, strings out.
-import type { ContactRequestView, ContactView, NodeEvent, NodeStatus, SendMessageResult } from '../runtime/api.js'
+import type { CallInfo, CallStats, ContactRequestView, ContactView, NodeEvent, NodeStatus, SendMessageResult } from '../runtime/api.js'
 
 /**
  * Text that came from another user, made safe for a terminal: control
@@ -130,6 +130,63 @@ export function formatEvent (event: NodeEvent, now = Date.now()): string | undef
     case 'contact-added': return `* ${event.username} is now your contact`
     case 'contact-removed': return `* ${event.username} is no longer your contact`
     case 'error': return `! ${cleanText(event.message)}`
+    case 'call-incoming': return `* ${event.from} is calling (id ${shortCallId(event.callId)}): type answer or decline`
+    case 'call-ringing': return `* ${formatCallRinging(event.peer)}`
+    case 'call-connected': return `* ${formatCallConnected(event)}`
+    case 'call-ended': return `* ${formatCallEnded(event, true)}`
+    // Every second per call: `calls` shows them on demand.
+    case 'call-stats': return undefined
     default: return undefined
   }
+}
+
+/** The part of a call id people type and see (the node takes any unique prefix). */
+export const shortCallId = (callId: string): string => callId.slice(0, 8)
+
+export const formatCallRinging = (peer: string): string => `ringing ${peer}...`
+
+/** "connected to bob via relay super1@127.0.0.1:7701 in 85 ms", or "... directly in 12 ms". */
+export function formatCallConnected (event: { peer: string, path: 'direct' | 'relay', relay?: string, setupMs: number }): string {
+  const via = event.path === 'relay' ? `via relay ${cleanText(event.relay ?? 'a supernode')}` : 'directly'
+  return `connected to ${event.peer} ${via} in ${Math.round(event.setupMs)} ms`
+}
+
+const fixed = (value: number, digits: number): string => Number.isFinite(value) ? value.toFixed(digits) : '?'
+
+/** One compact line: "rtt 42 ms  jitter 3.1 ms  loss 0.0%  24 kbit/s  MOS 4.38". */
+export function formatCallStats (stats: Pick<CallStats, 'rttMs' | 'jitterMs' | 'lossPct' | 'bitrateKbps' | 'mos'>): string {
+  const rtt = stats.rttMs === null ? 'rtt -' : `rtt ${Math.round(stats.rttMs)} ms`
+  return `${rtt}  jitter ${fixed(stats.jitterMs, 1)} ms  loss ${fixed(stats.lossPct, 1)}%  ${fixed(stats.bitrateKbps, 0)} kbit/s  MOS ${fixed(stats.mos, 2)}`
+}
+
+/** "call ended after 1m 03s" for a hang-up, else "call ended: bob declined the call"; with `withPeer`, "call with bob ended ...". */
+export function formatCallEnded (event: { peer: string, reason: string, message: string, durationMs: number, recording?: string }, withPeer = false): string {
+  const subject = withPeer ? `call with ${event.peer} ended` : 'call ended'
+  const text = event.reason === 'hangup' ? `${subject} after ${formatDuration(event.durationMs / 1000)}` : `${subject}: ${cleanText(event.message)}`
+  return event.recording === undefined ? text : `${text}; recorded to ${cleanText(event.recording)}`
+}
+
+/** The `calls` table: id, direction, peer, state, path, duration and the latest stats. */
+export function formatCalls (calls: CallInfo[], now = Date.now()): string {
+  if (calls.length === 0) return 'no calls'
+  const rows = calls.map(call => {
+    const stats = call.stats
+    const live = call.state === 'connected' && call.connectedAt !== undefined
+    return [
+      shortCallId(call.callId),
+      call.direction,
+      call.peer,
+      call.state + (call.muted && call.state !== 'ended' ? ' (muted)' : ''),
+      stats?.path ?? '-',
+      live ? formatDuration((now - (call.connectedAt as number)) / 1000) : '-',
+      stats === undefined || stats.rttMs === null ? '-' : `${Math.round(stats.rttMs)} ms`,
+      stats === undefined ? '-' : `${fixed(stats.jitterMs, 1)} ms`,
+      stats === undefined ? '-' : `${fixed(stats.lossPct, 1)}%`,
+      stats === undefined ? '-' : fixed(stats.mos, 2)
+    ]
+  })
+  const header = ['ID', 'DIR', 'PEER', 'STATE', 'PATH', 'DURATION', 'RTT', 'JITTER', 'LOSS', 'MOS']
+  const all = [header, ...rows]
+  const widths = header.map((_, i) => Math.max(...all.map(row => (row[i] as string).length)))
+  return all.map(row => row.map((cell, i) => i === row.length - 1 ? cell : cell.padEnd(widths[i] as number)).join('  ')).join('\n')
 }

@@ -17,9 +17,12 @@ import { silentLogger, type Logger } from '../overlay/logger.js'
 import type { NodeApi } from '../runtime/api.js'
 import { DEFAULT_CONTROL_LISTEN } from '../runtime/defaults.js'
 import { MAX_CONTROL_BODY_BYTES, SSE_MAX_CLIENTS } from './constants.js'
+import { CallError } from '../calls/call-manager.js'
+import type { CallAudioOptions } from '../runtime/api.js'
 import {
-  AddContactInput, AddContactResponse, BlockInput, ContactsResponse, DoneResponse, ErrorBody, PresenceInput, PresenceResponse,
-  RequestsResponse, SendMessageInput, SendMessageResponse, StatusResponse, UsernameParams
+  AddContactInput, AddContactResponse, AnswerCallInput, BlockInput, CallIdInput, CallIdResponse, CallsResponse, ContactsResponse, DoneResponse,
+  ErrorBody, MuteInput, MuteResponse, PlaceCallInput, PresenceInput, PresenceResponse, RequestsResponse, SendMessageInput, SendMessageResponse,
+  StatusResponse, UsernameParams
 } from './control-api.js'
 import { DEFAULT_EVENT_STREAM_BOUNDS, pipeEvents, type EventStream, type EventStreamBounds } from './event-stream.js'
 
@@ -48,6 +51,20 @@ function requireUsername (input: string, field = 'username'): string {
 
 /** Control characters other than tab and newline (terminal escapes, NUL...). */
 const CONTROL_CHARACTERS = /(?![\t\n])\p{Cc}/u
+
+/** --play/--tone/--record as the node takes them: one audio source at most, paths without control characters. */
+function audioOptions (input: { play?: string, tone?: number, record?: string }): CallAudioOptions {
+  if (input.play !== undefined && input.tone !== undefined) throw new RequestError(400, 'invalid_request', 'give play or tone, not both')
+  for (const field of ['play', 'record'] as const) {
+    const path = input[field]
+    if (path !== undefined && /\p{Cc}/u.test(path)) throw new RequestError(400, 'invalid_request', `${field} may not contain control characters`)
+  }
+  const options: CallAudioOptions = {}
+  if (input.play !== undefined) options.play = input.play
+  if (input.tone !== undefined) options.tone = input.tone
+  if (input.record !== undefined) options.record = input.record
+  return options
+}
 
 export function buildControlApp (api: NodeApi, token: string, options: ControlAppOptions = {}): ControlApp {
   if (token.length < MIN_TOKEN_CHARS) throw new Error(`control token must have at least ${MIN_TOKEN_CHARS} characters`)
@@ -150,6 +167,34 @@ export function buildControlApp (api: NodeApi, token: string, options: ControlAp
     return await api.sendMessage(to, text)
   })
 
+  app.get('/v1/calls', { schema: { response: { 200: CallsResponse, ...errors } } }, async () => ({ calls: api.calls() }))
+
+  app.post('/v1/calls', { schema: { body: PlaceCallInput, response: { 200: CallIdResponse, ...errors } } }, async request => {
+    const to = requireUsername(request.body.to, 'to')
+    const options = audioOptions(request.body)
+    return await api.placeCall(to, request.body.relayOnly === true ? { ...options, relayOnly: true } : options)
+  })
+
+  app.post('/v1/calls/answer', { schema: { body: AnswerCallInput, response: { 200: CallIdResponse, ...errors } } }, async request => {
+    const options = audioOptions(request.body)
+    return await api.answerCall(request.body.callId, Object.keys(options).length === 0 ? undefined : options)
+  })
+
+  app.post('/v1/calls/decline', { schema: { body: CallIdInput, response: { 200: DoneResponse, ...errors } } }, async request => {
+    api.declineCall(request.body.callId)
+    return { status: 'declined' }
+  })
+
+  app.post('/v1/calls/hangup', { schema: { body: CallIdInput, response: { 200: DoneResponse, ...errors } } }, async request => {
+    api.hangup(request.body.callId)
+    return { status: 'ended' }
+  })
+
+  app.post('/v1/calls/mute', { schema: { body: MuteInput, response: { 200: MuteResponse, ...errors } } }, async request => {
+    api.setMuted(request.body.muted, request.body.callId)
+    return { muted: request.body.muted }
+  })
+
   app.get('/v1/events', async (request, reply) => {
     if (streams.size >= maxStreams) throw new RequestError(503, 'busy', `already ${maxStreams} event streams open`)
     reply.hijack()
@@ -225,7 +270,8 @@ export function isLoopbackHost (host: string): boolean {
 
 /** Maps anything thrown in a request to {status, code, message}. */
 export function describeError (err: unknown): { status: number, code: string, message: string } {
-  if (err instanceof UserError) return { status: 400, code: 'refused', message: err.message }
+  // A call the node cannot place or act on ("no such call", "already in a call") is refused like any UserError.
+  if (err instanceof UserError || err instanceof CallError) return { status: 400, code: 'refused', message: err.message }
   const e = err as Partial<FastifyError> & { status?: unknown }
   // RequestError here, LoginApiError from the login server: their status and code pass through.
   if (typeof e.status === 'number' && e.status >= 400 && e.status <= 599 && typeof e.code === 'string') {

@@ -6,7 +6,7 @@ import { normalizeUsername } from '../../common/usernames.js'
 import type { NodeApi } from '../runtime/api.js'
 import type { UserStatus } from '../overlay/host.js'
 import { SETTABLE_STATUSES } from './control-api.js'
-import { confirm, formatContacts, formatEvent, formatRequests, formatSendResult, formatStatus } from './format.js'
+import { confirm, formatCalls, formatContacts, formatEvent, formatRequests, formatSendResult, formatStatus, shortCallId } from './format.js'
 
 export interface ShellIo {
   input: NodeJS.ReadableStream
@@ -28,10 +28,19 @@ const HELP: Array<[string, string]> = [
   ['requests', 'pending contact requests, both ways'],
   ['presence STATUS', 'set your status: online, away, busy or invisible'],
   ['msg NAME TEXT', 'send a text message'],
+  ['call NAME', 'call NAME (progress shows up as it comes)'],
+  ['answer [ID]', 'answer the ringing call (or the one with that id)'],
+  ['decline [ID]', 'decline the ringing call (decline NAME still declines a contact request)'],
+  ['hangup [ID]', 'end the call, or cancel it while it rings'],
+  ['mute [ID]', 'stop sending your audio'],
+  ['unmute [ID]', 'send your audio again'],
+  ['calls', 'live calls with their quality'],
   ['quit', 'leave (also Ctrl-D or Ctrl-C)']
 ]
-const COMMANDS = [...HELP.map(([usage]) => usage.split(' ')[0] as string), 'exit']
-const TAKES_NAME = new Set(['add', 'accept', 'decline', 'remove', 'block', 'unblock', 'msg'])
+const COMMANDS = [...new Set(HELP.map(([usage]) => usage.split(' ')[0] as string)), 'exit']
+const TAKES_NAME = new Set(['add', 'accept', 'decline', 'remove', 'block', 'unblock', 'msg', 'call'])
+/** What a call id (or a prefix of one) may look like. */
+const CALL_ID = /^[A-Za-z0-9_-]{1,32}$/
 
 class ShellUsageError extends Error {}
 
@@ -86,6 +95,13 @@ export async function runShell (api: NodeApi, io: ShellIo): Promise<void> {
     return username
   }
 
+  const callId = (word: string | undefined, usage: string): string | undefined => {
+    if (word === undefined) return undefined
+    if (!CALL_ID.test(word)) throw new ShellUsageError(`usage: ${usage} (ID is the first characters of the id "calls" shows)`)
+    return word
+  }
+  const peerOf = (id: string): string => api.calls().find(c => c.callId === id)?.peer ?? 'the caller'
+
   const execute = async (line: string): Promise<void> => {
     const match = /^(\S+)\s*(\S*)\s*([\s\S]*)$/.exec(line.trim())
     if (match === null) return
@@ -113,7 +129,36 @@ export async function runShell (api: NodeApi, io: ShellIo): Promise<void> {
         return
       }
       case 'accept': { const who = name(first, 'accept NAME'); await api.acceptContact(who); names.add(who); print(confirm.accept(who)); return }
-      case 'decline': { const who = name(first, 'decline NAME'); await api.declineContact(who); print(confirm.decline(who)); return }
+      case 'decline': {
+        // A ringing call when there is one (and the word is its id, or nothing); else a contact request.
+        const ringing = api.calls().filter(c => c.direction === 'incoming' && c.state === 'ringing')
+        const call = first === undefined ? ringing[0] : ringing.find(c => c.callId.startsWith(first))
+        if (call !== undefined) {
+          api.declineCall(call.callId)
+          print(`declined the call from ${call.peer}`)
+          return
+        }
+        if (first === undefined) throw new ShellUsageError('no call is ringing; usage: decline NAME (a contact request) or decline [ID] (a ringing call)')
+        const who = name(first, 'decline NAME')
+        await api.declineContact(who)
+        print(confirm.decline(who))
+        return
+      }
+      case 'call': {
+        const who = name(first, 'call NAME')
+        const { callId: id } = await api.placeCall(who)
+        print(`calling ${who} (id ${shortCallId(id)}); "hangup" ends it`)
+        return
+      }
+      case 'answer': {
+        const { callId: id } = await api.answerCall(callId(first, 'answer [ID]'))
+        print(`answered ${peerOf(id)} (id ${shortCallId(id)})`)
+        return
+      }
+      case 'hangup': { api.hangup(callId(first, 'hangup [ID]')); print('hung up'); return }
+      case 'mute': { api.setMuted(true, callId(first, 'mute [ID]')); print('muted: the other side hears nothing from you'); return }
+      case 'unmute': { api.setMuted(false, callId(first, 'unmute [ID]')); print('unmuted'); return }
+      case 'calls': print(formatCalls(api.calls())); return
       case 'remove': { const who = name(first, 'remove NAME'); await api.removeContact(who); names.delete(who); print(confirm.remove(who)); return }
       case 'block': { const who = name(first, 'block NAME'); await api.block(who); print(confirm.block(who)); return }
       case 'unblock': { const who = name(first, 'unblock NAME'); await api.unblock(who); print(confirm.unblock(who)); return }

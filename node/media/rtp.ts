@@ -72,6 +72,11 @@ function fail (reason: string): RtpParseResult {
   return { ok: false, reason }
 }
 
+/** A plain Uint8Array copy (a Buffer's slice() would be a view of the caller's memory). */
+function copyOf (bytes: Uint8Array, start: number, end: number): Uint8Array {
+  return new Uint8Array(bytes.subarray(start, end))
+}
+
 function u16 (bytes: Uint8Array, at: number): number {
   return ((bytes[at] as number) << 8) | (bytes[at + 1] as number)
 }
@@ -104,7 +109,7 @@ export function parseRtp (bytes: Uint8Array): RtpParseResult {
     const words = u16(bytes, offset + 2)
     offset += 4
     if (bytes.length < offset + 4 * words) return fail('header extension longer than the packet')
-    extension = { profile, data: bytes.slice(offset, offset + 4 * words) }
+    extension = { profile, data: copyOf(bytes, offset, offset + 4 * words) }
     offset += 4 * words
   }
   let end = bytes.length
@@ -122,7 +127,7 @@ export function parseRtp (bytes: Uint8Array): RtpParseResult {
     timestamp: u32(bytes, 4),
     ssrc: u32(bytes, 8),
     csrcs,
-    payload: bytes.slice(offset, end),
+    payload: copyOf(bytes, offset, end),
     paddingLength
   }
   if (extension !== undefined) packet.extension = extension

@@ -314,6 +314,18 @@ export function checkRemoteSdp (sdp: unknown, type?: unknown): SdpCheck {
   return { ok: true, summary: { mid, fingerprint, setup, iceUfrag, icePwd, direction, ssrcs: [...ssrcs], candidates } }
 }
 
+/**
+ * The SDP without the a=candidate lines `keep` turns down (line ends preserved). For SDP that
+ * checkRemoteSdp() accepted: its candidate lines all parse.
+ */
+export function filterSdpCandidates (sdp: string, keep: (candidate: CandidateSummary) => boolean): string {
+  return sdp.split('\n').filter(line => {
+    if (!line.startsWith('a=candidate:')) return true
+    const check = checkCandidate(line.endsWith('\r') ? line.slice(0, -1) : line)
+    return check.ok && keep(check.summary)
+  }).join('\n')
+}
+
 /** The sha-256 fingerprint in an SDP (ours or a peer's), upper-case, or undefined. */
 export function sdpFingerprint (sdp: string): string | undefined {
   for (const line of sdp.split('\n')) {

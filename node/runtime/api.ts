@@ -15,6 +15,8 @@ export interface NodeStatus {
   peers: number
   /** Hosts registered here (supernode role). */
   hosts: number
+  /** The TURN relay's own counters (supernode role): live allocations and what it relayed each way. */
+  relay: { allocations: number, toPeer: { packets: number, bytes: number }, fromPeer: { packets: number, bytes: number } } | null
   uptimeSeconds: number
   loginServer: string
   listen: string | null

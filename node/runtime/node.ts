@@ -20,6 +20,8 @@ import { startSupernodeRole, type SupernodeRole } from './supernode-role.js'
 import { decidePromotion, type PromotionThresholds } from './promotion.js'
 import { createContactBook } from './contact-book.js'
 import type { NodeApi, NodeEvent, NodeStatus, Role, SendMessageResult } from './api.js'
+import { createCallService, type CallDefaults } from '../calls/call-service.js'
+import type { CallBody } from '../calls/call-bodies.js'
 import {
   DEFAULT_MAX_LOAD_PER_CORE, DEFAULT_MIN_FREE_MEMORY_MB, DEFAULT_PROMOTE_AFTER_MS, DEMOTE_AFTER_FAILED_CHECKS, PROMOTION_CHECK_MS
 } from './defaults.js'
@@ -38,6 +40,10 @@ export interface NodeOptions {
   minSupernodes?: number
   /** How long `msg` waits for a delivery receipt. */
   receiptTimeoutMs?: number
+  /** Call settings: auto-answer, default audio source and sink, who may call. */
+  calls?: CallDefaults
+  /** ICE gathers only on this address (tests on one machine). */
+  mediaBindAddress?: string
 }
 
 export interface RunningNode extends NodeApi {
@@ -115,10 +121,8 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
     }
   }
 
-  // Calls are wired in once media is (node/calls); until then signals are logged and dropped.
-  let onCallSignal = (from: { user: string }, body: { type: string }): void => {
-    log.debug({ from: from.user, type: body.type }, 'call signal ignored: calls are not enabled on this node')
-  }
+  // Set once the host exists; signals before that cannot belong to a call of ours.
+  let onCallSignal = (_from: { user: string, deviceKey: string }, _body: CallBody): void => {}
   let hostRef: Host | undefined
   const contacts = createContactBook({ session, log, emit, getHost: () => hostRef })
   await contacts.refresh()
@@ -132,6 +136,20 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
       accepts: (from, type) => contacts.accepts(from, type)
     }
   )
+
+  const calls = createCallService({
+    sodium,
+    log,
+    host,
+    user,
+    deviceKey: dataDir.device.deviceKey,
+    deviceSecretKey: dataDir.device.secretKey,
+    isContact: username => contacts.audience().includes(username),
+    defaults: options.calls ?? {},
+    emit,
+    bindAddress: options.mediaBindAddress
+  })
+  onCallSignal = (from, body) => { calls.handleSignal(from, body) }
 
   const becomeSupernode = async (reason: string): Promise<boolean> => {
     if (advertise === undefined || listener === undefined) return false
@@ -223,6 +241,11 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
   const cacheTimer = setInterval(saveCache, 60_000).unref()
   let closing: Promise<void> | undefined
 
+  const relayCounters = (): NodeStatus['relay'] => {
+    const turn = supernodeRole?.turn.stats()
+    return turn === undefined ? null : { allocations: turn.allocations, toPeer: { ...turn.toPeer }, fromPeer: { ...turn.fromPeer } }
+  }
+
   const status = (): NodeStatus => {
     const sn = supernodeRole?.supernode.stats()
     return {
@@ -232,6 +255,7 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
       presence: host.status,
       peers: sn?.peerLinks ?? 0,
       hosts: sn?.hosts ?? 0,
+      relay: relayCounters(),
       uptimeSeconds: Math.round((Date.now() - started) / 1000),
       loginServer: options.loginServer,
       listen: listener?.address ?? null,
@@ -275,6 +299,12 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
     unblock: username => contacts.unblock(username),
     setPresence: (next: UserStatus) => { host.setStatus(next) },
     sendMessage,
+    placeCall: (to, callOptions) => calls.placeCall(to, callOptions),
+    answerCall: (callId, audio) => calls.answerCall(callId, audio),
+    declineCall: callId => { calls.declineCall(callId) },
+    hangup: callId => { calls.hangup(callId) },
+    setMuted: (muted, callId) => { calls.setMuted(muted, callId) },
+    calls: () => calls.calls(),
     subscribe (listener) {
       events.on('event', listener)
       return () => { events.off('event', listener) }
@@ -284,6 +314,7 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
         clearTimeout(promotionTimer)
         clearInterval(cacheTimer)
         saveCache()
+        await calls.close()
         supernodeRole?.supernode.handOff('supernode shutting down')
         host.close()
         supernodeRole?.close()

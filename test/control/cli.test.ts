@@ -86,7 +86,7 @@ describe('voxmesh client subcommands', () => {
     expect(JSON.parse(removed.stdout)).toEqual({ username: 'bob', status: 'removed' })
     expect((await cli('contacts', 'block', 'mallory')).stdout).toBe('blocked mallory\n')
     expect((await cli('contacts', 'unblock', 'mallory')).stdout).toBe('unblocked mallory\n')
-    expect(api.calls.filter(c => c !== 'status')).toEqual([
+    expect(api.invocations.filter(c => c !== 'status')).toEqual([
       'addContact frank it is alice', 'acceptContact erin', 'removeContact bob', 'block mallory', 'unblock mallory'
     ])
   })

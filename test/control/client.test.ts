@@ -66,7 +66,7 @@ describe('ControlClient', () => {
     await client.block('mallory')
     await client.unblock('mallory')
     await client.setPresence('busy')
-    expect(api.calls).toEqual([
+    expect(api.invocations).toEqual([
       'addContact carol hi carol', 'addContact erin', 'acceptContact bob', 'declineContact dave', 'removeContact bob',
       'block mallory', 'unblock mallory', 'setPresence busy'
     ])

@@ -1,8 +1,11 @@
 // The human formatting shared by the shell and the subcommands.
 import { describe, expect, it } from 'vitest'
 import {
-  cleanText, confirm, formatContacts, formatDuration, formatEvent, formatRequests, formatSendResult, formatStatus, formatWhen
+  cleanText, confirm, formatCallConnected, formatCallEnded, formatCalls, formatCallStats, formatContacts, formatDuration, formatEvent,
+  formatRequests, formatSendResult, formatStatus, formatWhen
 } from '../../node/control/format.js'
+import { CALL_END_REASONS, callLine } from '../../node/commands/call-commands.js'
+import type { CallInfo } from '../../node/runtime/api.js'
 import { FakeNodeApi } from './fake-node-api.js'
 
 describe('format', () => {
@@ -83,5 +86,74 @@ describe('format', () => {
     expect(confirm.add('bob', 'pending')).toBe('contact request sent to bob')
     expect(confirm.add('bob', 'accepted')).toBe('bob is now your contact')
     expect(confirm.presence('invisible')).toBe('presence set to invisible')
+  })
+})
+
+describe('call formatting', () => {
+  it('says how a call connected: via which relay, or directly, in whole ms', () => {
+    expect(formatCallConnected({ peer: 'bob', path: 'relay', relay: 'super1@127.0.0.1:7701', setupMs: 84.6 }))
+      .toBe('connected to bob via relay super1@127.0.0.1:7701 in 85 ms')
+    expect(formatCallConnected({ peer: 'bob', path: 'direct', setupMs: 12 })).toBe('connected to bob directly in 12 ms')
+    expect(formatCallConnected({ peer: 'bob', path: 'relay', relay: 'x\u001b[2J', setupMs: 1 })).not.toContain('\u001b')
+  })
+
+  it('puts stats on one compact line, with "-" for an RTT not measured yet', () => {
+    const stats = { rttMs: 41.6, jitterMs: 3.14, lossPct: 0.25, bitrateKbps: 23.7, mos: 4.381 }
+    expect(formatCallStats(stats)).toBe('rtt 42 ms  jitter 3.1 ms  loss 0.3%  24 kbit/s  MOS 4.38')
+    expect(formatCallStats({ ...stats, rttMs: null })).toMatch(/^rtt -  jitter/)
+  })
+
+  it('says how a call ended: its length after a hang-up, the reason otherwise, and the recording', () => {
+    const base = { peer: 'bob', durationMs: 63_400, message: 'call ended', reason: 'hangup' }
+    expect(formatCallEnded(base)).toBe('call ended after 1m 03s')
+    expect(formatCallEnded(base, true)).toBe('call with bob ended after 1m 03s')
+    expect(formatCallEnded({ ...base, reason: 'busy', message: 'bob is busy', durationMs: 0 })).toBe('call ended: bob is busy')
+    expect(formatCallEnded({ ...base, recording: '/tmp/r.wav' })).toBe('call ended after 1m 03s; recorded to /tmp/r.wav')
+  })
+
+  it('tabulates calls: short id, direction, peer, state, path, duration, quality', () => {
+    const now = 1_800_000_000_000
+    const calls: CallInfo[] = [
+      {
+        callId: 'abcdefghijklmnop', direction: 'outgoing', peer: 'bob', state: 'connected', startedAt: now - 70_000, connectedAt: now - 65_000, muted: true,
+        stats: { path: 'relay', rttMs: 120.4, jitterMs: 4.44, lossPct: 2, bitrateKbps: 24, mos: 3.9, packetsSent: 1, packetsReceived: 1 }
+      },
+      { callId: 'zyxwvutsrqponmlk', direction: 'incoming', peer: 'carol', state: 'ringing', startedAt: now - 3000, muted: false }
+    ]
+    const lines = formatCalls(calls, now).split('\n')
+    expect(lines.map(line => line.split(/\s{2,}/))).toEqual([
+      ['ID', 'DIR', 'PEER', 'STATE', 'PATH', 'DURATION', 'RTT', 'JITTER', 'LOSS', 'MOS'],
+      ['abcdefgh', 'outgoing', 'bob', 'connected (muted)', 'relay', '1m 05s', '120 ms', '4.4 ms', '2.0%', '3.90'],
+      ['zyxwvuts', 'incoming', 'carol', 'ringing', '-', '-', '-', '-', '-', '-']
+    ])
+    // Columns line up.
+    expect(lines[1]?.indexOf('outgoing')).toBe(lines[0]?.indexOf('DIR'))
+    expect(formatCalls([])).toBe('no calls')
+  })
+
+  it('prints incoming calls, progress and ends as events, but not the per-second stats', () => {
+    expect(formatEvent({ event: 'call-incoming', callId: 'abcdefghijklmnop', from: 'bob' })).toBe('* bob is calling (id abcdefgh): type answer or decline')
+    expect(formatEvent({ event: 'call-ringing', callId: 'c', peer: 'bob' })).toBe('* ringing bob...')
+    expect(formatEvent({ event: 'call-ended', callId: 'c', peer: 'bob', reason: 'declined', message: 'bob declined the call', durationMs: 0 }))
+      .toBe('* call with bob ended: bob declined the call')
+    expect(formatEvent({ event: 'call-stats', callId: 'c', path: 'direct', rttMs: 1, jitterMs: 1, lossPct: 0, bitrateKbps: 24, mos: 4.4, packetsSent: 1, packetsReceived: 1 })).toBeUndefined()
+  })
+})
+
+describe('call --json lines', () => {
+  it('names events as the issue does, with relay null on the direct path', () => {
+    expect(callLine({ event: 'call-ringing', callId: 'c', peer: 'bob' })).toEqual({ event: 'ringing', callId: 'c', peer: 'bob' })
+    expect(callLine({ event: 'call-connected', callId: 'c', peer: 'bob', path: 'direct', setupMs: 9 }))
+      .toEqual({ event: 'connected', callId: 'c', peer: 'bob', path: 'direct', relay: null, setupMs: 9 })
+    expect(callLine({ event: 'call-stats', callId: 'c', path: 'relay', rttMs: null, jitterMs: 1, lossPct: 2, bitrateKbps: 3, mos: 4, packetsSent: 5, packetsReceived: 6 }))
+      .toEqual({ event: 'stats', callId: 'c', path: 'relay', rttMs: null, jitterMs: 1, lossPct: 2, bitrateKbps: 3, mos: 4, packetsSent: 5, packetsReceived: 6 })
+    expect(callLine({ event: 'presence', user: 'bob', status: 'away' })).toBeUndefined()
+  })
+
+  it('keeps the issue\'s end reasons and maps the node\'s others, with the original as cause', () => {
+    const ended = (reason: string) => callLine({ event: 'call-ended', callId: 'c', peer: 'bob', reason, message: 'm', durationMs: 5, recording: '/r.wav' })
+    for (const reason of CALL_END_REASONS) expect(ended(reason)).toEqual({ event: 'ended', callId: 'c', peer: 'bob', reason, message: 'm', durationMs: 5, recording: '/r.wav' })
+    expect(ended('not-allowed')).toMatchObject({ reason: 'declined', cause: 'not-allowed' })
+    expect(ended('answered-elsewhere')).toMatchObject({ reason: 'failed', cause: 'answered-elsewhere' })
   })
 })

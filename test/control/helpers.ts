@@ -9,17 +9,18 @@ export const AUTH = { authorization: `Bearer ${TOKEN}` }
 
 export interface Running { api: FakeNodeApi, server: RunningControlServer }
 
-const open = new Set<RunningControlServer>()
+const open = new Set<Running>()
 
 export async function startFakeNode (options: Partial<ControlServerOptions> = {}, api = new FakeNodeApi()): Promise<Running> {
   const server = await startControlServer(api, { listen: '127.0.0.1:0', token: TOKEN, ...options })
-  open.add(server)
-  return { api, server }
+  const running = { api, server }
+  open.add(running)
+  return running
 }
 
-/** Closes every server startFakeNode started (call in afterEach). */
+/** Closes every server startFakeNode started, and stops its fake node's timers (call in afterEach). */
 export async function closeAll (): Promise<void> {
-  await Promise.all([...open].map(async server => await server.close()))
+  await Promise.all([...open].map(async ({ api, server }) => { await server.close(); await api.close() }))
   open.clear()
 }
 

@@ -33,6 +33,12 @@ const ROUTES: Array<{ method: Method, url: string, payload?: object }> = [
   { method: 'GET', url: '/v1/requests' },
   { method: 'PUT', url: '/v1/presence', payload: { status: 'away' } },
   { method: 'POST', url: '/v1/messages', payload: { to: 'bob', text: 'hi' } },
+  { method: 'GET', url: '/v1/calls' },
+  { method: 'POST', url: '/v1/calls', payload: { to: 'bob' } },
+  { method: 'POST', url: '/v1/calls/answer', payload: {} },
+  { method: 'POST', url: '/v1/calls/decline', payload: {} },
+  { method: 'POST', url: '/v1/calls/hangup', payload: {} },
+  { method: 'POST', url: '/v1/calls/mute', payload: { muted: true } },
   { method: 'GET', url: '/v1/events' },
   { method: 'GET', url: '/v1/no-such-route' }
 ]
@@ -53,7 +59,7 @@ describe('the control token', () => {
         expect(res.json().error.code).toBe('invalid_token')
         expect(res.headers['www-authenticate']).toContain('Bearer')
       }
-      expect(api.calls).toEqual([])
+      expect(api.invocations).toEqual([])
     })
   }
 
@@ -100,7 +106,7 @@ describe('routes', () => {
     expect(res.json()).toEqual({ status: 'pending' })
     const plain = await app.inject({ method: 'POST', url: '/v1/contacts', headers: AUTH, payload: { username: 'carol' } })
     expect(plain.json()).toEqual({ status: 'pending' })
-    expect(api.calls).toEqual(['addContact bob hi bob', 'addContact carol'])
+    expect(api.invocations).toEqual(['addContact bob hi bob', 'addContact carol'])
   })
 
   it('POST /v1/contacts completes a request the other side sent', async () => {
@@ -211,7 +217,7 @@ describe('bad requests', () => {
       expect(res.statusCode).toBe(status)
       expect(res.json().error.code).toBe(code)
       expect(typeof res.json().error.message).toBe('string')
-      expect(api.calls).toEqual([])
+      expect(api.invocations).toEqual([])
     })
   }
 

@@ -122,7 +122,7 @@ describe('the shell', () => {
     await shell.expectOutput('blocked mallory')
     shell.type('unblock mallory')
     await shell.expectOutput('unblocked mallory')
-    expect(shell.api.calls.filter(c => !['status', 'contacts'].includes(c))).toEqual([
+    expect(shell.api.invocations.filter(c => !['status', 'contacts', 'calls'].includes(c))).toEqual([
       'requests', 'acceptContact bob', 'declineContact erin', 'addContact carol would you add me?', 'removeContact bob', 'block mallory', 'unblock mallory'
     ])
   })
@@ -202,5 +202,97 @@ describe('the shell', () => {
     await shell.done
     expect(shell.output()).toContain('delivered to bob')
     expect(shell.api.listenerCount).toBe(0)
+  })
+})
+
+describe('calls in the shell', () => {
+  it('call NAME places the call, and its progress shows up above the prompt', async () => {
+    const shell = startShell()
+    shell.api.callDelayMs = 50
+    shell.type('call Bob')
+    await shell.expectOutput('* connected to bob directly in 85 ms')
+    const out = shell.output()
+    expect(out).toContain('* ringing bob...')
+    expect(out).toContain('calling bob (id 0001Call); "hangup" ends it')
+    expect(out.indexOf('* ringing bob...')).toBeLessThan(out.indexOf('* connected to bob'))
+    const mark = shell.output().length
+    shell.type('hangup')
+    await shell.expectOutput(/\* call with bob ended after \ds/, mark)
+    expect(shell.output().slice(mark)).toContain('hung up')
+    expect(shell.api.invocations).toContain('placeCall bob')
+    expect(shell.api.invocations).toContain('hangup')
+  })
+
+  it('announces an incoming call with its id, and answer takes it', async () => {
+    const shell = startShell()
+    await shell.expectOutput('voxmesh(alice)> ')
+    const callId = shell.api.addIncomingCall('carol')
+    await shell.expectOutput(`* carol is calling (id ${callId.slice(0, 8)}): type answer or decline`)
+    shell.type('answer')
+    await shell.expectOutput(`answered carol (id ${callId.slice(0, 8)})`)
+    await shell.expectOutput('* connected to carol directly in 85 ms')
+    expect(shell.api.call(callId)?.state).toBe('connected')
+    shell.type('mute')
+    await shell.expectOutput('muted: the other side hears nothing from you')
+    expect(shell.api.call(callId)?.muted).toBe(true)
+    shell.type('calls')
+    await shell.expectOutput(new RegExp(`${callId.slice(0, 8)}\\s+incoming\\s+carol\\s+connected \\(muted\\)`))
+    shell.type(`unmute ${callId.slice(0, 6)}`)
+    await shell.expectOutput(/> unmuted$/m)
+    expect(shell.api.call(callId)?.muted).toBe(false)
+  })
+
+  it('decline declines the ringing call; decline NAME still declines a contact request', async () => {
+    const shell = startShell()
+    shell.api.addIncomingRequest('erin')
+    const callId = shell.api.addIncomingCall('dave')
+    shell.type('decline erin')
+    await shell.expectOutput('declined the contact request from erin')
+    expect(shell.api.call(callId)?.state).toBe('ringing')
+    shell.type('decline')
+    await shell.expectOutput('declined the call from dave')
+    expect(shell.api.call(callId)?.state).toBe('ended')
+    await shell.expectOutput('* call with dave ended: ')
+    const mark = shell.output().length
+    shell.type('decline')
+    await shell.expectOutput('no call is ringing; usage: decline NAME (a contact request) or decline [ID] (a ringing call)', mark)
+  })
+
+  it('decline ID picks the call that id names', async () => {
+    const shell = startShell()
+    const first = shell.api.addIncomingCall('dave')
+    const second = shell.api.addIncomingCall('frank')
+    shell.type(`decline ${second.slice(0, 8)}`)
+    await shell.expectOutput('declined the call from frank')
+    expect(shell.api.call(second)?.state).toBe('ended')
+    expect(shell.api.call(first)?.state).toBe('ringing')
+  })
+
+  it('prints call refusals and usage mistakes and keeps going', async () => {
+    const shell = startShell()
+    shell.type('hangup')
+    await shell.expectOutput('error: no call to act on')
+    shell.type('answer ../x')
+    await shell.expectOutput('usage: answer [ID]')
+    shell.type('call')
+    await shell.expectOutput('usage: call NAME')
+    shell.type('call alice')
+    await shell.expectOutput('error: you cannot call yourself')
+    shell.type('calls')
+    await shell.expectOutput(/> no calls$/m)
+    shell.type('help')
+    await shell.expectOutput('call NAME')
+    for (const command of ['answer [ID]', 'decline [ID]', 'hangup [ID]', 'mute [ID]', 'unmute [ID]', 'calls']) expect(shell.output()).toContain(command)
+  })
+
+  it('shows when a call ends on the other side, and leaves stats to `calls`', async () => {
+    const shell = startShell()
+    const callId = shell.api.addIncomingCall('carol')
+    shell.api.emitStats(callId)
+    const call = shell.api.call(callId)
+    if (call === undefined) throw new Error('no call')
+    shell.api.endCall(call, 'no-answer')
+    await shell.expectOutput('* call with carol ended: carol did not answer')
+    expect(shell.output()).not.toContain('jitter')
   })
 })

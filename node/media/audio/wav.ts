@@ -123,7 +123,7 @@ function parseFmt (view: DataView, at: number, size: number): { info: WavInfo, b
   }
   const containerBytes = blockAlign / channels
   const allowed = format === 'pcm' ? [1, 2, 3, 4] : format === 'float' ? [4, 8] : [1]
-  if (!Number.isInteger(containerBytes) || !allowed.includes(containerBytes) || bitsPerSample < 1 || bitsPerSample > containerBytes * 8) {
+  if (!Number.isInteger(containerBytes) || !allowed.includes(containerBytes) || Math.ceil(bitsPerSample / 8) !== containerBytes) {
     throw new WavFormatError(`unsupported ${format} sample layout: ${bitsPerSample} bits per sample, block align ${blockAlign} for ${channels} channel(s)`)
   }
   return { info: { sampleRate, channels, format, bitsPerSample: containerBytes * 8, extensible }, blockAlign }

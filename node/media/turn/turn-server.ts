@@ -7,8 +7,9 @@
 // Actions the server takes on its own (an allocation, reservation or pending open timing out)
 // go to components.onActions. Time comes from the Clock, so tests drive expiry with FakeClock.
 //
-// Authentication is the long-term credential mechanism with credentials the supernode issues
-// (credentials.ts); NONCEs are stateless (nonces.ts). Policy choices beyond the RFCs:
+// Authentication (turn-auth.ts) is the long-term credential mechanism with credentials the
+// supernode issues (credentials.ts); NONCEs are stateless (nonces.ts). Counters: turn-stats.ts.
+// Policy choices beyond the RFCs:
 //   - Expired credentials cannot create an allocation (401), but the allocation they created
 //     may still be refreshed, and get permissions and channels, with the same username: the
 //     credential's lifetime bounds when a call can start, never how long it may last. The
@@ -26,22 +27,23 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
 import type { Clock, TimerHandle } from '../../../common/clock.js'
 import { silentLogger, type Logger } from '../../overlay/logger.js'
-import { Allocation, type FlowCounters } from './allocation.js'
+import { Allocation } from './allocation.js'
 import { configFrom, type TurnConfig, type TurnServerInit } from './config.js'
 import {
   CHANNEL_MAX_ACCEPTED, CHANNEL_MIN, ERROR, ERROR_PHRASES, MAX_PEERS_PER_CREATE_PERMISSION, MAX_TEXT_CHARS,
   METHOD, METHOD_NAMES, RELAY_OPEN_TIMEOUT_MS, RESERVATION_LIFETIME_MS, RESERVATION_TOKEN_BYTES, TRANSPORT_UDP, ATTR
 } from './constants.js'
-import { parseTurnUsername, turnPassword } from './credentials.js'
 import { addressKey, canonicalIp, ipFamily, type IpFamily, type TransportAddress } from './ip.js'
-import { NonceBook } from './nonces.js'
+import { Authenticator, type Auth } from './turn-auth.js'
+import { countPacket, DROP_REASONS, RECENT_DROPS, TurnCounters, type AllocationStats, type DropReason, type TurnServerStats } from './turn-stats.js'
 import {
   decodeChannelData, decodeStunMessage, encodeChannelData, encodeStunMessage, findAttribute, findAttributes,
-  longTermKey, packetKind, verifyIntegrity, type StunAttribute, type StunHeader, type StunMessage
+  packetKind, type StunAttribute, type StunHeader, type StunMessage
 } from './stun-codec.js'
 
 export type { TurnServerInit, TurnQuotas } from './config.js'
 export type { TransportAddress } from './ip.js'
+export { DROP_REASONS, RECENT_DROPS, type AllocationStats, type DropReason, type TurnServerStats }
 
 export type TurnAction =
   /** Send `bytes` from the listening socket to a client. */
@@ -57,28 +59,6 @@ export type TurnAction =
   /** Close the allocation's relay socket (idempotent; also sent for sockets that never opened). */
   | { type: 'close-relay', allocationId: string, reason: string }
 
-export type DropReason =
-  /** Not STUN, not ChannelData, or STUN/ChannelData that does not decode (truncated, bad FINGERPRINT...). */
-  | 'malformed'
-  /** A STUN response or an indication the server does not take. */
-  | 'unexpected'
-  /** A Send indication that lacks what it needs or carries unknown comprehension-required attributes. */
-  | 'bad-indication'
-  /** Data for a 5-tuple or relay socket without an allocation. */
-  | 'no-allocation'
-  /** Data to or from a peer IP without a permission. */
-  | 'no-permission'
-  /** ChannelData on a channel that is not bound. */
-  | 'no-channel'
-  /** Over the allocation's relay rate. */
-  | 'rate-limited'
-  /** A packet after close(). */
-  | 'closed'
-
-export const DROP_REASONS: readonly DropReason[] = ['malformed', 'unexpected', 'bad-indication', 'no-allocation', 'no-permission', 'no-channel', 'rate-limited', 'closed']
-/** How many recent drops stats() lists with their precise reasons. */
-export const RECENT_DROPS = 16
-
 export interface TurnServerComponents {
   clock: Clock
   /** Randomness for ids, reservation tokens and the nonce key (default node:crypto). */
@@ -88,48 +68,6 @@ export interface TurnServerComponents {
   onActions?: (actions: TurnAction[]) => void
   /** A reason to refuse relaying to a peer IP (403), or undefined to allow. Default: defaultPeerPolicy. */
   peerPolicy?: (ip: string) => string | undefined
-}
-
-export interface AllocationStats {
-  id: string
-  user: string
-  username: string
-  client: TransportAddress
-  relay: TransportAddress
-  createdAt: number
-  expiresAt: number
-  permissions: number
-  channels: number
-  /** Client → peer: packets and payload bytes relayed, packets dropped. */
-  toPeer: FlowCounters
-  /** Peer → client. */
-  fromPeer: FlowCounters
-}
-
-export interface TurnServerStats {
-  /** Live allocations. */
-  allocations: number
-  /** Allocations waiting for their relay socket. */
-  pendingAllocations: number
-  /** Ports held for a RESERVATION-TOKEN. */
-  reservations: number
-  allocationsCreated: number
-  allocationsExpired: number
-  /** Deleted by a Refresh with LIFETIME 0. */
-  allocationsDeleted: number
-  /** Closed by closeAllocationsOf() or close(). */
-  allocationsRevoked: number
-  requests: number
-  bindingRequests: number
-  successResponses: number
-  /** Error responses sent, by code. */
-  errorResponses: Record<number, number>
-  /** Totals over every allocation there has been: packets and payload bytes relayed. */
-  toPeer: { packets: number, bytes: number }
-  fromPeer: { packets: number, bytes: number }
-  dropped: Record<DropReason, number>
-  recentDrops: Array<{ reason: DropReason, detail: string, at: number }>
-  perAllocation: AllocationStats[]
 }
 
 export interface TurnServer {
@@ -163,16 +101,6 @@ export function defaultPeerPolicy (ip: string): string | undefined {
   if (ipFamily(ip) === 4 && first >= 224 && first <= 239) return 'multicast address'
   if (ipFamily(ip) === 6 && ip.toLowerCase().startsWith('ff')) return 'multicast address'
   return undefined
-}
-
-/** What authentication established about a request. */
-interface Auth {
-  username: string
-  user: string
-  expired: boolean
-  expiresAt: number
-  key: Uint8Array
-  algorithm: 'sha1' | 'sha256'
 }
 
 interface Pending {
@@ -212,7 +140,7 @@ class StunTurnServer implements TurnServer {
   private readonly log: Logger
   private readonly onActions: (actions: TurnAction[]) => void
   private readonly peerPolicy: (ip: string) => string | undefined
-  private readonly nonces: NonceBook
+  private readonly auth: Authenticator
   private readonly byId = new Map<string, Allocation>()
   private readonly byClient = new Map<string, Allocation>()
   private readonly expiryTimers = new Map<string, TimerHandle>()
@@ -220,21 +148,7 @@ class StunTurnServer implements TurnServer {
   private readonly pendingByClient = new Map<string, Pending>()
   private readonly reservations = new Map<string, Reservation>()
   private closed = false
-  private readonly counters = {
-    allocationsCreated: 0,
-    allocationsExpired: 0,
-    allocationsDeleted: 0,
-    allocationsRevoked: 0,
-    requests: 0,
-    bindingRequests: 0,
-    successResponses: 0,
-    errorResponses: {} as Record<number, number>,
-    toPeer: { packets: 0, bytes: 0 },
-    fromPeer: { packets: 0, bytes: 0 },
-    dropped: Object.fromEntries(DROP_REASONS.map(reason => [reason, 0])) as Record<DropReason, number>
-  }
-
-  private readonly recentDrops: Array<{ reason: DropReason, detail: string, at: number }> = []
+  private readonly counters = new TurnCounters()
 
   constructor (components: TurnServerComponents, init: TurnServerInit) {
     this.config = configFrom(init)
@@ -245,7 +159,7 @@ class StunTurnServer implements TurnServer {
     this.log = components.log ?? silentLogger
     this.onActions = components.onActions ?? (() => {})
     this.peerPolicy = components.peerPolicy ?? defaultPeerPolicy
-    this.nonces = new NonceBook(this.random(32), this.config.nonceLifetimeMs)
+    this.auth = new Authenticator(this.config.realm, this.config.secret, this.random(32), this.config.nonceLifetimeMs)
   }
 
   // ---- entry points ----------------------------------------------------------------------
@@ -280,8 +194,11 @@ class StunTurnServer implements TurnServer {
     if (message.method === METHOD.BINDING) return this.handleBinding(reply, message)
     if (!isTurnRequest(message.method)) return [this.error(reply, ERROR.BAD_REQUEST, `unknown method 0x${message.method.toString(16)}`)]
 
-    const authenticated = this.authenticate(reply, message)
-    if (!authenticated.ok) return authenticated.actions
+    const authenticated = this.auth.authenticate(message, addressKey(client), this.clock.now())
+    if (!authenticated.ok) {
+      if (authenticated.code === ERROR.UNAUTHENTICATED) this.log.debug({ client: addressKey(client), reason: authenticated.detail }, 'turn: unauthenticated request')
+      return [authenticated.challenge ? this.challenge(reply, authenticated.code, authenticated.detail) : this.error(reply, authenticated.code, authenticated.detail)]
+    }
     reply.auth = authenticated.auth
     if (message.unknownRequired.length > 0) {
       return [this.error(reply, ERROR.UNKNOWN_ATTRIBUTE, 'unknown comprehension-required attributes', [{ type: 'UNKNOWN-ATTRIBUTES', value: message.unknownRequired }])]
@@ -322,8 +239,8 @@ class StunTurnServer implements TurnServer {
         transactionId: this.random(12),
         attributes: [{ type: 'XOR-PEER-ADDRESS', value: peer }, { type: 'DATA', value: bytes }]
       })
-    count(allocation.fromPeer, bytes.length)
-    count(this.counters.fromPeer, bytes.length)
+    countPacket(allocation.fromPeer, bytes.length)
+    countPacket(this.counters.fromPeer, bytes.length)
     return [{ type: 'send-to-client', to: allocation.client, bytes: out }]
   }
 
@@ -399,19 +316,8 @@ class StunTurnServer implements TurnServer {
       allocations: this.byId.size,
       pendingAllocations: this.pendingById.size,
       reservations: this.reservations.size,
-      allocationsCreated: this.counters.allocationsCreated,
-      allocationsExpired: this.counters.allocationsExpired,
-      allocationsDeleted: this.counters.allocationsDeleted,
-      allocationsRevoked: this.counters.allocationsRevoked,
-      requests: this.counters.requests,
-      bindingRequests: this.counters.bindingRequests,
-      successResponses: this.counters.successResponses,
-      errorResponses: { ...this.counters.errorResponses },
-      toPeer: { ...this.counters.toPeer },
-      fromPeer: { ...this.counters.fromPeer },
-      dropped: { ...this.counters.dropped },
-      recentDrops: this.recentDrops.map(drop => ({ ...drop })),
-      perAllocation: [...this.byId.values()].map(allocation => ({
+      ...this.counters.snapshot(),
+      perAllocation: [...this.byId.values()].map((allocation): AllocationStats => ({
         id: allocation.id,
         user: allocation.user,
         username: allocation.username,
@@ -451,41 +357,6 @@ class StunTurnServer implements TurnServer {
     return [this.success(reply, [{ type: 'XOR-MAPPED-ADDRESS', value: reply.to }])]
   }
 
-  // ---- authentication (RFC 8489 §9.2.4) --------------------------------------------------
-
-  private authenticate (reply: Reply, message: StunMessage): { ok: true, auth: Auth } | { ok: false, actions: TurnAction[] } {
-    const challenge = (code: number, detail: string): { ok: false, actions: TurnAction[] } => ({
-      ok: false,
-      actions: [this.error(reply, code, detail, [
-        { type: 'REALM', value: this.realm },
-        { type: 'NONCE', value: this.nonces.issue(addressKey(reply.to), this.clock.now()) }
-      ])]
-    })
-    if (message.integrityOffsets.sha1 === undefined && message.integrityOffsets.sha256 === undefined) {
-      return challenge(ERROR.UNAUTHENTICATED, 'MESSAGE-INTEGRITY missing')
-    }
-    const username = findAttribute(message, 'USERNAME')?.value
-    const realm = findAttribute(message, 'REALM')?.value
-    const nonce = findAttribute(message, 'NONCE')?.value
-    if (username === undefined || realm === undefined || nonce === undefined) {
-      const missing = [username === undefined ? 'USERNAME' : '', realm === undefined ? 'REALM' : '', nonce === undefined ? 'NONCE' : ''].filter(Boolean)
-      return { ok: false, actions: [this.error(reply, ERROR.BAD_REQUEST, `${missing.join(', ')} missing beside MESSAGE-INTEGRITY`)] }
-    }
-    const now = this.clock.now()
-    const nonceCheck = this.nonces.check(nonce, addressKey(reply.to), now)
-    if (!nonceCheck.ok) return challenge(ERROR.STALE_NONCE, nonceCheck.reason)
-    if (realm !== this.realm) return challenge(ERROR.UNAUTHENTICATED, `wrong REALM ${JSON.stringify(realm.slice(0, 40))}`)
-    const parsed = parseTurnUsername(username, now)
-    if (!parsed.ok) return challenge(ERROR.UNAUTHENTICATED, parsed.reason)
-    const key = longTermKey(username, this.realm, turnPassword(this.config.secret, username))
-    const integrity = verifyIntegrity(message, key)
-    if (!integrity.ok) {
-      this.log.debug({ client: addressKey(reply.to), username }, 'turn: wrong credentials')
-      return challenge(ERROR.UNAUTHENTICATED, 'wrong credentials (MESSAGE-INTEGRITY does not match)')
-    }
-    return { ok: true, auth: { username, user: parsed.user, expired: parsed.expired, expiresAt: parsed.expiresAt, key, algorithm: integrity.algorithm } }
-  }
-
   // ---- Allocate (RFC 8656 §7.2) ----------------------------------------------------------
 
   private handleAllocate (reply: Reply, message: StunMessage, auth: Auth): TurnAction[] {
@@ -503,10 +374,7 @@ class StunTurnServer implements TurnServer {
     }
     if (auth.expired) {
       reply.auth = undefined
-      return [this.error(reply, ERROR.UNAUTHENTICATED, `credentials expired at ${new Date(auth.expiresAt).toISOString()}`, [
-        { type: 'REALM', value: this.realm },
-        { type: 'NONCE', value: this.nonces.issue(clientKey, this.clock.now()) }
-      ])]
+      return [this.challenge(reply, ERROR.UNAUTHENTICATED, `credentials expired at ${new Date(auth.expiresAt).toISOString()}`)]
     }
     const transport = findAttribute(message, 'REQUESTED-TRANSPORT')
     if (transport === undefined) return [this.error(reply, ERROR.BAD_REQUEST, 'REQUESTED-TRANSPORT missing')]
@@ -689,8 +557,8 @@ class StunTurnServer implements TurnServer {
       allocation.toPeer.dropped++
       return this.drop('rate-limited', `from allocation ${allocation.id} to ${addressKey(peer)}`)
     }
-    count(allocation.toPeer, data.length)
-    count(this.counters.toPeer, data.length)
+    countPacket(allocation.toPeer, data.length)
+    countPacket(this.counters.toPeer, data.length)
     return [{ type: 'send-to-peer', allocationId: allocation.id, to: peer, bytes: data }]
   }
 
@@ -805,9 +673,7 @@ class StunTurnServer implements TurnServer {
   }
 
   private drop (reason: DropReason, detail: string): TurnAction[] {
-    this.counters.dropped[reason]++
-    this.recentDrops.push({ reason, detail, at: this.clock.now() })
-    if (this.recentDrops.length > RECENT_DROPS) this.recentDrops.shift()
+    this.counters.drop(reason, detail, this.clock.now())
     this.log.debug({ reason, detail }, 'turn: packet dropped')
     return []
   }
@@ -818,9 +684,17 @@ class StunTurnServer implements TurnServer {
   }
 
   private error (reply: Reply, code: number, detail: string, extra: StunAttribute[] = []): TurnAction {
-    this.counters.errorResponses[code] = (this.counters.errorResponses[code] ?? 0) + 1
+    this.counters.errorResponse(code)
     const reason = truncate(`${ERROR_PHRASES[code] ?? 'Error'}: ${detail}`, MAX_TEXT_CHARS)
     return { type: 'send-to-client', to: reply.to, bytes: this.encodeReply(reply, 'error', [{ type: 'ERROR-CODE', value: { code, reason } }, ...extra]) }
+  }
+
+  /** An error response with REALM and a fresh NONCE, so the client can (re)authenticate (401, 438). */
+  private challenge (reply: Reply, code: number, detail: string): TurnAction {
+    return this.error(reply, code, detail, [
+      { type: 'REALM', value: this.realm },
+      { type: 'NONCE', value: this.auth.nonceFor(addressKey(reply.to), this.clock.now()) }
+    ])
   }
 
   private encodeReply (reply: Reply, cls: 'success' | 'error', attributes: StunAttribute[]): Uint8Array {
@@ -839,11 +713,6 @@ class StunTurnServer implements TurnServer {
 
 function isTurnRequest (method: number): boolean {
   return method === METHOD.ALLOCATE || method === METHOD.REFRESH || method === METHOD.CREATE_PERMISSION || method === METHOD.CHANNEL_BIND
-}
-
-function count (counters: { packets: number, bytes: number }, bytes: number): void {
-  counters.packets++
-  counters.bytes += bytes
 }
 
 function truncate (text: string, maxChars: number): string {

@@ -1,0 +1,270 @@
+// Mouth-to-ear latency the call audio pipeline adds, on a simulated network: for each sample,
+// the time from when it was spoken to when its decoded frame goes to the sink, minus the
+// network's fixed path delay (taken as 0 here). It is made of
+//   framing (20 ms: a frame's first sample waits for its last) + the encoder's look-ahead
+//   (6.5 ms, read from the encoder and checked against the decoded audio) + encode time (real,
+//   measured) + network jitter + the jitter buffer's wait + decode time (real, measured).
+// The network adds a uniformly random 0..J ms to each packet (J = 0, 10, 30 by default; beyond
+// 20 ms this reorders packets); the receiver pops every 20 ms at a phase that varies over the
+// runs. Everything but the codec runs on a virtual clock, so the figures are exact and the
+// run is quick. The J = 0 row is the baseline the others are compared with.
+//
+//   npm run bench:opus   (runs bench/opus-bench.ts, then this)
+//   node dist/bench/audio-pipeline-bench.js [--jitter 0,10,30] [--seconds 30] [--loss 0] [--json]
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { parseArgs } from 'node:util'
+import { compareSignals } from '../node/media/audio/analysis.js'
+import { JitterBuffer } from '../node/media/audio/jitter-buffer.js'
+import { createOpusDecoder, createOpusEncoder } from '../node/media/audio/opus.js'
+import { FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, floatToInt16, int16ToFloat } from '../node/media/audio/pcm.js'
+import { resample } from '../node/media/audio/resample.js'
+import { findExecutable } from '../node/media/audio/sox.js'
+import { parseWav } from '../node/media/audio/wav.js'
+
+const { values: flags } = parseArgs({
+  options: {
+    jitter: { type: 'string', default: '0,10,30' },
+    seconds: { type: 'string', default: '30' },
+    loss: { type: 'string', default: '0' },
+    phases: { type: 'string', default: '5' },
+    json: { type: 'boolean', default: false }
+  }
+})
+const fail = (message: string): never => {
+  process.stderr.write(`audio-pipeline-bench: ${message}\n`)
+  process.exit(2)
+}
+const jitterLevels = String(flags.jitter).split(',').map(Number)
+if (jitterLevels.some(j => !(j >= 0 && j <= 500))) fail(`--jitter must be a list of ms in [0, 500], got ${String(flags.jitter)}`)
+const seconds = Number(flags.seconds)
+if (!(seconds >= 1 && seconds <= 600)) fail(`--seconds must be in [1, 600], got ${String(flags.seconds)}`)
+const lossPercent = Number(flags.loss)
+if (!(lossPercent >= 0 && lossPercent < 100)) fail(`--loss must be a percentage in [0, 100), got ${String(flags.loss)}`)
+const phaseCount = Number(flags.phases)
+if (!(Number.isInteger(phaseCount) && phaseCount >= 1 && phaseCount <= 20)) fail(`--phases must be in [1, 20], got ${String(flags.phases)}`)
+
+/** Nearest-rank percentile of an ascending array, p in 0..100. */
+function percentile (sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))] as number
+}
+const round = (n: number, digits = 1): number => Number(n.toFixed(digits))
+
+/** Deterministic PRNG (mulberry32), so runs are comparable. */
+function prng (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function speech (): { signal: Float32Array, source: string } {
+  const espeak = findExecutable('espeak-ng')
+  if (espeak !== null) {
+    const dir = mkdtempSync(join(tmpdir(), 'voxmesh-pipeline-bench-'))
+    try {
+      const file = join(dir, 'speech.wav')
+      const text = 'Hello, this is a voice call over the voxmesh network. The quick brown fox jumps over the lazy dog.'
+      if (spawnSync(espeak, ['-v', 'en-us', '-s', '150', '-w', file, text]).status === 0) {
+        const wav = parseWav(readFileSync(file))
+        return { signal: resample(wav.samples, wav.sampleRate), source: 'espeak-ng speech, looped' }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
+  const signal = Float32Array.from({ length: 4 * SAMPLE_RATE }, (_, i) => {
+    const t = i / SAMPLE_RATE
+    return 0.3 * Math.sin(2 * Math.PI * 220 * t + 3 * Math.sin(2 * Math.PI * 3 * t)) * Math.max(0, Math.sin(2 * Math.PI * 4 * t))
+  })
+  return { signal, source: 'synthetic voiced signal (espeak-ng not installed), looped' }
+}
+
+interface Row {
+  jitterMs: number
+  frames: number
+  total: { p50: number, p99: number, max: number }
+  encode: { p50: number, p99: number }
+  network: { p50: number, p99: number }
+  buffer: { p50: number, p99: number }
+  decode: { p50: number, p99: number }
+  concealedPercent: number
+  latePercent: number
+  discarded: number
+  measuredJitterMs: number
+  finalTargetMs: number
+}
+
+const stat = (xs: number[]): { p50: number, p99: number } => {
+  const s = [...xs].sort((a, b) => a - b)
+  return { p50: round(percentile(s, 50), 2), p99: round(percentile(s, 99), 2) }
+}
+
+async function runLevel (jitterMs: number, input: Float32Array, lookaheadMs: number): Promise<{ row: Row, output?: Float32Array }> {
+  const frameCount = Math.round(seconds * 1000 / FRAME_MS)
+  const totals: number[] = []
+  const encodes: number[] = []
+  const networks: number[] = []
+  const waits: number[] = []
+  const decodes: number[] = []
+  let concealedTotal = 0
+  let late = 0
+  let discarded = 0
+  let measuredJitter = 0
+  let finalTarget = 0
+  let output: Float32Array | undefined
+  for (let phaseIndex = 0; phaseIndex < phaseCount; phaseIndex++) {
+    const phase = (phaseIndex + 0.5) * FRAME_MS / phaseCount
+    const random = prng(1000 + phaseIndex)
+    let concealed = 0
+    const encoder = createOpusEncoder({ fec: true })
+    const decoder = await createOpusDecoder()
+    const buffer = new JitterBuffer()
+    // Sender: frame k is complete at (k + 1) × 20 ms, encoded (real time), sent, delayed by the network.
+    interface InFlight { k: number, arrival: number, sent: number, payload: Uint8Array }
+    const inFlight: InFlight[] = []
+    for (let k = 0; k < frameCount; k++) {
+      const at = (k * FRAME_SAMPLES) % (input.length - FRAME_SAMPLES)
+      const pcm = floatToInt16(input.subarray(at, at + FRAME_SAMPLES))
+      const t0 = performance.now()
+      const payload = encoder.encode(pcm)
+      const encodeMs = performance.now() - t0
+      encodes.push(encodeMs)
+      const sent = (k + 1) * FRAME_MS + encodeMs
+      if (random() * 100 < lossPercent) continue
+      const arrival = sent + random() * jitterMs
+      networks.push(arrival - sent)
+      inFlight.push({ k, arrival, sent, payload })
+    }
+    inFlight.sort((a, b) => a.arrival - b.arrival)
+    const arrivalOf = new Map<number, number>()
+    const decoded: Int16Array[] = []
+    // Concealment counts while the stream lasts: up to the pop of its last packet.
+    let concealedSoFar = 0
+    let next = 0
+    const lastPop = (frameCount + 20) * FRAME_MS
+    for (let now = phase; now < lastPop; now += FRAME_MS) {
+      while (next < inFlight.length && (inFlight[next] as InFlight).arrival <= now) {
+        const { k, arrival, payload } = inFlight[next++] as InFlight
+        arrivalOf.set(k, arrival)
+        buffer.push(k & 0xFFFF, (k * FRAME_SAMPLES) >>> 0, payload, arrival)
+      }
+      const out = buffer.pop(now)
+      if (out.kind === 'empty') {
+        if (decoded.length > 0) decoded.push(new Int16Array(FRAME_SAMPLES))
+        continue
+      }
+      const t0 = performance.now()
+      const pcm = out.kind === 'packet' ? decoder.decode(out.payload) : decoder.decodeMissing(out.nextPayload)
+      const decodeMs = performance.now() - t0
+      decodes.push(decodeMs)
+      decoded.push(pcm)
+      if (out.kind === 'packet') {
+        const k = out.sequence
+        const arrival = arrivalOf.get(k) as number
+        waits.push(now - arrival)
+        // Its first sample was spoken at k × 20 ms − look-ahead; it reaches the sink at now + decode.
+        totals.push(now + decodeMs - (k * FRAME_MS - lookaheadMs))
+        concealed = concealedSoFar
+      } else {
+        concealedSoFar++
+      }
+    }
+    concealedTotal += concealed
+    const stats = buffer.stats()
+    late += stats.late
+    discarded += stats.discarded
+    measuredJitter += stats.jitterMs / phaseCount
+    finalTarget += stats.targetDelayMs / phaseCount
+    if (phaseIndex === 0) {
+      output = new Float32Array(decoded.length * FRAME_SAMPLES)
+      decoded.forEach((f, i) => { output?.set(int16ToFloat(f), i * FRAME_SAMPLES) })
+    }
+    decoder.close()
+    encoder.close()
+  }
+  const sortedTotals = [...totals].sort((a, b) => a - b)
+  return {
+    row: {
+      jitterMs,
+      frames: frameCount * phaseCount,
+      total: { ...stat(totals), max: round(sortedTotals.at(-1) ?? NaN, 2) },
+      encode: stat(encodes),
+      network: stat(networks),
+      buffer: stat(waits),
+      decode: stat(decodes),
+      concealedPercent: round(100 * concealedTotal / (frameCount * phaseCount), 2),
+      latePercent: round(100 * late / (frameCount * phaseCount), 2),
+      discarded,
+      measuredJitterMs: round(measuredJitter, 2),
+      finalTargetMs: round(finalTarget, 1)
+    },
+    output
+  }
+}
+
+async function main (): Promise<void> {
+  const { signal, source } = speech()
+  const probe = createOpusEncoder({ fec: true })
+  const lookaheadSamples = probe.lookaheadSamples
+  probe.close()
+  const lookaheadMs = lookaheadSamples * 1000 / SAMPLE_RATE
+
+  // The codec's delay, measured on audio (no jitter, one phase): decoded output against input.
+  const codecCheck = await (async () => {
+    const encoder = createOpusEncoder({ fec: true })
+    const decoder = await createOpusDecoder()
+    const n = Math.floor(Math.min(signal.length, 3 * SAMPLE_RATE) / FRAME_SAMPLES)
+    const out = new Float32Array(n * FRAME_SAMPLES)
+    for (let k = 0; k < n; k++) {
+      const pcm = floatToInt16(signal.subarray(k * FRAME_SAMPLES, (k + 1) * FRAME_SAMPLES))
+      out.set(int16ToFloat(decoder.decode(encoder.encode(pcm))), k * FRAME_SAMPLES)
+    }
+    decoder.close()
+    encoder.close()
+    return compareSignals(signal.subarray(0, out.length), out, 2000)
+  })()
+
+  const rows: Row[] = []
+  for (const jitterMs of jitterLevels) rows.push((await runLevel(jitterMs, signal, lookaheadMs)).row)
+  const baseline = rows[0] as Row
+  const figures = {
+    machine: { cores: availableParallelism(), node: process.version },
+    setup: { seconds, phases: phaseCount, lossPercent, input: source, jitterModel: 'uniform 0..J ms per packet', frameMs: FRAME_MS },
+    codec: { lookaheadSamples, lookaheadMs: round(lookaheadMs, 2), measuredDelaySamples: codecCheck.lag, correlation: round(codecCheck.correlation, 3) },
+    rows,
+    ratios: rows.map(r => ({ jitterMs: r.jitterMs, totalP50VsBaseline: round(r.total.p50 / baseline.total.p50, 2), totalP99VsBaseline: round(r.total.p99 / baseline.total.p99, 2) }))
+  }
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(figures) + '\n')
+    return
+  }
+  console.log(`voxmesh audio pipeline bench: ${figures.machine.cores} cores, node ${process.version}; ${seconds} s of ${source} × ${phaseCount} receiver phases per row; ` +
+    `network: fixed path (taken as 0) + uniform 0..J ms; loss ${lossPercent}%`)
+  console.log(`codec delay: encoder look-ahead ${lookaheadSamples} samples (${round(lookaheadMs, 2)} ms); measured on the decoded audio: ${codecCheck.lag} samples (correlation ${round(codecCheck.correlation, 3)})`)
+  console.log('mouth-to-ear added = 20 ms framing + look-ahead + encode + network jitter + jitter buffer wait + decode (ms)')
+  const widths = [8, 11, 11, 9, 14, 14, 14, 14, 11, 8, 10, 11, 10, 9]
+  const line = (cells: Array<string | number>): string => cells.map((c, i) => String(c).padStart(widths[i] as number)).join('')
+  console.log(line(['J ms', 'total p50', 'total p99', 'max', 'encode p50/99', 'network p50/99', 'buffer p50/99', 'decode p50/99', 'concealed%', 'late%', 'discarded', 'RFC3550 J', 'target ms', '× J=0']))
+  for (const r of rows) {
+    console.log(line([r.jitterMs, r.total.p50, r.total.p99, r.total.max, `${r.encode.p50}/${r.encode.p99}`, `${round(r.network.p50)}/${round(r.network.p99)}`,
+      `${round(r.buffer.p50)}/${round(r.buffer.p99)}`, `${r.decode.p50}/${r.decode.p99}`, r.concealedPercent, r.latePercent, r.discarded, r.measuredJitterMs, r.finalTargetMs,
+      round(r.total.p50 / baseline.total.p50, 2)]))
+  }
+  console.log(`(× J=0: total p50 against the J = ${baseline.jitterMs} ms row of this run; buffer = time from a packet's arrival to its pop)`)
+}
+
+try {
+  await main()
+} catch (err) {
+  process.stderr.write(`audio-pipeline-bench: ${(err as Error).stack ?? String(err)}\n`)
+  process.exitCode = 1
+}

@@ -1,0 +1,103 @@
+// The audio of one connected call: a 20 ms clock pulls frames from the source,
+// encodes them with Opus and hands them to the media session; received packets
+// go through the jitter buffer to the decoder (or concealment) and the sink.
+import type { Logger } from '../overlay/logger.js'
+import type { AudioSource } from '../media/audio/sources.js'
+import type { AudioSink } from '../media/audio/sinks.js'
+import { readInt16Frame } from '../media/audio/sources.js'
+import { FRAME_MS, FRAME_SAMPLES } from '../media/audio/pcm.js'
+import { createOpusDecoder, createOpusEncoder, type OpusDecoder } from '../media/audio/opus.js'
+import { JitterBuffer } from '../media/audio/jitter-buffer.js'
+
+/** Frames sent at once at most when the 20 ms timer fell behind (a busy event loop). */
+const MAX_CATCH_UP_FRAMES = 5
+
+export interface CallAudioStats {
+  framesSent: number
+  framesPlayed: number
+  framesConcealed: number
+  jitterMs: number
+  lossPct: number
+  bufferDelayMs: number
+  bytesReceived: number
+}
+
+export interface CallAudio {
+  /** A received Opus payload with its RTP sequence number and timestamp. */
+  receive: (payload: Uint8Array, rtp: { seq: number, timestamp: number }) => void
+  setMuted: (muted: boolean) => void
+  stats: () => CallAudioStats
+  /** Stops both directions and finishes the sink (the recording is complete when it resolves). Idempotent. */
+  close: () => Promise<void>
+}
+
+export async function startCallAudio (options: {
+  source: AudioSource
+  sink: AudioSink
+  send: (opusPayload: Uint8Array) => void
+  log: Logger
+}): Promise<CallAudio> {
+  const { source, sink, send, log } = options
+  const encoder = await createOpusEncoder({ fec: true })
+  const decoder: OpusDecoder = await createOpusDecoder()
+  const jitter = new JitterBuffer()
+  const silence = new Int16Array(FRAME_SAMPLES)
+  let muted = false
+  let framesSent = 0
+  let framesPlayed = 0
+  let framesConcealed = 0
+  let bytesReceived = 0
+  let sourceEnded = false
+  const started = performance.now()
+  let ticks = 0
+
+  const tick = (): void => {
+    // Drift-free: the number of frames due is computed from the start time, not counted per timer.
+    const due = Math.floor((performance.now() - started) / FRAME_MS)
+    let budget = MAX_CATCH_UP_FRAMES
+    while (ticks < due && budget-- > 0) {
+      ticks++
+      const frame = sourceEnded ? null : readInt16Frame(source)
+      if (frame === null && !sourceEnded) {
+        sourceEnded = true
+        log.info({ source: source.description }, 'audio source ended; sending silence')
+      }
+      send(encoder.encode(muted || frame === null ? silence : frame))
+      framesSent++
+      const out = jitter.pop(performance.now())
+      if (out.kind === 'packet') {
+        sink.write(decoder.decode(out.payload))
+        framesPlayed++
+      } else if (out.kind === 'missing') {
+        sink.write(decoder.decodeMissing(out.nextPayload))
+        framesPlayed++
+        framesConcealed++
+      }
+    }
+    if (ticks < due) ticks = due // too far behind: drop time rather than burst
+  }
+  const timer = setInterval(tick, FRAME_MS / 2)
+  let closing: Promise<void> | undefined
+
+  return {
+    receive (payload, rtp) {
+      bytesReceived += payload.length
+      jitter.push(rtp.seq, rtp.timestamp, payload, performance.now())
+    },
+    setMuted (next) { muted = next },
+    stats () {
+      const j = jitter.stats()
+      return { framesSent, framesPlayed, framesConcealed, jitterMs: j.jitterMs, lossPct: j.lossPercent, bufferDelayMs: j.currentDelayMs, bytesReceived }
+    },
+    close () {
+      closing ??= (async () => {
+        clearInterval(timer)
+        source.close()
+        encoder.close()
+        decoder.close()
+        await sink.close()
+      })()
+      return closing
+    }
+  }
+}

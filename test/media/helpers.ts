@@ -1,0 +1,118 @@
+// Two media sessions in one process, wired to each other the way signaling would wire them.
+import { silentLogger } from '../../node/overlay/logger.js'
+import { createOpusEncoder } from '../../node/media/audio/opus.js'
+import { FRAME_SAMPLES, SAMPLE_RATE } from '../../node/media/audio/pcm.js'
+import { createMediaSession, type MediaIceServer, type MediaSession, type MediaState, type ReceivedRtp } from '../../node/media/media-session.js'
+
+export interface Received { payload: Uint8Array, rtp: ReceivedRtp }
+
+export interface Side {
+  session: MediaSession
+  states: MediaState[]
+  received: Received[]
+  /** Results of every setRemoteDescription / addRemoteCandidate the wiring made on this side. */
+  signalingErrors: string[]
+}
+
+export interface PairOptions {
+  relayOnly?: boolean
+  iceServers?: MediaIceServer[]
+  /** The answerer's own, when they differ from the offerer's. */
+  answerer?: { relayOnly?: boolean, iceServers?: MediaIceServer[] }
+  mediaTimeoutMs?: number
+  /** Trickle: descriptions and candidates cross as they appear (default). Otherwise nothing is wired. */
+  trickle?: boolean
+  /** Hold the offer back until the offerer's first candidates went to the answerer. */
+  candidatesFirst?: boolean
+}
+
+export interface Pair { offerer: Side, answerer: Side }
+
+function side (role: 'offerer' | 'answerer', options: PairOptions, wire: { peer?: Side, onDescription?: (sdp: string, type: 'offer' | 'answer') => void, onCandidate?: (candidate: string, mid: string) => void }): Side {
+  const self: Side = { session: undefined as unknown as MediaSession, states: [], received: [], signalingErrors: [] }
+  self.session = createMediaSession({
+    role,
+    iceServers: options.iceServers ?? [],
+    relayOnly: options.relayOnly,
+    bindAddress: '127.0.0.1',
+    mediaTimeoutMs: options.mediaTimeoutMs,
+    log: silentLogger,
+    onLocalDescription: (sdp, type) => { wire.onDescription?.(sdp, type) },
+    onLocalCandidate: (candidate, mid) => { wire.onCandidate?.(candidate, mid) },
+    onAudio: (payload, rtp) => { self.received.push({ payload, rtp }) },
+    onState: state => { self.states.push(state) }
+  })
+  return self
+}
+
+function note (target: Side, result: { ok: boolean, reason?: string }): void {
+  if (!result.ok) target.signalingErrors.push(result.reason ?? 'not ok')
+}
+
+/** Two sessions on 127.0.0.1 whose descriptions and candidates go straight to each other. */
+export function createPair (options: PairOptions = {}): Pair {
+  const trickle = options.trickle ?? true
+  const pair = {} as Pair
+  const heldOffer: Array<() => void> = []
+  let candidatesSent = 0
+  pair.offerer = side('offerer', options, {
+    onDescription: (sdp, type) => {
+      if (!trickle) return
+      const deliver = (): void => { note(pair.answerer, pair.answerer.session.setRemoteDescription(sdp, type)) }
+      if (options.candidatesFirst === true && candidatesSent === 0) heldOffer.push(deliver)
+      else deliver()
+    },
+    onCandidate: (candidate, mid) => {
+      if (!trickle) return
+      note(pair.answerer, pair.answerer.session.addRemoteCandidate(candidate, mid))
+      candidatesSent++
+      heldOffer.splice(0).forEach(deliver => { deliver() })
+    }
+  })
+  pair.answerer = side('answerer', { ...options, ...options.answerer }, {
+    onDescription: (sdp, type) => { if (trickle) note(pair.offerer, pair.offerer.session.setRemoteDescription(sdp, type)) },
+    onCandidate: (candidate, mid) => { if (trickle) note(pair.offerer, pair.offerer.session.addRemoteCandidate(candidate, mid)) }
+  })
+  return pair
+}
+
+export async function waitFor (what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<number> {
+  const started = Date.now()
+  while (!predicate()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 10))
+  }
+  return Date.now() - started
+}
+
+export async function waitConnected (pair: Pair, timeoutMs = 10_000): Promise<void> {
+  await waitFor('both sessions connected', () =>
+    pair.offerer.session.state() === 'connected' && pair.answerer.session.state() === 'connected', timeoutMs)
+}
+
+/** Real Opus: `count` 20 ms frames of a tone, encoded by the call encoder. */
+export function opusFrames (count: number, frequency = 440): Uint8Array[] {
+  const encoder = createOpusEncoder({ fec: true })
+  const frames: Uint8Array[] = []
+  for (let n = 0; n < count; n++) {
+    const pcm = new Int16Array(FRAME_SAMPLES)
+    for (let i = 0; i < FRAME_SAMPLES; i++) {
+      pcm[i] = Math.round(8000 * Math.sin(2 * Math.PI * frequency * (n * FRAME_SAMPLES + i) / SAMPLE_RATE))
+    }
+    frames.push(Uint8Array.from(encoder.encode(pcm)))
+  }
+  return frames
+}
+
+/** Sends frames from both sides at the 20 ms pace of a call. */
+export async function sendFrames (senders: MediaSession[], frames: Uint8Array[], intervalMs = 20): Promise<void> {
+  for (const frame of frames) {
+    for (const sender of senders) sender.sendAudio(frame)
+    await new Promise(resolve => setTimeout(resolve, intervalMs))
+  }
+}
+
+export function closeAll (pair: Pair | undefined): void {
+  pair?.offerer.session.close()
+  pair?.answerer.session.close()
+}

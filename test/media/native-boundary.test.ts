@@ -1,0 +1,312 @@
+// The media session against a stand-in for node-datachannel that records every native call:
+// rejected descriptions and candidates never reach it, and the session's own logic (RTP
+// timestamps, receive path, watchdog, callbacks that throw, close) is checked in isolation.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+
+const native = vi.hoisted(() => {
+  const calls: Array<[string, ...unknown[]]> = []
+  const peers: FakePeerConnection[] = []
+  type Handler = (...args: any[]) => void
+
+  class FakeTrack {
+    handlers: Record<string, Handler> = {}
+    sent: Buffer[] = []
+    timestampsAtSend: number[] = []
+    config: { timestamp: number } | undefined
+    closed = false
+    setMediaHandler (handler: { config: { timestamp: number } }): void { this.config = handler.config; calls.push(['track.setMediaHandler']) }
+    onOpen (cb: Handler): void { this.handlers.open = cb }
+    onClosed (cb: Handler): void { this.handlers.closed = cb }
+    onError (cb: Handler): void { this.handlers.error = cb }
+    onMessage (cb: Handler): void { this.handlers.message = cb }
+    sendMessageBinary (buffer: Buffer): boolean {
+      if (!Buffer.isBuffer(buffer)) throw new TypeError('Buffer expected')
+      this.sent.push(Buffer.from(buffer))
+      this.timestampsAtSend.push(this.config?.timestamp ?? -1)
+      return true
+    }
+
+    close (): void { this.closed = true; calls.push(['track.close']) }
+  }
+
+  class FakePeerConnection {
+    handlers: Record<string, Handler> = {}
+    track: FakeTrack | undefined
+    closed = false
+    constructor (public name: string, public config: unknown) { peers.push(this); calls.push(['new PeerConnection', config]) }
+    onStateChange (cb: Handler): void { this.handlers.state = cb }
+    onLocalDescription (cb: Handler): void { this.handlers.description = cb }
+    onLocalCandidate (cb: Handler): void { this.handlers.candidate = cb }
+    onGatheringStateChange (cb: Handler): void { this.handlers.gathering = cb }
+    addTrack (audio: { mid: string }): FakeTrack { calls.push(['addTrack', audio.mid]); this.track = new FakeTrack(); return this.track }
+    setLocalDescription (type: string): void { calls.push(['setLocalDescription', type]) }
+    setRemoteDescription (sdp: string, type: string): void { calls.push(['setRemoteDescription', sdp, type]) }
+    addRemoteCandidate (candidate: string, mid: string): void { calls.push(['addRemoteCandidate', candidate, mid]) }
+    localDescription (): null { return null }
+    getSelectedCandidatePair (): unknown {
+      return {
+        local: { type: 'host', address: '127.0.0.1', port: 1 },
+        remote: { type: 'prflx', address: '198.18.5.5', port: 3478 }
+      }
+    }
+
+    rtt (): number { return -1 }
+    close (): void { this.closed = true; calls.push(['pc.close']) }
+  }
+
+  class FakeAudio {
+    constructor (public mid: string, public direction: string) {}
+    addOpusCodec (pt: number): string { calls.push(['addOpusCodec', pt]); return '' }
+    addSSRC (ssrc: number): void { calls.push(['addSSRC', ssrc]) }
+  }
+
+  class FakeConfig {
+    timestamp = 0
+    constructor (public ssrc: number, public cname: string, public payloadType: number, public clockRate: number) {
+      calls.push(['RtpPacketizationConfig', payloadType, clockRate])
+    }
+  }
+
+  class FakeHandler {
+    chain: FakeHandler[] = []
+    constructor (public config?: FakeConfig) {}
+    addToChain (handler: FakeHandler): void { this.chain.push(handler); calls.push(['addToChain', handler.constructor.name]) }
+  }
+  class RtpPacketizer extends FakeHandler {}
+  class RtcpSrReporter extends FakeHandler {}
+  class RtcpNackResponder extends FakeHandler {}
+
+  return {
+    calls,
+    peers,
+    module: {
+      PeerConnection: FakePeerConnection,
+      Audio: FakeAudio,
+      RtpPacketizationConfig: FakeConfig,
+      RtpPacketizer,
+      RtcpSrReporter,
+      RtcpNackResponder,
+      cleanup: () => { calls.push(['cleanup']) }
+    }
+  }
+})
+
+vi.mock('node-datachannel', () => native.module)
+
+const { createMediaSession, shutdownMedia } = await import('../../node/media/media-session.js')
+const { buildRtp } = await import('../../node/media/rtp.js')
+const { silentLogger } = await import('../../node/overlay/logger.js')
+type MediaState = import('../../node/media/media-session.js').MediaState
+
+const OFFER = [
+  'v=0', 'o=rtc 1 0 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE audio',
+  'a=fingerprint:sha-256 CD:23:5B:5A:77:DF:22:FA:FE:1E:82:A3:18:1D:BE:D6:6D:4B:FB:EB:16:9E:A0:C2:DD:B6:6D:90:0C:A7:56:55',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'c=IN IP4 0.0.0.0', 'a=mid:audio', 'a=sendrecv', 'a=ssrc:2222 cname:peer',
+  'a=rtcp-mux', 'a=rtpmap:111 opus/48000/2', 'a=setup:actpass', 'a=ice-ufrag:abcd', 'a=ice-pwd:abcdefghijklmnopqrstuvwx', ''
+].join('\r\n')
+
+function nativeCalls (name: string): unknown[][] {
+  return native.calls.filter(call => call[0] === name)
+}
+
+function answerer (events: { states: MediaState[], audio: Array<{ payload: Uint8Array, seq: number }> }, mediaTimeoutMs?: number) {
+  const session = createMediaSession({
+    role: 'answerer',
+    iceServers: [{ hostname: '198.18.0.1', port: 3478, username: '1700000000:alice', password: 'pw', relayType: 'TurnUdp' }],
+    relayOnly: true,
+    mediaTimeoutMs,
+    log: silentLogger,
+    onAudio: (payload, rtp) => { events.audio.push({ payload, seq: rtp.seq }) },
+    onState: state => { events.states.push(state) }
+  })
+  const pc = native.peers.at(-1)
+  if (pc === undefined) throw new Error('no peer connection')
+  return { session, pc }
+}
+
+beforeEach(() => { native.calls.length = 0; native.peers.length = 0 })
+afterEach(() => { vi.useRealTimers() })
+
+describe('the native boundary', () => {
+  it('passes ICE servers as objects and the relay policy', () => {
+    const { session } = answerer({ states: [], audio: [] })
+    expect(nativeCalls('new PeerConnection')[0]?.[1]).toEqual({
+      iceServers: [{ hostname: '198.18.0.1', port: 3478, username: '1700000000:alice', password: 'pw', relayType: 'TurnUdp' }],
+      iceTransportPolicy: 'relay'
+    })
+    session.close()
+  })
+
+  it('never hands rejected descriptions or candidates to native code', () => {
+    const { session } = answerer({ states: [], audio: [] })
+    const badDescriptions: unknown[] = [
+      undefined, 17, '', 'v=0', OFFER.replace('a=fingerprint', 'a=fingerprints'), OFFER + 'm=video 9 UDP/TLS/RTP/SAVPF 96\r\n',
+      OFFER.replace('opus/48000/2', 'opus/48000/1'), OFFER.replace('a=setup:actpass\r\n', ''), OFFER + 'a=x'.repeat(6000),
+      OFFER.replace('s=-', 's=\u0000'), OFFER.replace('a=ice-pwd:abcdefghijklmnopqrstuvwx\r\n', '')
+    ]
+    for (const sdp of badDescriptions) expect(session.setRemoteDescription(sdp as string, 'offer').ok).toBe(false)
+    expect(session.setRemoteDescription(OFFER, 'answer').ok).toBe(false)
+    const badCandidates: Array<[unknown, unknown]> = [
+      ['candidate:1 1 TCP 1 127.0.0.1 9 typ host', 'audio'], ['candidate:1 1 UDP 1 127.0.0.1 9 typ nat', 'audio'],
+      ['candidate:1 1 UDP 1 localhost 9 typ host', 'audio'], [42, 'audio'], ['candidate:1 1 UDP 1 127.0.0.1 9 typ host', undefined],
+      ['candidate:1 1 UDP 1 127.0.0.1 9 typ host', 'bad mid'], ['a=candidate:x', 'audio']
+    ]
+    for (const [candidate, mid] of badCandidates) expect(session.addRemoteCandidate(candidate as string, mid as string).ok).toBe(false)
+    expect(nativeCalls('setRemoteDescription')).toEqual([])
+    expect(nativeCalls('addRemoteCandidate')).toEqual([])
+    expect(nativeCalls('addTrack')).toEqual([])
+
+    // A good candidate waits for the description; both then go through, candidate after description.
+    expect(session.addRemoteCandidate('a=candidate:1 1 UDP 1 198.18.5.5 3478 typ relay raddr 198.18.0.2 rport 5000', 'audio')).toEqual({ ok: true })
+    expect(nativeCalls('addRemoteCandidate')).toEqual([])
+    expect(session.setRemoteDescription(OFFER, 'offer')).toEqual({ ok: true })
+    expect(native.calls.map(call => call[0]).filter(name => name === 'setRemoteDescription' || name === 'addRemoteCandidate'))
+      .toEqual(['setRemoteDescription', 'addRemoteCandidate'])
+    expect(nativeCalls('addRemoteCandidate')[0]).toEqual(['addRemoteCandidate', 'candidate:1 1 UDP 1 198.18.5.5 3478 typ relay raddr 198.18.0.2 rport 5000', 'audio'])
+    // The answerer's track: the offer's mid, Opus 111, its SSRC, the handler chain.
+    expect(nativeCalls('addTrack')).toEqual([['addTrack', 'audio']])
+    expect(nativeCalls('addOpusCodec')).toEqual([['addOpusCodec', 111]])
+    expect(nativeCalls('RtpPacketizationConfig')).toEqual([['RtpPacketizationConfig', 111, 48000]])
+    expect(nativeCalls('addToChain').map(call => call[1])).toEqual(['RtcpSrReporter', 'RtcpNackResponder'])
+    session.close()
+  })
+
+  it('relay-only: hands native code only the peer\'s relay candidates (libdatachannel #1587)', () => {
+    const { session } = answerer({ states: [], audio: [] })
+    const relay = 'a=candidate:2 1 UDP 16777215 198.18.5.5 3478 typ relay raddr 198.18.0.2 rport 5000'
+    const withCandidates = OFFER.replace('a=setup:actpass', `a=setup:actpass\r\na=candidate:1 1 UDP 2114977791 10.0.0.2 5000 typ host\r\n${relay}\r\na=candidate:3 1 UDP 1686052607 198.18.0.2 5000 typ srflx raddr 10.0.0.2 rport 5000\r\na=end-of-candidates`)
+    expect(session.setRemoteDescription(withCandidates, 'offer')).toEqual({ ok: true })
+    const handed = nativeCalls('setRemoteDescription')[0]?.[1] as string
+    expect(handed.match(/^a=candidate:.*$/gm)).toEqual([relay])
+    expect(handed).toContain(relay + '\r\n')
+    expect(handed).toContain('a=end-of-candidates\r\n')
+    expect(session.addRemoteCandidate('candidate:4 1 UDP 2114977791 10.0.0.3 5000 typ host', 'audio')).toEqual({ ok: false, reason: 'relay-only: ignoring a host candidate' })
+    expect(nativeCalls('addRemoteCandidate')).toEqual([])
+    session.close()
+  })
+
+  it('sets the RTP timestamp before each send and advances it by the frame length', () => {
+    const { session, pc } = answerer({ states: [], audio: [] })
+    session.setRemoteDescription(OFFER, 'offer')
+    const track = pc.track
+    if (track === undefined) throw new Error('no track')
+    expect(session.sendAudio(Uint8Array.from([1]))).toBe(false) // not open yet
+    track.handlers.open?.()
+    pc.handlers.state?.('connected')
+    expect(session.state()).toBe('connected')
+    const payload = new Uint8Array([9, 0xf8, 1, 2, 9]).subarray(1, 4)
+    expect(session.sendAudio(payload)).toBe(true)
+    expect(session.sendAudio(payload)).toBe(true)
+    expect(session.sendAudio(payload, 1920)).toBe(true)
+    expect(session.sendAudio(payload)).toBe(true)
+    expect(track.sent.map(buffer => [...buffer])).toEqual([[0xf8, 1, 2], [0xf8, 1, 2], [0xf8, 1, 2], [0xf8, 1, 2]])
+    const [t0, t1, t2, t3] = track.timestampsAtSend as [number, number, number, number]
+    expect([(t1 - t0) >>> 0, (t2 - t1) >>> 0, (t3 - t2) >>> 0]).toEqual([960, 960, 1920])
+    expect(session.stats()).toMatchObject({ packetsSent: 4, bytesSent: 4 * 15 })
+    session.close()
+  })
+
+  it('delivers Opus RTP, counts RTCP and garbage, and survives callbacks that throw', () => {
+    const events = { states: [] as MediaState[], audio: [] as Array<{ payload: Uint8Array, seq: number }> }
+    const { session, pc } = answerer(events)
+    session.setRemoteDescription(OFFER, 'offer')
+    const track = pc.track
+    if (track === undefined) throw new Error('no track')
+    track.handlers.open?.()
+    pc.handlers.state?.('connected')
+    const rtp = (seq: number, payloadType = 111, payload = [0xf8, seq & 0xff]): Buffer =>
+      Buffer.from(buildRtp({ payloadType, sequenceNumber: seq, timestamp: seq * 960, ssrc: 2222, payload: Uint8Array.from(payload) }))
+    track.handlers.message?.(rtp(1))
+    track.handlers.message?.(Buffer.from('80c80006000008aeeeb1992cf50b48008e8c6269000000010000000481ca0004000008ae0107636e616d652d42000000', 'hex'))
+    track.handlers.message?.(rtp(2, 96))
+    track.handlers.message?.(Buffer.from([1, 2, 3]))
+    track.handlers.message?.(Buffer.alloc(5000))
+    track.handlers.message?.(rtp(3, 111, []))
+    track.handlers.message?.(rtp(4))
+    expect(events.audio.map(packet => [packet.seq, [...packet.payload]])).toEqual([[1, [0xf8, 1]], [4, [0xf8, 4]]])
+    expect(session.stats()).toMatchObject({ packetsReceived: 2, rtcpPacketsReceived: 1, invalidPacketsReceived: 4 })
+
+    const throwing = createMediaSession({
+      role: 'offerer',
+      iceServers: [],
+      log: silentLogger,
+      onLocalDescription: () => { throw new Error('boom') },
+      onLocalCandidate: () => { throw new Error('boom') },
+      onAudio: () => { throw new Error('boom') },
+      onState: () => { throw new Error('boom') }
+    })
+    const throwingPc = native.peers.at(-1)
+    throwing.start()
+    expect(() => {
+      throwingPc?.handlers.description?.(OFFER, 'offer')
+      throwingPc?.handlers.candidate?.('a=candidate:1 1 UDP 1 127.0.0.1 9 typ host', 'audio')
+      throwingPc?.track?.handlers.open?.()
+      throwingPc?.handlers.state?.('connected')
+      throwingPc?.track?.handlers.message?.(rtp(5))
+    }).not.toThrow()
+    expect(throwing.localFingerprint()).toBe('CD:23:5B:5A:77:DF:22:FA:FE:1E:82:A3:18:1D:BE:D6:6D:4B:FB:EB:16:9E:A0:C2:DD:B6:6D:90:0C:A7:56:55')
+    throwing.close()
+    session.close()
+  })
+
+  it('strips the "a=" prefix from local candidates', () => {
+    const seen: Array<[string, string]> = []
+    const session = createMediaSession({
+      role: 'offerer', iceServers: [], log: silentLogger,
+      onLocalCandidate: (candidate, mid) => { seen.push([candidate, mid]) },
+      onAudio: () => {}, onState: () => {}
+    })
+    native.peers.at(-1)?.handlers.candidate?.('a=candidate:1 1 UDP 2114977791 127.0.0.1 41445 typ host', 'audio')
+    expect(seen).toEqual([['candidate:1 1 UDP 2114977791 127.0.0.1 41445 typ host', 'audio']])
+    session.close()
+  })
+
+  it('reports a relayed path when the peer\'s relay address shows up as peer-reflexive', () => {
+    const { session, pc } = answerer({ states: [], audio: [] })
+    session.addRemoteCandidate('candidate:9 1 UDP 16777215 198.18.5.5 3478 typ relay raddr 198.18.0.9 rport 4000', 'audio')
+    session.setRemoteDescription(OFFER, 'offer')
+    pc.track?.handlers.open?.()
+    pc.handlers.state?.('connected')
+    expect(session.stats()).toMatchObject({ path: 'relay', localCandidateType: 'host', remoteCandidateType: 'relay' })
+    session.close()
+  })
+
+  it('watchdog: disconnected after mediaTimeoutMs of silence, connected when packets return', () => {
+    vi.useFakeTimers()
+    const events = { states: [] as MediaState[], audio: [] as Array<{ payload: Uint8Array, seq: number }> }
+    const { session, pc } = answerer(events, 1000)
+    session.setRemoteDescription(OFFER, 'offer')
+    pc.handlers.state?.('connecting')
+    pc.track?.handlers.open?.()
+    pc.handlers.state?.('connected')
+    vi.advanceTimersByTime(900)
+    expect(events.states).toEqual(['connecting', 'connected'])
+    vi.advanceTimersByTime(500)
+    expect(events.states).toEqual(['connecting', 'connected', 'disconnected'])
+    pc.track?.handlers.message?.(Buffer.from(buildRtp({ payloadType: 111, sequenceNumber: 1, timestamp: 1, ssrc: 2222, payload: Uint8Array.from([0xf8]) })))
+    expect(events.states).toEqual(['connecting', 'connected', 'disconnected', 'connected'])
+    pc.handlers.state?.('failed')
+    expect(events.states.at(-1)).toBe('failed')
+    vi.runOnlyPendingTimers()
+    expect(pc.closed).toBe(true) // native released after a terminal state
+    expect(pc.track?.closed).toBe(true)
+    session.close()
+    expect(nativeCalls('pc.close')).toHaveLength(1)
+  })
+
+  it('close() is idempotent, closes track and connection once, and silences callbacks', () => {
+    const events = { states: [] as MediaState[], audio: [] as Array<{ payload: Uint8Array, seq: number }> }
+    const { session, pc } = answerer(events)
+    session.setRemoteDescription(OFFER, 'offer')
+    session.close()
+    session.close()
+    expect(nativeCalls('track.close')).toHaveLength(1)
+    expect(nativeCalls('pc.close')).toHaveLength(1)
+    pc.handlers.state?.('connected')
+    pc.track?.handlers.message?.(Buffer.alloc(20, 0x80))
+    expect(events.states).toEqual([])
+    shutdownMedia()
+    shutdownMedia()
+    expect(nativeCalls('cleanup')).toHaveLength(1)
+  })
+})

@@ -1,0 +1,97 @@
+// Relay-only media through voxmesh's own UDP TURN server (node/media/turn) on loopback.
+// The relay sockets sit on 127.0.0.2, apart from the sessions' 127.0.0.1: TURN permissions are
+// per IP, so with everything on one address a session's host socket could slip its packets
+// through the peer's allocation (libjuice pairs host candidates even under the relay policy,
+// libdatachannel #1587) and the test would not prove the path is relayed.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { issueTurnCredentials } from '../../node/media/turn/credentials.js'
+import { startTurnServer, type RunningTurnServer } from '../../node/media/turn/udp-turn-server.js'
+import { shutdownMedia, type MediaIceServer } from '../../node/media/media-session.js'
+import { sequenceDelta, timestampDelta } from '../../node/media/rtp.js'
+import { checkRemoteSdp } from '../../node/media/sdp-guard.js'
+import { closeAll, createPair, opusFrames, sendFrames, waitConnected, waitFor, type Pair } from './helpers.js'
+
+const SECRET = 'relay-test-secret'
+let turn: RunningTurnServer | undefined
+let pair: Pair | undefined
+
+function iceServersFor (user: string): MediaIceServer[] {
+  if (turn === undefined) throw new Error('no TURN server')
+  const credentials = issueTurnCredentials(SECRET, user, 600, Date.now())
+  return [{ hostname: '127.0.0.1', port: turn.port, username: credentials.username, password: credentials.password, relayType: 'TurnUdp' }]
+}
+
+beforeAll(async () => {
+  turn = await startTurnServer({ listen: '127.0.0.1:0', relayHost: '127.0.0.2', realm: 'voxmesh.test', secret: SECRET })
+})
+afterEach(() => { closeAll(pair); pair = undefined })
+afterAll(async () => {
+  shutdownMedia()
+  await turn?.close()
+})
+
+describe('relay-only media session', () => {
+  it('connects through the TURN relay, reports path relay, and the relay counts the packets', async () => {
+    // Each side has its own credentials, as each host gets them from its supernode.
+    pair = createPair({ relayOnly: true, iceServers: iceServersFor('alice'), answerer: { iceServers: iceServersFor('bob') } })
+    const { offerer, answerer } = pair
+    offerer.session.start()
+    await waitConnected(pair, 15_000)
+    expect(offerer.signalingErrors).toEqual([])
+    expect(answerer.signalingErrors).toEqual([])
+
+    const before = turn?.stats()
+    const frames = opusFrames(50)
+    await sendFrames([offerer.session, answerer.session], frames)
+    await waitFor('50 packets each way', () => offerer.received.length === 50 && answerer.received.length === 50, 5000)
+
+    for (const side of [offerer, answerer]) {
+      side.received.forEach(({ rtp }, i) => {
+        expect(rtp.payloadType).toBe(111)
+        const previous = side.received[i - 1]
+        if (previous !== undefined) {
+          expect(sequenceDelta(rtp.seq, previous.rtp.seq)).toBe(1)
+          expect(timestampDelta(rtp.timestamp, previous.rtp.timestamp)).toBe(960)
+        }
+      })
+      const stats = side.session.stats()
+      expect(stats.path).toBe('relay')
+      expect(stats.localCandidateType).toBe('relay')
+      expect(stats.packetsSent).toBe(50)
+      expect(stats.packetsReceived).toBe(50)
+    }
+
+    // Both directions crossed the relay: 100 RTP packets at least (plus RTCP and ICE checks).
+    const after = turn?.stats()
+    if (before === undefined || after === undefined) throw new Error('no TURN stats')
+    const relayed = (after.toPeer.packets - before.toPeer.packets) + (after.fromPeer.packets - before.fromPeer.packets)
+    expect(after.allocations).toBeGreaterThanOrEqual(2)
+    expect(new Set(after.perAllocation.map(allocation => allocation.user))).toEqual(new Set(['alice', 'bob']))
+    expect(relayed).toBeGreaterThanOrEqual(2 * 100)
+    expect(after.toPeer.bytes - before.toPeer.bytes).toBeGreaterThan(frames.reduce((sum, f) => sum + f.length, 0))
+  })
+
+  it('a relay-only side ignores the peer\'s host candidates, so the call is relayed even where direct would work', async () => {
+    pair = createPair({ relayOnly: true, iceServers: iceServersFor('dave'), answerer: { relayOnly: false, iceServers: iceServersFor('erin') } })
+    const { offerer, answerer } = pair
+    offerer.session.start()
+    await waitConnected(pair, 15_000)
+    expect(offerer.signalingErrors.length).toBeGreaterThan(0)
+    expect(offerer.signalingErrors).toContain('relay-only: ignoring a host candidate')
+    for (const reason of offerer.signalingErrors) expect(reason).toMatch(/^relay-only: ignoring a (host|srflx) candidate$/)
+    expect(answerer.signalingErrors).toEqual([])
+    await sendFrames([offerer.session, answerer.session], opusFrames(10))
+    await waitFor('10 packets each way', () => offerer.received.length === 10 && answerer.received.length === 10, 5000)
+    expect(offerer.session.stats()).toMatchObject({ path: 'relay', localCandidateType: 'relay' })
+    expect(answerer.session.stats().path).toBe('relay')
+  })
+
+  it('offers only relay candidates, which the guard accepts', async () => {
+    pair = createPair({ relayOnly: true, iceServers: iceServersFor('carol'), trickle: false })
+    pair.offerer.session.start()
+    const offer = await pair.offerer.session.gathered()
+    expect(offer).toMatch(/^a=candidate:.* typ relay raddr /m)
+    expect(offer).not.toMatch(/typ (host|srflx)/)
+    expect(checkRemoteSdp(offer, 'offer')).toMatchObject({ ok: true })
+  })
+})
