@@ -3,7 +3,8 @@
 // network's fixed path delay (taken as 0 here). It is made of
 //   framing (20 ms: a frame's first sample waits for its last) + the encoder's look-ahead
 //   (6.5 ms, read from the encoder and checked against the decoded audio) + encode time (real,
-//   measured) + network jitter + the jitter buffer's wait + decode time (real, measured).
+//   measured as this process's CPU time, so other load on the machine does not leak in) +
+//   network jitter + the jitter buffer's wait + decode time (real CPU time likewise).
 // The network adds a uniformly random 0..J ms to each packet (J = 0, 10, 30 by default; beyond
 // 20 ms this reorders packets); the receiver pops every 20 ms at a phase that varies over the
 // runs. Everything but the codec runs on a virtual clock, so the figures are exact and the
@@ -15,7 +16,6 @@ import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { compareSignals } from '../node/media/audio/analysis.js'
 import { JitterBuffer } from '../node/media/audio/jitter-buffer.js'
@@ -53,6 +53,8 @@ function percentile (sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))] as number
 }
 const round = (n: number, digits = 1): number => Number(n.toFixed(digits))
+/** CPU time (user + system, ms) this process spent since `start`: other load on the machine does not count. */
+const cpuMs = (start: NodeJS.CpuUsage): number => { const d = process.cpuUsage(start); return (d.user + d.system) / 1000 }
 
 /** Deterministic PRNG (mulberry32), so runs are comparable. */
 function prng (seed: number): () => number {
@@ -134,9 +136,9 @@ async function runLevel (jitterMs: number, input: Float32Array, lookaheadMs: num
     for (let k = 0; k < frameCount; k++) {
       const at = (k * FRAME_SAMPLES) % (input.length - FRAME_SAMPLES)
       const pcm = floatToInt16(input.subarray(at, at + FRAME_SAMPLES))
-      const t0 = performance.now()
+      const t0 = process.cpuUsage()
       const payload = encoder.encode(pcm)
-      const encodeMs = performance.now() - t0
+      const encodeMs = cpuMs(t0)
       encodes.push(encodeMs)
       const sent = (k + 1) * FRAME_MS + encodeMs
       if (random() * 100 < lossPercent) continue
@@ -162,9 +164,9 @@ async function runLevel (jitterMs: number, input: Float32Array, lookaheadMs: num
         if (decoded.length > 0) decoded.push(new Int16Array(FRAME_SAMPLES))
         continue
       }
-      const t0 = performance.now()
+      const t0 = process.cpuUsage()
       const pcm = out.kind === 'packet' ? decoder.decode(out.payload) : decoder.decodeMissing(out.nextPayload)
-      const decodeMs = performance.now() - t0
+      const decodeMs = cpuMs(t0)
       decodes.push(decodeMs)
       decoded.push(pcm)
       if (out.kind === 'packet') {

@@ -12,6 +12,14 @@
 // - sending goes through RtpPacketizer → RtcpSrReporter → RtcpNackResponder; sendAudio() sets
 //   the RTP timestamp and advances it by the frame's samples (960 per 20 ms);
 // - received messages are whole RTP packets with RTCP mixed in: parsed here (rtp.ts);
+// - libdatachannel hands ICE the remote credentials a moment before it records the remote
+//   description, and verifies the peer's DTLS certificate against that record: when the peer's
+//   ICE checks and DTLS handshake land inside that moment (loopback, a busy machine), the
+//   offerer fails with "certificate verify failed" and then "Got a remote candidate without ICE
+//   transport". So the answerer must not reach the offerer before the offerer holds the answer:
+//   the offerer keeps its trickled candidates until its answer is applied, and the answerer
+//   holds candidates that came inside the offer until its ICE connects (the offerer's checks
+//   reached it, so the offerer holds the answer) or OFFER_CANDIDATE_HOLD_MS have passed;
 // - libdatachannel notices a vanished peer only after ~30 s (ICE consent), and a peer's close()
 //   sends nothing the other side sees, so a media watchdog reports 'disconnected' when no
 //   packet has arrived for mediaTimeoutMs, and 'connected' again when packets resume. The call
@@ -24,13 +32,20 @@ import {
 } from 'node-datachannel'
 import type { Logger } from '../overlay/logger.js'
 import { MAX_OPUS_FRAME_BYTES, MAX_OPUS_PACKET_SAMPLES, OPUS_CLOCK_RATE, OPUS_PAYLOAD_TYPE, OPUS_SAMPLES_PER_FRAME, RTP_HEADER_BYTES, advanceTimestamp, packetKind, parseRtp } from './rtp.js'
-import { checkCandidate, checkMid, checkRemoteSdp, filterSdpCandidates, sdpFingerprint, type AudioSdpSummary, type CandidateType, type GuardResult, type SdpType } from './sdp-guard.js'
+import { checkCandidate, checkMid, checkRemoteSdp, filterSdpCandidates, sdpFingerprint, splitSdpCandidates, type AudioSdpSummary, type CandidateType, type GuardResult, type SdpType } from './sdp-guard.js'
 
 /** The mid the offerer gives its audio m-line (the answerer takes whatever the offer says). */
 export const AUDIO_MID = 'audio'
 /** No packet for this long on a connected session: report 'disconnected'. */
 export const DEFAULT_MEDIA_TIMEOUT_MS = 4000
 export const WATCHDOG_TICK_MS = 250
+/**
+ * How long an answerer holds the candidates that came inside the offer, unless its ICE connects
+ * sooner: time for the answer to reach the offerer and be applied (see the race above).
+ */
+export const OFFER_CANDIDATE_HOLD_MS = 1000
+/** Local candidates an offerer keeps until the answer is applied. */
+export const MAX_HELD_LOCAL_CANDIDATES = 64
 /** Remote candidates held until the remote description is set. */
 export const MAX_QUEUED_REMOTE_CANDIDATES = 32
 /** Remote candidates accepted over a session's life. */
@@ -222,6 +237,11 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
   let gatheringComplete = false
   const gatherWaiters = new Set<{ settle: (sdp: string | undefined, problem?: string) => void }>()
   const queuedCandidates: Array<{ candidate: string, mid: string }> = []
+  /** The offerer's trickled candidates, kept until the answer is applied. */
+  const heldLocalCandidates: Array<{ candidate: string, mid: string }> = []
+  /** Candidates that came inside the offer, held by the answerer (see the race above). */
+  let heldOfferCandidates: string[] = []
+  let offerCandidateTimer: NodeJS.Timeout | undefined
   let remoteCandidatesSeen = 0
   /** "address:port" → type of every remote candidate signalled, to see through prflx pairs. */
   const remoteCandidateTypes = new Map<string, CandidateType>()
@@ -292,6 +312,9 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
   }
 
   function releaseNative (): void {
+    if (offerCandidateTimer !== undefined) { clearTimeout(offerCandidateTimer); offerCandidateTimer = undefined }
+    heldOfferCandidates = []
+    heldLocalCandidates.length = 0
     failWaiters(closed ? 'the media session was closed' : 'the media session ended')
     refreshPath()
     if (watchdog !== undefined) { clearInterval(watchdog); watchdog = undefined }
@@ -387,6 +410,20 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
     }
   }
 
+  function releaseOfferCandidates (why: string): void {
+    if (offerCandidateTimer !== undefined) { clearTimeout(offerCandidateTimer); offerCandidateTimer = undefined }
+    const held = heldOfferCandidates
+    heldOfferCandidates = []
+    if (held.length === 0 || remote === undefined || closed || ended) return
+    log.debug({ candidates: held.length, why }, 'adding the candidates that came with the offer')
+    for (const candidate of held) applyCandidate(candidate, remote.mid)
+  }
+
+  function emitLocalCandidate (candidate: string, mid: string): void {
+    const onLocalCandidate = init.onLocalCandidate
+    if (onLocalCandidate !== undefined) deliver('onLocalCandidate', () => { onLocalCandidate(candidate, mid) })
+  }
+
   function applyCandidate (candidate: string, mid: string): GuardResult {
     if (native === undefined) return { ok: false, reason: 'closed' }
     try {
@@ -412,8 +449,16 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
     pc.onLocalCandidate((candidate: string, mid: string) => {
       if (closed || ended) return
       const plain = candidate.startsWith('a=') ? candidate.slice(2) : candidate
-      const onLocalCandidate = init.onLocalCandidate
-      if (onLocalCandidate !== undefined) deliver('onLocalCandidate', () => { onLocalCandidate(plain, mid) })
+      if (role === 'offerer' && remote === undefined) {
+        if (heldLocalCandidates.length < MAX_HELD_LOCAL_CANDIDATES) heldLocalCandidates.push({ candidate: plain, mid })
+        return
+      }
+      emitLocalCandidate(plain, mid)
+    })
+    pc.onIceStateChange((state: string) => {
+      if (closed || ended) return
+      log.debug({ state }, 'ICE state')
+      if (state === 'connected' || state === 'completed') releaseOfferCandidates(`ICE ${state}`)
     })
     pc.onGatheringStateChange((state: string) => {
       if (closed || ended) return
@@ -491,8 +536,10 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
         if (!remoteCandidateTypes.has(key) || candidate.type === 'relay') remoteCandidateTypes.set(key, candidate.type)
         return true
       })
+      // The answerer holds the offer's own candidates for a moment (see the race above).
+      const split = role === 'answerer' ? splitSdpCandidates(accepted) : { sdp: accepted, candidates: [] }
       try {
-        native.pc.setRemoteDescription(accepted, type)
+        native.pc.setRemoteDescription(split.sdp, type)
       } catch (err) {
         log.warn({ err: errorText(err) }, 'node-datachannel refused the remote description')
         return { ok: false, reason: `refused: ${errorText(err)}` }
@@ -501,6 +548,16 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
       for (const { candidate, mid } of queuedCandidates.splice(0)) {
         if (mid !== remote.mid) { log.warn({ mid }, 'dropping a queued candidate for another mid'); continue }
         applyCandidate(candidate, mid)
+      }
+      if (split.candidates.length > 0) {
+        heldOfferCandidates = split.candidates
+        offerCandidateTimer = setTimeout(() => { releaseOfferCandidates('hold time over') }, OFFER_CANDIDATE_HOLD_MS)
+        offerCandidateTimer.unref()
+      }
+      // The offerer's candidates go out now that the answer is in place, after this call returns.
+      if (heldLocalCandidates.length > 0) {
+        const held = heldLocalCandidates.splice(0)
+        queueMicrotask(() => { if (!closed && !ended) for (const { candidate, mid } of held) emitLocalCandidate(candidate, mid) })
       }
       return { ok: true }
     },

@@ -326,6 +326,20 @@ export function filterSdpCandidates (sdp: string, keep: (candidate: CandidateSum
   }).join('\n')
 }
 
+/**
+ * The SDP without its a=candidate and a=end-of-candidates lines (line ends preserved), and the
+ * candidates it had, "candidate:..." without the "a=" prefix.
+ */
+export function splitSdpCandidates (sdp: string): { sdp: string, candidates: string[] } {
+  const candidates: string[] = []
+  const rest = sdp.split('\n').filter(line => {
+    const bare = line.endsWith('\r') ? line.slice(0, -1) : line
+    if (bare.startsWith('a=candidate:')) { candidates.push(bare.slice(2)); return false }
+    return bare !== 'a=end-of-candidates'
+  })
+  return { sdp: rest.join('\n'), candidates }
+}
+
 /** The sha-256 fingerprint in an SDP (ours or a peer's), upper-case, or undefined. */
 export function sdpFingerprint (sdp: string): string | undefined {
   for (const line of sdp.split('\n')) {
