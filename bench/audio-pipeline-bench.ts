@@ -253,7 +253,7 @@ async function main (): Promise<void> {
     `network: fixed path (taken as 0) + uniform 0..J ms; loss ${lossPercent}%`)
   console.log(`codec delay: encoder look-ahead ${lookaheadSamples} samples (${round(lookaheadMs, 2)} ms); measured on the decoded audio: ${codecCheck.lag} samples (correlation ${round(codecCheck.correlation, 3)})`)
   console.log('mouth-to-ear added = 20 ms framing + look-ahead + encode + network jitter + jitter buffer wait + decode (ms)')
-  const widths = [8, 11, 11, 9, 14, 14, 14, 14, 11, 8, 10, 11, 10, 9]
+  const widths = [6, 11, 11, 9, 16, 16, 16, 16, 12, 8, 11, 11, 11, 8]
   const line = (cells: Array<string | number>): string => cells.map((c, i) => String(c).padStart(widths[i] as number)).join('')
   console.log(line(['J ms', 'total p50', 'total p99', 'max', 'encode p50/99', 'network p50/99', 'buffer p50/99', 'decode p50/99', 'concealed%', 'late%', 'discarded', 'RFC3550 J', 'target ms', '× J=0']))
   for (const r of rows) {

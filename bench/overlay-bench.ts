@@ -24,7 +24,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
-import { performance } from 'node:perf_hooks'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 import { fromBase64url, toBase64url } from '../common/base64url.js'
@@ -67,6 +67,8 @@ const MAX_HOSTS = 10_000
 const HTTP_CONCURRENCY = 16
 /** A bench host not registered with C by then counts as failed (and is closed). */
 const ATTACH_TIMEOUT_MS = 60_000
+/** After this many failed hosts the registration phase stops starting new ones: the supernode (or this box) is past its limit. */
+const GIVE_UP_AFTER_FAILURES = 50
 
 // ---- statistics --------------------------------------------------------------
 
@@ -300,15 +302,27 @@ function nextIp (): string {
   return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`
 }
 
+/** POSTs with its own X-Forwarded-For; a request the network lost (not one the server answered) is tried again. */
 async function post<T> (url: string, path: string, body: unknown, expected: number): Promise<T> {
-  const response = await fetch(url + path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', 'x-forwarded-for': nextIp() },
-    body: JSON.stringify(body)
-  })
-  const text = await response.text()
-  if (response.status !== expected) throw new Error(`POST ${path}: HTTP ${response.status} ${text}`)
-  return JSON.parse(text) as T
+  for (let attempt = 1; ; attempt++) {
+    let response: Response
+    try {
+      response = await fetch(url + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': nextIp() },
+        body: JSON.stringify(body)
+      })
+    } catch (err) {
+      // undici reuses keep-alive sockets the server may just have closed ("other side closed").
+      if (attempt < 3) continue
+      throw new Error(`POST ${path}: ${(err as Error).message} (${String((err as { cause?: unknown }).cause)})`)
+    }
+    const text = await response.text()
+    // A retried account creation whose first attempt did arrive.
+    if (response.status === 409 && attempt > 1 && path === '/v1/accounts') return JSON.parse(text) as T
+    if (response.status !== expected) throw new Error(`POST ${path}: HTTP ${response.status} ${text}`)
+    return JSON.parse(text) as T
+  }
 }
 
 interface Capacity {
@@ -324,9 +338,28 @@ interface Capacity {
   departureSeconds: number
   accounts: { seconds: number, perSecond: number }
   logins: { seconds: number, perSecond: number }
-  registration: { seconds: number, perSecond: number, concurrency: number, setupMs: Series, supernodeCpuPercent: number, clientCpuPercent: number, machineBusyPercent: number }
+  registration: {
+    seconds: number
+    perSecond: number
+    concurrency: number
+    /** Stopped early: GIVE_UP_AFTER_FAILURES hosts failed to register. */
+    gaveUp: boolean
+    setupMs: Series
+    supernodeCpuPercent: number
+    clientCpuPercent: number
+    machineBusyPercent: number
+    clientLoopDelayMs: LoopDelay
+  }
   rssKb: { before: number, after: number, growth: number, peak: number, perHostKb: number, driftInSteadyWindow: number }
-  steady: { windowS: number, supernodeCpuPercent: number, clientCpuPercent: number, pingsPerSecond: number }
+  steady: {
+    windowS: number
+    supernodeCpuPercent: number
+    clientCpuPercent: number
+    pingsPerSecond: number
+    /** GET /v1/status round trips to C's control API during the window: how responsive C's event loop stays. */
+    supernodeStatusMs: Series
+    clientLoopDelayMs: LoopDelay
+  }
   otherSupernodesRssGrowthKb: Record<string, number>
   benchClient: { rssGrowthKb: number, perHostKb: number }
   /** Bench hosts not registered within ATTACH_TIMEOUT_MS (closed, not counted). */
@@ -344,6 +377,18 @@ function cpuMeter (pid: number): () => { supernode: number, client: number } {
     const wallMs = performance.now() - t0
     const c = process.cpuUsage(c0)
     return { supernode: round((cpuMsOf(pid) - s0) / wallMs * 100), client: round((c.user + c.system) / 1000 / wallMs * 100) }
+  }
+}
+
+interface LoopDelay { p99: number, max: number }
+
+/** This process's event-loop delay between two calls (a late pong here would look like a dead supernode to a bench host). */
+function loopDelayMeter (): () => LoopDelay {
+  const histogram = monitorEventLoopDelay({ resolution: 10 })
+  histogram.enable()
+  return () => {
+    histogram.disable()
+    return { p99: round(histogram.percentile(99) / 1e6), max: round(histogram.max / 1e6) }
   }
 }
 
@@ -393,7 +438,14 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
   t = performance.now()
   const registrationCpu = cpuMeter(c.pid)
   const registrationMachine = machineCpuMeter()
+  const registrationLoop = loopDelayMeter()
+  let gaveUp = false
+  const progress = setInterval(() => {
+    const troubles = [...trouble.registration.values()].reduce((a, b) => a + b, 0)
+    process.stderr.write(`overlay-bench: ${Math.round((performance.now() - t) / 1000)} s: ${attached} hosts attached, ${notAttached} failed, ${troubles} detach/retry events\n`)
+  }, 10_000)
   await pool(identities.length, concurrency, async i => {
+    if (notAttached >= GIVE_UP_AFTER_FAILURES) { gaveUp = true; return }
     const id = identities[i] as NonNullable<typeof identities[number]>
     const cache = createHostCache()
     cache.add([target], Date.now())
@@ -428,18 +480,28 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
       benchHosts.push(host)
     }
   })
+  clearInterval(progress)
   phase = 'steady'
   const registrationS = (performance.now() - t) / 1000
   const registrationCpuPercent = registrationCpu()
   const registrationMachineBusy = registrationMachine()
+  const registrationLoopDelay = registrationLoop()
 
   // Every registration counted by C itself, then C just keeps them alive.
   for (const deadline = Date.now() + 30_000; (await control.status()).hosts < hostsBefore + attached && Date.now() < deadline;) await sleep(250)
   await sleep(3000)
   const windowStart = memoryOf(c.pid)
   const steadyCpu = cpuMeter(c.pid)
-  await sleep(steadyMs)
+  const steadyLoop = loopDelayMeter()
+  // C's responsiveness while it keeps its hosts: a control-API round trip every 250 ms.
+  const cStatusMs: number[] = []
+  for (const end = performance.now() + steadyMs; performance.now() < end; await sleep(250)) {
+    const t0 = performance.now()
+    await control.status()
+    cStatusMs.push(performance.now() - t0)
+  }
   const steadyCpuPercent = steadyCpu()
+  const steadyLoopDelay = steadyLoop()
   const after = memoryOf(c.pid)
   const othersAfter = others.map(p => memoryOf(p.pid).rssKb)
   const clientAfter = process.memoryUsage().rss
@@ -466,12 +528,14 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
     logins: { seconds: round(loginsS), perSecond: round(hostCount / loginsS) },
     registration: {
       seconds: round(registrationS),
-      perSecond: round(hostCount / registrationS),
+      perSecond: round(attached / registrationS),
       concurrency,
+      gaveUp,
       setupMs: series(setupMs),
       supernodeCpuPercent: registrationCpuPercent.supernode,
       clientCpuPercent: registrationCpuPercent.client,
-      machineBusyPercent: registrationMachineBusy
+      machineBusyPercent: registrationMachineBusy,
+      clientLoopDelayMs: registrationLoopDelay
     },
     rssKb: {
       before: before.rssKb,
@@ -485,7 +549,9 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
       windowS: steadyMs / 1000,
       supernodeCpuPercent: steadyCpuPercent.supernode,
       clientCpuPercent: steadyCpuPercent.client,
-      pingsPerSecond: Math.round((hostsReported - hostsBefore) * 1000 / PING_INTERVAL_MS)
+      pingsPerSecond: Math.round((hostsReported - hostsBefore) * 1000 / PING_INTERVAL_MS),
+      supernodeStatusMs: series(cStatusMs),
+      clientLoopDelayMs: steadyLoopDelay
     },
     otherSupernodesRssGrowthKb: Object.fromEntries(others.map((p, i) => [p.name, (othersAfter[i] ?? 0) - (othersBefore[i] ?? 0)])),
     benchClient: { rssGrowthKb: Math.round((clientAfter - clientBefore) / 1024), perHostKb: round((clientAfter - clientBefore) / 1024 / Math.max(1, attached), 2) },
@@ -644,16 +710,20 @@ function print (figures: Figures): void {
   console.log(`  accounts created  ${c.hostsRequested} in ${c.accounts.seconds} s (${c.accounts.perSecond}/s); logins ${c.hostsRequested} in ${c.logins.seconds} s (${c.logins.perSecond}/s)`)
   console.log(`  registered        ${c.hostsAttached} attached, ${c.hostsNotAttached} not within ${ATTACH_TIMEOUT_MS / 1000} s; ` +
     `supernode reports hosts=${c.hostsReported} (${c.hostsBefore} before)`)
-  for (const [when, reasons] of Object.entries(c.trouble)) {
+  const troubles = (reasons: Record<string, number>): string => {
     const list = Object.entries(reasons).sort((a, b) => b[1] - a[1])
-    console.log(`  host trouble (${when})`.padEnd(20) + (list.length === 0 ? 'none' : list.slice(0, 6).map(([m, n]) => `${n}× ${m}`).join('; ')))
+    return list.length === 0 ? 'none' : list.slice(0, 6).map(([m, n]) => `${n}× ${m}`).join('; ')
   }
-  console.log(`  registration      ${c.registration.seconds} s, ${c.registration.perSecond} hosts/s; setup p50 ${c.registration.setupMs.p50} ms, p99 ${c.registration.setupMs.p99} ms, ` +
-    `max ${c.registration.setupMs.max} ms; CPU: supernode ${c.registration.supernodeCpuPercent}%, bench client ${c.registration.clientCpuPercent}% of one core, ` +
-    `machine ${c.registration.machineBusyPercent}% busy (all ${cores} cores, other tenants included)`)
+  console.log(`  host trouble      while registering: ${troubles(c.trouble.registration)}; afterwards: ${troubles(c.trouble.steady)}`)
+  console.log(`  registration      ${c.registration.seconds} s, ${c.registration.perSecond} hosts/s${c.registration.gaveUp ? ` (gave up after ${GIVE_UP_AFTER_FAILURES} failures)` : ''}; ` +
+    `setup p50 ${c.registration.setupMs.p50} ms, p99 ${c.registration.setupMs.p99} ms, max ${c.registration.setupMs.max} ms`)
+  console.log(`                    CPU: supernode ${c.registration.supernodeCpuPercent}%, bench client ${c.registration.clientCpuPercent}% of one core; ` +
+    `machine ${c.registration.machineBusyPercent}% busy (all ${cores} cores, other tenants included); bench event-loop delay p99 ${c.registration.clientLoopDelayMs.p99} ms, max ${c.registration.clientLoopDelayMs.max} ms`)
   console.log(`  supernode RSS     ${mib(c.rssKb.before)} → ${mib(c.rssKb.after)} (+${mib(c.rssKb.growth)}, peak ${mib(c.rssKb.peak)}): ${c.rssKb.perHostKb} KiB per host`)
   console.log(`  steady state      ${c.steady.windowS} s keeping ${c.hostsReported - c.hostsBefore} hosts (${c.steady.pingsPerSecond} pings/s): supernode CPU ${c.steady.supernodeCpuPercent}%, ` +
     `bench client ${c.steady.clientCpuPercent}% of one core; supernode RSS drift ${c.rssKb.driftInSteadyWindow >= 0 ? '+' : ''}${mib(c.rssKb.driftInSteadyWindow)}`)
+  console.log(`                    supernode GET /v1/status p50 ${c.steady.supernodeStatusMs.p50} ms, max ${c.steady.supernodeStatusMs.max} ms; ` +
+    `bench event-loop delay p99 ${c.steady.clientLoopDelayMs.p99} ms, max ${c.steady.clientLoopDelayMs.max} ms`)
   console.log(`  departures        all bench hosts closed: supernode back to hosts=${c.hostsAfterClose} in ${c.departureSeconds} s`)
   console.log(`  DHT replicas      RSS growth of the other supernodes: ${Object.entries(c.otherSupernodesRssGrowthKb).map(([k, v]) => `${k} +${mib(v)}`).join(', ')}`)
   console.log(`  bench client      RSS +${mib(c.benchClient.rssGrowthKb)} (${c.benchClient.perHostKb} KiB per host, client side)`)

@@ -8,7 +8,7 @@ import type { Clock, TimerHandle } from '../../common/clock.js'
 import type { Logger } from '../overlay/logger.js'
 import { isEndReason, type CallBody, type CallBodyOf, type EndReason } from './call-bodies.js'
 import { openSealedSdp, sealSdp } from './sealed-sdp.js'
-import { ANSWER_SETUP_TIMEOUT_MS, DEFAULT_RING_TIMEOUT_MS, END_MESSAGES } from './constants.js'
+import { ANSWER_SETUP_TIMEOUT_MS, DEFAULT_RING_TIMEOUT_MS, END_MESSAGES, OWN_END_MESSAGES } from './constants.js'
 
 export type CallState = 'inviting' | 'ringing' | 'connecting' | 'connected' | 'ended'
 export type MediaPath = 'direct' | 'relay'
@@ -107,17 +107,22 @@ export function createCallManager (components: CallManagerComponents, init: Call
     call.timer = clock.setTimeout(onTimeout, ms)
   }
 
-  /** Ends a call once: closes media, tells the other side (unless it told us), reports why. */
-  const end = (call: Call, reason: EndReason, notify: boolean, extra: Record<string, string> = {}): void => {
+  /**
+   * Ends a call once: closes media, tells the other side (`notify`; not when it told us), reports
+   * why. `byPeer` marks an end the peer decided that we still pass on (a decline cancels the rest).
+   */
+  const end = (call: Call, reason: EndReason, notify: boolean, byPeer = false): void => {
     if (call.state === 'ended') return
     const previous = call.state
     call.state = 'ended'
     if (call.timer !== undefined) clock.clearTimeout(call.timer)
     media.close(call.id)
-    if (notify) void signal(call, { type: 'call-end', reason, ...extra })
+    if (notify) void signal(call, { type: 'call-end', reason })
     const durationMs = call.connectedAt === undefined ? 0 : clock.now() - call.connectedAt
-    log.info({ callId: call.id, peer: call.peer, reason, previous }, `call ended: ${END_MESSAGES[reason](call.peer)}`)
-    init.onEvent({ event: 'ended', callId: call.id, peer: call.peer, reason, message: END_MESSAGES[reason](call.peer), durationMs })
+    // Told from this side: "you declined", not "alice declined", when we did it.
+    const message = (notify && !byPeer ? OWN_END_MESSAGES[reason] : undefined) ?? END_MESSAGES[reason](call.peer)
+    log.info({ callId: call.id, peer: call.peer, reason, previous }, `call ended: ${message}`)
+    init.onEvent({ event: 'ended', callId: call.id, peer: call.peer, reason, message, durationMs })
     // Ended calls stay listed briefly for `calls`, then go.
     clock.setTimeout(() => { calls.delete(call.id) }, 60_000)
   }
@@ -185,7 +190,7 @@ export function createCallManager (components: CallManagerComponents, init: Call
         }
         // Refusals before anyone answered: a decline ends it; busy only when every device reached is busy.
         call.refusals.set(from.deviceKey, reason)
-        if (reason === 'declined' || reason === 'not-allowed') { end(call, reason, true); return }
+        if (reason === 'declined' || reason === 'not-allowed') { end(call, reason, true, true); return }
         if (call.refusals.size >= call.reached) end(call, reason, false)
       }
     }
@@ -262,7 +267,7 @@ export function createCallManager (components: CallManagerComponents, init: Call
     },
     mediaFailed (callId, reason) {
       const call = calls.get(callId)
-      if (call === undefined) return
+      if (call === undefined || call.state === 'ended') return
       log.warn({ callId }, `media failed: ${reason}`)
       end(call, 'failed', true)
     },

@@ -17,3 +17,9 @@ export const END_MESSAGES: Record<EndReason, (peer: string) => string> = {
   'answered-elsewhere': () => 'answered on another device',
   'not-allowed': peer => `${peer} only takes calls from contacts`
 }
+
+/** When this side ended the call itself, where the wording differs. */
+export const OWN_END_MESSAGES: Partial<Record<EndReason, string>> = {
+  declined: 'you declined the call',
+  cancelled: 'you cancelled the call before it was answered'
+}

@@ -18,8 +18,10 @@
 //   offerer fails with "certificate verify failed" and then "Got a remote candidate without ICE
 //   transport". So the answerer must not reach the offerer before the offerer holds the answer:
 //   the offerer keeps its trickled candidates until its answer is applied, and the answerer
-//   holds candidates that came inside the offer until its ICE connects (the offerer's checks
-//   reached it, so the offerer holds the answer) or OFFER_CANDIDATE_HOLD_MS have passed;
+//   holds the offerer's candidates (inside the offer or trickled) until its ICE connects (the
+//   offerer's checks reached it, so the offerer holds the answer) or ANSWERER_CANDIDATE_HOLD_MS
+//   have passed. Letting the offerer move first also lets the DTLS handshake find the
+//   offerer's DTLS transport up: ~60 ms to connect on loopback instead of a 1 s retransmission;
 // - libdatachannel notices a vanished peer only after ~30 s (ICE consent), and a peer's close()
 //   sends nothing the other side sees, so a media watchdog reports 'disconnected' when no
 //   packet has arrived for mediaTimeoutMs, and 'connected' again when packets resume. The call
@@ -40,10 +42,11 @@ export const AUDIO_MID = 'audio'
 export const DEFAULT_MEDIA_TIMEOUT_MS = 4000
 export const WATCHDOG_TICK_MS = 250
 /**
- * How long an answerer holds the candidates that came inside the offer, unless its ICE connects
- * sooner: time for the answer to reach the offerer and be applied (see the race above).
+ * How long an answerer holds the offerer's candidates, unless its ICE connects sooner: time for
+ * the answer to reach the offerer and be applied (see the race above). Where only the answerer
+ * can open the path (its NAT drops the offerer's checks), it is also the extra setup time.
  */
-export const OFFER_CANDIDATE_HOLD_MS = 1000
+export const ANSWERER_CANDIDATE_HOLD_MS = 1000
 /** Local candidates an offerer keeps until the answer is applied. */
 export const MAX_HELD_LOCAL_CANDIDATES = 64
 /** Remote candidates held until the remote description is set. */
@@ -239,9 +242,10 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
   const queuedCandidates: Array<{ candidate: string, mid: string }> = []
   /** The offerer's trickled candidates, kept until the answer is applied. */
   const heldLocalCandidates: Array<{ candidate: string, mid: string }> = []
-  /** Candidates that came inside the offer, held by the answerer (see the race above). */
-  let heldOfferCandidates: string[] = []
-  let offerCandidateTimer: NodeJS.Timeout | undefined
+  /** The answerer holds the offerer's candidates from the offer on until it releases them. */
+  let holdingRemoteCandidates = role === 'answerer'
+  let heldRemoteCandidates: string[] = []
+  let holdTimer: NodeJS.Timeout | undefined
   let remoteCandidatesSeen = 0
   /** "address:port" → type of every remote candidate signalled, to see through prflx pairs. */
   const remoteCandidateTypes = new Map<string, CandidateType>()
@@ -312,8 +316,8 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
   }
 
   function releaseNative (): void {
-    if (offerCandidateTimer !== undefined) { clearTimeout(offerCandidateTimer); offerCandidateTimer = undefined }
-    heldOfferCandidates = []
+    if (holdTimer !== undefined) { clearTimeout(holdTimer); holdTimer = undefined }
+    heldRemoteCandidates = []
     heldLocalCandidates.length = 0
     failWaiters(closed ? 'the media session was closed' : 'the media session ended')
     refreshPath()
@@ -410,12 +414,14 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
     }
   }
 
-  function releaseOfferCandidates (why: string): void {
-    if (offerCandidateTimer !== undefined) { clearTimeout(offerCandidateTimer); offerCandidateTimer = undefined }
-    const held = heldOfferCandidates
-    heldOfferCandidates = []
-    if (held.length === 0 || remote === undefined || closed || ended) return
-    log.debug({ candidates: held.length, why }, 'adding the candidates that came with the offer')
+  /** The answerer stops holding the offerer's candidates and hands them to ICE. */
+  function releaseRemoteCandidates (why: string): void {
+    if (!holdingRemoteCandidates || remote === undefined || closed || ended) return
+    holdingRemoteCandidates = false
+    if (holdTimer !== undefined) { clearTimeout(holdTimer); holdTimer = undefined }
+    const held = heldRemoteCandidates
+    heldRemoteCandidates = []
+    log.debug({ candidates: held.length, why }, 'adding the offerer\'s candidates')
     for (const candidate of held) applyCandidate(candidate, remote.mid)
   }
 
@@ -458,7 +464,7 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
     pc.onIceStateChange((state: string) => {
       if (closed || ended) return
       log.debug({ state }, 'ICE state')
-      if (state === 'connected' || state === 'completed') releaseOfferCandidates(`ICE ${state}`)
+      if (state === 'connected' || state === 'completed') releaseRemoteCandidates(`ICE ${state}`)
     })
     pc.onGatheringStateChange((state: string) => {
       if (closed || ended) return
@@ -536,7 +542,7 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
         if (!remoteCandidateTypes.has(key) || candidate.type === 'relay') remoteCandidateTypes.set(key, candidate.type)
         return true
       })
-      // The answerer holds the offer's own candidates for a moment (see the race above).
+      // The answerer holds the offerer's candidates for a moment (see the race above).
       const split = role === 'answerer' ? splitSdpCandidates(accepted) : { sdp: accepted, candidates: [] }
       try {
         native.pc.setRemoteDescription(split.sdp, type)
@@ -545,14 +551,17 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
         return { ok: false, reason: `refused: ${errorText(err)}` }
       }
       remote = check.summary
+      const queued: string[] = []
       for (const { candidate, mid } of queuedCandidates.splice(0)) {
         if (mid !== remote.mid) { log.warn({ mid }, 'dropping a queued candidate for another mid'); continue }
-        applyCandidate(candidate, mid)
+        queued.push(candidate)
       }
-      if (split.candidates.length > 0) {
-        heldOfferCandidates = split.candidates
-        offerCandidateTimer = setTimeout(() => { releaseOfferCandidates('hold time over') }, OFFER_CANDIDATE_HOLD_MS)
-        offerCandidateTimer.unref()
+      if (role === 'answerer') {
+        heldRemoteCandidates = [...split.candidates, ...queued]
+        holdTimer = setTimeout(() => { releaseRemoteCandidates('hold time over') }, ANSWERER_CANDIDATE_HOLD_MS)
+        holdTimer.unref()
+      } else {
+        for (const candidate of queued) applyCandidate(candidate, remote.mid)
       }
       // The offerer's candidates go out now that the answer is in place, after this call returns.
       if (heldLocalCandidates.length > 0) {
@@ -580,6 +589,10 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
       if (!remoteCandidateTypes.has(key) || summary.type === 'relay') remoteCandidateTypes.set(key, summary.type)
       if (remote === undefined) {
         queuedCandidates.push({ candidate: summary.candidate, mid })
+        return { ok: true }
+      }
+      if (holdingRemoteCandidates) {
+        heldRemoteCandidates.push(summary.candidate)
         return { ok: true }
       }
       return applyCandidate(summary.candidate, mid)

@@ -104,6 +104,7 @@ describe('call states', () => {
     bob.calls.decline()
     await net.run(300)
     expect(last(alice)).toMatchObject({ event: 'ended', reason: 'declined', message: 'bob declined the call' })
+    expect(last(bob)).toMatchObject({ event: 'ended', reason: 'declined', message: 'you declined the call' })
     expect(alice.media.offers).toBe(0)
   })
 

@@ -22,11 +22,16 @@ export interface PairOptions {
   mediaTimeoutMs?: number
   /** Trickle: descriptions and candidates cross as they appear (default). Otherwise nothing is wired. */
   trickle?: boolean
-  /** Hold the offer back until the offerer's first candidates went to the answerer. */
-  candidatesFirst?: boolean
+  /** Hold the answer back until the answerer's first candidate went to the offerer. */
+  answerLate?: boolean
 }
 
-export interface Pair { offerer: Side, answerer: Side }
+export interface Pair {
+  offerer: Side
+  answerer: Side
+  /** What crossed the wiring, in order: 'offer', 'answer', 'offerer-candidate', 'answerer-candidate'. */
+  signaling: string[]
+}
 
 function side (role: 'offerer' | 'answerer', options: PairOptions, wire: { peer?: Side, onDescription?: (sdp: string, type: 'offer' | 'answer') => void, onCandidate?: (candidate: string, mid: string) => void }): Side {
   const self: Side = { session: undefined as unknown as MediaSession, states: [], received: [], signalingErrors: [] }
@@ -52,26 +57,38 @@ function note (target: Side, result: { ok: boolean, reason?: string }): void {
 /** Two sessions on 127.0.0.1 whose descriptions and candidates go straight to each other. */
 export function createPair (options: PairOptions = {}): Pair {
   const trickle = options.trickle ?? true
-  const pair = {} as Pair
-  const heldOffer: Array<() => void> = []
-  let candidatesSent = 0
+  const pair = { signaling: [] } as unknown as Pair
+  const heldAnswer: Array<() => void> = []
+  let answererCandidatesSent = 0
   pair.offerer = side('offerer', options, {
     onDescription: (sdp, type) => {
       if (!trickle) return
-      const deliver = (): void => { note(pair.answerer, pair.answerer.session.setRemoteDescription(sdp, type)) }
-      if (options.candidatesFirst === true && candidatesSent === 0) heldOffer.push(deliver)
+      pair.signaling.push(type)
+      note(pair.answerer, pair.answerer.session.setRemoteDescription(sdp, type))
+    },
+    onCandidate: (candidate, mid) => {
+      if (!trickle) return
+      pair.signaling.push('offerer-candidate')
+      note(pair.answerer, pair.answerer.session.addRemoteCandidate(candidate, mid))
+    }
+  })
+  pair.answerer = side('answerer', { ...options, ...options.answerer }, {
+    onDescription: (sdp, type) => {
+      if (!trickle) return
+      const deliver = (): void => {
+        pair.signaling.push(type)
+        note(pair.offerer, pair.offerer.session.setRemoteDescription(sdp, type))
+      }
+      if (options.answerLate === true && answererCandidatesSent === 0) heldAnswer.push(deliver)
       else deliver()
     },
     onCandidate: (candidate, mid) => {
       if (!trickle) return
-      note(pair.answerer, pair.answerer.session.addRemoteCandidate(candidate, mid))
-      candidatesSent++
-      heldOffer.splice(0).forEach(deliver => { deliver() })
+      pair.signaling.push('answerer-candidate')
+      note(pair.offerer, pair.offerer.session.addRemoteCandidate(candidate, mid))
+      answererCandidatesSent++
+      heldAnswer.splice(0).forEach(deliver => { deliver() })
     }
-  })
-  pair.answerer = side('answerer', { ...options, ...options.answerer }, {
-    onDescription: (sdp, type) => { if (trickle) note(pair.offerer, pair.offerer.session.setRemoteDescription(sdp, type)) },
-    onCandidate: (candidate, mid) => { if (trickle) note(pair.offerer, pair.offerer.session.addRemoteCandidate(candidate, mid)) }
   })
   return pair
 }

@@ -131,10 +131,19 @@ describe('media session on loopback', () => {
     expect(await offerer.session.gathered()).toBe(offer)
   })
 
-  it('holds candidates that arrive before the description until it is set', async () => {
-    const { offerer, answerer } = await connectedPair({ candidatesFirst: true })
+  it('the offerer sends its candidates only once the answer is applied', async () => {
+    const { offerer, answerer, signaling } = await connectedPair()
     noSignalingErrors(offerer, answerer)
-    expect(answerer.session.stats().path).toBe('direct')
+    expect(signaling[0]).toBe('offer')
+    expect(signaling).toContain('offerer-candidate')
+    expect(signaling.indexOf('offerer-candidate')).toBeGreaterThan(signaling.indexOf('answer'))
+  })
+
+  it('holds candidates that arrive before the description until it is set', async () => {
+    const { offerer, answerer, signaling } = await connectedPair({ answerLate: true })
+    noSignalingErrors(offerer, answerer)
+    expect(signaling.indexOf('answerer-candidate')).toBeLessThan(signaling.indexOf('answer'))
+    expect(offerer.session.stats().path).toBe('direct')
   })
 
   it('refuses signaling out of order or in the wrong role, and stays usable', async () => {

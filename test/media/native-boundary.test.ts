@@ -38,6 +38,7 @@ const native = vi.hoisted(() => {
     onLocalDescription (cb: Handler): void { this.handlers.description = cb }
     onLocalCandidate (cb: Handler): void { this.handlers.candidate = cb }
     onGatheringStateChange (cb: Handler): void { this.handlers.gathering = cb }
+    onIceStateChange (cb: Handler): void { this.handlers.ice = cb }
     addTrack (audio: { mid: string }): FakeTrack { calls.push(['addTrack', audio.mid]); this.track = new FakeTrack(); return this.track }
     setLocalDescription (type: string): void { calls.push(['setLocalDescription', type]) }
     setRemoteDescription (sdp: string, type: string): void { calls.push(['setRemoteDescription', sdp, type]) }
@@ -93,7 +94,7 @@ const native = vi.hoisted(() => {
 
 vi.mock('node-datachannel', () => native.module)
 
-const { createMediaSession, shutdownMedia } = await import('../../node/media/media-session.js')
+const { ANSWERER_CANDIDATE_HOLD_MS, createMediaSession, shutdownMedia } = await import('../../node/media/media-session.js')
 const { buildRtp } = await import('../../node/media/rtp.js')
 const { silentLogger } = await import('../../node/overlay/logger.js')
 type MediaState = import('../../node/media/media-session.js').MediaState
@@ -172,16 +173,57 @@ describe('the native boundary', () => {
   })
 
   it('relay-only: hands native code only the peer\'s relay candidates (libdatachannel #1587)', () => {
-    const { session } = answerer({ states: [], audio: [] })
-    const relay = 'a=candidate:2 1 UDP 16777215 198.18.5.5 3478 typ relay raddr 198.18.0.2 rport 5000'
-    const withCandidates = OFFER.replace('a=setup:actpass', `a=setup:actpass\r\na=candidate:1 1 UDP 2114977791 10.0.0.2 5000 typ host\r\n${relay}\r\na=candidate:3 1 UDP 1686052607 198.18.0.2 5000 typ srflx raddr 10.0.0.2 rport 5000\r\na=end-of-candidates`)
+    vi.useFakeTimers()
+    const { session, pc } = answerer({ states: [], audio: [] })
+    const relay = 'candidate:2 1 UDP 16777215 198.18.5.5 3478 typ relay raddr 198.18.0.2 rport 5000'
+    const withCandidates = OFFER.replace('a=setup:actpass', `a=setup:actpass\r\na=candidate:1 1 UDP 2114977791 10.0.0.2 5000 typ host\r\na=${relay}\r\na=candidate:3 1 UDP 1686052607 198.18.0.2 5000 typ srflx raddr 10.0.0.2 rport 5000\r\na=end-of-candidates`)
     expect(session.setRemoteDescription(withCandidates, 'offer')).toEqual({ ok: true })
-    const handed = nativeCalls('setRemoteDescription')[0]?.[1] as string
-    expect(handed.match(/^a=candidate:.*$/gm)).toEqual([relay])
-    expect(handed).toContain(relay + '\r\n')
-    expect(handed).toContain('a=end-of-candidates\r\n')
     expect(session.addRemoteCandidate('candidate:4 1 UDP 2114977791 10.0.0.3 5000 typ host', 'audio')).toEqual({ ok: false, reason: 'relay-only: ignoring a host candidate' })
+    // The offer's candidates wait (the offerer may not hold our answer yet), then only the relay one goes in.
+    const handed = nativeCalls('setRemoteDescription')[0]?.[1] as string
+    expect(handed).not.toMatch(/candidate/)
     expect(nativeCalls('addRemoteCandidate')).toEqual([])
+    pc.handlers.ice?.('connected')
+    expect(nativeCalls('addRemoteCandidate')).toEqual([['addRemoteCandidate', relay, 'audio']])
+    vi.advanceTimersByTime(5000)
+    expect(nativeCalls('addRemoteCandidate')).toHaveLength(1)
+    session.close()
+  })
+
+  it('answerer: holds the offer\'s candidates until ICE connects or the hold time is over', () => {
+    vi.useFakeTimers()
+    const events = { states: [] as MediaState[], audio: [] as Array<{ payload: Uint8Array, seq: number }> }
+    const session = createMediaSession({ role: 'answerer', iceServers: [], log: silentLogger, onAudio: () => {}, onState: state => { events.states.push(state) } })
+    const host = 'candidate:1 1 UDP 2114977791 10.0.0.2 5000 typ host'
+    expect(session.setRemoteDescription(OFFER.replace('a=setup:actpass', `a=setup:actpass\r\na=${host}\r\na=end-of-candidates`), 'offer')).toEqual({ ok: true })
+    expect(nativeCalls('setRemoteDescription')[0]?.[1]).not.toMatch(/candidate/)
+    vi.advanceTimersByTime(ANSWERER_CANDIDATE_HOLD_MS - 1)
+    expect(nativeCalls('addRemoteCandidate')).toEqual([])
+    vi.advanceTimersByTime(1)
+    expect(nativeCalls('addRemoteCandidate')).toEqual([['addRemoteCandidate', host, 'audio']])
+    session.close()
+  })
+
+  it('offerer: keeps its trickled candidates until the answer is applied, then hands them out in order', async () => {
+    const seen: string[] = []
+    const session = createMediaSession({
+      role: 'offerer', iceServers: [], log: silentLogger,
+      onLocalCandidate: candidate => { seen.push(candidate) },
+      onAudio: () => {}, onState: () => {}
+    })
+    const pc = native.peers.at(-1)
+    session.start()
+    pc?.handlers.description?.(OFFER, 'offer')
+    pc?.handlers.candidate?.('a=candidate:1 1 UDP 1 127.0.0.1 1001 typ host', 'audio')
+    pc?.handlers.candidate?.('a=candidate:2 1 UDP 1 127.0.0.1 1002 typ host', 'audio')
+    expect(seen).toEqual([])
+    const answer = OFFER.replace('a=setup:actpass', 'a=setup:active')
+    expect(session.setRemoteDescription(answer, 'answer')).toEqual({ ok: true })
+    expect(seen).toEqual([]) // not from inside setRemoteDescription
+    await Promise.resolve()
+    expect(seen).toEqual(['candidate:1 1 UDP 1 127.0.0.1 1001 typ host', 'candidate:2 1 UDP 1 127.0.0.1 1002 typ host'])
+    pc?.handlers.candidate?.('a=candidate:3 1 UDP 1 127.0.0.1 1003 typ host', 'audio')
+    expect(seen).toHaveLength(3)
     session.close()
   })
 
@@ -252,7 +294,7 @@ describe('the native boundary', () => {
   it('strips the "a=" prefix from local candidates', () => {
     const seen: Array<[string, string]> = []
     const session = createMediaSession({
-      role: 'offerer', iceServers: [], log: silentLogger,
+      role: 'answerer', iceServers: [], log: silentLogger,
       onLocalCandidate: (candidate, mid) => { seen.push([candidate, mid]) },
       onAudio: () => {}, onState: () => {}
     })

@@ -325,10 +325,11 @@ export class JitterBuffer {
     }
   }
 
-  /** A new stream (sequence jump): forget packets and timing, keep the counters. */
+  /** A new stream (sequence jump): forget packets (counted as discarded) and timing, keep the counters. */
   private restart (): void {
     if (this.highestSeq !== undefined) this.expectedBefore += this.highestSeq - this.firstSeq + 1
     this.referenceTs = undefined
+    this.counters.discarded += this.entries.size
     this.entries.clear()
     this.seen.clear()
     this.transitCount = 0

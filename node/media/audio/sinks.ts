@@ -2,7 +2,7 @@
 // A WAV recording, the speaker through `sox`, memory (tests and analysis) or nowhere.
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
 import type { Readable, Writable } from 'node:stream'
-import { FRAME_SAMPLES } from './pcm.js'
+import { FRAME_SAMPLES, SAMPLE_RATE } from './pcm.js'
 import { SOX_DEFAULT_DEVICE, SOX_GLOBAL_ARGS, SOX_RAW_FORMAT, requireSox } from './sox.js'
 import { WavFileWriter } from './wav.js'
 
@@ -34,7 +34,7 @@ export interface MemorySink extends AudioSink {
 
 /** Keeps everything in memory, for tests and analysis (bounded by `maxSeconds`, default 10 min). */
 export function createMemorySink (options: { maxSeconds?: number } = {}): MemorySink {
-  const maxSamples = Math.round((options.maxSeconds ?? 600) * 48_000)
+  const maxSamples = Math.round((options.maxSeconds ?? 600) * SAMPLE_RATE)
   const frames: Float32Array[] = []
   let samples = 0
   return {
