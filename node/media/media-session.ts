@@ -105,7 +105,10 @@ export interface MediaSessionInit {
    * trickle waits for gathered() instead.
    */
   onLocalDescription?: (sdp: string, type: SdpType) => void
-  /** A trickled ICE candidate, "candidate:..." (RFC 8839 attribute value, no "a=" prefix). */
+  /**
+   * A trickled ICE candidate, "candidate:..." (RFC 8839 attribute value, no "a=" prefix). The
+   * offerer's come only once the answer is applied (see the race above).
+   */
   onLocalCandidate?: (candidate: string, mid: string) => void
   /** One received Opus packet (RTP payload type 111). */
   onAudio: (payload: Uint8Array, rtp: ReceivedRtp) => void

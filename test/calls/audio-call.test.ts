@@ -1,9 +1,8 @@
 // Real calls between real nodes in one process: a login server, two supernodes
 // (with their TURN relays) and two users on loopback; node-datachannel media,
 // Opus audio. The callee records; the recording is checked for the 440 Hz tone
-// and for its length, and the relays' own counters confirm the direct path is
-// not relayed. (Relay-only calls between two nodes are not here yet: see the
-// issue note — libjuice pairs its host socket with the peer's prflx address.)
+// and for its length. One call takes the direct path, one is forced through
+// the relay, and the relays' own counters must agree with both.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -54,9 +53,12 @@ beforeAll(async () => {
   login = await startLoginServer({ listen: '127.0.0.1:0', dataDir: join(dir, 'login'), argon2: { ops: 1, memoryKib: 64 } })
   const client = new LoginClient(login.url)
   for (const user of ['super1', 'super2', 'alice', 'bob']) await client.createAccount(user, PASSWORD)
+  // The supernodes (and so their TURN relays) sit on 127.0.0.2, the users' media on 127.0.0.1:
+  // TURN permissions are per IP, so with everything on one address a relay-only session could
+  // still reach the peer's relay from its own host socket (libdatachannel #1587).
   supernodes = [
-    await node('super1', { role: 'supernode', listen: `127.0.0.1:${await freePort()}` }),
-    await node('super2', { role: 'supernode', listen: `127.0.0.1:${await freePort()}` })
+    await node('super1', { role: 'supernode', listen: `127.0.0.2:${await freePort()}` }),
+    await node('super2', { role: 'supernode', listen: `127.0.0.2:${await freePort()}` })
   ]
   alice = await node('alice')
   bob = await node('bob', { calls: { autoAnswer: true, recordDir: join(dir, 'recordings') } })
@@ -107,6 +109,17 @@ function checkRecording (path: string | undefined, seconds: number): void {
 }
 
 describe('voice calls with real audio', () => {
+  it('carries a 440 Hz tone through the TURN relay when forced, and the relays counted it', async () => {
+    const before = relayedPackets()
+    const { connected, ended, stats } = await toneCall(true)
+    expect(connected.path).toBe('relay')
+    expect(connected.relay).toMatch(/^super[12]@127\.0\.0\.2:\d+$|the other side/)
+    expect(stats?.path).toBe('relay')
+    checkRecording(ended.recording, CALL_SECONDS)
+    // ~50 packets/s each way for the call: the relays carried them (their own counters).
+    expect(relayedPackets() - before).toBeGreaterThan(CALL_SECONDS * 50)
+  })
+
   it('carries a 440 Hz tone over the direct path', async () => {
     const before = relayedPackets()
     const { connected, ended, stats } = await toneCall(false)

@@ -161,6 +161,9 @@ describe('the native boundary', () => {
     expect(session.addRemoteCandidate('a=candidate:1 1 UDP 1 198.18.5.5 3478 typ relay raddr 198.18.0.2 rport 5000', 'audio')).toEqual({ ok: true })
     expect(nativeCalls('addRemoteCandidate')).toEqual([])
     expect(session.setRemoteDescription(OFFER, 'offer')).toEqual({ ok: true })
+    expect(nativeCalls('addRemoteCandidate')).toEqual([]) // the answerer lets the offerer move first
+    const pc = native.peers.at(-1)
+    pc?.handlers.ice?.('connected')
     expect(native.calls.map(call => call[0]).filter(name => name === 'setRemoteDescription' || name === 'addRemoteCandidate'))
       .toEqual(['setRemoteDescription', 'addRemoteCandidate'])
     expect(nativeCalls('addRemoteCandidate')[0]).toEqual(['addRemoteCandidate', 'candidate:1 1 UDP 1 198.18.5.5 3478 typ relay raddr 198.18.0.2 rport 5000', 'audio'])
