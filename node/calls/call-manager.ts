@@ -8,7 +8,7 @@ import type { Clock, TimerHandle } from '../../common/clock.js'
 import type { Logger } from '../overlay/logger.js'
 import { isEndReason, type CallBody, type CallBodyOf, type EndReason } from './call-bodies.js'
 import { openSealedSdp, sealSdp } from './sealed-sdp.js'
-import { ANSWER_SETUP_TIMEOUT_MS, DEFAULT_RING_TIMEOUT_MS, END_MESSAGES, OWN_END_MESSAGES } from './constants.js'
+import { ANSWER_SETUP_TIMEOUT_MS, DEFAULT_RING_TIMEOUT_MS, END_MESSAGES, INVITE_MAX_AGE_MS, OWN_END_MESSAGES } from './constants.js'
 
 export type CallState = 'inviting' | 'ringing' | 'connecting' | 'connected' | 'ended'
 export type MediaPath = 'direct' | 'relay'
@@ -123,8 +123,8 @@ export function createCallManager (components: CallManagerComponents, init: Call
     const message = (notify && !byPeer ? OWN_END_MESSAGES[reason] : undefined) ?? END_MESSAGES[reason](call.peer)
     log.info({ callId: call.id, peer: call.peer, reason, previous }, `call ended: ${message}`)
     init.onEvent({ event: 'ended', callId: call.id, peer: call.peer, reason, message, durationMs })
-    // Ended calls stay listed briefly for `calls`, then go.
-    clock.setTimeout(() => { calls.delete(call.id) }, 60_000)
+    // Ended calls stay known for longer than an invite stays fresh, so a replay finds them.
+    clock.setTimeout(() => { calls.delete(call.id) }, 2 * INVITE_MAX_AGE_MS)
   }
 
   const pick = (callId: string | undefined, states: CallState[], direction?: 'incoming'): Call => {
@@ -136,6 +136,11 @@ export function createCallManager (components: CallManagerComponents, init: Call
 
   const onInvite = (from: { user: string, deviceKey: string }, body: CallBodyOf<'call-invite'>): void => {
     if (calls.has(body.callId)) return // a duplicate delivery
+    // A replayed old invite must not ring again: invites are fresh (signed `at`) and remembered.
+    if (Math.abs(clock.now() - body.at) > INVITE_MAX_AGE_MS) {
+      log.warn({ callId: body.callId, from: from.user }, 'ignoring a stale call invite (replayed?)')
+      return
+    }
     const call: Call = {
       id: body.callId, direction: 'incoming', peer: from.user, state: 'ringing', startedAt: clock.now(),
       peerDevice: from.deviceKey, reached: 1, refusals: new Map(), relayOnly: false

@@ -5,6 +5,9 @@ export const DEFAULT_RING_TIMEOUT_MS = 45_000
 /** From "answer" to media flowing, at most this long (ICE through a relay included). */
 export const ANSWER_SETUP_TIMEOUT_MS = 20_000
 
+/** An invite older (or newer) than this is refused as a replay; clocks of users may differ this much. */
+export const INVITE_MAX_AGE_MS = 60_000
+
 /** What `ended` says to people, per reason. */
 export const END_MESSAGES: Record<EndReason, (peer: string) => string> = {
   hangup: () => 'call ended',
