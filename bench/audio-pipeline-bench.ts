@@ -13,9 +13,10 @@
 //   npm run bench:opus   (runs bench/opus-bench.ts, then this)
 //   node dist/bench/audio-pipeline-bench.js [--jitter 0,10,30] [--seconds 30] [--loss 0] [--json]
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { compareSignals } from '../node/media/audio/analysis.js'
 import { JitterBuffer } from '../node/media/audio/jitter-buffer.js'
@@ -25,27 +26,16 @@ import { resample } from '../node/media/audio/resample.js'
 import { findExecutable } from '../node/media/audio/sox.js'
 import { parseWav } from '../node/media/audio/wav.js'
 
-const { values: flags } = parseArgs({
-  options: {
-    jitter: { type: 'string', default: '0,10,30' },
-    seconds: { type: 'string', default: '30' },
-    loss: { type: 'string', default: '0' },
-    phases: { type: 'string', default: '5' },
-    json: { type: 'boolean', default: false }
-  }
-})
-const fail = (message: string): never => {
-  process.stderr.write(`audio-pipeline-bench: ${message}\n`)
-  process.exit(2)
+/** What one run measures; the flags of this script, or bench/call-bench.ts, set them. */
+export interface PipelineOptions {
+  /** Network jitter levels J (ms), one row each; the first is the baseline of the ratios. */
+  jitterLevels: number[]
+  /** Seconds of audio per receiver phase. */
+  seconds: number
+  /** Receiver pop phases per row. */
+  phases: number
+  lossPercent: number
 }
-const jitterLevels = String(flags.jitter).split(',').map(Number)
-if (jitterLevels.some(j => !(j >= 0 && j <= 500))) fail(`--jitter must be a list of ms in [0, 500], got ${String(flags.jitter)}`)
-const seconds = Number(flags.seconds)
-if (!(seconds >= 1 && seconds <= 600)) fail(`--seconds must be in [1, 600], got ${String(flags.seconds)}`)
-const lossPercent = Number(flags.loss)
-if (!(lossPercent >= 0 && lossPercent < 100)) fail(`--loss must be a percentage in [0, 100), got ${String(flags.loss)}`)
-const phaseCount = Number(flags.phases)
-if (!(Number.isInteger(phaseCount) && phaseCount >= 1 && phaseCount <= 20)) fail(`--phases must be in [1, 20], got ${String(flags.phases)}`)
 
 /** Nearest-rank percentile of an ascending array, p in 0..100. */
 function percentile (sorted: number[], p: number): number {
@@ -68,7 +58,8 @@ function prng (seed: number): () => number {
   }
 }
 
-function speech (): { signal: Float32Array, source: string } {
+/** Test speech at 48 kHz: espeak-ng's voice when installed, else a synthetic voiced signal. */
+export function speech (): { signal: Float32Array, source: string } {
   const espeak = findExecutable('espeak-ng')
   if (espeak !== null) {
     const dir = mkdtempSync(join(tmpdir(), 'voxmesh-pipeline-bench-'))
@@ -90,7 +81,7 @@ function speech (): { signal: Float32Array, source: string } {
   return { signal, source: 'synthetic voiced signal (espeak-ng not installed), looped' }
 }
 
-interface Row {
+export interface Row {
   jitterMs: number
   frames: number
   total: { p50: number, p99: number, max: number }
@@ -110,7 +101,8 @@ const stat = (xs: number[]): { p50: number, p99: number } => {
   return { p50: round(percentile(s, 50), 2), p99: round(percentile(s, 99), 2) }
 }
 
-async function runLevel (jitterMs: number, input: Float32Array, lookaheadMs: number): Promise<{ row: Row, output?: Float32Array }> {
+async function runLevel (options: PipelineOptions, jitterMs: number, input: Float32Array, lookaheadMs: number): Promise<{ row: Row, output?: Float32Array }> {
+  const { seconds, phases: phaseCount, lossPercent } = options
   const frameCount = Math.round(seconds * 1000 / FRAME_MS)
   const totals: number[] = []
   const encodes: number[] = []
@@ -213,7 +205,18 @@ async function runLevel (jitterMs: number, input: Float32Array, lookaheadMs: num
   }
 }
 
-async function main (): Promise<void> {
+/** The figures of one run, as --json prints them. */
+export interface PipelineFigures {
+  machine: { cores: number, node: string }
+  setup: { seconds: number, phases: number, lossPercent: number, input: string, jitterModel: string, frameMs: number }
+  codec: { lookaheadSamples: number, lookaheadMs: number, measuredDelaySamples: number, correlation: number }
+  rows: Row[]
+  ratios: Array<{ jitterMs: number, totalP50VsBaseline: number, totalP99VsBaseline: number }>
+}
+
+/** Runs the whole measurement (one row per jitter level) and returns its figures. */
+export async function measurePipeline (options: PipelineOptions): Promise<PipelineFigures> {
+  const { seconds, phases: phaseCount, lossPercent } = options
   const { signal, source } = speech()
   const probe = createOpusEncoder({ fec: true })
   const lookaheadSamples = probe.lookaheadSamples
@@ -236,22 +239,25 @@ async function main (): Promise<void> {
   })()
 
   const rows: Row[] = []
-  for (const jitterMs of jitterLevels) rows.push((await runLevel(jitterMs, signal, lookaheadMs)).row)
+  for (const jitterMs of options.jitterLevels) rows.push((await runLevel(options, jitterMs, signal, lookaheadMs)).row)
   const baseline = rows[0] as Row
-  const figures = {
+  return {
     machine: { cores: availableParallelism(), node: process.version },
     setup: { seconds, phases: phaseCount, lossPercent, input: source, jitterModel: 'uniform 0..J ms per packet', frameMs: FRAME_MS },
     codec: { lookaheadSamples, lookaheadMs: round(lookaheadMs, 2), measuredDelaySamples: codecCheck.lag, correlation: round(codecCheck.correlation, 3) },
     rows,
     ratios: rows.map(r => ({ jitterMs: r.jitterMs, totalP50VsBaseline: round(r.total.p50 / baseline.total.p50, 2), totalP99VsBaseline: round(r.total.p99 / baseline.total.p99, 2) }))
   }
-  if (flags.json) {
-    process.stdout.write(JSON.stringify(figures) + '\n')
-    return
-  }
+}
+
+function print (figures: PipelineFigures): void {
+  const { seconds, phases: phaseCount, lossPercent, input: source } = figures.setup
+  const { lookaheadSamples, lookaheadMs, measuredDelaySamples, correlation } = figures.codec
+  const rows = figures.rows
+  const baseline = rows[0] as Row
   console.log(`voxmesh audio pipeline bench: ${figures.machine.cores} cores, node ${process.version}; ${seconds} s of ${source} × ${phaseCount} receiver phases per row; ` +
     `network: fixed path (taken as 0) + uniform 0..J ms; loss ${lossPercent}%`)
-  console.log(`codec delay: encoder look-ahead ${lookaheadSamples} samples (${round(lookaheadMs, 2)} ms); measured on the decoded audio: ${codecCheck.lag} samples (correlation ${round(codecCheck.correlation, 3)})`)
+  console.log(`codec delay: encoder look-ahead ${lookaheadSamples} samples (${lookaheadMs} ms); measured on the decoded audio: ${measuredDelaySamples} samples (correlation ${correlation})`)
   console.log('mouth-to-ear added = 20 ms framing + look-ahead + encode + network jitter + jitter buffer wait + decode (ms)')
   const widths = [6, 11, 11, 9, 16, 16, 16, 16, 12, 8, 11, 11, 11, 8]
   const line = (cells: Array<string | number>): string => cells.map((c, i) => String(c).padStart(widths[i] as number)).join('')
@@ -264,9 +270,45 @@ async function main (): Promise<void> {
   console.log(`(× J=0: total p50 against the J = ${baseline.jitterMs} ms row of this run; buffer = time from a packet's arrival to its pop)`)
 }
 
-try {
-  await main()
-} catch (err) {
-  process.stderr.write(`audio-pipeline-bench: ${(err as Error).stack ?? String(err)}\n`)
-  process.exitCode = 1
+/** Whether this file is the script node was started with (not imported by another bench). */
+function isMain (): boolean {
+  const script = process.argv[1]
+  if (script === undefined) return false
+  try { return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url)) } catch { return false }
+}
+
+async function main (): Promise<void> {
+  const { values: flags } = parseArgs({
+    options: {
+      jitter: { type: 'string', default: '0,10,30' },
+      seconds: { type: 'string', default: '30' },
+      loss: { type: 'string', default: '0' },
+      phases: { type: 'string', default: '5' },
+      json: { type: 'boolean', default: false }
+    }
+  })
+  const fail = (message: string): never => {
+    process.stderr.write(`audio-pipeline-bench: ${message}\n`)
+    process.exit(2)
+  }
+  const jitterLevels = String(flags.jitter).split(',').map(Number)
+  if (jitterLevels.some(j => !(j >= 0 && j <= 500))) fail(`--jitter must be a list of ms in [0, 500], got ${String(flags.jitter)}`)
+  const seconds = Number(flags.seconds)
+  if (!(seconds >= 1 && seconds <= 600)) fail(`--seconds must be in [1, 600], got ${String(flags.seconds)}`)
+  const lossPercent = Number(flags.loss)
+  if (!(lossPercent >= 0 && lossPercent < 100)) fail(`--loss must be a percentage in [0, 100), got ${String(flags.loss)}`)
+  const phases = Number(flags.phases)
+  if (!(Number.isInteger(phases) && phases >= 1 && phases <= 20)) fail(`--phases must be in [1, 20], got ${String(flags.phases)}`)
+  const figures = await measurePipeline({ jitterLevels, seconds, phases, lossPercent })
+  if (flags.json) process.stdout.write(JSON.stringify(figures) + '\n')
+  else print(figures)
+}
+
+if (isMain()) {
+  try {
+    await main()
+  } catch (err) {
+    process.stderr.write(`audio-pipeline-bench: ${(err as Error).stack ?? String(err)}\n`)
+    process.exitCode = 1
+  }
 }

@@ -9,23 +9,23 @@
 //     `voxmesh status` CLI process, so the overlay's share of the latency shows;
 //   - capacity: a third supernode process C and, in this process, K lightweight
 //     hosts (the real Host of node/overlay/host.ts over the ws transport, each its
-//     own account, device key and certificate) registered with C only. C's RSS
-//     (VmRSS) before and after gives memory per host; also the registration rate
-//     and C's CPU while it just keeps K hosts alive (keepalive pings).
+//     own account, device key and certificate) registered with C only, `--concurrency`
+//     registrations at a time. C's RSS (VmRSS) before and after gives memory per
+//     host; also the registration rate, C's CPU and responsiveness while it just
+//     keeps K hosts alive (keepalive pings) for `--steady` seconds, and how fast it
+//     lets them all go. Progress goes to stderr every 10 s; after 50 hosts fail to
+//     register it stops starting new ones and reports what the hosts saw.
 //
-//   npm run bench:overlay -- [--rounds 50] [--hosts 5000] [--concurrency 50] [--json]
+//   npm run bench:overlay -- [--rounds 50] [--hosts 5000] [--concurrency 50] [--steady 10] [--json]
 //
 // The login server runs with cheap argon2id (ops 1, 1 MiB) and --trust-proxy: the
 // K accounts and logins carry their own X-Forwarded-For addresses, past the
 // per-IP rate limits (10 accounts/h, 60 logins/min). Every process and the temp
 // dir are removed on exit, error, SIGINT and SIGTERM.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { availableParallelism, loadavg, tmpdir, totalmem } from 'node:os'
-import { join, resolve } from 'node:path'
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
-import { createInterface } from 'node:readline'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { fromBase64url, toBase64url } from '../common/base64url.js'
 import { systemClock } from '../common/clock.js'
@@ -39,6 +39,8 @@ import { silentLogger } from '../node/overlay/logger.js'
 import type { SupernodeRef } from '../node/overlay/messages.js'
 import { PING_INTERVAL_MS } from '../node/overlay/constants.js'
 import type { NodeStatus } from '../node/runtime/api.js'
+import { freePort, Proc, runCli, started, stopAll } from './lib/processes.js'
+import { cpuMeter, loopDelayMeter, machineCpuMeter, memoryOf, percentile, pool, round, series, sleep, type LoopDelay, type Series } from './lib/measure.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -62,168 +64,12 @@ const concurrency = num('concurrency', 1)
 const steadyMs = num('steady', 1) * 1000
 const cores = availableParallelism()
 const PASSWORD = 'correct horse battery staple'
-const BIN = resolve(import.meta.dirname, '../bin/voxmesh.js')
 const MAX_HOSTS = 10_000
 const HTTP_CONCURRENCY = 16
 /** A bench host not registered with C by then counts as failed (and is closed). */
 const ATTACH_TIMEOUT_MS = 60_000
 /** After this many failed hosts the registration phase stops starting new ones: the supernode (or this box) is past its limit. */
 const GIVE_UP_AFTER_FAILURES = 50
-
-// ---- statistics --------------------------------------------------------------
-
-/** Nearest-rank percentile of an ascending array, p in 0..100. */
-function percentile (sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))] as number
-}
-const round = (n: number, digits = 1): number => Number(n.toFixed(digits))
-
-interface Series { n: number, fail: number, p50: number, p90: number, p99: number, max: number }
-function series (samples: number[], fail = 0): Series {
-  const sorted = [...samples].sort((a, b) => a - b)
-  return { n: sorted.length, fail, p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? NaN) }
-}
-
-// ---- processes ---------------------------------------------------------------
-
-interface Stamped { event: Record<string, unknown>, at: number, wallAt: number }
-
-/** A `voxmesh` process; with --json its stdout lines are events, each stamped on arrival. */
-class Proc {
-  readonly child: ChildProcess
-  readonly events: Stamped[] = []
-  readonly lines: string[] = []
-  private stderrTail: string[] = []
-  /** Log lines at warn or above (pino level ≥ 40), counted by message. */
-  readonly warnings = new Map<string, number>()
-  private readonly waiters = new Set<() => void>()
-  readonly exited: Promise<number | null>
-
-  constructor (readonly name: string, args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    running.add(this)
-    this.exited = new Promise(resolve => this.child.once('exit', code => { running.delete(this); this.wake(); resolve(code) }))
-    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', line => {
-      const at = performance.now()
-      const wallAt = Date.now()
-      this.lines.push(line)
-      try { this.events.push({ event: JSON.parse(line) as Record<string, unknown>, at, wallAt }) } catch {}
-      this.wake()
-    })
-    createInterface({ input: this.child.stderr as NodeJS.ReadableStream }).on('line', line => {
-      this.stderrTail = [...this.stderrTail.slice(-9), line]
-      try {
-        const entry = JSON.parse(line) as { level?: number, msg?: string }
-        if ((entry.level ?? 0) >= 40) {
-          const msg = String(entry.msg ?? line).replace(/\d+/g, 'N').slice(0, 160)
-          this.warnings.set(msg, (this.warnings.get(msg) ?? 0) + 1)
-        }
-      } catch {}
-    })
-  }
-
-  get pid (): number { return this.child.pid as number }
-  get alive (): boolean { return this.child.exitCode === null && this.child.signalCode === null }
-  private wake (): void { for (const wake of [...this.waiters]) wake() }
-  private describe (): string { return `${this.name} (exit ${String(this.child.exitCode ?? this.child.signalCode)}); stderr:\n${this.stderrTail.join('\n')}` }
-
-  /** The first stdout item (from index `from` of `list`) that `match` returns a value for, past or future. */
-  private waitFor<T, R> (list: () => T[], match: (item: T) => R | undefined, timeoutMs: number, from: number, what: string): Promise<R> {
-    return new Promise((resolve, reject) => {
-      let next = from
-      const check = (): void => {
-        const items = list()
-        for (; next < items.length; next++) {
-          const found = match(items[next] as T)
-          if (found !== undefined) { done(); resolve(found); return }
-        }
-        if (!this.alive) { done(); reject(new Error(`${this.describe()}\nexited before ${what}`)) }
-      }
-      const timer = setTimeout(() => { done(); reject(new Error(`${this.name}: no ${what} within ${timeoutMs} ms; stderr:\n${this.stderrTail.join('\n')}`)) }, timeoutMs)
-      const done = (): void => { clearTimeout(timer); this.waiters.delete(check) }
-      this.waiters.add(check)
-      check()
-    })
-  }
-
-  waitForLine (pattern: RegExp, timeoutMs = 20_000): Promise<RegExpExecArray> {
-    return this.waitFor(() => this.lines, line => pattern.exec(line) ?? undefined, timeoutMs, 0, `line matching ${pattern}`)
-  }
-
-  waitForEvent (match: (event: Record<string, unknown>) => boolean, timeoutMs = 15_000, from = 0): Promise<Stamped> {
-    return this.waitFor(() => this.events, s => match(s.event) ? s : undefined, timeoutMs, from, 'matching event')
-  }
-
-  async stop (): Promise<void> {
-    if (!this.alive) return
-    this.child.kill('SIGTERM')
-    const timer = setTimeout(() => { this.child.kill('SIGKILL') }, 3000)
-    await this.exited
-    clearTimeout(timer)
-  }
-}
-
-const running = new Set<Proc>()
-/** Every long-running process of the run, for the warnings report. */
-const processesSeen: Proc[] = []
-
-/** Runs a voxmesh command to completion; throws unless it exits 0. */
-function runCli (args: string[], env: Record<string, string> = {}): Promise<string> {
-  const proc = new Proc(`voxmesh ${args.slice(0, 2).join(' ')}`, args, env)
-  const timer = setTimeout(() => { proc.child.kill('SIGKILL') }, 20_000)
-  return proc.exited.then(code => {
-    clearTimeout(timer)
-    if (code !== 0) throw new Error(`voxmesh ${args.join(' ')} failed (exit ${String(code)})`)
-    return proc.lines.join('\n')
-  })
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise(resolve => server.close(resolve))
-  return port
-}
-
-/** VmRSS and VmHWM (peak) of a process, in KiB. */
-function memoryOf (pid: number): { rssKb: number, peakKb: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
-  return { rssKb: field('VmRSS'), peakKb: field('VmHWM') }
-}
-
-/** User + system CPU time of a process so far, ms (clock ticks of 10 ms: Linux USER_HZ is 100). */
-function cpuMsOf (pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 10
-}
-
-/** Busy share of all cores between two calls, % (from /proc/stat: everything but idle and iowait). */
-function machineCpuMeter (): () => number {
-  const read = (): { busy: number, total: number } => {
-    const ticks = (/^cpu\s+(.*)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? '').trim().split(/\s+/).map(Number)
-    const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0)
-    return { busy: total - (ticks[3] ?? 0) - (ticks[4] ?? 0), total }
-  }
-  const start = read()
-  return () => {
-    const end = read()
-    return round((end.busy - start.busy) / Math.max(1, end.total - start.total) * 100)
-  }
-}
-
-const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
-
-/** Runs `task(i)` for i in 0..n-1, `width` at a time. */
-async function pool (n: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0
-  await Promise.all(Array.from({ length: Math.min(width, n) }, async () => {
-    while (next < n) await task(next++)
-  }))
-}
 
 // ---- the network -------------------------------------------------------------
 
@@ -232,7 +78,7 @@ const benchHosts: Host[] = []
 
 async function cleanup (): Promise<void> {
   for (const host of benchHosts.splice(0)) host.close()
-  await Promise.all([...running].map(async proc => { await proc.stop() }))
+  await stopAll()
   if (root !== undefined) rmSync(root, { recursive: true, force: true })
   root = undefined
 }
@@ -259,13 +105,11 @@ interface Net {
 async function startNet (dir: string): Promise<Net> {
   const login = new Proc('login server', ['login-server', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'login'),
     '--argon2-ops', '1', '--argon2-memory', '1', '--trust-proxy', '--log-level', 'warn'])
-  processesSeen.push(login)
   const url = (await login.waitForLine(/listening on (http:\/\/\S+)/))[1] as string
   const env = { VOXMESH_PASSWORD: PASSWORD }
   const dataDir = (user: string): string => join(dir, user)
   const startNode = async (user: string, args: string[]): Promise<Proc> => {
     const node = new Proc(user, ['node', '--user', user, '--login-server', url, '--data-dir', dataDir(user), '--json', '--log-level', 'warn', ...args], env)
-    processesSeen.push(node)
     await node.waitForEvent(e => e.event === 'ready', 30_000)
     return node
   }
@@ -350,7 +194,8 @@ interface Capacity {
     machineBusyPercent: number
     clientLoopDelayMs: LoopDelay
   }
-  rssKb: { before: number, after: number, growth: number, peak: number, perHostKb: number, driftInSteadyWindow: number }
+  /** perHostKb is null when hosts left C during the run (the growth is then not per registered host). */
+  rssKb: { before: number, after: number, growth: number, peak: number, perHostKb: number | null, driftInSteadyWindow: number }
   steady: {
     windowS: number
     supernodeCpuPercent: number
@@ -366,30 +211,6 @@ interface Capacity {
   hostsNotAttached: number
   /** Detaches, re-attaches and no-supernode reasons the bench hosts reported, by phase and reason (a clean run has none). */
   trouble: { registration: Record<string, number>, steady: Record<string, number> }
-}
-
-/** CPU use of process `pid` and of this process between two calls, in % of one core. */
-function cpuMeter (pid: number): () => { supernode: number, client: number } {
-  const t0 = performance.now()
-  const s0 = cpuMsOf(pid)
-  const c0 = process.cpuUsage()
-  return () => {
-    const wallMs = performance.now() - t0
-    const c = process.cpuUsage(c0)
-    return { supernode: round((cpuMsOf(pid) - s0) / wallMs * 100), client: round((c.user + c.system) / 1000 / wallMs * 100) }
-  }
-}
-
-interface LoopDelay { p99: number, max: number }
-
-/** This process's event-loop delay between two calls (a late pong here would look like a dead supernode to a bench host). */
-function loopDelayMeter (): () => LoopDelay {
-  const histogram = monitorEventLoopDelay({ resolution: 10 })
-  histogram.enable()
-  return () => {
-    histogram.disable()
-    return { p99: round(histogram.percentile(99) / 1e6), max: round(histogram.max / 1e6) }
-  }
 }
 
 async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promise<Capacity> {
@@ -440,9 +261,18 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
   const registrationMachine = machineCpuMeter()
   const registrationLoop = loopDelayMeter()
   let gaveUp = false
+  // Progress on stderr every 10 s, with what tells a struggling run apart: this process's worst
+  // event-loop delay in the interval, and how long C takes to answer its control API.
+  let intervalLoop = loopDelayMeter()
   const progress = setInterval(() => {
     const troubles = [...trouble.registration.values()].reduce((a, b) => a + b, 0)
-    process.stderr.write(`overlay-bench: ${Math.round((performance.now() - t) / 1000)} s: ${attached} hosts attached, ${notAttached} failed, ${troubles} detach/retry events\n`)
+    const loop = intervalLoop()
+    intervalLoop = loopDelayMeter()
+    const t0 = performance.now()
+    void control.status().then(status => `C hosts=${status.hosts}, C status ${Math.round(performance.now() - t0)} ms`, () => 'C status failed').then(cState => {
+      process.stderr.write(`overlay-bench: ${Math.round((performance.now() - t) / 1000)} s: ${attached} hosts attached, ${notAttached} failed, ` +
+        `${troubles} detach/retry events; ${cState}; bench loop delay max ${loop.max} ms\n`)
+    })
   }, 10_000)
   await pool(identities.length, concurrency, async i => {
     if (notAttached >= GIVE_UP_AFTER_FAILURES) { gaveUp = true; return }
@@ -481,6 +311,7 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
     }
   })
   clearInterval(progress)
+  intervalLoop()
   phase = 'steady'
   const registrationS = (performance.now() - t) / 1000
   const registrationCpuPercent = registrationCpu()
@@ -532,8 +363,8 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
       concurrency,
       gaveUp,
       setupMs: series(setupMs),
-      supernodeCpuPercent: registrationCpuPercent.supernode,
-      clientCpuPercent: registrationCpuPercent.client,
+      supernodeCpuPercent: registrationCpuPercent.other,
+      clientCpuPercent: registrationCpuPercent.self,
       machineBusyPercent: registrationMachineBusy,
       clientLoopDelayMs: registrationLoopDelay
     },
@@ -542,13 +373,13 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
       after: after.rssKb,
       growth: after.rssKb - before.rssKb,
       peak: after.peakKb,
-      perHostKb: round((after.rssKb - before.rssKb) / Math.max(1, hostsReported - hostsBefore), 2),
+      perHostKb: hostsReported - hostsBefore >= Math.max(1, attached * 0.99) ? round((after.rssKb - before.rssKb) / (hostsReported - hostsBefore), 2) : null,
       driftInSteadyWindow: after.rssKb - windowStart.rssKb
     },
     steady: {
       windowS: steadyMs / 1000,
-      supernodeCpuPercent: steadyCpuPercent.supernode,
-      clientCpuPercent: steadyCpuPercent.client,
+      supernodeCpuPercent: steadyCpuPercent.other,
+      clientCpuPercent: steadyCpuPercent.self,
       pingsPerSecond: Math.round((hostsReported - hostsBefore) * 1000 / PING_INTERVAL_MS),
       supernodeStatusMs: series(cStatusMs),
       clientLoopDelayMs: steadyLoopDelay
@@ -563,6 +394,7 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
 // ---- the run -----------------------------------------------------------------
 
 async function run () {
+  const loadAtStart = loadavg()[0] ?? 0
   const sodium = await loadSodium()
   root = mkdtempSync(join(tmpdir(), 'voxmesh-overlay-bench-'))
   const net = await startNet(root)
@@ -580,7 +412,6 @@ async function run () {
   for (; bobAttempts < 10 && bob === undefined; bobAttempts++) {
     rmSync(join(net.dataDir('bob'), 'host-cache.json'), { force: true })
     const candidate = new Proc('bob', ['node', '--user', 'bob', '--login-server', net.url, '--data-dir', net.dataDir('bob'), '--json', '--log-level', 'warn', '--role', 'host'], { VOXMESH_PASSWORD: PASSWORD })
-    processesSeen.push(candidate)
     await candidate.waitForEvent(e => e.event === 'ready', 30_000)
     if ((await net.attached('bob')).user === 'superb') bob = candidate
     else await candidate.stop()
@@ -662,7 +493,7 @@ async function run () {
   const capacity = hostCount > 0 ? await measureCapacity(net, sodium, [superA, superB]) : undefined
 
   const figures = {
-    machine: { cores, node: process.version, totalMemoryMiB: Math.round(totalmem() / 2 ** 20), loadavg1: round(loadavg()[0] ?? 0, 2) },
+    machine: { cores, node: process.version, totalMemoryMiB: Math.round(totalmem() / 2 ** 20), loadavg1AtStart: round(loadAtStart, 2), loadavg1AtEnd: round(loadavg()[0] ?? 0, 2) },
     setup: {
       rounds,
       supernodes: { supera: superA.pid, superb: superB.pid },
@@ -678,7 +509,7 @@ async function run () {
     },
     capacity: capacity ?? null,
     /** Warnings and errors the voxmesh processes logged during the run (a clean run has none). */
-    warnings: Object.fromEntries([...processesSeen].filter(p => p.warnings.size > 0).map(p => [p.name, Object.fromEntries(p.warnings)]))
+    warnings: Object.fromEntries(started.filter(p => p.warnings.size > 0).map(p => [p.name, Object.fromEntries(p.warnings)]))
   }
   return figures
 }
@@ -689,7 +520,7 @@ function print (figures: Figures): void {
   const row = (name: string, s: Series): string =>
     `${name.padEnd(40)}${String(s.n).padStart(5)}${String(s.fail).padStart(6)}` + [s.p50, s.p90, s.p99, s.max].map(v => String(v).padStart(9)).join('')
   const { alice, bob } = figures.setup
-  console.log(`voxmesh overlay bench: ${cores} cores, node ${process.version}, ${rounds} rounds, load average ${figures.machine.loadavg1}`)
+  console.log(`voxmesh overlay bench: ${cores} cores, node ${process.version}, ${rounds} rounds, load average ${figures.machine.loadavg1AtStart} at start, ${figures.machine.loadavg1AtEnd} at end (shared machine)`)
   console.log(`alice → ${String(alice.supernode)} (${alice.address}), bob → ${String(bob.supernode)} (${bob.address}); bob started ${bob.startsNeeded}× to land on B`)
   console.log(`${'series'.padEnd(40)}${'n'.padStart(5)}${'fail'.padStart(6)}${'p50 ms'.padStart(9)}${'p90 ms'.padStart(9)}${'p99 ms'.padStart(9)}${'max ms'.padStart(9)}`)
   console.log(row('presence: API call → bob\'s event', figures.presence.event))
@@ -719,7 +550,8 @@ function print (figures: Figures): void {
     `setup p50 ${c.registration.setupMs.p50} ms, p99 ${c.registration.setupMs.p99} ms, max ${c.registration.setupMs.max} ms`)
   console.log(`                    CPU: supernode ${c.registration.supernodeCpuPercent}%, bench client ${c.registration.clientCpuPercent}% of one core; ` +
     `machine ${c.registration.machineBusyPercent}% busy (all ${cores} cores, other tenants included); bench event-loop delay p99 ${c.registration.clientLoopDelayMs.p99} ms, max ${c.registration.clientLoopDelayMs.max} ms`)
-  console.log(`  supernode RSS     ${mib(c.rssKb.before)} → ${mib(c.rssKb.after)} (+${mib(c.rssKb.growth)}, peak ${mib(c.rssKb.peak)}): ${c.rssKb.perHostKb} KiB per host`)
+  console.log(`  supernode RSS     ${mib(c.rssKb.before)} → ${mib(c.rssKb.after)} (+${mib(c.rssKb.growth)}, peak ${mib(c.rssKb.peak)}): ` +
+    (c.rssKb.perHostKb === null ? 'no per-host figure (hosts left C during the run)' : `${c.rssKb.perHostKb} KiB per host`))
   console.log(`  steady state      ${c.steady.windowS} s keeping ${c.hostsReported - c.hostsBefore} hosts (${c.steady.pingsPerSecond} pings/s): supernode CPU ${c.steady.supernodeCpuPercent}%, ` +
     `bench client ${c.steady.clientCpuPercent}% of one core; supernode RSS drift ${c.rssKb.driftInSteadyWindow >= 0 ? '+' : ''}${mib(c.rssKb.driftInSteadyWindow)}`)
   console.log(`                    supernode GET /v1/status p50 ${c.steady.supernodeStatusMs.p50} ms, max ${c.steady.supernodeStatusMs.max} ms; ` +

@@ -36,7 +36,7 @@ export interface MediaPort {
   offer: (callId: string, options: { relayOnly: boolean }) => Promise<string>
   /** Callee: creates the session from the offer and resolves its complete answer SDP. */
   answer: (callId: string, offerSdp: string, options: { relayOnly: boolean }) => Promise<string>
-  /** Caller: applies the callee's answer. */
+  /** Caller: applies the callee's answer; throws when the media layer refuses it (the message says why). */
   accept: (callId: string, answerSdp: string) => void
   /** Idempotent. */
   close: (callId: string) => void
@@ -135,7 +135,10 @@ export function createCallManager (components: CallManagerComponents, init: Call
   }
 
   const onInvite = (from: { user: string, deviceKey: string }, body: CallBodyOf<'call-invite'>): void => {
-    if (calls.has(body.callId)) return // a duplicate delivery
+    if (calls.has(body.callId)) {
+      log.debug({ callId: body.callId, from: from.user }, 'ignoring a call invite already seen (a duplicate delivery or a replay)')
+      return
+    }
     // A replayed old invite must not ring again: invites are fresh (signed `at`) and remembered.
     if (Math.abs(clock.now() - body.at) > INVITE_MAX_AGE_MS) {
       log.warn({ callId: body.callId, from: from.user }, 'ignoring a stale call invite (replayed?)')
@@ -167,7 +170,11 @@ export function createCallManager (components: CallManagerComponents, init: Call
         }
         return
       case 'call-accept': {
-        if (call.state !== 'inviting' && call.state !== 'ringing') return // another device won already
+        if (call.state !== 'inviting' && call.state !== 'ringing') {
+          // Another device won already (or this is a replay).
+          log.debug({ callId: call.id, state: call.state }, 'ignoring a call-accept: the call was answered already')
+          return
+        }
         call.state = 'connecting'
         call.peerDevice = from.deviceKey
         call.acceptedAt = clock.now()
@@ -181,16 +188,27 @@ export function createCallManager (components: CallManagerComponents, init: Call
         return
       }
       case 'call-answer': {
-        if (call.state !== 'connecting' || from.deviceKey !== call.peerDevice || body.device !== init.deviceKey) return
+        const problem = call.state !== 'connecting'
+          ? `the call is ${call.state}, not waiting for an answer`
+          : from.deviceKey !== call.peerDevice
+            ? 'it comes from a device that did not accept the call'
+            : body.device !== init.deviceKey ? 'it is addressed to another device' : undefined
+        if (problem !== undefined) { log.warn({ callId: call.id, device: from.deviceKey }, `ignoring a call-answer: ${problem}`); return }
         const sdp = openSealedSdp(sodium, body.sdp, components.deviceSecretKey)
         if (sdp === undefined) { log.warn({ callId: call.id }, 'answer SDP does not open for this device'); end(call, 'failed', true); return }
-        media.accept(call.id, sdp)
+        try {
+          media.accept(call.id, sdp)
+        } catch (err) {
+          log.warn({ callId: call.id }, `answer SDP refused: ${(err as Error).message}`)
+          end(call, 'failed', true)
+        }
         return
       }
       case 'call-end': {
         const reason = isEndReason(body.reason) ? body.reason : 'failed'
         if (call.state === 'connecting' || call.state === 'connected') {
           if (from.deviceKey === call.peerDevice) end(call, reason === 'answered-elsewhere' ? 'failed' : reason, false)
+          else log.debug({ callId: call.id, device: from.deviceKey }, 'ignoring a call-end from a device that is not in the call')
           return
         }
         // Refusals before anyone answered: a decline ends it; busy only when every device reached is busy.
@@ -202,10 +220,15 @@ export function createCallManager (components: CallManagerComponents, init: Call
   }
 
   const onCalleeSide = (call: Call, from: { deviceKey: string }, body: CallBody): void => {
-    if (from.deviceKey !== call.peerDevice) return // only the calling device speaks for the call
+    // Only the calling device speaks for the call.
+    if (from.deviceKey !== call.peerDevice) {
+      log.warn({ callId: call.id, device: from.deviceKey }, `ignoring a ${body.type} from a device of ${call.peer} that did not place the call`)
+      return
+    }
     switch (body.type) {
       case 'call-offer': {
-        if (call.state !== 'connecting' || body.device !== init.deviceKey) return
+        if (call.state !== 'connecting') { log.warn({ callId: call.id }, `ignoring a call-offer: the call is ${call.state}, not answered here`); return }
+        if (body.device !== init.deviceKey) { log.debug({ callId: call.id }, 'ignoring a call-offer for another device'); return }
         const sdp = openSealedSdp(sodium, body.sdp, components.deviceSecretKey)
         if (sdp === undefined) { log.warn({ callId: call.id }, 'offer SDP does not open for this device'); end(call, 'failed', true); return }
         call.relayOnly = body.relayOnly
@@ -254,10 +277,19 @@ export function createCallManager (components: CallManagerComponents, init: Call
       end(call, reason, true)
     },
     handleSignal (from, body) {
-      if (body.to !== init.user || body.from !== from.user) return
+      if (body.to !== init.user || body.from !== from.user) {
+        log.warn({ callId: body.callId, from: from.user }, `ignoring a ${body.type} from ${body.from} to ${body.to}, signed by ${from.user}`)
+        return
+      }
       if (body.type === 'call-invite') { onInvite(from, body); return }
       const call = calls.get(body.callId)
-      if (call === undefined || call.state === 'ended' || call.peer !== from.user) return
+      // Replays and late duplicates (both ends may hang up at once) are expected: debug, not warn.
+      if (call === undefined) { log.debug({ callId: body.callId, from: from.user }, `ignoring a ${body.type} for an unknown call`); return }
+      if (call.peer !== from.user) {
+        log.warn({ callId: call.id, from: from.user }, `ignoring a ${body.type} from ${from.user}: the call is with ${call.peer}`)
+        return
+      }
+      if (call.state === 'ended') { log.debug({ callId: call.id, from: from.user }, `ignoring a ${body.type} for a call that has ended`); return }
       if (call.direction === 'outgoing') onCallerSide(call, from, body)
       else onCalleeSide(call, from, body)
     },

@@ -115,11 +115,16 @@ export function createCallService (options: CallServiceOptions): CallService {
     },
     async answer (callId, offerSdp, { relayOnly }) {
       const session = await openSession(callId, 'answerer', relayOnly)
-      session.setRemoteDescription(offerSdp, 'offer')
+      // A refused offer would otherwise only show as a gathering timeout: say why, at once.
+      const applied = session.setRemoteDescription(offerSdp, 'offer')
+      if (!applied.ok) throw new Error(`offer refused: ${applied.reason}`)
       return await session.gathered()
     },
     accept (callId, answerSdp) {
-      media.get(callId)?.session?.setRemoteDescription(answerSdp, 'answer')
+      const session = media.get(callId)?.session
+      if (session === undefined) throw new Error('no media session for this call')
+      const applied = session.setRemoteDescription(answerSdp, 'answer')
+      if (!applied.ok) throw new Error(applied.reason)
     },
     close (callId) {
       const entry = media.get(callId)

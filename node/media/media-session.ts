@@ -530,7 +530,10 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
       if (type !== expected) return { ok: false, reason: `the ${role} takes an ${expected}, not ${String(type)}` }
       if (role === 'offerer' && localSdp === undefined) return { ok: false, reason: 'no offer was made yet' }
       const check = checkRemoteSdp(sdp, type)
-      if (!check.ok) return check
+      if (!check.ok) {
+        log.warn({ type, reason: check.reason }, `refused the remote ${type}: ${check.reason}`)
+        return check
+      }
       if (role === 'offerer' && check.summary.mid !== AUDIO_MID) return { ok: false, reason: `the answer's mid is not ${AUDIO_MID}` }
       if (role === 'answerer') {
         started = true

@@ -15,8 +15,18 @@ export interface NodeStatus {
   peers: number
   /** Hosts registered here (supernode role). */
   hosts: number
-  /** The TURN relay's own counters (supernode role): live allocations and what it relayed each way. */
-  relay: { allocations: number, toPeer: { packets: number, bytes: number }, fromPeer: { packets: number, bytes: number } } | null
+  /**
+   * The TURN relay's own counters (supernode role): live allocations, what it relayed each way,
+   * requests, error responses sent (by code) and datagrams dropped (by reason, see turn-stats.ts).
+   */
+  relay: {
+    allocations: number
+    toPeer: { packets: number, bytes: number }
+    fromPeer: { packets: number, bytes: number }
+    requests: number
+    errorResponses: Record<number, number>
+    dropped: Record<string, number>
+  } | null
   uptimeSeconds: number
   loginServer: string
   listen: string | null

@@ -243,7 +243,16 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
 
   const relayCounters = (): NodeStatus['relay'] => {
     const turn = supernodeRole?.turn.stats()
-    return turn === undefined ? null : { allocations: turn.allocations, toPeer: { ...turn.toPeer }, fromPeer: { ...turn.fromPeer } }
+    return turn === undefined
+      ? null
+      : {
+          allocations: turn.allocations,
+          toPeer: { ...turn.toPeer },
+          fromPeer: { ...turn.fromPeer },
+          requests: turn.requests,
+          errorResponses: { ...turn.errorResponses },
+          dropped: { ...turn.dropped }
+        }
   }
 
   const status = (): NodeStatus => {

@@ -1,0 +1,1074 @@
+// Call benchmark on loopback, four parts:
+//
+//  1. Call setup through two supernodes: a login server, two supernodes (super1, super2 on
+//     127.0.0.2, with their TURN relays) and two users (alice on super1, bob on super2), all real
+//     nodes (startNode) in this process, as in test/calls/audio-call.test.ts. N calls alice → bob
+//     one after another, direct and then forced through the relays (relay-only); bob answers each
+//     from his call-incoming listener. Per call: invite → ringing, answer → caller connected,
+//     answer → first audio at either end (definitions are printed with the table). Baselines in
+//     the same run: N bare node-datachannel connections between two createMediaSession objects
+//     in this process, offer and answer handed over directly (no overlay, no call signaling),
+//     from start() to the first audio packet received; relay-only through two TURN servers on
+//     127.0.0.2 for the relayed series.
+//  2. Mouth-to-ear latency the audio pipeline adds (framing + look-ahead + encode + jitter
+//     buffer + decode) at 0/10/30 ms network jitter: bench/audio-pipeline-bench.ts's measurement.
+//  3. TURN relay capacity: one TURN server (startTurnServer, the supernode's relay with its
+//     defaults but a raised allocation quota) in a child process on 127.0.0.2; this process runs
+//     simulated voice streams — a UDP client each that Allocates (long-term credentials from
+//     issueTurnCredentials), CreatePermissions, ChannelBinds and then sends 50 ChannelData
+//     packets/s of 100 bytes to a peer socket through the relay. The number of streams ramps up
+//     (25, 50, 100, ... ×2) for --relay-seconds each until loss at the peers passes 1%, then
+//     bisects; loss is split by where the kernel dropped (/proc/net/udp) and the server's CPU
+//     (its process.cpuUsage) is reported per step.
+//  4. Opus streams per core: the encoder (createOpusEncoder, as calls set it up) and the decoder
+//     (createOpusDecoder) on speech, frames per CPU-second of this process / 50.
+//
+//   npm run bench:calls -- [--calls 100] [--relay-calls 100] [--skip-relay] [--relay-seconds 5]
+//                          [--max-streams 6400] [--pipeline-seconds 30] [--opus-seconds 2] [--json]
+//
+// Everything runs on one machine: the benchmark's own clients share the cores with what they
+// measure, which the output says. Nodes, servers, sockets, the child process and the temp dir
+// are closed on exit, error, SIGINT and SIGTERM.
+import { fork, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { createSocket, type Socket } from 'node:dgram'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { pino } from 'pino'
+import { LoginClient } from '../common/login-client.js'
+import { startLoginServer, type RunningLoginServer } from '../login-server/server.js'
+import { createOpusDecoder, createOpusEncoder } from '../node/media/audio/opus.js'
+import { FRAME_SAMPLES, floatToInt16 } from '../node/media/audio/pcm.js'
+import { createMediaSession, shutdownMedia, type MediaIceServer, type MediaSession } from '../node/media/media-session.js'
+import { METHOD } from '../node/media/turn/constants.js'
+import { issueTurnCredentials, type TurnSecret } from '../node/media/turn/credentials.js'
+import type { TransportAddress } from '../node/media/turn/ip.js'
+import {
+  decodeStunMessage, encodeChannelData, encodeStunMessage, findAttribute, longTermKey, packetKind, type StunAttribute, type StunMessage
+} from '../node/media/turn/stun-codec.js'
+import { startTurnServer, type RunningTurnServer } from '../node/media/turn/udp-turn-server.js'
+import { silentLogger, type Logger } from '../node/overlay/logger.js'
+import type { NodeEvent } from '../node/runtime/api.js'
+import { startNode, type RunningNode } from '../node/runtime/node.js'
+import { measurePipeline, speech, type PipelineFigures } from './audio-pipeline-bench.js'
+
+const { values: flags } = parseArgs({
+  options: {
+    calls: { type: 'string', default: '100' },
+    'relay-calls': { type: 'string' },
+    'skip-relay': { type: 'boolean', default: false },
+    'relay-seconds': { type: 'string', default: '5' },
+    'max-streams': { type: 'string', default: '6400' },
+    'pipeline-seconds': { type: 'string', default: '30' },
+    'opus-seconds': { type: 'string', default: '2' },
+    json: { type: 'boolean', default: false },
+    /** Internal: run as the TURN server child process of part 3. */
+    'turn-child': { type: 'boolean', default: false }
+  }
+})
+const num = (name: 'calls' | 'relay-calls' | 'relay-seconds' | 'max-streams' | 'pipeline-seconds' | 'opus-seconds', min: number, max: number, fallback?: string): number => {
+  const n = Number(flags[name] ?? fallback)
+  if (Number.isFinite(n) && n >= min && n <= max) return n
+  process.stderr.write(`call-bench: --${name} must be a number in [${min}, ${max}], got ${String(flags[name])}\n`)
+  process.exit(2)
+}
+const callCount = Math.round(num('calls', 1, 100_000))
+const relayCallCount = Math.round(num('relay-calls', 0, 100_000, String(callCount)))
+const relaySeconds = num('relay-seconds', 1, 600)
+const maxStreams = Math.round(num('max-streams', 25, 20_000))
+const pipelineSeconds = num('pipeline-seconds', 1, 600)
+const opusSeconds = num('opus-seconds', 0.2, 60)
+const cores = availableParallelism()
+const PASSWORD = 'correct horse battery staple'
+/** Calls (and bare connections) before the measured ones: module loading, JIT, first TURN allocations. */
+const WARMUP = 3
+/** How often the first audio is looked for (ms). */
+const POLL_MS = 1
+const CALL_TIMEOUT_MS = 25_000
+const TURN_REALM = 'voxmesh'
+const TURN_SECRET_ENV = 'VOXMESH_CALL_BENCH_TURN_SECRET'
+const STREAM_PAYLOAD_BYTES = 100
+const STREAM_PPS = 50
+const CHANNEL = 0x4000
+const PEER_SOCKETS = 8
+const PEER_RECV_BUFFER = 4 * 1024 * 1024
+const LOSS_LIMIT_PERCENT = 1
+/** Sent rate below this share of the target: the bench client, not the relay, is the limit. */
+const CLIENT_LIMIT_SHARE = 0.98
+const REFINE_STEPS = 2
+
+// ---- helpers -------------------------------------------------------------------
+
+/** Nearest-rank percentile of an ascending array, p in 0..100. */
+function percentile (sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))] as number
+}
+const round = (n: number, digits = 1): number => Number(n.toFixed(digits))
+const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+
+interface Series { n: number, p50: number, p90: number, p99: number, max: number }
+function series (values: number[]): Series {
+  const sorted = values.filter(v => Number.isFinite(v)).sort((a, b) => a - b)
+  return { n: sorted.length, p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? NaN) }
+}
+
+/** A free TCP port on `host` (the supernode's overlay listener; its TURN relay takes the same port on UDP). */
+async function freePort (host: string): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, host, resolve) })
+  const { port } = server.address() as { port: number }
+  await new Promise(resolve => server.close(resolve))
+  return port
+}
+
+async function bindUdp (address: string, port = 0): Promise<Socket> {
+  const socket = createSocket('udp4')
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject)
+    socket.bind(port, address, () => { socket.off('error', reject); resolve() })
+  })
+  socket.on('error', () => {})
+  return socket
+}
+
+function closeSocket (socket: Socket): Promise<void> {
+  return new Promise(resolve => { try { socket.close(() => { resolve() }) } catch { resolve() } })
+}
+
+/** One Opus packet of a 440 Hz tone, what the bare connections send. */
+function opusPacket (): Uint8Array {
+  const encoder = createOpusEncoder({ fec: true })
+  const frame = floatToInt16(Float32Array.from({ length: FRAME_SAMPLES }, (_, i) => 0.3 * Math.sin(2 * Math.PI * 440 * i / 48_000)))
+  const packet = encoder.encode(frame)
+  encoder.close()
+  return packet
+}
+
+// ---- cleanup ---------------------------------------------------------------------
+
+/** Closers, run last-registered first. */
+const closers: Array<() => Promise<void> | void> = []
+let cleaning: Promise<void> | undefined
+function cleanup (): Promise<void> {
+  cleaning ??= (async () => {
+    while (closers.length > 0) {
+      const close = closers.pop() as () => Promise<void> | void
+      try { await close() } catch (err) { process.stderr.write(`call-bench: cleanup: ${(err as Error).message}\n`) }
+    }
+    shutdownMedia()
+  })()
+  return cleaning
+}
+/** Registers a closer; the returned function runs it now (once) and unregisters it. */
+function onCleanup (close: () => Promise<void> | void): () => Promise<void> {
+  let done = false
+  const once = async (): Promise<void> => { if (!done) { done = true; await close() } }
+  closers.push(once)
+  return async () => {
+    const i = closers.indexOf(once)
+    if (i >= 0) closers.splice(i, 1)
+    await once()
+  }
+}
+
+// ---- 1. call setup -----------------------------------------------------------------
+
+interface CallSample {
+  ok: boolean
+  error?: string
+  path?: string
+  inviteToRinging: number
+  answerToCallerConnected: number
+  answerToCallerAudio: number
+  answerToCalleeAudio: number
+  /** alice's own setupMs (call-accept received → media connected). */
+  reportedSetupMs: number
+}
+
+interface CallSeriesResult {
+  relayOnly: boolean
+  calls: number
+  failures: number
+  errors: string[]
+  paths: Record<string, number>
+  inviteToRinging: Series
+  answerToCallerConnected: Series
+  answerToCallerAudio: Series
+  answerToCalleeAudio: Series
+  reportedSetupMs: Series
+  /** Wall time per call, invite to both ends' call-ended. */
+  wallPerCallMs: number
+}
+
+interface BareResult {
+  relayOnly: boolean
+  connections: number
+  failures: number
+  startToOffererAudio: Series
+  startToAnswererAudio: Series
+  startToConnected: Series
+}
+
+/** Timestamps (performance.now()) of each call's events, per node. */
+type Marks = Map<string, Record<string, number>>
+
+function markEvents (node: RunningNode, marks: Marks, onEvent?: (event: NodeEvent) => void): void {
+  node.subscribe(event => {
+    const now = performance.now()
+    if ('callId' in event && typeof event.callId === 'string' && event.event.startsWith('call-')) {
+      let entry = marks.get(event.callId)
+      if (entry === undefined) marks.set(event.callId, entry = {})
+      const name = event.event.slice('call-'.length)
+      entry[name] ??= now
+      if (event.event === 'call-connected') { entry.setupMs = event.setupMs; (entry as Record<string, unknown>).path = event.path }
+      if (event.event === 'call-ended') (entry as Record<string, unknown>).reason = event.reason
+    }
+    onEvent?.(event)
+  })
+}
+
+interface CallNet {
+  alice: RunningNode
+  bob: RunningNode
+  aliceMarks: Marks
+  bobMarks: Marks
+  supernodeOf: Record<string, string>
+  close: () => Promise<void>
+}
+
+async function startCallNet (): Promise<CallNet> {
+  const dir = mkdtempSync(join(tmpdir(), 'voxmesh-call-bench-'))
+  const removeDir = onCleanup(() => { rmSync(dir, { recursive: true, force: true }) })
+  const log = pino({ level: process.env.BENCH_LOG ?? 'error' }, pino.destination(2)) as unknown as Logger
+  const login: RunningLoginServer = await startLoginServer({ listen: '127.0.0.1:0', dataDir: join(dir, 'login'), argon2: { ops: 1, memoryKib: 64 } })
+  const closeLogin = onCleanup(() => login.close())
+  const client = new LoginClient(login.url)
+  for (const user of ['super1', 'super2', 'alice', 'bob']) await client.createAccount(user, PASSWORD)
+
+  const nodes: Array<() => Promise<void>> = []
+  const start = async (user: string, extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<RunningNode> => {
+    const node = await startNode({ user, password: PASSWORD, loginServer: login.url, dataDir: join(dir, user), role: 'host', log, mediaBindAddress: '127.0.0.1', ...extra })
+    nodes.push(onCleanup(() => node.close()))
+    return node
+  }
+  const attachedTo = async (node: RunningNode): Promise<string> => {
+    const deadline = Date.now() + 20_000
+    for (;;) {
+      const sn = node.status().supernode
+      if (sn !== null) return sn.user ?? sn.address
+      if (Date.now() > deadline) throw new Error(`${node.status().user} did not attach to a supernode in 20 s`)
+      await sleep(20)
+    }
+  }
+  // The supernodes (and their TURN relays) on 127.0.0.2, the users' media on 127.0.0.1: TURN
+  // permissions are per IP, so a relay-only session cannot reach the peer's relay from its host socket.
+  // alice joins while super1 is the only supernode; bob is restarted until he lands on super2.
+  const super1 = await start('super1', { role: 'supernode', listen: `127.0.0.2:${await freePort('127.0.0.2')}` })
+  await attachedTo(super1)
+  const alice = await start('alice')
+  const aliceOn = await attachedTo(alice)
+  const super2 = await start('super2', { role: 'supernode', listen: `127.0.0.2:${await freePort('127.0.0.2')}` })
+  await attachedTo(super2)
+  let bob: RunningNode | undefined
+  let bobOn = ''
+  for (let attempt = 0; attempt < 10 && bob === undefined; attempt++) {
+    rmSync(join(dir, 'bob', 'host-cache.json'), { force: true })
+    const candidate = await start('bob')
+    bobOn = await attachedTo(candidate)
+    if (bobOn === 'super2') bob = candidate
+    else await (nodes.pop() as () => Promise<void>)()
+  }
+  if (bob === undefined || aliceOn !== 'super1') throw new Error(`alice is on ${aliceOn}, bob on ${bobOn}: not on super1 and super2`)
+
+  const aliceMarks: Marks = new Map()
+  const bobMarks: Marks = new Map()
+  const callee = bob
+  markEvents(alice, aliceMarks)
+  markEvents(bob, bobMarks, event => {
+    if (event.event !== 'call-incoming') return
+    // Answered at once, from the listener: the answer time is this moment.
+    const entry = bobMarks.get(event.callId) as Record<string, number>
+    entry.answer = performance.now()
+    callee.answerCall(event.callId, { tone: 440 }).catch((err: Error) => { entry.answerFailed = 1; process.stderr.write(`call-bench: answer failed: ${err.message}\n`) })
+  })
+
+  // Contacts: alice asks, bob accepts, alice sees bob online.
+  const events: NodeEvent[] = []
+  const unsubscribe = [alice.subscribe(e => { events.push(e) }), bob.subscribe(e => { events.push(e) })]
+  await alice.addContact('bob')
+  for (let waited = 0; !events.some(e => e.event === 'contact-request'); waited += 20) {
+    if (waited > 20_000) throw new Error('bob got no contact request')
+    await sleep(20)
+  }
+  await bob.acceptContact('alice')
+  for (let waited = 0; !events.some(e => e.event === 'presence' && e.user === 'bob' && e.status === 'online'); waited += 20) {
+    if (waited > 20_000) throw new Error('alice does not see bob online')
+    await sleep(20)
+  }
+  for (const off of unsubscribe) off()
+
+  return {
+    alice,
+    bob,
+    aliceMarks,
+    bobMarks,
+    supernodeOf: { alice: aliceOn, bob: bobOn },
+    close: async () => {
+      for (const close of nodes.reverse()) await close()
+      await closeLogin()
+      await removeDir()
+    }
+  }
+}
+
+async function placeOneCall (net: CallNet, relayOnly: boolean): Promise<CallSample> {
+  const { alice, bob, aliceMarks, bobMarks } = net
+  const failed = (error: string): CallSample => ({
+    ok: false, error, inviteToRinging: NaN, answerToCallerConnected: NaN, answerToCallerAudio: NaN, answerToCalleeAudio: NaN, reportedSetupMs: NaN
+  })
+  const t0 = performance.now()
+  let callId: string
+  try {
+    callId = (await alice.placeCall('bob', { tone: 440, relayOnly })).callId
+  } catch (err) {
+    return failed(`placeCall: ${(err as Error).message}`)
+  }
+  const a = (): Record<string, number> => aliceMarks.get(callId) ?? {}
+  const b = (): Record<string, number> => bobMarks.get(callId) ?? {}
+  const received = (node: RunningNode): boolean => (node.calls().find(c => c.callId === callId)?.stats?.packetsReceived ?? 0) > 0
+  let callerAudio: number | undefined
+  let calleeAudio: number | undefined
+  let error: string | undefined
+  for (;;) {
+    if (callerAudio === undefined && received(alice)) callerAudio = performance.now()
+    if (calleeAudio === undefined && received(bob)) calleeAudio = performance.now()
+    if (callerAudio !== undefined && calleeAudio !== undefined) break
+    if (a().ended !== undefined || b().ended !== undefined) { error = `ended before audio (${String((aliceMarks.get(callId) as Record<string, unknown> | undefined)?.reason)})`; break }
+    if (performance.now() - t0 > CALL_TIMEOUT_MS) { error = `no audio both ways within ${CALL_TIMEOUT_MS} ms`; break }
+    await sleep(POLL_MS)
+  }
+  try { alice.hangup(callId) } catch { /* already ended */ }
+  for (const t = performance.now(); a().ended === undefined || b().ended === undefined; await sleep(5)) {
+    if (performance.now() - t > 10_000) { error ??= 'no call-ended within 10 s of the hangup'; break }
+  }
+  const am = a()
+  const answer = b().answer
+  aliceMarks.delete(callId)
+  bobMarks.delete(callId)
+  if (error !== undefined || answer === undefined) return failed(error ?? 'never answered')
+  return {
+    ok: true,
+    path: String((am as Record<string, unknown>).path),
+    inviteToRinging: (am.ringing ?? NaN) - t0,
+    answerToCallerConnected: (am.connected ?? NaN) - answer,
+    answerToCallerAudio: (callerAudio as number) - answer,
+    answerToCalleeAudio: (calleeAudio as number) - answer,
+    reportedSetupMs: am.setupMs ?? NaN
+  }
+}
+
+async function callSeries (net: CallNet, count: number, relayOnly: boolean): Promise<CallSeriesResult> {
+  for (let i = 0; i < WARMUP; i++) await placeOneCall(net, relayOnly)
+  const samples: CallSample[] = []
+  const start = performance.now()
+  for (let i = 0; i < count; i++) {
+    samples.push(await placeOneCall(net, relayOnly))
+    if (!flags.json && (i + 1) % 25 === 0 && i + 1 < count) process.stderr.write(`call-bench: ${relayOnly ? 'relay-only' : 'direct'} calls: ${i + 1}/${count}\n`)
+  }
+  const ok = samples.filter(s => s.ok)
+  const paths: Record<string, number> = {}
+  for (const s of ok) paths[s.path as string] = (paths[s.path as string] ?? 0) + 1
+  return {
+    relayOnly,
+    calls: count,
+    failures: samples.length - ok.length,
+    errors: [...new Set(samples.filter(s => !s.ok).map(s => s.error as string))].slice(0, 5),
+    paths,
+    inviteToRinging: series(ok.map(s => s.inviteToRinging)),
+    answerToCallerConnected: series(ok.map(s => s.answerToCallerConnected)),
+    answerToCallerAudio: series(ok.map(s => s.answerToCallerAudio)),
+    answerToCalleeAudio: series(ok.map(s => s.answerToCalleeAudio)),
+    reportedSetupMs: series(ok.map(s => s.reportedSetupMs)),
+    wallPerCallMs: round((performance.now() - start) / count)
+  }
+}
+
+/** One bare connection: two media sessions, descriptions handed over directly. */
+async function bareConnection (packet: Uint8Array, servers: { offerer: MediaIceServer[], answerer: MediaIceServer[] }, relayOnly: boolean): Promise<{ offerer: number, answerer: number, connected: number } | undefined> {
+  const timers: NodeJS.Timeout[] = []
+  const sessions: MediaSession[] = []
+  const t: { offerer?: number, answerer?: number, connected?: number } = {}
+  const make = (role: 'offerer' | 'answerer'): MediaSession => {
+    let session: MediaSession | undefined
+    session = createMediaSession({
+      role,
+      iceServers: servers[role],
+      relayOnly,
+      bindAddress: '127.0.0.1',
+      mediaTimeoutMs: 0,
+      log: silentLogger,
+      onAudio: () => { t[role] ??= performance.now() },
+      onState: state => {
+        if (state !== 'connected' || session === undefined) return
+        if (role === 'offerer') t.connected ??= performance.now()
+        const s = session
+        s.sendAudio(packet)
+        timers.push(setInterval(() => { s.sendAudio(packet) }, 20))
+      }
+    })
+    sessions.push(session)
+    return session
+  }
+  try {
+    const start = performance.now()
+    const offerer = make('offerer')
+    const answerer = make('answerer')
+    offerer.start()
+    const offer = await offerer.gathered()
+    const applied = answerer.setRemoteDescription(offer, 'offer')
+    if (!applied.ok) throw new Error(`offer refused: ${applied.reason}`)
+    const answer = await answerer.gathered()
+    const accepted = offerer.setRemoteDescription(answer, 'answer')
+    if (!accepted.ok) throw new Error(`answer refused: ${accepted.reason}`)
+    for (const deadline = start + CALL_TIMEOUT_MS; t.offerer === undefined || t.answerer === undefined; await sleep(POLL_MS)) {
+      if (performance.now() > deadline) return undefined
+    }
+    return { offerer: (t.offerer as number) - start, answerer: (t.answerer as number) - start, connected: (t.connected ?? NaN) - start }
+  } catch (err) {
+    process.stderr.write(`call-bench: bare connection failed: ${(err as Error).message}\n`)
+    return undefined
+  } finally {
+    for (const timer of timers) clearInterval(timer)
+    for (const session of sessions) session.close()
+  }
+}
+
+async function bareSeries (count: number, relayOnly: boolean): Promise<BareResult> {
+  const packet = opusPacket()
+  let servers: { offerer: MediaIceServer[], answerer: MediaIceServer[] } = { offerer: [], answerer: [] }
+  const turns: RunningTurnServer[] = []
+  const closeTurns = onCleanup(async () => { await Promise.all(turns.map(turn => turn.close())) })
+  if (relayOnly) {
+    // One relay per side, as each user has their own supernode's.
+    const secret = randomBytes(32)
+    for (let i = 0; i < 2; i++) turns.push(await startTurnServer({ listen: '127.0.0.2:0', relayHost: '127.0.0.2', realm: TURN_REALM, secret }))
+    const server = (turn: RunningTurnServer, user: string): MediaIceServer => {
+      const credentials = issueTurnCredentials(secret, user, 3600, Date.now())
+      return { hostname: turn.address, port: turn.port, username: credentials.username, password: credentials.password, relayType: 'TurnUdp' }
+    }
+    servers = { offerer: [server(turns[0] as RunningTurnServer, 'alice')], answerer: [server(turns[1] as RunningTurnServer, 'bob')] }
+  }
+  for (let i = 0; i < WARMUP; i++) await bareConnection(packet, servers, relayOnly)
+  const results: Array<{ offerer: number, answerer: number, connected: number }> = []
+  let failures = 0
+  for (let i = 0; i < count; i++) {
+    const r = await bareConnection(packet, servers, relayOnly)
+    if (r === undefined) failures++
+    else results.push(r)
+  }
+  await closeTurns()
+  return {
+    relayOnly,
+    connections: count,
+    failures,
+    startToOffererAudio: series(results.map(r => r.offerer)),
+    startToAnswererAudio: series(results.map(r => r.answerer)),
+    startToConnected: series(results.map(r => r.connected))
+  }
+}
+
+// ---- 3. TURN relay capacity ------------------------------------------------------
+
+interface ChildStats {
+  cpu: NodeJS.CpuUsage
+  elu: { idle: number, active: number }
+  allocations: number
+  toPeer: { packets: number, bytes: number }
+  dropped: Record<string, number>
+  errorResponses: Record<string, number>
+}
+
+/** The child process: one TURN server on 127.0.0.2, answering stats requests over IPC. */
+async function turnChild (): Promise<void> {
+  const secret = process.env[TURN_SECRET_ENV]
+  if (secret === undefined || process.send === undefined) throw new Error('--turn-child is internal to call-bench')
+  const server = await startTurnServer({
+    listen: '127.0.0.2:0',
+    relayHost: '127.0.0.2',
+    realm: TURN_REALM,
+    secret,
+    // The supernode's defaults, but for the allocation total (2000): the ramp may pass it.
+    quotas: { maxAllocations: maxStreams + 100 }
+  })
+  const send = (message: unknown): void => { process.send?.(message) }
+  const exit = (): void => { void server.close().finally(() => process.exit(0)) }
+  process.on('disconnect', exit)
+  process.on('message', (message: { type: string, id: number }) => {
+    if (message.type === 'stats') {
+      const stats = server.stats()
+      const elu = performance.eventLoopUtilization()
+      send({
+        type: 'stats',
+        id: message.id,
+        stats: {
+          cpu: process.cpuUsage(),
+          elu: { idle: elu.idle, active: elu.active },
+          allocations: stats.allocations,
+          toPeer: stats.toPeer,
+          dropped: stats.dropped,
+          errorResponses: stats.errorResponses
+        } satisfies ChildStats
+      })
+    } else if (message.type === 'close') {
+      exit()
+    }
+  })
+  send({ type: 'ready', port: server.port, address: server.address })
+}
+
+interface TurnChild {
+  address: TransportAddress
+  pid: number
+  stats: () => Promise<ChildStats>
+  close: () => Promise<void>
+}
+
+async function startTurnChild (secret: string): Promise<TurnChild> {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--turn-child', '--max-streams', String(maxStreams)], {
+    env: { ...process.env, [TURN_SECRET_ENV]: secret },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  })
+  const exited = new Promise<void>(resolve => { child.once('exit', () => { resolve() }) })
+  const close = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return
+    if (child.connected) child.send({ type: 'close' })
+    const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
+    await exited
+    clearTimeout(timer)
+  }
+  const closeChild = onCleanup(close)
+  const ready = await new Promise<{ port: number, address: string }>((resolve, reject) => {
+    child.once('message', message => { resolve(message as { port: number, address: string }) })
+    child.once('exit', code => { reject(new Error(`the TURN child exited (${String(code)}) before listening`)) })
+  })
+  let nextId = 0
+  return {
+    address: { address: ready.address, port: ready.port },
+    pid: child.pid as number,
+    stats: () => new Promise(resolve => {
+      const id = ++nextId
+      const on = (message: { type: string, id: number, stats: ChildStats }): void => {
+        if (message.type !== 'stats' || message.id !== id) return
+        child.off('message', on)
+        resolve(message.stats)
+      }
+      child.on('message', on)
+      child.send({ type: 'stats', id })
+    }),
+    close: closeChild
+  }
+}
+
+interface Stream {
+  index: number
+  socket: Socket
+  relay: TransportAddress
+  peer: TransportAddress
+  start: number
+  sent: number
+  seq: number
+}
+
+/** A TURN client: Allocate (answering the 401 challenge), CreatePermission and ChannelBind for its peer. */
+async function openStream (index: number, server: TransportAddress, secret: TurnSecret, peer: TransportAddress): Promise<Stream> {
+  const socket = await bindUdp('127.0.0.1')
+  const pending = new Map<string, (message: StunMessage) => void>()
+  socket.on('message', bytes => {
+    if (packetKind(bytes) !== 'stun') return
+    const decoded = decodeStunMessage(bytes)
+    if (!decoded.ok) return
+    pending.get(Buffer.from(decoded.message.transactionId).toString('hex'))?.(decoded.message)
+  })
+  const credentials = issueTurnCredentials(secret, `stream-${index}`, 3600, Date.now())
+  const key = longTermKey(credentials.username, TURN_REALM, credentials.password)
+  let nonce: string | undefined
+  const request = async (method: number, attributes: StunAttribute[]): Promise<StunMessage> => {
+    for (let challenges = 0; challenges < 3; challenges++) {
+      const transactionId = randomBytes(12)
+      const id = transactionId.toString('hex')
+      const auth: StunAttribute[] = nonce === undefined
+        ? []
+        : [{ type: 'USERNAME', value: credentials.username }, { type: 'REALM', value: TURN_REALM }, { type: 'NONCE', value: nonce }]
+      const bytes = encodeStunMessage({ method, class: 'request', transactionId, attributes: [...attributes, ...auth] },
+        { integrityKey: nonce === undefined ? undefined : key, fingerprint: true })
+      // Retransmissions (RFC 8489 §6.2.1, shortened for loopback): 250, 500, 1000, 2000 ms.
+      const response = await new Promise<StunMessage | undefined>(resolve => {
+        let timer: NodeJS.Timeout | undefined
+        let wait = 250
+        const attempt = (left: number): void => {
+          if (left === 0) { pending.delete(id); resolve(undefined); return }
+          socket.send(bytes, server.port, server.address)
+          timer = setTimeout(() => { attempt(left - 1) }, wait)
+          wait *= 2
+        }
+        pending.set(id, message => { clearTimeout(timer); pending.delete(id); resolve(message) })
+        attempt(4)
+      })
+      if (response === undefined) throw new Error(`stream ${index}: no answer to method ${method}`)
+      const error = findAttribute(response, 'ERROR-CODE')?.value
+      if (error === undefined) return response
+      const fresh = findAttribute(response, 'NONCE')?.value
+      if ((error.code === 401 || error.code === 438) && fresh !== undefined) { nonce = fresh; continue }
+      throw new Error(`stream ${index}: method ${method} failed: ${error.code} ${error.reason}`)
+    }
+    throw new Error(`stream ${index}: too many challenges`)
+  }
+  try {
+    const allocated = await request(METHOD.ALLOCATE, [{ type: 'REQUESTED-TRANSPORT', value: 17 }])
+    const relay = findAttribute(allocated, 'XOR-RELAYED-ADDRESS')?.value
+    if (relay === undefined) throw new Error(`stream ${index}: no XOR-RELAYED-ADDRESS`)
+    await request(METHOD.CREATE_PERMISSION, [{ type: 'XOR-PEER-ADDRESS', value: peer }])
+    await request(METHOD.CHANNEL_BIND, [{ type: 'CHANNEL-NUMBER', value: CHANNEL }, { type: 'XOR-PEER-ADDRESS', value: peer }])
+    return { index, socket, relay, peer, start: 0, sent: 0, seq: 0 }
+  } catch (err) {
+    await closeSocket(socket)
+    throw err
+  }
+}
+
+/** Kernel drops per socket ("ip:port" → drops) from /proc/net/udp; undefined where it does not exist. */
+function udpDrops (): Map<string, number> | undefined {
+  let text: string
+  try { text = readFileSync('/proc/net/udp', 'utf8') } catch { return undefined }
+  const drops = new Map<string, number>()
+  for (const line of text.split('\n').slice(1)) {
+    const parts = line.trim().split(/\s+/)
+    if (parts.length < 13) continue
+    const [ipHex, portHex] = (parts[1] as string).split(':') as [string, string]
+    const n = parseInt(ipHex, 16)
+    // The address is the kernel's 32-bit word in host order (little-endian here).
+    const ip = [n & 255, (n >>> 8) & 255, (n >>> 16) & 255, n >>> 24].join('.')
+    const key = `${ip}:${parseInt(portHex, 16)}`
+    drops.set(key, (drops.get(key) ?? 0) + Number(parts[12]))
+  }
+  return drops
+}
+
+interface RelayStep {
+  streams: number
+  targetPps: number
+  sentPps: number
+  lossPercent: number
+  transitP50Ms: number
+  transitP99Ms: number
+  /** Share of one core: the TURN server process, and this bench process (clients and peers). */
+  serverCpuPercent: number
+  serverLoopPercent: number
+  benchCpuPercent: number
+  serverUsPerPacket: number
+  /** Kernel receive-buffer drops in the step: at the server's listening socket, its relay sockets, the peers. */
+  drops: { serverSocket: number, relaySockets: number, peerSockets: number } | null
+  serverDropped: Record<string, number>
+  senderSkipped: number
+  verdict: 'ok' | 'loss' | 'bench-limited'
+}
+
+interface RelayResult {
+  server: { pid: number, address: string }
+  mode: string
+  payloadBytes: number
+  stepSeconds: number
+  steps: RelayStep[]
+  capacity: number
+  capacityNote: string
+  allocationsFailed: number
+}
+
+async function measureRelay (): Promise<RelayResult> {
+  const secret = randomBytes(24).toString('base64')
+  const child = await startTurnChild(secret)
+  const peers: Socket[] = []
+  const streams: Stream[] = []
+  const closeSockets = onCleanup(async () => {
+    await Promise.all([...streams.map(s => closeSocket(s.socket)), ...peers.map(closeSocket)])
+  })
+
+  // Receivers: counts per step (byte 8 of the payload), transit times in 0.05 ms bins per step.
+  const received = new Map<number, number>()
+  const transit = new Map<number, Uint32Array>()
+  const BIN_MS = 0.05
+  const BINS = 40_000
+  for (let i = 0; i < PEER_SOCKETS; i++) {
+    const socket = await bindUdp('127.0.0.1')
+    try { socket.setRecvBufferSize(PEER_RECV_BUFFER) } catch { /* keeps the default */ }
+    socket.on('message', bytes => {
+      if (bytes.length !== STREAM_PAYLOAD_BYTES) return
+      const step = bytes[8] as number
+      if (step === 0) return
+      received.set(step, (received.get(step) ?? 0) + 1)
+      let bins = transit.get(step)
+      if (bins === undefined) transit.set(step, bins = new Uint32Array(BINS))
+      const ms = performance.now() - bytes.readDoubleLE(9)
+      const bin = Math.min(BINS - 1, Math.max(0, Math.floor(ms / BIN_MS)))
+      bins[bin] = (bins[bin] as number) + 1
+    })
+    peers.push(socket)
+  }
+  const peerAddresses = peers.map(p => ({ address: '127.0.0.1', port: p.address().port }))
+  const binPercentile = (bins: Uint32Array | undefined, p: number): number => {
+    if (bins === undefined) return NaN
+    let total = 0
+    for (const c of bins) total += c
+    const rank = Math.ceil(p / 100 * total)
+    let seen = 0
+    for (let i = 0; i < bins.length; i++) {
+      seen += bins[i] as number
+      if (seen >= rank && seen > 0) return round((i + 0.5) * BIN_MS, 2)
+    }
+    return NaN
+  }
+
+  // Sender: every 2 ms, each active stream sends what is due at 50 packets/s (a stream more than
+  // 5 packets behind skips ahead, as the call audio clock does, and the skipped packets are counted).
+  let active = 0
+  let tag = 0
+  let skipped = 0
+  const sentByStep = new Map<number, number>()
+  const payload = Buffer.alloc(STREAM_PAYLOAD_BYTES)
+  const sender = setInterval(() => {
+    const now = performance.now()
+    for (let i = 0; i < active; i++) {
+      const s = streams[i] as Stream
+      const due = Math.floor((now - s.start) / (1000 / STREAM_PPS)) + 1
+      if (due - s.sent > 5) { skipped += due - s.sent - 1; s.sent = due - 1 }
+      while (s.sent < due) {
+        payload.writeUInt32LE(s.index, 0)
+        payload.writeUInt32LE(s.seq++, 4)
+        payload[8] = tag
+        payload.writeDoubleLE(performance.now(), 9)
+        s.socket.send(encodeChannelData(CHANNEL, payload), child.address.port, child.address.address)
+        s.sent++
+        if (tag !== 0) sentByStep.set(tag, (sentByStep.get(tag) ?? 0) + 1)
+      }
+    }
+  }, 2)
+  const stopSender = onCleanup(() => { clearInterval(sender) })
+
+  let allocationsFailed = 0
+  const ensure = async (count: number): Promise<void> => {
+    let next = streams.length
+    await Promise.all(Array.from({ length: 32 }, async () => {
+      while (next < count) {
+        const index = next++
+        try {
+          streams.push(await openStream(index, child.address, secret, peerAddresses[index % PEER_SOCKETS] as TransportAddress))
+        } catch (err) {
+          allocationsFailed++
+          if (allocationsFailed <= 3) process.stderr.write(`call-bench: ${(err as Error).message}\n`)
+        }
+      }
+    }))
+  }
+  const setActive = (count: number): void => {
+    const now = performance.now()
+    // Newly active streams start spread over one 20 ms period.
+    for (let i = active; i < count; i++) {
+      const s = streams[i] as Stream
+      s.start = now + (i % 10) * 2
+      s.sent = 0
+    }
+    active = Math.min(count, streams.length)
+  }
+
+  let stepId = 0
+  const steps: RelayStep[] = []
+  const runStep = async (count: number): Promise<RelayStep> => {
+    await ensure(count)
+    setActive(count)
+    const streamsNow = active
+    await sleep(1000) // warm-up at the new load
+    const id = ++stepId
+    const [s0, c0, d0] = [await child.stats(), process.cpuUsage(), udpDrops()]
+    const t0 = performance.now()
+    skipped = 0
+    tag = id
+    await sleep(relaySeconds * 1000)
+    tag = 0
+    const elapsedS = (performance.now() - t0) / 1000
+    const [s1, c1, d1] = [await child.stats(), process.cpuUsage(c0), udpDrops()]
+    const stepSkipped = skipped
+    await sleep(500) // packets still on their way
+    const sent = sentByStep.get(id) ?? 0
+    const got = received.get(id) ?? 0
+    const lossPercent = sent === 0 ? 100 : round(100 * Math.max(0, sent - got) / sent, 2)
+    const serverCpuS = (s1.cpu.user + s1.cpu.system - s0.cpu.user - s0.cpu.system) / 1e6
+    const relayed = s1.toPeer.packets - s0.toPeer.packets
+    const elu = (s1.elu.active - s0.elu.active) / ((s1.elu.active + s1.elu.idle) - (s0.elu.active + s0.elu.idle))
+    let drops: RelayStep['drops'] = null
+    if (d0 !== undefined && d1 !== undefined) {
+      const delta = (key: string): number => (d1.get(key) ?? 0) - (d0.get(key) ?? 0)
+      const relayKeys = new Set(streams.slice(0, streamsNow).map(s => `${s.relay.address}:${s.relay.port}`))
+      drops = {
+        serverSocket: delta(`${child.address.address}:${child.address.port}`),
+        relaySockets: [...relayKeys].reduce((sum, key) => sum + delta(key), 0),
+        peerSockets: peerAddresses.reduce((sum, p) => sum + delta(`${p.address}:${p.port}`), 0)
+      }
+    }
+    const serverDropped: Record<string, number> = {}
+    for (const [reason, n] of Object.entries(s1.dropped)) if (n - (s0.dropped[reason] ?? 0) > 0) serverDropped[reason] = n - (s0.dropped[reason] ?? 0)
+    const targetPps = streamsNow * STREAM_PPS
+    const sentPps = sent / elapsedS
+    const step: RelayStep = {
+      streams: streamsNow,
+      targetPps,
+      sentPps: Math.round(sentPps),
+      lossPercent,
+      transitP50Ms: binPercentile(transit.get(id), 50),
+      transitP99Ms: binPercentile(transit.get(id), 99),
+      serverCpuPercent: round(100 * serverCpuS / elapsedS),
+      serverLoopPercent: round(100 * elu),
+      benchCpuPercent: round(100 * (c1.user + c1.system) / 1e6 / elapsedS),
+      serverUsPerPacket: relayed === 0 ? NaN : round(serverCpuS * 1e6 / relayed, 2),
+      drops,
+      serverDropped,
+      senderSkipped: stepSkipped,
+      verdict: sentPps < CLIENT_LIMIT_SHARE * targetPps ? 'bench-limited' : lossPercent > LOSS_LIMIT_PERCENT ? 'loss' : 'ok'
+    }
+    transit.delete(id)
+    steps.push(step)
+    if (!flags.json) {
+      process.stderr.write(`call-bench: relay ${streamsNow} streams: loss ${lossPercent}%, sent ${step.sentPps}/${targetPps} pkt/s, ` +
+        `server CPU ${step.serverCpuPercent}%, bench CPU ${step.benchCpuPercent}%\n`)
+    }
+    return step
+  }
+
+  let good = 0
+  let bad: number | undefined
+  let limitedBy: 'loss' | 'bench-limited' | 'max-streams' = 'max-streams'
+  for (let count = 25; count <= maxStreams; count *= 2) {
+    const step = await runStep(count)
+    if (step.streams < count) { limitedBy = 'bench-limited'; break } // allocations failed
+    if (step.verdict === 'ok') { good = count; continue }
+    limitedBy = step.verdict
+    bad = count
+    break
+  }
+  if (limitedBy === 'loss' && bad !== undefined) {
+    for (let i = 0; i < REFINE_STEPS && bad - good > Math.max(10, good / 8); i++) {
+      const mid = Math.round((good + bad) / 2)
+      const step = await runStep(mid)
+      if (step.verdict === 'ok') good = mid
+      else bad = mid
+    }
+  }
+  await stopSender()
+  await closeSockets()
+  await child.close()
+  const capacityNote = limitedBy === 'loss'
+    ? `largest count with loss ≤ ${LOSS_LIMIT_PERCENT}%; ${bad} streams lost more`
+    : limitedBy === 'bench-limited'
+      ? `at least this: the bench's own clients could not send faster (or allocate more) on this machine, not the relay's limit`
+      : `at least this: --max-streams ${maxStreams} reached without loss`
+  return {
+    server: { pid: child.pid, address: `${child.address.address}:${child.address.port}` },
+    mode: 'ChannelData (after Allocate, CreatePermission, ChannelBind), client → relay → peer',
+    payloadBytes: STREAM_PAYLOAD_BYTES,
+    stepSeconds: relaySeconds,
+    steps,
+    capacity: good,
+    capacityNote,
+    allocationsFailed
+  }
+}
+
+// ---- 4. Opus streams per core ----------------------------------------------------
+
+interface CodecSpeed { framesPerCpuSecond: number, streamsPerCore: number, p50us: number, p99us: number }
+
+/**
+ * Runs `op` over `inputs` for `seconds`; the rate is per second of this process's CPU time
+ * (what one core does, whatever else runs), the percentiles are wall time per call.
+ */
+function timeLoop<T> (inputs: T[], op: (input: T) => void): CodecSpeed {
+  for (let i = 0; i < Math.min(200, inputs.length); i++) op(inputs[i] as T)
+  const samples: number[] = []
+  let count = 0
+  const cpuStart = process.cpuUsage()
+  const deadline = performance.now() + opusSeconds * 1000
+  while (performance.now() < deadline) {
+    for (const input of inputs) {
+      const t = performance.now()
+      op(input)
+      samples.push(performance.now() - t)
+      count++
+      if ((count & 63) === 0 && performance.now() >= deadline) break
+    }
+  }
+  const cpu = process.cpuUsage(cpuStart)
+  const perSecond = count / ((cpu.user + cpu.system) / 1e6)
+  samples.sort((a, b) => a - b)
+  return { framesPerCpuSecond: Math.round(perSecond), streamsPerCore: Math.round(perSecond / 50), p50us: Math.round(percentile(samples, 50) * 1000), p99us: Math.round(percentile(samples, 99) * 1000) }
+}
+
+async function measureOpus (): Promise<{ input: string, encoderBackend: string, encoder: CodecSpeed, decoder: CodecSpeed, callEndsPerCore: number }> {
+  const { signal, source } = speech()
+  const frames: Int16Array[] = []
+  for (let at = 0; at + FRAME_SAMPLES <= signal.length; at += FRAME_SAMPLES) frames.push(floatToInt16(signal.subarray(at, at + FRAME_SAMPLES)))
+  const encoder = createOpusEncoder({ fec: true })
+  const packets = frames.map(frame => encoder.encode(frame))
+  const encode = timeLoop(frames, frame => { encoder.encode(frame) })
+  const backend = encoder.backend
+  encoder.close()
+  const decoder = await createOpusDecoder()
+  const decode = timeLoop(packets, packet => { decoder.decode(packet) })
+  decoder.close()
+  // One end of a call encodes one stream and decodes one: 50 of each per second.
+  const callEndsPerCore = Math.round(1 / (50 / encode.framesPerCpuSecond + 50 / decode.framesPerCpuSecond))
+  return { input: source, encoderBackend: backend, encoder: encode, decoder: decode, callEndsPerCore }
+}
+
+// ---- the run -------------------------------------------------------------------
+
+function table (headers: string[], widths: number[], rows: Array<Array<string | number>>): string[] {
+  const line = (cells: Array<string | number>): string => cells.map((c, i) => i === 0 ? String(c).padEnd(widths[0] as number) : String(c).padStart(widths[i] as number)).join('')
+  return [line(headers), ...rows.map(line)]
+}
+
+async function main (): Promise<void> {
+  const startedAt = performance.now()
+  const machine = { cores, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadavgAtStart: loadavg().map(v => round(v, 2)) }
+
+  // 1. Call setup, and the bare baselines.
+  const net = await startCallNet()
+  const direct = await callSeries(net, callCount, false)
+  const relayed = relayCallCount > 0 ? await callSeries(net, relayCallCount, true) : undefined
+  const supernodeOf = net.supernodeOf
+  await net.close()
+  const bare = await bareSeries(callCount, false)
+  const bareRelay = relayCallCount > 0 ? await bareSeries(relayCallCount, true) : undefined
+  const ratio = (a: number, b: number): number => round(a / b, 1)
+  const callRatios = {
+    directAudioP50: ratio(direct.answerToCallerAudio.p50, bare.startToOffererAudio.p50),
+    directAudioP99: ratio(direct.answerToCallerAudio.p99, bare.startToOffererAudio.p99),
+    relayAudioP50: relayed !== undefined && bareRelay !== undefined ? ratio(relayed.answerToCallerAudio.p50, bareRelay.startToOffererAudio.p50) : null,
+    relayAudioP99: relayed !== undefined && bareRelay !== undefined ? ratio(relayed.answerToCallerAudio.p99, bareRelay.startToOffererAudio.p99) : null
+  }
+
+  // 2. Mouth-to-ear added by the pipeline.
+  const pipeline: PipelineFigures = await measurePipeline({ jitterLevels: [0, 10, 30], seconds: pipelineSeconds, phases: 5, lossPercent: 0 })
+
+  // 3. TURN relay capacity.
+  const relay = flags['skip-relay'] ? undefined : await measureRelay()
+
+  // 4. Opus streams per core.
+  const opus = await measureOpus()
+
+  const figures = {
+    machine: { ...machine, loadavgAtEnd: loadavg().map(v => round(v, 2)), totalSeconds: round((performance.now() - startedAt) / 1000) },
+    calls: { warmup: WARMUP, pollMs: POLL_MS, supernodeOf, direct, relayed: relayed ?? null, bare, bareRelay: bareRelay ?? null, ratios: callRatios },
+    pipeline,
+    relay: relay ?? null,
+    opus
+  }
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(figures) + '\n')
+    return
+  }
+
+  const out: string[] = []
+  out.push(`voxmesh call bench: ${cores} cores (${machine.cpu}), node ${process.version}, load average ${machine.loadavgAtStart.join(' ')} at start. ` +
+    'Everything runs on this one machine: the nodes, servers and the bench\'s own clients share these cores (and anything else running).')
+  out.push('')
+  out.push(`1. Call setup: ${callCount} direct${relayed === undefined ? '' : ` + ${relayCallCount} relay-only`} calls alice → bob, one at a time, after ${WARMUP} warm-up calls each; ` +
+    `login server + super1, super2 (127.0.0.2, TURN relays) + alice (on ${supernodeOf.alice}) + bob (on ${supernodeOf.bob}), real nodes in this process`)
+  out.push('   invite → ringing: alice.placeCall() called → alice\'s call-ringing event (invite and ringing cross alice → super1 → super2 → bob and back)')
+  out.push('   answer: bob.answerCall() called from his call-incoming listener, at once (no human delay)')
+  out.push('   answer → connected: → alice\'s call-connected (her media session connected and its candidate pair known)')
+  out.push(`   answer → first audio: → the first ${POLL_MS} ms poll at which that end's calls() shows packetsReceived > 0: its audio pipeline runs and ` +
+    'one Opus RTP packet from the other end has arrived (received, not yet played: the jitter buffer adds its 20–40 ms target on top)')
+  out.push('   bare baseline: two createMediaSession objects in this process, offer and answer (complete, candidates inside, as calls send them) handed over directly; ' +
+    'each end sends an Opus packet when connected and every 20 ms after; start() → the first packet received. Relay-only: through two TURN servers on 127.0.0.2, one per end')
+  const callRows: Array<Array<string | number>> = []
+  const addSeries = (name: string, s: Series, n: number, fail: number): void => { callRows.push([name, n, fail, s.p50, s.p90, s.p99, s.max]) }
+  for (const [label, r] of [['direct', direct], ['relay-only', relayed]] as const) {
+    if (r === undefined) continue
+    addSeries(`${label}: invite → ringing`, r.inviteToRinging, r.calls, r.failures)
+    addSeries(`${label}: answer → connected`, r.answerToCallerConnected, r.calls, r.failures)
+    addSeries(`${label}: answer → first audio, alice`, r.answerToCallerAudio, r.calls, r.failures)
+    addSeries(`${label}: answer → first audio, bob`, r.answerToCalleeAudio, r.calls, r.failures)
+  }
+  for (const [label, b] of [['bare direct', bare], ['bare relay-only', bareRelay]] as const) {
+    if (b === undefined) continue
+    addSeries(`${label}: start → offerer audio`, b.startToOffererAudio, b.connections, b.failures)
+    addSeries(`${label}: start → answerer audio`, b.startToAnswererAudio, b.connections, b.failures)
+  }
+  out.push(...table(['series', 'n', 'fail', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'], [42, 6, 6, 9, 9, 9, 9], callRows))
+  out.push(`   paths: direct ${JSON.stringify(direct.paths)}${relayed === undefined ? '' : `, relay-only ${JSON.stringify(relayed.paths)}`}; ` +
+    `wall time per call (invite → both ended) ${direct.wallPerCallMs} ms direct${relayed === undefined ? '' : `, ${relayed.wallPerCallMs} ms relay-only`}`)
+  for (const r of [direct, relayed]) if (r !== undefined && r.failures > 0) out.push(`   ${r.relayOnly ? 'relay-only' : 'direct'} failures: ${r.errors.join('; ')}`)
+  out.push(`   answer → first audio (alice) / bare start → offerer audio: ${callRatios.directAudioP50}× at p50, ${callRatios.directAudioP99}× at p99 (direct)` +
+    (callRatios.relayAudioP50 === null ? '' : `; ${callRatios.relayAudioP50}× at p50, ${callRatios.relayAudioP99}× at p99 (relay-only against bare relay-only)`))
+  out.push('')
+
+  out.push(`2. Mouth-to-ear latency added by the pipeline (bench/audio-pipeline-bench.ts: ${pipeline.setup.seconds} s of ${pipeline.setup.input} × ${pipeline.setup.phases} receiver phases per row; ` +
+    `network = uniform 0..J ms on a fixed path taken as 0)`)
+  out.push(`   = 20 ms framing + ${pipeline.codec.lookaheadMs} ms encoder look-ahead + encode + network jitter + jitter-buffer wait + decode`)
+  out.push(...table(['J ms', 'p50 ms', 'p99 ms', 'max ms', 'buffer wait p50/p99', 'concealed %', '× J=0 p50'], [6, 9, 9, 9, 21, 13, 11],
+    pipeline.rows.map((r, i) => [r.jitterMs, r.total.p50, r.total.p99, r.total.max, `${round(r.buffer.p50)}/${round(r.buffer.p99)}`, r.concealedPercent, pipeline.ratios[i]?.totalP50VsBaseline ?? ''])))
+  out.push('')
+
+  if (relay === undefined) {
+    out.push('3. TURN relay capacity: skipped (--skip-relay)')
+  } else {
+    out.push(`3. TURN relay capacity: one TURN server (startTurnServer, supernode defaults, allocation quota raised to ${maxStreams + 100}) in its own process (pid ${relay.server.pid}) at ${relay.server.address}; ` +
+      `each stream = a UDP client in this process sending 50 × ${relay.payloadBytes}-byte packets/s by ${relay.mode}; ${relay.stepSeconds} s per step after 1 s at the new load`)
+    out.push('   CPU % = share of one core over the step; loop % = the server\'s event-loop utilization; drops = kernel receive-buffer drops (/proc/net/udp) at the server\'s listening socket / its relay sockets / the bench\'s peer sockets')
+    out.push(...table(['streams', 'pkt/s sent', 'loss %', 'transit p50/p99 ms', 'server CPU %', 'loop %', 'µs/pkt', 'bench CPU %', 'drops srv/relay/peer', 'verdict'], [9, 12, 9, 20, 14, 8, 9, 13, 22, 15],
+      relay.steps.map(s => [s.streams, `${s.sentPps}/${s.targetPps}`, s.lossPercent, `${s.transitP50Ms}/${s.transitP99Ms}`, s.serverCpuPercent, s.serverLoopPercent, s.serverUsPerPacket, s.benchCpuPercent,
+        s.drops === null ? 'n/a' : `${s.drops.serverSocket}/${s.drops.relaySockets}/${s.drops.peerSockets}`, s.verdict])))
+    const okSteps = relay.steps.filter(s => s.verdict === 'ok' && Number.isFinite(s.serverUsPerPacket))
+    const busiest = okSteps.at(-1)
+    out.push(`   capacity: ${relay.capacity} concurrent 50 packet/s streams (${relay.capacityNote})` +
+      (busiest === undefined ? '' : `; at ${busiest.streams} streams the server spent ${busiest.serverUsPerPacket} µs of CPU per relayed packet, ` +
+        `a CPU-bound ceiling of ~${Math.round(1e6 / busiest.serverUsPerPacket / STREAM_PPS)} streams per core`))
+    out.push(`   a relayed call leg carries two such streams (one each way); the bench client shares the ${cores} cores with the server, so the server never has a core to itself` +
+      (relay.allocationsFailed > 0 ? `; ${relay.allocationsFailed} allocations failed` : ''))
+    const dropNotes = relay.steps.filter(s => Object.keys(s.serverDropped).length > 0).map(s => `${s.streams}: ${JSON.stringify(s.serverDropped)}`)
+    if (dropNotes.length > 0) out.push(`   packets the server itself refused: ${dropNotes.join('; ')}`)
+    const skips = relay.steps.filter(s => s.senderSkipped > 0).map(s => `${s.streams}: ${s.senderSkipped}`)
+    if (skips.length > 0) out.push(`   packets the bench's sender skipped (its timer ran > 100 ms late): ${skips.join('; ')}`)
+  }
+  out.push('')
+
+  out.push(`4. Opus streams per core (${opus.input}; frames per CPU-second of this process, a stream = 50 frames/s; p50/p99 = wall time per frame)`)
+  out.push(...table(['codec', 'frames/cpu-s', 'streams/core', 'p50 µs', 'p99 µs'], [48, 14, 14, 9, 9], [
+    [`encoder: createOpusEncoder (@evan/opus ${opus.encoderBackend}, FEC on)`, opus.encoder.framesPerCpuSecond, opus.encoder.streamsPerCore, opus.encoder.p50us, opus.encoder.p99us],
+    ['decoder: createOpusDecoder (opus-decoder, wasm)', opus.decoder.framesPerCpuSecond, opus.decoder.streamsPerCore, opus.decoder.p50us, opus.decoder.p99us]
+  ]))
+  out.push(`   one call end encodes one stream and decodes one: ~${opus.callEndsPerCore} call ends per core (codec only)`)
+  out.push('')
+  out.push(`total ${figures.machine.totalSeconds} s; load average ${figures.machine.loadavgAtEnd.join(' ')} at the end`)
+  console.log(out.join('\n'))
+}
+
+if (flags['turn-child']) {
+  await turnChild()
+} else {
+  process.once('SIGINT', () => { void cleanup().finally(() => process.exit(130)) })
+  process.once('SIGTERM', () => { void cleanup().finally(() => process.exit(143)) })
+  try {
+    await main()
+  } catch (err) {
+    process.stderr.write(`call-bench: ${(err as Error).stack ?? String(err)}\n`)
+    process.exitCode = 1
+  } finally {
+    await cleanup()
+  }
+}

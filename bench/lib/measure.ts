@@ -1,0 +1,80 @@
+// Figures for benchmark scripts: percentiles, and what a process costs as Linux
+// sees it (/proc: RSS, CPU time; machine-wide busy share) or as it feels it
+// (event-loop delay).
+import { readFileSync } from 'node:fs'
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks'
+
+/** Nearest-rank percentile of an ascending array, p in 0..100. */
+export function percentile (sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))] as number
+}
+export const round = (n: number, digits = 1): number => Number(n.toFixed(digits))
+
+export interface Series { n: number, fail: number, p50: number, p90: number, p99: number, max: number }
+export function series (samples: number[], fail = 0): Series {
+  const sorted = [...samples].sort((a, b) => a - b)
+  return { n: sorted.length, fail, p50: round(percentile(sorted, 50)), p90: round(percentile(sorted, 90)), p99: round(percentile(sorted, 99)), max: round(sorted.at(-1) ?? NaN) }
+}
+
+/** VmRSS and VmHWM (peak) of a process, in KiB. */
+export function memoryOf (pid: number): { rssKb: number, peakKb: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
+  return { rssKb: field('VmRSS'), peakKb: field('VmHWM') }
+}
+
+/** User + system CPU time of a process so far, ms (clock ticks of 10 ms: Linux USER_HZ is 100). */
+export function cpuMsOf (pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
+}
+
+/** Busy share of all cores between two calls, % (from /proc/stat: everything but idle and iowait). */
+export function machineCpuMeter (): () => number {
+  const read = (): { busy: number, total: number } => {
+    const ticks = (/^cpu\s+(.*)$/m.exec(readFileSync('/proc/stat', 'utf8'))?.[1] ?? '').trim().split(/\s+/).map(Number)
+    const total = ticks.slice(0, 8).reduce((a, b) => a + b, 0)
+    return { busy: total - (ticks[3] ?? 0) - (ticks[4] ?? 0), total }
+  }
+  const start = read()
+  return () => {
+    const end = read()
+    return round((end.busy - start.busy) / Math.max(1, end.total - start.total) * 100)
+  }
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise(resolve => setTimeout(resolve, ms))
+
+/** Runs `task(i)` for i in 0..n-1, `width` at a time. */
+export async function pool (n: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(width, n) }, async () => {
+    while (next < n) await task(next++)
+  }))
+}
+
+/** CPU use of process `pid` (`other`) and of this process (`self`) between two calls, in % of one core. */
+export function cpuMeter (pid: number): () => { other: number, self: number } {
+  const t0 = performance.now()
+  const s0 = cpuMsOf(pid)
+  const c0 = process.cpuUsage()
+  return () => {
+    const wallMs = performance.now() - t0
+    const c = process.cpuUsage(c0)
+    return { other: round((cpuMsOf(pid) - s0) / wallMs * 100), self: round((c.user + c.system) / 1000 / wallMs * 100) }
+  }
+}
+
+export interface LoopDelay { p99: number, max: number }
+
+/** This process's event-loop delay between two calls. */
+export function loopDelayMeter (): () => LoopDelay {
+  const histogram = monitorEventLoopDelay({ resolution: 10 })
+  histogram.enable()
+  return () => {
+    histogram.disable()
+    return { p99: round(histogram.percentile(99) / 1e6), max: round(histogram.max / 1e6) }
+  }
+}
