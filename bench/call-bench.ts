@@ -67,8 +67,9 @@ const { values: flags } = parseArgs({
     'pipeline-seconds': { type: 'string', default: '30' },
     'opus-seconds': { type: 'string', default: '2' },
     json: { type: 'boolean', default: false },
-    /** Internal: run as the TURN server child process of part 3. */
-    'turn-child': { type: 'boolean', default: false }
+    /** Internal: run as the TURN server (or the forwarder) child process of part 3. */
+    'turn-child': { type: 'boolean', default: false },
+    'forwarder-child': { type: 'boolean', default: false }
   }
 })
 const num = (name: 'calls' | 'relay-calls' | 'relay-seconds' | 'max-streams' | 'pipeline-seconds' | 'opus-seconds', min: number, max: number, fallback?: string): number => {
@@ -101,6 +102,13 @@ const LOSS_LIMIT_PERCENT = 1
 /** Sent rate below this share of the target: the bench client, not the relay, is the limit. */
 const CLIENT_LIMIT_SHARE = 0.98
 const REFINE_STEPS = 2
+/**
+ * Calls per pair of users before a fresh pair takes over. libjuice leaves a session's TURN
+ * allocation open when it closes (libjuice #348), so each call end holds one allocation on its
+ * supernode's relay for the allocation lifetime (10 min), and the relay allows 10 per user: the
+ * 11th call of a user within 10 minutes would gather no relay candidate (and a relay-only call fails).
+ */
+const CALLS_PER_PAIR = 8
 
 // ---- helpers -------------------------------------------------------------------
 
@@ -233,12 +241,24 @@ function markEvents (node: RunningNode, marks: Marks, onEvent?: (event: NodeEven
   })
 }
 
-interface CallNet {
+/** One caller and one callee, each attached to a different supernode. */
+interface CallPair {
   alice: RunningNode
   bob: RunningNode
   aliceMarks: Marks
   bobMarks: Marks
-  supernodeOf: Record<string, string>
+  placement: string
+  calls: number
+  close: () => Promise<void>
+}
+
+interface CallNet {
+  /** The pair to call with: a fresh one once the current one has placed CALLS_PER_PAIR calls. */
+  pair: () => Promise<CallPair>
+  pairsUsed: () => number
+  placements: () => Record<string, number>
+  /** TURN allocations live on each supernode's relay now (their own counters). */
+  relayAllocations: () => Record<string, number>
   close: () => Promise<void>
 }
 
@@ -246,16 +266,19 @@ async function startCallNet (): Promise<CallNet> {
   const dir = mkdtempSync(join(tmpdir(), 'voxmesh-call-bench-'))
   const removeDir = onCleanup(() => { rmSync(dir, { recursive: true, force: true }) })
   const log = pino({ level: process.env.BENCH_LOG ?? 'error' }, pino.destination(2)) as unknown as Logger
-  const login: RunningLoginServer = await startLoginServer({ listen: '127.0.0.1:0', dataDir: join(dir, 'login'), argon2: { ops: 1, memoryKib: 64 } })
+  // Rate limits raised: the harness makes a few dozen accounts and logins from 127.0.0.1.
+  const login: RunningLoginServer = await startLoginServer({
+    listen: '127.0.0.1:0',
+    dataDir: join(dir, 'login'),
+    argon2: { ops: 1, memoryKib: 64 },
+    rateLimits: { accountsPerIp: { limit: 10_000, windowSeconds: 3600 }, sessionsPerIp: { limit: 10_000, windowSeconds: 60 } }
+  })
   const closeLogin = onCleanup(() => login.close())
   const client = new LoginClient(login.url)
-  for (const user of ['super1', 'super2', 'alice', 'bob']) await client.createAccount(user, PASSWORD)
 
-  const nodes: Array<() => Promise<void>> = []
-  const start = async (user: string, extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<RunningNode> => {
+  const start = async (user: string, extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<{ node: RunningNode, close: () => Promise<void> }> => {
     const node = await startNode({ user, password: PASSWORD, loginServer: login.url, dataDir: join(dir, user), role: 'host', log, mediaBindAddress: '127.0.0.1', ...extra })
-    nodes.push(onCleanup(() => node.close()))
-    return node
+    return { node, close: onCleanup(() => node.close()) }
   }
   const attachedTo = async (node: RunningNode): Promise<string> => {
     const deadline = Date.now() + 20_000
@@ -268,59 +291,90 @@ async function startCallNet (): Promise<CallNet> {
   }
   // The supernodes (and their TURN relays) on 127.0.0.2, the users' media on 127.0.0.1: TURN
   // permissions are per IP, so a relay-only session cannot reach the peer's relay from its host socket.
-  // alice joins while super1 is the only supernode; bob is restarted until he lands on super2.
-  const super1 = await start('super1', { role: 'supernode', listen: `127.0.0.2:${await freePort('127.0.0.2')}` })
-  await attachedTo(super1)
-  const alice = await start('alice')
-  const aliceOn = await attachedTo(alice)
-  const super2 = await start('super2', { role: 'supernode', listen: `127.0.0.2:${await freePort('127.0.0.2')}` })
-  await attachedTo(super2)
-  let bob: RunningNode | undefined
-  let bobOn = ''
-  for (let attempt = 0; attempt < 10 && bob === undefined; attempt++) {
-    rmSync(join(dir, 'bob', 'host-cache.json'), { force: true })
-    const candidate = await start('bob')
-    bobOn = await attachedTo(candidate)
-    if (bobOn === 'super2') bob = candidate
-    else await (nodes.pop() as () => Promise<void>)()
+  for (const user of ['super1', 'super2']) await client.createAccount(user, PASSWORD)
+  const supernodes: RunningNode[] = []
+  const closeSupernodes: Array<() => Promise<void>> = []
+  for (const user of ['super1', 'super2']) {
+    const { node, close } = await start(user, { role: 'supernode', listen: `127.0.0.2:${await freePort('127.0.0.2')}` })
+    await attachedTo(node)
+    supernodes.push(node)
+    closeSupernodes.push(close)
   }
-  if (bob === undefined || aliceOn !== 'super1') throw new Error(`alice is on ${aliceOn}, bob on ${bobOn}: not on super1 and super2`)
 
-  const aliceMarks: Marks = new Map()
-  const bobMarks: Marks = new Map()
-  const callee = bob
-  markEvents(alice, aliceMarks)
-  markEvents(bob, bobMarks, event => {
-    if (event.event !== 'call-incoming') return
-    // Answered at once, from the listener: the answer time is this moment.
-    const entry = bobMarks.get(event.callId) as Record<string, number>
-    entry.answer = performance.now()
-    callee.answerCall(event.callId, { tone: 440 }).catch((err: Error) => { entry.answerFailed = 1; process.stderr.write(`call-bench: answer failed: ${err.message}\n`) })
-  })
-
-  // Contacts: alice asks, bob accepts, alice sees bob online.
-  const events: NodeEvent[] = []
-  const unsubscribe = [alice.subscribe(e => { events.push(e) }), bob.subscribe(e => { events.push(e) })]
-  await alice.addContact('bob')
-  for (let waited = 0; !events.some(e => e.event === 'contact-request'); waited += 20) {
-    if (waited > 20_000) throw new Error('bob got no contact request')
-    await sleep(20)
+  const waitFor = async (what: string, ok: () => boolean): Promise<void> => {
+    for (const deadline = Date.now() + 20_000; !ok(); await sleep(10)) if (Date.now() > deadline) throw new Error(`${what} within 20 s`)
   }
-  await bob.acceptContact('alice')
-  for (let waited = 0; !events.some(e => e.event === 'presence' && e.user === 'bob' && e.status === 'online'); waited += 20) {
-    if (waited > 20_000) throw new Error('alice does not see bob online')
-    await sleep(20)
-  }
-  for (const off of unsubscribe) off()
+  let pairs = 0
+  const placements: Record<string, number> = {}
+  /** A caller, and a callee restarted until it lands on the other supernode; contacts; bob answers every call at once. */
+  const newPair = async (): Promise<CallPair> => {
+    const k = ++pairs
+    const [caller, callee] = [`caller${k}`, `callee${k}`]
+    for (const user of [caller, callee]) await client.createAccount(user, PASSWORD)
+    // Each attaches to whichever supernode answers first: restart one of them (alternately) until they differ.
+    const started = async (user: string): Promise<{ node: RunningNode, close: () => Promise<void>, on: string }> => {
+      rmSync(join(dir, user, 'host-cache.json'), { force: true })
+      const n = await start(user)
+      return { ...n, on: await attachedTo(n.node) }
+    }
+    let a = await started(caller)
+    let b = await started(callee)
+    for (let attempt = 0; a.on === b.on; attempt++) {
+      if (attempt === 20) {
+        await a.close()
+        await b.close()
+        throw new Error(`${caller} and ${callee} did not land on different supernodes in 20 restarts`)
+      }
+      if (attempt % 2 === 0) { await b.close(); b = await started(callee) } else { await a.close(); a = await started(caller) }
+    }
+    const closers = [a.close, b.close]
+    const [alice, bob, aliceOn, bobOn] = [a.node, b.node, a.on, b.on]
+    const placement = `${aliceOn} → ${bobOn}`
+    placements[placement] = (placements[placement] ?? 0) + 1
 
+    const aliceMarks: Marks = new Map()
+    const bobMarks: Marks = new Map()
+    const answerer = bob
+    markEvents(alice, aliceMarks)
+    markEvents(bob, bobMarks, event => {
+      if (event.event !== 'call-incoming') return
+      // Answered at once, from the listener: the answer time is this moment.
+      const entry = bobMarks.get(event.callId) as Record<string, number>
+      entry.answer = performance.now()
+      answerer.answerCall(event.callId, { tone: 440 }).catch((err: Error) => { process.stderr.write(`call-bench: answer failed: ${err.message}\n`) })
+    })
+
+    // Contacts: the caller asks, the callee accepts, the caller sees the callee online.
+    const events: NodeEvent[] = []
+    const unsubscribe = [alice.subscribe(e => { events.push(e) }), bob.subscribe(e => { events.push(e) })]
+    await alice.addContact(callee)
+    await waitFor(`${callee} got no contact request`, () => events.some(e => e.event === 'contact-request' && e.from === caller))
+    await bob.acceptContact(caller)
+    await waitFor(`${caller} does not see ${callee} online`, () => events.some(e => e.event === 'presence' && e.user === callee && e.status === 'online'))
+    for (const off of unsubscribe) off()
+    return {
+      alice, bob, aliceMarks, bobMarks, placement, calls: 0,
+      close: async () => { for (const close of closers.reverse()) await close() }
+    }
+  }
+
+  let current: CallPair | undefined
   return {
-    alice,
-    bob,
-    aliceMarks,
-    bobMarks,
-    supernodeOf: { alice: aliceOn, bob: bobOn },
+    async pair () {
+      if (current !== undefined && current.calls >= CALLS_PER_PAIR) {
+        await current.close()
+        current = undefined
+      }
+      current ??= await newPair()
+      current.calls++
+      return current
+    },
+    pairsUsed: () => pairs,
+    placements: () => ({ ...placements }),
+    relayAllocations: () => Object.fromEntries(supernodes.map(sn => [sn.status().user, sn.status().relay?.allocations ?? 0])),
     close: async () => {
-      for (const close of nodes.reverse()) await close()
+      await current?.close()
+      for (const close of closeSupernodes.reverse()) await close()
       await closeLogin()
       await removeDir()
     }
@@ -328,14 +382,15 @@ async function startCallNet (): Promise<CallNet> {
 }
 
 async function placeOneCall (net: CallNet, relayOnly: boolean): Promise<CallSample> {
-  const { alice, bob, aliceMarks, bobMarks } = net
+  const { alice, bob, aliceMarks, bobMarks } = await net.pair()
+  const callee = bob.status().user
   const failed = (error: string): CallSample => ({
     ok: false, error, inviteToRinging: NaN, answerToCallerConnected: NaN, answerToCallerAudio: NaN, answerToCalleeAudio: NaN, reportedSetupMs: NaN
   })
   const t0 = performance.now()
   let callId: string
   try {
-    callId = (await alice.placeCall('bob', { tone: 440, relayOnly })).callId
+    callId = (await alice.placeCall(callee, { tone: 440, relayOnly })).callId
   } catch (err) {
     return failed(`placeCall: ${(err as Error).message}`)
   }
@@ -451,24 +506,27 @@ async function bareConnection (packet: Uint8Array, servers: { offerer: MediaIceS
 
 async function bareSeries (count: number, relayOnly: boolean): Promise<BareResult> {
   const packet = opusPacket()
-  let servers: { offerer: MediaIceServer[], answerer: MediaIceServer[] } = { offerer: [], answerer: [] }
   const turns: RunningTurnServer[] = []
   const closeTurns = onCleanup(async () => { await Promise.all(turns.map(turn => turn.close())) })
-  if (relayOnly) {
-    // One relay per side, as each user has their own supernode's.
-    const secret = randomBytes(32)
-    for (let i = 0; i < 2; i++) turns.push(await startTurnServer({ listen: '127.0.0.2:0', relayHost: '127.0.0.2', realm: TURN_REALM, secret }))
+  const secret = randomBytes(32)
+  // Relay-only: one relay per side, as each user has their own supernode's. Every connection gets
+  // its own credential user: closed sessions keep their allocations (see CALLS_PER_PAIR).
+  if (relayOnly) for (let i = 0; i < 2; i++) turns.push(await startTurnServer({ listen: '127.0.0.2:0', relayHost: '127.0.0.2', realm: TURN_REALM, secret }))
+  let connection = 0
+  const servers = (): { offerer: MediaIceServer[], answerer: MediaIceServer[] } => {
+    if (!relayOnly) return { offerer: [], answerer: [] }
     const server = (turn: RunningTurnServer, user: string): MediaIceServer => {
       const credentials = issueTurnCredentials(secret, user, 3600, Date.now())
       return { hostname: turn.address, port: turn.port, username: credentials.username, password: credentials.password, relayType: 'TurnUdp' }
     }
-    servers = { offerer: [server(turns[0] as RunningTurnServer, 'alice')], answerer: [server(turns[1] as RunningTurnServer, 'bob')] }
+    const n = ++connection
+    return { offerer: [server(turns[0] as RunningTurnServer, `offerer${n}`)], answerer: [server(turns[1] as RunningTurnServer, `answerer${n}`)] }
   }
-  for (let i = 0; i < WARMUP; i++) await bareConnection(packet, servers, relayOnly)
+  for (let i = 0; i < WARMUP; i++) await bareConnection(packet, servers(), relayOnly)
   const results: Array<{ offerer: number, answerer: number, connected: number }> = []
   let failures = 0
   for (let i = 0; i < count; i++) {
-    const r = await bareConnection(packet, servers, relayOnly)
+    const r = await bareConnection(packet, servers(), relayOnly)
     if (r === undefined) failures++
     else results.push(r)
   }
@@ -488,77 +546,96 @@ async function bareSeries (count: number, relayOnly: boolean): Promise<BareResul
 interface ChildStats {
   cpu: NodeJS.CpuUsage
   elu: { idle: number, active: number }
-  allocations: number
-  toPeer: { packets: number, bytes: number }
+  /** Packets sent on to the peers. */
+  relayed: number
   dropped: Record<string, number>
-  errorResponses: Record<string, number>
 }
 
-/** The child process: one TURN server on 127.0.0.2, answering stats requests over IPC. */
-async function turnChild (): Promise<void> {
-  const secret = process.env[TURN_SECRET_ENV]
-  if (secret === undefined || process.send === undefined) throw new Error('--turn-child is internal to call-bench')
-  const server = await startTurnServer({
-    listen: '127.0.0.2:0',
-    relayHost: '127.0.0.2',
-    realm: TURN_REALM,
-    secret,
-    // The supernode's defaults, but for the allocation total (2000): the ramp may pass it.
-    quotas: { maxAllocations: maxStreams + 100 }
-  })
+type ChildKind = 'turn' | 'forwarder'
+
+/**
+ * A child process of part 3, on 127.0.0.2: the TURN server, or the baseline, a bare UDP forwarder
+ * (one socket in, one out: strips the 4-byte ChannelData header and sends the payload to the peer
+ * port written in it, no TURN logic). It answers stats requests over IPC.
+ */
+async function relayChild (kind: ChildKind): Promise<void> {
+  if (process.send === undefined) throw new Error(`--${kind}-child is internal to call-bench`)
+  let address: TransportAddress
+  let counters: () => { relayed: number, dropped: Record<string, number> }
+  let close: () => Promise<void>
+  if (kind === 'turn') {
+    const secret = process.env[TURN_SECRET_ENV]
+    if (secret === undefined) throw new Error('--turn-child needs its secret')
+    const server = await startTurnServer({
+      listen: '127.0.0.2:0',
+      relayHost: '127.0.0.2',
+      realm: TURN_REALM,
+      secret,
+      // The supernode's defaults, but for the allocation total (2000): the ramp may pass it.
+      quotas: { maxAllocations: maxStreams + 100 }
+    })
+    address = { address: server.address, port: server.port }
+    counters = () => {
+      const stats = server.stats()
+      return { relayed: stats.toPeer.packets, dropped: stats.dropped }
+    }
+    close = () => server.close()
+  } else {
+    const listener = await bindUdp('127.0.0.2')
+    const out = await bindUdp('127.0.0.2')
+    let relayed = 0
+    listener.on('message', bytes => {
+      if (bytes.length !== 4 + STREAM_PAYLOAD_BYTES) return
+      const data = bytes.subarray(4)
+      out.send(data, data.readUInt16LE(17), '127.0.0.1')
+      relayed++
+    })
+    address = { address: '127.0.0.2', port: listener.address().port }
+    counters = () => ({ relayed, dropped: {} })
+    close = async () => { await Promise.all([closeSocket(listener), closeSocket(out)]) }
+  }
   const send = (message: unknown): void => { process.send?.(message) }
-  const exit = (): void => { void server.close().finally(() => process.exit(0)) }
+  const exit = (): void => { void close().finally(() => process.exit(0)) }
   process.on('disconnect', exit)
   process.on('message', (message: { type: string, id: number }) => {
     if (message.type === 'stats') {
-      const stats = server.stats()
       const elu = performance.eventLoopUtilization()
-      send({
-        type: 'stats',
-        id: message.id,
-        stats: {
-          cpu: process.cpuUsage(),
-          elu: { idle: elu.idle, active: elu.active },
-          allocations: stats.allocations,
-          toPeer: stats.toPeer,
-          dropped: stats.dropped,
-          errorResponses: stats.errorResponses
-        } satisfies ChildStats
-      })
+      send({ type: 'stats', id: message.id, stats: { cpu: process.cpuUsage(), elu: { idle: elu.idle, active: elu.active }, ...counters() } satisfies ChildStats })
     } else if (message.type === 'close') {
       exit()
     }
   })
-  send({ type: 'ready', port: server.port, address: server.address })
+  send({ type: 'ready', ...address })
 }
 
-interface TurnChild {
+interface RelayChild {
+  kind: ChildKind
   address: TransportAddress
   pid: number
   stats: () => Promise<ChildStats>
   close: () => Promise<void>
 }
 
-async function startTurnChild (secret: string): Promise<TurnChild> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--turn-child', '--max-streams', String(maxStreams)], {
+async function startRelayChild (kind: ChildKind, secret: string): Promise<RelayChild> {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [`--${kind}-child`, '--max-streams', String(maxStreams)], {
     env: { ...process.env, [TURN_SECRET_ENV]: secret },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc']
   })
   const exited = new Promise<void>(resolve => { child.once('exit', () => { resolve() }) })
-  const close = async (): Promise<void> => {
+  const closeChild = onCleanup(async () => {
     if (child.exitCode !== null || child.signalCode !== null) return
     if (child.connected) child.send({ type: 'close' })
     const timer = setTimeout(() => child.kill('SIGKILL'), 3000)
     await exited
     clearTimeout(timer)
-  }
-  const closeChild = onCleanup(close)
-  const ready = await new Promise<{ port: number, address: string }>((resolve, reject) => {
-    child.once('message', message => { resolve(message as { port: number, address: string }) })
-    child.once('exit', code => { reject(new Error(`the TURN child exited (${String(code)}) before listening`)) })
+  })
+  const ready = await new Promise<TransportAddress>((resolve, reject) => {
+    child.once('message', message => { resolve(message as TransportAddress) })
+    child.once('exit', code => { reject(new Error(`the ${kind} child exited (${String(code)}) before listening`)) })
   })
   let nextId = 0
   return {
+    kind,
     address: { address: ready.address, port: ready.port },
     pid: child.pid as number,
     stats: () => new Promise(resolve => {
@@ -607,7 +684,7 @@ async function openStream (index: number, server: TransportAddress, secret: Turn
         : [{ type: 'USERNAME', value: credentials.username }, { type: 'REALM', value: TURN_REALM }, { type: 'NONCE', value: nonce }]
       const bytes = encodeStunMessage({ method, class: 'request', transactionId, attributes: [...attributes, ...auth] },
         { integrityKey: nonce === undefined ? undefined : key, fingerprint: true })
-      // Retransmissions (RFC 8489 §6.2.1, shortened for loopback): 250, 500, 1000, 2000 ms.
+      // Retransmissions (RFC 8489 §6.2.1, shortened for loopback): after 250, 500, 1000, 2000 ms.
       const response = await new Promise<StunMessage | undefined>(resolve => {
         let timer: NodeJS.Timeout | undefined
         let wait = 250
@@ -660,19 +737,24 @@ function udpDrops (): Map<string, number> | undefined {
   return drops
 }
 
+function rmemDefault (): number | undefined {
+  try { return Number(readFileSync('/proc/sys/net/core/rmem_default', 'utf8').trim()) } catch { return undefined }
+}
+
 interface RelayStep {
+  relay: ChildKind
   streams: number
   targetPps: number
   sentPps: number
   lossPercent: number
   transitP50Ms: number
   transitP99Ms: number
-  /** Share of one core: the TURN server process, and this bench process (clients and peers). */
+  /** Share of one core: the relay process (TURN server or forwarder), and this bench process (clients and peers). */
   serverCpuPercent: number
   serverLoopPercent: number
   benchCpuPercent: number
   serverUsPerPacket: number
-  /** Kernel receive-buffer drops in the step: at the server's listening socket, its relay sockets, the peers. */
+  /** Kernel receive-buffer drops in the step: at the relay's listening socket, the TURN relay sockets, the peers. */
   drops: { serverSocket: number, relaySockets: number, peerSockets: number } | null
   serverDropped: Record<string, number>
   senderSkipped: number
@@ -684,7 +766,9 @@ interface RelayResult {
   mode: string
   payloadBytes: number
   stepSeconds: number
+  rmemDefault: number | null
   steps: RelayStep[]
+  baseline: RelayStep[]
   capacity: number
   capacityNote: string
   allocationsFailed: number
@@ -692,7 +776,11 @@ interface RelayResult {
 
 async function measureRelay (): Promise<RelayResult> {
   const secret = randomBytes(24).toString('base64')
-  const child = await startTurnChild(secret)
+  // Both relays run from the start; each stream count is measured through the TURN server and
+  // then through the forwarder, back to back, so both see the same machine.
+  const turn = await startRelayChild('turn', secret)
+  const forwarder = await startRelayChild('forwarder', secret)
+  let target: RelayChild = turn
   const peers: Socket[] = []
   const streams: Stream[] = []
   const closeSockets = onCleanup(async () => {
@@ -736,6 +824,7 @@ async function measureRelay (): Promise<RelayResult> {
 
   // Sender: every 2 ms, each active stream sends what is due at 50 packets/s (a stream more than
   // 5 packets behind skips ahead, as the call audio clock does, and the skipped packets are counted).
+  // Payload: stream index (u32), sequence number (u32), step (u8), send time (f64), peer port (u16).
   let active = 0
   let tag = 0
   let skipped = 0
@@ -743,6 +832,7 @@ async function measureRelay (): Promise<RelayResult> {
   const payload = Buffer.alloc(STREAM_PAYLOAD_BYTES)
   const sender = setInterval(() => {
     const now = performance.now()
+    const to = target.address
     for (let i = 0; i < active; i++) {
       const s = streams[i] as Stream
       const due = Math.floor((now - s.start) / (1000 / STREAM_PPS)) + 1
@@ -752,7 +842,8 @@ async function measureRelay (): Promise<RelayResult> {
         payload.writeUInt32LE(s.seq++, 4)
         payload[8] = tag
         payload.writeDoubleLE(performance.now(), 9)
-        s.socket.send(encodeChannelData(CHANNEL, payload), child.address.port, child.address.address)
+        payload.writeUInt16LE(s.peer.port, 17)
+        s.socket.send(encodeChannelData(CHANNEL, payload), to.port, to.address)
         s.sent++
         if (tag !== 0) sentByStep.set(tag, (sentByStep.get(tag) ?? 0) + 1)
       }
@@ -767,7 +858,7 @@ async function measureRelay (): Promise<RelayResult> {
       while (next < count) {
         const index = next++
         try {
-          streams.push(await openStream(index, child.address, secret, peerAddresses[index % PEER_SOCKETS] as TransportAddress))
+          streams.push(await openStream(index, turn.address, secret, peerAddresses[index % PEER_SOCKETS] as TransportAddress))
         } catch (err) {
           allocationsFailed++
           if (allocationsFailed <= 3) process.stderr.write(`call-bench: ${(err as Error).message}\n`)
@@ -778,7 +869,7 @@ async function measureRelay (): Promise<RelayResult> {
   const setActive = (count: number): void => {
     const now = performance.now()
     // Newly active streams start spread over one 20 ms period.
-    for (let i = active; i < count; i++) {
+    for (let i = active; i < Math.min(count, streams.length); i++) {
       const s = streams[i] as Stream
       s.start = now + (i % 10) * 2
       s.sent = 0
@@ -787,35 +878,35 @@ async function measureRelay (): Promise<RelayResult> {
   }
 
   let stepId = 0
-  const steps: RelayStep[] = []
-  const runStep = async (count: number): Promise<RelayStep> => {
+  const runStep = async (count: number, through: RelayChild): Promise<RelayStep> => {
+    target = through
     await ensure(count)
     setActive(count)
     const streamsNow = active
     await sleep(1000) // warm-up at the new load
     const id = ++stepId
-    const [s0, c0, d0] = [await child.stats(), process.cpuUsage(), udpDrops()]
+    const [s0, c0, d0] = [await target.stats(), process.cpuUsage(), udpDrops()]
     const t0 = performance.now()
     skipped = 0
     tag = id
     await sleep(relaySeconds * 1000)
     tag = 0
     const elapsedS = (performance.now() - t0) / 1000
-    const [s1, c1, d1] = [await child.stats(), process.cpuUsage(c0), udpDrops()]
+    const [s1, c1, d1] = [await target.stats(), process.cpuUsage(c0), udpDrops()]
     const stepSkipped = skipped
     await sleep(500) // packets still on their way
     const sent = sentByStep.get(id) ?? 0
     const got = received.get(id) ?? 0
     const lossPercent = sent === 0 ? 100 : round(100 * Math.max(0, sent - got) / sent, 2)
     const serverCpuS = (s1.cpu.user + s1.cpu.system - s0.cpu.user - s0.cpu.system) / 1e6
-    const relayed = s1.toPeer.packets - s0.toPeer.packets
+    const relayed = s1.relayed - s0.relayed
     const elu = (s1.elu.active - s0.elu.active) / ((s1.elu.active + s1.elu.idle) - (s0.elu.active + s0.elu.idle))
     let drops: RelayStep['drops'] = null
     if (d0 !== undefined && d1 !== undefined) {
       const delta = (key: string): number => (d1.get(key) ?? 0) - (d0.get(key) ?? 0)
-      const relayKeys = new Set(streams.slice(0, streamsNow).map(s => `${s.relay.address}:${s.relay.port}`))
+      const relayKeys = target.kind === 'turn' ? new Set(streams.slice(0, streamsNow).map(s => `${s.relay.address}:${s.relay.port}`)) : new Set<string>()
       drops = {
-        serverSocket: delta(`${child.address.address}:${child.address.port}`),
+        serverSocket: delta(`${target.address.address}:${target.address.port}`),
         relaySockets: [...relayKeys].reduce((sum, key) => sum + delta(key), 0),
         peerSockets: peerAddresses.reduce((sum, p) => sum + delta(`${p.address}:${p.port}`), 0)
       }
@@ -825,6 +916,7 @@ async function measureRelay (): Promise<RelayResult> {
     const targetPps = streamsNow * STREAM_PPS
     const sentPps = sent / elapsedS
     const step: RelayStep = {
+      relay: target.kind,
       streams: streamsNow,
       targetPps,
       sentPps: Math.round(sentPps),
@@ -841,19 +933,30 @@ async function measureRelay (): Promise<RelayResult> {
       verdict: sentPps < CLIENT_LIMIT_SHARE * targetPps ? 'bench-limited' : lossPercent > LOSS_LIMIT_PERCENT ? 'loss' : 'ok'
     }
     transit.delete(id)
-    steps.push(step)
+    received.delete(id)
+    sentByStep.delete(id)
     if (!flags.json) {
-      process.stderr.write(`call-bench: relay ${streamsNow} streams: loss ${lossPercent}%, sent ${step.sentPps}/${targetPps} pkt/s, ` +
-        `server CPU ${step.serverCpuPercent}%, bench CPU ${step.benchCpuPercent}%\n`)
+      process.stderr.write(`call-bench: ${target.kind} ${streamsNow} streams: loss ${lossPercent}%, sent ${step.sentPps}/${targetPps} pkt/s, ` +
+        `relay CPU ${step.serverCpuPercent}%, bench CPU ${step.benchCpuPercent}%\n`)
     }
     return step
   }
 
+  // The ramp: ×2 until the TURN server's loss passes the limit, then bisect; the forwarder
+  // (the baseline) at every count the TURN server was measured at.
+  const steps: RelayStep[] = []
+  const baseline: RelayStep[] = []
+  const measure = async (count: number): Promise<RelayStep> => {
+    const step = await runStep(count, turn)
+    steps.push(step)
+    baseline.push(await runStep(count, forwarder))
+    return step
+  }
   let good = 0
   let bad: number | undefined
   let limitedBy: 'loss' | 'bench-limited' | 'max-streams' = 'max-streams'
   for (let count = 25; count <= maxStreams; count *= 2) {
-    const step = await runStep(count)
+    const step = await measure(count)
     if (step.streams < count) { limitedBy = 'bench-limited'; break } // allocations failed
     if (step.verdict === 'ok') { good = count; continue }
     limitedBy = step.verdict
@@ -863,25 +966,29 @@ async function measureRelay (): Promise<RelayResult> {
   if (limitedBy === 'loss' && bad !== undefined) {
     for (let i = 0; i < REFINE_STEPS && bad - good > Math.max(10, good / 8); i++) {
       const mid = Math.round((good + bad) / 2)
-      const step = await runStep(mid)
+      const step = await measure(mid)
       if (step.verdict === 'ok') good = mid
       else bad = mid
     }
   }
+
   await stopSender()
+  await turn.close()
+  await forwarder.close()
   await closeSockets()
-  await child.close()
   const capacityNote = limitedBy === 'loss'
     ? `largest count with loss ≤ ${LOSS_LIMIT_PERCENT}%; ${bad} streams lost more`
     : limitedBy === 'bench-limited'
-      ? `at least this: the bench's own clients could not send faster (or allocate more) on this machine, not the relay's limit`
+      ? 'at least this: the bench\'s own clients could not send faster (or allocate more) on this machine, not the relay\'s limit'
       : `at least this: --max-streams ${maxStreams} reached without loss`
   return {
-    server: { pid: child.pid, address: `${child.address.address}:${child.address.port}` },
+    server: { pid: turn.pid, address: `${turn.address.address}:${turn.address.port}` },
     mode: 'ChannelData (after Allocate, CreatePermission, ChannelBind), client → relay → peer',
     payloadBytes: STREAM_PAYLOAD_BYTES,
     stepSeconds: relaySeconds,
+    rmemDefault: rmemDefault() ?? null,
     steps,
+    baseline,
     capacity: good,
     capacityNote,
     allocationsFailed
@@ -949,7 +1056,7 @@ async function main (): Promise<void> {
   const net = await startCallNet()
   const direct = await callSeries(net, callCount, false)
   const relayed = relayCallCount > 0 ? await callSeries(net, relayCallCount, true) : undefined
-  const supernodeOf = net.supernodeOf
+  const harness = { callsPerPair: CALLS_PER_PAIR, pairs: net.pairsUsed(), placements: net.placements(), relayAllocationsLeftOpen: net.relayAllocations() }
   await net.close()
   const bare = await bareSeries(callCount, false)
   const bareRelay = relayCallCount > 0 ? await bareSeries(relayCallCount, true) : undefined
@@ -972,7 +1079,7 @@ async function main (): Promise<void> {
 
   const figures = {
     machine: { ...machine, loadavgAtEnd: loadavg().map(v => round(v, 2)), totalSeconds: round((performance.now() - startedAt) / 1000) },
-    calls: { warmup: WARMUP, pollMs: POLL_MS, supernodeOf, direct, relayed: relayed ?? null, bare, bareRelay: bareRelay ?? null, ratios: callRatios },
+    calls: { warmup: WARMUP, pollMs: POLL_MS, harness, direct, relayed: relayed ?? null, bare, bareRelay: bareRelay ?? null, ratios: callRatios },
     pipeline,
     relay: relay ?? null,
     opus
@@ -986,8 +1093,12 @@ async function main (): Promise<void> {
   out.push(`voxmesh call bench: ${cores} cores (${machine.cpu}), node ${process.version}, load average ${machine.loadavgAtStart.join(' ')} at start. ` +
     'Everything runs on this one machine: the nodes, servers and the bench\'s own clients share these cores (and anything else running).')
   out.push('')
-  out.push(`1. Call setup: ${callCount} direct${relayed === undefined ? '' : ` + ${relayCallCount} relay-only`} calls alice → bob, one at a time, after ${WARMUP} warm-up calls each; ` +
-    `login server + super1, super2 (127.0.0.2, TURN relays) + alice (on ${supernodeOf.alice}) + bob (on ${supernodeOf.bob}), real nodes in this process`)
+  out.push(`1. Call setup: ${callCount} direct${relayed === undefined ? '' : ` + ${relayCallCount} relay-only`} calls, one at a time, after ${WARMUP} warm-up calls each; ` +
+    'a login server, super1 and super2 (127.0.0.2, with their TURN relays) and the users, real nodes in this process; caller ("alice") and callee ("bob") always on different supernodes ' +
+    `(${Object.entries(harness.placements).map(([k, v]) => `${k} ×${v}`).join(', ')})`)
+  out.push(`   harness: a fresh pair of users every ${CALLS_PER_PAIR} calls (${harness.pairs} pairs): a closed session leaves its TURN allocation open (libjuice #348) ` +
+    `and the relay allows 10 per user for 10 min, so a user's 11th call within 10 minutes would gather no relay candidate (relay-only calls fail). ` +
+    `Allocations still open on the relays after these calls: ${Object.entries(harness.relayAllocationsLeftOpen).map(([k, v]) => `${k} ${v}`).join(', ')}`)
   out.push('   invite → ringing: alice.placeCall() called → alice\'s call-ringing event (invite and ringing cross alice → super1 → super2 → bob and back)')
   out.push('   answer: bob.answerCall() called from his call-incoming listener, at once (no human delay)')
   out.push('   answer → connected: → alice\'s call-connected (her media session connected and its candidate pair known)')
@@ -1028,11 +1139,26 @@ async function main (): Promise<void> {
     out.push('3. TURN relay capacity: skipped (--skip-relay)')
   } else {
     out.push(`3. TURN relay capacity: one TURN server (startTurnServer, supernode defaults, allocation quota raised to ${maxStreams + 100}) in its own process (pid ${relay.server.pid}) at ${relay.server.address}; ` +
-      `each stream = a UDP client in this process sending 50 × ${relay.payloadBytes}-byte packets/s by ${relay.mode}; ${relay.stepSeconds} s per step after 1 s at the new load`)
-    out.push('   CPU % = share of one core over the step; loop % = the server\'s event-loop utilization; drops = kernel receive-buffer drops (/proc/net/udp) at the server\'s listening socket / its relay sockets / the bench\'s peer sockets')
-    out.push(...table(['streams', 'pkt/s sent', 'loss %', 'transit p50/p99 ms', 'server CPU %', 'loop %', 'µs/pkt', 'bench CPU %', 'drops srv/relay/peer', 'verdict'], [9, 12, 9, 20, 14, 8, 9, 13, 22, 15],
-      relay.steps.map(s => [s.streams, `${s.sentPps}/${s.targetPps}`, s.lossPercent, `${s.transitP50Ms}/${s.transitP99Ms}`, s.serverCpuPercent, s.serverLoopPercent, s.serverUsPerPacket, s.benchCpuPercent,
-        s.drops === null ? 'n/a' : `${s.drops.serverSocket}/${s.drops.relaySockets}/${s.drops.peerSockets}`, s.verdict])))
+      `each stream = a UDP client in this process sending 50 × ${relay.payloadBytes}-byte packets/s by ${relay.mode}; ${relay.stepSeconds} s per step after 1 s at the new load. ` +
+      'Baseline in the same run: a bare Node UDP forwarder process (one socket in, one out, no TURN logic), measured right after the TURN server at each stream count, from the same client sockets')
+    out.push('   relay CPU % = the relay process\'s CPU time over the step, % of one core; loop % = its event-loop utilization; µs/pkt = its CPU per packet relayed; ' +
+      'drops = kernel receive-buffer drops (/proc/net/udp) at the relay\'s listening socket / the TURN relay sockets / the bench\'s peer sockets')
+    const relayRows = relay.steps.flatMap((t, i) => [t, relay.baseline[i]].filter((x): x is RelayStep => x !== undefined)).map(s => [s.relay === 'turn' ? 'TURN' : 'forwarder', s.streams, `${s.sentPps}/${s.targetPps}`, s.lossPercent, `${s.transitP50Ms}/${s.transitP99Ms}`,
+      s.serverCpuPercent, s.serverLoopPercent, s.serverUsPerPacket, s.benchCpuPercent, s.drops === null ? 'n/a' : `${s.drops.serverSocket}/${s.drops.relaySockets}/${s.drops.peerSockets}`, s.verdict])
+    out.push(...table(['relay', 'streams', 'pkt/s sent', 'loss %', 'transit p50/p99 ms', 'relay CPU %', 'loop %', 'µs/pkt', 'bench CPU %', 'drops srv/relay/peer', 'verdict'],
+      [11, 8, 13, 8, 20, 13, 8, 8, 13, 22, 15], relayRows))
+    const compared = relay.steps.flatMap(t => {
+      const b = relay.baseline.find(x => x.streams === t.streams)
+      return b === undefined || !Number.isFinite(b.serverUsPerPacket) ? [] : [`${t.streams}: ${round(t.serverUsPerPacket / b.serverUsPerPacket, 1)}×`]
+    })
+    if (compared.length > 0) out.push(`   TURN server CPU per packet / forwarder CPU per packet, by stream count: ${compared.join(', ')}`)
+    const lossy = relay.steps.filter(s => s.verdict !== 'ok' && s.drops !== null)
+    const atSocket = lossy.reduce((sum, s) => sum + (s.drops?.serverSocket ?? 0), 0)
+    const lost = lossy.reduce((sum, s) => sum + s.targetPps * relay.stepSeconds * s.lossPercent / 100, 0)
+    if (lossy.length > 0 && atSocket > 0.5 * lost) {
+      out.push(`   where the loss happened: ${atSocket} of the ~${Math.round(lost)} packets lost in the lossy steps were dropped by the kernel at the relay's listening socket ` +
+        `(receive buffer: rmem_default ${relay.rmemDefault ?? '?'} bytes, a few hundred small datagrams) while the relay process waited for a core`)
+    }
     const okSteps = relay.steps.filter(s => s.verdict === 'ok' && Number.isFinite(s.serverUsPerPacket))
     const busiest = okSteps.at(-1)
     out.push(`   capacity: ${relay.capacity} concurrent 50 packet/s streams (${relay.capacityNote})` +
@@ -1048,7 +1174,7 @@ async function main (): Promise<void> {
   out.push('')
 
   out.push(`4. Opus streams per core (${opus.input}; frames per CPU-second of this process, a stream = 50 frames/s; p50/p99 = wall time per frame)`)
-  out.push(...table(['codec', 'frames/cpu-s', 'streams/core', 'p50 µs', 'p99 µs'], [48, 14, 14, 9, 9], [
+  out.push(...table(['codec', 'frames/cpu-s', 'streams/core', 'p50 µs', 'p99 µs'], [56, 14, 14, 9, 9], [
     [`encoder: createOpusEncoder (@evan/opus ${opus.encoderBackend}, FEC on)`, opus.encoder.framesPerCpuSecond, opus.encoder.streamsPerCore, opus.encoder.p50us, opus.encoder.p99us],
     ['decoder: createOpusDecoder (opus-decoder, wasm)', opus.decoder.framesPerCpuSecond, opus.decoder.streamsPerCore, opus.decoder.p50us, opus.decoder.p99us]
   ]))
@@ -1058,8 +1184,8 @@ async function main (): Promise<void> {
   console.log(out.join('\n'))
 }
 
-if (flags['turn-child']) {
-  await turnChild()
+if (flags['turn-child'] || flags['forwarder-child']) {
+  await relayChild(flags['turn-child'] ? 'turn' : 'forwarder')
 } else {
   process.once('SIGINT', () => { void cleanup().finally(() => process.exit(130)) })
   process.once('SIGTERM', () => { void cleanup().finally(() => process.exit(143)) })

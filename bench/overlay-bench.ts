@@ -16,7 +16,7 @@
 //     lets them all go. Progress goes to stderr every 10 s; after 50 hosts fail to
 //     register it stops starting new ones and reports what the hosts saw.
 //
-//   npm run bench:overlay -- [--rounds 50] [--hosts 5000] [--concurrency 50] [--steady 10] [--json]
+//   npm run bench:overlay -- [--rounds 50] [--hosts 5000] [--concurrency 50] [--steady 70] [--json]
 //
 // The login server runs with cheap argon2id (ops 1, 1 MiB) and --trust-proxy: the
 // K accounts and logins carry their own X-Forwarded-For addresses, past the
@@ -47,7 +47,7 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string', default: '50' },
     hosts: { type: 'string', default: '5000' },
     concurrency: { type: 'string', default: '50' },
-    steady: { type: 'string', default: '10' },
+    steady: { type: 'string', default: '70' },
     json: { type: 'boolean', default: false }
   }
 })
@@ -60,7 +60,7 @@ const num = (name: 'rounds' | 'hosts' | 'concurrency' | 'steady', min: number): 
 const rounds = num('rounds', 1)
 const hostCount = num('hosts', 0)
 const concurrency = num('concurrency', 1)
-/** Seconds C's CPU and RSS are watched while it only keeps its hosts alive. */
+/** Seconds C's CPU and RSS are watched while it only keeps its hosts alive: by default past every host's first republish (REPUBLISH_INTERVAL_MS after it attached). */
 const steadyMs = num('steady', 1) * 1000
 const cores = availableParallelism()
 const PASSWORD = 'correct horse battery staple'
@@ -195,7 +195,15 @@ interface Capacity {
     clientLoopDelayMs: LoopDelay
   }
   /** perHostKb is null when hosts left C during the run (the growth is then not per registered host). */
-  rssKb: { before: number, after: number, growth: number, peak: number, perHostKb: number | null, driftInSteadyWindow: number }
+  rssKb: {
+    before: number
+    after: number
+    growth: number
+    peak: number
+    perHostKb: number | null
+    /** RSS over the steady window (sampled every 250 ms): a leak shows as a rising min. */
+    steadyWindow: { start: number, min: number, max: number, end: number }
+  }
   steady: {
     windowS: number
     supernodeCpuPercent: number
@@ -261,17 +269,28 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
   const registrationMachine = machineCpuMeter()
   const registrationLoop = loopDelayMeter()
   let gaveUp = false
-  // Progress on stderr every 10 s, with what tells a struggling run apart: this process's worst
-  // event-loop delay in the interval, and how long C takes to answer its control API.
+  // Progress on stderr every 10 s through registration and the steady window, with what tells a
+  // struggling run apart: C's CPU and how long it takes to answer its control API, and this
+  // process's worst event-loop delay (a late pong here looks like a dead supernode to a bench host).
+  let intervalCpu = cpuMeter(c.pid)
+  let othersCpu = others.map(p => cpuMeter(p.pid))
+  let intervalMachine = machineCpuMeter()
   let intervalLoop = loopDelayMeter()
   const progress = setInterval(() => {
-    const troubles = [...trouble.registration.values()].reduce((a, b) => a + b, 0)
+    const troubles = [...trouble[phase].values()].reduce((a, b) => a + b, 0)
+    const cpu = intervalCpu()
+    const other = othersCpu.map((meter, i) => `${others[i]?.name ?? '?'} ${meter().other}%`).join(', ')
+    const machine = intervalMachine()
     const loop = intervalLoop()
+    intervalCpu = cpuMeter(c.pid)
+    othersCpu = others.map(p => cpuMeter(p.pid))
+    intervalMachine = machineCpuMeter()
     intervalLoop = loopDelayMeter()
     const t0 = performance.now()
     void control.status().then(status => `C hosts=${status.hosts}, C status ${Math.round(performance.now() - t0)} ms`, () => 'C status failed').then(cState => {
-      process.stderr.write(`overlay-bench: ${Math.round((performance.now() - t) / 1000)} s: ${attached} hosts attached, ${notAttached} failed, ` +
-        `${troubles} detach/retry events; ${cState}; bench loop delay max ${loop.max} ms\n`)
+      process.stderr.write(`overlay-bench: ${Math.round((performance.now() - t) / 1000)} s (${phase}): ${attached} hosts attached, ${notAttached} failed, ` +
+        `${troubles} detach/retry events; ${cState}, RSS ${mib(memoryOf(c.pid).rssKb)}; CPU: C ${cpu.other}%, ${other}, bench ${cpu.self}%, ` +
+        `machine ${machine}% busy; bench loop delay max ${loop.max} ms\n`)
     })
   }, 10_000)
   await pool(identities.length, concurrency, async i => {
@@ -310,8 +329,6 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
       benchHosts.push(host)
     }
   })
-  clearInterval(progress)
-  intervalLoop()
   phase = 'steady'
   const registrationS = (performance.now() - t) / 1000
   const registrationCpuPercent = registrationCpu()
@@ -326,13 +343,17 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
   const steadyLoop = loopDelayMeter()
   // C's responsiveness while it keeps its hosts: a control-API round trip every 250 ms.
   const cStatusMs: number[] = []
+  const rssSamples: number[] = [windowStart.rssKb]
   for (const end = performance.now() + steadyMs; performance.now() < end; await sleep(250)) {
     const t0 = performance.now()
     await control.status()
     cStatusMs.push(performance.now() - t0)
+    rssSamples.push(memoryOf(c.pid).rssKb)
   }
   const steadyCpuPercent = steadyCpu()
   const steadyLoopDelay = steadyLoop()
+  clearInterval(progress)
+  intervalLoop()
   const after = memoryOf(c.pid)
   const othersAfter = others.map(p => memoryOf(p.pid).rssKb)
   const clientAfter = process.memoryUsage().rss
@@ -374,7 +395,7 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
       growth: after.rssKb - before.rssKb,
       peak: after.peakKb,
       perHostKb: hostsReported - hostsBefore >= Math.max(1, attached * 0.99) ? round((after.rssKb - before.rssKb) / (hostsReported - hostsBefore), 2) : null,
-      driftInSteadyWindow: after.rssKb - windowStart.rssKb
+      steadyWindow: { start: windowStart.rssKb, min: Math.min(...rssSamples), max: Math.max(...rssSamples), end: after.rssKb }
     },
     steady: {
       windowS: steadyMs / 1000,
@@ -553,7 +574,9 @@ function print (figures: Figures): void {
   console.log(`  supernode RSS     ${mib(c.rssKb.before)} → ${mib(c.rssKb.after)} (+${mib(c.rssKb.growth)}, peak ${mib(c.rssKb.peak)}): ` +
     (c.rssKb.perHostKb === null ? 'no per-host figure (hosts left C during the run)' : `${c.rssKb.perHostKb} KiB per host`))
   console.log(`  steady state      ${c.steady.windowS} s keeping ${c.hostsReported - c.hostsBefore} hosts (${c.steady.pingsPerSecond} pings/s): supernode CPU ${c.steady.supernodeCpuPercent}%, ` +
-    `bench client ${c.steady.clientCpuPercent}% of one core; supernode RSS drift ${c.rssKb.driftInSteadyWindow >= 0 ? '+' : ''}${mib(c.rssKb.driftInSteadyWindow)}`)
+    `bench client ${c.steady.clientCpuPercent}% of one core`)
+  const w = c.rssKb.steadyWindow
+  console.log(`                    supernode RSS over the window: start ${mib(w.start)}, min ${mib(w.min)}, max ${mib(w.max)}, end ${mib(w.end)}`)
   console.log(`                    supernode GET /v1/status p50 ${c.steady.supernodeStatusMs.p50} ms, max ${c.steady.supernodeStatusMs.max} ms; ` +
     `bench event-loop delay p99 ${c.steady.clientLoopDelayMs.p99} ms, max ${c.steady.clientLoopDelayMs.max} ms`)
   console.log(`  departures        all bench hosts closed: supernode back to hosts=${c.hostsAfterClose} in ${c.departureSeconds} s`)
