@@ -223,19 +223,39 @@ interface BareResult {
   startToConnected: Series
 }
 
-/** Timestamps (performance.now()) of each call's events, per node. */
-type Marks = Map<string, Record<string, number>>
+/** What one node saw of one call: when (performance.now()) each call event arrived, and what some said. */
+interface CallMarks {
+  at: { incoming?: number, ringing?: number, connected?: number, ended?: number, answer?: number }
+  setupMs?: number
+  path?: string
+  reason?: string
+}
+type Marks = Map<string, CallMarks>
 
 function markEvents (node: RunningNode, marks: Marks, onEvent?: (event: NodeEvent) => void): void {
   node.subscribe(event => {
     const now = performance.now()
-    if ('callId' in event && typeof event.callId === 'string' && event.event.startsWith('call-')) {
-      let entry = marks.get(event.callId)
-      if (entry === undefined) marks.set(event.callId, entry = {})
-      const name = event.event.slice('call-'.length)
-      entry[name] ??= now
-      if (event.event === 'call-connected') { entry.setupMs = event.setupMs; (entry as Record<string, unknown>).path = event.path }
-      if (event.event === 'call-ended') (entry as Record<string, unknown>).reason = event.reason
+    const mark = (callId: string): CallMarks => {
+      let entry = marks.get(callId)
+      if (entry === undefined) marks.set(callId, entry = { at: {} })
+      return entry
+    }
+    switch (event.event) {
+      case 'call-incoming': mark(event.callId).at.incoming ??= now; break
+      case 'call-ringing': mark(event.callId).at.ringing ??= now; break
+      case 'call-connected': {
+        const entry = mark(event.callId)
+        entry.at.connected ??= now
+        entry.setupMs = event.setupMs
+        entry.path = event.path
+        break
+      }
+      case 'call-ended': {
+        const entry = mark(event.callId)
+        entry.at.ended ??= now
+        entry.reason = event.reason
+        break
+      }
     }
     onEvent?.(event)
   })
@@ -339,8 +359,8 @@ async function startCallNet (): Promise<CallNet> {
     markEvents(bob, bobMarks, event => {
       if (event.event !== 'call-incoming') return
       // Answered at once, from the listener: the answer time is this moment.
-      const entry = bobMarks.get(event.callId) as Record<string, number>
-      entry.answer = performance.now()
+      const entry = bobMarks.get(event.callId) as CallMarks
+      entry.at.answer = performance.now()
       answerer.answerCall(event.callId, { tone: 440 }).catch((err: Error) => { process.stderr.write(`call-bench: answer failed: ${err.message}\n`) })
     })
 
@@ -394,8 +414,8 @@ async function placeOneCall (net: CallNet, relayOnly: boolean): Promise<CallSamp
   } catch (err) {
     return failed(`placeCall: ${(err as Error).message}`)
   }
-  const a = (): Record<string, number> => aliceMarks.get(callId) ?? {}
-  const b = (): Record<string, number> => bobMarks.get(callId) ?? {}
+  const a = (): CallMarks => aliceMarks.get(callId) ?? { at: {} }
+  const b = (): CallMarks => bobMarks.get(callId) ?? { at: {} }
   const received = (node: RunningNode): boolean => (node.calls().find(c => c.callId === callId)?.stats?.packetsReceived ?? 0) > 0
   let callerAudio: number | undefined
   let calleeAudio: number | undefined
@@ -404,24 +424,24 @@ async function placeOneCall (net: CallNet, relayOnly: boolean): Promise<CallSamp
     if (callerAudio === undefined && received(alice)) callerAudio = performance.now()
     if (calleeAudio === undefined && received(bob)) calleeAudio = performance.now()
     if (callerAudio !== undefined && calleeAudio !== undefined) break
-    if (a().ended !== undefined || b().ended !== undefined) { error = `ended before audio (${String((aliceMarks.get(callId) as Record<string, unknown> | undefined)?.reason)})`; break }
+    if (a().at.ended !== undefined || b().at.ended !== undefined) { error = `ended before audio (${a().reason ?? b().reason ?? '?'})`; break }
     if (performance.now() - t0 > CALL_TIMEOUT_MS) { error = `no audio both ways within ${CALL_TIMEOUT_MS} ms`; break }
     await sleep(POLL_MS)
   }
   try { alice.hangup(callId) } catch { /* already ended */ }
-  for (const t = performance.now(); a().ended === undefined || b().ended === undefined; await sleep(5)) {
+  for (const t = performance.now(); a().at.ended === undefined || b().at.ended === undefined; await sleep(5)) {
     if (performance.now() - t > 10_000) { error ??= 'no call-ended within 10 s of the hangup'; break }
   }
   const am = a()
-  const answer = b().answer
+  const answer = b().at.answer
   aliceMarks.delete(callId)
   bobMarks.delete(callId)
   if (error !== undefined || answer === undefined) return failed(error ?? 'never answered')
   return {
     ok: true,
-    path: String((am as Record<string, unknown>).path),
-    inviteToRinging: (am.ringing ?? NaN) - t0,
-    answerToCallerConnected: (am.connected ?? NaN) - answer,
+    path: am.path ?? 'unknown',
+    inviteToRinging: (am.at.ringing ?? NaN) - t0,
+    answerToCallerConnected: (am.at.connected ?? NaN) - answer,
     answerToCallerAudio: (callerAudio as number) - answer,
     answerToCalleeAudio: (calleeAudio as number) - answer,
     reportedSetupMs: am.setupMs ?? NaN

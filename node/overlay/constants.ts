@@ -9,9 +9,15 @@ export const DIAL_TIMEOUT_MS = 1500
 /** Reconnect backoff (jittered exponential) once every candidate failed. */
 export const RECONNECT_BACKOFF = { initialMs: 250, maxMs: 30_000 }
 
-/** Locators and presence are re-signed this often and live this long. */
+/** Locators and presence are re-signed this often (on average) and live this long. */
 export const REPUBLISH_INTERVAL_MS = 60_000
 export const RECORD_LIFETIME_MS = 180_000
+/**
+ * Each republish waits REPUBLISH_INTERVAL_MS ± this fraction, at random: hosts that attached
+ * together (a mass re-home, a restart) would otherwise re-sign in the same seconds every
+ * interval, forever, and each wave costs their supernode a DHT put per host.
+ */
+export const REPUBLISH_JITTER = 0.25
 /** How often a host looks for contacts whose status ran out. */
 export const PRESENCE_EXPIRY_CHECK_MS = 5_000
 /** How long a supernode trusts a looked-up locator before asking the DHT again. */

@@ -18,7 +18,8 @@ import { createPresenceBook } from './presence-book.js'
 import { handleDelivery } from './host-deliveries.js'
 import type { CallBody } from '../calls/call-bodies.js'
 import {
-  DIAL_TIMEOUT_MS, PARALLEL_DIALS, PING_INTERVAL_MS, PRESENCE_EXPIRY_CHECK_MS, PING_TIMEOUT_MS, RECONNECT_BACKOFF, RECORD_LIFETIME_MS, REPUBLISH_INTERVAL_MS
+  DIAL_TIMEOUT_MS, PARALLEL_DIALS, PING_INTERVAL_MS, PRESENCE_EXPIRY_CHECK_MS, PING_TIMEOUT_MS, RECONNECT_BACKOFF, RECORD_LIFETIME_MS, REPUBLISH_INTERVAL_MS,
+  REPUBLISH_JITTER
 } from './constants.js'
 
 export type UserStatus = PresenceStatus | 'invisible'
@@ -86,6 +87,9 @@ export interface Host {
 }
 
 export const newMessageId = (): string => randomBytes(12).toString('base64url')
+
+/** REPUBLISH_INTERVAL_MS ± REPUBLISH_JITTER, uniform: hosts that attached in one wave do not republish in one. */
+const republishDelay = (): number => Math.round(REPUBLISH_INTERVAL_MS * (1 - REPUBLISH_JITTER + 2 * REPUBLISH_JITTER * Math.random()))
 
 export function createHost (components: HostComponents, init: HostInit): Host {
   const { sodium, clock, log, cache } = components
@@ -224,7 +228,7 @@ export function createHost (components: HostComponents, init: HostInit): Host {
       void attach()
     }
     schedulePing()
-    republishTimer = clock.setTimeout(republish, REPUBLISH_INTERVAL_MS)
+    republishTimer = clock.setTimeout(republish, republishDelay())
     api.queryPresence(audience)
   }
 
@@ -259,7 +263,7 @@ export function createHost (components: HostComponents, init: HostInit): Host {
     if (current === undefined || supernode === undefined) return
     current.send({ t: 'refresh-locator', locator: locatorFor(supernode) })
     current.send({ t: 'update-presence', audience, ...presenceEnvelopes() })
-    republishTimer = clock.setTimeout(republish, REPUBLISH_INTERVAL_MS)
+    republishTimer = clock.setTimeout(republish, republishDelay())
   }
 
   const onMessage = (message: LinkMessage): void => {
