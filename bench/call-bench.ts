@@ -1,15 +1,19 @@
 // Call benchmark on loopback, four parts:
 //
 //  1. Call setup through two supernodes: a login server, two supernodes (super1, super2 on
-//     127.0.0.2, with their TURN relays) and two users (alice on super1, bob on super2), all real
-//     nodes (startNode) in this process, as in test/calls/audio-call.test.ts. N calls alice → bob
-//     one after another, direct and then forced through the relays (relay-only); bob answers each
-//     from his call-incoming listener. Per call: invite → ringing, answer → caller connected,
-//     answer → first audio at either end (definitions are printed with the table). Baselines in
-//     the same run: N bare node-datachannel connections between two createMediaSession objects
-//     in this process, offer and answer handed over directly (no overlay, no call signaling),
-//     from start() to the first audio packet received; relay-only through two TURN servers on
-//     127.0.0.2 for the relayed series.
+//     127.0.0.2, with their TURN relays) and the users (startNode, as in
+//     test/calls/audio-call.test.ts), real nodes in one child process per series. N calls caller →
+//     callee one after another, direct and then forced through the relays (relay-only), caller and
+//     callee always on different supernodes; the callee answers each from its call-incoming
+//     listener. Per call: invite → ringing, answer → caller connected, answer → first audio at
+//     either end (definitions are printed with the table). Baselines in the same run: N bare
+//     node-datachannel connections between two createMediaSession objects in one process, offer
+//     and answer handed over directly (no overlay, no call signaling), from start() to the first
+//     audio packet received; relay-only through two TURN servers on 127.0.0.2.
+//     Each series runs in a child process that sends every sample and a heartbeat over IPC: a
+//     child whose main thread freezes (libdatachannel can deadlock in a DTLS handshake over a TURN
+//     relay, and then every call into node-datachannel blocks) is killed, noted, and a fresh one
+//     runs the rest of the series. A fresh pair of users takes over every CALLS_PER_PAIR calls.
 //  2. Mouth-to-ear latency the audio pipeline adds (framing + look-ahead + encode + jitter
 //     buffer + decode) at 0/10/30 ms network jitter: bench/audio-pipeline-bench.ts's measurement.
 //  3. TURN relay capacity: one TURN server (startTurnServer, the supernode's relay with its
@@ -18,8 +22,9 @@
 //     issueTurnCredentials), CreatePermissions, ChannelBinds and then sends 50 ChannelData
 //     packets/s of 100 bytes to a peer socket through the relay. The number of streams ramps up
 //     (25, 50, 100, ... ×2) for --relay-seconds each until loss at the peers passes 1%, then
-//     bisects; loss is split by where the kernel dropped (/proc/net/udp) and the server's CPU
-//     (its process.cpuUsage) is reported per step.
+//     bisects. Baseline: a bare Node UDP forwarder process, measured right after the TURN server
+//     at each count. Loss is split by where the kernel dropped (/proc/net/udp); the relay's CPU
+//     is its process.cpuUsage.
 //  4. Opus streams per core: the encoder (createOpusEncoder, as calls set it up) and the decoder
 //     (createOpusDecoder) on speech, frames per CPU-second of this process / 50.
 //
@@ -27,8 +32,8 @@
 //                          [--max-streams 6400] [--pipeline-seconds 30] [--opus-seconds 2] [--json]
 //
 // Everything runs on one machine: the benchmark's own clients share the cores with what they
-// measure, which the output says. Nodes, servers, sockets, the child process and the temp dir
-// are closed on exit, error, SIGINT and SIGTERM.
+// measure, which the output says. Nodes, servers, sockets, child processes and temp dirs are
+// closed on exit, error, SIGINT and SIGTERM.
 import { fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createSocket, type Socket } from 'node:dgram'
@@ -69,7 +74,11 @@ const { values: flags } = parseArgs({
     json: { type: 'boolean', default: false },
     /** Internal: run as the TURN server (or the forwarder) child process of part 3. */
     'turn-child': { type: 'boolean', default: false },
-    'forwarder-child': { type: 'boolean', default: false }
+    'forwarder-child': { type: 'boolean', default: false },
+    /** Internal: run one series of part 1 (direct, relay, bare, bare-relay) as a child process. */
+    'series-child': { type: 'string' },
+    count: { type: 'string' },
+    'data-dir': { type: 'string' }
   }
 })
 const num = (name: 'calls' | 'relay-calls' | 'relay-seconds' | 'max-streams' | 'pipeline-seconds' | 'opus-seconds', min: number, max: number, fallback?: string): number => {
@@ -197,6 +206,8 @@ interface CallSample {
   answerToCalleeAudio: number
   /** alice's own setupMs (call-accept received → media connected). */
   reportedSetupMs: number
+  /** placeCall() → both ends' call-ended. */
+  wallMs: number
 }
 
 interface CallSeriesResult {
@@ -212,12 +223,14 @@ interface CallSeriesResult {
   reportedSetupMs: Series
   /** Wall time per call, invite to both ends' call-ended. */
   wallPerCallMs: number
+  stalls: Stall[]
 }
 
 interface BareResult {
   relayOnly: boolean
   connections: number
   failures: number
+  stalls: Stall[]
   startToOffererAudio: Series
   startToAnswererAudio: Series
   startToConnected: Series
@@ -282,9 +295,8 @@ interface CallNet {
   close: () => Promise<void>
 }
 
-async function startCallNet (): Promise<CallNet> {
-  const dir = mkdtempSync(join(tmpdir(), 'voxmesh-call-bench-'))
-  const removeDir = onCleanup(() => { rmSync(dir, { recursive: true, force: true }) })
+/** The network of part 1 in `dir` (the parent process made it and removes it). */
+async function startCallNet (dir: string): Promise<CallNet> {
   const log = pino({ level: process.env.BENCH_LOG ?? 'error' }, pino.destination(2)) as unknown as Logger
   // Rate limits raised: the harness makes a few dozen accounts and logins from 127.0.0.1.
   const login: RunningLoginServer = await startLoginServer({
@@ -396,7 +408,6 @@ async function startCallNet (): Promise<CallNet> {
       await current?.close()
       for (const close of closeSupernodes.reverse()) await close()
       await closeLogin()
-      await removeDir()
     }
   }
 }
@@ -404,10 +415,10 @@ async function startCallNet (): Promise<CallNet> {
 async function placeOneCall (net: CallNet, relayOnly: boolean): Promise<CallSample> {
   const { alice, bob, aliceMarks, bobMarks } = await net.pair()
   const callee = bob.status().user
-  const failed = (error: string): CallSample => ({
-    ok: false, error, inviteToRinging: NaN, answerToCallerConnected: NaN, answerToCallerAudio: NaN, answerToCalleeAudio: NaN, reportedSetupMs: NaN
-  })
   const t0 = performance.now()
+  const failed = (error: string): CallSample => ({
+    ok: false, error, inviteToRinging: NaN, answerToCallerConnected: NaN, answerToCallerAudio: NaN, answerToCalleeAudio: NaN, reportedSetupMs: NaN, wallMs: performance.now() - t0
+  })
   let callId: string
   try {
     callId = (await alice.placeCall(callee, { tone: 440, relayOnly })).callId
@@ -444,33 +455,31 @@ async function placeOneCall (net: CallNet, relayOnly: boolean): Promise<CallSamp
     answerToCallerConnected: (am.at.connected ?? NaN) - answer,
     answerToCallerAudio: (callerAudio as number) - answer,
     answerToCalleeAudio: (calleeAudio as number) - answer,
-    reportedSetupMs: am.setupMs ?? NaN
+    reportedSetupMs: am.setupMs ?? NaN,
+    wallMs: performance.now() - t0
   }
 }
 
-async function callSeries (net: CallNet, count: number, relayOnly: boolean): Promise<CallSeriesResult> {
-  for (let i = 0; i < WARMUP; i++) await placeOneCall(net, relayOnly)
-  const samples: CallSample[] = []
-  const start = performance.now()
-  for (let i = 0; i < count; i++) {
-    samples.push(await placeOneCall(net, relayOnly))
-    if (!flags.json && (i + 1) % 25 === 0 && i + 1 < count) process.stderr.write(`call-bench: ${relayOnly ? 'relay-only' : 'direct'} calls: ${i + 1}/${count}\n`)
-  }
+/** Process freezes seen while running a series (see runSeries). */
+interface Stall { afterSamples: number, mainThread: string }
+
+function summarizeCalls (samples: CallSample[], relayOnly: boolean, stalls: Stall[]): CallSeriesResult {
   const ok = samples.filter(s => s.ok)
   const paths: Record<string, number> = {}
   for (const s of ok) paths[s.path as string] = (paths[s.path as string] ?? 0) + 1
   return {
     relayOnly,
-    calls: count,
+    calls: samples.length,
     failures: samples.length - ok.length,
     errors: [...new Set(samples.filter(s => !s.ok).map(s => s.error as string))].slice(0, 5),
+    stalls,
     paths,
     inviteToRinging: series(ok.map(s => s.inviteToRinging)),
     answerToCallerConnected: series(ok.map(s => s.answerToCallerConnected)),
     answerToCallerAudio: series(ok.map(s => s.answerToCallerAudio)),
     answerToCalleeAudio: series(ok.map(s => s.answerToCalleeAudio)),
     reportedSetupMs: series(ok.map(s => s.reportedSetupMs)),
-    wallPerCallMs: round((performance.now() - start) / count)
+    wallPerCallMs: round(samples.reduce((sum, s) => sum + s.wallMs, 0) / Math.max(1, samples.length))
   }
 }
 
@@ -524,13 +533,15 @@ async function bareConnection (packet: Uint8Array, servers: { offerer: MediaIceS
   }
 }
 
-async function bareSeries (count: number, relayOnly: boolean): Promise<BareResult> {
+type BareSample = { ok: true, offerer: number, answerer: number, connected: number } | { ok: false }
+
+/** Runs `count` bare connections (after WARMUP), reporting each. Relay-only: one TURN server per end, in this process. */
+async function bareSeries (count: number, relayOnly: boolean, report: (sample: BareSample) => void): Promise<void> {
   const packet = opusPacket()
   const turns: RunningTurnServer[] = []
   const closeTurns = onCleanup(async () => { await Promise.all(turns.map(turn => turn.close())) })
   const secret = randomBytes(32)
-  // Relay-only: one relay per side, as each user has their own supernode's. Every connection gets
-  // its own credential user: closed sessions keep their allocations (see CALLS_PER_PAIR).
+  // Every connection gets its own credential user: closed sessions keep their allocations (see CALLS_PER_PAIR).
   if (relayOnly) for (let i = 0; i < 2; i++) turns.push(await startTurnServer({ listen: '127.0.0.2:0', relayHost: '127.0.0.2', realm: TURN_REALM, secret }))
   let connection = 0
   const servers = (): { offerer: MediaIceServer[], answerer: MediaIceServer[] } => {
@@ -543,22 +554,128 @@ async function bareSeries (count: number, relayOnly: boolean): Promise<BareResul
     return { offerer: [server(turns[0] as RunningTurnServer, `offerer${n}`)], answerer: [server(turns[1] as RunningTurnServer, `answerer${n}`)] }
   }
   for (let i = 0; i < WARMUP; i++) await bareConnection(packet, servers(), relayOnly)
-  const results: Array<{ offerer: number, answerer: number, connected: number }> = []
-  let failures = 0
   for (let i = 0; i < count; i++) {
     const r = await bareConnection(packet, servers(), relayOnly)
-    if (r === undefined) failures++
-    else results.push(r)
+    report(r === undefined ? { ok: false } : { ok: true, ...r })
   }
   await closeTurns()
+}
+
+function summarizeBare (samples: BareSample[], relayOnly: boolean, stalls: Stall[]): BareResult {
+  const ok = samples.filter((s): s is Extract<BareSample, { ok: true }> => s.ok)
   return {
     relayOnly,
-    connections: count,
-    failures,
-    startToOffererAudio: series(results.map(r => r.offerer)),
-    startToAnswererAudio: series(results.map(r => r.answerer)),
-    startToConnected: series(results.map(r => r.connected))
+    connections: samples.length,
+    failures: samples.length - ok.length,
+    stalls,
+    startToOffererAudio: series(ok.map(r => r.offerer)),
+    startToAnswererAudio: series(ok.map(r => r.answerer)),
+    startToConnected: series(ok.map(r => r.connected))
   }
+}
+
+// ---- part 1 in child processes -----------------------------------------------------
+
+type SeriesKind = 'direct' | 'relay' | 'bare' | 'bare-relay'
+interface Harness { pairs: number, placements: Record<string, number>, relayAllocationsLeftOpen: Record<string, number> }
+
+/**
+ * A child process running one series of part 1 (--series-child KIND --count N --data-dir DIR):
+ * it sends each sample over IPC as it is measured, and a heartbeat every second, so the parent
+ * sees a frozen process (a native deadlock blocks the main thread) and can carry on without it.
+ */
+async function seriesChild (kind: SeriesKind, count: number, dir: string): Promise<void> {
+  const send = (message: unknown): void => { process.send?.(message) }
+  /** Sends and resolves once the message (and every one before it) is written. */
+  const sent = (message: unknown): Promise<void> => new Promise(resolve => {
+    if (process.send === undefined) resolve()
+    else process.send(message, undefined, undefined, () => { resolve() })
+  })
+  const heartbeat = setInterval(() => { send({ type: 'alive' }) }, 1000)
+  process.on('disconnect', () => { void cleanup().finally(() => process.exit(1)) })
+  try {
+    if (kind === 'direct' || kind === 'relay') {
+      const net = await startCallNet(dir)
+      const relayOnly = kind === 'relay'
+      for (let i = 0; i < WARMUP; i++) await placeOneCall(net, relayOnly)
+      for (let i = 0; i < count; i++) send({ type: 'sample', sample: await placeOneCall(net, relayOnly) })
+      const harness: Harness = { pairs: net.pairsUsed(), placements: net.placements(), relayAllocationsLeftOpen: net.relayAllocations() }
+      await net.close()
+      await sent({ type: 'done', harness })
+    } else {
+      await bareSeries(count, kind === 'bare-relay', sample => { send({ type: 'sample', sample }) })
+      await sent({ type: 'done' })
+    }
+  } finally {
+    clearInterval(heartbeat)
+    await cleanup()
+    // The IPC channel would keep this process alive.
+    if (process.connected) process.disconnect()
+  }
+}
+
+/** The state of a process's main thread, from /proc: what it waits in (wchan) and its state letter. */
+function mainThreadState (pid: number): string {
+  try {
+    const wchan = readFileSync(`/proc/${pid}/task/${pid}/wchan`, 'utf8').trim()
+    const state = readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[0] ?? '?'
+    return `state ${state}, waiting in ${wchan === '' || wchan === '0' ? 'nothing' : wchan}`
+  } catch {
+    return 'unknown'
+  }
+}
+
+/** How long without a heartbeat before a series child counts as frozen. */
+const STALL_MS = 15_000
+const MAX_RESTARTS = 5
+
+/**
+ * Runs a series in child processes until `count` samples are in: a child that stops sending its
+ * heartbeat is killed (after its main thread's state is noted) and a fresh one runs the rest.
+ */
+async function runSeries<T> (kind: SeriesKind, count: number): Promise<{ samples: T[], stalls: Stall[], harness: Harness[] }> {
+  const samples: T[] = []
+  const stalls: Stall[] = []
+  const harness: Harness[] = []
+  for (let restarts = 0; samples.length < count; restarts++) {
+    if (restarts > MAX_RESTARTS) throw new Error(`${kind} series: more than ${MAX_RESTARTS} child processes froze`)
+    const dir = mkdtempSync(join(tmpdir(), 'voxmesh-call-bench-'))
+    const removeDir = onCleanup(() => { rmSync(dir, { recursive: true, force: true }) })
+    const child = fork(fileURLToPath(import.meta.url), ['--series-child', kind, '--count', String(count - samples.length), '--data-dir', dir], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+    })
+    const exited = new Promise<number | null>(resolve => { child.once('exit', code => { resolve(code) }) })
+    const killChild = onCleanup(async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      await exited
+    })
+    let last = Date.now()
+    let done = false
+    const stallsBefore = stalls.length
+    child.on('message', (message: { type: string, sample?: T, harness?: Harness }) => {
+      last = Date.now()
+      if (message.type === 'sample') {
+        samples.push(message.sample as T)
+        if (!flags.json && samples.length % 25 === 0 && samples.length < count) process.stderr.write(`call-bench: ${kind}: ${samples.length}/${count}\n`)
+      } else if (message.type === 'done') {
+        done = true
+        if (message.harness !== undefined) harness.push(message.harness)
+      }
+    })
+    const watchdog = setInterval(() => {
+      if (Date.now() - last < STALL_MS || child.exitCode !== null) return
+      const mainThread = mainThreadState(child.pid as number)
+      stalls.push({ afterSamples: samples.length, mainThread })
+      process.stderr.write(`call-bench: ${kind}: the child process froze after ${samples.length} samples (main thread ${mainThread}); killed, going on in a fresh one\n`)
+      child.kill('SIGKILL')
+    }, 1000)
+    const code = await exited
+    clearInterval(watchdog)
+    await killChild()
+    await removeDir()
+    if (!done && stalls.length === stallsBefore) throw new Error(`${kind} series: the child process exited (${String(code)}) before it was done`)
+  }
+  return { samples: samples.slice(0, count), stalls, harness }
 }
 
 // ---- 3. TURN relay capacity ------------------------------------------------------
@@ -1072,14 +1189,21 @@ async function main (): Promise<void> {
   const startedAt = performance.now()
   const machine = { cores, cpu: cpus()[0]?.model ?? 'unknown', node: process.version, loadavgAtStart: loadavg().map(v => round(v, 2)) }
 
-  // 1. Call setup, and the bare baselines.
-  const net = await startCallNet()
-  const direct = await callSeries(net, callCount, false)
-  const relayed = relayCallCount > 0 ? await callSeries(net, relayCallCount, true) : undefined
-  const harness = { callsPerPair: CALLS_PER_PAIR, pairs: net.pairsUsed(), placements: net.placements(), relayAllocationsLeftOpen: net.relayAllocations() }
-  await net.close()
-  const bare = await bareSeries(callCount, false)
-  const bareRelay = relayCallCount > 0 ? await bareSeries(relayCallCount, true) : undefined
+  // 1. Call setup, and the bare baselines, each series in its own child process (see runSeries).
+  const directRun = await runSeries<CallSample>('direct', callCount)
+  const direct = summarizeCalls(directRun.samples, false, directRun.stalls)
+  const relayRun = relayCallCount > 0 ? await runSeries<CallSample>('relay', relayCallCount) : undefined
+  const relayed = relayRun === undefined ? undefined : summarizeCalls(relayRun.samples, true, relayRun.stalls)
+  const bareRun = await runSeries<BareSample>('bare', callCount)
+  const bare = summarizeBare(bareRun.samples, false, bareRun.stalls)
+  const bareRelayRun = relayCallCount > 0 ? await runSeries<BareSample>('bare-relay', relayCallCount) : undefined
+  const bareRelay = bareRelayRun === undefined ? undefined : summarizeBare(bareRelayRun.samples, true, bareRelayRun.stalls)
+  const harness = { callsPerPair: CALLS_PER_PAIR, pairs: 0, placements: {} as Record<string, number>, relayAllocationsLeftOpen: {} as Record<string, number> }
+  for (const h of [...directRun.harness, ...(relayRun?.harness ?? [])]) {
+    harness.pairs += h.pairs
+    for (const [k, v] of Object.entries(h.placements)) harness.placements[k] = (harness.placements[k] ?? 0) + v
+    for (const [k, v] of Object.entries(h.relayAllocationsLeftOpen)) harness.relayAllocationsLeftOpen[k] = (harness.relayAllocationsLeftOpen[k] ?? 0) + v
+  }
   const ratio = (a: number, b: number): number => round(a / b, 1)
   const callRatios = {
     directAudioP50: ratio(direct.answerToCallerAudio.p50, bare.startToOffererAudio.p50),
@@ -1114,7 +1238,7 @@ async function main (): Promise<void> {
     'Everything runs on this one machine: the nodes, servers and the bench\'s own clients share these cores (and anything else running).')
   out.push('')
   out.push(`1. Call setup: ${callCount} direct${relayed === undefined ? '' : ` + ${relayCallCount} relay-only`} calls, one at a time, after ${WARMUP} warm-up calls each; ` +
-    'a login server, super1 and super2 (127.0.0.2, with their TURN relays) and the users, real nodes in this process; caller ("alice") and callee ("bob") always on different supernodes ' +
+    'a login server, super1 and super2 (127.0.0.2, with their TURN relays) and the users, real nodes in one child process per series; caller ("alice") and callee ("bob") always on different supernodes ' +
     `(${Object.entries(harness.placements).map(([k, v]) => `${k} ×${v}`).join(', ')})`)
   out.push(`   harness: a fresh pair of users every ${CALLS_PER_PAIR} calls (${harness.pairs} pairs): a closed session leaves its TURN allocation open (libjuice #348) ` +
     `and the relay allows 10 per user for 10 min, so a user's 11th call within 10 minutes would gather no relay candidate (relay-only calls fail). ` +
@@ -1124,7 +1248,7 @@ async function main (): Promise<void> {
   out.push('   answer → connected: → alice\'s call-connected (her media session connected and its candidate pair known)')
   out.push(`   answer → first audio: → the first ${POLL_MS} ms poll at which that end's calls() shows packetsReceived > 0: its audio pipeline runs and ` +
     'one Opus RTP packet from the other end has arrived (received, not yet played: the jitter buffer adds its 20–40 ms target on top)')
-  out.push('   bare baseline: two createMediaSession objects in this process, offer and answer (complete, candidates inside, as calls send them) handed over directly; ' +
+  out.push('   bare baseline: two createMediaSession objects in one process, offer and answer (complete, candidates inside, as calls send them) handed over directly; ' +
     'each end sends an Opus packet when connected and every 20 ms after; start() → the first packet received. Relay-only: through two TURN servers on 127.0.0.2, one per end')
   const callRows: Array<Array<string | number>> = []
   const addSeries = (name: string, s: Series, n: number, fail: number): void => { callRows.push([name, n, fail, s.p50, s.p90, s.p99, s.max]) }
@@ -1144,6 +1268,10 @@ async function main (): Promise<void> {
   out.push(`   paths: direct ${JSON.stringify(direct.paths)}${relayed === undefined ? '' : `, relay-only ${JSON.stringify(relayed.paths)}`}; ` +
     `wall time per call (invite → both ended) ${direct.wallPerCallMs} ms direct${relayed === undefined ? '' : `, ${relayed.wallPerCallMs} ms relay-only`}`)
   for (const r of [direct, relayed]) if (r !== undefined && r.failures > 0) out.push(`   ${r.relayOnly ? 'relay-only' : 'direct'} failures: ${r.errors.join('; ')}`)
+  const stallText = (label: string, stalls: Stall[]): string => `${label} ${stalls.length}${stalls.length === 0 ? '' : ` (${stalls.map(x => `after ${x.afterSamples}: main thread ${x.mainThread}`).join('; ')})`}`
+  out.push(`   frozen processes (no heartbeat for ${STALL_MS / 1000} s: killed, the series went on in a fresh process): ` +
+    [stallText('direct', direct.stalls), relayed === undefined ? '' : stallText('relay-only', relayed.stalls), stallText('bare', bare.stalls),
+      bareRelay === undefined ? '' : stallText('bare relay-only', bareRelay.stalls)].filter(x => x !== '').join(', '))
   out.push(`   answer → first audio (alice) / bare start → offerer audio: ${callRatios.directAudioP50}× at p50, ${callRatios.directAudioP99}× at p99 (direct)` +
     (callRatios.relayAudioP50 === null ? '' : `; ${callRatios.relayAudioP50}× at p50, ${callRatios.relayAudioP99}× at p99 (relay-only against bare relay-only)`))
   out.push('')
@@ -1206,6 +1334,13 @@ async function main (): Promise<void> {
 
 if (flags['turn-child'] || flags['forwarder-child']) {
   await relayChild(flags['turn-child'] ? 'turn' : 'forwarder')
+} else if (flags['series-child'] !== undefined) {
+  try {
+    await seriesChild(flags['series-child'] as SeriesKind, Number(flags.count), String(flags['data-dir']))
+  } catch (err) {
+    process.stderr.write(`call-bench (${flags['series-child']}): ${(err as Error).stack ?? String(err)}\n`)
+    process.exitCode = 1
+  }
 } else {
   process.once('SIGINT', () => { void cleanup().finally(() => process.exit(130)) })
   process.once('SIGTERM', () => { void cleanup().finally(() => process.exit(143)) })

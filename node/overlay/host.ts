@@ -239,9 +239,14 @@ export function createHost (components: HostComponents, init: HostInit): Host {
   }
 
   const schedulePing = (): void => {
+    const due = clock.now() + PING_INTERVAL_MS
     pingTimer = clock.setTimeout(() => {
       const current = link
       if (current === undefined) return
+      // This late, it is our own process that stalled (GC pause, CPU starvation, suspend), not
+      // the supernode that went quiet: its pongs may be waiting unread behind this timer. Judge
+      // it on a fresh window rather than drop a healthy link.
+      if (clock.now() - due > PING_INTERVAL_MS) lastPong = clock.now()
       if (clock.now() - lastPong > PING_TIMEOUT_MS) {
         current.close(`no pong for ${PING_TIMEOUT_MS} ms`)
         return
