@@ -34,7 +34,7 @@
 // Everything runs on one machine: the benchmark's own clients share the cores with what they
 // measure, which the output says. Nodes, servers, sockets, child processes and temp dirs are
 // closed on exit, error, SIGINT and SIGTERM.
-import { fork, type ChildProcess } from 'node:child_process'
+import { fork, spawnSync, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { createSocket, type Socket } from 'node:dgram'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
@@ -435,7 +435,10 @@ async function placeOneCall (net: CallNet, relayOnly: boolean): Promise<CallSamp
     if (callerAudio === undefined && received(alice)) callerAudio = performance.now()
     if (calleeAudio === undefined && received(bob)) calleeAudio = performance.now()
     if (callerAudio !== undefined && calleeAudio !== undefined) break
-    if (a().at.ended !== undefined || b().at.ended !== undefined) { error = `ended before audio (${a().reason ?? b().reason ?? '?'})`; break }
+    if (a().at.ended !== undefined || b().at.ended !== undefined) {
+      error = `ended before audio: ${a().reason ?? b().reason ?? '?'}, ${Math.round((performance.now() - t0) / 1000)} s after the invite`
+      break
+    }
     if (performance.now() - t0 > CALL_TIMEOUT_MS) { error = `no audio both ways within ${CALL_TIMEOUT_MS} ms`; break }
     await sleep(POLL_MS)
   }
@@ -460,8 +463,8 @@ async function placeOneCall (net: CallNet, relayOnly: boolean): Promise<CallSamp
   }
 }
 
-/** Process freezes seen while running a series (see runSeries). */
-interface Stall { afterSamples: number, mainThread: string }
+/** Process freezes seen while running a series (see runSeries); `native`: where its threads were blocked, from gdb when installed. */
+interface Stall { afterSamples: number, mainThread: string, native?: string }
 
 function summarizeCalls (samples: CallSample[], relayOnly: boolean, stalls: Stall[]): CallSeriesResult {
   const ok = samples.filter(s => s.ok)
@@ -625,6 +628,24 @@ function mainThreadState (pid: number): string {
   }
 }
 
+/**
+ * Where a frozen process's threads wait, from gdb's backtraces (when gdb is installed): per
+ * thread, its innermost libdatachannel/libjuice frame, e.g. "juice poll: rtc::impl::DtlsTransport::handleTimeout".
+ */
+function nativeStacks (pid: number): string | undefined {
+  const result = spawnSync('gdb', ['-p', String(pid), '-batch', '-ex', 'thread apply all bt 30'], { encoding: 'utf8', timeout: 60_000 })
+  if (result.status !== 0 || typeof result.stdout !== 'string') return undefined
+  const interesting = /(rtc::(?:impl::)?\w+::~?\w+|\b(?:agent|conn|juice)_\w+)/
+  const seen = new Set<string>()
+  for (const block of ('\n' + result.stdout).split('\nThread ').slice(1)) {
+    const name = /"([^"]*)"/.exec(block)?.[1] ?? '?'
+    const frame = block.split('\n').find(line => /^#\d+/.test(line) && interesting.test(line))
+    const fn = frame === undefined ? undefined : interesting.exec(frame)?.[1]
+    if (fn !== undefined && !/^(?:conn_thread_entry|conn_poll_run|conn_poll_process)$/.test(fn)) seen.add(`${name === 'node' && block.includes('(LWP ' + String(pid) + ')') ? 'main' : name}: ${fn}`)
+  }
+  return seen.size === 0 ? undefined : [...seen].join('; ')
+}
+
 /** How long without a heartbeat before a series child counts as frozen. */
 const STALL_MS = 15_000
 const MAX_RESTARTS = 5
@@ -662,11 +683,15 @@ async function runSeries<T> (kind: SeriesKind, count: number): Promise<{ samples
         if (message.harness !== undefined) harness.push(message.harness)
       }
     })
+    let frozen = false
     const watchdog = setInterval(() => {
-      if (Date.now() - last < STALL_MS || child.exitCode !== null) return
+      if (frozen || Date.now() - last < STALL_MS || child.exitCode !== null) return
+      frozen = true
       const mainThread = mainThreadState(child.pid as number)
-      stalls.push({ afterSamples: samples.length, mainThread })
-      process.stderr.write(`call-bench: ${kind}: the child process froze after ${samples.length} samples (main thread ${mainThread}); killed, going on in a fresh one\n`)
+      const native = nativeStacks(child.pid as number)
+      stalls.push({ afterSamples: samples.length, mainThread, native })
+      process.stderr.write(`call-bench: ${kind}: the child process froze after ${samples.length} samples (main thread ${mainThread}` +
+        `${native === undefined ? '' : `; blocked in ${native}`}); killed, going on in a fresh one\n`)
       child.kill('SIGKILL')
     }, 1000)
     const code = await exited
@@ -1268,7 +1293,7 @@ async function main (): Promise<void> {
   out.push(`   paths: direct ${JSON.stringify(direct.paths)}${relayed === undefined ? '' : `, relay-only ${JSON.stringify(relayed.paths)}`}; ` +
     `wall time per call (invite → both ended) ${direct.wallPerCallMs} ms direct${relayed === undefined ? '' : `, ${relayed.wallPerCallMs} ms relay-only`}`)
   for (const r of [direct, relayed]) if (r !== undefined && r.failures > 0) out.push(`   ${r.relayOnly ? 'relay-only' : 'direct'} failures: ${r.errors.join('; ')}`)
-  const stallText = (label: string, stalls: Stall[]): string => `${label} ${stalls.length}${stalls.length === 0 ? '' : ` (${stalls.map(x => `after ${x.afterSamples}: main thread ${x.mainThread}`).join('; ')})`}`
+  const stallText = (label: string, stalls: Stall[]): string => `${label} ${stalls.length}${stalls.length === 0 ? '' : ` (${stalls.map(x => `after ${x.afterSamples}: main thread ${x.mainThread}${x.native === undefined ? '' : `; ${x.native}`}`).join(' | ')})`}`
   out.push(`   frozen processes (no heartbeat for ${STALL_MS / 1000} s: killed, the series went on in a fresh process): ` +
     [stallText('direct', direct.stalls), relayed === undefined ? '' : stallText('relay-only', relayed.stalls), stallText('bare', bare.stalls),
       bareRelay === undefined ? '' : stallText('bare relay-only', bareRelay.stalls)].filter(x => x !== '').join(', '))
@@ -1304,8 +1329,9 @@ async function main (): Promise<void> {
     const atSocket = lossy.reduce((sum, s) => sum + (s.drops?.serverSocket ?? 0), 0)
     const lost = lossy.reduce((sum, s) => sum + s.targetPps * relay.stepSeconds * s.lossPercent / 100, 0)
     if (lossy.length > 0 && atSocket > 0.5 * lost) {
-      out.push(`   where the loss happened: ${atSocket} of the ~${Math.round(lost)} packets lost in the lossy steps were dropped by the kernel at the relay's listening socket ` +
-        `(receive buffer: rmem_default ${relay.rmemDefault ?? '?'} bytes, a few hundred small datagrams) while the relay process waited for a core`)
+      out.push(`   where the loss happened: in the lossy steps the kernel dropped ${atSocket} packets at the relay's listening socket, ` +
+        `${atSocket >= 0.9 * lost ? 'as many as were lost' : 'most of the loss'} (~${Math.round(lost)}) ` +
+        `(receive buffer: rmem_default ${relay.rmemDefault ?? '?'} bytes, a few hundred small datagrams), which overflows whenever the relay process falls a few milliseconds behind at these rates (busy, or waiting for a core)`)
     }
     const okSteps = relay.steps.filter(s => s.verdict === 'ok' && Number.isFinite(s.serverUsPerPacket))
     const busiest = okSteps.at(-1)

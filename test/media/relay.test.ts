@@ -86,6 +86,24 @@ describe('relay-only media session', () => {
     expect(answerer.session.stats().path).toBe('relay')
   })
 
+  it('a relayed answerer serves DTLS (a=setup:passive), skips the candidate hold and carries audio', async () => {
+    // libdatachannel #1630: the side whose ICE connects first must be the DTLS server.
+    pair = createPair({ relayOnly: true, iceServers: iceServersFor('frank'), answerer: { relayOnly: false, iceServers: iceServersFor('grace') }, trickle: false })
+    const { offerer, answerer } = pair
+    offerer.session.start()
+    const offer = await offerer.session.gathered()
+    expect(checkRemoteSdp(offer, 'offer')).toMatchObject({ ok: true, summary: { setup: 'actpass' } })
+    // The answerer itself is not relay-only: an offer of relay candidates alone decides it.
+    expect(answerer.session.setRemoteDescription(offer, 'offer')).toEqual({ ok: true })
+    const answer = await answerer.session.gathered()
+    expect(checkRemoteSdp(answer, 'answer')).toMatchObject({ ok: true, summary: { setup: 'passive' } })
+    expect(offerer.session.setRemoteDescription(answer, 'answer')).toEqual({ ok: true })
+    await waitConnected(pair, 15_000)
+    await sendFrames([offerer.session, answerer.session], opusFrames(10))
+    await waitFor('10 packets each way', () => offerer.received.length === 10 && answerer.received.length === 10, 5000)
+    expect(offerer.session.stats().path).toBe('relay')
+  })
+
   it('offers only relay candidates, which the guard accepts', async () => {
     pair = createPair({ relayOnly: true, iceServers: iceServersFor('carol'), trickle: false })
     pair.offerer.session.start()
