@@ -1,6 +1,7 @@
 // The audio of one connected call: a 20 ms clock pulls frames from the source,
 // encodes them with Opus and hands them to the media session; received packets
-// go through the jitter buffer to the decoder (or concealment) and the sink.
+// go through the jitter buffer to the decoder (or concealment) and the sink. An RTT probe rides
+// in the Opus packets both ways (rtt-probe.ts).
 import type { Logger } from '../overlay/logger.js'
 import type { AudioSource } from '../media/audio/sources.js'
 import type { AudioSink } from '../media/audio/sinks.js'
@@ -8,6 +9,7 @@ import { readInt16Frame } from '../media/audio/sources.js'
 import { FRAME_MS, FRAME_SAMPLES } from '../media/audio/pcm.js'
 import { createOpusDecoder, createOpusEncoder, type OpusDecoder } from '../media/audio/opus.js'
 import { JitterBuffer } from '../media/audio/jitter-buffer.js'
+import { createRttProbe } from './rtt-probe.js'
 
 /** Frames sent at once at most when the 20 ms timer fell behind (a busy event loop). */
 const MAX_CATCH_UP_FRAMES = 5
@@ -20,6 +22,8 @@ export interface CallAudioStats {
   lossPct: number
   bufferDelayMs: number
   bytesReceived: number
+  /** Round trip of the media path, from the in-band probe; null until the first answer. */
+  rttMs: number | null
 }
 
 export interface CallAudio {
@@ -41,6 +45,7 @@ export async function startCallAudio (options: {
   const encoder = await createOpusEncoder({ fec: true })
   const decoder: OpusDecoder = await createOpusDecoder()
   const jitter = new JitterBuffer()
+  const probe = createRttProbe()
   const silence = new Int16Array(FRAME_SAMPLES)
   let muted = false
   let framesSent = 0
@@ -62,7 +67,7 @@ export async function startCallAudio (options: {
         sourceEnded = true
         log.info({ source: source.description }, 'audio source ended; sending silence')
       }
-      send(encoder.encode(muted || frame === null ? silence : frame))
+      send(probe.outgoing(encoder.encode(muted || frame === null ? silence : frame), performance.now()))
       framesSent++
       const out = jitter.pop(performance.now())
       if (out.kind === 'packet') {
@@ -81,13 +86,14 @@ export async function startCallAudio (options: {
 
   return {
     receive (payload, rtp) {
+      const now = performance.now()
       bytesReceived += payload.length
-      jitter.push(rtp.seq, rtp.timestamp, payload, performance.now())
+      jitter.push(rtp.seq, rtp.timestamp, probe.incoming(payload, now), now)
     },
     setMuted (next) { muted = next },
     stats () {
       const j = jitter.stats()
-      return { framesSent, framesPlayed, framesConcealed, jitterMs: j.jitterMs, lossPct: j.lossPercent, bufferDelayMs: j.currentDelayMs, bytesReceived }
+      return { framesSent, framesPlayed, framesConcealed, jitterMs: j.jitterMs, lossPct: j.lossPercent, bufferDelayMs: j.currentDelayMs, bytesReceived, rttMs: probe.rttMs() }
     },
     close () {
       closing ??= (async () => {

@@ -193,7 +193,7 @@ export function createCallService (options: CallServiceOptions): CallService {
     const received = audio?.bytesReceived ?? 0
     const bitrateKbps = Math.round((received - entry.lastBytes) * 8 / 100) / 10
     entry.lastBytes = received
-    const rttMs = session?.rttMs ?? null
+    const rttMs = audio?.rttMs ?? null
     return {
       path: session?.path ?? 'unknown',
       rttMs,

@@ -131,8 +131,6 @@ export interface MediaStats {
   path: MediaPath
   localCandidateType?: CandidateType
   remoteCandidateType?: CandidateType
-  /** Round-trip time when libdatachannel measures one (it does not for a media-only session). */
-  rttMs?: number
   /** RTP packets handed to the track, and their bytes (12-byte header + payload). */
   packetsSent: number
   bytesSent: number
@@ -288,7 +286,7 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
   }
 
   /** The last selected pair seen; kept after close so a finished call still reports its path. */
-  let pathInfo: Pick<MediaStats, 'path' | 'localCandidateType' | 'remoteCandidateType' | 'rttMs'> = { path: 'unknown' }
+  let pathInfo: Pick<MediaStats, 'path' | 'localCandidateType' | 'remoteCandidateType'> = { path: 'unknown' }
 
   function refreshPath (): void {
     if (native === undefined) return
@@ -305,8 +303,6 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
         localCandidateType: localType,
         remoteCandidateType: remoteType
       }
-      const rtt = native.pc.rtt()
-      if (typeof rtt === 'number' && rtt >= 0) next.rttMs = rtt
       pathInfo = next
     } catch (err) {
       log.debug({ err: errorText(err) }, 'reading the selected candidate pair failed')

@@ -115,6 +115,7 @@ describe('voice calls with real audio', () => {
     expect(connected.path).toBe('relay')
     expect(connected.relay).toMatch(/^super[12]@127\.0\.0\.2:\d+$|the other side/)
     expect(stats?.path).toBe('relay')
+    expect(stats?.rttMs).toBeTypeOf('number') // the in-band probe crossed the relay both ways
     checkRecording(ended.recording, CALL_SECONDS)
     // ~50 packets/s each way for the call: the relays carried them (their own counters).
     expect(relayedPackets() - before).toBeGreaterThan(CALL_SECONDS * 50)
@@ -127,6 +128,7 @@ describe('voice calls with real audio', () => {
     expect(relayedPackets() - before).toBeLessThan(30)
     expect(connected.path).toBe('direct')
     expect(stats?.path).toBe('direct')
+    expect(stats?.rttMs).toBeTypeOf('number')
     expect(stats?.packetsReceived).toBeGreaterThan(0)
     expect(ended.reason).toBe('hangup')
     checkRecording(ended.recording, CALL_SECONDS)
