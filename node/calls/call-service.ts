@@ -130,8 +130,11 @@ export function createCallService (options: CallServiceOptions): CallService {
       const entry = media.get(callId)
       if (entry === undefined) return
       clearInterval(entry.statsTimer)
+      const relayed = entry.session?.relayedAddresses() ?? []
       entry.session?.close()
       entry.session = undefined
+      // Our ICE agent leaves its allocations on our supernode's relay open until they expire.
+      host.releaseTurn(relayed)
     }
   }
 

@@ -167,6 +167,11 @@ export interface MediaSession {
   localFingerprint: () => string | undefined
   /** The fingerprint the peer's (checked) description carries. */
   remoteFingerprint: () => string | undefined
+  /**
+   * The relayed addresses of the TURN allocations our ICE made. libjuice does not delete its
+   * allocations when a session closes: the call layer asks its supernode to (turn-release).
+   */
+  relayedAddresses: () => Array<{ ip: string, port: number }>
   /** Idempotent: closes the track and the connection and drops every native reference. */
   close: () => void
 }
@@ -246,6 +251,7 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
   let lastPacketAt = 0
   let watchdog: NodeJS.Timeout | undefined
   let localSdp: string | undefined
+  const relayed = new Map<string, { ip: string, port: number }>()
   let remote: AudioSdpSummary | undefined
   let gatheringComplete = false
   const gatherWaiters = new Set<{ settle: (sdp: string | undefined, problem?: string) => void }>()
@@ -463,6 +469,8 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
     pc.onLocalCandidate((candidate: string, mid: string) => {
       if (closed || ended) return
       const plain = candidate.startsWith('a=') ? candidate.slice(2) : candidate
+      const own = checkCandidate(plain)
+      if (own.ok && own.summary.type === 'relay' && relayed.size < MAX_ICE_SERVERS) relayed.set(`${own.summary.address}:${own.summary.port}`, { ip: own.summary.address, port: own.summary.port })
       if (role === 'offerer' && remote === undefined) {
         if (heldLocalCandidates.length < MAX_HELD_LOCAL_CANDIDATES) heldLocalCandidates.push({ candidate: plain, mid })
         return
@@ -651,6 +659,8 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
     state () {
       return closed ? 'closed' : reported
     },
+
+    relayedAddresses: () => [...relayed.values()],
 
     localFingerprint () {
       return localSdp === undefined ? undefined : sdpFingerprint(localSdp)

@@ -81,6 +81,8 @@ export interface Host {
   checkReachable: (address: string) => Promise<{ ok: boolean, reason: string }>
   /** TURN credentials on our supernode's relay, or undefined when it runs none (or we are not attached). */
   turnCredentials: () => Promise<TurnServerCredentials | undefined>
+  /** Tells our supernode the TURN allocations at these relayed addresses are no longer needed. */
+  releaseTurn: (relayed: Array<{ ip: string, port: number }>) => void
   /** Leaves the current supernode and attaches to the best one again (e.g. ourselves, just promoted). */
   rehome: (reason: string) => void
   close: () => void
@@ -333,6 +335,9 @@ export function createHost (components: HostComponents, init: HostInit): Host {
       const reply = await current.request({ t: 'turn-request', id: current.nextId() }, 'turn-credentials')
       if (!reply.available) return undefined
       return { host: reply.host, port: reply.port, username: reply.username, password: reply.password, ttlSeconds: reply.ttlSeconds }
+    },
+    releaseTurn (relayed) {
+      if (relayed.length > 0) link?.send({ t: 'turn-release', relayed: relayed.slice(0, 8) })
     },
     rehome (reason) {
       const current = link

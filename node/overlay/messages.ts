@@ -52,6 +52,10 @@ export const DialbackRequest = msg('dialback-request', { id: Id, address: Addres
 export const Ping = msg('ping', { id: Id })
 /** Asks for short-lived TURN credentials on the supernode's relay (for a call). */
 export const TurnRequest = msg('turn-request', { id: Id })
+/** The call that used these relayed addresses on our supernode's relay is over: end their allocations. */
+export const TurnRelease = msg('turn-release', {
+  relayed: Type.Array(Type.Object({ ip: Type.String({ minLength: 2, maxLength: 45 }), port: Type.Integer({ minimum: 1, maximum: 65535 }) }), { minItems: 1, maxItems: 8 })
+})
 
 // Supernode → host
 export const Registered = msg('registered', {
@@ -86,15 +90,19 @@ export const ForwardResult = msg('forward-result', { id: Id, delivered: Type.Int
 export const PresenceFetch = msg('presence-fetch', { id: Id, user: Username, query: Envelope })
 export const PresenceFetchResult = msg('presence-fetch-result', { id: Id, presence: Type.Array(Envelope, { maxItems: 16 }) })
 
-export const LinkMessage = Type.Union([
-  Register, UpdatePresence, RefreshLocator, Route, PresenceQuery, DialbackRequest, Ping, TurnRequest,
+const MESSAGES = [
+  Register, UpdatePresence, RefreshLocator, Route, PresenceQuery, DialbackRequest, Ping, TurnRequest, TurnRelease,
   Registered, Redirect, RouteResult, Deliver, DialbackResult, Pong, TurnCredentials,
   PeerHello, DhtCall, DhtReply, Forward, ForwardResult, PresenceFetch, PresenceFetchResult
-])
+] as const
+export const LinkMessage = Type.Union([...MESSAGES])
 export type LinkMessage = Static<typeof LinkMessage>
 export type MessageOf<T extends LinkMessage['t']> = Extract<LinkMessage, { t: T }>
 
 const validator = Compile(LinkMessage)
+/** Per type, to say what is wrong with a message against its own schema, not the union's first member. */
+const validatorOf = new Map<string, { Errors: (value: unknown) => Array<{ instancePath: string, message: string }> }>(
+  MESSAGES.map(schema => [schema.properties.t.const, Compile(schema)]))
 
 export type DecodeResult = { ok: true, message: LinkMessage } | { ok: false, reason: string }
 
@@ -108,7 +116,7 @@ export function decodeLinkMessage (bytes: Uint8Array): DecodeResult {
   }
   if (validator.Check(value)) return { ok: true, message: value }
   const t = typeof value === 'object' && value !== null ? (value as { t?: unknown }).t : undefined
-  const first = validator.Errors(value)[0]
+  const first = (typeof t === 'string' ? validatorOf.get(t) ?? validator : validator).Errors(value)[0]
   return { ok: false, reason: `invalid ${typeof t === 'string' ? `"${t.slice(0, 32)}"` : 'untyped'} message${first === undefined ? '' : `: ${first.instancePath} ${first.message}`}` }
 }
 

@@ -73,9 +73,12 @@ export async function startSupernodeRole (options: SupernodeRoleOptions): Promis
     issuerKey: session.issuerKey,
     log,
     dialer: createDialer(sodium, 3000),
-    turn: user => {
-      const issued = issueTurnCredentials(secret, user, TURN_CREDENTIAL_TTL_SECONDS, Date.now())
-      return { host: advertised.host, port: turn.port, username: issued.username, password: issued.password, ttlSeconds: TURN_CREDENTIAL_TTL_SECONDS }
+    turn: {
+      issue: user => {
+        const issued = issueTurnCredentials(secret, user, TURN_CREDENTIAL_TTL_SECONDS, Date.now())
+        return { host: advertised.host, port: turn.port, username: issued.username, password: issued.password, ttlSeconds: TURN_CREDENTIAL_TTL_SECONDS }
+      },
+      release: (user, relayed) => turn.releaseAllocations(user, relayed.map(({ ip, port }) => ({ address: ip, port })))
     }
   }, { address: options.advertise, user: options.user, deviceKey: options.deviceKey, maxHosts: options.maxHosts, minSupernodes: options.minSupernodes })
 

@@ -94,6 +94,16 @@ function relayedPackets (): number {
   }, 0)
 }
 
+function liveAllocations (): number {
+  return supernodes.reduce((sum, sn) => sum + (sn.status().relay?.allocations ?? 0), 0)
+}
+
+async function until (what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; !done(); await new Promise(resolve => setTimeout(resolve, 50))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+  }
+}
+
 function checkRecording (path: string | undefined, seconds: number): void {
   expect(path).toBeDefined()
   const wav = readWavFile(path as string)
@@ -119,6 +129,9 @@ describe('voice calls with real audio', () => {
     checkRecording(ended.recording, CALL_SECONDS)
     // ~50 packets/s each way for the call: the relays carried them (their own counters).
     expect(relayedPackets() - before).toBeGreaterThan(CALL_SECONDS * 50)
+    // Both ends asked their supernodes to end their allocations once the call was over
+    // (libjuice leaves them open until they expire, which would use up the per-user quota).
+    await until('the relays to hold no allocation', () => liveAllocations() === 0)
   })
 
   it('carries a 440 Hz tone over the direct path', async () => {

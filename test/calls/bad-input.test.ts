@@ -830,6 +830,20 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
     expect(relay().allocations).toBe(before.allocations)
   })
 
+  it('turn-release from a host ends only its own allocations at the addresses it names', async () => {
+    const before = relay()
+    const issued = await mallory.turnCredentials() as { username: string, password: string }
+    const client = await UdpTurnClient.open(turnServer, { username: issued.username, password: issued.password, expiresAt: 0, user: 'mallory' }, 'voxmesh')
+    const relayed = findAttribute(await client.allocate(), 'XOR-RELAYED-ADDRESS')?.value as TransportAddress
+    expect(relay().allocations).toBe(before.allocations + 1)
+    // Someone else's relayed port on the same relay IP, and one nobody holds: nothing happens to them.
+    mallory.releaseTurn([{ ip: relayed.address, port: relayed.port === 65535 ? 65534 : relayed.port + 1 }])
+    await waitFor('the refused release', () => logsOf('super1').find(l => l.msg === 'TURN allocations released after a call' && l.fields.ended === 0))
+    expect(relay().allocations).toBe(before.allocations + 1)
+    mallory.releaseTurn([{ ip: relayed.address, port: relayed.port }])
+    await waitFor('the release', () => relay().allocations === before.allocations || undefined)
+  })
+
   it('a tampered answer (two m-lines) to a real caller: its media session refuses it, the call fails at once with the reason logged', async () => {
     const { callId } = await alice.placeCall('mallory')
     await signalToMallory('call-invite', callId)

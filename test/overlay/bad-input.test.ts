@@ -195,6 +195,15 @@ describe('malformed messages', () => {
     await h.expectStillServing()
   })
 
+  it("a 'turn-release' naming more relays than a call can have", async () => {
+    const mallory = await h.registeredAttacker('mallory')
+    mallory.sendJson({ t: 'turn-release', relayed: Array.from({ length: 9 }, (_, i) => ({ ip: '198.18.0.1', port: 50_000 + i })) })
+    await h.run(20)
+    expectDisconnected(mallory, /invalid "turn-release" message: \/relayed/)
+    expectRegisteredHosts(1)
+    await h.expectStillServing()
+  })
+
   it('a bad message sent in the same flight as the last handshake frame is still refused', async () => {
     const mallory = h.device('mallory')
     const other = h.device('mallory')

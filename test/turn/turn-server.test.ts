@@ -571,6 +571,20 @@ describe('revocation and close', () => {
     expect(harness.server.stats().perAllocation[0]?.user).toBe('bob')
   })
 
+  it('releaseAllocations ends only the named relays of that user', () => {
+    const harness = createHarness()
+    const alice = new TestClient(harness, ALICE)
+    const aliceRelay = alice.allocated()
+    const bob = new TestClient(harness, BOB, 'bob')
+    const bobRelay = bob.allocated()
+    // Bob cannot end Alice's relay, and an address nobody holds ends nothing.
+    expect(harness.server.releaseAllocations('bob', [aliceRelay, { address: '127.0.0.1', port: 9 }])).toEqual([])
+    expect(harness.server.releaseAllocations('alice', [aliceRelay, bobRelay])).toEqual([{ type: 'close-relay', allocationId: allocationIdOf(harness, aliceRelay), reason: 'deleted' }])
+    expect(harness.server.stats()).toMatchObject({ allocations: 1, allocationsDeleted: 1 })
+    expect(harness.server.stats().perAllocation[0]?.user).toBe('bob')
+    expect(harness.server.releaseAllocations('alice', [aliceRelay])).toEqual([])
+  })
+
   it('close() closes every relay (allocations, pending, reservations) once, then drops everything', () => {
     const harness = createHarness()
     const alice = new TestClient(harness, ALICE)

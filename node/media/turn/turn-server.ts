@@ -84,6 +84,11 @@ export interface TurnServer {
   relayFailed: (allocationId: string, reason: string) => TurnAction[]
   /** Ends every allocation of `user` (e.g. a host that left): close-relay actions. */
   closeAllocationsOf: (user: string) => TurnAction[]
+  /**
+   * Ends the allocations of `user` whose relayed address is in `relayed` (a host's call ended:
+   * its ICE agent does not delete them itself). Other users' allocations are left alone.
+   */
+  releaseAllocations: (user: string, relayed: TransportAddress[]) => TurnAction[]
   stats: () => TurnServerStats
   /** Idempotent: ends every allocation and timer; close-relay actions for every socket. */
   close: () => TurnAction[]
@@ -290,6 +295,15 @@ class StunTurnServer implements TurnServer {
     if (pending.reserveNextAs !== undefined) actions.push({ type: 'close-relay', allocationId: pending.reserveNextAs, reason: 'relay failed' })
     this.log.warn({ allocationId, reason }, 'turn: relay socket failed')
     actions.push(this.error({ to: pending.client, request: pending.request, auth: pending.auth }, ERROR.INSUFFICIENT_CAPACITY, `no relay port: ${reason}`))
+    return actions
+  }
+
+  releaseAllocations (user: string, relayed: TransportAddress[]): TurnAction[] {
+    const wanted = new Set(relayed.map(address => addressKey({ address: canonicalIp(address.address) ?? address.address, port: address.port })))
+    const actions: TurnAction[] = []
+    for (const allocation of [...this.byId.values()]) {
+      if (allocation.user === user && wanted.has(addressKey(allocation.relay))) actions.push(this.removeAllocation(allocation, 'deleted'))
+    }
     return actions
   }
 

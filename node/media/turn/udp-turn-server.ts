@@ -49,6 +49,8 @@ export interface RunningTurnServer {
   stats: () => UdpTurnServerStats
   /** Ends every allocation of a user (e.g. a host that left the supernode). */
   closeAllocationsOf: (user: string) => void
+  /** Ends the allocations of `user` relayed at these addresses; how many it ended. */
+  releaseAllocations: (user: string, relayed: TransportAddress[]) => number
   /** Idempotent; resolves when every socket is closed. */
   close: () => Promise<void>
 }
@@ -195,6 +197,11 @@ export async function startTurnServer (options: StartTurnServerOptions): Promise
     relayHost: server.relayAddress,
     stats: () => ({ ...server.stats(), relaySockets: relaySockets.size }),
     closeAllocationsOf: user => { apply(server.closeAllocationsOf(user)) },
+    releaseAllocations: (user, relayed) => {
+      const actions = server.releaseAllocations(user, relayed)
+      apply(actions)
+      return actions.length
+    },
     close: async () => {
       closing ??= (async () => {
         const open = [...relaySockets.values()]

@@ -18,8 +18,13 @@ export interface SupernodeComponents {
   log: Logger
   /** Checks addresses for hosts that ask before promoting themselves. */
   dialer: Dialer
-  /** Issues TURN credentials on this supernode's relay for one of its hosts; absent when it runs none. */
-  turn?: (user: string) => { host: string, port: number, username: string, password: string, ttlSeconds: number }
+  /** This supernode's TURN relay; absent when it runs none. */
+  turn?: {
+    /** Credentials on the relay for one of its hosts. */
+    issue: (user: string) => { host: string, port: number, username: string, password: string, ttlSeconds: number }
+    /** Ends `user`'s allocations at these relayed addresses (the host's call is over); how many ended. */
+    release: (user: string, relayed: Array<{ ip: string, port: number }>) => number
+  }
 }
 
 export interface SupernodeInit {

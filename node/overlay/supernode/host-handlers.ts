@@ -116,10 +116,16 @@ export function handleHostLink (sn: SupernodeInternals, link: Link, register: Me
       }
       case 'turn-request': {
         // Only registered hosts get relay credentials, and only for their own user.
-        const issued = components.turn?.(user)
+        const issued = components.turn?.issue(user)
         link.send(issued === undefined
           ? { t: 'turn-credentials', id: message.id, available: false, host: '', port: 0, username: '', password: '', ttlSeconds: 0 }
           : { t: 'turn-credentials', id: message.id, available: true, ...issued })
+        return
+      }
+      case 'turn-release': {
+        // Only the host's own user's allocations: a host cannot end anyone else's relay.
+        const ended = components.turn?.release(user, message.relayed) ?? 0
+        log.debug({ user, asked: message.relayed.length, ended }, 'TURN allocations released after a call')
         return
       }
       case 'dialback-request':
