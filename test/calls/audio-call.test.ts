@@ -2,7 +2,9 @@
 // (with their TURN relays) and two users on loopback; node-datachannel media,
 // Opus audio. The callee records; the recording is checked for the 440 Hz tone
 // and for its length. One call takes the direct path, one is forced through
-// the relay, and the relays' own counters must agree with both.
+// the relay, and the relays' own counters must agree with both. A third pair of
+// users sits behind a firewall that lets UDP in only from the relays' address:
+// ICE finds no direct path and the call falls back to the relay by itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -17,13 +19,14 @@ import { dominantFrequency, levelDbfs } from '../../node/media/audio/analysis.js
 import { shutdownMedia } from '../../node/media/media-session.js'
 import { freePort } from '../helpers/voxmesh-net.js'
 import type { Logger } from '../../node/overlay/logger.js'
+import { blockUdpTo } from '../helpers/udp-firewall.js'
 
 const PASSWORD = 'correct horse battery'
 const CALL_SECONDS = 3
 let dir: string
 let login: RunningLoginServer
 const nodes: RunningNode[] = []
-let alice: RunningNode, bob: RunningNode, supernodes: RunningNode[]
+let alice: RunningNode, bob: RunningNode, carol: RunningNode, dave: RunningNode, supernodes: RunningNode[]
 const log = pino({ level: process.env.TEST_LOG ?? 'warn' }) as unknown as Logger
 
 const events = new Map<RunningNode, NodeEvent[]>()
@@ -52,7 +55,7 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'voxmesh-calls-'))
   login = await startLoginServer({ listen: '127.0.0.1:0', dataDir: join(dir, 'login'), argon2: { ops: 1, memoryKib: 64 } })
   const client = new LoginClient(login.url)
-  for (const user of ['super1', 'super2', 'alice', 'bob']) await client.createAccount(user, PASSWORD)
+  for (const user of ['super1', 'super2', 'alice', 'bob', 'carol', 'dave']) await client.createAccount(user, PASSWORD)
   // The supernodes (and so their TURN relays) sit on 127.0.0.2, the users' media on 127.0.0.1:
   // TURN permissions are per IP, so with everything on one address a relay-only session could
   // still reach the peer's relay from its own host socket (libdatachannel #1587).
@@ -62,11 +65,17 @@ beforeAll(async () => {
   ]
   alice = await node('alice')
   bob = await node('bob', { calls: { autoAnswer: true, recordDir: join(dir, 'recordings') } })
-  for (const user of [alice, bob]) await waitFor(user, e => e.event === 'attached')
-  await alice.addContact('bob')
-  await waitFor(bob, e => e.event === 'contact-request')
-  await bob.acceptContact('alice')
-  await waitFor(alice, e => e.event === 'presence' && e.user === 'bob' && e.status === 'online')
+  // Carol's and Dave's media sockets get addresses of their own, for the firewall below.
+  carol = await node('carol', { mediaBindAddress: '127.0.0.3' })
+  dave = await node('dave', { mediaBindAddress: '127.0.0.4', calls: { autoAnswer: true, recordDir: join(dir, 'recordings') } })
+  for (const [caller, callee] of [[alice, bob], [carol, dave]] as const) {
+    for (const user of [caller, callee]) await waitFor(user, e => e.event === 'attached')
+    const calleeName = callee.status().user
+    await caller.addContact(calleeName)
+    await waitFor(callee, e => e.event === 'contact-request')
+    await callee.acceptContact(caller.status().user)
+    await waitFor(caller, e => e.event === 'presence' && e.user === calleeName && e.status === 'online')
+  }
 }, 60_000)
 
 afterAll(async () => {
@@ -76,13 +85,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true })
 }, 30_000)
 
-async function toneCall (relayOnly: boolean) {
-  const { callId } = await alice.placeCall('bob', { tone: 440, relayOnly })
-  const connected = await waitFor(alice, e => e.event === 'call-connected' && e.callId === callId) as Extract<NodeEvent, { event: 'call-connected' }>
+async function toneCall (relayOnly: boolean, [caller, callee] = [alice, bob]) {
+  const { callId } = await caller.placeCall(callee.status().user, { tone: 440, relayOnly })
+  const connected = await waitFor(caller, e => e.event === 'call-connected' && e.callId === callId) as Extract<NodeEvent, { event: 'call-connected' }>
   await new Promise(resolve => setTimeout(resolve, CALL_SECONDS * 1000))
-  const stats = alice.calls().find(c => c.callId === callId)?.stats
-  alice.hangup(callId)
-  const ended = await waitFor(bob, e => e.event === 'call-ended' && e.callId === callId) as Extract<NodeEvent, { event: 'call-ended' }>
+  const stats = caller.calls().find(c => c.callId === callId)?.stats
+  caller.hangup(callId)
+  const ended = await waitFor(callee, e => e.event === 'call-ended' && e.callId === callId) as Extract<NodeEvent, { event: 'call-ended' }>
   return { callId, connected, ended, stats }
 }
 
@@ -145,5 +154,26 @@ describe('voice calls with real audio', () => {
     expect(stats?.packetsReceived).toBeGreaterThan(0)
     expect(ended.reason).toBe('hangup')
     checkRecording(ended.recording, CALL_SECONDS)
+  })
+})
+
+describe('a call where ICE finds no direct path', () => {
+  // Carol (127.0.0.3) and Dave (127.0.0.4) take UDP only from the relays' address, 127.0.0.2.
+  let firewall: ReturnType<typeof blockUdpTo> | undefined
+  beforeAll(() => { firewall = blockUdpTo(['127.0.0.3', '127.0.0.4'], '127.0.0.2') })
+  afterAll(() => { firewall?.close() })
+
+  it('falls back to the relay by itself, carries the tone, and reports the relay path', async () => {
+    const before = relayedPackets()
+    const { connected, ended, stats } = await toneCall(false, [carol, dave])
+    expect(connected.path).toBe('relay')
+    expect(stats?.path).toBe('relay')
+    expect(stats?.rttMs).toBeTypeOf('number')
+    expect(ended.reason).toBe('hangup')
+    checkRecording(ended.recording, CALL_SECONDS)
+    expect(relayedPackets() - before).toBeGreaterThan(CALL_SECONDS * 50)
+    // ICE did try the direct candidates: the firewall dropped its checks.
+    expect(firewall?.dropped()).toBeGreaterThan(0)
+    await until('the relays to hold no allocation', () => liveAllocations() === 0)
   })
 })
