@@ -26,7 +26,7 @@ import { resample } from '../node/media/audio/resample.js'
 import { findExecutable } from '../node/media/audio/sox.js'
 import { parseWav } from '../node/media/audio/wav.js'
 
-/** What one run measures; the flags of this script, or bench/call-bench.ts, set them. */
+/** What one run measures; the flags of this script, or bench/calls/main.ts, set them. */
 export interface PipelineOptions {
   /** Network jitter levels J (ms), one row each; the first is the baseline of the ratios. */
   jitterLevels: number[]

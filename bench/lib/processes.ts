@@ -110,9 +110,10 @@ export function runCli (args: string[], env: Record<string, string> = {}): Promi
   })
 }
 
-export async function freePort (): Promise<number> {
+/** A free TCP port on `host`. */
+export async function freePort (host = '127.0.0.1'): Promise<number> {
   const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, host, resolve) })
   const { port } = server.address() as { port: number }
   await new Promise(resolve => server.close(resolve))
   return port
