@@ -22,7 +22,6 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { OpusDecoder } from 'opus-decoder'
 import { compareSignals, dominantFrequency, levelDbfs } from '../node/media/audio/analysis.js'
@@ -30,6 +29,7 @@ import { FRAME_SAMPLES, SAMPLE_RATE, floatToInt16 } from '../node/media/audio/pc
 import { resample } from '../node/media/audio/resample.js'
 import { findExecutable } from '../node/media/audio/sox.js'
 import { parseWav } from '../node/media/audio/wav.js'
+import { round, timeLoop } from './lib/measure.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -178,13 +178,6 @@ const candidates: Candidate[] = [
 
 // ---- helpers -------------------------------------------------------------------
 
-/** Nearest-rank percentile of an ascending array, p in 0..100. */
-function percentile (sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p / 100 * sorted.length) - 1))] as number
-}
-const round = (n: number, digits = 1): number => Number(n.toFixed(digits))
-const median = (xs: number[]): number => percentile([...xs].sort((a, b) => a - b), 50)
 
 function frames (signal: Float32Array): Int16Array[] {
   const out: Int16Array[] = []
@@ -251,33 +244,6 @@ async function decodeAll (packets: Uint8Array[]): Promise<Float32Array> {
   return out.subarray(0, at)
 }
 
-/**
- * Runs `op` over `inputs` in a loop for `seconds`, timing each call. perSecond is per second of
- * this process's CPU time (user + system), so other load on the machine does not lower it: it is
- * what one core does. The per-call percentiles are wall time (preemption shows in p99).
- */
-function timeLoop<T> (inputs: T[], op: (input: T) => void): { perSecond: number, p50us: number, p99us: number } {
-  const samples: number[] = []
-  let count = 0
-  for (let i = 0; i < Math.min(200, inputs.length); i++) op(inputs[i] as T) // warm-up
-  const cpuStart = process.cpuUsage()
-  const start = performance.now()
-  const deadline = start + seconds * 1000
-  while (performance.now() < deadline) {
-    for (const input of inputs) {
-      const t = performance.now()
-      op(input)
-      samples.push(performance.now() - t)
-      count++
-      if ((count & 63) === 0 && performance.now() >= deadline) break
-    }
-  }
-  const cpu = process.cpuUsage(cpuStart)
-  const cpuSeconds = (cpu.user + cpu.system) / 1e6
-  samples.sort((a, b) => a - b)
-  return { perSecond: count / cpuSeconds, p50us: percentile(samples, 50) * 1000, p99us: percentile(samples, 99) * 1000 }
-}
-
 // ---- the run -----------------------------------------------------------------
 
 interface EncoderResult {
@@ -332,7 +298,7 @@ async function main (): Promise<void> {
       const perRound: Array<ReturnType<typeof timeLoop>> = []
       for (let r = 0; r < rounds; r++) {
         const encoder = make()
-        perRound.push(timeLoop(speechFrames, frame => { encoder.encode(frame) }))
+        perRound.push(timeLoop(speechFrames, frame => { encoder.encode(frame) }, seconds))
       }
       perRound.sort((a, b) => a.perSecond - b.perSecond)
       const mid = perRound[Math.floor(perRound.length / 2)] as ReturnType<typeof timeLoop>
@@ -368,7 +334,7 @@ async function main (): Promise<void> {
     for (let r = 0; r < rounds; r++) {
       const decoder = new OpusDecoder({ channels: 1 })
       await decoder.ready
-      perRound.push(timeLoop(packets, packet => { decoder.decodeFrame(packet) }))
+      perRound.push(timeLoop(packets, packet => { decoder.decodeFrame(packet) }, seconds))
       decoder.free()
     }
     perRound.sort((a, b) => a.perSecond - b.perSecond)
@@ -380,7 +346,7 @@ async function main (): Promise<void> {
       const perRound: Array<ReturnType<typeof timeLoop>> = []
       for (let r = 0; r < rounds; r++) {
         const decoder = new Decoder({ channels: 1, sample_rate: SAMPLE_RATE })
-        perRound.push(timeLoop(packets, packet => { decoder.decode(packet) }))
+        perRound.push(timeLoop(packets, packet => { decoder.decode(packet) }, seconds))
       }
       perRound.sort((a, b) => a.perSecond - b.perSecond)
       decoders.push({ name, ...(perRound[Math.floor(perRound.length / 2)] as ReturnType<typeof timeLoop>) })

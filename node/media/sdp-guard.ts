@@ -60,7 +60,6 @@ const ICE_CHARS = /^[A-Za-z0-9+/]+$/
 const MID = new RegExp(`^[A-Za-z0-9_\\-.]{1,${MAX_MID_LENGTH}}$`)
 const FINGERPRINT_SHA256 = /^sha-256 ((?:[0-9A-Fa-f]{2}:){31}[0-9A-Fa-f]{2})$/
 const UINT = /^[0-9]{1,10}$/
-const DIRECTIONS = new Set(['sendrecv', 'sendonly', 'recvonly', 'inactive'])
 const CANDIDATE_TYPES = new Set<string>(['host', 'srflx', 'prflx', 'relay'])
 
 function bad (reason: string): { ok: false, reason: string } {
