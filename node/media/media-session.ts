@@ -28,7 +28,9 @@
 //   main thread. On a relayed path the answerer's ICE connects first (the offerer's checks wait
 //   for the answerer's TURN permissions, which come with its held candidates), so a relayed
 //   answerer (relay-only, or offered only relay candidates) rewrites the offer's a=setup:actpass
-//   to active and becomes the DTLS server itself: the side that connects first serves. A direct
+//   to active and becomes the DTLS server itself: the side that connects first serves. As the
+//   server it cannot land a handshake before the offerer holds the answer, so it skips the
+//   candidate hold too (relay-only setup: ~150 ms instead of ~1.15 s). A direct
 //   path keeps libdatachannel's roles (the offerer connects first and serves). In the call
 //   benchmark this took relay-only freezes from 2 in 26 connections to 0 in 80;
 // - libdatachannel notices a vanished peer only after ~30 s (ICE consent), and a peer's close()
@@ -563,9 +565,9 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
       })
       // The answerer holds the offerer's candidates for a moment (see the race above).
       const split = role === 'answerer' ? splitSdpCandidates(accepted) : { sdp: accepted, candidates: [] }
-      const relayed = relayOnly || (remoteCandidateTypes.size > 0 && [...remoteCandidateTypes.values()].every(t => t === 'relay'))
+      const relayedPath = relayOnly || (remoteCandidateTypes.size > 0 && [...remoteCandidateTypes.values()].every(t => t === 'relay'))
       // A relayed answerer takes the DTLS server role (see the deadlock above).
-      const applied = role === 'answerer' && relayed ? split.sdp.replace(/^a=setup:actpass(?=\r?$)/m, 'a=setup:active') : split.sdp
+      const applied = role === 'answerer' && relayedPath ? split.sdp.replace(/^a=setup:actpass(?=\r?$)/m, 'a=setup:active') : split.sdp
       try {
         native.pc.setRemoteDescription(applied, type)
       } catch (err) {
@@ -580,7 +582,7 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
       }
       if (role === 'answerer') {
         heldRemoteCandidates = [...split.candidates, ...queued]
-        if (relayed) {
+        if (relayedPath) {
           // As the DTLS server the answerer cannot land its handshake before the offerer holds
           // the answer: the offerer starts it, once its own ICE has connected.
           queueMicrotask(() => { releaseRemoteCandidates('relayed: the answerer serves DTLS') })
