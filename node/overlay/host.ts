@@ -12,7 +12,7 @@ import { createBackoff } from '../../common/backoff.js'
 import type { Transport } from '../net/transport.js'
 import { openLink, type Link } from './link.js'
 import type { Logger } from './logger.js'
-import type { Envelope, LinkMessage, PresenceStatus, SupernodeRef } from './messages.js'
+import { MAX_RELEASED_RELAYS, type Envelope, type LinkMessage, type PresenceStatus, type SupernodeRef } from './messages.js'
 import type { HostCache } from './host-cache.js'
 import { createPresenceBook } from './presence-book.js'
 import { handleDelivery } from './host-deliveries.js'
@@ -337,7 +337,7 @@ export function createHost (components: HostComponents, init: HostInit): Host {
       return { host: reply.host, port: reply.port, username: reply.username, password: reply.password, ttlSeconds: reply.ttlSeconds }
     },
     releaseTurn (relayed) {
-      if (relayed.length > 0) link?.send({ t: 'turn-release', relayed: relayed.slice(0, 8) })
+      if (relayed.length > 0) link?.send({ t: 'turn-release', relayed: relayed.slice(0, MAX_RELEASED_RELAYS) })
     },
     rehome (reason) {
       const current = link

@@ -52,9 +52,11 @@ export const DialbackRequest = msg('dialback-request', { id: Id, address: Addres
 export const Ping = msg('ping', { id: Id })
 /** Asks for short-lived TURN credentials on the supernode's relay (for a call). */
 export const TurnRequest = msg('turn-request', { id: Id })
+/** Relayed addresses one turn-release may name: a call's ICE agent has one per TURN server, and at most 8 servers. */
+export const MAX_RELEASED_RELAYS = 8
 /** The call that used these relayed addresses on our supernode's relay is over: end their allocations. */
 export const TurnRelease = msg('turn-release', {
-  relayed: Type.Array(Type.Object({ ip: Type.String({ minLength: 2, maxLength: 45 }), port: Type.Integer({ minimum: 1, maximum: 65535 }) }), { minItems: 1, maxItems: 8 })
+  relayed: Type.Array(Type.Object({ ip: Type.String({ minLength: 2, maxLength: 45 }), port: Type.Integer({ minimum: 1, maximum: 65535 }) }), { minItems: 1, maxItems: MAX_RELEASED_RELAYS })
 })
 
 // Supernode → host

@@ -15,7 +15,7 @@ import { ENVELOPE_DOMAIN, sealEnvelope, type Envelope } from '../../common/wire/
 import { sealSignedRecord } from '../../common/wire/signed-record.js'
 import { MAX_FRAME_BYTES } from '../../node/net/transport.js'
 import { HANDSHAKE_TIMEOUT_MS } from '../../node/overlay/link.js'
-import { MAX_LINK_MESSAGE_BYTES } from '../../node/overlay/messages.js'
+import { MAX_LINK_MESSAGE_BYTES, MAX_RELEASED_RELAYS } from '../../node/overlay/messages.js'
 import { PRESENCE_QUERY_MAX_AGE_MS } from '../../node/overlay/constants.js'
 import { keyFor } from '../../node/overlay/dht/dht.js'
 import { createHarness, type Device, type Harness, type LegitHost, type WirePeer } from './bad-input-harness.js'
@@ -197,7 +197,7 @@ describe('malformed messages', () => {
 
   it("a 'turn-release' naming more relays than a call can have", async () => {
     const mallory = await h.registeredAttacker('mallory')
-    mallory.sendJson({ t: 'turn-release', relayed: Array.from({ length: 9 }, (_, i) => ({ ip: '198.18.0.1', port: 50_000 + i })) })
+    mallory.sendJson({ t: 'turn-release', relayed: Array.from({ length: MAX_RELEASED_RELAYS + 1 }, (_, i) => ({ ip: '198.18.0.1', port: 50_000 + i })) })
     await h.run(20)
     expectDisconnected(mallory, /invalid "turn-release" message: \/relayed/)
     expectRegisteredHosts(1)
