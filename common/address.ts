@@ -19,3 +19,32 @@ export function parseHostPort (text: string, allowPortZero = false): HostPort | 
 export function formatHostPort ({ host, port }: HostPort): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`
 }
+
+/**
+ * The group an address counts in for per-address caps: an IPv4 address itself
+ * (IPv4-mapped IPv6 included), the /64 of an IPv6 address (one subscriber's
+ * usual allocation), a host name as itself.
+ */
+export function addressGroupOf (host: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host)
+  if (mapped !== null) return mapped[1] as string
+  if (isIP(host) !== 6) return host.toLowerCase()
+  return `${expandIPv6(host).slice(0, 4).join(':')}::/64`
+}
+
+/** The eight 16-bit groups of an IPv6 address, as lowercase hex without leading zeros. */
+function expandIPv6 (host: string): string[] {
+  const [head = '', tail] = host.toLowerCase().split('::')
+  const parse = (part: string): string[] => part === '' ? [] : part.split(':')
+  const left = parse(head)
+  const right = tail === undefined ? [] : parse(tail)
+  // An embedded IPv4 tail counts as two groups.
+  const fix = (groups: string[]): string[] => groups.flatMap(g => {
+    if (!g.includes('.')) return [String(parseInt(g, 16).toString(16))]
+    const [a, b, c, d] = g.split('.').map(Number) as [number, number, number, number]
+    return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)]
+  })
+  const l = fix(left)
+  const r = fix(right)
+  return [...l, ...Array<string>(8 - l.length - r.length).fill('0'), ...r]
+}

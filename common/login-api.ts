@@ -105,8 +105,15 @@ export function supernodeHeartbeatBody (hb: Omit<SupernodeHeartbeat, 'signature'
   return { purpose: SUPERNODE_HEARTBEAT_PURPOSE, deviceKey, address: hb.address, load: { ...hb.load }, timestamp: hb.timestamp }
 }
 
+/** A login-server-signed admission into the supernode mesh (common/supernode-credential.ts). */
+export const SupernodeCredentialSchema = Type.Object({
+  body: Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: 1400 }),
+  signature: Base64url(64)
+}, { additionalProperties: false })
+
 export const SupernodeHeartbeatResponse = Type.Object({
   listed: Type.Boolean(),
   heartbeatSeconds: Type.Integer(),
-  ttlSeconds: Type.Integer()
+  ttlSeconds: Type.Integer(),
+  credential: SupernodeCredentialSchema
 })

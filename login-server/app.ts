@@ -2,7 +2,8 @@
 // with inject(), server.ts puts it on a socket.
 import Fastify, { LogController, type FastifyError } from 'fastify'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
-import { DEFAULT_CERTIFICATE_TTL_SECONDS, DEFAULT_RATE_LIMITS, MAX_BODY_BYTES, type RateLimits } from './constants.js'
+import { dhtIdSecretOf } from '../common/supernode-credential.js'
+import { DEFAULT_CERTIFICATE_TTL_SECONDS, DEFAULT_MAX_SUPERNODES_PER_ADDRESS, DEFAULT_RATE_LIMITS, MAX_BODY_BYTES, type RateLimits } from './constants.js'
 import { ApiError, type ErrorCode } from './errors.js'
 import { createAuthenticator, type App, type LoginServerComponents, type LoginServerInit, type RouteContext } from './context.js'
 import { createMetrics } from './metrics.js'
@@ -33,7 +34,12 @@ export async function buildLoginServerApp (components: LoginServerComponents, in
 
   const clock = components.clock ?? Date.now
   const now = (): number => Math.floor(clock() / 1000)
+  const maxSupernodesPerAddress = init.maxSupernodesPerAddress ?? DEFAULT_MAX_SUPERNODES_PER_ADDRESS
   const rateLimits: RateLimits = { ...DEFAULT_RATE_LIMITS, ...init.rateLimits }
+  // A lab that allows many supernodes on one address admits them as fast as it allows them.
+  if (init.rateLimits?.supernodeAdmissionsPerAddress === undefined && maxSupernodesPerAddress > DEFAULT_MAX_SUPERNODES_PER_ADDRESS) {
+    rateLimits.supernodeAdmissionsPerAddress = { limit: 3 * maxSupernodesPerAddress, windowSeconds: 3600 }
+  }
   const limiters = Object.fromEntries(
     Object.entries(rateLimits).map(([name, limit]) => [name, createRateLimiter(limit)])
   ) as RouteContext['limiters']
@@ -42,6 +48,8 @@ export async function buildLoginServerApp (components: LoginServerComponents, in
   const ctx: RouteContext = {
     components: { ...components, clock },
     certificateTtlSeconds: init.certificateTtlSeconds ?? DEFAULT_CERTIFICATE_TTL_SECONDS,
+    maxSupernodesPerAddress,
+    dhtIdSecret: dhtIdSecretOf(components.signingKey.secretKey),
     limiters,
     metrics,
     now,

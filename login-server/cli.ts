@@ -6,7 +6,7 @@ import { parseHostPort } from '../common/address.js'
 import { LOG_LEVELS, loggerOptions } from '../common/logger.js'
 import { startLoginServer } from './server.js'
 import {
-  DEFAULT_ARGON2_MEMORY_KIB, DEFAULT_ARGON2_OPS, DEFAULT_CERTIFICATE_TTL_SECONDS, DEFAULT_DATA_DIR, DEFAULT_LISTEN
+  DEFAULT_ARGON2_MEMORY_KIB, DEFAULT_ARGON2_OPS, DEFAULT_CERTIFICATE_TTL_SECONDS, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_MAX_SUPERNODES_PER_ADDRESS
 } from './constants.js'
 
 const positiveInt = (name: string) => (value: string): number => {
@@ -30,10 +30,11 @@ export function loginServerCommand (): Command {
     }, DEFAULT_CERTIFICATE_TTL_SECONDS)
     .option('--argon2-ops <n>', 'argon2id passes per password hash', positiveInt('--argon2-ops'), DEFAULT_ARGON2_OPS)
     .option('--argon2-memory <MiB>', 'argon2id memory per password hash, MiB', positiveInt('--argon2-memory'), DEFAULT_ARGON2_MEMORY_KIB / 1024)
+    .option('--max-supernodes-per-address <n>', 'supernodes admitted at once per IPv4 address or IPv6 /64; more than 2 only for labs and tests on one machine', positiveInt('--max-supernodes-per-address'), DEFAULT_MAX_SUPERNODES_PER_ADDRESS)
     .option('--trust-proxy', 'take client addresses from X-Forwarded-For (only behind your own reverse proxy)', false)
     .addOption(new Option('--log-level <level>', 'log level; logs are JSON lines on stderr').choices(LOG_LEVELS).default('info'))
     .action(async (opts: {
-      listen: string, dataDir: string, certificateTtl: number, argon2Ops: number, argon2Memory: number, trustProxy: boolean, logLevel: string
+      listen: string, dataDir: string, certificateTtl: number, argon2Ops: number, argon2Memory: number, trustProxy: boolean, logLevel: string, maxSupernodesPerAddress: number
     }) => {
       const server = await startLoginServer({
         listen: opts.listen,
@@ -41,6 +42,7 @@ export function loginServerCommand (): Command {
         certificateTtlSeconds: opts.certificateTtl,
         argon2: { ops: opts.argon2Ops, memoryKib: opts.argon2Memory * 1024 },
         trustProxy: opts.trustProxy,
+        maxSupernodesPerAddress: opts.maxSupernodesPerAddress,
         logger: { ...loggerOptions(opts.logLevel, 'login-server'), stream: pino.destination(2) }
       })
       process.stdout.write(`voxmesh login server listening on ${server.url}\n`)

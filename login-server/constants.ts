@@ -25,7 +25,9 @@ export const DEFAULT_RATE_LIMITS = {
   accountsPerIp: { limit: 10, windowSeconds: 3600 },
   sessionsPerIp: { limit: 60, windowSeconds: 60 },
   sessionsPerUsername: { limit: 10, windowSeconds: 300 },
-  supernodeRegistrationsPerIp: { limit: 120, windowSeconds: 60 }
+  supernodeRegistrationsPerIp: { limit: 120, windowSeconds: 60 },
+  /** New supernode device keys admitted per address group (an IPv4 address or an IPv6 /64): re-rolling for a better DHT id costs an hour. */
+  supernodeAdmissionsPerAddress: { limit: 6, windowSeconds: 3600 }
 } satisfies Record<string, RateLimit>
 export type RateLimits = typeof DEFAULT_RATE_LIMITS
 
@@ -37,3 +39,10 @@ export const SUPERNODE_RECONFIRM_SECONDS = 600
 export const SUPERNODE_SIGNATURE_MAX_SKEW_SECONDS = 60
 export const SUPERNODE_SAMPLE_SIZE = 8
 export const DIALBACK_TIMEOUT_MS = 3000
+/** Supernodes admitted at once per IPv4 address or IPv6 /64 (Tor's AuthDirMaxServersPerAddr is 2). */
+export const DEFAULT_MAX_SUPERNODES_PER_ADDRESS = 2
+/**
+ * Supernode credentials are renewed with every heartbeat but live an hour, so the
+ * mesh keeps its links through a login server outage of up to an hour.
+ */
+export const SUPERNODE_CREDENTIAL_TTL_SECONDS = 3600

@@ -33,11 +33,16 @@ export interface LoginServerInit {
   logger?: boolean | object
   /** Trust X-Forwarded-For (only behind a reverse proxy you run). */
   trustProxy?: boolean
+  /** Supernodes admitted at once per address group; more than 2 only for labs. */
+  maxSupernodesPerAddress?: number
 }
 
 export interface RouteContext {
   components: Required<LoginServerComponents>
   certificateTtlSeconds: number
+  maxSupernodesPerAddress: number
+  /** Key of the DHT id derivation (common/supernode-credential.ts). */
+  dhtIdSecret: Uint8Array
   limiters: Record<keyof RateLimits, RateLimiter>
   metrics: LoginMetrics
   /** Unix seconds. */

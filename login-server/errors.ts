@@ -13,6 +13,7 @@ export const ERROR_STATUS = {
   username_taken: 409,
   already_contacts: 409,
   request_exists: 409,
+  address_limit: 409,
   body_too_large: 413,
   unsupported_media_type: 415,
   unreachable: 422,

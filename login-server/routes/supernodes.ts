@@ -1,13 +1,16 @@
-// The supernode bootstrap list. A supernode heartbeats a signed statement of
-// its address and load; the login server lists the address only after dialing
-// it back, and drops it when heartbeats stop.
+// The supernode bootstrap list and admission. A supernode heartbeats a signed
+// statement of its address and load; the login server lists the address only
+// after dialing it back and while fewer than maxSupernodesPerAddress others run
+// on that address, answers with a short-lived supernode credential (the only
+// way into the mesh), and drops the entry when heartbeats stop.
 import { ErrorBody, SupernodeHeartbeat, type SupernodeInfo, SupernodeHeartbeatResponse, supernodeHeartbeatBody } from '../../common/login-api.js'
 import { verifyCertificate } from '../../common/certificate.js'
 import { canonicalEncode } from '../../common/canonical.js'
 import { fromBase64url } from '../../common/base64url.js'
-import { parseHostPort } from '../../common/address.js'
+import { addressGroupOf, parseHostPort } from '../../common/address.js'
+import { assignDhtId, signSupernodeCredential } from '../../common/supernode-credential.js'
 import {
-  SUPERNODE_HEARTBEAT_SECONDS, SUPERNODE_RECONFIRM_SECONDS, SUPERNODE_SIGNATURE_MAX_SKEW_SECONDS, SUPERNODE_SAMPLE_SIZE, SUPERNODE_TTL_SECONDS
+  SUPERNODE_CREDENTIAL_TTL_SECONDS, SUPERNODE_HEARTBEAT_SECONDS, SUPERNODE_RECONFIRM_SECONDS, SUPERNODE_SIGNATURE_MAX_SKEW_SECONDS, SUPERNODE_SAMPLE_SIZE, SUPERNODE_TTL_SECONDS
 } from '../constants.js'
 import { ApiError } from '../errors.js'
 import type { App, RouteContext } from '../context.js'
@@ -33,12 +36,22 @@ export function registerSupernodeRoutes (app: App, ctx: RouteContext): void {
     if (Math.abs(hb.timestamp - now) > SUPERNODE_SIGNATURE_MAX_SKEW_SECONDS) {
       throw new ApiError('stale_signature', `heartbeat timestamp ${hb.timestamp} is more than ${SUPERNODE_SIGNATURE_MAX_SKEW_SECONDS} s from server time ${now}`)
     }
-    if (parseHostPort(hb.address) === undefined) throw new ApiError('invalid_request', 'address must be HOST:PORT')
+    const advertised = parseHostPort(hb.address)
+    if (advertised === undefined) throw new ApiError('invalid_request', 'address must be HOST:PORT')
 
     const previous = await store.getSupernode(deviceKey)
     if (previous !== undefined && hb.timestamp <= previous.lastTimestamp) {
       throw new ApiError('stale_signature', 'heartbeat timestamp is not newer than the last one (replayed?)')
     }
+    const group = addressGroupOf(advertised.host)
+    const sharing = (await store.listLiveSupernodes(now))
+      .filter(entry => entry.deviceKey !== deviceKey && addressGroupOf(parseHostPort(entry.address)?.host ?? entry.address) === group)
+    if (sharing.length >= ctx.maxSupernodesPerAddress) {
+      request.log.warn({ user, group }, 'supernode not admitted: its address already runs the most supernodes allowed')
+      throw new ApiError('address_limit', `${group} already runs ${sharing.length} supernodes, the most one address may run`)
+    }
+    // Only a device key new to the list counts: a supernode that restarts keeps its admission.
+    if (previous === undefined || previous.expiresAt <= now) ctx.limit('supernodeAdmissionsPerAddress', group)
     let confirmedAt = previous?.confirmedAt ?? 0
     const needsDialback = previous === undefined || previous.address !== hb.address ||
       previous.expiresAt <= now || now - previous.confirmedAt >= SUPERNODE_RECONFIRM_SECONDS
@@ -63,7 +76,10 @@ export function registerSupernodeRoutes (app: App, ctx: RouteContext): void {
       lastTimestamp: hb.timestamp
     })
     await store.deleteExpiredSupernodes(now)
-    return { listed: true, heartbeatSeconds: SUPERNODE_HEARTBEAT_SECONDS, ttlSeconds: SUPERNODE_TTL_SECONDS }
+    const credential = signSupernodeCredential(sodium, {
+      user, deviceKey, address: hb.address, dhtId: assignDhtId(ctx.dhtIdSecret, deviceKey, now), issued: now, expires: now + SUPERNODE_CREDENTIAL_TTL_SECONDS
+    }, signingKey.secretKey)
+    return { listed: true, heartbeatSeconds: SUPERNODE_HEARTBEAT_SECONDS, ttlSeconds: SUPERNODE_TTL_SECONDS, credential }
   })
 
   app.get('/v1/supernodes', async request => {

@@ -87,6 +87,7 @@ export function openSqliteStore (file: string): LoginStore {
         capacity = excluded.capacity, last_heartbeat = excluded.last_heartbeat, confirmed_at = excluded.confirmed_at,
         expires_at = excluded.expires_at, last_timestamp = excluded.last_timestamp`),
     sampleSupernodes: db.prepare<[number, number], SupernodeRow>('SELECT * FROM supernodes WHERE expires_at > ? ORDER BY random() LIMIT ?'),
+    liveSupernodes: db.prepare<[number], SupernodeRow>('SELECT * FROM supernodes WHERE expires_at > ?'),
     countSupernodes: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM supernodes WHERE expires_at > ?'),
     deleteExpiredSupernodes: db.prepare('DELETE FROM supernodes WHERE expires_at <= ?')
   }
@@ -202,6 +203,9 @@ export function openSqliteStore (file: string): LoginStore {
     },
     async countLiveSupernodes (now) {
       return (q.countSupernodes.get(now) as { n: number }).n
+    },
+    async listLiveSupernodes (now) {
+      return q.liveSupernodes.all(now).map(toSupernode)
     },
     async deleteExpiredSupernodes (now) {
       return q.deleteExpiredSupernodes.run(now).changes

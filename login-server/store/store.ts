@@ -71,6 +71,8 @@ export interface LoginStore {
   /** Up to `limit` unexpired entries, in random order. */
   sampleLiveSupernodes (now: number, limit: number): Promise<SupernodeEntry[]>
   countLiveSupernodes (now: number): Promise<number>
+  /** Every unexpired entry (the supernode list is small: it bounds itself by address). */
+  listLiveSupernodes (now: number): Promise<SupernodeEntry[]>
   deleteExpiredSupernodes (now: number): Promise<number>
 
   close (): Promise<void>

@@ -10,6 +10,7 @@ import { sealEnvelope } from '../../common/wire/signed-envelope.js'
 import { signLocator } from '../../common/wire/locator.js'
 import { createBackoff } from '../../common/backoff.js'
 import type { Transport } from '../net/transport.js'
+import { verifySupernodeCredential } from '../../common/supernode-credential.js'
 import { openLink, type Link } from './link.js'
 import type { Logger } from './logger.js'
 import { MAX_RELEASED_RELAYS, type Envelope, type LinkMessage, type PresenceStatus, type SupernodeRef } from './messages.js'
@@ -152,7 +153,17 @@ export function createHost (components: HostComponents, init: HostInit): Host {
       candidateLink.onMessage = message => {
         clock.clearTimeout(timer)
         if (message.t === 'registered') {
-          resolve({ hostCache: message.hostCache, capacityNeeded: message.capacityNeeded })
+          // Only a supernode the login server admitted at the address we dialed: anyone can
+          // run the software and hand out host caches, but only admitted ones hold credentials.
+          const admitted = verifySupernodeCredential(sodium, message.credential, {
+            issuerKey: components.issuerKey, now: Math.floor(clock.now() / 1000), expect: { deviceKey: candidate.deviceKey, address: candidate.address }
+          })
+          if (admitted.ok) {
+            resolve({ hostCache: message.hostCache, capacityNeeded: message.capacityNeeded })
+            return
+          }
+          candidateLink.close(`not an admitted supernode: ${admitted.message}`)
+          reject(new Error(`not an admitted supernode: ${admitted.message}`))
           return
         }
         if (message.t === 'redirect') cache.add(message.supernodes, clock.now())

@@ -19,6 +19,9 @@ export const Certificate = Type.Object({ body: B64(2048), signature: B64(86) }, 
 export const Envelope = Type.Object({ certificate: Certificate, body: B64(11_000), sig: B64(86) }, { additionalProperties: false })
 export type Envelope = Static<typeof Envelope>
 
+/** A login-server-signed admission into the supernode mesh (common/supernode-credential.ts). */
+export const SupernodeCredential = Type.Object({ body: B64(1400), signature: B64(86) }, { additionalProperties: false })
+
 /** `user` is known once a link to it was made (it comes from its certificate). */
 export const SupernodeRef = Type.Object({ user: Type.Optional(Username), deviceKey: DeviceKey, address: Address }, { additionalProperties: false })
 export type SupernodeRef = Static<typeof SupernodeRef>
@@ -61,6 +64,8 @@ export const TurnRelease = msg('turn-release', {
 
 // Supernode → host
 export const Registered = msg('registered', {
+  /** The supernode's admission: a host stays only with a supernode the login server vouches for. */
+  credential: SupernodeCredential,
   hostCache: Type.Array(SupernodeRef, { maxItems: 64 }),
   /** The mesh wants more supernodes (input to promotion). */
   capacityNeeded: Type.Boolean()
@@ -82,7 +87,11 @@ export const TurnCredentials = msg('turn-credentials', {
 export const Pong = msg('pong', { id: Id, hosts: Type.Integer({ minimum: 0 }), capacity: Type.Integer({ minimum: 0 }), capacityNeeded: Type.Boolean() })
 
 // Supernode ↔ supernode
-export const PeerHello = msg('peer-hello', { address: Address })
+/**
+ * The first message on a supernode ↔ supernode link, both ways: where the sender listens and its
+ * admission. Sent again when the credential is renewed. A link without a valid one is closed.
+ */
+export const PeerHello = msg('peer-hello', { address: Address, credential: SupernodeCredential })
 export const DhtCall = msg('dht', { id: Id, request: Type.Unknown() })
 export const DhtReply = msg('dht-reply', { id: Id, response: Type.Unknown(), error: Type.Optional(Type.String({ maxLength: 300 })) })
 /** Deliver `envelope` to every device of `to` registered at the receiving supernode. */

@@ -1,11 +1,13 @@
 // Running as a supernode: the overlay service, the login server heartbeat
-// (whose dial-back proves we are reachable), and finding mesh neighbours.
+// (whose dial-back proves we are reachable, and whose answer is the credential
+// that admits us into the mesh), and finding mesh neighbours.
 import { canonicalEncode } from '../../common/canonical.js'
 import { toBase64url } from '../../common/base64url.js'
 import { LoginApiError } from '../../common/login-client.js'
 import { supernodeHeartbeatBody, type SupernodeHeartbeat } from '../../common/login-api.js'
 import { createDialer } from '../../common/dialback.js'
 import { systemClock } from '../../common/clock.js'
+import { createBackoff } from '../../common/backoff.js'
 import type { Sodium } from '../../common/sodium.js'
 import type { LinkIdentity } from '../../common/wire/link-handshake.js'
 import type { Transport } from '../net/transport.js'
@@ -94,6 +96,8 @@ export async function startSupernodeRole (options: SupernodeRoleOptions): Promis
     try {
       const answer = await session.client.heartbeatSupernode(hb)
       heartbeatSeconds = answer.heartbeatSeconds
+      // Our admission into the mesh, renewed with every heartbeat.
+      supernode.admit(answer.credential)
       return { listed: true }
     } catch (err) {
       const unreachable = err instanceof LoginApiError && err.code === 'unreachable'
@@ -115,12 +119,16 @@ export async function startSupernodeRole (options: SupernodeRoleOptions): Promis
     turn,
     heartbeat,
     run (onOutcome) {
+      // Not admitted yet (the login server was down or refused): try again sooner, with jitter.
+      const admission = createBackoff({ initialMs: 2000, maxMs: heartbeatSeconds * 1000 })
       const beat = (): void => {
         if (closed) return
         void heartbeat().then(outcome => {
           if (!outcome.listed) log.warn({ reason: outcome.reason }, 'supernode heartbeat refused')
           onOutcome(outcome)
-          if (!closed) timers.push(setTimeout(beat, heartbeatSeconds * 1000).unref())
+          if (supernode.admitted) admission.reset()
+          const delayMs = supernode.admitted ? heartbeatSeconds * 1000 : admission.next()
+          if (!closed) timers.push(setTimeout(beat, delayMs).unref())
         })
       }
       const meet = (): void => {

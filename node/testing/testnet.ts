@@ -1,10 +1,11 @@
 // An in-process voxmesh network for tests and experiments (like hyperdht's
 // testnet): supernodes and hosts running the real protocol code over the
 // in-memory network, with a fake clock and an in-memory certificate issuer
-// standing in for the login server.
+// standing in for the login server (certificates and supernode credentials).
 import { loadSodium, type Sodium } from '../../common/sodium.js'
 import { signCertificate, CERTIFICATE_VERSION } from '../../common/certificate.js'
 import { toBase64url } from '../../common/base64url.js'
+import { assignDhtId, dhtIdSecretOf, signSupernodeCredential, type SupernodeCredential } from '../../common/supernode-credential.js'
 import type { LinkIdentity } from '../../common/wire/link-handshake.js'
 import { FakeClock } from '../net/fake-clock.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../net/memory-network.js'
@@ -42,6 +43,12 @@ export interface Testnet {
   addHost: (user: string, options?: { contacts?: string[], blocked?: string[], status?: UserStatus, supernodes?: SupernodeRef[] }) => TestnetHost
   /** Crashes a supernode's machine: its connections reset, it never answers again. */
   killSupernode: (sn: TestnetSupernode) => void
+  /** What the login server signs for an admitted supernode (the DHT id is its choice, not the supernode's). */
+  credentialFor: (user: string, deviceKey: string, address: string, options?: { dhtId?: string, ttlSeconds?: number }) => SupernodeCredential
+  /** A new device of `user` with a certificate from the stand-in login server. */
+  identityFor: (user: string) => LinkIdentity & { deviceKey: string }
+  /** The stand-in login server's signing key pair. */
+  issuer: { publicKey: Uint8Array, privateKey: Uint8Array }
   /** Lets simulated time pass, with promise turns in between. */
   run: (ms: number, stepMs?: number) => Promise<void>
   close: () => void
@@ -52,6 +59,7 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
   const clock = new FakeClock()
   const network = createMemoryNetwork({ clock, latencyMs: options.latencyMs ?? 2 })
   const issuer = sodium.crypto_sign_keypair()
+  const dhtIdSecret = dhtIdSecretOf(issuer.privateKey)
   const log = options.log ?? silentLogger
   let serial = 0
   let nextIp = 1
@@ -83,6 +91,7 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
         { sodium, clock, transport, identity, issuerKey: issuer.publicKey, log: log.child({ sn: user }), dialer: network.dialer() },
         { address, user, deviceKey: identity.deviceKey, ...snOptions }
       )
+      supernode.admit(net.credentialFor(user, identity.deviceKey, address))
       const listener = await transport.listen(address, connection => { supernode.acceptConnection(connection) })
       const entry: TestnetSupernode = { user, ip, address, supernode, listener, alive: true }
       const others = net.supernodes.filter(s => s.alive).map(s => s.supernode.ref)
@@ -129,6 +138,19 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
       entry.host.start()
       net.hosts.push(entry)
       return entry
+    },
+    issuer,
+    identityFor,
+    credentialFor (user, deviceKey, address, credentialOptions = {}) {
+      const issued = Math.floor(clock.now() / 1000)
+      return signSupernodeCredential(sodium, {
+        user,
+        deviceKey,
+        address,
+        dhtId: credentialOptions.dhtId ?? assignDhtId(dhtIdSecret, deviceKey, issued),
+        issued,
+        expires: issued + (credentialOptions.ttlSeconds ?? 3600)
+      }, issuer.privateKey)
     },
     killSupernode (sn) {
       sn.alive = false

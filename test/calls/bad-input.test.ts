@@ -277,7 +277,7 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
       expect(rogue.closedReason).toMatch(/routed envelope rejected: bad_signature/)
       // Forwarded by a peer supernode: refused the same way.
       const peer = await h.attacker('roguesn')
-      peer.sendJson({ t: 'peer-hello', address: '198.18.77.1:7701' })
+      peer.sendJson(h.peerHello(peer.device, '198.18.77.1:7701'))
       peer.sendJson({ t: 'forward', id: 1, to: 'bob', envelope: tampered })
       await h.run(50)
       expect(peer.closedReason).toMatch(/forwarded envelope rejected: bad_signature/)

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createTestLoginServer, newDevice, signUp, type TestDevice, type TestLoginServer } from '../helpers/login-server.js'
 import { listenForDialback } from '../../common/dialback.js'
 import { canonicalEncode } from '../../common/canonical.js'
+import { verifySupernodeCredential } from '../../common/supernode-credential.js'
 import { fromBase64url, toBase64url } from '../../common/base64url.js'
 import { signCertificate, type Certificate, type CertificateBody } from '../../common/certificate.js'
 import { supernodeHeartbeatBody, type SupernodeHeartbeat, type SupernodeInfo } from '../../common/login-api.js'
@@ -96,7 +97,11 @@ describe('listing after dial-back', () => {
 
     const res = await post(heartbeat(node, responder.address, { load: { hosts: 7, capacity: 40 } }))
     expect(res.statusCode).toBe(200)
-    expect(res.json()).toEqual({ listed: true, heartbeatSeconds: 30, ttlSeconds: SUPERNODE_TTL_SECONDS })
+    expect(res.json()).toEqual({ listed: true, heartbeatSeconds: 30, ttlSeconds: SUPERNODE_TTL_SECONDS, credential: expect.any(Object) })
+    const credential = verifySupernodeCredential(server.sodium, res.json().credential, {
+      issuerKey: server.signingKey.publicKey, now: nowSeconds(), expect: { deviceKey: node.device.deviceKey, address: responder.address }
+    })
+    expect(credential.ok && credential.body.user).toBe('sn1')
 
     const expected = { user: 'sn1', address: responder.address, deviceKey: node.device.deviceKey, load: { hosts: 7, capacity: 40 } }
     const later = await signUp(server, 'caller')

@@ -2,6 +2,7 @@
 // hosts (createHost), and hand-driven peers that speak the link protocol from
 // its real pieces (createLinkHandshake, the frame cipher) so a test can send
 // exactly the bytes it wants: the attacker of test/overlay/bad-input.test.ts.
+import { assignDhtId, dhtIdSecretOf, signSupernodeCredential, type SupernodeCredential } from '../../common/supernode-credential.js'
 import { expect } from 'vitest'
 import { loadSodium, type Sodium } from '../../common/sodium.js'
 import { signCertificate, CERTIFICATE_VERSION } from '../../common/certificate.js'
@@ -165,6 +166,10 @@ export interface Harness {
   clock: FakeClock
   network: MemoryNetwork
   issuer: { publicKey: Uint8Array, privateKey: Uint8Array }
+  /** What the login server signs for an admitted supernode at `address`. */
+  credentialFor: (dev: Device, address: string) => SupernodeCredential
+  /** The hello of an admitted supernode at `address` (a rogue one may well be admitted). */
+  peerHello: (dev: Device, address: string) => MessageOf<'peer-hello'>
   /** The supernode under attack. */
   sn: Supernode
   snIp: string
@@ -218,6 +223,15 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
     return { user, deviceKey, identity: { certificate, secretKey: keys.privateKey } }
   }
 
+  const dhtIdSecret = dhtIdSecretOf(issuer.privateKey)
+  /** What the login server signs for an admitted supernode at `address`. */
+  const credentialFor = (dev: Device, address: string): SupernodeCredential => {
+    const issued = Math.floor(clock.now() / 1000)
+    return signSupernodeCredential(sodium, {
+      user: dev.user, deviceKey: dev.deviceKey, address, dhtId: assignDhtId(dhtIdSecret, dev.deviceKey, issued), issued, expires: issued + 86_400
+    }, issuer.privateKey)
+  }
+
   const supernodes: Supernode[] = []
   const startSupernode = async (i: number): Promise<Supernode> => {
     const ip = `198.18.0.${i + 1}`
@@ -230,6 +244,7 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
       { sodium, clock, transport, identity: dev.identity, issuerKey: issuer.publicKey, log, dialer: network.dialer() },
       { address, user, deviceKey: dev.deviceKey }
     )
+    supernode.admit(credentialFor(dev, address))
     listeners.push(await transport.listen(address, connection => { supernode.acceptConnection(connection) }))
     if (supernodes.length > 0) {
       let settled = false
@@ -311,7 +326,8 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
 
   const dhtRecords = async (user: string): Promise<DhtRecord[]> => {
     const probe = await attacker(`probe${++names}`)
-    probe.sendJson({ t: 'peer-hello', address: `198.18.77.${names % 250 + 1}:${SN_PORT}` })
+    const address = `198.18.77.${names % 250 + 1}:${SN_PORT}`
+    probe.sendJson({ t: 'peer-hello', address, credential: credentialFor(probe.device, address) })
     probe.sendJson({ t: 'dht', id: 1, request: { t: 'find_value', key: keyFor(user) } })
     await run(20)
     const reply = probe.received('dht-reply').find(r => r.id === 1)
@@ -341,6 +357,8 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
     clock,
     network,
     issuer,
+    credentialFor,
+    peerHello: (dev, address) => ({ t: 'peer-hello', address, credential: credentialFor(dev, address) }),
     sn,
     snIp,
     snLogs,

@@ -549,7 +549,7 @@ describe('badly signed messages', () => {
 
   it("a supernode peer forwarding an envelope that claims another sender", async () => {
     const mallory = await h.attacker('mallory')
-    mallory.sendJson({ t: 'peer-hello', address: '198.18.9.9:7701' })
+    mallory.sendJson(h.peerHello(mallory.device, '198.18.9.9:7701'))
     const forged = sealSignedRecord(h.sodium, mallory.device.identity, ENVELOPE_DOMAIN, {
       type: 'text', from: 'bob', to: 'alice', id: 'forged-0002', text: 'it is bob', sentAt: h.clock.now()
     })
@@ -564,7 +564,7 @@ describe('badly signed messages', () => {
 
   it('a supernode peer forwarding a tampered envelope', async () => {
     const mallory = await h.attacker('mallory')
-    mallory.sendJson({ t: 'peer-hello', address: '198.18.9.9:7701' })
+    mallory.sendJson(h.peerHello(mallory.device, '198.18.9.9:7701'))
     mallory.sendJson({ t: 'forward', id: 1, to: 'alice', envelope: tampered(h.text(h.device('bob'), 'alice')) })
     await h.run(20)
     expectDisconnected(mallory, /forwarded envelope rejected: bad_signature/)
@@ -575,7 +575,7 @@ describe('badly signed messages', () => {
 
   it('a supernode peer forwarding an envelope addressed to someone else', async () => {
     const mallory = await h.attacker('mallory')
-    mallory.sendJson({ t: 'peer-hello', address: '198.18.9.9:7701' })
+    mallory.sendJson(h.peerHello(mallory.device, '198.18.9.9:7701'))
     mallory.sendJson({ t: 'forward', id: 1, to: 'alice', envelope: h.text(h.device('bob'), 'carol') })
     await h.run(20)
     expectDisconnected(mallory, /forwarded envelope is not addressed to its recipient/)
@@ -585,16 +585,16 @@ describe('badly signed messages', () => {
 
   it("a supernode peer whose 'peer-hello' address is not host:port", async () => {
     const mallory = await h.attacker('mallory')
-    mallory.sendJson({ t: 'peer-hello', address: 'not an address' })
+    mallory.sendJson(h.peerHello(mallory.device, 'not an address'))
     await h.run(20)
-    expectDisconnected(mallory, /is not host:port/)
+    expectDisconnected(mallory, /not an admitted supernode: supernode credential has a bad address/)
     expect(h.sn.stats()).toMatchObject({ peerLinks: 0, dhtPeers: 0 })
     await h.expectStillServing()
   })
 
   it('a supernode peer sending a malformed DHT request', async () => {
     const mallory = await h.attacker('mallory')
-    mallory.sendJson({ t: 'peer-hello', address: '198.18.9.9:7701' })
+    mallory.sendJson(h.peerHello(mallory.device, '198.18.9.9:7701'))
     mallory.sendJson({ t: 'dht', id: 1, request: { t: 'store', record: { key: 'alice', value: 'here' } } })
     await h.run(20)
     expectDisconnected(mallory, /invalid store request/)
@@ -605,7 +605,7 @@ describe('badly signed messages', () => {
 
   it('a supernode peer storing a forged locator in the DHT', async () => {
     const mallory = await h.attacker('mallory')
-    mallory.sendJson({ t: 'peer-hello', address: '198.18.9.9:7701' })
+    mallory.sendJson(h.peerHello(mallory.device, '198.18.9.9:7701'))
     const locator = h.registerFor(mallory.device).locator
     const seq = h.clock.now()
     mallory.sendJson({
@@ -622,7 +622,7 @@ describe('badly signed messages', () => {
 
   it("a supernode peer storing its own locator under another user's key", async () => {
     const mallory = await h.attacker('mallory')
-    mallory.sendJson({ t: 'peer-hello', address: '198.18.9.9:7701' })
+    mallory.sendJson(h.peerHello(mallory.device, '198.18.9.9:7701'))
     const locator = h.registerFor(mallory.device).locator
     const seq = h.clock.now()
     mallory.sendJson({

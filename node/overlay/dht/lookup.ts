@@ -4,7 +4,7 @@
 // answered (or the query budget is spent, or nobody is left to ask).
 import { MAX_LOOKUP_CANDIDATES } from './constants.js'
 import { compareDistance, xorDistance } from './ids.js'
-import type { DhtPeer } from './messages.js'
+import { copyPeer, type DhtPeer } from './messages.js'
 
 export interface LookupInit {
   target: string
@@ -44,7 +44,7 @@ export function lookup (init: LookupInit): Promise<DhtPeer[]> {
       for (const peer of peers) {
         if (peer.id === init.selfId || seen.has(peer.id)) continue
         seen.add(peer.id)
-        candidates.push({ peer: { id: peer.id, address: peer.address }, distance: xorDistance(peer.id, init.target), state: 'new' })
+        candidates.push({ peer: copyPeer(peer), distance: xorDistance(peer.id, init.target), state: 'new' })
         added = true
       }
       if (!added) return

@@ -18,9 +18,19 @@ export const DhtPeerSchema = Type.Object({
   /** 64 lowercase hex characters (32 bytes). */
   id: HexId,
   /** "host:port" */
-  address: Type.String({ minLength: 3, maxLength: MAX_ADDRESS_LENGTH })
+  address: Type.String({ minLength: 3, maxLength: MAX_ADDRESS_LENGTH }),
+  /**
+   * The key the peer authenticates with (for voxmesh supernodes, the base64url device key).
+   * Whoever dials the peer checks that this key holds a credential for `id`.
+   */
+  key: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }))
 }, { additionalProperties: false })
 export type DhtPeer = Static<typeof DhtPeerSchema>
+
+/** A copy of exactly the fields of a peer (no extra properties carried along). */
+export function copyPeer (peer: DhtPeer): DhtPeer {
+  return peer.key === undefined ? { id: peer.id, address: peer.address } : { id: peer.id, address: peer.address, key: peer.key }
+}
 
 export const DhtRecordSchema = Type.Object({
   /** 64 lowercase hex characters, e.g. keyFor(username). */

@@ -6,7 +6,7 @@
 import type { Clock } from '../../../common/clock.js'
 import { ID_BITS } from './constants.js'
 import { commonPrefixLength, sortByDistance } from './ids.js'
-import type { DhtPeer } from './messages.js'
+import { copyPeer, type DhtPeer } from './messages.js'
 
 interface Contact {
   peer: DhtPeer
@@ -88,7 +88,7 @@ export class RoutingTable {
     const bucket = this.buckets[index]
     if (bucket === undefined) return // our own id
     const now = this.init.clock.now()
-    const contact: Contact = { peer: { id: peer.id, address: peer.address }, lastSeen: now }
+    const contact: Contact = { peer: copyPeer(peer), lastSeen: now }
 
     const at = bucket.contacts.findIndex(c => c.peer.id === peer.id)
     if (at !== -1) {

@@ -9,12 +9,13 @@ import type { Link } from '../link.js'
 import type { Envelope, LinkMessage, MessageOf } from '../messages.js'
 import type { HostEntry } from './host-registry.js'
 import type { SupernodeInternals } from './supernode.js'
+import type { SupernodeCredential } from '../../../common/supernode-credential.js'
 
 /** Protocol violations close the link: the thrown message is the logged reason. */
 class Refused extends Error {}
 
 export function handleHostLink (sn: SupernodeInternals, link: Link, register: MessageOf<'register'>): void {
-  const { components, hosts, router, dht } = sn
+  const { components, hosts, router } = sn
   const { log, clock } = components
   const user = link.peer.user
   const deviceKey = link.peer.deviceKey
@@ -41,7 +42,7 @@ export function handleHostLink (sn: SupernodeInternals, link: Link, register: Me
   }
   const publishLocator = async (locator: Envelope, meta: { seq: number, expires: number }): Promise<void> => {
     router.forget(user)
-    await dht.put({ key: keyFor(user), subkey: deviceKey, value: locator, seq: meta.seq, expiresAt: meta.expires * 1000 })
+    await sn.dht().put({ key: keyFor(user), subkey: deviceKey, value: locator, seq: meta.seq, expiresAt: meta.expires * 1000 })
       .catch((err: Error) => { log.warn({ user }, `locator not stored in the DHT: ${err.message}`) })
   }
   // Presence goes out (and queries are answered) only once our locator is in
@@ -70,7 +71,7 @@ export function handleHostLink (sn: SupernodeInternals, link: Link, register: Me
     return
   }
   log.info({ user, device: deviceKey.slice(0, 8), hosts: hosts.size() }, 'host registered')
-  link.send({ t: 'registered', hostCache: sn.knownSupernodes(32), capacityNeeded: sn.capacityNeeded() })
+  link.send({ t: 'registered', credential: sn.credential() as SupernodeCredential, hostCache: sn.knownSupernodes(32), capacityNeeded: sn.capacityNeeded() })
   pushPresence(entry, entry.presence)
 
   link.onClose = reason => {

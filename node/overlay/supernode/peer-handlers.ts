@@ -2,20 +2,20 @@
 // forwarded envelopes for its hosts, and presence fetches.
 import { isDeliverableBody, isPresenceQueryBody } from '../envelope-bodies.js'
 import { PRESENCE_QUERY_MAX_AGE_MS } from '../constants.js'
-import { parseRequest } from '../dht/messages.js'
+import { parseRequest, type DhtPeer } from '../dht/messages.js'
 import { verifyEnvelope } from './context.js'
 import { checkLocatorRecord } from './locator-records.js'
 import { localPresence } from './host-handlers.js'
-import { dhtIdOf } from './peer-links.js'
 import type { Link } from '../link.js'
 import type { LinkMessage } from '../messages.js'
 import type { SupernodeInternals } from './supernode.js'
 
-export function handlePeerLink (sn: SupernodeInternals, link: Link, address: string): void {
-  const { components, dht, router } = sn
-  const from = { id: dhtIdOf(link.peer.deviceKey), address }
+export function handlePeerLink (sn: SupernodeInternals, link: Link, from: DhtPeer): void {
+  const { components, router, peers } = sn
 
   link.onMessage = (message: LinkMessage) => {
+    // A peer whose admission ran out (and was not renewed) is no longer a supernode.
+    if (!peers.isAdmitted(link.peer.deviceKey)) throw new Error('the peer\'s supernode credential expired')
     switch (message.t) {
       case 'dht': {
         // A malformed request or a forged record means the peer is rogue or broken: drop the link
@@ -25,7 +25,7 @@ export function handlePeerLink (sn: SupernodeInternals, link: Link, address: str
           const check = checkLocatorRecord(components, request.record)
           if (!check.ok && check.forged) throw new Error(`DHT store of a forged record: ${check.reason}`)
         }
-        dht.handleRequest(from, request).then(
+        sn.dht().handleRequest(from, request).then(
           response => { link.send({ t: 'dht-reply', id: message.id, response }) },
           (err: Error) => { link.send({ t: 'dht-reply', id: message.id, response: null, error: err.message.slice(0, 300) }) })
         return
@@ -51,6 +51,7 @@ export function handlePeerLink (sn: SupernodeInternals, link: Link, address: str
         return
       }
       case 'peer-hello':
+        peers.renewed(link.peer.deviceKey, message)
         return
       default:
         throw new Error(`supernodes may not send ${message.t}`)

@@ -1,36 +1,59 @@
 // Supernode ↔ supernode links: dialed on demand, reused, at most MAX_PEER_LINKS
 // open (least recently used closed first), one dial at a time per peer.
-import { fromBase64url, toBase64url } from '../../../common/base64url.js'
+// Both ends open with a peer-hello carrying their supernode credential; a link
+// is used only while the peer's credential is valid, so only supernodes the
+// login server admitted (dial-back, a few per address) ever reach the DHT.
+import { verifySupernodeCredential, type SupernodeCredential, type SupernodeCredentialBody } from '../../../common/supernode-credential.js'
 import { openLink, type Link } from '../link.js'
 import { DIAL_TIMEOUT_MS, MAX_PEER_LINKS } from '../constants.js'
+import type { MessageOf } from '../messages.js'
 import type { SupernodeComponents } from './context.js'
 
-export interface PeerRef { deviceKey: string, address: string }
+export interface PeerRef { deviceKey: string, address: string, dhtId?: string }
 
 export interface PeerLinks {
-  /** An open link to the supernode with this device key, dialing it if needed. */
+  /** An open link to the supernode with this device key (and DHT id, when known), dialing it if needed. */
   get: (peer: PeerRef) => Promise<Link>
-  /** Registers a link the peer opened to us (after its peer-hello). */
-  adopt: (deviceKey: string, address: string, link: Link) => void
-  /** The user a linked supernode runs as (from its certificate). */
-  userOf: (deviceKey: string) => string | undefined
+  /** A link the peer opened to us, whose first message was `hello`: checked, answered with our own, registered. Throws when refused. */
+  adopt: (link: Link, hello: MessageOf<'peer-hello'>) => void
+  /** A renewed credential from a linked peer (a later peer-hello). Throws when it does not check out. */
+  renewed: (deviceKey: string, hello: MessageOf<'peer-hello'>) => void
+  /** Whether the peer's credential is still valid (links to expired peers are not used). */
+  isAdmitted: (deviceKey: string) => boolean
+  /** The credential facts of a linked peer. */
+  credentialOf: (deviceKey: string) => SupernodeCredentialBody | undefined
+  /** Sends our (renewed) credential on every open link. */
+  announce: () => void
   count: () => number
   close: () => void
 }
 
-/** DHT ids are the supernode's device key in hex. */
-export const dhtIdOf = (deviceKey: string): string => Buffer.from(fromBase64url(deviceKey) as Uint8Array).toString('hex')
-export const deviceKeyOfDhtId = (id: string): string => toBase64url(Buffer.from(id, 'hex'))
+interface Entry { link: Link, credential: SupernodeCredentialBody }
 
 export function createPeerLinks (
   components: SupernodeComponents,
-  self: { address: string },
-  on: { opened: (deviceKey: string, address: string, link: Link) => void, lost: (deviceKey: string, evicted: boolean) => void }
+  self: { address: string, credential: () => SupernodeCredential | undefined },
+  on: { opened: (credential: SupernodeCredentialBody, link: Link) => void, lost: (credential: SupernodeCredentialBody, evicted: boolean) => void }
 ): PeerLinks {
   // Map order is recency order: re-inserted on use.
-  const links = new Map<string, { link: Link, address: string }>()
+  const links = new Map<string, Entry>()
   const dialing = new Map<string, Promise<Link>>()
   let closed = false
+  const nowSeconds = (): number => Math.floor(components.clock.now() / 1000)
+
+  const hello = (): MessageOf<'peer-hello'> => {
+    const credential = self.credential()
+    if (credential === undefined) throw new Error('this supernode is not admitted (no credential from the login server yet)')
+    return { t: 'peer-hello', address: self.address, credential }
+  }
+
+  const check = (deviceKey: string, message: MessageOf<'peer-hello'>, dhtId?: string): SupernodeCredentialBody => {
+    const result = verifySupernodeCredential(components.sodium, message.credential, {
+      issuerKey: components.issuerKey, now: nowSeconds(), expect: { deviceKey, address: message.address, dhtId }
+    })
+    if (!result.ok) throw new Error(`not an admitted supernode: ${result.message}`)
+    return result.body
+  }
 
   const touch = (deviceKey: string): void => {
     const entry = links.get(deviceKey)
@@ -39,39 +62,68 @@ export function createPeerLinks (
     links.set(deviceKey, entry)
   }
 
-  const add = (deviceKey: string, address: string, link: Link): void => {
+  const add = (credential: SupernodeCredentialBody, link: Link): void => {
+    const { deviceKey } = credential
     const previous = links.get(deviceKey)
     if (previous !== undefined && previous.link !== link) previous.link.close('replaced by a newer link')
-    links.set(deviceKey, { link, address })
+    const entry = { link, credential }
+    links.set(deviceKey, entry)
     link.onClose = () => {
       if (links.get(deviceKey)?.link !== link) return
       links.delete(deviceKey)
-      on.lost(deviceKey, false)
+      on.lost(entry.credential, false)
     }
     while (links.size > MAX_PEER_LINKS) {
-      const [oldestKey, oldest] = links.entries().next().value as [string, { link: Link }]
+      const [oldestKey, oldest] = links.entries().next().value as [string, Entry]
       links.delete(oldestKey)
       oldest.link.close('peer link limit reached (least recently used)')
-      on.lost(oldestKey, true)
+      on.lost(oldest.credential, true)
     }
-    on.opened(deviceKey, address, link)
+    on.opened(credential, link)
   }
 
   const dial = async (peer: PeerRef): Promise<Link> => {
+    const ours = hello()
     const connection = await components.transport.dial(peer.address, DIAL_TIMEOUT_MS)
     const link = await openLink(components, connection, 'initiator', peer.deviceKey)
-    link.send({ t: 'peer-hello', address: self.address })
-    add(peer.deviceKey, peer.address, link)
-    return link
+    link.send(ours)
+    // The peer answers with its own hello; it is checked (and the link registered) in the
+    // same turn, so messages right behind it go to the peer handler, not to the floor.
+    return await new Promise<Link>((resolve, reject) => {
+      const timer = components.clock.setTimeout(() => {
+        link.close('no peer-hello in time')
+        reject(new Error(`${peer.address} sent no peer-hello within ${DIAL_TIMEOUT_MS} ms`))
+      }, DIAL_TIMEOUT_MS)
+      link.onClose = reason => { components.clock.clearTimeout(timer); reject(new Error(`link to ${peer.address} closed: ${reason}`)) }
+      link.onMessage = message => {
+        components.clock.clearTimeout(timer)
+        try {
+          if (message.t !== 'peer-hello') throw new Error(`first message must be peer-hello, got ${message.t}`)
+          add(check(peer.deviceKey, message, peer.dhtId), link)
+          resolve(link)
+        } catch (err) {
+          link.close((err as Error).message)
+          reject(err as Error)
+        }
+      }
+    })
   }
 
   return {
     get (peer) {
       if (closed) return Promise.reject(new Error('supernode is closed'))
       const existing = links.get(peer.deviceKey)
+      // A DHT contact names an id and a key: the pair must be what the login server signed, or
+      // a member could answer lookups as if it stood anywhere it likes (at an id next to a victim's key).
+      if (existing !== undefined && peer.dhtId !== undefined && existing.credential.dhtId !== peer.dhtId) {
+        return Promise.reject(new Error(`${peer.address} is not at the DHT id it was given as (its credential names another)`))
+      }
       if (existing !== undefined && !existing.link.closed) {
-        touch(peer.deviceKey)
-        return Promise.resolve(existing.link)
+        if (existing.credential.expires > nowSeconds()) {
+          touch(peer.deviceKey)
+          return Promise.resolve(existing.link)
+        }
+        existing.link.close('the peer\'s supernode credential expired')
       }
       let pending = dialing.get(peer.deviceKey)
       if (pending === undefined) {
@@ -80,8 +132,23 @@ export function createPeerLinks (
       }
       return pending
     },
-    adopt: add,
-    userOf: deviceKey => links.get(deviceKey)?.link.peer.user,
+    adopt (link, message) {
+      const ours = hello()
+      const credential = check(link.peer.deviceKey, message)
+      link.send(ours)
+      add(credential, link)
+    },
+    renewed (deviceKey, message) {
+      const entry = links.get(deviceKey)
+      if (entry === undefined) return
+      entry.credential = check(deviceKey, message)
+    },
+    isAdmitted: deviceKey => (links.get(deviceKey)?.credential.expires ?? 0) > nowSeconds(),
+    credentialOf: deviceKey => links.get(deviceKey)?.credential,
+    announce () {
+      const ours = hello()
+      for (const { link } of links.values()) link.send(ours)
+    },
     count: () => links.size,
     close () {
       closed = true

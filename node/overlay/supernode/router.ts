@@ -23,7 +23,7 @@ export function createRouter (
   self: { deviceKey: string },
   hosts: HostRegistry,
   peers: PeerLinks,
-  dht: Dht
+  dht: () => Dht
 ): Router {
   const cache = new Map<string, { locators: Locator[], until: number }>()
   const { clock, log } = components
@@ -42,7 +42,7 @@ export function createRouter (
   const locators = async (user: string): Promise<Locator[]> => {
     const cached = cache.get(user)
     if (cached !== undefined && cached.until > clock.now()) return cached.locators
-    const found = verifyRecords(user, await dht.get(keyFor(user)))
+    const found = verifyRecords(user, await dht().get(keyFor(user)))
     // Only found devices are cached: "nobody" may change any moment (a registration in flight).
     if (found.length > 0) cache.set(user, { locators: found, until: clock.now() + LOCATOR_CACHE_MS })
     if (cache.size > 10_000) cache.delete(cache.keys().next().value as string)

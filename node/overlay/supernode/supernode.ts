@@ -1,7 +1,8 @@
 // A supernode: serves hosts (bounded), joins the supernode DHT, stores and
 // serves signed locators, routes messages to any online user and pushes
-// presence to the audience each user chose. Sans-IO: connections come in
-// through acceptConnection(), time through the Clock.
+// presence to the audience each user chose. It serves and joins only once the
+// login server admitted it (admit()). Sans-IO: connections come in through
+// acceptConnection(), time through the Clock.
 import { openLink } from '../link.js'
 import { createDht, type Dht, type DhtPeer } from '../dht/dht.js'
 import { checkLocatorRecord } from './locator-records.js'
@@ -9,7 +10,8 @@ import { CAPACITY_NEEDED_LOAD, DEFAULT_MAX_HOSTS, FANOUT_CONCURRENCY, MIN_SUPERN
 import type { Connection } from '../../net/transport.js'
 import type { SupernodeRef } from '../messages.js'
 import { createHostRegistry } from './host-registry.js'
-import { createPeerLinks, deviceKeyOfDhtId, dhtIdOf } from './peer-links.js'
+import { createPeerLinks } from './peer-links.js'
+import { verifySupernodeCredential, type SupernodeCredential } from '../../../common/supernode-credential.js'
 import { createRouter } from './router.js'
 import { handleHostLink } from './host-handlers.js'
 import { handlePeerLink } from './peer-handlers.js'
@@ -21,6 +23,13 @@ export interface Supernode {
   readonly ref: SupernodeRef
   /** A connection accepted by the listener: a host or another supernode. */
   acceptConnection: (connection: Connection) => void
+  /**
+   * Takes the login server's credential (first admission, or a renewal). Until the first
+   * one the supernode serves nobody and cannot join the mesh; a renewal that moves us to
+   * another DHT id (a new epoch) rebuilds our DHT membership under the new id.
+   */
+  admit: (credential: SupernodeCredential) => void
+  readonly admitted: boolean
   /** Joins the mesh through these supernodes (any that answer). */
   bootstrap: (peers: SupernodeRef[]) => Promise<number>
   knownSupernodes: (n: number) => SupernodeRef[]
@@ -38,21 +47,26 @@ export function createSupernode (components: SupernodeComponents, init: Supernod
   const ref: SupernodeRef = { user: init.user, deviceKey: init.deviceKey, address: init.address }
   const hosts = createHostRegistry()
   let closed = false
+  let credential: SupernodeCredential | undefined
+  let dht: Dht | undefined
 
-  const peers = createPeerLinks(components, { address: init.address }, {
-    opened: (deviceKey, address, link) => {
-      dht.addPeer({ id: dhtIdOf(deviceKey), address })
-      handlePeerLink(sn, link, address)
+  const peers = createPeerLinks(components, { address: init.address, credential: () => credential }, {
+    opened: (peer, link) => {
+      const from: DhtPeer = { id: peer.dhtId, address: peer.address, key: peer.deviceKey }
+      dht?.addPeer(from)
+      handlePeerLink(sn, link, from)
     },
     // A link we closed to make room says nothing about the peer; any other close may mean it died.
-    lost: (deviceKey, evicted) => { if (!evicted && !closed) dht.removePeer(dhtIdOf(deviceKey)) }
+    lost: (peer, evicted) => { if (!evicted && !closed) dht?.removePeer(peer.dhtId) }
   })
 
-  const dht: Dht = createDht({
+  const createOurDht = (id: string): Dht => createDht({
     clock,
     log: (msg, fields) => { log.debug(fields ?? {}, msg) },
     rpc: async (peer: DhtPeer, request) => {
-      const link = await peers.get({ deviceKey: deviceKeyOfDhtId(peer.id), address: peer.address })
+      if (peer.key === undefined) throw new Error('peer without a key: cannot authenticate it')
+      // The link checks that this key holds a credential for exactly this id.
+      const link = await peers.get({ deviceKey: peer.key, address: peer.address, dhtId: peer.id })
       const reply = await link.request({ t: 'dht', id: link.nextId(), request }, 'dht-reply')
       if (reply.error !== undefined) throw new Error(reply.error)
       return reply.response as never
@@ -61,17 +75,21 @@ export function createSupernode (components: SupernodeComponents, init: Supernod
       const check = checkLocatorRecord(components, record)
       return check.ok ? undefined : check.reason
     }
-  }, { self: { id: dhtIdOf(init.deviceKey), address: init.address } })
+  }, { self: { id, address: init.address, key: init.deviceKey } })
 
-  const router = createRouter(components, { deviceKey: init.deviceKey }, hosts, peers, dht)
+  const currentDht = (): Dht => {
+    if (dht === undefined) throw new Error('this supernode is not admitted yet')
+    return dht
+  }
+  const router = createRouter(components, { deviceKey: init.deviceKey }, hosts, peers, currentDht)
 
   const knownSupernodes = (n: number): SupernodeRef[] => {
     const list: SupernodeRef[] = [ref]
-    for (const peer of dht.peers()) {
+    for (const peer of dht?.peers() ?? []) {
       if (list.length >= n) break
-      const deviceKey = deviceKeyOfDhtId(peer.id)
-      const user = peers.userOf(deviceKey)
-      list.push(user === undefined ? { deviceKey, address: peer.address } : { user, deviceKey, address: peer.address })
+      if (peer.key === undefined) continue
+      const user = peers.credentialOf(peer.key)?.user
+      list.push(user === undefined ? { deviceKey: peer.key, address: peer.address } : { user, deviceKey: peer.key, address: peer.address })
     }
     return list
   }
@@ -85,52 +103,79 @@ export function createSupernode (components: SupernodeComponents, init: Supernod
     await Promise.all(Array.from({ length: Math.min(FANOUT_CONCURRENCY, items.length) }, worker))
   }
 
-  const sn = {
+  const bootstrap = async (list: SupernodeRef[]): Promise<number> => {
+    if (dht === undefined) return 0
+    let joined = 0
+    await Promise.all(list.filter(peer => peer.deviceKey !== init.deviceKey).map(async peer => {
+      try {
+        await peers.get(peer)
+        joined++
+      } catch (err) {
+        log.info({ supernode: peer.address }, `could not join the mesh through this supernode: ${(err as Error).message}`)
+      }
+    }))
+    if (joined > 0) await dht.bootstrap([]).catch(() => 0)
+    log.info({ joined, dhtPeers: dht.peers().length }, 'joined the supernode mesh')
+    return joined
+  }
+
+  const sn: SupernodeInternals = {
     components,
     init,
     ref,
     hosts,
     peers,
-    dht,
+    dht: currentDht,
+    credential: () => credential,
     router,
     maxHosts,
     fanOut,
     knownSupernodes,
-    capacityNeeded: () => hosts.size() >= maxHosts * CAPACITY_NEEDED_LOAD || dht.peers().length + 1 < minSupernodes,
+    capacityNeeded: () => hosts.size() >= maxHosts * CAPACITY_NEEDED_LOAD || (dht?.peers().length ?? 0) + 1 < minSupernodes,
     isClosed: () => closed
   }
   return {
     ref,
     knownSupernodes,
     capacityNeeded: sn.capacityNeeded,
+    get admitted () { return credential !== undefined },
+    admit (next) {
+      if (closed) return
+      const check = verifySupernodeCredential(components.sodium, next, {
+        issuerKey: components.issuerKey, now: Math.floor(clock.now() / 1000), expect: { deviceKey: init.deviceKey, address: init.address }
+      })
+      if (!check.ok) throw new Error(`refusing our own credential: ${check.message}`)
+      credential = next
+      if (dht !== undefined && dht.self.id === check.body.dhtId) {
+        peers.announce()
+        return
+      }
+      // First admission, or a new epoch: (re)join the DHT under the id the login server gave us.
+      const neighbours = knownSupernodes(64).filter(s => s.deviceKey !== init.deviceKey)
+      const previous = dht
+      dht = createOurDht(check.body.dhtId)
+      if (previous === undefined) return
+      previous.close()
+      peers.announce()
+      // Our hosts' locators reach the new id's neighbourhood with their next republish (REPUBLISH_INTERVAL_MS).
+      log.info({ dhtId: check.body.dhtId.slice(0, 16) }, 'new DHT epoch: rejoining the mesh under our new id')
+      void bootstrap(neighbours)
+    },
     acceptConnection (connection) {
       if (closed) { connection.close('supernode is closed'); return }
+      if (credential === undefined) { connection.close('this supernode is not admitted yet'); return }
       // Self is allowed: our own user's host attaches here (only we hold our key).
       openLink(components, connection, 'responder', undefined, true).then(link => {
         // The first message says what the peer is: a host registers, a supernode says hello.
         link.onMessage = message => {
           if (message.t === 'register') handleHostLink(sn, link, message)
-          else if (message.t === 'peer-hello' && link.peer.deviceKey !== init.deviceKey) {
-            peers.adopt(link.peer.deviceKey, message.address, link)
-          } else throw new Error(`first message must be register or peer-hello (not from ourselves), got ${message.t}`) // logged, link closed
+          else if (message.t === 'peer-hello' && link.peer.deviceKey !== init.deviceKey) peers.adopt(link, message)
+          else throw new Error(`first message must be register or peer-hello (not from ourselves), got ${message.t}`) // logged, link closed
         }
       }, (err: Error) => { log.debug({ remote: connection.remoteAddress }, `inbound link failed: ${err.message}`) })
     },
-    async bootstrap (list) {
-      let joined = 0
-      await Promise.all(list.filter(peer => peer.deviceKey !== init.deviceKey).map(async peer => {
-        try {
-          await peers.get(peer)
-          joined++
-        } catch (err) {
-          log.info({ supernode: peer.address }, `could not join the mesh through this supernode: ${(err as Error).message}`)
-        }
-      }))
-      if (joined > 0) await dht.bootstrap([]).catch(() => 0)
-      log.info({ joined, dhtPeers: dht.peers().length }, 'joined the supernode mesh')
-      return joined
-    },
-    stats: () => ({ hosts: hosts.size(), capacity: maxHosts, peerLinks: peers.count(), dhtPeers: dht.peers().length }),
+    bootstrap,
+    stats: () => ({ hosts: hosts.size(), capacity: maxHosts, peerLinks: peers.count(), dhtPeers: dht?.peers().length ?? 0 }),
     handOff (reason) {
       const others = knownSupernodes(16).filter(s => s.deviceKey !== init.deviceKey)
       for (const host of hosts.all()) host.link.send({ t: 'redirect', reason, supernodes: others })
@@ -140,7 +185,7 @@ export function createSupernode (components: SupernodeComponents, init: Supernod
       closed = true
       for (const host of [...hosts.all()]) host.link.close('supernode shutting down')
       peers.close()
-      dht.close()
+      dht?.close()
     }
   }
 }
@@ -151,7 +196,9 @@ export type SupernodeInternals = {
   ref: SupernodeRef
   hosts: ReturnType<typeof createHostRegistry>
   peers: ReturnType<typeof createPeerLinks>
-  dht: Dht
+  /** The DHT we are a member of; throws before our first admission. */
+  dht: () => Dht
+  credential: () => SupernodeCredential | undefined
   router: ReturnType<typeof createRouter>
   maxHosts: number
   fanOut: <T>(items: T[], task: (item: T) => Promise<unknown>) => Promise<void>
