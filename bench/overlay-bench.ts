@@ -104,7 +104,9 @@ interface Net {
 
 async function startNet (dir: string): Promise<Net> {
   const login = new Proc('login server', ['login-server', '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'login'),
-    '--argon2-ops', '1', '--argon2-memory', '1', '--trust-proxy', '--log-level', 'warn'])
+    '--argon2-ops', '1', '--argon2-memory', '1', '--trust-proxy', '--log-level', 'warn',
+    // Every supernode of the bench runs on 127.0.0.1: the lab flag.
+    '--max-supernodes-per-address', '8'])
   const url = (await login.waitForLine(/listening on (http:\/\/\S+)/))[1] as string
   const env = { VOXMESH_PASSWORD: PASSWORD }
   const dataDir = (user: string): string => join(dir, user)

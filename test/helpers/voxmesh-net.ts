@@ -30,9 +30,10 @@ export async function freePort (): Promise<number> {
   return port
 }
 
-export async function startVoxmeshNet () {
+/** `loginServerArgs`: extra flags for the login server, e.g. the lab flags for many supernodes on one address. */
+export async function startVoxmeshNet (options: { loginServerArgs?: string[] } = {}) {
   const root = mkdtempSync(join(tmpdir(), 'voxmesh-net-'))
-  const login = startCli(['login-server', '--listen', '127.0.0.1:0', '--data-dir', join(root, 'login'), ...CHEAP_ARGON2, '--log-level', 'warn'])
+  const login = startCli(['login-server', '--listen', '127.0.0.1:0', '--data-dir', join(root, 'login'), ...CHEAP_ARGON2, '--log-level', 'warn', ...(options.loginServerArgs ?? [])])
   const url = (await login.waitForLine(/listening on (http:\/\/\S+)/))[1] as string
   const env = { VOXMESH_PASSWORD: TEST_PASSWORD }
 

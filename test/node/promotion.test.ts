@@ -55,7 +55,8 @@ describe('promotion (--role auto)', () => {
   })
 
   it('replaces a supernode killed while hosts need capacity by promoting a host', async () => {
-    net = await startVoxmeshNet()
+    // Three supernodes on 127.0.0.1 (the killed one stays listed until its entry expires): the lab flag.
+    net = await startVoxmeshNet({ loginServerArgs: ['--max-supernodes-per-address', '3'] })
     for (const user of ['sn1', 'sn2', 'standby']) await net.createAccount(user)
     const sn1 = await net.startNode('sn1', ['--role', 'supernode', '--listen', `127.0.0.1:${await freePort()}`, '--min-supernodes', '2'])
     await net.startNode('sn2', ['--role', 'supernode', '--listen', `127.0.0.1:${await freePort()}`, '--min-supernodes', '2'])
