@@ -188,8 +188,10 @@ export function createHost (components: HostComponents, init: HostInit): Host {
         const candidates = cache.candidates(PARALLEL_DIALS, clock.now(), tried)
         if (candidates.length === 0) break
         for (const c of candidates) tried.add(c.deviceKey)
+        const unreachable = new Set<string>()
         const attempts = candidates.map(async c => await connect(c).catch((err: Error) => {
           cache.failed(c.deviceKey, clock.now())
+          unreachable.add(c.deviceKey)
           lastError = `${c.address}: ${err.message}`
           throw err
         }))
@@ -203,7 +205,13 @@ export function createHost (components: HostComponents, init: HostInit): Host {
           lastError = `${candidate.address}: ${err.message}`
           return undefined
         })
-        if (registration === undefined) continue
+        if (registration === undefined) {
+          // The fastest answer refused us (full, or not a supernode at all): the ones it beat
+          // are still worth a try, and it goes to the back of the cache.
+          cache.failed(candidate.deviceKey, clock.now())
+          for (const c of candidates) if (c.deviceKey !== candidate.deviceKey && !unreachable.has(c.deviceKey)) tried.delete(c.deviceKey)
+          continue
+        }
         if (closed) { winner.close('host closed'); return }
         adopt(winner, { user: winner.peer.user, deviceKey: candidate.deviceKey, address: candidate.address }, registration)
         emit({ event: 'attached', supernode: supernode as SupernodeRef, setupMs: clock.now() - started })

@@ -16,6 +16,8 @@ import { createTestnet, type Testnet } from '../../node/testing/testnet.js'
 import { createHarness, type Harness } from '../overlay/bad-input-harness.js'
 import { createTestLoginServer, signUp, type TestLoginServer } from '../helpers/login-server.js'
 import { addRogueSupernode, type Rogue } from './rogue-supernode.js'
+import { openLink } from '../../node/overlay/link.js'
+import { silentLogger } from '../../node/overlay/logger.js'
 
 describe('joining the supernode mesh takes an admission from the login server', () => {
   let h: Harness
@@ -186,5 +188,62 @@ describe('the login server admits at most 2 supernodes per address', () => {
     } finally {
       await other.close()
     }
+  })
+})
+
+describe('an admission is short-lived and checked on open links too', () => {
+  let net: Testnet | undefined
+  afterEach(() => { net?.close(); net = undefined })
+
+  it('a supernode whose credential ran out without renewal loses its mesh links; a renewed one keeps them', async () => {
+    net = await createTestnet()
+    const a = await net.addSupernode('supera')
+    const b = await net.addSupernode('superb')
+    const alice = net.addHost('alice', { contacts: ['bob'], supernodes: [a.supernode.ref] })
+    const bob = net.addHost('bob', { contacts: ['alice'], supernodes: [b.supernode.ref] })
+    await net.run(2000)
+    const send = async (text: string): Promise<number> => {
+      const sending = alice.host.sendText('bob', text)
+      await net!.run(500)
+      return (await sending).delivered
+    }
+    expect(await send('one')).toBe(1)
+
+    // The login server stops renewing a's admission (a lost its reachability, or was struck off).
+    a.supernode.admit(net.credentialFor('supera', a.supernode.ref.deviceKey, a.address, { ttlSeconds: 120 }))
+    await net.run(60_000, 1000)
+    expect(await send('two'), 'still admitted for another minute').toBe(1)
+    await net.run(61_000, 1000)
+    expect(await send('three'), 'expired: b no longer takes a\'s forwards').toBe(0)
+    expect(bob.events.filter(e => e.event === 'message').map(e => (e as { text: string }).text)).toEqual(['one', 'two'])
+
+    // Renewed (the next heartbeat went through): a is back in the mesh.
+    a.supernode.admit(net.credentialFor('supera', a.supernode.ref.deviceKey, a.address))
+    expect(await send('four')).toBe(1)
+  })
+
+  it('a host does not stay with a "supernode" that shows another supernode\'s credential', async () => {
+    net = await createTestnet()
+    const testnet = net
+    const honest = await testnet.addSupernode('honest')
+    // A member's modified node at 198.18.201.1 that answers registrations with the honest supernode's credential.
+    const identity = testnet.identityFor('mallory')
+    const address = '198.18.201.1:7701'
+    const stolen = testnet.credentialFor('honest', honest.supernode.ref.deviceKey, honest.address)
+    let registrations = 0
+    await testnet.network.host('198.18.201.1').listen(address, connection => {
+      void openLink({ sodium: testnet.sodium, clock: testnet.clock, identity, issuerKey: testnet.issuer.publicKey, log: silentLogger }, connection, 'responder').then(link => {
+        link.onMessage = message => {
+          if (message.t !== 'register') return
+          registrations++
+          link.send({ t: 'registered', credential: stolen, hostCache: [], capacityNeeded: false })
+        }
+      }, () => {})
+    })
+    const victim = testnet.addHost('victim', { supernodes: [{ user: 'mallory', deviceKey: identity.deviceKey, address }, honest.supernode.ref] })
+    await testnet.run(10_000)
+    expect(registrations, 'the victim tried the rogue').toBeGreaterThan(0)
+    expect(victim.events, JSON.stringify(victim.events)).toContainEqual(expect.objectContaining({ event: 'attached' }))
+    expect(victim.host.supernode?.deviceKey).toBe(honest.supernode.ref.deviceKey)
   })
 })
