@@ -74,8 +74,9 @@ export class UdpTurnClient {
     this.inbox = new Inbox(socket)
   }
 
-  static async open (server: TransportAddress, credentials: TurnCredentials, realm: string): Promise<UdpTurnClient> {
-    return new UdpTurnClient(await udpSocket(), server, credentials, realm)
+  /** A client socket on `bindAddress` (a loopback address: several stand for several machines). */
+  static async open (server: TransportAddress, credentials: TurnCredentials, realm: string, bindAddress = '127.0.0.1'): Promise<UdpTurnClient> {
+    return new UdpTurnClient(await udpSocket(bindAddress), server, credentials, realm)
   }
 
   get key (): Uint8Array {
