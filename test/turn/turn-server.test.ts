@@ -640,6 +640,31 @@ describe('relays relay calls, nothing else (peers, quotas per address, grants)',
     expect(only(alice.sendIndication(PUBLIC_PEER, payload(10)), 'send-to-peer').to).toEqual(PUBLIC_PEER)
   })
 
+  it('by default the relay\'s own address is a peer only at the relayed ports of its allocations, never at its other ports (its own machine)', () => {
+    const RELAY = '1.2.3.5' // strings only: the sans-IO server sends nothing
+    const harness = createHarness({ allowPrivatePeers: false, relayAddress: RELAY })
+    const alice = new TestClient(harness, ALICE)
+    alice.allocated()
+    const bobRelay = new TestClient(harness, BOB, 'bob').allocated()
+    expect(bobRelay.address).toBe(RELAY)
+    // Two callers on one relay reach each other at their relayed addresses.
+    expect(errorOf(alice.channelBind(0x4000, bobRelay))).toBeUndefined()
+    expect(only(alice.sendBytes(encodeChannelData(0x4000, payload(10))), 'send-to-peer').to).toEqual(bobRelay)
+    expect(only(alice.sendIndication(bobRelay, payload(10)), 'send-to-peer').to).toEqual(bobRelay)
+    // Any other port of that address is the supernode's own machine: the TURN listener, DNS, ...
+    for (const port of [53, 3478, bobRelay.port + 1]) {
+      expect(errorOf(alice.createPermission({ address: RELAY, port }))).toEqual({ code: 403, reason: `Forbidden: peer ${RELAY}: the relay's own address, at port ${port}, which relays no allocation` })
+      expect(errorOf(alice.channelBind(0x4001, { address: RELAY, port }))?.code).toBe(403)
+      // The permission for the IP (from Bob's relayed address) does not open its other ports.
+      expect(alice.sendIndication({ address: RELAY, port }, payload(10))).toEqual([])
+    }
+    expect(harness.server.stats().dropped['forbidden-peer']).toBe(3)
+    // Once Bob's allocation ends, its port is no peer either.
+    expect(errorOf(new TestClient(harness, BOB, 'bob').refresh(0))).toBeUndefined()
+    expect(alice.sendBytes(encodeChannelData(0x4000, payload(10)))).toEqual([])
+    expect(harness.server.stats().dropped['forbidden-peer']).toBe(4)
+  })
+
   it('an IPv6 relay refuses IPv4-mapped, IPv4-compatible, NAT64 and plain IPv6 spellings of loopback and private peers', () => {
     const harness = createHarness({ allowPrivatePeers: false, relayAddress: '2001:db8::1' })
     const alice = new TestClient(harness, { address: '2001:db8:1::10', port: 40000 })

@@ -20,6 +20,9 @@
 //   - Peers (peer-ranges.ts): loopback, private, link-local, CGNAT, multicast, reserved,
 //     benchmark and documentation ranges, in every IPv6 spelling that carries them, are
 //     refused (403; a Send indication to one is dropped), unless allowPrivatePeers (the lab flag).
+//     So is the relay's own address at any port that is not the relayed port of an allocation
+//     (two callers on one relay reach each other there; any other port is a service of the
+//     supernode's own machine, its TURN listener included), also unless allowPrivatePeers.
 //   - Quotas: allocations per user and per client address (486) and in total (508), permissions
 //     and channels per allocation (508), a relay rate per allocation and direction (excess
 //     dropped, counted), and no cap on total bytes or call duration. A full relay refuses new
@@ -164,6 +167,8 @@ class StunTurnServer implements TurnServer {
   private readonly pendingById = new Map<string, Pending>()
   private readonly pendingByClient = new Map<string, Pending>()
   private readonly reservations = new Map<string, Reservation>()
+  /** Relayed ports of the allocations: the only ports of the relay's own address a peer may have. */
+  private readonly relayPorts = new Set<number>()
   /** Grants whose credentials are honoured (requireGrant). */
   private readonly grants = new Set<string>()
   private closed = false
@@ -494,6 +499,7 @@ class StunTurnServer implements TurnServer {
     ])
     const allocation = new Allocation(id, client, relay, auth.username, auth.user, request.transactionId, response.bytes, now, lifetimeMs, this.config.maxBytesPerSecond)
     this.byId.set(id, allocation)
+    this.relayPorts.add(relay.port)
     this.byClient.set(addressKey(client), allocation)
     this.scheduleExpiry(allocation)
     this.counters.allocationsCreated++
@@ -613,6 +619,12 @@ class StunTurnServer implements TurnServer {
       allocation.toPeer.dropped++
       return this.drop('no-permission', `Send indication to ${addressKey(peer)}: no permission`)
     }
+    // Permissions and channels name an IP; the port is checked here, per packet (a Set lookup).
+    const intoItself = this.selfRefusal(peer)
+    if (intoItself !== undefined) {
+      allocation.toPeer.dropped++
+      return this.drop('forbidden-peer', `to ${addressKey(peer)}: ${intoItself}`)
+    }
     if (!allocation.toPeerBucket.take(data.length, now)) {
       allocation.toPeer.dropped++
       return this.drop('rate-limited', `from allocation ${allocation.id} to ${addressKey(peer)}`)
@@ -636,12 +648,18 @@ class StunTurnServer implements TurnServer {
   private checkPeer (reply: Reply, peer: TransportAddress): TurnAction | undefined {
     const family = ipFamily(peer.address)
     if (family !== this.config.relayFamily) return this.error(reply, ERROR.PEER_ADDRESS_FAMILY_MISMATCH, `peer is IPv${family}, the relay IPv${this.config.relayFamily}`)
-    const refused = this.peerPolicy(peer.address)
+    const refused = this.peerPolicy(peer.address) ?? this.selfRefusal(peer)
     if (refused !== undefined) {
       this.log.warn({ user: reply.auth?.user, peer: peer.address, reason: refused }, 'turn: peer refused')
       return this.error(reply, ERROR.FORBIDDEN, `peer ${peer.address}: ${refused}`)
     }
     return undefined
+  }
+
+  /** Why `peer` is the supernode's own machine rather than another allocation of this relay, or undefined. */
+  private selfRefusal (peer: TransportAddress): string | undefined {
+    if (this.config.allowPrivatePeers || peer.address !== this.relayAddress || this.relayPorts.has(peer.port)) return undefined
+    return `the relay's own address, at port ${peer.port}, which relays no allocation`
   }
 
   private lifetimeFor (requestedSeconds: number | undefined): number {
@@ -677,6 +695,7 @@ class StunTurnServer implements TurnServer {
 
   private removeAllocation (allocation: Allocation, why: 'expired' | 'deleted' | 'revoked'): TurnAction {
     this.byId.delete(allocation.id)
+    this.relayPorts.delete(allocation.relay.port)
     if (this.byClient.get(addressKey(allocation.client)) === allocation) this.byClient.delete(addressKey(allocation.client))
     const timer = this.expiryTimers.get(allocation.id)
     if (timer !== undefined) this.clock.clearTimeout(timer)
