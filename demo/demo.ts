@@ -135,7 +135,8 @@ async function main (): Promise<boolean> {
     const listen = `127.0.0.2:${await freePort('127.0.0.2').catch(() => {
       throw new Error('cannot bind 127.0.0.2 (on macOS: sudo ifconfig lo0 alias 127.0.0.2 up)')
     })}`
-    await ready(user, node(user, '--role', 'supernode', '--listen', listen))
+    // loopback peers: the lab flag (the relay refuses loopback and private peers by default).
+    await ready(user, node(user, '--role', 'supernode', '--listen', listen, '--relay-allow-private'))
     listens.push(listen)
   }
   await waitUntil('the login server to list both supernodes', async () => {

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks'
 import { createOpusEncoder } from '../../node/media/audio/opus.js'
 import { FRAME_SAMPLES, floatToInt16 } from '../../node/media/audio/pcm.js'
 import { createMediaSession, type MediaIceServer, type MediaSession } from '../../node/media/media-session.js'
+import { DEFAULT_MAX_ALLOCATIONS } from '../../node/media/turn/constants.js'
 import { issueTurnCredentials } from '../../node/media/turn/credentials.js'
 import { startTurnServer, type RunningTurnServer } from '../../node/media/turn/udp-turn-server.js'
 import { silentLogger } from '../../node/overlay/logger.js'
@@ -92,7 +93,15 @@ export async function bareSeries (count: number, relayOnly: boolean, report: (sa
   const secret = randomBytes(32)
   // Every connection gets its own credential user: a closed session keeps its allocation (libjuice
   // does not delete it; calls have their supernode do it, which bare sessions have no one for).
-  if (relayOnly) for (let i = 0; i < 2; i++) turns.push(await startTurnServer({ listen: '127.0.0.2:0', relayHost: '127.0.0.2', realm: TURN_REALM, secret }))
+  // loopback peers: the lab flag; and every client is on 127.0.0.1 with allocations that outlive
+  // their sessions, so the per-address quota is the total's.
+  if (relayOnly) {
+    for (let i = 0; i < 2; i++) {
+      turns.push(await startTurnServer({
+        listen: '127.0.0.2:0', relayHost: '127.0.0.2', realm: TURN_REALM, secret, allowPrivatePeers: true, quotas: { maxAllocationsPerAddress: DEFAULT_MAX_ALLOCATIONS }
+      }))
+    }
+  }
   let connection = 0
   const servers = (): { offerer: MediaIceServer[], answerer: MediaIceServer[] } => {
     if (!relayOnly) return { offerer: [], answerer: [] }

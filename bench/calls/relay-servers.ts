@@ -38,8 +38,11 @@ export async function relayChild (kind: ChildKind, maxStreams: number): Promise<
       relayHost: '127.0.0.2',
       realm: TURN_REALM,
       secret,
-      // The supernode's defaults, but for the allocation total (2000): the ramp may pass it.
-      quotas: { maxAllocations: maxStreams + 100 }
+      // The supernode's defaults, but for the allocation total (2000), which the ramp may pass,
+      // and the per-address quota, as every stream comes from 127.0.0.1.
+      quotas: { maxAllocations: maxStreams + 100, maxAllocationsPerAddress: maxStreams + 100 },
+      // loopback peers: the lab flag.
+      allowPrivatePeers: true
     })
     address = { address: server.address, port: server.port }
     counters = () => {

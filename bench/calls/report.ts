@@ -98,7 +98,7 @@ export function formatReport (figures: Figures, { callCount, relayCallCount, max
   if (relay === undefined) {
     out.push('3. TURN relay capacity: skipped (--skip-relay)')
   } else {
-    out.push(`3. TURN relay capacity: one TURN server (startTurnServer, supernode defaults, allocation quota raised to ${maxStreams + 100}) in its own process (pid ${relay.server.pid}) at ${relay.server.address}; ` +
+    out.push(`3. TURN relay capacity: one TURN server (startTurnServer, supernode defaults, total and per-address allocation quotas raised to ${maxStreams + 100}, the lab flag for loopback peers) in its own process (pid ${relay.server.pid}) at ${relay.server.address}; ` +
       `each stream = a UDP client in this process sending 50 × ${relay.payloadBytes}-byte packets/s by ${relay.mode}; ${relay.stepSeconds} s per step after 1 s at the new load. ` +
       'Baseline in the same run: a bare Node UDP forwarder process (one socket in, one out, no TURN logic), measured right after the TURN server at each stream count, from the same client sockets')
     out.push('   relay CPU % = the relay process\'s CPU time over the step, % of one core; loop % = its event-loop utilization; µs/pkt = its CPU per packet relayed; ' +

@@ -143,7 +143,8 @@ export async function startCallNet (dir: string): Promise<CallNet> {
   const closeSupernodes: Array<() => Promise<void>> = []
   for (const user of ['super1', 'super2']) {
     // A free TCP port for the overlay listener; the supernode's TURN relay takes the same port on UDP.
-    const { node, close } = await start(user, { role: 'supernode', listen: `127.0.0.2:${await freePort('127.0.0.2')}` })
+    // loopback peers: the lab flag (the relay refuses loopback and private peers by default).
+    const { node, close } = await start(user, { role: 'supernode', listen: `127.0.0.2:${await freePort('127.0.0.2')}`, relayAllowPrivate: true })
     await attachedTo(node)
     supernodes.push(node)
     closeSupernodes.push(close)

@@ -73,6 +73,7 @@ interface NodeCommandOptions {
   allowCallsFromAnyone: boolean
   callWaiting: boolean
   ringTimeout?: number
+  relayAllowPrivate: boolean
 }
 
 export function nodeCommand (): Command {
@@ -97,6 +98,7 @@ export function nodeCommand (): Command {
     .option('--max-load-per-core <load>', 'CPU load average per core above which it does not promote', number('--max-load-per-core', 0), DEFAULT_MAX_LOAD_PER_CORE)
     .option('--max-hosts <n>', 'hosts a supernode serves before it redirects newcomers', number('--max-hosts', 1), DEFAULT_MAX_HOSTS)
     .option('--min-supernodes <n>', 'below this many known supernodes the mesh asks for promotions', number('--min-supernodes', 1), MIN_SUPERNODES)
+    .option('--relay-allow-private', 'labs and tests only: let this supernode\'s TURN relay reach loopback and private addresses (refused by default)', false)
     .option('--auto-answer', 'answer incoming calls at once (bots, tests)', false)
     .addOption(new Option('--play <file>', 'what calls send by default: this WAV file, looped').conflicts('tone'))
     .addOption(new Option('--tone <hz>', `what calls send by default: a sine tone (${MIN_TONE_HZ}–${MAX_TONE_HZ} Hz)`).argParser(toneHz).conflicts('play'))
@@ -124,6 +126,7 @@ export function nodeCommand (): Command {
         thresholds: { promoteAfterMs: opts.promoteAfter, minFreeMemoryMb: opts.minFreeMemory, maxLoadPerCore: opts.maxLoadPerCore },
         maxHosts: opts.maxHosts,
         minSupernodes: opts.minSupernodes,
+        relayAllowPrivate: opts.relayAllowPrivate,
         calls: {
           autoAnswer: opts.autoAnswer,
           play: opts.play === undefined ? undefined : resolvePath(opts.play),

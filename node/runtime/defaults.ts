@@ -13,6 +13,13 @@ export const DEFAULT_MAX_LOAD_PER_CORE = 0.8
 export const PROMOTION_CHECK_MS = 5_000
 /** Failed reachability checks in a row before a supernode demotes (demotion is harder than promotion). */
 export const DEMOTE_AFTER_FAILED_CHECKS = 3
+/**
+ * TURN credentials a supernode hands its hosts live this long: they bound when a call may start
+ * (hosts ask afresh for each call), never how long it lasts (a call's allocation is refreshed
+ * with the same credentials after they expired; see turn-server.ts). They die sooner when the
+ * host leaves (its grant is revoked).
+ */
+export const TURN_CREDENTIAL_TTL_SECONDS = 600
 /** The supernode refreshes its mesh neighbours from the login server this often. */
 export const SUPERNODE_DISCOVERY_MS = 30_000
 /** Certificates are renewed once this fraction of their lifetime has passed. */

@@ -44,6 +44,8 @@ export interface NodeOptions {
   calls?: CallDefaults
   /** ICE gathers only on this address (tests on one machine). */
   mediaBindAddress?: string
+  /** The lab flag: as a supernode, relay to loopback and private peers too (labs and tests on one machine). */
+  relayAllowPrivate?: boolean
 }
 
 export interface RunningNode extends NodeApi {
@@ -155,7 +157,8 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
     if (advertise === undefined || listener === undefined) return false
     const candidate = await startSupernodeRole({
       sodium, log, identity, session, transport, user, deviceKey: dataDir.device.deviceKey, advertise, listen: listener.address,
-      maxHosts: options.maxHosts, minSupernodes: options.minSupernodes, known: () => cache.entries()
+      maxHosts: options.maxHosts, minSupernodes: options.minSupernodes, known: () => cache.entries(),
+      relayAllowPrivate: options.relayAllowPrivate
     }).catch((err: Error) => {
       log.warn({}, `cannot run as a supernode: ${err.message}`)
       return undefined

@@ -16,7 +16,7 @@ import type { SupernodeRef } from '../overlay/messages.js'
 import { createSupernode, type Supernode } from '../overlay/supernode/supernode.js'
 import { supernodeRef } from '../overlay/host-cache.js'
 import type { LoginSession } from './login-session.js'
-import { SUPERNODE_DISCOVERY_MS } from './defaults.js'
+import { SUPERNODE_DISCOVERY_MS, TURN_CREDENTIAL_TTL_SECONDS } from './defaults.js'
 import { randomBytes } from 'node:crypto'
 import { parseHostPort, type HostPort } from '../../common/address.js'
 import { issueTurnCredentials } from '../media/turn/credentials.js'
@@ -50,10 +50,9 @@ export interface SupernodeRoleOptions {
   known: () => SupernodeRef[]
   /** The overlay listener's bound address: the relay listens on UDP at the same host and port. */
   listen: string
+  /** The lab flag (`--relay-allow-private`): the relay may relay to loopback and private peers. */
+  relayAllowPrivate?: boolean
 }
-
-/** TURN credentials handed to hosts last this long; a call longer than that keeps its allocation (refreshes use the nonce, not a new login). */
-const TURN_CREDENTIAL_TTL_SECONDS = 3600
 
 export async function startSupernodeRole (options: SupernodeRoleOptions): Promise<SupernodeRole> {
   const { sodium, log, identity, session } = options
@@ -64,9 +63,14 @@ export async function startSupernodeRole (options: SupernodeRoleOptions): Promis
     relayHost: advertised.host,
     realm: 'voxmesh',
     secret,
+    // Credentials die with the host's registration: each names its host's grant (below).
+    requireGrant: true,
+    allowPrivatePeers: options.relayAllowPrivate === true,
     log: log.child({ component: 'turn' })
   })
-  log.info({ turn: `${turn.address}:${turn.port}` }, 'STUN/TURN relay listening')
+  log.info({ turn: `${turn.address}:${turn.port}`, allowPrivatePeers: options.relayAllowPrivate === true }, 'STUN/TURN relay listening')
+  /** The open relay grant of each registered host that asked for credentials, by device key. */
+  const grants = new Map<string, string>()
   const supernode = createSupernode({
     sodium,
     clock: systemClock,
@@ -76,9 +80,20 @@ export async function startSupernodeRole (options: SupernodeRoleOptions): Promis
     log,
     dialer: createDialer(sodium, 3000),
     turn: {
-      issue: user => {
-        const issued = issueTurnCredentials(secret, user, TURN_CREDENTIAL_TTL_SECONDS, Date.now())
+      issue: (user, device) => {
+        let grant = grants.get(device)
+        if (grant === undefined) {
+          grants.set(device, grant = randomBytes(16).toString('base64url'))
+          turn.openGrant(grant)
+        }
+        const issued = issueTurnCredentials(secret, user, TURN_CREDENTIAL_TTL_SECONDS, Date.now(), grant)
         return { host: advertised.host, port: turn.port, username: issued.username, password: issued.password, ttlSeconds: TURN_CREDENTIAL_TTL_SECONDS }
+      },
+      revoke: (_user, device) => {
+        const grant = grants.get(device)
+        if (grant === undefined) return 0
+        grants.delete(device)
+        return turn.revokeGrant(grant)
       },
       release: (user, relayed) => turn.releaseAllocations(user, relayed.map(({ ip, port }) => ({ address: ip, port })))
     }

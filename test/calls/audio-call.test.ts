@@ -59,9 +59,10 @@ beforeAll(async () => {
   // The supernodes (and so their TURN relays) sit on 127.0.0.2, the users' media on 127.0.0.1:
   // TURN permissions are per IP, so with everything on one address a relay-only session could
   // still reach the peer's relay from its own host socket (libdatachannel #1587).
+  // loopback peers: the lab flag.
   supernodes = [
-    await node('super1', { role: 'supernode', listen: `127.0.0.2:${await freePort()}` }),
-    await node('super2', { role: 'supernode', listen: `127.0.0.2:${await freePort()}` })
+    await node('super1', { role: 'supernode', listen: `127.0.0.2:${await freePort()}`, relayAllowPrivate: true }),
+    await node('super2', { role: 'supernode', listen: `127.0.0.2:${await freePort()}`, relayAllowPrivate: true })
   ]
   alice = await node('alice')
   bob = await node('bob', { calls: { autoAnswer: true, recordDir: join(dir, 'recordings') } })

@@ -708,7 +708,8 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
     const client = new LoginClient(login.url)
     for (const user of ['super1', 'alice', 'bob', 'mallory']) await client.createAccount(user, PASSWORD)
     // On 127.0.0.2, as in audio-call.test.ts: a relay-only session cannot sneak a direct path.
-    sn = await node('super1', { role: 'supernode', listen: `127.0.0.2:${await freePort()}` })
+    // loopback peers: the lab flag.
+    sn = await node('super1', { role: 'supernode', listen: `127.0.0.2:${await freePort()}`, relayAllowPrivate: true })
     const [host, port] = (sn.status().listen as string).split(':') as [string, string]
     turnServer = { address: host, port: Number(port) }
     alice = await node('alice')

@@ -22,7 +22,8 @@ function iceServersFor (user: string): MediaIceServer[] {
 }
 
 beforeAll(async () => {
-  turn = await startTurnServer({ listen: '127.0.0.1:0', relayHost: '127.0.0.2', realm: 'voxmesh.test', secret: SECRET })
+  // loopback peers: the lab flag.
+  turn = await startTurnServer({ listen: '127.0.0.1:0', relayHost: '127.0.0.2', realm: 'voxmesh.test', secret: SECRET, allowPrivatePeers: true })
 })
 afterEach(() => { closeAll(pair); pair = undefined })
 afterAll(async () => {

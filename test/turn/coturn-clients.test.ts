@@ -53,7 +53,9 @@ async function start (): Promise<RunningTurnServer> {
     realm: REALM,
     secret: SECRET,
     // uclient makes a probe allocation per session and RTP/RTCP pairs: room for all of them.
-    quotas: { maxAllocationsPerUser: 64 }
+    quotas: { maxAllocationsPerUser: 64, maxAllocationsPerAddress: 64 },
+    // loopback peers: the lab flag.
+    allowPrivatePeers: true
   })
   servers.push(server)
   return server

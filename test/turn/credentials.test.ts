@@ -42,6 +42,20 @@ describe('TURN REST API credentials', () => {
     expect(parseTurnUsername('1234567890123:alice', NOW).ok).toBe(false)
   })
 
+  it('names a grant as a third part: "<expiry>:<user>:<grant>", signed like the rest', () => {
+    const credentials = issueTurnCredentials('s3cret', 'alice', 600, NOW, 'Gr4nt_id-x')
+    expect(credentials).toMatchObject({ username: '1800000600:alice:Gr4nt_id-x', user: 'alice', grant: 'Gr4nt_id-x' })
+    expect(verifyTurnCredentials('s3cret', credentials.username, credentials.password, NOW)).toEqual({ ok: true, user: 'alice', grant: 'Gr4nt_id-x', expiresAt: 1_800_000_600_000, expired: false })
+    // Another grant under the same password does not verify.
+    expect(verifyTurnCredentials('s3cret', '1800000600:alice:other', credentials.password, NOW)).toEqual({ ok: false, reason: 'wrong password' })
+    expect(parseTurnUsername('1800000600:alice:a:b', NOW)).toEqual({ ok: false, reason: 'username has an invalid grant part' })
+    expect(parseTurnUsername('1800000600:alice:', NOW)).toEqual({ ok: false, reason: 'username has an invalid grant part' })
+    expect(parseTurnUsername('1800000600:alice:g+/=', NOW).ok).toBe(false)
+    expect(() => issueTurnCredentials('s', 'alice', 600, NOW, 'bad grant')).toThrow(/grant/)
+    expect(() => issueTurnCredentials('s', 'alice', 600, NOW, 'x'.repeat(44))).toThrow(/grant/)
+    expect(() => issueTurnCredentials('s', 'al:ice', 600, NOW)).toThrow(/':'/)
+  })
+
   it('refuses to issue what it could not verify', () => {
     expect(() => issueTurnCredentials('', 'alice', 600, NOW)).toThrow(TurnError)
     expect(() => issueTurnCredentials('s', 'with space', 600, NOW)).toThrow(/printable ASCII/)

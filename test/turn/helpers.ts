@@ -47,7 +47,8 @@ export function createHarness (init: Partial<TurnServerInit> = {}, seed = 'turn'
     clock,
     random: seededRandom(seed),
     onActions: actions => { timerActions.push(...actions) }
-  }, { realm: REALM, secret: SECRET, relayAddress: RELAY_IP, ...init })
+  // benchmark-range peers (198.18.0.0/15, the in-memory network's addresses): the lab flag.
+  }, { realm: REALM, secret: SECRET, relayAddress: RELAY_IP, allowPrivatePeers: true, ...init })
   const relays = new Map<string, TransportAddress>()
   let nextPort = 50000
   const openRelays = (actions: TurnAction[]): TurnAction[] => actions.flatMap(action => {
@@ -93,9 +94,10 @@ export class TestClient {
     readonly harness: Harness,
     readonly from: TransportAddress,
     user = 'alice',
-    ttlSeconds = 3600
+    ttlSeconds = 3600,
+    grant?: string
   ) {
-    this.credentials = issueTurnCredentials(SECRET, user, ttlSeconds, harness.clock.now())
+    this.credentials = issueTurnCredentials(SECRET, user, ttlSeconds, harness.clock.now(), grant)
     this.password = this.credentials.password
   }
 

@@ -1,6 +1,7 @@
 // A minimal real-UDP TURN client for tests, plus socket bookkeeping so afterEach can close
 // everything a test opened, also when it failed.
 import { createSocket, type Socket } from 'node:dgram'
+import { isIPv6 } from 'node:net'
 import { METHOD } from '../../node/media/turn/constants.js'
 import type { TurnCredentials } from '../../node/media/turn/credentials.js'
 import type { TransportAddress } from '../../node/media/turn/ip.js'
@@ -12,7 +13,7 @@ import { newTransactionId } from './helpers.js'
 const openSockets = new Set<Socket>()
 
 export async function udpSocket (address = '127.0.0.1', port = 0): Promise<Socket> {
-  const socket = createSocket('udp4')
+  const socket = createSocket(isIPv6(address) ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' })
   openSockets.add(socket)
   socket.on('close', () => { openSockets.delete(socket) })
   await new Promise<void>((resolve, reject) => {
@@ -74,8 +75,9 @@ export class UdpTurnClient {
     this.inbox = new Inbox(socket)
   }
 
-  static async open (server: TransportAddress, credentials: TurnCredentials, realm: string): Promise<UdpTurnClient> {
-    return new UdpTurnClient(await udpSocket(), server, credentials, realm)
+  /** A client socket on `bindAddress` (a loopback address: several stand for several machines). */
+  static async open (server: TransportAddress, credentials: TurnCredentials, realm: string, bindAddress = '127.0.0.1'): Promise<UdpTurnClient> {
+    return new UdpTurnClient(await udpSocket(bindAddress), server, credentials, realm)
   }
 
   get key (): Uint8Array {

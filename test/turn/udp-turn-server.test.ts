@@ -12,7 +12,8 @@ const REALM = 'sn.voxmesh.test'
 const servers: RunningTurnServer[] = []
 
 async function start (options: Partial<StartTurnServerOptions> = {}): Promise<RunningTurnServer> {
-  const server = await startTurnServer({ listen: '127.0.0.1:0', relayHost: '127.0.0.1', realm: REALM, secret: SECRET, ...options })
+  // loopback peers: the lab flag.
+  const server = await startTurnServer({ listen: '127.0.0.1:0', relayHost: '127.0.0.1', realm: REALM, secret: SECRET, allowPrivatePeers: true, ...options })
   servers.push(server)
   return server
 }
@@ -113,6 +114,24 @@ describe('startTurnServer over real UDP sockets', () => {
     const bob = await client(server, 'bob')
     expect(findAttribute(await bob.allocate(), 'XOR-RELAYED-ADDRESS')).toBeDefined()
     expect(server.stats()).toMatchObject({ allocations: 5, relaySockets: 5, errorResponses: { 486: 20 } })
+  })
+
+  it('a full relay refuses new allocations with 508 and keeps relaying both ways for the call it has', async () => {
+    const server = await start({ quotas: { maxAllocations: 3 } })
+    const alice = await client(server, 'alice')
+    const peer = new Inbox(await udpSocket())
+    const relay = findAttribute(await alice.allocate(), 'XOR-RELAYED-ADDRESS')?.value as TransportAddress
+    expect(errorCode(await alice.request(METHOD.CHANNEL_BIND, [{ type: 'CHANNEL-NUMBER', value: 0x4001 }, { type: 'XOR-PEER-ADDRESS', value: peer.address }]))).toBeUndefined()
+    for (const user of ['bob', 'carol']) expect(errorCode(await (await client(server, user)).allocate())).toBeUndefined()
+    for (let i = 0; i < 5; i++) {
+      expect(errorCode(await (await client(server, `newcomer${i}`)).allocate())).toBe(508)
+      alice.send(encodeChannelData(0x4001, Buffer.from(`to peer ${i}`)))
+      expect((await peer.next()).bytes.toString()).toBe(`to peer ${i}`)
+      peer.socket.send(Buffer.from(`to alice ${i}`), relay.port, relay.address)
+      const back = decodeChannelData((await alice.inbox.next()).bytes)
+      expect(back.ok && Buffer.from(back.data).toString()).toBe(`to alice ${i}`)
+    }
+    expect(server.stats()).toMatchObject({ allocations: 3, relaySockets: 3, errorResponses: { 508: 5 } })
   })
 
   it('EVEN-PORT reserves port+1 for the RESERVATION-TOKEN, on real sockets', async () => {

@@ -1,6 +1,6 @@
 // TurnServerInit: what a supernode may configure, each option checked against its bounds.
 import {
-  DEFAULT_LIFETIME_SECONDS, DEFAULT_MAX_ALLOCATIONS, DEFAULT_MAX_ALLOCATIONS_PER_USER,
+  DEFAULT_LIFETIME_SECONDS, DEFAULT_MAX_ALLOCATIONS, DEFAULT_MAX_ALLOCATIONS_PER_ADDRESS, DEFAULT_MAX_ALLOCATIONS_PER_USER,
   DEFAULT_MAX_BYTES_PER_SECOND_PER_ALLOCATION, DEFAULT_MAX_CHANNELS, DEFAULT_MAX_LIFETIME_SECONDS,
   DEFAULT_MAX_PERMISSIONS, DEFAULT_NONCE_LIFETIME_SECONDS, DEFAULT_SOFTWARE, MAX_TEXT_BYTES
 } from './constants.js'
@@ -11,6 +11,8 @@ import type { TurnSecret } from './credentials.js'
 export interface TurnQuotas {
   /** Allocations one user (the user part of the credential username) may hold at once (default 10); more → 486. */
   maxAllocationsPerUser?: number
+  /** Allocations one client IPv4 address or IPv6 /64 may hold at once (default 32); more → 486. */
+  maxAllocationsPerAddress?: number
   /** Allocations in total (default 2000); more → 508. */
   maxAllocations?: number
   /** Longest lifetime one Allocate/Refresh grants (default 3600 s). Refreshes extend it for as long as a call lasts. */
@@ -37,6 +39,17 @@ export interface TurnServerInit {
   nonceLifetimeSeconds?: number
   /** SOFTWARE attribute of responses (default "voxmesh-turn"). */
   software?: string
+  /**
+   * The lab flag (`--relay-allow-private`): relay to loopback, private, link-local and the other
+   * ranges of peer-ranges.ts that a lab puts its peers in. Default false: refused with 403.
+   */
+  allowPrivatePeers?: boolean
+  /**
+   * Honour only credentials that name a grant opened with openGrant (and not revoked since).
+   * A supernode sets it, so that the credentials of a host die when it leaves. Default false:
+   * any credential the secret signs (standard TURN REST API clients).
+   */
+  requireGrant?: boolean
 }
 
 export interface TurnConfig {
@@ -45,6 +58,7 @@ export interface TurnConfig {
   relayAddress: string
   relayFamily: IpFamily
   maxAllocationsPerUser: number
+  maxAllocationsPerAddress: number
   maxAllocations: number
   maxLifetimeMs: number
   defaultLifetimeMs: number
@@ -53,6 +67,8 @@ export interface TurnConfig {
   maxChannels: number
   nonceLifetimeMs: number
   software: string
+  allowPrivatePeers: boolean
+  requireGrant: boolean
 }
 
 function integerOption (name: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -84,6 +100,7 @@ export function configFrom (init: TurnServerInit): TurnConfig {
     relayAddress,
     relayFamily: ipFamily(relayAddress) as IpFamily,
     maxAllocationsPerUser: integerOption('quotas.maxAllocationsPerUser', quotas.maxAllocationsPerUser, DEFAULT_MAX_ALLOCATIONS_PER_USER, 1),
+    maxAllocationsPerAddress: integerOption('quotas.maxAllocationsPerAddress', quotas.maxAllocationsPerAddress, DEFAULT_MAX_ALLOCATIONS_PER_ADDRESS, 1),
     maxAllocations: integerOption('quotas.maxAllocations', quotas.maxAllocations, DEFAULT_MAX_ALLOCATIONS, 1),
     maxLifetimeMs: maxLifetime * 1000,
     defaultLifetimeMs: defaultLifetime * 1000,
@@ -91,6 +108,8 @@ export function configFrom (init: TurnServerInit): TurnConfig {
     maxPermissions: integerOption('quotas.maxPermissions', quotas.maxPermissions, DEFAULT_MAX_PERMISSIONS, 1),
     maxChannels: integerOption('quotas.maxChannels', quotas.maxChannels, DEFAULT_MAX_CHANNELS, 1, 0x4000),
     nonceLifetimeMs: integerOption('nonceLifetimeSeconds', init.nonceLifetimeSeconds, DEFAULT_NONCE_LIFETIME_SECONDS, 10, 24 * 3600) * 1000,
-    software: textOption('software', init.software, DEFAULT_SOFTWARE)
+    software: textOption('software', init.software, DEFAULT_SOFTWARE),
+    allowPrivatePeers: init.allowPrivatePeers === true,
+    requireGrant: init.requireGrant === true
   }
 }

@@ -148,6 +148,8 @@ export const MAX_PEERS_PER_CREATE_PERMISSION = 16
 
 /** The user part of a credential username: printable, no spaces. */
 export const MAX_CREDENTIAL_USER_LENGTH = 128
+/** The grant part of a credential username (a supernode uses base64url of 16 random bytes: 22). */
+export const MAX_CREDENTIAL_GRANT_LENGTH = 43
 /** Longest lifetime issueTurnCredentials hands out (a day); calls outlive credentials (see turn-server.ts). */
 export const MAX_CREDENTIAL_TTL_SECONDS = 24 * 60 * 60
 
@@ -156,6 +158,15 @@ export const MAX_CREDENTIAL_TTL_SECONDS = 24 * 60 * 60
 export const DEFAULT_SOFTWARE = 'voxmesh-turn'
 /** Allocations at once from one user: a call needs one or two, plus retries and a second device. */
 export const DEFAULT_MAX_ALLOCATIONS_PER_USER = 10
+/**
+ * Allocations at once from one client address (an IPv4 address, or an IPv6 /64, which one
+ * machine can fill with addresses): the cap an attacker with many accounts but few addresses
+ * meets. Room for a household or an office behind one NAT (a few users, a few calls each);
+ * with a few addresses an attacker gets a small share of DEFAULT_MAX_ALLOCATIONS.
+ */
+export const DEFAULT_MAX_ALLOCATIONS_PER_ADDRESS = 32
+/** Prefix length by which IPv6 client addresses are counted for DEFAULT_MAX_ALLOCATIONS_PER_ADDRESS. */
+export const CLIENT_IPV6_PREFIX_BITS = 64
 /** Allocations at once in total: each is one UDP socket. */
 export const DEFAULT_MAX_ALLOCATIONS = 2_000
 /** Longest lifetime one Allocate/Refresh may grant; clients refresh before it runs out, for as long as the call lasts. */

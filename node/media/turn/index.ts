@@ -1,6 +1,6 @@
 // STUN and TURN relay (RFC 8489 / RFC 8656, UDP) run by every supernode for the hosts it serves.
 export {
-  createTurnServer, defaultPeerPolicy, DROP_REASONS,
+  createTurnServer, deniedPeerReason, DROP_REASONS,
   type TurnServer, type TurnServerComponents, type TurnServerStats, type AllocationStats, type TurnAction, type DropReason
 } from './turn-server.js'
 export type { TurnServerInit, TurnQuotas } from './config.js'

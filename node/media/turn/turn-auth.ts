@@ -12,6 +12,8 @@ export interface Auth {
   username: string
   /** The user part, whom quotas count. */
   user: string
+  /** The grant the credentials were issued under, if any. */
+  grant?: string
   /** Whether the credential's expiry has passed (allowed for an existing allocation, not for a new one). */
   expired: boolean
   expiresAt: number
@@ -29,7 +31,14 @@ export type AuthOutcome =
 export class Authenticator {
   private readonly nonces: NonceBook
 
-  constructor (private readonly realm: string, private readonly secret: TurnSecret, nonceKey: Uint8Array, nonceLifetimeMs: number) {
+  /**
+   * `openGrants`: when given, only credentials naming one of these grants are honoured (a
+   * revoked grant is one taken out of the set); undefined: any credential the secret signs.
+   */
+  constructor (
+    private readonly realm: string, private readonly secret: TurnSecret, nonceKey: Uint8Array, nonceLifetimeMs: number,
+    private readonly openGrants?: ReadonlySet<string>
+  ) {
     this.nonces = new NonceBook(nonceKey, nonceLifetimeMs)
   }
 
@@ -57,6 +66,11 @@ export class Authenticator {
     const key = longTermKey(username, this.realm, turnPassword(this.secret, username))
     const integrity = verifyIntegrity(message, key)
     if (!integrity.ok) return { ok: false, code: ERROR.UNAUTHENTICATED, detail: 'wrong credentials (MESSAGE-INTEGRITY does not match)', challenge: true }
-    return { ok: true, auth: { username, user: parsed.user, expired: parsed.expired, expiresAt: parsed.expiresAt, key, algorithm: integrity.algorithm } }
+    // Checked after the integrity, so nobody learns which grants exist without the secret.
+    if (this.openGrants !== undefined) {
+      if (parsed.grant === undefined) return { ok: false, code: ERROR.UNAUTHENTICATED, detail: 'credentials name no grant', challenge: true }
+      if (!this.openGrants.has(parsed.grant)) return { ok: false, code: ERROR.UNAUTHENTICATED, detail: 'credentials revoked (their host left)', challenge: true }
+    }
+    return { ok: true, auth: { username, user: parsed.user, grant: parsed.grant, expired: parsed.expired, expiresAt: parsed.expiresAt, key, algorithm: integrity.algorithm } }
   }
 }

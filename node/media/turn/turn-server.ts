@@ -14,9 +14,19 @@
 //     may still be refreshed, and get permissions and channels, with the same username: the
 //     credential's lifetime bounds when a call can start, never how long it may last. The
 //     allocation's own lifetime (refreshed by the client) and quotas bound the rest.
-//   - Quotas: allocations per user (486) and in total (508), permissions and channels per
-//     allocation (508), a relay rate per allocation and direction (excess dropped, counted),
-//     and no cap on total bytes or call duration.
+//   - Revocation (requireGrant): credentials name a grant (credentials.ts); only open grants
+//     are honoured, and revokeGrant ends every allocation made under the grant at once. A
+//     supernode opens one grant per registered host and revokes it when the host leaves.
+//   - Peers (peer-ranges.ts): loopback, private, link-local, CGNAT, multicast, reserved,
+//     benchmark and documentation ranges, in every IPv6 spelling that carries them, are
+//     refused (403; a Send indication to one is dropped), unless allowPrivatePeers (the lab flag).
+//     So is the relay's own address at any port that is not the relayed port of an allocation
+//     (two callers on one relay reach each other there; any other port is a service of the
+//     supernode's own machine, its TURN listener included), also unless allowPrivatePeers.
+//   - Quotas: allocations per user and per client address (486) and in total (508), permissions
+//     and channels per allocation (508), a relay rate per allocation and direction (excess
+//     dropped, counted), and no cap on total bytes or call duration. A full relay refuses new
+//     allocations and keeps relaying for the ones it has.
 //   - Channel numbers 0x4000–0x7FFF are accepted (RFC 8656 assigns 0x4000–0x4FFF, RFC 5766
 //     allowed up to 0x7FFF and standard clients still use it); see CHANNEL_MAX_ACCEPTED.
 //   - Allocate with DONT-FRAGMENT gets 420 (a Node UDP socket cannot set the DF bit).
@@ -30,10 +40,12 @@ import { silentLogger, type Logger } from '../../overlay/logger.js'
 import { Allocation } from './allocation.js'
 import { configFrom, type TurnConfig, type TurnServerInit } from './config.js'
 import {
-  CHANNEL_MAX_ACCEPTED, CHANNEL_MIN, ERROR, ERROR_PHRASES, MAX_PEERS_PER_CREATE_PERMISSION, MAX_TEXT_CHARS,
+  CHANNEL_MAX_ACCEPTED, CHANNEL_MIN, CLIENT_IPV6_PREFIX_BITS, ERROR, ERROR_PHRASES, MAX_PEERS_PER_CREATE_PERMISSION, MAX_TEXT_CHARS,
   METHOD, METHOD_NAMES, RELAY_OPEN_TIMEOUT_MS, RESERVATION_LIFETIME_MS, RESERVATION_TOKEN_BYTES, TRANSPORT_UDP, ATTR
 } from './constants.js'
-import { addressKey, canonicalIp, ipFamily, type IpFamily, type TransportAddress } from './ip.js'
+import { addressKey, canonicalIp, ipFamily, ipToBytes, type IpFamily, type TransportAddress } from './ip.js'
+import { parseTurnUsername } from './credentials.js'
+import { deniedPeerReason } from './peer-ranges.js'
 import { Authenticator, type Auth } from './turn-auth.js'
 import { countPacket, DROP_REASONS, RECENT_DROPS, TurnCounters, type AllocationStats, type DropReason, type TurnServerStats } from './turn-stats.js'
 import {
@@ -66,7 +78,10 @@ export interface TurnServerComponents {
   log?: Logger
   /** Actions from timers (expiries). Actions caused by a packet are returned by the handle* call instead. */
   onActions?: (actions: TurnAction[]) => void
-  /** A reason to refuse relaying to a peer IP (403), or undefined to allow. Default: defaultPeerPolicy. */
+  /**
+   * A reason to refuse relaying to a peer IP (403), or undefined to allow. Default:
+   * deniedPeerReason (peer-ranges.ts), with the lab flag of TurnServerInit.allowPrivatePeers.
+   */
   peerPolicy?: (ip: string) => string | undefined
 }
 
@@ -84,6 +99,13 @@ export interface TurnServer {
   relayFailed: (allocationId: string, reason: string) => TurnAction[]
   /** Ends every allocation of `user` (e.g. a host that left): close-relay actions. */
   closeAllocationsOf: (user: string) => TurnAction[]
+  /** Credentials naming `grant` are honoured from now on (with requireGrant). Idempotent. */
+  openGrant: (grant: string) => void
+  /**
+   * Credentials naming `grant` stop working, and every allocation (pending allocation and
+   * reservation) made with them ends: close-relay actions. Idempotent.
+   */
+  revokeGrant: (grant: string) => TurnAction[]
   /**
    * Ends the allocations of `user` whose relayed address is in `relayed` (a host's call ended:
    * its ICE agent does not delete them itself). Other users' allocations are left alone.
@@ -98,15 +120,7 @@ export function createTurnServer (components: TurnServerComponents, init: TurnSe
   return new StunTurnServer(components, init)
 }
 
-/** Refuses addresses no relay should send to: unspecified, multicast, broadcast. */
-export function defaultPeerPolicy (ip: string): string | undefined {
-  if (ip === '0.0.0.0' || ip === '::') return 'unspecified address'
-  if (ip === '255.255.255.255') return 'broadcast address'
-  const first = Number(ip.split('.')[0])
-  if (ipFamily(ip) === 4 && first >= 224 && first <= 239) return 'multicast address'
-  if (ipFamily(ip) === 6 && ip.toLowerCase().startsWith('ff')) return 'multicast address'
-  return undefined
-}
+export { deniedPeerReason } from './peer-ranges.js'
 
 interface Pending {
   id: string
@@ -123,6 +137,7 @@ interface Reservation {
   allocationId: string
   relay: TransportAddress
   user: string
+  grant?: string
   timer: TimerHandle
 }
 
@@ -152,6 +167,10 @@ class StunTurnServer implements TurnServer {
   private readonly pendingById = new Map<string, Pending>()
   private readonly pendingByClient = new Map<string, Pending>()
   private readonly reservations = new Map<string, Reservation>()
+  /** Relayed ports of the allocations: the only ports of the relay's own address a peer may have. */
+  private readonly relayPorts = new Set<number>()
+  /** Grants whose credentials are honoured (requireGrant). */
+  private readonly grants = new Set<string>()
   private closed = false
   private readonly counters = new TurnCounters()
 
@@ -163,8 +182,9 @@ class StunTurnServer implements TurnServer {
     this.random = components.random ?? (n => nodeRandomBytes(n))
     this.log = components.log ?? silentLogger
     this.onActions = components.onActions ?? (() => {})
-    this.peerPolicy = components.peerPolicy ?? defaultPeerPolicy
-    this.auth = new Authenticator(this.config.realm, this.config.secret, this.random(32), this.config.nonceLifetimeMs)
+    const allowPrivate = this.config.allowPrivatePeers
+    this.peerPolicy = components.peerPolicy ?? (ip => deniedPeerReason(ip, allowPrivate))
+    this.auth = new Authenticator(this.config.realm, this.config.secret, this.random(32), this.config.nonceLifetimeMs, this.config.requireGrant ? this.grants : undefined)
   }
 
   // ---- entry points ----------------------------------------------------------------------
@@ -279,7 +299,7 @@ class StunTurnServer implements TurnServer {
         actions.push({ type: 'close-relay', allocationId: pending.reserveNextAs, reason: 'reservation not opened' })
       } else {
         const token = this.random(RESERVATION_TOKEN_BYTES)
-        this.addReservation(toHex(token), pending.reserveNextAs, reservedAddress, pending.auth.user)
+        this.addReservation(toHex(token), pending.reserveNextAs, reservedAddress, pending.auth.user, pending.auth.grant)
         extra.push({ type: 'RESERVATION-TOKEN', value: token })
       }
     }
@@ -308,18 +328,38 @@ class StunTurnServer implements TurnServer {
   }
 
   closeAllocationsOf (user: string): TurnAction[] {
+    return this.revokeWhere(allocation => allocation.user === user, auth => auth.user === user, reservation => reservation.user === user)
+  }
+
+  openGrant (grant: string): void {
+    this.grants.add(grant)
+  }
+
+  revokeGrant (grant: string): TurnAction[] {
+    this.grants.delete(grant)
+    return this.revokeWhere(
+      allocation => grantOf(allocation.username) === grant,
+      auth => auth.grant === grant,
+      reservation => reservation.grant === grant)
+  }
+
+  private revokeWhere (
+    allocationMatches: (allocation: Allocation) => boolean,
+    pendingMatches: (auth: Auth) => boolean,
+    reservationMatches: (reservation: Reservation) => boolean
+  ): TurnAction[] {
     const actions: TurnAction[] = []
     for (const allocation of [...this.byId.values()]) {
-      if (allocation.user === user) actions.push(this.removeAllocation(allocation, 'revoked'))
+      if (allocationMatches(allocation)) actions.push(this.removeAllocation(allocation, 'revoked'))
     }
     for (const pending of [...this.pendingById.values()]) {
-      if (pending.auth.user !== user) continue
+      if (!pendingMatches(pending.auth)) continue
       this.forgetPending(pending)
       actions.push({ type: 'close-relay', allocationId: pending.id, reason: 'revoked' })
       if (pending.reserveNextAs !== undefined) actions.push({ type: 'close-relay', allocationId: pending.reserveNextAs, reason: 'revoked' })
     }
     for (const reservation of [...this.reservations.values()]) {
-      if (reservation.user === user) actions.push(this.removeReservation(reservation, 'revoked'))
+      if (reservationMatches(reservation)) actions.push(this.removeReservation(reservation, 'revoked'))
     }
     return actions
   }
@@ -411,6 +451,11 @@ class StunTurnServer implements TurnServer {
       this.log.info({ user: auth.user, allocations: ofUser }, 'turn: allocation quota reached')
       return [this.error(reply, ERROR.ALLOCATION_QUOTA_REACHED, `user has ${ofUser} allocations, the most allowed`)]
     }
+    const fromAddress = this.allocationsFrom(client.address)
+    if (fromAddress >= this.config.maxAllocationsPerAddress) {
+      this.log.warn({ user: auth.user, client: client.address, allocations: fromAddress }, 'turn: allocation quota of the client address reached')
+      return [this.error(reply, ERROR.ALLOCATION_QUOTA_REACHED, `address has ${fromAddress} allocations, the most allowed`)]
+    }
     const total = this.byId.size + this.pendingById.size + this.reservations.size
     if (total >= this.config.maxAllocations) {
       this.log.warn({ allocations: total }, 'turn: at capacity')
@@ -454,6 +499,7 @@ class StunTurnServer implements TurnServer {
     ])
     const allocation = new Allocation(id, client, relay, auth.username, auth.user, request.transactionId, response.bytes, now, lifetimeMs, this.config.maxBytesPerSecond)
     this.byId.set(id, allocation)
+    this.relayPorts.add(relay.port)
     this.byClient.set(addressKey(client), allocation)
     this.scheduleExpiry(allocation)
     this.counters.allocationsCreated++
@@ -545,6 +591,12 @@ class StunTurnServer implements TurnServer {
     const data = findAttribute(message, 'DATA')?.value
     if (peer === undefined || data === undefined) return this.drop('bad-indication', `Send indication without ${peer === undefined ? 'XOR-PEER-ADDRESS' : 'DATA'}`)
     if (ipFamily(peer.address) !== this.config.relayFamily) return this.drop('bad-indication', `Send indication to IPv${ipFamily(peer.address)} peer from an IPv${this.config.relayFamily} relay`)
+    const refused = this.peerPolicy(peer.address)
+    if (refused !== undefined) {
+      // Data, not a request: counted and logged at debug like every other drop (no log flood).
+      allocation.toPeer.dropped++
+      return this.drop('forbidden-peer', `Send indication to ${addressKey(peer)}: ${refused}`)
+    }
     return this.relayToPeer(allocation, peer, data)
   }
 
@@ -566,6 +618,12 @@ class StunTurnServer implements TurnServer {
     if (!viaChannel && !allocation.hasPermission(peer.address, now)) {
       allocation.toPeer.dropped++
       return this.drop('no-permission', `Send indication to ${addressKey(peer)}: no permission`)
+    }
+    // Permissions and channels name an IP; the port is checked here, per packet (a Set lookup).
+    const intoItself = this.selfRefusal(peer)
+    if (intoItself !== undefined) {
+      allocation.toPeer.dropped++
+      return this.drop('forbidden-peer', `to ${addressKey(peer)}: ${intoItself}`)
     }
     if (!allocation.toPeerBucket.take(data.length, now)) {
       allocation.toPeer.dropped++
@@ -590,9 +648,18 @@ class StunTurnServer implements TurnServer {
   private checkPeer (reply: Reply, peer: TransportAddress): TurnAction | undefined {
     const family = ipFamily(peer.address)
     if (family !== this.config.relayFamily) return this.error(reply, ERROR.PEER_ADDRESS_FAMILY_MISMATCH, `peer is IPv${family}, the relay IPv${this.config.relayFamily}`)
-    const refused = this.peerPolicy(peer.address)
-    if (refused !== undefined) return this.error(reply, ERROR.FORBIDDEN, `peer ${peer.address}: ${refused}`)
+    const refused = this.peerPolicy(peer.address) ?? this.selfRefusal(peer)
+    if (refused !== undefined) {
+      this.log.warn({ user: reply.auth?.user, peer: peer.address, reason: refused }, 'turn: peer refused')
+      return this.error(reply, ERROR.FORBIDDEN, `peer ${peer.address}: ${refused}`)
+    }
     return undefined
+  }
+
+  /** Why `peer` is the supernode's own machine rather than another allocation of this relay, or undefined. */
+  private selfRefusal (peer: TransportAddress): string | undefined {
+    if (this.config.allowPrivatePeers || peer.address !== this.relayAddress || this.relayPorts.has(peer.port)) return undefined
+    return `the relay's own address, at port ${peer.port}, which relays no allocation`
   }
 
   private lifetimeFor (requestedSeconds: number | undefined): number {
@@ -604,6 +671,15 @@ class StunTurnServer implements TurnServer {
     let n = 0
     for (const allocation of this.byId.values()) if (allocation.user === user) n++
     for (const pending of this.pendingById.values()) if (pending.auth.user === user) n++
+    return n
+  }
+
+  /** Allocations (and pending ones) whose client is at `ip`, or in its /64 for IPv6. */
+  private allocationsFrom (ip: string): number {
+    const key = clientAddressKey(ip)
+    let n = 0
+    for (const allocation of this.byId.values()) if (clientAddressKey(allocation.client.address) === key) n++
+    for (const pending of this.pendingById.values()) if (clientAddressKey(pending.client.address) === key) n++
     return n
   }
 
@@ -619,6 +695,7 @@ class StunTurnServer implements TurnServer {
 
   private removeAllocation (allocation: Allocation, why: 'expired' | 'deleted' | 'revoked'): TurnAction {
     this.byId.delete(allocation.id)
+    this.relayPorts.delete(allocation.relay.port)
     if (this.byClient.get(addressKey(allocation.client)) === allocation) this.byClient.delete(addressKey(allocation.client))
     const timer = this.expiryTimers.get(allocation.id)
     if (timer !== undefined) this.clock.clearTimeout(timer)
@@ -653,12 +730,13 @@ class StunTurnServer implements TurnServer {
     this.onActions(actions)
   }
 
-  private addReservation (token: string, allocationId: string, relay: TransportAddress, user: string): void {
+  private addReservation (token: string, allocationId: string, relay: TransportAddress, user: string, grant: string | undefined): void {
     const reservation: Reservation = {
       token,
       allocationId,
       relay,
       user,
+      grant,
       timer: this.clock.setTimeout(() => {
         if (this.reservations.get(token) !== reservation) return
         this.onActions([this.removeReservation(reservation, 'reservation expired')])
@@ -723,6 +801,19 @@ class StunTurnServer implements TurnServer {
       fingerprint: reply.request.hasFingerprint
     })
   }
+}
+
+/** The grant a credential username names, if any. */
+function grantOf (username: string): string | undefined {
+  const parsed = parseTurnUsername(username, 0)
+  return parsed.ok ? parsed.grant : undefined
+}
+
+/** What per-address quotas count by: the IPv4 address, or the IPv6 /64 (one machine may hold a whole /64). */
+function clientAddressKey (ip: string): string {
+  if (ipFamily(ip) !== 6) return ip
+  const bytes = ipToBytes(ip) as Uint8Array
+  return Buffer.from(bytes.subarray(0, CLIENT_IPV6_PREFIX_BITS / 8)).toString('hex')
 }
 
 function isTurnRequest (method: number): boolean {

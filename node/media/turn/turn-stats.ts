@@ -21,8 +21,10 @@ export type DropReason =
   | 'rate-limited'
   /** A packet after close(). */
   | 'closed'
+  /** A Send indication to a peer the relay refuses (peer-ranges.ts). */
+  | 'forbidden-peer'
 
-export const DROP_REASONS: readonly DropReason[] = ['malformed', 'unexpected', 'bad-indication', 'no-allocation', 'no-permission', 'no-channel', 'rate-limited', 'closed']
+export const DROP_REASONS: readonly DropReason[] = ['malformed', 'unexpected', 'bad-indication', 'no-allocation', 'no-permission', 'no-channel', 'rate-limited', 'closed', 'forbidden-peer']
 /** How many recent drops stats() lists with their precise reasons. */
 export const RECENT_DROPS = 16
 

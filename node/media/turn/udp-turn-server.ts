@@ -31,8 +31,12 @@ export interface StartTurnServerOptions {
   nonceLifetimeSeconds?: number
   log?: Logger
   clock?: Clock
-  /** A reason to refuse relaying to a peer IP (403); see defaultPeerPolicy. */
+  /** A reason to refuse relaying to a peer IP (403); default deniedPeerReason (peer-ranges.ts). */
   peerPolicy?: (ip: string) => string | undefined
+  /** The lab flag (`--relay-allow-private`): relay to loopback and private peers too. Default false. */
+  allowPrivatePeers?: boolean
+  /** Honour only credentials naming an open grant (openGrant / revokeGrant). Default false. */
+  requireGrant?: boolean
 }
 
 export interface UdpTurnServerStats extends TurnServerStats {
@@ -49,6 +53,10 @@ export interface RunningTurnServer {
   stats: () => UdpTurnServerStats
   /** Ends every allocation of a user (e.g. a host that left the supernode). */
   closeAllocationsOf: (user: string) => void
+  /** Credentials naming `grant` work from now on (with requireGrant). */
+  openGrant: (grant: string) => void
+  /** Credentials naming `grant` stop working and their allocations end; how many allocations ended. */
+  revokeGrant: (grant: string) => number
   /** Ends the allocations of `user` relayed at these addresses; how many it ended. */
   releaseAllocations: (user: string, relayed: TransportAddress[]) => number
   /** Idempotent; resolves when every socket is closed. */
@@ -80,7 +88,9 @@ export async function startTurnServer (options: StartTurnServerOptions): Promise
     secret: options.secret,
     relayAddress: options.relayHost,
     quotas: options.quotas,
-    nonceLifetimeSeconds: options.nonceLifetimeSeconds
+    nonceLifetimeSeconds: options.nonceLifetimeSeconds,
+    allowPrivatePeers: options.allowPrivatePeers,
+    requireGrant: options.requireGrant
   })
 
   const listener = await bindSocket(listenFamily, listenHost, listen.port)
@@ -197,6 +207,12 @@ export async function startTurnServer (options: StartTurnServerOptions): Promise
     relayHost: server.relayAddress,
     stats: () => ({ ...server.stats(), relaySockets: relaySockets.size }),
     closeAllocationsOf: user => { apply(server.closeAllocationsOf(user)) },
+    openGrant: grant => { server.openGrant(grant) },
+    revokeGrant: grant => {
+      const before = server.stats().allocations
+      apply(server.revokeGrant(grant))
+      return before - server.stats().allocations
+    },
     releaseAllocations: (user, relayed) => {
       const actions = server.releaseAllocations(user, relayed)
       apply(actions)

@@ -77,6 +77,9 @@ export function handleHostLink (sn: SupernodeInternals, link: Link, register: Me
   link.onClose = reason => {
     const gone = hosts.remove(deviceKey, link)
     if (gone === undefined || sn.isClosed()) return
+    // Its relay credentials die with its registration, and the calls it relays with them.
+    const revoked = components.turn?.revoke(user, deviceKey) ?? 0
+    if (revoked > 0) log.info({ user, allocations: revoked }, 'host left; its TURN allocations ended')
     log.info({ user, reason }, 'host left; publishing its pre-signed offline presence')
     router.forget(user)
     pushPresence(gone, gone.offline)
@@ -116,8 +119,8 @@ export function handleHostLink (sn: SupernodeInternals, link: Link, register: Me
         return
       }
       case 'turn-request': {
-        // Only registered hosts get relay credentials, and only for their own user.
-        const issued = components.turn?.issue(user)
+        // Only registered hosts get relay credentials, for their own user and device, until they leave.
+        const issued = components.turn?.issue(user, deviceKey)
         link.send(issued === undefined
           ? { t: 'turn-credentials', id: message.id, available: false, host: '', port: 0, username: '', password: '', ttlSeconds: 0 }
           : { t: 'turn-credentials', id: message.id, available: true, ...issued })
