@@ -3,7 +3,7 @@
 // presence to the audience each user chose. Sans-IO: connections come in
 // through acceptConnection(), time through the Clock.
 import { openLink } from '../link.js'
-import { createDht, type Dht, type DhtPeer } from '../dht/dht.js'
+import { createDht, type Dht, type DhtPeer, type DhtRecord } from '../dht/dht.js'
 import { checkLocatorRecord } from './locator-records.js'
 import { CAPACITY_NEEDED_LOAD, DEFAULT_MAX_HOSTS, FANOUT_CONCURRENCY, MIN_SUPERNODES } from '../constants.js'
 import type { Connection } from '../../net/transport.js'
@@ -26,6 +26,8 @@ export interface Supernode {
   knownSupernodes: (n: number) => SupernodeRef[]
   capacityNeeded: () => boolean
   stats: () => SupernodeStats
+  /** The DHT records this supernode holds for the mesh (what its operator can read). */
+  heldRecords: () => DhtRecord[]
   /** Tells every host to move to another supernode (demotion, shutdown). */
   handOff: (reason: string) => void
   close: () => void
@@ -130,6 +132,7 @@ export function createSupernode (components: SupernodeComponents, init: Supernod
       log.info({ joined, dhtPeers: dht.peers().length }, 'joined the supernode mesh')
       return joined
     },
+    heldRecords: () => dht.heldRecords(),
     stats: () => ({ hosts: hosts.size(), capacity: maxHosts, peerLinks: peers.count(), dhtPeers: dht.peers().length }),
     handOff (reason) {
       const others = knownSupernodes(16).filter(s => s.deviceKey !== init.deviceKey)
