@@ -45,7 +45,11 @@ export interface Testnet {
   /** What the login server would give a contact of `user`. */
   capabilityFor: (user: string) => LookupCapability
   addSupernode: (user: string, options?: { maxHosts?: number, minSupernodes?: number }) => Promise<TestnetSupernode>
-  addHost: (user: string, options?: { contacts?: string[], blocked?: string[], status?: UserStatus, supernodes?: SupernodeRef[] }) => TestnetHost
+  /**
+   * `contacts` get each other's lookup capabilities (as from the login server); `capabilitiesFor` names
+   * users whose capability the host holds besides (e.g. a removed contact's, kept until the lookup secret changes).
+   */
+  addHost: (user: string, options?: { contacts?: string[], blocked?: string[], status?: UserStatus, supernodes?: SupernodeRef[], capabilitiesFor?: string[] }) => TestnetHost
   /** Crashes a supernode's machine: its connections reset, it never answers again. */
   killSupernode: (sn: TestnetSupernode) => void
   /** Lets simulated time pass, with promise turns in between. */
@@ -129,7 +133,8 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
           status: hostOptions.status,
           audience: (hostOptions.contacts ?? []).filter(c => !entry.blocked.has(c)),
           lookup: ownLookupFor(lookupSecret, user),
-          capabilities: (hostOptions.contacts ?? []).filter(c => !entry.blocked.has(c)).map(c => net.capabilityFor(c)),
+          capabilities: [...new Set([...(hostOptions.contacts ?? []), ...(hostOptions.capabilitiesFor ?? [])])]
+            .filter(c => !entry.blocked.has(c)).map(c => net.capabilityFor(c)),
           onEvent: event => {
             entry.events.push(event)
             entry.onEvent?.(event)
