@@ -104,7 +104,7 @@ describe('presence is for contacts', () => {
   it("a non-contact's host cannot tell whether a user is online: presence queries and routes answer the same both ways", async () => {
     const { net, a, b } = await mesh()
     const ulla = net.addHost('ulla', { contacts: ['carl'], supernodes: [a.supernode.ref] })
-    net.addHost('carl', { contacts: ['ulla'], supernodes: [b.supernode.ref] })
+    const carl = net.addHost('carl', { contacts: ['ulla'], supernodes: [b.supernode.ref] })
     // One stranger on ulla's own supernode (local delivery), one on another; one guesses a capability.
     const strangers = [
       net.addHost('mallory', { supernodes: [a.supernode.ref] }),
@@ -123,6 +123,10 @@ describe('presence is for contacts', () => {
     }))
     const whileOnline = await observe()
     expect(ulla.events.filter(e => e.event === 'message'), 'ulla got a stranger\'s message').toEqual([])
+    // Her contact still reaches her: the guessed capability misrouted only its own host's traffic.
+    const fromCarl = carl.host.sendText('ulla', 'hi ulla')
+    await net.run(500)
+    expect((await fromCarl).delivered).toBe(1)
     ulla.host.close()
     await net.run(1000)
     const whileOffline = await observe()
