@@ -15,7 +15,7 @@ import { ENVELOPE_DOMAIN, sealEnvelope, type Envelope } from '../../common/wire/
 import { sealSignedRecord } from '../../common/wire/signed-record.js'
 import { MAX_FRAME_BYTES } from '../../node/net/transport.js'
 import { HANDSHAKE_TIMEOUT_MS } from '../../node/overlay/link.js'
-import { MAX_LINK_MESSAGE_BYTES, MAX_RELEASED_RELAYS } from '../../node/overlay/messages.js'
+import { CAPABILITIES_PER_MESSAGE, MAX_CONTACTS, MAX_LINK_MESSAGE_BYTES, MAX_RELEASED_RELAYS } from '../../node/overlay/messages.js'
 import { PRESENCE_QUERY_MAX_AGE_MS } from '../../node/overlay/constants.js'
 import { sealedSubkey } from '../../common/wire/sealed-locator.js'
 import { reachTokenOf } from '../../common/lookup-keys.js'
@@ -207,6 +207,26 @@ describe('malformed messages', () => {
     await h.run(20)
     expectDisconnected(mallory, /invalid "turn-release" message: \/relayed/)
     expectRegisteredHosts(1)
+    await h.expectStillServing()
+  })
+
+  it("'contact-capabilities' pieces adding up to more than MAX_CONTACTS", async () => {
+    const mallory = await h.registeredAttacker('mallory', ['alice'])
+    const piece = Array.from({ length: CAPABILITIES_PER_MESSAGE }, (_, i) => ({ ...h.capabilityFor('alice'), user: `user${i}` }))
+    for (let sent = 0; sent <= MAX_CONTACTS; sent += CAPABILITIES_PER_MESSAGE) mallory.sendJson({ t: 'contact-capabilities', capabilities: piece, last: false })
+    await h.run(50)
+    expectDisconnected(mallory, new RegExp(`more than ${MAX_CONTACTS} contact capabilities`))
+    expectRegisteredHosts(1)
+    await h.expectStillServing()
+  })
+
+  it("a 'presence-query' before the host said how to find its contacts", async () => {
+    const mallory = await h.attacker('mallory')
+    mallory.sendJson(h.registerFor(mallory.device))
+    mallory.sendJson({ t: 'presence-query', query: sealEnvelope(h.sodium, mallory.device.identity, { type: 'presence-query', from: 'mallory', users: ['alice'], at: h.clock.now() }) })
+    await h.run(50)
+    expectDisconnected(mallory, /presence query before contact-capabilities/)
+    expect(mallory.received('deliver')).toEqual([])
     await h.expectStillServing()
   })
 
@@ -435,6 +455,7 @@ describe('replayed and reordered frames', () => {
     // when the DHT has stored the locator and the query is answered.
     const arrival = h.clock.now() + 2
     mallory.sendJson(h.registerFor(mallory.device))
+    mallory.sendJson({ t: 'contact-capabilities', capabilities: [h.capabilityFor('alice')], last: true })
     mallory.sendJson({
       t: 'presence-query',
       query: sealEnvelope(h.sodium, mallory.device.identity, { type: 'presence-query', from: 'mallory', users: ['alice'], at: arrival - PRESENCE_QUERY_MAX_AGE_MS })

@@ -56,12 +56,18 @@ export function handleHostLink (sn: SupernodeInternals, link: Link, register: Me
   // of us can then reach us, and of two contacts registering at once the later
   // one always finds the earlier.
   let published: Promise<void> = Promise.resolve()
-  let capabilitiesReceived = (): void => {}
-  const capabilitiesReady = new Promise<void>(resolve => { capabilitiesReceived = resolve })
+  /** Set by the host's first complete contact-capabilities (it sends them right after registering). */
+  let capabilitiesKnown = false
   /** Pieces of a contact-capabilities set still being received. */
   let pendingCapabilities: LookupCapability[] = []
+  /** The newest presence to push once the capabilities are known (only the newest: a later one replaces it). */
+  let deferredPush: { entry: HostEntry, envelope: Envelope } | undefined
   const pushPresence = (entry: HostEntry, envelope: Envelope): void => {
-    void Promise.all([published, capabilitiesReady]).then(() => sn.fanOut([...entry.audience], async contact => {
+    if (!capabilitiesKnown) {
+      deferredPush = { entry, envelope }
+      return
+    }
+    void published.then(() => sn.fanOut([...entry.audience], async contact => {
       const capability = entry.capabilities.get(contact)
       return capability === undefined ? 0 : await router.routeToUser(capability, envelope)
     }))
@@ -133,7 +139,10 @@ export function handleHostLink (sn: SupernodeInternals, link: Link, register: Me
         if (message.last) {
           entry.capabilities = new Map(pendingCapabilities.map(capability => [capability.user, capability]))
           pendingCapabilities = []
-          capabilitiesReceived()
+          capabilitiesKnown = true
+          const deferred = deferredPush
+          deferredPush = undefined
+          if (deferred !== undefined) pushPresence(deferred.entry, deferred.envelope)
         }
         return
       case 'route': {
@@ -155,7 +164,8 @@ export function handleHostLink (sn: SupernodeInternals, link: Link, register: Me
         // Checked once, on arrival: our own wait for the DHT must not turn it stale
         // (and a refusal thrown after that wait would be an unhandled rejection).
         const body = checkPresenceQuery(sn, query, user)
-        void Promise.all([published, capabilitiesReady]).then(() => answerPresenceQuery(sn, link, entry, query, body))
+        if (!capabilitiesKnown) throw new Refused('presence query before contact-capabilities')
+        void published.then(() => answerPresenceQuery(sn, link, entry, query, body))
         return
       }
       case 'turn-request': {
