@@ -239,12 +239,12 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
   const target: SupernodeRef = { user: cStatus.user, deviceKey: cStatus.deviceKey, address: cStatus.advertise as string }
 
   t = performance.now()
-  const identities = new Array<{ user: string, deviceKey: string, secretKey: Uint8Array, certificate: CreateSessionResponse['certificate'] }>(users.length)
+  const identities = new Array<{ user: string, deviceKey: string, secretKey: Uint8Array, certificate: CreateSessionResponse['certificate'], lookup: CreateSessionResponse['lookup'] }>(users.length)
   await pool(users.length, HTTP_CONCURRENCY, async i => {
     const keys = sodium.crypto_sign_keypair()
     const deviceKey = toBase64url(keys.publicKey)
     const session = await post<CreateSessionResponse>(net.url, '/v1/sessions', { username: users[i], password: PASSWORD, deviceKey }, 201)
-    identities[i] = { user: users[i] as string, deviceKey, secretKey: keys.privateKey, certificate: session.certificate }
+    identities[i] = { user: users[i] as string, deviceKey, secretKey: keys.privateKey, certificate: session.certificate, lookup: session.lookup }
   })
   const loginsS = (performance.now() - t) / 1000
 
@@ -312,6 +312,7 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
         {
           user: id.user,
           deviceKey: id.deviceKey,
+          lookup: id.lookup,
           onEvent: event => {
             if (event.event === 'attached' && !settled) {
               settled = true

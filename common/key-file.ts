@@ -6,9 +6,18 @@ import { fromBase64url, toBase64url } from './base64url.js'
 import type { Sodium } from './sodium.js'
 import { UserError } from './user-error.js'
 
+/** Ed25519 seeds and other secrets kept in key files. */
+const SECRET_BYTES = 32
+
 export interface SigningKeyPair { publicKey: Uint8Array, secretKey: Uint8Array }
 
 export function loadOrCreateKeyFile (sodium: Sodium, file: string): SigningKeyPair & { created: boolean } {
+  const { secret: seed, created } = loadOrCreateSecretFile(sodium, file)
+  return { ...keyPairFromSeed(sodium, seed), created }
+}
+
+/** A 32-byte secret (a key seed, the login server's lookup secret) in a file of its own, as key files are kept. */
+export function loadOrCreateSecretFile (sodium: Sodium, file: string): { secret: Uint8Array, created: boolean } {
   let text: string
   try {
     const mode = statSync(file).mode & 0o777
@@ -18,15 +27,15 @@ export function loadOrCreateKeyFile (sodium: Sodium, file: string): SigningKeyPa
     text = readFileSync(file, 'utf8').trim()
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    const seed = sodium.randombytes_buf(sodium.crypto_sign_SEEDBYTES)
+    const secret = sodium.randombytes_buf(SECRET_BYTES)
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
     // 'wx' fails rather than overwrite a key another process just created.
-    writeFileSync(file, `${toBase64url(seed)}\n`, { mode: 0o600, flag: 'wx' })
-    return { ...keyPairFromSeed(sodium, seed), created: true }
+    writeFileSync(file, `${toBase64url(secret)}\n`, { mode: 0o600, flag: 'wx' })
+    return { secret, created: true }
   }
-  const seed = fromBase64url(text)
-  if (seed?.length !== sodium.crypto_sign_SEEDBYTES) throw new UserError(`key file ${file} does not hold a 32-byte base64url seed`)
-  return { ...keyPairFromSeed(sodium, seed), created: false }
+  const secret = fromBase64url(text)
+  if (secret?.length !== SECRET_BYTES) throw new UserError(`key file ${file} does not hold a 32-byte base64url seed`)
+  return { secret, created: false }
 }
 
 export function keyPairFromSeed (sodium: Sodium, seed: Uint8Array): SigningKeyPair {

@@ -46,10 +46,14 @@ export const SupernodeInfo = Type.Object({
 })
 export type SupernodeInfo = Static<typeof SupernodeInfo>
 
+/** The user's own lookup key seed and seal key (common/lookup-keys.ts): to publish its sealed locators. */
+export const OwnLookup = Type.Object({ seed: Base64url(32), sealKey: Base64url(32) }, { additionalProperties: false })
+
 export const CreateSessionResponse = Type.Object({
   token: Type.String(),
   certificate: CertificateSchema,
-  supernodes: Type.Array(SupernodeInfo)
+  supernodes: Type.Array(SupernodeInfo),
+  lookup: OwnLookup
 })
 export type CreateSessionResponse = Static<typeof CreateSessionResponse>
 
@@ -79,8 +83,17 @@ export const ContactRequestsResponse = Type.Object({
 export const RequestIdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,14}$' }) })
 export const UsernameParams = Type.Object({ username: UsernameInput })
 
+/**
+ * A contact's lookup capability (common/lookup-keys.ts) comes with it: where its locators are and
+ * the key they are sealed with. Absent when either of the two blocked the other.
+ */
 export const ContactsResponse = Type.Object({
-  contacts: Type.Array(Type.Object({ username: Type.String(), since: Type.Integer() }))
+  contacts: Type.Array(Type.Object({
+    username: Type.String(),
+    since: Type.Integer(),
+    lookupKey: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
+    sealKey: Type.Optional(Base64url(32))
+  }))
 })
 export const BlockInput = Type.Object({ username: UsernameInput }, { additionalProperties: false })
 export const BlocksResponse = Type.Object({ blocked: Type.Array(Type.String()) })

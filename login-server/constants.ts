@@ -2,6 +2,8 @@
 export const DEFAULT_LISTEN = '127.0.0.1:7700'
 export const DEFAULT_DATA_DIR = 'voxmesh-data/login-server'
 export const SIGNING_KEY_FILE = 'signing-key'
+/** The secret users' lookup keys are derived from (common/lookup-keys.ts); kept like the signing key. */
+export const LOOKUP_SECRET_FILE = 'lookup-secret'
 export const DATABASE_FILE = 'login.sqlite'
 
 export const DEFAULT_CERTIFICATE_TTL_SECONDS = 12 * 3600

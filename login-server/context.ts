@@ -19,6 +19,8 @@ export interface LoginServerComponents {
   sodium: Sodium
   store: LoginStore
   signingKey: SigningKeyPair
+  /** 32 bytes: users' lookup keys and seal keys are derived from it (common/lookup-keys.ts). */
+  lookupSecret: Uint8Array
   passwords: PasswordHasher
   /** Confirms a supernode's advertised address answers (common/dialback.ts). */
   dialer: Dialer

@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { loadSodium } from '../common/sodium.js'
-import { loadOrCreateKeyFile } from '../common/key-file.js'
+import { loadOrCreateKeyFile, loadOrCreateSecretFile } from '../common/key-file.js'
 import { createDialer } from '../common/dialback.js'
 import { toBase64url } from '../common/base64url.js'
 import { formatHostPort, parseHostPort } from '../common/address.js'
@@ -12,7 +12,7 @@ import { buildLoginServerApp } from './app.js'
 import { createPasswordHasher, type Argon2Cost } from './password-hasher.js'
 import { openSqliteStore } from './store/sqlite-store.js'
 import {
-  DATABASE_FILE, DEFAULT_ARGON2_MEMORY_KIB, DEFAULT_ARGON2_OPS, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DIALBACK_TIMEOUT_MS, SIGNING_KEY_FILE
+  DATABASE_FILE, DEFAULT_ARGON2_MEMORY_KIB, DEFAULT_ARGON2_OPS, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DIALBACK_TIMEOUT_MS, LOOKUP_SECRET_FILE, SIGNING_KEY_FILE
 } from './constants.js'
 import type { LoginServerInit } from './context.js'
 import type { App } from './context.js'
@@ -40,10 +40,11 @@ export async function startLoginServer (options: LoginServerOptions = {}): Promi
 
   const sodium = await loadSodium()
   const signingKey = loadOrCreateKeyFile(sodium, join(dataDir, SIGNING_KEY_FILE))
+  const lookupSecret = loadOrCreateSecretFile(sodium, join(dataDir, LOOKUP_SECRET_FILE)).secret
   const store = openSqliteStore(join(dataDir, DATABASE_FILE))
   const passwords = await createPasswordHasher(options.argon2 ?? { ops: DEFAULT_ARGON2_OPS, memoryKib: DEFAULT_ARGON2_MEMORY_KIB })
   const app = await buildLoginServerApp(
-    { sodium, store, signingKey, passwords, dialer: createDialer(sodium, options.dialbackTimeoutMs ?? DIALBACK_TIMEOUT_MS) },
+    { sodium, store, signingKey, lookupSecret, passwords, dialer: createDialer(sodium, options.dialbackTimeoutMs ?? DIALBACK_TIMEOUT_MS) },
     options
   )
 

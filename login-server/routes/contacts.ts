@@ -7,6 +7,7 @@ import {
 } from '../../common/login-api.js'
 import { MAX_CONTACT_MESSAGE_CHARS, MAX_PENDING_OUTGOING_REQUESTS } from '../constants.js'
 import { ApiError } from '../errors.js'
+import { capabilityFor } from '../../common/lookup-keys.js'
 import { requireUsername } from './accounts.js'
 import type { App, RouteContext } from '../context.js'
 
@@ -69,7 +70,16 @@ export function registerContactRoutes (app: App, ctx: RouteContext): void {
 
   app.get('/v1/contacts', { schema: { response: { 200: ContactsResponse } } }, async request => {
     const { username } = await ctx.authenticate(request)
-    return { contacts: await store.listContacts(username) }
+    const { sodium, lookupSecret } = ctx.components
+    const contacts = await store.listContacts(username)
+    return {
+      contacts: await Promise.all(contacts.map(async contact => {
+        // A blocked pair gets nothing: neither may find the other.
+        if (await store.isBlocked(username, contact.username) || await store.isBlocked(contact.username, username)) return contact
+        const { lookupKey, sealKey } = capabilityFor(sodium, lookupSecret, contact.username)
+        return { ...contact, lookupKey, sealKey }
+      }))
+    }
   })
 
   app.delete('/v1/contacts/:username', {

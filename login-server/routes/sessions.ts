@@ -1,6 +1,7 @@
 import { CertificateResponse, CreateSessionRequest, CreateSessionResponse, ErrorBody } from '../../common/login-api.js'
 import { fromBase64url } from '../../common/base64url.js'
 import { normalizeUsername } from '../../common/usernames.js'
+import { ownLookupFor } from '../../common/lookup-keys.js'
 import { SESSION_TTL_SECONDS } from '../constants.js'
 import { sampleSupernodes } from './supernodes.js'
 import { ApiError } from '../errors.js'
@@ -57,7 +58,7 @@ export function registerSessionRoutes (app: App, ctx: RouteContext): void {
     const supernodes = await sampleSupernodes(ctx)
     ctx.metrics.logins.inc({ result: 'success' })
     request.log.info({ username }, 'session created')
-    return await reply.status(201).send({ token, certificate, supernodes })
+    return await reply.status(201).send({ token, certificate, supernodes, lookup: ownLookupFor(ctx.components.lookupSecret, username) })
   })
 
   app.post('/v1/certificates', {

@@ -8,12 +8,16 @@ import type { Clock, TimerHandle } from '../../common/clock.js'
 import type { LinkIdentity } from '../../common/wire/link-handshake.js'
 import { sealEnvelope } from '../../common/wire/signed-envelope.js'
 import { signLocator } from '../../common/wire/locator.js'
+import { sealLocatorRecord } from '../../common/wire/sealed-locator.js'
+import { openOwnLookup, reachTokenOf, type OwnLookup } from '../../common/lookup-keys.js'
 import { createBackoff } from '../../common/backoff.js'
 import type { Transport } from '../net/transport.js'
 import { verifySupernodeCredential } from '../../common/supernode-credential.js'
 import { openLink, type Link } from './link.js'
 import type { Logger } from './logger.js'
-import { MAX_RELEASED_RELAYS, type Envelope, type LinkMessage, type PresenceStatus, type SupernodeRef } from './messages.js'
+import {
+  CAPABILITIES_PER_MESSAGE, MAX_RELEASED_RELAYS, type Envelope, type LinkMessage, type LookupCapability, type PresenceStatus, type SealedLocatorRecord, type SupernodeRef
+} from './messages.js'
 import type { HostCache } from './host-cache.js'
 import { createPresenceBook } from './presence-book.js'
 import { handleDelivery } from './host-deliveries.js'
@@ -54,6 +58,10 @@ export interface HostInit {
   status?: UserStatus
   /** Who may see this user's presence: authorized contacts, minus blocked users. */
   audience?: string[]
+  /** Our own lookup key seed and seal key, from the login server: our locators are published sealed with them. */
+  lookup: OwnLookup
+  /** Our contacts' lookup capabilities, from the login server: our supernode finds them (and only them) with these. */
+  capabilities?: LookupCapability[]
   onEvent?: (event: HostEvent) => void
   /** Supernodes never to register with (e.g. ourselves while demoting). */
   exclude?: () => Set<string>
@@ -70,7 +78,8 @@ export interface Host {
   start: () => void
   setStatus: (status: UserStatus) => void
   readonly status: UserStatus
-  setAudience: (users: string[]) => void
+  /** Who may see our presence, and (when given) the capabilities our supernode finds our contacts with. */
+  setAudience: (users: string[], capabilities?: LookupCapability[]) => void
   /** Sends a signed envelope to every online device of `to`. */
   send: (to: string, body: Record<string, string | number | boolean>) => Promise<SendResult>
   /** `id` (default: random) lets the caller watch for the receipt before the send resolves: receipts can outrun the route result. */
@@ -101,6 +110,9 @@ export function createHost (components: HostComponents, init: HostInit): Host {
   const backoff = createBackoff(RECONNECT_BACKOFF)
   let status: UserStatus = init.status ?? 'online'
   let audience = init.audience ?? []
+  let capabilities = init.capabilities ?? []
+  const ownLookup = openOwnLookup(sodium, init.lookup)
+  const reachToken = reachTokenOf(init.lookup.sealKey)
   let link: Link | undefined
   let supernode: SupernodeRef | undefined
   let attaching = false
@@ -129,11 +141,18 @@ export function createHost (components: HostComponents, init: HostInit): Host {
       offline: seal({ type: 'presence', from: init.user, status: 'offline', seq: nextSeq(), expires })
     }
   }
-  const locatorFor = (target: SupernodeRef): Envelope => signLocator(sodium, components.identity, {
-    supernode: { address: target.address, deviceKey: target.deviceKey },
-    seq: nextSeq(),
-    expires: Math.floor((clock.now() + RECORD_LIFETIME_MS) / 1000)
-  })
+  /** A signed locator naming `target`, and its twin sealed for our contacts (what goes into the DHT). */
+  const locatorFor = (target: SupernodeRef): { locator: Envelope, lookupRecord: SealedLocatorRecord } => {
+    const content = { seq: nextSeq(), expires: Math.floor((clock.now() + RECORD_LIFETIME_MS) / 1000) }
+    const locator = signLocator(sodium, components.identity, { supernode: { address: target.address, deviceKey: target.deviceKey }, ...content })
+    return { locator, lookupRecord: sealLocatorRecord(sodium, ownLookup, locator, { deviceKey: init.deviceKey, ...content }) }
+  }
+  /** Our contacts' capabilities, in pieces that fit a message; the last piece completes the set. */
+  const sendCapabilities = (target: Link): void => {
+    for (let i = 0; i === 0 || i < capabilities.length; i += CAPABILITIES_PER_MESSAGE) {
+      target.send({ t: 'contact-capabilities', capabilities: capabilities.slice(i, i + CAPABILITIES_PER_MESSAGE), last: i + CAPABILITIES_PER_MESSAGE >= capabilities.length })
+    }
+  }
 
   /** Dials one candidate and runs the link handshake; the round trip ranks it in the host cache. */
   const connect = async (candidate: SupernodeRef): Promise<Link> => {
@@ -171,7 +190,7 @@ export function createHost (components: HostComponents, init: HostInit): Host {
         candidateLink.close(reason)
         reject(new Error(reason))
       }
-      candidateLink.send({ t: 'register', locator: locatorFor(candidate), audience, ...presenceEnvelopes() })
+      candidateLink.send({ t: 'register', ...locatorFor(candidate), reachToken, audience, ...presenceEnvelopes() })
     })
 
   const attach = async (): Promise<void> => {
@@ -248,6 +267,7 @@ export function createHost (components: HostComponents, init: HostInit): Host {
       rehoming = false
       void attach()
     }
+    sendCapabilities(newLink)
     schedulePing()
     republishTimer = clock.setTimeout(republish, republishDelay())
     api.queryPresence(audience)
@@ -287,7 +307,7 @@ export function createHost (components: HostComponents, init: HostInit): Host {
   const republish = (): void => {
     const current = link
     if (current === undefined || supernode === undefined) return
-    current.send({ t: 'refresh-locator', locator: locatorFor(supernode) })
+    current.send({ t: 'refresh-locator', ...locatorFor(supernode) })
     current.send({ t: 'update-presence', audience, ...presenceEnvelopes() })
     republishTimer = clock.setTimeout(republish, republishDelay())
   }
@@ -322,8 +342,13 @@ export function createHost (components: HostComponents, init: HostInit): Host {
       status = next
       link?.send({ t: 'update-presence', audience, ...presenceEnvelopes() })
     },
-    setAudience (users) {
+    setAudience (users, next) {
       audience = [...new Set(users)]
+      if (next !== undefined) {
+        capabilities = next
+        // Before the presence: it is pushed with these.
+        if (link !== undefined) sendCapabilities(link)
+      }
       link?.send({ t: 'update-presence', audience, ...presenceEnvelopes() })
     },
     async send (to, body) {

@@ -3,16 +3,21 @@
 // way bytes from a peer become a message.
 import { Type, type Static, type TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
+import { MAX_SEALED_LOCATOR_BYTES, SEALED_SUBKEY_HEX } from '../../common/wire/sealed-locator.js'
 
 export const MAX_LINK_MESSAGE_BYTES = 32 * 1024
 export const MAX_CONTACTS = 1000
 export const MAX_TEXT_CHARS = 2000
+/** Lookup capabilities in one contact-capabilities message (a host with more contacts sends several). */
+export const CAPABILITIES_PER_MESSAGE = 100
 
 const Id = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 const Username = Type.String({ pattern: '^[a-z0-9._-]{3,32}$' })
 const B64 = (max: number) => Type.String({ pattern: '^[A-Za-z0-9_-]*$', maxLength: max })
 const Address = Type.String({ minLength: 3, maxLength: 261 })
 const DeviceKey = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })
+const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$' })
+const SafeUint = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 
 export const Certificate = Type.Object({ body: B64(2048), signature: B64(86) }, { additionalProperties: false })
 /** A signed object (common/wire/signed-envelope.ts); verified by whoever acts on it. */
@@ -26,6 +31,20 @@ export const SupernodeCredential = Type.Object({ body: B64(1400), signature: B64
 export const SupernodeRef = Type.Object({ user: Type.Optional(Username), deviceKey: DeviceKey, address: Address }, { additionalProperties: false })
 export type SupernodeRef = Static<typeof SupernodeRef>
 
+/** How to find one contact (common/lookup-keys.ts): its DHT lookup key and the key its locators are sealed with. */
+export const LookupCapability = Type.Object({ user: Username, lookupKey: Hex64, sealKey: B64(43) }, { additionalProperties: false })
+export type LookupCapability = Static<typeof LookupCapability>
+
+/** A locator sealed for the user's contacts, as stored in the DHT (common/wire/sealed-locator.ts). */
+export const SealedLocatorRecord = Type.Object({
+  key: Hex64,
+  subkey: Type.String({ pattern: `^[0-9a-f]{${SEALED_SUBKEY_HEX}}$` }),
+  value: Type.Object({ pub: B64(43), sealed: B64(Math.ceil(MAX_SEALED_LOCATOR_BYTES * 4 / 3)), sig: B64(86) }, { additionalProperties: false }),
+  seq: SafeUint,
+  expiresAt: SafeUint
+}, { additionalProperties: false })
+export type SealedLocatorRecord = Static<typeof SealedLocatorRecord>
+
 export const PRESENCE_STATUSES = ['online', 'away', 'busy', 'offline'] as const
 export type PresenceStatus = typeof PRESENCE_STATUSES[number]
 
@@ -36,6 +55,10 @@ const msg = <const L extends string, T extends Record<string, TSchema>>(t: L, fi
 export const Register = msg('register', {
   /** Signed locator (common/wire/locator.ts) naming this supernode. */
   locator: Envelope,
+  /** The same locator sealed for our contacts: what the supernode publishes in the DHT. */
+  lookupRecord: SealedLocatorRecord,
+  /** reachTokenOf(our seal key): forwards to us must carry it (only holders of our capability can compute it). */
+  reachToken: Hex64,
   /** Who may see this user's presence (the user's authorized contacts minus blocked users). */
   audience: Type.Array(Username, { maxItems: MAX_CONTACTS }),
   /** Signed presence published now, and a pre-signed "offline" the supernode publishes if the host vanishes. */
@@ -47,7 +70,15 @@ export const UpdatePresence = msg('update-presence', {
   presence: Envelope,
   offline: Envelope
 })
-export const RefreshLocator = msg('refresh-locator', { locator: Envelope })
+export const RefreshLocator = msg('refresh-locator', { locator: Envelope, lookupRecord: SealedLocatorRecord })
+/**
+ * The lookup capabilities of our contacts, in pieces of at most CAPABILITIES_PER_MESSAGE; the piece
+ * with `last` completes the set, which then replaces the previous one. Sent after every registration.
+ */
+export const ContactCapabilities = msg('contact-capabilities', {
+  capabilities: Type.Array(LookupCapability, { maxItems: CAPABILITIES_PER_MESSAGE }),
+  last: Type.Boolean()
+})
 export const Route = msg('route', { id: Id, to: Username, envelope: Envelope })
 /** Asks the supernodes of `users` for their presence; `query` is signed by the asker so they can check the audience. */
 export const PresenceQuery = msg('presence-query', { query: Envelope })
@@ -94,15 +125,15 @@ export const Pong = msg('pong', { id: Id, hosts: Type.Integer({ minimum: 0 }), c
 export const PeerHello = msg('peer-hello', { address: Address, credential: SupernodeCredential })
 export const DhtCall = msg('dht', { id: Id, request: Type.Unknown() })
 export const DhtReply = msg('dht-reply', { id: Id, response: Type.Unknown(), error: Type.Optional(Type.String({ maxLength: 300 })) })
-/** Deliver `envelope` to every device of `to` registered at the receiving supernode. */
-export const Forward = msg('forward', { id: Id, to: Username, envelope: Envelope })
+/** Deliver `envelope` to every device of `to` registered at the receiving supernode whose reach token is `token`. */
+export const Forward = msg('forward', { id: Id, to: Username, envelope: Envelope, token: Hex64 })
 export const ForwardResult = msg('forward-result', { id: Id, delivered: Type.Integer({ minimum: 0, maximum: 64 }) })
 /** A presence query relayed to the supernode of one of the queried users. */
 export const PresenceFetch = msg('presence-fetch', { id: Id, user: Username, query: Envelope })
 export const PresenceFetchResult = msg('presence-fetch-result', { id: Id, presence: Type.Array(Envelope, { maxItems: 16 }) })
 
 const MESSAGES = [
-  Register, UpdatePresence, RefreshLocator, Route, PresenceQuery, DialbackRequest, Ping, TurnRequest, TurnRelease,
+  Register, UpdatePresence, RefreshLocator, ContactCapabilities, Route, PresenceQuery, DialbackRequest, Ping, TurnRequest, TurnRelease,
   Registered, Redirect, RouteResult, Deliver, DialbackResult, Pong, TurnCredentials,
   PeerHello, DhtCall, DhtReply, Forward, ForwardResult, PresenceFetch, PresenceFetchResult
 ] as const

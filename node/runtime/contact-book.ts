@@ -1,8 +1,11 @@
 // The user's contacts: the login server is the authority (requests, accepts,
-// blocks); the overlay carries the news at once (contact-request and
-// contact-accepted envelopes) and the audience of our presence.
+// blocks, and each contact's lookup capability); the overlay carries the
+// audience of our presence and contact-accepted news at once. Requests from
+// non-contacts cannot cross the overlay (we cannot be found by them), so they
+// are polled from the login server.
 import { UserError } from '../../common/user-error.js'
 import { normalizeUsername } from '../../common/usernames.js'
+import type { LookupCapability } from '../../common/lookup-keys.js'
 import type { Host } from '../overlay/host.js'
 import type { Logger } from '../overlay/logger.js'
 import type { PresenceStatus } from '../overlay/messages.js'
@@ -13,6 +16,10 @@ export interface ContactBook {
   refresh: () => Promise<void>
   /** Who may see our presence: contacts who are not blocked. */
   audience: () => string[]
+  /** How our supernode finds our audience: their lookup capabilities. */
+  capabilities: () => LookupCapability[]
+  /** Reads pending requests from the login server; emits contact-request for each new one (none on the first call). */
+  pollRequests: () => Promise<void>
   /** Whether to act on a delivery: nothing from blocked users; presence and texts only from contacts. */
   accepts: (from: string, type: string) => boolean
   list: (presenceOf: (user: string) => PresenceStatus) => ContactView[]
@@ -30,6 +37,9 @@ export function createContactBook (deps: { session: LoginSession, log: Logger, e
   const client = session.client
   let contacts = new Map<string, number>()
   let blocked = new Set<string>()
+  let capabilityOf = new Map<string, LookupCapability>()
+  /** Ids of incoming requests already seen; undefined until the first poll. */
+  let seenRequests: Set<number> | undefined
 
   const name = (input: string): string => {
     const username = normalizeUsername(input)
@@ -37,6 +47,7 @@ export function createContactBook (deps: { session: LoginSession, log: Logger, e
     return username
   }
   const audience = (): string[] => [...contacts.keys()].filter(user => !blocked.has(user))
+  const capabilities = (): LookupCapability[] => audience().flatMap(user => capabilityOf.get(user) ?? [])
 
   const refresh = async (): Promise<void> => {
     const fresh = await session.contactsAndBlocks()
@@ -45,10 +56,13 @@ export function createContactBook (deps: { session: LoginSession, log: Logger, e
     const removed = [...contacts.keys()].filter(user => !next.has(user))
     contacts = next
     blocked = new Set(fresh.blocked)
+    capabilityOf = new Map(fresh.contacts.flatMap(c => c.lookupKey === undefined || c.sealKey === undefined
+      ? []
+      : [[c.username, { user: c.username, lookupKey: c.lookupKey, sealKey: c.sealKey }] as const]))
     for (const username of added) emit({ event: 'contact-added', username })
     for (const username of removed) emit({ event: 'contact-removed', username })
     const host = deps.getHost()
-    host?.setAudience(audience())
+    host?.setAudience(audience(), capabilities())
     host?.queryPresence(added.filter(user => !blocked.has(user)))
   }
 
@@ -67,6 +81,18 @@ export function createContactBook (deps: { session: LoginSession, log: Logger, e
   return {
     refresh,
     audience,
+    capabilities,
+    async pollRequests () {
+      const { incoming } = await client.contactRequests()
+      const first = seenRequests === undefined
+      const seen = seenRequests ?? new Set<number>()
+      for (const request of incoming) {
+        if (seen.has(request.id)) continue
+        if (!first) emit({ event: 'contact-request', from: request.from, message: request.message })
+      }
+      // Only ids still pending are kept: the set stays as small as the list.
+      seenRequests = new Set(incoming.map(request => request.id))
+    },
     accepts (from, type) {
       if (blocked.has(from)) return false
       if (type === 'presence' || type === 'text') return contacts.has(from)
@@ -83,7 +109,7 @@ export function createContactBook (deps: { session: LoginSession, log: Logger, e
         notify(username, { type: 'contact-accepted' })
         return { status: 'accepted' }
       }
-      notify(username, { type: 'contact-request', message: message ?? '' })
+      // No overlay notice: a non-contact cannot find us, nor we them. The addressee polls.
       return { status: 'pending' }
     },
     async accept (input) {

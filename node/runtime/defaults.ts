@@ -22,5 +22,10 @@ export const DEMOTE_AFTER_FAILED_CHECKS = 3
 export const TURN_CREDENTIAL_TTL_SECONDS = 600
 /** The supernode refreshes its mesh neighbours from the login server this often. */
 export const SUPERNODE_DISCOVERY_MS = 30_000
+/**
+ * How often a node asks the login server for new contact requests: a non-contact cannot reach us
+ * through the overlay (presence is for contacts), so requests are not pushed.
+ */
+export const CONTACT_REQUEST_POLL_MS = 10_000
 /** Certificates are renewed once this fraction of their lifetime has passed. */
 export const CERTIFICATE_RENEW_AT = 2 / 3

@@ -8,6 +8,7 @@ import { createBackoff } from '../../common/backoff.js'
 import { UserError } from '../../common/user-error.js'
 import type { Certificate } from '../../common/certificate.js'
 import type { SupernodeInfo } from '../../common/login-api.js'
+import type { OwnLookup } from '../../common/lookup-keys.js'
 import type { Logger } from '../overlay/logger.js'
 import type { DataDir } from './data-dir.js'
 import { CERTIFICATE_RENEW_AT } from './defaults.js'
@@ -18,9 +19,12 @@ export interface LoginSession {
   certificate: Certificate
   certificateTtlSeconds: number
   supernodes: SupernodeInfo[]
+  /** Our own lookup key seed and seal key: to publish our sealed locators. */
+  lookup: OwnLookup
   /** Keeps the certificate fresh; calls back with each renewed one. */
   keepRenewed: (onRenewed: (certificate: Certificate) => void) => void
-  contactsAndBlocks: () => Promise<{ contacts: Array<{ username: string, since: number }>, blocked: string[] }>
+  /** Contacts come with their lookup capability, unless one of the pair blocked the other. */
+  contactsAndBlocks: () => Promise<{ contacts: Array<{ username: string, since: number, lookupKey?: string, sealKey?: string }>, blocked: string[] }>
   close: () => void
 }
 
@@ -70,6 +74,7 @@ export async function openLoginSession (
     certificate: session.certificate,
     certificateTtlSeconds: info.certificateTtlSeconds,
     supernodes: session.supernodes,
+    lookup: session.lookup,
     keepRenewed (onRenewed) {
       const schedule = (delayMs: number): void => {
         if (closed) return

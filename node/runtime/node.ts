@@ -23,7 +23,7 @@ import type { NodeApi, NodeEvent, NodeStatus, Role, SendMessageResult } from './
 import { createCallService, type CallDefaults } from '../calls/call-service.js'
 import type { CallBody } from '../calls/call-bodies.js'
 import {
-  DEFAULT_MAX_LOAD_PER_CORE, DEFAULT_MIN_FREE_MEMORY_MB, DEFAULT_PROMOTE_AFTER_MS, DEMOTE_AFTER_FAILED_CHECKS, PROMOTION_CHECK_MS
+  CONTACT_REQUEST_POLL_MS, DEFAULT_MAX_LOAD_PER_CORE, DEFAULT_MIN_FREE_MEMORY_MB, DEFAULT_PROMOTE_AFTER_MS, DEMOTE_AFTER_FAILED_CHECKS, PROMOTION_CHECK_MS
 } from './defaults.js'
 
 export interface NodeOptions {
@@ -128,12 +128,15 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
   let hostRef: Host | undefined
   const contacts = createContactBook({ session, log, emit, getHost: () => hostRef })
   await contacts.refresh()
+  await contacts.pollRequests().catch(() => {})
   const host: Host = hostRef = createHost(
     { sodium, clock: systemClock, transport, identity, issuerKey: session.issuerKey, log, cache },
     {
       user,
       deviceKey: dataDir.device.deviceKey,
       audience: contacts.audience(),
+      lookup: session.lookup,
+      capabilities: contacts.capabilities(),
       onEvent: onHostEvent,
       accepts: (from, type) => contacts.accepts(from, type)
     }
@@ -242,6 +245,9 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
   host.start()
 
   const cacheTimer = setInterval(saveCache, 60_000).unref()
+  const requestPollTimer = setInterval(() => {
+    contacts.pollRequests().catch((err: Error) => { log.debug({}, `contact requests not polled: ${err.message}`) })
+  }, CONTACT_REQUEST_POLL_MS).unref()
   let closing: Promise<void> | undefined
 
   const relayCounters = (): NodeStatus['relay'] => {
@@ -325,6 +331,7 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
       closing ??= (async () => {
         clearTimeout(promotionTimer)
         clearInterval(cacheTimer)
+        clearInterval(requestPollTimer)
         saveCache()
         await calls.close()
         supernodeRole?.supernode.handOff('supernode shutting down')

@@ -1,10 +1,12 @@
 // An in-process voxmesh network for tests and experiments (like hyperdht's
 // testnet): supernodes and hosts running the real protocol code over the
-// in-memory network, with a fake clock and an in-memory certificate issuer
-// standing in for the login server (certificates and supernode credentials).
+// in-memory network, with a fake clock, an in-memory certificate issuer and
+// the login server's lookup key derivation (common/lookup-keys.ts) standing in
+// for the login server.
 import { loadSodium, type Sodium } from '../../common/sodium.js'
 import { signCertificate, CERTIFICATE_VERSION } from '../../common/certificate.js'
 import { toBase64url } from '../../common/base64url.js'
+import { capabilityFor, LOOKUP_SECRET_BYTES, ownLookupFor, type LookupCapability } from '../../common/lookup-keys.js'
 import { assignDhtId, dhtIdSecretOf, signSupernodeCredential, type SupernodeCredential } from '../../common/supernode-credential.js'
 import type { LinkIdentity } from '../../common/wire/link-handshake.js'
 import { FakeClock } from '../net/fake-clock.js'
@@ -31,6 +33,8 @@ export interface TestnetHost {
   /** Users whose deliveries this host acts on (its contacts); everyone when undefined. */
   contacts: Set<string> | undefined
   blocked: Set<string>
+  /** Every delivery the host got, before it decided whether to act on it. */
+  deliveries: Array<{ from: string, type: string }>
 }
 
 export interface Testnet {
@@ -39,8 +43,14 @@ export interface Testnet {
   network: MemoryNetwork
   supernodes: TestnetSupernode[]
   hosts: TestnetHost[]
+  /** What the login server would give a contact of `user`. */
+  capabilityFor: (user: string) => LookupCapability
   addSupernode: (user: string, options?: { maxHosts?: number, minSupernodes?: number }) => Promise<TestnetSupernode>
-  addHost: (user: string, options?: { contacts?: string[], blocked?: string[], status?: UserStatus, supernodes?: SupernodeRef[] }) => TestnetHost
+  /**
+   * `contacts` get each other's lookup capabilities (as from the login server); `capabilitiesFor` names
+   * users whose capability the host holds besides (e.g. a removed contact's, kept until the lookup secret changes).
+   */
+  addHost: (user: string, options?: { contacts?: string[], blocked?: string[], status?: UserStatus, supernodes?: SupernodeRef[], capabilitiesFor?: string[] }) => TestnetHost
   /** Crashes a supernode's machine: its connections reset, it never answers again. */
   killSupernode: (sn: TestnetSupernode) => void
   /** What the login server signs for an admitted supernode (the DHT id is its choice, not the supernode's). */
@@ -60,6 +70,7 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
   const network = createMemoryNetwork({ clock, latencyMs: options.latencyMs ?? 2 })
   const issuer = sodium.crypto_sign_keypair()
   const dhtIdSecret = dhtIdSecretOf(issuer.privateKey)
+  const lookupSecret = sodium.randombytes_buf(LOOKUP_SECRET_BYTES)
   const log = options.log ?? silentLogger
   let serial = 0
   let nextIp = 1
@@ -82,6 +93,7 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
     network,
     supernodes: [],
     hosts: [],
+    capabilityFor: user => capabilityFor(sodium, lookupSecret, user),
     async addSupernode (user, snOptions = {}) {
       const ip = newIp()
       const transport = network.host(ip)
@@ -118,6 +130,7 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
         events: [],
         contacts: hostOptions.contacts === undefined ? undefined : new Set(hostOptions.contacts),
         blocked: new Set(hostOptions.blocked ?? []),
+        deliveries: [],
         identity,
         host: undefined as unknown as Host
       }
@@ -128,11 +141,17 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
           deviceKey: identity.deviceKey,
           status: hostOptions.status,
           audience: (hostOptions.contacts ?? []).filter(c => !entry.blocked.has(c)),
+          lookup: ownLookupFor(lookupSecret, user),
+          capabilities: [...new Set([...(hostOptions.contacts ?? []), ...(hostOptions.capabilitiesFor ?? [])])]
+            .filter(c => !entry.blocked.has(c)).map(c => net.capabilityFor(c)),
           onEvent: event => {
             entry.events.push(event)
             entry.onEvent?.(event)
           },
-          accepts: (from, type) => !entry.blocked.has(from) && (type !== 'presence' || entry.contacts === undefined || entry.contacts.has(from))
+          accepts: (from, type) => {
+            entry.deliveries.push({ from, type })
+            return !entry.blocked.has(from) && (type !== 'presence' || entry.contacts === undefined || entry.contacts.has(from))
+          }
         }
       )
       entry.host.start()

@@ -14,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { toBase64url } from '../../common/base64url.js'
+import { reachTokenOf } from '../../common/lookup-keys.js'
 import { canonicalEncode } from '../../common/canonical.js'
 import { systemClock } from '../../common/clock.js'
 import { LoginClient } from '../../common/login-client.js'
@@ -59,6 +60,8 @@ afterAll(() => {
 })
 
 const newCallId = (): string => randomBytes(12).toString('base64url')
+/** The users of the fake-clock phones: each holds the others' lookup capabilities. */
+const PHONE_USERS = ['alice', 'bob', 'carol', 'mallory']
 
 /**
  * An SDP the guard accepts, as node-datachannel writes one (no candidates), tagged with `tag`
@@ -153,6 +156,10 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
       {
         user,
         deviceKey: device.deviceKey,
+        // Everyone here is everyone's contact: an attacker must be one to reach anybody at all.
+        audience: PHONE_USERS.filter(other => other !== user),
+        lookup: h.lookupFor(user),
+        capabilities: PHONE_USERS.filter(other => other !== user).map(h.capabilityFor),
         onEvent: event => {
           self.hostEvents.push(event)
           if (event.event === 'call-signal') self.calls.handleSignal(event.from, event.body)
@@ -184,7 +191,7 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
    * `user` (any device of a user may route that user's envelopes): a captured envelope replayed.
    */
   async function replay (user: string, to: string, envelope: Envelope): Promise<number> {
-    const rogue = await h.registeredAttacker(h.device(user))
+    const rogue = await h.registeredAttacker(h.device(user), [to])
     rogue.sendJson({ t: 'route', id: 1, to, envelope })
     await h.run(50)
     const result = rogue.received('route-result')[0]
@@ -278,7 +285,7 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
       // Forwarded by a peer supernode: refused the same way.
       const peer = await h.attacker('roguesn')
       peer.sendJson(h.peerHello(peer.device, '198.18.77.1:7701'))
-      peer.sendJson({ t: 'forward', id: 1, to: 'bob', envelope: tampered })
+      peer.sendJson({ t: 'forward', id: 1, to: 'bob', envelope: tampered, token: reachTokenOf(h.capabilityFor('bob').sealKey) })
       await h.run(50)
       expect(peer.closedReason).toMatch(/forwarded envelope rejected: bad_signature/)
       expect(h.disconnects().map(l => l.msg)).toEqual([
@@ -707,6 +714,8 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
     login = await startLoginServer({ listen: '127.0.0.1:0', dataDir: join(dir, 'login'), argon2: { ops: 1, memoryKib: 64 } })
     const client = new LoginClient(login.url)
     for (const user of ['super1', 'alice', 'bob', 'mallory']) await client.createAccount(user, PASSWORD)
+    // Mallory attacks as a contact: nobody else can find alice or bob at all.
+    await makeContacts(login.url, PASSWORD, [['alice', 'bob'], ['alice', 'mallory'], ['bob', 'mallory']])
     // On 127.0.0.2, as in audio-call.test.ts: a relay-only session cannot sneak a direct path.
     // loopback peers: the lab flag.
     sn = await node('super1', { role: 'supernode', listen: `127.0.0.2:${await freePort()}`, relayAllowPrivate: true })
@@ -721,9 +730,17 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
     mallorySession = await openLoginSession({ url: login.url, user: 'mallory', password: PASSWORD, dataDir, log: recordingLogger(logsOf('mallory')) })
     const cache = createHostCache()
     cache.add(mallorySession.supernodes.map(supernodeRef), Date.now())
+    const malloryContacts = (await mallorySession.contactsAndBlocks()).contacts
     mallory = createHost(
       { sodium, clock: systemClock, transport: createWsTransport(), identity: { certificate: mallorySession.certificate, secretKey: dataDir.device.secretKey }, issuerKey: mallorySession.issuerKey, log: recordingLogger(logsOf('mallory')), cache },
-      { user: 'mallory', deviceKey: dataDir.device.deviceKey, onEvent: event => { malloryEvents.push(event) } }
+      {
+        user: 'mallory',
+        deviceKey: dataDir.device.deviceKey,
+        audience: malloryContacts.map(c => c.username),
+        lookup: mallorySession.lookup,
+        capabilities: malloryContacts.flatMap(c => c.lookupKey === undefined || c.sealKey === undefined ? [] : [{ user: c.username, lookupKey: c.lookupKey, sealKey: c.sealKey }]),
+        onEvent: event => { malloryEvents.push(event) }
+      }
     )
     mallory.start()
     for (const user of [alice, bob]) await nodeEvent(user, 'attached')
@@ -899,3 +916,25 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
     expect(levelDbfs(steady)).toBeGreaterThan(-20)
   })
 })
+
+/** Makes each pair contacts through the login server's API (a request and its acceptance). */
+async function makeContacts (url: string, password: string, pairs: Array<[string, string]>): Promise<void> {
+  const sodium = await loadSodium()
+  const clients = new Map<string, LoginClient>()
+  const clientOf = async (user: string): Promise<LoginClient> => {
+    let client = clients.get(user)
+    if (client === undefined) {
+      client = new LoginClient(url)
+      await client.createSession(user, password, toBase64url(sodium.crypto_sign_keypair().publicKey))
+      clients.set(user, client)
+    }
+    return client
+  }
+  for (const [from, to] of pairs) {
+    await (await clientOf(from)).sendContactRequest(to)
+    const addressee = await clientOf(to)
+    const request = (await addressee.contactRequests()).incoming.find(r => r.from === from)
+    if (request === undefined) throw new Error(`no request from ${from} to ${to}`)
+    await addressee.acceptRequest(request.id)
+  }
+}

@@ -55,7 +55,7 @@ async function twoPhones (): Promise<[Phone, Phone]> {
   await net.addSupernode('super2')
   const phones: Phone[] = []
   const alice = phone(net.addHost('alice', { contacts: ['bob'], supernodes: [net.supernodes[0]!.supernode.ref] }), { peers: () => phones.filter(p => p.host.user !== 'alice') })
-  const bob = phone(net.addHost('bob', { contacts: ['alice'], supernodes: [net.supernodes[1]!.supernode.ref] }), { peers: () => phones.filter(p => p.host.user !== 'bob') })
+  const bob = phone(net.addHost('bob', { contacts: ['alice', 'carol'], supernodes: [net.supernodes[1]!.supernode.ref] }), { peers: () => phones.filter(p => p.host.user !== 'bob') })
   phones.push(alice, bob)
   await net.run(1500)
   return [alice, bob]
@@ -147,8 +147,9 @@ describe('call states', () => {
 
   it('declines calls from non-contacts when the callee takes contacts only', async () => {
     const [, bob] = await twoPhones()
-    const mallory = phone(net.addHost('mallory', { supernodes: [net.supernodes[0]!.supernode.ref] }))
-    const dave = phone(net.addHost('dave', { contacts: [], supernodes: [net.supernodes[1]!.supernode.ref] }), { contactsOnly: true, peers: () => [] })
+    // A non-contact cannot even find dave; a removed contact still holding dave's lookup capability can.
+    const mallory = phone(net.addHost('mallory', { capabilitiesFor: ['dave'], supernodes: [net.supernodes[0]!.supernode.ref] }))
+    const dave = phone(net.addHost('dave', { contacts: [], capabilitiesFor: ['mallory'], supernodes: [net.supernodes[1]!.supernode.ref] }), { contactsOnly: true, peers: () => [] })
     await net.run(500)
     await settle(mallory.calls.call('dave'))
     expect(last(mallory)).toMatchObject({ event: 'ended', reason: 'not-allowed', message: 'dave only takes calls from contacts' })
@@ -161,9 +162,9 @@ describe('call states', () => {
     await net.addSupernode('super1')
     await net.addSupernode('super2')
     const phones: Phone[] = []
-    const alice = phone(net.addHost('alice', { supernodes: [net.supernodes[0]!.supernode.ref] }), { peers: () => phones.filter(p => p.host.user === 'bob') })
-    const bobLaptop = phone(net.addHost('bob', { supernodes: [net.supernodes[0]!.supernode.ref] }), { peers: () => [alice] })
-    const bobPhone = phone(net.addHost('bob', { supernodes: [net.supernodes[1]!.supernode.ref] }), { peers: () => [alice] })
+    const alice = phone(net.addHost('alice', { contacts: ['bob'], supernodes: [net.supernodes[0]!.supernode.ref] }), { peers: () => phones.filter(p => p.host.user === 'bob') })
+    const bobLaptop = phone(net.addHost('bob', { contacts: ['alice'], supernodes: [net.supernodes[0]!.supernode.ref] }), { peers: () => [alice] })
+    const bobPhone = phone(net.addHost('bob', { contacts: ['alice'], supernodes: [net.supernodes[1]!.supernode.ref] }), { peers: () => [alice] })
     phones.push(alice, bobLaptop, bobPhone)
     await net.run(1500)
     const id = await settle(alice.calls.call('bob'))

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadSodium, type Sodium } from '../../common/sodium.js'
-import { loadOrCreateKeyFile, type SigningKeyPair } from '../../common/key-file.js'
+import { loadOrCreateKeyFile, loadOrCreateSecretFile, type SigningKeyPair } from '../../common/key-file.js'
 import { createDialer } from '../../common/dialback.js'
 import { toBase64url } from '../../common/base64url.js'
 import { buildLoginServerApp } from '../../login-server/app.js'
@@ -47,7 +47,7 @@ export async function createTestLoginServer (init: LoginServerInit & { dataDir?:
   let offsetMs = 0
   const now = (): number => Date.now() + offsetMs
   const app = await buildLoginServerApp(
-    { sodium, store, signingKey, passwords, dialer: createDialer(sodium, init.dialbackTimeoutMs ?? 2000), clock: now },
+    { sodium, store, signingKey, lookupSecret: loadOrCreateSecretFile(sodium, join(dataDir, 'lookup-secret')).secret, passwords, dialer: createDialer(sodium, init.dialbackTimeoutMs ?? 2000), clock: now },
     { rateLimits: RELAXED_RATE_LIMITS, ...init }
   )
   let closed = false

@@ -11,13 +11,15 @@ import { createLinkHandshake, type LinkError, type LinkIdentity, type LinkPeer }
 import type { FrameCipher } from '../../common/wire/frame-cipher.js'
 import { sealEnvelope, type Envelope } from '../../common/wire/signed-envelope.js'
 import { signLocator } from '../../common/wire/locator.js'
+import { sealLocatorRecord } from '../../common/wire/sealed-locator.js'
+import { capabilityFor, LOOKUP_SECRET_BYTES, openOwnLookup, ownLookupFor, reachTokenOf, type LookupCapability, type OwnLookup } from '../../common/lookup-keys.js'
 import { FakeClock } from '../../node/net/fake-clock.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../../node/net/memory-network.js'
 import type { Connection, Listener } from '../../node/net/transport.js'
 import { createSupernode, type Supernode } from '../../node/overlay/supernode/supernode.js'
 import { createHost, type Host, type HostEvent } from '../../node/overlay/host.js'
 import { createHostCache } from '../../node/overlay/host-cache.js'
-import { keyFor, type DhtRecord } from '../../node/overlay/dht/dht.js'
+import type { DhtRecord } from '../../node/overlay/dht/dht.js'
 import { RECORD_LIFETIME_MS } from '../../node/overlay/constants.js'
 import { decodeLinkMessage, type LinkMessage, type MessageOf, type SupernodeRef } from '../../node/overlay/messages.js'
 import type { Logger } from '../../node/overlay/logger.js'
@@ -178,16 +180,19 @@ export interface Harness {
   supernodes: Supernode[]
   device: (user: string, options?: DeviceOptions) => Device
   run: (ms: number, stepMs?: number) => Promise<void>
-  /** A legitimate host of `user`, registered at the supernode under attack. */
-  addHost: (user: string) => Promise<LegitHost>
+  /** A legitimate host of `user`, registered at the supernode under attack, holding its contacts' lookup capabilities. */
+  addHost: (user: string, contacts?: string[]) => Promise<LegitHost>
+  /** What the login server gives `user` (its own lookup) and its contacts (its capability). */
+  lookupFor: (user: string) => OwnLookup
+  capabilityFor: (user: string) => LookupCapability
   /** A raw connection to the supernode under attack, nothing sent yet. */
   connect: () => Promise<WirePeer>
   /** A connection with a completed link handshake as `device` (a fresh device of `user` when a string). */
   attacker: (who: string | Device) => Promise<WirePeer & { device: Device }>
   /** A valid register message for `device` at the supernode under attack (signed like host.ts does). */
   registerFor: (device: Device, overrides?: Partial<MessageOf<'register'>>) => MessageOf<'register'>
-  /** An attacker that registered properly and got 'registered'. */
-  registeredAttacker: (who: string | Device) => Promise<WirePeer & { device: Device }>
+  /** An attacker that registered properly, got 'registered' and handed over the capabilities of `capabilitiesFor`. */
+  registeredAttacker: (who: string | Device, capabilitiesFor?: string[]) => Promise<WirePeer & { device: Device }>
   /** A signed text envelope from `device` to `to`. */
   text: (device: Device, to: string, text?: string) => Envelope
   /** The DHT records the supernode under attack holds for `user`, asked over the wire by a probing supernode peer. */
@@ -204,6 +209,9 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
   const clock = new FakeClock()
   const network = createMemoryNetwork({ clock, latencyMs: LATENCY_MS, maxFrameBytes: options.maxFrameBytes })
   const issuer = sodium.crypto_sign_keypair()
+  const lookupSecret = sodium.randombytes_buf(LOOKUP_SECRET_BYTES)
+  const lookupFor = (user: string): OwnLookup => ownLookupFor(lookupSecret, user)
+  const capabilityOf = (user: string): LookupCapability => capabilityFor(sodium, lookupSecret, user)
   const snLogs: LogEntry[] = []
   const listeners: Listener[] = []
   const hosts: LegitHost[] = []
@@ -281,13 +289,14 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
   const registerFor = (dev: Device, overrides: Partial<MessageOf<'register'>> = {}): MessageOf<'register'> => {
     const now = clock.now()
     const expires = now + RECORD_LIFETIME_MS
+    const content = { seq: now, expires: Math.floor(expires / 1000) }
+    const locator = signLocator(sodium, dev.identity, { supernode: { address: sn.ref.address, deviceKey: sn.ref.deviceKey }, ...content })
+    const own = lookupFor(dev.user)
     return {
       t: 'register',
-      locator: signLocator(sodium, dev.identity, {
-        supernode: { address: sn.ref.address, deviceKey: sn.ref.deviceKey },
-        seq: now,
-        expires: Math.floor(expires / 1000)
-      }),
+      locator,
+      lookupRecord: sealLocatorRecord(sodium, openOwnLookup(sodium, own), locator, { deviceKey: dev.deviceKey, ...content }),
+      reachToken: reachTokenOf(own.sealKey),
       audience: [],
       presence: sealEnvelope(sodium, dev.identity, { type: 'presence', from: dev.user, status: 'online', seq: now, expires }),
       offline: sealEnvelope(sodium, dev.identity, { type: 'presence', from: dev.user, status: 'offline', seq: now + 1, expires }),
@@ -295,15 +304,16 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
     }
   }
 
-  const registeredAttacker = async (who: string | Device): Promise<WirePeer & { device: Device }> => {
+  const registeredAttacker = async (who: string | Device, capabilitiesFor: string[] = []): Promise<WirePeer & { device: Device }> => {
     const peer = await attacker(who)
     peer.sendJson(registerFor(peer.device))
+    peer.sendJson({ t: 'contact-capabilities', capabilities: capabilitiesFor.map(capabilityOf), last: true })
     await run(20)
     expect(peer.received('registered')).toHaveLength(1)
     return peer
   }
 
-  const addHost = async (user: string): Promise<LegitHost> => {
+  const addHost = async (user: string, contacts: string[] = []): Promise<LegitHost> => {
     const dev = device(user)
     const logs: LogEntry[] = []
     const events: HostEvent[] = []
@@ -311,7 +321,7 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
     cache.add([sn.ref as SupernodeRef], clock.now())
     const host = createHost(
       { sodium, clock, transport: network.transport('198.18.1.'), identity: dev.identity, issuerKey: issuer.publicKey, log: recordingLogger(logs, { host: user }), cache },
-      { user, deviceKey: dev.deviceKey, onEvent: event => { events.push(event) } }
+      { user, deviceKey: dev.deviceKey, audience: contacts, lookup: lookupFor(user), capabilities: contacts.map(capabilityOf), onEvent: event => { events.push(event) } }
     )
     host.start()
     const entry: LegitHost = { user, device: dev, host, events, logs }
@@ -328,7 +338,7 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
     const probe = await attacker(`probe${++names}`)
     const address = `198.18.77.${names % 250 + 1}:${SN_PORT}`
     probe.sendJson({ t: 'peer-hello', address, credential: credentialFor(probe.device, address) })
-    probe.sendJson({ t: 'dht', id: 1, request: { t: 'find_value', key: keyFor(user) } })
+    probe.sendJson({ t: 'dht', id: 1, request: { t: 'find_value', key: capabilityOf(user).lookupKey } })
     await run(20)
     const reply = probe.received('dht-reply').find(r => r.id === 1)
     probe.close()
@@ -342,8 +352,9 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
   const disconnects = (): LogEntry[] => snLogs.filter(l => l.level === 'warn' && l.msg.startsWith('disconnecting peer: '))
 
   const expectStillServing = async (): Promise<void> => {
-    const a = await addHost(`served${++names}`)
-    const b = await addHost(`served${++names}`)
+    const [userA, userB] = [`served${++names}`, `served${++names}`]
+    const a = await addHost(userA, [userB])
+    const b = await addHost(userB, [userA])
     const sending = a.host.sendText(b.user, 'still serving?')
     await run(100)
     const sent = await sending
@@ -370,6 +381,8 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
     attacker,
     registerFor,
     registeredAttacker,
+    lookupFor,
+    capabilityFor: capabilityOf,
     text,
     dhtRecords,
     disconnects,

@@ -5,7 +5,7 @@
 // else. Fake clock and in-memory network throughout: no wall time.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { flushAsync } from '../../node/net/fake-clock.js'
-import { toBase64url } from '../../common/base64url.js'
+import { fromBase64url, toBase64url } from '../../common/base64url.js'
 import { canonicalEncode, type CanonicalValue } from '../../common/canonical.js'
 import { CERTIFICATE_CLOCK_SKEW_SECONDS } from '../../common/certificate.js'
 import { MAX_SEALED_FRAME_BYTES } from '../../common/wire/frame-cipher.js'
@@ -15,9 +15,10 @@ import { ENVELOPE_DOMAIN, sealEnvelope, type Envelope } from '../../common/wire/
 import { sealSignedRecord } from '../../common/wire/signed-record.js'
 import { MAX_FRAME_BYTES } from '../../node/net/transport.js'
 import { HANDSHAKE_TIMEOUT_MS } from '../../node/overlay/link.js'
-import { MAX_LINK_MESSAGE_BYTES, MAX_RELEASED_RELAYS } from '../../node/overlay/messages.js'
+import { CAPABILITIES_PER_MESSAGE, MAX_CONTACTS, MAX_LINK_MESSAGE_BYTES, MAX_RELEASED_RELAYS } from '../../node/overlay/messages.js'
 import { PRESENCE_QUERY_MAX_AGE_MS } from '../../node/overlay/constants.js'
-import { keyFor } from '../../node/overlay/dht/dht.js'
+import { sealedSubkey } from '../../common/wire/sealed-locator.js'
+import { reachTokenOf } from '../../common/lookup-keys.js'
 import { createHarness, type Device, type Harness, type LegitHost, type WirePeer } from './bad-input-harness.js'
 
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
@@ -29,7 +30,7 @@ const flip = (text: string): string => {
 const tampered = (envelope: Envelope): Envelope => ({ ...envelope, body: flip(envelope.body) })
 
 let h: Harness
-/** A legitimate host registered before every attack: the victim, and the witness that routing still works. */
+/** A legitimate host registered before every attack: the victim, and the witness that routing still works. Mallory, eve and bob are its contacts (the strongest attackers: they can look alice up). */
 let alice: LegitHost
 /** A rejection nobody handles would take a real supernode process down: none may happen. */
 let unhandled: unknown[]
@@ -39,7 +40,7 @@ beforeEach(async () => {
   unhandled = []
   process.on('unhandledRejection', onUnhandled)
   h = await createHarness()
-  alice = await h.addHost('alice')
+  alice = await h.addHost('alice', ['mallory', 'eve', 'bob'])
 })
 afterEach(async () => {
   h.close()
@@ -49,6 +50,11 @@ afterEach(async () => {
 })
 
 type Attacker = WirePeer & { device: Device }
+
+/** The subkey of alice's sealed locator record: only holders of her seal key can tell it is hers. */
+const aliceSubkey = (): string => sealedSubkey(fromBase64url(h.capabilityFor('alice').sealKey) as Uint8Array, alice.device.deviceKey)
+/** What forwards to alice must carry: computed from her capability. */
+const aliceToken = (): string => reachTokenOf(h.capabilityFor('alice').sealKey)
 
 /** The supernode dropped `peer` with a protocol error: logged as "disconnecting peer: <reason>", and the peer's connection closed with it. */
 function expectDisconnected (peer: Attacker, reason: RegExp): void {
@@ -186,7 +192,7 @@ describe('malformed messages', () => {
   })
 
   it('a registered host sending a message only supernodes send', async () => {
-    const mallory = await h.registeredAttacker('mallory')
+    const mallory = await h.registeredAttacker('mallory', ['alice'])
     mallory.sendJson({ t: 'deliver', envelope: h.text(mallory.device, 'alice') })
     await h.run(20)
     expectDisconnected(mallory, /hosts may not send deliver/)
@@ -196,11 +202,31 @@ describe('malformed messages', () => {
   })
 
   it("a 'turn-release' naming more relays than a call can have", async () => {
-    const mallory = await h.registeredAttacker('mallory')
+    const mallory = await h.registeredAttacker('mallory', ['alice'])
     mallory.sendJson({ t: 'turn-release', relayed: Array.from({ length: MAX_RELEASED_RELAYS + 1 }, (_, i) => ({ ip: '198.18.0.1', port: 50_000 + i })) })
     await h.run(20)
     expectDisconnected(mallory, /invalid "turn-release" message: \/relayed/)
     expectRegisteredHosts(1)
+    await h.expectStillServing()
+  })
+
+  it("'contact-capabilities' pieces adding up to more than MAX_CONTACTS", async () => {
+    const mallory = await h.registeredAttacker('mallory', ['alice'])
+    const piece = Array.from({ length: CAPABILITIES_PER_MESSAGE }, (_, i) => ({ ...h.capabilityFor('alice'), user: `user${i}` }))
+    for (let sent = 0; sent <= MAX_CONTACTS; sent += CAPABILITIES_PER_MESSAGE) mallory.sendJson({ t: 'contact-capabilities', capabilities: piece, last: false })
+    await h.run(50)
+    expectDisconnected(mallory, new RegExp(`more than ${MAX_CONTACTS} contact capabilities`))
+    expectRegisteredHosts(1)
+    await h.expectStillServing()
+  })
+
+  it("a 'presence-query' before the host said how to find its contacts", async () => {
+    const mallory = await h.attacker('mallory')
+    mallory.sendJson(h.registerFor(mallory.device))
+    mallory.sendJson({ t: 'presence-query', query: sealEnvelope(h.sodium, mallory.device.identity, { type: 'presence-query', from: 'mallory', users: ['alice'], at: h.clock.now() }) })
+    await h.run(50)
+    expectDisconnected(mallory, /presence query before contact-capabilities/)
+    expect(mallory.received('deliver')).toEqual([])
     await h.expectStillServing()
   })
 
@@ -252,7 +278,7 @@ describe('oversized messages', () => {
   it('a frame over the sealed-frame bound is refused by the link even where the transport lets it through', async () => {
     h.close()
     h = await createHarness({ maxFrameBytes: 4 * MAX_FRAME_BYTES })
-    alice = await h.addHost('alice')
+    alice = await h.addHost('alice', ['mallory', 'eve', 'bob'])
     const mallory = await h.attacker('mallory')
     const oversized = h.sodium.randombytes_buf(MAX_SEALED_FRAME_BYTES + 100)
     mallory.sendRaw(oversized)
@@ -357,7 +383,7 @@ describe('unauthenticated peers', () => {
 
 describe('replayed and reordered frames', () => {
   it('the same sealed frame sent twice', async () => {
-    const mallory = await h.registeredAttacker('mallory')
+    const mallory = await h.registeredAttacker('mallory', ['alice'])
     expectRegisteredHosts(2)
     const registerFrame = mallory.sent.at(-1) as Uint8Array
     mallory.sendRaw(registerFrame)
@@ -369,7 +395,7 @@ describe('replayed and reordered frames', () => {
   })
 
   it('two sealed frames swapped', async () => {
-    const mallory = await h.registeredAttacker('mallory')
+    const mallory = await h.registeredAttacker('mallory', ['alice'])
     const first = mallory.seal(utf8(JSON.stringify({ t: 'ping', id: 1 })))
     const second = mallory.seal(utf8(JSON.stringify({ t: 'ping', id: 2 })))
     mallory.sendRaw(second)
@@ -382,7 +408,7 @@ describe('replayed and reordered frames', () => {
   })
 
   it('a sealed frame cut short', async () => {
-    const mallory = await h.registeredAttacker('mallory')
+    const mallory = await h.registeredAttacker('mallory', ['alice'])
     const frame = mallory.seal(utf8(JSON.stringify({ t: 'ping', id: 1 })))
     mallory.sendRaw(frame.subarray(0, frame.length - 1))
     await h.run(20)
@@ -392,7 +418,7 @@ describe('replayed and reordered frames', () => {
   })
 
   it("a frame the supernode sent, reflected back to it", async () => {
-    const mallory = await h.registeredAttacker('mallory')
+    const mallory = await h.registeredAttacker('mallory', ['alice'])
     const fromSupernode = mallory.frames.at(-1) as Uint8Array
     mallory.sendRaw(fromSupernode)
     await h.run(20)
@@ -401,7 +427,7 @@ describe('replayed and reordered frames', () => {
   })
 
   it('a frame sealed for another link', async () => {
-    const first = await h.registeredAttacker('mallory')
+    const first = await h.registeredAttacker('mallory', ['alice'])
     const second = await h.attacker('trudy')
     second.sendRaw(first.seal(utf8(JSON.stringify(h.registerFor(first.device)))))
     await h.run(20)
@@ -411,7 +437,7 @@ describe('replayed and reordered frames', () => {
   })
 
   it('a replayed (stale) presence query', async () => {
-    const mallory = await h.registeredAttacker('mallory')
+    const mallory = await h.registeredAttacker('mallory', ['alice'])
     const at = h.clock.now() - PRESENCE_QUERY_MAX_AGE_MS - 1000
     mallory.sendJson({ t: 'presence-query', query: sealEnvelope(h.sodium, mallory.device.identity, { type: 'presence-query', from: 'mallory', users: ['alice'], at }) })
     await h.run(20)
@@ -423,12 +449,13 @@ describe('replayed and reordered frames', () => {
   it('a presence query that turns stale while the registration is still being published does not crash the supernode', async () => {
     h.close()
     h = await createHarness({ supernodes: 2 })
-    alice = await h.addHost('alice')
+    alice = await h.addHost('alice', ['mallory', 'eve', 'bob'])
     const mallory = await h.attacker('mallory')
     // Fresh when it arrives (exactly at the age limit), stale a moment later,
     // when the DHT has stored the locator and the query is answered.
     const arrival = h.clock.now() + 2
     mallory.sendJson(h.registerFor(mallory.device))
+    mallory.sendJson({ t: 'contact-capabilities', capabilities: [h.capabilityFor('alice')], last: true })
     mallory.sendJson({
       t: 'presence-query',
       query: sealEnvelope(h.sodium, mallory.device.identity, { type: 'presence-query', from: 'mallory', users: ['alice'], at: arrival - PRESENCE_QUERY_MAX_AGE_MS })
@@ -450,7 +477,7 @@ describe('badly signed messages', () => {
     expectRegisteredHosts(1)
     await expectNotFindable('mallory')
     // The probe does see a legitimate locator.
-    expect((await h.dhtRecords('alice')).map(r => r.subkey)).toEqual([alice.device.deviceKey])
+    expect((await h.dhtRecords('alice')).map(r => r.subkey)).toEqual([aliceSubkey()])
     await h.expectStillServing()
   })
 
@@ -489,7 +516,7 @@ describe('badly signed messages', () => {
   })
 
   it("a 'route' whose envelope is signed by another user than the link's peer", async () => {
-    const mallory = await h.registeredAttacker('mallory')
+    const mallory = await h.registeredAttacker('mallory', ['alice'])
     // A proper route first: it arrives (so the harness can tell).
     mallory.sendJson({ t: 'route', id: 1, to: 'alice', envelope: h.text(mallory.device, 'alice', 'proper') })
     await h.run(20)
@@ -525,7 +552,7 @@ describe('badly signed messages', () => {
   })
 
   it("a 'route' whose envelope claims another sender than its signer", async () => {
-    const mallory = await h.registeredAttacker('mallory')
+    const mallory = await h.registeredAttacker('mallory', ['alice'])
     const forged = sealSignedRecord(h.sodium, mallory.device.identity, ENVELOPE_DOMAIN, {
       type: 'text', from: 'bob', to: 'alice', id: 'forged-0001', text: 'it is bob', sentAt: h.clock.now()
     })
@@ -537,7 +564,7 @@ describe('badly signed messages', () => {
   })
 
   it("a 'route' whose envelope body was tampered", async () => {
-    const mallory = await h.registeredAttacker('mallory')
+    const mallory = await h.registeredAttacker('mallory', ['alice'])
     mallory.sendJson({ t: 'route', id: 1, to: 'alice', envelope: tampered(h.text(mallory.device, 'alice')) })
     await h.run(20)
     expectDisconnected(mallory, /routed envelope rejected: bad_signature/)
@@ -553,7 +580,7 @@ describe('badly signed messages', () => {
     const forged = sealSignedRecord(h.sodium, mallory.device.identity, ENVELOPE_DOMAIN, {
       type: 'text', from: 'bob', to: 'alice', id: 'forged-0002', text: 'it is bob', sentAt: h.clock.now()
     })
-    mallory.sendJson({ t: 'forward', id: 1, to: 'alice', envelope: forged })
+    mallory.sendJson({ t: 'forward', id: 1, to: 'alice', envelope: forged, token: aliceToken() })
     await h.run(20)
     expectDisconnected(mallory, /forwarded envelope rejected: signer_mismatch/)
     expect(mallory.received('forward-result')).toEqual([])
@@ -565,7 +592,7 @@ describe('badly signed messages', () => {
   it('a supernode peer forwarding a tampered envelope', async () => {
     const mallory = await h.attacker('mallory')
     mallory.sendJson(h.peerHello(mallory.device, '198.18.9.9:7701'))
-    mallory.sendJson({ t: 'forward', id: 1, to: 'alice', envelope: tampered(h.text(h.device('bob'), 'alice')) })
+    mallory.sendJson({ t: 'forward', id: 1, to: 'alice', envelope: tampered(h.text(h.device('bob'), 'alice')), token: aliceToken() })
     await h.run(20)
     expectDisconnected(mallory, /forwarded envelope rejected: bad_signature/)
     expect(mallory.received('forward-result')).toEqual([])
@@ -576,7 +603,7 @@ describe('badly signed messages', () => {
   it('a supernode peer forwarding an envelope addressed to someone else', async () => {
     const mallory = await h.attacker('mallory')
     mallory.sendJson(h.peerHello(mallory.device, '198.18.9.9:7701'))
-    mallory.sendJson({ t: 'forward', id: 1, to: 'alice', envelope: h.text(h.device('bob'), 'carol') })
+    mallory.sendJson({ t: 'forward', id: 1, to: 'alice', envelope: h.text(h.device('bob'), 'carol'), token: aliceToken() })
     await h.run(20)
     expectDisconnected(mallory, /forwarded envelope is not addressed to its recipient/)
     expectNothingDelivered(alice)
@@ -603,36 +630,26 @@ describe('badly signed messages', () => {
     await h.expectStillServing()
   })
 
-  it('a supernode peer storing a forged locator in the DHT', async () => {
+  it('a supernode peer storing a forged sealed locator in the DHT', async () => {
     const mallory = await h.attacker('mallory')
     mallory.sendJson(h.peerHello(mallory.device, '198.18.9.9:7701'))
-    const locator = h.registerFor(mallory.device).locator
-    const seq = h.clock.now()
-    mallory.sendJson({
-      t: 'dht',
-      id: 1,
-      request: { t: 'store', record: { key: keyFor('mallory'), subkey: mallory.device.deviceKey, value: tampered(locator), seq, expiresAt: seq + 60_000 } }
-    })
+    const record = h.registerFor(mallory.device).lookupRecord
+    mallory.sendJson({ t: 'dht', id: 1, request: { t: 'store', record: { ...record, value: { ...record.value, sealed: flip(record.value.sealed) } } } })
     await h.run(20)
-    expectDisconnected(mallory, /DHT store of a forged record: .*bad_signature/)
+    expectDisconnected(mallory, /DHT store of a forged record: signature does not verify/)
     expect(mallory.received('dht-reply')).toEqual([])
     await expectNotFindable('mallory')
     await h.expectStillServing()
   })
 
-  it("a supernode peer storing its own locator under another user's key", async () => {
+  it("a supernode peer storing its own sealed locator under another user's lookup key", async () => {
     const mallory = await h.attacker('mallory')
     mallory.sendJson(h.peerHello(mallory.device, '198.18.9.9:7701'))
-    const locator = h.registerFor(mallory.device).locator
-    const seq = h.clock.now()
-    mallory.sendJson({
-      t: 'dht',
-      id: 1,
-      request: { t: 'store', record: { key: keyFor('alice'), subkey: mallory.device.deviceKey, value: locator, seq, expiresAt: seq + 60_000 } }
-    })
+    const record = h.registerFor(mallory.device).lookupRecord
+    mallory.sendJson({ t: 'dht', id: 1, request: { t: 'store', record: { ...record, key: h.capabilityFor('alice').lookupKey } } })
     await h.run(20)
-    expectDisconnected(mallory, /DHT store of a forged record: record key is not the key of the locator's user/)
-    expect((await h.dhtRecords('alice')).map(r => r.subkey)).toEqual([alice.device.deviceKey])
+    expectDisconnected(mallory, /DHT store of a forged record: record key is not sha256 of its lookup key/)
+    expect((await h.dhtRecords('alice')).map(r => r.subkey)).toEqual([aliceSubkey()])
     await h.expectStillServing()
   })
 })

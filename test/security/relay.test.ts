@@ -81,7 +81,7 @@ async function startNet (supernodeOptions: { relayAllowPrivate?: boolean }): Pro
   cache.add(mallorySession.supernodes.map(supernodeRef), Date.now())
   const mallory = createHost(
     { sodium, clock: systemClock, transport: createWsTransport(), identity: { certificate: mallorySession.certificate, secretKey: dataDir.device.secretKey }, issuerKey: mallorySession.issuerKey, log, cache },
-    { user: 'mallory', deviceKey: dataDir.device.deviceKey, onEvent: () => {} }
+    { user: 'mallory', deviceKey: dataDir.device.deviceKey, lookup: mallorySession.lookup, onEvent: () => {} }
   )
   mallory.start()
   await waitFor('mallory attached', () => mallory.supernode)

@@ -58,6 +58,8 @@ export interface Dht {
   get: (key: string) => Promise<DhtRecord[]>
   /** Live records of `key` held here, without asking anyone. */
   getLocal: (key: string) => DhtRecord[]
+  /** Every live record held here: all that this node knows from storing for others. */
+  heldRecords: () => DhtRecord[]
   /** The `n` peers of our routing table closest to `target`, closest first. */
   closestPeers: (target: string, n: number) => DhtPeer[]
   /** Every peer in our routing table. */
@@ -200,6 +202,10 @@ class KademliaDht implements Dht {
   getLocal (key: string): DhtRecord[] {
     this.assertKey(key, 'key')
     return this.store.get(key)
+  }
+
+  heldRecords (): DhtRecord[] {
+    return this.store.keys().flatMap(key => this.store.get(key))
   }
 
   closestPeers (target: string, n: number): DhtPeer[] {

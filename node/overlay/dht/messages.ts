@@ -33,7 +33,7 @@ export function copyPeer (peer: DhtPeer): DhtPeer {
 }
 
 export const DhtRecordSchema = Type.Object({
-  /** 64 lowercase hex characters, e.g. keyFor(username). */
+  /** 64 lowercase hex characters, e.g. a user's lookup key (common/lookup-keys.ts). */
   key: HexId,
   /** Printable ASCII without spaces, 1–128 characters, e.g. a device key. */
   subkey: Type.String({ pattern: `^[\\x21-\\x7e]{1,${MAX_SUBKEY_LENGTH}}$` }),

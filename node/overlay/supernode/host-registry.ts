@@ -1,17 +1,29 @@
 // The hosts registered at one supernode, by device and by user.
 import type { Link } from '../link.js'
-import type { Envelope } from '../messages.js'
+import type { Envelope, LookupCapability, SealedLocatorRecord } from '../messages.js'
 
 export interface HostEntry {
   user: string
   deviceKey: string
   link: Link
   locator: Envelope
+  /** The locator sealed for the user's contacts, as published in the DHT. */
+  lookupRecord: SealedLocatorRecord
+  /** What forwards to this host must carry (only holders of the user's capability can compute it). */
+  reachToken: string
+  /**
+   * How to find this host's contacts, by user: routes, presence queries and presence fan-out
+   * for this host use these and nothing else. Per host, so a host's bogus capability misroutes
+   * only its own traffic.
+   */
+  capabilities: Map<string, LookupCapability>
   /** Users allowed to see this host's presence. */
   audience: Set<string>
   /** The host's newest signed presence, and the "offline" it pre-signed for when it vanishes. */
   presence: Envelope
   offline: Envelope
+  /** Whether the host's contacts currently see it (its presence is not "offline": invisible users are not). */
+  visible: boolean
   registeredAt: number
 }
 

@@ -38,7 +38,8 @@ export function handlePeerLink (sn: SupernodeInternals, link: Link, from: DhtPee
         if (!isDeliverableBody.Check(body) || ('to' in body && body.to !== message.to)) {
           throw new Error('forwarded envelope is not addressed to its recipient')
         }
-        link.send({ t: 'forward-result', id: message.id, delivered: router.deliverLocal(message.to, message.envelope) })
+        // Only a holder of the user's capability knows the token: a supernode cannot probe who is here.
+        link.send({ t: 'forward-result', id: message.id, delivered: router.deliverLocal(message.to, message.envelope, message.token) })
         return
       }
       case 'presence-fetch': {

@@ -1,21 +1,30 @@
-// Routing to a user: find the user's devices (locators in the DHT, cached
-// briefly), then deliver locally or forward once per supernode that holds some.
-import { verifyLocator, type Locator } from '../../../common/wire/locator.js'
-import { keyFor, type Dht, type DhtRecord } from '../dht/dht.js'
+// Routing to a user: find the user's devices with a lookup capability (sealed
+// locators in the DHT, opened with the capability's seal key, cached briefly),
+// then deliver locally or forward once per supernode that holds some. Without
+// a capability a user cannot be found: the DHT key of a user's locators and the
+// key that opens them come only from the login server, to the user's contacts.
+import { reachTokenOf } from '../../../common/lookup-keys.js'
+import { openSealedRecord } from '../../../common/wire/sealed-locator.js'
+import type { Locator } from '../../../common/wire/locator.js'
+import type { Dht, DhtRecord } from '../dht/dht.js'
 import { LOCATOR_CACHE_MS } from '../constants.js'
-import type { Envelope } from '../messages.js'
+import type { Envelope, LookupCapability } from '../messages.js'
 import type { HostRegistry } from './host-registry.js'
 import type { PeerLinks } from './peer-links.js'
 import type { SupernodeComponents } from './context.js'
 
+/** Cached lookups at most: one per contact of the hosts served, with room to spare. */
+const MAX_CACHED_LOOKUPS = 10_000
+
 export interface Router {
-  /** Delivers to every online device of `user`; resolves with how many got it. */
-  routeToUser: (user: string, envelope: Envelope) => Promise<number>
-  /** Delivers to the devices of `user` registered here. */
-  deliverLocal: (user: string, envelope: Envelope) => number
-  /** The verified locators of `user`, from the cache or the DHT. */
-  locators: (user: string) => Promise<Locator[]>
-  forget: (user: string) => void
+  /** Delivers to every online device of the capability's user; resolves with how many got it. */
+  routeToUser: (capability: LookupCapability, envelope: Envelope) => Promise<number>
+  /** Delivers to the devices of `user` registered here whose reach token is `token`. */
+  deliverLocal: (user: string, envelope: Envelope, token: string) => number
+  /** The verified locators of the capability's user, from the cache or the DHT. */
+  locators: (capability: LookupCapability) => Promise<Locator[]>
+  /** Drops cached lookups of this lookup key (its user re-registered or left). */
+  forget: (lookupKey: string) => void
 }
 
 export function createRouter (
@@ -25,45 +34,52 @@ export function createRouter (
   peers: PeerLinks,
   dht: () => Dht
 ): Router {
-  const cache = new Map<string, { locators: Locator[], until: number }>()
+  /** By lookup key; `capability` says which user and seal key the cached answer was opened with. */
+  const cache = new Map<string, { capability: string, locators: Locator[], until: number }>()
   const { clock, log } = components
+  const capabilityId = (c: LookupCapability): string => `${c.user}/${c.sealKey}`
 
-  const verifyRecords = (user: string, records: DhtRecord[]): Locator[] => {
+  /** Per device the freshest record that opens and verifies; the rest are ignored. */
+  const openRecords = (capability: LookupCapability, records: DhtRecord[]): Locator[] => {
     const now = Math.floor(clock.now() / 1000)
-    const locators: Locator[] = []
+    const byDevice = new Map<string, Locator>()
     for (const record of records) {
-      const check = verifyLocator(components.sodium, record.value, { issuerKey: components.issuerKey, now })
-      if (check.ok && check.locator.user === user) locators.push(check.locator)
-      else if (!check.ok) log.debug({ user, reason: check.reason }, 'ignoring a locator from the DHT that does not verify')
+      const opened = openSealedRecord(components.sodium, record, capability, { issuerKey: components.issuerKey, now })
+      if (!opened.ok) {
+        log.debug({ reason: opened.reason }, 'ignoring a DHT record that does not open or verify')
+        continue
+      }
+      const held = byDevice.get(opened.locator.deviceKey)
+      if (held === undefined || held.seq < opened.locator.seq) byDevice.set(opened.locator.deviceKey, opened.locator)
     }
-    return locators
+    return [...byDevice.values()]
   }
 
-  const locators = async (user: string): Promise<Locator[]> => {
-    const cached = cache.get(user)
-    if (cached !== undefined && cached.until > clock.now()) return cached.locators
-    const found = verifyRecords(user, await dht().get(keyFor(user)))
+  const locators = async (capability: LookupCapability): Promise<Locator[]> => {
+    const cached = cache.get(capability.lookupKey)
+    if (cached !== undefined && cached.capability === capabilityId(capability) && cached.until > clock.now()) return cached.locators
+    const found = openRecords(capability, await dht().get(capability.lookupKey))
     // Only found devices are cached: "nobody" may change any moment (a registration in flight).
-    if (found.length > 0) cache.set(user, { locators: found, until: clock.now() + LOCATOR_CACHE_MS })
-    if (cache.size > 10_000) cache.delete(cache.keys().next().value as string)
+    if (found.length > 0) cache.set(capability.lookupKey, { capability: capabilityId(capability), locators: found, until: clock.now() + LOCATOR_CACHE_MS })
+    if (cache.size > MAX_CACHED_LOOKUPS) cache.delete(cache.keys().next().value as string)
     return found
   }
 
-  const deliverLocal = (user: string, envelope: Envelope): number => {
-    const devices = hosts.devicesOf(user)
+  const deliverLocal = (user: string, envelope: Envelope, token: string): number => {
+    const devices = hosts.devicesOf(user).filter(host => host.reachToken === token)
     for (const host of devices) host.link.send({ t: 'deliver', envelope })
     return devices.length
   }
 
-  const forwardTo = async (supernode: Locator['supernode'], user: string, envelope: Envelope): Promise<number> => {
+  const forwardTo = async (supernode: Locator['supernode'], capability: LookupCapability, token: string, envelope: Envelope): Promise<number> => {
     try {
       const link = await peers.get({ deviceKey: supernode.deviceKey, address: supernode.address })
-      const result = await link.request({ t: 'forward', id: link.nextId(), to: user, envelope }, 'forward-result')
+      const result = await link.request({ t: 'forward', id: link.nextId(), to: capability.user, envelope, token }, 'forward-result')
       return result.delivered
     } catch (err) {
       // The locator may point at a supernode that died; the host re-homes and republishes.
-      cache.delete(user)
-      log.debug({ user, supernode: supernode.address, err: (err as Error).message }, 'forward failed')
+      cache.delete(capability.lookupKey)
+      log.debug({ supernode: supernode.address, err: (err as Error).message }, 'forward failed')
       return 0
     }
   }
@@ -71,18 +87,19 @@ export function createRouter (
   return {
     locators,
     deliverLocal,
-    forget: user => { cache.delete(user) },
-    async routeToUser (user, envelope) {
-      let delivered = deliverLocal(user, envelope)
+    forget: lookupKey => { cache.delete(lookupKey) },
+    async routeToUser (capability, envelope) {
+      const token = reachTokenOf(capability.sealKey)
+      let delivered = deliverLocal(capability.user, envelope, token)
       const remote = new Map<string, Locator['supernode']>()
-      for (const locator of await locators(user).catch(() => [])) {
+      for (const locator of await locators(capability).catch(() => [])) {
         if (locator.supernode.deviceKey !== self.deviceKey) remote.set(locator.supernode.deviceKey, locator.supernode)
       }
-      const counts = await Promise.all([...remote.values()].map(supernode => forwardTo(supernode, user, envelope)))
+      const counts = await Promise.all([...remote.values()].map(supernode => forwardTo(supernode, capability, token, envelope)))
       for (const count of counts) delivered += count
       if (delivered === 0 && remote.size > 0) {
         // Every forward failed or found nobody: look again once, the user may have re-homed.
-        cache.delete(user)
+        cache.delete(capability.lookupKey)
       }
       return delivered
     }

@@ -4,7 +4,7 @@
 // login server admitted it (admit()). Sans-IO: connections come in through
 // acceptConnection(), time through the Clock.
 import { openLink } from '../link.js'
-import { createDht, type Dht, type DhtPeer } from '../dht/dht.js'
+import { createDht, type Dht, type DhtPeer, type DhtRecord } from '../dht/dht.js'
 import { checkLocatorRecord } from './locator-records.js'
 import { CAPACITY_NEEDED_LOAD, DEFAULT_MAX_HOSTS, FANOUT_CONCURRENCY, MIN_SUPERNODES } from '../constants.js'
 import type { Connection } from '../../net/transport.js'
@@ -35,6 +35,8 @@ export interface Supernode {
   knownSupernodes: (n: number) => SupernodeRef[]
   capacityNeeded: () => boolean
   stats: () => SupernodeStats
+  /** The DHT records this supernode holds for the mesh (what its operator can read). */
+  heldRecords: () => DhtRecord[]
   /** Tells every host to move to another supernode (demotion, shutdown). */
   handOff: (reason: string) => void
   close: () => void
@@ -175,6 +177,7 @@ export function createSupernode (components: SupernodeComponents, init: Supernod
       }, (err: Error) => { log.debug({ remote: connection.remoteAddress }, `inbound link failed: ${err.message}`) })
     },
     bootstrap,
+    heldRecords: () => dht?.heldRecords() ?? [],
     stats: () => ({ hosts: hosts.size(), capacity: maxHosts, peerLinks: peers.count(), dhtPeers: dht?.peers().length ?? 0 }),
     handOff (reason) {
       const others = knownSupernodes(16).filter(s => s.deviceKey !== init.deviceKey)
