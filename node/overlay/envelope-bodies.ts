@@ -31,20 +31,24 @@ export const ReceiptBody = Type.Object({
   type: Type.Literal('receipt'),
   from: Username,
   to: Username,
-  ref: Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' })
+  ref: Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' }),
+  /** Unix ms when signed: one-shot bodies carry it so a replay can be told by its age. */
+  at: Seq
 }, { additionalProperties: false })
 
 export const ContactRequestBody = Type.Object({
   type: Type.Literal('contact-request'),
   from: Username,
   to: Username,
-  message: Type.String({ maxLength: 500 })
+  message: Type.String({ maxLength: 500 }),
+  at: Seq
 }, { additionalProperties: false })
 
 export const ContactAcceptedBody = Type.Object({
   type: Type.Literal('contact-accepted'),
   from: Username,
-  to: Username
+  to: Username,
+  at: Seq
 }, { additionalProperties: false })
 
 export const PresenceQueryBody = Type.Object({
@@ -60,6 +64,9 @@ export type DeliverableBody = Static<typeof DeliverableBody>
 export type PresenceBody = Static<typeof PresenceBody>
 export type TextBody = Static<typeof TextBody>
 export type PresenceQueryBody = Static<typeof PresenceQueryBody>
+
+/** Bodies a recipient acts on once, however often they are delivered (calls keep their own replay checks). */
+export const ONE_SHOT_TYPES: ReadonlySet<string> = new Set(['text', 'receipt', 'contact-request', 'contact-accepted'])
 
 export const isDeliverableBody = Compile(DeliverableBody)
 export const isPresenceBody = Compile(PresenceBody)

@@ -16,6 +16,8 @@ import { MAX_RELEASED_RELAYS, type Envelope, type LinkMessage, type PresenceStat
 import type { HostCache } from './host-cache.js'
 import { createPresenceBook } from './presence-book.js'
 import { handleDelivery } from './host-deliveries.js'
+import { createSeenOneShots } from './seen-one-shots.js'
+import { ONE_SHOT_TYPES } from './envelope-bodies.js'
 import type { CallBody } from '../calls/call-bodies.js'
 import {
   DIAL_TIMEOUT_MS, PARALLEL_DIALS, PING_INTERVAL_MS, PRESENCE_EXPIRY_CHECK_MS, PING_TIMEOUT_MS, RECONNECT_BACKOFF, RECORD_LIFETIME_MS, REPUBLISH_INTERVAL_MS,
@@ -97,6 +99,7 @@ export function createHost (components: HostComponents, init: HostInit): Host {
   const { sodium, clock, log, cache } = components
   const emit = init.onEvent ?? (() => {})
   const presence = createPresenceBook()
+  const seen = createSeenOneShots()
   const backoff = createBackoff(RECONNECT_BACKOFF)
   let status: UserStatus = init.status ?? 'online'
   let audience = init.audience ?? []
@@ -277,7 +280,7 @@ export function createHost (components: HostComponents, init: HostInit): Host {
     switch (message.t) {
       case 'deliver':
         handleDelivery({
-          sodium, clock, issuerKey: components.issuerKey, log, presence, emit, user: init.user,
+          sodium, clock, issuerKey: components.issuerKey, log, presence, emit, user: init.user, seen,
           accepts: init.accepts ?? (() => true),
           reply: (to, body) => { api.send(to, body).catch(() => {}) }
         }, message.envelope)
@@ -310,7 +313,9 @@ export function createHost (components: HostComponents, init: HostInit): Host {
     async send (to, body) {
       const current = link
       if (current === undefined) return { delivered: 0 }
-      const envelope = seal({ ...body, from: init.user, to })
+      // One-shot bodies carry their signing time (a text its sentAt): the recipient refuses old replays by it.
+      const signedAt = ONE_SHOT_TYPES.has(String(body.type)) && !('sentAt' in body) && !('at' in body) ? { at: clock.now() } : {}
+      const envelope = seal({ ...body, ...signedAt, from: init.user, to })
       const result = await current.request({ t: 'route', id: current.nextId(), to, envelope }, 'route-result')
       return { delivered: result.delivered }
     },

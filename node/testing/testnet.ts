@@ -38,6 +38,9 @@ export interface Testnet {
   network: MemoryNetwork
   supernodes: TestnetSupernode[]
   hosts: TestnetHost[]
+  /** The stand-in login server's public key, and a fresh device certified by it (e.g. for a hand-written rogue peer). */
+  issuerKey: Uint8Array
+  newIdentity: (user: string) => LinkIdentity & { deviceKey: string }
   addSupernode: (user: string, options?: { maxHosts?: number, minSupernodes?: number }) => Promise<TestnetSupernode>
   addHost: (user: string, options?: { contacts?: string[], blocked?: string[], status?: UserStatus, supernodes?: SupernodeRef[] }) => TestnetHost
   /** Crashes a supernode's machine: its connections reset, it never answers again. */
@@ -74,6 +77,8 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
     network,
     supernodes: [],
     hosts: [],
+    issuerKey: issuer.publicKey,
+    newIdentity: identityFor,
     async addSupernode (user, snOptions = {}) {
       const ip = newIp()
       const transport = network.host(ip)
