@@ -314,7 +314,7 @@ export function createHost (components: HostComponents, init: HostInit): Host {
       const current = link
       if (current === undefined) return { delivered: 0 }
       // One-shot bodies carry their signing time (a text its sentAt): the recipient refuses old replays by it.
-      const signedAt = ONE_SHOT_TYPES.has(String(body.type)) && !('sentAt' in body) && !('at' in body) ? { at: clock.now() } : {}
+      const signedAt: Record<string, number> = ONE_SHOT_TYPES.has(String(body.type)) && !('sentAt' in body) && !('at' in body) ? { at: clock.now() } : {}
       const envelope = seal({ ...body, ...signedAt, from: init.user, to })
       const result = await current.request({ t: 'route', id: current.nextId(), to, envelope }, 'route-result')
       return { delivered: result.delivered }
