@@ -5,6 +5,7 @@ import type { Clock } from '../../common/clock.js'
 import { openEnvelope } from '../../common/wire/signed-envelope.js'
 import { isDeliverableBody, type DeliverableBody } from './envelope-bodies.js'
 import type { SeenOneShots } from './seen-one-shots.js'
+import { openSealedText } from './sealed-text.js'
 import type { Envelope } from './messages.js'
 import type { Logger } from './logger.js'
 import type { PresenceBook } from './presence-book.js'
@@ -22,6 +23,8 @@ export interface DeliveryContext {
   reply: (to: string, body: Record<string, string | number>) => void
   /** One-shot envelopes already acted on (replays are dropped). */
   seen: SeenOneShots
+  /** This device: texts are sealed to it. */
+  device: { deviceKey: string, secretKey: Uint8Array }
 }
 
 /** Whether a one-shot body is news: not a replay and not too old to tell from one. Other bodies always are. */
@@ -66,10 +69,17 @@ export function handleDelivery (ctx: DeliveryContext, envelope: Envelope): void 
       if (changed !== undefined) ctx.emit({ event: 'presence', user: body.from, status: changed })
       return
     }
-    case 'text':
-      ctx.emit({ event: 'message', from: body.from, id: body.id, text: body.text, sentAt: body.sentAt })
+    case 'text': {
+      const text = openSealedText(ctx.sodium, body, ctx.device, opened.from.deviceKey)
+      if (!text.ok) {
+        // Not shown, not receipted: the sender sees "sent", never a garbled text on our side.
+        ctx.log.warn({ from: body.from, id: body.id }, `dropped a text this device cannot open: ${text.reason}`)
+        return
+      }
+      ctx.emit({ event: 'message', from: body.from, id: body.id, text: text.text, sentAt: body.sentAt })
       ctx.reply(body.from, { type: 'receipt', ref: body.id })
       return
+    }
     case 'receipt':
       ctx.emit({ event: 'receipt', from: body.from, ref: body.ref })
       return

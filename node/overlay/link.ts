@@ -16,8 +16,8 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 5000
 /** Requests in flight per link; beyond it new requests fail at once. */
 export const MAX_PENDING_REQUESTS = 1024
 
-type ReplyType = 'route-result' | 'dialback-result' | 'pong' | 'dht-reply' | 'forward-result' | 'presence-fetch-result' | 'turn-credentials'
-const REPLIES = new Set<string>(['route-result', 'dialback-result', 'pong', 'dht-reply', 'forward-result', 'presence-fetch-result', 'turn-credentials'])
+type ReplyType = 'route-result' | 'dialback-result' | 'pong' | 'dht-reply' | 'forward-result' | 'presence-fetch-result' | 'turn-credentials' | 'located'
+const REPLIES = new Set<string>(['route-result', 'dialback-result', 'pong', 'dht-reply', 'forward-result', 'presence-fetch-result', 'turn-credentials', 'located'])
 
 export interface LinkComponents {
   sodium: Sodium

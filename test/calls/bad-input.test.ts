@@ -203,6 +203,7 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
       log: recordingLogger(p.logs, { user: p.user }),
       presence: createPresenceBook(),
       seen: createSeenOneShots(),
+      device: { deviceKey: p.device.deviceKey, secretKey: p.device.identity.secretKey },
       emit: event => { if (event.event === 'call-signal') p.calls.handleSignal(event.from, event.body) },
       user: p.user,
       accepts: () => true,

@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { createTestnet, type Testnet } from '../../node/testing/testnet.js'
 import { ONE_SHOT_MAX_AGE_MS } from '../../node/overlay/constants.js'
+import { openSealedText, type SealedText } from '../../node/overlay/sealed-text.js'
 import { startRogueSupernode } from './rogue-supernode.js'
 
 let net: Testnet | undefined
@@ -49,5 +50,28 @@ describe('messages against a rogue supernode', () => {
     await net.run(500)
     expect(bob.events.filter(e => e.event === 'message')).toHaveLength(1)
     expect(rogue.routedBodies().filter(b => b.type === 'receipt' && b.from === 'bob')).toHaveLength(1)
+  })
+
+  it('a supernode carrying a text cannot read it, even when it claims a device of the recipient', async () => {
+    net = await createTestnet()
+    const rogue = await startRogueSupernode(net, { copies: 1, claimDevices: true })
+    const alice = net.addHost('alice', { contacts: ['bob'], supernodes: [rogue.ref] })
+    const bob = net.addHost('bob', { contacts: ['alice'], supernodes: [rogue.ref] })
+    await net.run(1000)
+    const marker = 'MARKER-7f3a9c plain words a supernode must not see'
+    const sent = alice.host.sendText('bob', marker)
+    await net.run(500)
+    expect((await sent).delivered).toBe(1)
+    expect(bob.events).toContainEqual(expect.objectContaining({ event: 'message', from: 'alice', text: marker }))
+
+    const texts = rogue.routedBodies().filter(b => b.type === 'text')
+    expect(texts).toHaveLength(1)
+    // Everything the rogue decrypted off its links, envelope bodies decoded: no plaintext anywhere.
+    expect(JSON.stringify(rogue.received)).not.toContain('MARKER-7f3a9c')
+    expect(JSON.stringify(texts)).not.toContain('MARKER-7f3a9c')
+    // Sealed to bob's device only: the certificate the rogue slipped in is not the login server's for bob.
+    const sealed = texts[0] as unknown as SealedText
+    expect(sealed.keys.map(k => k.device)).toEqual([bob.identity.deviceKey])
+    expect(openSealedText(net.sodium, sealed, rogue.identity, alice.identity.deviceKey).ok).toBe(false)
   })
 })

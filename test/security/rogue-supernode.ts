@@ -19,7 +19,15 @@ export interface RogueSupernode {
   replay: (to: string, envelope: Envelope) => number
 }
 
-export async function startRogueSupernode (net: Testnet, options: { copies: number, ip?: string }): Promise<RogueSupernode> {
+export interface RogueOptions {
+  /** How many times each routed envelope is delivered. */
+  copies: number
+  /** Adds the rogue's own certificate to every 'located' answer (to get texts sealed to itself). */
+  claimDevices?: boolean
+  ip?: string
+}
+
+export async function startRogueSupernode (net: Testnet, options: RogueOptions): Promise<RogueSupernode & { identity: ReturnType<Testnet['newIdentity']> }> {
   const ip = options.ip ?? '198.18.200.1'
   const address = `${ip}:7701`
   const identity = net.newIdentity('rogue-sn')
@@ -45,6 +53,12 @@ export async function startRogueSupernode (net: Testnet, options: { copies: numb
         case 'ping':
           link.send({ t: 'pong', id: message.id, hosts: hosts.size, capacity: 100, capacityNeeded: false })
           return
+        case 'locate': {
+          const devices = (hosts.get(message.to) ?? []).filter(l => !l.closed).map(l => l.peer.certificate)
+          if (options.claimDevices === true) devices.push(identity.certificate)
+          link.send({ t: 'located', id: message.id, devices })
+          return
+        }
         case 'route':
           link.send({ t: 'route-result', id: message.id, delivered: deliver(message.to, message.envelope) })
       }
@@ -56,6 +70,7 @@ export async function startRogueSupernode (net: Testnet, options: { copies: numb
   })
   return {
     ref,
+    identity,
     received,
     replay: deliver,
     routedBodies: () => received.flatMap(m => m.t === 'route'

@@ -1,6 +1,7 @@
 // Routing to a user: find the user's devices (locators in the DHT, cached
 // briefly), then deliver locally or forward once per supernode that holds some.
-import { verifyLocator, type Locator } from '../../../common/wire/locator.js'
+import { verifyLocator, type Locator, type LocatorRecord } from '../../../common/wire/locator.js'
+import type { Certificate } from '../../../common/certificate.js'
 import { keyFor, type Dht, type DhtRecord } from '../dht/dht.js'
 import { LOCATOR_CACHE_MS } from '../constants.js'
 import type { Envelope } from '../messages.js'
@@ -8,13 +9,16 @@ import type { HostRegistry } from './host-registry.js'
 import type { PeerLinks } from './peer-links.js'
 import type { SupernodeComponents } from './context.js'
 
+/** A verified locator, with the certificate it was signed under (hosts seal texts to the device it names). */
+export type LocatedDevice = Locator & { certificate: Certificate }
+
 export interface Router {
   /** Delivers to every online device of `user`; resolves with how many got it. */
   routeToUser: (user: string, envelope: Envelope) => Promise<number>
   /** Delivers to the devices of `user` registered here. */
   deliverLocal: (user: string, envelope: Envelope) => number
   /** The verified locators of `user`, from the cache or the DHT. */
-  locators: (user: string) => Promise<Locator[]>
+  locators: (user: string) => Promise<LocatedDevice[]>
   forget: (user: string) => void
 }
 
@@ -25,21 +29,21 @@ export function createRouter (
   peers: PeerLinks,
   dht: Dht
 ): Router {
-  const cache = new Map<string, { locators: Locator[], until: number }>()
+  const cache = new Map<string, { locators: LocatedDevice[], until: number }>()
   const { clock, log } = components
 
-  const verifyRecords = (user: string, records: DhtRecord[]): Locator[] => {
+  const verifyRecords = (user: string, records: DhtRecord[]): LocatedDevice[] => {
     const now = Math.floor(clock.now() / 1000)
-    const locators: Locator[] = []
+    const locators: LocatedDevice[] = []
     for (const record of records) {
       const check = verifyLocator(components.sodium, record.value, { issuerKey: components.issuerKey, now })
-      if (check.ok && check.locator.user === user) locators.push(check.locator)
+      if (check.ok && check.locator.user === user) locators.push({ ...check.locator, certificate: (record.value as LocatorRecord).certificate })
       else if (!check.ok) log.debug({ user, reason: check.reason }, 'ignoring a locator from the DHT that does not verify')
     }
     return locators
   }
 
-  const locators = async (user: string): Promise<Locator[]> => {
+  const locators = async (user: string): Promise<LocatedDevice[]> => {
     const cached = cache.get(user)
     if (cached !== undefined && cached.until > clock.now()) return cached.locators
     const found = verifyRecords(user, await dht.get(keyFor(user)))
