@@ -43,3 +43,5 @@ export const HOST_CACHE_SIZE = 200
 export const ONE_SHOT_MAX_AGE_MS = 5 * 60_000
 /** One-shot ids a host remembers; when full the oldest is forgotten and nothing older than it is accepted. */
 export const MAX_SEEN_ONE_SHOTS = 4096
+/** Revocations a supernode holds at most (the login server lists each logout until its certificates expire). */
+export const MAX_REVOCATIONS = 100_000

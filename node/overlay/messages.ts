@@ -91,6 +91,10 @@ export const TurnCredentials = msg('turn-credentials', {
 export const Located = msg('located', { id: Id, devices: Type.Array(Certificate, { maxItems: MAX_LOCATED_DEVICES }) })
 export const Pong = msg('pong', { id: Id, hosts: Type.Integer({ minimum: 0 }), capacity: Type.Integer({ minimum: 0 }), capacityNeeded: Type.Boolean() })
 
+// Either way, on any link
+/** The sender's certificate was renewed: the link lives on under it (a link closes when its peer's certificate expires). */
+export const RenewedCertificate = msg('renewed-certificate', { certificate: Certificate })
+
 // Supernode ↔ supernode
 export const PeerHello = msg('peer-hello', { address: Address })
 export const DhtCall = msg('dht', { id: Id, request: Type.Unknown() })
@@ -105,7 +109,7 @@ export const PresenceFetchResult = msg('presence-fetch-result', { id: Id, presen
 const MESSAGES = [
   Register, UpdatePresence, RefreshLocator, Route, PresenceQuery, DialbackRequest, Ping, TurnRequest, TurnRelease, Locate,
   Registered, Redirect, RouteResult, Deliver, DialbackResult, Pong, TurnCredentials, Located,
-  PeerHello, DhtCall, DhtReply, Forward, ForwardResult, PresenceFetch, PresenceFetchResult
+  PeerHello, DhtCall, DhtReply, Forward, ForwardResult, PresenceFetch, PresenceFetchResult, RenewedCertificate
 ] as const
 export const LinkMessage = Type.Union([...MESSAGES])
 export type LinkMessage = Static<typeof LinkMessage>

@@ -17,3 +17,5 @@ export const DEMOTE_AFTER_FAILED_CHECKS = 3
 export const SUPERNODE_DISCOVERY_MS = 30_000
 /** Certificates are renewed once this fraction of their lifetime has passed. */
 export const CERTIFICATE_RENEW_AT = 2 / 3
+/** A supernode asks the login server for new revocations (logouts) this often: a logged-out device is refused within about this long. */
+export const REVOCATION_POLL_MS = 2_000

@@ -15,6 +15,8 @@ export interface PeerLinks {
   /** The user a linked supernode runs as (from its certificate). */
   userOf: (deviceKey: string) => string | undefined
   count: () => number
+  /** The open links (e.g. to close those whose certificate was revoked). */
+  links: () => Link[]
   close: () => void
 }
 
@@ -83,6 +85,7 @@ export function createPeerLinks (
     adopt: add,
     userOf: deviceKey => links.get(deviceKey)?.link.peer.user,
     count: () => links.size,
+    links: () => [...links.values()].map(entry => entry.link),
     close () {
       closed = true
       for (const { link } of links.values()) link.close('supernode shutting down')

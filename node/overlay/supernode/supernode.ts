@@ -14,6 +14,9 @@ import { createRouter } from './router.js'
 import { handleHostLink } from './host-handlers.js'
 import { handlePeerLink } from './peer-handlers.js'
 import type { SupernodeComponents, SupernodeInit } from './context.js'
+import { createRevocationList } from './revocation-list.js'
+import type { Revocation } from '../../../common/revocation.js'
+import type { Link } from '../link.js'
 
 export interface SupernodeStats { hosts: number, capacity: number, peerLinks: number, dhtPeers: number }
 
@@ -26,12 +29,17 @@ export interface Supernode {
   knownSupernodes: (n: number) => SupernodeRef[]
   capacityNeeded: () => boolean
   stats: () => SupernodeStats
+  /** Revocations from the login server: their certificates are refused from now on, and their open links closed. */
+  revoke: (revocations: Revocation[]) => void
   /** Tells every host to move to another supernode (demotion, shutdown). */
   handOff: (reason: string) => void
   close: () => void
 }
 
-export function createSupernode (components: SupernodeComponents, init: SupernodeInit): Supernode {
+export function createSupernode (given: SupernodeComponents, init: SupernodeInit): Supernode {
+  const revocations = createRevocationList(given.sodium)
+  // Every part (handshakes, envelope checks, peer dials) refuses revoked certificates.
+  const components: SupernodeComponents = { ...given, refusePeer: revocations.refusal }
   const { log, clock } = components
   const maxHosts = init.maxHosts ?? DEFAULT_MAX_HOSTS
   const minSupernodes = init.minSupernodes ?? MIN_SUPERNODES
@@ -109,6 +117,9 @@ export function createSupernode (components: SupernodeComponents, init: Supernod
       openLink(components, connection, 'responder', undefined, true).then(link => {
         // The first message says what the peer is: a host registers, a supernode says hello.
         link.onMessage = message => {
+          // Revoked between its handshake and its first message: not in any list revoke() closes.
+          const refused = components.refusePeer?.(link.peer.certificateBody)
+          if (refused !== undefined) throw new Error(`peer certificate refused: ${refused}`)
           if (message.t === 'register') handleHostLink(sn, link, message)
           else if (message.t === 'peer-hello' && link.peer.deviceKey !== init.deviceKey) {
             peers.adopt(link.peer.deviceKey, message.address, link)
@@ -129,6 +140,16 @@ export function createSupernode (components: SupernodeComponents, init: Supernod
       if (joined > 0) await dht.bootstrap([]).catch(() => 0)
       log.info({ joined, dhtPeers: dht.peers().length }, 'joined the supernode mesh')
       return joined
+    },
+    revoke (list) {
+      if (revocations.add(list, Math.floor(clock.now() / 1000)) === 0) return
+      const open: Link[] = [...[...hosts.all()].map(h => h.link), ...peers.links()]
+      for (const link of open) {
+        const refused = revocations.refusal(link.peer.certificateBody)
+        if (refused === undefined) continue
+        log.info({ peer: link.peer.user }, `closing link: ${refused}`)
+        link.close(`peer certificate refused: ${refused}`)
+      }
     },
     stats: () => ({ hosts: hosts.size(), capacity: maxHosts, peerLinks: peers.count(), dhtPeers: dht.peers().length }),
     handOff (reason) {
