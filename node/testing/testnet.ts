@@ -3,7 +3,8 @@
 // in-memory network, with a fake clock and an in-memory certificate issuer
 // standing in for the login server.
 import { loadSodium, type Sodium } from '../../common/sodium.js'
-import { signCertificate, CERTIFICATE_VERSION } from '../../common/certificate.js'
+import { signCertificate, CERTIFICATE_VERSION, type Certificate } from '../../common/certificate.js'
+import { ownCertificateFacts } from '../../common/wire/device-identity.js'
 import { toBase64url } from '../../common/base64url.js'
 import type { LinkIdentity } from '../../common/wire/link-handshake.js'
 import { FakeClock } from '../net/fake-clock.js'
@@ -41,6 +42,8 @@ export interface Testnet {
   /** The stand-in login server's public key, and a fresh device certified by it (e.g. for a hand-written rogue peer). */
   issuerKey: Uint8Array
   newIdentity: (user: string) => LinkIdentity & { deviceKey: string }
+  /** A new certificate for an existing device (a renewal), valid from now for `lifetimeSeconds`. */
+  certify: (identity: LinkIdentity & { deviceKey: string }, lifetimeSeconds: number) => Certificate
   addSupernode: (user: string, options?: { maxHosts?: number, minSupernodes?: number }) => Promise<TestnetSupernode>
   addHost: (user: string, options?: { contacts?: string[], blocked?: string[], status?: UserStatus, supernodes?: SupernodeRef[] }) => TestnetHost
   /** Crashes a supernode's machine: its connections reset, it never answers again. */
@@ -59,6 +62,10 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
   let serial = 0
   let nextIp = 1
 
+  const certify = (user: string, deviceKey: string, lifetimeSeconds: number): Certificate => {
+    const issued = Math.floor(clock.now() / 1000)
+    return signCertificate(sodium, { v: CERTIFICATE_VERSION, user, deviceKey, issued, expires: issued + lifetimeSeconds, serial: ++serial }, issuer.privateKey)
+  }
   const identityFor = (user: string): LinkIdentity & { deviceKey: string } => {
     const device = sodium.crypto_sign_keypair()
     const issued = Math.floor(clock.now() / 1000)
@@ -79,6 +86,10 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
     hosts: [],
     issuerKey: issuer.publicKey,
     newIdentity: identityFor,
+    certify: (identity, lifetimeSeconds) => {
+      const { user } = ownCertificateFacts(sodium, identity)
+      return certify(user, identity.deviceKey, lifetimeSeconds)
+    },
     async addSupernode (user, snOptions = {}) {
       const ip = newIp()
       const transport = network.host(ip)
