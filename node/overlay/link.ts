@@ -14,6 +14,8 @@ import type { Logger } from './logger.js'
 
 export const HANDSHAKE_TIMEOUT_MS = 5000
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000
+/** The longest delay a timer takes (Node's setTimeout limit, 2^31 - 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1
 /** Requests in flight per link; beyond it new requests fail at once. */
 export const MAX_PENDING_REQUESTS = 1024
 
@@ -132,10 +134,12 @@ class LinkImpl implements Link {
     const { clock } = this.components
     if (this.expiryTimer !== undefined) clock.clearTimeout(this.expiryTimer)
     const refusedFromMs = (this.peer.certificateBody.expires + CERTIFICATE_CLOCK_SKEW_SECONDS) * 1000
+    // Timers cannot wait longer than MAX_TIMER_MS: a longer-lived certificate is looked at again then.
     this.expiryTimer = clock.setTimeout(() => {
+      if (clock.now() < refusedFromMs) { this.watchExpiry(); return }
       this.components.log.info({ peer: this.peer.user, remote: this.remoteAddress }, 'closing link: the peer\'s certificate expired and was not renewed')
       this.close('peer certificate expired')
-    }, refusedFromMs - clock.now())
+    }, Math.min(refusedFromMs - clock.now(), MAX_TIMER_MS))
   }
 
   /** The peer's renewed certificate: same user and device, verifying now, not refused. */
