@@ -59,6 +59,20 @@ export type CreateSessionResponse = Static<typeof CreateSessionResponse>
 
 export const CertificateResponse = Type.Object({ certificate: CertificateSchema })
 
+/** Revocations (common/revocation.ts) after the cursor `after`, oldest first, at most MAX_REVOCATIONS_PER_PAGE. */
+export const RevocationsQuery = Type.Object({ after: Type.Optional(Type.String({ pattern: '^(0|[1-9][0-9]{0,14})$' })) }, { additionalProperties: false })
+export const RevocationsResponse = Type.Object({
+  revocations: Type.Array(Type.Object({
+    id: Type.Integer({ minimum: 1 }),
+    key: Base64url(32),
+    serial: Type.Integer({ minimum: 0 }),
+    expires: Type.Integer({ minimum: 0 })
+  }, { additionalProperties: false })),
+  /** True when more entries follow: ask again with after = the last id. */
+  more: Type.Boolean()
+}, { additionalProperties: false })
+export type RevocationsResponse = Static<typeof RevocationsResponse>
+
 export const ContactRequestInput = Type.Object({
   to: UsernameInput,
   message: Type.Optional(Type.String({ maxLength: 500 }))

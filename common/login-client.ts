@@ -1,7 +1,7 @@
 // A typed client for the login server's HTTP API, used by the CLI and by nodes.
 import type { Static } from 'typebox'
 import type {
-  ContactRequestCreated, ContactRequestsResponse, ContactsResponse, CreateSessionResponse, InfoResponse, SupernodeHeartbeat, SupernodeInfo, SupernodeHeartbeatResponse
+  ContactRequestCreated, ContactRequestsResponse, ContactsResponse, CreateSessionResponse, InfoResponse, RevocationsResponse, SupernodeHeartbeat, SupernodeInfo, SupernodeHeartbeatResponse
 } from './login-api.js'
 import type { Certificate } from './certificate.js'
 import { UserError } from './user-error.js'
@@ -43,6 +43,7 @@ export class LoginClient {
   }
 
   logout (): Promise<void> { return this.request('DELETE', '/v1/sessions') }
+  revocations (after: number): Promise<RevocationsResponse> { return this.request('GET', `/v1/revocations?after=${after}`) }
   sendContactRequest (to: string, message?: string): Promise<Static<typeof ContactRequestCreated>> {
     return this.request('POST', '/v1/contacts/requests', message === undefined ? { to } : { to, message })
   }

@@ -9,6 +9,8 @@ export const DATABASE_FILE = 'login.sqlite'
 export const DEFAULT_CERTIFICATE_TTL_SECONDS = 12 * 3600
 export const SESSION_TTL_SECONDS = 30 * 24 * 3600
 export const TOKEN_BYTES = 32
+/** Revocations one GET /v1/revocations returns at most (the client pages on with `after`). */
+export const MAX_REVOCATIONS_PER_PAGE = 500
 
 export const MAX_BODY_BYTES = 16 * 1024
 export const MIN_PASSWORD_CHARS = 8

@@ -75,6 +75,8 @@ export interface LinkHandshakeOptions {
    * attach to it. Off by default: a node dialing its own address is a mistake.
    */
   allowSelf?: boolean
+  /** Says why a peer certificate that verifies is still refused (e.g. revoked at logout), or undefined. */
+  refusePeer?: (certificate: CertificateBody) => string | undefined
 }
 
 export interface LinkHandshake {
@@ -116,6 +118,8 @@ export function createLinkHandshake (sodium: Sodium, options: LinkHandshakeOptio
   const checkPeerCertificate = (certificate: Certificate): LinkPeer | HandshakeStep => {
     const check = verifyCertificate(sodium, certificate, { issuerKey, now: now() })
     if (!check.ok) return fail('bad_certificate', `peer certificate rejected (${check.reason}): ${check.message}`)
+    const refused = options.refusePeer?.(check.body)
+    if (refused !== undefined) return fail('bad_certificate', `peer certificate refused: ${refused}`)
     const { user, deviceKey } = check.body
     if (deviceKey === own.deviceKey && options.allowSelf !== true) return fail('self', `peer presented our own device key ${deviceKey} (connected to ourselves?)`)
     if (expectedDeviceKey !== undefined && deviceKey !== expectedDeviceKey) {

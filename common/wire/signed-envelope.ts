@@ -2,7 +2,7 @@
 // presence, contact notices. A supernode in between can route, drop or replay
 // them but cannot forge or alter one. What the body means (its type, its
 // recipient, its freshness) is for the caller to check after opening.
-import type { VerifyOptions } from '../certificate.js'
+import type { CertificateBody, VerifyOptions } from '../certificate.js'
 import type { Sodium } from '../sodium.js'
 import { ownCertificateFacts, type DeviceIdentity } from './device-identity.js'
 import {
@@ -20,7 +20,7 @@ export type EnvelopeRejection =
   | 'signer_mismatch'
 
 export type OpenedEnvelope =
-  | { ok: true, from: { user: string, deviceKey: string }, body: SignedBody }
+  | { ok: true, from: { user: string, deviceKey: string }, body: SignedBody, certificate: CertificateBody }
   | { ok: false, reason: EnvelopeRejection, message: string }
 
 /** Throws when body.from names someone else, or the body is not encodable or too large (caller bugs). */
@@ -40,5 +40,5 @@ export function openEnvelope (sodium: Sodium, envelope: unknown, options: Verify
   if ('from' in body && body.from !== signer.user) {
     return { ok: false, reason: 'signer_mismatch', message: `body.from ${JSON.stringify(body.from)} but signed by ${signer.user}` }
   }
-  return { ok: true, from: { user: signer.user, deviceKey: signer.deviceKey }, body }
+  return { ok: true, from: { user: signer.user, deviceKey: signer.deviceKey }, body, certificate: signer }
 }

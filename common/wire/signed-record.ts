@@ -14,8 +14,8 @@ import { verifyCertificate, type Certificate, type CertificateBody, type VerifyO
 import type { Sodium } from '../sodium.js'
 import { ownCertificateFacts, type DeviceIdentity } from './device-identity.js'
 
-/** Bound on the body bytes of one signed record. */
-export const MAX_SIGNED_BODY_BYTES = 8 * 1024
+/** Bound on the body bytes of one signed record: the longest text, sealed to the most devices, fits. */
+export const MAX_SIGNED_BODY_BYTES = 12 * 1024
 const MAX_BODY_TEXT = Math.ceil(MAX_SIGNED_BODY_BYTES * 4 / 3)
 /** Generous bound on a certificate as text, so junk is refused before any crypto. */
 const MAX_CERTIFICATE_TEXT = 2048

@@ -1,8 +1,10 @@
-import { CertificateResponse, CreateSessionRequest, CreateSessionResponse, ErrorBody } from '../../common/login-api.js'
+import { CertificateResponse, CreateSessionRequest, CreateSessionResponse, ErrorBody, RevocationsQuery, RevocationsResponse } from '../../common/login-api.js'
+import { CERTIFICATE_CLOCK_SKEW_SECONDS } from '../../common/certificate.js'
+import { revocationKey } from '../../common/revocation.js'
 import { fromBase64url } from '../../common/base64url.js'
 import { normalizeUsername } from '../../common/usernames.js'
 import { ownLookupFor } from '../../common/lookup-keys.js'
-import { SESSION_TTL_SECONDS } from '../constants.js'
+import { MAX_REVOCATIONS_PER_PAGE, SESSION_TTL_SECONDS } from '../constants.js'
 import { sampleSupernodes } from './supernodes.js'
 import { ApiError } from '../errors.js'
 import { issueCertificate } from '../certificates.js'
@@ -68,10 +70,23 @@ export function registerSessionRoutes (app: App, ctx: RouteContext): void {
     return await reply.status(201).send({ certificate: await issueCertificate(ctx, session.username, session.deviceKey) })
   })
 
+  // Logout ends the token and the device's certificates: supernodes poll the revocation list
+  // (GET /v1/revocations) every few seconds and refuse them, on open links too.
   app.delete('/v1/sessions', async (request, reply) => {
     const session = await ctx.authenticate(request)
-    await store.deleteSession(session.tokenHash)
-    request.log.info({ username: session.username }, 'session ended (logout)')
+    await store.endSession(session.tokenHash, ctx.now(), CERTIFICATE_CLOCK_SKEW_SECONDS)
+    request.log.info({ username: session.username }, 'session ended (logout); the device\'s certificates are revoked')
     return await reply.status(204).send()
+  })
+
+  app.get('/v1/revocations', {
+    schema: { querystring: RevocationsQuery, response: { 200: RevocationsResponse, '4xx': ErrorBody } }
+  }, async request => {
+    const rows = await store.listRevocations(Number(request.query.after ?? 0), ctx.now(), MAX_REVOCATIONS_PER_PAGE + 1)
+    return {
+      revocations: rows.slice(0, MAX_REVOCATIONS_PER_PAGE)
+        .map(row => ({ id: row.id, key: revocationKey(sodium, row.username, row.deviceKey), serial: row.serial, expires: row.expiresAt })),
+      more: rows.length > MAX_REVOCATIONS_PER_PAGE
+    }
   })
 }

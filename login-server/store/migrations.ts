@@ -56,5 +56,16 @@ export const MIGRATIONS: readonly string[] = [
     last_timestamp INTEGER NOT NULL
   ) STRICT;
   CREATE INDEX supernodes_by_expiry ON supernodes(expires_at);
+  `,
+  /* 2: revocations (logout ends a device's certificates) */ `
+  CREATE TABLE revocations (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    username   TEXT NOT NULL,
+    device_key TEXT NOT NULL,
+    serial     INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX revocations_by_expiry ON revocations(expires_at);
+  CREATE INDEX certificates_by_device ON certificates(username, device_key);
   `
 ]

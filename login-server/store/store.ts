@@ -31,6 +31,9 @@ export interface SupernodeEntry {
   lastTimestamp: number
 }
 
+/** "Certificates of this user's device up to `serial` are void", until `expiresAt` (unix s) when the last of them expires anyway. */
+export interface RevocationRow { id: number, username: string, deviceKey: string, serial: number, expiresAt: number }
+
 export type CreateRequestResult =
   | { kind: 'created', request: ContactRequest }
   | { kind: 'exists', request: ContactRequest }
@@ -44,6 +47,14 @@ export interface LoginStore {
   createSession (tokenHash: Uint8Array, session: Session): Promise<void>
   getSession (tokenHash: Uint8Array, now: number): Promise<Session | undefined>
   deleteSession (tokenHash: Uint8Array): Promise<boolean>
+  /**
+   * Logout: deletes the session and, in the same transaction, revokes every unexpired certificate
+   * issued so far to its user's device (one entry up to the newest serial, kept until graceSeconds
+   * after that certificate expires); drops entries no longer needed.
+   */
+  endSession (tokenHash: Uint8Array, now: number, graceSeconds: number): Promise<boolean>
+  /** Unexpired revocations with id > `after`, oldest first, at most `limit`. */
+  listRevocations (after: number, now: number, limit: number): Promise<RevocationRow[]>
   /** Records an issued certificate and returns its serial number (strictly increasing). */
   recordCertificate (username: string, deviceKey: string, issued: number, expires: number): Promise<number>
 

@@ -34,3 +34,14 @@ export const MIN_SUPERNODES = 2
 /** Routing fan-out of one presence change, at most this many lookups at once. */
 export const FANOUT_CONCURRENCY = 16
 export const HOST_CACHE_SIZE = 200
+
+/**
+ * A one-shot envelope (a text, a receipt, a contact notice) is acted on only when its signed time
+ * is within this much of ours (clocks of users may differ this much); replays inside the window
+ * are caught by remembering ids, replays outside it by their age.
+ */
+export const ONE_SHOT_MAX_AGE_MS = 5 * 60_000
+/** One-shot ids a host remembers; when full the oldest is forgotten and nothing older than it is accepted. */
+export const MAX_SEEN_ONE_SHOTS = 4096
+/** Revocations a supernode holds at most (the login server lists each logout until its certificates expire). */
+export const MAX_REVOCATIONS = 100_000

@@ -2,11 +2,17 @@
 // route them but cannot forge or alter them.
 import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
-import { MAX_CONTACTS, MAX_TEXT_CHARS } from './messages.js'
+import { MAX_CONTACTS, MAX_LOCATED_DEVICES, MAX_TEXT_BYTES } from './messages.js'
 import { CallBody } from '../calls/call-bodies.js'
 
 const Username = Type.String({ pattern: '^[a-z0-9._-]{3,32}$' })
 const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+/** base64url of exactly `bytes` bytes (unpadded). */
+const B64Bytes = (bytes: number) => Type.String({ pattern: `^[A-Za-z0-9_-]{${Math.ceil(bytes * 4 / 3)}}$` })
+/** secretbox nonce (24 bytes) and MAC (16), crypto_box nonce (24) and MAC (16) around a 32-byte key. */
+const SECRETBOX_NONCE_BYTES = 24
+const SECRETBOX_MAC_BYTES = 16
+const KEY_BOX_BYTES = 24 + 32 + 16
 
 export const PresenceBody = Type.Object({
   type: Type.Literal('presence'),
@@ -23,28 +29,38 @@ export const TextBody = Type.Object({
   from: Username,
   to: Username,
   id: Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' }),
-  text: Type.String({ minLength: 1, maxLength: MAX_TEXT_CHARS }),
-  sentAt: Seq
+  sentAt: Seq,
+  // The text itself only sealed to the recipient's devices (sealed-text.ts): supernodes see ciphertext.
+  nonce: B64Bytes(SECRETBOX_NONCE_BYTES),
+  ciphertext: Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: Math.ceil((MAX_TEXT_BYTES + SECRETBOX_MAC_BYTES) * 4 / 3) }),
+  keys: Type.Array(Type.Object({
+    device: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }),
+    box: B64Bytes(KEY_BOX_BYTES)
+  }, { additionalProperties: false }), { minItems: 1, maxItems: MAX_LOCATED_DEVICES })
 }, { additionalProperties: false })
 
 export const ReceiptBody = Type.Object({
   type: Type.Literal('receipt'),
   from: Username,
   to: Username,
-  ref: Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' })
+  ref: Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' }),
+  /** Unix ms when signed: one-shot bodies carry it so a replay can be told by its age. */
+  at: Seq
 }, { additionalProperties: false })
 
 export const ContactRequestBody = Type.Object({
   type: Type.Literal('contact-request'),
   from: Username,
   to: Username,
-  message: Type.String({ maxLength: 500 })
+  message: Type.String({ maxLength: 500 }),
+  at: Seq
 }, { additionalProperties: false })
 
 export const ContactAcceptedBody = Type.Object({
   type: Type.Literal('contact-accepted'),
   from: Username,
-  to: Username
+  to: Username,
+  at: Seq
 }, { additionalProperties: false })
 
 export const PresenceQueryBody = Type.Object({
@@ -60,6 +76,9 @@ export type DeliverableBody = Static<typeof DeliverableBody>
 export type PresenceBody = Static<typeof PresenceBody>
 export type TextBody = Static<typeof TextBody>
 export type PresenceQueryBody = Static<typeof PresenceQueryBody>
+
+/** Bodies a recipient acts on once, however often they are delivered (calls keep their own replay checks). */
+export const ONE_SHOT_TYPES: ReadonlySet<string> = new Set(['text', 'receipt', 'contact-request', 'contact-accepted'])
 
 export const isDeliverableBody = Compile(DeliverableBody)
 export const isPresenceBody = Compile(PresenceBody)

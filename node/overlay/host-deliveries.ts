@@ -3,7 +3,9 @@
 import type { Sodium } from '../../common/sodium.js'
 import type { Clock } from '../../common/clock.js'
 import { openEnvelope } from '../../common/wire/signed-envelope.js'
-import { isDeliverableBody } from './envelope-bodies.js'
+import { isDeliverableBody, type DeliverableBody } from './envelope-bodies.js'
+import type { SeenOneShots } from './seen-one-shots.js'
+import { openSealedText } from './sealed-text.js'
 import type { Envelope } from './messages.js'
 import type { Logger } from './logger.js'
 import type { PresenceBook } from './presence-book.js'
@@ -19,6 +21,26 @@ export interface DeliveryContext {
   user: string
   accepts: (from: string, type: string) => boolean
   reply: (to: string, body: Record<string, string | number>) => void
+  /** One-shot envelopes already acted on (replays are dropped). */
+  seen: SeenOneShots
+  /** This device: texts are sealed to it. */
+  device: { deviceKey: string, secretKey: Uint8Array }
+}
+
+/** Whether a one-shot body is news: not a replay and not too old to tell from one. Other bodies always are. */
+function firstDelivery (ctx: DeliveryContext, envelope: Envelope, body: DeliverableBody): boolean {
+  let key: string
+  let at: number
+  switch (body.type) {
+    // A text is known by its sender's id (a resend of one id shows once); the rest by their exact signature.
+    case 'text': key = `text/${body.from}/${body.id}`; at = body.sentAt; break
+    case 'receipt': case 'contact-request': case 'contact-accepted': key = `sig/${envelope.sig}`; at = body.at; break
+    default: return true
+  }
+  const verdict = ctx.seen.admit(key, at, ctx.clock.now())
+  if (verdict === 'duplicate') ctx.log.debug({ from: body.from, type: body.type }, 'dropped a one-shot envelope already acted on (a duplicate delivery or a replay)')
+  if (verdict === 'stale') ctx.log.warn({ from: body.from, type: body.type, at }, 'dropped a one-shot envelope signed too long ago or ahead (a replay, or a clock far off)')
+  return verdict === 'new'
 }
 
 export function handleDelivery (ctx: DeliveryContext, envelope: Envelope): void {
@@ -40,16 +62,24 @@ export function handleDelivery (ctx: DeliveryContext, envelope: Envelope): void 
     ctx.log.warn({ from: body.from }, `dropped an envelope addressed to ${body.to}, not us`)
     return
   }
+  if (!firstDelivery(ctx, envelope, body)) return
   switch (body.type) {
     case 'presence': {
       const changed = ctx.presence.apply(body.from, opened.from.deviceKey, { status: body.status, seq: body.seq, expires: body.expires }, ctx.clock.now())
       if (changed !== undefined) ctx.emit({ event: 'presence', user: body.from, status: changed })
       return
     }
-    case 'text':
-      ctx.emit({ event: 'message', from: body.from, id: body.id, text: body.text, sentAt: body.sentAt })
+    case 'text': {
+      const text = openSealedText(ctx.sodium, body, ctx.device, opened.from.deviceKey)
+      if (!text.ok) {
+        // Not shown, not receipted: the sender sees "sent", never a garbled text on our side.
+        ctx.log.warn({ from: body.from, id: body.id }, `dropped a text this device cannot open: ${text.reason}`)
+        return
+      }
+      ctx.emit({ event: 'message', from: body.from, id: body.id, text: text.text, sentAt: body.sentAt })
       ctx.reply(body.from, { type: 'receipt', ref: body.id })
       return
+    }
     case 'receipt':
       ctx.emit({ event: 'receipt', from: body.from, ref: body.ref })
       return

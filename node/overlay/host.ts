@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Sodium } from '../../common/sodium.js'
 import type { Clock, TimerHandle } from '../../common/clock.js'
+import type { CanonicalValue } from '../../common/canonical.js'
 import type { LinkIdentity } from '../../common/wire/link-handshake.js'
 import { sealEnvelope } from '../../common/wire/signed-envelope.js'
 import { signLocator } from '../../common/wire/locator.js'
@@ -21,6 +22,9 @@ import {
 import type { HostCache } from './host-cache.js'
 import { createPresenceBook } from './presence-book.js'
 import { handleDelivery } from './host-deliveries.js'
+import { createSeenOneShots } from './seen-one-shots.js'
+import { ONE_SHOT_TYPES } from './envelope-bodies.js'
+import { recipientDevices, sealText } from './sealed-text.js'
 import type { CallBody } from '../calls/call-bodies.js'
 import {
   DIAL_TIMEOUT_MS, PARALLEL_DIALS, PING_INTERVAL_MS, PRESENCE_EXPIRY_CHECK_MS, PING_TIMEOUT_MS, RECONNECT_BACKOFF, RECORD_LIFETIME_MS, REPUBLISH_INTERVAL_MS,
@@ -107,6 +111,7 @@ export function createHost (components: HostComponents, init: HostInit): Host {
   const { sodium, clock, log, cache } = components
   const emit = init.onEvent ?? (() => {})
   const presence = createPresenceBook()
+  const seen = createSeenOneShots()
   const backoff = createBackoff(RECONNECT_BACKOFF)
   let status: UserStatus = init.status ?? 'online'
   let audience = init.audience ?? []
@@ -128,7 +133,7 @@ export function createHost (components: HostComponents, init: HostInit): Host {
   let capacityNeeded = false
   let lastPong = 0
 
-  const seal = (body: Record<string, string | number | boolean | string[]>): Envelope => sealEnvelope(sodium, components.identity, body)
+  const seal = (body: Record<string, CanonicalValue>): Envelope => sealEnvelope(sodium, components.identity, body)
   /** Sequence numbers from the clock, strictly increasing even within one millisecond. */
   const nextSeq = (): number => (seq = Math.max(seq + 1, clock.now()))
   const presenceEnvelopes = (): { presence: Envelope, offline: Envelope } => {
@@ -316,7 +321,8 @@ export function createHost (components: HostComponents, init: HostInit): Host {
     switch (message.t) {
       case 'deliver':
         handleDelivery({
-          sodium, clock, issuerKey: components.issuerKey, log, presence, emit, user: init.user,
+          sodium, clock, issuerKey: components.issuerKey, log, presence, emit, user: init.user, seen,
+          device: { deviceKey: init.deviceKey, secretKey: components.identity.secretKey },
           accepts: init.accepts ?? (() => true),
           reply: (to, body) => { api.send(to, body).catch(() => {}) }
         }, message.envelope)
@@ -329,6 +335,16 @@ export function createHost (components: HostComponents, init: HostInit): Host {
       default:
         throw new Error(`supernodes do not send ${message.t} to hosts`)
     }
+  }
+
+  const route = async (to: string, body: Record<string, CanonicalValue>): Promise<SendResult> => {
+    const current = link
+    if (current === undefined) return { delivered: 0 }
+    // One-shot bodies carry their signing time (a text its sentAt): the recipient refuses old replays by it.
+    const signedAt: Record<string, number> = ONE_SHOT_TYPES.has(String(body.type)) && !('sentAt' in body) && !('at' in body) ? { at: clock.now() } : {}
+    const envelope = seal({ ...body, ...signedAt, from: init.user, to })
+    const result = await current.request({ t: 'route', id: current.nextId(), to, envelope }, 'route-result')
+    return { delivered: result.delivered }
   }
 
   const api: Host = {
@@ -351,15 +367,16 @@ export function createHost (components: HostComponents, init: HostInit): Host {
       }
       link?.send({ t: 'update-presence', audience, ...presenceEnvelopes() })
     },
-    async send (to, body) {
-      const current = link
-      if (current === undefined) return { delivered: 0 }
-      const envelope = seal({ ...body, from: init.user, to })
-      const result = await current.request({ t: 'route', id: current.nextId(), to, envelope }, 'route-result')
-      return { delivered: result.delivered }
-    },
+    send: (to, body) => route(to, body),
     async sendText (to, text, id = newMessageId()) {
-      const result = await api.send(to, { type: 'text', id, text, sentAt: clock.now() })
+      const current = link
+      if (current === undefined) return { delivered: 0, id }
+      // The text goes only sealed, to the devices the login server certified for `to` (whatever our supernode says).
+      const located = await current.request({ t: 'locate', id: current.nextId(), to }, 'located')
+      const devices = recipientDevices(sodium, located.devices, { user: to, issuerKey: components.issuerKey, now: Math.floor(clock.now() / 1000) })
+      if (devices.length === 0) return { delivered: 0, id }
+      const sealed = sealText(sodium, text, components.identity, devices)
+      const result = await route(to, { type: 'text', id, sentAt: clock.now(), ...sealed })
       return { ...result, id }
     },
     queryPresence (users) {

@@ -6,6 +6,7 @@
 import type { Sodium } from '../../common/sodium.js'
 import type { Clock, TimerHandle } from '../../common/clock.js'
 import { createLinkHandshake, type LinkIdentity, type LinkPeer } from '../../common/wire/link-handshake.js'
+import { CERTIFICATE_CLOCK_SKEW_SECONDS, verifyCertificate, type Certificate, type CertificateBody } from '../../common/certificate.js'
 import { MAX_SEALED_FRAME_BYTES, type FrameCipher } from '../../common/wire/frame-cipher.js'
 import type { Connection } from '../net/transport.js'
 import { decodeLinkMessage, encodeLinkMessage, type LinkMessage, type MessageOf } from './messages.js'
@@ -13,11 +14,13 @@ import type { Logger } from './logger.js'
 
 export const HANDSHAKE_TIMEOUT_MS = 5000
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000
+/** The longest delay a timer takes (Node's setTimeout limit, 2^31 - 1 ms). */
+const MAX_TIMER_MS = 2 ** 31 - 1
 /** Requests in flight per link; beyond it new requests fail at once. */
 export const MAX_PENDING_REQUESTS = 1024
 
-type ReplyType = 'route-result' | 'dialback-result' | 'pong' | 'dht-reply' | 'forward-result' | 'presence-fetch-result' | 'turn-credentials'
-const REPLIES = new Set<string>(['route-result', 'dialback-result', 'pong', 'dht-reply', 'forward-result', 'presence-fetch-result', 'turn-credentials'])
+type ReplyType = 'route-result' | 'dialback-result' | 'pong' | 'dht-reply' | 'forward-result' | 'presence-fetch-result' | 'turn-credentials' | 'located'
+const REPLIES = new Set<string>(['route-result', 'dialback-result', 'pong', 'dht-reply', 'forward-result', 'presence-fetch-result', 'turn-credentials', 'located'])
 
 export interface LinkComponents {
   sodium: Sodium
@@ -25,6 +28,8 @@ export interface LinkComponents {
   identity: LinkIdentity
   issuerKey: Uint8Array
   log: Logger
+  /** Refuses peer certificates that verify but must not be used (revoked at logout): at the handshake and at renewal. */
+  refusePeer?: (certificate: CertificateBody) => string | undefined
 }
 
 export interface Link {
@@ -58,7 +63,8 @@ export function openLink (
     issuerKey: components.issuerKey,
     now: () => Math.floor(clock.now() / 1000),
     expectedDeviceKey,
-    allowSelf
+    allowSelf,
+    refusePeer: components.refusePeer
   })
 
   return new Promise((resolve, reject) => {
@@ -95,8 +101,17 @@ export function openLink (
 /** Messages a link holds until its owner sets onMessage (bounded: a peer cannot make us buffer much). */
 const MAX_EARLY_MESSAGES = 16
 
+/**
+ * A link lives only as long as its peer's certificate would verify (expiry plus the tolerated
+ * skew); a peer whose certificate was renewed says so with 'renewed-certificate', which this side
+ * does by itself with the first frame it sends after its own identity was renewed. So logout and
+ * expiry hold on open links too, and renewals cost no reconnect.
+ */
 class LinkImpl implements Link {
   onClose: (reason: string) => void = () => {}
+  private expiryTimer: TimerHandle | undefined
+  /** The certificate of ours the peer knows (the one we handshook with, or last announced). */
+  private announced: string
   private handler: ((message: LinkMessage) => void) | undefined
   // The first message can arrive in the same socket read as the handshake's
   // last frame, before whoever awaited openLink() had a chance to listen.
@@ -108,9 +123,36 @@ class LinkImpl implements Link {
   constructor (
     private readonly components: LinkComponents,
     private readonly connection: Connection,
-    readonly peer: LinkPeer,
+    public peer: LinkPeer,
     private readonly cipher: FrameCipher
-  ) {}
+  ) {
+    this.announced = components.identity.certificate.signature
+    this.watchExpiry()
+  }
+
+  private watchExpiry (): void {
+    const { clock } = this.components
+    if (this.expiryTimer !== undefined) clock.clearTimeout(this.expiryTimer)
+    const refusedFromMs = (this.peer.certificateBody.expires + CERTIFICATE_CLOCK_SKEW_SECONDS) * 1000
+    // Timers cannot wait longer than MAX_TIMER_MS: a longer-lived certificate is looked at again then.
+    this.expiryTimer = clock.setTimeout(() => {
+      if (clock.now() < refusedFromMs) { this.watchExpiry(); return }
+      this.components.log.info({ peer: this.peer.user, remote: this.remoteAddress }, 'closing link: the peer\'s certificate expired and was not renewed')
+      this.close('peer certificate expired')
+    }, Math.min(refusedFromMs - clock.now(), MAX_TIMER_MS))
+  }
+
+  /** The peer's renewed certificate: same user and device, verifying now, not refused. */
+  private renewPeer (certificate: Certificate): void {
+    const { sodium, issuerKey, clock } = this.components
+    const check = verifyCertificate(sodium, certificate, { issuerKey, now: Math.floor(clock.now() / 1000) })
+    if (!check.ok) { this.protocolError(`renewed certificate rejected (${check.reason}): ${check.message}`); return }
+    if (check.body.user !== this.peer.user || check.body.deviceKey !== this.peer.deviceKey) { this.protocolError('renewed certificate is for another user or device'); return }
+    const refused = this.components.refusePeer?.(check.body)
+    if (refused !== undefined) { this.close(`peer certificate refused: ${refused}`); return }
+    this.peer = { ...this.peer, certificate: { body: certificate.body, signature: certificate.signature }, certificateBody: check.body }
+    this.watchExpiry()
+  }
 
   get remoteAddress (): string { return this.connection.remoteAddress }
 
@@ -131,6 +173,11 @@ class LinkImpl implements Link {
 
   send (message: LinkMessage): void {
     if (this.closed) return
+    const own = this.components.identity.certificate
+    if (own.signature !== this.announced) {
+      this.announced = own.signature
+      this.connection.send(this.cipher.seal(encodeLinkMessage({ t: 'renewed-certificate', certificate: { body: own.body, signature: own.signature } })))
+    }
     this.connection.send(this.cipher.seal(encodeLinkMessage(message)))
   }
 
@@ -156,6 +203,7 @@ class LinkImpl implements Link {
     const decoded = decodeLinkMessage(plaintext)
     if (!decoded.ok) { this.protocolError(decoded.reason); return }
     const message = decoded.message
+    if (message.t === 'renewed-certificate') { this.renewPeer(message.certificate); return }
     if (REPLIES.has(message.t)) {
       const key = `${message.t}:${(message as { id: number }).id}`
       const waiting = this.pending.get(key)
@@ -195,6 +243,7 @@ class LinkImpl implements Link {
   closedByTransport (reason: string): void {
     if (this.closed) return
     this.closed = true
+    if (this.expiryTimer !== undefined) this.components.clock.clearTimeout(this.expiryTimer)
     for (const [key, waiting] of this.pending) {
       this.components.clock.clearTimeout(waiting.timer)
       waiting.reject(new LinkClosedError(`link to ${this.peer.user} closed: ${reason}`))

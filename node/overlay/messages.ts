@@ -4,12 +4,17 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { MAX_SEALED_LOCATOR_BYTES, SEALED_SUBKEY_HEX } from '../../common/wire/sealed-locator.js'
+import { MAX_SIGNED_BODY_BYTES } from '../../common/wire/signed-record.js'
 
 export const MAX_LINK_MESSAGE_BYTES = 32 * 1024
 export const MAX_CONTACTS = 1000
 export const MAX_TEXT_CHARS = 2000
 /** Lookup capabilities in one contact-capabilities message (a host with more contacts sends several). */
 export const CAPABILITIES_PER_MESSAGE = 100
+/** UTF-8 bytes of the longest text: a UTF-16 unit is at most 3 bytes. */
+export const MAX_TEXT_BYTES = MAX_TEXT_CHARS * 3
+/** Devices of one user a sender learns (and seals a text to) at most. */
+export const MAX_LOCATED_DEVICES = 16
 
 const Id = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 const Username = Type.String({ pattern: '^[a-z0-9._-]{3,32}$' })
@@ -21,7 +26,7 @@ const SafeUint = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 
 export const Certificate = Type.Object({ body: B64(2048), signature: B64(86) }, { additionalProperties: false })
 /** A signed object (common/wire/signed-envelope.ts); verified by whoever acts on it. */
-export const Envelope = Type.Object({ certificate: Certificate, body: B64(11_000), sig: B64(86) }, { additionalProperties: false })
+export const Envelope = Type.Object({ certificate: Certificate, body: B64(Math.ceil(MAX_SIGNED_BODY_BYTES * 4 / 3)), sig: B64(86) }, { additionalProperties: false })
 export type Envelope = Static<typeof Envelope>
 
 /** A login-server-signed admission into the supernode mesh (common/supernode-credential.ts). */
@@ -93,6 +98,9 @@ export const TurnRelease = msg('turn-release', {
   relayed: Type.Array(Type.Object({ ip: Type.String({ minLength: 2, maxLength: 45 }), port: Type.Integer({ minimum: 1, maximum: 65535 }) }), { minItems: 1, maxItems: MAX_RELEASED_RELAYS })
 })
 
+/** Asks for the devices of `to`, to seal a text to them. */
+export const Locate = msg('locate', { id: Id, to: Username })
+
 // Supernode → host
 export const Registered = msg('registered', {
   /** The supernode's admission: a host stays only with a supernode the login server vouches for. */
@@ -115,7 +123,13 @@ export const TurnCredentials = msg('turn-credentials', {
   password: Type.String({ maxLength: 128 }),
   ttlSeconds: Type.Integer({ minimum: 0, maximum: 86_400 })
 })
+/** The certificates of the devices of the user asked for (the host checks them: a supernode could lie). */
+export const Located = msg('located', { id: Id, devices: Type.Array(Certificate, { maxItems: MAX_LOCATED_DEVICES }) })
 export const Pong = msg('pong', { id: Id, hosts: Type.Integer({ minimum: 0 }), capacity: Type.Integer({ minimum: 0 }), capacityNeeded: Type.Boolean() })
+
+// Either way, on any link
+/** The sender's certificate was renewed: the link lives on under it (a link closes when its peer's certificate expires). */
+export const RenewedCertificate = msg('renewed-certificate', { certificate: Certificate })
 
 // Supernode ↔ supernode
 /**
@@ -133,9 +147,9 @@ export const PresenceFetch = msg('presence-fetch', { id: Id, user: Username, que
 export const PresenceFetchResult = msg('presence-fetch-result', { id: Id, presence: Type.Array(Envelope, { maxItems: 16 }) })
 
 const MESSAGES = [
-  Register, UpdatePresence, RefreshLocator, ContactCapabilities, Route, PresenceQuery, DialbackRequest, Ping, TurnRequest, TurnRelease,
-  Registered, Redirect, RouteResult, Deliver, DialbackResult, Pong, TurnCredentials,
-  PeerHello, DhtCall, DhtReply, Forward, ForwardResult, PresenceFetch, PresenceFetchResult
+  Register, UpdatePresence, RefreshLocator, ContactCapabilities, Route, PresenceQuery, DialbackRequest, Ping, TurnRequest, TurnRelease, Locate,
+  Registered, Redirect, RouteResult, Deliver, DialbackResult, Pong, TurnCredentials, Located,
+  PeerHello, DhtCall, DhtReply, Forward, ForwardResult, PresenceFetch, PresenceFetchResult, RenewedCertificate
 ] as const
 export const LinkMessage = Type.Union([...MESSAGES])
 export type LinkMessage = Static<typeof LinkMessage>

@@ -29,3 +29,5 @@ export const SUPERNODE_DISCOVERY_MS = 30_000
 export const CONTACT_REQUEST_POLL_MS = 10_000
 /** Certificates are renewed once this fraction of their lifetime has passed. */
 export const CERTIFICATE_RENEW_AT = 2 / 3
+/** A supernode asks the login server for new revocations (logouts) this often: a logged-out device is refused within about this long. */
+export const REVOCATION_POLL_MS = 2_000

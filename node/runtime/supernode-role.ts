@@ -17,6 +17,7 @@ import { createSupernode, type Supernode } from '../overlay/supernode/supernode.
 import { supernodeRef } from '../overlay/host-cache.js'
 import type { LoginSession } from './login-session.js'
 import { SUPERNODE_DISCOVERY_MS, TURN_CREDENTIAL_TTL_SECONDS } from './defaults.js'
+import { startRevocationPoller } from './revocation-poller.js'
 import { randomBytes } from 'node:crypto'
 import { parseHostPort, type HostPort } from '../../common/address.js'
 import { issueTurnCredentials } from '../media/turn/credentials.js'
@@ -99,6 +100,9 @@ export async function startSupernodeRole (options: SupernodeRoleOptions): Promis
     }
   }, { address: options.advertise, user: options.user, deviceKey: options.deviceKey, maxHosts: options.maxHosts, minSupernodes: options.minSupernodes })
 
+  // From the start, not from run(): a supernode serves hosts before its first heartbeat.
+  const revocations = startRevocationPoller(session.client, log, list => { supernode.revoke(list) })
+
   let heartbeatSeconds = 30
   let timers: NodeJS.Timeout[] = []
   let closed = false
@@ -156,6 +160,7 @@ export async function startSupernodeRole (options: SupernodeRoleOptions): Promis
     close () {
       if (closed) return
       closed = true
+      revocations.stop()
       for (const timer of timers) clearTimeout(timer)
       timers = []
       supernode.close()

@@ -4,7 +4,8 @@
 // the login server's lookup key derivation (common/lookup-keys.ts) standing in
 // for the login server.
 import { loadSodium, type Sodium } from '../../common/sodium.js'
-import { signCertificate, CERTIFICATE_VERSION } from '../../common/certificate.js'
+import { signCertificate, CERTIFICATE_VERSION, type Certificate } from '../../common/certificate.js'
+import { ownCertificateFacts } from '../../common/wire/device-identity.js'
 import { toBase64url } from '../../common/base64url.js'
 import { capabilityFor, LOOKUP_SECRET_BYTES, ownLookupFor, type LookupCapability } from '../../common/lookup-keys.js'
 import { assignDhtId, dhtIdSecretOf, signSupernodeCredential, type SupernodeCredential } from '../../common/supernode-credential.js'
@@ -45,6 +46,10 @@ export interface Testnet {
   hosts: TestnetHost[]
   /** What the login server would give a contact of `user`. */
   capabilityFor: (user: string) => LookupCapability
+  /** The stand-in login server's public key, and a fresh device certified by it (e.g. for a hand-written rogue peer). */
+  issuerKey: Uint8Array
+  /** A new certificate for an existing device (a renewal), valid from now for `lifetimeSeconds`. */
+  certify: (identity: LinkIdentity & { deviceKey: string }, lifetimeSeconds: number) => Certificate
   addSupernode: (user: string, options?: { maxHosts?: number, minSupernodes?: number }) => Promise<TestnetSupernode>
   /**
    * `contacts` get each other's lookup capabilities (as from the login server); `capabilitiesFor` names
@@ -75,6 +80,10 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
   let serial = 0
   let nextIp = 1
 
+  const certify = (user: string, deviceKey: string, lifetimeSeconds: number): Certificate => {
+    const issued = Math.floor(clock.now() / 1000)
+    return signCertificate(sodium, { v: CERTIFICATE_VERSION, user, deviceKey, issued, expires: issued + lifetimeSeconds, serial: ++serial }, issuer.privateKey)
+  }
   const identityFor = (user: string): LinkIdentity & { deviceKey: string } => {
     const device = sodium.crypto_sign_keypair()
     const issued = Math.floor(clock.now() / 1000)
@@ -94,6 +103,11 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
     supernodes: [],
     hosts: [],
     capabilityFor: user => capabilityFor(sodium, lookupSecret, user),
+    issuerKey: issuer.publicKey,
+    certify: (identity, lifetimeSeconds) => {
+      const { user } = ownCertificateFacts(sodium, identity)
+      return certify(user, identity.deviceKey, lifetimeSeconds)
+    },
     async addSupernode (user, snOptions = {}) {
       const ip = newIp()
       const transport = network.host(ip)

@@ -36,6 +36,7 @@ import { flushAsync } from '../../node/net/fake-clock.js'
 import { createWsTransport } from '../../node/net/ws-transport.js'
 import { createHostCache, supernodeRef } from '../../node/overlay/host-cache.js'
 import { handleDelivery } from '../../node/overlay/host-deliveries.js'
+import { createSeenOneShots } from '../../node/overlay/seen-one-shots.js'
 import { createHost, type Host, type HostEvent } from '../../node/overlay/host.js'
 import { createPresenceBook } from '../../node/overlay/presence-book.js'
 import type { NodeEvent, NodeStatus } from '../../node/runtime/api.js'
@@ -208,6 +209,8 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
       issuerKey: h.issuer.publicKey,
       log: recordingLogger(p.logs, { user: p.user }),
       presence: createPresenceBook(),
+      seen: createSeenOneShots(),
+      device: { deviceKey: p.device.deviceKey, secretKey: p.device.identity.secretKey },
       emit: event => { if (event.event === 'call-signal') p.calls.handleSignal(event.from, event.body) },
       user: p.user,
       accepts: () => true,

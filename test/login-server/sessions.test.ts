@@ -9,6 +9,7 @@ import type { LightMyRequestResponse } from 'fastify'
 import { verifyCertificate, type Certificate, type CertificateBody } from '../../common/certificate.js'
 import { fromBase64url, toBase64url } from '../../common/base64url.js'
 import { SESSION_TTL_SECONDS } from '../../login-server/constants.js'
+import { revocationKey } from '../../common/revocation.js'
 import { PASSWORD, createTestLoginServer, newDevice, signUp, type TestLoginServer } from '../helpers/login-server.js'
 
 let server: TestLoginServer | undefined
@@ -273,6 +274,27 @@ describe('DELETE /v1/sessions', () => {
     expect((await renew(otherAuth)).statusCode).toBe(201)
     expect((await current().app.inject({ method: 'GET', url: '/v1/contacts', headers: otherAuth })).statusCode).toBe(200)
     expect(sessionCount()).toBe(1)
+  })
+
+  it('revokes the device\'s certificates up to the newest serial: GET /v1/revocations lists them under a hashed key until they expire', async () => {
+    const alice = await signUp(current(), 'alice')
+    const renewed = (await renew(alice.auth)).json() as { certificate: Certificate }
+    const serialOf = (c: Certificate): number => (verifyCertificate(current().sodium, c, { issuerKey: current().signingKey.publicKey, now: Math.floor(current().now() / 1000) }) as { body: CertificateBody }).body.serial
+    const list = async (after = 0) => (await current().app.inject({ method: 'GET', url: `/v1/revocations?after=${after}` })).json() as { revocations: Array<{ id: number, key: string, serial: number, expires: number }>, more: boolean }
+    expect((await list()).revocations).toEqual([])
+
+    expect((await current().app.inject({ method: 'DELETE', url: '/v1/sessions', headers: alice.auth })).statusCode).toBe(204)
+    const { revocations, more } = await list()
+    expect(more).toBe(false)
+    expect(revocations).toHaveLength(1)
+    expect(revocations[0]).toMatchObject({ key: revocationKey(current().sodium, 'alice', alice.device.deviceKey), serial: serialOf(renewed.certificate) })
+    expect(revocations[0]!.serial).toBeGreaterThan(serialOf(alice.certificate))
+    expect(JSON.stringify(revocations)).not.toContain(alice.device.deviceKey)
+    expect((await list(revocations[0]!.id)).revocations).toEqual([])
+
+    // Listed until the voided certificates would be refused for age anyway (expiry plus the verifiers' skew).
+    current().advance(revocations[0]!.expires - Math.floor(current().now() / 1000))
+    expect((await list()).revocations).toEqual([])
   })
 
   it('answers 401 without a token', async () => {

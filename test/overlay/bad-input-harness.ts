@@ -9,6 +9,7 @@ import { signCertificate, CERTIFICATE_VERSION } from '../../common/certificate.j
 import { toBase64url } from '../../common/base64url.js'
 import { createLinkHandshake, type LinkError, type LinkIdentity, type LinkPeer } from '../../common/wire/link-handshake.js'
 import type { FrameCipher } from '../../common/wire/frame-cipher.js'
+import { sealText } from '../../node/overlay/sealed-text.js'
 import { sealEnvelope, type Envelope } from '../../common/wire/signed-envelope.js'
 import { signLocator } from '../../common/wire/locator.js'
 import { sealLocatorRecord } from '../../common/wire/sealed-locator.js'
@@ -331,8 +332,12 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
     return entry
   }
 
-  const text = (dev: Device, to: string, body = 'hello'): Envelope =>
-    sealEnvelope(sodium, dev.identity, { type: 'text', from: dev.user, to, id: `msg${clock.now()}xyz`, text: body, sentAt: clock.now() })
+  /** Sealed to the legit hosts of `to` (or to a stranger's device when `to` has none). */
+  const text = (dev: Device, to: string, body = 'hello'): Envelope => {
+    const recipients = hosts.filter(h => h.user === to).map(h => h.device.deviceKey)
+    const sealed = sealText(sodium, body, dev.identity, recipients.length > 0 ? recipients : [device(to).deviceKey])
+    return sealEnvelope(sodium, dev.identity, { type: 'text', from: dev.user, to, id: `msg${clock.now()}xyz`, sentAt: clock.now(), ...sealed })
+  }
 
   const dhtRecords = async (user: string): Promise<DhtRecord[]> => {
     const probe = await attacker(`probe${++names}`)

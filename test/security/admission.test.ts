@@ -15,7 +15,7 @@ import { commonPrefixLength, keyFor } from '../../node/overlay/dht/ids.js'
 import { createTestnet, type Testnet } from '../../node/testing/testnet.js'
 import { createHarness, type Harness } from '../overlay/bad-input-harness.js'
 import { createTestLoginServer, signUp, type TestLoginServer } from '../helpers/login-server.js'
-import { addRogueSupernode, type Rogue } from './rogue-supernode.js'
+import { addRogueDhtPeer, type Rogue } from './rogue-dht-peer.js'
 import { openLink } from '../../node/overlay/link.js'
 import { silentLogger } from '../../node/overlay/logger.js'
 
@@ -89,7 +89,7 @@ describe('nobody chooses their own place in the DHT', () => {
       if (commonPrefixLength(claimed, target) < 6) continue
       const ip = `198.18.200.${rogues.length + 1}`
       const user = `mallory${rogues.length}`
-      rogues.push(await addRogueSupernode(testnet, {
+      rogues.push(await addRogueDhtPeer(testnet, {
         identity,
         ip,
         dhtId: claimed,
@@ -121,7 +121,7 @@ describe('nobody chooses their own place in the DHT', () => {
       const identity = testnet.identityFor(`mallory${i}`)
       const credential = testnet.credentialFor(`mallory${i}`, identity.deviceKey, `198.18.200.${i + 1}:7701`)
       const check = verifySupernodeCredential(testnet.sodium, credential, { issuerKey: testnet.issuer.publicKey, now: Math.floor(testnet.clock.now() / 1000) })
-      rogues.push(await addRogueSupernode(testnet, {
+      rogues.push(await addRogueDhtPeer(testnet, {
         identity, ip: `198.18.200.${i + 1}`, dhtId: check.ok ? check.body.dhtId : '', credential: () => credential, friends: () => rogues
       }))
     }

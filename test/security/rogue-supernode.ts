@@ -1,80 +1,83 @@
-// A member's modified supernode on the testnet: it speaks the link and DHT
-// protocols well enough to be taken for a peer, then swallows every store
-// (answering "stored"), answers every lookup with no records, and points
-// every lookup at its fellow rogues. It uses whatever credential it is given:
-// the one the login server would sign for it, or one it forged.
+// A supernode running modified code, for attacks on the in-process testnet: it
+// speaks the real link protocol (so hosts attach to it like to any supernode),
+// keeps a copy of everything hosts send it, and delivers each routed envelope
+// `copies` times. It was admitted like any supernode, and serves only the hosts
+// attached to it (no DHT).
+import { fromBase64url } from '../../common/base64url.js'
+import { canonicalDecode } from '../../common/canonical.js'
+import type { Testnet } from '../../node/testing/testnet.js'
 import { openLink, type Link } from '../../node/overlay/link.js'
-import { TESTNET_PORT, type Testnet } from '../../node/testing/testnet.js'
-import type { DhtPeer } from '../../node/overlay/dht/dht.js'
-import type { LinkMessage, MessageOf } from '../../node/overlay/messages.js'
-import type { SupernodeCredential } from '../../common/supernode-credential.js'
-import type { LinkIdentity } from '../../common/wire/link-handshake.js'
 import { silentLogger } from '../../node/overlay/logger.js'
+import type { Envelope, LinkMessage, SupernodeRef } from '../../node/overlay/messages.js'
 
-export interface Rogue {
-  address: string
-  deviceKey: string
-  /** The id the rogue claims in DHT answers about itself and its friends. */
-  dhtId: string
-  /** Stores it swallowed. */
-  swallowed: number
-  /** Dials every honest supernode and makes itself known to their DHTs; resolves with how many took it. */
-  introduce: () => Promise<number>
+export interface RogueSupernode {
+  ref: SupernodeRef
+  /** Every message the attached hosts sent, as the rogue read it after link decryption. */
+  received: LinkMessage[]
+  /** The bodies of every envelope the hosts asked it to route, decoded. */
+  routedBodies: () => Array<Record<string, unknown>>
+  /** Delivers a routed envelope again, `copies` times, to the hosts of `to` (a replay, at any later time). */
+  replay: (to: string, envelope: Envelope) => number
 }
 
-export async function addRogueSupernode (
-  net: Testnet,
-  options: { identity: LinkIdentity & { deviceKey: string }, ip: string, dhtId: string, credential: (address: string) => SupernodeCredential | undefined, friends: () => Rogue[] }
-): Promise<Rogue> {
-  const address = `${options.ip}:${TESTNET_PORT}`
-  const transport = net.network.host(options.ip)
-  const components = { sodium: net.sodium, clock: net.clock, identity: options.identity, issuerKey: net.issuer.publicKey, log: silentLogger }
-  const hello = (): LinkMessage => ({ t: 'peer-hello', address, credential: options.credential(address) } as MessageOf<'peer-hello'>)
-  const friends = (): DhtPeer[] => options.friends().map(r => ({ id: r.dhtId, address: r.address, key: r.deviceKey }))
+export interface RogueOptions {
+  /** How many times each routed envelope is delivered. */
+  copies: number
+  /** Adds the rogue's own certificate to every 'located' answer (to get texts sealed to itself). */
+  claimDevices?: boolean
+  ip?: string
+}
 
-  const serve = (link: Link, answerHello: boolean): void => {
+export async function startRogueSupernode (net: Testnet, options: RogueOptions): Promise<RogueSupernode & { identity: ReturnType<Testnet['identityFor']> }> {
+  const ip = options.ip ?? '198.18.200.1'
+  const address = `${ip}:7701`
+  const identity = net.identityFor('rogue-sn')
+  const components = { sodium: net.sodium, clock: net.clock, identity, issuerKey: net.issuerKey, log: silentLogger }
+  const ref: SupernodeRef = { user: 'rogue-sn', deviceKey: identity.deviceKey, address }
+  // A member's supernode the login server admitted: it then runs whatever code it likes.
+  const credential = net.credentialFor('rogue-sn', identity.deviceKey, address)
+  const hosts = new Map<string, Link[]>()
+  const received: LinkMessage[] = []
+
+  const deliver = (to: string, envelope: Envelope): number => {
+    const links = (hosts.get(to) ?? []).filter(l => !l.closed)
+    for (let i = 0; i < options.copies; i++) for (const link of links) link.send({ t: 'deliver', envelope })
+    return links.length
+  }
+
+  const serve = (link: Link): void => {
     link.onMessage = message => {
-      if (message.t === 'peer-hello') { if (answerHello) link.send(hello()); return }
-      if (message.t !== 'dht') return
-      const request = message.request as { t: string }
-      if (request.t === 'store') rogue.swallowed++
-      const response = request.t === 'store'
-        ? { t: 'stored', ok: true }
-        : request.t === 'find_value'
-          ? { t: 'value', records: [], peers: friends() }
-          : request.t === 'find_node' ? { t: 'nodes', peers: friends() } : { t: 'pong' }
-      link.send({ t: 'dht-reply', id: message.id, response })
-    }
-  }
-
-  await transport.listen(address, connection => {
-    void openLink(components, connection, 'responder').then(link => { serve(link, true) }, () => {})
-  })
-
-  const rogue: Rogue = {
-    address,
-    deviceKey: options.identity.deviceKey,
-    dhtId: options.dhtId,
-    swallowed: 0,
-    async introduce () {
-      let taken = 0
-      for (const honest of net.supernodes.filter(s => s.alive)) {
-        try {
-          const dialing = transport.dial(honest.address, 1500)
-          await net.run(20)
-          const opening = openLink(components, await dialing, 'initiator', honest.supernode.ref.deviceKey)
-          await net.run(20)
-          const link = await opening
-          serve(link, false)
-          link.send(hello())
-          // A DHT request makes the honest node add us to its routing table.
-          link.send({ t: 'dht', id: 1, request: { t: 'find_node', target: options.dhtId } })
-          await net.run(50)
-          if (!link.closed) taken++
-        } catch {}
+      received.push(message)
+      switch (message.t) {
+        case 'register':
+          hosts.set(link.peer.user, [...(hosts.get(link.peer.user) ?? []), link])
+          link.send({ t: 'registered', credential, hostCache: [ref], capacityNeeded: false })
+          return
+        case 'ping':
+          link.send({ t: 'pong', id: message.id, hosts: hosts.size, capacity: 100, capacityNeeded: false })
+          return
+        case 'locate': {
+          const devices = (hosts.get(message.to) ?? []).filter(l => !l.closed).map(l => l.peer.certificate)
+          if (options.claimDevices === true) devices.push(identity.certificate)
+          link.send({ t: 'located', id: message.id, devices })
+          return
+        }
+        case 'route':
+          link.send({ t: 'route-result', id: message.id, delivered: deliver(message.to, message.envelope) })
       }
-      return taken
     }
   }
-  return rogue
+
+  await net.network.host(ip).listen(address, connection => {
+    openLink(components, connection, 'responder').then(serve, () => {})
+  })
+  return {
+    ref,
+    identity,
+    received,
+    replay: deliver,
+    routedBodies: () => received.flatMap(m => m.t === 'route'
+      ? [canonicalDecode(fromBase64url(m.envelope.body) as Uint8Array) as Record<string, unknown>]
+      : [])
+  }
 }

@@ -27,7 +27,7 @@ const bodyOfSize = (bytes: number) => {
 describe('signed envelope', () => {
   it('round-trips: the receiver learns the proven sender and the exact body', () => {
     const opened = open(sealEnvelope(fx.sodium, alice.identity, text))
-    expect(opened).toEqual({ ok: true, from: { user: 'alice', deviceKey: alice.deviceKey }, body: text })
+    expect(opened).toMatchObject({ ok: true, from: { user: 'alice', deviceKey: alice.deviceKey }, body: text, certificate: { user: 'alice', deviceKey: alice.deviceKey } })
   })
 
   it('accepts a body without "from" (the sender comes from the certificate)', () => {

@@ -7,6 +7,7 @@ import type { Transport } from '../../net/transport.js'
 import type { Logger } from '../logger.js'
 import type { Envelope } from '../messages.js'
 import { openEnvelope } from '../../../common/wire/signed-envelope.js'
+import type { CertificateBody } from '../../../common/certificate.js'
 
 export interface SupernodeComponents {
   sodium: Sodium
@@ -27,6 +28,8 @@ export interface SupernodeComponents {
     /** Ends `user`'s allocations at these relayed addresses (the host's call is over); how many ended. */
     release: (user: string, relayed: Array<{ ip: string, port: number }>) => number
   }
+  /** Set by the supernode itself: refuses revoked certificates (links, envelopes). */
+  refusePeer?: (certificate: CertificateBody) => string | undefined
 }
 
 export interface SupernodeInit {
@@ -42,6 +45,8 @@ export interface SupernodeInit {
 export function verifyEnvelope (components: SupernodeComponents, envelope: Envelope, expectedUser?: string) {
   const opened = openEnvelope(components.sodium, envelope, { issuerKey: components.issuerKey, now: Math.floor(components.clock.now() / 1000) })
   if (!opened.ok) return { ok: false as const, reason: `${opened.reason}: ${opened.message}` }
+  const refused = components.refusePeer?.(opened.certificate)
+  if (refused !== undefined) return { ok: false as const, reason: `bad_certificate: ${refused}` }
   if (expectedUser !== undefined && opened.from.user !== expectedUser) {
     return { ok: false as const, reason: `signed by ${opened.from.user}, expected ${expectedUser}` }
   }

@@ -6,7 +6,7 @@ import { isPresenceBody, isPresenceQueryBody, type PresenceQueryBody } from '../
 import { PRESENCE_QUERY_MAX_AGE_MS } from '../constants.js'
 import { verifyEnvelope } from './context.js'
 import type { Link } from '../link.js'
-import { MAX_CONTACTS, type Envelope, type LinkMessage, type LookupCapability, type MessageOf, type SealedLocatorRecord } from '../messages.js'
+import { MAX_CONTACTS, MAX_LOCATED_DEVICES, type Envelope, type LinkMessage, type LookupCapability, type MessageOf, type SealedLocatorRecord } from '../messages.js'
 import type { HostEntry } from './host-registry.js'
 import type { SupernodeInternals } from './supernode.js'
 import type { SupernodeCredential } from '../../../common/supernode-credential.js'
@@ -161,6 +161,20 @@ export function handleHostLink (sn: SupernodeInternals, link: Link, register: Me
         router.routeToUser(capability, message.envelope).then(
           delivered => { link.send({ t: 'route-result', id: message.id, delivered }) },
           () => { link.send({ t: 'route-result', id: message.id, delivered: 0 }) })
+        return
+      }
+      case 'locate': {
+        // The one place a host learns a user's devices (to seal a text to them). Certificates only: the
+        // host checks they are the login server's for that user, and learns nothing of where they are.
+        // Like routing, only with the host's capability for that user: a non-contact finds nobody.
+        const capability = entry.capabilities.get(message.to)
+        if (capability === undefined) {
+          link.send({ t: 'located', id: message.id, devices: [] })
+          return
+        }
+        router.locators(capability).then(
+          found => { link.send({ t: 'located', id: message.id, devices: found.slice(0, MAX_LOCATED_DEVICES).map(l => ({ ...l.certificate })) }) },
+          () => { link.send({ t: 'located', id: message.id, devices: [] }) })
         return
       }
       case 'presence-query': {

@@ -25,6 +25,8 @@ export interface PeerLinks {
   /** Sends our (renewed) credential on every open link. */
   announce: () => void
   count: () => number
+  /** The open links (e.g. to close those whose certificate was revoked). */
+  links: () => Link[]
   close: () => void
 }
 
@@ -150,6 +152,7 @@ export function createPeerLinks (
       for (const { link } of links.values()) link.send(ours)
     },
     count: () => links.size,
+    links: () => [...links.values()].map(entry => entry.link),
     close () {
       closed = true
       for (const { link } of links.values()) link.close('supernode shutting down')

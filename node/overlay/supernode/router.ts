@@ -7,6 +7,7 @@ import { reachTokenOf } from '../../../common/lookup-keys.js'
 import { openSealedRecord } from '../../../common/wire/sealed-locator.js'
 import type { Locator } from '../../../common/wire/locator.js'
 import type { Dht, DhtRecord } from '../dht/dht.js'
+import type { Certificate } from '../../../common/certificate.js'
 import { LOCATOR_CACHE_MS } from '../constants.js'
 import type { Envelope, LookupCapability } from '../messages.js'
 import type { HostRegistry } from './host-registry.js'
@@ -16,13 +17,16 @@ import type { SupernodeComponents } from './context.js'
 /** Cached lookups at most: one per contact of the hosts served, with room to spare. */
 const MAX_CACHED_LOOKUPS = 10_000
 
+/** A verified locator, with the certificate it was signed under (hosts seal texts to the device it names). */
+export type LocatedDevice = Locator & { certificate: Certificate }
+
 export interface Router {
   /** Delivers to every online device of the capability's user; resolves with how many got it. */
   routeToUser: (capability: LookupCapability, envelope: Envelope) => Promise<number>
   /** Delivers to the devices of `user` registered here whose reach token is `token`. */
   deliverLocal: (user: string, envelope: Envelope, token: string) => number
   /** The verified locators of the capability's user, from the cache or the DHT. */
-  locators: (capability: LookupCapability) => Promise<Locator[]>
+  locators: (capability: LookupCapability) => Promise<LocatedDevice[]>
   /** Drops cached lookups of this lookup key (its user re-registered or left). */
   forget: (lookupKey: string) => void
 }
@@ -35,14 +39,14 @@ export function createRouter (
   dht: () => Dht
 ): Router {
   /** By lookup key; `capability` says which user and seal key the cached answer was opened with. */
-  const cache = new Map<string, { capability: string, locators: Locator[], until: number }>()
+  const cache = new Map<string, { capability: string, locators: LocatedDevice[], until: number }>()
   const { clock, log } = components
   const capabilityId = (c: LookupCapability): string => `${c.user}/${c.sealKey}`
 
   /** Per device the freshest record that opens and verifies; the rest are ignored. */
-  const openRecords = (capability: LookupCapability, records: DhtRecord[]): Locator[] => {
+  const openRecords = (capability: LookupCapability, records: DhtRecord[]): LocatedDevice[] => {
     const now = Math.floor(clock.now() / 1000)
-    const byDevice = new Map<string, Locator>()
+    const byDevice = new Map<string, LocatedDevice>()
     for (const record of records) {
       const opened = openSealedRecord(components.sodium, record, capability, { issuerKey: components.issuerKey, now })
       if (!opened.ok) {
@@ -50,12 +54,12 @@ export function createRouter (
         continue
       }
       const held = byDevice.get(opened.locator.deviceKey)
-      if (held === undefined || held.seq < opened.locator.seq) byDevice.set(opened.locator.deviceKey, opened.locator)
+      if (held === undefined || held.seq < opened.locator.seq) byDevice.set(opened.locator.deviceKey, { ...opened.locator, certificate: opened.envelope.certificate })
     }
     return [...byDevice.values()]
   }
 
-  const locators = async (capability: LookupCapability): Promise<Locator[]> => {
+  const locators = async (capability: LookupCapability): Promise<LocatedDevice[]> => {
     const cached = cache.get(capability.lookupKey)
     if (cached !== undefined && cached.capability === capabilityId(capability) && cached.until > clock.now()) return cached.locators
     const found = openRecords(capability, await dht().get(capability.lookupKey))

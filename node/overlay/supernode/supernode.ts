@@ -16,6 +16,9 @@ import { createRouter } from './router.js'
 import { handleHostLink } from './host-handlers.js'
 import { handlePeerLink } from './peer-handlers.js'
 import type { SupernodeComponents, SupernodeInit } from './context.js'
+import { createRevocationList } from './revocation-list.js'
+import type { Revocation } from '../../../common/revocation.js'
+import type { Link } from '../link.js'
 
 export interface SupernodeStats { hosts: number, capacity: number, peerLinks: number, dhtPeers: number }
 
@@ -37,12 +40,17 @@ export interface Supernode {
   stats: () => SupernodeStats
   /** The DHT records this supernode holds for the mesh (what its operator can read). */
   heldRecords: () => DhtRecord[]
+  /** Revocations from the login server: their certificates are refused from now on, and their open links closed. */
+  revoke: (revocations: Revocation[]) => void
   /** Tells every host to move to another supernode (demotion, shutdown). */
   handOff: (reason: string) => void
   close: () => void
 }
 
-export function createSupernode (components: SupernodeComponents, init: SupernodeInit): Supernode {
+export function createSupernode (given: SupernodeComponents, init: SupernodeInit): Supernode {
+  const revocations = createRevocationList(given.sodium)
+  // Every part (handshakes, envelope checks, peer dials) refuses revoked certificates.
+  const components: SupernodeComponents = { ...given, refusePeer: revocations.refusal }
   const { log, clock } = components
   const maxHosts = init.maxHosts ?? DEFAULT_MAX_HOSTS
   const minSupernodes = init.minSupernodes ?? MIN_SUPERNODES
@@ -170,6 +178,9 @@ export function createSupernode (components: SupernodeComponents, init: Supernod
       openLink(components, connection, 'responder', undefined, true).then(link => {
         // The first message says what the peer is: a host registers, a supernode says hello.
         link.onMessage = message => {
+          // Revoked between its handshake and its first message: not in any list revoke() closes.
+          const refused = components.refusePeer?.(link.peer.certificateBody)
+          if (refused !== undefined) throw new Error(`peer certificate refused: ${refused}`)
           if (message.t === 'register') handleHostLink(sn, link, message)
           else if (message.t === 'peer-hello' && link.peer.deviceKey !== init.deviceKey) peers.adopt(link, message)
           else throw new Error(`first message must be register or peer-hello (not from ourselves), got ${message.t}`) // logged, link closed
@@ -179,6 +190,16 @@ export function createSupernode (components: SupernodeComponents, init: Supernod
     bootstrap,
     heldRecords: () => dht?.heldRecords() ?? [],
     stats: () => ({ hosts: hosts.size(), capacity: maxHosts, peerLinks: peers.count(), dhtPeers: dht?.peers().length ?? 0 }),
+    revoke (list) {
+      if (revocations.add(list, Math.floor(clock.now() / 1000)) === 0) return
+      const open: Link[] = [...[...hosts.all()].map(h => h.link), ...peers.links()]
+      for (const link of open) {
+        const refused = revocations.refusal(link.peer.certificateBody)
+        if (refused === undefined) continue
+        log.info({ peer: link.peer.user }, `closing link: ${refused}`)
+        link.close(`peer certificate refused: ${refused}`)
+      }
+    },
     handOff (reason) {
       const others = knownSupernodes(16).filter(s => s.deviceKey !== init.deviceKey)
       for (const host of hosts.all()) host.link.send({ t: 'redirect', reason, supernodes: others })
