@@ -56,5 +56,17 @@ export const MIGRATIONS: readonly string[] = [
     last_timestamp INTEGER NOT NULL
   ) STRICT;
   CREATE INDEX supernodes_by_expiry ON supernodes(expires_at);
+  `,
+  /* 2: known devices (device cookies): devices that logged in successfully, per user */ `
+  CREATE TABLE known_devices (
+    username    TEXT NOT NULL REFERENCES accounts(username) ON DELETE CASCADE,
+    device_key  TEXT NOT NULL,
+    first_login INTEGER NOT NULL,
+    last_login  INTEGER NOT NULL,
+    PRIMARY KEY (username, device_key)
+  ) STRICT;
+  `,
+  /* 3: accepted contact requests stay listed for a while (NULL: pending) */ `
+  ALTER TABLE contact_requests ADD COLUMN accepted_at INTEGER;
   `
 ]

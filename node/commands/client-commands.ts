@@ -85,7 +85,7 @@ function contactsCommand (): Command {
 
 function requestsCommand (): Command {
   return clientOptions(new Command('requests'))
-    .description('pending contact requests: incoming (accept or decline them) and outgoing')
+    .description('contact requests: incoming (accept or decline them), outgoing, and those accepted in the last 7 days')
     .action(async (_opts: ClientOptions, command: Command) => {
       const { dataDir, json } = resolve(command)
       const requests = await ControlClient.fromDataDir(dataDir).requests()

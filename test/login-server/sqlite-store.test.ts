@@ -116,7 +116,7 @@ describe('pragmas', () => {
 })
 
 describe('acceptContactRequest', () => {
-  it('creates both contact rows and deletes the request', async () => {
+  it('creates both contact rows and keeps the request as accepted (no longer pending)', async () => {
     const store = open()
     await twoUsers(store)
     const created = await store.createContactRequest('alice', 'bob', 'hi', 1000, false)
@@ -130,7 +130,12 @@ describe('acceptContactRequest', () => {
       { owner: 'alice', contact: 'bob', since: 1001 },
       { owner: 'bob', contact: 'alice', since: 1001 }
     ])
-    expect(db.prepare('SELECT count(*) AS n FROM contact_requests').get()).toEqual({ n: 0 })
+    expect(db.prepare('SELECT id, accepted_at FROM contact_requests').all()).toEqual([{ id, accepted_at: 1001 }])
+    expect(await store.listIncomingRequests('bob')).toEqual([])
+    expect(await store.listOutgoingRequests('alice')).toEqual([])
+    expect(await store.countOutgoingRequests('alice')).toBe(0)
+    expect((await store.listAcceptedRequests('alice', 1001)).map(r => [r.id, r.acceptedAt])).toEqual([[id, 1001]])
+    expect(await store.listAcceptedRequests('bob', 1002)).toEqual([])
     expect(await store.areContacts('alice', 'bob')).toBe(true)
     expect(await store.areContacts('bob', 'alice')).toBe(true)
     expect(await store.acceptContactRequest(id, 'bob', 1002)).toBe('not_found')
@@ -138,7 +143,7 @@ describe('acceptContactRequest', () => {
 
   it.each([
     ['the second contact row', "CREATE TRIGGER fail BEFORE INSERT ON contacts WHEN NEW.owner = 'bob' BEGIN SELECT RAISE(ABORT, 'injected failure'); END"],
-    ['deleting the request', "CREATE TRIGGER fail BEFORE DELETE ON contact_requests BEGIN SELECT RAISE(ABORT, 'injected failure'); END"]
+    ['marking the request accepted', "CREATE TRIGGER fail BEFORE UPDATE ON contact_requests BEGIN SELECT RAISE(ABORT, 'injected failure'); END"]
   ])('is one transaction: a failure at %s leaves nothing half done', async (_step, trigger) => {
     const store = open()
     await twoUsers(store)
