@@ -181,3 +181,57 @@ describe('hidden requests', () => {
     expect(await store.areContacts('alice', 'bob')).toBe(false)
   })
 })
+
+describe('known devices', () => {
+  it('are known per user from their first login until `since` passes their last one', async () => {
+    const store = open()
+    await twoUsers(store)
+    expect(await store.isKnownDevice('alice', 'laptop', 0)).toBe(false)
+    await store.recordKnownDevice('alice', 'laptop', 1000, 10)
+    expect(await store.isKnownDevice('alice', 'laptop', 1000)).toBe(true)
+    expect(await store.isKnownDevice('alice', 'laptop', 1001)).toBe(false)
+    expect(await store.isKnownDevice('bob', 'laptop', 0)).toBe(false)
+    // A later login refreshes it; an earlier timestamp never moves it back.
+    await store.recordKnownDevice('alice', 'laptop', 2000, 10)
+    await store.recordKnownDevice('alice', 'laptop', 1500, 10)
+    expect(await store.isKnownDevice('alice', 'laptop', 2000)).toBe(true)
+  })
+
+  it('keep at most maxPerUser per user, forgetting the least recently used', async () => {
+    const store = open()
+    await twoUsers(store)
+    for (let i = 0; i < 5; i++) await store.recordKnownDevice('alice', `device${i}`, 100 + i, 3)
+    await store.recordKnownDevice('bob', 'device0', 50, 3)
+    const known = await Promise.all([0, 1, 2, 3, 4].map(async i => await store.isKnownDevice('alice', `device${i}`, 0)))
+    expect(known).toEqual([false, false, true, true, true])
+    expect(await store.isKnownDevice('bob', 'device0', 0)).toBe(true)
+  })
+})
+
+describe('accepted requests', () => {
+  it('are listed to both sides while they are contacts; removing the contact removes it, and a new request may follow', async () => {
+    const store = open()
+    await twoUsers(store)
+    const created = await store.createContactRequest('alice', 'bob', 'hi', 1000, false)
+    const id = (created as { request: { id: number } }).request.id
+    expect(await store.acceptContactRequest(id, 'bob', 1001)).toBe('accepted')
+    expect((await store.listAcceptedRequests('bob', 0)).map(r => [r.from, r.to, r.acceptedAt])).toEqual([['alice', 'bob', 1001]])
+
+    expect(await store.removeContact('bob', 'alice')).toBe(true)
+    expect(await store.listAcceptedRequests('alice', 0)).toEqual([])
+    const again = await store.createContactRequest('alice', 'bob', 'hi again', 1100, false)
+    expect(again.kind).toBe('created')
+    expect((await store.listIncomingRequests('bob')).map(r => r.message)).toEqual(['hi again'])
+  })
+
+  it('a request left accepted while the contact was removed another way is replaced by a new one', async () => {
+    const store = open()
+    await twoUsers(store)
+    const created = await store.createContactRequest('alice', 'bob', 'hi', 1000, false)
+    await store.acceptContactRequest((created as { request: { id: number } }).request.id, 'bob', 1001)
+    raw().exec('DELETE FROM contacts')
+    const again = await store.createContactRequest('alice', 'bob', 'hi again', 1100, false)
+    expect(again.kind).toBe('created')
+    expect(await store.listAcceptedRequests('alice', 0)).toEqual([])
+  })
+})
