@@ -85,7 +85,7 @@ function contactsCommand (): Command {
 
 function requestsCommand (): Command {
   return clientOptions(new Command('requests'))
-    .description('contact requests: incoming (accept or decline them), outgoing, and those accepted in the last 7 days')
+    .description('contact requests: incoming (accept or decline them), outgoing, and recently accepted ones')
     .action(async (_opts: ClientOptions, command: Command) => {
       const { dataDir, json } = resolve(command)
       const requests = await ControlClient.fromDataDir(dataDir).requests()

@@ -137,6 +137,7 @@ describe('logins under attack', () => {
       expect(seen.get(503) ?? 0, 'the flood never filled the password queue').toBeGreaterThan(0)
 
       // Meanwhile the victim logs in from the laptop, over and over.
+      const busyBefore = seen.get(503) ?? 0
       const LOGINS = 30
       const latencies: number[] = []
       let onTime = 0
@@ -153,6 +154,7 @@ describe('logins under attack', () => {
         await new Promise(resolve => setTimeout(resolve, 200))
       }
       const stillFlooding = attacking
+      const busyDuring = (seen.get(503) ?? 0) - busyBefore
       attacking = false
       clearTimeout(attackDeadline)
 
@@ -164,11 +166,12 @@ describe('logins under attack', () => {
         `known-device logins: ${onTime}/${latencies.length} = ${(ratio * 100).toFixed(1)} % within ${LOGIN_DEADLINE_MS} ms ` +
         `(answers ${JSON.stringify(Object.fromEntries(answers))}), p50 ${Math.round(percentile(sorted, 0.5))} ms, ` +
         `p95 ${Math.round(percentile(sorted, 0.95))} ms, max ${Math.round(sorted[sorted.length - 1] as number)} ms; ` +
-        `server refused ${busyRefused} unknown-device logins as busy (queue bound ${MAX_PENDING_PASSWORD_JOBS})\n`)
+        `server refused ${busyRefused} unknown-device logins as busy (queue bound ${MAX_PENDING_PASSWORD_JOBS}), ${busyDuring} while the victim logged in\n`)
 
       expect(stillFlooding, 'the attack ran out of time before the logins were done').toBe(true)
       expect(latencies).toHaveLength(LOGINS)
       expect(busyRefused, 'the password queue was never full on the server').toBeGreaterThan(0)
+      expect(busyDuring, 'the queue was not full while the victim logged in').toBeGreaterThan(LOGINS)
       expect(ratio).toBeGreaterThanOrEqual(REQUIRED_SUCCESS_RATIO)
 
       // Every refusal was a one-line warning: no stack traces in the log.
