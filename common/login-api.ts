@@ -32,10 +32,30 @@ export const CreateAccountRequest = Type.Object({
 }, { additionalProperties: false })
 export const CreateAccountResponse = Type.Object({ username: Type.String() })
 
+/**
+ * Proof that the client holds `deviceKey`'s secret key: a signature by it over
+ * canonical(loginProofBody(...)). Device keys are public (they are in every
+ * certificate), so only a login with a valid proof counts as coming from a known
+ * device, the "device cookie" that is exempt from the per-username limit.
+ */
+export const LoginProof = Type.Object({
+  timestamp: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  signature: Base64url(64)
+}, { additionalProperties: false })
+export type LoginProof = Static<typeof LoginProof>
+
+export const LOGIN_PROOF_PURPOSE = 'voxmesh/login/v1'
+
+/** The exact object whose canonical encoding a login proof's signature covers; `server` is the login server's public key. */
+export function loginProofBody (server: string, username: string, deviceKey: string, timestamp: number) {
+  return { purpose: LOGIN_PROOF_PURPOSE, server, username, deviceKey, timestamp }
+}
+
 export const CreateSessionRequest = Type.Object({
   username: UsernameInput,
   password: PasswordInput,
-  deviceKey: DeviceKey
+  deviceKey: DeviceKey,
+  proof: Type.Optional(LoginProof)
 }, { additionalProperties: false })
 
 export const SupernodeInfo = Type.Object({
@@ -89,9 +109,19 @@ export const ContactRequestCreated = Type.Object({
   status: Type.Union([Type.Literal('pending'), Type.Literal('accepted')]),
   request: Type.Optional(ContactRequestView)
 })
+export const AcceptedRequestView = Type.Object({
+  id: Type.Integer(),
+  from: Type.String(),
+  to: Type.String(),
+  message: Type.String(),
+  createdAt: Type.Integer(),
+  acceptedAt: Type.Integer()
+})
 export const ContactRequestsResponse = Type.Object({
   incoming: Type.Array(ContactRequestView),
-  outgoing: Type.Array(ContactRequestView)
+  outgoing: Type.Array(ContactRequestView),
+  /** Requests either way accepted in the last days (ACCEPTED_REQUESTS_SHOWN_SECONDS), newest last. */
+  accepted: Type.Array(AcceptedRequestView)
 })
 /** Path parameters arrive as text: a decimal id without sign or leading zeros, at most 15 digits (a safe integer). */
 export const RequestIdParams = Type.Object({ id: Type.String({ pattern: '^[1-9][0-9]{0,14}$' }) })

@@ -1,7 +1,8 @@
 // A typed client for the login server's HTTP API, used by the CLI and by nodes.
 import type { Static } from 'typebox'
 import type {
-  ContactRequestCreated, ContactRequestsResponse, ContactsResponse, CreateSessionResponse, InfoResponse, RevocationsResponse, SupernodeHeartbeat, SupernodeInfo, SupernodeHeartbeatResponse
+  ContactRequestCreated, ContactRequestsResponse, ContactsResponse, CreateSessionResponse, InfoResponse, LoginProof, RevocationsResponse, SupernodeHeartbeat,
+  SupernodeInfo, SupernodeHeartbeatResponse
 } from './login-api.js'
 import type { Certificate } from './certificate.js'
 import { UserError } from './user-error.js'
@@ -32,8 +33,10 @@ export class LoginClient {
     return this.request('POST', '/v1/accounts', { username, password })
   }
 
-  async createSession (username: string, password: string, deviceKey: string): Promise<CreateSessionResponse> {
-    const session = await this.request<CreateSessionResponse>('POST', '/v1/sessions', { username, password, deviceKey })
+  /** `proof` (see login-api.ts) lets a device that logged in before skip the per-username limit. */
+  async createSession (username: string, password: string, deviceKey: string, proof?: LoginProof): Promise<CreateSessionResponse> {
+    const session = await this.request<CreateSessionResponse>('POST', '/v1/sessions',
+      proof === undefined ? { username, password, deviceKey } : { username, password, deviceKey, proof })
     this.token = session.token
     return session
   }

@@ -1,6 +1,6 @@
 // The login server as a fastify app, apart from any listener: tests drive it
 // with inject(), server.ts puts it on a socket.
-import Fastify, { LogController, type FastifyError } from 'fastify'
+import Fastify, { LogController, type FastifyError, type FastifyRequest } from 'fastify'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { dhtIdSecretOf } from '../common/supernode-credential.js'
 import { DEFAULT_CERTIFICATE_TTL_SECONDS, DEFAULT_MAX_SUPERNODES_PER_ADDRESS, DEFAULT_RATE_LIMITS, MAX_BODY_BYTES, type RateLimits } from './constants.js'
@@ -63,9 +63,14 @@ export async function buildLoginServerApp (components: LoginServerComponents, in
     }
   }
 
+  // A refused request (bad input, wrong password, rate limited, busy...) is the
+  // client's doing: it gets one warning line, written with the request line in
+  // onResponse, never a stack. Only an unexpected error (a bug) logs its stack.
+  const refusals = new WeakMap<FastifyRequest, { code: ErrorCode, message: string }>()
   app.setErrorHandler((err: FastifyError | ApiError, request, reply) => {
     const { code, status, message } = describeError(err)
-    if (status >= 500) request.log.error({ err }, 'request failed')
+    if (code === 'internal') request.log.error({ err }, 'request failed')
+    else refusals.set(request, { code, message })
     if (err instanceof ApiError && err.retryAfterSeconds !== undefined) void reply.header('Retry-After', String(err.retryAfterSeconds))
     return reply.status(status).send({ error: { code, message } })
   })
@@ -77,7 +82,10 @@ export async function buildLoginServerApp (components: LoginServerComponents, in
     metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) })
     metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000)
     // One line per request; never the body or headers (passwords, tokens).
-    request.log.info({ method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip }, 'request')
+    const line = { method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime), ip: request.ip }
+    const refusal = refusals.get(request)
+    if (refusal === undefined) request.log.info(line, 'request')
+    else request.log.warn({ ...line, code: refusal.code }, `request refused: ${refusal.message}`)
   })
 
   registerInfoRoutes(app, ctx)

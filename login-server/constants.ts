@@ -17,18 +17,45 @@ export const MIN_PASSWORD_CHARS = 8
 export const MAX_PASSWORD_BYTES = 1024
 export const MAX_CONTACT_MESSAGE_CHARS = 500
 export const MAX_PENDING_OUTGOING_REQUESTS = 200
+/** An accepted request stays listed (as accepted) this long, so both sides see who became a contact. */
+export const ACCEPTED_REQUESTS_SHOWN_SECONDS = 7 * 24 * 3600
 
 /** argon2id cost: libsodium's "interactive" limits (2 passes, 64 MiB). */
 export const DEFAULT_ARGON2_OPS = 2
 export const DEFAULT_ARGON2_MEMORY_KIB = 64 * 1024
-/** Password hash jobs waiting for a worker before new logins get 503. */
+/**
+ * Password hash jobs waiting for a worker before new logins get 503. Known
+ * devices' jobs go first and may take the place of the newest unknown one.
+ */
 export const MAX_PENDING_PASSWORD_JOBS = 256
 
+/**
+ * Device cookies (OWASP "slow down online guessing"): a device key that proved
+ * itself in a successful login is known for this long after its last login, and
+ * a user keeps at most this many (the least recently used is forgotten).
+ */
+export const KNOWN_DEVICE_TTL_SECONDS = 180 * 24 * 3600
+export const MAX_KNOWN_DEVICES_PER_USER = 50
+/** A login proof's timestamp may differ from the server's clock by this much. */
+export const LOGIN_PROOF_MAX_SKEW_SECONDS = 600
+
 export interface RateLimit { limit: number, windowSeconds: number }
+/**
+ * The *PerIp limits count an address's whole network (IPv4 /24, IPv6 /64; see
+ * common/address-prefix.ts). Logins from known devices count only against
+ * sessionsPerKnownDevice (failures of that user on that device), never against
+ * the per-network or per-username limits, so other people's guesses cannot
+ * lock a user out of their own devices.
+ */
 export const DEFAULT_RATE_LIMITS = {
   accountsPerIp: { limit: 10, windowSeconds: 3600 },
   sessionsPerIp: { limit: 60, windowSeconds: 60 },
+  /** failed logins per username from unknown devices */
   sessionsPerUsername: { limit: 10, windowSeconds: 300 },
+  /** failed logins per username from one known device */
+  sessionsPerKnownDevice: { limit: 10, windowSeconds: 300 },
+  /** contact requests per sender (all go to non-contacts) */
+  contactRequestsPerSender: { limit: 20, windowSeconds: 3600 },
   supernodeRegistrationsPerIp: { limit: 120, windowSeconds: 60 },
   /** New supernode device keys admitted per address group (an IPv4 address or an IPv6 /64): re-rolling for a better DHT id costs an hour. */
   supernodeAdmissionsPerAddress: { limit: 6, windowSeconds: 3600 }

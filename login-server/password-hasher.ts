@@ -1,6 +1,10 @@
 // argon2id hashing off the event loop. One hash costs tens of milliseconds and
 // 64 MiB; on the main thread it would stall every other request, so a small
-// pool of worker threads does it, behind a bounded queue.
+// pool of worker threads does it, behind a bounded queue. The queue has two
+// lanes: known devices' logins go first, and when it is full one of them takes
+// the place of the newest job of the other lane (which gets 503), so a flood of
+// guesses from unknown devices cannot starve the users who log in from their
+// own devices.
 import { Worker } from 'node:worker_threads'
 import { availableParallelism } from 'node:os'
 import { ApiError } from './errors.js'
@@ -8,11 +12,16 @@ import { MAX_PENDING_PASSWORD_JOBS } from './constants.js'
 
 export interface Argon2Cost { ops: number, memoryKib: number }
 
+/** 'known': a login from a known device; 'normal': everything else (other logins, sign-ups). */
+export type PasswordJobPriority = 'known' | 'normal'
+
 export interface PasswordHasher {
   readonly cost: Argon2Cost
   hash (password: string): Promise<string>
   /** Constant work whether or not the hash matches; `hash` undefined burns the same time (unknown user). */
-  verify (password: string, hash: string | undefined): Promise<boolean>
+  verify (password: string, hash: string | undefined, priority?: PasswordJobPriority): Promise<boolean>
+  /** Jobs waiting for a worker, per lane. */
+  pending (): { known: number, normal: number }
   close (): Promise<void>
 }
 
@@ -41,20 +50,25 @@ sodium.ready.then(() => {
 interface Job { id: number, op: 'hash' | 'verify', password: string, hash?: string }
 interface Pending { job: Job, resolve: (value: string | boolean) => void, reject: (err: Error) => void }
 
-export async function createPasswordHasher (cost: Argon2Cost, workers = Math.min(4, availableParallelism())): Promise<PasswordHasher> {
+const busy = (): ApiError => new ApiError('busy', 'the server is busy checking passwords; try again shortly', 1)
+
+export async function createPasswordHasher (
+  cost: Argon2Cost, workers = Math.min(4, availableParallelism()), maxPending = MAX_PENDING_PASSWORD_JOBS
+): Promise<PasswordHasher> {
   const { createRequire } = await import('node:module')
   const sodiumPath = createRequire(import.meta.url).resolve('libsodium-wrappers-sumo')
   const idle: Worker[] = []
   const all: Worker[] = []
-  const queue: Pending[] = []
+  // Both lanes together hold at most maxPending jobs.
+  const lanes: Record<PasswordJobPriority, Pending[]> = { known: [], normal: [] }
   const running = new Map<number, Pending>()
   let nextId = 1
   let closed = false
 
   const dispatch = (): void => {
-    while (idle.length > 0 && queue.length > 0) {
+    while (idle.length > 0 && lanes.known.length + lanes.normal.length > 0) {
       const worker = idle.pop() as Worker
-      const pending = queue.shift() as Pending
+      const pending = (lanes.known.shift() ?? lanes.normal.shift()) as Pending
       running.set(pending.job.id, pending)
       worker.postMessage(pending.job)
     }
@@ -78,13 +92,17 @@ export async function createPasswordHasher (cost: Argon2Cost, workers = Math.min
     idle.push(worker)
   }))
 
-  const run = (op: Job['op'], password: string, hash?: string): Promise<string | boolean> => {
+  const run = (op: Job['op'], password: string, hash?: string, priority: PasswordJobPriority = 'normal'): Promise<string | boolean> => {
     if (closed) return Promise.reject(new Error('password hasher is closed'))
-    if (queue.length >= MAX_PENDING_PASSWORD_JOBS) {
-      return Promise.reject(new ApiError('busy', 'the server is busy checking passwords; try again shortly', 1))
+    if (lanes.known.length + lanes.normal.length >= maxPending) {
+      // Full: a known device's job displaces the newest normal one (the one that
+      // would have waited longest), never another known one.
+      const displaced = priority === 'known' ? lanes.normal.pop() : undefined
+      if (displaced === undefined) return Promise.reject(busy())
+      displaced.reject(busy())
     }
     return new Promise((resolve, reject) => {
-      queue.push({ job: { id: nextId++, op, password, hash }, resolve, reject })
+      lanes[priority].push({ job: { id: nextId++, op, password, hash }, resolve, reject })
       dispatch()
     })
   }
@@ -95,14 +113,15 @@ export async function createPasswordHasher (cost: Argon2Cost, workers = Math.min
   return {
     cost,
     hash: async password => await run('hash', password) as string,
-    verify: async (password, hash) => {
-      const ok = await run('verify', password, hash ?? decoyHash) as boolean
+    verify: async (password, hash, priority) => {
+      const ok = await run('verify', password, hash ?? decoyHash, priority) as boolean
       return hash !== undefined && ok
     },
+    pending: () => ({ known: lanes.known.length, normal: lanes.normal.length }),
     async close () {
       if (closed) return
       closed = true
-      for (const pending of queue.splice(0)) pending.reject(new Error('password hasher closed'))
+      for (const pending of [...lanes.known.splice(0), ...lanes.normal.splice(0)]) pending.reject(new Error('password hasher closed'))
       await Promise.all(all.map(worker => worker.terminate()))
     }
   }

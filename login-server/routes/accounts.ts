@@ -1,5 +1,6 @@
 import { CreateAccountRequest, CreateAccountResponse, ErrorBody } from '../../common/login-api.js'
 import { normalizeUsername } from '../../common/usernames.js'
+import { addressPrefix } from '../../common/address-prefix.js'
 import { MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS } from '../constants.js'
 import { ApiError } from '../errors.js'
 import type { App, RouteContext } from '../context.js'
@@ -34,7 +35,8 @@ export function registerAccountRoutes (app: App, ctx: RouteContext): void {
     const username = requireUsername(request.body.username)
     const password = normalizePassword(request.body.password)
     checkNewPassword(password)
-    ctx.limit('accountsPerIp', request.ip)
+    // Counted per network (/24, /64): one person's many addresses share one allowance.
+    ctx.limit('accountsPerIp', addressPrefix(request.ip))
     const hash = await ctx.components.passwords.hash(password)
     if (await ctx.components.store.createAccount(username, hash, ctx.now()) === 'taken') {
       throw new ApiError('username_taken', `the username "${username}" is taken`)

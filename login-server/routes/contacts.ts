@@ -1,11 +1,14 @@
 // Skype's contact model: a request, accepted or declined by its addressee;
 // contacts are mutual once accepted. A request from someone the addressee has
 // blocked "vanishes": the sender sees it pending, the addressee never sees it.
+// An accepted request stays listed, as accepted, for ACCEPTED_REQUESTS_SHOWN_SECONDS,
+// so both sides see who became a contact and how (also when a request of
+// theirs was completed by the other side asking back).
 import { Type } from 'typebox'
 import {
   ContactRequestCreated, ContactRequestInput, ContactRequestsResponse, ContactsResponse, ErrorBody, RequestIdParams, UsernameParams
 } from '../../common/login-api.js'
-import { MAX_CONTACT_MESSAGE_CHARS, MAX_PENDING_OUTGOING_REQUESTS } from '../constants.js'
+import { ACCEPTED_REQUESTS_SHOWN_SECONDS, MAX_CONTACT_MESSAGE_CHARS, MAX_PENDING_OUTGOING_REQUESTS } from '../constants.js'
 import { ApiError } from '../errors.js'
 import { capabilityFor } from '../../common/lookup-keys.js'
 import { requireUsername } from './accounts.js'
@@ -26,6 +29,10 @@ export function registerContactRoutes (app: App, ctx: RouteContext): void {
       throw new ApiError('invalid_request', `message must be at most ${MAX_CONTACT_MESSAGE_CHARS} characters without control characters`)
     }
     if (to === from) throw new ApiError('invalid_request', 'you cannot add yourself as a contact')
+    // Every request goes to a non-contact (contacts are refused below): at most
+    // contactRequestsPerSender an hour, counted before any lookup, so the limit
+    // also bounds probing which usernames exist.
+    ctx.limit('contactRequestsPerSender', from)
     if (await store.getAccount(to) === undefined) throw new ApiError('not_found', `there is no user "${to}"`)
     if (await store.areContacts(from, to)) throw new ApiError('already_contacts', `${to} is already your contact`)
     if (await store.countOutgoingRequests(from) >= MAX_PENDING_OUTGOING_REQUESTS) {
@@ -44,7 +51,8 @@ export function registerContactRoutes (app: App, ctx: RouteContext): void {
     const { username } = await ctx.authenticate(request)
     return {
       incoming: await store.listIncomingRequests(username),
-      outgoing: await store.listOutgoingRequests(username)
+      outgoing: await store.listOutgoingRequests(username),
+      accepted: await store.listAcceptedRequests(username, ctx.now() - ACCEPTED_REQUESTS_SHOWN_SECONDS)
     }
   })
 

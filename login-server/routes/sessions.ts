@@ -1,10 +1,12 @@
 import { CertificateResponse, CreateSessionRequest, CreateSessionResponse, ErrorBody, RevocationsQuery, RevocationsResponse } from '../../common/login-api.js'
 import { CERTIFICATE_CLOCK_SKEW_SECONDS } from '../../common/certificate.js'
 import { revocationKey } from '../../common/revocation.js'
-import { fromBase64url } from '../../common/base64url.js'
+import { fromBase64url, toBase64url } from '../../common/base64url.js'
 import { normalizeUsername } from '../../common/usernames.js'
 import { ownLookupFor } from '../../common/lookup-keys.js'
-import { MAX_REVOCATIONS_PER_PAGE, SESSION_TTL_SECONDS } from '../constants.js'
+import { addressPrefix } from '../../common/address-prefix.js'
+import { checkLoginProof } from '../../common/login-proof.js'
+import { KNOWN_DEVICE_TTL_SECONDS, LOGIN_PROOF_MAX_SKEW_SECONDS, MAX_KNOWN_DEVICES_PER_USER, MAX_REVOCATIONS_PER_PAGE, SESSION_TTL_SECONDS } from '../constants.js'
 import { sampleSupernodes } from './supernodes.js'
 import { ApiError } from '../errors.js'
 import { issueCertificate } from '../certificates.js'
@@ -14,29 +16,52 @@ import type { App, RouteContext } from '../context.js'
 
 export function registerSessionRoutes (app: App, ctx: RouteContext): void {
   const { store, passwords, sodium } = ctx.components
+  const serverKey = toBase64url(ctx.components.signingKey.publicKey)
 
   app.post('/v1/sessions', {
     // Bodies exactly as declared: fastify's default ajv would coerce types
     // (12345 → "12345", ["pw"] → "pw") and silently drop unknown fields.
     schema: { body: CreateSessionRequest, response: { 201: CreateSessionResponse, '4xx': ErrorBody } }
   }, async (request, reply) => {
-    const deviceKeyBytes = fromBase64url(request.body.deviceKey)
+    const { deviceKey, proof } = request.body
+    const deviceKeyBytes = fromBase64url(deviceKey)
     if (deviceKeyBytes === undefined || !sodium.crypto_core_ed25519_is_valid_point(deviceKeyBytes)) {
       throw new ApiError('invalid_request', 'deviceKey is not a valid Ed25519 public key')
     }
     // An impossible username is treated like an unknown one: same answer, same work.
     const username = normalizeUsername(request.body.username) ?? `invalid:${request.body.username.slice(0, 32)}`
-    ctx.limit('sessionsPerIp', request.ip)
     const now = ctx.now()
-    // Per-username limit counts failures only, so a user who types the
-    // password right is never locked out by their own successful logins.
-    // The attempt is counted before the (slow) password check and taken back
-    // unless the password was wrong, so concurrent guesses cannot all slip
-    // past the limit while their checks are still running.
-    const retryAfter = ctx.limiters.sessionsPerUsername.hit(username, now)
+
+    // Device cookies (OWASP): a device that proves its key and logged in as this
+    // user before is known. Its attempts count only against its own failures,
+    // so other people's guesses, from anywhere, never lock it out; and its
+    // password check goes ahead of unknown devices' in the hasher queue.
+    const known = proof !== undefined &&
+      checkLoginProof(sodium, proof, { server: serverKey, username: request.body.username, deviceKey }, now, LOGIN_PROOF_MAX_SKEW_SECONDS) &&
+      await store.isKnownDevice(username, deviceKey, now - KNOWN_DEVICE_TTL_SECONDS)
+    const device = known ? 'known' : 'unknown'
+    const reject = (reason: 'wrong_password' | 'rate_limited' | 'busy', err: ApiError): never => {
+      ctx.metrics.rejectedLogins.inc({ reason, device })
+      throw err
+    }
+
+    if (!known) {
+      try {
+        ctx.limit('sessionsPerIp', addressPrefix(request.ip))
+      } catch (err) {
+        reject('rate_limited', err as ApiError)
+      }
+    }
+    // The failure limits count an attempt before the (slow) password check and
+    // take it back unless the password was wrong, so concurrent guesses cannot
+    // all slip past the limit while their checks are still running; a user who
+    // types the password right is never limited by their own logins.
+    const limiter = known ? ctx.limiters.sessionsPerKnownDevice : ctx.limiters.sessionsPerUsername
+    const limitKey = known ? `${username} ${deviceKey}` : username
+    const retryAfter = limiter.hit(limitKey, now)
     if (retryAfter > 0) {
-      ctx.metrics.rateLimited.inc({ limiter: 'sessionsPerUsername' })
-      throw new ApiError('rate_limited', `too many failed logins for this user; retry in ${retryAfter} s`, retryAfter)
+      ctx.metrics.rateLimited.inc({ limiter: known ? 'sessionsPerKnownDevice' : 'sessionsPerUsername' })
+      reject('rate_limited', new ApiError('rate_limited', `too many failed logins for this user${known ? ' on this device' : ''}; retry in ${retryAfter} s`, retryAfter))
     }
 
     let wrongPassword = false
@@ -44,22 +69,25 @@ export function registerSessionRoutes (app: App, ctx: RouteContext): void {
       const account = await store.getAccount(username)
       // Unknown users are checked against a decoy hash: the same argon2id work,
       // so the answer time does not tell which usernames exist.
-      wrongPassword = !await passwords.verify(normalizePassword(request.body.password), account?.passwordHash)
+      wrongPassword = !await passwords.verify(normalizePassword(request.body.password), account?.passwordHash, known ? 'known' : 'normal')
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'busy') reject('busy', err)
+      throw err
     } finally {
-      if (!wrongPassword) ctx.limiters.sessionsPerUsername.forgive(username, now)
+      if (!wrongPassword) limiter.forgive(limitKey, now)
     }
     if (wrongPassword) {
       ctx.metrics.logins.inc({ result: 'failure' })
-      throw new ApiError('invalid_credentials', 'wrong username or password')
+      reject('wrong_password', new ApiError('invalid_credentials', 'wrong username or password'))
     }
 
     const token = newToken()
-    const deviceKey = request.body.deviceKey
     await store.createSession(hashToken(token), { username, deviceKey, createdAt: now, expiresAt: now + SESSION_TTL_SECONDS })
+    await store.recordKnownDevice(username, deviceKey, now, MAX_KNOWN_DEVICES_PER_USER)
     const certificate = await issueCertificate(ctx, username, deviceKey)
     const supernodes = await sampleSupernodes(ctx)
     ctx.metrics.logins.inc({ result: 'success' })
-    request.log.info({ username }, 'session created')
+    request.log.info({ username, device }, 'session created')
     return await reply.status(201).send({ token, certificate, supernodes, lookup: ownLookupFor(ctx.components.lookupSecret, username) })
   })
 

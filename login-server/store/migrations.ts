@@ -67,5 +67,17 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX revocations_by_expiry ON revocations(expires_at);
   CREATE INDEX certificates_by_device ON certificates(username, device_key);
+  `,
+  /* 3: known devices (device cookies): devices that logged in successfully, per user */ `
+  CREATE TABLE known_devices (
+    username    TEXT NOT NULL REFERENCES accounts(username) ON DELETE CASCADE,
+    device_key  TEXT NOT NULL,
+    first_login INTEGER NOT NULL,
+    last_login  INTEGER NOT NULL,
+    PRIMARY KEY (username, device_key)
+  ) STRICT;
+  `,
+  /* 4: accepted contact requests stay listed for a while (NULL: pending) */ `
+  ALTER TABLE contact_requests ADD COLUMN accepted_at INTEGER;
   `
 ]

@@ -1,9 +1,10 @@
 // The embedded default store: one SQLite file in WAL mode.
 import Database from 'better-sqlite3'
 import { MIGRATIONS } from './migrations.js'
-import type { Account, Contact, ContactRequest, CreateRequestResult, LoginStore, RevocationRow, Session, SupernodeEntry } from './store.js'
+import { createPrivateFile } from '../../common/private-file.js'
+import type { AcceptedRequest, Account, Contact, ContactRequest, CreateRequestResult, LoginStore, RevocationRow, Session, SupernodeEntry } from './store.js'
 
-interface RequestRow { id: number, from_user: string, to_user: string, message: string, created_at: number, hidden: number }
+interface RequestRow { id: number, from_user: string, to_user: string, message: string, created_at: number, hidden: number, accepted_at: number | null }
 interface SupernodeRow {
   device_key: string, username: string, address: string, hosts: number, capacity: number,
   last_heartbeat: number, confirmed_at: number, expires_at: number, last_timestamp: number
@@ -11,6 +12,8 @@ interface SupernodeRow {
 
 const toRequest = (row: RequestRow): ContactRequest =>
   ({ id: row.id, from: row.from_user, to: row.to_user, message: row.message, createdAt: row.created_at })
+
+const toAccepted = (row: RequestRow): AcceptedRequest => ({ ...toRequest(row), acceptedAt: row.accepted_at as number })
 
 const toSupernode = (row: SupernodeRow): SupernodeEntry => ({
   deviceKey: row.device_key,
@@ -39,7 +42,14 @@ export function migrate (db: Database.Database): number {
   return MIGRATIONS.length
 }
 
+/** The database files hold password hashes and session token hashes: they are the owner's alone. */
+const SQLITE_FILE_SUFFIXES = ['', '-wal', '-shm', '-journal']
+
 export function openSqliteStore (file: string): LoginStore {
+  // Created (or tightened) to 0600 before SQLite opens it, whatever the umask or
+  // the folder's mode; SQLite gives the -wal and -shm files the database's mode.
+  createPrivateFile(file)
+  for (const suffix of SQLITE_FILE_SUFFIXES.slice(1)) createPrivateFile(file + suffix, { onlyIfExists: true })
   const db = new Database(file)
   try {
     db.pragma('journal_mode = WAL')
@@ -67,16 +77,27 @@ export function openSqliteStore (file: string): LoginStore {
     listRevocations: db.prepare<[number, number, number], { id: number, username: string, device_key: string, serial: number, expires_at: number }>(
       'SELECT * FROM revocations WHERE id > ? AND expires_at > ? ORDER BY id LIMIT ?'),
     insertCertificate: db.prepare('INSERT INTO certificates (username, device_key, issued_at, expires_at) VALUES (?, ?, ?, ?)'),
-    getRequestBetween: db.prepare<[string, string], RequestRow>('SELECT * FROM contact_requests WHERE from_user = ? AND to_user = ?'),
+    getRequestBetween: db.prepare<[string, string], RequestRow>('SELECT * FROM contact_requests WHERE from_user = ? AND to_user = ? AND accepted_at IS NULL'),
+    deleteAcceptedBetween: db.prepare('DELETE FROM contact_requests WHERE from_user = ? AND to_user = ? AND accepted_at IS NOT NULL'),
     insertRequest: db.prepare<[string, string, string, number, number], RequestRow>(
       'INSERT INTO contact_requests (from_user, to_user, message, created_at, hidden) VALUES (?, ?, ?, ?, ?) RETURNING *'),
-    countOutgoing: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM contact_requests WHERE from_user = ?'),
-    listIncoming: db.prepare<[string], RequestRow>('SELECT * FROM contact_requests WHERE to_user = ? AND hidden = 0 ORDER BY id'),
-    listOutgoing: db.prepare<[string], RequestRow>('SELECT * FROM contact_requests WHERE from_user = ? ORDER BY id'),
-    getIncomingRequest: db.prepare<[number, string], RequestRow>('SELECT * FROM contact_requests WHERE id = ? AND to_user = ? AND hidden = 0'),
+    countOutgoing: db.prepare<[string], { n: number }>('SELECT count(*) AS n FROM contact_requests WHERE from_user = ? AND accepted_at IS NULL'),
+    listIncoming: db.prepare<[string], RequestRow>('SELECT * FROM contact_requests WHERE to_user = ? AND hidden = 0 AND accepted_at IS NULL ORDER BY id'),
+    listOutgoing: db.prepare<[string], RequestRow>('SELECT * FROM contact_requests WHERE from_user = ? AND accepted_at IS NULL ORDER BY id'),
+    listAccepted: db.prepare<[string, string, number], RequestRow>(
+      'SELECT * FROM contact_requests WHERE (from_user = ? OR to_user = ?) AND accepted_at >= ? ORDER BY accepted_at, id'),
+    getIncomingRequest: db.prepare<[number, string], RequestRow>('SELECT * FROM contact_requests WHERE id = ? AND to_user = ? AND hidden = 0 AND accepted_at IS NULL'),
     deleteRequest: db.prepare('DELETE FROM contact_requests WHERE id = ?'),
     unhideRequest: db.prepare('UPDATE contact_requests SET hidden = 0 WHERE id = ?'),
+    markAccepted: db.prepare('UPDATE contact_requests SET accepted_at = ? WHERE id = ?'),
+    deleteOtherRequestsBetween: db.prepare('DELETE FROM contact_requests WHERE ((from_user = ? AND to_user = ?) OR (from_user = ? AND to_user = ?)) AND id != ?'),
     deleteRequestsBetween: db.prepare('DELETE FROM contact_requests WHERE (from_user = ? AND to_user = ?) OR (from_user = ? AND to_user = ?)'),
+    isKnownDevice: db.prepare<[string, string, number], { one: number }>(
+      'SELECT 1 AS one FROM known_devices WHERE username = ? AND device_key = ? AND last_login >= ?'),
+    upsertKnownDevice: db.prepare(`INSERT INTO known_devices (username, device_key, first_login, last_login) VALUES (?, ?, ?, ?)
+      ON CONFLICT (username, device_key) DO UPDATE SET last_login = max(last_login, excluded.last_login)`),
+    trimKnownDevices: db.prepare(`DELETE FROM known_devices WHERE username = ? AND device_key NOT IN
+      (SELECT device_key FROM known_devices WHERE username = ? ORDER BY last_login DESC, device_key LIMIT ?)`),
     insertContact: db.prepare('INSERT INTO contacts (owner, contact, since) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     isContact: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM contacts WHERE owner = ? AND contact = ?'),
     listContacts: db.prepare<[string], { contact: string, since: number }>('SELECT contact, since FROM contacts WHERE owner = ? ORDER BY contact'),
@@ -98,10 +119,13 @@ export function openSqliteStore (file: string): LoginStore {
     deleteExpiredSupernodes: db.prepare('DELETE FROM supernodes WHERE expires_at <= ?')
   }
 
-  const makeContacts = (a: string, b: string, now: number): void => {
+  /** `accepted` is kept (as accepted) so both users see it; any other request between them goes. */
+  const makeContacts = (accepted: RequestRow, now: number): void => {
+    const { from_user: a, to_user: b } = accepted
     q.insertContact.run(a, b, now)
     q.insertContact.run(b, a, now)
-    q.deleteRequestsBetween.run(a, b, b, a)
+    q.markAccepted.run(now, accepted.id)
+    q.deleteOtherRequestsBetween.run(a, b, b, a, accepted.id)
   }
 
   const createContactRequest = db.transaction((from: string, to: string, message: string, now: number, hidden: boolean): CreateRequestResult => {
@@ -110,9 +134,11 @@ export function openSqliteStore (file: string): LoginStore {
     // i.e. `to` has blocked `from`, who must learn nothing from it; or the
     // reverse one is hidden, which `from` never saw and so cannot accept).
     if (reverse !== undefined && reverse.hidden === 0 && !hidden) {
-      makeContacts(from, to, now)
+      makeContacts(reverse, now)
       return { kind: 'accepted' }
     }
+    // An accepted request left over from a contact since removed: this one replaces it.
+    q.deleteAcceptedBetween.run(from, to)
     const existing = q.getRequestBetween.get(from, to)
     if (existing !== undefined) {
       // Sent while blocked, repeated after the unblock: it reaches `to` now.
@@ -125,8 +151,19 @@ export function openSqliteStore (file: string): LoginStore {
   const acceptContactRequest = db.transaction((id: number, username: string, now: number): 'accepted' | 'not_found' => {
     const request = q.getIncomingRequest.get(id, username)
     if (request === undefined) return 'not_found'
-    makeContacts(request.from_user, request.to_user, now)
+    makeContacts(request, now)
     return 'accepted'
+  })
+
+  const recordKnownDevice = db.transaction((username: string, deviceKey: string, now: number, maxPerUser: number) => {
+    q.upsertKnownDevice.run(username, deviceKey, now, now)
+    q.trimKnownDevices.run(username, username, maxPerUser)
+  })
+
+  const removeContact = db.transaction((a: string, b: string): boolean => {
+    const removed = q.deleteContact.run(a, b, b, a).changes > 0
+    if (removed) q.deleteRequestsBetween.run(a, b, b, a)
+    return removed
   })
 
   const block = db.transaction((owner: string, blocked: string, now: number) => {
@@ -170,6 +207,12 @@ export function openSqliteStore (file: string): LoginStore {
       return q.listRevocations.all(after, now, limit)
         .map(row => ({ id: row.id, username: row.username, deviceKey: row.device_key, serial: row.serial, expiresAt: row.expires_at }))
     },
+    async isKnownDevice (username, deviceKey, since) {
+      return q.isKnownDevice.get(username, deviceKey, since) !== undefined
+    },
+    async recordKnownDevice (username, deviceKey, now, maxPerUser) {
+      recordKnownDevice(username, deviceKey, now, maxPerUser)
+    },
     async recordCertificate (username, deviceKey, issued, expires) {
       return Number(q.insertCertificate.run(username, deviceKey, issued, expires).lastInsertRowid)
     },
@@ -184,6 +227,9 @@ export function openSqliteStore (file: string): LoginStore {
     },
     async listOutgoingRequests (username) {
       return q.listOutgoing.all(username).map(toRequest)
+    },
+    async listAcceptedRequests (username, since) {
+      return q.listAccepted.all(username, username, since).map(toAccepted)
     },
     async acceptContactRequest (id, username, now) {
       return acceptContactRequest(id, username, now)
@@ -201,7 +247,7 @@ export function openSqliteStore (file: string): LoginStore {
       return q.listContacts.all(username).map(row => ({ username: row.contact, since: row.since }))
     },
     async removeContact (username, contact) {
-      return q.deleteContact.run(username, contact, contact, username).changes > 0
+      return removeContact(username, contact)
     },
     async block (owner, blocked, now) {
       block(owner, blocked, now)

@@ -15,6 +15,9 @@ export interface ContactRequest {
   createdAt: number
 }
 
+/** A request the addressee accepted (or that completed a pair), listed for a while after. */
+export interface AcceptedRequest extends ContactRequest { acceptedAt: number }
+
 export interface Contact { username: string, since: number }
 
 export interface SupernodeEntry {
@@ -55,20 +58,27 @@ export interface LoginStore {
   endSession (tokenHash: Uint8Array, now: number, graceSeconds: number): Promise<boolean>
   /** Unexpired revocations with id > `after`, oldest first, at most `limit`. */
   listRevocations (after: number, now: number, limit: number): Promise<RevocationRow[]>
+  /** A device key that logged in successfully for `username` at or after `since` (a "device cookie"). */
+  isKnownDevice (username: string, deviceKey: string, since: number): Promise<boolean>
+  /** Marks the device known for `username` (or refreshes its last login); keeps at most `maxPerUser`, forgetting the least recently used. */
+  recordKnownDevice (username: string, deviceKey: string, now: number, maxPerUser: number): Promise<void>
   /** Records an issued certificate and returns its serial number (strictly increasing). */
   recordCertificate (username: string, deviceKey: string, issued: number, expires: number): Promise<number>
 
   /** Sends a request, or completes the pair when `to` had already asked `from`. `hidden` requests are invisible to `to`. */
   createContactRequest (from: string, to: string, message: string, now: number, hidden: boolean): Promise<CreateRequestResult>
+  /** Pending (not yet answered) requests only, here and in the two lists below. */
   countOutgoingRequests (from: string): Promise<number>
   listIncomingRequests (username: string): Promise<ContactRequest[]>
   listOutgoingRequests (username: string): Promise<ContactRequest[]>
-  /** Only the addressee may accept; makes both users contacts of each other. */
+  /** Requests from or to `username` accepted at or after `since`, while the two are still contacts. */
+  listAcceptedRequests (username: string, since: number): Promise<AcceptedRequest[]>
+  /** Only the addressee may accept; makes both users contacts of each other and keeps the request as accepted. */
   acceptContactRequest (id: number, username: string, now: number): Promise<'accepted' | 'not_found'>
   declineContactRequest (id: number, username: string): Promise<'declined' | 'not_found'>
   areContacts (a: string, b: string): Promise<boolean>
   listContacts (username: string): Promise<Contact[]>
-  /** Removes the contact both ways. */
+  /** Removes the contact both ways (and the accepted request that made it). */
   removeContact (username: string, contact: string): Promise<boolean>
 
   /** Blocks `blocked` for `owner` and drops every pending request between them addressed to `owner`. */

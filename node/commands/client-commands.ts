@@ -85,7 +85,7 @@ function contactsCommand (): Command {
 
 function requestsCommand (): Command {
   return clientOptions(new Command('requests'))
-    .description('pending contact requests: incoming (accept or decline them) and outgoing')
+    .description('contact requests: incoming (accept or decline them), outgoing, and recently accepted ones')
     .action(async (_opts: ClientOptions, command: Command) => {
       const { dataDir, json } = resolve(command)
       const requests = await ControlClient.fromDataDir(dataDir).requests()

@@ -3,7 +3,7 @@
 import type { Static } from 'typebox'
 import { UserError } from '../../common/user-error.js'
 import type {
-  CallAudioOptions, CallInfo, CallOptions, ContactRequestView, ContactView, NodeEvent, NodeStatus, SendMessageResult
+  CallAudioOptions, CallInfo, CallOptions, ContactRequestsView, ContactView, NodeEvent, NodeStatus, SendMessageResult
 } from '../runtime/api.js'
 import type { UserStatus } from '../overlay/host.js'
 import type { AddContactResponse } from './control-api.js'
@@ -46,7 +46,7 @@ export class ControlClient {
 
   status (): Promise<NodeStatus> { return this.request('GET', '/v1/status') }
   async contacts (): Promise<ContactView[]> { return (await this.request<{ contacts: ContactView[] }>('GET', '/v1/contacts')).contacts }
-  requests (): Promise<{ incoming: ContactRequestView[], outgoing: ContactRequestView[] }> { return this.request('GET', '/v1/requests') }
+  requests (): Promise<ContactRequestsView> { return this.request('GET', '/v1/requests') }
   addContact (username: string, message?: string): Promise<Static<typeof AddContactResponse>> {
     return this.request('POST', '/v1/contacts', message === undefined ? { username } : { username, message })
   }

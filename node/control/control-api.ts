@@ -84,7 +84,12 @@ export const ContactsResponse = Type.Object({
 const RequestView = Type.Object({
   id: Type.Integer(), from: Type.String(), to: Type.String(), message: Type.String(), createdAt: Type.Number()
 }, open)
-export const RequestsResponse = Type.Object({ incoming: Type.Array(RequestView), outgoing: Type.Array(RequestView) })
+const AcceptedRequestView = Type.Object({
+  id: Type.Integer(), from: Type.String(), to: Type.String(), message: Type.String(), createdAt: Type.Number(), acceptedAt: Type.Number()
+}, open)
+export const RequestsResponse = Type.Object({
+  incoming: Type.Array(RequestView), outgoing: Type.Array(RequestView), accepted: Type.Array(AcceptedRequestView)
+})
 
 export const AddContactResponse = Type.Object({ status: Type.Union([Type.Literal('pending'), Type.Literal('accepted')]) })
 export const DoneResponse = Type.Object({ status: Type.String() })

@@ -20,7 +20,7 @@ export function controlFilePath (dataDir: string): string {
 
 export function writeControlFile (dataDir: string, info: ControlInfo): void {
   mkdirSync(resolve(dataDir), { recursive: true, mode: 0o700 })
-  writeFileAtomic(controlFilePath(dataDir), JSON.stringify({ url: info.url, token: info.token, pid: info.pid }, null, 2) + '\n', 0o600)
+  writeFileAtomic(controlFilePath(dataDir), JSON.stringify({ url: info.url, token: info.token, pid: info.pid }, null, 2) + '\n')
 }
 
 /** Removes control.json when it still names `pid` (a newer node on the same data dir keeps its own). */

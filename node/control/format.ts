@@ -1,6 +1,6 @@
 // Human-readable output, shared by the interactive shell and the client
 // subcommands so the two never drift. Pure functions: strings in, strings out.
-import type { CallInfo, CallStats, ContactRequestView, ContactView, NodeEvent, NodeStatus, SendMessageResult } from '../runtime/api.js'
+import type { CallInfo, CallStats, ContactRequestsView, ContactView, NodeEvent, NodeStatus, SendMessageResult } from '../runtime/api.js'
 
 /**
  * Text that came from another user, made safe for a terminal: control
@@ -74,8 +74,10 @@ export function formatContacts (contacts: ContactView[], now = Date.now()): stri
   return sorted.map(c => `${c.username.padEnd(nameWidth)}  ${c.status.padEnd(statusWidth)}  (since ${formatWhen(c.since, now)})`).join('\n')
 }
 
-export function formatRequests (requests: { incoming: ContactRequestView[], outgoing: ContactRequestView[] }, now = Date.now()): string {
-  if (requests.incoming.length === 0 && requests.outgoing.length === 0) return 'no pending contact requests'
+/** Pending requests both ways, then the recently accepted ones (so a new contact never appears unexplained). */
+export function formatRequests (requests: Omit<ContactRequestsView, 'accepted'> & Partial<Pick<ContactRequestsView, 'accepted'>>, now = Date.now()): string {
+  const accepted = requests.accepted ?? []
+  if (requests.incoming.length === 0 && requests.outgoing.length === 0 && accepted.length === 0) return 'no pending contact requests'
   const quote = (message: string): string => message === '' ? '' : `  "${cleanText(message).replace(/\s+/g, ' ')}"`
   const lines: string[] = []
   if (requests.incoming.length > 0) {
@@ -85,6 +87,10 @@ export function formatRequests (requests: { incoming: ContactRequestView[], outg
   if (requests.outgoing.length > 0) {
     lines.push('outgoing (waiting for an answer):')
     for (const r of requests.outgoing) lines.push(`  ${r.to}  ${formatWhen(r.createdAt, now)}${quote(r.message)}`)
+  }
+  if (accepted.length > 0) {
+    lines.push('accepted (now contacts):')
+    for (const r of accepted) lines.push(`  ${r.from} -> ${r.to}  accepted ${formatWhen(r.acceptedAt, now)}${quote(r.message)}`)
   }
   return lines.join('\n')
 }

@@ -25,7 +25,7 @@ const HELP: Array<[string, string]> = [
   ['remove NAME', 'remove a contact'],
   ['block NAME', 'block a user (their requests and messages vanish)'],
   ['unblock NAME', 'unblock a user'],
-  ['requests', 'pending contact requests, both ways'],
+  ['requests', 'pending contact requests, both ways, and recently accepted ones'],
   ['presence STATUS', 'set your status: online, away, busy or invisible'],
   ['msg NAME TEXT', 'send a text message'],
   ['call NAME', 'call NAME (progress shows up as it comes)'],

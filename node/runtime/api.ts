@@ -37,6 +37,9 @@ export interface NodeStatus {
 export interface ContactView { username: string, status: PresenceStatus, since: number }
 
 export interface ContactRequestView { id: number, from: string, to: string, message: string, createdAt: number }
+export interface AcceptedRequestView extends ContactRequestView { acceptedAt: number }
+/** Pending requests both ways, and the ones accepted in the last days (either way). */
+export interface ContactRequestsView { incoming: ContactRequestView[], outgoing: ContactRequestView[], accepted: AcceptedRequestView[] }
 
 /** Events, as printed one JSON object per line with --json and streamed by the control API. */
 export type NodeEvent =
@@ -107,7 +110,7 @@ export interface CallInfo {
 export interface NodeApi {
   status: () => NodeStatus
   contacts: () => Promise<ContactView[]>
-  requests: () => Promise<{ incoming: ContactRequestView[], outgoing: ContactRequestView[] }>
+  requests: () => Promise<ContactRequestsView>
   /** Sends a contact request (or completes one the other side sent). */
   addContact: (username: string, message?: string) => Promise<{ status: 'pending' | 'accepted' }>
   acceptContact: (username: string) => Promise<void>

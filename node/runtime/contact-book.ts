@@ -10,7 +10,7 @@ import type { Host } from '../overlay/host.js'
 import type { Logger } from '../overlay/logger.js'
 import type { PresenceStatus } from '../overlay/messages.js'
 import type { LoginSession } from './login-session.js'
-import type { ContactRequestView, ContactView, NodeEvent } from './api.js'
+import type { ContactRequestView, ContactRequestsView, ContactView, NodeEvent } from './api.js'
 
 export interface ContactBook {
   refresh: () => Promise<void>
@@ -23,7 +23,7 @@ export interface ContactBook {
   /** Whether to act on a delivery: nothing from blocked users; presence and texts only from contacts. */
   accepts: (from: string, type: string) => boolean
   list: (presenceOf: (user: string) => PresenceStatus) => ContactView[]
-  requests: () => Promise<{ incoming: ContactRequestView[], outgoing: ContactRequestView[] }>
+  requests: () => Promise<ContactRequestsView>
   add: (username: string, message?: string) => Promise<{ status: 'pending' | 'accepted' }>
   accept: (username: string) => Promise<void>
   decline: (username: string) => Promise<void>

@@ -1,9 +1,10 @@
 // A node's data dir: device key (0600), the pinned login server key, the host
 // cache. Two nodes on one machine simply use two data dirs.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { loadOrCreateKeyFile, type SigningKeyPair } from '../../common/key-file.js'
 import { toBase64url } from '../../common/base64url.js'
+import { writePrivateFileAtomic } from '../../common/private-file.js'
 import { UserError } from '../../common/user-error.js'
 import type { Sodium } from '../../common/sodium.js'
 import type { HostCacheEntry } from '../overlay/host-cache.js'
@@ -18,12 +19,12 @@ export interface DataDir {
   saveHostCache: (entries: HostCacheEntry[]) => void
 }
 
-/** Writes through a temp file and rename, so a crash never leaves half a file. */
-export function writeFileAtomic (file: string, text: string, mode = 0o600): void {
-  const temp = `${file}.${process.pid}.tmp`
-  writeFileSync(temp, text, { mode })
-  renameSync(temp, file)
+/** Writes through a temp file and rename, so a crash never leaves half a file; mode 0600 whatever the umask. */
+export function writeFileAtomic (file: string, text: string): void {
+  writePrivateFileAtomic(file, text)
 }
+
+interface LoginServerPin { url: string, publicKey: string }
 
 export function openDataDir (sodium: Sodium, dir: string): DataDir {
   const path = resolve(dir)
@@ -36,8 +37,7 @@ export function openDataDir (sodium: Sodium, dir: string): DataDir {
     path,
     device: { ...keys, deviceKey: toBase64url(keys.publicKey) },
     checkLoginServerKey (url, publicKey) {
-      let pinned: { url: string, publicKey: string } | undefined
-      try { pinned = JSON.parse(readFileSync(pinFile, 'utf8')) } catch {}
+      const pinned = readLoginServerPin(pinFile)
       if (pinned === undefined) {
         writeFileAtomic(pinFile, JSON.stringify({ url, publicKey }, null, 2) + '\n')
         return
@@ -59,6 +59,30 @@ export function openDataDir (sodium: Sodium, dir: string): DataDir {
       writeFileAtomic(cacheFile, JSON.stringify(entries) + '\n')
     }
   }
+}
+
+/**
+ * The pinned login server, or undefined when no pin file exists yet (first
+ * contact). A pin file that cannot be read or parsed is an error, never a
+ * reason to pin again: re-pinning would trust whatever key is presented now.
+ */
+function readLoginServerPin (pinFile: string): LoginServerPin | undefined {
+  let text: string
+  try {
+    text = readFileSync(pinFile, 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new UserError(`cannot read the login server pin file ${pinFile}: ${(err as Error).message}`)
+  }
+  let value: unknown
+  try { value = JSON.parse(text) } catch { value = undefined }
+  const pin = value as Partial<LoginServerPin> | undefined
+  if (typeof pin !== 'object' || pin === null || typeof pin.url !== 'string' || typeof pin.publicKey !== 'string' ||
+    !/^[A-Za-z0-9_-]{43}$/.test(pin.publicKey)) {
+    throw new UserError(`the login server pin file ${pinFile} is corrupt or truncated (expected JSON with "url" and "publicKey"); ` +
+      `refusing to trust the key the server presents now. If you know the server's key is right, delete ${pinFile} to pin it again.`)
+  }
+  return { url: pin.url, publicKey: pin.publicKey }
 }
 
 function isCacheEntry (value: unknown): value is HostCacheEntry {

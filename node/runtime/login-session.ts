@@ -6,6 +6,8 @@ import { LoginApiError, LoginClient, LoginServerUnreachableError } from '../../c
 import { fromBase64url } from '../../common/base64url.js'
 import { createBackoff } from '../../common/backoff.js'
 import { UserError } from '../../common/user-error.js'
+import { loadSodium } from '../../common/sodium.js'
+import { signLoginProof } from '../../common/login-proof.js'
 import type { Certificate } from '../../common/certificate.js'
 import type { SupernodeInfo } from '../../common/login-api.js'
 import type { OwnLookup } from '../../common/lookup-keys.js'
@@ -55,9 +57,17 @@ export async function openLoginSession (
   dataDir.checkLoginServerKey(options.url, info.publicKey)
   const issuerKey = fromBase64url(info.publicKey) as Uint8Array
 
+  const sodium = await loadSodium()
   const login = async () => {
+    // Each attempt signs afresh: the proof of holding the device key is what
+    // makes this device "known" to the server (exempt from other people's guesses).
+    const attempt = () => {
+      const claim = { server: info.publicKey, username: options.user, deviceKey: dataDir.device.deviceKey }
+      const proof = signLoginProof(sodium, dataDir.device.secretKey, claim, Math.floor(Date.now() / 1000))
+      return client.createSession(options.user, options.password, dataDir.device.deviceKey, proof)
+    }
     try {
-      return await withRetry('login', () => client.createSession(options.user, options.password, dataDir.device.deviceKey))
+      return await withRetry('login', attempt)
     } catch (err) {
       if (err instanceof LoginApiError && err.code === 'invalid_credentials') throw new UserError(`login refused: wrong username or password for "${options.user}"`)
       throw err

@@ -4,7 +4,7 @@ import { UserError } from '../../common/user-error.js'
 import { END_MESSAGES } from '../../node/calls/constants.js'
 import type { EndReason } from '../../node/calls/call-bodies.js'
 import type {
-  CallAudioOptions, CallInfo, CallOptions, CallStats, ContactRequestView, ContactView, NodeApi, NodeEvent, NodeStatus, SendMessageResult
+  AcceptedRequestView, CallAudioOptions, CallInfo, CallOptions, CallStats, ContactRequestView, ContactRequestsView, ContactView, NodeApi, NodeEvent, NodeStatus, SendMessageResult
 } from '../../node/runtime/api.js'
 import type { PresenceStatus } from '../../node/overlay/messages.js'
 import type { UserStatus } from '../../node/overlay/host.js'
@@ -14,6 +14,7 @@ export class FakeNodeApi implements NodeApi {
   readonly blocked = new Set<string>()
   incoming: ContactRequestView[] = []
   outgoing: ContactRequestView[] = []
+  accepted: AcceptedRequestView[] = []
   presence: UserStatus = 'online'
   readonly sent: Array<{ to: string, text: string }> = []
   /** What sendMessage answers for each recipient; default 'delivered'. */
@@ -83,9 +84,9 @@ export class FakeNodeApi implements NodeApi {
     return [...this.contactMap.values()]
   }
 
-  async requests (): Promise<{ incoming: ContactRequestView[], outgoing: ContactRequestView[] }> {
+  async requests (): Promise<ContactRequestsView> {
     this.record('requests')
-    return { incoming: [...this.incoming], outgoing: [...this.outgoing] }
+    return { incoming: [...this.incoming], outgoing: [...this.outgoing], accepted: [...this.accepted] }
   }
 
   async addContact (username: string, message?: string): Promise<{ status: 'pending' | 'accepted' }> {

@@ -66,6 +66,14 @@ describe('format', () => {
     expect(text).toMatch(/^incoming.*\n {2}bob .*"hi there"\noutgoing.*\n {2}carol /)
   })
 
+  it('lists recently accepted requests after the pending ones', () => {
+    const accepted = [{ id: 3, from: 'dave', to: 'alice', message: 'hello', createdAt: 1_700_000_000, acceptedAt: 1_700_000_100 }]
+    expect(formatRequests({ incoming: [], outgoing: [], accepted })).toMatch(/^accepted \(now contacts\):\n {2}dave -> alice {2}accepted \S+ {2}"hello"$/)
+    const text = formatRequests({ incoming: [{ id: 1, from: 'bob', to: 'alice', message: '', createdAt: 1_700_000_000 }], outgoing: [], accepted })
+    expect(text).toMatch(/^incoming.*\n {2}bob .*\naccepted \(now contacts\):\n {2}dave -> alice /)
+    expect(formatRequests({ incoming: [], outgoing: [], accepted: [] })).toBe('no pending contact requests')
+  })
+
   it('makes others\' text safe for a terminal but keeps newlines, tabs and emoji', () => {
     expect(cleanText('a\u001b[31mred\u0007\r\u0085\u202Eb')).toBe('a\uFFFD[31mred\uFFFD\uFFFD\uFFFD\uFFFDb')
     expect(cleanText('line\n\tindented 😀')).toBe('line\n\tindented 😀')

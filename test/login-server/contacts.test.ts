@@ -5,7 +5,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createTestLoginServer, signUp, type TestLoginServer } from '../helpers/login-server.js'
 
 interface RequestView { id: number, from: string, to: string, message: string, createdAt: number }
-interface RequestsBody { incoming: RequestView[], outgoing: RequestView[] }
+interface AcceptedView extends RequestView { acceptedAt: number }
+interface RequestsBody { incoming: RequestView[], outgoing: RequestView[], accepted: AcceptedView[] }
 interface ContactsBody { contacts: Array<{ username: string, since: number }> }
 type Auth = Record<string, string>
 
@@ -83,7 +84,7 @@ describe('contact requests', () => {
     expect(forBob.incoming).toEqual([body.request])
     expect(forBob.incoming[0]?.message).toBe('hi bob, it is alice')
     expect(forBob.outgoing).toEqual([])
-    expect(await requests(carol)).toEqual({ incoming: [], outgoing: [] })
+    expect(await requests(carol)).toEqual({ incoming: [], outgoing: [], accepted: [] })
     // Pending is not a contact yet.
     expect(await contactNames(alice)).toEqual([])
     expect(await contactNames(bob)).toEqual([])
@@ -95,7 +96,7 @@ describe('contact requests', () => {
     expect((res.json() as { request: RequestView }).request).toMatchObject({ from: 'alice', to: 'bob', message: '' })
   })
 
-  it('accepting makes both users contacts of each other and removes the request', async () => {
+  it('accepting makes both users contacts of each other and moves the request to both sides\' accepted list', async () => {
     const request = await aliceAsksBob()
     const before = Math.floor(server.now() / 1000)
     const res = await answer(bob, request.id, 'accept')
@@ -109,9 +110,11 @@ describe('contact requests', () => {
     const since = ((await server.app.inject({ method: 'GET', url: '/v1/contacts', headers: alice })).json() as ContactsBody).contacts[0]?.since
     expect(since).toBeGreaterThanOrEqual(before)
     expect(since).toBeLessThanOrEqual(after)
-    expect(await requests(alice)).toEqual({ incoming: [], outgoing: [] })
-    expect(await requests(bob)).toEqual({ incoming: [], outgoing: [] })
-    // The request is gone: answering it again finds nothing.
+    const accepted = { ...request, acceptedAt: since }
+    expect(await requests(alice)).toEqual({ incoming: [], outgoing: [], accepted: [accepted] })
+    expect(await requests(bob)).toEqual({ incoming: [], outgoing: [], accepted: [accepted] })
+    expect(await requests(carol)).toEqual({ incoming: [], outgoing: [], accepted: [] })
+    // No longer pending: answering it again finds nothing.
     expect((await answer(bob, request.id, 'accept')).statusCode).toBe(404)
     expect((await answer(bob, request.id, 'decline')).statusCode).toBe(404)
   })
@@ -142,8 +145,8 @@ describe('contact requests', () => {
     const res = await answer(bob, request.id, 'decline')
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual({ status: 'declined' })
-    expect(await requests(alice)).toEqual({ incoming: [], outgoing: [] })
-    expect(await requests(bob)).toEqual({ incoming: [], outgoing: [] })
+    expect(await requests(alice)).toEqual({ incoming: [], outgoing: [], accepted: [] })
+    expect(await requests(bob)).toEqual({ incoming: [], outgoing: [], accepted: [] })
     expect(await contactNames(alice)).toEqual([])
     expect(await contactNames(bob)).toEqual([])
     expect((await answer(bob, request.id, 'accept')).statusCode).toBe(404)
@@ -168,15 +171,17 @@ describe('contact requests', () => {
     expect(res.json()).toEqual({ status: 'accepted' })
     expect(await contactNames(alice)).toEqual(['bob'])
     expect(await contactNames(bob)).toEqual(['alice'])
-    expect(await requests(alice)).toEqual({ incoming: [], outgoing: [] })
-    expect(await requests(bob)).toEqual({ incoming: [], outgoing: [] })
+    // Bob's request is the one accepted (by alice asking back); both see it.
+    const accepted = [{ ...bobsRequest.request, acceptedAt: expect.any(Number) }]
+    expect(await requests(alice)).toEqual({ incoming: [], outgoing: [], accepted })
+    expect(await requests(bob)).toEqual({ incoming: [], outgoing: [], accepted })
   })
 
   it('a request to yourself is 400', async () => {
     const res = await sendRequest(alice, 'alice')
     expect(res.statusCode).toBe(400)
     expect((res.json() as { error: { code: string } }).error.code).toBe('invalid_request')
-    expect(await requests(alice)).toEqual({ incoming: [], outgoing: [] })
+    expect(await requests(alice)).toEqual({ incoming: [], outgoing: [], accepted: [] })
   })
 
   it('a request to an unknown user is 404; to an invalid username 400', async () => {
@@ -197,7 +202,7 @@ describe('contact requests', () => {
       expect(res.statusCode).toBe(409)
       expect((res.json() as { error: { code: string } }).error.code).toBe('already_contacts')
     }
-    expect(await requests(alice)).toEqual({ incoming: [], outgoing: [] })
+    expect(await requests(alice)).toEqual({ incoming: [], outgoing: [], accepted: [{ ...request, acceptedAt: expect.any(Number) }] })
   })
 
   it('a message of 500 characters is accepted, 501 or control characters are 400', async () => {
@@ -352,7 +357,8 @@ describe('blocks', () => {
     expect(aliceRequest.from).toBe('alice')
     expect((await answer(bob, aliceRequest.id, 'accept')).statusCode).toBe(200)
     expect(await contactNames(alice)).toEqual(['bob'])
-    expect(await requests(bob)).toEqual({ incoming: [], outgoing: [] })
+    // Bob's hidden request is gone; alice's accepted one is listed.
+    expect(await requests(bob)).toEqual({ incoming: [], outgoing: [], accepted: [{ ...aliceRequest, acceptedAt: expect.any(Number) }] })
   })
 
   it('after unblocking, the formerly blocked user can reach the addressee again', async () => {

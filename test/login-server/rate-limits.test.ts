@@ -1,10 +1,13 @@
-// Rate limits: accounts per IP, sessions per IP, failed logins per username,
+// Rate limits: accounts and sessions per network (/24, /64), failed logins per
+// username (unknown devices) and per known device, contact requests per sender,
 // and the fixed-window limiter itself under a fake clock.
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { LightMyRequestResponse } from 'fastify'
 import { createRateLimiter } from '../../login-server/rate-limiter.js'
+import { signLoginProof } from '../../common/login-proof.js'
+import { toBase64url } from '../../common/base64url.js'
 import type { RateLimits } from '../../login-server/constants.js'
-import { PASSWORD, RELAXED_RATE_LIMITS, createTestLoginServer, newDevice, type TestLoginServer } from '../helpers/login-server.js'
+import { PASSWORD, RELAXED_RATE_LIMITS, createTestLoginServer, newDevice, signUp, type TestDevice, type TestLoginServer } from '../helpers/login-server.js'
 
 const servers: TestLoginServer[] = []
 
@@ -51,8 +54,10 @@ describe('accounts per IP', () => {
     const retryAfter = expectRateLimited(refused, limit.windowSeconds)
     expect(await server.store.getAccount('user4')).toBeUndefined()
 
-    // Another address has its own window.
-    expect((await createAccount(server, 'other1', '10.0.0.2')).statusCode).toBe(201)
+    // Another address of the same /24 shares the window; another /24 has its own.
+    expectRateLimited(await createAccount(server, 'other1', '10.0.0.2'), limit.windowSeconds)
+    expectRateLimited(await createAccount(server, 'other1', '::ffff:10.0.0.3'), limit.windowSeconds)
+    expect((await createAccount(server, 'other1', '10.0.1.1')).statusCode).toBe(201)
 
     // Still limited a little later, with less to wait.
     server.advance(100)
@@ -82,7 +87,7 @@ describe('accounts per IP', () => {
 describe('sessions per IP', () => {
   const limit = { limit: 3, windowSeconds: 60 }
 
-  it('limits login attempts, right or wrong, per address', async () => {
+  it('limits login attempts, right or wrong, per network (/24, /64)', async () => {
     const server = await serverWith({ sessionsPerIp: limit })
     expect((await createAccount(server, 'alice')).statusCode).toBe(201)
     expect((await login(server, 'alice', PASSWORD)).statusCode).toBe(201)
@@ -92,20 +97,23 @@ describe('sessions per IP', () => {
     const verify = vi.spyOn(server.passwords, 'verify')
     expectRateLimited(await login(server, 'alice', PASSWORD), limit.windowSeconds)
     expectRateLimited(await login(server, 'nobody', PASSWORD), limit.windowSeconds)
+    expectRateLimited(await login(server, 'alice', PASSWORD, '10.0.0.200'), limit.windowSeconds)
     expect(verify).not.toHaveBeenCalled()
 
-    expect((await login(server, 'alice', PASSWORD, '10.0.0.2')).statusCode).toBe(201)
-    expect((await login(server, 'alice', PASSWORD, '2001:db8::1')).statusCode).toBe(201)
+    expect((await login(server, 'alice', PASSWORD, '10.0.1.1')).statusCode).toBe(201)
+    for (const ip of ['2001:db8::1', '2001:db8::2', '2001:db8::ffff:1']) expect((await login(server, 'alice', PASSWORD, ip)).statusCode).toBe(201)
+    expectRateLimited(await login(server, 'alice', PASSWORD, '2001:db8:0:0:1::1'), limit.windowSeconds)
+    expect((await login(server, 'alice', PASSWORD, '2001:db8:0:1::1')).statusCode).toBe(201)
 
     server.advance(limit.windowSeconds + 1)
     expect((await login(server, 'alice', PASSWORD)).statusCode).toBe(201)
   })
 })
 
-describe('failed logins per username', () => {
+describe('failed logins per username (unknown devices)', () => {
   const limit = { limit: 3, windowSeconds: 300 }
 
-  it('after the limit of failures, refuses even the right password, from any address and in any case, until the window passes', async () => {
+  it('after the limit of failures, refuses even the right password from unknown devices, from any address and in any case, until the window passes', async () => {
     const server = await serverWith({ sessionsPerUsername: limit })
     expect((await createAccount(server, 'alice')).statusCode).toBe(201)
     expect((await createAccount(server, 'bob')).statusCode).toBe(201)
@@ -158,6 +166,112 @@ describe('failed logins per username', () => {
     expect(answers.filter(status => status === 429)).toHaveLength(12 - limit.limit)
     expect(verify).toHaveBeenCalledTimes(limit.limit)
     expectRateLimited(await login(server, 'alice', PASSWORD), limit.windowSeconds)
+  })
+})
+
+/** A login from `device` with a proof of holding its key (as nodes send), signed for `server` at `timestamp`. */
+async function loginWithProof (
+  server: TestLoginServer, username: string, password: string, device: TestDevice,
+  options: { remoteAddress?: string, timestamp?: number, serverKey?: string, signer?: TestDevice } = {}
+): Promise<LightMyRequestResponse> {
+  const claim = { server: options.serverKey ?? toBase64url(server.signingKey.publicKey), username, deviceKey: device.deviceKey }
+  const proof = signLoginProof(server.sodium, (options.signer ?? device).secretKey, claim, options.timestamp ?? Math.floor(server.now() / 1000))
+  return await server.app.inject({
+    method: 'POST', url: '/v1/sessions', remoteAddress: options.remoteAddress ?? '10.0.0.1', payload: { username, password, deviceKey: device.deviceKey, proof }
+  })
+}
+
+describe('known devices (device cookies)', () => {
+  const limit = { limit: 3, windowSeconds: 300 }
+
+  /** alice with a device that has logged in once (so it is known). */
+  async function aliceWithKnownDevice (server: TestLoginServer): Promise<TestDevice> {
+    expect((await createAccount(server, 'alice')).statusCode).toBe(201)
+    const device = newDevice(server.sodium)
+    expect((await loginWithProof(server, 'alice', PASSWORD, device)).statusCode).toBe(201)
+    return device
+  }
+
+  it('a known device logs in with the right password while unknown devices are locked out by other people\'s guesses', async () => {
+    const server = await serverWith({ sessionsPerUsername: limit })
+    const device = await aliceWithKnownDevice(server)
+    for (let i = 0; i < limit.limit + 2; i++) await login(server, 'alice', `guess ${i}`, `10.${i}.0.1`)
+    expectRateLimited(await login(server, 'alice', PASSWORD, '10.9.9.9'), limit.windowSeconds)
+    // Even a new device that proves its key is unknown until it has logged in.
+    expectRateLimited(await loginWithProof(server, 'alice', PASSWORD, newDevice(server.sodium), { remoteAddress: '10.9.9.9' }), limit.windowSeconds)
+    for (let i = 0; i < 5; i++) expect((await loginWithProof(server, 'alice', PASSWORD, device, { remoteAddress: `10.8.${i}.1` })).statusCode).toBe(201)
+  })
+
+  it('a known device is not held back by its network\'s limit', async () => {
+    const server = await serverWith({ sessionsPerIp: limit })
+    const device = await aliceWithKnownDevice(server)
+    for (let i = 0; i < limit.limit; i++) await login(server, 'mallory', `guess ${i}`, '10.0.0.99')
+    expectRateLimited(await login(server, 'alice', PASSWORD, '10.0.0.1'), limit.windowSeconds)
+    expect((await loginWithProof(server, 'alice', PASSWORD, device, { remoteAddress: '10.0.0.1' })).statusCode).toBe(201)
+  })
+
+  it('a known device has its own failure limit: wrong passwords from it are limited, and do not lock out the user\'s other known devices', async () => {
+    const server = await serverWith({ sessionsPerKnownDevice: limit })
+    const device = await aliceWithKnownDevice(server)
+    const other = newDevice(server.sodium)
+    expect((await loginWithProof(server, 'alice', PASSWORD, other)).statusCode).toBe(201)
+
+    for (let i = 0; i < limit.limit; i++) expect((await loginWithProof(server, 'alice', `wrong ${i}`, device)).statusCode).toBe(401)
+    expectRateLimited(await loginWithProof(server, 'alice', PASSWORD, device), limit.windowSeconds)
+    expect((await loginWithProof(server, 'alice', PASSWORD, other)).statusCode).toBe(201)
+    server.advance(limit.windowSeconds + 1)
+    expect((await loginWithProof(server, 'alice', PASSWORD, device)).statusCode).toBe(201)
+  })
+
+  it('a device key alone (no proof, or a proof that is forged, stale, or for another server or user) counts as an unknown device', async () => {
+    const server = await serverWith({ sessionsPerUsername: limit })
+    const device = await aliceWithKnownDevice(server)
+    for (let i = 0; i < limit.limit; i++) await login(server, 'alice', `guess ${i}`, `10.${i}.0.1`)
+
+    const now = Math.floor(server.now() / 1000)
+    const plain = await server.app.inject({ method: 'POST', url: '/v1/sessions', remoteAddress: '10.0.0.1', payload: { username: 'alice', password: PASSWORD, deviceKey: device.deviceKey } })
+    expectRateLimited(plain, limit.windowSeconds)
+    expectRateLimited(await loginWithProof(server, 'alice', PASSWORD, device, { signer: newDevice(server.sodium) }), limit.windowSeconds)
+    expectRateLimited(await loginWithProof(server, 'alice', PASSWORD, device, { timestamp: now - 3600 }), limit.windowSeconds)
+    expectRateLimited(await loginWithProof(server, 'alice', PASSWORD, device, { serverKey: newDevice(server.sodium).deviceKey }), limit.windowSeconds)
+    // Signed for "bob" but sent for "alice": the proof names the user as typed.
+    const forBob = signLoginProof(server.sodium, device.secretKey, { server: toBase64url(server.signingKey.publicKey), username: 'bob', deviceKey: device.deviceKey }, now)
+    expectRateLimited(await server.app.inject({
+      method: 'POST', url: '/v1/sessions', remoteAddress: '10.0.0.1', payload: { username: 'alice', password: PASSWORD, deviceKey: device.deviceKey, proof: forBob }
+    }), limit.windowSeconds)
+    expect((await loginWithProof(server, 'alice', PASSWORD, device)).statusCode).toBe(201)
+  })
+
+  it('a device known for one user is unknown for another', async () => {
+    const server = await serverWith({ sessionsPerUsername: limit })
+    const device = await aliceWithKnownDevice(server)
+    expect((await createAccount(server, 'bob')).statusCode).toBe(201)
+    for (let i = 0; i < limit.limit; i++) await login(server, 'bob', `guess ${i}`, `10.${i}.0.1`)
+    expectRateLimited(await loginWithProof(server, 'bob', PASSWORD, device), limit.windowSeconds)
+  })
+})
+
+describe('contact requests per sender', () => {
+  const limit = { limit: 3, windowSeconds: 3600 }
+
+  it('answers 429 with Retry-After past the limit, counting every request, and allows again after the window', async () => {
+    const server = await serverWith({ contactRequestsPerSender: limit })
+    const alice = await signUp(server, 'alice')
+    for (const name of ['bob', 'carol', 'dave', 'erin']) await signUp(server, name)
+    const ask = async (from: typeof alice, to: string): Promise<LightMyRequestResponse> =>
+      await server.app.inject({ method: 'POST', url: '/v1/contacts/requests', headers: from.auth, payload: { to } })
+
+    expect((await ask(alice, 'bob')).statusCode).toBe(201)
+    expect((await ask(alice, 'nobody')).statusCode).toBe(404)
+    expect((await ask(alice, 'bob')).statusCode).toBe(200)
+    expectRateLimited(await ask(alice, 'carol'), limit.windowSeconds)
+    expect(await server.store.listIncomingRequests('carol')).toEqual([])
+    // Per sender: bob still may ask.
+    const bob = await signUp(server, 'bobby')
+    expect((await ask(bob, 'carol')).statusCode).toBe(201)
+
+    server.advance(limit.windowSeconds)
+    expect((await ask(alice, 'carol')).statusCode).toBe(201)
   })
 })
 

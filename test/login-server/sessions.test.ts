@@ -166,11 +166,11 @@ describe('wrong password and unknown user', () => {
 
     const unknown = await login('nobody', 'wrong password 2')
     expect(spy).toHaveBeenCalledTimes(2)
-    expect(spy.mock.calls[1]).toEqual(['wrong password 2', undefined])
+    expect(spy.mock.calls[1]).toEqual(['wrong password 2', undefined, 'normal'])
 
     const impossible = await login('not valid!', 'wrong password 3')
     expect(spy).toHaveBeenCalledTimes(3)
-    expect(spy.mock.calls[2]).toEqual(['wrong password 3', undefined])
+    expect(spy.mock.calls[2]).toEqual(['wrong password 3', undefined, 'normal'])
 
     for (const result of spy.mock.results) results.push(await (result.value as Promise<boolean>))
     expect(results).toEqual([false, false, false])

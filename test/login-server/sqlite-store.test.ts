@@ -116,7 +116,7 @@ describe('pragmas', () => {
 })
 
 describe('acceptContactRequest', () => {
-  it('creates both contact rows and deletes the request', async () => {
+  it('creates both contact rows and keeps the request as accepted (no longer pending)', async () => {
     const store = open()
     await twoUsers(store)
     const created = await store.createContactRequest('alice', 'bob', 'hi', 1000, false)
@@ -130,7 +130,12 @@ describe('acceptContactRequest', () => {
       { owner: 'alice', contact: 'bob', since: 1001 },
       { owner: 'bob', contact: 'alice', since: 1001 }
     ])
-    expect(db.prepare('SELECT count(*) AS n FROM contact_requests').get()).toEqual({ n: 0 })
+    expect(db.prepare('SELECT id, accepted_at FROM contact_requests').all()).toEqual([{ id, accepted_at: 1001 }])
+    expect(await store.listIncomingRequests('bob')).toEqual([])
+    expect(await store.listOutgoingRequests('alice')).toEqual([])
+    expect(await store.countOutgoingRequests('alice')).toBe(0)
+    expect((await store.listAcceptedRequests('alice', 1001)).map(r => [r.id, r.acceptedAt])).toEqual([[id, 1001]])
+    expect(await store.listAcceptedRequests('bob', 1002)).toEqual([])
     expect(await store.areContacts('alice', 'bob')).toBe(true)
     expect(await store.areContacts('bob', 'alice')).toBe(true)
     expect(await store.acceptContactRequest(id, 'bob', 1002)).toBe('not_found')
@@ -138,7 +143,7 @@ describe('acceptContactRequest', () => {
 
   it.each([
     ['the second contact row', "CREATE TRIGGER fail BEFORE INSERT ON contacts WHEN NEW.owner = 'bob' BEGIN SELECT RAISE(ABORT, 'injected failure'); END"],
-    ['deleting the request', "CREATE TRIGGER fail BEFORE DELETE ON contact_requests BEGIN SELECT RAISE(ABORT, 'injected failure'); END"]
+    ['marking the request accepted', "CREATE TRIGGER fail BEFORE UPDATE ON contact_requests BEGIN SELECT RAISE(ABORT, 'injected failure'); END"]
   ])('is one transaction: a failure at %s leaves nothing half done', async (_step, trigger) => {
     const store = open()
     await twoUsers(store)
@@ -174,5 +179,59 @@ describe('hidden requests', () => {
     const reverse = await store.createContactRequest('alice', 'bob', 'hi', 13, false)
     expect(reverse.kind).toBe('created')
     expect(await store.areContacts('alice', 'bob')).toBe(false)
+  })
+})
+
+describe('known devices', () => {
+  it('are known per user from their first login until `since` passes their last one', async () => {
+    const store = open()
+    await twoUsers(store)
+    expect(await store.isKnownDevice('alice', 'laptop', 0)).toBe(false)
+    await store.recordKnownDevice('alice', 'laptop', 1000, 10)
+    expect(await store.isKnownDevice('alice', 'laptop', 1000)).toBe(true)
+    expect(await store.isKnownDevice('alice', 'laptop', 1001)).toBe(false)
+    expect(await store.isKnownDevice('bob', 'laptop', 0)).toBe(false)
+    // A later login refreshes it; an earlier timestamp never moves it back.
+    await store.recordKnownDevice('alice', 'laptop', 2000, 10)
+    await store.recordKnownDevice('alice', 'laptop', 1500, 10)
+    expect(await store.isKnownDevice('alice', 'laptop', 2000)).toBe(true)
+  })
+
+  it('keep at most maxPerUser per user, forgetting the least recently used', async () => {
+    const store = open()
+    await twoUsers(store)
+    for (let i = 0; i < 5; i++) await store.recordKnownDevice('alice', `device${i}`, 100 + i, 3)
+    await store.recordKnownDevice('bob', 'device0', 50, 3)
+    const known = await Promise.all([0, 1, 2, 3, 4].map(async i => await store.isKnownDevice('alice', `device${i}`, 0)))
+    expect(known).toEqual([false, false, true, true, true])
+    expect(await store.isKnownDevice('bob', 'device0', 0)).toBe(true)
+  })
+})
+
+describe('accepted requests', () => {
+  it('are listed to both sides while they are contacts; removing the contact removes it, and a new request may follow', async () => {
+    const store = open()
+    await twoUsers(store)
+    const created = await store.createContactRequest('alice', 'bob', 'hi', 1000, false)
+    const id = (created as { request: { id: number } }).request.id
+    expect(await store.acceptContactRequest(id, 'bob', 1001)).toBe('accepted')
+    expect((await store.listAcceptedRequests('bob', 0)).map(r => [r.from, r.to, r.acceptedAt])).toEqual([['alice', 'bob', 1001]])
+
+    expect(await store.removeContact('bob', 'alice')).toBe(true)
+    expect(await store.listAcceptedRequests('alice', 0)).toEqual([])
+    const again = await store.createContactRequest('alice', 'bob', 'hi again', 1100, false)
+    expect(again.kind).toBe('created')
+    expect((await store.listIncomingRequests('bob')).map(r => r.message)).toEqual(['hi again'])
+  })
+
+  it('a request left accepted while the contact was removed another way is replaced by a new one', async () => {
+    const store = open()
+    await twoUsers(store)
+    const created = await store.createContactRequest('alice', 'bob', 'hi', 1000, false)
+    await store.acceptContactRequest((created as { request: { id: number } }).request.id, 'bob', 1001)
+    raw().exec('DELETE FROM contacts')
+    const again = await store.createContactRequest('alice', 'bob', 'hi again', 1100, false)
+    expect(again.kind).toBe('created')
+    expect(await store.listAcceptedRequests('alice', 0)).toEqual([])
   })
 })
