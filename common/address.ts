@@ -49,26 +49,15 @@ function expandIPv6 (host: string): string[] {
   return [...l, ...Array<string>(8 - l.length - r.length).fill('0'), ...r]
 }
 
-/** An IP as a peer's socket reports it, in one form: IPv4-mapped IPv6 ("::ffff:1.2.3.4") as plain IPv4, IPv6 fully expanded in lower case. Not an IP: undefined. */
+/** An IP as a peer's socket reports it, in one form: IPv4-mapped IPv6 ("::ffff:1.2.3.4") as plain IPv4, IPv6 as its eight groups (lower case, no leading zeros, no zone). Not an IP: undefined. */
 export function normalizeIp (ip: string): string | undefined {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(ip)
-  const text = mapped?.[1] ?? ip
-  if (isIP(text) === 4) return text
-  if (isIP(text) !== 6) return undefined
-  const [head = '', tail] = text.toLowerCase().split('::') as [string, string | undefined]
-  const groups = (part: string): string[] => part === '' ? [] : part.split(':').flatMap(group => {
-    if (!group.includes('.')) return [group]
-    const [a, b, c, d] = group.split('.').map(Number) as [number, number, number, number]
-    return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)]
-  })
-  const left = groups(head)
-  const right = tail === undefined ? [] : groups(tail)
-  const middle = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill('0')
-  const expanded = [...left, ...middle, ...right].map(group => group.padStart(4, '0')).join(':')
-  const v4 = /^0000:0000:0000:0000:0000:ffff:([0-9a-f]{4}):([0-9a-f]{4})$/.exec(expanded)
-  if (v4 !== null) {
-    const [hi, lo] = [parseInt(v4[1] as string, 16), parseInt(v4[2] as string, 16)]
+  if (isIP(ip) === 4) return ip
+  if (isIP(ip) !== 6) return undefined
+  // A zone ("%eth0") names our interface, not the peer: dropped.
+  const groups = expandIPv6(ip.split('%')[0] as string)
+  if (groups.slice(0, 6).join(':') === '0:0:0:0:0:ffff') {
+    const [hi, lo] = groups.slice(6).map(g => parseInt(g, 16)) as [number, number]
     return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`
   }
-  return expanded
+  return groups.join(':')
 }

@@ -105,16 +105,21 @@ export function answerDialback (sodium: Sodium, socket: WebSocket, secretKey: Ui
 }
 
 /** A stand-alone dial-back responder on its own port (tests, and nodes before their link server exists). */
-export function listenForDialback (sodium: Sodium, options: { host: string, port: number, secretKey: Uint8Array, advertisedAddress?: string }): Promise<{ address: string, close: () => Promise<void> }> {
+export function listenForDialback (sodium: Sodium, options: { host: string, port: number, secretKey: Uint8Array, advertisedAddress?: string }): Promise<{ address: string, checks: () => number, close: () => Promise<void> }> {
   return new Promise((resolve, reject) => {
     const server = new WebSocketServer({ host: options.host, port: options.port, path: DIALBACK_PATH, maxPayload: MAX_DIALBACK_MESSAGE_BYTES })
     server.once('error', reject)
     server.on('listening', () => {
       const { port } = server.address() as { port: number }
       const address = options.advertisedAddress ?? formatHostPort({ host: options.host, port })
-      server.on('connection', (socket: WebSocket, _req: IncomingMessage) => { answerDialback(sodium, socket, options.secretKey, address) })
+      let checks = 0
+      server.on('connection', (socket: WebSocket, _req: IncomingMessage) => {
+        checks++
+        answerDialback(sodium, socket, options.secretKey, address)
+      })
       resolve({
         address,
+        checks: () => checks,
         close: () => new Promise(done => {
           for (const client of server.clients) client.terminate()
           server.close(() => { done() })
