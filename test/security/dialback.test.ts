@@ -11,6 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { loadSodium, type Sodium } from '../../common/sodium.js'
 import { signCertificate, CERTIFICATE_VERSION } from '../../common/certificate.js'
 import { toBase64url } from '../../common/base64url.js'
+import { assignDhtId, dhtIdSecretOf, signSupernodeCredential } from '../../common/supernode-credential.js'
 import { DIALBACK_FAILED, createDialer, listenForDialback } from '../../common/dialback.js'
 import { sealEnvelope } from '../../common/wire/signed-envelope.js'
 import { signLocator } from '../../common/wire/locator.js'
@@ -49,6 +50,11 @@ beforeEach(async () => {
     { sodium, clock: systemClock, transport, identity: device.identity, issuerKey: issuer.publicKey, log: silentLogger, dialer: createDialer(sodium, DIALBACK_TIMEOUT_MS) },
     { address: snListener.address, user: 'supernode', deviceKey: device.deviceKey }
   )
+  const issued = Math.floor(Date.now() / 1000)
+  sn.admit(signSupernodeCredential(sodium, {
+    user: 'supernode', deviceKey: device.deviceKey, address: snListener.address,
+    dhtId: assignDhtId(dhtIdSecretOf(issuer.privateKey), device.deviceKey, issued), issued, expires: issued + 3600
+  }, issuer.privateKey))
   accept = connection => { sn.acceptConnection(connection) }
 })
 
