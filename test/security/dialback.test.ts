@@ -27,6 +27,8 @@ import { silentLogger } from '../../node/overlay/logger.js'
 import { DIALBACKS_PER_ADDRESS, DIALBACKS_PER_DEVICE, DIALBACK_TIMEOUT_MS, RECORD_LIFETIME_MS } from '../../node/overlay/constants.js'
 import { DIALBACKS_PER_DEVICE as LOGIN_DIALBACKS_PER_DEVICE } from '../../login-server/constants.js'
 import { createTestLoginServer, signUp, type TestLoginServer } from '../helpers/login-server.js'
+import { killAll } from '../helpers/processes.js'
+import { freePort, startVoxmeshNet } from '../helpers/voxmesh-net.js'
 
 /** A loopback address that is neither the requester's nor the checker's. */
 const THIRD_ADDRESS = '127.0.0.5'
@@ -235,4 +237,25 @@ describe('the login server asked for a dial-back by a supernode heartbeat', () =
     expect(statuses).toEqual([...Array(LOGIN_DIALBACKS_PER_DEVICE.limit).fill(200), 422, 422])
     expect(responders.reduce((sum, r) => sum + r.connections(), 0)).toBe(LOGIN_DIALBACKS_PER_DEVICE.limit)
   })
+})
+
+describe('honest nodes on addresses of their own (real processes)', () => {
+  let voxnet: Awaited<ReturnType<typeof startVoxmeshNet>> | undefined
+  afterEach(async () => {
+    await killAll()
+    voxnet?.cleanup()
+    voxnet = undefined
+  })
+
+  it('are still listed and promoted: heartbeats and dial-back requests leave from the advertised IP', async () => {
+    voxnet = await startVoxmeshNet()
+    for (const user of ['seed', 'climber']) await voxnet.createAccount(user)
+    // The login server listens on 127.0.0.1: the seed is listed only if its heartbeat comes from 127.0.0.2.
+    await voxnet.startNode('seed', ['--role', 'supernode', '--listen', `127.0.0.2:${await freePort()}`, '--min-supernodes', '2'])
+    // The climber finds the seed through the login server's list, then asks it for a dial-back of 127.0.0.3.
+    const climber = await voxnet.startNode('climber', ['--role', 'auto', '--listen', `127.0.0.3:${await freePort()}`,
+      '--promote-after', '1s', '--min-free-memory', '0', '--max-load-per-core', '1000'])
+    await climber.waitForEvent(e => e.event === 'attached')
+    expect(await climber.waitForEvent(e => e.event === 'role', 30_000)).toMatchObject({ role: 'supernode', reason: expect.stringContaining('needs capacity') })
+  }, 90_000)
 })
