@@ -25,7 +25,7 @@ export const CLOSE_GRACE_MS = 2000
 export const LISTENER_CLOSE_GRACE_MS = 500
 /** A connection must finish its WebSocket upgrade request within this (the link handshake then has its own timeout). */
 export const UPGRADE_TIMEOUT_MS = 10_000
-const UPGRADE_CHECK_INTERVAL_MS = 1_000
+const UPGRADE_CHECK_INTERVAL_MS = 250
 /** A dial-back checker gets this long to send its nonce and read the answer. */
 export const DIALBACK_ANSWER_TIMEOUT_MS = 10_000
 const DIALBACK_MAX_PAYLOAD = 1024
@@ -56,15 +56,18 @@ export interface WsTransportOptions {
    * the request come from the address it advertises.
    */
   localAddress?: string
+  /** Default UPGRADE_TIMEOUT_MS. */
+  upgradeTimeoutMs?: number
 }
 
-interface Limits { maxPayload: number, maxSendBufferBytes: number, localAddress?: string }
+interface Limits { maxPayload: number, maxSendBufferBytes: number, localAddress?: string, upgradeTimeoutMs: number }
 
 export function createWsTransport (options: WsTransportOptions = {}): Transport {
   const limits: Limits = {
     maxPayload: options.maxPayload ?? MAX_FRAME_BYTES,
     maxSendBufferBytes: options.maxSendBufferBytes ?? MAX_SEND_BUFFER_BYTES,
-    localAddress: options.localAddress
+    localAddress: options.localAddress,
+    upgradeTimeoutMs: options.upgradeTimeoutMs ?? UPGRADE_TIMEOUT_MS
   }
   return {
     dial: async (address, timeoutMs = DEFAULT_DIAL_TIMEOUT_MS) => await dial(address, timeoutMs, limits),
@@ -141,7 +144,7 @@ async function listen (address: string, onConnection: (connection: Connection) =
   if (wanted === undefined) throw new Error(`cannot listen on ${address}: not a host:port address`)
 
   // A socket that never finishes its HTTP upgrade request is cut (Node checks every connectionsCheckingInterval).
-  const server = createServer({ headersTimeout: UPGRADE_TIMEOUT_MS, requestTimeout: UPGRADE_TIMEOUT_MS, connectionsCheckingInterval: UPGRADE_CHECK_INTERVAL_MS }, (_req, res) => {
+  const server = createServer({ headersTimeout: limits.upgradeTimeoutMs, requestTimeout: limits.upgradeTimeoutMs, connectionsCheckingInterval: UPGRADE_CHECK_INTERVAL_MS }, (_req, res) => {
     res.writeHead(404, { 'content-type': 'text/plain', connection: 'close' })
     res.end('not found\n')
   })
