@@ -15,6 +15,8 @@ import { assignDhtId, dhtIdSecretOf, signSupernodeCredential } from '../../commo
 import { DIALBACK_FAILED, createDialer, listenForDialback } from '../../common/dialback.js'
 import { sealEnvelope } from '../../common/wire/signed-envelope.js'
 import { signLocator } from '../../common/wire/locator.js'
+import { sealLocatorRecord } from '../../common/wire/sealed-locator.js'
+import { LOOKUP_SECRET_BYTES, openOwnLookup, ownLookupFor, reachTokenOf } from '../../common/lookup-keys.js'
 import { canonicalEncode } from '../../common/canonical.js'
 import type { LinkIdentity } from '../../common/wire/link-handshake.js'
 import { systemClock } from '../../common/clock.js'
@@ -39,10 +41,13 @@ let sn: Supernode
 let snListener: Listener
 let cleanups: Array<() => Promise<void> | void> = []
 let serial = 0
+/** The login server's secret for users' lookup keys (here: the test stands in for it). */
+let lookupSecret: Uint8Array
 
 beforeEach(async () => {
   sodium = await loadSodium()
   issuer = sodium.crypto_sign_keypair()
+  lookupSecret = sodium.randombytes_buf(LOOKUP_SECRET_BYTES)
   const transport = createWsTransport()
   const device = newDevice('supernode')
   // Bound first, so the supernode knows the address it advertises.
@@ -86,13 +91,19 @@ async function registeredHost (user: string): Promise<Link & { device: Device }>
   cleanups.push(() => { link.close('test over') })
   const now = Date.now()
   const registered = new Promise<string>(resolve => { link.onMessage = message => { resolve(message.t) } })
+  const content = { seq: now, expires: Math.floor((now + RECORD_LIFETIME_MS) / 1000) }
+  const locator = signLocator(sodium, device.identity, { supernode: { address: sn.ref.address, deviceKey: sn.ref.deviceKey }, ...content })
+  const own = ownLookupFor(lookupSecret, user)
   link.send({
     t: 'register',
-    locator: signLocator(sodium, device.identity, { supernode: { address: sn.ref.address, deviceKey: sn.ref.deviceKey }, seq: now, expires: Math.floor((now + RECORD_LIFETIME_MS) / 1000) }),
+    locator,
+    lookupRecord: sealLocatorRecord(sodium, openOwnLookup(sodium, own), locator, { deviceKey: device.deviceKey, ...content }),
+    reachToken: reachTokenOf(own.sealKey),
     audience: [],
     presence: sealEnvelope(sodium, device.identity, { type: 'presence', from: user, status: 'online', seq: now, expires: now + RECORD_LIFETIME_MS }),
     offline: sealEnvelope(sodium, device.identity, { type: 'presence', from: user, status: 'offline', seq: now + 1, expires: now + RECORD_LIFETIME_MS })
   })
+  link.send({ t: 'contact-capabilities', capabilities: [], last: true })
   expect(await registered).toBe('registered')
   return Object.assign(link, { device })
 }
