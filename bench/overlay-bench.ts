@@ -124,7 +124,9 @@ async function startNet (dir: string): Promise<Net> {
     },
     startSupernode: async user => {
       await runCli(['account', 'create', user, '--login-server', url], env)
-      return await startNode(user, ['--role', 'supernode', '--listen', `127.0.0.1:${await freePort()}`, '--max-hosts', String(MAX_HOSTS)])
+      // Every host of the bench connects from 127.0.0.1: the lab flag for links per address.
+      return await startNode(user, ['--role', 'supernode', '--listen', `127.0.0.1:${await freePort()}`, '--max-hosts', String(MAX_HOSTS),
+        '--max-links-per-address', String(2 * MAX_HOSTS)])
     },
     dataDir,
     status: async user => JSON.parse(await runCli(['status', '--json', '--data-dir', dataDir(user)])) as NodeStatus,

@@ -48,3 +48,16 @@ function expandIPv6 (host: string): string[] {
   const r = fix(right)
   return [...l, ...Array<string>(8 - l.length - r.length).fill('0'), ...r]
 }
+
+/** An IP as a peer's socket reports it, in one form: IPv4-mapped IPv6 ("::ffff:1.2.3.4") as plain IPv4, IPv6 as its eight groups (lower case, no leading zeros, no zone). Not an IP: undefined. */
+export function normalizeIp (ip: string): string | undefined {
+  if (isIP(ip) === 4) return ip
+  if (isIP(ip) !== 6) return undefined
+  // A zone ("%eth0") names our interface, not the peer: dropped.
+  const groups = expandIPv6(ip.split('%')[0] as string)
+  if (groups.slice(0, 6).join(':') === '0:0:0:0:0:ffff') {
+    const [hi, lo] = groups.slice(6).map(g => parseInt(g, 16)) as [number, number]
+    return `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`
+  }
+  return groups.join(':')
+}

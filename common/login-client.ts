@@ -1,4 +1,9 @@
 // A typed client for the login server's HTTP API, used by the CLI and by nodes.
+// Over node:http(s) rather than fetch: a supernode's heartbeat must leave from
+// the IP it advertises (the login server dials back only the address a request
+// came from), and only node:http takes a local address without extra packages.
+import { request as httpRequest, type IncomingMessage } from 'node:http'
+import { request as httpsRequest } from 'node:https'
 import type { Static } from 'typebox'
 import type {
   ContactRequestCreated, ContactRequestsResponse, ContactsResponse, CreateSessionResponse, InfoResponse, LoginProof, RevocationsResponse, SupernodeHeartbeat,
@@ -9,6 +14,13 @@ import { UserError } from './user-error.js'
 
 export const DEFAULT_LOGIN_SERVER_URL = 'http://127.0.0.1:7700'
 const REQUEST_TIMEOUT_MS = 10_000
+/** Answers larger than this are not the login server's (its own bodies are a few KB). */
+const MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+
+export interface RequestOptions {
+  /** The local IP the request leaves from (default: the system's choice). */
+  localAddress?: string
+}
 
 /** The server answered with an error body. */
 export class LoginApiError extends Error {
@@ -60,36 +72,61 @@ export class LoginClient {
   blocks (): Promise<{ blocked: string[] }> { return this.request('GET', '/v1/blocks') }
   supernodes (): Promise<{ supernodes: SupernodeInfo[] }> { return this.request('GET', '/v1/supernodes') }
   unblock (username: string): Promise<void> { return this.request('DELETE', `/v1/blocks/${encodeURIComponent(username)}`) }
-  heartbeatSupernode (hb: SupernodeHeartbeat): Promise<Static<typeof SupernodeHeartbeatResponse>> {
-    return this.request('POST', '/v1/supernodes', hb)
+  /** `localAddress`: the advertised IP, so the login server's dial-back goes where we said (it dials only the request's source). */
+  heartbeatSupernode (hb: SupernodeHeartbeat, options: RequestOptions = {}): Promise<Static<typeof SupernodeHeartbeatResponse>> {
+    return this.request('POST', '/v1/supernodes', hb, options)
   }
 
-  private async request<T> (method: string, path: string, body?: unknown): Promise<T> {
+  private async request<T> (method: string, path: string, body?: unknown, options: RequestOptions = {}): Promise<T> {
     const headers: Record<string, string> = {}
-    if (body !== undefined) headers['content-type'] = 'application/json'
+    const payload = body === undefined ? undefined : JSON.stringify(body)
+    if (payload !== undefined) headers['content-type'] = 'application/json'
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`
-    let response: Response
+    let response: { status: number, headers: IncomingMessage['headers'], text: string }
     try {
-      response = await fetch(this.baseUrl + path, {
-        method,
-        headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS)
-      })
+      response = await send(new URL(this.baseUrl + path), { method, headers, localAddress: options.localAddress }, payload)
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message
+      const cause = (err as NodeJS.ErrnoException).code ?? (err as Error).message
       throw new LoginServerUnreachableError(`cannot reach the login server at ${this.baseUrl} (${cause})`)
     }
     if (response.status === 204) return undefined as T
-    const text = await response.text()
     let parsed: unknown
-    try { parsed = JSON.parse(text) } catch { parsed = undefined }
-    if (!response.ok) {
+    try { parsed = JSON.parse(response.text) } catch { parsed = undefined }
+    if (response.status < 200 || response.status > 299) {
       const error = (parsed as { error?: { code?: string, message?: string } } | undefined)?.error
-      const retryAfter = Number(response.headers.get('retry-after') ?? NaN)
+      const retryAfter = Number(response.headers['retry-after'] ?? NaN)
       throw new LoginApiError(response.status, error?.code ?? 'http_error', error?.message ?? `HTTP ${response.status}`,
         Number.isFinite(retryAfter) ? retryAfter : undefined)
     }
     return parsed as T
   }
+}
+
+/** One HTTP exchange, the whole answer read (bounded), within REQUEST_TIMEOUT_MS. */
+function send (
+  url: URL,
+  options: { method: string, headers: Record<string, string>, localAddress?: string },
+  payload: string | undefined
+): Promise<{ status: number, headers: IncomingMessage['headers'], text: string }> {
+  return new Promise((resolve, reject) => {
+    const request = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
+      method: options.method,
+      headers: payload === undefined ? options.headers : { ...options.headers, 'content-length': String(Buffer.byteLength(payload)) },
+      localAddress: options.localAddress
+    }, response => {
+      const chunks: Buffer[] = []
+      let size = 0
+      response.on('data', (chunk: Buffer) => {
+        size += chunk.length
+        if (size > MAX_RESPONSE_BYTES) { request.destroy(new Error(`answer over ${MAX_RESPONSE_BYTES} bytes`)); return }
+        chunks.push(chunk)
+      })
+      response.on('end', () => { clearTimeout(timer); resolve({ status: response.statusCode ?? 0, headers: response.headers, text: Buffer.concat(chunks).toString('utf8') }) })
+      response.on('error', err => { clearTimeout(timer); reject(err) })
+    })
+    const timer = setTimeout(() => { request.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })) }, REQUEST_TIMEOUT_MS)
+    timer.unref()
+    request.on('error', err => { clearTimeout(timer); reject(err) })
+    request.end(payload)
+  })
 }

@@ -77,3 +77,10 @@ export const DEFAULT_MAX_SUPERNODES_PER_ADDRESS = 2
  * mesh keeps its links through a login server outage of up to an hour.
  */
 export const SUPERNODE_CREDENTIAL_TTL_SECONDS = 3600
+/**
+ * Dial-backs run per device key and per source address (an IPv4 address, an IPv6 /64):
+ * a supernode needs one at start, on an address change and every SUPERNODE_RECONFIRM_SECONDS.
+ * Beyond these the answer is the same failure as any other.
+ */
+export const DIALBACKS_PER_DEVICE: RateLimit = { limit: 3, windowSeconds: 30 }
+export const DIALBACKS_PER_ADDRESS: RateLimit = { limit: 20, windowSeconds: 60 }

@@ -1,15 +1,20 @@
 // The supernode bootstrap list and admission. A supernode heartbeats a signed
 // statement of its address and load; the login server lists the address only
-// after dialing it back and while fewer than maxSupernodesPerAddress others run
-// on that address, answers with a short-lived supernode credential (the only
-// way into the mesh), and drops the entry when heartbeats stop.
+// after dialing it back — only at the address the heartbeat came from (the
+// advertised port may differ), at a bounded rate, every failure told the same —
+// and while fewer than maxSupernodesPerAddress others run on that address,
+// answers with a short-lived supernode credential (the only way into the mesh),
+// and drops the entry when heartbeats stop.
 import { ErrorBody, SupernodeHeartbeat, type SupernodeInfo, SupernodeHeartbeatResponse, supernodeHeartbeatBody } from '../../common/login-api.js'
 import { verifyCertificate } from '../../common/certificate.js'
 import { canonicalEncode } from '../../common/canonical.js'
 import { fromBase64url } from '../../common/base64url.js'
 import { addressGroupOf, parseHostPort } from '../../common/address.js'
 import { assignDhtId, signSupernodeCredential } from '../../common/supernode-credential.js'
+import { DIALBACK_FAILED, dialbackTarget } from '../../common/dialback.js'
+import { createRateLimiter } from '../rate-limiter.js'
 import {
+  DIALBACKS_PER_ADDRESS, DIALBACKS_PER_DEVICE,
   SUPERNODE_CREDENTIAL_TTL_SECONDS, SUPERNODE_HEARTBEAT_SECONDS, SUPERNODE_RECONFIRM_SECONDS, SUPERNODE_SIGNATURE_MAX_SKEW_SECONDS, SUPERNODE_SAMPLE_SIZE, SUPERNODE_TTL_SECONDS
 } from '../constants.js'
 import { ApiError } from '../errors.js'
@@ -17,6 +22,8 @@ import type { App, RouteContext } from '../context.js'
 
 export function registerSupernodeRoutes (app: App, ctx: RouteContext): void {
   const { store, sodium, signingKey, dialer } = ctx.components
+  const dialbacksPerDevice = createRateLimiter(DIALBACKS_PER_DEVICE)
+  const dialbacksPerAddress = createRateLimiter(DIALBACKS_PER_ADDRESS)
 
   app.post('/v1/supernodes', {
     schema: { body: SupernodeHeartbeat, response: { 200: SupernodeHeartbeatResponse, '4xx': ErrorBody } }
@@ -38,6 +45,13 @@ export function registerSupernodeRoutes (app: App, ctx: RouteContext): void {
     }
     const advertised = parseHostPort(hb.address)
     if (advertised === undefined) throw new ApiError('invalid_request', 'address must be HOST:PORT')
+    // We dial back only the address the heartbeat came from: anything else is refused
+    // before we say anything about it, with the answer every dial-back failure gets.
+    const target = dialbackTarget(hb.address, request.ip)
+    if (target === undefined) {
+      request.log.warn({ user, address: hb.address, source: request.ip }, 'supernode not listed: its address is not the one its heartbeat came from')
+      throw new ApiError('unreachable', DIALBACK_FAILED)
+    }
 
     const previous = await store.getSupernode(deviceKey)
     if (previous !== undefined && hb.timestamp <= previous.lastTimestamp) {
@@ -56,10 +70,15 @@ export function registerSupernodeRoutes (app: App, ctx: RouteContext): void {
     const needsDialback = previous === undefined || previous.address !== hb.address ||
       previous.expiresAt <= now || now - previous.confirmedAt >= SUPERNODE_RECONFIRM_SECONDS
     if (needsDialback) {
-      const result = await dialer(hb.address, fromBase64url(deviceKey) as Uint8Array)
+      // At a bounded rate; any failure reads the same.
+      if (dialbacksPerDevice.hit(deviceKey, now) > 0 || dialbacksPerAddress.hit(addressGroupOf(request.ip), now) > 0) {
+        request.log.warn({ user, source: request.ip }, 'supernode not listed: over the dial-back rate for its device or address')
+        throw new ApiError('unreachable', DIALBACK_FAILED)
+      }
+      const result = await dialer(target, fromBase64url(deviceKey) as Uint8Array)
       if (!result.ok) {
-        request.log.info({ user, address: hb.address, reason: result.reason }, 'supernode not listed: dial-back failed')
-        throw new ApiError('unreachable', `dial-back to ${hb.address} failed: ${result.reason}`)
+        request.log.debug({ user, address: target, reason: result.reason }, 'supernode not listed: dial-back failed')
+        throw new ApiError('unreachable', DIALBACK_FAILED)
       }
       confirmedAt = now
       request.log.info({ user, address: hb.address, rttMs: Math.round(result.rttMs) }, 'supernode listed after dial-back')

@@ -11,7 +11,7 @@ import { startNode } from '../runtime/node.js'
 import {
   DEFAULT_CONTROL_LISTEN, DEFAULT_MAX_LOAD_PER_CORE, DEFAULT_MIN_FREE_MEMORY_MB, DEFAULT_NODE_DATA_DIR, DEFAULT_PROMOTE_AFTER_MS
 } from '../runtime/defaults.js'
-import { DEFAULT_MAX_HOSTS, MIN_SUPERNODES } from '../overlay/constants.js'
+import { DEFAULT_MAX_HOSTS, MAX_LINKS_PER_ADDRESS, MIN_SUPERNODES } from '../overlay/constants.js'
 import { startControlServer } from '../control/server.js'
 import { newControlToken, removeControlFile, writeControlFile } from '../control/control-file.js'
 import { runShell } from '../control/shell.js'
@@ -63,6 +63,7 @@ interface NodeCommandOptions {
   maxLoadPerCore: number
   maxHosts: number
   minSupernodes: number
+  maxLinksPerAddress: number
   logLevel: string
   autoAnswer: boolean
   play?: string
@@ -97,6 +98,8 @@ export function nodeCommand (): Command {
     .option('--min-free-memory <MB>', 'free memory needed to promote', number('--min-free-memory', 0), DEFAULT_MIN_FREE_MEMORY_MB)
     .option('--max-load-per-core <load>', 'CPU load average per core above which it does not promote', number('--max-load-per-core', 0), DEFAULT_MAX_LOAD_PER_CORE)
     .option('--max-hosts <n>', 'hosts a supernode serves before it redirects newcomers', number('--max-hosts', 1), DEFAULT_MAX_HOSTS)
+    .option('--max-links-per-address <n>', 'links a supernode takes from one address (IPv4 address, IPv6 /64); labs with many hosts on one address raise it',
+      number('--max-links-per-address', 1), MAX_LINKS_PER_ADDRESS)
     .option('--min-supernodes <n>', 'below this many known supernodes the mesh asks for promotions', number('--min-supernodes', 1), MIN_SUPERNODES)
     .option('--relay-allow-private', 'labs and tests only: let this supernode\'s TURN relay reach loopback and private addresses (refused by default)', false)
     .option('--auto-answer', 'answer incoming calls at once (bots, tests)', false)
@@ -127,6 +130,7 @@ export function nodeCommand (): Command {
         maxHosts: opts.maxHosts,
         minSupernodes: opts.minSupernodes,
         relayAllowPrivate: opts.relayAllowPrivate,
+        maxLinksPerAddress: opts.maxLinksPerAddress,
         calls: {
           autoAnswer: opts.autoAnswer,
           play: opts.play === undefined ? undefined : resolvePath(opts.play),

@@ -23,6 +23,9 @@ export const MAX_SEND_BUFFER_BYTES = 4 * 1024 * 1024
 export const CLOSE_GRACE_MS = 2000
 /** How long listener.close() waits for accepted connections to close cleanly before cutting them. */
 export const LISTENER_CLOSE_GRACE_MS = 500
+/** A connection must finish its WebSocket upgrade request within this (the link handshake then has its own timeout). */
+export const UPGRADE_TIMEOUT_MS = 10_000
+const UPGRADE_CHECK_INTERVAL_MS = 250
 /** A dial-back checker gets this long to send its nonce and read the answer. */
 export const DIALBACK_ANSWER_TIMEOUT_MS = 10_000
 const DIALBACK_MAX_PAYLOAD = 1024
@@ -47,14 +50,24 @@ export interface WsTransportOptions {
   maxPayload?: number
   /** Default MAX_SEND_BUFFER_BYTES. */
   maxSendBufferBytes?: number
+  /**
+   * The local IP every dial goes out from (default: the system's choice). A node
+   * sets its advertised IP here, so the supernode it asks for a dial-back sees
+   * the request come from the address it advertises.
+   */
+  localAddress?: string
+  /** Default UPGRADE_TIMEOUT_MS. */
+  upgradeTimeoutMs?: number
 }
 
-interface Limits { maxPayload: number, maxSendBufferBytes: number }
+interface Limits { maxPayload: number, maxSendBufferBytes: number, localAddress?: string, upgradeTimeoutMs: number }
 
 export function createWsTransport (options: WsTransportOptions = {}): Transport {
   const limits: Limits = {
     maxPayload: options.maxPayload ?? MAX_FRAME_BYTES,
-    maxSendBufferBytes: options.maxSendBufferBytes ?? MAX_SEND_BUFFER_BYTES
+    maxSendBufferBytes: options.maxSendBufferBytes ?? MAX_SEND_BUFFER_BYTES,
+    localAddress: options.localAddress,
+    upgradeTimeoutMs: options.upgradeTimeoutMs ?? UPGRADE_TIMEOUT_MS
   }
   return {
     dial: async (address, timeoutMs = DEFAULT_DIAL_TIMEOUT_MS) => await dial(address, timeoutMs, limits),
@@ -84,7 +97,8 @@ async function dial (address: string, timeoutMs: number, limits: Limits): Promis
         maxPayload: limits.maxPayload,
         handshakeTimeout: timeoutMs,
         followRedirects: false,
-        perMessageDeflate: false
+        perMessageDeflate: false,
+        localAddress: limits.localAddress
       })
     } catch (err) {
       settled = true
@@ -129,7 +143,8 @@ async function listen (address: string, onConnection: (connection: Connection) =
   const wanted = parseHostPort(address, true)
   if (wanted === undefined) throw new Error(`cannot listen on ${address}: not a host:port address`)
 
-  const server = createServer((_req, res) => {
+  // A socket that never finishes its HTTP upgrade request is cut (Node checks every connectionsCheckingInterval).
+  const server = createServer({ headersTimeout: limits.upgradeTimeoutMs, requestTimeout: limits.upgradeTimeoutMs, connectionsCheckingInterval: UPGRADE_CHECK_INTERVAL_MS }, (_req, res) => {
     res.writeHead(404, { 'content-type': 'text/plain', connection: 'close' })
     res.end('not found\n')
   })

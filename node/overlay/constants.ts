@@ -45,3 +45,25 @@ export const ONE_SHOT_MAX_AGE_MS = 5 * 60_000
 export const MAX_SEEN_ONE_SHOTS = 4096
 /** Revocations a supernode holds at most (the login server lists each logout until its certificates expire). */
 export const MAX_REVOCATIONS = 100_000
+/** An inbound link must say what it is (register or peer-hello) this soon after its handshake, or it is closed. */
+export const FIRST_MESSAGE_TIMEOUT_MS = 10_000
+/** A host link that carries nothing (not even a ping) for 3 keepalive periods is dropped and the host shown offline. */
+export const HOST_SILENCE_LIMIT_MS = 3 * PING_INTERVAL_MS
+/**
+ * Inbound links a supernode holds per source address (an IPv4 address, an IPv6 /64),
+ * handshakes in progress included. Lab networks with many hosts on one address raise
+ * it (voxmesh node --max-links-per-address).
+ */
+export const MAX_LINKS_PER_ADDRESS = 64
+/** Per device key: its host link, its supernode's peer link, and a re-registration's overlap. */
+export const MAX_LINKS_PER_DEVICE = 4
+/** Per user: a few devices, each with its links. */
+export const MAX_LINKS_PER_USER = 16
+
+/** Dial-backs a supernode runs for its hosts: a token bucket per device key and one per source address. */
+export const DIALBACKS_PER_DEVICE = { burst: 3, refillMs: 10_000 }
+export const DIALBACKS_PER_ADDRESS = { burst: 10, refillMs: 2_000 }
+/** Requesters a supernode tracks for the dial-back rate (the oldest forgotten first). */
+export const MAX_DIALBACK_REQUESTERS = 10_000
+/** How long the supernode's dial-back waits for an answer (every failure takes this long). */
+export const DIALBACK_TIMEOUT_MS = 3000

@@ -36,6 +36,8 @@ export interface Link {
   readonly peer: LinkPeer
   readonly remoteAddress: string
   readonly closed: boolean
+  /** Clock time of the last authenticated frame from the peer (the handshake's end before any): silence is measured from it. */
+  readonly lastFrameAt: number
   /** Messages that are not replies to this side's requests. */
   onMessage: (message: LinkMessage) => void
   onClose: (reason: string) => void
@@ -118,6 +120,7 @@ class LinkImpl implements Link {
   private early: LinkMessage[] = []
   closed = false
   private lastId = 0
+  lastFrameAt: number
   private readonly pending = new Map<string, { resolve: (m: LinkMessage) => void, reject: (e: Error) => void, timer: TimerHandle }>()
 
   constructor (
@@ -126,6 +129,7 @@ class LinkImpl implements Link {
     public peer: LinkPeer,
     private readonly cipher: FrameCipher
   ) {
+    this.lastFrameAt = components.clock.now()
     this.announced = components.identity.certificate.signature
     this.watchExpiry()
   }
@@ -200,6 +204,7 @@ class LinkImpl implements Link {
     if (frame.length > MAX_SEALED_FRAME_BYTES) { this.protocolError(`frame of ${frame.length} bytes exceeds ${MAX_SEALED_FRAME_BYTES}`); return }
     const plaintext = this.cipher.open(frame)
     if (plaintext === undefined) { this.protocolError('frame failed authentication (tampered, replayed or reordered)'); return }
+    this.lastFrameAt = this.components.clock.now()
     const decoded = decodeLinkMessage(plaintext)
     if (!decoded.ok) { this.protocolError(decoded.reason); return }
     const message = decoded.message

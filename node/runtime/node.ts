@@ -18,6 +18,7 @@ import { openDataDir } from './data-dir.js'
 import { openLoginSession } from './login-session.js'
 import { startSupernodeRole, type SupernodeRole } from './supernode-role.js'
 import { decidePromotion, type PromotionThresholds } from './promotion.js'
+import { sourceAddressFor } from './source-address.js'
 import { createContactBook } from './contact-book.js'
 import type { NodeApi, NodeEvent, NodeStatus, Role, SendMessageResult } from './api.js'
 import { createCallService, type CallDefaults } from '../calls/call-service.js'
@@ -38,6 +39,8 @@ export interface NodeOptions {
   thresholds?: Partial<PromotionThresholds>
   maxHosts?: number
   minSupernodes?: number
+  /** Inbound links a supernode takes per source address (labs with many hosts on one address raise it). */
+  maxLinksPerAddress?: number
   /** How long `msg` waits for a delivery receipt. */
   receiptTimeoutMs?: number
   /** Call settings: auto-answer, default audio source and sink, who may call. */
@@ -79,7 +82,9 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
   const saveCache = (): void => { try { dataDir.saveHostCache(cache.entries()) } catch (err) { log.warn({}, `host cache not saved: ${(err as Error).message}`) } }
   saveCache()
 
-  const transport = createWsTransport({ dialback: { sodium, secretKey: dataDir.device.secretKey, advertisedAddress: () => advertise ?? '' } })
+  // Dials leave from the advertised IP: a supernode checking our reachability dials back only where our link comes from.
+  const sourceAddress = sourceAddressFor(advertise)
+  const transport = createWsTransport({ dialback: { sodium, secretKey: dataDir.device.secretKey, advertisedAddress: () => advertise ?? '' }, localAddress: sourceAddress })
   let role: Role = 'host'
   let supernodeRole: SupernodeRole | undefined
   let listener: Listener | undefined
@@ -159,8 +164,8 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
   const becomeSupernode = async (reason: string): Promise<boolean> => {
     if (advertise === undefined || listener === undefined) return false
     const candidate = await startSupernodeRole({
-      sodium, log, identity, session, transport, user, deviceKey: dataDir.device.deviceKey, advertise, listen: listener.address,
-      maxHosts: options.maxHosts, minSupernodes: options.minSupernodes, known: () => cache.entries(),
+      sodium, log, identity, session, transport, user, deviceKey: dataDir.device.deviceKey, advertise, listen: listener.address, sourceAddress,
+      maxHosts: options.maxHosts, minSupernodes: options.minSupernodes, maxLinksPerAddress: options.maxLinksPerAddress, known: () => cache.entries(),
       relayAllowPrivate: options.relayAllowPrivate
     }).catch((err: Error) => {
       log.warn({}, `cannot run as a supernode: ${err.message}`)

@@ -18,6 +18,7 @@ import { supernodeRef } from '../overlay/host-cache.js'
 import type { LoginSession } from './login-session.js'
 import { SUPERNODE_DISCOVERY_MS, TURN_CREDENTIAL_TTL_SECONDS } from './defaults.js'
 import { startRevocationPoller } from './revocation-poller.js'
+import { DIALBACK_TIMEOUT_MS } from '../overlay/constants.js'
 import { randomBytes } from 'node:crypto'
 import { parseHostPort, type HostPort } from '../../common/address.js'
 import { issueTurnCredentials } from '../media/turn/credentials.js'
@@ -47,6 +48,9 @@ export interface SupernodeRoleOptions {
   advertise: string
   maxHosts?: number
   minSupernodes?: number
+  maxLinksPerAddress?: number
+  /** The IP heartbeats leave from (our advertised one when it is ours), so the login server's dial-back goes where we said. */
+  sourceAddress?: string
   /** Supernodes we already know (host cache), to join the mesh through. */
   known: () => SupernodeRef[]
   /** The overlay listener's bound address: the relay listens on UDP at the same host and port. */
@@ -79,7 +83,7 @@ export async function startSupernodeRole (options: SupernodeRoleOptions): Promis
     identity,
     issuerKey: session.issuerKey,
     log,
-    dialer: createDialer(sodium, 3000),
+    dialer: createDialer(sodium, DIALBACK_TIMEOUT_MS),
     turn: {
       issue: (user, device) => {
         let grant = grants.get(device)
@@ -98,7 +102,14 @@ export async function startSupernodeRole (options: SupernodeRoleOptions): Promis
       },
       release: (user, relayed) => turn.releaseAllocations(user, relayed.map(({ ip, port }) => ({ address: ip, port })))
     }
-  }, { address: options.advertise, user: options.user, deviceKey: options.deviceKey, maxHosts: options.maxHosts, minSupernodes: options.minSupernodes })
+  }, {
+    address: options.advertise,
+    user: options.user,
+    deviceKey: options.deviceKey,
+    maxHosts: options.maxHosts,
+    minSupernodes: options.minSupernodes,
+    linkCaps: options.maxLinksPerAddress === undefined ? undefined : { perAddress: options.maxLinksPerAddress }
+  })
 
   // From the start, not from run(): a supernode serves hosts before its first heartbeat.
   const revocations = startRevocationPoller(session.client, log, list => { supernode.revoke(list) })
@@ -113,7 +124,7 @@ export async function startSupernodeRole (options: SupernodeRoleOptions): Promis
     const signature = sodium.crypto_sign_detached(canonicalEncode(supernodeHeartbeatBody(unsigned, options.deviceKey)), identity.secretKey)
     const hb: SupernodeHeartbeat = { ...unsigned, certificate: { ...identity.certificate }, signature: toBase64url(signature) }
     try {
-      const answer = await session.client.heartbeatSupernode(hb)
+      const answer = await session.client.heartbeatSupernode(hb, { localAddress: options.sourceAddress })
       heartbeatSeconds = answer.heartbeatSeconds
       // Our admission into the mesh, renewed with every heartbeat.
       supernode.admit(answer.credential)

@@ -1,5 +1,5 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { createServer, type Server, type Socket } from 'node:net'
+import { createConnection, createServer, type Server, type Socket } from 'node:net'
 import { WebSocket } from 'ws'
 import { loadSodium, type Sodium } from '../../common/sodium.js'
 import { createDialer, DIALBACK_PATH } from '../../common/dialback.js'
@@ -114,6 +114,21 @@ describe('ws transport', () => {
     } finally {
       for (const socket of held) socket.destroy()
     }
+  })
+
+  it('cuts a socket that never finishes its upgrade request, and keeps an upgraded link however quiet', async () => {
+    const { listener, client, server } = await connectedPair({ upgradeTimeoutMs: 300 })
+    const atServer = record(server)
+    const [host, port] = listener.address.split(':') as [string, string]
+    const raw = createConnection(Number(port), host)
+    raw.on('error', () => {})
+    raw.write('GET /voxmesh/link HTTP/1.1\r\nHost: x\r\n') // and never the rest
+    let cut = false
+    raw.on('close', () => { cut = true })
+    await waitFor(() => cut, 'the server to cut the unfinished upgrade')
+    client.send(new Uint8Array([9]))
+    await waitFor(() => atServer.frames.length === 1, 'a frame on the quiet link')
+    expect(atServer.closes).toEqual([])
   })
 
   it('propagates close to the other side, onClose exactly once on each', async () => {

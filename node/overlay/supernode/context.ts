@@ -6,6 +6,7 @@ import type { LinkIdentity } from '../../../common/wire/link-handshake.js'
 import type { Transport } from '../../net/transport.js'
 import type { Logger } from '../logger.js'
 import type { Envelope } from '../messages.js'
+import type { LinkCaps } from './inbound-links.js'
 import { openEnvelope } from '../../../common/wire/signed-envelope.js'
 import type { CertificateBody } from '../../../common/certificate.js'
 
@@ -39,6 +40,8 @@ export interface SupernodeInit {
   deviceKey: string
   maxHosts?: number
   minSupernodes?: number
+  /** Bounds on inbound links per source address, device key and user (default DEFAULT_LINK_CAPS). */
+  linkCaps?: Partial<LinkCaps>
 }
 
 /** Opens an envelope and checks it comes from `expectedUser` (when given); undefined when it does not check out. */

@@ -1,10 +1,10 @@
 // What a supernode does with messages from the hosts registered at it.
 import { verifyLocator } from '../../../common/wire/locator.js'
-import { fromBase64url } from '../../../common/base64url.js'
 import { checkSealedRecord } from '../../../common/wire/sealed-locator.js'
 import { isPresenceBody, isPresenceQueryBody, type PresenceQueryBody } from '../envelope-bodies.js'
 import { PRESENCE_QUERY_MAX_AGE_MS } from '../constants.js'
 import { verifyEnvelope } from './context.js'
+import { handleDialbackRequest } from './dialback-requests.js'
 import type { Link } from '../link.js'
 import { MAX_CONTACTS, MAX_LOCATED_DEVICES, type Envelope, type LinkMessage, type LookupCapability, type MessageOf, type SealedLocatorRecord } from '../messages.js'
 import type { HostEntry } from './host-registry.js'
@@ -201,9 +201,7 @@ export function handleHostLink (sn: SupernodeInternals, link: Link, register: Me
         return
       }
       case 'dialback-request':
-        // The proof must come from this host's own device key: it can only vouch for its own address.
-        components.dialer(message.address, fromBase64url(deviceKey) as Uint8Array)
-          .then(result => { link.send({ t: 'dialback-result', id: message.id, ok: result.ok, reason: result.ok ? `answered in ${Math.round(result.rttMs)} ms` : result.reason }) })
+        handleDialbackRequest(components, sn.dialbacks, link, message)
         return
       default:
         throw new Refused(`hosts may not send ${message.t}`)

@@ -15,6 +15,8 @@ import { verifySupernodeCredential, type SupernodeCredential } from '../../../co
 import { createRouter } from './router.js'
 import { handleHostLink } from './host-handlers.js'
 import { handlePeerLink } from './peer-handlers.js'
+import { createInboundLinks, DEFAULT_LINK_CAPS } from './inbound-links.js'
+import { createDialbackLimiter, type DialbackLimiter } from './dialback-requests.js'
 import type { SupernodeComponents, SupernodeInit } from './context.js'
 import { createRevocationList } from './revocation-list.js'
 import type { Revocation } from '../../../common/revocation.js'
@@ -56,6 +58,7 @@ export function createSupernode (given: SupernodeComponents, init: SupernodeInit
   const minSupernodes = init.minSupernodes ?? MIN_SUPERNODES
   const ref: SupernodeRef = { user: init.user, deviceKey: init.deviceKey, address: init.address }
   const hosts = createHostRegistry()
+  const inbound = createInboundLinks(components, { ...DEFAULT_LINK_CAPS, ...init.linkCaps })
   let closed = false
   let credential: SupernodeCredential | undefined
   let dht: Dht | undefined
@@ -141,6 +144,7 @@ export function createSupernode (given: SupernodeComponents, init: SupernodeInit
     maxHosts,
     fanOut,
     knownSupernodes,
+    dialbacks: createDialbackLimiter(clock),
     capacityNeeded: () => hosts.size() >= maxHosts * CAPACITY_NEEDED_LOAD || (dht?.peers().length ?? 0) + 1 < minSupernodes,
     isClosed: () => closed
   }
@@ -174,15 +178,22 @@ export function createSupernode (given: SupernodeComponents, init: SupernodeInit
     acceptConnection (connection) {
       if (closed) { connection.close('supernode is closed'); return }
       if (credential === undefined) { connection.close('this supernode is not admitted yet'); return }
+      const admitted = inbound.admit(connection)
+      if (admitted === undefined) return
       // Self is allowed: our own user's host attaches here (only we hold our key).
-      openLink(components, connection, 'responder', undefined, true).then(link => {
+      openLink(components, admitted.connection, 'responder', undefined, true).then(link => {
+        if (!admitted.identified(link)) return
+        const firstMessage = inbound.expectFirstMessage(link)
         // The first message says what the peer is: a host registers, a supernode says hello.
         link.onMessage = message => {
+          firstMessage.said()
           // Revoked between its handshake and its first message: not in any list revoke() closes.
           const refused = components.refusePeer?.(link.peer.certificateBody)
           if (refused !== undefined) throw new Error(`peer certificate refused: ${refused}`)
-          if (message.t === 'register') handleHostLink(sn, link, message)
-          else if (message.t === 'peer-hello' && link.peer.deviceKey !== init.deviceKey) peers.adopt(link, message)
+          if (message.t === 'register') {
+            inbound.closeWhenSilent(link)
+            handleHostLink(sn, link, message)
+          } else if (message.t === 'peer-hello' && link.peer.deviceKey !== init.deviceKey) peers.adopt(link, message)
           else throw new Error(`first message must be register or peer-hello (not from ourselves), got ${message.t}`) // logged, link closed
         }
       }, (err: Error) => { log.debug({ remote: connection.remoteAddress }, `inbound link failed: ${err.message}`) })
@@ -227,6 +238,7 @@ export type SupernodeInternals = {
   maxHosts: number
   fanOut: <T>(items: T[], task: (item: T) => Promise<unknown>) => Promise<void>
   knownSupernodes: (n: number) => SupernodeRef[]
+  dialbacks: DialbackLimiter
   capacityNeeded: () => boolean
   isClosed: () => boolean
 }

@@ -1,0 +1,134 @@
+// Every inbound link holds a socket of the supernode, so every one is bounded
+// and timed:
+// - counted against its source address (an IPv4 address, an IPv6 /64) from
+//   the moment it connects, handshakes in progress included, and against its
+//   device key and its user once the handshake says who it is; a link over a
+//   cap is closed at once with the reason, the links already held keep working;
+// - closed when it does not say what it is (register, peer-hello) within
+//   FIRST_MESSAGE_TIMEOUT_MS of the handshake (the handshake has its own
+//   timeout in link.ts);
+// - a host link is closed when it carries nothing for HOST_SILENCE_LIMIT_MS
+//   (3 keepalive periods): the host froze or vanished without a close, and its
+//   contacts must see it offline now, not when its records expire.
+import { addressGroupOf, parseHostPort } from '../../../common/address.js'
+import type { Clock } from '../../../common/clock.js'
+import type { Connection } from '../../net/transport.js'
+import type { Link } from '../link.js'
+import type { Logger } from '../logger.js'
+import {
+  FIRST_MESSAGE_TIMEOUT_MS, HOST_SILENCE_LIMIT_MS, MAX_LINKS_PER_ADDRESS, MAX_LINKS_PER_DEVICE, MAX_LINKS_PER_USER, PING_INTERVAL_MS
+} from '../constants.js'
+
+export interface LinkCaps { perAddress: number, perDevice: number, perUser: number }
+
+export const DEFAULT_LINK_CAPS: LinkCaps = { perAddress: MAX_LINKS_PER_ADDRESS, perDevice: MAX_LINKS_PER_DEVICE, perUser: MAX_LINKS_PER_USER }
+
+export interface AdmittedConnection {
+  /** The connection to run the link on: its close frees every slot it holds. */
+  connection: Connection
+  /** Counts the authenticated link against its device key and user; false (link closed, warning logged) when over a cap. */
+  identified: (link: Link) => boolean
+}
+
+export interface InboundLinks {
+  /** Counts a new connection against its source address; undefined (connection closed, warning logged) when over the cap. */
+  admit: (connection: Connection) => AdmittedConnection | undefined
+  /** Closes `link` unless `said` is called within FIRST_MESSAGE_TIMEOUT_MS. */
+  expectFirstMessage: (link: Link) => { said: () => void }
+  /** Closes the host link once it has been silent for HOST_SILENCE_LIMIT_MS. */
+  closeWhenSilent: (link: Link) => void
+}
+
+export function createInboundLinks (components: { clock: Clock, log: Logger }, caps: LinkCaps = DEFAULT_LINK_CAPS): InboundLinks {
+  const { clock, log } = components
+  const counts = new Map<string, number>()
+  const add = (key: string, delta: number): void => {
+    const next = (counts.get(key) ?? 0) + delta
+    if (next <= 0) counts.delete(key)
+    else counts.set(key, next)
+  }
+  const full = (key: string, cap: number): boolean => (counts.get(key) ?? 0) >= cap
+  const watched = new WeakSet<Link>()
+
+  return {
+    admit (connection) {
+      const source = parseHostPort(connection.remoteAddress)?.host ?? connection.remoteAddress
+      const addressKey = `address ${addressGroupOf(source)}`
+      if (full(addressKey, caps.perAddress)) {
+        log.warn({ remote: connection.remoteAddress, cap: caps.perAddress }, 'link refused: too many links from this address')
+        connection.close(`too many links from this address (at most ${caps.perAddress})`)
+        return undefined
+      }
+      const held = [addressKey]
+      add(addressKey, 1)
+      let released = false
+      const release = (): void => {
+        if (released) return
+        released = true
+        for (const key of held) add(key, -1)
+      }
+      const tracked: Connection = {
+        get remoteAddress () { return connection.remoteAddress },
+        get closed () { return connection.closed },
+        send: frame => { connection.send(frame) },
+        close: reason => { connection.close(reason) },
+        setHandlers: handlers => {
+          connection.setHandlers({ onFrame: handlers.onFrame, onClose: reason => { release(); handlers.onClose(reason) } })
+        }
+      }
+      return {
+        connection: tracked,
+        identified (link) {
+          const { user, deviceKey } = link.peer
+          const over = full(`device ${deviceKey}`, caps.perDevice)
+            ? `too many links for this device (at most ${caps.perDevice})`
+            : full(`user ${user}`, caps.perUser) ? `too many links for this user (at most ${caps.perUser})` : undefined
+          if (over !== undefined) {
+            log.warn({ user, device: deviceKey.slice(0, 8), remote: link.remoteAddress }, `link refused: ${over}`)
+            link.close(over)
+            return false
+          }
+          if (released) return true // closed already: nothing left to count
+          for (const key of [`device ${deviceKey}`, `user ${user}`]) {
+            held.push(key)
+            add(key, 1)
+          }
+          return true
+        }
+      }
+    },
+
+    expectFirstMessage (link) {
+      const timer = clock.setTimeout(() => {
+        if (link.closed) return
+        log.warn({ peer: link.peer.user, remote: link.remoteAddress }, `link closed: no register or peer-hello within ${FIRST_MESSAGE_TIMEOUT_MS} ms`)
+        link.close(`no register or peer-hello within ${FIRST_MESSAGE_TIMEOUT_MS} ms`)
+      }, FIRST_MESSAGE_TIMEOUT_MS)
+      return { said: () => { clock.clearTimeout(timer) } }
+    },
+
+    closeWhenSilent (link) {
+      if (watched.has(link)) return
+      watched.add(link)
+      // Checked every keepalive period. A check that runs late means our own
+      // process stalled (GC, CPU starvation, suspend): the host's pings may be
+      // waiting unread behind this timer, so silence is measured afresh from then.
+      let due = clock.now() + PING_INTERVAL_MS
+      let since = clock.now()
+      const check = (): void => {
+        if (link.closed) return
+        const now = clock.now()
+        if (now - due > PING_INTERVAL_MS) since = now
+        const silentMs = now - Math.max(link.lastFrameAt, since)
+        if (silentMs >= HOST_SILENCE_LIMIT_MS) {
+          log.info({ peer: link.peer.user, remote: link.remoteAddress }, `host link closed: nothing received for ${silentMs} ms`)
+          link.close(`no traffic for ${silentMs} ms (keepalive missed)`)
+          return
+        }
+        due = now + PING_INTERVAL_MS
+        clock.setTimeout(check, PING_INTERVAL_MS)
+      }
+      clock.setTimeout(check, PING_INTERVAL_MS)
+    }
+  }
+}
