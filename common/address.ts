@@ -20,16 +20,37 @@ export function formatHostPort ({ host, port }: HostPort): string {
   return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`
 }
 
+/** Per-network limits (logins, accounts) count one IPv4 /24 or IPv6 /64 as one party. */
+export const IPV4_PREFIX_BITS = 24
+export const IPV6_PREFIX_BITS = 64
+
 /**
- * The group an address counts in for per-address caps: an IPv4 address itself
- * (IPv4-mapped IPv6 included), the /64 of an IPv6 address (one subscriber's
- * usual allocation), a host name as itself.
+ * The network an address belongs to, for per-network limits: one person usually
+ * holds a whole IPv4 /24 or IPv6 /64 (a home router hands out a /64, a cloud VM
+ * gets several addresses of one /24), so counting single addresses would let them
+ * multiply their allowance by switching addresses. "203.0.113.0/24" for
+ * 203.0.113.7, "2001:db8:1:2::/64" for 2001:db8:1:2:aa::1; IPv4-mapped IPv6
+ * counts as its IPv4 address; anything that is not an IP is its own key.
+ */
+export function addressPrefix (address: string): string {
+  const ip = normalizeIp(address)
+  if (ip === undefined) return address
+  if (isIP(ip) === 4) return `${ip.split('.').slice(0, IPV4_PREFIX_BITS / 8).join('.')}.0/${IPV4_PREFIX_BITS}`
+  const kept = ip.split(':').slice(0, IPV6_PREFIX_BITS / 16)
+  // Shortest form: trailing zero groups go into the "::".
+  while (kept.length > 0 && kept[kept.length - 1] === '0') kept.pop()
+  return `${kept.join(':')}::/${IPV6_PREFIX_BITS}`
+}
+
+/**
+ * The group an address counts in for per-address caps on supernodes (admissions,
+ * links, dial-backs): an IPv4 address itself (Tor counts relays per address),
+ * the /64 of an IPv6 address, a host name as itself.
  */
 export function addressGroupOf (host: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(host)
-  if (mapped !== null) return mapped[1] as string
-  if (isIP(host) !== 6) return host.toLowerCase()
-  return `${expandIPv6(host).slice(0, 4).join(':')}::/64`
+  const ip = normalizeIp(host)
+  if (ip === undefined) return host.toLowerCase()
+  return isIP(ip) === 4 ? ip : addressPrefix(ip)
 }
 
 /** The eight 16-bit groups of an IPv6 address, as lowercase hex without leading zeros. */

@@ -1,11 +1,11 @@
 // Ed25519 key files (the login server's signing key, a node's device key):
 // the 32-byte seed as base64url text, mode 0600, created on first use.
-import { closeSync, fchmodSync, fsyncSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs'
+import { mkdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { fromBase64url, toBase64url } from './base64url.js'
 import type { Sodium } from './sodium.js'
 import { UserError } from './user-error.js'
-import { PRIVATE_FILE_MODE } from './private-file.js'
+import { writeNewPrivateFile } from './private-file.js'
 
 /** Ed25519 seeds and other secrets kept in key files. */
 const SECRET_BYTES = 32
@@ -30,24 +30,12 @@ export function loadOrCreateSecretFile (sodium: Sodium, file: string): { secret:
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     const secret = sodium.randombytes_buf(SECRET_BYTES)
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
-    writeNewKeyFile(file, `${toBase64url(secret)}\n`)
+    writeNewPrivateFile(file, `${toBase64url(secret)}\n`)
     return { secret, created: true }
   }
   const secret = fromBase64url(text)
   if (secret?.length !== SECRET_BYTES) throw new UserError(`key file ${file} does not hold a 32-byte base64url seed`)
   return { secret, created: false }
-}
-
-/** 'wx' fails rather than overwrite a key another process just created; 0600 whatever the umask. */
-function writeNewKeyFile (file: string, text: string): void {
-  const fd = openSync(file, 'wx', PRIVATE_FILE_MODE)
-  try {
-    fchmodSync(fd, PRIVATE_FILE_MODE)
-    writeSync(fd, text)
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
 }
 
 export function keyPairFromSeed (sodium: Sodium, seed: Uint8Array): SigningKeyPair {

@@ -30,7 +30,13 @@ export function writePrivateFileAtomic (file: string, text: string): void {
   const temp = `${file}.${process.pid}.tmp`
   // 'w' would keep a leftover temp file's mode; remove it and create afresh.
   rmSync(temp, { force: true })
-  const fd = openSync(temp, 'wx', PRIVATE_FILE_MODE)
+  writeNewPrivateFile(temp, text)
+  renameSync(temp, file)
+}
+
+/** Creates `file` with `text`, 0600 whatever the umask; fails ('wx') rather than overwrite one another process just created. */
+export function writeNewPrivateFile (file: string, text: string): void {
+  const fd = openSync(file, 'wx', PRIVATE_FILE_MODE)
   try {
     fchmodSync(fd, PRIVATE_FILE_MODE)
     writeSync(fd, text)
@@ -38,5 +44,4 @@ export function writePrivateFileAtomic (file: string, text: string): void {
   } finally {
     closeSync(fd)
   }
-  renameSync(temp, file)
 }

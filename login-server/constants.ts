@@ -42,7 +42,7 @@ export const LOGIN_PROOF_MAX_SKEW_SECONDS = 600
 export interface RateLimit { limit: number, windowSeconds: number }
 /**
  * The *PerIp limits count an address's whole network (IPv4 /24, IPv6 /64; see
- * common/address-prefix.ts). Logins from known devices count only against
+ * addressPrefix in common/address.ts). Logins from known devices count only against
  * sessionsPerKnownDevice (failures of that user on that device), never against
  * the per-network or per-username limits, so other people's guesses cannot
  * lock a user out of their own devices.

@@ -1,6 +1,6 @@
 import { CreateAccountRequest, CreateAccountResponse, ErrorBody } from '../../common/login-api.js'
 import { normalizeUsername } from '../../common/usernames.js'
-import { addressPrefix } from '../../common/address-prefix.js'
+import { addressPrefix } from '../../common/address.js'
 import { MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS } from '../constants.js'
 import { ApiError } from '../errors.js'
 import type { App, RouteContext } from '../context.js'

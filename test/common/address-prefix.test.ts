@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { addressPrefix } from '../../common/address-prefix.js'
+import { addressPrefix } from '../../common/address.js'
 
 describe('addressPrefix', () => {
   it('keeps the /24 of an IPv4 address', () => {
