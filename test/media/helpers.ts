@@ -93,6 +93,17 @@ export function createPair (options: PairOptions = {}): Pair {
   return pair
 }
 
+/**
+ * Offer and answer with every candidate inside (no trickle), as calls exchange them: the answerer
+ * sees the offer's candidates before it answers, so a relayed answerer takes the DTLS server role
+ * (libdatachannel #1630). Refusals are noted in each side's signalingErrors.
+ */
+export async function exchangeGathered (pair: Pair): Promise<void> {
+  pair.offerer.session.start()
+  note(pair.answerer, pair.answerer.session.setRemoteDescription(await pair.offerer.session.gathered(), 'offer'))
+  note(pair.offerer, pair.offerer.session.setRemoteDescription(await pair.answerer.session.gathered(), 'answer'))
+}
+
 export async function waitFor (what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<number> {
   const started = Date.now()
   while (!predicate()) {
