@@ -1,5 +1,7 @@
 // One-line JSON logs (pino) on stderr, so stdout stays for what a command prints.
-import { pino, type Logger, type LoggerOptions } from 'pino'
+// Logger is the surface protocol code needs: pino's, so a real pino logger fits,
+// and tests can pass a silent one.
+import { pino, type Logger as PinoLogger, type LoggerOptions } from 'pino'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 
@@ -12,6 +14,22 @@ export function loggerOptions (level: string, name: string): LoggerOptions {
   }
 }
 
-export function createLogger (level: string, name: string): Logger {
+export function createLogger (level: string, name: string): PinoLogger {
   return pino(loggerOptions(level, name), pino.destination(2))
+}
+
+export interface Logger {
+  debug: (fields: object, msg: string) => void
+  info: (fields: object, msg: string) => void
+  warn: (fields: object, msg: string) => void
+  error: (fields: object, msg: string) => void
+  child: (bindings: object) => Logger
+}
+
+export const silentLogger: Logger = {
+  debug: () => {},
+  info: () => {},
+  warn: () => {},
+  error: () => {},
+  child: () => silentLogger
 }

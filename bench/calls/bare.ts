@@ -9,7 +9,7 @@ import { createMediaSession, type MediaIceServer, type MediaSession } from '../.
 import { DEFAULT_MAX_ALLOCATIONS } from '../../node/media/turn/constants.js'
 import { issueTurnCredentials } from '../../node/media/turn/credentials.js'
 import { startTurnServer, type RunningTurnServer } from '../../node/media/turn/udp-turn-server.js'
-import { silentLogger } from '../../node/overlay/logger.js'
+import { silentLogger } from '../../common/logger.js'
 import { sleep } from '../lib/measure.js'
 import type { Stall } from './series.js'
 import { CALL_TIMEOUT_MS, onCleanup, POLL_MS, series, TURN_REALM, WARMUP, type Series } from './util.js'

@@ -2,7 +2,7 @@
 // encodes them with Opus and hands them to the media session; received packets
 // go through the jitter buffer to the decoder (or concealment) and the sink. An RTT probe rides
 // in the Opus packets both ways (rtt-probe.ts).
-import type { Logger } from '../overlay/logger.js'
+import type { Logger } from '../../common/logger.js'
 import type { AudioSource } from '../media/audio/sources.js'
 import type { AudioSink } from '../media/audio/sinks.js'
 import { readInt16Frame } from '../media/audio/sources.js'

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import type { Sodium } from '../../common/sodium.js'
 import type { Clock, TimerHandle } from '../../common/clock.js'
-import type { Logger } from '../overlay/logger.js'
+import type { Logger } from '../../common/logger.js'
 import { isEndReason, type CallBody, type CallBodyOf, type EndReason } from './call-bodies.js'
 import { openSealedSdp, sealSdp } from './sealed-sdp.js'
 import { ANSWER_SETUP_TIMEOUT_MS, DEFAULT_RING_TIMEOUT_MS, END_MESSAGES, INVITE_MAX_AGE_MS, OWN_END_MESSAGES } from './constants.js'

@@ -8,15 +8,15 @@ import { systemClock } from '../../common/clock.js'
 import { UserError } from '../../common/user-error.js'
 import { normalizeUsername } from '../../common/usernames.js'
 import type { Host } from '../overlay/host.js'
-import type { Logger } from '../overlay/logger.js'
+import type { Logger } from '../../common/logger.js'
 import { createMediaSession, type MediaSession } from '../media/media-session.js'
 import { createToneSource, createSilenceSource, createWavFileSource, createMicrophoneSource, type AudioSource } from '../media/audio/sources.js'
 import { createNullSink, createSpeakerSink, createWavFileSink, type AudioSink } from '../media/audio/sinks.js'
 import { createCallManager, CallError, type CallEvent, type MediaPort } from './call-manager.js'
 import { startCallAudio, type CallAudio } from './call-audio.js'
 import { estimateMos } from './mos.js'
-import type { CallAudioOptions, CallInfo, CallOptions, CallStats, NodeEvent } from '../runtime/api.js'
-import type { CallBody } from './call-bodies.js'
+import type { CallAudioOptions, CallInfo, CallOptions, CallProgressEvent, CallStats } from './call-types.js'
+import { isCallBody } from './call-bodies.js'
 
 /** How long a media failure waits for the peer's signaling to explain it (a hangup). */
 const MEDIA_FAILURE_GRACE_MS = 2000
@@ -43,7 +43,7 @@ export interface CallServiceOptions {
   deviceSecretKey: Uint8Array
   isContact: (user: string) => boolean
   defaults: CallDefaults
-  emit: (event: NodeEvent) => void
+  emit: (event: CallProgressEvent) => void
   /** ICE gathers only on this address (tests on one machine). */
   bindAddress?: string
 }
@@ -65,7 +65,8 @@ export interface CallService {
   hangup: (callId?: string) => void
   setMuted: (muted: boolean, callId?: string) => void
   calls: () => CallInfo[]
-  handleSignal: (from: { user: string, deviceKey: string }, body: CallBody) => void
+  /** A body the overlay delivered without interpreting it: acted on when it is call signaling, else logged and dropped. */
+  handleSignal: (from: { user: string, deviceKey: string }, body: unknown) => void
   close: () => Promise<void>
 }
 
@@ -292,7 +293,10 @@ export function createCallService (options: CallServiceOptions): CallService {
         stats: entry?.audio === undefined ? undefined : statsOf({ ...entry })
       }
     }),
-    handleSignal: (from, body) => { manager.handleSignal(from, body) },
+    handleSignal (from, body) {
+      if (isCallBody.Check(body)) manager.handleSignal(from, body)
+      else log.warn({ from: from.user, type: (body as { type?: unknown }).type }, 'dropped a delivered body that is not call signaling of a known shape')
+    },
     async close () {
       manager.close()
       await Promise.all([...media.values()].map(entry => entry.audio?.close()))

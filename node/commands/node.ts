@@ -15,7 +15,7 @@ import { DEFAULT_MAX_HOSTS, MAX_LINKS_PER_ADDRESS, MIN_SUPERNODES } from '../ove
 import { startControlServer } from '../control/server.js'
 import { newControlToken, removeControlFile, writeControlFile } from '../control/control-file.js'
 import { runShell } from '../control/shell.js'
-import type { Logger } from '../overlay/logger.js'
+import type { Logger } from '../../common/logger.js'
 import { MAX_TONE_HZ, MIN_TONE_HZ } from '../control/constants.js'
 import { DEFAULT_RING_TIMEOUT_MS } from '../calls/constants.js'
 

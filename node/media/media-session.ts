@@ -43,7 +43,7 @@ import {
   Audio, PeerConnection, RtcpNackResponder, RtcpSrReporter, RtpPacketizationConfig, RtpPacketizer, cleanup,
   type DescriptionType, type RtcConfig, type Track
 } from 'node-datachannel'
-import type { Logger } from '../overlay/logger.js'
+import type { Logger } from '../../common/logger.js'
 import { MAX_OPUS_FRAME_BYTES, MAX_OPUS_PACKET_SAMPLES, OPUS_CLOCK_RATE, OPUS_PAYLOAD_TYPE, OPUS_SAMPLES_PER_FRAME, RTP_HEADER_BYTES, advanceTimestamp, packetKind, parseRtp } from './rtp.js'
 import { checkCandidate, checkMid, checkRemoteSdp, filterSdpCandidates, sdpFingerprint, splitSdpCandidates, type AudioSdpSummary, type CandidateType, type GuardResult, type SdpType } from './sdp-guard.js'
 

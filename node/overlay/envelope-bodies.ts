@@ -3,7 +3,6 @@
 import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { MAX_CONTACTS, MAX_LOCATED_DEVICES, MAX_TEXT_BYTES } from './messages.js'
-import { CallBody } from '../calls/call-bodies.js'
 
 const Username = Type.String({ pattern: '^[a-z0-9._-]{3,32}$' })
 const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
@@ -71,8 +70,27 @@ export const PresenceQueryBody = Type.Object({
   at: Seq
 }, { additionalProperties: false })
 
-export const DeliverableBody = Type.Union([PresenceBody, TextBody, ReceiptBody, ContactRequestBody, ContactAcceptedBody, ...CallBody.anyOf])
-export type DeliverableBody = Static<typeof DeliverableBody>
+/** The overlay's own body types: an application's bodies are any others. */
+export const OVERLAY_BODY_TYPES = ['presence', 'text', 'receipt', 'contact-request', 'contact-accepted', 'presence-query'] as const
+
+/**
+ * A body the overlay carries without interpreting it (call signaling, and whatever
+ * comes next): a type of the application's, a sender and a recipient. The layer
+ * that owns the type checks the rest (calls/call-bodies.ts), so the overlay does
+ * not depend on the layers above it. Its size is bounded by the envelope's.
+ */
+export const ApplicationBody = Type.Object({
+  type: Type.String({ pattern: `^(?!(?:${OVERLAY_BODY_TYPES.join('|')})$)[a-z][a-z0-9-]{0,31}$` }),
+  from: Username,
+  to: Username
+}, { additionalProperties: true })
+export type ApplicationBody = Static<typeof ApplicationBody> & Record<string, unknown>
+
+/** The overlay's own bodies that hosts act on. */
+export const OverlayBody = Type.Union([PresenceBody, TextBody, ReceiptBody, ContactRequestBody, ContactAcceptedBody])
+export type OverlayBody = Static<typeof OverlayBody>
+export const DeliverableBody = Type.Union([...OverlayBody.anyOf, ApplicationBody])
+export type DeliverableBody = OverlayBody | ApplicationBody
 export type PresenceBody = Static<typeof PresenceBody>
 export type TextBody = Static<typeof TextBody>
 export type PresenceQueryBody = Static<typeof PresenceQueryBody>
@@ -81,5 +99,6 @@ export type PresenceQueryBody = Static<typeof PresenceQueryBody>
 export const ONE_SHOT_TYPES: ReadonlySet<string> = new Set(['text', 'receipt', 'contact-request', 'contact-accepted'])
 
 export const isDeliverableBody = Compile(DeliverableBody)
+export const isOverlayBody = Compile(OverlayBody)
 export const isPresenceBody = Compile(PresenceBody)
 export const isPresenceQueryBody = Compile(PresenceQueryBody)

@@ -3,11 +3,11 @@
 import type { Sodium } from '../../common/sodium.js'
 import type { Clock } from '../../common/clock.js'
 import { openEnvelope } from '../../common/wire/signed-envelope.js'
-import { isDeliverableBody, type DeliverableBody } from './envelope-bodies.js'
+import { isDeliverableBody, isOverlayBody, type ApplicationBody, type OverlayBody } from './envelope-bodies.js'
 import type { SeenOneShots } from './seen-one-shots.js'
 import { openSealedText } from './sealed-text.js'
 import type { Envelope } from './messages.js'
-import type { Logger } from './logger.js'
+import type { Logger } from '../../common/logger.js'
 import type { PresenceBook } from './presence-book.js'
 import type { HostEvent } from './host.js'
 
@@ -28,7 +28,7 @@ export interface DeliveryContext {
 }
 
 /** Whether a one-shot body is news: not a replay and not too old to tell from one. Other bodies always are. */
-function firstDelivery (ctx: DeliveryContext, envelope: Envelope, body: DeliverableBody): boolean {
+function firstDelivery (ctx: DeliveryContext, envelope: Envelope, body: OverlayBody): boolean {
   let key: string
   let at: number
   switch (body.type) {
@@ -49,19 +49,25 @@ export function handleDelivery (ctx: DeliveryContext, envelope: Envelope): void 
     ctx.log.warn({ reason: opened.reason }, `dropped a delivered envelope that does not verify: ${opened.message}`)
     return
   }
-  const body = opened.body
-  if (!isDeliverableBody.Check(body) || body.from !== opened.from.user) {
+  const deliverable = opened.body
+  if (!isDeliverableBody.Check(deliverable) || deliverable.from !== opened.from.user) {
     ctx.log.warn({ from: opened.from.user }, 'dropped a delivered envelope with an unknown or mismatched body')
     return
   }
-  if (!ctx.accepts(body.from, body.type)) {
-    ctx.log.debug({ from: body.from, type: body.type }, 'ignored a delivery this user does not accept (blocked or not a contact)')
+  if (!ctx.accepts(deliverable.from, deliverable.type)) {
+    ctx.log.debug({ from: deliverable.from, type: deliverable.type }, 'ignored a delivery this user does not accept (blocked or not a contact)')
     return
   }
-  if (body.type !== 'presence' && body.to !== ctx.user) {
-    ctx.log.warn({ from: body.from }, `dropped an envelope addressed to ${body.to}, not us`)
+  if (deliverable.type !== 'presence' && (deliverable as { to: string }).to !== ctx.user) {
+    ctx.log.warn({ from: deliverable.from }, `dropped an envelope addressed to ${(deliverable as { to: string }).to}, not us`)
     return
   }
+  if (!isOverlayBody.Check(deliverable)) {
+    // An application's body (call signaling): the layer that owns its type checks and decides.
+    ctx.emit({ event: 'application-body', from: { user: opened.from.user, deviceKey: opened.from.deviceKey }, body: deliverable as ApplicationBody })
+    return
+  }
+  const body: OverlayBody = deliverable
   if (!firstDelivery(ctx, envelope, body)) return
   switch (body.type) {
     case 'presence': {
@@ -89,8 +95,5 @@ export function handleDelivery (ctx: DeliveryContext, envelope: Envelope): void 
     case 'contact-accepted':
       ctx.emit({ event: 'contact-accepted', from: body.from })
       return
-    default:
-      // Call signaling: the call manager decides (it knows the calls).
-      ctx.emit({ event: 'call-signal', from: { user: opened.from.user, deviceKey: opened.from.deviceKey }, body })
   }
 }

@@ -15,17 +15,17 @@ import { createBackoff } from '../../common/backoff.js'
 import type { Transport } from '../net/transport.js'
 import { verifySupernodeCredential } from '../../common/supernode-credential.js'
 import { openLink, type Link } from './link.js'
-import type { Logger } from './logger.js'
+import type { Logger } from '../../common/logger.js'
 import {
   CAPABILITIES_PER_MESSAGE, MAX_RELEASED_RELAYS, type Envelope, type LinkMessage, type LookupCapability, type PresenceStatus, type SealedLocatorRecord, type SupernodeRef
 } from './messages.js'
 import type { HostCache } from './host-cache.js'
 import { createPresenceBook } from './presence-book.js'
 import { handleDelivery } from './host-deliveries.js'
+import type { ApplicationBody } from './envelope-bodies.js'
 import { createSeenOneShots } from './seen-one-shots.js'
 import { ONE_SHOT_TYPES } from './envelope-bodies.js'
 import { recipientDevices, sealText } from './sealed-text.js'
-import type { CallBody } from '../calls/call-bodies.js'
 import {
   DIAL_TIMEOUT_MS, PARALLEL_DIALS, PING_INTERVAL_MS, PRESENCE_EXPIRY_CHECK_MS, PING_TIMEOUT_MS, RECONNECT_BACKOFF, RECORD_LIFETIME_MS, REPUBLISH_INTERVAL_MS,
   REPUBLISH_JITTER
@@ -43,7 +43,8 @@ export type HostEvent =
   | { event: 'contact-request', from: string, message: string }
   | { event: 'contact-accepted', from: string }
   | { event: 'capacity', needed: boolean }
-  | { event: 'call-signal', from: { user: string, deviceKey: string }, body: CallBody }
+  /** A body of a type the overlay does not interpret (call signaling): signed by `from`, addressed to us. */
+  | { event: 'application-body', from: { user: string, deviceKey: string }, body: ApplicationBody }
 
 export interface HostComponents {
   sodium: Sodium

@@ -10,7 +10,7 @@ import { CERTIFICATE_CLOCK_SKEW_SECONDS, verifyCertificate, type Certificate, ty
 import { MAX_SEALED_FRAME_BYTES, type FrameCipher } from '../../common/wire/frame-cipher.js'
 import type { Connection } from '../net/transport.js'
 import { decodeLinkMessage, encodeLinkMessage, type LinkMessage, type MessageOf } from './messages.js'
-import type { Logger } from './logger.js'
+import type { Logger } from '../../common/logger.js'
 
 export const HANDSHAKE_TIMEOUT_MS = 5000
 export const DEFAULT_REQUEST_TIMEOUT_MS = 5000

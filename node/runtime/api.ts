@@ -2,6 +2,9 @@
 // interactive shell and --json output all go through this, nothing else.
 import type { PresenceStatus } from '../overlay/messages.js'
 import type { UserStatus } from '../overlay/host.js'
+import type { CallAudioOptions, CallProgressEvent, CallInfo, CallOptions } from '../calls/call-types.js'
+
+export type { CallAudioOptions, CallProgressEvent, CallInfo, CallOptions, CallStats } from '../calls/call-types.js'
 
 export type Role = 'host' | 'supernode'
 
@@ -54,58 +57,13 @@ export type NodeEvent =
   | { event: 'contact-added', username: string }
   | { event: 'contact-removed', username: string }
   | { event: 'error', message: string }
-  | { event: 'call-incoming', callId: string, from: string }
-  | { event: 'call-ringing', callId: string, peer: string }
-  /** `relay` names the relaying supernode (user@address) when path is relay. */
-  | { event: 'call-connected', callId: string, peer: string, path: 'direct' | 'relay', relay?: string, setupMs: number }
-  | { event: 'call-stats', callId: string } & CallStats
-  | { event: 'call-ended', callId: string, peer: string, reason: string, message: string, durationMs: number, recording?: string }
+  | CallProgressEvent
 
 export type SendMessageResult =
   | { status: 'delivered', id: string, receiptMs: number }
   /** Reached at least one device but no receipt came back in time. */
   | { status: 'sent', id: string }
   | { status: 'offline', id: string }
-
-/** Where a call's audio comes from and goes to; the node's own defaults apply to what is left out. */
-export interface CallAudioOptions {
-  /** WAV file to send (any common rate and channel count; resampled). */
-  play?: string
-  /** A sine tone to send, Hz. */
-  tone?: number
-  /** WAV file (48 kHz mono 16-bit) to record what the other side sends. */
-  record?: string
-}
-
-export interface CallOptions extends CallAudioOptions {
-  /** Media only through the TURN relay (privacy; tests). */
-  relayOnly?: boolean
-}
-
-export interface CallStats {
-  path: 'direct' | 'relay' | 'unknown'
-  rttMs: number | null
-  jitterMs: number
-  /** Percent of expected packets that never arrived. */
-  lossPct: number
-  /** Received audio bitrate. */
-  bitrateKbps: number
-  /** ITU-T E-model estimate, 1–4.5. */
-  mos: number
-  packetsSent: number
-  packetsReceived: number
-}
-
-export interface CallInfo {
-  callId: string
-  direction: 'outgoing' | 'incoming'
-  peer: string
-  state: 'inviting' | 'ringing' | 'connecting' | 'connected' | 'ended'
-  startedAt: number
-  connectedAt?: number
-  muted: boolean
-  stats?: CallStats
-}
 
 export interface NodeApi {
   status: () => NodeStatus

@@ -11,7 +11,7 @@ import { signLoginProof } from '../../common/login-proof.js'
 import type { Certificate } from '../../common/certificate.js'
 import type { SupernodeInfo } from '../../common/login-api.js'
 import type { OwnLookup } from '../../common/lookup-keys.js'
-import type { Logger } from '../overlay/logger.js'
+import type { Logger } from '../../common/logger.js'
 import type { DataDir } from './data-dir.js'
 import { CERTIFICATE_RENEW_AT } from './defaults.js'
 

@@ -13,7 +13,7 @@ import { createWsTransport } from '../net/ws-transport.js'
 import type { Listener } from '../net/transport.js'
 import { createHost, newMessageId, type Host, type HostEvent, type UserStatus } from '../overlay/host.js'
 import { createHostCache, supernodeRef } from '../overlay/host-cache.js'
-import type { Logger } from '../overlay/logger.js'
+import type { Logger } from '../../common/logger.js'
 import { openDataDir } from './data-dir.js'
 import { openLoginSession } from './login-session.js'
 import { startSupernodeRole, type SupernodeRole } from './supernode-role.js'
@@ -22,7 +22,6 @@ import { sourceAddressFor } from './source-address.js'
 import { createContactBook } from './contact-book.js'
 import type { NodeApi, NodeEvent, NodeStatus, Role, SendMessageResult } from './api.js'
 import { createCallService, type CallDefaults } from '../calls/call-service.js'
-import type { CallBody } from '../calls/call-bodies.js'
 import {
   CONTACT_REQUEST_POLL_MS, DEFAULT_MAX_LOAD_PER_CORE, DEFAULT_MIN_FREE_MEMORY_MB, DEFAULT_PROMOTE_AFTER_MS, DEMOTE_AFTER_FAILED_CHECKS, PROMOTION_CHECK_MS
 } from './defaults.js'
@@ -120,7 +119,8 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
       case 'contact-accepted':
         void contacts.refresh().catch(() => {})
         return
-      case 'call-signal':
+      case 'application-body':
+        // Call signaling is the only application carried today; the call service checks its shape.
         onCallSignal(event.from, event.body)
         return
       default:
@@ -129,7 +129,7 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
   }
 
   // Set once the host exists; signals before that cannot belong to a call of ours.
-  let onCallSignal = (_from: { user: string, deviceKey: string }, _body: CallBody): void => {}
+  let onCallSignal = (_from: { user: string, deviceKey: string }, _body: unknown): void => {}
   let hostRef: Host | undefined
   const contacts = createContactBook({ session, log, emit, getHost: () => hostRef })
   await contacts.refresh()

@@ -4,7 +4,7 @@
 // supernode keeps refusing what it learned before.
 import type { LoginClient } from '../../common/login-client.js'
 import type { Revocation } from '../../common/revocation.js'
-import type { Logger } from '../overlay/logger.js'
+import type { Logger } from '../../common/logger.js'
 import { REVOCATION_POLL_MS } from './defaults.js'
 
 /** Pages one poll follows at most (MAX_REVOCATIONS_PER_PAGE each); the rest comes with the next poll. */

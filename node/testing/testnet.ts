@@ -16,7 +16,7 @@ import type { Listener } from '../net/transport.js'
 import { createSupernode, type Supernode } from '../overlay/supernode/supernode.js'
 import { createHost, type Host, type HostEvent, type UserStatus } from '../overlay/host.js'
 import { createHostCache } from '../overlay/host-cache.js'
-import { silentLogger, type Logger } from '../overlay/logger.js'
+import { silentLogger, type Logger } from '../../common/logger.js'
 import type { SupernodeRef } from '../overlay/messages.js'
 
 export const TESTNET_PORT = 7701

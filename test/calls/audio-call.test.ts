@@ -18,7 +18,7 @@ import { readWavFile } from '../../node/media/audio/wav.js'
 import { dominantFrequency, levelDbfs } from '../../node/media/audio/analysis.js'
 import { shutdownMedia } from '../../node/media/media-session.js'
 import { freePort } from '../helpers/voxmesh-net.js'
-import type { Logger } from '../../node/overlay/logger.js'
+import type { Logger } from '../../common/logger.js'
 import { blockUdpTo } from '../helpers/udp-firewall.js'
 
 const PASSWORD = 'correct horse battery'

@@ -8,6 +8,7 @@
 // harness of test/overlay/bad-input.test.ts), call managers on real hosts, and a fake MediaPort
 // (sans-IO); a forged or replayed envelope goes out through a hand-driven link, exactly as
 // built. Media and TURN cases use real node-datachannel sessions, real UDP and real nodes.
+import { isCallBody, type CallBodyOf } from '../../node/calls/call-bodies.js'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -163,7 +164,7 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
         capabilities: PHONE_USERS.filter(other => other !== user).map(h.capabilityFor),
         onEvent: event => {
           self.hostEvents.push(event)
-          if (event.event === 'call-signal') self.calls.handleSignal(event.from, event.body)
+          if (event.event === 'application-body' && isCallBody.Check(event.body)) self.calls.handleSignal(event.from, event.body)
         }
       }
     )
@@ -211,7 +212,7 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
       presence: createPresenceBook(),
       seen: createSeenOneShots(),
       device: { deviceKey: p.device.deviceKey, secretKey: p.device.identity.secretKey },
-      emit: event => { if (event.event === 'call-signal') p.calls.handleSignal(event.from, event.body) },
+      emit: event => { if (event.event === 'application-body' && isCallBody.Check(event.body)) p.calls.handleSignal(event.from, event.body) },
       user: p.user,
       accepts: () => true,
       reply: () => {}
@@ -267,7 +268,7 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
       expect(bob.events.at(-1)).toMatchObject({ event: 'ended', callId, reason: 'failed' })
       expect(bob.media.closed.has(callId)).toBe(true)
       // The caller is told.
-      expect(alice.hostEvents).toContainEqual(expect.objectContaining({ event: 'call-signal', body: expect.objectContaining({ type: 'call-end', callId, reason: 'failed' }) }))
+      expect(alice.hostEvents).toContainEqual(expect.objectContaining({ event: 'application-body', body: expect.objectContaining({ type: 'call-end', callId, reason: 'failed' }) }))
       await expectProperCall(alice, bob)
     })
 
@@ -469,7 +470,7 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
       expect(bob.calls.calls()).toHaveLength(1)
       expectLogged(bob.logs, 'debug', /^ignoring a call invite already seen/, { callId })
       // Rang once: one call-ringing went back.
-      expect(alice.hostEvents.filter(e => e.event === 'call-signal' && e.body.type === 'call-ringing')).toHaveLength(1)
+      expect(alice.hostEvents.filter(e => e.event === 'application-body' && e.body.type === 'call-ringing')).toHaveLength(1)
       bob.calls.decline(callId)
       await h.run(50)
       await expectProperCall(alice, bob)
@@ -693,8 +694,8 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
   }
   const nodeEvent = async <E extends NodeEvent['event']>(node: RunningNode, event: E, match: (e: Extract<NodeEvent, { event: E }>) => boolean = () => true): Promise<Extract<NodeEvent, { event: E }>> =>
     await waitFor(`${event} on ${node.status().user}`, () => events.get(node)?.find((e): e is Extract<NodeEvent, { event: E }> => e.event === event && match(e as Extract<NodeEvent, { event: E }>)))
-  const signalToMallory = async (type: string, callId: string): Promise<Extract<HostEvent, { event: 'call-signal' }>> =>
-    await waitFor(`${type} for mallory`, () => malloryEvents.find((e): e is Extract<HostEvent, { event: 'call-signal' }> => e.event === 'call-signal' && e.body.type === type && e.body.callId === callId))
+  const signalToMallory = async (type: string, callId: string): Promise<Extract<HostEvent, { event: 'application-body' }>> =>
+    await waitFor(`${type} for mallory`, () => malloryEvents.find((e): e is Extract<HostEvent, { event: 'application-body' }> => e.event === 'application-body' && e.body.type === type && e.body.callId === callId))
   const relay = (): NonNullable<NodeStatus['relay']> => {
     const counters = sn.status().relay
     if (counters === null) throw new Error('the supernode runs no relay')
@@ -870,7 +871,7 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
     await signalToMallory('call-invite', callId)
     expect((await mallory.send('alice', { type: 'call-accept', callId })).delivered).toBe(1)
     const offer = await signalToMallory('call-offer', callId)
-    const body = offer.body as Extract<typeof offer.body, { type: 'call-offer' }>
+    const body = offer.body as unknown as CallBodyOf<'call-offer'>
     expect(body.device).toBe(malloryDevice.deviceKey)
     const offerSdp = openSealedSdp(await loadSodium(), body.sdp, malloryDevice.secretKey) as string
     expect(checkRemoteSdp(offerSdp, 'offer').ok).toBe(true)
@@ -895,7 +896,7 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
     expect(ended).toMatchObject({ reason: 'failed', peer: 'mallory' })
     expectLogged(logsOf('bob'), 'warn', /^media answer failed: offer refused: no a=fingerprint:sha-256$/, { callId })
     expectLogged(logsOf('bob'), 'warn', /^refused the remote offer: no a=fingerprint:sha-256$/)
-    expect(malloryEvents.some(e => e.event === 'call-signal' && e.body.type === 'call-answer' && e.body.callId === callId)).toBe(false)
+    expect(malloryEvents.some(e => e.event === 'application-body' && e.body.type === 'call-answer' && e.body.callId === callId)).toBe(false)
     const end = await signalToMallory('call-end', callId)
     expect(end.body).toMatchObject({ reason: 'failed' })
   })

@@ -1,11 +1,12 @@
 // Call states over the real overlay (in-memory network, fake clock), with the
 // media behind the MediaPort interface faked: it "connects" once the caller has
 // applied the callee's answer. Media itself is tested in test/media.
+import { isCallBody } from '../../node/calls/call-bodies.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createTestnet, type Testnet, type TestnetHost } from '../../node/testing/testnet.js'
 import { createCallManager, type CallEvent, type CallManager, type MediaPort } from '../../node/calls/call-manager.js'
 import { DEFAULT_RING_TIMEOUT_MS } from '../../node/calls/constants.js'
-import { silentLogger } from '../../node/overlay/logger.js'
+import { silentLogger } from '../../common/logger.js'
 
 interface Phone { host: TestnetHost, calls: CallManager, events: CallEvent[], media: { offers: number, answers: number, closed: Set<string> } }
 
@@ -45,7 +46,7 @@ function phone (host: TestnetHost, options: { contactsOnly?: boolean, peers: () 
       }
     )
   }
-  host.onEvent = event => { if (event.event === 'call-signal') self.calls.handleSignal(event.from, event.body) }
+  host.onEvent = event => { if (event.event === 'application-body' && isCallBody.Check(event.body)) self.calls.handleSignal(event.from, event.body) }
   return self
 }
 

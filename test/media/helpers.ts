@@ -1,5 +1,5 @@
 // Two media sessions in one process, wired to each other the way signaling would wire them.
-import { silentLogger } from '../../node/overlay/logger.js'
+import { silentLogger } from '../../common/logger.js'
 import { createOpusEncoder } from '../../node/media/audio/opus.js'
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../node/media/audio/pcm.js'
 import { createMediaSession, type MediaIceServer, type MediaSession, type MediaState, type ReceivedRtp } from '../../node/media/media-session.js'

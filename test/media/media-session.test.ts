@@ -1,6 +1,6 @@
 // Two real node-datachannel sessions in one process on 127.0.0.1.
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { silentLogger } from '../../node/overlay/logger.js'
+import { silentLogger } from '../../common/logger.js'
 import { createMediaSession, shutdownMedia } from '../../node/media/media-session.js'
 import { OPUS_PAYLOAD_TYPE, opusPacketSamples, sequenceDelta, timestampDelta } from '../../node/media/rtp.js'
 import { checkRemoteSdp } from '../../node/media/sdp-guard.js'

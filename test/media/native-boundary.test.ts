@@ -96,7 +96,7 @@ vi.mock('node-datachannel', () => native.module)
 
 const { ANSWERER_CANDIDATE_HOLD_MS, createMediaSession, shutdownMedia } = await import('../../node/media/media-session.js')
 const { buildRtp } = await import('../../node/media/rtp.js')
-const { silentLogger } = await import('../../node/overlay/logger.js')
+const { silentLogger } = await import('../../common/logger.js')
 type MediaState = import('../../node/media/media-session.js').MediaState
 
 const OFFER = [

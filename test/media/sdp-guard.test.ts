@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
-import { silentLogger } from '../../node/overlay/logger.js'
+import { silentLogger } from '../../common/logger.js'
 import { createMediaSession, shutdownMedia, type MediaSession } from '../../node/media/media-session.js'
 import { MAX_REMOTE_SDP_BYTES, checkCandidate, checkMid, checkRemoteSdp, sdpFingerprint } from '../../node/media/sdp-guard.js'
 

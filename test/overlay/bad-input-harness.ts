@@ -23,7 +23,7 @@ import { createHostCache } from '../../node/overlay/host-cache.js'
 import type { DhtRecord } from '../../node/overlay/dht/dht.js'
 import { RECORD_LIFETIME_MS } from '../../node/overlay/constants.js'
 import { decodeLinkMessage, type LinkMessage, type MessageOf, type SupernodeRef } from '../../node/overlay/messages.js'
-import type { Logger } from '../../node/overlay/logger.js'
+import type { Logger } from '../../common/logger.js'
 
 export const SN_PORT = 7701
 const LATENCY_MS = 2

@@ -17,7 +17,7 @@ import { createHarness, type Harness } from '../overlay/bad-input-harness.js'
 import { createTestLoginServer, signUp, type TestLoginServer } from '../helpers/login-server.js'
 import { addRogueDhtPeer, type Rogue } from './rogue-dht-peer.js'
 import { openLink } from '../../node/overlay/link.js'
-import { silentLogger } from '../../node/overlay/logger.js'
+import { silentLogger } from '../../common/logger.js'
 
 describe('joining the supernode mesh takes an admission from the login server', () => {
   let h: Harness

@@ -9,7 +9,7 @@ import type { DhtPeer } from '../../node/overlay/dht/dht.js'
 import type { LinkMessage, MessageOf } from '../../node/overlay/messages.js'
 import type { SupernodeCredential } from '../../common/supernode-credential.js'
 import type { LinkIdentity } from '../../common/wire/link-handshake.js'
-import { silentLogger } from '../../node/overlay/logger.js'
+import { silentLogger } from '../../common/logger.js'
 
 export interface Rogue {
   address: string

@@ -7,7 +7,7 @@ import { fromBase64url } from '../../common/base64url.js'
 import { canonicalDecode } from '../../common/canonical.js'
 import type { Testnet } from '../../node/testing/testnet.js'
 import { openLink, type Link } from '../../node/overlay/link.js'
-import { silentLogger } from '../../node/overlay/logger.js'
+import { silentLogger } from '../../common/logger.js'
 import type { Envelope, LinkMessage, SupernodeRef } from '../../node/overlay/messages.js'
 
 export interface RogueSupernode {

@@ -36,7 +36,7 @@
 // reason phrase says what was wrong.
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
 import type { Clock, TimerHandle } from '../../../common/clock.js'
-import { silentLogger, type Logger } from '../../overlay/logger.js'
+import { silentLogger, type Logger } from '../../../common/logger.js'
 import { Allocation } from './allocation.js'
 import { configFrom, type TurnConfig, type TurnServerInit } from './config.js'
 import {

@@ -14,7 +14,7 @@ import { addressGroupOf, parseHostPort } from '../../../common/address.js'
 import type { Clock } from '../../../common/clock.js'
 import type { Connection } from '../../net/transport.js'
 import type { Link } from '../link.js'
-import type { Logger } from '../logger.js'
+import type { Logger } from '../../../common/logger.js'
 import {
   FIRST_MESSAGE_TIMEOUT_MS, HOST_SILENCE_LIMIT_MS, MAX_LINKS_PER_ADDRESS, MAX_LINKS_PER_DEVICE, MAX_LINKS_PER_USER, PING_INTERVAL_MS
 } from '../constants.js'

@@ -1,0 +1,53 @@
+// What a call looks like from outside the calls layer: the options a call is
+// placed or answered with, its live figures, its summary and its events. The
+// runtime's NodeApi and NodeEvent include these; calls/ owns them.
+
+/** Where a call's audio comes from and goes to; the node's own defaults apply to what is left out. */
+export interface CallAudioOptions {
+  /** WAV file to send (any common rate and channel count; resampled). */
+  play?: string
+  /** A sine tone to send, Hz. */
+  tone?: number
+  /** WAV file (48 kHz mono 16-bit) to record what the other side sends. */
+  record?: string
+}
+
+export interface CallOptions extends CallAudioOptions {
+  /** Media only through the TURN relay (privacy; tests). */
+  relayOnly?: boolean
+}
+
+export interface CallStats {
+  path: 'direct' | 'relay' | 'unknown'
+  rttMs: number | null
+  jitterMs: number
+  /** Percent of expected packets that never arrived. */
+  lossPct: number
+  /** Received audio bitrate. */
+  bitrateKbps: number
+  /** ITU-T E-model estimate, 1–4.5. */
+  mos: number
+  packetsSent: number
+  packetsReceived: number
+}
+
+export interface CallInfo {
+  callId: string
+  direction: 'outgoing' | 'incoming'
+  peer: string
+  state: 'inviting' | 'ringing' | 'connecting' | 'connected' | 'ended'
+  startedAt: number
+  connectedAt?: number
+  muted: boolean
+  stats?: CallStats
+}
+
+/** A call's progress, as NodeEvent carries it (one JSON object per line with --json). */
+export type CallProgressEvent =
+  | { event: 'call-incoming', callId: string, from: string }
+  | { event: 'call-ringing', callId: string, peer: string }
+  /** `relay` names the relaying supernode (user@address) when path is relay. */
+  | { event: 'call-connected', callId: string, peer: string, path: 'direct' | 'relay', relay?: string, setupMs: number }
+  | { event: 'call-stats', callId: string } & CallStats
+  | { event: 'call-ended', callId: string, peer: string, reason: string, message: string, durationMs: number, recording?: string }
+
