@@ -1,0 +1,27 @@
+// ESLint: the layer rule of the node (commands → control → runtime → calls →
+// media / overlay → net → common, and never back), checked on every import, so
+// a wrong-way import fails `npm run lint` (and CI) instead of waiting for review.
+import tseslint from 'typescript-eslint'
+
+/** Imports a folder may not make: each names the layers above it (or beside it). */
+const forbidden = (what, ...layers) => ({
+  'no-restricted-imports': ['error', {
+    patterns: [{ group: layers.flatMap(layer => [`**/${layer}/*`, `**/${layer}/**`]), message: `${what} may not import from ${layers.join(', ')}: layers import one way (README, "Layout").` }]
+  }]
+})
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', 'voxmesh-data/**', 'voxmesh-demo/**'] },
+  {
+    files: ['**/*.ts'],
+    languageOptions: { parser: tseslint.parser, parserOptions: { sourceType: 'module' } }
+  },
+  { files: ['common/**/*.ts'], rules: forbidden('common/', 'node', 'login-server', 'pstn-gateway-stub') },
+  { files: ['login-server/**/*.ts'], rules: forbidden('login-server/', 'node', 'pstn-gateway-stub') },
+  { files: ['node/net/**/*.ts'], rules: forbidden('node/net', 'overlay', 'media', 'calls', 'runtime', 'control', 'commands', 'testing') },
+  { files: ['node/overlay/**/*.ts'], rules: forbidden('node/overlay', 'media', 'calls', 'runtime', 'control', 'commands', 'testing') },
+  { files: ['node/media/**/*.ts'], rules: forbidden('node/media', 'overlay', 'calls', 'runtime', 'control', 'commands', 'testing') },
+  { files: ['node/calls/**/*.ts'], rules: forbidden('node/calls', 'runtime', 'control', 'commands', 'testing') },
+  { files: ['node/runtime/**/*.ts'], rules: forbidden('node/runtime', 'control', 'commands', 'testing') },
+  { files: ['node/control/**/*.ts'], rules: forbidden('node/control', 'commands', 'testing') }
+)
