@@ -54,6 +54,8 @@ export const DEFAULT_RATE_LIMITS = {
   sessionsPerUsername: { limit: 10, windowSeconds: 300 },
   /** failed logins per username from one known device */
   sessionsPerKnownDevice: { limit: 10, windowSeconds: 300 },
+  /** all logins (right or wrong) of one user's known devices: a person logs in a few times a minute at most */
+  knownDeviceLoginsPerUser: { limit: 60, windowSeconds: 60 },
   /** contact requests per sender (all go to non-contacts) */
   contactRequestsPerSender: { limit: 20, windowSeconds: 3600 },
   supernodeRegistrationsPerIp: { limit: 120, windowSeconds: 60 },

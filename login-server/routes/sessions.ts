@@ -45,12 +45,14 @@ export function registerSessionRoutes (app: App, ctx: RouteContext): void {
       throw err
     }
 
-    if (!known) {
-      try {
-        ctx.limit('sessionsPerIp', addressPrefix(request.ip))
-      } catch (err) {
-        reject('rate_limited', err as ApiError)
-      }
+    try {
+      if (!known) ctx.limit('sessionsPerIp', addressPrefix(request.ip))
+      // Known devices skip the per-network limit but not every limit: each user's known devices
+      // share an allowance of attempts (right or wrong), so an attacker's own known devices cannot
+      // fill the priority lane of the password queue without bound.
+      else ctx.limit('knownDeviceLoginsPerUser', username)
+    } catch (err) {
+      reject('rate_limited', err as ApiError)
     }
     // The failure limits count an attempt before the (slow) password check and
     // take it back unless the password was wrong, so concurrent guesses cannot

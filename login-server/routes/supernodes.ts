@@ -58,14 +58,13 @@ export function registerSupernodeRoutes (app: App, ctx: RouteContext): void {
       throw new ApiError('stale_signature', 'heartbeat timestamp is not newer than the last one (replayed?)')
     }
     const group = addressGroupOf(advertised.host)
-    const sharing = (await store.listLiveSupernodes(now))
-      .filter(entry => entry.deviceKey !== deviceKey && addressGroupOf(parseHostPort(entry.address)?.host ?? entry.address) === group)
-    if (sharing.length >= ctx.maxSupernodesPerAddress) {
+    const full = (): ApiError => {
       request.log.warn({ user, group }, 'supernode not admitted: its address already runs the most supernodes allowed')
-      throw new ApiError('address_limit', `${group} already runs ${sharing.length} supernodes, the most one address may run`)
+      return new ApiError('address_limit', `${group} already runs ${ctx.maxSupernodesPerAddress} supernodes, the most one address may run`)
     }
-    // Only a device key new to the list counts: a supernode that restarts keeps its admission.
-    if (previous === undefined || previous.expiresAt <= now) ctx.limit('supernodeAdmissionsPerAddress', group)
+    // Checked now, to spare the dial-back, and again as the entry is written (concurrent heartbeats).
+    const sharing = (await store.listLiveSupernodes(now)).filter(entry => entry.deviceKey !== deviceKey && groupOfAddress(entry.address) === group)
+    if (sharing.length >= ctx.maxSupernodesPerAddress) throw full()
     let confirmedAt = previous?.confirmedAt ?? 0
     const needsDialback = previous === undefined || previous.address !== hb.address ||
       previous.expiresAt <= now || now - previous.confirmedAt >= SUPERNODE_RECONFIRM_SECONDS
@@ -83,7 +82,10 @@ export function registerSupernodeRoutes (app: App, ctx: RouteContext): void {
       confirmedAt = now
       request.log.info({ user, address: hb.address, rttMs: Math.round(result.rttMs) }, 'supernode listed after dial-back')
     }
-    await store.putSupernode({
+    // Only a device key new to the list counts, once its dial-back worked: a supernode that restarts
+    // keeps its admission, and one whose address does not answer uses up nothing.
+    if (previous === undefined || previous.expiresAt <= now) ctx.limit('supernodeAdmissionsPerAddress', group)
+    const admitted = await store.putSupernodeIfRoom({
       deviceKey,
       username: user,
       address: hb.address,
@@ -93,7 +95,8 @@ export function registerSupernodeRoutes (app: App, ctx: RouteContext): void {
       confirmedAt,
       expiresAt: now + SUPERNODE_TTL_SECONDS,
       lastTimestamp: hb.timestamp
-    })
+    }, now, ctx.maxSupernodesPerAddress, groupOfAddress)
+    if (!admitted) throw full()
     await store.deleteExpiredSupernodes(now)
     const credential = signSupernodeCredential(sodium, {
       user, deviceKey, address: hb.address, dhtId: assignDhtId(ctx.dhtIdSecret, deviceKey, now), issued: now, expires: now + SUPERNODE_CREDENTIAL_TTL_SECONDS
@@ -105,6 +108,11 @@ export function registerSupernodeRoutes (app: App, ctx: RouteContext): void {
     await ctx.authenticate(request)
     return { supernodes: await sampleSupernodes(ctx) }
   })
+}
+
+/** The address group of a listed HOST:PORT (per-address caps). */
+function groupOfAddress (address: string): string {
+  return addressGroupOf(parseHostPort(address)?.host ?? address)
 }
 
 /** A random sample of live supernodes, as handed to nodes for their host cache. */

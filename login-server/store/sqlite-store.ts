@@ -268,6 +268,15 @@ export function openSqliteStore (file: string): LoginStore {
     async putSupernode (entry) {
       q.putSupernode.run(entry)
     },
+    async putSupernodeIfRoom (entry, now, max, groupOf) {
+      return db.transaction(() => {
+        const group = groupOf(entry.address)
+        const sharing = q.liveSupernodes.all(now).filter(row => row.device_key !== entry.deviceKey && groupOf(row.address) === group).length
+        if (sharing >= max) return false
+        q.putSupernode.run(entry)
+        return true
+      })()
+    },
     async sampleLiveSupernodes (now, limit) {
       return q.sampleSupernodes.all(now, limit).map(toSupernode)
     },

@@ -89,6 +89,12 @@ export interface LoginStore {
 
   getSupernode (deviceKey: string): Promise<SupernodeEntry | undefined>
   putSupernode (entry: SupernodeEntry): Promise<void>
+  /**
+   * Puts the entry only while fewer than `max` other live entries share its address group
+   * (`groupOf` of their addresses), checked and written in one transaction: concurrent
+   * heartbeats from one address cannot all get in. False when there was no room.
+   */
+  putSupernodeIfRoom (entry: SupernodeEntry, now: number, max: number, groupOf: (address: string) => string): Promise<boolean>
   /** Up to `limit` unexpired entries, in random order. */
   sampleLiveSupernodes (now: number, limit: number): Promise<SupernodeEntry[]>
   countLiveSupernodes (now: number): Promise<number>

@@ -41,6 +41,8 @@ export const HOST_CACHE_SIZE = 200
  * are caught by remembering ids, replays outside it by their age.
  */
 export const ONE_SHOT_MAX_AGE_MS = 5 * 60_000
+/** ...and at most this much ahead of ours (so forgotten ids can never push the accepted window past now by more). */
+export const ONE_SHOT_MAX_AHEAD_MS = 60_000
 /** One-shot ids a host remembers; when full the oldest is forgotten and nothing older than it is accepted. */
 export const MAX_SEEN_ONE_SHOTS = 4096
 /** Revocations a supernode holds at most (the login server lists each logout until its certificates expire). */

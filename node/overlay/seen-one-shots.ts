@@ -6,7 +6,7 @@
 // kept. When the cap forces an id out, the accepted window shrinks past that
 // id's time: anything not older than every forgotten id is remembered if seen,
 // so a replay is never mistaken for news.
-import { MAX_SEEN_ONE_SHOTS, ONE_SHOT_MAX_AGE_MS } from './constants.js'
+import { MAX_SEEN_ONE_SHOTS, ONE_SHOT_MAX_AGE_MS, ONE_SHOT_MAX_AHEAD_MS } from './constants.js'
 
 export type OneShotVerdict = 'new' | 'duplicate' | 'stale'
 
@@ -16,7 +16,7 @@ export interface SeenOneShots {
   readonly size: number
 }
 
-export function createSeenOneShots (cap = MAX_SEEN_ONE_SHOTS, maxAgeMs = ONE_SHOT_MAX_AGE_MS): SeenOneShots {
+export function createSeenOneShots (cap = MAX_SEEN_ONE_SHOTS, maxAgeMs = ONE_SHOT_MAX_AGE_MS, maxAheadMs = ONE_SHOT_MAX_AHEAD_MS): SeenOneShots {
   // Insertion order; signed times are close to arrival order, so the oldest sit first.
   const seen = new Map<string, number>()
   /** The newest signed time among ids forgotten to make room: nothing at or before it is accepted. */
@@ -31,7 +31,9 @@ export function createSeenOneShots (cap = MAX_SEEN_ONE_SHOTS, maxAgeMs = ONE_SHO
 
   return {
     admit (key, at, now) {
-      if (Math.abs(now - at) > maxAgeMs || at <= floor) return 'stale'
+      // Only a little ahead of our clock: an envelope signed far in the future, once forgotten,
+      // would push the floor past now and make every honest envelope look stale.
+      if (now - at > maxAgeMs || at - now > maxAheadMs || at <= floor) return 'stale'
       forgetExpired(now)
       if (seen.has(key)) return 'duplicate'
       if (seen.size >= cap) {

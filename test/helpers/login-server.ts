@@ -22,6 +22,7 @@ export const RELAXED_RATE_LIMITS = {
   sessionsPerIp: { limit: 10_000, windowSeconds: 60 },
   sessionsPerUsername: { limit: 10_000, windowSeconds: 60 },
   sessionsPerKnownDevice: { limit: 10_000, windowSeconds: 60 },
+  knownDeviceLoginsPerUser: { limit: 10_000, windowSeconds: 60 },
   contactRequestsPerSender: { limit: 10_000, windowSeconds: 60 },
   supernodeRegistrationsPerIp: { limit: 10_000, windowSeconds: 60 },
   supernodeAdmissionsPerAddress: { limit: 10_000, windowSeconds: 60 }

@@ -14,6 +14,8 @@ export function handlePeerLink (sn: SupernodeInternals, link: Link, from: DhtPee
   const { components, router, peers } = sn
 
   link.onMessage = (message: LinkMessage) => {
+    // A renewed admission first: it may arrive just after the old one ran out.
+    if (message.t === 'peer-hello') { peers.renewed(link.peer.deviceKey, message); return }
     // A peer whose admission ran out (and was not renewed) is no longer a supernode.
     if (!peers.isAdmitted(link.peer.deviceKey)) throw new Error('the peer\'s supernode credential expired')
     switch (message.t) {
@@ -51,9 +53,6 @@ export function handlePeerLink (sn: SupernodeInternals, link: Link, from: DhtPee
         link.send({ t: 'presence-fetch-result', id: message.id, presence: localPresence(sn, message.user, opened.from.user).slice(0, 16) })
         return
       }
-      case 'peer-hello':
-        peers.renewed(link.peer.deviceKey, message)
-        return
       default:
         throw new Error(`supernodes may not send ${message.t}`)
     }

@@ -27,6 +27,8 @@ export interface PeerLinks {
   count: () => number
   /** The open links (e.g. to close those whose certificate was revoked). */
   links: () => Link[]
+  /** Every open link with its peer's credential facts. */
+  entries: () => Array<{ link: Link, credential: SupernodeCredentialBody }>
   close: () => void
 }
 
@@ -143,7 +145,13 @@ export function createPeerLinks (
     renewed (deviceKey, message) {
       const entry = links.get(deviceKey)
       if (entry === undefined) return
-      entry.credential = check(deviceKey, message)
+      const renewal = check(deviceKey, message)
+      if (renewal.dhtId !== entry.credential.dhtId || renewal.address !== entry.credential.address) {
+        // A new epoch (or address): the DHT knows the peer under its old place; it comes back under the new one.
+        entry.link.close('the peer moved to a new DHT id or address')
+        return
+      }
+      entry.credential = renewal
     },
     isAdmitted: deviceKey => (links.get(deviceKey)?.credential.expires ?? 0) > nowSeconds(),
     credentialOf: deviceKey => links.get(deviceKey)?.credential,
@@ -153,6 +161,7 @@ export function createPeerLinks (
     },
     count: () => links.size,
     links: () => [...links.values()].map(entry => entry.link),
+    entries: () => [...links.values()].map(({ link, credential }) => ({ link, credential })),
     close () {
       closed = true
       for (const { link } of links.values()) link.close('supernode shutting down')

@@ -170,6 +170,8 @@ export function createSupernode (given: SupernodeComponents, init: SupernodeInit
       dht = createOurDht(check.body.dhtId)
       if (previous === undefined) return
       previous.close()
+      // Peers we are linked to seed the new table (bootstrap reuses their links without reopening them).
+      for (const { credential: peer } of peers.entries()) dht.addPeer({ id: peer.dhtId, address: peer.address, key: peer.deviceKey })
       peers.announce()
       // Our hosts' locators reach the new id's neighbourhood with their next republish (REPUBLISH_INTERVAL_MS).
       log.info({ dhtId: check.body.dhtId.slice(0, 16) }, 'new DHT epoch: rejoining the mesh under our new id')
