@@ -47,14 +47,6 @@ export const ReceiptBody = Type.Object({
   at: Seq
 }, { additionalProperties: false })
 
-export const ContactRequestBody = Type.Object({
-  type: Type.Literal('contact-request'),
-  from: Username,
-  to: Username,
-  message: Type.String({ maxLength: 500 }),
-  at: Seq
-}, { additionalProperties: false })
-
 export const ContactAcceptedBody = Type.Object({
   type: Type.Literal('contact-accepted'),
   from: Username,
@@ -71,7 +63,7 @@ export const PresenceQueryBody = Type.Object({
 }, { additionalProperties: false })
 
 /** The overlay's own body types: an application's bodies are any others. */
-export const OVERLAY_BODY_TYPES = ['presence', 'text', 'receipt', 'contact-request', 'contact-accepted', 'presence-query'] as const
+export const OVERLAY_BODY_TYPES = ['presence', 'text', 'receipt', 'contact-accepted', 'presence-query'] as const
 
 /**
  * A body the overlay carries without interpreting it (call signaling, and whatever
@@ -87,7 +79,7 @@ export const ApplicationBody = Type.Object({
 export type ApplicationBody = Static<typeof ApplicationBody> & Record<string, unknown>
 
 /** The overlay's own bodies that hosts act on. */
-export const OverlayBody = Type.Union([PresenceBody, TextBody, ReceiptBody, ContactRequestBody, ContactAcceptedBody])
+export const OverlayBody = Type.Union([PresenceBody, TextBody, ReceiptBody, ContactAcceptedBody])
 export type OverlayBody = Static<typeof OverlayBody>
 export const DeliverableBody = Type.Union([...OverlayBody.anyOf, ApplicationBody])
 export type DeliverableBody = OverlayBody | ApplicationBody
@@ -96,7 +88,7 @@ export type TextBody = Static<typeof TextBody>
 export type PresenceQueryBody = Static<typeof PresenceQueryBody>
 
 /** Bodies a recipient acts on once, however often they are delivered (calls keep their own replay checks). */
-export const ONE_SHOT_TYPES: ReadonlySet<string> = new Set(['text', 'receipt', 'contact-request', 'contact-accepted'])
+export const ONE_SHOT_TYPES: ReadonlySet<string> = new Set(['text', 'receipt', 'contact-accepted'])
 
 export const isDeliverableBody = Compile(DeliverableBody)
 export const isOverlayBody = Compile(OverlayBody)

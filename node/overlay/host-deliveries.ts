@@ -34,7 +34,7 @@ function firstDelivery (ctx: DeliveryContext, envelope: Envelope, body: OverlayB
   switch (body.type) {
     // A text is known by its sender's id (a resend of one id shows once); the rest by their exact signature.
     case 'text': key = `text/${body.from}/${body.id}`; at = body.sentAt; break
-    case 'receipt': case 'contact-request': case 'contact-accepted': key = `sig/${envelope.sig}`; at = body.at; break
+    case 'receipt': case 'contact-accepted': key = `sig/${envelope.sig}`; at = body.at; break
     default: return true
   }
   const verdict = ctx.seen.admit(key, at, ctx.clock.now())
@@ -88,9 +88,6 @@ export function handleDelivery (ctx: DeliveryContext, envelope: Envelope): void 
     }
     case 'receipt':
       ctx.emit({ event: 'receipt', from: body.from, ref: body.ref })
-      return
-    case 'contact-request':
-      ctx.emit({ event: 'contact-request', from: body.from, message: body.message })
       return
     case 'contact-accepted':
       ctx.emit({ event: 'contact-accepted', from: body.from })

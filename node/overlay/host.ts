@@ -40,7 +40,6 @@ export type HostEvent =
   | { event: 'presence', user: string, status: PresenceStatus }
   | { event: 'message', from: string, id: string, text: string, sentAt: number }
   | { event: 'receipt', from: string, ref: string }
-  | { event: 'contact-request', from: string, message: string }
   | { event: 'contact-accepted', from: string }
   | { event: 'capacity', needed: boolean }
   /** A body of a type the overlay does not interpret (call signaling): signed by `from`, addressed to us. */

@@ -560,17 +560,6 @@ describe('bad input keeps the server serving', () => {
 })
 
 describe('revocation and close', () => {
-  it('closeAllocationsOf ends a user\'s allocations only', () => {
-    const harness = createHarness()
-    const alice = new TestClient(harness, ALICE)
-    const aliceRelay = alice.allocated()
-    const bob = new TestClient(harness, BOB, 'bob')
-    bob.allocated()
-    expect(harness.server.closeAllocationsOf('alice')).toEqual([{ type: 'close-relay', allocationId: allocationIdOf(harness, aliceRelay), reason: 'revoked' }])
-    expect(harness.server.stats()).toMatchObject({ allocations: 1, allocationsRevoked: 1 })
-    expect(harness.server.stats().perAllocation[0]?.user).toBe('bob')
-  })
-
   it('releaseAllocations ends only the named relays of that user', () => {
     const harness = createHarness()
     const alice = new TestClient(harness, ALICE)

@@ -165,8 +165,6 @@ export const DEFAULT_MAX_ALLOCATIONS_PER_USER = 10
  * with a few addresses an attacker gets a small share of DEFAULT_MAX_ALLOCATIONS.
  */
 export const DEFAULT_MAX_ALLOCATIONS_PER_ADDRESS = 32
-/** Prefix length by which IPv6 client addresses are counted for DEFAULT_MAX_ALLOCATIONS_PER_ADDRESS. */
-export const CLIENT_IPV6_PREFIX_BITS = 64
 /** Allocations at once in total: each is one UDP socket. */
 export const DEFAULT_MAX_ALLOCATIONS = 2_000
 /** Longest lifetime one Allocate/Refresh may grant; clients refresh before it runs out, for as long as the call lasts. */

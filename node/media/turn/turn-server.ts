@@ -34,16 +34,17 @@
 // Every packet that is not served is counted in stats().dropped under a DropReason and logged
 // (debug) with the precise reason; bad requests are answered with an error response whose
 // reason phrase says what was wrong.
+import { addressGroupOf } from '../../../common/address.js'
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
 import type { Clock, TimerHandle } from '../../../common/clock.js'
 import { silentLogger, type Logger } from '../../../common/logger.js'
 import { Allocation } from './allocation.js'
 import { configFrom, type TurnConfig, type TurnServerInit } from './config.js'
 import {
-  CHANNEL_MAX_ACCEPTED, CHANNEL_MIN, CLIENT_IPV6_PREFIX_BITS, ERROR, ERROR_PHRASES, MAX_PEERS_PER_CREATE_PERMISSION, MAX_TEXT_CHARS,
+  CHANNEL_MAX_ACCEPTED, CHANNEL_MIN, ERROR, ERROR_PHRASES, MAX_PEERS_PER_CREATE_PERMISSION, MAX_TEXT_CHARS,
   METHOD, METHOD_NAMES, RELAY_OPEN_TIMEOUT_MS, RESERVATION_LIFETIME_MS, RESERVATION_TOKEN_BYTES, TRANSPORT_UDP, ATTR
 } from './constants.js'
-import { addressKey, canonicalIp, ipFamily, ipToBytes, type IpFamily, type TransportAddress } from './ip.js'
+import { addressKey, canonicalIp, ipFamily, type IpFamily, type TransportAddress } from './ip.js'
 import { parseTurnUsername } from './credentials.js'
 import { deniedPeerReason } from './peer-ranges.js'
 import { Authenticator, type Auth } from './turn-auth.js'
@@ -97,8 +98,6 @@ export interface TurnServer {
   relayOpened: (allocationId: string, relay: TransportAddress, reserved?: { allocationId: string, relay: TransportAddress }) => TurnAction[]
   /** The relay socket of an `open-relay` could not be opened: the client gets 508. */
   relayFailed: (allocationId: string, reason: string) => TurnAction[]
-  /** Ends every allocation of `user` (e.g. a host that left): close-relay actions. */
-  closeAllocationsOf: (user: string) => TurnAction[]
   /** Credentials naming `grant` are honoured from now on (with requireGrant). Idempotent. */
   openGrant: (grant: string) => void
   /**
@@ -137,6 +136,8 @@ interface Reservation {
   allocationId: string
   relay: TransportAddress
   user: string
+  /** The client that asked for it: a held socket counts against that client's quotas. */
+  clientIp: string
   grant?: string
   timer: TimerHandle
 }
@@ -299,7 +300,7 @@ class StunTurnServer implements TurnServer {
         actions.push({ type: 'close-relay', allocationId: pending.reserveNextAs, reason: 'reservation not opened' })
       } else {
         const token = this.random(RESERVATION_TOKEN_BYTES)
-        this.addReservation(toHex(token), pending.reserveNextAs, reservedAddress, pending.auth.user, pending.auth.grant)
+        this.addReservation(toHex(token), pending.reserveNextAs, reservedAddress, pending.auth.user, pending.client.address, pending.auth.grant)
         extra.push({ type: 'RESERVATION-TOKEN', value: token })
       }
     }
@@ -325,10 +326,6 @@ class StunTurnServer implements TurnServer {
       if (allocation.user === user && wanted.has(addressKey(allocation.relay))) actions.push(this.removeAllocation(allocation, 'deleted'))
     }
     return actions
-  }
-
-  closeAllocationsOf (user: string): TurnAction[] {
-    return this.revokeWhere(allocation => allocation.user === user, auth => auth.user === user, reservation => reservation.user === user)
   }
 
   openGrant (grant: string): void {
@@ -671,15 +668,17 @@ class StunTurnServer implements TurnServer {
     let n = 0
     for (const allocation of this.byId.values()) if (allocation.user === user) n++
     for (const pending of this.pendingById.values()) if (pending.auth.user === user) n++
+    for (const reservation of this.reservations.values()) if (reservation.user === user) n++
     return n
   }
 
-  /** Allocations (and pending ones) whose client is at `ip`, or in its /64 for IPv6. */
+  /** Allocations (pending ones and reserved sockets too) whose client is at `ip`, or in its /64 for IPv6. */
   private allocationsFrom (ip: string): number {
-    const key = clientAddressKey(ip)
+    const key = addressGroupOf(ip)
     let n = 0
-    for (const allocation of this.byId.values()) if (clientAddressKey(allocation.client.address) === key) n++
-    for (const pending of this.pendingById.values()) if (clientAddressKey(pending.client.address) === key) n++
+    for (const allocation of this.byId.values()) if (addressGroupOf(allocation.client.address) === key) n++
+    for (const pending of this.pendingById.values()) if (addressGroupOf(pending.client.address) === key) n++
+    for (const reservation of this.reservations.values()) if (addressGroupOf(reservation.clientIp) === key) n++
     return n
   }
 
@@ -730,12 +729,13 @@ class StunTurnServer implements TurnServer {
     this.onActions(actions)
   }
 
-  private addReservation (token: string, allocationId: string, relay: TransportAddress, user: string, grant: string | undefined): void {
+  private addReservation (token: string, allocationId: string, relay: TransportAddress, user: string, clientIp: string, grant: string | undefined): void {
     const reservation: Reservation = {
       token,
       allocationId,
       relay,
       user,
+      clientIp,
       grant,
       timer: this.clock.setTimeout(() => {
         if (this.reservations.get(token) !== reservation) return
@@ -807,13 +807,6 @@ class StunTurnServer implements TurnServer {
 function grantOf (username: string): string | undefined {
   const parsed = parseTurnUsername(username, 0)
   return parsed.ok ? parsed.grant : undefined
-}
-
-/** What per-address quotas count by: the IPv4 address, or the IPv6 /64 (one machine may hold a whole /64). */
-function clientAddressKey (ip: string): string {
-  if (ipFamily(ip) !== 6) return ip
-  const bytes = ipToBytes(ip) as Uint8Array
-  return Buffer.from(bytes.subarray(0, CLIENT_IPV6_PREFIX_BITS / 8)).toString('hex')
 }
 
 function isTurnRequest (method: number): boolean {

@@ -55,7 +55,7 @@ export interface TurnServerStats {
   allocationsExpired: number
   /** Deleted by a Refresh with LIFETIME 0. */
   allocationsDeleted: number
-  /** Closed by closeAllocationsOf() or close(). */
+  /** Closed by revokeGrant() or close(). */
   allocationsRevoked: number
   requests: number
   bindingRequests: number

@@ -51,8 +51,6 @@ export interface RunningTurnServer {
   realm: string
   relayHost: string
   stats: () => UdpTurnServerStats
-  /** Ends every allocation of a user (e.g. a host that left the supernode). */
-  closeAllocationsOf: (user: string) => void
   /** Credentials naming `grant` work from now on (with requireGrant). */
   openGrant: (grant: string) => void
   /** Credentials naming `grant` stop working and their allocations end; how many allocations ended. */
@@ -206,7 +204,6 @@ export async function startTurnServer (options: StartTurnServerOptions): Promise
     realm: server.realm,
     relayHost: server.relayAddress,
     stats: () => ({ ...server.stats(), relaySockets: relaySockets.size }),
-    closeAllocationsOf: user => { apply(server.closeAllocationsOf(user)) },
     openGrant: grant => { server.openGrant(grant) },
     revokeGrant: grant => {
       const before = server.stats().allocations
