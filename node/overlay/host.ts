@@ -212,10 +212,12 @@ export function createHost (components: HostComponents, init: HostInit): Host {
         const candidates = cache.candidates(PARALLEL_DIALS, clock.now(), tried)
         if (candidates.length === 0) break
         for (const c of candidates) tried.add(c.deviceKey)
-        const unreachable = new Set<string>()
-        const attempts = candidates.map(async c => await connect(c).catch((err: Error) => {
+        const connected = new Set<string>()
+        const attempts = candidates.map(async c => await connect(c).then(candidateLink => {
+          connected.add(c.deviceKey)
+          return candidateLink
+        }, (err: Error) => {
           cache.failed(c.deviceKey, clock.now())
-          unreachable.add(c.deviceKey)
           lastError = `${c.address}: ${err.message}`
           throw err
         }))
@@ -233,7 +235,8 @@ export function createHost (components: HostComponents, init: HostInit): Host {
           // The fastest answer refused us (full, or not a supernode at all): the ones it beat
           // are still worth a try, and it goes to the back of the cache.
           cache.failed(candidate.deviceKey, clock.now())
-          for (const c of candidates) if (c.deviceKey !== candidate.deviceKey && !unreachable.has(c.deviceKey)) tried.delete(c.deviceKey)
+          // (Only those that did connect: one still dialing is not dialed twice.)
+          for (const c of candidates) if (c.deviceKey !== candidate.deviceKey && connected.has(c.deviceKey)) tried.delete(c.deviceKey)
           continue
         }
         if (closed) { winner.close('host closed'); return }
