@@ -39,7 +39,8 @@ import { silentLogger } from '../node/overlay/logger.js'
 import type { SupernodeRef } from '../node/overlay/messages.js'
 import { PING_INTERVAL_MS } from '../node/overlay/constants.js'
 import type { NodeStatus } from '../node/runtime/api.js'
-import { freePort, Proc, runCli, started, stopAll } from './lib/processes.js'
+import { freePort } from './lib/ports.js'
+import { Proc, runCli, started, stopAll } from './lib/processes.js'
 import { cpuMeter, loopDelayMeter, machineCpuMeter, memoryOf, percentile, pool, round, series, sleep, type LoopDelay, type Series } from './lib/measure.js'
 
 const { values: flags } = parseArgs({

@@ -5,7 +5,6 @@
 // stopped on exit, on error and on Ctrl-C. Exits 0 when both calls took their path and passed.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, mkdirSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join, relative, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
@@ -13,6 +12,7 @@ import type { CallLine } from '../node/commands/call-commands.js'
 import type { CallStats, ContactView, NodeEvent, NodeStatus } from '../node/runtime/api.js'
 import { dominantFrequency, levelDbfs } from '../node/media/audio/analysis.js'
 import { readWavFile } from '../node/media/audio/wav.js'
+import { freePort } from '../bench/lib/ports.js'
 
 const BIN = resolve(import.meta.dirname, '../bin/voxmesh.js')
 const ENV = { ...process.env, VOXMESH_PASSWORD: 'correct horse battery' }
@@ -98,14 +98,6 @@ process.once('SIGINT', () => {
 })
 process.once('SIGTERM', () => { void cleanup().finally(() => process.exit(143)) })
 process.once('exit', () => { for (const child of children) if (alive(child)) child.kill('SIGKILL') })
-
-async function freePort (host: string, port = 0): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, resolve) })
-  const bound = (server.address() as { port: number }).port
-  await new Promise(resolve => server.close(resolve))
-  return bound
-}
 
 // ---- the demo -------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ import type { Logger } from '../../node/overlay/logger.js'
 import type { NodeEvent } from '../../node/runtime/api.js'
 import { startNode, type RunningNode } from '../../node/runtime/node.js'
 import { round, sleep } from '../lib/measure.js'
-import { freePort } from '../lib/processes.js'
+import { freePort } from '../lib/ports.js'
 import type { Stall } from './series.js'
 import { CALL_TIMEOUT_MS, onCleanup, POLL_MS, series, type Series } from './util.js'
 

@@ -17,7 +17,7 @@ import type { NodeEvent } from '../../node/runtime/api.js'
 import { readWavFile } from '../../node/media/audio/wav.js'
 import { dominantFrequency, levelDbfs } from '../../node/media/audio/analysis.js'
 import { shutdownMedia } from '../../node/media/media-session.js'
-import { freePort } from '../helpers/voxmesh-net.js'
+import { freePort } from '../helpers/ports.js'
 import type { Logger } from '../../node/overlay/logger.js'
 import { blockUdpTo } from '../helpers/udp-firewall.js'
 

@@ -2,13 +2,13 @@
 // against a control server in this process with the fake node behind it.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { killAll, runCli, startCli } from '../helpers/processes.js'
 import { writeControlFile } from '../../node/control/control-file.js'
 import { FakeNodeApi } from './fake-node-api.js'
 import { TOKEN, closeAll, startFakeNode, waitFor } from './helpers.js'
+import { freePort } from '../helpers/ports.js'
 
 let dataDir: string
 let api: FakeNodeApi
@@ -130,10 +130,7 @@ describe('voxmesh client subcommands', () => {
   })
 
   it('says the node is not answering when its control port is closed', async () => {
-    const probe = createServer()
-    await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
-    const url = `http://127.0.0.1:${(probe.address() as { port: number }).port}`
-    await new Promise(resolve => probe.close(resolve))
+    const url = `http://127.0.0.1:${await freePort()}`
     writeControlFile(dataDir, { url, token: TOKEN, pid: process.pid })
     const result = await cli('status')
     expect(result.code).toBe(1)

@@ -10,6 +10,7 @@ import type { NodeEvent } from '../../node/runtime/api.js'
 import { ControlApiError, ControlClient, NodeNotAnsweringError } from '../../node/control/client.js'
 import { writeControlFile } from '../../node/control/control-file.js'
 import { TOKEN, closeAll, startFakeNode, waitFor } from './helpers.js'
+import { freePort } from '../helpers/ports.js'
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -34,13 +35,7 @@ async function silentServer (): Promise<string> {
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`
 }
 
-async function closedPortUrl (): Promise<string> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise(resolve => server.close(resolve))
-  return `http://127.0.0.1:${port}`
-}
+const closedPortUrl = async (): Promise<string> => `http://127.0.0.1:${await freePort()}`
 
 describe('ControlClient', () => {
   it('reads status, contacts and requests', async () => {

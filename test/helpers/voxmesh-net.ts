@@ -2,7 +2,6 @@
 // `voxmesh node` processes with --json, each in its own data dir. Everything
 // it starts is killed by killAll() (test/helpers/processes.ts).
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli, startCli, type CliProcess } from './processes.js'
@@ -20,14 +19,6 @@ export interface NodeProcess {
   waitForEvent: (match: (event: Record<string, unknown>) => boolean, timeoutMs?: number, from?: number) => Promise<Record<string, unknown>>
   /** Runs a client subcommand against this node's data dir. */
   cli: (...args: string[]) => ReturnType<typeof runCli>
-}
-
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise(resolve => server.close(resolve))
-  return port
 }
 
 /** `loginServerArgs`: extra flags for the login server, e.g. the lab flags for many supernodes on one address. */

@@ -5,6 +5,7 @@ import { loadSodium, type Sodium } from '../../common/sodium.js'
 import { createDialer, DIALBACK_PATH } from '../../common/dialback.js'
 import { createWsTransport, LINK_PATH, type WsTransportOptions } from '../../node/net/ws-transport.js'
 import { MAX_FRAME_BYTES, type Connection, type Listener, type Transport } from '../../node/net/transport.js'
+import { freePort } from '../helpers/ports.js'
 
 let sodium: Sodium
 beforeAll(async () => { sodium = await loadSodium() })
@@ -52,14 +53,6 @@ async function connectedPair (serverOptions: WsTransportOptions = {}, clientOpti
   connections.push(client)
   await waitFor(() => accepted.length === 1, 'the accepted connection')
   return { listener, client, server: accepted[0] as Connection }
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => { server.listen(0, '127.0.0.1', resolve) })
-  const { port } = server.address() as { port: number }
-  await new Promise(resolve => { server.close(resolve) })
-  return port
 }
 
 describe('ws transport', () => {

@@ -1,7 +1,8 @@
 // Promotion of --role auto nodes, as real processes on loopback.
 import { afterEach, describe, expect, it } from 'vitest'
 import { killAll } from '../helpers/processes.js'
-import { freePort, startVoxmeshNet } from '../helpers/voxmesh-net.js'
+import { freePort } from '../helpers/ports.js'
+import { startVoxmeshNet } from '../helpers/voxmesh-net.js'
 
 // Thresholds any test machine passes; uptime short so tests stay quick.
 const EASY = ['--promote-after', '2s', '--min-free-memory', '0', '--max-load-per-core', '1000']

@@ -30,7 +30,7 @@ import type { NodeStatus } from '../../node/runtime/api.js'
 import { openDataDir } from '../../node/runtime/data-dir.js'
 import { openLoginSession, type LoginSession } from '../../node/runtime/login-session.js'
 import { startNode, type RunningNode } from '../../node/runtime/node.js'
-import { freePort } from '../helpers/voxmesh-net.js'
+import { freePort } from '../helpers/ports.js'
 import { closeAllSockets, Inbox, UdpTurnClient, udpSocket } from '../turn/udp-client.js'
 
 const PASSWORD = 'correct horse battery'

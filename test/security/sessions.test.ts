@@ -17,7 +17,8 @@ import { createHostCache } from '../../node/overlay/host-cache.js'
 import { silentLogger } from '../../node/overlay/logger.js'
 import type { SupernodeRef } from '../../node/overlay/messages.js'
 import { killAll } from '../helpers/processes.js'
-import { freePort, startVoxmeshNet, TEST_PASSWORD } from '../helpers/voxmesh-net.js'
+import { freePort } from '../helpers/ports.js'
+import { startVoxmeshNet, TEST_PASSWORD } from '../helpers/voxmesh-net.js'
 
 let net: Awaited<ReturnType<typeof startVoxmeshNet>>
 let sodium: Sodium
