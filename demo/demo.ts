@@ -13,6 +13,7 @@ import type { CallStats, ContactView, NodeEvent, NodeStatus } from '../node/runt
 import { dominantFrequency, levelDbfs } from '../node/media/audio/analysis.js'
 import { readWavFile } from '../node/media/audio/wav.js'
 import { freePort } from '../bench/lib/ports.js'
+import { waitUntil as poll } from '../bench/lib/wait.js'
 
 const BIN = resolve(import.meta.dirname, '../bin/voxmesh.js')
 const ENV = { ...process.env, VOXMESH_PASSWORD: 'correct horse battery' }
@@ -72,14 +73,9 @@ async function cliOk (args: string[]): Promise<string> {
 const cliJson = async <T>(user: string, ...args: string[]): Promise<T> =>
   JSON.parse(await cliOk([...args, '--json', '--data-dir', join(ROOT, user)])) as T
 
+/** Polls `probe` (a failed probe counts as not yet) every 250 ms; a timeout says what it waited for and shows the logs. */
 async function waitUntil<T> (what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe().catch(() => undefined)
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what} (logs: ${shown(LOGS)})`)
-    await new Promise(resolve => setTimeout(resolve, 250))
-  }
+  return await poll(() => `${what} (logs: ${shown(LOGS)})`, async () => await probe().catch(() => undefined), timeoutMs, 250)
 }
 
 /** SIGTERM to every process still running, then SIGKILL for any still there after 5 s. */

@@ -20,6 +20,7 @@ import { shutdownMedia } from '../../node/media/media-session.js'
 import { freePort } from '../helpers/ports.js'
 import type { Logger } from '../../node/overlay/logger.js'
 import { blockUdpTo } from '../helpers/udp-firewall.js'
+import { waitUntil } from '../helpers/wait.js'
 
 const PASSWORD = 'correct horse battery'
 const CALL_SECONDS = 3
@@ -30,15 +31,8 @@ let alice: RunningNode, bob: RunningNode, carol: RunningNode, dave: RunningNode,
 const log = pino({ level: process.env.TEST_LOG ?? 'warn' }) as unknown as Logger
 
 const events = new Map<RunningNode, NodeEvent[]>()
-const waitFor = async (node: RunningNode, match: (e: NodeEvent) => boolean, timeoutMs = 20_000): Promise<NodeEvent> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const found = events.get(node)?.find(match)
-    if (found !== undefined) return found
-    if (Date.now() > deadline) throw new Error(`no matching event in ${timeoutMs} ms: ${JSON.stringify(events.get(node))}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
+const waitFor = async (node: RunningNode, match: (e: NodeEvent) => boolean, timeoutMs = 20_000): Promise<NodeEvent> =>
+  await waitUntil(() => `a matching event: ${JSON.stringify(events.get(node))}`, () => events.get(node)?.find(match), timeoutMs, 50)
 
 async function node (user: string, extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<RunningNode> {
   const started = await startNode({
@@ -108,12 +102,6 @@ function liveAllocations (): number {
   return supernodes.reduce((sum, sn) => sum + (sn.status().relay?.allocations ?? 0), 0)
 }
 
-async function until (what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !done(); await new Promise(resolve => setTimeout(resolve, 50))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-  }
-}
-
 function checkRecording (path: string | undefined, seconds: number): void {
   expect(path).toBeDefined()
   const wav = readWavFile(path as string)
@@ -141,7 +129,7 @@ describe('voice calls with real audio', () => {
     expect(relayedPackets() - before).toBeGreaterThan(CALL_SECONDS * 50)
     // Both ends asked their supernodes to end their allocations once the call was over
     // (libjuice leaves them open until they expire, which would use up the per-user quota).
-    await until('the relays to hold no allocation', () => liveAllocations() === 0)
+    await waitUntil('the relays to hold no allocation', () => liveAllocations() === 0, 10_000)
   })
 
   it('carries a 440 Hz tone over the direct path', async () => {
@@ -175,6 +163,6 @@ describe('a call where ICE finds no direct path', () => {
     expect(relayedPackets() - before).toBeGreaterThan(CALL_SECONDS * 50)
     // ICE did try the direct candidates: the firewall dropped its checks.
     expect(firewall?.dropped()).toBeGreaterThan(0)
-    await until('the relays to hold no allocation', () => liveAllocations() === 0)
+    await waitUntil('the relays to hold no allocation', () => liveAllocations() === 0, 10_000)
   })
 })

@@ -47,6 +47,7 @@ import { freePort } from '../helpers/ports.js'
 import { createHarness, recordingLogger, type Device, type Harness, type LogEntry } from '../overlay/bad-input-harness.js'
 import { newTransactionId } from '../turn/helpers.js'
 import { closeAllSockets, Inbox, UdpTurnClient, udpSocket } from '../turn/udp-client.js'
+import { waitUntil } from '../helpers/wait.js'
 
 // ---------------------------------------------------------------- shared
 
@@ -581,14 +582,6 @@ describe('malformed SDP into real media sessions', () => {
     return { session: created, states }
   }
 
-  async function waitUntil (what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-      await new Promise(resolve => setTimeout(resolve, 10))
-    }
-  }
-
   /** A live offerer and its complete offer (every candidate inside, as calls send it). */
   async function liveOffer (logs: LogEntry[]): Promise<{ offerer: { session: MediaSession, states: MediaState[] }, offer: string }> {
     const offerer = session('offerer', logs)
@@ -601,7 +594,7 @@ describe('malformed SDP into real media sessions', () => {
     expect(answerer.setRemoteDescription(offer, 'offer')).toEqual({ ok: true })
     const answer = await answerer.gathered()
     expect(offerer.setRemoteDescription(answer, 'answer')).toEqual({ ok: true })
-    await waitUntil('both sessions connected', () => offerer.state() === 'connected' && answerer.state() === 'connected')
+    await waitUntil('both sessions connected', () => offerer.state() === 'connected' && answerer.state() === 'connected', 10_000)
   }
 
   it('garbage, oversized and non-text offers: {ok:false, reason}, logged; the same session then connects', async () => {
@@ -654,7 +647,7 @@ describe('malformed SDP into real media sessions', () => {
       expectLogged(logs, 'warn', new RegExp(`^refused the remote answer: ${reason}$`), { role: 'offerer' })
     }
     expect(offerer.session.setRemoteDescription(answer, 'answer')).toEqual({ ok: true })
-    await waitUntil('both sessions connected', () => offerer.session.state() === 'connected' && answerer.session.state() === 'connected')
+    await waitUntil('both sessions connected', () => offerer.session.state() === 'connected' && answerer.session.state() === 'connected', 10_000)
     expect(offerer.states).not.toContain('failed')
   })
 })
@@ -682,19 +675,10 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
     return list
   }
 
-  const waitFor = async <T>(what: string, find: () => T | undefined, timeoutMs = 15_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const found = find()
-      if (found !== undefined) return found
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-      await new Promise(resolve => setTimeout(resolve, 25))
-    }
-  }
   const nodeEvent = async <E extends NodeEvent['event']>(node: RunningNode, event: E, match: (e: Extract<NodeEvent, { event: E }>) => boolean = () => true): Promise<Extract<NodeEvent, { event: E }>> =>
-    await waitFor(`${event} on ${node.status().user}`, () => events.get(node)?.find((e): e is Extract<NodeEvent, { event: E }> => e.event === event && match(e as Extract<NodeEvent, { event: E }>)))
+    await waitUntil(`${event} on ${node.status().user}`, () => events.get(node)?.find((e): e is Extract<NodeEvent, { event: E }> => e.event === event && match(e as Extract<NodeEvent, { event: E }>)), 15_000)
   const signalToMallory = async (type: string, callId: string): Promise<Extract<HostEvent, { event: 'call-signal' }>> =>
-    await waitFor(`${type} for mallory`, () => malloryEvents.find((e): e is Extract<HostEvent, { event: 'call-signal' }> => e.event === 'call-signal' && e.body.type === type && e.body.callId === callId))
+    await waitUntil(`${type} for mallory`, () => malloryEvents.find((e): e is Extract<HostEvent, { event: 'call-signal' }> => e.event === 'call-signal' && e.body.type === type && e.body.callId === callId), 15_000)
   const relay = (): NonNullable<NodeStatus['relay']> => {
     const counters = sn.status().relay
     if (counters === null) throw new Error('the supernode runs no relay')
@@ -747,7 +731,7 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
     )
     mallory.start()
     for (const user of [alice, bob]) await nodeEvent(user, 'attached')
-    await waitFor('mallory attached', () => mallory.supernode)
+    await waitUntil('mallory attached', () => mallory.supernode, 15_000)
   }, 60_000)
 
   afterAll(async () => {
@@ -859,10 +843,10 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
     expect(relay().allocations).toBe(before.allocations + 1)
     // Someone else's relayed port on the same relay IP, and one nobody holds: nothing happens to them.
     mallory.releaseTurn([{ ip: relayed.address, port: relayed.port === 65535 ? 65534 : relayed.port + 1 }])
-    await waitFor('the refused release', () => logsOf('super1').find(l => l.msg === 'TURN allocations released after a call' && l.fields.ended === 0))
+    await waitUntil('the refused release', () => logsOf('super1').find(l => l.msg === 'TURN allocations released after a call' && l.fields.ended === 0), 15_000)
     expect(relay().allocations).toBe(before.allocations + 1)
     mallory.releaseTurn([{ ip: relayed.address, port: relayed.port }])
-    await waitFor('the release', () => relay().allocations === before.allocations || undefined)
+    await waitUntil('the release', () => relay().allocations === before.allocations || undefined, 15_000)
   })
 
   it('a tampered answer (two m-lines) to a real caller: its media session refuses it, the call fails at once with the reason logged', async () => {

@@ -7,8 +7,9 @@ import { join } from 'node:path'
 import { killAll, runCli, startCli } from '../helpers/processes.js'
 import { writeControlFile } from '../../node/control/control-file.js'
 import { FakeNodeApi } from './fake-node-api.js'
-import { TOKEN, closeAll, startFakeNode, waitFor } from './helpers.js'
+import { TOKEN, closeAll, startFakeNode } from './helpers.js'
 import { freePort } from '../helpers/ports.js'
+import { waitUntil } from '../helpers/wait.js'
 
 let dataDir: string
 let api: FakeNodeApi
@@ -139,7 +140,7 @@ describe('voxmesh client subcommands', () => {
 
   it('events prints each event as a JSON line until Ctrl-C', async () => {
     const proc = startCli(['events', '--data-dir', dataDir])
-    await waitFor(() => api.listenerCount === 1, 'the events command to subscribe', 15_000)
+    await waitUntil('the events command to subscribe', () => api.listenerCount === 1, 15_000)
     api.emit({ event: 'presence', user: 'bob', status: 'away' })
     api.emit({ event: 'message', from: 'bob', id: 'm1', text: 'hi', sentAt: 5 })
     await proc.waitForLine(/"event":"message"/)
@@ -148,6 +149,6 @@ describe('voxmesh client subcommands', () => {
       { event: 'message', from: 'bob', id: 'm1', text: 'hi', sentAt: 5 }
     ])
     expect(await proc.stop('SIGINT')).toBe(0)
-    await waitFor(() => api.listenerCount === 0, 'the server to unsubscribe')
+    await waitUntil('the server to unsubscribe', () => api.listenerCount === 0, 5000)
   })
 })

@@ -32,22 +32,13 @@ import { openLoginSession, type LoginSession } from '../../node/runtime/login-se
 import { startNode, type RunningNode } from '../../node/runtime/node.js'
 import { freePort } from '../helpers/ports.js'
 import { closeAllSockets, Inbox, UdpTurnClient, udpSocket } from '../turn/udp-client.js'
+import { waitUntil } from '../helpers/wait.js'
 
 const PASSWORD = 'correct horse battery'
 const REALM = 'voxmesh'
 const log: Logger = silentLogger
 
 const errorOf = (message: StunMessage): { code: number, reason: string } | undefined => findAttribute(message, 'ERROR-CODE')?.value
-
-async function waitFor<T> (what: string, find: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const found = find()
-    if (found !== undefined) return found
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-}
 
 /** A login server, a supernode (node runtime) on 127.0.0.2, and Mallory: a plain host attached to it, driven by hand. */
 interface Net {
@@ -84,7 +75,7 @@ async function startNet (supernodeOptions: { relayAllowPrivate?: boolean }): Pro
     { user: 'mallory', deviceKey: dataDir.device.deviceKey, lookup: mallorySession.lookup, onEvent: () => {} }
   )
   mallory.start()
-  await waitFor('mallory attached', () => mallory.supernode)
+  await waitUntil('mallory attached', () => mallory.supernode, 10_000)
 
   const relay = (): NonNullable<NodeStatus['relay']> => {
     const counters = sn.status().relay
@@ -145,7 +136,7 @@ describe('a supernode\'s relay with its defaults, against a member holding its c
       client.send(client.encode(METHOD.SEND, [{ type: 'XOR-PEER-ADDRESS', value: service.address }, { type: 'DATA', value: Buffer.from(`probe ${i}`) }], 'indication'))
     }
     expect(await service.quiet(300)).toBe(true)
-    await waitFor('the dropped probes counted', () => (net.relay().dropped['forbidden-peer'] ?? 0) - before === 5 || undefined, 2000)
+    await waitUntil('the dropped probes counted', () => (net.relay().dropped['forbidden-peer'] ?? 0) - before === 5 || undefined, 2000)
   })
 
   it('credentials live minutes, not an hour', async () => {
@@ -198,7 +189,7 @@ describe('a supernode\'s relay after the host it served left', () => {
     expect(net.relay().allocations).toBe(1)
 
     net.mallory.close() // she leaves the supernode (her link closes)
-    await waitFor('her allocation to end', () => net.relay().allocations === 0 || undefined, 5000)
+    await waitUntil('her allocation to end', () => net.relay().allocations === 0 || undefined, 5000)
     send('after leaving')
     expect(await peer.quiet(300)).toBe(true)
     expect(errorOf(await client.request(METHOD.REFRESH, []))?.code).toBe(401)
