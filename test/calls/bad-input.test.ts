@@ -10,8 +10,6 @@
 // built. Media and TURN cases use real node-datachannel sessions, real UDP and real nodes.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { toBase64url } from '../../common/base64url.js'
 import { reachTokenOf } from '../../common/lookup-keys.js'
@@ -21,7 +19,7 @@ import { LoginClient } from '../../common/login-client.js'
 import { loadSodium } from '../../common/sodium.js'
 import { ENVELOPE_DOMAIN, sealEnvelope, type Envelope } from '../../common/wire/signed-envelope.js'
 import { sealSignedRecord, type SignedBody } from '../../common/wire/signed-record.js'
-import { startLoginServer, type RunningLoginServer } from '../../login-server/server.js'
+import type { RunningLoginServer } from '../../login-server/server.js'
 import { createCallManager, type CallEvent, type CallManager, type MediaPort } from '../../node/calls/call-manager.js'
 import { INVITE_MAX_AGE_MS } from '../../node/calls/constants.js'
 import { openSealedSdp, sealSdp } from '../../node/calls/sealed-sdp.js'
@@ -42,12 +40,14 @@ import { createPresenceBook } from '../../node/overlay/presence-book.js'
 import type { NodeEvent, NodeStatus } from '../../node/runtime/api.js'
 import { openDataDir } from '../../node/runtime/data-dir.js'
 import { openLoginSession, type LoginSession } from '../../node/runtime/login-session.js'
-import { startNode, type RunningNode } from '../../node/runtime/node.js'
+import type { RunningNode } from '../../node/runtime/node.js'
 import { freePort } from '../helpers/ports.js'
 import { createHarness, recordingLogger, type Device, type Harness, type LogEntry } from '../overlay/bad-input-harness.js'
 import { newTransactionId } from '../turn/helpers.js'
 import { closeAllSockets, Inbox, UdpTurnClient, udpSocket } from '../turn/udp-client.js'
 import { waitUntil } from '../helpers/wait.js'
+import { startInProcessNet, type InProcessNet } from '../helpers/in-process-net.js'
+import { TEST_PASSWORD } from '../helpers/voxmesh-net.js'
 
 // ---------------------------------------------------------------- shared
 
@@ -655,15 +655,15 @@ describe('malformed SDP into real media sessions', () => {
 // ---------------------------------------------------------------- 5: a real supernode's TURN relay under abuse
 
 describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call', () => {
-  const PASSWORD = 'correct horse battery'
+  const PASSWORD = TEST_PASSWORD
   const CALL_SECONDS = 3
+  let net: InProcessNet
   let dir: string
   let login: RunningLoginServer
-  const nodes: RunningNode[] = []
   let sn: RunningNode, alice: RunningNode, bob: RunningNode
   let turnServer: TransportAddress
   const logs = new Map<string, LogEntry[]>()
-  const events = new Map<RunningNode, NodeEvent[]>()
+  let events: Map<RunningNode, NodeEvent[]>
   /** Mallory: a plain host on the real network, driven by hand (no call service of her own). */
   let mallory: Host
   let malloryDevice: { deviceKey: string, secretKey: Uint8Array }
@@ -676,7 +676,7 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
   }
 
   const nodeEvent = async <E extends NodeEvent['event']>(node: RunningNode, event: E, match: (e: Extract<NodeEvent, { event: E }>) => boolean = () => true): Promise<Extract<NodeEvent, { event: E }>> =>
-    await waitUntil(`${event} on ${node.status().user}`, () => events.get(node)?.find((e): e is Extract<NodeEvent, { event: E }> => e.event === event && match(e as Extract<NodeEvent, { event: E }>)), 15_000)
+    await net.waitForEvent(node, e => e.event === event && match(e as Extract<NodeEvent, { event: E }>), 15_000) as Extract<NodeEvent, { event: E }>
   const signalToMallory = async (type: string, callId: string): Promise<Extract<HostEvent, { event: 'call-signal' }>> =>
     await waitUntil(`${type} for mallory`, () => malloryEvents.find((e): e is Extract<HostEvent, { event: 'call-signal' }> => e.event === 'call-signal' && e.body.type === type && e.body.callId === callId), 15_000)
   const relay = (): NonNullable<NodeStatus['relay']> => {
@@ -685,22 +685,13 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
     return counters
   }
 
-  async function node (user: string, extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<RunningNode> {
-    const started = await startNode({
-      user, password: PASSWORD, loginServer: login.url, dataDir: join(dir, user), role: 'host', log: recordingLogger(logsOf(user)), mediaBindAddress: '127.0.0.1', ...extra
-    })
-    const list: NodeEvent[] = []
-    events.set(started, list)
-    started.subscribe(event => { list.push(event) })
-    nodes.push(started)
-    return started
-  }
+  const node: InProcessNet['startNode'] = async (user, extra) => await net.startNode(user, extra)
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'voxmesh-bad-calls-'))
-    login = await startLoginServer({ listen: '127.0.0.1:0', dataDir: join(dir, 'login'), argon2: { ops: 1, memoryKib: 64 } })
-    const client = new LoginClient(login.url)
-    for (const user of ['super1', 'alice', 'bob', 'mallory']) await client.createAccount(user, PASSWORD)
+    net = await startInProcessNet({ dirPrefix: 'voxmesh-bad-calls-', users: ['super1', 'alice', 'bob', 'mallory'], log: user => recordingLogger(logsOf(user)) })
+    dir = net.dir
+    login = net.login
+    events = net.events
     // Mallory attacks as a contact: nobody else can find alice or bob at all.
     await makeContacts(login.url, PASSWORD, [['alice', 'bob'], ['alice', 'mallory'], ['bob', 'mallory']])
     // On 127.0.0.2, as in audio-call.test.ts: a relay-only session cannot sneak a direct path.
@@ -737,10 +728,8 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
   afterAll(async () => {
     mallory?.close()
     mallorySession?.close()
-    for (const n of nodes.reverse()) await n.close()
-    await login?.close()
+    await net?.close()
     await closeAllSockets()
-    rmSync(dir, { recursive: true, force: true })
   }, 30_000)
 
   it('garbage and truncated UDP packets to its TURN port: dropped as malformed or answered 400, counted and logged; Binding still answered', async () => {
