@@ -128,15 +128,10 @@ export async function startCallNet (dir: string): Promise<CallNet> {
     const node = await startNode({ user, password: PASSWORD, loginServer: login.url, dataDir: join(dir, user), role: 'host', log, mediaBindAddress: '127.0.0.1', ...extra })
     return { node, close: onCleanup(() => node.close()) }
   }
-  const attachedTo = async (node: RunningNode): Promise<string> => {
-    const deadline = Date.now() + 20_000
-    for (;;) {
-      const sn = node.status().supernode
-      if (sn !== null) return sn.user ?? sn.address
-      if (Date.now() > deadline) throw new Error(`${node.status().user} did not attach to a supernode in 20 s`)
-      await sleep(20)
-    }
-  }
+  const attachedTo = async (node: RunningNode): Promise<string> => await waitUntil(`${node.status().user} to attach to a supernode`, () => {
+    const sn = node.status().supernode
+    return sn === null ? undefined : sn.user ?? sn.address
+  }, 20_000, 20)
   // The supernodes (and their TURN relays) on 127.0.0.2, the users' media on 127.0.0.1: TURN
   // permissions are per IP, so a relay-only session cannot reach the peer's relay from its host socket.
   for (const user of ['super1', 'super2']) await client.createAccount(user, PASSWORD)
