@@ -25,6 +25,7 @@ import { FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, floatToInt16, int16ToFloat } from
 import { resample } from '../node/media/audio/resample.js'
 import { findExecutable } from '../node/media/audio/sox.js'
 import { parseWav } from '../node/media/audio/wav.js'
+import { seededRandom } from '../common/random.js'
 
 /** What one run measures; the flags of this script, or bench/calls/main.ts, set them. */
 export interface PipelineOptions {
@@ -45,18 +46,6 @@ function percentile (sorted: number[], p: number): number {
 const round = (n: number, digits = 1): number => Number(n.toFixed(digits))
 /** CPU time (user + system, ms) this process spent since `start`: other load on the machine does not count. */
 const cpuMs = (start: NodeJS.CpuUsage): number => { const d = process.cpuUsage(start); return (d.user + d.system) / 1000 }
-
-/** Deterministic PRNG (mulberry32), so runs are comparable. */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** Test speech at 48 kHz: espeak-ng's voice when installed, else a synthetic voiced signal. */
 export function speech (): { signal: Float32Array, source: string } {
@@ -117,7 +106,7 @@ async function runLevel (options: PipelineOptions, jitterMs: number, input: Floa
   let output: Float32Array | undefined
   for (let phaseIndex = 0; phaseIndex < phaseCount; phaseIndex++) {
     const phase = (phaseIndex + 0.5) * FRAME_MS / phaseCount
-    const random = prng(1000 + phaseIndex)
+    const random = seededRandom(1000 + phaseIndex)
     let concealed = 0
     const encoder = createOpusEncoder({ fec: true })
     const decoder = await createOpusDecoder()

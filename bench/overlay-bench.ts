@@ -39,7 +39,9 @@ import { silentLogger } from '../common/logger.js'
 import type { SupernodeRef } from '../node/overlay/messages.js'
 import { PING_INTERVAL_MS } from '../node/overlay/constants.js'
 import type { NodeStatus } from '../node/runtime/api.js'
-import { freePort, Proc, runCli, started, stopAll } from './lib/processes.js'
+import { freePort } from './lib/ports.js'
+import { waitUntil } from './lib/wait.js'
+import { Proc, runCli, started, stopAll } from './lib/processes.js'
 import { cpuMeter, loopDelayMeter, machineCpuMeter, memoryOf, percentile, pool, round, series, sleep, type LoopDelay, type Series } from './lib/measure.js'
 
 const { values: flags } = parseArgs({
@@ -132,11 +134,7 @@ async function startNet (dir: string): Promise<Net> {
     status: async user => JSON.parse(await runCli(['status', '--json', '--data-dir', dataDir(user)])) as NodeStatus,
     attached: async user => {
       const client = ControlClient.fromDataDir(dataDir(user))
-      for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(50)) {
-        const { supernode } = await client.status()
-        if (supernode !== null) return supernode
-      }
-      throw new Error(`${user} did not attach to a supernode within 30 s`)
+      return await waitUntil(`${user} to attach to a supernode`, async () => (await client.status()).supernode, 30_000, 50)
     }
   }
 }

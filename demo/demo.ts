@@ -5,7 +5,6 @@
 // stopped on exit, on error and on Ctrl-C. Exits 0 when both calls took their path and passed.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createWriteStream, mkdirSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join, relative, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
@@ -13,6 +12,8 @@ import type { CallLine } from '../node/commands/call-commands.js'
 import type { CallStats, ContactView, NodeEvent, NodeStatus } from '../node/runtime/api.js'
 import { dominantFrequency, levelDbfs } from '../node/media/audio/analysis.js'
 import { readWavFile } from '../node/media/audio/wav.js'
+import { freePort } from '../bench/lib/ports.js'
+import { waitUntil as poll } from '../bench/lib/wait.js'
 
 const BIN = resolve(import.meta.dirname, '../bin/voxmesh.js')
 const ENV = { ...process.env, VOXMESH_PASSWORD: 'correct horse battery' }
@@ -72,14 +73,9 @@ async function cliOk (args: string[]): Promise<string> {
 const cliJson = async <T>(user: string, ...args: string[]): Promise<T> =>
   JSON.parse(await cliOk([...args, '--json', '--data-dir', join(ROOT, user)])) as T
 
+/** Polls `probe` (a failed probe counts as not yet) every 250 ms; a timeout says what it waited for and shows the logs. */
 async function waitUntil<T> (what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await probe().catch(() => undefined)
-    if (value !== undefined) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what} (logs: ${shown(LOGS)})`)
-    await new Promise(resolve => setTimeout(resolve, 250))
-  }
+  return await poll(() => `${what} (logs: ${shown(LOGS)})`, async () => await probe().catch(() => undefined), timeoutMs, 250)
 }
 
 /** SIGTERM to every process still running, then SIGKILL for any still there after 5 s. */
@@ -98,14 +94,6 @@ process.once('SIGINT', () => {
 })
 process.once('SIGTERM', () => { void cleanup().finally(() => process.exit(143)) })
 process.once('exit', () => { for (const child of children) if (alive(child)) child.kill('SIGKILL') })
-
-async function freePort (host: string, port = 0): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, host, resolve) })
-  const bound = (server.address() as { port: number }).port
-  await new Promise(resolve => server.close(resolve))
-  return bound
-}
 
 // ---- the demo -------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ import type { Logger } from '../../common/logger.js'
 import type { NodeEvent } from '../../node/runtime/api.js'
 import { startNode, type RunningNode } from '../../node/runtime/node.js'
 import { round, sleep } from '../lib/measure.js'
-import { freePort } from '../lib/processes.js'
+import { freePort } from '../lib/ports.js'
+import { waitUntil } from '../lib/wait.js'
 import type { Stall } from './series.js'
 import { CALL_TIMEOUT_MS, onCleanup, POLL_MS, series, type Series } from './util.js'
 
@@ -127,15 +128,10 @@ export async function startCallNet (dir: string): Promise<CallNet> {
     const node = await startNode({ user, password: PASSWORD, loginServer: login.url, dataDir: join(dir, user), role: 'host', log, mediaBindAddress: '127.0.0.1', ...extra })
     return { node, close: onCleanup(() => node.close()) }
   }
-  const attachedTo = async (node: RunningNode): Promise<string> => {
-    const deadline = Date.now() + 20_000
-    for (;;) {
-      const sn = node.status().supernode
-      if (sn !== null) return sn.user ?? sn.address
-      if (Date.now() > deadline) throw new Error(`${node.status().user} did not attach to a supernode in 20 s`)
-      await sleep(20)
-    }
-  }
+  const attachedTo = async (node: RunningNode): Promise<string> => await waitUntil(`${node.status().user} to attach to a supernode`, () => {
+    const sn = node.status().supernode
+    return sn === null ? undefined : sn.user ?? sn.address
+  }, 20_000, 20)
   // The supernodes (and their TURN relays) on 127.0.0.2, the users' media on 127.0.0.1: TURN
   // permissions are per IP, so a relay-only session cannot reach the peer's relay from its host socket.
   for (const user of ['super1', 'super2']) await client.createAccount(user, PASSWORD)
@@ -150,9 +146,6 @@ export async function startCallNet (dir: string): Promise<CallNet> {
     closeSupernodes.push(close)
   }
 
-  const waitFor = async (what: string, ok: () => boolean): Promise<void> => {
-    for (const deadline = Date.now() + 20_000; !ok(); await sleep(10)) if (Date.now() > deadline) throw new Error(`${what} within 20 s`)
-  }
   let pairs = 0
   const placements: Record<string, number> = {}
   /** A caller, and a callee restarted until it lands on the other supernode; contacts; bob answers every call at once. */
@@ -197,9 +190,9 @@ export async function startCallNet (dir: string): Promise<CallNet> {
     const events: NodeEvent[] = []
     const unsubscribe = [alice.subscribe(e => { events.push(e) }), bob.subscribe(e => { events.push(e) })]
     await alice.addContact(callee)
-    await waitFor(`${callee} got no contact request`, () => events.some(e => e.event === 'contact-request' && e.from === caller))
+    await waitUntil(`${callee}'s contact request from ${caller}`, () => events.some(e => e.event === 'contact-request' && e.from === caller), 20_000)
     await bob.acceptContact(caller)
-    await waitFor(`${caller} does not see ${callee} online`, () => events.some(e => e.event === 'presence' && e.user === callee && e.status === 'online'))
+    await waitUntil(`${caller} to see ${callee} online`, () => events.some(e => e.event === 'presence' && e.user === callee && e.status === 'online'), 20_000)
     for (const off of unsubscribe) off()
     return {
       alice, bob, aliceMarks, bobMarks, placement, calls: 0,

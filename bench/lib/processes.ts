@@ -2,7 +2,6 @@
 // with --json, its events) stamped on arrival; warnings in its JSON logs counted.
 // stopAll() stops whatever is still running.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { createServer } from 'node:net'
 import { resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
@@ -108,13 +107,4 @@ export function runCli (args: string[], env: Record<string, string> = {}): Promi
     if (code !== 0) throw new Error(`voxmesh ${args.join(' ')} failed (exit ${String(code)}): ${proc.stderr}`)
     return proc.lines.join('\n')
   })
-}
-
-/** A free TCP port on `host`. */
-export async function freePort (host = '127.0.0.1'): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(0, host, resolve) })
-  const { port } = server.address() as { port: number }
-  await new Promise(resolve => server.close(resolve))
-  return port
 }

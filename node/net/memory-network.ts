@@ -23,6 +23,7 @@
 import { formatHostPort, parseHostPort } from '../../common/address.js'
 import type { Clock, TimerHandle } from '../../common/clock.js'
 import type { DialbackResult, Dialer } from '../../common/dialback.js'
+import { seededRandom } from '../../common/random.js'
 import { Inbox } from './inbox.js'
 import { DEFAULT_DIAL_TIMEOUT_MS, MAX_FRAME_BYTES, type Connection, type ConnectionHandlers, type Listener, type Transport } from './transport.js'
 
@@ -101,18 +102,6 @@ export interface MemoryNetwork {
   dialer: (options?: MemoryDialerOptions) => Dialer
   /** A snapshot. */
   readonly stats: TrafficStats
-}
-
-/** A small deterministic PRNG (mulberry32), for `random`. */
-export function seededRandom (seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 export function createMemoryNetwork (options: MemoryNetworkOptions): MemoryNetwork {

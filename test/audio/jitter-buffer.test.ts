@@ -1,19 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { JITTER_IDLE_MS, JitterBuffer, type JitterOutput } from '../../node/media/audio/jitter-buffer.js'
+import { seededRandom } from '../helpers/random.js'
 
 const FRAME = 960
-
-/** Deterministic PRNG (mulberry32). */
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface Sent { index: number, arrival: number }
 interface Simulation {
@@ -158,7 +147,7 @@ describe('JitterBuffer', () => {
   })
 
   it('adapts: the target follows the jitter up, keeps late packets rare, and comes back down when the jitter stops', () => {
-    const random = prng(42)
+    const random = seededRandom(42)
     // 0–10 s: no jitter; 10–30 s: 0–30 ms uniform jitter; 30–45 s: no jitter again.
     const buffer = new JitterBuffer()
     const arrivals = Array.from({ length: 2250 }, (_, i) => ({ i, at: 40 + i * 20 + (i >= 500 && i < 1500 ? random() * 30 : 0) }))

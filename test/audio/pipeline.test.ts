@@ -13,27 +13,17 @@ import { JitterBuffer } from '../../node/media/audio/jitter-buffer.js'
 import { FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE } from '../../node/media/audio/pcm.js'
 import { readWavFile } from '../../node/media/audio/wav.js'
 import { dominantFrequency, levelDbfs } from '../../node/media/audio/analysis.js'
+import { seededRandom } from '../helpers/random.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'voxmesh-pipeline-test-'))
 afterAll(() => { rmSync(dir, { recursive: true, force: true }) })
-
-function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 describe('call audio pipeline', () => {
   for (const { jitterMs, lossPercent } of [{ jitterMs: 0, lossPercent: 0 }, { jitterMs: 30, lossPercent: 5 }]) {
     it(`records a 440 Hz tone at 440 Hz for the length of the call (jitter 0–${jitterMs} ms, ${lossPercent}% loss)`, async () => {
       const callSeconds = 4
       const ticks = callSeconds * 1000 / FRAME_MS
-      const random = prng(7)
+      const random = seededRandom(7)
       const source = createToneSource({ frequency: 440, levelDbfs: -10 })
       const encoder = createOpusEncoder({ fec: true })
       const decoder = await createOpusDecoder()

@@ -6,56 +6,30 @@
 // users sits behind a firewall that lets UDP in only from the relays' address:
 // ICE finds no direct path and the call falls back to the relay by itself.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pino } from 'pino'
-import { startLoginServer, type RunningLoginServer } from '../../login-server/server.js'
-import { LoginClient } from '../../common/login-client.js'
-import { startNode, type RunningNode } from '../../node/runtime/node.js'
+import type { RunningNode } from '../../node/runtime/node.js'
 import type { NodeEvent } from '../../node/runtime/api.js'
 import { readWavFile } from '../../node/media/audio/wav.js'
 import { dominantFrequency, levelDbfs } from '../../node/media/audio/analysis.js'
 import { shutdownMedia } from '../../node/media/media-session.js'
-import { freePort } from '../helpers/voxmesh-net.js'
+import { freePort } from '../helpers/ports.js'
 import type { Logger } from '../../common/logger.js'
 import { blockUdpTo } from '../helpers/udp-firewall.js'
+import { waitUntil } from '../helpers/wait.js'
+import { startInProcessNet, type InProcessNet } from '../helpers/in-process-net.js'
 
-const PASSWORD = 'correct horse battery'
 const CALL_SECONDS = 3
+let net: InProcessNet
 let dir: string
-let login: RunningLoginServer
-const nodes: RunningNode[] = []
 let alice: RunningNode, bob: RunningNode, carol: RunningNode, dave: RunningNode, supernodes: RunningNode[]
 const log = pino({ level: process.env.TEST_LOG ?? 'warn' }) as unknown as Logger
 
-const events = new Map<RunningNode, NodeEvent[]>()
-const waitFor = async (node: RunningNode, match: (e: NodeEvent) => boolean, timeoutMs = 20_000): Promise<NodeEvent> => {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const found = events.get(node)?.find(match)
-    if (found !== undefined) return found
-    if (Date.now() > deadline) throw new Error(`no matching event in ${timeoutMs} ms: ${JSON.stringify(events.get(node))}`)
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-}
-
-async function node (user: string, extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<RunningNode> {
-  const started = await startNode({
-    user, password: PASSWORD, loginServer: login.url, dataDir: join(dir, user), role: 'host', log, mediaBindAddress: '127.0.0.1', ...extra
-  })
-  const list: NodeEvent[] = []
-  events.set(started, list)
-  started.subscribe(event => { list.push(event) })
-  nodes.push(started)
-  return started
-}
+const node: InProcessNet['startNode'] = async (user, extra) => await net.startNode(user, extra)
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'voxmesh-calls-'))
-  login = await startLoginServer({ listen: '127.0.0.1:0', dataDir: join(dir, 'login'), argon2: { ops: 1, memoryKib: 64 } })
-  const client = new LoginClient(login.url)
-  for (const user of ['super1', 'super2', 'alice', 'bob', 'carol', 'dave']) await client.createAccount(user, PASSWORD)
+  net = await startInProcessNet({ dirPrefix: 'voxmesh-calls-', users: ['super1', 'super2', 'alice', 'bob', 'carol', 'dave'], log: () => log })
+  dir = net.dir
   // The supernodes (and so their TURN relays) sit on 127.0.0.2, the users' media on 127.0.0.1:
   // TURN permissions are per IP, so with everything on one address a relay-only session could
   // still reach the peer's relay from its own host socket (libdatachannel #1587).
@@ -70,29 +44,27 @@ beforeAll(async () => {
   carol = await node('carol', { mediaBindAddress: '127.0.0.3' })
   dave = await node('dave', { mediaBindAddress: '127.0.0.4', calls: { autoAnswer: true, recordDir: join(dir, 'recordings') } })
   for (const [caller, callee] of [[alice, bob], [carol, dave]] as const) {
-    for (const user of [caller, callee]) await waitFor(user, e => e.event === 'attached')
+    for (const user of [caller, callee]) await net.waitForEvent(user, e => e.event === 'attached', 20_000)
     const calleeName = callee.status().user
     await caller.addContact(calleeName)
-    await waitFor(callee, e => e.event === 'contact-request')
+    await net.waitForEvent(callee, e => e.event === 'contact-request', 20_000)
     await callee.acceptContact(caller.status().user)
-    await waitFor(caller, e => e.event === 'presence' && e.user === calleeName && e.status === 'online')
+    await net.waitForEvent(caller, e => e.event === 'presence' && e.user === calleeName && e.status === 'online', 20_000)
   }
 }, 60_000)
 
 afterAll(async () => {
-  for (const n of nodes.reverse()) await n.close()
-  await login?.close()
+  await net?.close()
   shutdownMedia()
-  rmSync(dir, { recursive: true, force: true })
 }, 30_000)
 
 async function toneCall (relayOnly: boolean, [caller, callee] = [alice, bob]) {
   const { callId } = await caller.placeCall(callee.status().user, { tone: 440, relayOnly })
-  const connected = await waitFor(caller, e => e.event === 'call-connected' && e.callId === callId) as Extract<NodeEvent, { event: 'call-connected' }>
+  const connected = await net.waitForEvent(caller, e => e.event === 'call-connected' && e.callId === callId, 20_000) as Extract<NodeEvent, { event: 'call-connected' }>
   await new Promise(resolve => setTimeout(resolve, CALL_SECONDS * 1000))
   const stats = caller.calls().find(c => c.callId === callId)?.stats
   caller.hangup(callId)
-  const ended = await waitFor(callee, e => e.event === 'call-ended' && e.callId === callId) as Extract<NodeEvent, { event: 'call-ended' }>
+  const ended = await net.waitForEvent(callee, e => e.event === 'call-ended' && e.callId === callId, 20_000) as Extract<NodeEvent, { event: 'call-ended' }>
   return { callId, connected, ended, stats }
 }
 
@@ -106,12 +78,6 @@ function relayedPackets (): number {
 
 function liveAllocations (): number {
   return supernodes.reduce((sum, sn) => sum + (sn.status().relay?.allocations ?? 0), 0)
-}
-
-async function until (what: string, done: () => boolean, timeoutMs = 10_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; !done(); await new Promise(resolve => setTimeout(resolve, 50))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-  }
 }
 
 function checkRecording (path: string | undefined, seconds: number): void {
@@ -141,7 +107,7 @@ describe('voice calls with real audio', () => {
     expect(relayedPackets() - before).toBeGreaterThan(CALL_SECONDS * 50)
     // Both ends asked their supernodes to end their allocations once the call was over
     // (libjuice leaves them open until they expire, which would use up the per-user quota).
-    await until('the relays to hold no allocation', () => liveAllocations() === 0)
+    await waitUntil('the relays to hold no allocation', () => liveAllocations() === 0, 10_000)
   })
 
   it('carries a 440 Hz tone over the direct path', async () => {
@@ -175,6 +141,6 @@ describe('a call where ICE finds no direct path', () => {
     expect(relayedPackets() - before).toBeGreaterThan(CALL_SECONDS * 50)
     // ICE did try the direct candidates: the firewall dropped its checks.
     expect(firewall?.dropped()).toBeGreaterThan(0)
-    await until('the relays to hold no allocation', () => liveAllocations() === 0)
+    await waitUntil('the relays to hold no allocation', () => liveAllocations() === 0, 10_000)
   })
 })

@@ -11,8 +11,6 @@
 import { isCallBody, type CallBodyOf } from '../../node/calls/call-bodies.js'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { toBase64url } from '../../common/base64url.js'
 import { reachTokenOf } from '../../common/lookup-keys.js'
@@ -22,7 +20,7 @@ import { LoginClient } from '../../common/login-client.js'
 import { loadSodium } from '../../common/sodium.js'
 import { ENVELOPE_DOMAIN, sealEnvelope, type Envelope } from '../../common/wire/signed-envelope.js'
 import { sealSignedRecord, type SignedBody } from '../../common/wire/signed-record.js'
-import { startLoginServer, type RunningLoginServer } from '../../login-server/server.js'
+import type { RunningLoginServer } from '../../login-server/server.js'
 import { createCallManager, type CallEvent, type CallManager, type MediaPort } from '../../node/calls/call-manager.js'
 import { INVITE_MAX_AGE_MS } from '../../node/calls/constants.js'
 import { openSealedSdp, sealSdp } from '../../node/calls/sealed-sdp.js'
@@ -43,11 +41,14 @@ import { createPresenceBook } from '../../node/overlay/presence-book.js'
 import type { NodeEvent, NodeStatus } from '../../node/runtime/api.js'
 import { openDataDir } from '../../node/runtime/data-dir.js'
 import { openLoginSession, type LoginSession } from '../../node/runtime/login-session.js'
-import { startNode, type RunningNode } from '../../node/runtime/node.js'
-import { freePort } from '../helpers/voxmesh-net.js'
+import type { RunningNode } from '../../node/runtime/node.js'
+import { freePort } from '../helpers/ports.js'
 import { createHarness, recordingLogger, type Device, type Harness, type LogEntry } from '../overlay/bad-input-harness.js'
 import { newTransactionId } from '../turn/helpers.js'
 import { closeAllSockets, Inbox, UdpTurnClient, udpSocket } from '../turn/udp-client.js'
+import { waitUntil } from '../helpers/wait.js'
+import { startInProcessNet, type InProcessNet } from '../helpers/in-process-net.js'
+import { TEST_PASSWORD } from '../helpers/voxmesh-net.js'
 
 // ---------------------------------------------------------------- shared
 
@@ -582,14 +583,6 @@ describe('malformed SDP into real media sessions', () => {
     return { session: created, states }
   }
 
-  async function waitUntil (what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-      await new Promise(resolve => setTimeout(resolve, 10))
-    }
-  }
-
   /** A live offerer and its complete offer (every candidate inside, as calls send it). */
   async function liveOffer (logs: LogEntry[]): Promise<{ offerer: { session: MediaSession, states: MediaState[] }, offer: string }> {
     const offerer = session('offerer', logs)
@@ -602,7 +595,7 @@ describe('malformed SDP into real media sessions', () => {
     expect(answerer.setRemoteDescription(offer, 'offer')).toEqual({ ok: true })
     const answer = await answerer.gathered()
     expect(offerer.setRemoteDescription(answer, 'answer')).toEqual({ ok: true })
-    await waitUntil('both sessions connected', () => offerer.state() === 'connected' && answerer.state() === 'connected')
+    await waitUntil('both sessions connected', () => offerer.state() === 'connected' && answerer.state() === 'connected', 10_000)
   }
 
   it('garbage, oversized and non-text offers: {ok:false, reason}, logged; the same session then connects', async () => {
@@ -655,7 +648,7 @@ describe('malformed SDP into real media sessions', () => {
       expectLogged(logs, 'warn', new RegExp(`^refused the remote answer: ${reason}$`), { role: 'offerer' })
     }
     expect(offerer.session.setRemoteDescription(answer, 'answer')).toEqual({ ok: true })
-    await waitUntil('both sessions connected', () => offerer.session.state() === 'connected' && answerer.session.state() === 'connected')
+    await waitUntil('both sessions connected', () => offerer.session.state() === 'connected' && answerer.session.state() === 'connected', 10_000)
     expect(offerer.states).not.toContain('failed')
   })
 })
@@ -663,15 +656,15 @@ describe('malformed SDP into real media sessions', () => {
 // ---------------------------------------------------------------- 5: a real supernode's TURN relay under abuse
 
 describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call', () => {
-  const PASSWORD = 'correct horse battery'
+  const PASSWORD = TEST_PASSWORD
   const CALL_SECONDS = 3
+  let net: InProcessNet
   let dir: string
   let login: RunningLoginServer
-  const nodes: RunningNode[] = []
   let sn: RunningNode, alice: RunningNode, bob: RunningNode
   let turnServer: TransportAddress
   const logs = new Map<string, LogEntry[]>()
-  const events = new Map<RunningNode, NodeEvent[]>()
+  let events: Map<RunningNode, NodeEvent[]>
   /** Mallory: a plain host on the real network, driven by hand (no call service of her own). */
   let mallory: Host
   let malloryDevice: { deviceKey: string, secretKey: Uint8Array }
@@ -683,41 +676,23 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
     return list
   }
 
-  const waitFor = async <T>(what: string, find: () => T | undefined, timeoutMs = 15_000): Promise<T> => {
-    const deadline = Date.now() + timeoutMs
-    for (;;) {
-      const found = find()
-      if (found !== undefined) return found
-      if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-      await new Promise(resolve => setTimeout(resolve, 25))
-    }
-  }
   const nodeEvent = async <E extends NodeEvent['event']>(node: RunningNode, event: E, match: (e: Extract<NodeEvent, { event: E }>) => boolean = () => true): Promise<Extract<NodeEvent, { event: E }>> =>
-    await waitFor(`${event} on ${node.status().user}`, () => events.get(node)?.find((e): e is Extract<NodeEvent, { event: E }> => e.event === event && match(e as Extract<NodeEvent, { event: E }>)))
+    await net.waitForEvent(node, e => e.event === event && match(e as Extract<NodeEvent, { event: E }>), 15_000) as Extract<NodeEvent, { event: E }>
   const signalToMallory = async (type: string, callId: string): Promise<Extract<HostEvent, { event: 'application-body' }>> =>
-    await waitFor(`${type} for mallory`, () => malloryEvents.find((e): e is Extract<HostEvent, { event: 'application-body' }> => e.event === 'application-body' && e.body.type === type && e.body.callId === callId))
+    await waitUntil(`${type} for mallory`, () => malloryEvents.find((e): e is Extract<HostEvent, { event: 'application-body' }> => e.event === 'application-body' && e.body.type === type && e.body.callId === callId), 15_000)
   const relay = (): NonNullable<NodeStatus['relay']> => {
     const counters = sn.status().relay
     if (counters === null) throw new Error('the supernode runs no relay')
     return counters
   }
 
-  async function node (user: string, extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<RunningNode> {
-    const started = await startNode({
-      user, password: PASSWORD, loginServer: login.url, dataDir: join(dir, user), role: 'host', log: recordingLogger(logsOf(user)), mediaBindAddress: '127.0.0.1', ...extra
-    })
-    const list: NodeEvent[] = []
-    events.set(started, list)
-    started.subscribe(event => { list.push(event) })
-    nodes.push(started)
-    return started
-  }
+  const node: InProcessNet['startNode'] = async (user, extra) => await net.startNode(user, extra)
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'voxmesh-bad-calls-'))
-    login = await startLoginServer({ listen: '127.0.0.1:0', dataDir: join(dir, 'login'), argon2: { ops: 1, memoryKib: 64 } })
-    const client = new LoginClient(login.url)
-    for (const user of ['super1', 'alice', 'bob', 'mallory']) await client.createAccount(user, PASSWORD)
+    net = await startInProcessNet({ dirPrefix: 'voxmesh-bad-calls-', users: ['super1', 'alice', 'bob', 'mallory'], log: user => recordingLogger(logsOf(user)) })
+    dir = net.dir
+    login = net.login
+    events = net.events
     // Mallory attacks as a contact: nobody else can find alice or bob at all.
     await makeContacts(login.url, PASSWORD, [['alice', 'bob'], ['alice', 'mallory'], ['bob', 'mallory']])
     // On 127.0.0.2, as in audio-call.test.ts: a relay-only session cannot sneak a direct path.
@@ -748,16 +723,14 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
     )
     mallory.start()
     for (const user of [alice, bob]) await nodeEvent(user, 'attached')
-    await waitFor('mallory attached', () => mallory.supernode)
+    await waitUntil('mallory attached', () => mallory.supernode, 15_000)
   }, 60_000)
 
   afterAll(async () => {
     mallory?.close()
     mallorySession?.close()
-    for (const n of nodes.reverse()) await n.close()
-    await login?.close()
+    await net?.close()
     await closeAllSockets()
-    rmSync(dir, { recursive: true, force: true })
   }, 30_000)
 
   it('garbage and truncated UDP packets to its TURN port: dropped as malformed or answered 400, counted and logged; Binding still answered', async () => {
@@ -860,10 +833,10 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
     expect(relay().allocations).toBe(before.allocations + 1)
     // Someone else's relayed port on the same relay IP, and one nobody holds: nothing happens to them.
     mallory.releaseTurn([{ ip: relayed.address, port: relayed.port === 65535 ? 65534 : relayed.port + 1 }])
-    await waitFor('the refused release', () => logsOf('super1').find(l => l.msg === 'TURN allocations released after a call' && l.fields.ended === 0))
+    await waitUntil('the refused release', () => logsOf('super1').find(l => l.msg === 'TURN allocations released after a call' && l.fields.ended === 0), 15_000)
     expect(relay().allocations).toBe(before.allocations + 1)
     mallory.releaseTurn([{ ip: relayed.address, port: relayed.port }])
-    await waitFor('the release', () => relay().allocations === before.allocations || undefined)
+    await waitUntil('the release', () => relay().allocations === before.allocations || undefined, 15_000)
   })
 
   it('a tampered answer (two m-lines) to a real caller: its media session refuses it, the call fails at once with the reason logged', async () => {

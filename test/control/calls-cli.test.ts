@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path'
 import { killAll, runCli, startCli, type CliProcess } from '../helpers/processes.js'
 import { writeControlFile } from '../../node/control/control-file.js'
 import { FakeNodeApi } from './fake-node-api.js'
-import { TOKEN, closeAll, startFakeNode, waitFor } from './helpers.js'
+import { TOKEN, closeAll, startFakeNode } from './helpers.js'
+import { waitUntil } from '../helpers/wait.js'
 
 let dataDir: string
 let api: FakeNodeApi
@@ -107,7 +108,7 @@ describe('voxmesh call', () => {
   it('ignores events of other calls', async () => {
     api.callDelayMs = 300
     const proc = startCli(['call', 'bob', '--json', '--duration', '0.2', '--data-dir', dataDir])
-    await waitFor(() => placed().length === 1, 'the call to be placed', 15_000)
+    await waitUntil('the call to be placed', () => placed().length === 1, 15_000)
     const other = api.addIncomingCall('mallory')
     api.emitStats(other)
     expect(await exitCode(proc)).toBe(0)
@@ -180,7 +181,7 @@ describe('voxmesh answer, decline, hangup, mute, unmute, calls', () => {
     expect(answered.stderr).toBe('')
     expect(answered.stdout).toBe(`answered carol (id ${callId.slice(0, 8)})\n`)
     expect(api.callOptions.get(callId)).toEqual({ tone: 600 })
-    await waitFor(() => api.call(callId)?.state === 'connected', 'the call to connect')
+    await waitUntil('the call to connect', () => api.call(callId)?.state === 'connected', 5000)
     expect((await cli('mute')).stdout).toBe('muted\n')
     expect(api.call(callId)?.muted).toBe(true)
     api.emitStats(callId, { rttMs: 61.4, jitterMs: 2.25, lossPct: 1, mos: 4.1 })

@@ -2,7 +2,8 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import type { NodeEvent } from '../../node/runtime/api.js'
 import { ControlApiError, ControlClient } from '../../node/control/client.js'
-import { TOKEN, closeAll, startFakeNode, waitFor } from './helpers.js'
+import { TOKEN, closeAll, startFakeNode } from './helpers.js'
+import { waitUntil } from '../helpers/wait.js'
 
 afterEach(async () => { await closeAll() })
 
@@ -16,7 +17,7 @@ describe('ControlClient calls', () => {
     const { api, client } = await connected()
     const { callId } = await client.placeCall('bob', { play: '/tmp/a.wav', record: '/tmp/b.wav', relayOnly: true })
     expect(api.callOptions.get(callId)).toEqual({ play: '/tmp/a.wav', record: '/tmp/b.wav', relayOnly: true })
-    await waitFor(() => api.call(callId)?.state === 'connected', 'the call to connect')
+    await waitUntil('the call to connect', () => api.call(callId)?.state === 'connected', 5000)
     await client.setMuted(true, callId)
     const [listed] = await client.calls()
     expect(listed).toMatchObject({ callId, direction: 'outgoing', peer: 'bob', state: 'connected', muted: true })
@@ -63,7 +64,7 @@ describe('ControlClient calls', () => {
         if (event.event === 'call-connected') stop.abort()
       }
     })()
-    await waitFor(() => openedWith !== -1, 'the stream to open')
+    await waitUntil('the stream to open', () => openedWith !== -1, 5000)
     // Subscribed on the node by the time onOpen runs.
     expect(openedWith).toBe(1)
     const { callId } = await client.placeCall('bob')

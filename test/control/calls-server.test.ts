@@ -6,7 +6,8 @@ import { buildControlApp, type ControlApp } from '../../node/control/server.js'
 import { MAX_PATH_CHARS } from '../../node/control/constants.js'
 import type { NodeEvent } from '../../node/runtime/api.js'
 import { FakeNodeApi } from './fake-node-api.js'
-import { AUTH, TOKEN, waitFor } from './helpers.js'
+import { AUTH, TOKEN } from './helpers.js'
+import { waitUntil } from '../helpers/wait.js'
 
 let api: FakeNodeApi
 let app: ControlApp
@@ -62,7 +63,7 @@ describe('POST /v1/calls', () => {
 
   it('streams the call\'s progress as events: ringing, then connected', async () => {
     const { callId } = (await post('/v1/calls', { to: 'bob' })).json()
-    await waitFor(() => events.length === 2, 'the call to connect')
+    await waitUntil('the call to connect', () => events.length === 2, 5000)
     expect(events).toEqual([
       { event: 'call-ringing', callId, peer: 'bob' },
       { event: 'call-connected', callId, peer: 'bob', path: 'direct', setupMs: 85 }
@@ -95,7 +96,7 @@ describe('the other call routes', () => {
 
   it('POST /v1/calls/hangup ends a connected call as a hang-up, and cancels a ringing one', async () => {
     const { callId } = (await post('/v1/calls', { to: 'bob' })).json()
-    await waitFor(() => api.call(callId)?.state === 'connected', 'the call to connect')
+    await waitUntil('the call to connect', () => api.call(callId)?.state === 'connected', 5000)
     const res = await post('/v1/calls/hangup', {})
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual({ status: 'ended' })

@@ -2,13 +2,14 @@
 // against a control server in this process with the fake node behind it.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { killAll, runCli, startCli } from '../helpers/processes.js'
 import { writeControlFile } from '../../node/control/control-file.js'
 import { FakeNodeApi } from './fake-node-api.js'
-import { TOKEN, closeAll, startFakeNode, waitFor } from './helpers.js'
+import { TOKEN, closeAll, startFakeNode } from './helpers.js'
+import { freePort } from '../helpers/ports.js'
+import { waitUntil } from '../helpers/wait.js'
 
 let dataDir: string
 let api: FakeNodeApi
@@ -130,10 +131,7 @@ describe('voxmesh client subcommands', () => {
   })
 
   it('says the node is not answering when its control port is closed', async () => {
-    const probe = createServer()
-    await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
-    const url = `http://127.0.0.1:${(probe.address() as { port: number }).port}`
-    await new Promise(resolve => probe.close(resolve))
+    const url = `http://127.0.0.1:${await freePort()}`
     writeControlFile(dataDir, { url, token: TOKEN, pid: process.pid })
     const result = await cli('status')
     expect(result.code).toBe(1)
@@ -142,7 +140,7 @@ describe('voxmesh client subcommands', () => {
 
   it('events prints each event as a JSON line until Ctrl-C', async () => {
     const proc = startCli(['events', '--data-dir', dataDir])
-    await waitFor(() => api.listenerCount === 1, 'the events command to subscribe', 15_000)
+    await waitUntil('the events command to subscribe', () => api.listenerCount === 1, 15_000)
     api.emit({ event: 'presence', user: 'bob', status: 'away' })
     api.emit({ event: 'message', from: 'bob', id: 'm1', text: 'hi', sentAt: 5 })
     await proc.waitForLine(/"event":"message"/)
@@ -151,6 +149,6 @@ describe('voxmesh client subcommands', () => {
       { event: 'message', from: 'bob', id: 'm1', text: 'hi', sentAt: 5 }
     ])
     expect(await proc.stop('SIGINT')).toBe(0)
-    await waitFor(() => api.listenerCount === 0, 'the server to unsubscribe')
+    await waitUntil('the server to unsubscribe', () => api.listenerCount === 0, 5000)
   })
 })

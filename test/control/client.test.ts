@@ -9,7 +9,9 @@ import { LoginApiError } from '../../common/login-client.js'
 import type { NodeEvent } from '../../node/runtime/api.js'
 import { ControlApiError, ControlClient, NodeNotAnsweringError } from '../../node/control/client.js'
 import { writeControlFile } from '../../node/control/control-file.js'
-import { TOKEN, closeAll, startFakeNode, waitFor } from './helpers.js'
+import { TOKEN, closeAll, startFakeNode } from './helpers.js'
+import { freePort } from '../helpers/ports.js'
+import { waitUntil } from '../helpers/wait.js'
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -34,13 +36,7 @@ async function silentServer (): Promise<string> {
   return `http://127.0.0.1:${(server.address() as { port: number }).port}`
 }
 
-async function closedPortUrl (): Promise<string> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise(resolve => server.close(resolve))
-  return `http://127.0.0.1:${port}`
-}
+const closedPortUrl = async (): Promise<string> => `http://127.0.0.1:${await freePort()}`
 
 describe('ControlClient', () => {
   it('reads status, contacts and requests', async () => {
@@ -130,7 +126,7 @@ describe('ControlClient', () => {
         if (received.length === 3) controller.abort()
       }
     })()
-    await waitFor(() => api.listenerCount === 1, 'the client to subscribe')
+    await waitUntil('the client to subscribe', () => api.listenerCount === 1, 5000)
     api.emit({ event: 'presence', user: 'bob', status: 'online' })
     api.emit({ event: 'message', from: 'bob', id: 'm1', text: 'a\nb', sentAt: 5 })
     api.emit({ event: 'contact-removed', username: 'carol' })
@@ -141,14 +137,14 @@ describe('ControlClient', () => {
       { event: 'message', from: 'bob', id: 'm1', text: 'a\nb', sentAt: 5 },
       { event: 'contact-removed', username: 'carol' }
     ])
-    await waitFor(() => api.listenerCount === 0, 'the server to unsubscribe')
+    await waitUntil('the server to unsubscribe', () => api.listenerCount === 0, 5000)
   })
 
   it('ends the event stream when the node closes it', async () => {
     const { api, server, client } = await connected()
     const events = client.events()
     const first = events.next()
-    await waitFor(() => api.listenerCount === 1, 'the client to subscribe')
+    await waitUntil('the client to subscribe', () => api.listenerCount === 1, 5000)
     api.emit({ event: 'presence', user: 'bob', status: 'away' })
     expect((await first).value).toEqual({ event: 'presence', user: 'bob', status: 'away' })
     await server.close()

@@ -5,7 +5,8 @@ import { Writable } from 'node:stream'
 import type { NodeEvent } from '../../node/runtime/api.js'
 import { pipeEvents, sseMessage } from '../../node/control/event-stream.js'
 import { FakeNodeApi } from './fake-node-api.js'
-import { AUTH, closeAll, startFakeNode, waitFor } from './helpers.js'
+import { AUTH, closeAll, startFakeNode } from './helpers.js'
+import { waitUntil } from '../helpers/wait.js'
 
 afterEach(async () => { await closeAll() })
 
@@ -57,7 +58,7 @@ describe('GET /v1/events', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/)
     expect(response.headers.get('cache-control')).toBe('no-cache')
     const reader = sseReader(response)
-    await waitFor(() => api.listenerCount === 1, 'the stream to subscribe')
+    await waitUntil('the stream to subscribe', () => api.listenerCount === 1, 5000)
     for (const event of EVENTS) api.emit(event)
     const received: NodeEvent[] = []
     for (let i = 0; i < EVENTS.length; i++) received.push(await nextEvent(reader))
@@ -70,15 +71,15 @@ describe('GET /v1/events', () => {
     const controller = new AbortController()
     const first = await fetch(`${server.url}/v1/events`, { headers: AUTH, signal: controller.signal })
     const second = await fetch(`${server.url}/v1/events`, { headers: AUTH })
-    await waitFor(() => api.listenerCount === 2, 'two subscribers')
+    await waitUntil('two subscribers', () => api.listenerCount === 2, 5000)
     controller.abort()
-    await waitFor(() => api.listenerCount === 1, 'the first client to be unsubscribed')
+    await waitUntil('the first client to be unsubscribed', () => api.listenerCount === 1, 5000)
     // The other client is unaffected.
     const reader = sseReader(second)
     api.emit(EVENTS[0] as NodeEvent)
     expect(await nextEvent(reader)).toEqual(EVENTS[0])
     await reader.cancel()
-    await waitFor(() => api.listenerCount === 0, 'the second client to be unsubscribed')
+    await waitUntil('the second client to be unsubscribed', () => api.listenerCount === 0, 5000)
     expect(first.status).toBe(200)
     // The client's spare keep-alive sockets do not hold up the shutdown.
     const started = Date.now()
@@ -99,7 +100,7 @@ describe('GET /v1/events', () => {
   it('ends open streams when the server closes, so close() does not hang', async () => {
     const { api, server } = await startFakeNode()
     const reader = sseReader(await fetch(`${server.url}/v1/events`, { headers: AUTH }))
-    await waitFor(() => api.listenerCount === 1, 'the stream to subscribe')
+    await waitUntil('the stream to subscribe', () => api.listenerCount === 1, 5000)
     const started = Date.now()
     await server.close()
     expect(Date.now() - started).toBeLessThan(1000)
@@ -112,12 +113,12 @@ describe('GET /v1/events', () => {
     const { api, server } = await startFakeNode({ maxStreams: 1 })
     const controller = new AbortController()
     await fetch(`${server.url}/v1/events`, { headers: AUTH, signal: controller.signal })
-    await waitFor(() => api.listenerCount === 1, 'the first stream')
+    await waitUntil('the first stream', () => api.listenerCount === 1, 5000)
     const refused = await fetch(`${server.url}/v1/events`, { headers: AUTH })
     expect(refused.status).toBe(503)
     expect((await refused.json() as { error: { code: string } }).error.code).toBe('busy')
     controller.abort()
-    await waitFor(() => api.listenerCount === 0, 'the first stream to go')
+    await waitUntil('the first stream to go', () => api.listenerCount === 0, 5000)
     const again = await fetch(`${server.url}/v1/events`, { headers: AUTH })
     expect(again.status).toBe(200)
     await again.body?.cancel()

@@ -23,11 +23,3 @@ export async function closeAll (): Promise<void> {
   await Promise.all([...open].map(async ({ api, server }) => { await server.close(); await api.close() }))
   open.clear()
 }
-
-export async function waitFor (check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}

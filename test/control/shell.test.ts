@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { PassThrough } from 'node:stream'
 import { runShell } from '../../node/control/shell.js'
 import { FakeNodeApi } from './fake-node-api.js'
-import { waitFor } from './helpers.js'
+import { waitUntil } from '../helpers/wait.js'
 
 interface Session {
   api: FakeNodeApi
@@ -37,7 +37,7 @@ function startShell (api = new FakeNodeApi('alice')): Session {
     type: line => { input.write(line + '\n') },
     expectOutput: async (pattern, from = 0) => {
       const matches = (): boolean => typeof pattern === 'string' ? text.slice(from).includes(pattern) : pattern.test(text.slice(from))
-      await waitFor(matches, `output matching ${String(pattern)}; got:\n${text}`).catch(() => {
+      await waitUntil(`output matching ${String(pattern)}; got:\n${text}`, matches, 5000).catch(() => {
         throw new Error(`no output matching ${String(pattern)}; got:\n${text}`)
       })
     },

@@ -1,7 +1,7 @@
 // An in-process DHT network: every node's rpc calls the target node's handleRequest
 // directly (through a JSON round trip, as on the wire), one microtask later. Peers in
 // `dead` (or unknown) make rpc reject as a real link would.
-import { createHash } from 'node:crypto'
+import { seededRandomBytes } from '../helpers/random.js'
 import { FakeClock, flushAsync } from '../../node/net/fake-clock.js'
 import { createDht, type Dht, type DhtComponents, type DhtInit } from '../../node/overlay/dht/dht.js'
 import { compareDistance, keyFor, xorDistance } from '../../node/overlay/dht/ids.js'
@@ -30,19 +30,6 @@ export interface Network {
   /** Lets every queued promise continuation run. */
   settle: () => Promise<void>
   closeAll: () => void
-}
-
-/** Deterministic "random" bytes for bucket refresh targets. */
-export function seededRandomBytes (seed: string): (n: number) => Uint8Array {
-  let counter = 0
-  return n => {
-    const out = new Uint8Array(n)
-    for (let offset = 0; offset < n; offset += 32) {
-      const block = createHash('sha256').update(`${seed}:${counter++}`).digest()
-      out.set(block.subarray(0, Math.min(32, n - offset)), offset)
-    }
-    return out
-  }
 }
 
 const wire = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import {
   bytesToId, commonPrefixLength, compareDistance, isHexId, keyFor, randomIdInBucket, sortByDistance, xorDistance
 } from '../../node/overlay/dht/ids.js'
-import { seededRandomBytes } from './harness.js'
+import { seededRandomBytes } from '../helpers/random.js'
 
 const ZERO = '0'.repeat(64)
 const idWithByte = (index: number, byte: number): string => {

@@ -2,10 +2,10 @@
 // `voxmesh node` processes with --json, each in its own data dir. Everything
 // it starts is killed by killAll() (test/helpers/processes.ts).
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli, startCli, type CliProcess } from './processes.js'
+import { waitUntil } from './wait.js'
 
 export const TEST_PASSWORD = 'correct horse battery'
 const CHEAP_ARGON2 = ['--argon2-ops', '1', '--argon2-memory', '1']
@@ -20,14 +20,6 @@ export interface NodeProcess {
   waitForEvent: (match: (event: Record<string, unknown>) => boolean, timeoutMs?: number, from?: number) => Promise<Record<string, unknown>>
   /** Runs a client subcommand against this node's data dir. */
   cli: (...args: string[]) => ReturnType<typeof runCli>
-}
-
-export async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise(resolve => server.close(resolve))
-  return port
 }
 
 /** `loginServerArgs`: extra flags for the login server, e.g. the lab flags for many supernodes on one address. */
@@ -53,16 +45,14 @@ export async function startVoxmeshNet (options: { loginServerArgs?: string[] } =
       dataDir,
       proc,
       events,
-      waitForEvent: async (match, timeoutMs = 15_000, from = 0) => {
-        const deadline = Date.now() + timeoutMs
-        for (;;) {
+      waitForEvent: async (match, timeoutMs = 15_000, from = 0) => await waitUntil(
+        () => `a matching event from ${user}; events: ${JSON.stringify(events())}`,
+        () => {
           const found = events().slice(from).find(match)
-          if (found !== undefined) return found
-          if (proc.child.exitCode !== null) throw new Error(`${user} exited (${proc.child.exitCode}): ${proc.stderrLines.slice(-5).join('\n')}`)
-          if (Date.now() > deadline) throw new Error(`${user}: no matching event within ${timeoutMs} ms; events: ${JSON.stringify(events())}`)
-          await new Promise(resolve => setTimeout(resolve, 50))
-        }
-      },
+          if (found === undefined && proc.child.exitCode !== null) throw new Error(`${user} exited (${proc.child.exitCode}): ${proc.stderrLines.slice(-5).join('\n')}`)
+          return found
+        },
+        timeoutMs, 50),
       cli: (...cliArgs) => runCli([...cliArgs, '--data-dir', dataDir])
     }
     await node.waitForEvent(e => e.event === 'ready')

@@ -1,7 +1,6 @@
 // The login server and `voxmesh account create` as real processes on loopback.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { killAll, runCli, startCli } from '../helpers/processes.js'
@@ -10,6 +9,7 @@ import { toBase64url } from '../../common/base64url.js'
 import { LoginClient } from '../../common/login-client.js'
 import { verifyCertificate } from '../../common/certificate.js'
 import { fromBase64url } from '../../common/base64url.js'
+import { freePort } from '../helpers/ports.js'
 
 // Cheap argon2id so process tests stay quick; the cost itself is covered by the benchmark.
 const CHEAP = ['--argon2-ops', '1', '--argon2-memory', '1', '--log-level', 'warn']
@@ -26,14 +26,6 @@ async function startServer (dataDir = join(dir, 'login')) {
   const url = (await proc.waitForLine(/listening on (http:\/\/\S+)/))[1] as string
   const publicKey = (await proc.waitForLine(/^public key: ([A-Za-z0-9_-]{43})/))[1] as string
   return { proc, url, publicKey }
-}
-
-async function freePortWithNothingListening (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise(resolve => server.close(resolve))
-  return port
 }
 
 describe('voxmesh login-server', () => {
@@ -100,7 +92,7 @@ describe('voxmesh account create', () => {
   })
 
   it('says when the login server is unreachable', async () => {
-    const port = await freePortWithNothingListening()
+    const port = await freePort()
     const result = await runCli(['account', 'create', 'dave', '--login-server', `http://127.0.0.1:${port}`], { VOXMESH_PASSWORD: 'correct horse battery' })
     expect(result.code).toBe(1)
     expect(result.stderr).toContain(`cannot reach the login server at http://127.0.0.1:${port}`)

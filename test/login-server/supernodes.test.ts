@@ -1,6 +1,5 @@
 // The supernode bootstrap list: signed heartbeats, certificate checks, real
 // dial-back to a WebSocket responder, replay guard, expiry and reconfirmation.
-import { createServer } from 'node:net'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createTestLoginServer, newDevice, signUp, type TestDevice, type TestLoginServer } from '../helpers/login-server.js'
 import { DIALBACK_FAILED, listenForDialback } from '../../common/dialback.js'
@@ -10,6 +9,7 @@ import { fromBase64url, toBase64url } from '../../common/base64url.js'
 import { signCertificate, type Certificate, type CertificateBody } from '../../common/certificate.js'
 import { supernodeHeartbeatBody, type SupernodeHeartbeat, type SupernodeInfo } from '../../common/login-api.js'
 import { DEFAULT_CERTIFICATE_TTL_SECONDS, SUPERNODE_RECONFIRM_SECONDS, SUPERNODE_TTL_SECONDS } from '../../login-server/constants.js'
+import { freePort } from '../helpers/ports.js'
 
 interface Supernode { user: string, certificate: Certificate, device: TestDevice, auth: Record<string, string> }
 interface Responder { address: string, close: () => Promise<void> }
@@ -41,13 +41,7 @@ async function respond (secretKey: Uint8Array, host = '127.0.0.1'): Promise<Resp
 }
 
 /** An address on which nothing listens: a port just bound and released. */
-async function deadAddress (): Promise<string> {
-  const probe = createServer()
-  await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as { port: number }
-  await new Promise<void>(resolve => probe.close(() => { resolve() }))
-  return `127.0.0.1:${port}`
-}
+const deadAddress = async (): Promise<string> => `127.0.0.1:${await freePort()}`
 
 const nowSeconds = (): number => Math.floor(server.now() / 1000)
 

@@ -3,6 +3,7 @@ import { silentLogger } from '../../common/logger.js'
 import { createOpusEncoder } from '../../node/media/audio/opus.js'
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../node/media/audio/pcm.js'
 import { createMediaSession, type MediaIceServer, type MediaSession, type MediaState, type ReceivedRtp } from '../../node/media/media-session.js'
+import { waitUntil } from '../helpers/wait.js'
 
 export interface Received { payload: Uint8Array, rtp: ReceivedRtp }
 
@@ -104,12 +105,10 @@ export async function exchangeGathered (pair: Pair): Promise<void> {
   note(pair.offerer, pair.offerer.session.setRemoteDescription(await pair.answerer.session.gathered(), 'answer'))
 }
 
+/** Waits for `predicate`; resolves with the milliseconds it took. */
 export async function waitFor (what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<number> {
   const started = Date.now()
-  while (!predicate()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
+  await waitUntil(what, predicate, timeoutMs)
   return Date.now() - started
 }
 

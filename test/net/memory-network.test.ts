@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { FakeClock } from '../../node/net/fake-clock.js'
-import { createMemoryNetwork, seededRandom, type MemoryNetworkOptions } from '../../node/net/memory-network.js'
+import { createMemoryNetwork, type MemoryNetworkOptions } from '../../node/net/memory-network.js'
+import { seededRandom } from '../helpers/random.js'
 import { MAX_FRAME_BYTES, type Connection, type Listener } from '../../node/net/transport.js'
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s)

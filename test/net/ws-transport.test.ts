@@ -5,6 +5,8 @@ import { loadSodium, type Sodium } from '../../common/sodium.js'
 import { createDialer, DIALBACK_PATH } from '../../common/dialback.js'
 import { createWsTransport, LINK_PATH, type WsTransportOptions } from '../../node/net/ws-transport.js'
 import { MAX_FRAME_BYTES, type Connection, type Listener, type Transport } from '../../node/net/transport.js'
+import { freePort } from '../helpers/ports.js'
+import { waitUntil } from '../helpers/wait.js'
 
 let sodium: Sodium
 beforeAll(async () => { sodium = await loadSodium() })
@@ -30,14 +32,6 @@ function record (connection: Connection): Recorder {
   return rec
 }
 
-async function waitFor (condition: () => boolean, what: string, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 5))
-  }
-}
-
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 /** A listener on 127.0.0.1:0 and a connection to it from a second transport; both ends tracked for cleanup. */
@@ -50,16 +44,8 @@ async function connectedPair (serverOptions: WsTransportOptions = {}, clientOpti
   listeners.push(listener)
   const client = await createWsTransport(clientOptions).dial(listener.address)
   connections.push(client)
-  await waitFor(() => accepted.length === 1, 'the accepted connection')
+  await waitUntil('the accepted connection', () => accepted.length === 1, 3000)
   return { listener, client, server: accepted[0] as Connection }
-}
-
-async function freePort (): Promise<number> {
-  const server = createServer()
-  await new Promise<void>(resolve => { server.listen(0, '127.0.0.1', resolve) })
-  const { port } = server.address() as { port: number }
-  await new Promise(resolve => { server.close(resolve) })
-  return port
 }
 
 describe('ws transport', () => {
@@ -73,7 +59,7 @@ describe('ws transport', () => {
     for (let i = 0; i < 50; i++) client.send(new Uint8Array([i, 255 - i]))
     server.send(new Uint8Array(0))
     server.send(new Uint8Array(MAX_FRAME_BYTES).fill(7))
-    await waitFor(() => atServer.frames.length === 50 && atClient.frames.length === 2, 'frames')
+    await waitUntil('frames', () => atServer.frames.length === 50 && atClient.frames.length === 2, 3000)
     expect(atServer.frames.map(f => f[0])).toEqual(Array.from({ length: 50 }, (_, i) => i))
     expect(atServer.frames[3]).toEqual(new Uint8Array([3, 252]))
     expect(Object.getPrototypeOf(atServer.frames[0])).toBe(Uint8Array.prototype)
@@ -93,7 +79,7 @@ describe('ws transport', () => {
     connections.push(client)
     await sleep(50)
     const rec = record(client)
-    await waitFor(() => rec.frames.length === 2, 'buffered frames')
+    await waitUntil('buffered frames', () => rec.frames.length === 2, 3000)
     expect(rec.frames).toEqual([new Uint8Array([1]), new Uint8Array([2])])
   })
 
@@ -125,9 +111,9 @@ describe('ws transport', () => {
     raw.write('GET /voxmesh/link HTTP/1.1\r\nHost: x\r\n') // and never the rest
     let cut = false
     raw.on('close', () => { cut = true })
-    await waitFor(() => cut, 'the server to cut the unfinished upgrade')
+    await waitUntil('the server to cut the unfinished upgrade', () => cut, 3000)
     client.send(new Uint8Array([9]))
-    await waitFor(() => atServer.frames.length === 1, 'a frame on the quiet link')
+    await waitUntil('a frame on the quiet link', () => atServer.frames.length === 1, 3000)
     expect(atServer.closes).toEqual([])
   })
 
@@ -140,7 +126,7 @@ describe('ws transport', () => {
     client.close('twice')
     client.send(new Uint8Array([43]))
     expect(client.closed).toBe(true)
-    await waitFor(() => atServer.closes.length > 0 && atClient.closes.length > 0, 'both closes')
+    await waitUntil('both closes', () => atServer.closes.length > 0 && atClient.closes.length > 0, 3000)
     await sleep(50)
     expect(atClient.closes).toEqual(['bye'])
     expect(atServer.closes).toEqual(['remote closed: bye'])
@@ -158,10 +144,10 @@ describe('ws transport', () => {
     const raw = new WebSocket(`ws://${listener.address}${LINK_PATH}`)
     rawSockets.push(raw)
     await new Promise(resolve => raw.once('open', resolve))
-    await waitFor(() => accepted.length === 1, 'the accepted connection')
+    await waitUntil('the accepted connection', () => accepted.length === 1, 3000)
     const rec = record(accepted[0] as Connection)
     raw.terminate()
-    await waitFor(() => rec.closes.length > 0, 'the close')
+    await waitUntil('the close', () => rec.closes.length > 0, 3000)
     expect(rec.closes).toEqual(['connection reset'])
   })
 
@@ -173,7 +159,7 @@ describe('ws transport', () => {
     await listener.close()
     await listener.close()
     expect(Date.now() - started).toBeLessThan(1000)
-    await waitFor(() => atClient.closes.length > 0, 'the client close')
+    await waitUntil('the client close', () => atClient.closes.length > 0, 3000)
     expect(atServer.closes).toEqual(['listener closed'])
     expect(atClient.closes).toEqual(['remote closed: listener closed'])
     await expect(createWsTransport().dial(listener.address)).rejects.toThrow(/connection refused/)
@@ -185,7 +171,7 @@ describe('ws transport', () => {
     const atServer = record(server)
     client.send(new Uint8Array(MAX_FRAME_BYTES + 1))
     expect(client.closed).toBe(true)
-    await waitFor(() => atServer.closes.length > 0 && atClient.closes.length > 0, 'both closes')
+    await waitUntil('both closes', () => atServer.closes.length > 0 && atClient.closes.length > 0, 3000)
     expect(atClient.closes).toEqual([`frame too large: ${MAX_FRAME_BYTES + 1} bytes > ${MAX_FRAME_BYTES}`])
     expect(atServer.closes[0]).toMatch(/^remote closed: frame too large/)
     expect(atServer.frames).toEqual([])
@@ -196,7 +182,7 @@ describe('ws transport', () => {
     const atClient = record(client)
     const atServer = record(server)
     client.send(new Uint8Array(MAX_FRAME_BYTES + 1000))
-    await waitFor(() => atServer.closes.length > 0 && atClient.closes.length > 0, 'both closes')
+    await waitUntil('both closes', () => atServer.closes.length > 0 && atClient.closes.length > 0, 3000)
     expect(atServer.closes[0]).toMatch(/frame too large/)
     expect(atClient.closes[0]).toMatch(/frame too large/)
     expect(atServer.frames).toEqual([])
@@ -210,7 +196,7 @@ describe('ws transport', () => {
     rawSockets.push(raw)
     const rawClosed = new Promise<number>(resolve => raw.once('close', code => { resolve(code) }))
     await new Promise(resolve => raw.once('open', resolve))
-    await waitFor(() => accepted.length === 1, 'the accepted connection')
+    await waitUntil('the accepted connection', () => accepted.length === 1, 3000)
     const rec = record(accepted[0] as Connection)
     raw.send('hello')
     expect(await rawClosed).toBe(1003)

@@ -3,7 +3,8 @@
 // with SIGKILL loses its hosts to the other one, and they stay reachable.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { killAll } from '../helpers/processes.js'
-import { freePort, startVoxmeshNet, type NodeProcess } from '../helpers/voxmesh-net.js'
+import { freePort } from '../helpers/ports.js'
+import { startVoxmeshNet, type NodeProcess } from '../helpers/voxmesh-net.js'
 import { CONTACT_REQUEST_POLL_MS } from '../../node/runtime/defaults.js'
 
 let net: Awaited<ReturnType<typeof startVoxmeshNet>>

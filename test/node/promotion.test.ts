@@ -1,7 +1,9 @@
 // Promotion of --role auto nodes, as real processes on loopback.
 import { afterEach, describe, expect, it } from 'vitest'
 import { killAll } from '../helpers/processes.js'
-import { freePort, startVoxmeshNet } from '../helpers/voxmesh-net.js'
+import { freePort } from '../helpers/ports.js'
+import { waitUntil } from '../helpers/wait.js'
+import { startVoxmeshNet } from '../helpers/voxmesh-net.js'
 
 // Thresholds any test machine passes; uptime short so tests stay quick.
 const EASY = ['--promote-after', '2s', '--min-free-memory', '0', '--max-load-per-core', '1000']
@@ -47,8 +49,8 @@ describe('promotion (--role auto)', () => {
     const nowhere = `127.0.0.1:${await freePort()}`
     const hidden = await net.startNode('hidden', ['--role', 'auto', '--listen', `127.0.0.1:${await freePort()}`, '--advertise', nowhere, ...EASY])
     await hidden.waitForEvent(e => e.event === 'attached')
-    const deadline = Date.now() + 15_000
-    while (!/dial-back to .* failed/.test(logLines(hidden.proc.stderrLines)) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 200))
+    // No throw on a timeout: the assertion below says what was missing.
+    await waitUntil('the failed dial-back in the log', () => /dial-back to .* failed/.test(logLines(hidden.proc.stderrLines)), 15_000, 200).catch(() => {})
     expect(logLines(hidden.proc.stderrLines)).toContain(`not promoting: the dial-back to ${nowhere} failed`)
     expect(hidden.events().filter(e => e.event === 'role')).toEqual([])
     expect(JSON.parse((await hidden.cli('status', '--json')).stdout)).toMatchObject({ role: 'host' })

@@ -30,7 +30,8 @@ import { DIALBACKS_PER_ADDRESS, DIALBACKS_PER_DEVICE, DIALBACK_TIMEOUT_MS, RECOR
 import { DIALBACKS_PER_DEVICE as LOGIN_DIALBACKS_PER_DEVICE } from '../../login-server/constants.js'
 import { createTestLoginServer, signUp, type TestLoginServer } from '../helpers/login-server.js'
 import { killAll } from '../helpers/processes.js'
-import { freePort, startVoxmeshNet } from '../helpers/voxmesh-net.js'
+import { freePort } from '../helpers/ports.js'
+import { startVoxmeshNet } from '../helpers/voxmesh-net.js'
 
 /** A loopback address that is neither the requester's nor the checker's. */
 const THIRD_ADDRESS = '127.0.0.5'
@@ -139,13 +140,7 @@ async function httpServer (): Promise<string> {
 }
 
 /** An address on 127.0.0.1 where nothing listens. */
-async function closedPort (): Promise<string> {
-  const probe = createServer()
-  await new Promise<void>(resolve => probe.listen(0, '127.0.0.1', resolve))
-  const { port } = probe.address() as { port: number }
-  await new Promise<void>(resolve => probe.close(() => { resolve() }))
-  return `127.0.0.1:${port}`
-}
+const closedPort = async (): Promise<string> => `127.0.0.1:${await freePort()}`
 
 /** A real dial-back responder for `device` on `host`, counting the checks it gets. */
 async function responder (device: { identity: { secretKey: Uint8Array } }, host = '127.0.0.1'): Promise<{ address: string, connections: () => number }> {

@@ -10,7 +10,8 @@ import { FIRST_MESSAGE_TIMEOUT_MS, HOST_SILENCE_LIMIT_MS, MAX_LINKS_PER_ADDRESS,
 import { createTestnet, type Testnet } from '../../node/testing/testnet.js'
 import { createHarness, WirePeer, type Harness } from '../overlay/bad-input-harness.js'
 import { killAll } from '../helpers/processes.js'
-import { freePort, startVoxmeshNet, type NodeProcess } from '../helpers/voxmesh-net.js'
+import { freePort } from '../helpers/ports.js'
+import { startVoxmeshNet, type NodeProcess } from '../helpers/voxmesh-net.js'
 
 /** What the issue allows between a host freezing and its contacts seeing it offline. */
 const OFFLINE_WITHIN_MS = 10_000

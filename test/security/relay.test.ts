@@ -9,13 +9,10 @@
 // supernode's quotas. Everything is on loopback (127.0.0.0/8, and ::1 for the IPv6 relay); no
 // packet goes to any other address: the denied peers are only named in requests.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { systemClock } from '../../common/clock.js'
-import { LoginClient } from '../../common/login-client.js'
 import { loadSodium } from '../../common/sodium.js'
-import { startLoginServer, type RunningLoginServer } from '../../login-server/server.js'
+import type { RunningLoginServer } from '../../login-server/server.js'
 import { DEFAULT_MAX_ALLOCATIONS_PER_ADDRESS, METHOD } from '../../node/media/turn/constants.js'
 import { issueTurnCredentials, type TurnCredentials } from '../../node/media/turn/credentials.js'
 import type { TransportAddress } from '../../node/media/turn/ip.js'
@@ -29,25 +26,18 @@ import { silentLogger } from '../../common/logger.js'
 import type { NodeStatus } from '../../node/runtime/api.js'
 import { openDataDir } from '../../node/runtime/data-dir.js'
 import { openLoginSession, type LoginSession } from '../../node/runtime/login-session.js'
-import { startNode, type RunningNode } from '../../node/runtime/node.js'
-import { freePort } from '../helpers/voxmesh-net.js'
+import type { RunningNode } from '../../node/runtime/node.js'
+import { freePort } from '../helpers/ports.js'
 import { closeAllSockets, Inbox, UdpTurnClient, udpSocket } from '../turn/udp-client.js'
+import { waitUntil } from '../helpers/wait.js'
+import { startInProcessNet } from '../helpers/in-process-net.js'
+import { TEST_PASSWORD } from '../helpers/voxmesh-net.js'
 
-const PASSWORD = 'correct horse battery'
+const PASSWORD = TEST_PASSWORD
 const REALM = 'voxmesh'
 const log: Logger = silentLogger
 
 const errorOf = (message: StunMessage): { code: number, reason: string } | undefined => findAttribute(message, 'ERROR-CODE')?.value
-
-async function waitFor<T> (what: string, find: () => T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const found = find()
-    if (found !== undefined) return found
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 25))
-  }
-}
 
 /** A login server, a supernode (node runtime) on 127.0.0.2, and Mallory: a plain host attached to it, driven by hand. */
 interface Net {
@@ -64,14 +54,10 @@ interface Net {
 }
 
 async function startNet (supernodeOptions: { relayAllowPrivate?: boolean }): Promise<Net> {
-  const dir = mkdtempSync(join(tmpdir(), 'voxmesh-relay-security-'))
-  const login = await startLoginServer({ listen: '127.0.0.1:0', dataDir: join(dir, 'login'), argon2: { ops: 1, memoryKib: 64 } })
-  const client = new LoginClient(login.url)
-  for (const user of ['super1', 'mallory']) await client.createAccount(user, PASSWORD)
-  const sn = await startNode({
-    user: 'super1', password: PASSWORD, loginServer: login.url, dataDir: join(dir, 'super1'), role: 'supernode',
-    listen: `127.0.0.2:${await freePort()}`, log, ...supernodeOptions
-  })
+  const net = await startInProcessNet({ dirPrefix: 'voxmesh-relay-security-', users: ['super1', 'mallory'], log: () => log })
+  const { dir, login } = net
+  // The supernode's own media socket on its default address, not the hosts' 127.0.0.1.
+  const sn = await net.startNode('super1', { role: 'supernode', listen: `127.0.0.2:${await freePort()}`, mediaBindAddress: undefined, ...supernodeOptions })
   const [host, port] = (sn.status().listen as string).split(':') as [string, string]
 
   const sodium = await loadSodium()
@@ -84,7 +70,7 @@ async function startNet (supernodeOptions: { relayAllowPrivate?: boolean }): Pro
     { user: 'mallory', deviceKey: dataDir.device.deviceKey, lookup: mallorySession.lookup, onEvent: () => {} }
   )
   mallory.start()
-  await waitFor('mallory attached', () => mallory.supernode)
+  await waitUntil('mallory attached', () => mallory.supernode, 10_000)
 
   const relay = (): NonNullable<NodeStatus['relay']> => {
     const counters = sn.status().relay
@@ -107,9 +93,7 @@ async function startNet (supernodeOptions: { relayAllowPrivate?: boolean }): Pro
     close: async () => {
       mallory.close()
       mallorySession.close()
-      await sn.close()
-      await login.close()
-      rmSync(dir, { recursive: true, force: true })
+      await net.close()
     }
   }
 }
@@ -145,7 +129,7 @@ describe('a supernode\'s relay with its defaults, against a member holding its c
       client.send(client.encode(METHOD.SEND, [{ type: 'XOR-PEER-ADDRESS', value: service.address }, { type: 'DATA', value: Buffer.from(`probe ${i}`) }], 'indication'))
     }
     expect(await service.quiet(300)).toBe(true)
-    await waitFor('the dropped probes counted', () => (net.relay().dropped['forbidden-peer'] ?? 0) - before === 5 || undefined, 2000)
+    await waitUntil('the dropped probes counted', () => (net.relay().dropped['forbidden-peer'] ?? 0) - before === 5 || undefined, 2000)
   })
 
   it('credentials live minutes, not an hour', async () => {
@@ -198,7 +182,7 @@ describe('a supernode\'s relay after the host it served left', () => {
     expect(net.relay().allocations).toBe(1)
 
     net.mallory.close() // she leaves the supernode (her link closes)
-    await waitFor('her allocation to end', () => net.relay().allocations === 0 || undefined, 5000)
+    await waitUntil('her allocation to end', () => net.relay().allocations === 0 || undefined, 5000)
     send('after leaving')
     expect(await peer.quiet(300)).toBe(true)
     expect(errorOf(await client.request(METHOD.REFRESH, []))?.code).toBe(401)

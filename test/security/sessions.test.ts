@@ -17,7 +17,9 @@ import { createHostCache } from '../../node/overlay/host-cache.js'
 import { silentLogger } from '../../common/logger.js'
 import type { SupernodeRef } from '../../node/overlay/messages.js'
 import { killAll } from '../helpers/processes.js'
-import { freePort, startVoxmeshNet, TEST_PASSWORD } from '../helpers/voxmesh-net.js'
+import { freePort } from '../helpers/ports.js'
+import { startVoxmeshNet, TEST_PASSWORD } from '../helpers/voxmesh-net.js'
+import { waitUntil } from '../helpers/wait.js'
 
 let net: Awaited<ReturnType<typeof startVoxmeshNet>>
 let sodium: Sodium
@@ -39,14 +41,9 @@ afterAll(async () => {
   net?.cleanup()
 })
 
-const waitFor = async (check: () => boolean, timeoutMs: number): Promise<boolean> => {
-  const deadline = Date.now() + timeoutMs
-  while (!check()) {
-    if (Date.now() > deadline) return false
-    await new Promise(resolve => setTimeout(resolve, 50))
-  }
-  return true
-}
+/** Whether `check` came true within `timeoutMs` (the tests assert on the answer). */
+const waitFor = async (check: () => boolean, timeoutMs: number): Promise<boolean> =>
+  await waitUntil('the check', check, timeoutMs, 50).then(() => true, () => false)
 
 /** A link handshake with `identity` to the supernode: resolves true when it completes, false when refused. */
 const handshake = async (identity: LinkIdentity): Promise<boolean> => {

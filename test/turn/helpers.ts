@@ -3,6 +3,7 @@
 // server answers.
 import { createHash } from 'node:crypto'
 import { expect } from 'vitest'
+import { seededRandomBytes } from '../helpers/random.js'
 import { FakeClock } from '../../node/net/fake-clock.js'
 import { METHOD } from '../../node/media/turn/constants.js'
 import { issueTurnCredentials, type TurnCredentials } from '../../node/media/turn/credentials.js'
@@ -16,18 +17,6 @@ import { createTurnServer, type TurnAction, type TurnServer, type TurnServerInit
 export const REALM = 'sn1.voxmesh.test'
 export const SECRET = 'supernode-secret'
 export const RELAY_IP = '198.18.0.1'
-
-export function seededRandom (seed: string): (n: number) => Uint8Array {
-  let counter = 0
-  return n => {
-    const out = new Uint8Array(n)
-    for (let offset = 0; offset < n; offset += 32) {
-      const block = createHash('sha256').update(`${seed}:${counter++}`).digest()
-      out.set(block.subarray(0, Math.min(32, n - offset)), offset)
-    }
-    return out
-  }
-}
 
 export interface Harness {
   clock: FakeClock
@@ -45,7 +34,7 @@ export function createHarness (init: Partial<TurnServerInit> = {}, seed = 'turn'
   const timerActions: TurnAction[] = []
   const server = createTurnServer({
     clock,
-    random: seededRandom(seed),
+    random: seededRandomBytes(seed),
     onActions: actions => { timerActions.push(...actions) }
   // benchmark-range peers (198.18.0.0/15, the in-memory network's addresses): the lab flag.
   }, { realm: REALM, secret: SECRET, relayAddress: RELAY_IP, allowPrivatePeers: true, ...init })

@@ -6,7 +6,7 @@ import {
   crc32, decodeChannelData, decodeStunMessage, encodeChannelData, encodeStunMessage, findAttribute, findAttributes,
   longTermKey, messageType, packetKind, saslPrep, verifyIntegrity, type StunAttribute, type StunMessage
 } from '../../node/media/turn/stun-codec.js'
-import { seededRandom } from './helpers.js'
+import { seededRandomBytes } from '../helpers/random.js'
 
 const hex = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text.replace(/\s+/g, ''), 'hex'))
 const toHex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex')
@@ -303,7 +303,7 @@ describe('STUN decoding of bad input', () => {
   })
 
   it('random garbage never throws, and a fuzzed valid message never throws', () => {
-    const random = seededRandom('garbage')
+    const random = seededRandomBytes('garbage')
     for (let i = 0; i < 3000; i++) {
       const bytes = random(Math.floor((random(1)[0] as number) * 0.6))
       if (i % 3 === 0 && bytes.length >= 8) { bytes[0] = 0; bytes[1] = 1; bytes.set(hex('2112a442'), 4) }

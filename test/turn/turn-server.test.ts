@@ -8,7 +8,8 @@ import {
 } from '../../node/media/turn/stun-codec.js'
 import { createTurnServer, type TurnAction } from '../../node/media/turn/turn-server.js'
 import { FakeClock } from '../../node/net/fake-clock.js'
-import { createHarness, errorOf, newTransactionId, RELAY_IP, responseIn, seededRandom, TestClient, type Harness } from './helpers.js'
+import { createHarness, errorOf, newTransactionId, RELAY_IP, responseIn, TestClient, type Harness } from './helpers.js'
+import { seededRandomBytes } from '../helpers/random.js'
 
 const ALICE = { address: '198.18.1.10', port: 40000 }
 const BOB = { address: '198.18.2.20', port: 41000 }
@@ -300,7 +301,7 @@ describe('error responses', () => {
     expect(errorOf(alice.createPermission({ address: '255.255.255.255', port: 5 }))?.code).toBe(403)
 
     const clock = new FakeClock()
-    const server = createTurnServer({ clock, random: seededRandom('policy'), peerPolicy: ip => ip.startsWith('10.') ? 'private network' : undefined }, { realm: 'sn1.voxmesh.test', secret: 'supernode-secret', relayAddress: RELAY_IP })
+    const server = createTurnServer({ clock, random: seededRandomBytes('policy'), peerPolicy: ip => ip.startsWith('10.') ? 'private network' : undefined }, { realm: 'sn1.voxmesh.test', secret: 'supernode-secret', relayAddress: RELAY_IP })
     const harness: Harness = { clock, server, timerActions: [], relays: new Map(), openRelays: actions => actions.flatMap(a => a.type === 'open-relay' ? server.relayOpened(a.allocationId, { address: RELAY_IP, port: 50000 }) : [a]) }
     const client = new TestClient(harness, ALICE)
     client.allocated()
@@ -510,7 +511,7 @@ describe('bad input keeps the server serving', () => {
   it('garbage and truncated STUN/TURN packets are dropped with a reason or answered 400; nothing throws', () => {
     const { harness, alice, id } = allocatedAlice()
     const server = harness.server
-    const random = seededRandom('fuzz')
+    const random = seededRandomBytes('fuzz')
     const valid = [
       alice.encode(METHOD.ALLOCATE, [{ type: 'REQUESTED-TRANSPORT', value: 17 }]),
       alice.encode(METHOD.CHANNEL_BIND, [{ type: 'CHANNEL-NUMBER', value: 0x4001 }, { type: 'XOR-PEER-ADDRESS', value: PEER }]),

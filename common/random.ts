@@ -1,0 +1,18 @@
+// A seeded random source: the same seed gives the same sequence, so a run that
+// takes its chance from here (a simulated network's loss, jitter, a fuzz input)
+// can be replayed exactly.
+
+/** Uniform numbers in [0, 1), like Math.random. */
+export type RandomSource = () => number
+
+/** mulberry32: a small, fast 32-bit generator; plenty for simulations and tests, not for secrets. */
+export function seededRandom (seed: number): RandomSource {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
