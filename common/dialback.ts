@@ -17,6 +17,8 @@ import { formatHostPort, normalizeIp, parseHostPort } from './address.js'
 import type { Sodium } from './sodium.js'
 
 export const DIALBACK_PATH = '/voxmesh/dialback'
+/** How long a checker waits for the answer (every failure takes this long). */
+export const DIALBACK_TIMEOUT_MS = 3000
 const PURPOSE = 'voxmesh/dialback/v1'
 const MAX_DIALBACK_MESSAGE_BYTES = 1024
 

@@ -71,7 +71,6 @@ export const SUPERNODE_TTL_SECONDS = 90
 export const SUPERNODE_RECONFIRM_SECONDS = 600
 export const SUPERNODE_SIGNATURE_MAX_SKEW_SECONDS = 60
 export const SUPERNODE_SAMPLE_SIZE = 8
-export const DIALBACK_TIMEOUT_MS = 3000
 /** Supernodes admitted at once per IPv4 address or IPv6 /64 (Tor's AuthDirMaxServersPerAddr is 2). */
 export const DEFAULT_MAX_SUPERNODES_PER_ADDRESS = 2
 /**

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { loadSodium } from '../common/sodium.js'
 import { loadOrCreateKeyFile, loadOrCreateSecretFile } from '../common/key-file.js'
-import { createDialer } from '../common/dialback.js'
+import { createDialer, DIALBACK_TIMEOUT_MS } from '../common/dialback.js'
 import { toBase64url } from '../common/base64url.js'
 import { formatHostPort, parseHostPort } from '../common/address.js'
 import { UserError } from '../common/user-error.js'
@@ -12,7 +12,7 @@ import { buildLoginServerApp } from './app.js'
 import { createPasswordHasher, type Argon2Cost } from './password-hasher.js'
 import { openSqliteStore } from './store/sqlite-store.js'
 import {
-  DATABASE_FILE, DEFAULT_ARGON2_MEMORY_KIB, DEFAULT_ARGON2_OPS, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DIALBACK_TIMEOUT_MS, LOOKUP_SECRET_FILE, SIGNING_KEY_FILE
+  DATABASE_FILE, DEFAULT_ARGON2_MEMORY_KIB, DEFAULT_ARGON2_OPS, DEFAULT_DATA_DIR, DEFAULT_LISTEN, LOOKUP_SECRET_FILE, SIGNING_KEY_FILE
 } from './constants.js'
 import type { LoginServerInit } from './context.js'
 import type { App } from './context.js'

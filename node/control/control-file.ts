@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { UserError } from '../../common/user-error.js'
-import { writeFileAtomic } from '../runtime/data-dir.js'
+import { writePrivateFileAtomic } from '../../common/private-file.js'
 import { CONTROL_FILE, CONTROL_TOKEN_BYTES } from './constants.js'
 
 export interface ControlInfo { url: string, token: string, pid: number }
@@ -20,7 +20,7 @@ export function controlFilePath (dataDir: string): string {
 
 export function writeControlFile (dataDir: string, info: ControlInfo): void {
   mkdirSync(resolve(dataDir), { recursive: true, mode: 0o700 })
-  writeFileAtomic(controlFilePath(dataDir), JSON.stringify({ url: info.url, token: info.token, pid: info.pid }, null, 2) + '\n')
+  writePrivateFileAtomic(controlFilePath(dataDir), JSON.stringify({ url: info.url, token: info.token, pid: info.pid }, null, 2) + '\n')
 }
 
 /** Removes control.json when it still names `pid` (a newer node on the same data dir keeps its own). */

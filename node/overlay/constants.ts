@@ -67,5 +67,3 @@ export const DIALBACKS_PER_DEVICE = { burst: 3, refillMs: 10_000 }
 export const DIALBACKS_PER_ADDRESS = { burst: 10, refillMs: 2_000 }
 /** Requesters a supernode tracks for the dial-back rate (the oldest forgotten first). */
 export const MAX_DIALBACK_REQUESTERS = 10_000
-/** How long the supernode's dial-back waits for an answer (every failure takes this long). */
-export const DIALBACK_TIMEOUT_MS = 3000

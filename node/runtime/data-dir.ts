@@ -19,11 +19,6 @@ export interface DataDir {
   saveHostCache: (entries: HostCacheEntry[]) => void
 }
 
-/** Writes through a temp file and rename, so a crash never leaves half a file; mode 0600 whatever the umask. */
-export function writeFileAtomic (file: string, text: string): void {
-  writePrivateFileAtomic(file, text)
-}
-
 interface LoginServerPin { url: string, publicKey: string }
 
 export function openDataDir (sodium: Sodium, dir: string): DataDir {
@@ -39,7 +34,7 @@ export function openDataDir (sodium: Sodium, dir: string): DataDir {
     checkLoginServerKey (url, publicKey) {
       const pinned = readLoginServerPin(pinFile)
       if (pinned === undefined) {
-        writeFileAtomic(pinFile, JSON.stringify({ url, publicKey }, null, 2) + '\n')
+        writePrivateFileAtomic(pinFile, JSON.stringify({ url, publicKey }, null, 2) + '\n')
         return
       }
       if (pinned.publicKey !== publicKey) {
@@ -56,7 +51,7 @@ export function openDataDir (sodium: Sodium, dir: string): DataDir {
       }
     },
     saveHostCache (entries) {
-      writeFileAtomic(cacheFile, JSON.stringify(entries) + '\n')
+      writePrivateFileAtomic(cacheFile, JSON.stringify(entries) + '\n')
     }
   }
 }

@@ -46,8 +46,6 @@ export interface Testnet {
   hosts: TestnetHost[]
   /** What the login server would give a contact of `user`. */
   capabilityFor: (user: string) => LookupCapability
-  /** The stand-in login server's public key, and a fresh device certified by it (e.g. for a hand-written rogue peer). */
-  issuerKey: Uint8Array
   /** A new certificate for an existing device (a renewal), valid from now for `lifetimeSeconds`. */
   certify: (identity: LinkIdentity & { deviceKey: string }, lifetimeSeconds: number) => Certificate
   addSupernode: (user: string, options?: { maxHosts?: number, minSupernodes?: number }) => Promise<TestnetSupernode>
@@ -103,7 +101,6 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
     supernodes: [],
     hosts: [],
     capabilityFor: user => capabilityFor(sodium, lookupSecret, user),
-    issuerKey: issuer.publicKey,
     certify: (identity, lifetimeSeconds) => {
       const { user } = ownCertificateFacts(sodium, identity)
       return certify(user, identity.deviceKey, lifetimeSeconds)

@@ -32,7 +32,7 @@ export async function startRogueSupernode (net: Testnet, options: RogueOptions):
   const ip = options.ip ?? '198.18.200.1'
   const address = `${ip}:7701`
   const identity = net.identityFor('rogue-sn')
-  const components = { sodium: net.sodium, clock: net.clock, identity, issuerKey: net.issuerKey, log: silentLogger }
+  const components = { sodium: net.sodium, clock: net.clock, identity, issuerKey: net.issuer.publicKey, log: silentLogger }
   const ref: SupernodeRef = { user: 'rogue-sn', deviceKey: identity.deviceKey, address }
   // A member's supernode the login server admitted: it then runs whatever code it likes.
   const credential = net.credentialFor('rogue-sn', identity.deviceKey, address)

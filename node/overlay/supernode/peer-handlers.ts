@@ -4,7 +4,7 @@ import { isDeliverableBody, isPresenceQueryBody } from '../envelope-bodies.js'
 import { PRESENCE_QUERY_MAX_AGE_MS } from '../constants.js'
 import { parseRequest, type DhtPeer } from '../dht/messages.js'
 import { verifyEnvelope } from './context.js'
-import { checkLocatorRecord } from './locator-records.js'
+import { checkSealedRecord } from '../../../common/wire/sealed-locator.js'
 import { localPresence } from './host-handlers.js'
 import type { Link } from '../link.js'
 import type { LinkMessage } from '../messages.js'
@@ -24,7 +24,7 @@ export function handlePeerLink (sn: SupernodeInternals, link: Link, from: DhtPee
         // (thrown here, so the link logs the reason). Records refused for time alone get a normal answer.
         const request = parseRequest(message.request)
         if (request.t === 'store') {
-          const check = checkLocatorRecord(components, request.record)
+          const check = checkSealedRecord(components.sodium, request.record, components.clock.now())
           if (!check.ok && check.forged) throw new Error(`DHT store of a forged record: ${check.reason}`)
         }
         sn.dht().handleRequest(from, request).then(

@@ -5,7 +5,7 @@
 // acceptConnection(), time through the Clock.
 import { openLink } from '../link.js'
 import { createDht, type Dht, type DhtPeer, type DhtRecord } from '../dht/dht.js'
-import { checkLocatorRecord } from './locator-records.js'
+import { checkSealedRecord } from '../../../common/wire/sealed-locator.js'
 import { CAPACITY_NEEDED_LOAD, DEFAULT_MAX_HOSTS, FANOUT_CONCURRENCY, MIN_SUPERNODES } from '../constants.js'
 import type { Connection } from '../../net/transport.js'
 import type { SupernodeRef } from '../messages.js'
@@ -85,7 +85,7 @@ export function createSupernode (given: SupernodeComponents, init: SupernodeInit
       return reply.response as never
     },
     validateRecord: record => {
-      const check = checkLocatorRecord(components, record)
+      const check = checkSealedRecord(components.sodium, record, components.clock.now())
       return check.ok ? undefined : check.reason
     }
   }, { self: { id, address: init.address, key: init.deviceKey } })
