@@ -29,6 +29,8 @@ export const CallAnswer = body('call-answer', { device: DeviceKey, sdp: Sealed }
 export const CallEnd = body('call-end', { reason: Type.String({ maxLength: 32 }), device: Type.Optional(DeviceKey) })
 
 export const CallBody = Type.Union([CallInvite, CallRinging, CallAccept, CallOffer, CallAnswer, CallEnd])
+/** The application body types calls own (registered with the node's application bodies). */
+export const CALL_BODY_TYPES = ['call-invite', 'call-ringing', 'call-accept', 'call-offer', 'call-answer', 'call-end'] as const
 export type CallBody = Static<typeof CallBody>
 export type CallBodyOf<T extends CallBody['type']> = Extract<CallBody, { type: T }>
 export const isCallBody = Compile(CallBody)

@@ -17,8 +17,14 @@ export interface CallOptions extends CallAudioOptions {
   relayOnly?: boolean
 }
 
+/** The signaling state of a call (the media side has its own, MediaState). */
+export type CallState = 'inviting' | 'ringing' | 'connecting' | 'connected' | 'ended'
+export type CallDirection = 'outgoing' | 'incoming'
+/** How a connected call's media flows: straight between the hosts, or through a supernode's TURN relay. */
+export type CallPath = 'direct' | 'relay'
+
 export interface CallStats {
-  path: 'direct' | 'relay' | 'unknown'
+  path: CallPath | 'unknown'
   rttMs: number | null
   jitterMs: number
   /** Percent of expected packets that never arrived. */
@@ -33,9 +39,9 @@ export interface CallStats {
 
 export interface CallInfo {
   callId: string
-  direction: 'outgoing' | 'incoming'
+  direction: CallDirection
   peer: string
-  state: 'inviting' | 'ringing' | 'connecting' | 'connected' | 'ended'
+  state: CallState
   startedAt: number
   connectedAt?: number
   muted: boolean
@@ -47,7 +53,7 @@ export type CallProgressEvent =
   | { event: 'call-incoming', callId: string, from: string }
   | { event: 'call-ringing', callId: string, peer: string }
   /** `relay` names the relaying supernode (user@address) when path is relay. */
-  | { event: 'call-connected', callId: string, peer: string, path: 'direct' | 'relay', relay?: string, setupMs: number }
+  | { event: 'call-connected', callId: string, peer: string, path: CallPath, relay?: string, setupMs: number }
   | { event: 'call-stats', callId: string } & CallStats
   | { event: 'call-ended', callId: string, peer: string, reason: string, message: string, durationMs: number, recording?: string }
 

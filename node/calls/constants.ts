@@ -26,3 +26,11 @@ export const OWN_END_MESSAGES: Partial<Record<EndReason, string>> = {
   declined: 'you declined the call',
   cancelled: 'you cancelled the call before it was answered'
 }
+
+/** How long a media failure waits for the peer's signaling to explain it (a hangup). */
+export const MEDIA_FAILURE_GRACE_MS = 2000
+/** A connected call reports its figures this often (call-stats events). */
+export const CALL_STATS_INTERVAL_MS = 1000
+/** After media connects, the selected candidate pair (direct or relay) is awaited this long, polled this often. */
+export const PATH_SETTLE_TIMEOUT_MS = 2000
+export const PATH_SETTLE_POLL_MS = 50

@@ -12,8 +12,8 @@ import { readControlFile } from './control-file.js'
 
 /** The node answered with an error body. */
 export class ControlApiError extends UserError {
-  constructor (readonly status: number, readonly code: string, message: string) {
-    super(message)
+  constructor (readonly status: number, code: string, message: string) {
+    super(message, code)
   }
 }
 

@@ -17,7 +17,6 @@ import { silentLogger, type Logger } from '../../common/logger.js'
 import type { NodeApi } from '../runtime/api.js'
 import { DEFAULT_CONTROL_LISTEN } from '../runtime/defaults.js'
 import { MAX_CONTROL_BODY_BYTES, SSE_MAX_CLIENTS } from './constants.js'
-import { CallError } from '../calls/call-manager.js'
 import type { CallAudioOptions } from '../runtime/api.js'
 import {
   AddContactInput, AddContactResponse, AnswerCallInput, BlockInput, CallIdInput, CallIdResponse, CallsResponse, ContactsResponse, DoneResponse,
@@ -270,8 +269,8 @@ export function isLoopbackHost (host: string): boolean {
 
 /** Maps anything thrown in a request to {status, code, message}. */
 export function describeError (err: unknown): { status: number, code: string, message: string } {
-  // A call the node cannot place or act on ("no such call", "already in a call") is refused like any UserError.
-  if (err instanceof UserError || err instanceof CallError) return { status: 400, code: 'refused', message: err.message }
+  // A command the node refuses ("no such call", "already in a call"): the code names why (calls/errors.ts).
+  if (err instanceof UserError) return { status: 400, code: err.code, message: err.message }
   const e = err as Partial<FastifyError> & { status?: unknown }
   // RequestError here, LoginApiError from the login server: their status and code pass through.
   if (typeof e.status === 'number' && e.status >= 400 && e.status <= 599 && typeof e.code === 'string') {

@@ -31,3 +31,5 @@ export const CONTACT_REQUEST_POLL_MS = 10_000
 export const CERTIFICATE_RENEW_AT = 2 / 3
 /** A supernode asks the login server for new revocations (logouts) this often: a logged-out device is refused within about this long. */
 export const REVOCATION_POLL_MS = 2_000
+/** The supernode cache is written to the data directory this often (and on every attach and at exit). */
+export const SUPERNODE_CACHE_SAVE_MS = 60_000

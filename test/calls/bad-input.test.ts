@@ -21,7 +21,7 @@ import { loadSodium } from '../../common/sodium.js'
 import { ENVELOPE_DOMAIN, sealEnvelope, type Envelope } from '../../common/wire/signed-envelope.js'
 import { sealSignedRecord, type SignedBody } from '../../common/wire/signed-record.js'
 import type { RunningLoginServer } from '../../login-server/server.js'
-import { createCallManager, type CallEvent, type CallManager, type MediaPort } from '../../node/calls/call-manager.js'
+import { createCallSignaling, type CallEvent, type CallSignaling, type MediaPort } from '../../node/calls/signaling/signaling.js'
 import { INVITE_MAX_AGE_MS } from '../../node/calls/constants.js'
 import { openSealedSdp, sealSdp } from '../../node/calls/sealed-sdp.js'
 import { dominantFrequency, levelDbfs } from '../../node/media/audio/analysis.js'
@@ -118,7 +118,7 @@ interface Phone {
   events: CallEvent[]
   /** What the call manager asked of the media layer. */
   media: { offered: string[], answered: string[], accepted: string[], closed: Set<string> }
-  calls: CallManager
+  calls: CallSignaling
 }
 
 describe('call signaling under attack (real supernode, in-memory network, fake clock)', () => {
@@ -144,15 +144,14 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
     // Like the node's port: the media layer's SDP guard decides on an answer, and a refusal
     // throws with its reason. "Connects" both ends once the caller applied a good answer.
     const port: MediaPort = {
-      offer: async callId => { self.media.offered.push(callId); return sdpOf('offer', callId) },
-      answer: async (callId, offer) => { self.media.answered.push(offer); return sdpOf('answer', callId) },
-      accept: (callId, answer) => {
+      offer: async call => { self.media.offered.push(call.id); call.media = { close: () => { self.media.closed.add(call.id) } }; return sdpOf('offer', call.id) },
+      answer: async (call, offer) => { self.media.answered.push(offer); call.media = { close: () => { self.media.closed.add(call.id) } }; return sdpOf('answer', call.id) },
+      accept: (call, answer) => {
         const check = checkRemoteSdp(answer, 'answer')
         if (!check.ok) throw new Error(check.reason)
         self.media.accepted.push(answer)
-        for (const p of phones) p.calls.mediaConnected(callId, { path: 'direct' })
-      },
-      close: callId => { self.media.closed.add(callId) }
+        for (const p of phones) p.calls.mediaConnected(call.id, { path: 'direct' })
+      }
     }
     self.host = createHost(
       { sodium: h.sodium, clock: h.clock, transport: h.network.transport('198.18.1.'), identity: device.identity, issuerKey: h.issuer.publicKey, log, cache },
@@ -169,7 +168,7 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
         }
       }
     )
-    self.calls = createCallManager(
+    self.calls = createCallSignaling(
       { sodium: h.sodium, clock: h.clock, log, media: port, send: (to, body) => self.host.send(to, body), deviceSecretKey: device.identity.secretKey },
       { user, deviceKey: device.deviceKey, mayCall: () => true, onEvent: event => { self.events.push(event) } }
     )
@@ -267,7 +266,8 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
       expect(bob.media.answered).toEqual([])
       expectLogged(bob.logs, 'warn', /^offer SDP does not open for this device$/, { callId })
       expect(bob.events.at(-1)).toMatchObject({ event: 'ended', callId, reason: 'failed' })
-      expect(bob.media.closed.has(callId)).toBe(true)
+      // Bob never opened media for it; the call itself is closed.
+      expect(bob.calls.get(callId)?.closed).toBe(true)
       // The caller is told.
       expect(alice.hostEvents).toContainEqual(expect.objectContaining({ event: 'application-body', body: expect.objectContaining({ type: 'call-end', callId, reason: 'failed' }) }))
       await expectProperCall(alice, bob)

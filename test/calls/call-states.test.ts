@@ -4,11 +4,11 @@
 import { isCallBody } from '../../node/calls/call-bodies.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createTestnet, type Testnet, type TestnetHost } from '../../node/testing/testnet.js'
-import { createCallManager, type CallEvent, type CallManager, type MediaPort } from '../../node/calls/call-manager.js'
+import { createCallSignaling, type CallEvent, type CallSignaling, type MediaPort } from '../../node/calls/signaling/signaling.js'
 import { DEFAULT_RING_TIMEOUT_MS } from '../../node/calls/constants.js'
 import { silentLogger } from '../../common/logger.js'
 
-interface Phone { host: TestnetHost, calls: CallManager, events: CallEvent[], media: { offers: number, answers: number, closed: Set<string> } }
+interface Phone { host: TestnetHost, calls: CallSignaling, events: CallEvent[], media: { offers: number, answers: number, closed: Set<string> } }
 
 let net: Testnet
 afterEach(() => { net?.close() })
@@ -18,25 +18,25 @@ function phone (host: TestnetHost, options: { contactsOnly?: boolean, peers: () 
   const events: CallEvent[] = []
   const media = { offers: 0, answers: 0, closed: new Set<string>() }
   const port: MediaPort = {
-    offer: async callId => { media.offers++; return `v=0 offer ${callId}` },
-    answer: async (callId, offer) => {
+    offer: async call => { media.offers++; call.media = { close: () => { media.closed.add(call.id) } }; return `v=0 offer ${call.id}` },
+    answer: async (call, offer) => {
       media.answers++
-      if (!offer.includes(callId)) throw new Error('offer is for another call')
-      return `v=0 answer ${callId}`
+      call.media = { close: () => { media.closed.add(call.id) } }
+      if (!offer.includes(call.id)) throw new Error('offer is for another call')
+      return `v=0 answer ${call.id}`
     },
-    accept: (callId, answer) => {
-      if (!answer.includes(callId)) return
+    accept: (call, answer) => {
+      if (!answer.includes(call.id)) return
       // Both ends see media come up (as ICE would tell each side).
-      self.calls.mediaConnected(callId, { path: 'direct' })
-      for (const peer of options.peers()) peer.calls.mediaConnected(callId, { path: 'direct' })
-    },
-    close: callId => { media.closed.add(callId) }
+      self.calls.mediaConnected(call.id, { path: 'direct' })
+      for (const peer of options.peers()) peer.calls.mediaConnected(call.id, { path: 'direct' })
+    }
   }
   const self: Phone = {
     host,
     events,
     media,
-    calls: createCallManager(
+    calls: createCallSignaling(
       { sodium: net.sodium, clock: net.clock, log: silentLogger, media: port, send: (to, body) => host.host.send(to, body), deviceSecretKey: host.identity.secretKey },
       {
         user: host.user,

@@ -1,7 +1,8 @@
 // The control API's call routes through inject(): each route against the fake
 // node, the bounds of every field, bad bodies, and how the node's refusals map.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { CallError } from '../../node/calls/call-manager.js'
+import { UserError } from '../../common/user-error.js'
+import { callError } from '../../node/calls/errors.js'
 import { buildControlApp, type ControlApp } from '../../node/control/server.js'
 import { MAX_PATH_CHARS } from '../../node/control/constants.js'
 import type { NodeEvent } from '../../node/runtime/api.js'
@@ -192,17 +193,24 @@ describe('refusals from the node', () => {
     expect(named.json().error).toEqual({ code: 'refused', message: 'no such call: nosuchcall' })
   })
 
-  it('maps calling yourself to 400 refused', async () => {
+  it('maps calling yourself to 400 with the refusal\'s code', async () => {
     const res = await post('/v1/calls', { to: 'alice' })
     expect(res.statusCode).toBe(400)
-    expect(res.json().error).toEqual({ code: 'refused', message: 'you cannot call yourself' })
+    expect(res.json().error).toEqual({ code: 'self_call', message: 'you cannot call yourself' })
   })
 
-  it('maps a CallError from the call manager to 400 refused with its message', async () => {
-    api.failNext = new CallError('already in a call; hang up first')
+  it('maps a refused call command to 400 with its code and message', async () => {
+    api.failNext = callError('in_call')
     const res = await post('/v1/calls', { to: 'bob' })
     expect(res.statusCode).toBe(400)
-    expect(res.json().error).toEqual({ code: 'refused', message: 'already in a call; hang up first' })
+    expect(res.json().error).toEqual({ code: 'in_call', message: 'already in a call; hang up first' })
+  })
+
+  it('maps any other refusal to 400 refused', async () => {
+    api.failNext = new UserError('no such contact')
+    const res = await post('/v1/calls', { to: 'bob' })
+    expect(res.statusCode).toBe(400)
+    expect(res.json().error).toEqual({ code: 'refused', message: 'no such contact' })
   })
 
   it('hides any other failure behind 500 internal', async () => {

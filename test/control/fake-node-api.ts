@@ -143,7 +143,7 @@ export class FakeNodeApi implements NodeApi {
 
   async placeCall (to: string, options?: CallOptions): Promise<{ callId: string }> {
     this.record(`placeCall ${to}`)
-    if (to === this.user) throw new UserError('you cannot call yourself')
+    if (to === this.user) throw new UserError('you cannot call yourself', 'self_call')
     const call = this.newCall('outgoing', to)
     this.callOptions.set(call.callId, options)
     const outcome = this.callOutcomes.get(to) ?? 'connect'

@@ -1,0 +1,121 @@
+// The node's MediaPort: opens a node-datachannel session per call (ICE through
+// our supernode's TURN relay), attaches it to the call as its media side, and
+// starts the call's audio once media flows.
+import type { Clock } from '../../common/clock.js'
+import type { Logger } from '../../common/logger.js'
+import type { Host } from '../overlay/host.js'
+import { createMediaSession, type MediaIceServer, type MediaSession } from '../media/media-session.js'
+import type { Call } from './call.js'
+import { CallMedia } from './call-media.js'
+import { startCallAudio } from './call-audio.js'
+import { callStatsOf } from './call-stats.js'
+import { sinkFor, sourceFor, type CallDefaults } from './audio-choice.js'
+import type { CallProgressEvent } from './call-types.js'
+import type { CallSignaling, MediaPort } from './signaling/signaling.js'
+import { CALL_STATS_INTERVAL_MS, MEDIA_FAILURE_GRACE_MS, PATH_SETTLE_POLL_MS, PATH_SETTLE_TIMEOUT_MS } from './constants.js'
+
+export interface CallMediaPortComponents {
+  clock: Clock
+  log: Logger
+  host: Host
+  /** The signaling, told when media connects or fails (set once both exist). */
+  signaling: () => CallSignaling
+  emit: (event: CallProgressEvent) => void
+}
+
+export interface CallMediaPortInit {
+  defaults: CallDefaults
+  /** ICE gathers only on this address (tests on one machine). */
+  bindAddress?: string
+}
+
+export function createCallMediaPort (components: CallMediaPortComponents, init: CallMediaPortInit): MediaPort {
+  const { clock, log, host } = components
+
+  const iceServers = async (): Promise<MediaIceServer[]> => {
+    const turn = await host.turnCredentials().catch(() => undefined)
+    return turn === undefined ? [] : [{ hostname: turn.host, port: turn.port, username: turn.username, password: turn.password, relayType: 'TurnUdp' }]
+  }
+
+  const open = async (call: Call, role: 'offerer' | 'answerer', relayOnly: boolean): Promise<MediaSession> => {
+    const servers = await iceServers()
+    if (relayOnly && servers.length === 0) throw new Error('relay-only call, but our supernode offers no TURN relay')
+    let media: CallMedia | undefined
+    const session = createMediaSession({
+      role,
+      iceServers: servers,
+      relayOnly,
+      bindAddress: init.bindAddress,
+      log,
+      onAudio: (payload, rtp) => { media?.audio?.receive(payload, rtp) },
+      onState: (state, reason) => {
+        if (state === 'connected' && media !== undefined) void onConnected(call, media)
+        else if (state === 'failed' || state === 'closed' || state === 'disconnected') {
+          // The peer's hangup usually closes its media a moment before its call-end
+          // signal arrives: give signaling the chance to say why before calling it a failure.
+          clock.setTimeout(() => { components.signaling().mediaFailed(call.id, `media ${state}${reason === undefined ? '' : `: ${reason}`}`) }, MEDIA_FAILURE_GRACE_MS)
+        }
+      }
+    })
+    media = new CallMedia(session, clock, relayed => { host.releaseTurn(relayed) })
+    call.media = media
+    // The call may have ended while ICE servers were fetched: its close already ran.
+    if (!call.live) void media.close()
+    return session
+  }
+
+  const onConnected = async (call: Call, media: CallMedia): Promise<void> => {
+    if (media.audio !== undefined) return
+    // The selected candidate pair can show up a little after the state change.
+    let stats = media.session.stats()
+    for (let waited = 0; stats.path === 'unknown' && waited < PATH_SETTLE_TIMEOUT_MS; waited += PATH_SETTLE_POLL_MS) {
+      await new Promise(resolve => clock.setTimeout(() => { resolve(undefined) }, PATH_SETTLE_POLL_MS))
+      stats = media.session.stats()
+    }
+    if (media.closed) return
+    const path = stats.path === 'relay' ? 'relay' : 'direct'
+    const relay = path === 'relay' ? relayName(stats.localCandidateType === 'relay') : undefined
+    components.signaling().mediaConnected(call.id, { path, relay })
+    try {
+      const { sink, recording } = sinkFor(call.id, call.audioOptions, init.defaults)
+      media.recording = recording
+      const audio = await startCallAudio({ source: sourceFor(call.audioOptions, init.defaults), sink, send: payload => { media.session.sendAudio(payload) }, log })
+      media.audio = audio
+      audio.setMuted(call.muted)
+      // Ended while the codec loaded: close() ran before there was audio to close.
+      if (media.closed) { await audio.close(); return }
+    } catch (err) {
+      log.warn({ callId: call.id }, `call audio could not start: ${(err as Error).message}`)
+      components.signaling().mediaFailed(call.id, `audio: ${(err as Error).message}`)
+      return
+    }
+    media.every(CALL_STATS_INTERVAL_MS, () => { components.emit({ event: 'call-stats', callId: call.id, ...callStatsOf(media, true) }) })
+  }
+
+  /** The relaying supernode: ours when our relay candidate was chosen, else the other side's. */
+  const relayName = (ours: boolean): string => {
+    const sn = host.supernode
+    return ours && sn !== undefined ? `${sn.user ?? 'supernode'}@${sn.address}` : 'the other side\'s supernode'
+  }
+
+  return {
+    async offer (call, { relayOnly }) {
+      const session = await open(call, 'offerer', relayOnly)
+      session.start()
+      return await session.gathered()
+    },
+    async answer (call, offerSdp, { relayOnly }) {
+      const session = await open(call, 'answerer', relayOnly)
+      // A refused offer would otherwise only show as a gathering timeout: say why, at once.
+      const applied = session.setRemoteDescription(offerSdp, 'offer')
+      if (!applied.ok) throw new Error(`offer refused: ${applied.reason}`)
+      return await session.gathered()
+    },
+    accept (call, answerSdp) {
+      const session = (call.media as CallMedia | undefined)?.session
+      if (session === undefined) throw new Error('no media session for this call')
+      const applied = session.setRemoteDescription(answerSdp, 'answer')
+      if (!applied.ok) throw new Error(applied.reason)
+    }
+  }
+}

@@ -1,0 +1,127 @@
+// Calls as state machines: invite → ringing → connecting → connected → ended,
+// with decline, busy, cancel, no-answer, unreachable, and multi-device ringing
+// (the first device to answer wins; the others stop). Sans-IO: signaling goes
+// out through `send`, media through the MediaPort, time through the Clock, call
+// ids from the injected random source. A message handler per side of the call.
+import { randomBytes as systemRandomBytes } from 'node:crypto'
+import type { CallBody } from '../call-bodies.js'
+import { ANSWER_SETUP_TIMEOUT_MS, DEFAULT_RING_TIMEOUT_MS } from '../constants.js'
+import { Call, pickCall, type CallView } from '../call.js'
+import { callError } from '../errors.js'
+import type { EndReason } from '../call-bodies.js'
+import type { CallPath } from '../call-types.js'
+import type { CallSignalingComponents, CallSignalingInit, Sender, SignalingContext } from './context.js'
+import { endCall } from './end-call.js'
+import { onInvite } from './on-invite.js'
+import { onCallerSide } from './caller-side.js'
+import { onCalleeSide } from './callee-side.js'
+
+export type { CallEvent, CallSignalingComponents, CallSignalingInit, MediaPort, Sender } from './context.js'
+
+/** Bytes of a call id (base64url: 16 characters). */
+const CALL_ID_BYTES = 12
+
+export interface CallSignaling {
+  /** Places a call; resolves with its id once the invite went out. */
+  call: (to: string, options?: { relayOnly?: boolean }) => Promise<string>
+  answer: (callId?: string) => Promise<void>
+  decline: (callId?: string) => void
+  hangup: (callId?: string) => void
+  handleSignal: (from: Sender, body: CallBody) => void
+  mediaConnected: (callId: string, info: { path: CallPath, relay?: string }) => void
+  mediaFailed: (callId: string, reason: string) => void
+  /** Snapshots of the live and recently ended calls (ended ones stay a while, so replays find them). */
+  calls: () => CallView[]
+  /** The call itself, for its owner (the call service attaches its media side). */
+  get: (callId: string) => Call | undefined
+  /** A live call by id or id prefix, or (left out) the first live one that fits. */
+  pick: (callId: string | undefined, fits?: (call: Call) => boolean, none?: string) => Call
+  /** Ends every live call (hangup or cancel) and tells the peers. */
+  close: () => void
+}
+
+export function createCallSignaling (components: CallSignalingComponents, init: CallSignalingInit): CallSignaling {
+  const { clock, log } = components
+  const randomBytes = components.randomBytes ?? (n => systemRandomBytes(n))
+  const ctx: SignalingContext = {
+    components,
+    init,
+    calls: new Map(),
+    ringTimeoutMs: init.ringTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS,
+    live: () => [...ctx.calls.values()].filter(c => c.live),
+    signal: (call, body) => components.send(call.peer, { ...body, callId: call.id }).catch((err: Error) => {
+      log.warn({ callId: call.id }, `call signal not sent: ${err.message}`)
+      return { delivered: 0 }
+    }),
+    end: (call, reason, notify, byPeer) => { endCall(ctx, call, reason, notify, byPeer) }
+  }
+  const pick: CallSignaling['pick'] = (callId, fits = () => true, none) => pickCall(ctx.calls.values(), callId, fits, none)
+  const ringing = (call: Call): boolean => call.state === 'ringing' && call.direction === 'incoming'
+
+  return {
+    async call (to, options = {}) {
+      if (to === init.user) throw callError('self_call')
+      if (ctx.live().length > 0 && init.callWaiting !== true) throw callError('in_call')
+      const id = Buffer.from(randomBytes(CALL_ID_BYTES)).toString('base64url')
+      const call = new Call(clock, log, { id, direction: 'outgoing', peer: to, state: 'inviting', relayOnly: options.relayOnly === true })
+      ctx.calls.set(call.id, call)
+      call.setTimer(ctx.ringTimeoutMs, () => { ctx.end(call, 'no-answer', true) })
+      const { delivered } = await ctx.signal(call, { type: 'call-invite', at: clock.now() })
+      call.reached = delivered
+      if (delivered === 0) ctx.end(call, 'unreachable', false)
+      return call.id
+    },
+    async answer (callId) {
+      const call = pick(callId, ringing, 'no incoming call to act on')
+      call.setState('connecting', 'answered here')
+      call.setTimer(ANSWER_SETUP_TIMEOUT_MS, () => { ctx.end(call, 'failed', true) })
+      await ctx.signal(call, { type: 'call-accept' })
+    },
+    decline (callId) {
+      ctx.end(pick(callId, ringing, 'no incoming call to act on'), 'declined', true)
+    },
+    hangup (callId) {
+      const call = pick(callId)
+      const reason: EndReason = call.state === 'connected' ? 'hangup' : call.direction === 'outgoing' ? 'cancelled' : 'declined'
+      ctx.end(call, reason, true)
+    },
+    handleSignal (from, body) {
+      if (body.to !== init.user || body.from !== from.user) {
+        log.warn({ callId: body.callId, from: from.user }, `ignoring a ${body.type} from ${body.from} to ${body.to}, signed by ${from.user}`)
+        return
+      }
+      if (body.type === 'call-invite') { onInvite(ctx, from, body); return }
+      const call = ctx.calls.get(body.callId)
+      // Replays and late duplicates (both ends may hang up at once) are expected: debug, not warn.
+      if (call === undefined) { log.debug({ callId: body.callId, from: from.user }, `ignoring a ${body.type} for an unknown call`); return }
+      if (call.peer !== from.user) {
+        log.warn({ callId: call.id, from: from.user }, `ignoring a ${body.type} from ${from.user}: the call is with ${call.peer}`)
+        return
+      }
+      if (!call.live) { log.debug({ callId: call.id, from: from.user }, `ignoring a ${body.type} for a call that has ended`); return }
+      if (call.direction === 'outgoing') onCallerSide(ctx, call, from, body)
+      else onCalleeSide(ctx, call, from, body)
+    },
+    mediaConnected (callId, info) {
+      const call = ctx.calls.get(callId)
+      if (call === undefined || call.state !== 'connecting') return
+      call.clearTimer()
+      call.path = info.path
+      call.setState('connected', `media flows (${info.path})`)
+      const setupMs = (call.connectedAt ?? clock.now()) - (call.acceptedAt ?? call.startedAt)
+      init.onEvent({ event: 'connected', callId, peer: call.peer, path: info.path, relay: info.relay, setupMs }, call)
+    },
+    mediaFailed (callId, reason) {
+      const call = ctx.calls.get(callId)
+      if (call === undefined || !call.live) return
+      log.warn({ callId }, `media failed: ${reason}`)
+      ctx.end(call, 'failed', true)
+    },
+    calls: () => [...ctx.calls.values()].map(call => call.view()),
+    get: callId => ctx.calls.get(callId),
+    pick,
+    close () {
+      for (const call of ctx.live()) ctx.end(call, call.state === 'connected' ? 'hangup' : 'cancelled', true)
+    }
+  }
+}

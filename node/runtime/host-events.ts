@@ -1,0 +1,47 @@
+// What the node does with its overlay host's events: most become node events
+// as they are; attachment facts feed the promotion controller and the
+// supernode cache; application bodies go to the application that owns them.
+import type { HostEvent } from '../overlay/host.js'
+import type { ApplicationBodies } from './application-bodies.js'
+import type { ContactBook } from './contact-book.js'
+import type { KnownSupernodes } from './known-supernodes.js'
+import type { PromotionController } from './promotion-controller.js'
+import type { NodeEvent } from './api.js'
+
+export function routeHostEvents (parts: {
+  emit: (event: NodeEvent) => void
+  known: KnownSupernodes
+  contacts: ContactBook
+  bodies: ApplicationBodies
+  promotion: () => PromotionController | undefined
+}): (event: HostEvent) => void {
+  const { emit, known } = parts
+  return event => {
+    switch (event.event) {
+      case 'attached':
+        parts.promotion()?.setNetworkFacts({ networkEmpty: false })
+        known.save()
+        emit({ event: 'attached', supernode: { user: event.supernode.user, address: event.supernode.address }, setupMs: event.setupMs })
+        return
+      case 'detached':
+        emit({ event: 'detached', supernode: { user: event.supernode.user, address: event.supernode.address }, reason: event.reason })
+        return
+      case 'no-supernode':
+        parts.promotion()?.setNetworkFacts({ networkEmpty: true })
+        // Our cache is exhausted: ask the login server for its current list before the next attempt.
+        known.refresh()
+        return
+      case 'capacity':
+        parts.promotion()?.setNetworkFacts({ capacityNeeded: event.needed })
+        return
+      case 'contact-accepted':
+        void parts.contacts.refresh().catch(() => {})
+        return
+      case 'application-body':
+        parts.bodies.deliver(event.from, event.body)
+        return
+      default:
+        emit(event)
+    }
+  }
+}

@@ -1,0 +1,139 @@
+// When a node becomes a supernode, and when it stops being one. --role auto
+// reconsiders every PROMOTION_CHECK_MS: decidePromotion (promotion.ts) on the
+// measured facts, then a dial-back to our advertised address, then the login
+// server's listing; a supernode whose reachability checks keep failing hands
+// its hosts off and demotes. Time comes from the injected Clock and the
+// machine's figures from `measure`, so tests can drive it.
+import type { Clock, TimerHandle } from '../../common/clock.js'
+import type { Logger } from '../../common/logger.js'
+import type { SupernodeRole } from './supernode-role.js'
+import { decidePromotion, type PromotionThresholds } from './promotion.js'
+import { DEMOTE_AFTER_FAILED_CHECKS, PROMOTION_CHECK_MS } from './defaults.js'
+import type { Role } from './api.js'
+
+/** How long a demoted supernode keeps serving, so its hand-off reaches its hosts first. */
+const DEMOTE_CLOSE_DELAY_MS = 1000
+
+export interface PromotionComponents {
+  clock: Clock
+  log: Logger
+  /** The machine's free memory (MB) and 1-minute load per core, now. */
+  measure: () => { freeMemoryMb: number, loadPerCore: number }
+  /** Starts the supernode service (undefined when it cannot run here; the reason is logged). */
+  startRole: () => Promise<SupernodeRole | undefined>
+  /** Asks the network to dial our advertised address back. */
+  checkReachable: () => Promise<{ ok: boolean, reason?: string }>
+  /** Whether our host is attached to a supernode now. */
+  attached: () => boolean
+  /** Called on every role change, after it happened. */
+  onRole: (role: Role, reason: string, supernode: SupernodeRole | undefined) => void
+}
+
+export interface PromotionInit {
+  mode: 'auto' | 'host' | 'supernode'
+  thresholds: PromotionThresholds
+  /** Whether this node has an address to advertise and a listener to serve on. */
+  canServe: boolean
+  advertise?: string
+}
+
+export interface PromotionController {
+  readonly role: Role
+  readonly supernode: SupernodeRole | undefined
+  /** What the host learned: whether the mesh needs capacity, whether any supernode answers. */
+  setNetworkFacts: (facts: { capacityNeeded?: boolean, networkEmpty?: boolean }) => void
+  /** --role supernode: becomes one now; --role auto: starts the periodic check. */
+  start: () => Promise<void>
+  close: () => void
+}
+
+export function createPromotionController (components: PromotionComponents, init: PromotionInit): PromotionController {
+  const { clock, log } = components
+  const started = clock.now()
+  let role: Role = 'host'
+  let supernode: SupernodeRole | undefined
+  let capacityNeeded = false
+  let networkEmpty = false
+  let lastReason = ''
+  let busy = false
+  let timer: TimerHandle | undefined
+  let closed = false
+
+  const becomeSupernode = async (reason: string): Promise<boolean> => {
+    if (!init.canServe) return false
+    const candidate = await components.startRole()
+    if (candidate === undefined) return false
+    supernode = candidate
+    const outcome = await candidate.heartbeat()
+    if (!outcome.listed && init.mode === 'auto') {
+      supernode = undefined
+      candidate.close()
+      log.info({ advertise: init.advertise }, `not promoting: ${outcome.unreachable ? 'the dial-back to our advertised address failed' : 'the login server refused'}: ${outcome.reason}`)
+      return false
+    }
+    if (!outcome.listed) log.warn({ advertise: init.advertise }, `running as a supernode, but the login server does not list us yet: ${outcome.reason}`)
+    role = 'supernode'
+    log.info({ advertise: init.advertise, reason }, 'now a supernode')
+    let failedChecks = 0
+    candidate.run(result => {
+      failedChecks = result.listed || !result.unreachable ? 0 : failedChecks + 1
+      if (init.mode === 'auto' && failedChecks >= DEMOTE_AFTER_FAILED_CHECKS) demote(`${failedChecks} reachability checks in a row failed`)
+    })
+    components.onRole(role, reason, candidate)
+    return true
+  }
+
+  const demote = (reason: string): void => {
+    const current = supernode
+    if (current === undefined) return
+    log.info({ reason }, 'demoting to host: handing hosts off')
+    current.supernode.handOff(reason)
+    supernode = undefined
+    role = 'host'
+    clock.setTimeout(() => { current.close() }, DEMOTE_CLOSE_DELAY_MS)
+    components.onRole(role, reason, undefined)
+  }
+
+  const consider = async (): Promise<void> => {
+    if (role !== 'host' || busy) return
+    busy = true
+    try {
+      const decision = decidePromotion({ uptimeMs: clock.now() - started, ...components.measure(), hasListenAddress: init.canServe, capacityNeeded, networkEmpty }, init.thresholds)
+      if (decision.reason !== lastReason) log.info({ promote: decision.promote }, `promotion check: ${decision.reason}`)
+      lastReason = decision.reason
+      if (!decision.promote) return
+      if (!networkEmpty && components.attached()) {
+        const reachable = await components.checkReachable().catch((err: Error) => ({ ok: false, reason: err.message }))
+        if (!reachable.ok) {
+          log.info({ advertise: init.advertise }, `not promoting: the dial-back to ${init.advertise ?? '?'} failed: ${reachable.reason ?? 'no answer'}`)
+          return
+        }
+      }
+      await becomeSupernode(decision.reason)
+    } finally {
+      busy = false
+    }
+  }
+
+  const schedule = (ms: number): void => {
+    if (closed) return
+    timer = clock.setTimeout(() => { void consider().finally(() => { schedule(PROMOTION_CHECK_MS) }) }, ms)
+  }
+
+  return {
+    get role () { return role },
+    get supernode () { return supernode },
+    setNetworkFacts (facts) {
+      capacityNeeded = facts.capacityNeeded ?? capacityNeeded
+      networkEmpty = facts.networkEmpty ?? networkEmpty
+    },
+    async start () {
+      if (init.mode === 'supernode') await becomeSupernode('--role supernode')
+      else if (init.mode === 'auto') schedule(networkEmpty ? 0 : PROMOTION_CHECK_MS)
+    },
+    close () {
+      closed = true
+      if (timer !== undefined) clock.clearTimeout(timer)
+    }
+  }
+}
