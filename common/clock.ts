@@ -19,3 +19,9 @@ export const systemClock: Clock = {
   },
   clearTimeout: handle => { clearTimeout(handle as NodeJS.Timeout) }
 }
+
+/**
+ * The system clock read from the monotonic timer (still in epoch milliseconds): for pacing and
+ * intervals, where a wall-clock step (NTP) must not burst or stall anything.
+ */
+export const monotonicClock: Clock = { ...systemClock, now: () => performance.timeOrigin + performance.now() }

@@ -1,8 +1,10 @@
 // The audio of one connected call: a 20 ms clock pulls frames from the source,
 // encodes them with Opus and hands them to the media session; received packets
 // go through the jitter buffer to the decoder (or concealment) and the sink. An RTT probe rides
-// in the Opus packets both ways (rtt-probe.ts).
+// in the Opus packets both ways (rtt-probe.ts). Time comes from the injected Clock (the
+// monotonic one by default), so a fake clock can drive the pacing in tests.
 import type { Logger } from '../../common/logger.js'
+import { monotonicClock, type Clock, type TimerHandle } from '../../common/clock.js'
 import type { AudioSource } from '../media/audio/sources.js'
 import type { AudioSink } from '../media/audio/sinks.js'
 import { readInt16Frame } from '../media/audio/sources.js'
@@ -40,8 +42,10 @@ export async function startCallAudio (options: {
   sink: AudioSink
   send: (opusPayload: Uint8Array) => void
   log: Logger
+  clock?: Clock
 }): Promise<CallAudio> {
   const { source, sink, send, log } = options
+  const clock = options.clock ?? monotonicClock
   const encoder = await createOpusEncoder({ fec: true })
   const decoder: OpusDecoder = await createOpusDecoder()
   const jitter = new JitterBuffer()
@@ -53,12 +57,12 @@ export async function startCallAudio (options: {
   let framesConcealed = 0
   let bytesReceived = 0
   let sourceEnded = false
-  const started = performance.now()
+  const started = clock.now()
   let ticks = 0
 
   const tick = (): void => {
     // Drift-free: the number of frames due is computed from the start time, not counted per timer.
-    const due = Math.floor((performance.now() - started) / FRAME_MS)
+    const due = Math.floor((clock.now() - started) / FRAME_MS)
     let budget = MAX_CATCH_UP_FRAMES
     while (ticks < due && budget-- > 0) {
       ticks++
@@ -67,9 +71,9 @@ export async function startCallAudio (options: {
         sourceEnded = true
         log.info({ source: source.description }, 'audio source ended; sending silence')
       }
-      send(probe.outgoing(encoder.encode(muted || frame === null ? silence : frame), performance.now()))
+      send(probe.outgoing(encoder.encode(muted || frame === null ? silence : frame), clock.now()))
       framesSent++
-      const out = jitter.pop(performance.now())
+      const out = jitter.pop(clock.now())
       if (out.kind === 'packet') {
         sink.write(decoder.decode(out.payload))
         framesPlayed++
@@ -81,12 +85,17 @@ export async function startCallAudio (options: {
     }
     if (ticks < due) ticks = due // too far behind: drop time rather than burst
   }
-  const timer = setInterval(tick, FRAME_MS / 2)
+  // Ticks at twice the frame rate, so a frame is never more than half a frame late.
+  let timer: TimerHandle | undefined
   let closing: Promise<void> | undefined
+  const schedule = (): void => {
+    timer = clock.setTimeout(() => { tick(); if (closing === undefined) schedule() }, FRAME_MS / 2)
+  }
+  schedule()
 
   return {
     receive (payload, rtp) {
-      const now = performance.now()
+      const now = clock.now()
       bytesReceived += payload.length
       jitter.push(rtp.seq, rtp.timestamp, probe.incoming(payload, now), now)
     },
@@ -97,7 +106,7 @@ export async function startCallAudio (options: {
     },
     close () {
       closing ??= (async () => {
-        clearInterval(timer)
+        if (timer !== undefined) clock.clearTimeout(timer)
         source.close()
         encoder.close()
         decoder.close()

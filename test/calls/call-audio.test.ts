@@ -1,0 +1,60 @@
+// A call's audio pipeline driven by a fake clock: pacing comes from the
+// injected Clock, so the frame count is exact and the tone arrives intact.
+import { afterEach, describe, expect, it } from 'vitest'
+import { FakeClock } from '../../node/net/fake-clock.js'
+import { startCallAudio, type CallAudio } from '../../node/calls/call-audio.js'
+import { createToneSource, createSilenceSource } from '../../node/media/audio/sources.js'
+import { createMemorySink, createNullSink } from '../../node/media/audio/sinks.js'
+import { dominantFrequency, levelDbfs } from '../../node/media/audio/analysis.js'
+import { FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE } from '../../node/media/audio/pcm.js'
+import { silentLogger } from '../../common/logger.js'
+
+const open: CallAudio[] = []
+afterEach(async () => { await Promise.all(open.splice(0).map(audio => audio.close())) })
+
+describe('call audio on an injected clock', () => {
+  it('sends one frame per 20 ms of clock time and plays a 440 Hz tone at its level on the other side', async () => {
+    const clock = new FakeClock()
+    const sink = createMemorySink()
+    let seq = 0
+    let timestamp = 0
+    let receiver: CallAudio | undefined
+    const sender = await startCallAudio({
+      source: createToneSource({ frequency: 440, levelDbfs: -12 }),
+      sink: createNullSink(),
+      // A lossless, instant network: every packet goes straight to the receiver.
+      send: payload => { receiver?.receive(payload, { seq: seq++ & 0xffff, timestamp: (timestamp += FRAME_SAMPLES) >>> 0 }) },
+      log: silentLogger,
+      clock
+    })
+    receiver = await startCallAudio({ source: createSilenceSource(), sink, send: () => {}, log: silentLogger, clock })
+    open.push(sender, receiver)
+
+    clock.advance(2000)
+
+    expect(sender.stats().framesSent).toBe(2000 / FRAME_MS)
+    const played = receiver.stats().framesPlayed
+    // The jitter buffer holds a few frames back before it starts playing.
+    expect(played).toBeGreaterThan(80)
+    expect(played).toBeLessThanOrEqual(100)
+    expect(receiver.stats().framesConcealed).toBe(0)
+    const audio = sink.audio()
+    expect(audio.length).toBe(played * FRAME_SAMPLES)
+    const steady = audio.subarray(audio.length - SAMPLE_RATE)
+    expect(Math.abs(dominantFrequency(steady, SAMPLE_RATE) - 440)).toBeLessThan(5)
+    // AES17 dBFS: a sine of peak -12 dBFS reads -12 (Opus keeps the level within a dB).
+    expect(Math.abs(levelDbfs(steady) - -12)).toBeLessThan(1)
+  })
+
+  it('sends nothing while the clock stands still, and stops its timer on close', async () => {
+    const clock = new FakeClock()
+    let sent = 0
+    const audio = await startCallAudio({ source: createToneSource(), sink: createNullSink(), send: () => { sent++ }, log: silentLogger, clock })
+    expect(sent).toBe(0)
+    clock.advance(100)
+    expect(sent).toBe(5)
+    await audio.close()
+    clock.advance(1000)
+    expect(sent).toBe(5)
+  })
+})
