@@ -1,0 +1,38 @@
+// Calls: place, answer, decline, hang up, mute, list. The node picks the only
+// suitable call when callId is left out; a prefix of an id names a call too.
+import type { NodeApi } from '../../runtime/api.js'
+import type { ControlApp } from '../app.js'
+import { AnswerCallInput, CallIdInput, CallIdResponse, CallsResponse, DoneResponse, ErrorBody, MuteInput, MuteResponse, PlaceCallInput } from '../control-api.js'
+import { audioOptions, requireUsername } from '../request-errors.js'
+
+export function callRoutes (app: ControlApp, api: NodeApi): void {
+  const errors = { '4xx': ErrorBody, '5xx': ErrorBody }
+
+  app.get('/v1/calls', { schema: { response: { 200: CallsResponse, ...errors } } }, async () => ({ calls: api.calls() }))
+
+  app.post('/v1/calls', { schema: { body: PlaceCallInput, response: { 200: CallIdResponse, ...errors } } }, async request => {
+    const to = requireUsername(request.body.to, 'to')
+    const options = audioOptions(request.body)
+    return await api.placeCall(to, request.body.relayOnly === true ? { ...options, relayOnly: true } : options)
+  })
+
+  app.post('/v1/calls/answer', { schema: { body: AnswerCallInput, response: { 200: CallIdResponse, ...errors } } }, async request => {
+    const options = audioOptions(request.body)
+    return await api.answerCall(request.body.callId, Object.keys(options).length === 0 ? undefined : options)
+  })
+
+  app.post('/v1/calls/decline', { schema: { body: CallIdInput, response: { 200: DoneResponse, ...errors } } }, async request => {
+    api.declineCall(request.body.callId)
+    return { status: 'declined' }
+  })
+
+  app.post('/v1/calls/hangup', { schema: { body: CallIdInput, response: { 200: DoneResponse, ...errors } } }, async request => {
+    api.hangup(request.body.callId)
+    return { status: 'ended' }
+  })
+
+  app.post('/v1/calls/mute', { schema: { body: MuteInput, response: { 200: MuteResponse, ...errors } } }, async request => {
+    api.setMuted(request.body.muted, request.body.callId)
+    return { muted: request.body.muted }
+  })
+}

@@ -1,0 +1,37 @@
+// The Server-Sent Events stream of node events: bounded in clients, and a
+// client that stops reading is dropped rather than buffered for.
+import type { Logger } from '../../../common/logger.js'
+import type { NodeApi } from '../../runtime/api.js'
+import type { ControlApp } from '../app.js'
+import { pipeEvents, type EventStream, type EventStreamBounds } from '../event-stream.js'
+import { RequestError } from '../request-errors.js'
+
+export function eventRoutes (app: ControlApp, api: NodeApi, options: { log: Logger, bounds: EventStreamBounds, maxStreams: number }): void {
+  const { log, bounds, maxStreams } = options
+  const streams = new Set<EventStream>()
+  // Open event streams would hold the listener open forever: end them first.
+  app.addHook('preClose', async () => {
+    for (const stream of streams) stream.close()
+  })
+
+  app.get('/v1/events', async (request, reply) => {
+    if (streams.size >= maxStreams) throw new RequestError(503, 'busy', `already ${maxStreams} event streams open`)
+    reply.hijack()
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no'
+    })
+    // Sends the headers now, so the client sees the stream open before the first event.
+    reply.raw.write(': connected\n\n')
+    const stream = pipeEvents(api, reply.raw, bounds)
+    streams.add(stream)
+    log.debug({ streams: streams.size }, 'event stream opened')
+    void stream.ended.then(reason => {
+      streams.delete(stream)
+      if (reason === 'too far behind') log.warn({ reason }, 'dropped an event stream client that stopped reading')
+      else log.debug({ reason, streams: streams.size }, 'event stream closed')
+    })
+  })
+}

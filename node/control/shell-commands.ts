@@ -1,0 +1,152 @@
+// The shell's commands: what each one does with the NodeApi and prints. A
+// command's words are checked here; a wrong one is a usage error the shell
+// prints, never a throw that ends it.
+import { normalizeUsername } from '../../common/usernames.js'
+import type { NodeApi } from '../runtime/api.js'
+import type { UserStatus } from '../overlay/host.js'
+import { SETTABLE_STATUSES } from './control-api.js'
+import { confirm, formatCalls, formatContacts, formatRequests, formatSendResult, formatStatus, shortCallId } from './format.js'
+
+export const HELP: Array<[string, string]> = [
+  ['help', 'this list'],
+  ['status', 'user, role, supernode, peers, hosts, uptime'],
+  ['contacts', 'your contacts and their status'],
+  ['add NAME [MESSAGE]', 'send a contact request'],
+  ['accept NAME', 'accept NAME\'s contact request'],
+  ['decline NAME', 'decline NAME\'s contact request'],
+  ['remove NAME', 'remove a contact'],
+  ['block NAME', 'block a user (their requests and messages vanish)'],
+  ['unblock NAME', 'unblock a user'],
+  ['requests', 'pending contact requests, both ways, and recently accepted ones'],
+  ['presence STATUS', 'set your status: online, away, busy or invisible'],
+  ['msg NAME TEXT', 'send a text message'],
+  ['call NAME', 'call NAME (progress shows up as it comes)'],
+  ['answer [ID]', 'answer the ringing call (or the one with that id)'],
+  ['decline [ID]', 'decline the ringing call (decline NAME still declines a contact request)'],
+  ['hangup [ID]', 'end the call, or cancel it while it rings'],
+  ['mute [ID]', 'stop sending your audio'],
+  ['unmute [ID]', 'send your audio again'],
+  ['calls', 'live calls with their quality'],
+  ['quit', 'leave (also Ctrl-D or Ctrl-C)']
+]
+export const COMMANDS = [...new Set(HELP.map(([usage]) => usage.split(' ')[0] as string)), 'exit']
+export const TAKES_NAME = new Set(['add', 'accept', 'decline', 'remove', 'block', 'unblock', 'msg', 'call'])
+/** What a call id (or a prefix of one) may look like. */
+const CALL_ID = /^[A-Za-z0-9_-]{1,32}$/
+
+export class ShellUsageError extends Error {}
+
+/** What a command gets: the API, the printer, the names known for completion, its words. */
+export interface ShellCommandContext {
+  api: NodeApi
+  print: (text: string) => void
+  /** Usernames to complete (contacts, people seen); commands keep it current. */
+  names: Set<string>
+  /** The second word, if any, and everything after it. */
+  first: string | undefined
+  rest: string
+  quit: () => void
+}
+
+const name = (word: string | undefined, usage: string): string => {
+  if (word === undefined || word === '') throw new ShellUsageError(`usage: ${usage}`)
+  const username = normalizeUsername(word)
+  if (username === undefined) throw new ShellUsageError(`"${word}" is not a valid username (3–32 characters of a-z, 0-9, ".", "_" or "-")`)
+  return username
+}
+
+const callId = (word: string | undefined, usage: string): string | undefined => {
+  if (word === undefined) return undefined
+  if (!CALL_ID.test(word)) throw new ShellUsageError(`usage: ${usage} (ID is the first characters of the id "calls" shows)`)
+  return word
+}
+
+type Command = (c: ShellCommandContext) => Promise<void> | void
+
+const help: Command = ({ print }) => {
+  const width = Math.max(...HELP.map(([usage]) => usage.length))
+  print(HELP.map(([usage, what]) => `  ${usage.padEnd(width)}  ${what}`).join('\n'))
+}
+
+/** A ringing call when there is one (and the word is its id, or nothing); else a contact request. */
+const decline: Command = async ({ api, print, first }) => {
+  const ringing = api.calls().filter(c => c.direction === 'incoming' && c.state === 'ringing')
+  const call = first === undefined ? ringing[0] : ringing.find(c => c.callId.startsWith(first))
+  if (call !== undefined) {
+    api.declineCall(call.callId)
+    print(`declined the call from ${call.peer}`)
+    return
+  }
+  if (first === undefined) throw new ShellUsageError('no call is ringing; usage: decline NAME (a contact request) or decline [ID] (a ringing call)')
+  const who = name(first, 'decline NAME')
+  await api.declineContact(who)
+  print(confirm.decline(who))
+}
+
+const presence: Command = ({ api, print, first }) => {
+  if (first === undefined) { print(`presence is ${api.status().presence}`); return }
+  const status = first.toLowerCase()
+  if (!(SETTABLE_STATUSES as readonly string[]).includes(status)) throw new ShellUsageError(`usage: presence ${SETTABLE_STATUSES.join('|')}`)
+  api.setPresence(status as UserStatus)
+  print(confirm.presence(status))
+}
+
+const contactCommands: Record<string, Command> = {
+  contacts: async ({ api, print, names }) => {
+    const contacts = await api.contacts()
+    for (const c of contacts) names.add(c.username)
+    print(formatContacts(contacts))
+  },
+  requests: async ({ api, print }) => { print(formatRequests(await api.requests())) },
+  add: async ({ api, print, first, rest }) => {
+    const who = name(first, 'add NAME [MESSAGE]')
+    print(confirm.add(who, (await api.addContact(who, rest === '' ? undefined : rest)).status))
+  },
+  accept: async ({ api, print, names, first }) => { const who = name(first, 'accept NAME'); await api.acceptContact(who); names.add(who); print(confirm.accept(who)) },
+  remove: async ({ api, print, names, first }) => { const who = name(first, 'remove NAME'); await api.removeContact(who); names.delete(who); print(confirm.remove(who)) },
+  block: async ({ api, print, first }) => { const who = name(first, 'block NAME'); await api.block(who); print(confirm.block(who)) },
+  unblock: async ({ api, print, first }) => { const who = name(first, 'unblock NAME'); await api.unblock(who); print(confirm.unblock(who)) },
+  presence,
+  msg: async ({ api, print, first, rest }) => {
+    const who = name(first, 'msg NAME TEXT')
+    if (rest.trim() === '') throw new ShellUsageError('usage: msg NAME TEXT')
+    print(formatSendResult(who, await api.sendMessage(who, rest)).text)
+  }
+}
+
+const callCommands: Record<string, Command> = {
+  call: async ({ api, print, first }) => {
+    const who = name(first, 'call NAME')
+    const { callId: id } = await api.placeCall(who)
+    print(`calling ${who} (id ${shortCallId(id)}); "hangup" ends it`)
+  },
+  answer: async ({ api, print, first }) => {
+    const { callId: id } = await api.answerCall(callId(first, 'answer [ID]'))
+    print(`answered ${api.calls().find(c => c.callId === id)?.peer ?? 'the caller'} (id ${shortCallId(id)})`)
+  },
+  decline,
+  hangup: ({ api, print, first }) => { api.hangup(callId(first, 'hangup [ID]')); print('hung up') },
+  mute: ({ api, print, first }) => { api.setMuted(true, callId(first, 'mute [ID]')); print('muted: the other side hears nothing from you') },
+  unmute: ({ api, print, first }) => { api.setMuted(false, callId(first, 'unmute [ID]')); print('unmuted') },
+  calls: ({ api, print }) => { print(formatCalls(api.calls())) }
+}
+
+const COMMAND_TABLE: Record<string, Command> = {
+  help,
+  '?': help,
+  status: ({ api, print }) => { print(formatStatus(api.status())) },
+  ...contactCommands,
+  ...callCommands,
+  quit: ({ quit }) => { quit() },
+  exit: ({ quit }) => { quit() }
+}
+
+/** Runs one line; an unknown command is answered, not thrown. */
+export async function executeLine (line: string, context: Omit<ShellCommandContext, 'first' | 'rest'>): Promise<void> {
+  const match = /^(\S+)\s*(\S*)\s*([\s\S]*)$/.exec(line.trim())
+  if (match === null) return
+  const command = (match[1] as string).toLowerCase()
+  const run = Object.hasOwn(COMMAND_TABLE, command) ? COMMAND_TABLE[command] : undefined
+  if (run === undefined) { context.print(`unknown command "${command}"; type "help" for the list`); return }
+  await run({ ...context, first: match[2] === '' ? undefined : match[2], rest: match[3] as string })
+}
