@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { ATTR, MAX_ATTRIBUTES, METHOD } from '../../node/media/turn/constants.js'
-import { TurnError } from '../../node/media/turn/errors.js'
-import { bytesToIp, canonicalIp, ipToBytes } from '../../node/media/turn/ip.js'
+import { ATTR, MAX_ATTRIBUTES, METHOD } from '../../node/relay/constants.js'
+import { TurnError } from '../../node/relay/errors.js'
+import { bytesToIp, canonicalIp, ipToBytes } from '../../node/relay/ip.js'
 import {
   crc32, decodeChannelData, decodeStunMessage, encodeChannelData, encodeStunMessage, findAttribute, findAttributes,
   longTermKey, messageType, packetKind, saslPrep, verifyIntegrity, type StunAttribute, type StunMessage
-} from '../../node/media/turn/stun-codec.js'
+} from '../../node/relay/stun-codec.js'
 import { seededRandomBytes } from '../helpers/random.js'
 
 const hex = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text.replace(/\s+/g, ''), 'hex'))

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { ATTR, CHANNEL_LIFETIME_MS, METHOD, PERMISSION_LIFETIME_MS, RELAY_OPEN_TIMEOUT_MS, RESERVATION_LIFETIME_MS } from '../../node/media/turn/constants.js'
-import { issueTurnCredentials } from '../../node/media/turn/credentials.js'
-import { TurnError } from '../../node/media/turn/errors.js'
-import type { TransportAddress } from '../../node/media/turn/ip.js'
+import { ATTR, CHANNEL_LIFETIME_MS, METHOD, PERMISSION_LIFETIME_MS, RELAY_OPEN_TIMEOUT_MS, RESERVATION_LIFETIME_MS } from '../../node/relay/constants.js'
+import { issueTurnCredentials } from '../../node/relay/credentials.js'
+import { TurnError } from '../../node/relay/errors.js'
+import type { TransportAddress } from '../../node/relay/ip.js'
 import {
   decodeChannelData, decodeStunMessage, encodeChannelData, encodeStunMessage, findAttribute
-} from '../../node/media/turn/stun-codec.js'
-import { createTurnServer, type TurnAction } from '../../node/media/turn/turn-server.js'
+} from '../../node/relay/stun-codec.js'
+import { createTurnServer, type TurnAction } from '../../node/relay/turn-server.js'
 import { FakeClock } from '../../node/net/fake-clock.js'
 import { createHarness, errorOf, newTransactionId, RELAY_IP, responseIn, TestClient, type Harness } from './helpers.js'
 import { seededRandomBytes } from '../helpers/random.js'

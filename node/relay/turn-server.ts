@@ -34,10 +34,10 @@
 // Every packet that is not served is counted in stats().dropped under a DropReason and logged
 // (debug) with the precise reason; bad requests are answered with an error response whose
 // reason phrase says what was wrong.
-import { addressGroupOf } from '../../../common/address.js'
+import { addressGroupOf } from '../../common/address.js'
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
-import type { Clock, TimerHandle } from '../../../common/clock.js'
-import { silentLogger, type Logger } from '../../../common/logger.js'
+import type { Clock, TimerHandle } from '../../common/clock.js'
+import { silentLogger, type Logger } from '../../common/logger.js'
 import { Allocation } from './allocation.js'
 import { configFrom, type TurnConfig, type TurnServerInit } from './config.js'
 import {
