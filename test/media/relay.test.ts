@@ -5,7 +5,7 @@
 // libdatachannel #1587) and the test would not prove the path is relayed.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { issueTurnCredentials } from '../../node/relay/credentials.js'
-import { startTurnServer, type RunningTurnServer } from '../../node/relay/udp-turn-server.js'
+import { startTurnServer, type RunningTurnServer } from '../../node/relay/udp/udp-turn-server.js'
 import { shutdownMedia, type MediaIceServer } from '../../node/media/media-session.js'
 import { sequenceDelta, timestampDelta } from '../../node/media/rtp.js'
 import { checkRemoteSdp } from '../../node/media/sdp-guard.js'

@@ -6,7 +6,7 @@ import { accessSync, constants } from 'node:fs'
 import { delimiter, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { issueTurnCredentials } from '../../node/relay/credentials.js'
-import { startTurnServer, type RunningTurnServer } from '../../node/relay/udp-turn-server.js'
+import { startTurnServer, type RunningTurnServer } from '../../node/relay/udp/udp-turn-server.js'
 
 const SECRET = 'coturn-interop-secret'
 const REALM = 'sn.voxmesh.test'

@@ -8,11 +8,10 @@ import { FakeClock } from '../../node/net/fake-clock.js'
 import { METHOD } from '../../node/relay/constants.js'
 import { issueTurnCredentials, type TurnCredentials } from '../../node/relay/credentials.js'
 import type { TransportAddress } from '../../node/relay/ip.js'
-import {
-  decodeStunMessage, encodeStunMessage, findAttribute, longTermKey, verifyIntegrity,
-  type StunAttribute, type StunMessage
-} from '../../node/relay/stun-codec.js'
-import { createTurnServer, type TurnAction, type TurnServer, type TurnServerInit } from '../../node/relay/turn-server.js'
+import { findAttribute, type StunAttribute } from '../../node/relay/stun/attributes.js'
+import { longTermKey, verifyIntegrity } from '../../node/relay/stun/integrity.js'
+import { decodeStunMessage, encodeStunMessage, type StunMessage } from '../../node/relay/stun/message.js'
+import { createTurnServer, type TurnAction, type TurnServer, type TurnServerInit } from '../../node/relay/server/turn-server.js'
 
 export const REALM = 'sn1.voxmesh.test'
 export const SECRET = 'supernode-secret'

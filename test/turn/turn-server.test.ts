@@ -3,10 +3,10 @@ import { ATTR, CHANNEL_LIFETIME_MS, METHOD, PERMISSION_LIFETIME_MS, RELAY_OPEN_T
 import { issueTurnCredentials } from '../../node/relay/credentials.js'
 import { TurnError } from '../../node/relay/errors.js'
 import type { TransportAddress } from '../../node/relay/ip.js'
-import {
-  decodeChannelData, decodeStunMessage, encodeChannelData, encodeStunMessage, findAttribute
-} from '../../node/relay/stun-codec.js'
-import { createTurnServer, type TurnAction } from '../../node/relay/turn-server.js'
+import { findAttribute } from '../../node/relay/stun/attributes.js'
+import { decodeChannelData, encodeChannelData } from '../../node/relay/stun/channel-data.js'
+import { decodeStunMessage, encodeStunMessage } from '../../node/relay/stun/message.js'
+import { createTurnServer, type TurnAction } from '../../node/relay/server/turn-server.js'
 import { FakeClock } from '../../node/net/fake-clock.js'
 import { createHarness, errorOf, newTransactionId, RELAY_IP, responseIn, TestClient, type Harness } from './helpers.js'
 import { seededRandomBytes } from '../helpers/random.js'

@@ -5,9 +5,9 @@ import { isIPv6 } from 'node:net'
 import { METHOD } from '../../node/relay/constants.js'
 import type { TurnCredentials } from '../../node/relay/credentials.js'
 import type { TransportAddress } from '../../node/relay/ip.js'
-import {
-  decodeStunMessage, encodeStunMessage, findAttribute, longTermKey, type StunAttribute, type StunMessage
-} from '../../node/relay/stun-codec.js'
+import { findAttribute, type StunAttribute } from '../../node/relay/stun/attributes.js'
+import { longTermKey } from '../../node/relay/stun/integrity.js'
+import { decodeStunMessage, encodeStunMessage, type StunMessage } from '../../node/relay/stun/message.js'
 import { newTransactionId } from './helpers.js'
 
 const openSockets = new Set<Socket>()

@@ -5,14 +5,14 @@
 import { randomInt } from 'node:crypto'
 import { createSocket, type Socket } from 'node:dgram'
 import { lookup } from 'node:dns/promises'
-import { parseHostPort } from '../../common/address.js'
-import { systemClock, type Clock } from '../../common/clock.js'
-import { silentLogger, type Logger } from '../../common/logger.js'
-import type { TurnQuotas } from './config.js'
-import type { TurnSecret } from './credentials.js'
-import { TurnError } from './errors.js'
-import { ipFamily, type IpFamily, type TransportAddress } from './ip.js'
-import { createTurnServer, type TurnAction, type TurnServer, type TurnServerStats } from './turn-server.js'
+import { parseHostPort } from '../../../common/address.js'
+import { systemClock, type Clock } from '../../../common/clock.js'
+import { silentLogger, type Logger } from '../../../common/logger.js'
+import type { TurnQuotas } from '../server/config.js'
+import type { TurnSecret } from '../credentials.js'
+import { TurnError } from '../errors.js'
+import { ipFamily, type IpFamily, type TransportAddress } from '../ip.js'
+import { createTurnServer, type TurnAction, type TurnServer, type TurnServerStats } from '../server/turn-server.js'
 
 /** Ports tried for EVEN-PORT allocations (the IANA dynamic range); odd/even pairs come from here. */
 export const EVEN_PORT_MIN = 49152
