@@ -18,10 +18,10 @@
 //     may still be refreshed, and get permissions and channels, with the same username: the
 //     credential's lifetime bounds when a call can start, never how long it may last. The
 //     allocation's own lifetime (refreshed by the client) and quotas bound the rest.
-//   - Revocation (requireGrant): credentials name a grant (credentials.ts); only open grants
+//   - Revocation (requireGrant): credentials name a grant (../credentials.ts); only open grants
 //     are honoured, and revokeGrant ends every allocation made under the grant at once. A
 //     supernode opens one grant per registered host and revokes it when the host leaves.
-//   - Peers (peer-ranges.ts): loopback, private, link-local, CGNAT, multicast, reserved,
+//   - Peers (../peer-ranges.ts): loopback, private, link-local, CGNAT, multicast, reserved,
 //     benchmark and documentation ranges, in every IPv6 spelling that carries them, are
 //     refused (403; a Send indication to one is dropped), unless allowPrivatePeers (the lab flag).
 //     So is the relay's own address at any port that is not the relayed port of an allocation
