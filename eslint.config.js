@@ -1,5 +1,5 @@
 // ESLint: the layer rule of the node (commands → control → runtime → calls →
-// media / overlay → net → common, and never back), checked on every import, so
+// media / relay / overlay → net → common, and never back), checked on every import, so
 // a wrong-way import fails `npm run lint` (and CI) instead of waiting for review.
 import tseslint from 'typescript-eslint'
 
@@ -18,9 +18,10 @@ export default tseslint.config(
   },
   { files: ['common/**/*.ts'], rules: forbidden('common/', 'node', 'login-server', 'pstn-gateway-stub') },
   { files: ['login-server/**/*.ts'], rules: forbidden('login-server/', 'node', 'pstn-gateway-stub') },
-  { files: ['node/net/**/*.ts'], rules: forbidden('node/net', 'overlay', 'media', 'calls', 'runtime', 'control', 'commands', 'testing') },
-  { files: ['node/overlay/**/*.ts'], rules: forbidden('node/overlay', 'media', 'calls', 'runtime', 'control', 'commands', 'testing') },
-  { files: ['node/media/**/*.ts'], rules: forbidden('node/media', 'overlay', 'calls', 'runtime', 'control', 'commands', 'testing') },
+  { files: ['node/net/**/*.ts'], rules: forbidden('node/net', 'overlay', 'media', 'relay', 'calls', 'runtime', 'control', 'commands', 'testing') },
+  { files: ['node/overlay/**/*.ts'], rules: forbidden('node/overlay', 'media', 'relay', 'calls', 'runtime', 'control', 'commands', 'testing') },
+  { files: ['node/media/**/*.ts'], rules: forbidden('node/media', 'overlay', 'relay', 'calls', 'runtime', 'control', 'commands', 'testing') },
+  { files: ['node/relay/**/*.ts'], rules: forbidden('node/relay', 'overlay', 'media', 'calls', 'runtime', 'control', 'commands', 'testing') },
   { files: ['node/calls/**/*.ts'], rules: forbidden('node/calls', 'runtime', 'control', 'commands', 'testing') },
   { files: ['node/runtime/**/*.ts'], rules: forbidden('node/runtime', 'control', 'commands', 'testing') },
   { files: ['node/control/**/*.ts'], rules: forbidden('node/control', 'commands', 'testing') }

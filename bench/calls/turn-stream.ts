@@ -2,12 +2,10 @@
 // CreatePermission, ChannelBind) that then sends ChannelData to a peer socket through the relay.
 import { randomBytes } from 'node:crypto'
 import type { Socket } from 'node:dgram'
-import { METHOD } from '../../node/media/turn/constants.js'
-import { issueTurnCredentials, type TurnSecret } from '../../node/media/turn/credentials.js'
-import type { TransportAddress } from '../../node/media/turn/ip.js'
 import {
-  decodeStunMessage, encodeStunMessage, findAttribute, longTermKey, packetKind, type StunAttribute, type StunMessage
-} from '../../node/media/turn/stun-codec.js'
+  decodeStunMessage, encodeStunMessage, findAttribute, issueTurnCredentials, longTermKey, METHOD, packetKind,
+  type StunAttribute, type StunMessage, type TransportAddress, type TurnSecret
+} from '../../node/relay/index.js'
 import { bindUdp, closeSocket, TURN_REALM } from './util.js'
 
 export const STREAM_PAYLOAD_BYTES = 100

@@ -20,8 +20,7 @@ import { SUPERNODE_DISCOVERY_MS, TURN_CREDENTIAL_TTL_SECONDS } from './defaults.
 import { startRevocationPoller } from './revocation-poller.js'
 import { randomBytes } from 'node:crypto'
 import { parseHostPort, type HostPort } from '../../common/address.js'
-import { issueTurnCredentials } from '../media/turn/credentials.js'
-import { startTurnServer, type RunningTurnServer } from '../media/turn/udp-turn-server.js'
+import { issueTurnCredentials, startTurnServer, type RunningTurnServer } from '../relay/index.js'
 
 export type HeartbeatOutcome = { listed: true } | { listed: false, unreachable: boolean, reason: string }
 

@@ -1,11 +1,11 @@
-// Relay-only media through voxmesh's own UDP TURN server (node/media/turn) on loopback.
+// Relay-only media through voxmesh's own UDP TURN server (node/relay) on loopback.
 // The relay sockets sit on 127.0.0.2, apart from the sessions' 127.0.0.1: TURN permissions are
 // per IP, so with everything on one address a session's host socket could slip its packets
 // through the peer's allocation (libjuice pairs host candidates even under the relay policy,
 // libdatachannel #1587) and the test would not prove the path is relayed.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { issueTurnCredentials } from '../../node/media/turn/credentials.js'
-import { startTurnServer, type RunningTurnServer } from '../../node/media/turn/udp-turn-server.js'
+import { issueTurnCredentials } from '../../node/relay/credentials.js'
+import { startTurnServer, type RunningTurnServer } from '../../node/relay/udp/udp-turn-server.js'
 import { shutdownMedia, type MediaIceServer } from '../../node/media/media-session.js'
 import { sequenceDelta, timestampDelta } from '../../node/media/rtp.js'
 import { checkRemoteSdp } from '../../node/media/sdp-guard.js'

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { issueTurnCredentials, parseTurnUsername, turnPassword, verifyTurnCredentials } from '../../node/media/turn/credentials.js'
-import { TurnError } from '../../node/media/turn/errors.js'
+import { issueTurnCredentials, parseTurnUsername, turnPassword, verifyTurnCredentials } from '../../node/relay/credentials.js'
+import { TurnError } from '../../node/relay/errors.js'
 
 const NOW = 1_800_000_000_500
 

@@ -5,14 +5,13 @@ import { createHash } from 'node:crypto'
 import { expect } from 'vitest'
 import { seededRandomBytes } from '../helpers/random.js'
 import { FakeClock } from '../../node/net/fake-clock.js'
-import { METHOD } from '../../node/media/turn/constants.js'
-import { issueTurnCredentials, type TurnCredentials } from '../../node/media/turn/credentials.js'
-import type { TransportAddress } from '../../node/media/turn/ip.js'
-import {
-  decodeStunMessage, encodeStunMessage, findAttribute, longTermKey, verifyIntegrity,
-  type StunAttribute, type StunMessage
-} from '../../node/media/turn/stun-codec.js'
-import { createTurnServer, type TurnAction, type TurnServer, type TurnServerInit } from '../../node/media/turn/turn-server.js'
+import { METHOD } from '../../node/relay/constants.js'
+import { issueTurnCredentials, type TurnCredentials } from '../../node/relay/credentials.js'
+import type { TransportAddress } from '../../node/relay/ip.js'
+import { findAttribute, type StunAttribute } from '../../node/relay/stun/attributes.js'
+import { longTermKey, verifyIntegrity } from '../../node/relay/stun/integrity.js'
+import { decodeStunMessage, encodeStunMessage, type StunMessage } from '../../node/relay/stun/message.js'
+import { createTurnServer, type TurnAction, type TurnServer, type TurnServerInit } from '../../node/relay/server/turn-server.js'
 
 export const REALM = 'sn1.voxmesh.test'
 export const SECRET = 'supernode-secret'

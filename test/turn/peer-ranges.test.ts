@@ -2,8 +2,8 @@
 // carries an IPv4 address (the CVE-2020-26262 kind of bypass), the lab flag, and public peers
 // that must stay reachable.
 import { describe, expect, it } from 'vitest'
-import { bytesToIp, ipToBytes } from '../../node/media/turn/ip.js'
-import { DENIED_PEER_RANGES, deniedPeerReason } from '../../node/media/turn/peer-ranges.js'
+import { bytesToIp, ipToBytes } from '../../node/relay/ip.js'
+import { DENIED_PEER_RANGES, deniedPeerReason } from '../../node/relay/peer-ranges.js'
 
 /** The first and last address of a CIDR range, as canonical text. */
 function ends (cidr: string): [string, string] {

@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest'
-import { ATTR, MAX_ATTRIBUTES, METHOD } from '../../node/media/turn/constants.js'
-import { TurnError } from '../../node/media/turn/errors.js'
-import { bytesToIp, canonicalIp, ipToBytes } from '../../node/media/turn/ip.js'
-import {
-  crc32, decodeChannelData, decodeStunMessage, encodeChannelData, encodeStunMessage, findAttribute, findAttributes,
-  longTermKey, messageType, packetKind, saslPrep, verifyIntegrity, type StunAttribute, type StunMessage
-} from '../../node/media/turn/stun-codec.js'
+import { ATTR, MAX_ATTRIBUTES, METHOD } from '../../node/relay/constants.js'
+import { TurnError } from '../../node/relay/errors.js'
+import { bytesToIp, canonicalIp, ipToBytes } from '../../node/relay/ip.js'
+import { findAttribute, findAttributes, type StunAttribute } from '../../node/relay/stun/attributes.js'
+import { decodeChannelData, encodeChannelData } from '../../node/relay/stun/channel-data.js'
+import { crc32 } from '../../node/relay/stun/fingerprint.js'
+import { messageType, packetKind } from '../../node/relay/stun/header.js'
+import { longTermKey, saslPrep, verifyIntegrity } from '../../node/relay/stun/integrity.js'
+import { decodeStunMessage, encodeStunMessage, type StunMessage } from '../../node/relay/stun/message.js'
 import { seededRandomBytes } from '../helpers/random.js'
 
 const hex = (text: string): Uint8Array => Uint8Array.from(Buffer.from(text.replace(/\s+/g, ''), 'hex'))

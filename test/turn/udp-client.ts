@@ -2,12 +2,12 @@
 // everything a test opened, also when it failed.
 import { createSocket, type Socket } from 'node:dgram'
 import { isIPv6 } from 'node:net'
-import { METHOD } from '../../node/media/turn/constants.js'
-import type { TurnCredentials } from '../../node/media/turn/credentials.js'
-import type { TransportAddress } from '../../node/media/turn/ip.js'
-import {
-  decodeStunMessage, encodeStunMessage, findAttribute, longTermKey, type StunAttribute, type StunMessage
-} from '../../node/media/turn/stun-codec.js'
+import { METHOD } from '../../node/relay/constants.js'
+import type { TurnCredentials } from '../../node/relay/credentials.js'
+import type { TransportAddress } from '../../node/relay/ip.js'
+import { findAttribute, type StunAttribute } from '../../node/relay/stun/attributes.js'
+import { longTermKey } from '../../node/relay/stun/integrity.js'
+import { decodeStunMessage, encodeStunMessage, type StunMessage } from '../../node/relay/stun/message.js'
 import { newTransactionId } from './helpers.js'
 
 const openSockets = new Set<Socket>()

@@ -1,10 +1,12 @@
 // The long-term credential mechanism on the server side (RFC 8489 §9.2.4), with credentials in
 // the TURN REST API style (credentials.ts): the password of a username is derived from the
 // secret, so checking a request needs no per-user state.
-import { ERROR, MAX_TEXT_CHARS } from './constants.js'
-import { parseTurnUsername, turnPassword, type TurnSecret } from './credentials.js'
+import { ERROR, MAX_TEXT_CHARS } from '../constants.js'
+import { parseTurnUsername, turnPassword, type TurnSecret } from '../credentials.js'
 import { NonceBook } from './nonces.js'
-import { findAttribute, longTermKey, verifyIntegrity, type StunMessage } from './stun-codec.js'
+import { findAttribute } from '../stun/attributes.js'
+import { longTermKey, verifyIntegrity } from '../stun/integrity.js'
+import type { StunMessage } from '../stun/message.js'
 
 /** What authentication established about a request. */
 export interface Auth {

@@ -3,10 +3,10 @@ import {
   DEFAULT_LIFETIME_SECONDS, DEFAULT_MAX_ALLOCATIONS, DEFAULT_MAX_ALLOCATIONS_PER_ADDRESS, DEFAULT_MAX_ALLOCATIONS_PER_USER,
   DEFAULT_MAX_BYTES_PER_SECOND_PER_ALLOCATION, DEFAULT_MAX_CHANNELS, DEFAULT_MAX_LIFETIME_SECONDS,
   DEFAULT_MAX_PERMISSIONS, DEFAULT_NONCE_LIFETIME_SECONDS, DEFAULT_SOFTWARE, MAX_TEXT_BYTES
-} from './constants.js'
-import { TurnError } from './errors.js'
-import { canonicalIp, ipFamily, type IpFamily } from './ip.js'
-import type { TurnSecret } from './credentials.js'
+} from '../constants.js'
+import { TurnError } from '../errors.js'
+import { canonicalIp, ipFamily, type IpFamily } from '../ip.js'
+import type { TurnSecret } from '../credentials.js'
 
 export interface TurnQuotas {
   /** Allocations one user (the user part of the credential username) may hold at once (default 10); more → 486. */
@@ -112,4 +112,10 @@ export function configFrom (init: TurnServerInit): TurnConfig {
     allowPrivatePeers: init.allowPrivatePeers === true,
     requireGrant: init.requireGrant === true
   }
+}
+
+/** The lifetime an Allocate or Refresh gets: what it asked for (default when nothing), within the bounds. */
+export function grantedLifetimeMs (config: TurnConfig, requestedSeconds: number | undefined): number {
+  const requestedMs = requestedSeconds === undefined ? config.defaultLifetimeMs : requestedSeconds * 1000
+  return Math.max(config.defaultLifetimeMs, Math.min(requestedMs, config.maxLifetimeMs))
 }

@@ -1,8 +1,8 @@
 // The TURN server's own counters: allocations, requests and responses, packets and bytes
 // relayed each way (per allocation in Allocation, totals here), and every packet not served,
 // by reason.
-import type { FlowCounters } from './allocation.js'
-import type { TransportAddress } from './ip.js'
+import type { Allocation, FlowCounters } from './allocation.js'
+import type { TransportAddress } from '../ip.js'
 
 export type DropReason =
   /** Not STUN, not ChannelData, or STUN/ChannelData that does not decode (truncated, bad FINGERPRINT...). */
@@ -118,4 +118,21 @@ export class TurnCounters {
 export function countPacket (counters: { packets: number, bytes: number }, bytes: number): void {
   counters.packets++
   counters.bytes += bytes
+}
+
+/** One allocation's entry in stats().perAllocation: copies, so callers cannot change the live state. */
+export function allocationStats (allocation: Allocation, now: number): AllocationStats {
+  return {
+    id: allocation.id,
+    user: allocation.user,
+    username: allocation.username,
+    client: { ...allocation.client },
+    relay: { ...allocation.relay },
+    createdAt: allocation.createdAt,
+    expiresAt: allocation.expiresAt,
+    permissions: allocation.permissionCount(now),
+    channels: allocation.channelCount(now),
+    toPeer: { ...allocation.toPeer },
+    fromPeer: { ...allocation.fromPeer }
+  }
 }

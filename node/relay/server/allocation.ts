@@ -1,7 +1,7 @@
 // One TURN allocation's state: its relay address, permissions, channel bindings, rate limits
-// and counters. Pure data and bookkeeping; turn-server.ts decides what to do with it.
-import { CHANNEL_LIFETIME_MS, PERMISSION_LIFETIME_MS } from './constants.js'
-import { addressKey, type TransportAddress } from './ip.js'
+// and counters. Pure data and bookkeeping; the TURN method handlers decide what to do with it.
+import { CHANNEL_LIFETIME_MS, PERMISSION_LIFETIME_MS } from '../constants.js'
+import { addressKey, type TransportAddress } from '../ip.js'
 
 /** A token bucket of bytes: `rate` per second, holding at most one second's worth. */
 export class ByteBucket {

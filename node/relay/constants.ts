@@ -150,7 +150,7 @@ export const MAX_PEERS_PER_CREATE_PERMISSION = 16
 export const MAX_CREDENTIAL_USER_LENGTH = 128
 /** The grant part of a credential username (a supernode uses base64url of 16 random bytes: 22). */
 export const MAX_CREDENTIAL_GRANT_LENGTH = 43
-/** Longest lifetime issueTurnCredentials hands out (a day); calls outlive credentials (see turn-server.ts). */
+/** Longest lifetime issueTurnCredentials hands out (a day); calls outlive credentials (see server/turn-server.ts). */
 export const MAX_CREDENTIAL_TTL_SECONDS = 24 * 60 * 60
 
 // ---- defaults (local policy) ---------------------------------------------------------------

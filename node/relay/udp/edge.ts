@@ -1,0 +1,112 @@
+// Carries out the sans-IO TURN server's actions on real sockets and feeds it what they receive:
+// the listening socket for clients, a relay socket per allocation (and per reserved port).
+// Every socket it opens is closed by close(), including sockets still binding when it is called.
+import type { Socket } from 'node:dgram'
+import type { Logger } from '../../../common/logger.js'
+import type { TurnAction } from '../server/actions.js'
+import type { TurnServer } from '../server/turn-server.js'
+import { bindRelay, closeAndWait, closeQuietly, socketAddress, type OpenRelay } from './sockets.js'
+
+export class UdpTurnEdge {
+  private readonly relaySockets = new Map<string, Socket>()
+  /** Ids of relay sockets being bound, and those of them the server has already given up. */
+  private readonly opening = new Set<string>()
+  private readonly cancelled = new Set<string>()
+  private readonly openings = new Set<Promise<void>>()
+  private closed = false
+  private closing: Promise<void> | undefined
+
+  constructor (private readonly server: TurnServer, private readonly listener: Socket, private readonly log: Logger) {
+    listener.on('error', error => { log.warn({ err: error.message }, 'turn: listening socket error') })
+    listener.on('message', (bytes, rinfo) => {
+      this.apply(server.handleClientPacket({ address: rinfo.address, port: rinfo.port }, bytes))
+    })
+  }
+
+  /** Relay sockets open now (allocations, reservations, and sockets still being handed over). */
+  get relaySocketCount (): number {
+    return this.relaySockets.size
+  }
+
+  apply (actions: TurnAction[]): void {
+    for (const action of actions) {
+      switch (action.type) {
+        case 'send-to-client':
+          if (!this.closed) this.listener.send(action.bytes, action.to.port, action.to.address, this.sendFailed)
+          break
+        case 'send-to-peer':
+          this.relaySockets.get(action.allocationId)?.send(action.bytes, action.to.port, action.to.address, this.sendFailed)
+          break
+        case 'close-relay':
+          this.closeRelay(action.allocationId)
+          break
+        case 'open-relay': {
+          const run = this.openRelay(action).finally(() => { this.openings.delete(run) })
+          this.openings.add(run)
+          break
+        }
+      }
+    }
+  }
+
+  /** Idempotent; resolves when every socket is closed. */
+  async close (): Promise<void> {
+    this.closing ??= (async () => {
+      const open = [...this.relaySockets.values()]
+      this.apply(this.server.close())
+      this.closed = true
+      await Promise.allSettled([...this.openings])
+      open.push(...this.relaySockets.values(), this.listener)
+      this.relaySockets.clear()
+      await Promise.all(open.map(closeAndWait))
+    })()
+    await this.closing
+  }
+
+  private readonly sendFailed = (error: Error | null): void => {
+    if (error !== null) this.log.debug({ err: error.message }, 'turn: send failed')
+  }
+
+  private closeRelay (allocationId: string): void {
+    const socket = this.relaySockets.get(allocationId)
+    if (socket !== undefined) {
+      this.relaySockets.delete(allocationId)
+      closeQuietly(socket)
+    } else if (this.opening.has(allocationId)) {
+      this.cancelled.add(allocationId)
+    }
+  }
+
+  private async openRelay (action: OpenRelay): Promise<void> {
+    const ids = action.reserveNextAs === undefined ? [action.allocationId] : [action.allocationId, action.reserveNextAs]
+    for (const id of ids) this.opening.add(id)
+    let sockets: Socket[]
+    try {
+      sockets = await bindRelay(action, this.log)
+    } catch (error) {
+      for (const id of ids) { this.opening.delete(id); this.cancelled.delete(id) }
+      const reason = error instanceof Error ? error.message : String(error)
+      if (!this.closed) this.apply(this.server.relayFailed(action.allocationId, reason))
+      return
+    }
+    const wasCancelled = this.closed || ids.some(id => this.cancelled.has(id))
+    for (const id of ids) { this.opening.delete(id); this.cancelled.delete(id) }
+    if (wasCancelled) {
+      for (const socket of sockets) closeQuietly(socket)
+      return
+    }
+    sockets.forEach((socket, i) => {
+      const id = ids[i] as string
+      this.relaySockets.set(id, socket)
+      socket.on('message', (bytes, rinfo) => {
+        this.apply(this.server.handleRelayPacket(id, { address: rinfo.address, port: rinfo.port }, bytes))
+      })
+    })
+    const [main, reserve] = sockets as [Socket, Socket | undefined]
+    this.apply(this.server.relayOpened(
+      action.allocationId,
+      socketAddress(main),
+      reserve === undefined ? undefined : { allocationId: action.reserveNextAs as string, relay: socketAddress(reserve) }
+    ))
+  }
+}
