@@ -1,4 +1,4 @@
-// Two media sessions in one process, wired to each other the way signaling would wire them.
+// Two media sessions in one process, and the offer/answer exchange calls make between them.
 import { silentLogger } from '../../common/logger.js'
 import { createOpusEncoder } from '../../node/media/audio/opus.js'
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../node/media/audio/pcm.js'
