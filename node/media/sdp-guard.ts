@@ -111,12 +111,6 @@ export function checkCandidate (text: unknown): CandidateCheck {
   return { ok: true, summary: { candidate, type: type as CandidateType, address, port: Number(port), priority: Number(priority) } }
 }
 
-/** A media id as signaling may carry it with a candidate. */
-export function checkMid (mid: unknown): GuardResult {
-  if (typeof mid !== 'string' || !MID.test(mid)) return bad('bad media id')
-  return { ok: true }
-}
-
 type AttributeCheck = (value: string | undefined) => string | undefined
 
 const noValue: AttributeCheck = value => value === undefined ? undefined : 'takes no value'
@@ -167,12 +161,27 @@ const ATTRIBUTES: Record<string, AttributeCheck> = {
   candidate: anyText // checked in full by checkCandidate
 }
 
-/**
- * Checks a remote description before node-datachannel sees it. `type` is the type it came
- * with (and must be offer or answer); the summary gives what the description says.
- */
-export function checkRemoteSdp (sdp: unknown, type?: unknown): SdpCheck {
-  if (type !== undefined && type !== 'offer' && type !== 'answer') return bad('description type is not offer or answer')
+/** What the lines of a description said so far, while checkRemoteSdp reads them. */
+interface SdpReading {
+  mLines: number
+  mid?: string
+  fingerprint?: string
+  fingerprints: number
+  setup?: SdpSetup
+  iceUfrag?: string
+  icePwd?: string
+  direction: AudioSdpSummary['direction']
+  rtcpMux: boolean
+  formats: string[]
+  rtpmaps: Map<string, string>
+  ssrcs: Set<number>
+  candidates: number
+  groupMids: string[]
+  seenSession: { o: boolean, s: boolean, t: boolean }
+}
+
+/** The description's lines without line ends, or why it is refused as a whole. */
+function sdpLines (sdp: unknown): { ok: true, lines: string[] } | { ok: false, reason: string } {
   if (typeof sdp !== 'string') return bad('SDP is not a string')
   if (sdp.length > MAX_REMOTE_SDP_BYTES) return bad(`SDP longer than ${MAX_REMOTE_SDP_BYTES} bytes`)
   const lines = sdp.split('\n').map(line => line.endsWith('\r') ? line.slice(0, -1) : line)
@@ -180,137 +189,143 @@ export function checkRemoteSdp (sdp: unknown, type?: unknown): SdpCheck {
   if (lines.length === 0) return bad('empty SDP')
   if (lines.length > MAX_SDP_LINES) return bad(`more than ${MAX_SDP_LINES} lines`)
   if (lines[0] !== 'v=0') return bad('SDP does not start with v=0')
+  return { ok: true, lines }
+}
 
-  let mLines = 0
-  let mid: string | undefined
-  let fingerprint: string | undefined
-  let fingerprints = 0
-  let setup: SdpSetup | undefined
-  let iceUfrag: string | undefined
-  let icePwd: string | undefined
-  let direction: AudioSdpSummary['direction'] = 'sendrecv'
-  let rtcpMux = false
-  let formats: string[] = []
-  const rtpmaps = new Map<string, string>()
-  const ssrcs = new Set<number>()
-  let candidates = 0
-  const groupMids: string[] = []
-  const seenSession = { o: false, s: false, t: false }
-
-  for (const [index, line] of lines.entries()) {
-    const where = `line ${index + 1}`
-    if (line.length > MAX_SDP_LINE_BYTES) return bad(`${where} longer than ${MAX_SDP_LINE_BYTES} bytes`)
-    if (!PRINTABLE_LINE.test(line)) return bad(`${where} has characters other than printable ASCII`)
-    if (line.length < 2 || line[1] !== '=') return bad(`${where} is not "<type>=<value>"`)
-    const kind = line[0] as string
-    const value = line.slice(2)
-    switch (kind) {
-      case 'v':
-        if (index !== 0) return bad(`${where}: a second v= line`)
-        break
-      case 'o':
-        if (mLines > 0 || seenSession.o) return bad(`${where}: misplaced o= line`)
-        if (!/^[\x21-\x7e]{1,64} [0-9]{1,20} [0-9]{1,20} IN IP[46] [\x21-\x7e]{1,64}$/.test(value)) return bad(`${where}: bad o= line`)
-        seenSession.o = true
-        break
-      case 's':
-        if (mLines > 0 || seenSession.s) return bad(`${where}: misplaced s= line`)
-        seenSession.s = true
-        break
-      case 'i':
-        break
-      case 't':
-        if (mLines > 0 || !/^[0-9]{1,20} [0-9]{1,20}$/.test(value)) return bad(`${where}: bad t= line`)
-        seenSession.t = true
-        break
-      case 'c':
-        if (!/^IN IP[46] [0-9A-Fa-f.:]{1,45}(\/[0-9]{1,3})?$/.test(value)) return bad(`${where}: bad c= line`)
-        break
-      case 'b':
-        if (!/^[A-Z][A-Za-z0-9-]{0,15}:[0-9]{1,9}$/.test(value)) return bad(`${where}: bad b= line`)
-        break
-      case 'm': {
-        mLines++
-        if (mLines > 1) return bad('more than one m-line')
-        const match = /^audio ([0-9]{1,5}) UDP\/TLS\/RTP\/SAVPF((?: [0-9]{1,3})+)$/.exec(value)
-        if (match === null) return bad(`${where}: not "m=audio <port> UDP/TLS/RTP/SAVPF <formats>"`)
-        if (!isUint(match[1] as string, 65535)) return bad(`${where}: bad m-line port`)
-        formats = (match[2] as string).trim().split(' ')
-        if (formats.length > MAX_MEDIA_FORMATS) return bad(`more than ${MAX_MEDIA_FORMATS} payload formats`)
-        if (formats.some(format => !isUint(format, 127))) return bad(`${where}: bad payload format`)
-        break
-      }
-      case 'a': {
-        const colon = value.indexOf(':')
-        const name = colon < 0 ? value : value.slice(0, colon)
-        const attributeValue = colon < 0 ? undefined : value.slice(colon + 1)
-        const check = ATTRIBUTES[name]
-        if (!Object.hasOwn(ATTRIBUTES, name) || check === undefined) return bad(`${where}: attribute ${JSON.stringify(name.slice(0, 32))} is not allowed`)
-        const problem = check(attributeValue)
-        if (problem !== undefined) return bad(`${where}: a=${name}: ${problem}`)
-        const text = attributeValue ?? ''
-        switch (name) {
-          case 'fingerprint':
-            fingerprints++
-            fingerprint = (FINGERPRINT_SHA256.exec(text)?.[1] as string).toUpperCase()
-            break
-          case 'setup': setup = text as SdpSetup; break
-          case 'group': groupMids.push(...text.split(' ').slice(1)); break
-          case 'ice-ufrag':
-            if (iceUfrag !== undefined && iceUfrag !== text) return bad('conflicting ice-ufrag')
-            iceUfrag = text
-            break
-          case 'ice-pwd':
-            if (icePwd !== undefined && icePwd !== text) return bad('conflicting ice-pwd')
-            icePwd = text
-            break
-          case 'mid':
-            if (mLines === 0) return bad(`${where}: a=mid before the m-line`)
-            if (mid !== undefined) return bad('more than one a=mid')
-            mid = text
-            break
-          case 'sendrecv': case 'sendonly': case 'recvonly': case 'inactive':
-            direction = name
-            break
-          case 'rtcp-mux': rtcpMux = true; break
-          case 'rtpmap': {
-            const [payloadType, codec] = text.split(' ') as [string, string]
-            if (rtpmaps.has(payloadType)) return bad(`${where}: a second rtpmap for ${payloadType}`)
-            rtpmaps.set(payloadType, codec)
-            break
-          }
-          case 'ssrc':
-            if (ssrcs.size >= 16 && !ssrcs.has(Number(text.split(' ')[0]))) return bad('too many SSRCs')
-            ssrcs.add(Number(text.split(' ')[0]))
-            break
-          case 'candidate': {
-            if (++candidates > MAX_SDP_CANDIDATES) return bad(`more than ${MAX_SDP_CANDIDATES} candidates`)
-            const candidate = checkCandidate(value)
-            if (!candidate.ok) return bad(`${where}: ${candidate.reason}`)
-            break
-          }
-        }
-        break
-      }
-      default:
-        return bad(`${where}: line type ${JSON.stringify(kind)} is not allowed`)
-    }
+/** One line (`index` counts from 0); a problem, or undefined. */
+function readLine (reading: SdpReading, line: string, index: number): string | undefined {
+  const where = `line ${index + 1}`
+  if (line.length > MAX_SDP_LINE_BYTES) return `${where} longer than ${MAX_SDP_LINE_BYTES} bytes`
+  if (!PRINTABLE_LINE.test(line)) return `${where} has characters other than printable ASCII`
+  if (line.length < 2 || line[1] !== '=') return `${where} is not "<type>=<value>"`
+  const kind = line[0] as string
+  const value = line.slice(2)
+  const { seenSession } = reading
+  switch (kind) {
+    case 'v': return index !== 0 ? `${where}: a second v= line` : undefined
+    case 'o':
+      if (reading.mLines > 0 || seenSession.o) return `${where}: misplaced o= line`
+      if (!/^[\x21-\x7e]{1,64} [0-9]{1,20} [0-9]{1,20} IN IP[46] [\x21-\x7e]{1,64}$/.test(value)) return `${where}: bad o= line`
+      seenSession.o = true
+      return undefined
+    case 's':
+      if (reading.mLines > 0 || seenSession.s) return `${where}: misplaced s= line`
+      seenSession.s = true
+      return undefined
+    case 'i': return undefined
+    case 't':
+      if (reading.mLines > 0 || !/^[0-9]{1,20} [0-9]{1,20}$/.test(value)) return `${where}: bad t= line`
+      seenSession.t = true
+      return undefined
+    case 'c': return /^IN IP[46] [0-9A-Fa-f.:]{1,45}(\/[0-9]{1,3})?$/.test(value) ? undefined : `${where}: bad c= line`
+    case 'b': return /^[A-Z][A-Za-z0-9-]{0,15}:[0-9]{1,9}$/.test(value) ? undefined : `${where}: bad b= line`
+    case 'm': return readMediaLine(reading, value, where)
+    case 'a': return readAttribute(reading, value, where)
+    default: return `${where}: line type ${JSON.stringify(kind)} is not allowed`
   }
+}
 
-  if (!seenSession.o || !seenSession.s || !seenSession.t) return bad('missing o=, s= or t= line')
-  if (mLines === 0) return bad('no audio m-line')
+function readMediaLine (reading: SdpReading, value: string, where: string): string | undefined {
+  reading.mLines++
+  if (reading.mLines > 1) return 'more than one m-line'
+  const match = /^audio ([0-9]{1,5}) UDP\/TLS\/RTP\/SAVPF((?: [0-9]{1,3})+)$/.exec(value)
+  if (match === null) return `${where}: not "m=audio <port> UDP/TLS/RTP/SAVPF <formats>"`
+  if (!isUint(match[1] as string, 65535)) return `${where}: bad m-line port`
+  reading.formats = (match[2] as string).trim().split(' ')
+  if (reading.formats.length > MAX_MEDIA_FORMATS) return `more than ${MAX_MEDIA_FORMATS} payload formats`
+  if (reading.formats.some(format => !isUint(format, 127))) return `${where}: bad payload format`
+  return undefined
+}
+
+/** An a= line: allowed, well-formed, and consistent with the ones before it. */
+function readAttribute (reading: SdpReading, value: string, where: string): string | undefined {
+  const colon = value.indexOf(':')
+  const name = colon < 0 ? value : value.slice(0, colon)
+  const attributeValue = colon < 0 ? undefined : value.slice(colon + 1)
+  const check = ATTRIBUTES[name]
+  if (!Object.hasOwn(ATTRIBUTES, name) || check === undefined) return `${where}: attribute ${JSON.stringify(name.slice(0, 32))} is not allowed`
+  const problem = check(attributeValue)
+  if (problem !== undefined) return `${where}: a=${name}: ${problem}`
+  const text = attributeValue ?? ''
+  switch (name) {
+    case 'fingerprint':
+      reading.fingerprints++
+      reading.fingerprint = (FINGERPRINT_SHA256.exec(text)?.[1] as string).toUpperCase()
+      return undefined
+    case 'setup': reading.setup = text as SdpSetup; return undefined
+    case 'group': reading.groupMids.push(...text.split(' ').slice(1)); return undefined
+    case 'ice-ufrag':
+      if (reading.iceUfrag !== undefined && reading.iceUfrag !== text) return 'conflicting ice-ufrag'
+      reading.iceUfrag = text
+      return undefined
+    case 'ice-pwd':
+      if (reading.icePwd !== undefined && reading.icePwd !== text) return 'conflicting ice-pwd'
+      reading.icePwd = text
+      return undefined
+    case 'mid':
+      if (reading.mLines === 0) return `${where}: a=mid before the m-line`
+      if (reading.mid !== undefined) return 'more than one a=mid'
+      reading.mid = text
+      return undefined
+    case 'sendrecv': case 'sendonly': case 'recvonly': case 'inactive': reading.direction = name; return undefined
+    case 'rtcp-mux': reading.rtcpMux = true; return undefined
+    case 'rtpmap': {
+      const [payloadType, codec] = text.split(' ') as [string, string]
+      if (reading.rtpmaps.has(payloadType)) return `${where}: a second rtpmap for ${payloadType}`
+      reading.rtpmaps.set(payloadType, codec)
+      return undefined
+    }
+    case 'ssrc': {
+      const ssrc = Number(text.split(' ')[0])
+      if (reading.ssrcs.size >= 16 && !reading.ssrcs.has(ssrc)) return 'too many SSRCs'
+      reading.ssrcs.add(ssrc)
+      return undefined
+    }
+    case 'candidate': {
+      if (++reading.candidates > MAX_SDP_CANDIDATES) return `more than ${MAX_SDP_CANDIDATES} candidates`
+      const candidate = checkCandidate(value)
+      return candidate.ok ? undefined : `${where}: ${candidate.reason}`
+    }
+    default: return undefined
+  }
+}
+
+/** Once every line is read: what must be there, and the summary. */
+function summarize (reading: SdpReading, type: unknown): SdpCheck {
+  const { mid, fingerprint, setup, iceUfrag, icePwd } = reading
+  if (!reading.seenSession.o || !reading.seenSession.s || !reading.seenSession.t) return bad('missing o=, s= or t= line')
+  if (reading.mLines === 0) return bad('no audio m-line')
   if (mid === undefined) return bad('no a=mid')
-  if (groupMids.some(groupMid => groupMid !== mid)) return bad('a=group names a media id other than the m-line\'s')
-  if (!formats.includes(String(OPUS_PAYLOAD_TYPE))) return bad(`payload type ${OPUS_PAYLOAD_TYPE} is not offered`)
-  const opus = rtpmaps.get(String(OPUS_PAYLOAD_TYPE))
+  if (reading.groupMids.some(groupMid => groupMid !== mid)) return bad('a=group names a media id other than the m-line\'s')
+  if (!reading.formats.includes(String(OPUS_PAYLOAD_TYPE))) return bad(`payload type ${OPUS_PAYLOAD_TYPE} is not offered`)
+  const opus = reading.rtpmaps.get(String(OPUS_PAYLOAD_TYPE))
   if (opus === undefined || opus.toLowerCase() !== 'opus/48000/2') return bad(`no a=rtpmap:${OPUS_PAYLOAD_TYPE} opus/48000/2`)
-  if (fingerprints === 0 || fingerprint === undefined) return bad('no a=fingerprint:sha-256')
-  if (fingerprints > 1) return bad('more than one a=fingerprint')
+  if (reading.fingerprints === 0 || fingerprint === undefined) return bad('no a=fingerprint:sha-256')
+  if (reading.fingerprints > 1) return bad('more than one a=fingerprint')
   if (setup === undefined) return bad('no a=setup')
   if (type === 'answer' && setup === 'actpass') return bad('an answer with a=setup:actpass')
   if (iceUfrag === undefined || icePwd === undefined) return bad('no a=ice-ufrag / a=ice-pwd')
-  if (!rtcpMux) return bad('no a=rtcp-mux')
-  return { ok: true, summary: { mid, fingerprint, setup, iceUfrag, icePwd, direction, ssrcs: [...ssrcs], candidates } }
+  if (!reading.rtcpMux) return bad('no a=rtcp-mux')
+  return { ok: true, summary: { mid, fingerprint, setup, iceUfrag, icePwd, direction: reading.direction, ssrcs: [...reading.ssrcs], candidates: reading.candidates } }
+}
+
+/**
+ * Checks a remote description before node-datachannel sees it. `type` is the type it came
+ * with (and must be offer or answer); the summary gives what the description says.
+ */
+export function checkRemoteSdp (sdp: unknown, type?: unknown): SdpCheck {
+  if (type !== undefined && type !== 'offer' && type !== 'answer') return bad('description type is not offer or answer')
+  const split = sdpLines(sdp)
+  if (!split.ok) return split
+  const reading: SdpReading = {
+    mLines: 0, fingerprints: 0, direction: 'sendrecv', rtcpMux: false, formats: [], rtpmaps: new Map(), ssrcs: new Set(),
+    candidates: 0, groupMids: [], seenSession: { o: false, s: false, t: false }
+  }
+  for (const [index, line] of split.lines.entries()) {
+    const problem = readLine(reading, line, index)
+    if (problem !== undefined) return bad(problem)
+  }
+  return summarize(reading, type)
 }
 
 /**

@@ -1,4 +1,4 @@
-// Two media sessions in one process, wired to each other the way signaling would wire them.
+// Two media sessions in one process, and the offer/answer exchange calls make between them.
 import { silentLogger } from '../../common/logger.js'
 import { createOpusEncoder } from '../../node/media/audio/opus.js'
 import { FRAME_SAMPLES, SAMPLE_RATE } from '../../node/media/audio/pcm.js'
@@ -11,7 +11,7 @@ export interface Side {
   session: MediaSession
   states: MediaState[]
   received: Received[]
-  /** Results of every setRemoteDescription / addRemoteCandidate the wiring made on this side. */
+  /** Results of every setRemoteDescription the exchange made on this side. */
   signalingErrors: string[]
 }
 
@@ -21,20 +21,14 @@ export interface PairOptions {
   /** The answerer's own, when they differ from the offerer's. */
   answerer?: { relayOnly?: boolean, iceServers?: MediaIceServer[] }
   mediaTimeoutMs?: number
-  /** Trickle: descriptions and candidates cross as they appear (default). Otherwise nothing is wired. */
-  trickle?: boolean
-  /** Hold the answer back until the answerer's first candidate went to the offerer. */
-  answerLate?: boolean
 }
 
 export interface Pair {
   offerer: Side
   answerer: Side
-  /** What crossed the wiring, in order: 'offer', 'answer', 'offerer-candidate', 'answerer-candidate'. */
-  signaling: string[]
 }
 
-function side (role: 'offerer' | 'answerer', options: PairOptions, wire: { peer?: Side, onDescription?: (sdp: string, type: 'offer' | 'answer') => void, onCandidate?: (candidate: string, mid: string) => void }): Side {
+function side (role: 'offerer' | 'answerer', options: PairOptions): Side {
   const self: Side = { session: undefined as unknown as MediaSession, states: [], received: [], signalingErrors: [] }
   self.session = createMediaSession({
     role,
@@ -43,8 +37,6 @@ function side (role: 'offerer' | 'answerer', options: PairOptions, wire: { peer?
     bindAddress: '127.0.0.1',
     mediaTimeoutMs: options.mediaTimeoutMs,
     log: silentLogger,
-    onLocalDescription: (sdp, type) => { wire.onDescription?.(sdp, type) },
-    onLocalCandidate: (candidate, mid) => { wire.onCandidate?.(candidate, mid) },
     onAudio: (payload, rtp) => { self.received.push({ payload, rtp }) },
     onState: state => { self.states.push(state) }
   })
@@ -55,43 +47,9 @@ function note (target: Side, result: { ok: boolean, reason?: string }): void {
   if (!result.ok) target.signalingErrors.push(result.reason ?? 'not ok')
 }
 
-/** Two sessions on 127.0.0.1 whose descriptions and candidates go straight to each other. */
+/** Two sessions on 127.0.0.1, not yet wired: exchangeGathered() or the test hands descriptions over. */
 export function createPair (options: PairOptions = {}): Pair {
-  const trickle = options.trickle ?? true
-  const pair = { signaling: [] } as unknown as Pair
-  const heldAnswer: Array<() => void> = []
-  let answererCandidatesSent = 0
-  pair.offerer = side('offerer', options, {
-    onDescription: (sdp, type) => {
-      if (!trickle) return
-      pair.signaling.push(type)
-      note(pair.answerer, pair.answerer.session.setRemoteDescription(sdp, type))
-    },
-    onCandidate: (candidate, mid) => {
-      if (!trickle) return
-      pair.signaling.push('offerer-candidate')
-      note(pair.answerer, pair.answerer.session.addRemoteCandidate(candidate, mid))
-    }
-  })
-  pair.answerer = side('answerer', { ...options, ...options.answerer }, {
-    onDescription: (sdp, type) => {
-      if (!trickle) return
-      const deliver = (): void => {
-        pair.signaling.push(type)
-        note(pair.offerer, pair.offerer.session.setRemoteDescription(sdp, type))
-      }
-      if (options.answerLate === true && answererCandidatesSent === 0) heldAnswer.push(deliver)
-      else deliver()
-    },
-    onCandidate: (candidate, mid) => {
-      if (!trickle) return
-      pair.signaling.push('answerer-candidate')
-      note(pair.offerer, pair.offerer.session.addRemoteCandidate(candidate, mid))
-      answererCandidatesSent++
-      heldAnswer.splice(0).forEach(deliver => { deliver() })
-    }
-  })
-  return pair
+  return { offerer: side('offerer', options), answerer: side('answerer', { ...options, ...options.answerer }) }
 }
 
 /**

@@ -96,6 +96,8 @@ vi.mock('node-datachannel', () => native.module)
 
 const { ANSWERER_CANDIDATE_HOLD_MS, createMediaSession, shutdownMedia } = await import('../../node/media/media-session.js')
 const { buildRtp } = await import('../../node/media/rtp.js')
+const { FakeClock } = await import('../../node/net/fake-clock.js')
+const { seededRandom } = await import('../helpers/random.js')
 const { silentLogger } = await import('../../common/logger.js')
 type MediaState = import('../../node/media/media-session.js').MediaState
 
@@ -105,6 +107,11 @@ const OFFER = [
   'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'c=IN IP4 0.0.0.0', 'a=mid:audio', 'a=sendrecv', 'a=ssrc:2222 cname:peer',
   'a=rtcp-mux', 'a=rtpmap:111 opus/48000/2', 'a=setup:actpass', 'a=ice-ufrag:abcd', 'a=ice-pwd:abcdefghijklmnopqrstuvwx', ''
 ].join('\r\n')
+
+/** The offer with `candidates` inside, as gathered() writes them. */
+function withCandidates (sdp: string, ...candidates: string[]): string {
+  return sdp.replace('a=setup:actpass', ['a=setup:actpass', ...candidates.map(candidate => `a=${candidate}`), 'a=end-of-candidates'].join('\r\n'))
+}
 
 function nativeCalls (name: string): unknown[][] {
   return native.calls.filter(call => call[0] === name)
@@ -147,20 +154,16 @@ describe('the native boundary', () => {
     ]
     for (const sdp of badDescriptions) expect(session.setRemoteDescription(sdp as string, 'offer').ok).toBe(false)
     expect(session.setRemoteDescription(OFFER, 'answer').ok).toBe(false)
-    const badCandidates: Array<[unknown, unknown]> = [
-      ['candidate:1 1 TCP 1 127.0.0.1 9 typ host', 'audio'], ['candidate:1 1 UDP 1 127.0.0.1 9 typ nat', 'audio'],
-      ['candidate:1 1 UDP 1 localhost 9 typ host', 'audio'], [42, 'audio'], ['candidate:1 1 UDP 1 127.0.0.1 9 typ host', undefined],
-      ['candidate:1 1 UDP 1 127.0.0.1 9 typ host', 'bad mid'], ['a=candidate:x', 'audio']
-    ]
-    for (const [candidate, mid] of badCandidates) expect(session.addRemoteCandidate(candidate as string, mid as string).ok).toBe(false)
+    // Candidates inside the description: one bad line refuses it all.
+    const badCandidates = ['candidate:1 1 TCP 1 127.0.0.1 9 typ host', 'candidate:1 1 UDP 1 127.0.0.1 9 typ nat', 'candidate:1 1 UDP 1 localhost 9 typ host', 'candidate:x']
+    for (const candidate of badCandidates) expect(session.setRemoteDescription(withCandidates(OFFER, candidate), 'offer').ok).toBe(false)
     expect(nativeCalls('setRemoteDescription')).toEqual([])
     expect(nativeCalls('addRemoteCandidate')).toEqual([])
     expect(nativeCalls('addTrack')).toEqual([])
 
-    // A good candidate waits for the description; both then go through, candidate after description.
-    expect(session.addRemoteCandidate('a=candidate:1 1 UDP 1 198.18.5.5 3478 typ relay raddr 198.18.0.2 rport 5000', 'audio')).toEqual({ ok: true })
-    expect(nativeCalls('addRemoteCandidate')).toEqual([])
-    expect(session.setRemoteDescription(OFFER, 'offer')).toEqual({ ok: true })
+    // A good candidate waits past the description; both then go through, candidate after description.
+    expect(session.setRemoteDescription(withCandidates(OFFER, 'candidate:1 1 UDP 1 198.18.5.5 3478 typ relay raddr 198.18.0.2 rport 5000'), 'offer')).toEqual({ ok: true })
+    expect(nativeCalls('setRemoteDescription')[0]?.[1]).not.toMatch(/candidate/)
     expect(nativeCalls('addRemoteCandidate')).toEqual([]) // the answerer lets the offerer move first
     const pc = native.peers.at(-1)
     pc?.handlers.ice?.('connected')
@@ -181,7 +184,6 @@ describe('the native boundary', () => {
     const relay = 'candidate:2 1 UDP 16777215 198.18.5.5 3478 typ relay raddr 198.18.0.2 rport 5000'
     const withCandidates = OFFER.replace('a=setup:actpass', `a=setup:actpass\r\na=candidate:1 1 UDP 2114977791 10.0.0.2 5000 typ host\r\na=${relay}\r\na=candidate:3 1 UDP 1686052607 198.18.0.2 5000 typ srflx raddr 10.0.0.2 rport 5000\r\na=end-of-candidates`)
     expect(session.setRemoteDescription(withCandidates, 'offer')).toEqual({ ok: true })
-    expect(session.addRemoteCandidate('candidate:4 1 UDP 2114977791 10.0.0.3 5000 typ host', 'audio')).toEqual({ ok: false, reason: 'relay-only: ignoring a host candidate' })
     // The offer's candidates wait (the offerer may not hold our answer yet), then only the relay one goes in.
     const handed = nativeCalls('setRemoteDescription')[0]?.[1] as string
     expect(handed).not.toMatch(/candidate/)
@@ -204,29 +206,6 @@ describe('the native boundary', () => {
     expect(nativeCalls('addRemoteCandidate')).toEqual([])
     vi.advanceTimersByTime(1)
     expect(nativeCalls('addRemoteCandidate')).toEqual([['addRemoteCandidate', host, 'audio']])
-    session.close()
-  })
-
-  it('offerer: keeps its trickled candidates until the answer is applied, then hands them out in order', async () => {
-    const seen: string[] = []
-    const session = createMediaSession({
-      role: 'offerer', iceServers: [], log: silentLogger,
-      onLocalCandidate: candidate => { seen.push(candidate) },
-      onAudio: () => {}, onState: () => {}
-    })
-    const pc = native.peers.at(-1)
-    session.start()
-    pc?.handlers.description?.(OFFER, 'offer')
-    pc?.handlers.candidate?.('a=candidate:1 1 UDP 1 127.0.0.1 1001 typ host', 'audio')
-    pc?.handlers.candidate?.('a=candidate:2 1 UDP 1 127.0.0.1 1002 typ host', 'audio')
-    expect(seen).toEqual([])
-    const answer = OFFER.replace('a=setup:actpass', 'a=setup:active')
-    expect(session.setRemoteDescription(answer, 'answer')).toEqual({ ok: true })
-    expect(seen).toEqual([]) // not from inside setRemoteDescription
-    await Promise.resolve()
-    expect(seen).toEqual(['candidate:1 1 UDP 1 127.0.0.1 1001 typ host', 'candidate:2 1 UDP 1 127.0.0.1 1002 typ host'])
-    pc?.handlers.candidate?.('a=candidate:3 1 UDP 1 127.0.0.1 1003 typ host', 'audio')
-    expect(seen).toHaveLength(3)
     session.close()
   })
 
@@ -275,8 +254,6 @@ describe('the native boundary', () => {
       role: 'offerer',
       iceServers: [],
       log: silentLogger,
-      onLocalDescription: () => { throw new Error('boom') },
-      onLocalCandidate: () => { throw new Error('boom') },
       onAudio: () => { throw new Error('boom') },
       onState: () => { throw new Error('boom') }
     })
@@ -294,22 +271,20 @@ describe('the native boundary', () => {
     session.close()
   })
 
-  it('strips the "a=" prefix from local candidates', () => {
-    const seen: Array<[string, string]> = []
-    const session = createMediaSession({
-      role: 'answerer', iceServers: [], log: silentLogger,
-      onLocalCandidate: (candidate, mid) => { seen.push([candidate, mid]) },
-      onAudio: () => {}, onState: () => {}
-    })
-    native.peers.at(-1)?.handlers.candidate?.('a=candidate:1 1 UDP 2114977791 127.0.0.1 41445 typ host', 'audio')
-    expect(seen).toEqual([['candidate:1 1 UDP 2114977791 127.0.0.1 41445 typ host', 'audio']])
+  it('lists the relayed addresses among its own candidates ("a=" prefix or not), and keeps them after close', () => {
+    const session = createMediaSession({ role: 'answerer', iceServers: [], log: silentLogger, onAudio: () => {}, onState: () => {} })
+    const pc = native.peers.at(-1)
+    pc?.handlers.candidate?.('a=candidate:1 1 UDP 2114977791 127.0.0.1 41445 typ host', 'audio')
+    pc?.handlers.candidate?.('a=candidate:2 1 UDP 16777215 198.18.5.5 50000 typ relay raddr 198.18.0.2 rport 5000', 'audio')
+    pc?.handlers.candidate?.('candidate:3 1 UDP 16777215 198.18.5.6 50002 typ relay raddr 198.18.0.2 rport 5000', 'audio')
+    expect(session.relayedAddresses()).toEqual([{ ip: '198.18.5.5', port: 50000 }, { ip: '198.18.5.6', port: 50002 }])
     session.close()
+    expect(session.relayedAddresses()).toHaveLength(2)
   })
 
   it('reports a relayed path when the peer\'s relay address shows up as peer-reflexive', () => {
     const { session, pc } = answerer({ states: [], audio: [] })
-    session.addRemoteCandidate('candidate:9 1 UDP 16777215 198.18.5.5 3478 typ relay raddr 198.18.0.9 rport 4000', 'audio')
-    session.setRemoteDescription(OFFER, 'offer')
+    session.setRemoteDescription(withCandidates(OFFER, 'candidate:9 1 UDP 16777215 198.18.5.5 3478 typ relay raddr 198.18.0.9 rport 4000'), 'offer')
     pc.track?.handlers.open?.()
     pc.handlers.state?.('connected')
     expect(session.stats()).toMatchObject({ path: 'relay', localCandidateType: 'host', remoteCandidateType: 'relay' })
@@ -337,6 +312,39 @@ describe('the native boundary', () => {
     expect(pc.track?.closed).toBe(true)
     session.close()
     expect(nativeCalls('pc.close')).toHaveLength(1)
+  })
+
+  it('takes its time from an injected clock: the candidate hold, the watchdog, gathered()\'s timeout', async () => {
+    const clock = new FakeClock()
+    const states: MediaState[] = []
+    const session = createMediaSession({ role: 'answerer', iceServers: [], mediaTimeoutMs: 1000, clock, log: silentLogger, onAudio: () => {}, onState: state => { states.push(state) } })
+    const pc = native.peers.at(-1)
+    const host = 'candidate:1 1 UDP 2114977791 10.0.0.2 5000 typ host'
+    expect(session.setRemoteDescription(withCandidates(OFFER, host), 'offer')).toEqual({ ok: true })
+    clock.advance(ANSWERER_CANDIDATE_HOLD_MS - 1)
+    expect(nativeCalls('addRemoteCandidate')).toEqual([])
+    clock.advance(1)
+    expect(nativeCalls('addRemoteCandidate')).toEqual([['addRemoteCandidate', host, 'audio']])
+    pc?.track?.handlers.open?.()
+    pc?.handlers.state?.('connected')
+    clock.advance(1000)
+    expect(states).toEqual(['connected'])
+    clock.advance(250)
+    expect(states).toEqual(['connected', 'disconnected'])
+    const gathering = session.gathered(5000)
+    clock.advance(5000)
+    await expect(gathering).rejects.toThrow('no local description after 5000 ms')
+    session.close()
+    expect(clock.pending).toBe(0)
+  })
+
+  it('takes its SSRC from an injected random source', () => {
+    const base = { role: 'offerer' as const, iceServers: [], log: silentLogger, onAudio: () => {}, onState: () => {} }
+    const [a, b] = [createMediaSession({ ...base, random: seededRandom(7) }), createMediaSession({ ...base, random: seededRandom(7) })]
+    expect(a.stats().localSsrc).toBe(b.stats().localSsrc)
+    expect(a.stats().localSsrc).toBe(Math.floor(seededRandom(7)() * 2 ** 32))
+    a.close()
+    b.close()
   })
 
   it('close() is idempotent, closes track and connection once, and silences callbacks', () => {

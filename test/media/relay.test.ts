@@ -34,8 +34,8 @@ afterAll(async () => {
 describe('relay-only media session', () => {
   it('connects through the TURN relay, reports path relay, and the relay counts the packets', async () => {
     // Each side has its own credentials, as each host gets them from its supernode.
-    // Gathered descriptions, as calls send them (trickled ones can meet libdatachannel #1630 on a relayed path).
-    pair = createPair({ relayOnly: true, iceServers: iceServersFor('alice'), answerer: { iceServers: iceServersFor('bob') }, trickle: false })
+    // Gathered descriptions, as calls send them.
+    pair = createPair({ relayOnly: true, iceServers: iceServersFor('alice'), answerer: { iceServers: iceServersFor('bob') } })
     const { offerer, answerer } = pair
     await exchangeGathered(pair)
     await waitConnected(pair, 15_000)
@@ -74,9 +74,8 @@ describe('relay-only media session', () => {
   })
 
   it('a relay-only side ignores the peer\'s host candidates, so the call is relayed even where direct would work', async () => {
-    // Gathered descriptions, as calls send them; the trickle-time refusal ("relay-only: ignoring a host
-    // candidate") is covered in native-boundary.test.ts.
-    pair = createPair({ relayOnly: true, iceServers: iceServersFor('dave'), answerer: { relayOnly: false, iceServers: iceServersFor('erin') }, trickle: false })
+    // Gathered descriptions, as calls send them.
+    pair = createPair({ relayOnly: true, iceServers: iceServersFor('dave'), answerer: { relayOnly: false, iceServers: iceServersFor('erin') } })
     const { offerer, answerer } = pair
     offerer.session.start()
     expect(answerer.session.setRemoteDescription(await offerer.session.gathered(), 'offer')).toEqual({ ok: true })
@@ -96,7 +95,7 @@ describe('relay-only media session', () => {
 
   it('a relayed answerer serves DTLS (a=setup:passive), skips the candidate hold and carries audio', async () => {
     // libdatachannel #1630: the side whose ICE connects first must be the DTLS server.
-    pair = createPair({ relayOnly: true, iceServers: iceServersFor('frank'), answerer: { relayOnly: false, iceServers: iceServersFor('grace') }, trickle: false })
+    pair = createPair({ relayOnly: true, iceServers: iceServersFor('frank'), answerer: { relayOnly: false, iceServers: iceServersFor('grace') } })
     const { offerer, answerer } = pair
     offerer.session.start()
     const offer = await offerer.session.gathered()
@@ -113,7 +112,7 @@ describe('relay-only media session', () => {
   })
 
   it('offers only relay candidates, which the guard accepts', async () => {
-    pair = createPair({ relayOnly: true, iceServers: iceServersFor('carol'), trickle: false })
+    pair = createPair({ relayOnly: true, iceServers: iceServersFor('carol') })
     pair.offerer.session.start()
     const offer = await pair.offerer.session.gathered()
     expect(offer).toMatch(/^a=candidate:.* typ relay raddr /m)

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../common/logger.js'
 import { createMediaSession, shutdownMedia, type MediaSession } from '../../node/media/media-session.js'
-import { MAX_REMOTE_SDP_BYTES, checkCandidate, checkMid, checkRemoteSdp, sdpFingerprint } from '../../node/media/sdp-guard.js'
+import { MAX_REMOTE_SDP_BYTES, checkCandidate, checkRemoteSdp, sdpFingerprint } from '../../node/media/sdp-guard.js'
 
 afterAll(() => { shutdownMedia() })
 
@@ -160,6 +160,12 @@ describe('checkRemoteSdp', () => {
     expect(rejected(edit(OFFER, 'a=mid:audio', 'a=mid:audio\r\na=mid:other'))).toMatch(/more than one a=mid/)
   })
 
+  it('checks the media id\'s syntax', () => {
+    const withMid = (mid: string): string => edit(OFFER, 'a=mid:audio', `a=mid:${mid}`)
+    expect(checkRemoteSdp(edit(withMid('0'), /a=group:(BUNDLE|LS) audio/g, 'a=group:$1 0'), 'offer')).toMatchObject({ ok: true, summary: { mid: '0' } })
+    for (const mid of ['', 'a b', 'x'.repeat(33)]) expect(rejected(withMid(mid), 'offer')).toMatch(/a=mid: bad mid/)
+  })
+
   it('requires one sha-256 fingerprint, a setup role and ICE credentials', () => {
     expect(rejected(edit(OFFER, /a=fingerprint:[^\r]*\r\n/, ''))).toMatch(/no a=fingerprint:sha-256/)
     expect(rejected(edit(OFFER, 'sha-256', 'sha-1'))).toMatch(/sha-256/)
@@ -232,14 +238,5 @@ describe('checkCandidate (RFC 8839)', () => {
       expect(result.ok, String(candidate)).toBe(false)
       if (!result.ok) expect(result.reason, String(candidate)).toMatch(reason)
     }
-  })
-
-  it('checks media ids', () => {
-    expect(checkMid('audio').ok).toBe(true)
-    expect(checkMid('0').ok).toBe(true)
-    expect(checkMid('').ok).toBe(false)
-    expect(checkMid('a b').ok).toBe(false)
-    expect(checkMid(7).ok).toBe(false)
-    expect(checkMid('x'.repeat(33)).ok).toBe(false)
   })
 })
