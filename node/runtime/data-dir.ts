@@ -7,7 +7,7 @@ import { toBase64url } from '../../common/base64url.js'
 import { writePrivateFileAtomic } from '../../common/private-file.js'
 import { UserError } from '../../common/user-error.js'
 import type { Sodium } from '../../common/sodium.js'
-import type { HostCacheEntry } from '../overlay/host-cache.js'
+import type { SupernodeCacheEntry } from '../overlay/supernode-cache.js'
 import { DEVICE_KEY_FILE, HOST_CACHE_FILE, LOGIN_SERVER_PIN_FILE } from './defaults.js'
 
 export interface DataDir {
@@ -15,8 +15,8 @@ export interface DataDir {
   device: SigningKeyPair & { deviceKey: string }
   /** Pins the login server key on first contact; refuses a changed one. */
   checkLoginServerKey: (url: string, publicKey: string) => void
-  loadHostCache: () => HostCacheEntry[]
-  saveHostCache: (entries: HostCacheEntry[]) => void
+  loadHostCache: () => SupernodeCacheEntry[]
+  saveHostCache: (entries: SupernodeCacheEntry[]) => void
 }
 
 interface LoginServerPin { url: string, publicKey: string }
@@ -80,8 +80,8 @@ function readLoginServerPin (pinFile: string): LoginServerPin | undefined {
   return { url: pin.url, publicKey: pin.publicKey }
 }
 
-function isCacheEntry (value: unknown): value is HostCacheEntry {
-  const entry = value as HostCacheEntry
+function isCacheEntry (value: unknown): value is SupernodeCacheEntry {
+  const entry = value as SupernodeCacheEntry
   return typeof entry === 'object' && entry !== null && typeof entry.address === 'string' && typeof entry.deviceKey === 'string' &&
     /^[A-Za-z0-9_-]{43}$/.test(entry.deviceKey) && typeof entry.lastSeen === 'number'
 }

@@ -12,7 +12,7 @@ import type { LinkIdentity } from '../../common/wire/link-handshake.js'
 import { createWsTransport } from '../net/ws-transport.js'
 import type { Listener } from '../net/transport.js'
 import { createHost, newMessageId, type Host, type HostEvent, type UserStatus } from '../overlay/host.js'
-import { createHostCache, supernodeRef } from '../overlay/host-cache.js'
+import { createSupernodeCache, supernodeRef } from '../overlay/supernode-cache.js'
 import type { Logger } from '../../common/logger.js'
 import { openDataDir } from './data-dir.js'
 import { openLoginSession } from './login-session.js'
@@ -76,7 +76,7 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
   const advertise = options.advertise ?? options.listen
 
   // Host cache: persisted, seeded from the login server's bootstrap list.
-  const cache = createHostCache(dataDir.loadHostCache())
+  const cache = createSupernodeCache(dataDir.loadHostCache())
   cache.add(session.supernodes.map(supernodeRef), Date.now())
   const saveCache = (): void => { try { dataDir.saveHostCache(cache.entries()) } catch (err) { log.warn({}, `host cache not saved: ${(err as Error).message}`) } }
   saveCache()

@@ -15,8 +15,9 @@ import { createMemoryNetwork, type MemoryNetwork } from '../net/memory-network.j
 import type { Listener } from '../net/transport.js'
 import { createSupernode, type Supernode } from '../overlay/supernode/supernode.js'
 import { createHost, type Host, type HostEvent, type UserStatus } from '../overlay/host.js'
-import { createHostCache } from '../overlay/host-cache.js'
+import { createSupernodeCache } from '../overlay/supernode-cache.js'
 import { silentLogger, type Logger } from '../../common/logger.js'
+import { seededRandom } from '../../common/random.js'
 import type { SupernodeRef } from '../overlay/messages.js'
 
 export const TESTNET_PORT = 7701
@@ -67,8 +68,14 @@ export interface Testnet {
   close: () => void
 }
 
-export async function createTestnet (options: { latencyMs?: number, log?: Logger } = {}): Promise<Testnet> {
+/** The seed when none is given: runs repeat exactly unless a test asks for another. */
+export const DEFAULT_TESTNET_SEED = 0x7e57
+
+/** `seed` drives every host's chance (republish jitter, reconnect backoff): the same seed, the same run. */
+export async function createTestnet (options: { latencyMs?: number, log?: Logger, seed?: number } = {}): Promise<Testnet> {
   const sodium = await loadSodium()
+  // Each host gets its own generator, seeded from this one: a host added later does not shift the others' draws.
+  const hostSeeds = seededRandom(options.seed ?? DEFAULT_TESTNET_SEED)
   const clock = new FakeClock()
   const network = createMemoryNetwork({ clock, latencyMs: options.latencyMs ?? 2 })
   const issuer = sodium.crypto_sign_keypair()
@@ -133,7 +140,7 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
     addHost (user, hostOptions = {}) {
       const ip = newIp()
       const identity = identityFor(user)
-      const cache = createHostCache()
+      const cache = createSupernodeCache()
       cache.add(hostOptions.supernodes ?? net.supernodes.filter(s => s.alive).map(s => s.supernode.ref), clock.now())
       const entry: TestnetHost = {
         user,
@@ -146,7 +153,7 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
         host: undefined as unknown as Host
       }
       entry.host = createHost(
-        { sodium, clock, transport: network.host(ip), identity, issuerKey: issuer.publicKey, log: log.child({ host: user }), cache },
+        { sodium, clock, transport: network.host(ip), identity, issuerKey: issuer.publicKey, log: log.child({ host: user }), cache, random: seededRandom(Math.floor(hostSeeds() * 2 ** 32)) },
         {
           user,
           deviceKey: identity.deviceKey,

@@ -19,7 +19,7 @@ import { createMemoryNetwork, type MemoryNetwork } from '../../node/net/memory-n
 import type { Connection, Listener } from '../../node/net/transport.js'
 import { createSupernode, type Supernode } from '../../node/overlay/supernode/supernode.js'
 import { createHost, type Host, type HostEvent } from '../../node/overlay/host.js'
-import { createHostCache } from '../../node/overlay/host-cache.js'
+import { createSupernodeCache } from '../../node/overlay/supernode-cache.js'
 import type { DhtRecord } from '../../node/overlay/dht/dht.js'
 import { RECORD_LIFETIME_MS } from '../../node/overlay/constants.js'
 import { decodeLinkMessage, type LinkMessage, type MessageOf, type SupernodeRef } from '../../node/overlay/messages.js'
@@ -318,7 +318,7 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
     const dev = device(user)
     const logs: LogEntry[] = []
     const events: HostEvent[] = []
-    const cache = createHostCache()
+    const cache = createSupernodeCache()
     cache.add([sn.ref as SupernodeRef], clock.now())
     const host = createHost(
       { sodium, clock, transport: network.transport('198.18.1.'), identity: dev.identity, issuerKey: issuer.publicKey, log: recordingLogger(logs, { host: user }), cache },
