@@ -114,7 +114,7 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
     },
     async addSupernode (user, snOptions = {}) {
       const ip = newIp()
-      const transport = network.host(ip)
+      const transport = network.machine(ip)
       const identity = identityFor(user)
       const address = `${ip}:${TESTNET_PORT}`
       const supernode = createSupernode(
@@ -153,7 +153,7 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
         host: undefined as unknown as Host
       }
       entry.host = createHost(
-        { sodium, clock, transport: network.host(ip), identity, issuerKey: issuer.publicKey, log: log.child({ host: user }), cache, random: seededRandom(Math.floor(hostSeeds() * 2 ** 32)) },
+        { sodium, clock, transport: network.machine(ip), identity, issuerKey: issuer.publicKey, log: log.child({ host: user }), cache, random: seededRandom(Math.floor(hostSeeds() * 2 ** 32)) },
         {
           user,
           deviceKey: identity.deviceKey,

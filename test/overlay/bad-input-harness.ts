@@ -244,7 +244,7 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
   const supernodes: Supernode[] = []
   const startSupernode = async (i: number): Promise<Supernode> => {
     const ip = `198.18.0.${i + 1}`
-    const transport = network.host(ip)
+    const transport = network.machine(ip)
     const user = `supernode${i}`
     const dev = device(user)
     const address = `${ip}:${SN_PORT}`

@@ -263,13 +263,13 @@ describe('oversized messages', () => {
   it('a raw frame over the transport bound closes the connection', async () => {
     // The memory transport enforces its bound where the frame is sent (as ws
     // does with maxPayload where it is received): the connection dies either way.
-    const connectionsBefore = h.network.host(h.snIp).openConnections
+    const connectionsBefore = h.network.machine(h.snIp).openConnections
     const mallory = await h.attacker('mallory')
-    expect(h.network.host(h.snIp).openConnections).toBe(connectionsBefore + 1)
+    expect(h.network.machine(h.snIp).openConnections).toBe(connectionsBefore + 1)
     mallory.sendRaw(new Uint8Array(MAX_FRAME_BYTES + 1))
     await h.run(20)
     expect(mallory.closedReason).toMatch(/frame too large/)
-    expect(h.network.host(h.snIp).openConnections).toBe(connectionsBefore)
+    expect(h.network.machine(h.snIp).openConnections).toBe(connectionsBefore)
     expectRegisteredHosts(1)
     await expectNotFindable('mallory')
     await h.expectStillServing()
