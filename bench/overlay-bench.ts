@@ -34,7 +34,7 @@ import { loadSodium, type Sodium } from '../common/sodium.js'
 import { ControlClient } from '../node/control/client.js'
 import { createWsTransport } from '../node/net/ws-transport.js'
 import { createHost, type Host } from '../node/overlay/host.js'
-import { createHostCache } from '../node/overlay/host-cache.js'
+import { createSupernodeCache } from '../node/overlay/supernode-cache.js'
 import { silentLogger } from '../common/logger.js'
 import type { SupernodeRef } from '../node/overlay/messages.js'
 import { PING_INTERVAL_MS } from '../node/overlay/constants.js'
@@ -299,7 +299,7 @@ async function measureCapacity (net: Net, sodium: Sodium, others: Proc[]): Promi
   await pool(identities.length, concurrency, async i => {
     if (notAttached >= GIVE_UP_AFTER_FAILURES) { gaveUp = true; return }
     const id = identities[i] as NonNullable<typeof identities[number]>
-    const cache = createHostCache()
+    const cache = createSupernodeCache()
     cache.add([target], Date.now())
     const host = await new Promise<Host | undefined>(resolve => {
       let settled = false

@@ -16,3 +16,12 @@ export function seededRandom (seed: number): RandomSource {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
+
+/**
+ * The default where no seed is given: uniform in [0, 1) from the system's CSPRNG
+ * (Web Crypto, so it works in Node and in a browser alike).
+ */
+export const cryptoRandom: RandomSource = () => {
+  const [word = 0] = globalThis.crypto.getRandomValues(new Uint32Array(1))
+  return word / 4294967296
+}

@@ -95,8 +95,54 @@ type State =
   | { name: 'established' }
   | { name: 'failed' }
 
+/** The peer's proven identity from its certificate, or why it is refused. */
+function peerFromCertificate (
+  sodium: Sodium, options: LinkHandshakeOptions, ownDeviceKey: string, certificate: Certificate
+): LinkPeer | { reason: LinkErrorReason, message: string } {
+  const { issuerKey, now, expectedDeviceKey } = options
+  const check = verifyCertificate(sodium, certificate, { issuerKey, now: now() })
+  if (!check.ok) return { reason: 'bad_certificate', message: `peer certificate rejected (${check.reason}): ${check.message}` }
+  const refused = options.refusePeer?.(check.body)
+  if (refused !== undefined) return { reason: 'bad_certificate', message: `peer certificate refused: ${refused}` }
+  const { user, deviceKey } = check.body
+  if (deviceKey === ownDeviceKey && options.allowSelf !== true) return { reason: 'self', message: `peer presented our own device key ${deviceKey} (connected to ourselves?)` }
+  if (expectedDeviceKey !== undefined && deviceKey !== expectedDeviceKey) {
+    return { reason: 'wrong_peer', message: `peer is device ${deviceKey} of ${user}, expected device ${expectedDeviceKey}` }
+  }
+  return { user, deviceKey, certificate: { body: certificate.body, signature: certificate.signature }, certificateBody: check.body }
+}
+
+const signatureVerifiesUnder = (sodium: Sodium, sig: string, bytes: Uint8Array, deviceKey: string): boolean =>
+  // Both were length-checked by the schema and by verifyCertificate.
+  sodium.crypto_sign_verify_detached(fromBase64url(sig) as Uint8Array, bytes, fromBase64url(deviceKey) as Uint8Array)
+
+/** crypto_kx refuses an all-zero shared secret (a low-order peer key); undefined then. Our ephemeral secret is wiped either way. */
+function sessionKeysWith (
+  sodium: Sodium, role: LinkRole, ephemeral: { publicKey: Uint8Array, privateKey: Uint8Array }, peerEph: string
+): { tx: Uint8Array, rx: Uint8Array } | undefined {
+  const peerKey = fromBase64url(peerEph) as Uint8Array
+  try {
+    const keys = role === 'initiator'
+      ? sodium.crypto_kx_client_session_keys(ephemeral.publicKey, ephemeral.privateKey, peerKey)
+      : sodium.crypto_kx_server_session_keys(ephemeral.publicKey, ephemeral.privateKey, peerKey)
+    return { tx: keys.sharedTx, rx: keys.sharedRx }
+  } catch {
+    return undefined
+  } finally {
+    sodium.memzero(ephemeral.privateKey)
+  }
+}
+
+/** The frame cipher of these session keys; the keys themselves are wiped. */
+function cipherFromKeys (sodium: Sodium, keys: { tx: Uint8Array, rx: Uint8Array }): FrameCipher {
+  const cipher = createFrameCipher(sodium, keys)
+  sodium.memzero(keys.tx)
+  sodium.memzero(keys.rx)
+  return cipher
+}
+
 export function createLinkHandshake (sodium: Sodium, options: LinkHandshakeOptions): LinkHandshake {
-  const { role, identity, issuerKey, now, expectedDeviceKey } = options
+  const { role, identity } = options
   const own = ownCertificateFacts(sodium, identity)
   const ephemeral = sodium.crypto_kx_keypair()
   const ownEph = toBase64url(ephemeral.publicKey)
@@ -116,43 +162,12 @@ export function createLinkHandshake (sodium: Sodium, options: LinkHandshakeOptio
 
   /** The peer's proven identity, or the failure step. */
   const checkPeerCertificate = (certificate: Certificate): LinkPeer | HandshakeStep => {
-    const check = verifyCertificate(sodium, certificate, { issuerKey, now: now() })
-    if (!check.ok) return fail('bad_certificate', `peer certificate rejected (${check.reason}): ${check.message}`)
-    const refused = options.refusePeer?.(check.body)
-    if (refused !== undefined) return fail('bad_certificate', `peer certificate refused: ${refused}`)
-    const { user, deviceKey } = check.body
-    if (deviceKey === own.deviceKey && options.allowSelf !== true) return fail('self', `peer presented our own device key ${deviceKey} (connected to ourselves?)`)
-    if (expectedDeviceKey !== undefined && deviceKey !== expectedDeviceKey) {
-      return fail('wrong_peer', `peer is device ${deviceKey} of ${user}, expected device ${expectedDeviceKey}`)
-    }
-    return { user, deviceKey, certificate: { body: certificate.body, signature: certificate.signature }, certificateBody: check.body }
+    const checked = peerFromCertificate(sodium, options, own.deviceKey, certificate)
+    return 'reason' in checked ? fail(checked.reason, checked.message) : checked
   }
-
-  const signatureVerifies = (sig: string, bytes: Uint8Array, deviceKey: string): boolean =>
-    // Both were length-checked by the schema and by verifyCertificate.
-    sodium.crypto_sign_verify_detached(fromBase64url(sig) as Uint8Array, bytes, fromBase64url(deviceKey) as Uint8Array)
-
-  /** crypto_kx refuses an all-zero shared secret (a low-order peer key); undefined then. */
-  const sessionKeys = (peerEph: string): { tx: Uint8Array, rx: Uint8Array } | undefined => {
-    const peerKey = fromBase64url(peerEph) as Uint8Array
-    try {
-      const keys = role === 'initiator'
-        ? sodium.crypto_kx_client_session_keys(ephemeral.publicKey, ephemeral.privateKey, peerKey)
-        : sodium.crypto_kx_server_session_keys(ephemeral.publicKey, ephemeral.privateKey, peerKey)
-      return { tx: keys.sharedTx, rx: keys.sharedRx }
-    } catch {
-      return undefined
-    } finally {
-      forgetEphemeralSecret()
-    }
-  }
-
-  const cipherFrom = (keys: { tx: Uint8Array, rx: Uint8Array }): FrameCipher => {
-    const cipher = createFrameCipher(sodium, keys)
-    sodium.memzero(keys.tx)
-    sodium.memzero(keys.rx)
-    return cipher
-  }
+  const signatureVerifies = (sig: string, bytes: Uint8Array, deviceKey: string): boolean => signatureVerifiesUnder(sodium, sig, bytes, deviceKey)
+  const sessionKeys = (peerEph: string): { tx: Uint8Array, rx: Uint8Array } | undefined => sessionKeysWith(sodium, role, ephemeral, peerEph)
+  const cipherFrom = (keys: { tx: Uint8Array, rx: Uint8Array }): FrameCipher => cipherFromKeys(sodium, keys)
 
   const receive = (frame: Uint8Array): HandshakeStep => {
     const expecting = state.name

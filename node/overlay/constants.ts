@@ -33,7 +33,7 @@ export const CAPACITY_NEEDED_LOAD = 0.7
 export const MIN_SUPERNODES = 2
 /** Routing fan-out of one presence change, at most this many lookups at once. */
 export const FANOUT_CONCURRENCY = 16
-export const HOST_CACHE_SIZE = 200
+export const SUPERNODE_CACHE_SIZE = 200
 
 /**
  * A one-shot envelope (a text, a receipt, a contact notice) is acted on only when its signed time

@@ -7,16 +7,16 @@ import { toBase64url } from '../../common/base64url.js'
 import { writePrivateFileAtomic } from '../../common/private-file.js'
 import { UserError } from '../../common/user-error.js'
 import type { Sodium } from '../../common/sodium.js'
-import type { HostCacheEntry } from '../overlay/host-cache.js'
-import { DEVICE_KEY_FILE, HOST_CACHE_FILE, LOGIN_SERVER_PIN_FILE } from './defaults.js'
+import type { SupernodeCacheEntry } from '../overlay/supernode-cache.js'
+import { DEVICE_KEY_FILE, SUPERNODE_CACHE_FILE, LOGIN_SERVER_PIN_FILE } from './defaults.js'
 
 export interface DataDir {
   path: string
   device: SigningKeyPair & { deviceKey: string }
   /** Pins the login server key on first contact; refuses a changed one. */
   checkLoginServerKey: (url: string, publicKey: string) => void
-  loadHostCache: () => HostCacheEntry[]
-  saveHostCache: (entries: HostCacheEntry[]) => void
+  loadSupernodeCache: () => SupernodeCacheEntry[]
+  saveSupernodeCache: (entries: SupernodeCacheEntry[]) => void
 }
 
 interface LoginServerPin { url: string, publicKey: string }
@@ -26,7 +26,7 @@ export function openDataDir (sodium: Sodium, dir: string): DataDir {
   mkdirSync(path, { recursive: true, mode: 0o700 })
   const keys = loadOrCreateKeyFile(sodium, join(path, DEVICE_KEY_FILE))
   const pinFile = join(path, LOGIN_SERVER_PIN_FILE)
-  const cacheFile = join(path, HOST_CACHE_FILE)
+  const cacheFile = join(path, SUPERNODE_CACHE_FILE)
 
   return {
     path,
@@ -42,7 +42,7 @@ export function openDataDir (sodium: Sodium, dir: string): DataDir {
           `(from ${pinned.url}); refusing it. If the server was really reinstalled, delete ${pinFile}.`)
       }
     },
-    loadHostCache () {
+    loadSupernodeCache () {
       try {
         const parsed = JSON.parse(readFileSync(cacheFile, 'utf8')) as unknown
         return Array.isArray(parsed) ? parsed.filter(isCacheEntry) : []
@@ -50,7 +50,7 @@ export function openDataDir (sodium: Sodium, dir: string): DataDir {
         return []
       }
     },
-    saveHostCache (entries) {
+    saveSupernodeCache (entries) {
       writePrivateFileAtomic(cacheFile, JSON.stringify(entries) + '\n')
     }
   }
@@ -80,8 +80,8 @@ function readLoginServerPin (pinFile: string): LoginServerPin | undefined {
   return { url: pin.url, publicKey: pin.publicKey }
 }
 
-function isCacheEntry (value: unknown): value is HostCacheEntry {
-  const entry = value as HostCacheEntry
+function isCacheEntry (value: unknown): value is SupernodeCacheEntry {
+  const entry = value as SupernodeCacheEntry
   return typeof entry === 'object' && entry !== null && typeof entry.address === 'string' && typeof entry.deviceKey === 'string' &&
     /^[A-Za-z0-9_-]{43}$/.test(entry.deviceKey) && typeof entry.lastSeen === 'number'
 }

@@ -3,7 +3,8 @@ export const DEFAULT_NODE_DATA_DIR = 'voxmesh-data/node'
 export const DEFAULT_CONTROL_LISTEN = '127.0.0.1:0'
 export const DEVICE_KEY_FILE = 'device-key'
 export const LOGIN_SERVER_PIN_FILE = 'login-server.json'
-export const HOST_CACHE_FILE = 'host-cache.json'
+/** The supernode cache's file (its old name kept, so existing data dirs keep their cache). */
+export const SUPERNODE_CACHE_FILE = 'host-cache.json'
 
 /** Promotion thresholds (all overridable on the command line). */
 export const DEFAULT_PROMOTE_AFTER_MS = 10 * 60_000

@@ -2,12 +2,12 @@
 // the login server's bootstrap list, refreshed from it when they all fail.
 import type { Clock } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
-import { createHostCache, supernodeRef, type HostCache } from '../overlay/host-cache.js'
+import { createSupernodeCache, supernodeRef, type SupernodeCache } from '../overlay/supernode-cache.js'
 import type { DataDir } from './data-dir.js'
 import type { LoginSession } from './login-session.js'
 
 export interface KnownSupernodes {
-  cache: HostCache
+  cache: SupernodeCache
   /** Writes the cache to the data directory (a failure is logged, not thrown: the node keeps running). */
   save: () => void
   /** Asks the login server for its current list (when ours is exhausted). */
@@ -16,10 +16,10 @@ export interface KnownSupernodes {
 
 export function openKnownSupernodes (components: { clock: Clock, log: Logger, dataDir: DataDir, session: LoginSession }): KnownSupernodes {
   const { clock, log, dataDir, session } = components
-  const cache = createHostCache(dataDir.loadHostCache())
+  const cache = createSupernodeCache(dataDir.loadSupernodeCache())
   cache.add(session.supernodes.map(supernodeRef), clock.now())
   const save = (): void => {
-    try { dataDir.saveHostCache(cache.entries()) } catch (err) { log.warn({}, `supernode cache not saved: ${(err as Error).message}`) }
+    try { dataDir.saveSupernodeCache(cache.entries()) } catch (err) { log.warn({}, `supernode cache not saved: ${(err as Error).message}`) }
   }
   save()
   return {

@@ -7,7 +7,7 @@ import { loadSodium, type Sodium } from '../../common/sodium.js'
 import { signCertificate, CERTIFICATE_VERSION, type Certificate } from '../../common/certificate.js'
 import { ownCertificateFacts } from '../../common/wire/device-identity.js'
 import { toBase64url } from '../../common/base64url.js'
-import { capabilityFor, LOOKUP_SECRET_BYTES, ownLookupFor, type LookupCapability } from '../../common/lookup-keys.js'
+import { capabilityFor, LOOKUP_SECRET_BYTES, ownLookupFor, type LookupCapability, type OwnLookup } from '../../common/lookup-keys.js'
 import { assignDhtId, dhtIdSecretOf, signSupernodeCredential, type SupernodeCredential } from '../../common/supernode-credential.js'
 import type { LinkIdentity } from '../../common/wire/link-handshake.js'
 import { FakeClock } from '../net/fake-clock.js'
@@ -15,8 +15,9 @@ import { createMemoryNetwork, type MemoryNetwork } from '../net/memory-network.j
 import type { Listener } from '../net/transport.js'
 import { createSupernode, type Supernode } from '../overlay/supernode/supernode.js'
 import { createHost, type Host, type HostEvent, type UserStatus } from '../overlay/host.js'
-import { createHostCache } from '../overlay/host-cache.js'
+import { createSupernodeCache } from '../overlay/supernode-cache.js'
 import { silentLogger, type Logger } from '../../common/logger.js'
+import { seededRandom, type RandomSource } from '../../common/random.js'
 import type { SupernodeRef } from '../overlay/messages.js'
 
 export const TESTNET_PORT = 7701
@@ -67,8 +68,14 @@ export interface Testnet {
   close: () => void
 }
 
-export async function createTestnet (options: { latencyMs?: number, log?: Logger } = {}): Promise<Testnet> {
+/** The seed when none is given: runs repeat exactly unless a test asks for another. */
+export const DEFAULT_TESTNET_SEED = 0x7e57
+
+/** `seed` drives every host's chance (republish jitter, reconnect backoff): the same seed, the same run. */
+export async function createTestnet (options: { latencyMs?: number, log?: Logger, seed?: number } = {}): Promise<Testnet> {
   const sodium = await loadSodium()
+  // Each host gets its own generator, seeded from this one: a host added later does not shift the others' draws.
+  const hostSeeds = seededRandom(options.seed ?? DEFAULT_TESTNET_SEED)
   const clock = new FakeClock()
   const network = createMemoryNetwork({ clock, latencyMs: options.latencyMs ?? 2 })
   const issuer = sodium.crypto_sign_keypair()
@@ -107,7 +114,7 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
     },
     async addSupernode (user, snOptions = {}) {
       const ip = newIp()
-      const transport = network.host(ip)
+      const transport = network.machine(ip)
       const identity = identityFor(user)
       const address = `${ip}:${TESTNET_PORT}`
       const supernode = createSupernode(
@@ -131,41 +138,7 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
       return entry
     },
     addHost (user, hostOptions = {}) {
-      const ip = newIp()
-      const identity = identityFor(user)
-      const cache = createHostCache()
-      cache.add(hostOptions.supernodes ?? net.supernodes.filter(s => s.alive).map(s => s.supernode.ref), clock.now())
-      const entry: TestnetHost = {
-        user,
-        ip,
-        events: [],
-        contacts: hostOptions.contacts === undefined ? undefined : new Set(hostOptions.contacts),
-        blocked: new Set(hostOptions.blocked ?? []),
-        deliveries: [],
-        identity,
-        host: undefined as unknown as Host
-      }
-      entry.host = createHost(
-        { sodium, clock, transport: network.host(ip), identity, issuerKey: issuer.publicKey, log: log.child({ host: user }), cache },
-        {
-          user,
-          deviceKey: identity.deviceKey,
-          status: hostOptions.status,
-          audience: (hostOptions.contacts ?? []).filter(c => !entry.blocked.has(c)),
-          lookup: ownLookupFor(lookupSecret, user),
-          capabilities: [...new Set([...(hostOptions.contacts ?? []), ...(hostOptions.capabilitiesFor ?? [])])]
-            .filter(c => !entry.blocked.has(c)).map(c => net.capabilityFor(c)),
-          onEvent: event => {
-            entry.events.push(event)
-            entry.onEvent?.(event)
-          },
-          accepts: (from, type) => {
-            entry.deliveries.push({ from, type })
-            return !entry.blocked.has(from) && (type !== 'presence' || entry.contacts === undefined || entry.contacts.has(from))
-          }
-        }
-      )
-      entry.host.start()
+      const entry = startHost(net, { ip: newIp(), lookup: ownLookupFor(lookupSecret, user), random: seededRandom(Math.floor(hostSeeds() * 2 ** 32)), log }, user, hostOptions)
       net.hosts.push(entry)
       return entry
     },
@@ -197,4 +170,49 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
     }
   }
   return net
+}
+
+type HostOptions = NonNullable<Parameters<Testnet['addHost']>[1]>
+
+/** A started host of `user` at `machine.ip`, knowing the live supernodes (or the given ones), acting only on its contacts' deliveries. */
+function startHost (
+  net: Testnet, machine: { ip: string, lookup: OwnLookup, random: RandomSource, log: Logger }, user: string, hostOptions: HostOptions
+): TestnetHost {
+  const { sodium, clock, network, issuer } = net
+  const { ip } = machine
+  const identity = net.identityFor(user)
+  const cache = createSupernodeCache()
+  cache.add(hostOptions.supernodes ?? net.supernodes.filter(s => s.alive).map(s => s.supernode.ref), clock.now())
+  const entry: TestnetHost = {
+    user,
+    ip,
+    events: [],
+    contacts: hostOptions.contacts === undefined ? undefined : new Set(hostOptions.contacts),
+    blocked: new Set(hostOptions.blocked ?? []),
+    deliveries: [],
+    identity,
+    host: undefined as unknown as Host
+  }
+  entry.host = createHost(
+    { sodium, clock, transport: network.machine(ip), identity, issuerKey: issuer.publicKey, log: machine.log.child({ host: user }), cache, random: machine.random },
+    {
+      user,
+      deviceKey: identity.deviceKey,
+      status: hostOptions.status,
+      audience: (hostOptions.contacts ?? []).filter(c => !entry.blocked.has(c)),
+      lookup: machine.lookup,
+      capabilities: [...new Set([...(hostOptions.contacts ?? []), ...(hostOptions.capabilitiesFor ?? [])])]
+        .filter(c => !entry.blocked.has(c)).map(c => net.capabilityFor(c)),
+      onEvent: event => {
+        entry.events.push(event)
+        entry.onEvent?.(event)
+      },
+      accepts: (from, type) => {
+        entry.deliveries.push({ from, type })
+        return !entry.blocked.has(from) && (type !== 'presence' || entry.contacts === undefined || entry.contacts.has(from))
+      }
+    }
+  )
+  entry.host.start()
+  return entry
 }

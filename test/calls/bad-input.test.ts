@@ -34,8 +34,8 @@ import { findAttribute } from '../../node/relay/stun/attributes.js'
 import { decodeStunMessage, encodeStunMessage, type StunMessage } from '../../node/relay/stun/message.js'
 import { flushAsync } from '../../node/net/fake-clock.js'
 import { createWsTransport } from '../../node/net/ws-transport.js'
-import { createHostCache, supernodeRef } from '../../node/overlay/host-cache.js'
-import { handleDelivery } from '../../node/overlay/host-deliveries.js'
+import { createSupernodeCache, supernodeRef } from '../../node/overlay/supernode-cache.js'
+import { handleDelivery } from '../../node/overlay/host/deliveries.js'
 import { createSeenOneShots } from '../../node/overlay/seen-one-shots.js'
 import { createHost, type Host, type HostEvent } from '../../node/overlay/host.js'
 import { createPresenceBook } from '../../node/overlay/presence-book.js'
@@ -139,7 +139,7 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
     const device = h.device(user)
     const logs: LogEntry[] = []
     const log = recordingLogger(logs, { user })
-    const cache = createHostCache()
+    const cache = createSupernodeCache()
     cache.add([h.sn.ref], h.clock.now())
     const self = { user, device, logs, hostEvents: [], events: [], media: { offered: [], answered: [], accepted: [], closed: new Set() } } as unknown as Phone
     // Like the node's port: the media layer's SDP guard decides on an answer, and a refusal
@@ -708,7 +708,7 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
     const dataDir = openDataDir(sodium, join(dir, 'mallory'))
     malloryDevice = { deviceKey: dataDir.device.deviceKey, secretKey: dataDir.device.secretKey }
     mallorySession = await openLoginSession({ url: login.url, user: 'mallory', password: PASSWORD, dataDir, log: recordingLogger(logsOf('mallory')) })
-    const cache = createHostCache()
+    const cache = createSupernodeCache()
     cache.add(mallorySession.supernodes.map(supernodeRef), Date.now())
     const malloryContacts = (await mallorySession.contactsAndBlocks()).contacts
     mallory = createHost(

@@ -1,14 +1,12 @@
 // A real supernode on the in-memory network with a fake clock, legitimate
 // hosts (createHost), and hand-driven peers that speak the link protocol from
 // its real pieces (createLinkHandshake, the frame cipher) so a test can send
-// exactly the bytes it wants: the attacker of test/overlay/bad-input.test.ts.
+// exactly the bytes it wants: the attacker of test/overlay/bad-input*.test.ts.
 import { assignDhtId, dhtIdSecretOf, signSupernodeCredential, type SupernodeCredential } from '../../common/supernode-credential.js'
 import { expect } from 'vitest'
 import { loadSodium, type Sodium } from '../../common/sodium.js'
 import { signCertificate, CERTIFICATE_VERSION } from '../../common/certificate.js'
 import { toBase64url } from '../../common/base64url.js'
-import { createLinkHandshake, type LinkError, type LinkIdentity, type LinkPeer } from '../../common/wire/link-handshake.js'
-import type { FrameCipher } from '../../common/wire/frame-cipher.js'
 import { sealText } from '../../node/overlay/sealed-text.js'
 import { sealEnvelope, type Envelope } from '../../common/wire/signed-envelope.js'
 import { signLocator } from '../../common/wire/locator.js'
@@ -16,140 +14,22 @@ import { sealLocatorRecord } from '../../common/wire/sealed-locator.js'
 import { capabilityFor, LOOKUP_SECRET_BYTES, openOwnLookup, ownLookupFor, reachTokenOf, type LookupCapability, type OwnLookup } from '../../common/lookup-keys.js'
 import { FakeClock } from '../../node/net/fake-clock.js'
 import { createMemoryNetwork, type MemoryNetwork } from '../../node/net/memory-network.js'
-import type { Connection, Listener } from '../../node/net/transport.js'
+import type { Listener } from '../../node/net/transport.js'
 import { createSupernode, type Supernode } from '../../node/overlay/supernode/supernode.js'
 import { createHost, type Host, type HostEvent } from '../../node/overlay/host.js'
-import { createHostCache } from '../../node/overlay/host-cache.js'
+import { createSupernodeCache } from '../../node/overlay/supernode-cache.js'
 import type { DhtRecord } from '../../node/overlay/dht/dht.js'
 import { RECORD_LIFETIME_MS } from '../../node/overlay/constants.js'
-import { decodeLinkMessage, type LinkMessage, type MessageOf, type SupernodeRef } from '../../node/overlay/messages.js'
-import type { Logger } from '../../common/logger.js'
+import type { MessageOf, SupernodeRef } from '../../node/overlay/messages.js'
+import { recordingLogger, type LogEntry } from './recording-logger.js'
+import { WirePeer, type Device, type DeviceOptions } from './wire-peer.js'
+
+// The pieces of the harness live beside it; these re-exports keep one import for the tests that use them.
+export { recordingLogger, type LogEntry } from './recording-logger.js'
+export { WirePeer, type Device, type DeviceOptions } from './wire-peer.js'
 
 export const SN_PORT = 7701
 const LATENCY_MS = 2
-
-// ---------------------------------------------------------------- logging
-
-export interface LogEntry { level: 'debug' | 'info' | 'warn' | 'error', fields: Record<string, unknown>, msg: string }
-
-/** A Logger that appends every line (with its child bindings merged into the fields) to `entries`. */
-export function recordingLogger (entries: LogEntry[], bindings: Record<string, unknown> = {}): Logger {
-  const at = (level: LogEntry['level']) => (fields: object, msg: string): void => {
-    entries.push({ level, fields: { ...bindings, ...fields }, msg })
-  }
-  return {
-    debug: at('debug'),
-    info: at('info'),
-    warn: at('warn'),
-    error: at('error'),
-    child: more => recordingLogger(entries, { ...bindings, ...more })
-  }
-}
-
-// ---------------------------------------------------------------- identities
-
-export interface Device { user: string, deviceKey: string, identity: LinkIdentity }
-
-export interface DeviceOptions {
-  /** Unix seconds; default now. */
-  issued?: number
-  /** Seconds after `issued`; default a day. */
-  lifetimeSeconds?: number
-  /** Sign with this key instead of the issuer the supernode trusts. */
-  issuerSecretKey?: Uint8Array
-}
-
-// ---------------------------------------------------------------- a hand-driven peer
-
-/**
- * One transport connection driven by the test: raw frames in and out, an
- * optional link handshake (the real one), then sealed frames with the real
- * frame cipher. Records everything it receives and how its connection closed.
- */
-export class WirePeer {
-  /** Raw frames sent and received, in order (handshake frames included). */
-  readonly sent: Uint8Array[] = []
-  readonly frames: Uint8Array[] = []
-  /** Messages received after the handshake, decoded. */
-  readonly messages: LinkMessage[] = []
-  closedReason: string | undefined
-  handshakeError: LinkError | undefined
-  peer: LinkPeer | undefined
-  cipher: FrameCipher | undefined
-  /** Runs right after the handshake completes, in the same turn as our last handshake frame went out. */
-  onEstablished: (() => void) | undefined
-  private handshake: ReturnType<typeof createLinkHandshake> | undefined
-
-  constructor (readonly connection: Connection) {
-    connection.setHandlers({
-      onFrame: frame => { this.receive(frame) },
-      onClose: reason => { this.closedReason = reason }
-    })
-  }
-
-  get closed (): boolean { return this.closedReason !== undefined }
-
-  startHandshake (sodium: Sodium, clock: FakeClock, device: Device, issuerKey: Uint8Array, expectedDeviceKey?: string): void {
-    this.handshake = createLinkHandshake(sodium, {
-      role: 'initiator',
-      identity: device.identity,
-      issuerKey,
-      now: () => Math.floor(clock.now() / 1000),
-      expectedDeviceKey
-    })
-    for (const frame of this.handshake.start()) this.sendRaw(frame)
-  }
-
-  sendRaw (frame: Uint8Array): void {
-    this.sent.push(frame)
-    this.connection.send(frame)
-  }
-
-  /** Seals `plaintext` as the next frame, without sending it. */
-  seal (plaintext: Uint8Array): Uint8Array {
-    if (this.cipher === undefined) throw new Error('no link keys yet')
-    return this.cipher.seal(plaintext)
-  }
-
-  /** Seals and sends; returns the frame as it went out. */
-  sendSealed (plaintext: Uint8Array): Uint8Array {
-    const frame = this.seal(plaintext)
-    this.sendRaw(frame)
-    return frame
-  }
-
-  /** Any value as JSON in a sealed frame (no schema check on our side). */
-  sendJson (value: unknown): Uint8Array {
-    return this.sendSealed(new TextEncoder().encode(JSON.stringify(value)))
-  }
-
-  received<T extends LinkMessage['t']> (t: T): Array<MessageOf<T>> {
-    return this.messages.filter((m): m is MessageOf<T> => m.t === t)
-  }
-
-  close (): void { this.connection.close('test peer done') }
-
-  private receive (frame: Uint8Array): void {
-    this.frames.push(frame)
-    if (this.cipher !== undefined) {
-      const plaintext = this.cipher.open(frame)
-      if (plaintext === undefined) throw new Error('test peer: a frame from the supernode failed authentication')
-      const decoded = decodeLinkMessage(plaintext)
-      if (!decoded.ok) throw new Error(`test peer: undecodable message from the supernode: ${decoded.reason}`)
-      this.messages.push(decoded.message)
-      return
-    }
-    if (this.handshake === undefined || this.handshake.done) return
-    const step = this.handshake.receive(frame)
-    for (const out of step.send) this.sendRaw(out)
-    if (step.error !== undefined) this.handshakeError = step.error
-    if (step.established !== undefined) {
-      this.peer = step.established.peer
-      this.cipher = step.established.cipher
-      this.onEstablished?.()
-    }
-  }
-}
 
 // ---------------------------------------------------------------- legitimate hosts
 
@@ -205,7 +85,23 @@ export interface Harness {
   close: () => void
 }
 
-export async function createHarness (options: HarnessOptions = {}): Promise<Harness> {
+/** The network with its supernodes, and the stand-in login server's signing of devices and credentials. */
+interface World {
+  sodium: Sodium
+  clock: FakeClock
+  network: MemoryNetwork
+  issuer: { publicKey: Uint8Array, privateKey: Uint8Array }
+  lookupFor: (user: string) => OwnLookup
+  capabilityOf: (user: string) => LookupCapability
+  snLogs: LogEntry[]
+  listeners: Listener[]
+  supernodes: Supernode[]
+  device: (user: string, options?: DeviceOptions) => Device
+  credentialFor: (dev: Device, address: string) => SupernodeCredential
+  run: (ms: number, stepMs?: number) => Promise<void>
+}
+
+async function createWorld (options: HarnessOptions): Promise<World> {
   const sodium = await loadSodium()
   const clock = new FakeClock()
   const network = createMemoryNetwork({ clock, latencyMs: LATENCY_MS, maxFrameBytes: options.maxFrameBytes })
@@ -215,10 +111,7 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
   const capabilityOf = (user: string): LookupCapability => capabilityFor(sodium, lookupSecret, user)
   const snLogs: LogEntry[] = []
   const listeners: Listener[] = []
-  const hosts: LegitHost[] = []
-  const peers: WirePeer[] = []
   let serial = 0
-  let names = 0
 
   const run = async (ms: number, stepMs = 5): Promise<void> => { await clock.advanceAsync(ms, stepMs) }
 
@@ -244,7 +137,7 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
   const supernodes: Supernode[] = []
   const startSupernode = async (i: number): Promise<Supernode> => {
     const ip = `198.18.0.${i + 1}`
-    const transport = network.host(ip)
+    const transport = network.machine(ip)
     const user = `supernode${i}`
     const dev = device(user)
     const address = `${ip}:${SN_PORT}`
@@ -265,8 +158,16 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
     return supernode
   }
   for (let i = 0; i < (options.supernodes ?? 1); i++) await startSupernode(i)
-  const sn = supernodes[0] as Supernode
-  const snIp = '198.18.0.1'
+  return { sodium, clock, network, issuer, lookupFor, capabilityOf, snLogs, listeners, supernodes, device, credentialFor, run }
+}
+
+
+/** What the tests do against the supernode under attack (`sn`): connect, attack, register, probe, and check it still serves. */
+function attackTools (world: World, sn: Supernode) {
+  const { sodium, clock, network, issuer, lookupFor, capabilityOf, snLogs, device, credentialFor, run } = world
+  const hosts: LegitHost[] = []
+  const peers: WirePeer[] = []
+  let names = 0
 
   const connect = async (): Promise<WirePeer> => {
     const dialing = network.transport('198.18.66.').dial(sn.ref.address)
@@ -318,7 +219,7 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
     const dev = device(user)
     const logs: LogEntry[] = []
     const events: HostEvent[] = []
-    const cache = createHostCache()
+    const cache = createSupernodeCache()
     cache.add([sn.ref as SupernodeRef], clock.now())
     const host = createHost(
       { sodium, clock, transport: network.transport('198.18.1.'), identity: dev.identity, issuerKey: issuer.publicKey, log: recordingLogger(logs, { host: user }), cache },
@@ -368,6 +269,15 @@ export async function createHarness (options: HarnessOptions = {}): Promise<Harn
     expect(a.events).toContainEqual({ event: 'receipt', from: b.user, ref: sent.id })
   }
 
+  return { hosts, peers, connect, attacker, registerFor, registeredAttacker, addHost, text, dhtRecords, disconnects, expectStillServing }
+}
+
+export async function createHarness (options: HarnessOptions = {}): Promise<Harness> {
+  const world = await createWorld(options)
+  const { sodium, clock, network, issuer, credentialFor, snLogs, supernodes, device, run, lookupFor, capabilityOf, listeners } = world
+  const sn = supernodes[0] as Supernode
+  const snIp = '198.18.0.1'
+  const { hosts, peers, connect, attacker, registerFor, registeredAttacker, addHost, text, dhtRecords, disconnects, expectStillServing } = attackTools(world, sn)
   return {
     sodium,
     clock,

@@ -231,7 +231,7 @@ describe('an admission is short-lived and checked on open links too', () => {
     const address = '198.18.201.1:7701'
     const stolen = testnet.credentialFor('honest', honest.supernode.ref.deviceKey, honest.address)
     let registrations = 0
-    await testnet.network.host('198.18.201.1').listen(address, connection => {
+    await testnet.network.machine('198.18.201.1').listen(address, connection => {
       void openLink({ sodium: testnet.sodium, clock: testnet.clock, identity, issuerKey: testnet.issuer.publicKey, log: silentLogger }, connection, 'responder').then(link => {
         link.onMessage = message => {
           if (message.t !== 'register') return

@@ -78,7 +78,7 @@ describe('links at a supernode', () => {
   })
 
   it('caps links per source address, counting connections whose handshake has not finished', async () => {
-    const crowd = h.network.host('198.18.66.250')
+    const crowd = h.network.machine('198.18.66.250')
     const dials = Array.from({ length: MAX_LINKS_PER_ADDRESS + 3 }, async () => await crowd.dial(h.sn.ref.address))
     await h.run(10)
     const peers = (await Promise.all(dials)).map(connection => new WirePeer(connection))

@@ -21,7 +21,7 @@ import { decodeChannelData, encodeChannelData } from '../../node/relay/stun/chan
 import type { StunMessage } from '../../node/relay/stun/message.js'
 import { startTurnServer, type RunningTurnServer } from '../../node/relay/udp/udp-turn-server.js'
 import { createWsTransport } from '../../node/net/ws-transport.js'
-import { createHostCache, supernodeRef } from '../../node/overlay/host-cache.js'
+import { createSupernodeCache, supernodeRef } from '../../node/overlay/supernode-cache.js'
 import { createHost, type Host } from '../../node/overlay/host.js'
 import type { Logger } from '../../common/logger.js'
 import { silentLogger } from '../../common/logger.js'
@@ -65,7 +65,7 @@ async function startNet (supernodeOptions: { relayAllowPrivate?: boolean }): Pro
   const sodium = await loadSodium()
   const dataDir = openDataDir(sodium, join(dir, 'mallory'))
   const mallorySession = await openLoginSession({ url: login.url, user: 'mallory', password: PASSWORD, dataDir, log })
-  const cache = createHostCache()
+  const cache = createSupernodeCache()
   cache.add(mallorySession.supernodes.map(supernodeRef), Date.now())
   const mallory = createHost(
     { sodium, clock: systemClock, transport: createWsTransport(), identity: { certificate: mallorySession.certificate, secretKey: dataDir.device.secretKey }, issuerKey: mallorySession.issuerKey, log, cache },

@@ -27,7 +27,7 @@ export async function addRogueDhtPeer (
   options: { identity: LinkIdentity & { deviceKey: string }, ip: string, dhtId: string, credential: (address: string) => SupernodeCredential | undefined, friends: () => Rogue[] }
 ): Promise<Rogue> {
   const address = `${options.ip}:${TESTNET_PORT}`
-  const transport = net.network.host(options.ip)
+  const transport = net.network.machine(options.ip)
   const components = { sodium: net.sodium, clock: net.clock, identity: options.identity, issuerKey: net.issuer.publicKey, log: silentLogger }
   const hello = (): LinkMessage => ({ t: 'peer-hello', address, credential: options.credential(address) } as MessageOf<'peer-hello'>)
   const friends = (): DhtPeer[] => options.friends().map(r => ({ id: r.dhtId, address: r.address, key: r.deviceKey }))

@@ -68,7 +68,7 @@ export async function startRogueSupernode (net: Testnet, options: RogueOptions):
     }
   }
 
-  await net.network.host(ip).listen(address, connection => {
+  await net.network.machine(ip).listen(address, connection => {
     openLink(components, connection, 'responder').then(serve, () => {})
   })
   return {

@@ -13,7 +13,7 @@ import type { LinkIdentity } from '../../common/wire/link-handshake.js'
 import { createWsTransport } from '../../node/net/ws-transport.js'
 import { openLink } from '../../node/overlay/link.js'
 import { createHost, type HostEvent } from '../../node/overlay/host.js'
-import { createHostCache } from '../../node/overlay/host-cache.js'
+import { createSupernodeCache } from '../../node/overlay/supernode-cache.js'
 import { silentLogger } from '../../common/logger.js'
 import type { SupernodeRef } from '../../node/overlay/messages.js'
 import { killAll } from '../helpers/processes.js'
@@ -67,7 +67,7 @@ describe('logout against a supernode (real login server and supernode processes)
 
     // An ordinary host of alice attaches with that certificate.
     const events: HostEvent[] = []
-    const cache = createHostCache()
+    const cache = createSupernodeCache()
     cache.add([supernode], Date.now())
     const host = createHost(
       { sodium, clock: systemClock, transport: createWsTransport(), identity: { ...oldIdentity }, issuerKey, log: silentLogger, cache },

@@ -51,13 +51,8 @@ export function createPeerLinks (
     return { t: 'peer-hello', address: self.address, credential }
   }
 
-  const check = (deviceKey: string, message: MessageOf<'peer-hello'>, dhtId?: string): SupernodeCredentialBody => {
-    const result = verifySupernodeCredential(components.sodium, message.credential, {
-      issuerKey: components.issuerKey, now: nowSeconds(), expect: { deviceKey, address: message.address, dhtId }
-    })
-    if (!result.ok) throw new Error(`not an admitted supernode: ${result.message}`)
-    return result.body
-  }
+  const check = (deviceKey: string, message: MessageOf<'peer-hello'>, dhtId?: string): SupernodeCredentialBody =>
+    checkPeerHello(components, deviceKey, message, dhtId)
 
   const touch = (deviceKey: string): void => {
     const entry = links.get(deviceKey)
@@ -86,32 +81,8 @@ export function createPeerLinks (
     on.opened(credential, link)
   }
 
-  const dial = async (peer: PeerRef): Promise<Link> => {
-    const ours = hello()
-    const connection = await components.transport.dial(peer.address, DIAL_TIMEOUT_MS)
-    const link = await openLink(components, connection, 'initiator', peer.deviceKey)
-    link.send(ours)
-    // The peer answers with its own hello; it is checked (and the link registered) in the
-    // same turn, so messages right behind it go to the peer handler, not to the floor.
-    return await new Promise<Link>((resolve, reject) => {
-      const timer = components.clock.setTimeout(() => {
-        link.close('no peer-hello in time')
-        reject(new Error(`${peer.address} sent no peer-hello within ${DIAL_TIMEOUT_MS} ms`))
-      }, DIAL_TIMEOUT_MS)
-      link.onClose = reason => { components.clock.clearTimeout(timer); reject(new Error(`link to ${peer.address} closed: ${reason}`)) }
-      link.onMessage = message => {
-        components.clock.clearTimeout(timer)
-        try {
-          if (message.t !== 'peer-hello') throw new Error(`first message must be peer-hello, got ${message.t}`)
-          add(check(peer.deviceKey, message, peer.dhtId), link)
-          resolve(link)
-        } catch (err) {
-          link.close((err as Error).message)
-          reject(err as Error)
-        }
-      }
-    })
-  }
+  const dial = async (peer: PeerRef): Promise<Link> =>
+    await dialPeer(components, peer, hello(), (message, link) => { add(check(peer.deviceKey, message, peer.dhtId), link) })
 
   return {
     get (peer) {
@@ -168,4 +139,45 @@ export function createPeerLinks (
       links.clear()
     }
   }
+}
+
+/** Checks a peer-hello: a supernode credential from the login server for this device key, at the address it gives. */
+function checkPeerHello (components: SupernodeComponents, deviceKey: string, message: MessageOf<'peer-hello'>, dhtId?: string): SupernodeCredentialBody {
+  const result = verifySupernodeCredential(components.sodium, message.credential, {
+    issuerKey: components.issuerKey, now: Math.floor(components.clock.now() / 1000), expect: { deviceKey, address: message.address, dhtId }
+  })
+  if (!result.ok) throw new Error(`not an admitted supernode: ${result.message}`)
+  return result.body
+}
+
+/**
+ * Dials a peer, sends our hello and waits for its own; `admit` checks that hello and registers the
+ * link (it throws to refuse), and the dial resolves with the link once it did.
+ */
+async function dialPeer (
+  components: SupernodeComponents, peer: PeerRef, ours: MessageOf<'peer-hello'>, admit: (hello: MessageOf<'peer-hello'>, link: Link) => void
+): Promise<Link> {
+  const connection = await components.transport.dial(peer.address, DIAL_TIMEOUT_MS)
+  const link = await openLink(components, connection, 'initiator', peer.deviceKey)
+  link.send(ours)
+  // The peer answers with its own hello; it is checked (and the link registered) in the
+  // same turn, so messages right behind it go to the peer handler, not to the floor.
+  return await new Promise<Link>((resolve, reject) => {
+    const timer = components.clock.setTimeout(() => {
+      link.close('no peer-hello in time')
+      reject(new Error(`${peer.address} sent no peer-hello within ${DIAL_TIMEOUT_MS} ms`))
+    }, DIAL_TIMEOUT_MS)
+    link.onClose = reason => { components.clock.clearTimeout(timer); reject(new Error(`link to ${peer.address} closed: ${reason}`)) }
+    link.onMessage = message => {
+      components.clock.clearTimeout(timer)
+      try {
+        if (message.t !== 'peer-hello') throw new Error(`first message must be peer-hello, got ${message.t}`)
+        admit(message, link)
+        resolve(link)
+      } catch (err) {
+        link.close((err as Error).message)
+        reject(err as Error)
+      }
+    }
+  })
 }

@@ -3,9 +3,7 @@
 // presence to the audience each user chose. It serves and joins only once the
 // login server admitted it (admit()). Sans-IO: connections come in through
 // acceptConnection(), time through the Clock.
-import { openLink } from '../link.js'
-import { createDht, type Dht, type DhtPeer, type DhtRecord } from '../dht/dht.js'
-import { checkSealedRecord } from '../../../common/wire/sealed-locator.js'
+import type { Dht, DhtPeer, DhtRecord } from '../dht/dht.js'
 import { CAPACITY_NEEDED_LOAD, DEFAULT_MAX_HOSTS, FANOUT_CONCURRENCY, MIN_SUPERNODES } from '../constants.js'
 import type { Connection } from '../../net/transport.js'
 import type { SupernodeRef } from '../messages.js'
@@ -13,7 +11,8 @@ import { createHostRegistry } from './host-registry.js'
 import { createPeerLinks } from './peer-links.js'
 import { verifySupernodeCredential, type SupernodeCredential } from '../../../common/supernode-credential.js'
 import { createRouter } from './router.js'
-import { handleHostLink } from './host-handlers.js'
+import { acceptConnection } from './accept-connection.js'
+import { createSupernodeDht, joinMesh } from './mesh.js'
 import { handlePeerLink } from './peer-handlers.js'
 import { createInboundLinks, DEFAULT_LINK_CAPS } from './inbound-links.js'
 import { createDialbackLimiter, type DialbackLimiter } from './dialback-requests.js'
@@ -73,22 +72,7 @@ export function createSupernode (given: SupernodeComponents, init: SupernodeInit
     lost: (peer, evicted) => { if (!evicted && !closed) dht?.removePeer(peer.dhtId) }
   })
 
-  const createOurDht = (id: string): Dht => createDht({
-    clock,
-    log: (msg, fields) => { log.debug(fields ?? {}, msg) },
-    rpc: async (peer: DhtPeer, request) => {
-      if (peer.key === undefined) throw new Error('peer without a key: cannot authenticate it')
-      // The link checks that this key holds a credential for exactly this id.
-      const link = await peers.get({ deviceKey: peer.key, address: peer.address, dhtId: peer.id })
-      const reply = await link.request({ t: 'dht', id: link.nextId(), request }, 'dht-reply')
-      if (reply.error !== undefined) throw new Error(reply.error)
-      return reply.response as never
-    },
-    validateRecord: record => {
-      const check = checkSealedRecord(components.sodium, record, components.clock.now())
-      return check.ok ? undefined : check.reason
-    }
-  }, { self: { id, address: init.address, key: init.deviceKey } })
+  const createOurDht = (id: string): Dht => createSupernodeDht(components, peers, { id, address: init.address, key: init.deviceKey })
 
   const currentDht = (): Dht => {
     if (dht === undefined) throw new Error('this supernode is not admitted yet')
@@ -107,30 +91,8 @@ export function createSupernode (given: SupernodeComponents, init: SupernodeInit
     return list
   }
 
-  /** Runs `task` for each item, at most FANOUT_CONCURRENCY at once. */
-  const fanOut = async <T>(items: T[], task: (item: T) => Promise<unknown>): Promise<void> => {
-    let next = 0
-    const worker = async (): Promise<void> => {
-      while (next < items.length) await task(items[next++] as T).catch(() => {})
-    }
-    await Promise.all(Array.from({ length: Math.min(FANOUT_CONCURRENCY, items.length) }, worker))
-  }
 
-  const bootstrap = async (list: SupernodeRef[]): Promise<number> => {
-    if (dht === undefined) return 0
-    let joined = 0
-    await Promise.all(list.filter(peer => peer.deviceKey !== init.deviceKey).map(async peer => {
-      try {
-        await peers.get(peer)
-        joined++
-      } catch (err) {
-        log.info({ supernode: peer.address }, `could not join the mesh through this supernode: ${(err as Error).message}`)
-      }
-    }))
-    if (joined > 0) await dht.bootstrap([]).catch(() => 0)
-    log.info({ joined, dhtPeers: dht.peers().length }, 'joined the supernode mesh')
-    return joined
-  }
+  const bootstrap = async (list: SupernodeRef[]): Promise<number> => await joinMesh(log, peers, init.deviceKey, () => dht, list)
 
   const sn: SupernodeInternals = {
     components,
@@ -177,29 +139,7 @@ export function createSupernode (given: SupernodeComponents, init: SupernodeInit
       log.info({ dhtId: check.body.dhtId.slice(0, 16) }, 'new DHT epoch: rejoining the mesh under our new id')
       void bootstrap(neighbours)
     },
-    acceptConnection (connection) {
-      if (closed) { connection.close('supernode is closed'); return }
-      if (credential === undefined) { connection.close('this supernode is not admitted yet'); return }
-      const admitted = inbound.admit(connection)
-      if (admitted === undefined) return
-      // Self is allowed: our own user's host attaches here (only we hold our key).
-      openLink(components, admitted.connection, 'responder', undefined, true).then(link => {
-        if (!admitted.identified(link)) return
-        const firstMessage = inbound.expectFirstMessage(link)
-        // The first message says what the peer is: a host registers, a supernode says hello.
-        link.onMessage = message => {
-          firstMessage.said()
-          // Revoked between its handshake and its first message: not in any list revoke() closes.
-          const refused = components.refusePeer?.(link.peer.certificateBody)
-          if (refused !== undefined) throw new Error(`peer certificate refused: ${refused}`)
-          if (message.t === 'register') {
-            inbound.closeWhenSilent(link)
-            handleHostLink(sn, link, message)
-          } else if (message.t === 'peer-hello' && link.peer.deviceKey !== init.deviceKey) peers.adopt(link, message)
-          else throw new Error(`first message must be register or peer-hello (not from ourselves), got ${message.t}`) // logged, link closed
-        }
-      }, (err: Error) => { log.debug({ remote: connection.remoteAddress }, `inbound link failed: ${err.message}`) })
-    },
+    acceptConnection: connection => { acceptConnection(sn, inbound, connection) },
     bootstrap,
     heldRecords: () => dht?.heldRecords() ?? [],
     stats: () => ({ hosts: hosts.size(), capacity: maxHosts, peerLinks: peers.count(), dhtPeers: dht?.peers().length ?? 0 }),
@@ -225,6 +165,15 @@ export function createSupernode (given: SupernodeComponents, init: SupernodeInit
       dht?.close()
     }
   }
+}
+
+/** Runs `task` for each item, at most FANOUT_CONCURRENCY at once. */
+async function fanOut <T> (items: T[], task: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await task(items[next++] as T).catch(() => {})
+  }
+  await Promise.all(Array.from({ length: Math.min(FANOUT_CONCURRENCY, items.length) }, worker))
 }
 
 export type SupernodeInternals = {

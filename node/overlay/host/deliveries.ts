@@ -1,15 +1,15 @@
 // What a host does with an envelope its supernode delivers: verify it end to
 // end (the supernode could be rogue), then act on its body.
-import type { Sodium } from '../../common/sodium.js'
-import type { Clock } from '../../common/clock.js'
-import { openEnvelope } from '../../common/wire/signed-envelope.js'
-import { isDeliverableBody, isOverlayBody, type ApplicationBody, type OverlayBody } from './envelope-bodies.js'
-import type { SeenOneShots } from './seen-one-shots.js'
-import { openSealedText } from './sealed-text.js'
-import type { Envelope } from './messages.js'
-import type { Logger } from '../../common/logger.js'
-import type { PresenceBook } from './presence-book.js'
-import type { HostEvent } from './host.js'
+import type { Sodium } from '../../../common/sodium.js'
+import type { Clock } from '../../../common/clock.js'
+import { openEnvelope } from '../../../common/wire/signed-envelope.js'
+import { isDeliverableBody, isOverlayBody, type ApplicationBody, type OverlayBody } from '../envelope-bodies.js'
+import type { SeenOneShots } from '../seen-one-shots.js'
+import { openSealedText } from '../sealed-text.js'
+import type { Envelope } from '../messages.js'
+import type { Logger } from '../../../common/logger.js'
+import type { PresenceBook } from '../presence-book.js'
+import type { HostEvent } from './types.js'
 
 export interface DeliveryContext {
   sodium: Sodium

@@ -1,10 +1,11 @@
-// The host cache: up to HOST_CACHE_SIZE supernodes a node knows, best first.
-// Seeded from the login server's bootstrap list, refreshed from supernodes it
-// meets; persisted by the node (this file does no I/O).
-import { HOST_CACHE_SIZE } from './constants.js'
+// The supernode cache: up to SUPERNODE_CACHE_SIZE supernodes a node knows, best
+// first. Seeded from the login server's bootstrap list, refreshed from supernodes
+// it meets; persisted by the node (this file does no I/O). (The wire and the data
+// directory still call it the "host cache": Skype's name for this list.)
+import { SUPERNODE_CACHE_SIZE } from './constants.js'
 import type { SupernodeRef } from './messages.js'
 
-export interface HostCacheEntry extends SupernodeRef {
+export interface SupernodeCacheEntry extends SupernodeRef {
   /** Last measured round trip (dial + handshake + registration), ms. */
   rttMs?: number
   /** Hosts / capacity last reported, 0..1. */
@@ -19,22 +20,22 @@ export interface HostCacheEntry extends SupernodeRef {
 export const supernodeRef = ({ user, deviceKey, address }: SupernodeRef): SupernodeRef =>
   user === undefined ? { deviceKey, address } : { user, deviceKey, address }
 
-export interface HostCache {
+export interface SupernodeCache {
   add: (refs: SupernodeRef[], now: number) => void
   /** Up to `n` candidates to dial now, best first: never failed recently, then lowest RTT and load. */
-  candidates: (n: number, now: number, exclude?: Set<string>) => HostCacheEntry[]
+  candidates: (n: number, now: number, exclude?: Set<string>) => SupernodeCacheEntry[]
   succeeded: (deviceKey: string, rttMs: number, now: number) => void
   failed: (deviceKey: string, now: number) => void
   reportLoad: (deviceKey: string, hosts: number, capacity: number) => void
-  entries: () => HostCacheEntry[]
+  entries: () => SupernodeCacheEntry[]
   size: () => number
 }
 
-export function createHostCache (initial: HostCacheEntry[] = []): HostCache {
-  const byKey = new Map<string, HostCacheEntry>()
-  for (const entry of initial.slice(0, HOST_CACHE_SIZE)) byKey.set(entry.deviceKey, { ...entry })
+export function createSupernodeCache (initial: SupernodeCacheEntry[] = []): SupernodeCache {
+  const byKey = new Map<string, SupernodeCacheEntry>()
+  for (const entry of initial.slice(0, SUPERNODE_CACHE_SIZE)) byKey.set(entry.deviceKey, { ...entry })
 
-  const score = (entry: HostCacheEntry): number => (entry.rttMs ?? 500) * (1 + 2 * (entry.load ?? 0.5))
+  const score = (entry: SupernodeCacheEntry): number => (entry.rttMs ?? 500) * (1 + 2 * (entry.load ?? 0.5))
 
   return {
     add (refs, now) {
@@ -48,9 +49,9 @@ export function createHostCache (initial: HostCacheEntry[] = []): HostCache {
         }
         byKey.set(ref.deviceKey, { ...ref, lastSeen: now, retryAfter: 0, failures: 0 })
       }
-      if (byKey.size > HOST_CACHE_SIZE) {
+      if (byKey.size > SUPERNODE_CACHE_SIZE) {
         // Forget the ones not seen for longest.
-        const oldest = [...byKey.values()].sort((a, b) => a.lastSeen - b.lastSeen).slice(0, byKey.size - HOST_CACHE_SIZE)
+        const oldest = [...byKey.values()].sort((a, b) => a.lastSeen - b.lastSeen).slice(0, byKey.size - SUPERNODE_CACHE_SIZE)
         for (const entry of oldest) byKey.delete(entry.deviceKey)
       }
     },

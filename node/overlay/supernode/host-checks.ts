@@ -1,0 +1,44 @@
+// The checks a supernode runs on what a host registers and refreshes: its
+// locator, its sealed lookup record and its presences. Each throws Refused.
+import { verifyLocator } from '../../../common/wire/locator.js'
+import { checkSealedRecord } from '../../../common/wire/sealed-locator.js'
+import { isPresenceBody, isPresenceQueryBody, type PresenceQueryBody } from '../envelope-bodies.js'
+import { PRESENCE_QUERY_MAX_AGE_MS } from '../constants.js'
+import type { Envelope, SealedLocatorRecord } from '../messages.js'
+import { verifyEnvelope } from './context.js'
+import { Refused, type HostSession } from './host-session.js'
+import type { SupernodeInternals } from './supernode.js'
+
+/** A locator signed by this host's user and device, naming this supernode; its seq and expiry. */
+export function checkLocator (session: HostSession, locator: Envelope): { seq: number, expires: number } {
+  const { sn, user, deviceKey } = session
+  const { components } = sn
+  const check = verifyLocator(components.sodium, locator, { issuerKey: components.issuerKey, now: Math.floor(components.clock.now() / 1000) })
+  if (!check.ok) throw new Refused(`locator rejected (${check.reason}): ${check.message}`)
+  const body = check.locator
+  if (body.user !== user || body.deviceKey !== deviceKey) throw new Refused('locator is for another user or device')
+  if (body.supernode.deviceKey !== sn.ref.deviceKey || body.supernode.address !== sn.ref.address) throw new Refused('locator names another supernode')
+  return { seq: body.seq, expires: body.expires }
+}
+
+/** Checks a presence and says whether it shows the host to its contacts (not "offline": invisible users are not shown). */
+export function checkPresence (session: HostSession, envelope: Envelope, what: string): boolean {
+  const opened = verifyEnvelope(session.sn.components, envelope, session.user)
+  if (!opened.ok) throw new Refused(`${what} rejected: ${opened.reason}`)
+  if (!isPresenceBody.Check(opened.body)) throw new Refused(`${what} is not a presence`)
+  return opened.body.status !== 'offline'
+}
+
+/** We cannot open the sealed record (only contacts can); we check who wrote it and that it is the locator's twin. */
+export function checkLookupRecord (session: HostSession, record: SealedLocatorRecord, meta: { seq: number, expires: number }): void {
+  const check = checkSealedRecord(session.sn.components.sodium, record, session.sn.components.clock.now())
+  if (!check.ok) throw new Refused(`sealed locator rejected: ${check.reason}`)
+  if (record.seq !== meta.seq || record.expiresAt !== meta.expires * 1000) throw new Refused('sealed locator is not of the same seq and expiry as the locator')
+}
+
+export function checkPresenceQuery (sn: SupernodeInternals, query: Envelope, user: string): PresenceQueryBody {
+  const opened = verifyEnvelope(sn.components, query, user)
+  if (!opened.ok || !isPresenceQueryBody.Check(opened.body)) throw new Refused('presence query rejected: not a signed query from this host')
+  if (Math.abs(sn.components.clock.now() - opened.body.at) > PRESENCE_QUERY_MAX_AGE_MS) throw new Refused('presence query is stale')
+  return opened.body
+}
