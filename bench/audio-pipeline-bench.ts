@@ -10,7 +10,7 @@
 // runs. Everything but the codec runs on a virtual clock, so the figures are exact and the
 // run is quick. The J = 0 row is the baseline the others are compared with.
 //
-//   npm run bench:opus   (runs bench/opus-bench.ts, then this)
+//   npm run bench:opus   (runs bench/opus/, then this)
 //   node dist/bench/audio-pipeline-bench.js [--jitter 0,10,30] [--seconds 30] [--loss 0] [--json]
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, realpathSync, rmSync } from 'node:fs'
