@@ -1,5 +1,5 @@
 import { CreateAccountRequest, CreateAccountResponse, ErrorBody } from '../../common/login-api.js'
-import { normalizeUsername } from '../../common/usernames.js'
+import { invalidUsernameMessage, normalizeUsername } from '../../common/usernames.js'
 import { addressPrefix } from '../../common/address.js'
 import { MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS } from '../constants.js'
 import { ApiError } from '../errors.js'
@@ -8,9 +8,7 @@ import type { App, RouteContext } from '../context.js'
 /** Username in stored form, or a 400 that says what a valid one looks like. */
 export function requireUsername (input: string, field = 'username'): string {
   const username = normalizeUsername(input)
-  if (username === undefined) {
-    throw new ApiError('invalid_username', `${field} must be 3–32 characters of a-z, 0-9, ".", "_" or "-"`)
-  }
+  if (username === undefined) throw new ApiError('invalid_username', invalidUsernameMessage(field))
   return username
 }
 

@@ -11,7 +11,8 @@ import Fastify, {
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
 import { formatHostPort, parseHostPort } from '../../common/address.js'
-import { normalizeUsername } from '../../common/usernames.js'
+import { invalidUsernameMessage, normalizeUsername } from '../../common/usernames.js'
+import { errorBody, noRouteBody } from '../../common/error-body.js'
 import { UserError } from '../../common/user-error.js'
 import { silentLogger, type Logger } from '../../common/logger.js'
 import type { NodeApi } from '../runtime/api.js'
@@ -45,7 +46,7 @@ class RequestError extends Error {
 
 function requireUsername (input: string, field = 'username'): string {
   const username = normalizeUsername(input)
-  if (username === undefined) throw new RequestError(400, 'invalid_username', `${field} must be 3–32 characters of a-z, 0-9, ".", "_" or "-"`)
+  if (username === undefined) throw new RequestError(400, 'invalid_username', invalidUsernameMessage(field))
   return username
 }
 
@@ -94,17 +95,17 @@ export function buildControlApp (api: NodeApi, token: string, options: ControlAp
     const match = /^Bearer +([^ ]+)$/i.exec(request.headers.authorization ?? '')
     if (match === null || !timingSafeEqual(sha256(match[1] as string), expected)) {
       return await reply.status(401).header('www-authenticate', 'Bearer error="invalid_token"')
-        .send({ error: { code: 'invalid_token', message: 'missing or wrong control token (the node keeps it in control.json in its data dir)' } })
+        .send(errorBody('invalid_token', 'missing or wrong control token (the node keeps it in control.json in its data dir)'))
     }
   })
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { status, code, message } = describeError(err)
     if (status >= 500) log.error({ err, method: request.method, url: request.url }, 'control request failed')
-    return reply.status(status).send({ error: { code, message } })
+    return reply.status(status).send(errorBody(code, message))
   })
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }))
+    reply.status(404).send(noRouteBody(request.method, request.url)))
   app.addHook('onResponse', async (request, reply) => {
     log.debug({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'control request')
   })

@@ -2,10 +2,9 @@
 // line against the NodeApi, events printed above the prompt as they come.
 // Errors are printed, never thrown: only `quit`, Ctrl-C or end of input end it.
 import { clearLine, createInterface, cursorTo, type Completer } from 'node:readline'
-import { normalizeUsername } from '../../common/usernames.js'
+import { normalizeUsername, USERNAME_RULE } from '../../common/usernames.js'
+import { isSettableStatus, SETTABLE_STATUSES } from '../../common/presence.js'
 import type { NodeApi } from '../runtime/api.js'
-import type { UserStatus } from '../overlay/host.js'
-import { SETTABLE_STATUSES } from './control-api.js'
 import { confirm, formatCalls, formatContacts, formatEvent, formatRequests, formatSendResult, formatStatus, shortCallId } from './format.js'
 
 export interface ShellIo {
@@ -91,7 +90,7 @@ export async function runShell (api: NodeApi, io: ShellIo): Promise<void> {
   const name = (word: string | undefined, usage: string): string => {
     if (word === undefined || word === '') throw new ShellUsageError(`usage: ${usage}`)
     const username = normalizeUsername(word)
-    if (username === undefined) throw new ShellUsageError(`"${word}" is not a valid username (3–32 characters of a-z, 0-9, ".", "_" or "-")`)
+    if (username === undefined) throw new ShellUsageError(`"${word}" is not a valid username (${USERNAME_RULE})`)
     return username
   }
 
@@ -165,8 +164,8 @@ export async function runShell (api: NodeApi, io: ShellIo): Promise<void> {
       case 'presence': {
         if (first === undefined) { print(`presence is ${api.status().presence}`); return }
         const status = first.toLowerCase()
-        if (!(SETTABLE_STATUSES as readonly string[]).includes(status)) throw new ShellUsageError(`usage: presence ${SETTABLE_STATUSES.join('|')}`)
-        api.setPresence(status as UserStatus)
+        if (!isSettableStatus(status)) throw new ShellUsageError(`usage: presence ${SETTABLE_STATUSES.join('|')}`)
+        api.setPresence(status)
         print(confirm.presence(status))
         return
       }

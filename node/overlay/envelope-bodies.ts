@@ -3,11 +3,10 @@
 import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { MAX_CONTACTS, MAX_LOCATED_DEVICES, MAX_TEXT_BYTES } from './messages.js'
+import { Base64urlOfBytes, DeviceKey, Username } from '../../common/schemas.js'
+import { PresenceStatusSchema } from '../../common/presence.js'
 
-const Username = Type.String({ pattern: '^[a-z0-9._-]{3,32}$' })
 const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
-/** base64url of exactly `bytes` bytes (unpadded). */
-const B64Bytes = (bytes: number) => Type.String({ pattern: `^[A-Za-z0-9_-]{${Math.ceil(bytes * 4 / 3)}}$` })
 /** secretbox nonce (24 bytes) and MAC (16), crypto_box nonce (24) and MAC (16) around a 32-byte key. */
 const SECRETBOX_NONCE_BYTES = 24
 const SECRETBOX_MAC_BYTES = 16
@@ -16,7 +15,7 @@ const KEY_BOX_BYTES = 24 + 32 + 16
 export const PresenceBody = Type.Object({
   type: Type.Literal('presence'),
   from: Username,
-  status: Type.Union([Type.Literal('online'), Type.Literal('away'), Type.Literal('busy'), Type.Literal('offline')]),
+  status: PresenceStatusSchema,
   /** Higher wins, per device; milliseconds of the signing clock. */
   seq: Seq,
   /** Unix ms after which the status is stale (the host republishes before). */
@@ -30,11 +29,11 @@ export const TextBody = Type.Object({
   id: Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' }),
   sentAt: Seq,
   // The text itself only sealed to the recipient's devices (sealed-text.ts): supernodes see ciphertext.
-  nonce: B64Bytes(SECRETBOX_NONCE_BYTES),
+  nonce: Base64urlOfBytes(SECRETBOX_NONCE_BYTES),
   ciphertext: Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: Math.ceil((MAX_TEXT_BYTES + SECRETBOX_MAC_BYTES) * 4 / 3) }),
   keys: Type.Array(Type.Object({
-    device: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }),
-    box: B64Bytes(KEY_BOX_BYTES)
+    device: DeviceKey,
+    box: Base64urlOfBytes(KEY_BOX_BYTES)
   }, { additionalProperties: false }), { minItems: 1, maxItems: MAX_LOCATED_DEVICES })
 }, { additionalProperties: false })
 

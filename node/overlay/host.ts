@@ -16,8 +16,9 @@ import type { Transport } from '../net/transport.js'
 import { verifySupernodeCredential } from '../../common/supernode-credential.js'
 import { openLink, type Link } from './link.js'
 import type { Logger } from '../../common/logger.js'
+import type { PresenceStatus, UserStatus } from '../../common/presence.js'
 import {
-  CAPABILITIES_PER_MESSAGE, MAX_RELEASED_RELAYS, type Envelope, type LinkMessage, type LookupCapability, type PresenceStatus, type SealedLocatorRecord, type SupernodeRef
+  CAPABILITIES_PER_MESSAGE, MAX_RELEASED_RELAYS, type Envelope, type LinkMessage, type LookupCapability, type SealedLocatorRecord, type SupernodeRef
 } from './messages.js'
 import type { HostCache } from './host-cache.js'
 import { createPresenceBook } from './presence-book.js'
@@ -31,7 +32,7 @@ import {
   REPUBLISH_JITTER
 } from './constants.js'
 
-export type UserStatus = PresenceStatus | 'invisible'
+export type { UserStatus } from '../../common/presence.js'
 
 export type HostEvent =
   | { event: 'attached', supernode: SupernodeRef, setupMs: number }

@@ -1,7 +1,7 @@
 // A host's view of its contacts' presence: the newest signed status per device,
 // aggregated per user. Expired statuses count as offline, so a contact whose
 // node vanished without a word goes offline when its last status runs out.
-import type { PresenceStatus } from './messages.js'
+import type { PresenceStatus } from '../../common/presence.js'
 
 interface DeviceStatus { status: PresenceStatus, seq: number, expires: number }
 

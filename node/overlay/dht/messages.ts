@@ -4,6 +4,7 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { parseHostPort } from '../../../common/address.js'
+import { DeviceKey } from '../../../common/schemas.js'
 import {
   MAX_ADDRESS_LENGTH, MAX_MESSAGE_BYTES, MAX_PEERS_PER_RESPONSE, MAX_REASON_LENGTH,
   MAX_RECORDS_PER_RESPONSE, MAX_SUBKEY_LENGTH, MAX_VALUE_BYTES, MAX_VALUE_DEPTH
@@ -23,7 +24,7 @@ export const DhtPeerSchema = Type.Object({
    * The key the peer authenticates with (for voxmesh supernodes, the base64url device key).
    * Whoever dials the peer checks that this key holds a credential for `id`.
    */
-  key: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }))
+  key: Type.Optional(DeviceKey)
 }, { additionalProperties: false })
 export type DhtPeer = Static<typeof DhtPeerSchema>
 
