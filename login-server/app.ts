@@ -53,13 +53,13 @@ export async function buildLoginServerApp (components: LoginServerComponents, in
     dhtIdSecret: dhtIdSecretOf(components.signingKey.secretKey),
     limiters,
     metrics,
-    now,
+    nowSeconds: now,
     authenticate: createAuthenticator(components.store, now),
     limit (limiter, key) {
-      const retryAfter = limiters[limiter].hit(key, now())
-      if (retryAfter > 0) {
+      const retryAfterSeconds = limiters[limiter].hit(key, now())
+      if (retryAfterSeconds > 0) {
         metrics.rateLimited.inc({ limiter })
-        throw new ApiError('rate_limited', `too many requests; retry in ${retryAfter} s`, retryAfter)
+        throw new ApiError('rate_limited', `too many requests; retry in ${retryAfterSeconds} s`, retryAfterSeconds)
       }
     }
   }

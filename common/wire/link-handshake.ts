@@ -66,7 +66,7 @@ export interface LinkHandshakeOptions {
   /** The pinned login server public key. */
   issuerKey: Uint8Array
   /** Unix seconds. */
-  now: () => number
+  nowSeconds: () => number
   /** base64url device key the peer must have (e.g. the supernode we meant to dial). */
   expectedDeviceKey?: string
   /**
@@ -96,7 +96,7 @@ type State =
   | { name: 'failed' }
 
 export function createLinkHandshake (sodium: Sodium, options: LinkHandshakeOptions): LinkHandshake {
-  const { role, identity, issuerKey, now, expectedDeviceKey } = options
+  const { role, identity, issuerKey, nowSeconds, expectedDeviceKey } = options
   const own = ownCertificateFacts(sodium, identity)
   const ephemeral = sodium.crypto_kx_keypair()
   const ownEph = toBase64url(ephemeral.publicKey)
@@ -116,7 +116,7 @@ export function createLinkHandshake (sodium: Sodium, options: LinkHandshakeOptio
 
   /** The peer's proven identity, or the failure step. */
   const checkPeerCertificate = (certificate: Certificate): LinkPeer | HandshakeStep => {
-    const check = verifyCertificate(sodium, certificate, { issuerKey, now: now() })
+    const check = verifyCertificate(sodium, certificate, { issuerKey, nowSeconds: nowSeconds() })
     if (!check.ok) return fail('bad_certificate', `peer certificate rejected (${check.reason}): ${check.message}`)
     const refused = options.refusePeer?.(check.body)
     if (refused !== undefined) return fail('bad_certificate', `peer certificate refused: ${refused}`)

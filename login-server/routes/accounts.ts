@@ -36,7 +36,7 @@ export function registerAccountRoutes (app: App, ctx: RouteContext): void {
     // Counted per network (/24, /64): one person's many addresses share one allowance.
     ctx.limit('accountsPerIp', addressPrefix(request.ip))
     const hash = await ctx.components.passwords.hash(password)
-    if (await ctx.components.store.createAccount(username, hash, ctx.now()) === 'taken') {
+    if (await ctx.components.store.createAccount(username, hash, ctx.nowSeconds()) === 'taken') {
       throw new ApiError('username_taken', `the username "${username}" is taken`)
     }
     ctx.metrics.accountsCreated.inc()

@@ -181,7 +181,7 @@ export function createHost (components: HostComponents, init: HostInit): Host {
           // Only a supernode the login server admitted at the address we dialed: anyone can
           // run the software and hand out host caches, but only admitted ones hold credentials.
           const admitted = verifySupernodeCredential(sodium, message.credential, {
-            issuerKey: components.issuerKey, now: Math.floor(clock.now() / 1000), expect: { deviceKey: candidate.deviceKey, address: candidate.address }
+            issuerKey: components.issuerKey, nowSeconds: Math.floor(clock.now() / 1000), expect: { deviceKey: candidate.deviceKey, address: candidate.address }
           })
           if (admitted.ok) {
             resolve({ hostCache: message.hostCache, capacityNeeded: message.capacityNeeded })
@@ -377,7 +377,7 @@ export function createHost (components: HostComponents, init: HostInit): Host {
       if (current === undefined) return { delivered: 0, id }
       // The text goes only sealed, to the devices the login server certified for `to` (whatever our supernode says).
       const located = await current.request({ t: 'locate', id: current.nextId(), to }, 'located')
-      const devices = recipientDevices(sodium, located.devices, { user: to, issuerKey: components.issuerKey, now: Math.floor(clock.now() / 1000) })
+      const devices = recipientDevices(sodium, located.devices, { user: to, issuerKey: components.issuerKey, nowSeconds: Math.floor(clock.now() / 1000) })
       if (devices.length === 0) return { delivered: 0, id }
       const sealed = sealText(sodium, text, components.identity, devices)
       const result = await route(to, { type: 'text', id, sentAt: clock.now(), ...sealed })

@@ -94,7 +94,7 @@ export class WirePeer {
       role: 'initiator',
       identity: device.identity,
       issuerKey,
-      now: () => Math.floor(clock.now() / 1000),
+      nowSeconds: () => Math.floor(clock.now() / 1000),
       expectedDeviceKey
     })
     for (const frame of this.handshake.start()) this.sendRaw(frame)

@@ -28,7 +28,7 @@ export function handleHostLink (sn: SupernodeInternals, link: Link, register: Me
   }
 
   const checkLocator = (locator: Envelope): { seq: number, expires: number } => {
-    const check = verifyLocator(components.sodium, locator, { issuerKey: components.issuerKey, now: Math.floor(clock.now() / 1000) })
+    const check = verifyLocator(components.sodium, locator, { issuerKey: components.issuerKey, nowSeconds: Math.floor(clock.now() / 1000) })
     if (!check.ok) throw new Refused(`locator rejected (${check.reason}): ${check.message}`)
     const body = check.locator
     if (body.user !== user || body.deviceKey !== deviceKey) throw new Refused('locator is for another user or device')

@@ -53,7 +53,7 @@ export function createPeerLinks (
 
   const check = (deviceKey: string, message: MessageOf<'peer-hello'>, dhtId?: string): SupernodeCredentialBody => {
     const result = verifySupernodeCredential(components.sodium, message.credential, {
-      issuerKey: components.issuerKey, now: nowSeconds(), expect: { deviceKey, address: message.address, dhtId }
+      issuerKey: components.issuerKey, nowSeconds: nowSeconds(), expect: { deviceKey, address: message.address, dhtId }
     })
     if (!result.ok) throw new Error(`not an admitted supernode: ${result.message}`)
     return result.body
