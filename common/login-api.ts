@@ -1,7 +1,7 @@
 // The login server's HTTP API, declared once: the server validates with these
 // schemas and the clients (CLI, nodes) are typed by them.
 import { Type, type Static } from 'typebox'
-import { Base64urlOfBytes, CertificateSchema, DeviceKey, Signature, SupernodeCredentialSchema, UsernameInput } from './schemas.js'
+import { Base64urlOfBytes, CertificateSchema, DeviceKey, SafeUint, Signature, SupernodeCredentialSchema, UsernameInput } from './schemas.js'
 
 export { ErrorBody } from './error-body.js'
 
@@ -53,7 +53,7 @@ export const CreateAccountResponse = Type.Object({ username: Type.String() })
  * device, the "device cookie" that is exempt from the per-username limit.
  */
 export const LoginProof = Type.Object({
-  timestamp: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  timestamp: SafeUint,
   signature: Signature
 }, { additionalProperties: false })
 export type LoginProof = Static<typeof LoginProof>
@@ -164,7 +164,7 @@ export const SupernodeHeartbeat = Type.Object({
     hosts: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
     capacity: Type.Integer({ minimum: 0, maximum: 1_000_000 })
   }, { additionalProperties: false }),
-  timestamp: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+  timestamp: SafeUint,
   signature: Signature
 }, { additionalProperties: false })
 export type SupernodeHeartbeat = Static<typeof SupernodeHeartbeat>

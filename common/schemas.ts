@@ -26,6 +26,9 @@ export const Base64urlOfBytes = (bytes: number) => Type.String({
 /** Unpadded base64url of 1 to `bytes` bytes. */
 export const Base64urlUpTo = (bytes: number) => Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: base64urlLength(bytes) })
 
+/** A non-negative safe integer: message ids, sequence numbers, timestamps. */
+export const SafeUint = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+
 /** A username in its stored (lower-case) form; inputs go through normalizeUsername (common/usernames.ts). */
 export const Username = Type.String({ pattern: USERNAME_PATTERN.source })
 

@@ -5,7 +5,7 @@ import { Type, type Static, type TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { MAX_SEALED_LOCATOR_BYTES, SEALED_SUBKEY_HEX } from '../../common/wire/sealed-locator.js'
 import { MAX_SIGNED_BODY_BYTES } from '../../common/wire/signed-record.js'
-import { CertificateSchema, DeviceKey, SupernodeCredentialSchema, Username } from '../../common/schemas.js'
+import { CertificateSchema, DeviceKey, SafeUint, SupernodeCredentialSchema, Username } from '../../common/schemas.js'
 
 export const MAX_LINK_MESSAGE_BYTES = 32 * 1024
 export const MAX_CONTACTS = 1000
@@ -17,11 +17,9 @@ export const MAX_TEXT_BYTES = MAX_TEXT_CHARS * 3
 /** Devices of one user a sender learns (and seals a text to) at most. */
 export const MAX_LOCATED_DEVICES = 16
 
-const Id = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 const B64 = (max: number) => Type.String({ pattern: '^[A-Za-z0-9_-]*$', maxLength: max })
 const Address = Type.String({ minLength: 3, maxLength: 261 })
 const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$' })
-const SafeUint = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 
 /** A signed object (common/wire/signed-envelope.ts); verified by whoever acts on it. */
 export const Envelope = Type.Object({ certificate: CertificateSchema, body: B64(Math.ceil(MAX_SIGNED_BODY_BYTES * 4 / 3)), sig: B64(86) }, { additionalProperties: false })
@@ -76,13 +74,13 @@ export const ContactCapabilities = msg('contact-capabilities', {
   capabilities: Type.Array(LookupCapability, { maxItems: CAPABILITIES_PER_MESSAGE }),
   last: Type.Boolean()
 })
-export const Route = msg('route', { id: Id, to: Username, envelope: Envelope })
+export const Route = msg('route', { id: SafeUint, to: Username, envelope: Envelope })
 /** Asks the supernodes of `users` for their presence; `query` is signed by the asker so they can check the audience. */
 export const PresenceQuery = msg('presence-query', { query: Envelope })
-export const DialbackRequest = msg('dialback-request', { id: Id, address: Address })
-export const Ping = msg('ping', { id: Id })
+export const DialbackRequest = msg('dialback-request', { id: SafeUint, address: Address })
+export const Ping = msg('ping', { id: SafeUint })
 /** Asks for short-lived TURN credentials on the supernode's relay (for a call). */
-export const TurnRequest = msg('turn-request', { id: Id })
+export const TurnRequest = msg('turn-request', { id: SafeUint })
 /** Relayed addresses one turn-release may name: a call's ICE agent has one per TURN server, and at most 8 servers. */
 export const MAX_RELEASED_RELAYS = 8
 /** The call that used these relayed addresses on our supernode's relay is over: end their allocations. */
@@ -91,7 +89,7 @@ export const TurnRelease = msg('turn-release', {
 })
 
 /** Asks for the devices of `to`, to seal a text to them. */
-export const Locate = msg('locate', { id: Id, to: Username })
+export const Locate = msg('locate', { id: SafeUint, to: Username })
 
 // Supernode → host
 export const Registered = msg('registered', {
@@ -102,11 +100,11 @@ export const Registered = msg('registered', {
   capacityNeeded: Type.Boolean()
 })
 export const Redirect = msg('redirect', { reason: Type.String({ maxLength: 200 }), supernodes: Type.Array(SupernodeRef, { maxItems: 64 }) })
-export const RouteResult = msg('route-result', { id: Id, delivered: Type.Integer({ minimum: 0, maximum: 64 }) })
+export const RouteResult = msg('route-result', { id: SafeUint, delivered: Type.Integer({ minimum: 0, maximum: 64 }) })
 export const Deliver = msg('deliver', { envelope: Envelope })
-export const DialbackResult = msg('dialback-result', { id: Id, ok: Type.Boolean(), reason: Type.String({ maxLength: 300 }) })
+export const DialbackResult = msg('dialback-result', { id: SafeUint, ok: Type.Boolean(), reason: Type.String({ maxLength: 300 }) })
 export const TurnCredentials = msg('turn-credentials', {
-  id: Id,
+  id: SafeUint,
   /** False when this supernode runs no relay. */
   available: Type.Boolean(),
   host: Type.String({ maxLength: 253 }),
@@ -116,8 +114,8 @@ export const TurnCredentials = msg('turn-credentials', {
   ttlSeconds: Type.Integer({ minimum: 0, maximum: 86_400 })
 })
 /** The certificates of the devices of the user asked for (the host checks them: a supernode could lie). */
-export const Located = msg('located', { id: Id, devices: Type.Array(CertificateSchema, { maxItems: MAX_LOCATED_DEVICES }) })
-export const Pong = msg('pong', { id: Id, hosts: Type.Integer({ minimum: 0 }), capacity: Type.Integer({ minimum: 0 }), capacityNeeded: Type.Boolean() })
+export const Located = msg('located', { id: SafeUint, devices: Type.Array(CertificateSchema, { maxItems: MAX_LOCATED_DEVICES }) })
+export const Pong = msg('pong', { id: SafeUint, hosts: Type.Integer({ minimum: 0 }), capacity: Type.Integer({ minimum: 0 }), capacityNeeded: Type.Boolean() })
 
 // Either way, on any link
 /** The sender's certificate was renewed: the link lives on under it (a link closes when its peer's certificate expires). */
@@ -129,14 +127,14 @@ export const RenewedCertificate = msg('renewed-certificate', { certificate: Cert
  * admission. Sent again when the credential is renewed. A link without a valid one is closed.
  */
 export const PeerHello = msg('peer-hello', { address: Address, credential: SupernodeCredentialSchema })
-export const DhtCall = msg('dht', { id: Id, request: Type.Unknown() })
-export const DhtReply = msg('dht-reply', { id: Id, response: Type.Unknown(), error: Type.Optional(Type.String({ maxLength: 300 })) })
+export const DhtCall = msg('dht', { id: SafeUint, request: Type.Unknown() })
+export const DhtReply = msg('dht-reply', { id: SafeUint, response: Type.Unknown(), error: Type.Optional(Type.String({ maxLength: 300 })) })
 /** Deliver `envelope` to every device of `to` registered at the receiving supernode whose reach token is `token`. */
-export const Forward = msg('forward', { id: Id, to: Username, envelope: Envelope, token: Hex64 })
-export const ForwardResult = msg('forward-result', { id: Id, delivered: Type.Integer({ minimum: 0, maximum: 64 }) })
+export const Forward = msg('forward', { id: SafeUint, to: Username, envelope: Envelope, token: Hex64 })
+export const ForwardResult = msg('forward-result', { id: SafeUint, delivered: Type.Integer({ minimum: 0, maximum: 64 }) })
 /** A presence query relayed to the supernode of one of the queried users. */
-export const PresenceFetch = msg('presence-fetch', { id: Id, user: Username, query: Envelope })
-export const PresenceFetchResult = msg('presence-fetch-result', { id: Id, presence: Type.Array(Envelope, { maxItems: 16 }) })
+export const PresenceFetch = msg('presence-fetch', { id: SafeUint, user: Username, query: Envelope })
+export const PresenceFetchResult = msg('presence-fetch-result', { id: SafeUint, presence: Type.Array(Envelope, { maxItems: 16 }) })
 
 const MESSAGES = [
   Register, UpdatePresence, RefreshLocator, ContactCapabilities, Route, PresenceQuery, DialbackRequest, Ping, TurnRequest, TurnRelease, Locate,
