@@ -3,6 +3,7 @@
 // all take usernames, device keys, certificates and supernode credentials in
 // these shapes. Declared once here so the programs cannot drift apart.
 import { Type, type TLiteral, type TUnion } from 'typebox'
+import { Compile } from 'typebox/compile'
 import { base64urlLength } from './base64url.js'
 import { MAX_CERTIFICATE_BODY_BYTES } from './certificate.js'
 import { MAX_SUPERNODE_CREDENTIAL_BODY_BYTES } from './supernode-credential.js'
@@ -37,6 +38,9 @@ export const UsernameInput = Type.String({ minLength: 1, maxLength: MAX_USERNAME
 
 /** A device's Ed25519 public key, base64url: how users' devices are named everywhere. */
 export const DeviceKey = Base64urlOfBytes(PUBLIC_KEY_BYTES)
+const publicKeyCheck = Compile(DeviceKey)
+/** Whether `value` has the shape of an Ed25519 public key's text (a device key, the login server's key): any 32 bytes pass. */
+export const isPublicKeyText = (value: unknown): value is string => publicKeyCheck.Check(value)
 
 /** A detached Ed25519 signature, base64url. */
 export const Signature = Base64urlOfBytes(SIGNATURE_BYTES)
