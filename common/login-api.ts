@@ -1,7 +1,7 @@
 // The login server's HTTP API, declared once: the server validates with these
 // schemas and the clients (CLI, nodes) are typed by them.
 import { Type, type Static } from 'typebox'
-import { Base64urlOfBytes, CertificateSchema, DeviceKey, SafeUint, Signature, SupernodeCredentialSchema, UsernameInput } from './schemas.js'
+import { Base64urlOfBytes, CertificateSchema, DeviceKey, HostPortText, SafeUint, Signature, SupernodeCredentialSchema, UsernameInput } from './schemas.js'
 
 export { ErrorBody } from './error-body.js'
 
@@ -159,7 +159,7 @@ export const BlocksResponse = Type.Object({ blocked: Type.Array(Type.String()) }
 /** A supernode's signed heartbeat: `signature` is by its device key over canonical(SupernodeHeartbeatBody). */
 export const SupernodeHeartbeat = Type.Object({
   certificate: CertificateSchema,
-  address: Type.String({ minLength: 3, maxLength: 261 }),
+  address: HostPortText,
   load: Type.Object({
     hosts: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
     capacity: Type.Integer({ minimum: 0, maximum: 1_000_000 })

@@ -4,6 +4,7 @@
 // these shapes. Declared once here so the programs cannot drift apart.
 import { Type, type TLiteral, type TUnion } from 'typebox'
 import { Compile } from 'typebox/compile'
+import { MAX_HOST_PORT_CHARS } from './address.js'
 import { base64urlLength } from './base64url.js'
 import { MAX_CERTIFICATE_BODY_BYTES } from './certificate.js'
 import { MAX_SUPERNODE_CREDENTIAL_BODY_BYTES } from './supernode-credential.js'
@@ -29,6 +30,9 @@ export const Base64urlUpTo = (bytes: number) => Type.String({ pattern: '^[A-Za-z
 
 /** A non-negative safe integer: message ids, sequence numbers, timestamps. */
 export const SafeUint = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
+
+/** A "HOST:PORT" as text, bounded; whoever uses it parses it (parseHostPort in common/address.ts). */
+export const HostPortText = Type.String({ minLength: 3, maxLength: MAX_HOST_PORT_CHARS })
 
 /** A username in its stored (lower-case) form; inputs go through normalizeUsername (common/usernames.ts). */
 export const Username = Type.String({ pattern: USERNAME_PATTERN.source })

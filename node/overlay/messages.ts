@@ -5,7 +5,7 @@ import { Type, type Static, type TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { MAX_SEALED_LOCATOR_BYTES, SEALED_SUBKEY_HEX } from '../../common/wire/sealed-locator.js'
 import { MAX_SIGNED_BODY_BYTES } from '../../common/wire/signed-record.js'
-import { CertificateSchema, DeviceKey, SafeUint, SupernodeCredentialSchema, Username } from '../../common/schemas.js'
+import { CertificateSchema, DeviceKey, HostPortText, SafeUint, SupernodeCredentialSchema, Username } from '../../common/schemas.js'
 
 export const MAX_LINK_MESSAGE_BYTES = 32 * 1024
 export const MAX_CONTACTS = 1000
@@ -18,7 +18,6 @@ export const MAX_TEXT_BYTES = MAX_TEXT_CHARS * 3
 export const MAX_LOCATED_DEVICES = 16
 
 const B64 = (max: number) => Type.String({ pattern: '^[A-Za-z0-9_-]*$', maxLength: max })
-const Address = Type.String({ minLength: 3, maxLength: 261 })
 const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$' })
 
 /** A signed object (common/wire/signed-envelope.ts); verified by whoever acts on it. */
@@ -26,7 +25,7 @@ export const Envelope = Type.Object({ certificate: CertificateSchema, body: B64(
 export type Envelope = Static<typeof Envelope>
 
 /** `user` is known once a link to it was made (it comes from its certificate). */
-export const SupernodeRef = Type.Object({ user: Type.Optional(Username), deviceKey: DeviceKey, address: Address }, { additionalProperties: false })
+export const SupernodeRef = Type.Object({ user: Type.Optional(Username), deviceKey: DeviceKey, address: HostPortText }, { additionalProperties: false })
 export type SupernodeRef = Static<typeof SupernodeRef>
 
 /** How to find one contact (common/lookup-keys.ts): its DHT lookup key and the key its locators are sealed with. */
@@ -77,7 +76,7 @@ export const ContactCapabilities = msg('contact-capabilities', {
 export const Route = msg('route', { id: SafeUint, to: Username, envelope: Envelope })
 /** Asks the supernodes of `users` for their presence; `query` is signed by the asker so they can check the audience. */
 export const PresenceQuery = msg('presence-query', { query: Envelope })
-export const DialbackRequest = msg('dialback-request', { id: SafeUint, address: Address })
+export const DialbackRequest = msg('dialback-request', { id: SafeUint, address: HostPortText })
 export const Ping = msg('ping', { id: SafeUint })
 /** Asks for short-lived TURN credentials on the supernode's relay (for a call). */
 export const TurnRequest = msg('turn-request', { id: SafeUint })
@@ -126,7 +125,7 @@ export const RenewedCertificate = msg('renewed-certificate', { certificate: Cert
  * The first message on a supernode ↔ supernode link, both ways: where the sender listens and its
  * admission. Sent again when the credential is renewed. A link without a valid one is closed.
  */
-export const PeerHello = msg('peer-hello', { address: Address, credential: SupernodeCredentialSchema })
+export const PeerHello = msg('peer-hello', { address: HostPortText, credential: SupernodeCredentialSchema })
 export const DhtCall = msg('dht', { id: SafeUint, request: Type.Unknown() })
 export const DhtReply = msg('dht-reply', { id: SafeUint, response: Type.Unknown(), error: Type.Optional(Type.String({ maxLength: 300 })) })
 /** Deliver `envelope` to every device of `to` registered at the receiving supernode whose reach token is `token`. */
