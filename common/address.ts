@@ -3,6 +3,9 @@ import { isIP } from 'node:net'
 
 export interface HostPort { host: string, port: number }
 
+/** Bound on a HOST:PORT as text: a 253-character hostname, ":65535" and a little slack. */
+export const MAX_HOST_PORT_CHARS = 261
+
 const HOSTNAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/
 
 /** Parses "host:port" or "[v6]:port"; returns undefined for anything else. `allowPortZero` for listen addresses. */

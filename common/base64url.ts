@@ -2,6 +2,11 @@
 // signature and token on the wire.
 const BASE64URL = /^[A-Za-z0-9_-]*$/
 
+/** Characters of the unpadded base64url encoding of `bytes` bytes. */
+export function base64urlLength (bytes: number): number {
+  return Math.ceil(bytes * 4 / 3)
+}
+
 export function toBase64url (bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64url')
 }

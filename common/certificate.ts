@@ -56,8 +56,8 @@ export function signCertificate (sodium: Sodium, body: CertificateBody, issuerSe
 export interface VerifyOptions {
   /** The pinned login server public key. */
   issuerKey: Uint8Array
-  /** Current time, unix seconds. */
-  now: number
+  /** Current time, unix seconds (a Clock's now() is ms: divide by 1000). */
+  nowSeconds: number
 }
 
 export function verifyCertificate (sodium: Sodium, certificate: unknown, options: VerifyOptions): CertificateCheck {
@@ -90,10 +90,10 @@ export function verifyCertificate (sodium: Sodium, certificate: unknown, options
   if (typeof fields === 'string') {
     return fields.startsWith('version') ? reject('bad_version', fields) : reject('bad_fields', fields)
   }
-  if (fields.issued > options.now + CERTIFICATE_CLOCK_SKEW_SECONDS) {
-    return reject('not_yet_valid', `certificate issued in the future (${fields.issued}, now ${options.now})`)
+  if (fields.issued > options.nowSeconds + CERTIFICATE_CLOCK_SKEW_SECONDS) {
+    return reject('not_yet_valid', `certificate issued in the future (${fields.issued}, now ${options.nowSeconds})`)
   }
-  if (fields.expires <= options.now - CERTIFICATE_CLOCK_SKEW_SECONDS) {
+  if (fields.expires <= options.nowSeconds - CERTIFICATE_CLOCK_SKEW_SECONDS) {
     return reject('expired', `certificate expired at ${new Date(fields.expires * 1000).toISOString()}`)
   }
   return { ok: true, body: fields }

@@ -1,23 +1,37 @@
 // The login server's HTTP API, declared once: the server validates with these
 // schemas and the clients (CLI, nodes) are typed by them.
 import { Type, type Static } from 'typebox'
+import { Base64urlOfBytes, CertificateSchema, DeviceKey, HostPortText, SafeUint, Signature, SupernodeCredentialSchema, UsernameInput } from './schemas.js'
 
-const Base64url = (bytes: number) => Type.String({ pattern: '^[A-Za-z0-9_-]+$', minLength: Math.ceil(bytes * 4 / 3), maxLength: Math.ceil(bytes * 4 / 3) })
+export { ErrorBody } from './error-body.js'
 
-export const ErrorBody = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String() })
-})
-export type ErrorBody = Static<typeof ErrorBody>
+/** Every error code the login server answers with, and its HTTP status. */
+export const LOGIN_ERROR_STATUS = {
+  invalid_request: 400,
+  malformed_json: 400,
+  invalid_username: 400,
+  weak_password: 400,
+  unauthorized: 401,
+  invalid_credentials: 401,
+  invalid_certificate: 401,
+  invalid_signature: 401,
+  forbidden: 403,
+  not_found: 404,
+  username_taken: 409,
+  already_contacts: 409,
+  request_exists: 409,
+  address_limit: 409,
+  body_too_large: 413,
+  unsupported_media_type: 415,
+  unreachable: 422,
+  stale_signature: 422,
+  rate_limited: 429,
+  internal: 500,
+  busy: 503
+} as const
+export type LoginErrorCode = keyof typeof LOGIN_ERROR_STATUS
 
-/** Loose on purpose: the handler normalizes and says precisely what is wrong. */
-export const UsernameInput = Type.String({ minLength: 1, maxLength: 64 })
 export const PasswordInput = Type.String({ minLength: 1, maxLength: 1024 })
-export const DeviceKey = Base64url(32)
-
-export const CertificateSchema = Type.Object({
-  body: Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: 2048 }),
-  signature: Base64url(64)
-}, { additionalProperties: false })
 
 export const InfoResponse = Type.Object({
   publicKey: Type.String(),
@@ -39,8 +53,8 @@ export const CreateAccountResponse = Type.Object({ username: Type.String() })
  * device, the "device cookie" that is exempt from the per-username limit.
  */
 export const LoginProof = Type.Object({
-  timestamp: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
-  signature: Base64url(64)
+  timestamp: SafeUint,
+  signature: Signature
 }, { additionalProperties: false })
 export type LoginProof = Static<typeof LoginProof>
 
@@ -67,7 +81,7 @@ export const SupernodeInfo = Type.Object({
 export type SupernodeInfo = Static<typeof SupernodeInfo>
 
 /** The user's own lookup key seed and seal key (common/lookup-keys.ts): to publish its sealed locators. */
-export const OwnLookup = Type.Object({ seed: Base64url(32), sealKey: Base64url(32) }, { additionalProperties: false })
+export const OwnLookup = Type.Object({ seed: Base64urlOfBytes(32), sealKey: Base64urlOfBytes(32) }, { additionalProperties: false })
 
 export const CreateSessionResponse = Type.Object({
   token: Type.String(),
@@ -84,7 +98,7 @@ export const RevocationsQuery = Type.Object({ after: Type.Optional(Type.String({
 export const RevocationsResponse = Type.Object({
   revocations: Type.Array(Type.Object({
     id: Type.Integer({ minimum: 1 }),
-    key: Base64url(32),
+    key: Base64urlOfBytes(32),
     serial: Type.Integer({ minimum: 0 }),
     expires: Type.Integer({ minimum: 0 })
   }, { additionalProperties: false })),
@@ -136,7 +150,7 @@ export const ContactsResponse = Type.Object({
     username: Type.String(),
     since: Type.Integer(),
     lookupKey: Type.Optional(Type.String({ pattern: '^[0-9a-f]{64}$' })),
-    sealKey: Type.Optional(Base64url(32))
+    sealKey: Type.Optional(Base64urlOfBytes(32))
   }))
 })
 export const BlockInput = Type.Object({ username: UsernameInput }, { additionalProperties: false })
@@ -145,13 +159,13 @@ export const BlocksResponse = Type.Object({ blocked: Type.Array(Type.String()) }
 /** A supernode's signed heartbeat: `signature` is by its device key over canonical(SupernodeHeartbeatBody). */
 export const SupernodeHeartbeat = Type.Object({
   certificate: CertificateSchema,
-  address: Type.String({ minLength: 3, maxLength: 261 }),
+  address: HostPortText,
   load: Type.Object({
     hosts: Type.Integer({ minimum: 0, maximum: 1_000_000 }),
     capacity: Type.Integer({ minimum: 0, maximum: 1_000_000 })
   }, { additionalProperties: false }),
-  timestamp: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
-  signature: Base64url(64)
+  timestamp: SafeUint,
+  signature: Signature
 }, { additionalProperties: false })
 export type SupernodeHeartbeat = Static<typeof SupernodeHeartbeat>
 
@@ -161,12 +175,6 @@ export const SUPERNODE_HEARTBEAT_PURPOSE = 'voxmesh/supernode-heartbeat/v1'
 export function supernodeHeartbeatBody (hb: Omit<SupernodeHeartbeat, 'signature' | 'certificate'>, deviceKey: string) {
   return { purpose: SUPERNODE_HEARTBEAT_PURPOSE, deviceKey, address: hb.address, load: { ...hb.load }, timestamp: hb.timestamp }
 }
-
-/** A login-server-signed admission into the supernode mesh (common/supernode-credential.ts). */
-export const SupernodeCredentialSchema = Type.Object({
-  body: Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: 1400 }),
-  signature: Base64url(64)
-}, { additionalProperties: false })
 
 export const SupernodeHeartbeatResponse = Type.Object({
   listed: Type.Boolean(),

@@ -11,6 +11,7 @@ import type {
 } from './login-api.js'
 import type { Certificate } from './certificate.js'
 import { UserError } from './user-error.js'
+import { readErrorBody } from './error-body.js'
 
 export const DEFAULT_LOGIN_SERVER_URL = 'http://127.0.0.1:7700'
 const REQUEST_TIMEOUT_MS = 10_000
@@ -22,7 +23,7 @@ export interface RequestOptions {
   localAddress?: string
 }
 
-/** The server answered with an error body. */
+/** The server answered with an error body: `code` is one of LOGIN_ERROR_STATUS's (login-api.ts), or 'http_error' without a body. */
 export class LoginApiError extends Error {
   constructor (readonly status: number, readonly code: string, message: string, readonly retryAfterSeconds?: number) {
     super(message)
@@ -93,10 +94,9 @@ export class LoginClient {
     let parsed: unknown
     try { parsed = JSON.parse(response.text) } catch { parsed = undefined }
     if (response.status < 200 || response.status > 299) {
-      const error = (parsed as { error?: { code?: string, message?: string } } | undefined)?.error
+      const { code, message } = readErrorBody(response.status, parsed)
       const retryAfter = Number(response.headers['retry-after'] ?? NaN)
-      throw new LoginApiError(response.status, error?.code ?? 'http_error', error?.message ?? `HTTP ${response.status}`,
-        Number.isFinite(retryAfter) ? retryAfter : undefined)
+      throw new LoginApiError(response.status, code, message, Number.isFinite(retryAfter) ? retryAfter : undefined)
     }
     return parsed as T
   }

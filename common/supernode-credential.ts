@@ -38,7 +38,9 @@ export interface SupernodeCredentialBody {
   address: string
   /** 64 hex characters: this supernode's place in the DHT, chosen by the login server. */
   dhtId: string
+  /** Unix seconds (signed: the wire name stays). */
   issued: number
+  /** Unix seconds (signed: the wire name stays). */
   expires: number
 }
 
@@ -70,8 +72,8 @@ export function verifySupernodeCredential (
   }
   const fields = checkFields(sodium, canonicalDecode(bodyBytes))
   if (typeof fields === 'string') return reject(`supernode credential ${fields}`)
-  if (fields.issued > options.now + CERTIFICATE_CLOCK_SKEW_SECONDS) return reject('supernode credential is issued in the future')
-  if (fields.expires <= options.now) return reject(`supernode credential expired at ${new Date(fields.expires * 1000).toISOString()}`)
+  if (fields.issued > options.nowSeconds + CERTIFICATE_CLOCK_SKEW_SECONDS) return reject('supernode credential is issued in the future')
+  if (fields.expires <= options.nowSeconds) return reject(`supernode credential expired at ${new Date(fields.expires * 1000).toISOString()}`)
   const expect = options.expect ?? {}
   if (expect.deviceKey !== undefined && fields.deviceKey !== expect.deviceKey) return reject('supernode credential is for another device')
   if (expect.address !== undefined && fields.address !== expect.address) return reject(`supernode credential is for ${fields.address}, not ${expect.address}`)

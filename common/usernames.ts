@@ -1,11 +1,23 @@
-// Usernames: 3–32 characters of [a-z0-9._-], stored lower-case.
+// Usernames: 3–32 characters of [a-z0-9._-], stored lower-case. The one place
+// that says what a username is: every program normalises and describes it from here.
 export const USERNAME_PATTERN = /^[a-z0-9._-]{3,32}$/
 // Checked on the input *before* lower-casing: String.prototype.toLowerCase maps
 // some non-ASCII characters to ASCII (U+212A KELVIN SIGN → "k"), which would
 // let look-alike names through.
 const USERNAME_INPUT_PATTERN = /^[A-Za-z0-9._-]{3,32}$/
 
+/** Bound on a username as typed: loose on purpose, the receiver normalises it and says what is wrong. */
+export const MAX_USERNAME_INPUT_CHARS = 64
+
+/** What a valid username looks like, in words, for error messages and help. */
+export const USERNAME_RULE = '3–32 characters of a-z, 0-9, ".", "_" or "-"'
+
 /** Returns the stored (lower-case) form, or undefined when the input is not a valid username. */
 export function normalizeUsername (input: string): string | undefined {
   return USERNAME_INPUT_PATTERN.test(input) ? input.toLowerCase() : undefined
+}
+
+/** The sentence an API answers with when `field` is not a valid username. */
+export function invalidUsernameMessage (field = 'username'): string {
+  return `${field} must be ${USERNAME_RULE}`
 }

@@ -4,6 +4,7 @@ import Fastify, { LogController, type FastifyError, type FastifyRequest } from '
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { dhtIdSecretOf } from '../common/supernode-credential.js'
 import { DEFAULT_CERTIFICATE_TTL_SECONDS, DEFAULT_MAX_SUPERNODES_PER_ADDRESS, DEFAULT_RATE_LIMITS, MAX_BODY_BYTES, type RateLimits } from './constants.js'
+import { errorBody, noRouteBody } from '../common/error-body.js'
 import { ApiError, type ErrorCode } from './errors.js'
 import { createAuthenticator, type App, type LoginServerComponents, type LoginServerInit, type RouteContext } from './context.js'
 import { createMetrics } from './metrics.js'
@@ -52,13 +53,13 @@ export async function buildLoginServerApp (components: LoginServerComponents, in
     dhtIdSecret: dhtIdSecretOf(components.signingKey.secretKey),
     limiters,
     metrics,
-    now,
+    nowSeconds: now,
     authenticate: createAuthenticator(components.store, now),
     limit (limiter, key) {
-      const retryAfter = limiters[limiter].hit(key, now())
-      if (retryAfter > 0) {
+      const retryAfterSeconds = limiters[limiter].hit(key, now())
+      if (retryAfterSeconds > 0) {
         metrics.rateLimited.inc({ limiter })
-        throw new ApiError('rate_limited', `too many requests; retry in ${retryAfter} s`, retryAfter)
+        throw new ApiError('rate_limited', `too many requests; retry in ${retryAfterSeconds} s`, retryAfterSeconds)
       }
     }
   }
@@ -72,10 +73,10 @@ export async function buildLoginServerApp (components: LoginServerComponents, in
     if (code === 'internal') request.log.error({ err }, 'request failed')
     else refusals.set(request, { code, message })
     if (err instanceof ApiError && err.retryAfterSeconds !== undefined) void reply.header('Retry-After', String(err.retryAfterSeconds))
-    return reply.status(status).send({ error: { code, message } })
+    return reply.status(status).send(errorBody(code, message))
   })
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }))
+    reply.status(404).send(noRouteBody(request.method, request.url)))
 
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched'

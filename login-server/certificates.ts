@@ -3,7 +3,7 @@ import { signCertificate, CERTIFICATE_VERSION, type Certificate } from '../commo
 import type { RouteContext } from './context.js'
 
 export async function issueCertificate (ctx: RouteContext, user: string, deviceKey: string): Promise<Certificate> {
-  const issued = ctx.now()
+  const issued = ctx.nowSeconds()
   const expires = issued + ctx.certificateTtlSeconds
   const serial = await ctx.components.store.recordCertificate(user, deviceKey, issued, expires)
   ctx.metrics.certificatesIssued.inc()

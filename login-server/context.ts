@@ -48,7 +48,7 @@ export interface RouteContext {
   limiters: Record<keyof RateLimits, RateLimiter>
   metrics: LoginMetrics
   /** Unix seconds. */
-  now: () => number
+  nowSeconds: () => number
   /** Resolves the bearer token to its session, or throws 401. */
   authenticate: (request: FastifyRequest) => Promise<Session & { tokenHash: Uint8Array }>
   /** Throws 429 when `key` is over `limiter`'s limit. */

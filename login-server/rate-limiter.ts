@@ -8,7 +8,7 @@ export interface RateLimiter {
   /** Counts one hit; returns 0 when allowed, else the seconds until the key may try again. */
   hit (key: string, nowSeconds: number): number
   /** The seconds until `key` may try again (0: now), without counting a hit. */
-  retryAfter (key: string, nowSeconds: number): number
+  retryAfterSeconds (key: string, nowSeconds: number): number
   /** Takes back one hit counted in the current window (e.g. a login attempt that succeeded). */
   forgive (key: string, nowSeconds: number): void
 }
@@ -36,7 +36,7 @@ export function createRateLimiter ({ limit, windowSeconds }: RateLimit): RateLim
       window.count++
       return window.count > limit ? secondsLeft(window, now) : 0
     },
-    retryAfter (key, now) {
+    retryAfterSeconds (key, now) {
       const window = windows.get(key)
       // Limited once `limit` hits are counted: the next one would be refused.
       if (window === undefined || window.count < limit || now - window.start >= windowSeconds) return 0

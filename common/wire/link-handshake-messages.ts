@@ -6,7 +6,7 @@ import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { canonicalDecode, canonicalEncode } from '../canonical.js'
 import { fromBase64url } from '../base64url.js'
-import { MAX_CERTIFICATE_BODY_BYTES } from '../certificate.js'
+import { Base64urlOfBytes, CertificateSchema, Signature } from '../schemas.js'
 
 /** Bound on one handshake message; a real hello is about 1.6 KiB. */
 export const MAX_HANDSHAKE_MESSAGE_BYTES = 4096
@@ -15,41 +15,29 @@ export const LINK_PROTOCOL_VERSION = 1
 export const HANDSHAKE_NONCE_BYTES = 32
 /** X25519 public key (crypto_kx_PUBLICKEYBYTES). */
 export const EPHEMERAL_KEY_BYTES = 32
-/** Ed25519 detached signature (crypto_sign_BYTES). */
-export const SIGNATURE_BYTES = 64
-
-const base64urlLength = (bytes: number): number => Math.ceil(bytes * 4 / 3)
-const ExactBase64url = (bytes: number) => Type.String({
-  pattern: '^[A-Za-z0-9_-]*$', minLength: base64urlLength(bytes), maxLength: base64urlLength(bytes)
-})
-
-const CertificateField = Type.Object({
-  body: Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: base64urlLength(MAX_CERTIFICATE_BODY_BYTES) }),
-  signature: ExactBase64url(SIGNATURE_BYTES)
-}, { additionalProperties: false })
 
 export const HelloMessage = Type.Object({
   t: Type.Literal('hello'),
   v: Type.Literal(LINK_PROTOCOL_VERSION),
-  certificate: CertificateField,
-  eph: ExactBase64url(EPHEMERAL_KEY_BYTES),
-  nonce: ExactBase64url(HANDSHAKE_NONCE_BYTES)
+  certificate: CertificateSchema,
+  eph: Base64urlOfBytes(EPHEMERAL_KEY_BYTES),
+  nonce: Base64urlOfBytes(HANDSHAKE_NONCE_BYTES)
 }, { additionalProperties: false })
 export type HelloMessage = Static<typeof HelloMessage>
 
 export const WelcomeMessage = Type.Object({
   t: Type.Literal('welcome'),
   v: Type.Literal(LINK_PROTOCOL_VERSION),
-  certificate: CertificateField,
-  eph: ExactBase64url(EPHEMERAL_KEY_BYTES),
-  nonce: ExactBase64url(HANDSHAKE_NONCE_BYTES),
-  sig: ExactBase64url(SIGNATURE_BYTES)
+  certificate: CertificateSchema,
+  eph: Base64urlOfBytes(EPHEMERAL_KEY_BYTES),
+  nonce: Base64urlOfBytes(HANDSHAKE_NONCE_BYTES),
+  sig: Signature
 }, { additionalProperties: false })
 export type WelcomeMessage = Static<typeof WelcomeMessage>
 
 export const AuthMessage = Type.Object({
   t: Type.Literal('auth'),
-  sig: ExactBase64url(SIGNATURE_BYTES)
+  sig: Signature
 }, { additionalProperties: false })
 export type AuthMessage = Static<typeof AuthMessage>
 

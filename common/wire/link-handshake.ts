@@ -66,7 +66,7 @@ export interface LinkHandshakeOptions {
   /** The pinned login server public key. */
   issuerKey: Uint8Array
   /** Unix seconds. */
-  now: () => number
+  nowSeconds: () => number
   /** base64url device key the peer must have (e.g. the supernode we meant to dial). */
   expectedDeviceKey?: string
   /**
@@ -99,8 +99,8 @@ type State =
 function peerFromCertificate (
   sodium: Sodium, options: LinkHandshakeOptions, ownDeviceKey: string, certificate: Certificate
 ): LinkPeer | { reason: LinkErrorReason, message: string } {
-  const { issuerKey, now, expectedDeviceKey } = options
-  const check = verifyCertificate(sodium, certificate, { issuerKey, now: now() })
+  const { issuerKey, nowSeconds, expectedDeviceKey } = options
+  const check = verifyCertificate(sodium, certificate, { issuerKey, nowSeconds: nowSeconds() })
   if (!check.ok) return { reason: 'bad_certificate', message: `peer certificate rejected (${check.reason}): ${check.message}` }
   const refused = options.refusePeer?.(check.body)
   if (refused !== undefined) return { reason: 'bad_certificate', message: `peer certificate refused: ${refused}` }

@@ -49,6 +49,7 @@ export type VerifiedLocator =
 export interface LocatorContent {
   supernode: { address: string, deviceKey: string }
   seq: number
+  /** Unix seconds. */
   expires: number
 }
 
@@ -86,14 +87,14 @@ export function verifyLocator (sodium: Sodium, record: unknown, options: VerifyO
       message: `locator is about ${locator.user}/${locator.deviceKey} but signed by ${signer.user}/${signer.deviceKey}`
     }
   }
-  if (locator.expires <= options.now) {
-    return { ok: false, reason: 'expired', message: `locator expired at ${locator.expires} (now ${options.now})` }
+  if (locator.expires <= options.nowSeconds) {
+    return { ok: false, reason: 'expired', message: `locator expired at ${locator.expires} (now ${options.nowSeconds})` }
   }
-  if (locator.expires > options.now + MAX_LOCATOR_LIFETIME_SECONDS) {
+  if (locator.expires > options.nowSeconds + MAX_LOCATOR_LIFETIME_SECONDS) {
     return {
       ok: false,
       reason: 'lifetime_too_long',
-      message: `locator expires at ${locator.expires}, more than ${MAX_LOCATOR_LIFETIME_SECONDS} s after now ${options.now}`
+      message: `locator expires at ${locator.expires}, more than ${MAX_LOCATOR_LIFETIME_SECONDS} s after now ${options.nowSeconds}`
     }
   }
   return { ok: true, locator }

@@ -100,7 +100,7 @@ export function openSealedRecord (
   options: VerifyOptions
 ): OpenedSealedLocator {
   if (record.key !== capability.lookupKey) return { ok: false, reason: 'record is not under the capability\'s lookup key' }
-  const check = checkSealedRecord(sodium, record, options.now * 1000)
+  const check = checkSealedRecord(sodium, record, options.nowSeconds * 1000)
   if (!check.ok) return { ok: false, reason: check.reason }
   const sealKey = fromBase64url(capability.sealKey)
   if (sealKey?.length !== sodium.crypto_secretbox_KEYBYTES) return { ok: false, reason: 'capability has no 32-byte seal key' }

@@ -1,5 +1,5 @@
 import { CreateAccountRequest, CreateAccountResponse, ErrorBody } from '../../common/login-api.js'
-import { normalizeUsername } from '../../common/usernames.js'
+import { invalidUsernameMessage, normalizeUsername } from '../../common/usernames.js'
 import { addressPrefix } from '../../common/address.js'
 import { MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS } from '../constants.js'
 import { ApiError } from '../errors.js'
@@ -8,9 +8,7 @@ import type { App, RouteContext } from '../context.js'
 /** Username in stored form, or a 400 that says what a valid one looks like. */
 export function requireUsername (input: string, field = 'username'): string {
   const username = normalizeUsername(input)
-  if (username === undefined) {
-    throw new ApiError('invalid_username', `${field} must be 3–32 characters of a-z, 0-9, ".", "_" or "-"`)
-  }
+  if (username === undefined) throw new ApiError('invalid_username', invalidUsernameMessage(field))
   return username
 }
 
@@ -38,7 +36,7 @@ export function registerAccountRoutes (app: App, ctx: RouteContext): void {
     // Counted per network (/24, /64): one person's many addresses share one allowance.
     ctx.limit('accountsPerIp', addressPrefix(request.ip))
     const hash = await ctx.components.passwords.hash(password)
-    if (await ctx.components.store.createAccount(username, hash, ctx.now()) === 'taken') {
+    if (await ctx.components.store.createAccount(username, hash, ctx.nowSeconds()) === 'taken') {
       throw new ApiError('username_taken', `the username "${username}" is taken`)
     }
     ctx.metrics.accountsCreated.inc()

@@ -12,7 +12,7 @@ export function registerBlockRoutes (app: App, ctx: RouteContext): void {
     const target = requireUsername(request.body.username)
     if (target === username) throw new ApiError('invalid_request', 'you cannot block yourself')
     if (await store.getAccount(target) === undefined) throw new ApiError('not_found', `there is no user "${target}"`)
-    await store.block(username, target, ctx.now())
+    await store.block(username, target, ctx.nowSeconds())
     return await reply.status(204).send(null)
   })
 

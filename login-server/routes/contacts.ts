@@ -39,7 +39,7 @@ export function registerContactRoutes (app: App, ctx: RouteContext): void {
       throw new ApiError('rate_limited', `you have ${MAX_PENDING_OUTGOING_REQUESTS} pending requests; wait for answers first`)
     }
     const hidden = await store.isBlocked(to, from)
-    const result = await store.createContactRequest(from, to, message, ctx.now(), hidden)
+    const result = await store.createContactRequest(from, to, message, ctx.nowSeconds(), hidden)
     if (result.kind === 'accepted') {
       request.log.info({ from, to }, 'contact request completed a pending reverse request: now contacts')
       return await reply.status(200).send({ status: 'accepted' })
@@ -52,7 +52,7 @@ export function registerContactRoutes (app: App, ctx: RouteContext): void {
     return {
       incoming: await store.listIncomingRequests(username),
       outgoing: await store.listOutgoingRequests(username),
-      accepted: await store.listAcceptedRequests(username, ctx.now() - ACCEPTED_REQUESTS_SHOWN_SECONDS)
+      accepted: await store.listAcceptedRequests(username, ctx.nowSeconds() - ACCEPTED_REQUESTS_SHOWN_SECONDS)
     }
   })
 
@@ -60,7 +60,7 @@ export function registerContactRoutes (app: App, ctx: RouteContext): void {
     schema: { params: RequestIdParams, response: { 200: Done, '4xx': ErrorBody } }
   }, async request => {
     const { username } = await ctx.authenticate(request)
-    if (await store.acceptContactRequest(Number(request.params.id), username, ctx.now()) === 'not_found') {
+    if (await store.acceptContactRequest(Number(request.params.id), username, ctx.nowSeconds()) === 'not_found') {
       throw new ApiError('not_found', `no pending request ${request.params.id} addressed to you`)
     }
     return { status: 'accepted' }

@@ -12,11 +12,11 @@ export function registerInfoRoutes (app: App, ctx: RouteContext): void {
 
   app.get('/healthz', { schema: { response: { 200: Type.Object({ status: Type.String(), liveSupernodes: Type.Integer() }) } } }, async () => {
     // Touches the database, so a broken store shows as unhealthy (500).
-    return { status: 'ok', liveSupernodes: await ctx.components.store.countLiveSupernodes(ctx.now()) }
+    return { status: 'ok', liveSupernodes: await ctx.components.store.countLiveSupernodes(ctx.nowSeconds()) }
   })
 
   app.get('/metrics', async (_request, reply) => {
-    ctx.metrics.liveSupernodes.set(await ctx.components.store.countLiveSupernodes(ctx.now()))
+    ctx.metrics.liveSupernodes.set(await ctx.components.store.countLiveSupernodes(ctx.nowSeconds()))
     return await reply.type(ctx.metrics.registry.contentType).send(await ctx.metrics.registry.metrics())
   })
 }

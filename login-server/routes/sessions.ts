@@ -30,7 +30,7 @@ export function registerSessionRoutes (app: App, ctx: RouteContext): void {
     }
     // An impossible username is treated like an unknown one: same answer, same work.
     const username = normalizeUsername(request.body.username) ?? `invalid:${request.body.username.slice(0, 32)}`
-    const now = ctx.now()
+    const now = ctx.nowSeconds()
 
     // Device cookies (OWASP): a device that proves its key and logged in as this
     // user before is known. Its attempts count only against its own failures,
@@ -60,10 +60,10 @@ export function registerSessionRoutes (app: App, ctx: RouteContext): void {
     // types the password right is never limited by their own logins.
     const limiter = known ? ctx.limiters.sessionsPerKnownDevice : ctx.limiters.sessionsPerUsername
     const limitKey = known ? `${username} ${deviceKey}` : username
-    const retryAfter = limiter.hit(limitKey, now)
-    if (retryAfter > 0) {
+    const retryAfterSeconds = limiter.hit(limitKey, now)
+    if (retryAfterSeconds > 0) {
       ctx.metrics.rateLimited.inc({ limiter: known ? 'sessionsPerKnownDevice' : 'sessionsPerUsername' })
-      reject('rate_limited', new ApiError('rate_limited', `too many failed logins for this user${known ? ' on this device' : ''}; retry in ${retryAfter} s`, retryAfter))
+      reject('rate_limited', new ApiError('rate_limited', `too many failed logins for this user${known ? ' on this device' : ''}; retry in ${retryAfterSeconds} s`, retryAfterSeconds))
     }
 
     let wrongPassword = false
@@ -104,7 +104,7 @@ export function registerSessionRoutes (app: App, ctx: RouteContext): void {
   // (GET /v1/revocations) every few seconds and refuse them, on open links too.
   app.delete('/v1/sessions', async (request, reply) => {
     const session = await ctx.authenticate(request)
-    await store.endSession(session.tokenHash, ctx.now(), CERTIFICATE_CLOCK_SKEW_SECONDS)
+    await store.endSession(session.tokenHash, ctx.nowSeconds(), CERTIFICATE_CLOCK_SKEW_SECONDS)
     request.log.info({ username: session.username }, 'session ended (logout); the device\'s certificates are revoked')
     return await reply.status(204).send()
   })
@@ -112,7 +112,7 @@ export function registerSessionRoutes (app: App, ctx: RouteContext): void {
   app.get('/v1/revocations', {
     schema: { querystring: RevocationsQuery, response: { 200: RevocationsResponse, '4xx': ErrorBody } }
   }, async request => {
-    const rows = await store.listRevocations(Number(request.query.after ?? 0), ctx.now(), MAX_REVOCATIONS_PER_PAGE + 1)
+    const rows = await store.listRevocations(Number(request.query.after ?? 0), ctx.nowSeconds(), MAX_REVOCATIONS_PER_PAGE + 1)
     return {
       revocations: rows.slice(0, MAX_REVOCATIONS_PER_PAGE)
         .map(row => ({ id: row.id, key: revocationKey(sodium, row.username, row.deviceKey), serial: row.serial, expires: row.expiresAt })),

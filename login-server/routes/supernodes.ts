@@ -30,8 +30,8 @@ export function registerSupernodeRoutes (app: App, ctx: RouteContext): void {
   }, async request => {
     const hb = request.body
     ctx.limit('supernodeRegistrationsPerIp', request.ip)
-    const now = ctx.now()
-    const check = verifyCertificate(sodium, hb.certificate, { issuerKey: signingKey.publicKey, now })
+    const now = ctx.nowSeconds()
+    const check = verifyCertificate(sodium, hb.certificate, { issuerKey: signingKey.publicKey, nowSeconds: now })
     if (!check.ok) throw new ApiError('invalid_certificate', `certificate rejected (${check.reason}): ${check.message}`)
     const { user, deviceKey } = check.body
 
@@ -117,7 +117,7 @@ function groupOfAddress (address: string): string {
 
 /** A random sample of live supernodes, as handed to nodes for their host cache. */
 export async function sampleSupernodes (ctx: RouteContext): Promise<SupernodeInfo[]> {
-  const entries = await ctx.components.store.sampleLiveSupernodes(ctx.now(), SUPERNODE_SAMPLE_SIZE)
+  const entries = await ctx.components.store.sampleLiveSupernodes(ctx.nowSeconds(), SUPERNODE_SAMPLE_SIZE)
   return entries.map(entry => ({
     user: entry.username, deviceKey: entry.deviceKey, address: entry.address, load: { hosts: entry.hosts, capacity: entry.capacity }
   }))

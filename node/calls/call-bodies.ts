@@ -3,10 +3,9 @@
 // the media) is additionally sealed to the one device that should read it.
 import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
+import { DeviceKey, Username } from '../../common/schemas.js'
 
-const Username = Type.String({ pattern: '^[a-z0-9._-]{3,32}$' })
 const CallId = Type.String({ pattern: '^[A-Za-z0-9_-]{16,32}$' })
-const DeviceKey = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })
 /** crypto_box_seal output, base64url; bounded like the SDP inside (16 KiB). */
 const Sealed = Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: 22_000 })
 

@@ -2,20 +2,19 @@
 import { Command } from 'commander'
 import { DEFAULT_LOGIN_SERVER_URL, LoginApiError, LoginClient } from '../../common/login-client.js'
 import { readPassword } from '../../common/password-input.js'
-import { normalizeUsername } from '../../common/usernames.js'
+import { normalizeUsername, USERNAME_RULE } from '../../common/usernames.js'
 import { UserError } from '../../common/user-error.js'
 
 export function accountCommand (): Command {
   const account = new Command('account').description('manage your voxmesh account')
   account.command('create')
     .description('create an account (password from --password-file, $VOXMESH_PASSWORD, or a prompt on a terminal)')
-    .argument('<name>', 'username: 3–32 characters of a-z, 0-9, ".", "_", "-"')
+    .argument('<name>', `username: ${USERNAME_RULE}`)
     .option('--login-server <url>', 'login server URL', DEFAULT_LOGIN_SERVER_URL)
     .option('--password-file <file>', 'read the password from this file (first line)')
     .action(async (name: string, opts: { loginServer: string, passwordFile?: string }) => {
-      if (normalizeUsername(name) === undefined) {
-        throw new UserError(`"${name}" is not a valid username: use 3–32 characters of a-z, 0-9, ".", "_" or "-"`)
-      }
+      const username = normalizeUsername(name)
+      if (username === undefined) throw new UserError(`"${name}" is not a valid username: use ${USERNAME_RULE}`)
       const password = await readPassword({ passwordFile: opts.passwordFile, prompt: 'New password: ', confirm: true })
       try {
         const { username } = await new LoginClient(opts.loginServer).createAccount(name, password)
@@ -23,7 +22,7 @@ export function accountCommand (): Command {
       } catch (err) {
         if (err instanceof LoginApiError) {
           switch (err.code) {
-            case 'username_taken': throw new UserError(`the username "${name.toLowerCase()}" is taken; pick another`)
+            case 'username_taken': throw new UserError(`the username "${username}" is taken; pick another`)
             case 'weak_password': throw new UserError(`password refused: ${err.message}`)
             case 'rate_limited': throw new UserError(`too many new accounts from this address; try again in ${err.retryAfterSeconds ?? 'a few'} s`)
           }

@@ -93,6 +93,7 @@ function audioFlags (command: Command, who: 'you' | 'the caller'): Command {
     .option('--record <file>', 'record what the other side sends to this WAV file')
 }
 
+/** `duration` is --duration's seconds (commander names the field after the flag). */
 interface CallFlags extends AudioFlags, ClientOptions { duration?: number, relayOnly?: boolean }
 
 /** What ended `call`: the call's end, or the event stream failing first. */

@@ -2,10 +2,10 @@
 // running on a data dir through its control API (control.json in that dir).
 import { Command, InvalidArgumentError } from 'commander'
 import { UserError } from '../../common/user-error.js'
-import type { UserStatus } from '../overlay/host.js'
+import { isSettableStatus, SETTABLE_STATUSES, type SettableStatus } from '../../common/presence.js'
+import { normalizeUsername } from '../../common/usernames.js'
 import { DEFAULT_NODE_DATA_DIR } from '../runtime/defaults.js'
 import { ControlClient } from '../control/client.js'
-import { SETTABLE_STATUSES } from '../control/control-api.js'
 import { confirm, formatContacts, formatRequests, formatSendResult, formatStatus } from '../control/format.js'
 
 export interface ClientOptions { dataDir?: string, json?: boolean }
@@ -51,7 +51,7 @@ function contactAction (name: string, description: string, run: (client: Control
     .argument('<name>', 'username')
     .action(async (who: string, _opts: ClientOptions, command: Command) => {
       const { dataDir, json } = resolve(command)
-      const username = who.toLowerCase()
+      const username = normalizeUsername(who) ?? who
       await run(ControlClient.fromDataDir(dataDir), who)
       output(json, { username, status: result }, done(username))
     })
@@ -71,7 +71,7 @@ function contactsCommand (): Command {
     .argument('[message...]', 'a note for NAME')
     .action(async (who: string, message: string[], _opts: ClientOptions, command: Command) => {
       const { dataDir, json } = resolve(command)
-      const username = who.toLowerCase()
+      const username = normalizeUsername(who) ?? who
       const { status } = await ControlClient.fromDataDir(dataDir).addContact(who, message.length === 0 ? undefined : message.join(' '))
       output(json, { username, status }, confirm.add(username, status))
     }))
@@ -98,10 +98,10 @@ function presenceCommand (): Command {
     .description('set your status as your contacts see it (invisible: shown offline, still callable)')
     .argument('<status>', SETTABLE_STATUSES.join('|'), (value: string) => {
       const status = value.toLowerCase()
-      if (!(SETTABLE_STATUSES as readonly string[]).includes(status)) throw new InvalidArgumentError(`expected one of ${SETTABLE_STATUSES.join(', ')}`)
+      if (!isSettableStatus(status)) throw new InvalidArgumentError(`expected one of ${SETTABLE_STATUSES.join(', ')}`)
       return status
     })
-    .action(async (status: UserStatus, _opts: ClientOptions, command: Command) => {
+    .action(async (status: SettableStatus, _opts: ClientOptions, command: Command) => {
       const { dataDir, json } = resolve(command)
       await ControlClient.fromDataDir(dataDir).setPresence(status)
       output(json, { status }, confirm.presence(status))
@@ -115,7 +115,7 @@ function msgCommand (): Command {
     .argument('<text...>', 'the message (the words are joined with spaces)')
     .action(async (who: string, words: string[], _opts: ClientOptions, command: Command) => {
       const { dataDir, json } = resolve(command)
-      const username = who.toLowerCase()
+      const username = normalizeUsername(who) ?? who
       const result = await ControlClient.fromDataDir(dataDir).sendMessage(who, words.join(' '))
       const { text, ok } = formatSendResult(username, result)
       if (json) {

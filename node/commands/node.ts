@@ -58,6 +58,7 @@ interface NodeCommandOptions {
   passwordFile?: string
   json: boolean
   shell: boolean
+  /** ms: commander names it after --promote-after, whose parser turns the duration into milliseconds. */
   promoteAfter: number
   minFreeMemory: number
   maxLoadPerCore: number
@@ -73,6 +74,7 @@ interface NodeCommandOptions {
   speaker: boolean
   allowCallsFromAnyone: boolean
   callWaiting: boolean
+  /** ms: parsed from --ring-timeout's seconds. */
   ringTimeout?: number
   relayAllowPrivate: boolean
 }

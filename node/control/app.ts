@@ -8,6 +8,7 @@ import Fastify, {
 } from 'fastify'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { silentLogger, type Logger } from '../../common/logger.js'
+import { errorBody, noRouteBody } from '../../common/error-body.js'
 import type { NodeApi } from '../runtime/api.js'
 import { MAX_CONTROL_BODY_BYTES, SSE_MAX_CLIENTS } from './constants.js'
 import { DEFAULT_EVENT_STREAM_BOUNDS, type EventStreamBounds } from './event-stream.js'
@@ -51,10 +52,10 @@ export function buildControlApp (api: NodeApi, token: string, options: ControlAp
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { status, code, message } = describeError(err)
     if (status >= 500) log.error({ err, method: request.method, url: request.url }, 'control request failed')
-    return reply.status(status).send({ error: { code, message } })
+    return reply.status(status).send(errorBody(code, message))
   })
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } }))
+    reply.status(404).send(noRouteBody(request.method, request.url)))
   app.addHook('onResponse', async (request, reply) => {
     log.debug({ method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'control request')
   })
@@ -73,7 +74,7 @@ function requireToken (app: ControlApp, token: string): void {
     const match = /^Bearer +([^ ]+)$/i.exec(request.headers.authorization ?? '')
     if (match === null || !timingSafeEqual(sha256(match[1] as string), expected)) {
       return await reply.status(401).header('www-authenticate', 'Bearer error="invalid_token"')
-        .send({ error: { code: 'invalid_token', message: 'missing or wrong control token (the node keeps it in control.json in its data dir)' } })
+        .send(errorBody('invalid_token', 'missing or wrong control token (the node keeps it in control.json in its data dir)'))
     }
   })
 }

@@ -2,10 +2,11 @@
 // script in TypeScript). Errors come back as UserErrors that read well on one line.
 import type { Static } from 'typebox'
 import { UserError } from '../../common/user-error.js'
+import { readErrorBody } from '../../common/error-body.js'
 import type {
   CallAudioOptions, CallInfo, CallOptions, ContactRequestsView, ContactView, NodeEvent, NodeStatus, SendMessageResult
 } from '../runtime/api.js'
-import type { UserStatus } from '../overlay/host.js'
+import type { UserStatus } from '../../common/presence.js'
 import type { AddContactResponse } from './control-api.js'
 import { CONTROL_REQUEST_TIMEOUT_MS } from './constants.js'
 import { readControlFile } from './control-file.js'
@@ -161,10 +162,9 @@ export class ControlClient {
   }
 
   private async errorFrom (response: Response): Promise<ControlApiError> {
-    let error: { code?: unknown, message?: unknown } | undefined
-    try { error = (await response.json() as { error?: typeof error }).error } catch {}
-    const code = typeof error?.code === 'string' ? error.code : 'http_error'
-    const message = typeof error?.message === 'string' ? error.message : `HTTP ${response.status}`
+    let body: unknown
+    try { body = await response.json() } catch {}
+    const { code, message } = readErrorBody(response.status, body)
     // Only the control API's own 401: a login server's 401 passed through by the node reads as itself.
     if (response.status === 401 && code === 'invalid_token') {
       return new ControlApiError(401, code, `the node at ${this.url} refused the control token: ${message}`)

@@ -11,8 +11,6 @@ export const MAX_CONTROL_BODY_BYTES = 64 * 1024
 export const MAX_MESSAGE_CHARS = 2000
 /** The text of a contact request (the login server's own limit). */
 export const MAX_CONTACT_MESSAGE_CHARS = 500
-/** Loose on purpose: the server normalizes and says what a valid username looks like. */
-export const MAX_USERNAME_INPUT_CHARS = 64
 
 /** An idle event stream gets a comment line this often, so proxies and clients see it is alive. */
 export const SSE_HEARTBEAT_MS = 15_000

@@ -1,30 +1,22 @@
 // The local control API's request and response bodies, declared once: the
 // server validates with these schemas, the client is typed by them.
-import { Type, type Static } from 'typebox'
+import { Type } from 'typebox'
 import {
-  MAX_CALL_ID_CHARS, MAX_CONTACT_MESSAGE_CHARS, MAX_MESSAGE_CHARS, MAX_PATH_CHARS, MAX_TONE_HZ, MAX_USERNAME_INPUT_CHARS, MIN_TONE_HZ
+  MAX_CALL_ID_CHARS, MAX_CONTACT_MESSAGE_CHARS, MAX_MESSAGE_CHARS, MAX_PATH_CHARS, MAX_TONE_HZ, MIN_TONE_HZ
 } from './constants.js'
+import { UsernameInput } from '../../common/schemas.js'
+import { PresenceStatusSchema, SettableStatusSchema, UserStatusSchema } from '../../common/presence.js'
 
-export const ErrorBody = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String() })
-})
-export type ErrorBody = Static<typeof ErrorBody>
+export { ErrorBody } from '../../common/error-body.js'
 
-const UsernameInput = Type.String({ minLength: 1, maxLength: MAX_USERNAME_INPUT_CHARS })
 export const UsernameParams = Type.Object({ username: UsernameInput })
-
-export const SETTABLE_STATUSES = ['online', 'away', 'busy', 'invisible'] as const
-export const PRESENCE_VIEW_STATUSES = ['online', 'away', 'busy', 'offline'] as const
-
-const PresenceView = Type.Union([Type.Literal('online'), Type.Literal('away'), Type.Literal('busy'), Type.Literal('offline')])
-export const SettableStatus = Type.Union([Type.Literal('online'), Type.Literal('away'), Type.Literal('busy'), Type.Literal('invisible')])
 
 export const AddContactInput = Type.Object({
   username: UsernameInput,
   message: Type.Optional(Type.String({ maxLength: MAX_CONTACT_MESSAGE_CHARS }))
 }, { additionalProperties: false })
 export const BlockInput = Type.Object({ username: UsernameInput }, { additionalProperties: false })
-export const PresenceInput = Type.Object({ status: SettableStatus }, { additionalProperties: false })
+export const PresenceInput = Type.Object({ status: SettableStatusSchema }, { additionalProperties: false })
 export const SendMessageInput = Type.Object({
   to: UsernameInput,
   text: Type.String({ minLength: 1, maxLength: MAX_MESSAGE_CHARS })
@@ -67,7 +59,7 @@ export const StatusResponse = Type.Object({
   user: Type.String(),
   role: Type.Union([Type.Literal('host'), Type.Literal('supernode')]),
   supernode: Type.Union([SupernodeView, Type.Null()]),
-  presence: Type.Union([...PresenceView.anyOf, Type.Literal('invisible')]),
+  presence: UserStatusSchema,
   peers: Type.Integer(),
   hosts: Type.Integer(),
   uptimeSeconds: Type.Number(),
@@ -78,7 +70,7 @@ export const StatusResponse = Type.Object({
 }, open)
 
 export const ContactsResponse = Type.Object({
-  contacts: Type.Array(Type.Object({ username: Type.String(), status: PresenceView, since: Type.Number() }, open))
+  contacts: Type.Array(Type.Object({ username: Type.String(), status: PresenceStatusSchema, since: Type.Number() }, open))
 })
 
 const RequestView = Type.Object({
@@ -93,7 +85,7 @@ export const RequestsResponse = Type.Object({
 
 export const AddContactResponse = Type.Object({ status: Type.Union([Type.Literal('pending'), Type.Literal('accepted')]) })
 export const DoneResponse = Type.Object({ status: Type.String() })
-export const PresenceResponse = Type.Object({ status: SettableStatus })
+export const PresenceResponse = Type.Object({ status: SettableStatusSchema })
 export const SendMessageResponse = Type.Union([
   Type.Object({ status: Type.Literal('delivered'), id: Type.String(), receiptMs: Type.Number() }),
   Type.Object({ status: Type.Literal('sent'), id: Type.String() }),

@@ -1,5 +1,6 @@
 // Human-readable output, shared by the interactive shell and the client
 // subcommands so the two never drift. Pure functions: strings in, strings out.
+import { PRESENCE_STATUSES, type PresenceStatus } from '../../common/presence.js'
 import type { CallInfo, CallStats, ContactRequestsView, ContactView, NodeEvent, NodeStatus, SendMessageResult } from '../runtime/api.js'
 
 /**
@@ -62,13 +63,14 @@ export function formatStatus (status: NodeStatus): string {
   return table(rows)
 }
 
-const STATUS_ORDER = { online: 0, away: 1, busy: 2, offline: 3 } as const
+/** Where a status sorts in lists: the order of PRESENCE_STATUSES, anything unknown last. */
+const STATUS_ORDER = new Map<string, number>(PRESENCE_STATUSES.map((status: PresenceStatus, i) => [status, i]))
 
 /** `NAME  STATUS  (since ...)`, online contacts first. */
 export function formatContacts (contacts: ContactView[], now = Date.now()): string {
   if (contacts.length === 0) return 'no contacts yet'
   const sorted = [...contacts].sort((a, b) =>
-    (STATUS_ORDER[a.status] ?? 9) - (STATUS_ORDER[b.status] ?? 9) || a.username.localeCompare(b.username))
+    (STATUS_ORDER.get(a.status) ?? 9) - (STATUS_ORDER.get(b.status) ?? 9) || a.username.localeCompare(b.username))
   const nameWidth = Math.max(...sorted.map(c => c.username.length))
   const statusWidth = Math.max(...sorted.map(c => c.status.length))
   return sorted.map(c => `${c.username.padEnd(nameWidth)}  ${c.status.padEnd(statusWidth)}  (since ${formatWhen(c.since, now)})`).join('\n')

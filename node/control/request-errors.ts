@@ -2,7 +2,7 @@
 // with, for errors of its own and for whatever the node threw.
 import type { FastifyError } from 'fastify'
 import { UserError } from '../../common/user-error.js'
-import { normalizeUsername } from '../../common/usernames.js'
+import { invalidUsernameMessage, normalizeUsername } from '../../common/usernames.js'
 import type { CallAudioOptions } from '../runtime/api.js'
 import { MAX_CONTROL_BODY_BYTES } from './constants.js'
 
@@ -13,7 +13,7 @@ export class RequestError extends Error {
 
 export function requireUsername (input: string, field = 'username'): string {
   const username = normalizeUsername(input)
-  if (username === undefined) throw new RequestError(400, 'invalid_username', `${field} must be 3–32 characters of a-z, 0-9, ".", "_" or "-"`)
+  if (username === undefined) throw new RequestError(400, 'invalid_username', invalidUsernameMessage(field))
   return username
 }
 

@@ -1,10 +1,9 @@
 // The shell's commands: what each one does with the NodeApi and prints. A
 // command's words are checked here; a wrong one is a usage error the shell
 // prints, never a throw that ends it.
-import { normalizeUsername } from '../../common/usernames.js'
+import { normalizeUsername, USERNAME_RULE } from '../../common/usernames.js'
+import { isSettableStatus, SETTABLE_STATUSES } from '../../common/presence.js'
 import type { NodeApi } from '../runtime/api.js'
-import type { UserStatus } from '../overlay/host.js'
-import { SETTABLE_STATUSES } from './control-api.js'
 import { confirm, formatCalls, formatContacts, formatRequests, formatSendResult, formatStatus, shortCallId } from './format.js'
 
 export const HELP: Array<[string, string]> = [
@@ -51,7 +50,7 @@ export interface ShellCommandContext {
 const name = (word: string | undefined, usage: string): string => {
   if (word === undefined || word === '') throw new ShellUsageError(`usage: ${usage}`)
   const username = normalizeUsername(word)
-  if (username === undefined) throw new ShellUsageError(`"${word}" is not a valid username (3–32 characters of a-z, 0-9, ".", "_" or "-")`)
+  if (username === undefined) throw new ShellUsageError(`"${word}" is not a valid username (${USERNAME_RULE})`)
   return username
 }
 
@@ -86,8 +85,8 @@ const decline: Command = async ({ api, print, first }) => {
 const presence: Command = ({ api, print, first }) => {
   if (first === undefined) { print(`presence is ${api.status().presence}`); return }
   const status = first.toLowerCase()
-  if (!(SETTABLE_STATUSES as readonly string[]).includes(status)) throw new ShellUsageError(`usage: presence ${SETTABLE_STATUSES.join('|')}`)
-  api.setPresence(status as UserStatus)
+  if (!isSettableStatus(status)) throw new ShellUsageError(`usage: presence ${SETTABLE_STATUSES.join('|')}`)
+  api.setPresence(status)
   print(confirm.presence(status))
 }
 

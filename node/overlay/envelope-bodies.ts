@@ -3,11 +3,9 @@
 import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { MAX_CONTACTS, MAX_LOCATED_DEVICES, MAX_TEXT_BYTES } from './messages.js'
+import { Base64urlOfBytes, DeviceKey, SafeUint, Username } from '../../common/schemas.js'
+import { PresenceStatusSchema } from '../../common/presence.js'
 
-const Username = Type.String({ pattern: '^[a-z0-9._-]{3,32}$' })
-const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
-/** base64url of exactly `bytes` bytes (unpadded). */
-const B64Bytes = (bytes: number) => Type.String({ pattern: `^[A-Za-z0-9_-]{${Math.ceil(bytes * 4 / 3)}}$` })
 /** secretbox nonce (24 bytes) and MAC (16), crypto_box nonce (24) and MAC (16) around a 32-byte key. */
 const SECRETBOX_NONCE_BYTES = 24
 const SECRETBOX_MAC_BYTES = 16
@@ -16,11 +14,11 @@ const KEY_BOX_BYTES = 24 + 32 + 16
 export const PresenceBody = Type.Object({
   type: Type.Literal('presence'),
   from: Username,
-  status: Type.Union([Type.Literal('online'), Type.Literal('away'), Type.Literal('busy'), Type.Literal('offline')]),
+  status: PresenceStatusSchema,
   /** Higher wins, per device; milliseconds of the signing clock. */
-  seq: Seq,
+  seq: SafeUint,
   /** Unix ms after which the status is stale (the host republishes before). */
-  expires: Seq
+  expires: SafeUint
 }, { additionalProperties: false })
 
 export const TextBody = Type.Object({
@@ -28,13 +26,13 @@ export const TextBody = Type.Object({
   from: Username,
   to: Username,
   id: Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' }),
-  sentAt: Seq,
+  sentAt: SafeUint,
   // The text itself only sealed to the recipient's devices (sealed-text.ts): supernodes see ciphertext.
-  nonce: B64Bytes(SECRETBOX_NONCE_BYTES),
+  nonce: Base64urlOfBytes(SECRETBOX_NONCE_BYTES),
   ciphertext: Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: Math.ceil((MAX_TEXT_BYTES + SECRETBOX_MAC_BYTES) * 4 / 3) }),
   keys: Type.Array(Type.Object({
-    device: Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }),
-    box: B64Bytes(KEY_BOX_BYTES)
+    device: DeviceKey,
+    box: Base64urlOfBytes(KEY_BOX_BYTES)
   }, { additionalProperties: false }), { minItems: 1, maxItems: MAX_LOCATED_DEVICES })
 }, { additionalProperties: false })
 
@@ -44,14 +42,14 @@ export const ReceiptBody = Type.Object({
   to: Username,
   ref: Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' }),
   /** Unix ms when signed: one-shot bodies carry it so a replay can be told by its age. */
-  at: Seq
+  at: SafeUint
 }, { additionalProperties: false })
 
 export const ContactAcceptedBody = Type.Object({
   type: Type.Literal('contact-accepted'),
   from: Username,
   to: Username,
-  at: Seq
+  at: SafeUint
 }, { additionalProperties: false })
 
 export const PresenceQueryBody = Type.Object({
@@ -59,7 +57,7 @@ export const PresenceQueryBody = Type.Object({
   from: Username,
   users: Type.Array(Username, { maxItems: MAX_CONTACTS }),
   /** Unix ms; a query older than a minute is refused (no replay of old queries). */
-  at: Seq
+  at: SafeUint
 }, { additionalProperties: false })
 
 /** The overlay's own body types: an application's bodies are any others. */

@@ -63,7 +63,7 @@ export function openLink (
     role,
     identity: components.identity,
     issuerKey: components.issuerKey,
-    now: () => Math.floor(clock.now() / 1000),
+    nowSeconds: () => Math.floor(clock.now() / 1000),
     expectedDeviceKey,
     allowSelf,
     refusePeer: components.refusePeer
@@ -149,7 +149,7 @@ class LinkImpl implements Link {
   /** The peer's renewed certificate: same user and device, verifying now, not refused. */
   private renewPeer (certificate: Certificate): void {
     const { sodium, issuerKey, clock } = this.components
-    const check = verifyCertificate(sodium, certificate, { issuerKey, now: Math.floor(clock.now() / 1000) })
+    const check = verifyCertificate(sodium, certificate, { issuerKey, nowSeconds: Math.floor(clock.now() / 1000) })
     if (!check.ok) { this.protocolError(`renewed certificate rejected (${check.reason}): ${check.message}`); return }
     if (check.body.user !== this.peer.user || check.body.deviceKey !== this.peer.deviceKey) { this.protocolError('renewed certificate is for another user or device'); return }
     const refused = this.components.refusePeer?.(check.body)

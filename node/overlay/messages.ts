@@ -5,6 +5,7 @@ import { Type, type Static, type TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { MAX_SEALED_LOCATOR_BYTES, SEALED_SUBKEY_HEX } from '../../common/wire/sealed-locator.js'
 import { MAX_SIGNED_BODY_BYTES } from '../../common/wire/signed-record.js'
+import { CertificateSchema, DeviceKey, HostPortText, SafeUint, SupernodeCredentialSchema, Username } from '../../common/schemas.js'
 
 export const MAX_LINK_MESSAGE_BYTES = 32 * 1024
 export const MAX_CONTACTS = 1000
@@ -16,24 +17,15 @@ export const MAX_TEXT_BYTES = MAX_TEXT_CHARS * 3
 /** Devices of one user a sender learns (and seals a text to) at most. */
 export const MAX_LOCATED_DEVICES = 16
 
-const Id = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
-const Username = Type.String({ pattern: '^[a-z0-9._-]{3,32}$' })
 const B64 = (max: number) => Type.String({ pattern: '^[A-Za-z0-9_-]*$', maxLength: max })
-const Address = Type.String({ minLength: 3, maxLength: 261 })
-const DeviceKey = Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' })
 const Hex64 = Type.String({ pattern: '^[0-9a-f]{64}$' })
-const SafeUint = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 
-export const Certificate = Type.Object({ body: B64(2048), signature: B64(86) }, { additionalProperties: false })
 /** A signed object (common/wire/signed-envelope.ts); verified by whoever acts on it. */
-export const Envelope = Type.Object({ certificate: Certificate, body: B64(Math.ceil(MAX_SIGNED_BODY_BYTES * 4 / 3)), sig: B64(86) }, { additionalProperties: false })
+export const Envelope = Type.Object({ certificate: CertificateSchema, body: B64(Math.ceil(MAX_SIGNED_BODY_BYTES * 4 / 3)), sig: B64(86) }, { additionalProperties: false })
 export type Envelope = Static<typeof Envelope>
 
-/** A login-server-signed admission into the supernode mesh (common/supernode-credential.ts). */
-export const SupernodeCredential = Type.Object({ body: B64(1400), signature: B64(86) }, { additionalProperties: false })
-
 /** `user` is known once a link to it was made (it comes from its certificate). */
-export const SupernodeRef = Type.Object({ user: Type.Optional(Username), deviceKey: DeviceKey, address: Address }, { additionalProperties: false })
+export const SupernodeRef = Type.Object({ user: Type.Optional(Username), deviceKey: DeviceKey, address: HostPortText }, { additionalProperties: false })
 export type SupernodeRef = Static<typeof SupernodeRef>
 
 /** How to find one contact (common/lookup-keys.ts): its DHT lookup key and the key its locators are sealed with. */
@@ -49,9 +41,6 @@ export const SealedLocatorRecord = Type.Object({
   expiresAt: SafeUint
 }, { additionalProperties: false })
 export type SealedLocatorRecord = Static<typeof SealedLocatorRecord>
-
-export const PRESENCE_STATUSES = ['online', 'away', 'busy', 'offline'] as const
-export type PresenceStatus = typeof PRESENCE_STATUSES[number]
 
 const msg = <const L extends string, T extends Record<string, TSchema>>(t: L, fields: T) =>
   Type.Object({ t: Type.Literal(t), ...fields }, { additionalProperties: false })
@@ -84,13 +73,13 @@ export const ContactCapabilities = msg('contact-capabilities', {
   capabilities: Type.Array(LookupCapability, { maxItems: CAPABILITIES_PER_MESSAGE }),
   last: Type.Boolean()
 })
-export const Route = msg('route', { id: Id, to: Username, envelope: Envelope })
+export const Route = msg('route', { id: SafeUint, to: Username, envelope: Envelope })
 /** Asks the supernodes of `users` for their presence; `query` is signed by the asker so they can check the audience. */
 export const PresenceQuery = msg('presence-query', { query: Envelope })
-export const DialbackRequest = msg('dialback-request', { id: Id, address: Address })
-export const Ping = msg('ping', { id: Id })
+export const DialbackRequest = msg('dialback-request', { id: SafeUint, address: HostPortText })
+export const Ping = msg('ping', { id: SafeUint })
 /** Asks for short-lived TURN credentials on the supernode's relay (for a call). */
-export const TurnRequest = msg('turn-request', { id: Id })
+export const TurnRequest = msg('turn-request', { id: SafeUint })
 /** Relayed addresses one turn-release may name: a call's ICE agent has one per TURN server, and at most 8 servers. */
 export const MAX_RELEASED_RELAYS = 8
 /** The call that used these relayed addresses on our supernode's relay is over: end their allocations. */
@@ -99,22 +88,22 @@ export const TurnRelease = msg('turn-release', {
 })
 
 /** Asks for the devices of `to`, to seal a text to them. */
-export const Locate = msg('locate', { id: Id, to: Username })
+export const Locate = msg('locate', { id: SafeUint, to: Username })
 
 // Supernode → host
 export const Registered = msg('registered', {
   /** The supernode's admission: a host stays only with a supernode the login server vouches for. */
-  credential: SupernodeCredential,
+  credential: SupernodeCredentialSchema,
   hostCache: Type.Array(SupernodeRef, { maxItems: 64 }),
   /** The mesh wants more supernodes (input to promotion). */
   capacityNeeded: Type.Boolean()
 })
 export const Redirect = msg('redirect', { reason: Type.String({ maxLength: 200 }), supernodes: Type.Array(SupernodeRef, { maxItems: 64 }) })
-export const RouteResult = msg('route-result', { id: Id, delivered: Type.Integer({ minimum: 0, maximum: 64 }) })
+export const RouteResult = msg('route-result', { id: SafeUint, delivered: Type.Integer({ minimum: 0, maximum: 64 }) })
 export const Deliver = msg('deliver', { envelope: Envelope })
-export const DialbackResult = msg('dialback-result', { id: Id, ok: Type.Boolean(), reason: Type.String({ maxLength: 300 }) })
+export const DialbackResult = msg('dialback-result', { id: SafeUint, ok: Type.Boolean(), reason: Type.String({ maxLength: 300 }) })
 export const TurnCredentials = msg('turn-credentials', {
-  id: Id,
+  id: SafeUint,
   /** False when this supernode runs no relay. */
   available: Type.Boolean(),
   host: Type.String({ maxLength: 253 }),
@@ -124,27 +113,27 @@ export const TurnCredentials = msg('turn-credentials', {
   ttlSeconds: Type.Integer({ minimum: 0, maximum: 86_400 })
 })
 /** The certificates of the devices of the user asked for (the host checks them: a supernode could lie). */
-export const Located = msg('located', { id: Id, devices: Type.Array(Certificate, { maxItems: MAX_LOCATED_DEVICES }) })
-export const Pong = msg('pong', { id: Id, hosts: Type.Integer({ minimum: 0 }), capacity: Type.Integer({ minimum: 0 }), capacityNeeded: Type.Boolean() })
+export const Located = msg('located', { id: SafeUint, devices: Type.Array(CertificateSchema, { maxItems: MAX_LOCATED_DEVICES }) })
+export const Pong = msg('pong', { id: SafeUint, hosts: Type.Integer({ minimum: 0 }), capacity: Type.Integer({ minimum: 0 }), capacityNeeded: Type.Boolean() })
 
 // Either way, on any link
 /** The sender's certificate was renewed: the link lives on under it (a link closes when its peer's certificate expires). */
-export const RenewedCertificate = msg('renewed-certificate', { certificate: Certificate })
+export const RenewedCertificate = msg('renewed-certificate', { certificate: CertificateSchema })
 
 // Supernode ↔ supernode
 /**
  * The first message on a supernode ↔ supernode link, both ways: where the sender listens and its
  * admission. Sent again when the credential is renewed. A link without a valid one is closed.
  */
-export const PeerHello = msg('peer-hello', { address: Address, credential: SupernodeCredential })
-export const DhtCall = msg('dht', { id: Id, request: Type.Unknown() })
-export const DhtReply = msg('dht-reply', { id: Id, response: Type.Unknown(), error: Type.Optional(Type.String({ maxLength: 300 })) })
+export const PeerHello = msg('peer-hello', { address: HostPortText, credential: SupernodeCredentialSchema })
+export const DhtCall = msg('dht', { id: SafeUint, request: Type.Unknown() })
+export const DhtReply = msg('dht-reply', { id: SafeUint, response: Type.Unknown(), error: Type.Optional(Type.String({ maxLength: 300 })) })
 /** Deliver `envelope` to every device of `to` registered at the receiving supernode whose reach token is `token`. */
-export const Forward = msg('forward', { id: Id, to: Username, envelope: Envelope, token: Hex64 })
-export const ForwardResult = msg('forward-result', { id: Id, delivered: Type.Integer({ minimum: 0, maximum: 64 }) })
+export const Forward = msg('forward', { id: SafeUint, to: Username, envelope: Envelope, token: Hex64 })
+export const ForwardResult = msg('forward-result', { id: SafeUint, delivered: Type.Integer({ minimum: 0, maximum: 64 }) })
 /** A presence query relayed to the supernode of one of the queried users. */
-export const PresenceFetch = msg('presence-fetch', { id: Id, user: Username, query: Envelope })
-export const PresenceFetchResult = msg('presence-fetch-result', { id: Id, presence: Type.Array(Envelope, { maxItems: 16 }) })
+export const PresenceFetch = msg('presence-fetch', { id: SafeUint, user: Username, query: Envelope })
+export const PresenceFetchResult = msg('presence-fetch-result', { id: SafeUint, presence: Type.Array(Envelope, { maxItems: 16 }) })
 
 const MESSAGES = [
   Register, UpdatePresence, RefreshLocator, ContactCapabilities, Route, PresenceQuery, DialbackRequest, Ping, TurnRequest, TurnRelease, Locate,

@@ -78,10 +78,10 @@ export function openSealedText (
  * the login server signed for that user count, so a rogue supernode cannot
  * slip its own key in and read the text.
  */
-export function recipientDevices (sodium: Sodium, certificates: Certificate[], options: { user: string, issuerKey: Uint8Array, now: number }): string[] {
+export function recipientDevices (sodium: Sodium, certificates: Certificate[], options: { user: string, issuerKey: Uint8Array, nowSeconds: number }): string[] {
   const devices = new Set<string>()
   for (const certificate of certificates) {
-    const check = verifyCertificate(sodium, certificate, { issuerKey: options.issuerKey, now: options.now })
+    const check = verifyCertificate(sodium, certificate, { issuerKey: options.issuerKey, nowSeconds: options.nowSeconds })
     if (check.ok && check.body.user === options.user) devices.add(check.body.deviceKey)
   }
   return [...devices].slice(0, MAX_LOCATED_DEVICES)

@@ -1,7 +1,6 @@
 // What a running node offers to its user interfaces: the control API, the
 // interactive shell and --json output all go through this, nothing else.
-import type { PresenceStatus } from '../overlay/messages.js'
-import type { UserStatus } from '../overlay/host.js'
+import type { PresenceStatus, UserStatus } from '../../common/presence.js'
 import type { CallAudioOptions, CallProgressEvent, CallInfo, CallOptions } from '../calls/call-types.js'
 
 export type { CallAudioOptions, CallProgressEvent, CallInfo, CallOptions, CallStats } from '../calls/call-types.js'

@@ -8,7 +8,7 @@ import { normalizeUsername } from '../../common/usernames.js'
 import type { LookupCapability } from '../../common/lookup-keys.js'
 import type { Host } from '../overlay/host.js'
 import type { Logger } from '../../common/logger.js'
-import type { PresenceStatus } from '../overlay/messages.js'
+import type { PresenceStatus } from '../../common/presence.js'
 import type { LoginSession } from './login-session.js'
 import type { ContactRequestView, ContactRequestsView, ContactView, NodeEvent } from './api.js'
 

@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { loadOrCreateKeyFile, type SigningKeyPair } from '../../common/key-file.js'
 import { toBase64url } from '../../common/base64url.js'
+import { isPublicKeyText } from '../../common/schemas.js'
 import { writePrivateFileAtomic } from '../../common/private-file.js'
 import { UserError } from '../../common/user-error.js'
 import type { Sodium } from '../../common/sodium.js'
@@ -73,7 +74,7 @@ function readLoginServerPin (pinFile: string): LoginServerPin | undefined {
   try { value = JSON.parse(text) } catch { value = undefined }
   const pin = value as Partial<LoginServerPin> | undefined
   if (typeof pin !== 'object' || pin === null || typeof pin.url !== 'string' || typeof pin.publicKey !== 'string' ||
-    !/^[A-Za-z0-9_-]{43}$/.test(pin.publicKey)) {
+    !isPublicKeyText(pin.publicKey)) {
     throw new UserError(`the login server pin file ${pinFile} is corrupt or truncated (expected JSON with "url" and "publicKey"); ` +
       `refusing to trust the key the server presents now. If you know the server's key is right, delete ${pinFile} to pin it again.`)
   }
@@ -83,5 +84,5 @@ function readLoginServerPin (pinFile: string): LoginServerPin | undefined {
 function isCacheEntry (value: unknown): value is SupernodeCacheEntry {
   const entry = value as SupernodeCacheEntry
   return typeof entry === 'object' && entry !== null && typeof entry.address === 'string' && typeof entry.deviceKey === 'string' &&
-    /^[A-Za-z0-9_-]{43}$/.test(entry.deviceKey) && typeof entry.lastSeen === 'number'
+    isPublicKeyText(entry.deviceKey) && typeof entry.lastSeen === 'number'
 }

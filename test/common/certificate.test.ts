@@ -15,7 +15,7 @@ beforeAll(async () => {
   body = { v: 1, user: 'alice', deviceKey: toBase64url(sodium.crypto_sign_keypair().publicKey), issued: NOW, expires: NOW + 3600, serial: 7 }
 })
 
-const verify = (cert: unknown, now = NOW) => verifyCertificate(sodium, cert, { issuerKey: issuer.publicKey, now })
+const verify = (cert: unknown, now = NOW) => verifyCertificate(sodium, cert, { issuerKey: issuer.publicKey, nowSeconds: now })
 /** Signs arbitrary bytes as a body, so tests can build certificates the issuer "really" signed but that are wrong inside. */
 const signRaw = (bytes: Uint8Array) => ({ body: toBase64url(bytes), signature: toBase64url(sodium.crypto_sign_detached(bytes, issuer.privateKey)) })
 

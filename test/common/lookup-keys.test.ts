@@ -38,7 +38,7 @@ function sealedFor (user: string, address = '198.18.0.1:7701'): { record: Sealed
   return { record: sealLocatorRecord(sodium, openOwnLookup(sodium, ownLookupFor(secret, user)), locator, { deviceKey, ...content }), deviceKey }
 }
 
-const options = () => ({ issuerKey: issuer.publicKey, now: NOW })
+const options = () => ({ issuerKey: issuer.publicKey, nowSeconds: NOW })
 
 describe('lookup key derivation', () => {
   it('gives a user and its contacts the same lookup key and seal key, per user and per secret', () => {

@@ -6,8 +6,7 @@ import type { EndReason } from '../../node/calls/call-bodies.js'
 import type {
   AcceptedRequestView, CallAudioOptions, CallInfo, CallOptions, CallStats, ContactRequestView, ContactRequestsView, ContactView, NodeApi, NodeEvent, NodeStatus, SendMessageResult
 } from '../../node/runtime/api.js'
-import type { PresenceStatus } from '../../node/overlay/messages.js'
-import type { UserStatus } from '../../node/overlay/host.js'
+import type { PresenceStatus, UserStatus } from '../../common/presence.js'
 
 export class FakeNodeApi implements NodeApi {
   readonly contactMap = new Map<string, ContactView>()

@@ -44,7 +44,7 @@ describe('voxmesh login-server', () => {
     expect(second.proc.stdoutLines.join('\n')).not.toContain('new signing key created')
     const sodium = await loadSodium()
     const session = await new LoginClient(second.url).createSession('alice', 'correct horse battery', toBase64url(sodium.crypto_sign_keypair().publicKey))
-    const check = verifyCertificate(sodium, session.certificate, { issuerKey: fromBase64url(first.publicKey) as Uint8Array, now: Math.floor(Date.now() / 1000) })
+    const check = verifyCertificate(sodium, session.certificate, { issuerKey: fromBase64url(first.publicKey) as Uint8Array, nowSeconds: Math.floor(Date.now() / 1000) })
     expect(check.ok && check.body.user).toBe('alice')
   })
 

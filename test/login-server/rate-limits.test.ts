@@ -293,19 +293,19 @@ describe('createRateLimiter (fake time)', () => {
     expect(limiter.hit('a', 0)).toBe(0)
     expect(limiter.hit('a', 0)).toBe(60)
     expect(limiter.hit('b', 0)).toBe(0)
-    expect(limiter.retryAfter('c', 0)).toBe(0)
+    expect(limiter.retryAfterSeconds('c', 0)).toBe(0)
   })
 
-  it('retryAfter peeks: positive exactly when the next hit would be refused, and counts nothing', () => {
+  it('retryAfterSeconds peeks: positive exactly when the next hit would be refused, and counts nothing', () => {
     const limiter = createRateLimiter({ limit: 2, windowSeconds: 30 })
-    expect(limiter.retryAfter('k', 1000)).toBe(0)
+    expect(limiter.retryAfterSeconds('k', 1000)).toBe(0)
     limiter.hit('k', 1000)
-    for (let i = 0; i < 5; i++) expect(limiter.retryAfter('k', 1000)).toBe(0)
+    for (let i = 0; i < 5; i++) expect(limiter.retryAfterSeconds('k', 1000)).toBe(0)
     limiter.hit('k', 1000)
-    expect(limiter.retryAfter('k', 1005)).toBe(25)
+    expect(limiter.retryAfterSeconds('k', 1005)).toBe(25)
     expect(limiter.hit('k', 1005)).toBe(25)
-    expect(limiter.retryAfter('k', 1029)).toBe(1)
-    expect(limiter.retryAfter('k', 1030)).toBe(0)
+    expect(limiter.retryAfterSeconds('k', 1029)).toBe(1)
+    expect(limiter.retryAfterSeconds('k', 1030)).toBe(0)
     expect(limiter.hit('k', 1030)).toBe(0)
   })
 
@@ -314,7 +314,7 @@ describe('createRateLimiter (fake time)', () => {
     limiter.hit('k', 0)
     limiter.hit('k', 0)
     limiter.forgive('k', 1)
-    expect(limiter.retryAfter('k', 1)).toBe(0)
+    expect(limiter.retryAfterSeconds('k', 1)).toBe(0)
     expect(limiter.hit('k', 1)).toBe(0)
     expect(limiter.hit('k', 1)).toBe(29)
 

@@ -51,7 +51,7 @@ function expectError (res: LightMyRequestResponse, status: number, code: string)
 
 /** Verifies against the server's own key and returns the decoded body. */
 function checkCertificate (certificate: Certificate): CertificateBody {
-  const check = verifyCertificate(current().sodium, certificate, { issuerKey: current().signingKey.publicKey, now: nowSeconds() })
+  const check = verifyCertificate(current().sodium, certificate, { issuerKey: current().signingKey.publicKey, nowSeconds: nowSeconds() })
   if (!check.ok) throw new Error(`certificate rejected: ${check.reason}: ${check.message}`)
   return check.body
 }
@@ -104,11 +104,11 @@ describe('POST /v1/sessions', () => {
     const { certificate } = (await login('alice', PASSWORD)).json() as { certificate: Certificate }
     const sodium = current().sodium
     const other = sodium.crypto_sign_keypair().publicKey
-    expect(verifyCertificate(sodium, certificate, { issuerKey: other, now: nowSeconds() })).toMatchObject({ ok: false, reason: 'bad_signature' })
+    expect(verifyCertificate(sodium, certificate, { issuerKey: other, nowSeconds: nowSeconds() })).toMatchObject({ ok: false, reason: 'bad_signature' })
 
     const forged = { ...decodeBody(certificate), user: 'mallory' }
     const forgedBody = Buffer.from(JSON.stringify(forged)).toString('base64url')
-    expect(verifyCertificate(sodium, { ...certificate, body: forgedBody }, { issuerKey: current().signingKey.publicKey, now: nowSeconds() }))
+    expect(verifyCertificate(sodium, { ...certificate, body: forgedBody }, { issuerKey: current().signingKey.publicKey, nowSeconds: nowSeconds() }))
       .toMatchObject({ ok: false, reason: 'bad_signature' })
   })
 
@@ -279,7 +279,7 @@ describe('DELETE /v1/sessions', () => {
   it('revokes the device\'s certificates up to the newest serial: GET /v1/revocations lists them under a hashed key until they expire', async () => {
     const alice = await signUp(current(), 'alice')
     const renewed = (await renew(alice.auth)).json() as { certificate: Certificate }
-    const serialOf = (c: Certificate): number => (verifyCertificate(current().sodium, c, { issuerKey: current().signingKey.publicKey, now: Math.floor(current().now() / 1000) }) as { body: CertificateBody }).body.serial
+    const serialOf = (c: Certificate): number => (verifyCertificate(current().sodium, c, { issuerKey: current().signingKey.publicKey, nowSeconds: Math.floor(current().now() / 1000) }) as { body: CertificateBody }).body.serial
     const list = async (after = 0) => (await current().app.inject({ method: 'GET', url: `/v1/revocations?after=${after}` })).json() as { revocations: Array<{ id: number, key: string, serial: number, expires: number }>, more: boolean }
     expect((await list()).revocations).toEqual([])
 

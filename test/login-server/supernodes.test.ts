@@ -94,7 +94,7 @@ describe('listing after dial-back', () => {
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual({ listed: true, heartbeatSeconds: 30, ttlSeconds: SUPERNODE_TTL_SECONDS, credential: expect.any(Object) })
     const credential = verifySupernodeCredential(server.sodium, res.json().credential, {
-      issuerKey: server.signingKey.publicKey, now: nowSeconds(), expect: { deviceKey: node.device.deviceKey, address: responder.address }
+      issuerKey: server.signingKey.publicKey, nowSeconds: nowSeconds(), expect: { deviceKey: node.device.deviceKey, address: responder.address }
     })
     expect(credential.ok && credential.body.user).toBe('sn1')
 

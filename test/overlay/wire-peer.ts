@@ -51,7 +51,7 @@ export class WirePeer {
       role: 'initiator',
       identity: device.identity,
       issuerKey,
-      now: () => Math.floor(clock.now() / 1000),
+      nowSeconds: () => Math.floor(clock.now() / 1000),
       expectedDeviceKey
     })
     for (const frame of this.handshake.start()) this.sendRaw(frame)

@@ -120,7 +120,7 @@ describe('nobody chooses their own place in the DHT', () => {
     for (let i = 0; i < 4; i++) {
       const identity = testnet.identityFor(`mallory${i}`)
       const credential = testnet.credentialFor(`mallory${i}`, identity.deviceKey, `198.18.200.${i + 1}:7701`)
-      const check = verifySupernodeCredential(testnet.sodium, credential, { issuerKey: testnet.issuer.publicKey, now: Math.floor(testnet.clock.now() / 1000) })
+      const check = verifySupernodeCredential(testnet.sodium, credential, { issuerKey: testnet.issuer.publicKey, nowSeconds: Math.floor(testnet.clock.now() / 1000) })
       rogues.push(await addRogueDhtPeer(testnet, {
         identity, ip: `198.18.200.${i + 1}`, dhtId: check.ok ? check.body.dhtId : '', credential: () => credential, friends: () => rogues
       }))
@@ -174,7 +174,7 @@ describe('the login server admits at most 2 supernodes per address', () => {
   it('the DHT id in a credential is the login server\'s choice: not the device key, not the same from another login server', async () => {
     server = await createTestLoginServer()
     const { res, deviceKey } = await heartbeatFrom('sn1')
-    const check = verifySupernodeCredential(server.sodium, res.json().credential, { issuerKey: server.signingKey.publicKey, now: Math.floor(server.now() / 1000) })
+    const check = verifySupernodeCredential(server.sodium, res.json().credential, { issuerKey: server.signingKey.publicKey, nowSeconds: Math.floor(server.now() / 1000) })
     expect(check.ok).toBe(true)
     if (!check.ok) return
     expect(check.body.dhtId).toMatch(/^[0-9a-f]{64}$/)

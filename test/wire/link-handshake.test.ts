@@ -18,10 +18,10 @@ beforeAll(async () => {
 
 interface EndOptions { now?: () => number, expectedDeviceKey?: string }
 const initiatorOf = (device: TestDevice, options: EndOptions = {}): LinkHandshake => createLinkHandshake(fx.sodium, {
-  role: 'initiator', identity: device.identity, issuerKey: fx.issuer.publicKey, now: options.now ?? (() => NOW), expectedDeviceKey: options.expectedDeviceKey
+  role: 'initiator', identity: device.identity, issuerKey: fx.issuer.publicKey, nowSeconds: options.now ?? (() => NOW), expectedDeviceKey: options.expectedDeviceKey
 })
 const responderOf = (device: TestDevice, options: EndOptions = {}): LinkHandshake => createLinkHandshake(fx.sodium, {
-  role: 'responder', identity: device.identity, issuerKey: fx.issuer.publicKey, now: options.now ?? (() => NOW), expectedDeviceKey: options.expectedDeviceKey
+  role: 'responder', identity: device.identity, issuerKey: fx.issuer.publicKey, nowSeconds: options.now ?? (() => NOW), expectedDeviceKey: options.expectedDeviceKey
 })
 
 const only = (frames: Uint8Array[]): Uint8Array => {
@@ -128,7 +128,7 @@ describe('link handshake', () => {
 
   it('refuses an identity whose secret key does not belong to its certificate', () => {
     const mixed = { certificate: alice.identity.certificate, secretKey: sn.identity.secretKey }
-    expect(() => createLinkHandshake(fx.sodium, { role: 'initiator', identity: mixed, issuerKey: fx.issuer.publicKey, now: () => NOW })).toThrow(/does not match/)
+    expect(() => createLinkHandshake(fx.sodium, { role: 'initiator', identity: mixed, issuerKey: fx.issuer.publicKey, nowSeconds: () => NOW })).toThrow(/does not match/)
   })
 
   describe('signatures', () => {

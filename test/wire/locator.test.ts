@@ -17,7 +17,7 @@ beforeAll(async () => {
   sn = fx.device('sn-one')
 })
 
-const verify = (record: unknown, now = NOW) => verifyLocator(fx.sodium, record, { issuerKey: fx.issuer.publicKey, now })
+const verify = (record: unknown, now = NOW) => verifyLocator(fx.sodium, record, { issuerKey: fx.issuer.publicKey, nowSeconds: now })
 const content = (overrides: Partial<{ address: string, seq: number, expires: number }> = {}) => ({
   supernode: { address: overrides.address ?? '198.18.0.7:4000', deviceKey: sn.deviceKey },
   seq: overrides.seq ?? 42,

@@ -16,7 +16,7 @@ beforeAll(async () => {
   bob = fx.device('bob')
 })
 
-const open = (envelope: unknown, now = NOW) => openEnvelope(fx.sodium, envelope, { issuerKey: fx.issuer.publicKey, now })
+const open = (envelope: unknown, now = NOW) => openEnvelope(fx.sodium, envelope, { issuerKey: fx.issuer.publicKey, nowSeconds: now })
 const text = { type: 'text', from: 'alice', to: 'bob', id: 'abcdefgh', text: 'hi bob', sentAt: 1 }
 /** A body of exactly `bytes` canonical bytes. */
 const bodyOfSize = (bytes: number) => {

@@ -4,6 +4,7 @@
 import { Type, type Static, type TSchema } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { parseHostPort } from '../../../common/address.js'
+import { DeviceKey, SafeUint } from '../../../common/schemas.js'
 import {
   MAX_ADDRESS_LENGTH, MAX_MESSAGE_BYTES, MAX_PEERS_PER_RESPONSE, MAX_REASON_LENGTH,
   MAX_RECORDS_PER_RESPONSE, MAX_SUBKEY_LENGTH, MAX_VALUE_BYTES, MAX_VALUE_DEPTH
@@ -12,7 +13,6 @@ import { DhtError, type DhtErrorCode } from './errors.js'
 import { HEX_ID_PATTERN } from './ids.js'
 
 const HexId = Type.String({ pattern: HEX_ID_PATTERN })
-const SafeUint = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })
 
 export const DhtPeerSchema = Type.Object({
   /** 64 lowercase hex characters (32 bytes). */
@@ -23,7 +23,7 @@ export const DhtPeerSchema = Type.Object({
    * The key the peer authenticates with (for voxmesh supernodes, the base64url device key).
    * Whoever dials the peer checks that this key holds a credential for `id`.
    */
-  key: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$' }))
+  key: Type.Optional(DeviceKey)
 }, { additionalProperties: false })
 export type DhtPeer = Static<typeof DhtPeerSchema>
 

@@ -38,7 +38,7 @@ function register (components: HostComponents, state: HostState, candidateLink: 
         // Only a supernode the login server admitted at the address we dialed: anyone can
         // run the software and hand out host caches, but only admitted ones hold credentials.
         const admitted = verifySupernodeCredential(sodium, message.credential, {
-          issuerKey: components.issuerKey, now: Math.floor(clock.now() / 1000), expect: { deviceKey: candidate.deviceKey, address: candidate.address }
+          issuerKey: components.issuerKey, nowSeconds: Math.floor(clock.now() / 1000), expect: { deviceKey: candidate.deviceKey, address: candidate.address }
         })
         if (admitted.ok) {
           resolve({ hostCache: message.hostCache, capacityNeeded: message.capacityNeeded })

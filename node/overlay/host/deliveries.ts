@@ -44,7 +44,7 @@ function firstDelivery (ctx: DeliveryContext, envelope: Envelope, body: OverlayB
 }
 
 export function handleDelivery (ctx: DeliveryContext, envelope: Envelope): void {
-  const opened = openEnvelope(ctx.sodium, envelope, { issuerKey: ctx.issuerKey, now: Math.floor(ctx.clock.now() / 1000) })
+  const opened = openEnvelope(ctx.sodium, envelope, { issuerKey: ctx.issuerKey, nowSeconds: Math.floor(ctx.clock.now() / 1000) })
   if (!opened.ok) {
     ctx.log.warn({ reason: opened.reason }, `dropped a delivered envelope that does not verify: ${opened.message}`)
     return
@@ -71,7 +71,7 @@ export function handleDelivery (ctx: DeliveryContext, envelope: Envelope): void 
   if (!firstDelivery(ctx, envelope, body)) return
   switch (body.type) {
     case 'presence': {
-      const changed = ctx.presence.apply(body.from, opened.from.deviceKey, { status: body.status, seq: body.seq, expires: body.expires }, ctx.clock.now())
+      const changed = ctx.presence.apply(body.from, opened.from.deviceKey, { status: body.status, seq: body.seq, expiresAtMs: body.expires }, ctx.clock.now())
       if (changed !== undefined) ctx.emit({ event: 'presence', user: body.from, status: changed })
       return
     }

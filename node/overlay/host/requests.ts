@@ -26,7 +26,7 @@ export async function sendText (components: HostComponents, state: HostState, to
   if (current === undefined) return { delivered: 0, id }
   // The text goes only sealed, to the devices the login server certified for `to` (whatever our supernode says).
   const located = await current.request({ t: 'locate', id: current.nextId(), to }, 'located')
-  const devices = recipientDevices(sodium, located.devices, { user: to, issuerKey: components.issuerKey, now: Math.floor(clock.now() / 1000) })
+  const devices = recipientDevices(sodium, located.devices, { user: to, issuerKey: components.issuerKey, nowSeconds: Math.floor(clock.now() / 1000) })
   if (devices.length === 0) return { delivered: 0, id }
   const sealed = sealText(sodium, text, components.identity, devices)
   const result = await route(components, state, to, { type: 'text', id, sentAt: clock.now(), ...sealed })

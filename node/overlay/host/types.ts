@@ -7,11 +7,12 @@ import type { LinkIdentity } from '../../../common/wire/link-handshake.js'
 import type { OwnLookup } from '../../../common/lookup-keys.js'
 import type { Logger } from '../../../common/logger.js'
 import type { Transport } from '../../net/transport.js'
-import type { LookupCapability, PresenceStatus, SupernodeRef } from '../messages.js'
+import type { LookupCapability, SupernodeRef } from '../messages.js'
+import type { PresenceStatus, UserStatus } from '../../../common/presence.js'
 import type { SupernodeCache } from '../supernode-cache.js'
 import type { ApplicationBody } from '../envelope-bodies.js'
 
-export type UserStatus = PresenceStatus | 'invisible'
+export type { UserStatus } from '../../../common/presence.js'
 
 export type HostEvent =
   | { event: 'attached', supernode: SupernodeRef, setupMs: number }

@@ -46,7 +46,7 @@ export interface SupernodeInit {
 
 /** Opens an envelope and checks it comes from `expectedUser` (when given); undefined when it does not check out. */
 export function verifyEnvelope (components: SupernodeComponents, envelope: Envelope, expectedUser?: string) {
-  const opened = openEnvelope(components.sodium, envelope, { issuerKey: components.issuerKey, now: Math.floor(components.clock.now() / 1000) })
+  const opened = openEnvelope(components.sodium, envelope, { issuerKey: components.issuerKey, nowSeconds: Math.floor(components.clock.now() / 1000) })
   if (!opened.ok) return { ok: false as const, reason: `${opened.reason}: ${opened.message}` }
   const refused = components.refusePeer?.(opened.certificate)
   if (refused !== undefined) return { ok: false as const, reason: `bad_certificate: ${refused}` }

@@ -13,7 +13,7 @@ import type { SupernodeInternals } from './supernode.js'
 export function checkLocator (session: HostSession, locator: Envelope): { seq: number, expires: number } {
   const { sn, user, deviceKey } = session
   const { components } = sn
-  const check = verifyLocator(components.sodium, locator, { issuerKey: components.issuerKey, now: Math.floor(components.clock.now() / 1000) })
+  const check = verifyLocator(components.sodium, locator, { issuerKey: components.issuerKey, nowSeconds: Math.floor(components.clock.now() / 1000) })
   if (!check.ok) throw new Refused(`locator rejected (${check.reason}): ${check.message}`)
   const body = check.locator
   if (body.user !== user || body.deviceKey !== deviceKey) throw new Refused('locator is for another user or device')

@@ -144,7 +144,7 @@ export function createPeerLinks (
 /** Checks a peer-hello: a supernode credential from the login server for this device key, at the address it gives. */
 function checkPeerHello (components: SupernodeComponents, deviceKey: string, message: MessageOf<'peer-hello'>, dhtId?: string): SupernodeCredentialBody {
   const result = verifySupernodeCredential(components.sodium, message.credential, {
-    issuerKey: components.issuerKey, now: Math.floor(components.clock.now() / 1000), expect: { deviceKey, address: message.address, dhtId }
+    issuerKey: components.issuerKey, nowSeconds: Math.floor(components.clock.now() / 1000), expect: { deviceKey, address: message.address, dhtId }
   })
   if (!result.ok) throw new Error(`not an admitted supernode: ${result.message}`)
   return result.body

@@ -48,7 +48,7 @@ export function createRouter (
     const now = Math.floor(clock.now() / 1000)
     const byDevice = new Map<string, LocatedDevice>()
     for (const record of records) {
-      const opened = openSealedRecord(components.sodium, record, capability, { issuerKey: components.issuerKey, now })
+      const opened = openSealedRecord(components.sodium, record, capability, { issuerKey: components.issuerKey, nowSeconds: now })
       if (!opened.ok) {
         log.debug({ reason: opened.reason }, 'ignoring a DHT record that does not open or verify')
         continue

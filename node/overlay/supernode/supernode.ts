@@ -118,7 +118,7 @@ export function createSupernode (given: SupernodeComponents, init: SupernodeInit
     admit (next) {
       if (closed) return
       const check = verifySupernodeCredential(components.sodium, next, {
-        issuerKey: components.issuerKey, now: Math.floor(clock.now() / 1000), expect: { deviceKey: init.deviceKey, address: init.address }
+        issuerKey: components.issuerKey, nowSeconds: Math.floor(clock.now() / 1000), expect: { deviceKey: init.deviceKey, address: init.address }
       })
       if (!check.ok) throw new Error(`refusing our own credential: ${check.message}`)
       credential = next

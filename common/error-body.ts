@@ -1,0 +1,28 @@
+// The error body every HTTP API of voxmesh answers with (the login server's and
+// a node's control API): {"error":{"code","message"}}. Declared once, with the
+// one reader the clients share.
+import { Type, type Static } from 'typebox'
+
+export const ErrorBody = Type.Object({
+  error: Type.Object({ code: Type.String(), message: Type.String() })
+})
+export type ErrorBody = Static<typeof ErrorBody>
+
+export function errorBody (code: string, message: string): ErrorBody {
+  return { error: { code, message } }
+}
+
+/** The answer to a request no route matches (the query string is left out: it may carry secrets). */
+export function noRouteBody (method: string, url: string): ErrorBody {
+  return errorBody('not_found', `no route ${method} ${url.split('?')[0]}`)
+}
+
+/** The code and message of an error answer; what the body does not say is filled in from the HTTP status. */
+export function readErrorBody (status: number, body: unknown): { code: string, message: string } {
+  const error = typeof body === 'object' && body !== null ? (body as { error?: unknown }).error : undefined
+  const fields = typeof error === 'object' && error !== null ? error as { code?: unknown, message?: unknown } : {}
+  return {
+    code: typeof fields.code === 'string' ? fields.code : 'http_error',
+    message: typeof fields.message === 'string' ? fields.message : `HTTP ${status}`
+  }
+}
