@@ -1,6 +1,7 @@
 // A seeded random source: the same seed gives the same sequence, so a run that
 // takes its chance from here (a simulated network's loss, jitter, a fuzz input)
 // can be replayed exactly.
+import { createHash } from 'node:crypto'
 
 /** Uniform numbers in [0, 1), like Math.random. */
 export type RandomSource = () => number
@@ -24,4 +25,17 @@ export function seededRandom (seed: number): RandomSource {
 export const cryptoRandom: RandomSource = () => {
   const [word = 0] = globalThis.crypto.getRandomValues(new Uint32Array(1))
   return word / 4294967296
+}
+
+/** Deterministic "random" bytes (SHA-256 of seed and counter), for byte-hungry code: keys, ids, fuzz input. Never for secrets. */
+export function seededRandomBytes (seed: string): (n: number) => Uint8Array {
+  let counter = 0
+  return n => {
+    const out = new Uint8Array(n)
+    for (let offset = 0; offset < n; offset += 32) {
+      const block = createHash('sha256').update(`${seed}:${counter++}`).digest()
+      out.set(block.subarray(0, Math.min(32, n - offset)), offset)
+    }
+    return out
+  }
 }

@@ -17,7 +17,7 @@ import { createSupernode, type Supernode } from '../overlay/supernode/supernode.
 import { createHost, type Host, type HostEvent, type UserStatus } from '../overlay/host.js'
 import { createSupernodeCache } from '../overlay/supernode-cache.js'
 import { silentLogger, type Logger } from '../../common/logger.js'
-import { seededRandom, type RandomSource } from '../../common/random.js'
+import { seededRandom, seededRandomBytes, type RandomSource } from '../../common/random.js'
 import type { SupernodeRef } from '../overlay/messages.js'
 
 export const TESTNET_PORT = 7701
@@ -71,16 +71,20 @@ export interface Testnet {
 /** The seed when none is given: runs repeat exactly unless a test asks for another. */
 export const DEFAULT_TESTNET_SEED = 0x7e57
 
-/** `seed` drives every host's chance (republish jitter, reconnect backoff): the same seed, the same run. */
+/** `seed` drives the keys and every host's chance (republish jitter, reconnect backoff): the same seed, the same run. */
 export async function createTestnet (options: { latencyMs?: number, log?: Logger, seed?: number } = {}): Promise<Testnet> {
   const sodium = await loadSodium()
   // Each host gets its own generator, seeded from this one: a host added later does not shift the others' draws.
-  const hostSeeds = seededRandom(options.seed ?? DEFAULT_TESTNET_SEED)
+  const seed = options.seed ?? DEFAULT_TESTNET_SEED
+  const hostSeeds = seededRandom(seed)
+  // Keys and secrets too: the same seed gives the same device keys, hence the same DHT ids and routes.
+  const keyBytes = seededRandomBytes(`testnet:${seed}`)
+  const newKeyPair = (): { publicKey: Uint8Array, privateKey: Uint8Array } => sodium.crypto_sign_seed_keypair(keyBytes(sodium.crypto_sign_SEEDBYTES))
   const clock = new FakeClock()
   const network = createMemoryNetwork({ clock, latencyMs: options.latencyMs ?? 2 })
-  const issuer = sodium.crypto_sign_keypair()
+  const issuer = newKeyPair()
   const dhtIdSecret = dhtIdSecretOf(issuer.privateKey)
-  const lookupSecret = sodium.randombytes_buf(LOOKUP_SECRET_BYTES)
+  const lookupSecret = keyBytes(LOOKUP_SECRET_BYTES)
   const log = options.log ?? silentLogger
   let serial = 0
   let nextIp = 1
@@ -90,7 +94,7 @@ export async function createTestnet (options: { latencyMs?: number, log?: Logger
     return signCertificate(sodium, { v: CERTIFICATE_VERSION, user, deviceKey, issued, expires: issued + lifetimeSeconds, serial: ++serial }, issuer.privateKey)
   }
   const identityFor = (user: string): LinkIdentity & { deviceKey: string } => {
-    const device = sodium.crypto_sign_keypair()
+    const device = newKeyPair()
     const issued = Math.floor(clock.now() / 1000)
     const deviceKey = toBase64url(device.publicKey)
     const certificate = signCertificate(sodium, { v: CERTIFICATE_VERSION, user, deviceKey, issued, expires: issued + 86_400, serial: ++serial }, issuer.privateKey)
