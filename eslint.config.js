@@ -24,5 +24,17 @@ export default tseslint.config(
   { files: ['node/relay/**/*.ts'], rules: forbidden('node/relay', 'overlay', 'media', 'calls', 'runtime', 'control', 'commands', 'testing') },
   { files: ['node/calls/**/*.ts'], rules: forbidden('node/calls', 'runtime', 'control', 'commands', 'testing') },
   { files: ['node/runtime/**/*.ts'], rules: forbidden('node/runtime', 'control', 'commands', 'testing') },
-  { files: ['node/control/**/*.ts'], rules: forbidden('node/control', 'commands', 'testing') }
+  { files: ['node/control/**/*.ts'], rules: forbidden('node/control', 'commands', 'testing') },
+  // Other programs use the node through its front door only.
+  {
+    files: ['bin/**/*.ts', 'demo/**/*.ts', 'bench/**/*.ts', 'pstn-gateway-stub/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ group: ['**/node/**', '!**/node/index.js'], message: 'other programs import the node through node/index.ts only (README, "Layout").' }]
+      }]
+    }
+  },
+  // Files that fit on a few screens, functions read in one pass (a test's describe block may run longer).
+  { files: ['**/*.ts'], rules: { 'max-lines': ['error', { max: 400 }] } },
+  { files: ['**/*.ts'], ignores: ['test/**'], rules: { 'max-lines-per-function': ['error', { max: 120 }] } }
 )

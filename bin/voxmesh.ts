@@ -2,10 +2,10 @@
 // The one executable: each program contributes its subcommands.
 import { Command } from 'commander'
 import { loginServerCommand } from '../login-server/cli.js'
-import { accountCommand } from '../node/commands/account.js'
-import { nodeCommand } from '../node/commands/node.js'
-import { clientCommands } from '../node/commands/client-commands.js'
-import { callCommands } from '../node/commands/call-commands.js'
+import { accountCommand } from '../node/index.js'
+import { nodeCommand } from '../node/index.js'
+import { clientCommands } from '../node/index.js'
+import { callCommands } from '../node/index.js'
 import { UserError } from '../common/user-error.js'
 import { VOXMESH_VERSION } from '../common/version.js'
 

@@ -1,9 +1,9 @@
 // One demo call, alice → bob, and its checks: the path it took, the tone in bob's
 // recording, and (relay-only) the packets the supernodes' relays carried.
-import type { CallLine } from '../node/commands/call-commands.js'
-import type { CallStats, NodeEvent, NodeStatus } from '../node/runtime/api.js'
-import { dominantFrequency, levelDbfs } from '../node/media/audio/analysis.js'
-import { readWavFile } from '../node/media/audio/wav.js'
+import type { CallLine } from '../node/index.js'
+import type { CallStats, NodeEvent, NodeStatus } from '../node/index.js'
+import { dominantFrequency, levelDbfs } from '../node/index.js'
+import { readWavFile } from '../node/index.js'
 import { SUPERNODES, waitFor, type DemoDirs, type DemoNetwork } from './network.js'
 import { detail, shown, step, verdict } from './print.js'
 

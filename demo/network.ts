@@ -1,7 +1,7 @@
 // The demo's network, started through the real CLI: a login server, two supernodes
 // on 127.0.0.2 (with their TURN relays), and alice and bob, who become contacts.
 import { join } from 'node:path'
-import type { ContactView, NodeStatus } from '../node/runtime/api.js'
+import type { ContactView, NodeStatus } from '../node/index.js'
 import { freePort } from '../bench/lib/ports.js'
 import { Proc, runCli, runCliOk, type CliResult } from '../bench/lib/processes.js'
 import { waitUntil as poll } from '../bench/lib/wait.js'

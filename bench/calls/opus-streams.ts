@@ -1,7 +1,7 @@
 // Part 4 of the call bench: Opus streams per core. The encoder (createOpusEncoder, as calls set it
 // up) and the decoder (createOpusDecoder) on speech, frames per CPU-second of this process / 50.
-import { createOpusDecoder, createOpusEncoder } from '../../node/media/audio/opus.js'
-import { FRAME_SAMPLES, floatToInt16 } from '../../node/media/audio/pcm.js'
+import { createOpusDecoder, createOpusEncoder } from '../../node/index.js'
+import { FRAME_SAMPLES, floatToInt16 } from '../../node/index.js'
 import { speech } from '../audio-pipeline-bench.js'
 import { timeLoop } from '../lib/measure.js'
 

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { performance } from 'node:perf_hooks'
-import type { TransportAddress } from '../../node/relay/index.js'
+import type { TransportAddress } from '../../node/index.js'
 import { round, sleep } from '../lib/measure.js'
 import { PeerReceivers, StreamSender } from './relay-load.js'
 import { startRelayChild, type ChildKind, type ChildStats, type RelayChild } from './relay-servers.js'

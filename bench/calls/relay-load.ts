@@ -2,7 +2,7 @@
 // the relayed packets, and the sender that drives the simulated voice streams through a relay.
 import type { Socket } from 'node:dgram'
 import { performance } from 'node:perf_hooks'
-import { encodeChannelData, type TransportAddress } from '../../node/relay/index.js'
+import { encodeChannelData, type TransportAddress } from '../../node/index.js'
 import { pool, round } from '../lib/measure.js'
 import type { RelayChild } from './relay-servers.js'
 import { CHANNEL, openStream, STREAM_PAYLOAD_BYTES, STREAM_PPS, type Stream } from './turn-stream.js'

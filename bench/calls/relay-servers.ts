@@ -3,7 +3,7 @@
 // asks them for their counters over IPC.
 import { fork, type ChildProcess } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
-import { startTurnServer, type TransportAddress } from '../../node/relay/index.js'
+import { startTurnServer, type TransportAddress } from '../../node/index.js'
 import { STREAM_PAYLOAD_BYTES } from './turn-stream.js'
 import { bindUdp, CHILD_ENTRY, closeSocket, onCleanup, TURN_REALM } from './util.js'
 

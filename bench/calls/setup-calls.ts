@@ -9,8 +9,8 @@ import { pino } from 'pino'
 import { LoginClient } from '../../common/login-client.js'
 import { startLoginServer, type RunningLoginServer } from '../../login-server/server.js'
 import type { Logger } from '../../common/logger.js'
-import type { NodeEvent } from '../../node/runtime/api.js'
-import { startNode, type RunningNode } from '../../node/runtime/node.js'
+import type { NodeEvent } from '../../node/index.js'
+import { createNode, type RunningNode } from '../../node/index.js'
 import { round, sleep } from '../lib/measure.js'
 import { freePort } from '../lib/ports.js'
 import { waitUntil } from '../lib/wait.js'
@@ -124,8 +124,8 @@ export async function startCallNet (dir: string): Promise<CallNet> {
   const closeLogin = onCleanup(() => login.close())
   const client = new LoginClient(login.url)
 
-  const start = async (user: string, extra: Partial<Parameters<typeof startNode>[0]> = {}): Promise<{ node: RunningNode, close: () => Promise<void> }> => {
-    const node = await startNode({ user, password: PASSWORD, loginServer: login.url, dataDir: join(dir, user), role: 'host', log, mediaBindAddress: '127.0.0.1', ...extra })
+  const start = async (user: string, extra: Partial<Parameters<typeof createNode>[0]> = {}): Promise<{ node: RunningNode, close: () => Promise<void> }> => {
+    const node = await createNode({ user, password: PASSWORD, loginServer: login.url, dataDir: join(dir, user), role: 'host', log, mediaBindAddress: '127.0.0.1', ...extra })
     return { node, close: onCleanup(() => node.close()) }
   }
   const attachedTo = async (node: RunningNode): Promise<string> => await waitUntil(`${node.status().user} to attach to a supernode`, () => {

@@ -5,7 +5,7 @@ import type { Socket } from 'node:dgram'
 import {
   decodeStunMessage, encodeStunMessage, findAttribute, issueTurnCredentials, longTermKey, METHOD, packetKind,
   type StunAttribute, type StunMessage, type TransportAddress, type TurnSecret
-} from '../../node/relay/index.js'
+} from '../../node/index.js'
 import { bindUdp, closeSocket, TURN_REALM } from './util.js'
 
 export const STREAM_PAYLOAD_BYTES = 100

@@ -2,7 +2,7 @@
 // processes' entry point, and the closers run on exit (cleanup / onCleanup).
 import { createSocket, type Socket } from 'node:dgram'
 import { fileURLToPath } from 'node:url'
-import { shutdownMedia } from '../../node/media/media-session.js'
+import { shutdownMedia } from '../../node/index.js'
 import { series as seriesOf, type Series as MeasuredSeries } from '../lib/measure.js'
 
 /** Calls (and bare connections) before the measured ones: module loading, JIT, first TURN allocations. */

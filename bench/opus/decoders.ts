@@ -2,7 +2,7 @@
 // with @evan/opus's decoders (when installed) as a reference.
 import { createRequire } from 'node:module'
 import { OpusDecoder } from 'opus-decoder'
-import { FRAME_SAMPLES, SAMPLE_RATE } from '../../node/media/audio/pcm.js'
+import { FRAME_SAMPLES, SAMPLE_RATE } from '../../node/index.js'
 import { timeLoop } from '../lib/measure.js'
 
 const require = createRequire(import.meta.url)

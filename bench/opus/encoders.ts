@@ -1,7 +1,7 @@
 // The Opus encoders the bench compares, each configured the way calls use Opus through whatever
 // CTL function its binding offers. Packages not installed fail to load and are listed as such.
 import { createRequire } from 'node:module'
-import { FRAME_SAMPLES, SAMPLE_RATE } from '../../node/media/audio/pcm.js'
+import { FRAME_SAMPLES, SAMPLE_RATE } from '../../node/index.js'
 
 /** In-band FEC is on with this expected loss, so the FEC data is actually sent. */
 export const EXPECTED_LOSS_PERCENT = 10

@@ -22,7 +22,7 @@
 // prebuilt binary cannot be downloaded).
 import { availableParallelism, cpus, loadavg } from 'node:os'
 import { parseArgs } from 'node:util'
-import { SAMPLE_RATE } from '../../node/media/audio/pcm.js'
+import { SAMPLE_RATE } from '../../node/index.js'
 import { round } from '../lib/measure.js'
 import { measureDecoders } from './decoders.js'
 import { EXPECTED_LOSS_PERCENT, encoderCandidates } from './encoders.js'

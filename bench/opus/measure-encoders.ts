@@ -1,8 +1,8 @@
 // Each candidate encoder on the same input: speed (median of rounds, each a fresh encoder over
 // the speech frames), output bitrate on speech and on the tone, and the quality of its packets
 // as opus-decoder decodes them.
-import { compareSignals, dominantFrequency, levelDbfs } from '../../node/media/audio/analysis.js'
-import { FRAME_SAMPLES, SAMPLE_RATE } from '../../node/media/audio/pcm.js'
+import { compareSignals, dominantFrequency, levelDbfs } from '../../node/index.js'
+import { FRAME_SAMPLES, SAMPLE_RATE } from '../../node/index.js'
 import { round, timeLoop } from '../lib/measure.js'
 import { decodeAll } from './decoders.js'
 import type { BenchEncoder, Candidate } from './encoders.js'

@@ -2,7 +2,7 @@
 // supernodes, and the baselines that show the overlay's share: a bare control-API call and a
 // whole `voxmesh status` CLI process.
 import { performance } from 'node:perf_hooks'
-import { ControlClient } from '../../node/control/client.js'
+import { ControlClient } from '../../node/index.js'
 import { series, sleep, type Series } from '../lib/measure.js'
 import type { Net } from './network.js'
 import type { Pair } from './pair.js'

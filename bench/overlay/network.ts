@@ -1,8 +1,8 @@
 // The bench's network of real processes: a login server (cheap argon2id, --trust-proxy, room for
 // several supernodes on 127.0.0.1), and supernode and user node processes, each with its data dir.
 import { join } from 'node:path'
-import { ControlClient } from '../../node/control/client.js'
-import type { NodeStatus } from '../../node/runtime/api.js'
+import { ControlClient } from '../../node/index.js'
+import type { NodeStatus } from '../../node/index.js'
 import { freePort } from '../lib/ports.js'
 import { waitUntil } from '../lib/wait.js'
 import { Proc, runCliOk } from '../lib/processes.js'

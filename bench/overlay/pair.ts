@@ -1,7 +1,7 @@
 // The two users the latency series run between: alice on supernode A, bob on B, contacts.
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
-import type { NodeStatus } from '../../node/runtime/api.js'
+import type { NodeStatus } from '../../node/index.js'
 import { runCliOk, type Proc } from '../lib/processes.js'
 import { NODE_ENV, type Net } from './network.js'
 

@@ -3,9 +3,9 @@
 // on stderr every 10 s through registration and the steady window.
 import { performance } from 'node:perf_hooks'
 import type { Sodium } from '../../common/sodium.js'
-import type { ControlClient } from '../../node/control/client.js'
-import { createWsTransport } from '../../node/net/ws-transport.js'
-import type { SupernodeRef } from '../../node/overlay/messages.js'
+import type { ControlClient } from '../../node/index.js'
+import { createWsTransport } from '../../node/index.js'
+import type { SupernodeRef } from '../../node/index.js'
 import { cpuMeter, loopDelayMeter, machineCpuMeter, memoryOf, pool } from '../lib/measure.js'
 import type { Proc } from '../lib/processes.js'
 import { GIVE_UP_AFTER_FAILURES } from './constants.js'

@@ -7,7 +7,7 @@ import { parseDurationSeconds } from '../../common/duration.js'
 import { DEFAULT_LOGIN_SERVER_URL } from '../../common/login-client.js'
 import { LOG_LEVELS, loggerOptions } from '../../common/logger.js'
 import { readPassword } from '../../common/password-input.js'
-import { startNode } from '../runtime/node.js'
+import { createNode } from '../runtime/node.js'
 import {
   DEFAULT_CONTROL_LISTEN, DEFAULT_MAX_LOAD_PER_CORE, DEFAULT_MIN_FREE_MEMORY_MB, DEFAULT_NODE_DATA_DIR, DEFAULT_PROMOTE_AFTER_MS
 } from '../runtime/defaults.js'
@@ -119,7 +119,7 @@ export function nodeCommand (): Command {
       const interactive = opts.shell && process.stdin.isTTY === true && process.stdout.isTTY === true && !opts.json
       // In the shell, only warnings reach the terminal so the prompt stays readable.
       const log = pino(loggerOptions(interactive && opts.logLevel === 'info' ? 'warn' : opts.logLevel, 'node'), pino.destination(2)) as unknown as Logger
-      const node = await startNode({
+      const node = await createNode({
         user: opts.user,
         password,
         loginServer: opts.loginServer,

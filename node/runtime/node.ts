@@ -20,6 +20,7 @@ import { createApplicationBodies } from './application-bodies.js'
 import { openKnownSupernodes } from './known-supernodes.js'
 import { routeHostEvents } from './host-events.js'
 import { createPromotionController, type PromotionController } from './promotion-controller.js'
+import type { PromotionThresholds } from './promotion.js'
 import { openNodeNetwork } from './node-network.js'
 import { createMessaging } from './messaging.js'
 import { nodeStatus } from './status.js'
@@ -29,7 +30,7 @@ import type { NodeEvent } from './api.js'
 
 export type { NodeOptions, RunningNode } from './node-options.js'
 
-export async function startNode (options: NodeOptions): Promise<RunningNode> {
+export async function createNode (options: NodeOptions): Promise<RunningNode> {
   const user = normalizeUsername(options.user)
   if (user === undefined) throw new UserError(`"${options.user}" is not a valid username`, 'invalid_username')
   if (options.role === 'supernode' && options.listen === undefined) throw new UserError('--role supernode needs --listen HOST:PORT')
@@ -45,10 +46,7 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
   const started = clock.now()
   const events = new EventEmitter()
   const emit = (event: NodeEvent): void => { events.emit('event', event) }
-  const subscribe = (listener: (event: NodeEvent) => void): () => void => {
-    events.on('event', listener)
-    return () => { events.off('event', listener) }
-  }
+  const subscribe = (listener: (event: NodeEvent) => void): () => void => { events.on('event', listener); return () => { events.off('event', listener) } }
   const known = openKnownSupernodes({ clock, log, dataDir, session })
   const advertise = options.advertise ?? options.listen
   let promotion: PromotionController | undefined
@@ -81,7 +79,7 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
   promotion = createPromotionController({
     clock,
     log,
-    measure: () => ({ freeMemoryMb: freemem() / 2 ** 20, loadPerCore: (loadavg()[0] ?? 0) / availableParallelism() }),
+    measure: measureMachine,
     startRole: () => network.startSupernodeRole({ log, identity, session, user, deviceKey, known, options }),
     checkReachable: () => host.checkReachable(advertise ?? ''),
     attached: () => host.supernode !== undefined,
@@ -97,11 +95,7 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
     mode: options.role,
     canServe: advertise !== undefined && network.listener !== undefined,
     advertise,
-    thresholds: {
-      promoteAfterMs: options.thresholds?.promoteAfterMs ?? DEFAULT_PROMOTE_AFTER_MS,
-      minFreeMemoryMb: options.thresholds?.minFreeMemoryMb ?? DEFAULT_MIN_FREE_MEMORY_MB,
-      maxLoadPerCore: options.thresholds?.maxLoadPerCore ?? DEFAULT_MAX_LOAD_PER_CORE
-    }
+    thresholds: thresholdsOf(options.thresholds)
   })
   promotion.setNetworkFacts({ networkEmpty: known.cache.size() === 0 })
   await promotion.start()
@@ -152,5 +146,19 @@ export async function startNode (options: NodeOptions): Promise<RunningNode> {
       })()
       return closing
     }
+  }
+}
+
+/** The machine's figures promotion decides on. */
+function measureMachine (): { freeMemoryMb: number, loadPerCore: number } {
+  return { freeMemoryMb: freemem() / 2 ** 20, loadPerCore: (loadavg()[0] ?? 0) / availableParallelism() }
+}
+
+/** The promotion thresholds given, the defaults for the rest (a flag left out arrives as undefined). */
+function thresholdsOf (given: Partial<PromotionThresholds> = {}): PromotionThresholds {
+  return {
+    promoteAfterMs: given.promoteAfterMs ?? DEFAULT_PROMOTE_AFTER_MS,
+    minFreeMemoryMb: given.minFreeMemoryMb ?? DEFAULT_MIN_FREE_MEMORY_MB,
+    maxLoadPerCore: given.maxLoadPerCore ?? DEFAULT_MAX_LOAD_PER_CORE
   }
 }

@@ -9,11 +9,11 @@ import { LoginClient } from '../../common/login-client.js'
 import { startLoginServer, type RunningLoginServer } from '../../login-server/server.js'
 import type { Logger } from '../../common/logger.js'
 import type { NodeEvent } from '../../node/runtime/api.js'
-import { startNode, type RunningNode } from '../../node/runtime/node.js'
+import { createNode, type RunningNode } from '../../node/runtime/node.js'
 import { TEST_PASSWORD } from './voxmesh-net.js'
 import { waitUntil } from './wait.js'
 
-type NodeOptions = Parameters<typeof startNode>[0]
+type NodeOptions = Parameters<typeof createNode>[0]
 
 export interface InProcessNet {
   dir: string
@@ -41,7 +41,7 @@ export async function startInProcessNet (options: { dirPrefix: string, users: st
     login,
     events,
     startNode: async (user, extra = {}) => {
-      const started = await startNode({
+      const started = await createNode({
         user, password: TEST_PASSWORD, loginServer: login.url, dataDir: join(dir, user), role: 'host', log: options.log(user), mediaBindAddress: '127.0.0.1', ...extra
       })
       const list: NodeEvent[] = []
