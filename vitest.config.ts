@@ -42,7 +42,7 @@ export default defineConfig({
     hookTimeout: 30_000,
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: INTEGRATION } },
-      { extends: true, test: { name: 'integration', include: INTEGRATION } }
+      { extends: true, test: { name: 'integration', include: INTEGRATION, globalSetup: ['test/helpers/build-once.ts'] } }
     ]
   }
 })
