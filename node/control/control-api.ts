@@ -25,7 +25,9 @@ export const SendMessageInput = Type.Object({
 // Calls. The node picks the only suitable call when callId is left out, and
 // takes a unique prefix of an id. File paths are resolved by the node (the CLI
 // sends absolute ones).
-export const CallId = Type.String({ minLength: 1, maxLength: MAX_CALL_ID_CHARS, pattern: '^[A-Za-z0-9_-]+$' })
+/** A call id, or the first characters of one (what `calls` shows): the API and the shell take the same. */
+export const CALL_ID_PREFIX = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_CALL_ID_CHARS}}$`)
+export const CallId = Type.String({ minLength: 1, maxLength: MAX_CALL_ID_CHARS, pattern: CALL_ID_PREFIX.source })
 const FilePath = Type.String({ minLength: 1, maxLength: MAX_PATH_CHARS })
 const Tone = Type.Number({ minimum: MIN_TONE_HZ, maximum: MAX_TONE_HZ })
 

@@ -4,6 +4,7 @@
 import { normalizeUsername, USERNAME_RULE } from '../../common/usernames.js'
 import { isSettableStatus, SETTABLE_STATUSES } from '../../common/presence.js'
 import type { NodeApi } from '../runtime/api.js'
+import { CALL_ID_PREFIX } from './control-api.js'
 import { confirm, formatCalls, formatContacts, formatRequests, formatSendResult, formatStatus, shortCallId } from './format.js'
 
 export const HELP: Array<[string, string]> = [
@@ -30,8 +31,6 @@ export const HELP: Array<[string, string]> = [
 ]
 export const COMMANDS = [...new Set(HELP.map(([usage]) => usage.split(' ')[0] as string)), 'exit']
 export const TAKES_NAME = new Set(['add', 'accept', 'decline', 'remove', 'block', 'unblock', 'msg', 'call'])
-/** What a call id (or a prefix of one) may look like. */
-const CALL_ID = /^[A-Za-z0-9_-]{1,32}$/
 
 export class ShellUsageError extends Error {}
 
@@ -56,7 +55,7 @@ const name = (word: string | undefined, usage: string): string => {
 
 const callId = (word: string | undefined, usage: string): string | undefined => {
   if (word === undefined) return undefined
-  if (!CALL_ID.test(word)) throw new ShellUsageError(`usage: ${usage} (ID is the first characters of the id "calls" shows)`)
+  if (!CALL_ID_PREFIX.test(word)) throw new ShellUsageError(`usage: ${usage} (ID is the first characters of the id "calls" shows)`)
   return word
 }
 
