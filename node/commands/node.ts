@@ -1,21 +1,15 @@
-// `voxmesh node`: run this device's node (host or supernode).
-import { resolve as resolvePath } from 'node:path'
+// `voxmesh node`: run this device's node (host or supernode). Only the options
+// and their parsers live here, so that defining the command loads nothing heavy;
+// the action imports run-node.ts, which runs the node.
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { pino } from 'pino'
 import { parseHostPort } from '../../common/address.js'
 import { parseDurationSeconds } from '../../common/duration.js'
-import { DEFAULT_LOGIN_SERVER_URL } from '../../common/login-client.js'
-import { LOG_LEVELS, loggerOptions } from '../../common/logger.js'
-import { readPassword } from '../../common/password-input.js'
-import { createNode } from '../runtime/node.js'
+import { DEFAULT_LOGIN_SERVER_URL } from '../../common/login-defaults.js'
+import { LOG_LEVELS } from '../../common/log-levels.js'
 import {
   DEFAULT_CONTROL_LISTEN, DEFAULT_MAX_LOAD_PER_CORE, DEFAULT_MIN_FREE_MEMORY_MB, DEFAULT_NODE_DATA_DIR, DEFAULT_PROMOTE_AFTER_MS
 } from '../runtime/defaults.js'
 import { DEFAULT_MAX_HOSTS, MAX_LINKS_PER_ADDRESS, MIN_SUPERNODES } from '../overlay/constants.js'
-import { startControlServer } from '../control/server.js'
-import { newControlToken, removeControlFile, writeControlFile } from '../control/control-file.js'
-import { runShell } from '../control/shell.js'
-import type { Logger } from '../../common/logger.js'
 import { MAX_TONE_HZ, MIN_TONE_HZ } from '../control/constants.js'
 import { DEFAULT_RING_TIMEOUT_MS } from '../calls/constants.js'
 
@@ -39,6 +33,13 @@ const toneHz = (value: string): number => {
   }
   return hz
 }
+const promoteAfter = (value: string): number => {
+  const seconds = parseDurationSeconds(value)
+  if (seconds === undefined) throw new InvalidArgumentError('expected a duration like 10m, 30s or 0')
+  return seconds * 1000
+}
+/** A default in milliseconds as people type it in a flag: 10m, 12h, 45s. */
+const typed = (ms: number): string => ms % 3_600_000 === 0 && ms > 0 ? `${ms / 3_600_000}h` : ms % 60_000 === 0 && ms > 0 ? `${ms / 60_000}m` : `${ms / 1000}s`
 const ringTimeout = (value: string): number => {
   const seconds = parseDurationSeconds(value)
   if (seconds === undefined || seconds < MIN_RING_TIMEOUT_SECONDS || seconds > MAX_RING_TIMEOUT_SECONDS) {
@@ -47,7 +48,7 @@ const ringTimeout = (value: string): number => {
   return seconds * 1000
 }
 
-interface NodeCommandOptions {
+export interface NodeCommandOptions {
   user: string
   loginServer: string
   dataDir: string
@@ -92,11 +93,8 @@ export function nodeCommand (): Command {
     .option('--password-file <file>', 'read the password from this file (else $VOXMESH_PASSWORD, else a prompt)')
     .option('--json', 'print one JSON event per line on stdout', false)
     .option('--no-shell', 'run as a daemon even on a terminal (for `&` in a shell)')
-    .option('--promote-after <duration>', 'uptime before --role auto may promote, e.g. 10m, 30s', (value: string) => {
-      const seconds = parseDurationSeconds(value)
-      if (seconds === undefined) throw new InvalidArgumentError('expected a duration like 10m, 30s or 0')
-      return seconds * 1000
-    }, DEFAULT_PROMOTE_AFTER_MS)
+    .addOption(new Option('--promote-after <duration>', 'uptime before --role auto may promote, e.g. 10m, 30s').argParser(promoteAfter)
+      .default(DEFAULT_PROMOTE_AFTER_MS, typed(DEFAULT_PROMOTE_AFTER_MS)))
     .option('--min-free-memory <MB>', 'free memory needed to promote', number('--min-free-memory', 0), DEFAULT_MIN_FREE_MEMORY_MB)
     .option('--max-load-per-core <load>', 'CPU load average per core above which it does not promote', number('--max-load-per-core', 0), DEFAULT_MAX_LOAD_PER_CORE)
     .option('--max-hosts <n>', 'hosts a supernode serves before it redirects newcomers', number('--max-hosts', 1), DEFAULT_MAX_HOSTS)
@@ -112,66 +110,13 @@ export function nodeCommand (): Command {
     .option('--speaker', 'play calls on the speaker (needs SoX\'s `play`)', false)
     .option('--allow-calls-from-anyone', 'take calls from users who are not your contacts', false)
     .option('--call-waiting', 'let a second call ring while in a call (else callers get busy)', false)
-    .option('--ring-timeout <seconds>', `an unanswered call gives up after this (default ${DEFAULT_RING_TIMEOUT_MS / 1000})`, ringTimeout)
-    .addOption(new Option('--log-level <level>', 'log level; logs are JSON lines on stderr').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--ring-timeout <seconds>', 'an unanswered call gives up after this, e.g. 45 or 2m').argParser(ringTimeout)
+      .default(DEFAULT_RING_TIMEOUT_MS, typed(DEFAULT_RING_TIMEOUT_MS)))
+    .addOption(new Option('--log-level <level>', 'log level; logs go to stderr, as sentences on a terminal, else (or with --json) as JSON lines')
+      .choices(LOG_LEVELS).default('info'))
     .action(async (opts: NodeCommandOptions) => {
-      const password = await readPassword({ passwordFile: opts.passwordFile, prompt: `Password for ${opts.user}: ` })
-      const interactive = opts.shell && process.stdin.isTTY === true && process.stdout.isTTY === true && !opts.json
-      // In the shell, only warnings reach the terminal so the prompt stays readable.
-      const log = pino(loggerOptions(interactive && opts.logLevel === 'info' ? 'warn' : opts.logLevel, 'node'), pino.destination(2)) as unknown as Logger
-      const node = await createNode({
-        user: opts.user,
-        password,
-        loginServer: opts.loginServer,
-        dataDir: opts.dataDir,
-        role: opts.role,
-        listen: opts.listen,
-        advertise: opts.advertise,
-        log,
-        thresholds: { promoteAfterMs: opts.promoteAfter, minFreeMemoryMb: opts.minFreeMemory, maxLoadPerCore: opts.maxLoadPerCore },
-        maxHosts: opts.maxHosts,
-        minSupernodes: opts.minSupernodes,
-        relayAllowPrivate: opts.relayAllowPrivate,
-        maxLinksPerAddress: opts.maxLinksPerAddress,
-        calls: {
-          autoAnswer: opts.autoAnswer,
-          play: opts.play === undefined ? undefined : resolvePath(opts.play),
-          tone: opts.tone,
-          recordDir: opts.recordDir === undefined ? undefined : resolvePath(opts.recordDir),
-          mic: opts.mic,
-          speaker: opts.speaker,
-          anyone: opts.allowCallsFromAnyone,
-          callWaiting: opts.callWaiting,
-          ringTimeoutMs: opts.ringTimeout
-        }
-      })
-      const token = newControlToken()
-      const control = await startControlServer(node, { listen: opts.control, token, logger: log })
-      writeControlFile(opts.dataDir, { url: control.url, token, pid: process.pid })
-
-      let stopping = false
-      const stop = async (code: number): Promise<void> => {
-        if (stopping) return
-        stopping = true
-        removeControlFile(opts.dataDir)
-        await control.close()
-        await node.close()
-        process.exit(code)
-      }
-      process.once('SIGINT', () => { void stop(0) })
-      process.once('SIGTERM', () => { void stop(0) })
-
-      const status = node.status()
-      if (opts.json) {
-        const print = (event: object): void => { process.stdout.write(JSON.stringify(event) + '\n') }
-        node.subscribe(print)
-        print({ event: 'ready', user: status.user, role: status.role, control: control.url, listen: status.listen, deviceKey: status.deviceKey })
-      } else {
-        process.stdout.write(`voxmesh node ${status.user} is up (${status.role}); control API at ${control.url}\n`)
-      }
-      if (interactive) {
-        await runShell(node, { input: process.stdin, output: process.stdout })
-        await stop(0)
-      }
+      // The node itself (pino, fastify, node-datachannel, sodium...) loads only when this command runs.
+      const { runNode } = await import('./run-node.js')
+      await runNode(opts)
     })
 }

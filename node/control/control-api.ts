@@ -59,6 +59,7 @@ const SupernodeView = Type.Object({
 
 export const StatusResponse = Type.Object({
   user: Type.String(),
+  state: Type.Optional(Type.String()),
   role: Type.Union([Type.Literal('host'), Type.Literal('supernode')]),
   supernode: Type.Union([SupernodeView, Type.Null()]),
   presence: UserStatusSchema,

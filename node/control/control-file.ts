@@ -6,6 +6,7 @@ import { mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { UserError } from '../../common/user-error.js'
 import { writePrivateFileAtomic } from '../../common/private-file.js'
+import { isProcessAlive } from '../runtime/data-dir-lock.js'
 import { CONTROL_FILE, CONTROL_TOKEN_BYTES } from './constants.js'
 
 export interface ControlInfo { url: string, token: string, pid: number }
@@ -25,12 +26,7 @@ export function writeControlFile (dataDir: string, info: ControlInfo): void {
 
 /** Removes control.json when it still names `pid` (a newer node on the same data dir keeps its own). */
 export function removeControlFile (dataDir: string, pid = process.pid): void {
-  try {
-    if (parseControlInfo(readFileSync(controlFilePath(dataDir), 'utf8'))?.pid !== pid) return
-  } catch {
-    return
-  }
-  rmSync(controlFilePath(dataDir), { force: true })
+  if (controlInfoOf(dataDir, pid) !== undefined) rmSync(controlFilePath(dataDir), { force: true })
 }
 
 /** The running node's control info, or a UserError saying how to start one. */
@@ -45,8 +41,18 @@ export function readControlFile (dataDir: string): ControlInfo {
   }
   const info = parseControlInfo(text)
   if (info === undefined) throw new UserError(`${controlFilePath(dataDir)} is not a valid control file; delete it and restart the node`)
-  if (!isAlive(info.pid)) throw notRunning
+  if (!isProcessAlive(info.pid)) throw notRunning
   return info
+}
+
+/** The control info in the data dir if it is valid and names `pid` (the node holding the data dir's lock), else undefined. */
+export function controlInfoOf (dataDir: string, pid: number): ControlInfo | undefined {
+  try {
+    const info = parseControlInfo(readFileSync(controlFilePath(dataDir), 'utf8'))
+    return info?.pid === pid ? info : undefined
+  } catch {
+    return undefined
+  }
 }
 
 function parseControlInfo (text: string): ControlInfo | undefined {
@@ -56,14 +62,4 @@ function parseControlInfo (text: string): ControlInfo | undefined {
   if (typeof url !== 'string' || !/^https?:\/\//.test(url) || typeof token !== 'string' || token === '' ||
     typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid < 1) return undefined
   return { url, token, pid }
-}
-
-/** Signal 0 checks existence only; EPERM means alive but someone else's. */
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
 }

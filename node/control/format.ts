@@ -49,6 +49,7 @@ function table (rows: Array<[string, string]>): string {
 export function formatStatus (status: NodeStatus): string {
   const rows: Array<[string, string]> = [
     ['user', status.user],
+    ...(status.state === undefined ? [] : [['state', status.state] as [string, string]]),
     ['role', status.role],
     ['supernode', status.supernode === null ? 'not attached' : supernodeName(status.supernode)],
     ['presence', status.presence],

@@ -12,6 +12,11 @@ export interface ShellIo {
   output: NodeJS.WritableStream
   /** Line editing, history and redrawing the prompt; defaults to whether output is a TTY. */
   terminal?: boolean
+  /**
+   * Where the program's log sentences go: the shell hands it a printer that writes above the prompt while it
+   * runs, and undefined when it ends (so no log line lands in the middle of what the user types).
+   */
+  showLogs?: (printAbove: ((line: string) => void) | undefined) => void
 }
 
 export async function runShell (api: NodeApi, io: ShellIo): Promise<void> {
@@ -77,9 +82,11 @@ export async function runShell (api: NodeApi, io: ShellIo): Promise<void> {
 
   print('type "help" for commands')
   rl.prompt()
+  io.showLogs?.(printAbove)
   await new Promise<void>(resolve => {
     rl.once('close', () => {
       closed = true
+      io.showLogs?.(undefined)
       // Leave the terminal on a fresh line after Ctrl-C / Ctrl-D at the prompt.
       if (terminal && !busy) io.output.write('\n')
       void queue.then(() => {

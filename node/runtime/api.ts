@@ -9,6 +9,8 @@ export type Role = 'host' | 'supernode'
 
 export interface NodeStatus {
   user: string
+  /** Only while the node starts: what it waits for, e.g. "waiting for the login server at URL (retrying in 4 s)". */
+  state?: string
   role: Role
   /** For a host (and a supernode's own user session): the supernode it is attached to. */
   supernode: { user?: string, address: string, deviceKey: string } | null

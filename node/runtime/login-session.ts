@@ -2,6 +2,7 @@
 // backoff while it is unreachable or busy), keep the certificate renewed, and
 // read the contact list and blocks. After login nothing else here is needed
 // for the overlay to work.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { LoginApiError, LoginClient, LoginServerUnreachableError } from '../../common/login-client.js'
 import { fromBase64url } from '../../common/base64url.js'
 import { createBackoff } from '../../common/backoff.js'
@@ -33,12 +34,33 @@ export interface LoginSession {
 const retryable = (err: unknown): boolean =>
   err instanceof LoginServerUnreachableError || (err instanceof LoginApiError && (err.status === 429 || err.status >= 500))
 
+/** A retry while the login server is unreachable or busy. */
+export interface LoginServerWait { url: string, attempt: number, retryInMs: number, reason: string }
+
+/** "waiting for the login server at URL (retrying in N s)": what a starting node says, and logs, on each retry. */
+export function describeLoginServerWait (wait: LoginServerWait): string {
+  const seconds = wait.retryInMs < 10_000 ? String(Math.round(wait.retryInMs / 100) / 10) : String(Math.round(wait.retryInMs / 1000))
+  return `waiting for the login server at ${wait.url} (retrying in ${seconds} s)`
+}
+
 export async function openLoginSession (
-  options: { url: string, user: string, password: string, dataDir: DataDir, log: Logger, maxAttempts?: number }
+  options: {
+    url: string
+    user: string
+    password: string
+    dataDir: DataDir
+    log: Logger
+    maxAttempts?: number
+    /** Told of each retry while the session opens (not of later ones, e.g. renewals). */
+    onWait?: (wait: LoginServerWait) => void
+    /** Ends the waiting (the node is stopped before it logged in). */
+    signal?: AbortSignal
+  }
 ): Promise<LoginSession> {
   const { log, dataDir } = options
   const client = new LoginClient(options.url)
   const backoff = createBackoff({ initialMs: 500, maxMs: 30_000 })
+  let opening = true
 
   const withRetry = async <T>(what: string, action: () => Promise<T>): Promise<T> => {
     for (let attempt = 1; ; attempt++) {
@@ -46,9 +68,11 @@ export async function openLoginSession (
         return await action()
       } catch (err) {
         if (!retryable(err) || attempt >= (options.maxAttempts ?? Infinity)) throw err
-        const waitMs = err instanceof LoginApiError && err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : backoff.next()
-        log.warn({ attempt, waitMs }, `${what} failed (${(err as Error).message}); retrying`)
-        await new Promise(resolve => setTimeout(resolve, waitMs))
+        const retryInMs = err instanceof LoginApiError && err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : backoff.next()
+        const wait = { url: options.url, attempt, retryInMs, reason: (err as Error).message }
+        log.warn({ attempt, waitMs: retryInMs, step: what }, `${describeLoginServerWait(wait)}: ${wait.reason}`)
+        if (opening) options.onWait?.(wait)
+        await sleep(retryInMs, undefined, { signal: options.signal })
       }
     }
   }
@@ -74,6 +98,8 @@ export async function openLoginSession (
     }
   }
   const session = await login()
+  opening = false
+  backoff.reset()
   log.info({ user: options.user, supernodes: session.supernodes.length }, 'logged in')
   let renewTimer: NodeJS.Timeout | undefined
   let closed = false

@@ -37,7 +37,7 @@ export async function openNodeNetwork (init: {
       const role = init.supernode()
       if (role === undefined) connection.close('this node is not a supernode')
       else role.supernode.acceptConnection(connection)
-    }).catch((err: Error) => { throw new UserError(`cannot listen on ${init.listen ?? ''}: ${err.message}`) })
+    }).catch((err: Error) => { throw new UserError(err.message) })
   }
   return {
     transport,

@@ -13,15 +13,17 @@ import type { LinkIdentity } from '../../common/wire/link-handshake.js'
 import { createHost, type Host } from '../overlay/host.js'
 import { createCallService } from '../calls/call-service.js'
 import { CALL_BODY_TYPES } from '../calls/call-bodies.js'
-import { openDataDir } from './data-dir.js'
-import { openLoginSession } from './login-session.js'
+import type { Logger } from '../../common/logger.js'
+import type { Sodium } from '../../common/sodium.js'
+import { openDataDir, type DataDir } from './data-dir.js'
+import { openLoginSession, type LoginServerWait, type LoginSession } from './login-session.js'
 import { createContactBook } from './contact-book.js'
 import { createApplicationBodies } from './application-bodies.js'
 import { openKnownSupernodes } from './known-supernodes.js'
 import { routeHostEvents } from './host-events.js'
 import { createPromotionController, type PromotionController } from './promotion-controller.js'
 import type { PromotionThresholds } from './promotion.js'
-import { openNodeNetwork } from './node-network.js'
+import { openNodeNetwork, type NodeNetwork } from './node-network.js'
 import { createMessaging } from './messaging.js'
 import { nodeStatus } from './status.js'
 import { CONTACT_REQUEST_POLL_MS, DEFAULT_MAX_LOAD_PER_CORE, DEFAULT_MIN_FREE_MEMORY_MB, DEFAULT_PROMOTE_AFTER_MS, SUPERNODE_CACHE_SAVE_MS } from './defaults.js'
@@ -30,16 +32,57 @@ import type { NodeEvent } from './api.js'
 
 export type { NodeOptions, RunningNode } from './node-options.js'
 
-export async function createNode (options: NodeOptions): Promise<RunningNode> {
+/** How `voxmesh node` follows a start that may wait long for the login server. */
+export interface NodeStartup {
+  /** The data dir is open and --listen bound (before login): the device key and the listener's address. */
+  onOpened?: (opened: { deviceKey: string, listen: string | null }) => void
+  /** Each retry while the login server is unreachable or busy. */
+  onLoginWait?: (wait: LoginServerWait) => void
+  /** Stops a start that has not finished; createNode then rejects, with what it opened closed. */
+  signal?: AbortSignal
+}
+
+/**
+ * Starts a node. What can fail locally (the data dir, the --listen port) fails before it contacts the
+ * login server; whatever it opened is closed again when it fails to start.
+ */
+export async function createNode (options: NodeOptions, startup: NodeStartup = {}): Promise<RunningNode> {
   const user = normalizeUsername(options.user)
   if (user === undefined) throw new UserError(`"${options.user}" is not a valid username`, 'invalid_username')
   if (options.role === 'supernode' && options.listen === undefined) throw new UserError('--role supernode needs --listen HOST:PORT')
-  const clock = systemClock
   const log = options.log.child({ node: user })
   const sodium = await loadSodium()
   const dataDir = openDataDir(sodium, options.dataDir)
+  const roles: { promotion?: PromotionController } = {}
+  const network = await openNodeNetwork({
+    sodium, secretKey: dataDir.device.secretKey, advertise: options.advertise ?? options.listen, listen: options.listen, supernode: () => roles.promotion?.supernode
+  })
+  startup.onOpened?.({ deviceKey: dataDir.device.deviceKey, listen: network.listener?.address ?? null })
+  let session: LoginSession | undefined
+  try {
+    session = await openLoginSession({ url: options.loginServer, user, password: options.password, dataDir, log, onWait: startup.onLoginWait, signal: startup.signal })
+    return await goOnline({ options, user, log, sodium, dataDir, network, session, roles })
+  } catch (err) {
+    session?.close()
+    await network.listener?.close()
+    throw err
+  }
+}
+
+/** The node after login: contacts, the host in the overlay, calls, messaging, promotion. */
+async function goOnline (parts: {
+  options: NodeOptions
+  user: string
+  log: Logger
+  sodium: Sodium
+  dataDir: DataDir
+  network: NodeNetwork
+  session: LoginSession
+  roles: { promotion?: PromotionController }
+}): Promise<RunningNode> {
+  const { options, user, log, sodium, dataDir, network, session, roles } = parts
+  const clock = systemClock
   const deviceKey = dataDir.device.deviceKey
-  const session = await openLoginSession({ url: options.loginServer, user, password: options.password, dataDir, log })
   const identity: LinkIdentity = { certificate: session.certificate, secretKey: dataDir.device.secretKey }
   session.keepRenewed(certificate => { identity.certificate = certificate })
 
@@ -49,8 +92,6 @@ export async function createNode (options: NodeOptions): Promise<RunningNode> {
   const subscribe = (listener: (event: NodeEvent) => void): () => void => { events.on('event', listener); return () => { events.off('event', listener) } }
   const known = openKnownSupernodes({ clock, log, dataDir, session })
   const advertise = options.advertise ?? options.listen
-  let promotion: PromotionController | undefined
-  const network = await openNodeNetwork({ sodium, secretKey: dataDir.device.secretKey, advertise, listen: options.listen, supernode: () => promotion?.supernode })
 
   let hostRef: Host | undefined
   const contacts = createContactBook({ session, log, emit, getHost: () => hostRef })
@@ -65,7 +106,7 @@ export async function createNode (options: NodeOptions): Promise<RunningNode> {
       audience: contacts.audience(),
       lookup: session.lookup,
       capabilities: contacts.capabilities(),
-      onEvent: routeHostEvents({ emit, known, contacts, bodies, promotion: () => promotion }),
+      onEvent: routeHostEvents({ emit, known, contacts, bodies, promotion: () => roles.promotion }),
       accepts: (from, type) => contacts.accepts(from, type)
     }
   )
@@ -76,7 +117,7 @@ export async function createNode (options: NodeOptions): Promise<RunningNode> {
   bodies.register(CALL_BODY_TYPES, (from, body) => { calls.handleSignal(from, body) })
   const messaging = createMessaging({ clock, host, subscribe }, { receiptTimeoutMs: options.receiptTimeoutMs })
 
-  promotion = createPromotionController({
+  const promotion = roles.promotion = createPromotionController({
     clock,
     log,
     measure: measureMachine,

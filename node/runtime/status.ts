@@ -15,6 +15,25 @@ export interface StatusSources {
   advertise: string | null
 }
 
+/** The status of a node that is not up yet: offline, attached to nothing, and `state` saying what it waits for. */
+export function startingStatus (s: { user: string, deviceKey: string, state: string, uptimeMs: number, loginServer: string, listen: string | null, advertise: string | null }): NodeStatus {
+  return {
+    user: s.user,
+    state: s.state,
+    role: 'host',
+    supernode: null,
+    presence: 'offline',
+    peers: 0,
+    hosts: 0,
+    relay: null,
+    uptimeSeconds: Math.round(s.uptimeMs / 1000),
+    loginServer: s.loginServer,
+    listen: s.listen,
+    advertise: s.advertise,
+    deviceKey: s.deviceKey
+  }
+}
+
 export function nodeStatus (s: StatusSources): NodeStatus {
   const sn = s.supernode?.supernode.stats()
   const attached = s.host.supernode

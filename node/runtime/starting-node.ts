@@ -1,0 +1,89 @@
+// A node from the moment `voxmesh node` starts: its NodeApi answers at once, so
+// the control API can come up before login (and `voxmesh status` says what the
+// node waits for: the login server, say). Until the node is up, everything but
+// status, events and close is refused with that same sentence; then everything
+// goes to the running node.
+import { EventEmitter } from 'node:events'
+import { UserError } from '../../common/user-error.js'
+import { createNode } from './node.js'
+import { describeLoginServerWait, type LoginServerWait } from './login-session.js'
+import { startingStatus } from './status.js'
+import type { NodeOptions, RunningNode } from './node-options.js'
+import type { NodeApi, NodeEvent } from './api.js'
+
+export interface StartingNode {
+  /** Answers from the start; after `start()` resolved, it is the running node's. */
+  api: NodeApi
+  /** Starts the node (once); rejects if it cannot start, or if `api.close()` stopped it first (which then closes it). */
+  start: (hooks?: { onLoginWait?: (wait: LoginServerWait) => void }) => Promise<RunningNode>
+}
+
+export function startingNode (options: NodeOptions): StartingNode {
+  const startedAt = Date.now()
+  const events = new EventEmitter()
+  const abort = new AbortController()
+  let describeState = (): string => 'starting'
+  let opened = { deviceKey: '', listen: null as string | null }
+  let node: RunningNode | undefined
+  let starting: Promise<RunningNode> | undefined
+  let closing: Promise<void> | undefined
+
+  const up = (): RunningNode => {
+    if (node === undefined) throw new UserError(`the node is not up yet: ${describeState()}`, 'starting')
+    return node
+  }
+  const api: NodeApi = {
+    status: () => node?.status() ?? startingStatus({
+      user: options.user, state: describeState(), deviceKey: opened.deviceKey, uptimeMs: Date.now() - startedAt,
+      loginServer: options.loginServer, listen: opened.listen, advertise: options.advertise ?? options.listen ?? null
+    }),
+    contacts: async () => await up().contacts(),
+    requests: async () => await up().requests(),
+    addContact: async (username, message) => await up().addContact(username, message),
+    acceptContact: async username => { await up().acceptContact(username) },
+    declineContact: async username => { await up().declineContact(username) },
+    removeContact: async username => { await up().removeContact(username) },
+    block: async username => { await up().block(username) },
+    unblock: async username => { await up().unblock(username) },
+    setPresence: status => { up().setPresence(status) },
+    sendMessage: async (to, text) => await up().sendMessage(to, text),
+    placeCall: async (to, callOptions) => await up().placeCall(to, callOptions),
+    answerCall: async (callId, audio) => await up().answerCall(callId, audio),
+    declineCall: callId => { up().declineCall(callId) },
+    hangup: callId => { up().hangup(callId) },
+    setMuted: (muted, callId) => { up().setMuted(muted, callId) },
+    calls: () => node?.calls() ?? [],
+    subscribe: listener => {
+      events.on('event', listener)
+      return () => { events.off('event', listener) }
+    },
+    close: () => (closing ??= (async () => {
+      abort.abort()
+      // A start past its last wait still finishes: close what it started.
+      await starting?.catch(() => {})
+      await node?.close()
+      events.removeAllListeners()
+    })())
+  }
+
+  const start: StartingNode['start'] = hooks => (starting ??= (async () => {
+    const started = await createNode(options, {
+      signal: abort.signal,
+      onOpened: given => {
+        opened = given
+        describeState = () => `logging in to the login server at ${options.loginServer}`
+      },
+      onLoginWait: wait => {
+        const retryAt = Date.now() + wait.retryInMs
+        // Read when asked, so "retrying in N s" counts down.
+        describeState = () => describeLoginServerWait({ ...wait, retryInMs: Math.max(0, retryAt - Date.now()) })
+        hooks?.onLoginWait?.(wait)
+      }
+    })
+    node = started
+    if (closing !== undefined) throw new UserError('the node was stopped while it started', 'stopped')
+    started.subscribe(event => { events.emit('event', event satisfies NodeEvent) })
+    return started
+  })())
+  return { api, start }
+}
