@@ -35,7 +35,7 @@ describe('createProgramLogger', () => {
   })
 
   it('writes pino JSON lines with --json, or when stderr is not a terminal', async () => {
-    for (const [json, isTTY] of [[true, true], [false, false]]) {
+    for (const [json, isTTY] of [[true, true], [false, false]] as Array<[boolean, boolean]>) {
       const stderr = fakeStderr(isTTY)
       const { log, human } = createProgramLogger('info', 'node', { json, stderr })
       log.warn({ attempt: 2 }, 'waiting')
