@@ -76,7 +76,7 @@ export interface NodeCommandOptions {
   allowCallsFromAnyone: boolean
   callWaiting: boolean
   /** ms: parsed from --ring-timeout's seconds. */
-  ringTimeout?: number
+  ringTimeout: number
   relayAllowPrivate: boolean
 }
 
@@ -85,7 +85,7 @@ export function nodeCommand (): Command {
     .description('run this device\'s node: log in, join the overlay, serve as a supernode when able')
     .requiredOption('--user <name>', 'your username')
     .option('--login-server <url>', 'login server URL', DEFAULT_LOGIN_SERVER_URL)
-    .option('--data-dir <dir>', 'device key, pinned login server key, host cache, control address and token', DEFAULT_NODE_DATA_DIR)
+    .option('--data-dir <dir>', 'device key, pinned login server key, host cache, control address and token; one node at a time (node.lock)', DEFAULT_NODE_DATA_DIR)
     .addOption(new Option('--role <role>', 'host, supernode, or auto (promote when reachable and needed)').choices(['auto', 'host', 'supernode']).default('auto'))
     .option('--listen <host:port>', 'where to accept overlay links (needed to become a supernode)', hostPort(true))
     .option('--advertise <host:port>', 'the address others dial (default: --listen); checked by dial-back before use', hostPort(false))
