@@ -9,7 +9,7 @@ import { createNode } from './node.js'
 import { describeLoginServerWait, type LoginServerWait } from './login-session.js'
 import { startingStatus } from './status.js'
 import type { NodeOptions, RunningNode } from './node-options.js'
-import type { NodeApi, NodeEvent } from './api.js'
+import type { NodeApi } from './api.js'
 
 export interface StartingNode {
   /** Answers from the start; after `start()` resolved, it is the running node's. */
@@ -82,7 +82,7 @@ export function startingNode (options: NodeOptions): StartingNode {
     })
     node = started
     if (closing !== undefined) throw new UserError('the node was stopped while it started', 'stopped')
-    started.subscribe(event => { events.emit('event', event satisfies NodeEvent) })
+    started.subscribe(event => { events.emit('event', event) })
     return started
   })())
   return { api, start }
