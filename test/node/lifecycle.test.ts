@@ -162,7 +162,11 @@ describe('startup checks, before going online', () => {
 
 describe('a login server that is down', () => {
   it('the node says it is waiting, status answers meanwhile, and the node comes up once the server does', async () => {
-    const port = await freePort()
+    // The login server's port stays taken (by a socket that drops every connection) until the server starts,
+    // so no other process grabs it meanwhile.
+    const holder = createServer(socket => { socket.destroy() })
+    await new Promise<void>(resolve => holder.listen(0, '127.0.0.1', resolve))
+    const port = (holder.address() as { port: number }).port
     const url = `http://127.0.0.1:${port}`
     const dataDir = join(net.root, 'waiting')
     const node = startCli(nodeArgs('dave', dataDir, url), env)
@@ -180,10 +184,16 @@ describe('a login server that is down', () => {
     expect(contacts.code).toBe(1)
     expect(contacts.stderr).toContain(`the node is not up yet: waiting for the login server at ${url}`)
 
-    // The login server comes up (with dave's account): the next retry logs in.
-    const login = startCli(['login-server', '--listen', `127.0.0.1:${port}`, '--data-dir', join(net.root, 'login-later'), '--argon2-ops', '1', '--argon2-memory', '1', '--log-level', 'warn'])
-    await login.waitForLine(/listening on/)
-    expect((await runCli(['account', 'create', 'dave', '--login-server', url], env)).code).toBe(0)
+    // The login server comes up, with dave's account (made beforehand on another port, so that no retry meets a
+    // server without it): the next retry logs in.
+    const loginDir = join(net.root, 'login-later')
+    const loginArgs = ['--data-dir', loginDir, '--argon2-ops', '1', '--argon2-memory', '1', '--log-level', 'warn']
+    const before = startCli(['login-server', '--listen', '127.0.0.1:0', ...loginArgs])
+    const beforeUrl = (await before.waitForLine(/listening on (http:\/\/\S+)/))[1] as string
+    expect((await runCli(['account', 'create', 'dave', '--login-server', beforeUrl], env)).code).toBe(0)
+    await before.stop()
+    await new Promise(resolve => holder.close(resolve))
+    const login = startCli(['login-server', '--listen', `127.0.0.1:${port}`, ...loginArgs])
     await node.waitForEvent(e => e.event === 'ready', 45_000)
     const up = JSON.parse((await runCli(['status', '--json', '--data-dir', dataDir])).stdout) as Record<string, unknown>
     expect(up).toMatchObject({ user: 'dave' })
