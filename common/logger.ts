@@ -3,7 +3,7 @@
 // and tests can pass a silent one.
 import { pino, type Logger as PinoLogger, type LoggerOptions } from 'pino'
 
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export { LOG_LEVELS } from './log-levels.js'
 
 export function loggerOptions (level: string, name: string): LoggerOptions {
   return {
