@@ -2,13 +2,16 @@
 // the control client, formatting), none of the node it talks to. Every import of a real `voxmesh`
 // process is traced by a module hook; a heavy package on the path (TypeBox alone costs ~190 ms,
 // fastify, node-datachannel, libsodium, pino, SQLite...) fails the test with the chain of imports
-// that brought it in. Not a timing test: `npm run bench:cli` measures the time.
+// that brought it in; so does Node's own fetch (undici), which holds a finished command ~90 ms before
+// it exits. Not a timing test: `npm run bench:cli` measures the time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { killAll, runCli } from '../helpers/processes.js'
+import { writeControlFile } from '../../node/control/control-file.js'
+import { closeAll, startFakeNode, TOKEN } from './helpers.js'
 
 /** The only package a client command may load. */
 const ALLOWED_PACKAGES = new Set(['commander'])
@@ -36,11 +39,17 @@ let hooksEnv: Record<string, string>
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'voxmesh-cli-start-'))
   writeFileSync(join(dir, 'hooks.mjs'), HOOKS)
-  writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module'\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)})\n`)
+  // Node's built-in modules the process loaded, written at exit to $VOXMESH_IMPORT_TRACE.builtins.
+  writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module'
+import { writeFileSync } from 'node:fs'
+register(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)})
+process.on('exit', () => { writeFileSync(process.env.VOXMESH_IMPORT_TRACE + '.builtins', process.moduleLoadList.join('\\n')) })
+`)
   hooksEnv = { NODE_OPTIONS: `--import=${pathToFileURL(join(dir, 'register.mjs')).href}` }
 })
 afterAll(async () => {
   await killAll()
+  await closeAll()
   rmSync(dir, { recursive: true, force: true })
 })
 
@@ -74,6 +83,19 @@ function importChains (trace: string): Map<string, string[]> {
 
 const short = (url: string): string => url.replace(/^file:\/\/.*?\/(dist|node_modules)\//, '$1/')
 
+/** Runs `voxmesh ARGS` with its imports traced; the chains of imports that reached a package other than commander. */
+async function heavyImports (name: string, args: string[], says: { stream: 'stdout' | 'stderr', text: RegExp }): Promise<string[]> {
+  const trace = join(dir, `trace-${name}.txt`)
+  writeFileSync(trace, '')
+  const result = await runCli(args, { ...hooksEnv, VOXMESH_IMPORT_TRACE: trace })
+  expect(result[says.stream]).toMatch(says.text)
+  const chains = importChains(readFileSync(trace, 'utf8'))
+  expect(chains.size).toBeGreaterThan(5)
+  const heavy = [...chains].filter(([url]) => { const pkg = packageOf(url); return pkg !== undefined && !ALLOWED_PACKAGES.has(pkg) })
+  const undici = readFileSync(`${trace}.builtins`, 'utf8').split('\n').filter(m => m.includes('undici'))
+  return [...heavy.map(([, chain]) => chain.map(short).join(' → ')), ...undici]
+}
+
 /** A data dir with no node: each client command runs its action up to reading control.json, and stops there. */
 const NO_NODE = ['--data-dir', join(tmpdir(), `voxmesh-no-node-${process.pid}`)]
 const NOT_RUNNING = /no node is running for data dir/
@@ -87,14 +109,17 @@ describe('a client command loads none of the node', () => {
     ['call', ['call', 'bob', '--tone', '440', ...NO_NODE], 'stderr', NOT_RUNNING],
     ['--help', ['--help'], 'stdout', /Commands:/]
   ]
-  it.each(cases)('voxmesh %s', async (name, args, stream, says) => {
-    const trace = join(dir, `trace-${name}.txt`)
-    writeFileSync(trace, '')
-    const result = await runCli(args, { ...hooksEnv, VOXMESH_IMPORT_TRACE: trace })
-    expect(result[stream]).toMatch(says)
-    const chains = importChains(readFileSync(trace, 'utf8'))
-    expect(chains.size).toBeGreaterThan(5)
-    const heavy = [...chains].filter(([url]) => { const pkg = packageOf(url); return pkg !== undefined && !ALLOWED_PACKAGES.has(pkg) })
-    expect(heavy.map(([, chain]) => chain.map(short).join(' → '))).toEqual([])
+  it.each(cases)('voxmesh %s', async (name, args, stream, text) => {
+    expect(await heavyImports(name, args, { stream, text })).toEqual([])
+  })
+
+  it('nor Node\'s fetch when it talks to a running node', async () => {
+    const running = await startFakeNode()
+    running.api.addFakeContact('bob', 'online')
+    const dataDir = join(dir, 'fake-node')
+    writeControlFile(dataDir, { url: running.server.url, token: TOKEN, pid: process.pid })
+    expect(await heavyImports('status-running', ['status', '--data-dir', dataDir], { stream: 'stdout', text: /^user/ })).toEqual([])
+    // An answer without a body (204) ends the command too.
+    expect(await heavyImports('remove-running', ['contacts', 'remove', 'bob', '--data-dir', dataDir], { stream: 'stdout', text: /removed bob|bob/ })).toEqual([])
   })
 })
