@@ -1,2 +1,3 @@
-// pino's log levels, for --log-level: apart from common/logger.ts so a command's definition does not load pino.
+// The log levels a --log-level flag takes: apart from the logger, so a command's
+// definition names them without loading pino.
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const

@@ -13,7 +13,7 @@ import type { Certificate } from './certificate.js'
 import { UserError } from './user-error.js'
 import { readErrorBody } from './error-body.js'
 
-export const DEFAULT_LOGIN_SERVER_URL = 'http://127.0.0.1:7700'
+export { DEFAULT_LOGIN_SERVER_URL } from './login-defaults.js'
 const REQUEST_TIMEOUT_MS = 10_000
 /** Answers larger than this are not the login server's (its own bodies are a few KB). */
 const MAX_RESPONSE_BYTES = 4 * 1024 * 1024
