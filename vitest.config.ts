@@ -12,6 +12,7 @@ const INTEGRATION = [
   'test/calls/malformed-sdp.test.ts',
   'test/calls/relay-abuse.test.ts',
   'test/control/calls-cli.test.ts',
+  'test/control/cli-start.test.ts',
   'test/control/cli.test.ts',
   'test/control/control-file.test.ts',
   'test/login-server/cli.test.ts',

@@ -1,12 +1,8 @@
 // The error body every HTTP API of voxmesh answers with (the login server's and
 // a node's control API): {"error":{"code","message"}}. Declared once, with the
-// one reader the clients share.
-import { Type, type Static } from 'typebox'
-
-export const ErrorBody = Type.Object({
-  error: Type.Object({ code: Type.String(), message: Type.String() })
-})
-export type ErrorBody = Static<typeof ErrorBody>
+// one reader the clients share. Its schema is in error-body-schema.ts: the CLI reads error
+// bodies without loading TypeBox.
+import type { ErrorBody } from './error-body-schema.js'
 
 export function errorBody (code: string, message: string): ErrorBody {
   return { error: { code, message } }

@@ -3,7 +3,7 @@
 import { Type, type Static } from 'typebox'
 import { Base64urlOfBytes, CertificateSchema, DeviceKey, HostPortText, SafeUint, Signature, SupernodeCredentialSchema, UsernameInput } from './schemas.js'
 
-export { ErrorBody } from './error-body.js'
+export { ErrorBody } from './error-body-schema.js'
 
 /** Every error code the login server answers with, and its HTTP status. */
 export const LOGIN_ERROR_STATUS = {

@@ -1,13 +1,15 @@
-// `voxmesh login-server`: start the central login server.
+// `voxmesh login-server`: start the central login server. Only the options load with
+// the command's definition; its action imports the server (fastify, SQLite, libsodium...).
 import { Command, InvalidArgumentError, Option } from 'commander'
-import { pino } from 'pino'
 import { parseDurationSeconds } from '../common/duration.js'
 import { parseHostPort } from '../common/address.js'
-import { LOG_LEVELS, loggerOptions } from '../common/logger.js'
-import { startLoginServer } from './server.js'
+import { LOG_LEVELS } from '../common/log-levels.js'
 import {
   DEFAULT_ARGON2_MEMORY_KIB, DEFAULT_ARGON2_OPS, DEFAULT_CERTIFICATE_TTL_SECONDS, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_MAX_SUPERNODES_PER_ADDRESS
 } from './constants.js'
+
+/** DEFAULT_CERTIFICATE_TTL_SECONDS as people type it (a test checks they agree). */
+export const DEFAULT_CERTIFICATE_TTL_TEXT = '12h'
 
 const positiveInt = (name: string) => (value: string): number => {
   const n = Number(value)
@@ -23,11 +25,13 @@ export function loginServerCommand (): Command {
       return value
     }, DEFAULT_LISTEN)
     .option('--data-dir <dir>', 'where the signing key (mode 0600) and the SQLite database live', DEFAULT_DATA_DIR)
-    .option('--certificate-ttl <duration>', 'lifetime of device certificates, e.g. 12h, 90m, 3600', (value: string) => {
-      const seconds = parseDurationSeconds(value)
-      if (seconds === undefined || seconds < 60 || seconds > 7 * 86400) throw new InvalidArgumentError('expected a duration between 1m and 7d, e.g. 12h')
-      return seconds
-    }, DEFAULT_CERTIFICATE_TTL_SECONDS)
+    .addOption(new Option('--certificate-ttl <duration>', 'lifetime of device certificates, e.g. 12h, 90m, 3600')
+      .argParser((value: string) => {
+        const seconds = parseDurationSeconds(value)
+        if (seconds === undefined || seconds < 60 || seconds > 7 * 86400) throw new InvalidArgumentError('expected a duration between 1m and 7d, e.g. 12h')
+        return seconds
+      })
+      .default(DEFAULT_CERTIFICATE_TTL_SECONDS, DEFAULT_CERTIFICATE_TTL_TEXT))
     .option('--argon2-ops <n>', 'argon2id passes per password hash', positiveInt('--argon2-ops'), DEFAULT_ARGON2_OPS)
     .option('--argon2-memory <MiB>', 'argon2id memory per password hash, MiB', positiveInt('--argon2-memory'), DEFAULT_ARGON2_MEMORY_KIB / 1024)
     .option('--max-supernodes-per-address <n>', 'supernodes admitted at once per IPv4 address or IPv6 /64; more than 2 only for labs and tests on one machine', positiveInt('--max-supernodes-per-address'), DEFAULT_MAX_SUPERNODES_PER_ADDRESS)
@@ -36,6 +40,9 @@ export function loginServerCommand (): Command {
     .action(async (opts: {
       listen: string, dataDir: string, certificateTtl: number, argon2Ops: number, argon2Memory: number, trustProxy: boolean, logLevel: string, maxSupernodesPerAddress: number
     }) => {
+      const [{ pino }, { loggerOptions }, { startLoginServer }] = await Promise.all([
+        import('pino'), import('../common/logger.js'), import('./server.js')
+      ])
       const server = await startLoginServer({
         listen: opts.listen,
         dataDir: opts.dataDir,

@@ -12,12 +12,10 @@ export type {
 export type { CallDefaults } from './calls/call-service.js'
 export { CALL_ERRORS, type CallErrorCode } from './calls/errors.js'
 
-// The command line, and the control API's client (a running node's other front door).
-export { nodeCommand } from './commands/node.js'
-export { accountCommand } from './commands/account.js'
-export { clientCommands } from './commands/client-commands.js'
-export { callCommands, type CallLine } from './commands/call-commands.js'
+// The control API's client (a running node's other front door), and what `call --json` prints.
+// The command definitions themselves are node/cli.ts: the CLI loads them without all of the above.
 export { ControlClient } from './control/client.js'
+export type { CallLine } from './commands/call-commands.js'
 
 // The audio toolkit: PCM frames, WAV files, Opus, resampling, analysis, the jitter buffer.
 export { FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, floatToInt16, int16ToFloat } from './media/audio/pcm.js'

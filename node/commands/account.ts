@@ -1,7 +1,7 @@
-// `voxmesh account create NAME`: make an account on a login server.
+// `voxmesh account create NAME`: make an account on a login server. The login client
+// loads in the action: the CLI's other commands do not need it.
 import { Command } from 'commander'
-import { DEFAULT_LOGIN_SERVER_URL, LoginApiError, LoginClient } from '../../common/login-client.js'
-import { readPassword } from '../../common/password-input.js'
+import { DEFAULT_LOGIN_SERVER_URL } from '../../common/login-defaults.js'
 import { normalizeUsername, USERNAME_RULE } from '../../common/usernames.js'
 import { UserError } from '../../common/user-error.js'
 
@@ -15,6 +15,9 @@ export function accountCommand (): Command {
     .action(async (name: string, opts: { loginServer: string, passwordFile?: string }) => {
       const username = normalizeUsername(name)
       if (username === undefined) throw new UserError(`"${name}" is not a valid username: use ${USERNAME_RULE}`)
+      const [{ LoginApiError, LoginClient }, { readPassword }] = await Promise.all([
+        import('../../common/login-client.js'), import('../../common/password-input.js')
+      ])
       const password = await readPassword({ passwordFile: opts.passwordFile, prompt: 'New password: ', confirm: true })
       try {
         const { username } = await new LoginClient(opts.loginServer).createAccount(name, password)

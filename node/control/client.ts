@@ -10,6 +10,7 @@ import type { UserStatus } from '../../common/presence.js'
 import type { AddContactResponse } from './control-api.js'
 import { CONTROL_REQUEST_TIMEOUT_MS } from './constants.js'
 import { readControlFile } from './control-file.js'
+import { httpFetch, type HttpResponse } from './http-fetch.js'
 
 /** The node answered with an error body. */
 export class ControlApiError extends UserError {
@@ -84,7 +85,7 @@ export class ControlClient {
     try {
       if (signal?.aborted === true) return
       const timer = setTimeout(() => { controller.abort(new RequestTimeout()) }, this.timeoutMs)
-      let response: Response
+      let response: HttpResponse
       try {
         response = await this.fetch('GET', '/v1/events', undefined, controller)
       } catch (err) {
@@ -148,11 +149,11 @@ export class ControlClient {
   }
 
   /** Sends a request; a connection that fails is a NodeNotAnsweringError, an abort is rethrown as is. */
-  private async fetch (method: string, path: string, body: unknown, controller: AbortController): Promise<Response> {
+  private async fetch (method: string, path: string, body: unknown, controller: AbortController): Promise<HttpResponse> {
     const headers: Record<string, string> = { authorization: `Bearer ${this.token}` }
     if (body !== undefined) headers['content-type'] = 'application/json'
     try {
-      return await fetch(this.url + path, {
+      return await httpFetch(this.url + path, {
         method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: controller.signal
       })
     } catch (err) {
@@ -161,7 +162,7 @@ export class ControlClient {
     }
   }
 
-  private async errorFrom (response: Response): Promise<ControlApiError> {
+  private async errorFrom (response: HttpResponse): Promise<ControlApiError> {
     let body: unknown
     try { body = await response.json() } catch {}
     const { code, message } = readErrorBody(response.status, body)

@@ -5,9 +5,9 @@ import {
   MAX_CALL_ID_CHARS, MAX_CONTACT_MESSAGE_CHARS, MAX_MESSAGE_CHARS, MAX_PATH_CHARS, MAX_TONE_HZ, MIN_TONE_HZ
 } from './constants.js'
 import { UsernameInput } from '../../common/schemas.js'
-import { PresenceStatusSchema, SettableStatusSchema, UserStatusSchema } from '../../common/presence.js'
+import { PresenceStatusSchema, SettableStatusSchema, UserStatusSchema } from '../../common/presence-schemas.js'
 
-export { ErrorBody } from '../../common/error-body.js'
+export { ErrorBody } from '../../common/error-body-schema.js'
 
 export const UsernameParams = Type.Object({ username: UsernameInput })
 

@@ -4,7 +4,7 @@ import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { MAX_CONTACTS, MAX_LOCATED_DEVICES, MAX_TEXT_BYTES } from './messages.js'
 import { Base64urlOfBytes, DeviceKey, SafeUint, Username } from '../../common/schemas.js'
-import { PresenceStatusSchema } from '../../common/presence.js'
+import { PresenceStatusSchema } from '../../common/presence-schemas.js'
 
 /** secretbox nonce (24 bytes) and MAC (16), crypto_box nonce (24) and MAC (16) around a 32-byte key. */
 const SECRETBOX_NONCE_BYTES = 24
