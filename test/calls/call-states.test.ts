@@ -94,7 +94,7 @@ describe('call states', () => {
     const id = await settle(alice.calls.call('bob'))
     await settle(bob.calls.answer())
     let closed = false
-    void alice.calls.close().then(() => { closed = true })
+    void Promise.resolve(alice.calls.close()).then(() => { closed = true })
     await net.run(0)
     expect(last(alice)).toMatchObject({ event: 'ended', callId: id, reason: 'hangup' })
     // Until the supernode has taken the hangup, close() is still waiting.
