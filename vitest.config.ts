@@ -9,6 +9,7 @@ const INTEGRATION = [
   'test/audio/sources-sinks.test.ts',
   'test/audio/wav.test.ts',
   'test/calls/audio-call.test.ts',
+  'test/calls/call-surprises.test.ts',
   'test/calls/malformed-sdp.test.ts',
   'test/calls/relay-abuse.test.ts',
   'test/control/calls-cli.test.ts',

@@ -1,10 +1,14 @@
 // Where a call's audio comes from and goes to: what the user asked for this
-// call, else the node's defaults, else silence and nowhere.
+// call, else the node's defaults, else silence and nowhere. The choice is made
+// (and its files checked) when the call is placed or answered, before anything
+// is sent; the source and sink are opened when media flows.
 import { join, resolve } from 'node:path'
 import { mkdirSync } from 'node:fs'
-import { createToneSource, createSilenceSource, createWavFileSource, createMicrophoneSource, type AudioSource } from '../media/audio/sources.js'
+import { createToneSource, createSilenceSource, createWavSource, createMicrophoneSource, type AudioSource } from '../media/audio/sources.js'
 import { createNullSink, createSpeakerSink, createWavFileSink, type AudioSink } from '../media/audio/sinks.js'
+import type { ParsedWav } from '../media/audio/wav.js'
 import type { CallAudioOptions } from './call-types.js'
+import { checkRecordFile, readPlayFile } from './audio-files.js'
 
 /** The node's call settings: auto-answer, default audio source and sink, who may call. */
 export interface CallDefaults {
@@ -20,21 +24,41 @@ export interface CallDefaults {
   ringTimeoutMs?: number
 }
 
-export function sourceFor (audio: CallAudioOptions, defaults: CallDefaults): AudioSource {
-  if (audio.tone !== undefined) return createToneSource({ frequency: audio.tone })
-  if (audio.play !== undefined) return createWavFileSource(audio.play, { loop: true })
-  if (defaults.tone !== undefined) return createToneSource({ frequency: defaults.tone })
-  if (defaults.play !== undefined) return createWavFileSource(defaults.play, { loop: true })
-  if (defaults.mic === true) return createMicrophoneSource()
-  return createSilenceSource()
+/** A call's audio, chosen and checked: the WAV to play is read already. */
+export interface AudioPlan {
+  source: { kind: 'tone', hz: number } | { kind: 'wav', path: string, wav: ParsedWav } | { kind: 'mic' } | { kind: 'silence' }
+  /** This call's own recording file (checked); else the node's record dir or speaker, if any. */
+  record?: string
 }
 
-export function sinkFor (callId: string, audio: CallAudioOptions, defaults: CallDefaults): { sink: AudioSink, recording?: string } {
-  if (audio.record !== undefined) return { sink: createWavFileSink(audio.record), recording: audio.record }
+/** Chooses the call's audio and checks every file it names; throws a UserError saying what is wrong with which file. */
+export function planAudio (audio: CallAudioOptions, defaults: CallDefaults): AudioPlan {
+  const tone = audio.tone ?? (audio.play === undefined ? defaults.tone : undefined)
+  const play = tone === undefined ? audio.play ?? defaults.play : undefined
+  const source: AudioPlan['source'] = tone !== undefined
+    ? { kind: 'tone', hz: tone }
+    : play !== undefined ? { kind: 'wav', path: play, wav: readPlayFile(play) } : defaults.mic === true ? { kind: 'mic' } : { kind: 'silence' }
+  if (audio.record !== undefined) checkRecordFile(audio.record, audio.overwrite === true)
+  return { source, record: audio.record }
+}
+
+export function sourceFor (plan: AudioPlan): AudioSource {
+  const { source } = plan
+  switch (source.kind) {
+    case 'tone': return createToneSource({ frequency: source.hz })
+    case 'wav': return createWavSource(source.wav, { loop: true, description: `wav ${source.path} (${source.wav.sampleRate} Hz, ${source.wav.channels} ch, looped)` })
+    case 'mic': return createMicrophoneSource()
+    case 'silence': return createSilenceSource()
+  }
+}
+
+/** A recording that got no audio at all is removed when the call closes (see createWavFileSink). */
+export function sinkFor (callId: string, plan: AudioPlan, defaults: CallDefaults): { sink: AudioSink, recording?: string } {
+  if (plan.record !== undefined) return { sink: createWavFileSink(plan.record, { removeIfEmpty: true }), recording: plan.record }
   if (defaults.recordDir !== undefined) {
     mkdirSync(defaults.recordDir, { recursive: true })
     const recording = resolve(join(defaults.recordDir, `${callId}.wav`))
-    return { sink: createWavFileSink(recording), recording }
+    return { sink: createWavFileSink(recording, { removeIfEmpty: true }), recording }
   }
   if (defaults.speaker === true) return { sink: createSpeakerSink() }
   return { sink: createNullSink() }

@@ -39,6 +39,8 @@ export class CallMedia implements CallChild {
       // Our ICE agent leaves its allocations on our supernode's relay open until they expire.
       this.releaseRelay(relayed)
       await this.audio?.close()
+      // A recording that got no audio was removed when it closed (sinkFor): there is none to name.
+      if (this.audio?.stats().framesPlayed === 0) this.recording = undefined
     })()
     return this.closing
   }

@@ -3,8 +3,8 @@
 // per-call audio), and to the node's events. Each call is one Call object:
 // its signaling state and, as its child, its media side.
 import type { Sodium } from '../../common/sodium.js'
-import type { Clock } from '../../common/clock.js'
-import { normalizeUsername } from '../../common/usernames.js'
+import type { Clock, TimerHandle } from '../../common/clock.js'
+import { normalizeUsername, USERNAME_RULE } from '../../common/usernames.js'
 import type { Logger } from '../../common/logger.js'
 import type { Host } from '../overlay/host.js'
 import { createCallSignaling, type CallEvent, type CallSignaling } from './signaling/signaling.js'
@@ -12,10 +12,11 @@ import { createCallMediaPort } from './media-port.js'
 import { callStatsOf } from './call-stats.js'
 import type { CallMedia } from './call-media.js'
 import type { Call } from './call.js'
-import type { CallDefaults } from './audio-choice.js'
+import { planAudio, type CallDefaults } from './audio-choice.js'
 import type { CallAudioOptions, CallInfo, CallOptions, CallProgressEvent } from './call-types.js'
 import { isCallBody } from './call-bodies.js'
 import { callError } from './errors.js'
+import { CLOSE_HANGUP_WAIT_MS } from './constants.js'
 
 export type { CallDefaults } from './audio-choice.js'
 
@@ -47,7 +48,7 @@ export interface CallService {
   calls: () => CallInfo[]
   /** A body the overlay delivered without interpreting it: acted on when it is call signaling, else logged and dropped. */
   handleSignal: (from: { user: string, deviceKey: string }, body: unknown) => void
-  /** Ends every call and waits until their media (and recordings) are closed. */
+  /** Hangs up every call (waiting up to CLOSE_HANGUP_WAIT_MS for the word to go out), then waits until their media (and recordings) are closed. */
   close: () => Promise<void>
 }
 
@@ -61,7 +62,11 @@ export function createCallService (components: CallServiceComponents, init: Call
       case 'incoming':
         emit({ event: 'call-incoming', callId: event.callId, from: event.from })
         if (defaults.autoAnswer === true) {
-          void service.answerCall(event.callId).catch((err: Error) => { log.warn({ callId: event.callId }, `auto-answer failed: ${err.message}`) })
+          void service.answerCall(event.callId).catch((err: Error) => {
+            // Declined rather than left ringing: the caller learns at once (a bad default --play, say).
+            log.warn({ callId: event.callId }, `auto-answer failed, declining the call: ${err.message}`)
+            if (call.state === 'ringing') signaling.decline(call.id)
+          })
         }
         return
       case 'ringing':
@@ -94,16 +99,24 @@ export function createCallService (components: CallServiceComponents, init: Call
   const service: CallService = {
     async placeCall (to, callOptions = {}) {
       const peer = normalizeUsername(to)
-      if (peer === undefined) throw callError('invalid_username', `"${to}" is not a valid username`)
+      if (peer === undefined) throw callError('invalid_username', `"${to}" is not a valid username: ${USERNAME_RULE}`)
+      // Our supernode finds only our contacts (with the lookup capabilities the login server gave us for
+      // them), and the login server does not tell who else exists: a non-contact is refused here.
+      if (peer !== init.user && !init.isContact(peer)) {
+        throw callError('not_a_contact', `no user named ${peer} among your contacts (only contacts can be called; send a contact request first)`)
+      }
       if (host.supernode === undefined) throw callError('not_connected')
+      // Every file the call names is checked before the callee's devices ring.
+      const audio = planAudio(callOptions, defaults)
       const callId = await signaling.call(peer, { relayOnly: callOptions.relayOnly })
       const call = signaling.get(callId)
-      if (call !== undefined) call.audioOptions = callOptions
+      if (call !== undefined) call.audio = audio
       return { callId }
     },
     async answerCall (callId, audioOptions = {}) {
       const call = signaling.pick(callId, c => c.state === 'ringing' && c.direction === 'incoming', 'no incoming call to act on')
-      call.audioOptions = audioOptions
+      // A refused file leaves the call ringing: the user can answer again with another one.
+      call.audio = planAudio(audioOptions, defaults)
       await signaling.answer(call.id)
       return { callId: call.id }
     },
@@ -133,7 +146,11 @@ export function createCallService (components: CallServiceComponents, init: Call
       else log.warn({ from: from.user, type: (body as { type?: unknown }).type }, 'dropped a delivered body that is not call signaling of a known shape')
     },
     async close () {
-      signaling.close()
+      // Hang up (or cancel) every call and let the word reach our supernode, for a bounded while, before
+      // the node closes its link: the other side then ends at once instead of after a media timeout.
+      let timer: TimerHandle | undefined
+      await Promise.race([signaling.close(), new Promise<void>(resolve => { timer = clock.setTimeout(() => { resolve() }, CLOSE_HANGUP_WAIT_MS) })])
+      if (timer !== undefined) clock.clearTimeout(timer)
       await Promise.all(signaling.calls().map(view => signaling.get(view.id)?.close()))
     }
   }

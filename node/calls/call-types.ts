@@ -8,8 +8,10 @@ export interface CallAudioOptions {
   play?: string
   /** A sine tone to send, Hz. */
   tone?: number
-  /** WAV file (48 kHz mono 16-bit) to record what the other side sends. */
+  /** WAV file (48 kHz mono 16-bit) to record what the other side sends; its folder must exist. */
   record?: string
+  /** Let `record` replace an existing file (else the call is refused). */
+  overwrite?: boolean
 }
 
 export interface CallOptions extends CallAudioOptions {

@@ -6,7 +6,8 @@
 import type { Clock, TimerHandle } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
 import type { EndReason } from './call-bodies.js'
-import type { CallAudioOptions, CallDirection, CallPath, CallState } from './call-types.js'
+import type { CallDirection, CallPath, CallState } from './call-types.js'
+import type { AudioPlan } from './audio-choice.js'
 import { callError } from './errors.js'
 
 /** What a call owns besides its signaling: the media port's side of it. */
@@ -51,8 +52,8 @@ export class Call {
   /** Caller: how many devices the invite reached, and which have refused and why. */
   reached = 0
   readonly refusals = new Map<string, EndReason>()
-  /** What the user asked to send and record on this call (the node's defaults fill the rest). */
-  audioOptions: CallAudioOptions = {}
+  /** What this call sends and records, chosen and checked when it was placed or answered. */
+  audio?: AudioPlan
   muted = false
   /** The media side, once the media port opened it. */
   media?: CallChild

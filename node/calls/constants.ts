@@ -5,6 +5,9 @@ export const DEFAULT_RING_TIMEOUT_MS = 45_000
 /** From "answer" to media flowing, at most this long (ICE through a relay included). */
 export const ANSWER_SETUP_TIMEOUT_MS = 20_000
 
+/** On close, how long the node waits for its hangups to reach its supernode before it closes the link anyway. */
+export const CLOSE_HANGUP_WAIT_MS = 1000
+
 /** An invite older (or newer) than this is refused as a replay; clocks of users may differ this much. */
 export const INVITE_MAX_AGE_MS = 60_000
 
@@ -25,6 +28,12 @@ export const END_MESSAGES: Record<EndReason, (peer: string) => string> = {
 export const OWN_END_MESSAGES: Partial<Record<EndReason, string>> = {
   declined: 'you declined the call',
   cancelled: 'you cancelled the call before it was answered'
+}
+
+/** The callee's words for a call that rang here and was never answered. */
+export const MISSED_END_MESSAGES: Partial<Record<EndReason, (peer: string) => string>> = {
+  'no-answer': peer => `missed call from ${peer}`,
+  cancelled: peer => `missed call from ${peer} (they hung up before you answered)`
 }
 
 /** How long a media failure waits for the peer's signaling to explain it (a hangup). */

@@ -8,7 +8,13 @@ export const CALL_ERRORS = {
   self_call: 'you cannot call yourself',
   in_call: 'already in a call; hang up first',
   invalid_username: 'not a valid username',
-  not_connected: 'not connected to the network yet (no supernode); try again shortly'
+  not_connected: 'not connected to the network yet (no supernode); try again shortly',
+  not_a_contact: 'only contacts can be called',
+  no_such_file: 'no such file',
+  not_a_wav: 'not a WAV file',
+  no_such_folder: 'no such folder',
+  file_exists: 'the file exists',
+  file_access: 'the file cannot be used'
 } as const
 
 export type CallErrorCode = keyof typeof CALL_ERRORS

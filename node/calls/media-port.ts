@@ -9,7 +9,9 @@ import type { Call } from './call.js'
 import { CallMedia } from './call-media.js'
 import { startCallAudio } from './call-audio.js'
 import { callStatsOf } from './call-stats.js'
-import { sinkFor, sourceFor, type CallDefaults } from './audio-choice.js'
+import type { AudioSource } from '../media/audio/sources.js'
+import type { AudioSink } from '../media/audio/sinks.js'
+import { planAudio, sinkFor, sourceFor, type CallDefaults } from './audio-choice.js'
 import type { CallProgressEvent } from './call-types.js'
 import type { CallSignaling, MediaPort } from './signaling/signaling.js'
 import { CALL_STATS_INTERVAL_MS, MEDIA_FAILURE_GRACE_MS, PATH_SETTLE_POLL_MS, PATH_SETTLE_TIMEOUT_MS } from './constants.js'
@@ -76,15 +78,24 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
     const path = stats.path === 'relay' ? 'relay' : 'direct'
     const relay = path === 'relay' ? relayName(stats.localCandidateType === 'relay') : undefined
     components.signaling().mediaConnected(call.id, { path, relay })
+    let opened: { source?: AudioSource, sink?: AudioSink } = {}
     try {
-      const { sink, recording } = sinkFor(call.id, call.audioOptions, init.defaults)
+      const plan = call.audio ?? planAudio({}, init.defaults)
+      opened.source = sourceFor(plan)
+      const { sink, recording } = sinkFor(call.id, plan, init.defaults)
+      opened.sink = sink
       media.recording = recording
-      const audio = await startCallAudio({ source: sourceFor(call.audioOptions, init.defaults), sink, send: payload => { media.session.sendAudio(payload) }, log })
+      const audio = await startCallAudio({ source: opened.source, sink, send: payload => { media.session.sendAudio(payload) }, log })
+      opened = {}
       media.audio = audio
       audio.setMuted(call.muted)
       // Ended while the codec loaded: close() ran before there was audio to close.
       if (media.closed) { await audio.close(); return }
     } catch (err) {
+      // What opened before the failure is closed here (an empty recording is removed).
+      opened.source?.close()
+      await opened.sink?.close()
+      media.recording = undefined
       log.warn({ callId: call.id }, `call audio could not start: ${(err as Error).message}`)
       components.signaling().mediaFailed(call.id, `audio: ${(err as Error).message}`)
       return

@@ -74,7 +74,7 @@ const seconds = (value: string): number => {
   return s
 }
 
-interface AudioFlags { play?: string, tone?: number, record?: string }
+interface AudioFlags { play?: string, tone?: number, record?: string, overwrite?: boolean }
 
 /** --play/--tone/--record with file paths made absolute here: the node, not this process, opens them. */
 function audioOptions (flags: AudioFlags): CallAudioOptions {
@@ -82,15 +82,17 @@ function audioOptions (flags: AudioFlags): CallAudioOptions {
   if (flags.play !== undefined) options.play = resolvePath(flags.play)
   if (flags.tone !== undefined) options.tone = flags.tone
   if (flags.record !== undefined) options.record = resolvePath(flags.record)
+  if (flags.overwrite === true) options.overwrite = true
   return options
 }
 
-/** --play FILE | --tone HZ, and --record FILE. */
+/** --play FILE | --tone HZ, and --record FILE [--overwrite]. The node checks the files before the call rings. */
 function audioFlags (command: Command, who: 'you' | 'the caller'): Command {
   return command
     .addOption(new Option('--play <file>', `send this WAV file to ${who === 'you' ? 'the other side' : 'the caller'}`).conflicts('tone'))
     .addOption(new Option('--tone <hz>', `send a sine tone (${MIN_TONE_HZ}–${MAX_TONE_HZ} Hz)`).argParser(tone).conflicts('play'))
-    .option('--record <file>', 'record what the other side sends to this WAV file')
+    .option('--record <file>', 'record what the other side sends to this WAV file (a new one: see --overwrite)')
+    .option('--overwrite', 'let --record replace an existing file')
 }
 
 /** `duration` is --duration's seconds (commander names the field after the flag). */

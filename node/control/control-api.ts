@@ -36,13 +36,16 @@ export const PlaceCallInput = Type.Object({
   play: Type.Optional(FilePath),
   tone: Type.Optional(Tone),
   record: Type.Optional(FilePath),
+  /** Let record replace an existing file. */
+  overwrite: Type.Optional(Type.Boolean()),
   relayOnly: Type.Optional(Type.Boolean())
 }, { additionalProperties: false })
 export const AnswerCallInput = Type.Object({
   callId: Type.Optional(CallId),
   play: Type.Optional(FilePath),
   tone: Type.Optional(Tone),
-  record: Type.Optional(FilePath)
+  record: Type.Optional(FilePath),
+  overwrite: Type.Optional(Type.Boolean())
 }, { additionalProperties: false })
 export const CallIdInput = Type.Object({ callId: Type.Optional(CallId) }, { additionalProperties: false })
 export const MuteInput = Type.Object({ callId: Type.Optional(CallId), muted: Type.Boolean() }, { additionalProperties: false })

@@ -2,7 +2,7 @@
 // with, for errors of its own and for whatever the node threw.
 import type { FastifyError } from 'fastify'
 import { UserError } from '../../common/user-error.js'
-import { invalidUsernameMessage, normalizeUsername } from '../../common/usernames.js'
+import { normalizeUsername, USERNAME_RULE } from '../../common/usernames.js'
 import type { CallAudioOptions } from '../runtime/api.js'
 import { MAX_CONTROL_BODY_BYTES } from './constants.js'
 
@@ -11,17 +11,24 @@ export class RequestError extends Error {
   constructor (readonly status: number, readonly code: string, message: string) { super(message) }
 }
 
+/** `field` names the request field in the message when it is empty. */
 export function requireUsername (input: string, field = 'username'): string {
   const username = normalizeUsername(input)
-  if (username === undefined) throw new RequestError(400, 'invalid_username', invalidUsernameMessage(field))
+  if (username === undefined) throw new RequestError(400, 'invalid_username', invalidUsername(input.trim() === '' ? `${field} is empty` : `${JSON.stringify(input)} is not a valid username`))
   return username
 }
+
+/** A sentence about usernames: what is wrong, then what a username is. */
+const invalidUsername = (problem: string): string => `${problem}: usernames are ${USERNAME_RULE}`
+
+/** Request fields (body or path) that hold a username: their schema failures read as username sentences. */
+const USERNAME_FIELDS = new Set(['/to', '/username'])
 
 /** Control characters other than tab and newline (terminal escapes, NUL...). */
 export const CONTROL_CHARACTERS = /(?![\t\n])\p{Cc}/u
 
-/** --play/--tone/--record as the node takes them: one audio source at most, paths without control characters. */
-export function audioOptions (input: { play?: string, tone?: number, record?: string }): CallAudioOptions {
+/** --play/--tone/--record/--overwrite as the node takes them: one audio source at most, paths without control characters. */
+export function audioOptions (input: { play?: string, tone?: number, record?: string, overwrite?: boolean }): CallAudioOptions {
   if (input.play !== undefined && input.tone !== undefined) throw new RequestError(400, 'invalid_request', 'give play or tone, not both')
   for (const field of ['play', 'record'] as const) {
     const path = input[field]
@@ -31,6 +38,7 @@ export function audioOptions (input: { play?: string, tone?: number, record?: st
   if (input.play !== undefined) options.play = input.play
   if (input.tone !== undefined) options.tone = input.tone
   if (input.record !== undefined) options.record = input.record
+  if (input.overwrite === true) options.overwrite = true
   return options
 }
 
@@ -43,7 +51,15 @@ export function describeError (err: unknown): { status: number, code: string, me
   if (typeof e.status === 'number' && e.status >= 400 && e.status <= 599 && typeof e.code === 'string') {
     return { status: e.status, code: e.code, message: e.message ?? e.code }
   }
-  if (e.validation !== undefined) return { status: 400, code: 'invalid_request', message: `invalid request: ${e.message ?? ''}` }
+  if (e.validation !== undefined) {
+    // A username too long or empty for the schema: the same sentence as any other bad name (the code stays).
+    const failure = e.validation[0]
+    if (failure !== undefined && USERNAME_FIELDS.has(failure.instancePath) && (failure.keyword === 'minLength' || failure.keyword === 'maxLength')) {
+      const problem = failure.keyword === 'minLength' ? `${failure.instancePath.slice(1)} is empty` : 'that is too long for a username'
+      return { status: 400, code: 'invalid_request', message: invalidUsername(problem) }
+    }
+    return { status: 400, code: 'invalid_request', message: `invalid request: ${e.message ?? ''}` }
+  }
   switch (e.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':

@@ -13,7 +13,7 @@ export const HELP: Array<[string, string]> = [
   ['contacts', 'your contacts and their status'],
   ['add NAME [MESSAGE]', 'send a contact request'],
   ['accept NAME', 'accept NAME\'s contact request'],
-  ['decline NAME', 'decline NAME\'s contact request'],
+  ['decline NAME', 'decline NAME\'s contact request (or NAME\'s ringing call)'],
   ['remove NAME', 'remove a contact'],
   ['block NAME', 'block a user (their requests and messages vanish)'],
   ['unblock NAME', 'unblock a user'],
@@ -22,7 +22,7 @@ export const HELP: Array<[string, string]> = [
   ['msg NAME TEXT', 'send a text message'],
   ['call NAME', 'call NAME (progress shows up as it comes)'],
   ['answer [ID]', 'answer the ringing call (or the one with that id)'],
-  ['decline [ID]', 'decline the ringing call (decline NAME still declines a contact request)'],
+  ['decline [ID]', 'decline the ringing call (or the one with that id)'],
   ['hangup [ID]', 'end the call, or cancel it while it rings'],
   ['mute [ID]', 'stop sending your audio'],
   ['unmute [ID]', 'send your audio again'],
@@ -66,10 +66,14 @@ const help: Command = ({ print }) => {
   print(HELP.map(([usage, what]) => `  ${usage.padEnd(width)}  ${what}`).join('\n'))
 }
 
-/** A ringing call when there is one (and the word is its id, or nothing); else a contact request. */
+/**
+ * `decline` declines a ringing call: the first one; or, given a word, the one from the user it names, else the one
+ * whose id starts with it. When no ringing call fits, `decline NAME` declines NAME's contact request.
+ */
 const decline: Command = async ({ api, print, first }) => {
   const ringing = api.calls().filter(c => c.direction === 'incoming' && c.state === 'ringing')
-  const call = first === undefined ? ringing[0] : ringing.find(c => c.callId.startsWith(first))
+  const caller = first === undefined ? undefined : normalizeUsername(first)
+  const call = first === undefined ? ringing[0] : ringing.find(c => c.peer === caller) ?? ringing.find(c => c.callId.startsWith(first))
   if (call !== undefined) {
     api.declineCall(call.callId)
     print(`declined the call from ${call.peer}`)

@@ -89,6 +89,23 @@ describe('call states', () => {
     expect(alice.media.closed.has(id) && bob.media.closed.has(id)).toBe(true)
   })
 
+  it('close() hangs up every call and resolves only once the hangup is out: the host can close right after', async () => {
+    const [alice, bob] = await twoPhones()
+    const id = await settle(alice.calls.call('bob'))
+    await settle(bob.calls.answer())
+    let closed = false
+    void Promise.resolve(alice.calls.close()).then(() => { closed = true })
+    await net.run(0)
+    expect(last(alice)).toMatchObject({ event: 'ended', callId: id, reason: 'hangup' })
+    // Until the supernode has taken the hangup, close() is still waiting.
+    expect(closed).toBe(false)
+    for (let waited = 0; !closed && waited < 1000; waited += 10) await net.run(10)
+    expect(closed).toBe(true)
+    alice.host.host.close()
+    await net.run(300)
+    expect(last(bob)).toMatchObject({ event: 'ended', callId: id, reason: 'hangup' })
+  })
+
   it('ends for both when the callee hangs up', async () => {
     const [alice, bob] = await twoPhones()
     await settle(alice.calls.call('bob'))
@@ -126,7 +143,7 @@ describe('call states', () => {
     alice.calls.hangup()
     await net.run(300)
     expect(last(alice)).toMatchObject({ event: 'ended', reason: 'cancelled' })
-    expect(last(bob)).toMatchObject({ event: 'ended', reason: 'cancelled' })
+    expect(last(bob)).toMatchObject({ event: 'ended', reason: 'cancelled', message: 'missed call from alice (they hung up before you answered)' })
     expect(() => { bob.calls.decline() }).toThrow(/no incoming call/)
   })
 
@@ -137,7 +154,8 @@ describe('call states', () => {
     expect(alice.events.some(e => e.event === 'ended')).toBe(false)
     await net.run(1500, 100)
     expect(last(alice)).toMatchObject({ event: 'ended', reason: 'no-answer', message: 'bob did not answer' })
-    expect(last(bob)).toMatchObject({ event: 'ended', reason: 'no-answer' })
+    // The callee missed it: not "alice did not answer".
+    expect(last(bob)).toMatchObject({ event: 'ended', reason: 'no-answer', message: 'missed call from alice' })
   })
 
   it('says unreachable when the callee is offline', async () => {

@@ -41,9 +41,9 @@ describe('POST /v1/calls', () => {
   })
 
   it('passes play, record and relayOnly through as given, and tone instead of play', async () => {
-    const placed = await post('/v1/calls', { to: 'bob', play: '/tmp/hello.wav', record: 'relative/out.wav', relayOnly: true })
+    const placed = await post('/v1/calls', { to: 'bob', play: '/tmp/hello.wav', record: 'relative/out.wav', overwrite: true, relayOnly: true })
     expect(placed.statusCode).toBe(200)
-    expect(api.callOptions.get(placed.json().callId)).toEqual({ play: '/tmp/hello.wav', record: 'relative/out.wav', relayOnly: true })
+    expect(api.callOptions.get(placed.json().callId)).toEqual({ play: '/tmp/hello.wav', record: 'relative/out.wav', overwrite: true, relayOnly: true })
     const toned = await post('/v1/calls', { to: 'carol', tone: 440.5, relayOnly: false })
     expect(api.callOptions.get(toned.json().callId)).toEqual({ tone: 440.5 })
   })
@@ -80,9 +80,9 @@ describe('the other call routes', () => {
     expect(res.json()).toEqual({ callId: first })
     expect(api.callOptions.get(first)).toBeUndefined()
     const second = api.addIncomingCall('dave')
-    const prefixed = await post('/v1/calls/answer', { callId: second.slice(0, 8), tone: 1000, record: '/tmp/dave.wav' })
+    const prefixed = await post('/v1/calls/answer', { callId: second.slice(0, 8), tone: 1000, record: '/tmp/dave.wav', overwrite: true })
     expect(prefixed.json()).toEqual({ callId: second })
-    expect(api.callOptions.get(second)).toEqual({ tone: 1000, record: '/tmp/dave.wav' })
+    expect(api.callOptions.get(second)).toEqual({ tone: 1000, record: '/tmp/dave.wav', overwrite: true })
     expect(api.invocations).toEqual(['answerCall', `answerCall ${second.slice(0, 8)}`])
   })
 
@@ -150,6 +150,7 @@ describe('bad call requests', () => {
     ['an empty play path', '/v1/calls', { to: 'bob', play: '' }, 'invalid_request'],
     ['a path with a NUL', '/v1/calls', { to: 'bob', record: '/tmp/a\u0000b.wav' }, 'invalid_request'],
     ['relayOnly as a string', '/v1/calls', { to: 'bob', relayOnly: 'yes' }, 'invalid_request'],
+    ['overwrite as a string', '/v1/calls', { to: 'bob', record: '/a.wav', overwrite: 'yes' }, 'invalid_request'],
     ['an answer with play and tone', '/v1/calls/answer', { play: '/a.wav', tone: 440 }, 'invalid_request'],
     ['an answer with a tone out of range', '/v1/calls/answer', { tone: 5 }, 'invalid_request'],
     ['an answer with an unknown field', '/v1/calls/answer', { relayOnly: true }, 'invalid_request'],
@@ -174,6 +175,27 @@ describe('bad call requests', () => {
   it('says which of play and tone to drop', async () => {
     const res = await post('/v1/calls', { to: 'bob', play: '/a.wav', tone: 440 })
     expect(res.json().error.message).toBe('give play or tone, not both')
+  })
+
+  it('words a bad username as a sentence about usernames, whichever check refused it', async () => {
+    const rule = 'usernames are 3–32 characters of a-z, 0-9, ".", "_" or "-"'
+    const cases: Array<[string, unknown, string]> = [
+      ['/v1/calls', { to: 'b!' }, `"b!" is not a valid username: ${rule}`],
+      ['/v1/calls', { to: 'x' }, `"x" is not a valid username: ${rule}`],
+      ['/v1/calls', { to: ' ' }, `to is empty: ${rule}`],
+      ['/v1/calls', { to: '' }, `to is empty: ${rule}`],
+      ['/v1/calls', { to: 'b'.repeat(70) }, `that is too long for a username: ${rule}`],
+      ['/v1/messages', { to: '\u001b[2Jx', text: 'hi' }, `"\\u001b[2Jx" is not a valid username: ${rule}`],
+      ['/v1/contacts', { username: 'b'.repeat(65) }, `that is too long for a username: ${rule}`]
+    ]
+    for (const [url, payload, message] of cases) {
+      const res = await post(url, payload)
+      expect(res.statusCode, JSON.stringify(payload)).toBe(400)
+      expect(res.json().error.message, JSON.stringify(payload)).toBe(message)
+    }
+    const inPath = await app.inject({ method: 'DELETE', url: `/v1/contacts/${'y'.repeat(70)}`, headers: AUTH })
+    expect(inPath.json().error.message).toBe(`that is too long for a username: ${rule}`)
+    expect(api.invocations).toEqual([])
   })
 
   it('needs a JSON body on the POST routes', async () => {

@@ -258,6 +258,22 @@ describe('calls in the shell', () => {
     await shell.expectOutput('no call is ringing; usage: decline NAME (a contact request) or decline [ID] (a ringing call)', mark)
   })
 
+  it('decline NAME declines NAME\'s ringing call when NAME is calling, and NAME\'s contact request otherwise', async () => {
+    const shell = startShell()
+    shell.api.addIncomingRequest('dave')
+    const other = shell.api.addIncomingCall('erin')
+    const callId = shell.api.addIncomingCall('dave')
+    shell.type('decline Dave')
+    await shell.expectOutput('declined the call from dave')
+    expect(shell.api.call(callId)?.state).toBe('ended')
+    expect(shell.api.call(other)?.state).toBe('ringing')
+    expect(shell.api.invocations.filter(c => c.startsWith('decline'))).toEqual([`declineCall ${callId}`])
+    // Dave no longer calls: the word is his contact request again.
+    shell.type('decline dave')
+    await shell.expectOutput('declined the contact request from dave')
+    expect(shell.api.invocations.at(-1)).toBe('declineContact dave')
+  })
+
   it('decline ID picks the call that id names', async () => {
     const shell = startShell()
     const first = shell.api.addIncomingCall('dave')

@@ -1,6 +1,6 @@
 // The end of a call, one way for every reason: the state, the media, the word
 // to the peer, the wording for the user, and how long the call is remembered.
-import { END_MESSAGES, INVITE_MAX_AGE_MS, OWN_END_MESSAGES } from '../constants.js'
+import { END_MESSAGES, INVITE_MAX_AGE_MS, MISSED_END_MESSAGES, OWN_END_MESSAGES } from '../constants.js'
 import type { EndReason } from '../call-bodies.js'
 import type { Call } from '../call.js'
 import type { SignalingContext } from './context.js'
@@ -12,8 +12,9 @@ export function endCall (ctx: SignalingContext, call: Call, reason: EndReason, n
   void call.close()
   if (notify) void ctx.signal(call, { type: 'call-end', reason })
   const durationMs = call.connectedAt === undefined ? 0 : clock.now() - call.connectedAt
-  // Told from this side: "you declined", not "alice declined", when we did it.
-  const message = (notify && !byPeer ? OWN_END_MESSAGES[reason] : undefined) ?? END_MESSAGES[reason](call.peer)
+  // Told from this side: "you declined", not "alice declined", when we did it; "missed call from alice" when it rang here unanswered.
+  const missed = call.direction === 'incoming' && previous === 'ringing' ? MISSED_END_MESSAGES[reason]?.(call.peer) : undefined
+  const message = (notify && !byPeer ? OWN_END_MESSAGES[reason] : undefined) ?? missed ?? END_MESSAGES[reason](call.peer)
   log.info({ callId: call.id, peer: call.peer, reason, previous }, `call ended: ${message}`)
   ctx.init.onEvent({ event: 'ended', callId: call.id, peer: call.peer, reason, message, durationMs }, call)
   // Ended calls stay known for longer than an invite stays fresh, so a replay finds them.

@@ -36,23 +36,30 @@ export interface CallSignaling {
   get: (callId: string) => Call | undefined
   /** A live call by id or id prefix, or (left out) the first live one that fits. */
   pick: (callId: string | undefined, fits?: (call: Call) => boolean, none?: string) => Call
-  /** Ends every live call (hangup or cancel) and tells the peers. */
-  close: () => void
+  /** Ends every live call (hangup, cancel or decline) and tells the peers; resolves once every signal on its way out has been sent. */
+  close: () => Promise<void>
 }
 
 export function createCallSignaling (components: CallSignalingComponents, init: CallSignalingInit): CallSignaling {
   const { clock, log } = components
   const randomBytes = components.randomBytes ?? (n => systemRandomBytes(n))
+  /** Signals on their way out (close waits for them). */
+  const sending = new Set<Promise<unknown>>()
   const ctx: SignalingContext = {
     components,
     init,
     calls: new Map(),
     ringTimeoutMs: init.ringTimeoutMs ?? DEFAULT_RING_TIMEOUT_MS,
     live: () => [...ctx.calls.values()].filter(c => c.live),
-    signal: (call, body) => components.send(call.peer, { ...body, callId: call.id }).catch((err: Error) => {
-      log.warn({ callId: call.id }, `call signal not sent: ${err.message}`)
-      return { delivered: 0 }
-    }),
+    signal: (call, body) => {
+      const sent = components.send(call.peer, { ...body, callId: call.id }).catch((err: Error) => {
+        log.warn({ callId: call.id }, `call signal not sent: ${err.message}`)
+        return { delivered: 0 }
+      })
+      sending.add(sent)
+      void sent.finally(() => { sending.delete(sent) })
+      return sent
+    },
     end: (call, reason, notify, byPeer) => { endCall(ctx, call, reason, notify, byPeer) }
   }
   const pick: CallSignaling['pick'] = (callId, fits = () => true, none) => pickCall(ctx.calls.values(), callId, fits, none)
@@ -120,8 +127,14 @@ export function createCallSignaling (components: CallSignalingComponents, init: 
     calls: () => [...ctx.calls.values()].map(call => call.view()),
     get: callId => ctx.calls.get(callId),
     pick,
-    close () {
-      for (const call of ctx.live()) ctx.end(call, call.state === 'connected' ? 'hangup' : 'cancelled', true)
+    async close () {
+      for (const call of ctx.live()) {
+        // Answered calls are hung up; ringing ones cancelled (ours) or declined (theirs).
+        const answered = call.state === 'connected' || call.state === 'connecting'
+        const reason: EndReason = answered ? 'hangup' : call.direction === 'outgoing' ? 'cancelled' : 'declined'
+        ctx.end(call, reason, true)
+      }
+      await Promise.all(sending)
     }
   }
 }

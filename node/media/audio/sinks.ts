@@ -1,6 +1,7 @@
 // Where a call's incoming audio goes: 20 ms frames of 48 kHz mono, as Float32 or Int16.
 // A WAV recording, the speaker through `sox`, memory (tests and analysis) or nowhere.
 import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import type { Readable, Writable } from 'node:stream'
 import { FRAME_SAMPLES, SAMPLE_RATE } from './pcm.js'
 import { SOX_DEFAULT_DEVICE, SOX_GLOBAL_ARGS, SOX_RAW_FORMAT, requireSox } from './sox.js'
@@ -55,15 +56,21 @@ export function createMemorySink (options: { maxSeconds?: number } = {}): Memory
   }
 }
 
-/** Records to a 48 kHz mono 16-bit WAV file; the file is valid (up to its last flush) even if the process dies. */
-export function createWavFileSink (path: string): AudioSink & { readonly truncated: boolean } {
+/**
+ * Records to a 48 kHz mono 16-bit WAV file; the file is valid (up to its last flush) even if the process dies.
+ * `removeIfEmpty`: a recording that got no audio at all is deleted on close (a call that never carried audio).
+ */
+export function createWavFileSink (path: string, options: { removeIfEmpty?: boolean } = {}): AudioSink & { readonly truncated: boolean } {
   const writer = new WavFileWriter(path)
   return {
     description: `wav ${path}`,
     get samples () { return writer.samples },
     get truncated () { return writer.truncated },
     write (frame) { writer.write(frame) },
-    close: async () => { writer.close() }
+    close: async () => {
+      writer.close()
+      if (options.removeIfEmpty === true && writer.samples === 0) rmSync(path, { force: true })
+    }
   }
 }
 
