@@ -7,6 +7,7 @@ import { UserError } from '../../common/user-error.js'
 import { normalizeUsername } from '../../common/usernames.js'
 import type { LookupCapability } from '../../common/lookup-keys.js'
 import type { Host } from '../overlay/host.js'
+import type { Clock } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
 import type { PresenceStatus } from '../../common/presence.js'
 import type { LoginSession } from './login-session.js'
@@ -22,6 +23,8 @@ export interface ContactBook {
   pollRequests: () => Promise<void>
   /** Whether to act on a delivery: nothing from blocked users; presence and texts only from contacts. */
   accepts: (from: string, type: string) => boolean
+  /** This node saw `user`'s status change (now): `list` shows since when. */
+  statusChanged: (user: string) => void
   list: (presenceOf: (user: string) => PresenceStatus) => ContactView[]
   requests: () => Promise<ContactRequestsView>
   add: (username: string, message?: string) => Promise<{ status: 'pending' | 'accepted' }>
@@ -32,12 +35,16 @@ export interface ContactBook {
   unblock: (username: string) => Promise<void>
 }
 
-export function createContactBook (deps: { session: LoginSession, log: Logger, emit: (event: NodeEvent) => void, getHost: () => Host | undefined }): ContactBook {
+export function createContactBook (deps: {
+  session: LoginSession, log: Logger, clock: Clock, emit: (event: NodeEvent) => void, getHost: () => Host | undefined
+}): ContactBook {
   const { session, emit } = deps
   const client = session.client
   let contacts = new Map<string, number>()
   let blocked = new Set<string>()
   let capabilityOf = new Map<string, LookupCapability>()
+  /** When each contact's status last changed, as this node saw it (unix ms). */
+  const statusChangedAt = new Map<string, number>()
   /** Ids of incoming requests already seen; undefined until the first poll. */
   let seenRequests: Set<number> | undefined
 
@@ -98,8 +105,12 @@ export function createContactBook (deps: { session: LoginSession, log: Logger, e
       if (type === 'presence' || type === 'text') return contacts.has(from)
       return true
     },
-    list: presenceOf => [...contacts].map(([username, since]) => ({ username, since, status: presenceOf(username) }))
-      .sort((a, b) => a.username.localeCompare(b.username)),
+    statusChanged (user) {
+      if (contacts.has(user)) statusChangedAt.set(user, deps.clock.now())
+    },
+    list: presenceOf => [...contacts].map(([username, since]) => ({
+      username, since, status: presenceOf(username), statusSince: statusChangedAt.get(username) ?? null
+    })).sort((a, b) => a.username.localeCompare(b.username)),
     requests: () => client.contactRequests(),
     async add (input, message) {
       const username = name(input)

@@ -3,6 +3,11 @@ export const DEFAULT_NODE_DATA_DIR = 'voxmesh-data/node'
 export const DEFAULT_CONTROL_LISTEN = '127.0.0.1:0'
 export const DEVICE_KEY_FILE = 'device-key'
 export const LOGIN_SERVER_PIN_FILE = 'login-server.json'
+/** The conversation history and outbox (SQLite). */
+export const MESSAGES_FILE = 'messages.sqlite'
+/** Messages `messages NAME` shows by default, and at most. */
+export const DEFAULT_HISTORY_LIMIT = 50
+export const MAX_HISTORY_LIMIT = 1000
 /** The supernode cache's file (its old name kept, so existing data dirs keep their cache). */
 export const SUPERNODE_CACHE_FILE = 'host-cache.json'
 
