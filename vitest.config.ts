@@ -22,6 +22,7 @@ const INTEGRATION = [
   'test/media/rtp.test.ts',
   'test/media/sdp-guard.test.ts',
   'test/net/ws-transport.test.ts',
+  'test/node/messages.test.ts',
   'test/node/processes.test.ts',
   'test/node/promotion.test.ts',
   'test/security/contact-requests.test.ts',

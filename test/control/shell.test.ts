@@ -60,17 +60,17 @@ describe('the shell', () => {
     shell.api.addFakeContact('dave', 'offline')
     shell.type('contacts')
     await shell.expectOutput(/dave\s+offline/)
-    expect(shell.output()).toMatch(/bob\s+online\s+\(since /)
+    expect(shell.output()).toMatch(/bob\s+online\s+\(contact since /)
     expect(shell.output()).toMatch(/carol\s+away/)
     // Online first.
     expect(shell.output().indexOf('bob')).toBeLessThan(shell.output().indexOf('dave'))
   })
 
-  it('prints "bob is offline" when a message cannot reach bob', async () => {
+  it('prints "queued, bob is offline" when a message cannot reach bob yet', async () => {
     const shell = startShell()
-    shell.api.messageResults.set('bob', { status: 'offline', id: 'x' })
+    shell.api.messageResults.set('bob', { status: 'queued', id: 'x', reason: 'offline' })
     shell.type('msg bob hi')
-    await shell.expectOutput('bob is offline')
+    await shell.expectOutput('queued, bob is offline')
     expect(shell.api.sent).toEqual([{ to: 'bob', text: 'hi' }])
   })
 
