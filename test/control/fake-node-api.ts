@@ -145,8 +145,8 @@ export class FakeNodeApi implements NodeApi {
   messages (peer?: string, limit = 50): MessageView[] {
     this.record(`messages ${peer ?? '*'} ${limit}`)
     if (peer !== undefined) return this.history.filter(m => m.peer === peer).slice(-limit)
-    const last = new Map(this.history.map(m => [m.peer, m]))
-    return [...last.values()].reverse()
+    const newestFirst = [...this.history].reverse()
+    return newestFirst.filter((m, i) => newestFirst.findIndex(other => other.peer === m.peer) === i)
   }
 
   async placeCall (to: string, options?: CallOptions): Promise<{ callId: string }> {
