@@ -73,7 +73,8 @@ export const StatusResponse = Type.Object({
 
 export const ContactsResponse = Type.Object({
   contacts: Type.Array(Type.Object({
-    username: Type.String(), status: PresenceStatusSchema, since: Type.Number(), statusSince: Type.Union([Type.Number(), Type.Null()])
+    username: Type.String(), status: PresenceStatusSchema, since: Type.Number(), statusSince: Type.Union([Type.Number(), Type.Null()]),
+    statusSinceExact: Type.Boolean()
   }, open))
 })
 

@@ -68,13 +68,16 @@ const STATUS_ORDER = new Map<string, number>(PRESENCE_STATUSES.map((status: Pres
 
 /**
  * `NAME  STATUS since TIME  (contact since DATE)`, online contacts first. The status time is when this
- * node saw it change; a status it has not seen change (offline since before it started) has none.
+ * node saw it change ("seen since TIME" when it learned the status at its start, which may be older);
+ * a status it has heard nothing of (offline since before it started) has none.
  */
 export function formatContacts (contacts: ContactView[], now = Date.now()): string {
   if (contacts.length === 0) return 'no contacts yet'
   const sorted = [...contacts].sort((a, b) =>
     (STATUS_ORDER.get(a.status) ?? 9) - (STATUS_ORDER.get(b.status) ?? 9) || a.username.localeCompare(b.username))
-  const status = (c: ContactView): string => c.statusSince === null ? c.status : `${c.status} since ${formatWhen(c.statusSince, now)}`
+  const status = (c: ContactView): string => c.statusSince === null
+    ? c.status
+    : `${c.status} ${c.statusSinceExact ? 'since' : 'seen since'} ${formatWhen(c.statusSince, now)}`
   const nameWidth = Math.max(...sorted.map(c => c.username.length))
   const statusWidth = Math.max(...sorted.map(c => status(c).length))
   return sorted.map(c => `${c.username.padEnd(nameWidth)}  ${status(c).padEnd(statusWidth)}  (contact since ${formatWhen(c.since, now)})`).join('\n')

@@ -38,9 +38,11 @@ export interface NodeStatus {
 
 /**
  * `since`: when they became a contact (login server, unix seconds). `statusSince`: when this node
- * saw their status change to the one shown (unix ms), or null when it has seen no status of theirs.
+ * saw their status change to the one shown (unix ms), or null when it has seen no status of theirs;
+ * `statusSinceExact` false when that was the first status it heard after it started (or they became
+ * a contact), so the status may be older.
  */
-export interface ContactView { username: string, status: PresenceStatus, since: number, statusSince: number | null }
+export interface ContactView { username: string, status: PresenceStatus, since: number, statusSince: number | null, statusSinceExact: boolean }
 
 export interface ContactRequestView { id: number, from: string, to: string, message: string, createdAt: number }
 export interface AcceptedRequestView extends ContactRequestView { acceptedAt: number }

@@ -11,6 +11,7 @@ import type { Clock } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
 import type { PresenceStatus } from '../../common/presence.js'
 import type { LoginSession } from './login-session.js'
+import { createStatusTimes } from './status-times.js'
 import type { ContactRequestView, ContactRequestsView, ContactView, NodeEvent } from './api.js'
 
 export interface ContactBook {
@@ -25,6 +26,8 @@ export interface ContactBook {
   accepts: (from: string, type: string) => boolean
   /** This node saw `user`'s status change (now): `list` shows since when. */
   statusChanged: (user: string) => void
+  /** Our host attached (the first time starts the window in which presence answers are news to us, not changes). */
+  attached: () => void
   list: (presenceOf: (user: string) => PresenceStatus) => ContactView[]
   requests: () => Promise<ContactRequestsView>
   add: (username: string, message?: string) => Promise<{ status: 'pending' | 'accepted' }>
@@ -43,8 +46,7 @@ export function createContactBook (deps: {
   let contacts = new Map<string, number>()
   let blocked = new Set<string>()
   let capabilityOf = new Map<string, LookupCapability>()
-  /** When each contact's status last changed, as this node saw it (unix ms). */
-  const statusChangedAt = new Map<string, number>()
+  const statusTimes = createStatusTimes()
   /** Ids of incoming requests already seen; undefined until the first poll. */
   let seenRequests: Set<number> | undefined
 
@@ -62,6 +64,8 @@ export function createContactBook (deps: {
     const added = [...next.keys()].filter(user => !contacts.has(user))
     const removed = [...contacts.keys()].filter(user => !next.has(user))
     contacts = next
+    statusTimes.listening(added, deps.clock.now())
+    statusTimes.forget(removed)
     blocked = new Set(fresh.blocked)
     capabilityOf = new Map(fresh.contacts.flatMap(c => c.lookupKey === undefined || c.sealKey === undefined
       ? []
@@ -105,12 +109,10 @@ export function createContactBook (deps: {
       if (type === 'presence' || type === 'text') return contacts.has(from)
       return true
     },
-    statusChanged (user) {
-      if (contacts.has(user)) statusChangedAt.set(user, deps.clock.now())
-    },
-    list: presenceOf => [...contacts].map(([username, since]) => ({
-      username, since, status: presenceOf(username), statusSince: statusChangedAt.get(username) ?? null
-    })).sort((a, b) => a.username.localeCompare(b.username)),
+    statusChanged (user) { if (contacts.has(user)) statusTimes.changed(user, deps.clock.now()) },
+    attached () { statusTimes.attached(deps.clock.now()) },
+    list: presenceOf => [...contacts].map(([username, since]) => ({ username, since, status: presenceOf(username), ...statusTimes.of(username) }))
+      .sort((a, b) => a.username.localeCompare(b.username)),
     requests: () => client.contactRequests(),
     async add (input, message) {
       const username = name(input)

@@ -25,6 +25,7 @@ export function routeHostEvents (parts: {
         parts.promotion()?.setNetworkFacts({ networkEmpty: false })
         known.save()
         emit({ event: 'attached', supernode: { user: event.supernode.user, address: event.supernode.address }, setupMs: event.setupMs })
+        parts.contacts.attached()
         parts.messaging.attached()
         return
       case 'detached':

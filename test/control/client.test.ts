@@ -44,7 +44,7 @@ describe('ControlClient', () => {
     api.addFakeContact('bob', 'busy')
     api.addIncomingRequest('carol', 'hello')
     expect((await client.status()).user).toBe('alice')
-    expect(await client.contacts()).toEqual([{ username: 'bob', status: 'busy', since: 1_700_000_000, statusSince: null }])
+    expect(await client.contacts()).toEqual([{ username: 'bob', status: 'busy', since: 1_700_000_000, statusSince: null, statusSinceExact: false }])
     const requests = await client.requests()
     expect(requests.incoming.map(r => [r.from, r.message])).toEqual([['carol', 'hello']])
     expect(requests.outgoing).toEqual([])

@@ -54,7 +54,7 @@ export class FakeNodeApi implements NodeApi {
   }
 
   addFakeContact (username: string, status: PresenceStatus, since = 1_700_000_000, statusSince: number | null = null): void {
-    this.contactMap.set(username, { username, status, since, statusSince })
+    this.contactMap.set(username, { username, status, since, statusSince, statusSinceExact: statusSince !== null })
   }
 
   addIncomingRequest (from: string, message = ''): void {

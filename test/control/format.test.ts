@@ -29,15 +29,17 @@ describe('format', () => {
     const now = new Date(2025, 10, 25, 15, 30).getTime()
     const at1501 = new Date(2025, 10, 25, 15, 1).getTime()
     const text = formatContacts([
-      { username: 'zed', status: 'offline', since: 1_700_000_000, statusSince: null },
-      { username: 'bob', status: 'busy', since: 1_700_000_000, statusSince: at1501 },
-      { username: 'al', status: 'online', since: 1_700_000_000, statusSince: at1501 }
+      { username: 'zed', status: 'offline', since: 1_700_000_000, statusSince: null, statusSinceExact: false },
+      { username: 'bob', status: 'busy', since: 1_700_000_000, statusSince: at1501, statusSinceExact: false },
+      { username: 'al', status: 'online', since: 1_700_000_000, statusSince: at1501, statusSinceExact: true }
     ], now)
     const lines = text.split('\n')
     expect(lines.map(line => line.split(/\s+/).slice(0, 2).join(' '))).toEqual(['al online', 'bob busy', 'zed offline'])
     // The time shown with a status is when it changed, not when the two became contacts (2023-11-14).
-    expect(lines[0]).toMatch(/^al {3}online since 15:01 {2}\(contact since 2023-11-1\d\)$/)
-    expect(lines[2]).toMatch(/^zed {2}offline {13}\(contact since 2023-11-1\d\)$/)
+    expect(lines[0]).toMatch(/^al {3}online since 15:01 {5}\(contact since 2023-11-1\d\)$/)
+    // Learned at the node's start: the status may be older than that.
+    expect(lines[1]).toMatch(/^bob {2}busy seen since 15:01 {2}\(contact since 2023-11-1\d\)$/)
+    expect(lines[2]).toMatch(/^zed {2}offline {16}\(contact since 2023-11-1\d\)$/)
     expect(new Set(lines.map(line => line.indexOf('(contact since'))).size).toBe(1)
     expect(formatContacts([])).toBe('no contacts yet')
   })

@@ -96,7 +96,7 @@ describe('routes', () => {
     const res = await app.inject({ method: 'GET', url: '/v1/contacts', headers: AUTH })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual({
-      contacts: [{ username: 'bob', status: 'online', since: 1_700_000_000, statusSince: null }, { username: 'carol', status: 'away', since: 1_700_000_000, statusSince: null }]
+      contacts: [{ username: 'bob', status: 'online', since: 1_700_000_000, statusSince: null, statusSinceExact: false }, { username: 'carol', status: 'away', since: 1_700_000_000, statusSince: null, statusSinceExact: false }]
     })
   })
 
