@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { UserError } from '../../common/user-error.js'
 import { isSettableStatus, SETTABLE_STATUSES, type SettableStatus } from '../../common/presence.js'
 import { normalizeUsername } from '../../common/usernames.js'
-import { DEFAULT_NODE_DATA_DIR, MAX_HISTORY_LIMIT } from '../runtime/defaults.js'
+import { DEFAULT_HISTORY_LIMIT, DEFAULT_NODE_DATA_DIR, MAX_HISTORY_LIMIT } from '../runtime/defaults.js'
 import { ControlClient } from '../control/client.js'
 import { confirm, formatContacts, formatEvent, formatHistory, formatRequests, formatSendResult, formatStatus } from '../control/format.js'
 
@@ -126,7 +126,7 @@ function messagesCommand (): Command {
     .description('your conversation with NAME (oldest first), or the last message of each conversation; ' +
       'with --json, one JSON array of messages')
     .argument('[name]', 'username')
-    .option('--limit <n>', `messages to show with NAME, 1 to ${MAX_HISTORY_LIMIT}`, (value: string) => {
+    .option('--limit <n>', `at most this many messages (conversations without NAME), 1 to ${MAX_HISTORY_LIMIT}; default ${DEFAULT_HISTORY_LIMIT}`, (value: string) => {
       const n = Number(value)
       if (!/^[0-9]+$/.test(value) || n < 1 || n > MAX_HISTORY_LIMIT) throw new InvalidArgumentError(`expected a number from 1 to ${MAX_HISTORY_LIMIT}`)
       return n

@@ -50,6 +50,8 @@ export function createMessaging (components: {
   /** Ids being sent right now, and peers whose queue is being sent. */
   const inFlight = new Set<string>()
   const flushing = new Set<string>()
+  /** After close the store is gone: late host events find nothing to do. */
+  let closed = false
 
   /** One send of a stored text; true when it reached a device of `peer`. */
   const attempt = async (peer: string, id: string, text: string): Promise<boolean> => {
@@ -68,7 +70,7 @@ export function createMessaging (components: {
   }
 
   const flush = async (peer: string): Promise<void> => {
-    if (flushing.has(peer) || host()?.supernode === undefined || !components.isContact(peer)) return
+    if (closed || flushing.has(peer) || host()?.supernode === undefined || !components.isContact(peer)) return
     flushing.add(peer)
     try {
       for (const message of store.undelivered(peer)) {
@@ -82,7 +84,9 @@ export function createMessaging (components: {
       flushing.delete(peer)
     }
   }
-  const flushSoon = (peer: string): void => { void flush(peer) }
+  const flushSoon = (peer: string): void => {
+    flush(peer).catch((err: Error) => { log.error({ to: peer }, `queued messages not sent: ${err.message}`) })
+  }
 
   return {
     async sendMessage (to, text) {
@@ -101,17 +105,12 @@ export function createMessaging (components: {
       store.addOutgoing({ id, peer: target, text, writtenAt })
       if (host()?.supernode === undefined) return { status: 'queued', id, reason: 'not-connected' }
       // Listen before sending: the receipt can arrive before the route result does.
-      let timer: ReturnType<Clock['setTimeout']> | undefined
-      const receipt = new Promise<boolean>(resolve => {
-        timer = clock.setTimeout(() => { resolve(false) }, init.receiptTimeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS)
-        waiting.set(id, () => { resolve(true) })
-      })
+      const receipt = waitForReceipt(clock, waiting, id, init.receiptTimeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS)
       try {
         if (!await attempt(target, id, text)) return { status: 'queued', id, reason: 'offline' }
-        return await receipt ? { status: 'delivered', id, receiptMs: clock.now() - writtenAt } : { status: 'sent', id }
+        return await receipt.arrived ? { status: 'delivered', id, receiptMs: clock.now() - writtenAt } : { status: 'sent', id }
       } finally {
-        if (timer !== undefined) clock.clearTimeout(timer)
-        waiting.delete(id)
+        receipt.cancel()
       }
     },
     messages (peer, limit = DEFAULT_HISTORY_LIMIT) {
@@ -122,13 +121,21 @@ export function createMessaging (components: {
       return store.conversation(username, bounded)
     },
     received (event) {
-      const fresh = store.addIncoming({ id: event.id, peer: event.from, text: event.text, sentAt: event.sentAt, receivedAt: clock.now() })
+      if (closed) return
+      let fresh = true
+      try {
+        fresh = store.addIncoming({ id: event.id, peer: event.from, text: event.text, sentAt: event.sentAt, receivedAt: clock.now() })
+      } catch (err) {
+        // Shown all the same: a full disk must not make the text vanish too.
+        log.error({ from: event.from, id: event.id }, `a received message could not be stored: ${(err as Error).message}`)
+      }
       if (fresh) components.emit({ event: 'message', ...event })
       else log.debug({ from: event.from, id: event.id }, 'a resent message was stored already: receipted again, not shown again')
       // They are online: what waits for them can go now.
       flushSoon(event.from)
     },
     receipt (from, ref) {
+      if (closed) return
       const writtenAt = store.markDelivered(from, ref, clock.now())
       if (writtenAt === undefined) return
       const waiter = waiting.get(ref)
@@ -139,6 +146,25 @@ export function createMessaging (components: {
     attached () {
       for (const peer of store.peersWithUndelivered()) if (host()?.presenceOf(peer) !== 'offline') flushSoon(peer)
     },
-    close: () => { store.close() }
+    close () {
+      closed = true
+      store.close()
+    }
+  }
+}
+
+/** Resolves true when `waiting`'s entry for `id` is called, false after `timeoutMs`; cancel() forgets it. */
+function waitForReceipt (clock: Clock, waiting: Map<string, () => void>, id: string, timeoutMs: number): { arrived: Promise<boolean>, cancel: () => void } {
+  let timer: ReturnType<Clock['setTimeout']> | undefined
+  const arrived = new Promise<boolean>(resolve => {
+    timer = clock.setTimeout(() => { resolve(false) }, timeoutMs)
+    waiting.set(id, () => { resolve(true) })
+  })
+  return {
+    arrived,
+    cancel () {
+      if (timer !== undefined) clock.clearTimeout(timer)
+      waiting.delete(id)
+    }
   }
 }
