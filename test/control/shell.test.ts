@@ -74,6 +74,16 @@ describe('the shell', () => {
     expect(shell.api.sent).toEqual([{ to: 'bob', text: 'hi' }])
   })
 
+  it('shows a conversation with messages NAME, and what no conversation looks like', async () => {
+    const shell = startShell()
+    const at = Date.now()
+    shell.api.history.push({ id: '1', peer: 'bob', direction: 'in', text: 'ping', state: 'received', writtenAt: at, sentAt: at, deliveredAt: at })
+    shell.type('messages bob')
+    await shell.expectOutput(/\[\d\d:\d\d\] bob: ping/)
+    shell.type('messages carol')
+    await shell.expectOutput('no messages with carol yet')
+  })
+
   it('sends the whole rest of the line as the message, and prints the receipt time', async () => {
     const shell = startShell()
     shell.type('msg Bob hello there,   friend')
