@@ -25,6 +25,7 @@ const INTEGRATION = [
   'test/media/sdp-guard.test.ts',
   'test/net/ws-transport.test.ts',
   'test/node/lifecycle.test.ts',
+  'test/node/messages.test.ts',
   'test/node/processes.test.ts',
   'test/node/promotion.test.ts',
   'test/security/contact-requests.test.ts',

@@ -1,12 +1,12 @@
-// `voxmesh status|contacts|requests|presence|msg|events`: talk to the node
+// `voxmesh status|contacts|requests|presence|msg|messages|events`: talk to the node
 // running on a data dir through its control API (control.json in that dir).
 import { Command, InvalidArgumentError } from 'commander'
 import { UserError } from '../../common/user-error.js'
 import { isSettableStatus, SETTABLE_STATUSES, type SettableStatus } from '../../common/presence.js'
 import { normalizeUsername } from '../../common/usernames.js'
-import { DEFAULT_NODE_DATA_DIR } from '../runtime/defaults.js'
+import { DEFAULT_HISTORY_LIMIT, DEFAULT_NODE_DATA_DIR, MAX_HISTORY_LIMIT } from '../runtime/defaults.js'
 import { ControlClient } from '../control/client.js'
-import { confirm, formatContacts, formatRequests, formatSendResult, formatStatus } from '../control/format.js'
+import { confirm, formatContacts, formatEvent, formatHistory, formatRequests, formatSendResult, formatStatus } from '../control/format.js'
 
 export interface ClientOptions { dataDir?: string, json?: boolean }
 
@@ -110,29 +110,40 @@ function presenceCommand (): Command {
 
 function msgCommand (): Command {
   return clientOptions(new Command('msg'))
-    .description('send a text message; exits 1 when NAME is offline')
+    .description('send a text message to a contact; when NAME is offline the node keeps it and sends it when NAME comes online')
     .argument('<name>', 'username')
     .argument('<text...>', 'the message (the words are joined with spaces)')
     .action(async (who: string, words: string[], _opts: ClientOptions, command: Command) => {
       const { dataDir, json } = resolve(command)
       const username = normalizeUsername(who) ?? who
       const result = await ControlClient.fromDataDir(dataDir).sendMessage(who, words.join(' '))
-      const { text, ok } = formatSendResult(username, result)
-      if (json) {
-        output(true, { to: username, ...result }, text)
-        if (!ok) process.exitCode = 1
-        return
-      }
-      if (!ok) throw new UserError(text)
-      output(false, result, text)
+      output(json, { to: username, ...result }, formatSendResult(username, result))
+    })
+}
+
+function messagesCommand (): Command {
+  return clientOptions(new Command('messages'))
+    .description('your conversation with NAME (oldest first), or the last message of each conversation; ' +
+      'with --json, one JSON array of messages')
+    .argument('[name]', 'username')
+    .option('--limit <n>', `at most this many messages (conversations without NAME), 1 to ${MAX_HISTORY_LIMIT}; default ${DEFAULT_HISTORY_LIMIT}`, (value: string) => {
+      const n = Number(value)
+      if (!/^[0-9]+$/.test(value) || n < 1 || n > MAX_HISTORY_LIMIT) throw new InvalidArgumentError(`expected a number from 1 to ${MAX_HISTORY_LIMIT}`)
+      return n
+    })
+    .action(async (who: string | undefined, opts: { limit?: number }, command: Command) => {
+      const { dataDir, json } = resolve(command)
+      const username = who === undefined ? undefined : normalizeUsername(who) ?? who
+      const messages = await ControlClient.fromDataDir(dataDir).messages(who, opts.limit)
+      output(json, messages, formatHistory(messages, username))
     })
 }
 
 function eventsCommand (): Command {
   return clientOptions(new Command('events'))
-    .description('print the node\'s events as JSON lines until Ctrl-C')
+    .description('print the node\'s events as they happen until Ctrl-C: sentences, or with --json one JSON object per line (every event)')
     .action(async (_opts: ClientOptions, command: Command) => {
-      const { dataDir } = resolve(command)
+      const { dataDir, json } = resolve(command)
       const client = ControlClient.fromDataDir(dataDir)
       const stop = new AbortController()
       const abort = (): void => { stop.abort() }
@@ -141,7 +152,11 @@ function eventsCommand (): Command {
       // `voxmesh events | head` closes the pipe: stop quietly.
       process.stdout.on('error', abort)
       try {
-        for await (const event of client.events(stop.signal)) process.stdout.write(JSON.stringify(event) + '\n')
+        for await (const event of client.events(stop.signal)) {
+          // Without --json, events people need not see (receipts, call stats) print nothing.
+          const line = json ? JSON.stringify(event) : formatEvent(event)
+          if (line !== undefined) process.stdout.write(line + '\n')
+        }
       } finally {
         process.off('SIGINT', abort)
         process.off('SIGTERM', abort)
@@ -151,5 +166,5 @@ function eventsCommand (): Command {
 }
 
 export function clientCommands (): Command[] {
-  return [statusCommand(), contactsCommand(), requestsCommand(), presenceCommand(), msgCommand(), eventsCommand()]
+  return [statusCommand(), contactsCommand(), requestsCommand(), presenceCommand(), msgCommand(), messagesCommand(), eventsCommand()]
 }

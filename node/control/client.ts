@@ -4,7 +4,7 @@ import type { Static } from 'typebox'
 import { UserError } from '../../common/user-error.js'
 import { readErrorBody } from '../../common/error-body.js'
 import type {
-  CallAudioOptions, CallInfo, CallOptions, ContactRequestsView, ContactView, NodeEvent, NodeStatus, SendMessageResult
+  CallAudioOptions, CallInfo, CallOptions, ContactRequestsView, ContactView, MessageView, NodeEvent, NodeStatus, SendMessageResult
 } from '../runtime/api.js'
 import type { UserStatus } from '../../common/presence.js'
 import type { AddContactResponse } from './control-api.js'
@@ -60,6 +60,14 @@ export class ControlClient {
   async unblock (username: string): Promise<void> { await this.request('DELETE', `/v1/blocks/${encodeURIComponent(username)}`) }
   async setPresence (status: UserStatus): Promise<void> { await this.request('PUT', '/v1/presence', { status }) }
   sendMessage (to: string, text: string): Promise<SendMessageResult> { return this.request('POST', '/v1/messages', { to, text }) }
+  /** One conversation (with `peer`), or the last message of each; `limit` messages at most. */
+  async messages (peer?: string, limit?: number): Promise<MessageView[]> {
+    const query = new URLSearchParams()
+    if (peer !== undefined) query.set('with', peer)
+    if (limit !== undefined) query.set('limit', String(limit))
+    const search = query.size === 0 ? '' : `?${query.toString()}`
+    return (await this.request<{ messages: MessageView[] }>('GET', `/v1/messages${search}`)).messages
+  }
 
   /** Places a call; progress comes as call-* events. Paths in `options` are read by the node: send absolute ones. */
   placeCall (to: string, options: CallOptions = {}): Promise<{ callId: string }> {

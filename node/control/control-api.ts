@@ -76,7 +76,10 @@ export const StatusResponse = Type.Object({
 }, open)
 
 export const ContactsResponse = Type.Object({
-  contacts: Type.Array(Type.Object({ username: Type.String(), status: PresenceStatusSchema, since: Type.Number() }, open))
+  contacts: Type.Array(Type.Object({
+    username: Type.String(), status: PresenceStatusSchema, since: Type.Number(), statusSince: Type.Union([Type.Number(), Type.Null()]),
+    statusSinceExact: Type.Boolean()
+  }, open))
 })
 
 const RequestView = Type.Object({
@@ -95,8 +98,27 @@ export const PresenceResponse = Type.Object({ status: SettableStatusSchema })
 export const SendMessageResponse = Type.Union([
   Type.Object({ status: Type.Literal('delivered'), id: Type.String(), receiptMs: Type.Number() }),
   Type.Object({ status: Type.Literal('sent'), id: Type.String() }),
-  Type.Object({ status: Type.Literal('offline'), id: Type.String() })
+  Type.Object({ status: Type.Literal('queued'), id: Type.String(), reason: Type.Union([Type.Literal('offline'), Type.Literal('not-connected')]) })
 ])
+/** GET /v1/messages: one conversation (`with`) or the last message of each; `limit` messages at most. */
+export const MessagesQuery = Type.Object({
+  with: Type.Optional(UsernameInput),
+  // A query string is text: digits, checked against the bound by the route.
+  limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' }))
+}, { additionalProperties: false })
+const Millis = Type.Union([Type.Number(), Type.Null()])
+export const MessagesResponse = Type.Object({
+  messages: Type.Array(Type.Object({
+    id: Type.String(),
+    peer: Type.String(),
+    direction: Type.Union([Type.Literal('out'), Type.Literal('in')]),
+    text: Type.String(),
+    state: Type.Union([Type.Literal('queued'), Type.Literal('sent'), Type.Literal('delivered'), Type.Literal('received')]),
+    writtenAt: Type.Number(),
+    sentAt: Millis,
+    deliveredAt: Millis
+  }, open))
+})
 
 export const CallIdResponse = Type.Object({ callId: Type.String() })
 export const MuteResponse = Type.Object({ muted: Type.Boolean() })

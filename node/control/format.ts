@@ -1,7 +1,7 @@
 // Human-readable output, shared by the interactive shell and the client
 // subcommands so the two never drift. Pure functions: strings in, strings out.
 import { PRESENCE_STATUSES, type PresenceStatus } from '../../common/presence.js'
-import type { CallInfo, CallStats, ContactRequestsView, ContactView, NodeEvent, NodeStatus, SendMessageResult } from '../runtime/api.js'
+import type { CallInfo, CallStats, ContactRequestsView, ContactView, MessageView, NodeEvent, NodeStatus, SendMessageResult } from '../runtime/api.js'
 
 /**
  * Text that came from another user, made safe for a terminal: control
@@ -67,14 +67,21 @@ export function formatStatus (status: NodeStatus): string {
 /** Where a status sorts in lists: the order of PRESENCE_STATUSES, anything unknown last. */
 const STATUS_ORDER = new Map<string, number>(PRESENCE_STATUSES.map((status: PresenceStatus, i) => [status, i]))
 
-/** `NAME  STATUS  (since ...)`, online contacts first. */
+/**
+ * `NAME  STATUS since TIME  (contact since DATE)`, online contacts first. The status time is when this
+ * node saw it change ("seen since TIME" when it learned the status at its start, which may be older);
+ * a status it has heard nothing of (offline since before it started) has none.
+ */
 export function formatContacts (contacts: ContactView[], now = Date.now()): string {
   if (contacts.length === 0) return 'no contacts yet'
   const sorted = [...contacts].sort((a, b) =>
     (STATUS_ORDER.get(a.status) ?? 9) - (STATUS_ORDER.get(b.status) ?? 9) || a.username.localeCompare(b.username))
+  const status = (c: ContactView): string => c.statusSince === null
+    ? c.status
+    : `${c.status} ${c.statusSinceExact ? 'since' : 'seen since'} ${formatWhen(c.statusSince, now)}`
   const nameWidth = Math.max(...sorted.map(c => c.username.length))
-  const statusWidth = Math.max(...sorted.map(c => c.status.length))
-  return sorted.map(c => `${c.username.padEnd(nameWidth)}  ${c.status.padEnd(statusWidth)}  (since ${formatWhen(c.since, now)})`).join('\n')
+  const statusWidth = Math.max(...sorted.map(c => status(c).length))
+  return sorted.map(c => `${c.username.padEnd(nameWidth)}  ${status(c).padEnd(statusWidth)}  (contact since ${formatWhen(c.since, now)})`).join('\n')
 }
 
 /** Pending requests both ways, then the recently accepted ones (so a new contact never appears unexplained). */
@@ -98,13 +105,38 @@ export function formatRequests (requests: Omit<ContactRequestsView, 'accepted'> 
   return lines.join('\n')
 }
 
-/** What `msg` prints, and whether it counts as success (offline does not). */
-export function formatSendResult (to: string, result: SendMessageResult): { text: string, ok: boolean } {
+/** What `msg` prints. */
+export function formatSendResult (to: string, result: SendMessageResult): string {
   switch (result.status) {
-    case 'delivered': return { text: `delivered to ${to} (${Math.round(result.receiptMs)} ms)`, ok: true }
-    case 'sent': return { text: `sent to ${to}, no receipt yet`, ok: true }
-    case 'offline': return { text: `${to} is offline`, ok: false }
+    case 'delivered': return `delivered to ${to} (${Math.round(result.receiptMs)} ms)`
+    case 'sent': return `sent to ${to}, no receipt yet`
+    case 'queued': return result.reason === 'offline'
+      ? `queued, ${to} is offline: this node sends it when ${to} comes online`
+      : `queued, this node is not connected to the network yet: it sends it when ${to} is online`
   }
+}
+
+/** The message's text for a terminal, continuation lines indented by `indent`. */
+const messageText = (text: string, indent: number): string => cleanText(text).split('\n').join('\n' + ' '.repeat(indent))
+
+/** One history line: "[15:01] you to bob: hello (delivered 15:03)" or "[15:02] bob: hi". */
+export function formatHistoryLine (message: MessageView, now = Date.now()): string {
+  const prefix = `[${formatWhen(message.writtenAt, now)}] ${message.direction === 'out' ? `you to ${message.peer}` : message.peer}: `
+  const state = (): string => {
+    switch (message.state) {
+      case 'queued': return ` (queued: ${message.peer} has not been online since)`
+      case 'sent': return ' (sent, no receipt yet)'
+      case 'delivered': return ` (delivered ${formatWhen(message.deliveredAt ?? message.writtenAt, now)})`
+      case 'received': return ''
+    }
+  }
+  return prefix + messageText(message.text, prefix.length) + state()
+}
+
+/** `messages`: one conversation, or the last message of each ("no messages" when there are none). */
+export function formatHistory (messages: MessageView[], peer?: string, now = Date.now()): string {
+  if (messages.length === 0) return peer === undefined ? 'no messages yet' : `no messages with ${peer} yet`
+  return messages.map(message => formatHistoryLine(message, now)).join('\n')
 }
 
 /** The one-line confirmations of contact and presence actions. */
@@ -129,9 +161,10 @@ export function formatEvent (event: NodeEvent, now = Date.now()): string | undef
     case 'presence': return `* ${event.user} is now ${event.status}`
     case 'message': {
       const prefix = `[${formatWhen(event.sentAt, now)}] ${event.from}: `
-      return prefix + cleanText(event.text).split('\n').join('\n' + ' '.repeat(prefix.length))
+      return prefix + messageText(event.text, prefix.length)
     }
     case 'receipt': return undefined
+    case 'delivered': return `* ${event.to} received your message of ${formatWhen(event.writtenAt, now)}`
     case 'contact-request': {
       const message = event.message === '' ? '' : `: "${cleanText(event.message).replace(/\s+/g, ' ')}"`
       return `* contact request from ${event.from}${message} (accept or decline it)`

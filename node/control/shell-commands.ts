@@ -5,7 +5,7 @@ import { normalizeUsername, USERNAME_RULE } from '../../common/usernames.js'
 import { isSettableStatus, SETTABLE_STATUSES } from '../../common/presence.js'
 import type { NodeApi } from '../runtime/api.js'
 import { CALL_ID_PREFIX } from './control-api.js'
-import { confirm, formatCalls, formatContacts, formatRequests, formatSendResult, formatStatus, shortCallId } from './format.js'
+import { confirm, formatCalls, formatContacts, formatHistory, formatRequests, formatSendResult, formatStatus, shortCallId } from './format.js'
 
 export const HELP: Array<[string, string]> = [
   ['help', 'this list'],
@@ -19,7 +19,8 @@ export const HELP: Array<[string, string]> = [
   ['unblock NAME', 'unblock a user'],
   ['requests', 'pending contact requests, both ways, and recently accepted ones'],
   ['presence STATUS', 'set your status: online, away, busy or invisible'],
-  ['msg NAME TEXT', 'send a text message'],
+  ['msg NAME TEXT', 'send a text message (kept and sent later when NAME is offline)'],
+  ['messages [NAME]', 'your conversation with NAME, or the last message of each'],
   ['call NAME', 'call NAME (progress shows up as it comes)'],
   ['answer [ID]', 'answer the ringing call (or the one with that id)'],
   ['decline [ID]', 'decline the ringing call (or the one with that id)'],
@@ -30,7 +31,7 @@ export const HELP: Array<[string, string]> = [
   ['quit', 'leave (also Ctrl-D or Ctrl-C)']
 ]
 export const COMMANDS = [...new Set(HELP.map(([usage]) => usage.split(' ')[0] as string)), 'exit']
-export const TAKES_NAME = new Set(['add', 'accept', 'decline', 'remove', 'block', 'unblock', 'msg', 'call'])
+export const TAKES_NAME = new Set(['add', 'accept', 'decline', 'remove', 'block', 'unblock', 'msg', 'messages', 'call'])
 
 export class ShellUsageError extends Error {}
 
@@ -112,7 +113,11 @@ const contactCommands: Record<string, Command> = {
   msg: async ({ api, print, first, rest }) => {
     const who = name(first, 'msg NAME TEXT')
     if (rest.trim() === '') throw new ShellUsageError('usage: msg NAME TEXT')
-    print(formatSendResult(who, await api.sendMessage(who, rest)).text)
+    print(formatSendResult(who, await api.sendMessage(who, rest)))
+  },
+  messages: ({ api, print, first }) => {
+    const who = first === undefined ? undefined : name(first, 'messages [NAME]')
+    print(formatHistory(api.messages(who), who))
   }
 }
 

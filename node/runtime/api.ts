@@ -38,7 +38,13 @@ export interface NodeStatus {
   deviceKey: string
 }
 
-export interface ContactView { username: string, status: PresenceStatus, since: number }
+/**
+ * `since`: when they became a contact (login server, unix seconds). `statusSince`: when this node
+ * saw their status change to the one shown (unix ms), or null when it has seen no status of theirs;
+ * `statusSinceExact` false when that was the first status it heard after it started (or they became
+ * a contact), so the status may be older.
+ */
+export interface ContactView { username: string, status: PresenceStatus, since: number, statusSince: number | null, statusSinceExact: boolean }
 
 export interface ContactRequestView { id: number, from: string, to: string, message: string, createdAt: number }
 export interface AcceptedRequestView extends ContactRequestView { acceptedAt: number }
@@ -54,6 +60,8 @@ export type NodeEvent =
   | { event: 'presence', user: string, status: PresenceStatus }
   | { event: 'message', from: string, id: string, text: string, sentAt: number }
   | { event: 'receipt', from: string, ref: string }
+  /** A text of ours got its receipt after `msg` had returned (it was queued, or its receipt was late). */
+  | { event: 'delivered', to: string, id: string, writtenAt: number }
   | { event: 'contact-request', from: string, message: string }
   | { event: 'contact-added', username: string }
   | { event: 'contact-removed', username: string }
@@ -64,7 +72,28 @@ export type SendMessageResult =
   | { status: 'delivered', id: string, receiptMs: number }
   /** Reached at least one device but no receipt came back in time. */
   | { status: 'sent', id: string }
-  | { status: 'offline', id: string }
+  /** Kept by this node: it goes out when the recipient comes online. */
+  | { status: 'queued', id: string, reason: 'offline' | 'not-connected' }
+
+/** Outgoing: queued, sent (reached a device), delivered (receipted). Incoming: received. */
+export type MessageState = 'queued' | 'sent' | 'delivered' | 'received'
+
+/**
+ * A message in this node's history. Outgoing: `writtenAt` when it was given to the node, `sentAt` when
+ * it first reached a device of `peer` (null while queued), `deliveredAt` when the receipt came.
+ * Incoming: `writtenAt` = `sentAt` = the sender's signed send time, `deliveredAt` when it arrived here.
+ * Times in unix ms.
+ */
+export interface MessageView {
+  id: string
+  peer: string
+  direction: 'out' | 'in'
+  text: string
+  state: MessageState
+  writtenAt: number
+  sentAt: number | null
+  deliveredAt: number | null
+}
 
 export interface NodeApi {
   status: () => NodeStatus
@@ -79,6 +108,8 @@ export interface NodeApi {
   unblock: (username: string) => Promise<void>
   setPresence: (status: UserStatus) => void
   sendMessage: (to: string, text: string) => Promise<SendMessageResult>
+  /** The history: one conversation's last `limit` messages (oldest first), or without `peer` the last message of each. */
+  messages: (peer?: string, limit?: number) => MessageView[]
   /** Places a call; progress arrives as call-* events. */
   placeCall: (to: string, options?: CallOptions) => Promise<{ callId: string }>
   /** Answers the given (or the only) ringing call. */

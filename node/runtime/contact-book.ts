@@ -7,9 +7,11 @@ import { UserError } from '../../common/user-error.js'
 import { normalizeUsername } from '../../common/usernames.js'
 import type { LookupCapability } from '../../common/lookup-keys.js'
 import type { Host } from '../overlay/host.js'
+import type { Clock } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
 import type { PresenceStatus } from '../../common/presence.js'
 import type { LoginSession } from './login-session.js'
+import { createStatusTimes } from './status-times.js'
 import type { ContactRequestView, ContactRequestsView, ContactView, NodeEvent } from './api.js'
 
 export interface ContactBook {
@@ -22,6 +24,10 @@ export interface ContactBook {
   pollRequests: () => Promise<void>
   /** Whether to act on a delivery: nothing from blocked users; presence and texts only from contacts. */
   accepts: (from: string, type: string) => boolean
+  /** This node saw `user`'s status change (now): `list` shows since when. */
+  statusChanged: (user: string) => void
+  /** Our host attached (the first time starts the window in which presence answers are news to us, not changes). */
+  attached: () => void
   list: (presenceOf: (user: string) => PresenceStatus) => ContactView[]
   requests: () => Promise<ContactRequestsView>
   add: (username: string, message?: string) => Promise<{ status: 'pending' | 'accepted' }>
@@ -32,12 +38,15 @@ export interface ContactBook {
   unblock: (username: string) => Promise<void>
 }
 
-export function createContactBook (deps: { session: LoginSession, log: Logger, emit: (event: NodeEvent) => void, getHost: () => Host | undefined }): ContactBook {
+export function createContactBook (deps: {
+  session: LoginSession, log: Logger, clock: Clock, emit: (event: NodeEvent) => void, getHost: () => Host | undefined
+}): ContactBook {
   const { session, emit } = deps
   const client = session.client
   let contacts = new Map<string, number>()
   let blocked = new Set<string>()
   let capabilityOf = new Map<string, LookupCapability>()
+  const statusTimes = createStatusTimes()
   /** Ids of incoming requests already seen; undefined until the first poll. */
   let seenRequests: Set<number> | undefined
 
@@ -55,6 +64,8 @@ export function createContactBook (deps: { session: LoginSession, log: Logger, e
     const added = [...next.keys()].filter(user => !contacts.has(user))
     const removed = [...contacts.keys()].filter(user => !next.has(user))
     contacts = next
+    statusTimes.listening(added, deps.clock.now())
+    statusTimes.forget(removed)
     blocked = new Set(fresh.blocked)
     capabilityOf = new Map(fresh.contacts.flatMap(c => c.lookupKey === undefined || c.sealKey === undefined
       ? []
@@ -98,7 +109,9 @@ export function createContactBook (deps: { session: LoginSession, log: Logger, e
       if (type === 'presence' || type === 'text') return contacts.has(from)
       return true
     },
-    list: presenceOf => [...contacts].map(([username, since]) => ({ username, since, status: presenceOf(username) }))
+    statusChanged (user) { if (contacts.has(user)) statusTimes.changed(user, deps.clock.now()) },
+    attached () { statusTimes.attached(deps.clock.now()) },
+    list: presenceOf => [...contacts].map(([username, since]) => ({ username, since, status: presenceOf(username), ...statusTimes.of(username) }))
       .sort((a, b) => a.username.localeCompare(b.username)),
     requests: () => client.contactRequests(),
     async add (input, message) {

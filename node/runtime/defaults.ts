@@ -3,6 +3,11 @@ export const DEFAULT_NODE_DATA_DIR = 'voxmesh-data/node'
 export const DEFAULT_CONTROL_LISTEN = '127.0.0.1:0'
 export const DEVICE_KEY_FILE = 'device-key'
 export const LOGIN_SERVER_PIN_FILE = 'login-server.json'
+/** The conversation history and outbox (SQLite). */
+export const MESSAGES_FILE = 'messages.sqlite'
+/** Messages `messages NAME` shows by default, and at most. */
+export const DEFAULT_HISTORY_LIMIT = 50
+export const MAX_HISTORY_LIMIT = 1000
 /** The supernode cache's file (its old name kept, so existing data dirs keep their cache). */
 export const SUPERNODE_CACHE_FILE = 'host-cache.json'
 
@@ -28,6 +33,11 @@ export const SUPERNODE_DISCOVERY_MS = 30_000
  * through the overlay (presence is for contacts), so requests are not pushed.
  */
 export const CONTACT_REQUEST_POLL_MS = 10_000
+/**
+ * A contact's first status heard within this long of our attaching (or of their becoming a contact) is
+ * the answer to our presence query: when we learned it, not when it changed.
+ */
+export const PRESENCE_SETTLE_MS = 5_000
 /** Certificates are renewed once this fraction of their lifetime has passed. */
 export const CERTIFICATE_RENEW_AT = 2 / 3
 /** A supernode asks the login server for new revocations (logouts) this often: a logged-out device is refused within about this long. */

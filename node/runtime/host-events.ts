@@ -1,10 +1,12 @@
 // What the node does with its overlay host's events: most become node events
 // as they are; attachment facts feed the promotion controller and the
-// supernode cache; application bodies go to the application that owns them.
+// supernode cache; application bodies go to the application that owns them;
+// texts, receipts and contacts coming online go to messaging (history, outbox).
 import type { HostEvent } from '../overlay/host.js'
 import type { ApplicationBodies } from './application-bodies.js'
 import type { ContactBook } from './contact-book.js'
 import type { KnownSupernodes } from './known-supernodes.js'
+import type { Messaging } from './messaging.js'
 import type { PromotionController } from './promotion-controller.js'
 import type { NodeEvent } from './api.js'
 
@@ -14,6 +16,7 @@ export function routeHostEvents (parts: {
   contacts: ContactBook
   bodies: ApplicationBodies
   promotion: () => PromotionController | undefined
+  messaging: Messaging
 }): (event: HostEvent) => void {
   const { emit, known } = parts
   return event => {
@@ -22,6 +25,8 @@ export function routeHostEvents (parts: {
         parts.promotion()?.setNetworkFacts({ networkEmpty: false })
         known.save()
         emit({ event: 'attached', supernode: { user: event.supernode.user, address: event.supernode.address }, setupMs: event.setupMs })
+        parts.contacts.attached()
+        parts.messaging.attached()
         return
       case 'detached':
         emit({ event: 'detached', supernode: { user: event.supernode.user, address: event.supernode.address }, reason: event.reason })
@@ -39,6 +44,19 @@ export function routeHostEvents (parts: {
         return
       case 'application-body':
         parts.bodies.deliver(event.from, event.body)
+        return
+      case 'message':
+        // Stored first; shown (emitted) by messaging only the first time this id arrives.
+        parts.messaging.received(event)
+        return
+      case 'receipt':
+        emit(event)
+        parts.messaging.receipt(event.from, event.ref)
+        return
+      case 'presence':
+        parts.contacts.statusChanged(event.user)
+        emit(event)
+        if (event.status !== 'offline') parts.messaging.peerOnline(event.user)
         return
       default:
         emit(event)

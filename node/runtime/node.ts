@@ -4,6 +4,7 @@
 // timers and files live in the modules it calls; the protocol logic is in
 // node/overlay and node/calls.
 import { EventEmitter } from 'node:events'
+import { join } from 'node:path'
 import { freemem, loadavg, availableParallelism } from 'node:os'
 import { loadSodium } from '../../common/sodium.js'
 import { systemClock } from '../../common/clock.js'
@@ -25,8 +26,9 @@ import { createPromotionController, type PromotionController } from './promotion
 import type { PromotionThresholds } from './promotion.js'
 import { openNodeNetwork, type NodeNetwork } from './node-network.js'
 import { createMessaging } from './messaging.js'
+import { openMessageStore } from './message-store.js'
 import { nodeStatus } from './status.js'
-import { CONTACT_REQUEST_POLL_MS, DEFAULT_MAX_LOAD_PER_CORE, DEFAULT_MIN_FREE_MEMORY_MB, DEFAULT_PROMOTE_AFTER_MS, SUPERNODE_CACHE_SAVE_MS } from './defaults.js'
+import { MESSAGES_FILE, CONTACT_REQUEST_POLL_MS, DEFAULT_MAX_LOAD_PER_CORE, DEFAULT_MIN_FREE_MEMORY_MB, DEFAULT_PROMOTE_AFTER_MS, SUPERNODE_CACHE_SAVE_MS } from './defaults.js'
 import type { NodeOptions, RunningNode } from './node-options.js'
 import type { NodeEvent } from './api.js'
 
@@ -81,8 +83,7 @@ async function goOnline (parts: {
   roles: { promotion?: PromotionController }
 }): Promise<RunningNode> {
   const { options, user, log, sodium, dataDir, network, session, roles } = parts
-  const clock = systemClock
-  const deviceKey = dataDir.device.deviceKey
+  const clock = systemClock, deviceKey = dataDir.device.deviceKey
   const identity: LinkIdentity = { certificate: session.certificate, secretKey: dataDir.device.secretKey }
   session.keepRenewed(certificate => { identity.certificate = certificate })
 
@@ -94,7 +95,9 @@ async function goOnline (parts: {
   const advertise = options.advertise ?? options.listen
 
   let hostRef: Host | undefined
-  const contacts = createContactBook({ session, log, emit, getHost: () => hostRef })
+  const contacts = createContactBook({ session, log, clock, emit, getHost: () => hostRef })
+  const isContact = (username: string): boolean => contacts.audience().includes(username)
+  const messaging = createMessaging({ clock, log, store: openMessageStore(join(dataDir.path, MESSAGES_FILE)), getHost: () => hostRef, isContact, emit }, options)
   await contacts.refresh()
   await contacts.pollRequests().catch(() => {})
   const bodies = createApplicationBodies(log)
@@ -106,16 +109,15 @@ async function goOnline (parts: {
       audience: contacts.audience(),
       lookup: session.lookup,
       capabilities: contacts.capabilities(),
-      onEvent: routeHostEvents({ emit, known, contacts, bodies, promotion: () => roles.promotion }),
+      onEvent: routeHostEvents({ emit, known, contacts, bodies, promotion: () => roles.promotion, messaging }),
       accepts: (from, type) => contacts.accepts(from, type)
     }
   )
   const calls = createCallService(
     { sodium, clock, log, host, deviceSecretKey: dataDir.device.secretKey },
-    { user, deviceKey, isContact: username => contacts.audience().includes(username), defaults: options.calls ?? {}, emit, bindAddress: options.mediaBindAddress }
+    { user, deviceKey, isContact, defaults: options.calls ?? {}, emit, bindAddress: options.mediaBindAddress }
   )
   bodies.register(CALL_BODY_TYPES, (from, body) => { calls.handleSignal(from, body) })
-  const messaging = createMessaging({ clock, host, subscribe }, { receiptTimeoutMs: options.receiptTimeoutMs })
 
   const promotion = roles.promotion = createPromotionController({
     clock,
@@ -163,7 +165,7 @@ async function goOnline (parts: {
     block: username => contacts.block(username),
     unblock: username => contacts.unblock(username),
     setPresence: next => { host.setStatus(next) },
-    sendMessage: (to, text) => messaging.sendMessage(to, text),
+    sendMessage: messaging.sendMessage, messages: messaging.messages,
     placeCall: (to, callOptions) => calls.placeCall(to, callOptions),
     answerCall: (callId, audio) => calls.answerCall(callId, audio),
     declineCall: callId => { calls.declineCall(callId) },
@@ -183,6 +185,7 @@ async function goOnline (parts: {
         promotion.supernode?.close()
         session.close()
         await network.listener?.close()
+        messaging.close()
         events.removeAllListeners()
       })()
       return closing

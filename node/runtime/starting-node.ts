@@ -47,6 +47,7 @@ export function startingNode (options: NodeOptions): StartingNode {
     unblock: async username => { await up().unblock(username) },
     setPresence: status => { up().setPresence(status) },
     sendMessage: async (to, text) => await up().sendMessage(to, text),
+    messages: (peer, limit) => up().messages(peer, limit),
     placeCall: async (to, callOptions) => await up().placeCall(to, callOptions),
     answerCall: async (callId, audio) => await up().answerCall(callId, audio),
     declineCall: callId => { up().declineCall(callId) },

@@ -39,10 +39,11 @@ describe('voxmesh client subcommands', () => {
     expect(contacts.map(c => [c.username, c.status])).toEqual([['bob', 'online'], ['carol', 'away']])
   })
 
-  it('contacts prints a table of names and statuses', async () => {
+  it('contacts prints a table of names and statuses, with the status time and the date they became contacts', async () => {
+    api.addFakeContact('bob', 'online', 1_700_000_000, Date.now())
     const result = await cli('contacts')
     expect(result.code).toBe(0)
-    expect(result.stdout).toMatch(/^bob\s+online\s+\(since [^)]+\)\ncarol\s+away\s+\(since [^)]+\)\n$/)
+    expect(result.stdout).toMatch(/^bob\s+online since \d\d:\d\d\s+\(contact since 2023-11-1\d\)\ncarol\s+away\s+\(contact since 2023-11-1\d\)\n$/)
   })
 
   it('status --json names the user, role and supernode', async () => {
@@ -67,14 +68,33 @@ describe('voxmesh client subcommands', () => {
     expect(api.sent).toEqual([{ to: 'bob', text: 'hello there' }])
   })
 
-  it('msg to an offline user exits 1 with "NAME is offline"', async () => {
-    api.messageResults.set('dave', { status: 'offline', id: 'x' })
+  it('msg to an offline contact says "queued, NAME is offline" and exits 0', async () => {
+    api.messageResults.set('dave', { status: 'queued', id: 'x', reason: 'offline' })
     const result = await cli('msg', 'dave', 'hi')
-    expect(result.code).toBe(1)
-    expect(result.stderr).toBe('voxmesh: dave is offline\n')
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/^queued, dave is offline: /)
     const json = await cli('msg', 'dave', 'hi', '--json')
-    expect(json.code).toBe(1)
-    expect(JSON.parse(json.stdout)).toMatchObject({ to: 'dave', status: 'offline' })
+    expect(json.code).toBe(0)
+    expect(JSON.parse(json.stdout)).toMatchObject({ to: 'dave', status: 'queued', reason: 'offline' })
+  })
+
+  it('messages shows one conversation or the last message of each, in lines or as one JSON array', async () => {
+    const at = Date.now()
+    api.history.push(
+      { id: '1', peer: 'bob', direction: 'out', text: 'hello', state: 'delivered', writtenAt: at, sentAt: at, deliveredAt: at },
+      { id: '2', peer: 'carol', direction: 'in', text: 'hey', state: 'received', writtenAt: at, sentAt: at, deliveredAt: at },
+      { id: '3', peer: 'bob', direction: 'in', text: 'hi alice', state: 'received', writtenAt: at, sentAt: at, deliveredAt: at })
+    const one = await cli('messages', 'Bob')
+    expect(one.code, one.stderr).toBe(0)
+    expect(one.stdout).toMatch(/^\[\d\d:\d\d\] you to bob: hello \(delivered \d\d:\d\d\)\n\[\d\d:\d\d\] bob: hi alice\n$/)
+    const all = await cli('messages', '--json')
+    expect(all.code, all.stderr).toBe(0)
+    expect((JSON.parse(all.stdout) as Array<{ id: string }>).map(m => m.id)).toEqual(['3', '2'])
+    const limited = await cli('messages', 'bob', '--limit', '1', '--json')
+    expect((JSON.parse(limited.stdout) as Array<{ id: string }>).map(m => m.id)).toEqual(['3'])
+    expect(api.invocations).toContain('messages bob 1')
+    const none = await cli('messages', 'dave')
+    expect(none.stdout).toBe('no messages with dave yet\n')
   })
 
   it('contacts add/accept/remove/block/unblock change the node, options before or after the subcommand', async () => {
@@ -138,8 +158,20 @@ describe('voxmesh client subcommands', () => {
     expect(result.stderr).toBe(`voxmesh: the node at ${url} is not answering (is \`voxmesh node\` still running?)\n`)
   })
 
-  it('events prints each event as a JSON line until Ctrl-C', async () => {
+  it('events prints each event as a sentence until Ctrl-C', async () => {
     const proc = startCli(['events', '--data-dir', dataDir])
+    await waitUntil('the events command to subscribe', () => api.listenerCount === 1, 15_000)
+    api.emit({ event: 'presence', user: 'bob', status: 'away' })
+    api.emit({ event: 'receipt', from: 'bob', ref: 'm0' })
+    api.emit({ event: 'message', from: 'bob', id: 'm1', text: 'hi', sentAt: Date.now() })
+    await proc.waitForLine(/bob: hi/)
+    expect(proc.stdoutLines).toEqual(['* bob is now away', expect.stringMatching(/^\[\d\d:\d\d\] bob: hi$/)])
+    expect(await proc.stop('SIGINT')).toBe(0)
+    await waitUntil('the server to unsubscribe', () => api.listenerCount === 0, 5000)
+  })
+
+  it('events --json prints each event as a JSON line until Ctrl-C', async () => {
+    const proc = startCli(['events', '--json', '--data-dir', dataDir])
     await waitUntil('the events command to subscribe', () => api.listenerCount === 1, 15_000)
     api.emit({ event: 'presence', user: 'bob', status: 'away' })
     api.emit({ event: 'message', from: 'bob', id: 'm1', text: 'hi', sentAt: 5 })

@@ -44,7 +44,7 @@ describe('ControlClient', () => {
     api.addFakeContact('bob', 'busy')
     api.addIncomingRequest('carol', 'hello')
     expect((await client.status()).user).toBe('alice')
-    expect(await client.contacts()).toEqual([{ username: 'bob', status: 'busy', since: 1_700_000_000 }])
+    expect(await client.contacts()).toEqual([{ username: 'bob', status: 'busy', since: 1_700_000_000, statusSince: null, statusSinceExact: false }])
     const requests = await client.requests()
     expect(requests.incoming.map(r => [r.from, r.message])).toEqual([['carol', 'hello']])
     expect(requests.outgoing).toEqual([])
@@ -71,9 +71,9 @@ describe('ControlClient', () => {
 
   it('returns what sending a message did', async () => {
     const { api, client } = await connected()
-    api.messageResults.set('dave', { status: 'offline', id: 'z' })
+    api.messageResults.set('dave', { status: 'queued', id: 'z', reason: 'offline' })
     expect(await client.sendMessage('bob', 'hi')).toEqual({ status: 'delivered', id: 'm1', receiptMs: 12 })
-    expect(await client.sendMessage('dave', 'hi')).toEqual({ status: 'offline', id: 'z' })
+    expect(await client.sendMessage('dave', 'hi')).toEqual({ status: 'queued', id: 'z', reason: 'offline' })
   })
 
   it('turns the node\'s refusals into one-line UserErrors with status and code', async () => {

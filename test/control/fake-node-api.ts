@@ -4,7 +4,7 @@ import { UserError } from '../../common/user-error.js'
 import { END_MESSAGES } from '../../node/calls/constants.js'
 import type { EndReason } from '../../node/calls/call-bodies.js'
 import type {
-  AcceptedRequestView, CallAudioOptions, CallInfo, CallOptions, CallStats, ContactRequestView, ContactRequestsView, ContactView, NodeApi, NodeEvent, NodeStatus, SendMessageResult
+  AcceptedRequestView, CallAudioOptions, CallInfo, CallOptions, CallStats, ContactRequestView, ContactRequestsView, ContactView, MessageView, NodeApi, NodeEvent, NodeStatus, SendMessageResult
 } from '../../node/runtime/api.js'
 import type { PresenceStatus, UserStatus } from '../../common/presence.js'
 
@@ -18,6 +18,8 @@ export class FakeNodeApi implements NodeApi {
   readonly sent: Array<{ to: string, text: string }> = []
   /** What sendMessage answers for each recipient; default 'delivered'. */
   readonly messageResults = new Map<string, SendMessageResult>()
+  /** What messages() answers from, oldest first. */
+  readonly history: MessageView[] = []
   /** Every api call, e.g. "acceptContact bob", in order. */
   readonly invocations: string[] = []
   /**
@@ -51,8 +53,8 @@ export class FakeNodeApi implements NodeApi {
     for (const listener of [...this.listeners]) listener(event)
   }
 
-  addFakeContact (username: string, status: PresenceStatus, since = 1_700_000_000): void {
-    this.contactMap.set(username, { username, status, since })
+  addFakeContact (username: string, status: PresenceStatus, since = 1_700_000_000, statusSince: number | null = null): void {
+    this.contactMap.set(username, { username, status, since, statusSince, statusSinceExact: statusSince !== null })
   }
 
   addIncomingRequest (from: string, message = ''): void {
@@ -138,6 +140,13 @@ export class FakeNodeApi implements NodeApi {
     this.record(`sendMessage ${to}`)
     this.sent.push({ to, text })
     return this.messageResults.get(to) ?? { status: 'delivered', id: `m${this.sent.length}`, receiptMs: 12 }
+  }
+
+  messages (peer?: string, limit = 50): MessageView[] {
+    this.record(`messages ${peer ?? '*'} ${limit}`)
+    if (peer !== undefined) return this.history.filter(m => m.peer === peer).slice(-limit)
+    const newestFirst = [...this.history].reverse()
+    return newestFirst.filter((m, i) => newestFirst.findIndex(other => other.peer === m.peer) === i)
   }
 
   async placeCall (to: string, options?: CallOptions): Promise<{ callId: string }> {

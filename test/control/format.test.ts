@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   cleanText, confirm, formatCallConnected, formatCallEnded, formatCalls, formatCallStats, formatContacts, formatDuration, formatEvent,
-  formatRequests, formatSendResult, formatStatus, formatWhen
+  formatHistory, formatRequests, formatSendResult, formatStatus, formatWhen
 } from '../../node/control/format.js'
 import { CALL_END_REASONS, callLine } from '../../node/commands/call-commands.js'
 import type { CallInfo } from '../../node/runtime/api.js'
@@ -25,16 +25,22 @@ describe('format', () => {
     expect(formatWhen(new Date(2025, 0, 2, 23, 0).getTime() / 1000, now)).toBe('2025-01-02')
   })
 
-  it('lists contacts as aligned NAME  STATUS  (since ...), online first', () => {
+  it('lists contacts as aligned NAME  STATUS since TIME  (contact since DATE), online first', () => {
+    const now = new Date(2025, 10, 25, 15, 30).getTime()
+    const at1501 = new Date(2025, 10, 25, 15, 1).getTime()
     const text = formatContacts([
-      { username: 'zed', status: 'offline', since: 1_700_000_000 },
-      { username: 'bob', status: 'busy', since: 1_700_000_000 },
-      { username: 'al', status: 'online', since: 1_700_000_000 }
-    ], 1_800_000_000_000)
+      { username: 'zed', status: 'offline', since: 1_700_000_000, statusSince: null, statusSinceExact: false },
+      { username: 'bob', status: 'busy', since: 1_700_000_000, statusSince: at1501, statusSinceExact: false },
+      { username: 'al', status: 'online', since: 1_700_000_000, statusSince: at1501, statusSinceExact: true }
+    ], now)
     const lines = text.split('\n')
     expect(lines.map(line => line.split(/\s+/).slice(0, 2).join(' '))).toEqual(['al online', 'bob busy', 'zed offline'])
-    expect(lines[0]).toMatch(/^al {3}online {3}\(since \d{4}-\d\d-\d\d\)$/)
-    expect(new Set(lines.map(line => line.indexOf('(since'))).size).toBe(1)
+    // The time shown with a status is when it changed, not when the two became contacts (2023-11-14).
+    expect(lines[0]).toMatch(/^al {3}online since 15:01 {5}\(contact since 2023-11-1\d\)$/)
+    // Learned at the node's start: the status may be older than that.
+    expect(lines[1]).toMatch(/^bob {2}busy seen since 15:01 {2}\(contact since 2023-11-1\d\)$/)
+    expect(lines[2]).toMatch(/^zed {2}offline {16}\(contact since 2023-11-1\d\)$/)
+    expect(new Set(lines.map(line => line.indexOf('(contact since'))).size).toBe(1)
     expect(formatContacts([])).toBe('no contacts yet')
   })
 
@@ -51,10 +57,32 @@ describe('format', () => {
     expect(text).not.toMatch(/^advertise/m)
   })
 
-  it('says what msg did, and whether it worked', () => {
-    expect(formatSendResult('bob', { status: 'delivered', id: 'a', receiptMs: 41.6 })).toEqual({ text: 'delivered to bob (42 ms)', ok: true })
-    expect(formatSendResult('bob', { status: 'sent', id: 'a' })).toEqual({ text: 'sent to bob, no receipt yet', ok: true })
-    expect(formatSendResult('bob', { status: 'offline', id: 'a' })).toEqual({ text: 'bob is offline', ok: false })
+  it('says what msg did: delivered, sent, or queued for an offline contact', () => {
+    expect(formatSendResult('bob', { status: 'delivered', id: 'a', receiptMs: 41.6 })).toBe('delivered to bob (42 ms)')
+    expect(formatSendResult('bob', { status: 'sent', id: 'a' })).toBe('sent to bob, no receipt yet')
+    expect(formatSendResult('bob', { status: 'queued', id: 'a', reason: 'offline' })).toMatch(/^queued, bob is offline: /)
+    expect(formatSendResult('bob', { status: 'queued', id: 'a', reason: 'not-connected' })).toMatch(/^queued, this node is not connected/)
+  })
+
+  it('shows the history in lines with times and delivery states', () => {
+    const now = new Date(2025, 10, 25, 15, 30).getTime()
+    const at = (h: number, m: number): number => new Date(2025, 10, 25, h, m).getTime()
+    const base = { peer: 'bob', sentAt: null, deliveredAt: null }
+    const text = formatHistory([
+      { ...base, id: '1', direction: 'out', text: 'hello', state: 'delivered', writtenAt: at(15, 1), sentAt: at(15, 3), deliveredAt: at(15, 3) },
+      { ...base, id: '2', direction: 'in', text: 'hi\nthere', state: 'received', writtenAt: at(15, 4), sentAt: at(15, 4), deliveredAt: at(15, 4) },
+      { ...base, id: '3', direction: 'out', text: 'later', state: 'queued', writtenAt: at(15, 5) },
+      { ...base, id: '4', direction: 'out', text: 'ok', state: 'sent', writtenAt: at(15, 6), sentAt: at(15, 6) }
+    ], 'bob', now)
+    expect(text.split('\n')).toEqual([
+      '[15:01] you to bob: hello (delivered 15:03)',
+      '[15:04] bob: hi',
+      '             there',
+      '[15:05] you to bob: later (queued: bob has not been online since)',
+      '[15:06] you to bob: ok (sent, no receipt yet)'
+    ])
+    expect(formatHistory([], 'bob')).toBe('no messages with bob yet')
+    expect(formatHistory([])).toBe('no messages yet')
   })
 
   it('lists requests both ways, or says there are none', () => {

@@ -96,7 +96,7 @@ describe('routes', () => {
     const res = await app.inject({ method: 'GET', url: '/v1/contacts', headers: AUTH })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual({
-      contacts: [{ username: 'bob', status: 'online', since: 1_700_000_000 }, { username: 'carol', status: 'away', since: 1_700_000_000 }]
+      contacts: [{ username: 'bob', status: 'online', since: 1_700_000_000, statusSince: null, statusSinceExact: false }, { username: 'carol', status: 'away', since: 1_700_000_000, statusSince: null, statusSinceExact: false }]
     })
   })
 
@@ -166,9 +166,9 @@ describe('routes', () => {
     }
   })
 
-  it('POST /v1/messages returns the send result: delivered, sent or offline', async () => {
+  it('POST /v1/messages returns the send result: delivered, sent or queued', async () => {
     api.messageResults.set('carol', { status: 'sent', id: 'x1' })
-    api.messageResults.set('dave', { status: 'offline', id: 'x2' })
+    api.messageResults.set('dave', { status: 'queued', id: 'x2', reason: 'offline' })
     const delivered = await app.inject({ method: 'POST', url: '/v1/messages', headers: AUTH, payload: { to: 'Bob', text: 'hi bob' } })
     expect(delivered.statusCode).toBe(200)
     expect(delivered.json()).toEqual({ status: 'delivered', id: 'm1', receiptMs: 12 })
@@ -176,7 +176,7 @@ describe('routes', () => {
     expect(sent.json()).toEqual({ status: 'sent', id: 'x1' })
     const offline = await app.inject({ method: 'POST', url: '/v1/messages', headers: AUTH, payload: { to: 'dave', text: 'hi' } })
     expect(offline.statusCode).toBe(200)
-    expect(offline.json()).toEqual({ status: 'offline', id: 'x2' })
+    expect(offline.json()).toEqual({ status: 'queued', id: 'x2', reason: 'offline' })
     expect(api.sent[0]).toEqual({ to: 'bob', text: 'hi bob' })
   })
 

@@ -60,18 +60,28 @@ describe('the shell', () => {
     shell.api.addFakeContact('dave', 'offline')
     shell.type('contacts')
     await shell.expectOutput(/dave\s+offline/)
-    expect(shell.output()).toMatch(/bob\s+online\s+\(since /)
+    expect(shell.output()).toMatch(/bob\s+online\s+\(contact since /)
     expect(shell.output()).toMatch(/carol\s+away/)
     // Online first.
     expect(shell.output().indexOf('bob')).toBeLessThan(shell.output().indexOf('dave'))
   })
 
-  it('prints "bob is offline" when a message cannot reach bob', async () => {
+  it('prints "queued, bob is offline" when a message cannot reach bob yet', async () => {
     const shell = startShell()
-    shell.api.messageResults.set('bob', { status: 'offline', id: 'x' })
+    shell.api.messageResults.set('bob', { status: 'queued', id: 'x', reason: 'offline' })
     shell.type('msg bob hi')
-    await shell.expectOutput('bob is offline')
+    await shell.expectOutput('queued, bob is offline')
     expect(shell.api.sent).toEqual([{ to: 'bob', text: 'hi' }])
+  })
+
+  it('shows a conversation with messages NAME, and what no conversation looks like', async () => {
+    const shell = startShell()
+    const at = Date.now()
+    shell.api.history.push({ id: '1', peer: 'bob', direction: 'in', text: 'ping', state: 'received', writtenAt: at, sentAt: at, deliveredAt: at })
+    shell.type('messages bob')
+    await shell.expectOutput(/\[\d\d:\d\d\] bob: ping/)
+    shell.type('messages carol')
+    await shell.expectOutput('no messages with carol yet')
   })
 
   it('sends the whole rest of the line as the message, and prints the receipt time', async () => {

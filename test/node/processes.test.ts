@@ -64,15 +64,15 @@ describe('a loopback network of real voxmesh processes', () => {
     expect(alice.events().filter(e => e.event === 'presence' && e.user === 'carol')).toEqual([])
   }, 60_000)
 
-  it('delivers a message with a receipt, and says when someone is offline', async () => {
+  it('delivers a message with a receipt, and refuses one to a non-contact', async () => {
     const sent = await alice.cli('msg', 'bob', 'hi', 'bob')
     expect(sent.code, sent.stderr).toBe(0)
     expect(sent.stdout).toMatch(/delivered to bob/)
     await bob.waitForEvent(e => e.event === 'message' && e.from === 'alice' && e.text === 'hi bob')
     await net.createAccount('dave')
-    const offline = await alice.cli('msg', 'dave', 'anyone?')
-    expect(offline.code).toBe(1)
-    expect(offline.stderr + offline.stdout).toContain('dave is offline')
+    const stranger = await alice.cli('msg', 'dave', 'anyone?')
+    expect(stranger.code).toBe(1)
+    expect(stranger.stderr).toContain('dave is not your contact')
   })
 
   it('re-homes the hosts of a supernode killed with SIGKILL, and they stay online and reachable', async () => {

@@ -31,6 +31,21 @@ describe('messages against a rogue supernode', () => {
     expect(alice.events.filter(e => e.event === 'receipt')).toHaveLength(1)
   })
 
+  it('a text its sender sends again with the same id (no receipt came) is receipted again but shown once', async () => {
+    net = await createTestnet()
+    const rogue = await startRogueSupernode(net, { copies: 1 })
+    const alice = net.addHost('alice', { contacts: ['bob'], supernodes: [rogue.ref] })
+    const bob = net.addHost('bob', { contacts: ['alice'], supernodes: [rogue.ref] })
+    await net.run(1000)
+    for (let i = 0; i < 2; i++) {
+      const sent = alice.host.sendText('bob', 'did you get this?', 'same-id-1')
+      await net.run(500)
+      expect((await sent).delivered).toBe(1)
+    }
+    expect(bob.events.filter(e => e.event === 'message')).toHaveLength(1)
+    expect(rogue.routedBodies().filter(b => b.type === 'receipt' && b.from === 'bob' && b.ref === 'same-id-1')).toHaveLength(2)
+  })
+
   it('a message replayed after the replay window is refused as stale, not shown again', async () => {
     net = await createTestnet()
     const rogue = await startRogueSupernode(net, { copies: 1 })

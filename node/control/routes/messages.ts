@@ -1,7 +1,8 @@
-// Status and text messages.
+// Status, text messages and the message history.
 import type { NodeApi } from '../../runtime/api.js'
+import { MAX_HISTORY_LIMIT } from '../../runtime/defaults.js'
 import type { ControlApp } from '../app.js'
-import { ErrorBody, SendMessageInput, SendMessageResponse, StatusResponse } from '../control-api.js'
+import { ErrorBody, MessagesQuery, MessagesResponse, SendMessageInput, SendMessageResponse, StatusResponse } from '../control-api.js'
 import { CONTROL_CHARACTERS, RequestError, requireUsername } from '../request-errors.js'
 
 export function statusAndMessageRoutes (app: ControlApp, api: NodeApi): void {
@@ -15,5 +16,14 @@ export function statusAndMessageRoutes (app: ControlApp, api: NodeApi): void {
     if (text.trim() === '') throw new RequestError(400, 'invalid_request', 'text is empty')
     if (CONTROL_CHARACTERS.test(text)) throw new RequestError(400, 'invalid_request', 'text may not contain control characters other than tab and newline')
     return await api.sendMessage(to, text)
+  })
+
+  app.get('/v1/messages', { schema: { querystring: MessagesQuery, response: { 200: MessagesResponse, ...errors } } }, async request => {
+    const peer = request.query.with === undefined ? undefined : requireUsername(request.query.with, 'with')
+    const limit = request.query.limit === undefined ? undefined : Number(request.query.limit)
+    if (limit !== undefined && (limit < 1 || limit > MAX_HISTORY_LIMIT)) {
+      throw new RequestError(400, 'invalid_request', `limit must be between 1 and ${MAX_HISTORY_LIMIT}`)
+    }
+    return { messages: api.messages(peer, limit) }
   })
 }

@@ -27,20 +27,23 @@ export interface DeliveryContext {
   device: { deviceKey: string, secretKey: Uint8Array }
 }
 
-/** Whether a one-shot body is news: not a replay and not too old to tell from one. Other bodies always are. */
-function firstDelivery (ctx: DeliveryContext, envelope: Envelope, body: OverlayBody): boolean {
-  let key: string
+/**
+ * Whether a one-shot body is news ('new'): not a replay and not too old to tell from one. Other bodies
+ * always are. A text is known by its exact signature (the same envelope again is a replay: 'duplicate')
+ * and by its sender's id: a new envelope with an id seen before is the sender sending it again because
+ * no receipt came ('resent': receipted again, shown once).
+ */
+function firstDelivery (ctx: DeliveryContext, envelope: Envelope, body: OverlayBody): 'new' | 'resent' | 'duplicate' | 'stale' {
   let at: number
   switch (body.type) {
-    // A text is known by its sender's id (a resend of one id shows once); the rest by their exact signature.
-    case 'text': key = `text/${body.from}/${body.id}`; at = body.sentAt; break
-    case 'receipt': case 'contact-accepted': key = `sig/${envelope.sig}`; at = body.at; break
-    default: return true
+    case 'text': case 'receipt': case 'contact-accepted': at = body.type === 'text' ? body.sentAt : body.at; break
+    default: return 'new'
   }
-  const verdict = ctx.seen.admit(key, at, ctx.clock.now())
+  const verdict = ctx.seen.admit(`sig/${envelope.sig}`, at, ctx.clock.now())
   if (verdict === 'duplicate') ctx.log.debug({ from: body.from, type: body.type }, 'dropped a one-shot envelope already acted on (a duplicate delivery or a replay)')
   if (verdict === 'stale') ctx.log.warn({ from: body.from, type: body.type, at }, 'dropped a one-shot envelope signed too long ago or ahead (a replay, or a clock far off)')
-  return verdict === 'new'
+  if (verdict !== 'new' || body.type !== 'text') return verdict
+  return ctx.seen.admit(`text/${body.from}/${body.id}`, at, ctx.clock.now()) === 'new' ? 'new' : 'resent'
 }
 
 export function handleDelivery (ctx: DeliveryContext, envelope: Envelope): void {
@@ -68,7 +71,8 @@ export function handleDelivery (ctx: DeliveryContext, envelope: Envelope): void 
     return
   }
   const body: OverlayBody = deliverable
-  if (!firstDelivery(ctx, envelope, body)) return
+  const verdict = firstDelivery(ctx, envelope, body)
+  if (verdict === 'stale' || verdict === 'duplicate') return
   switch (body.type) {
     case 'presence': {
       const changed = ctx.presence.apply(body.from, opened.from.deviceKey, { status: body.status, seq: body.seq, expiresAtMs: body.expires }, ctx.clock.now())
@@ -82,7 +86,7 @@ export function handleDelivery (ctx: DeliveryContext, envelope: Envelope): void 
         ctx.log.warn({ from: body.from, id: body.id }, `dropped a text this device cannot open: ${text.reason}`)
         return
       }
-      ctx.emit({ event: 'message', from: body.from, id: body.id, text: text.text, sentAt: body.sentAt })
+      if (verdict === 'new') ctx.emit({ event: 'message', from: body.from, id: body.id, text: text.text, sentAt: body.sentAt })
       ctx.reply(body.from, { type: 'receipt', ref: body.id })
       return
     }
