@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks'
 import { percentile, round } from './lib/measure.js'
 import { stopAll, VOXMESH_BIN } from './lib/processes.js'
 import { startNet } from './overlay/network.js'
+import { runBench } from './lib/run-bench.js'
 
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '30' }, json: { type: 'boolean', default: false } } })
 const runs = Number(values.runs)
@@ -32,8 +33,6 @@ async function cleanup (): Promise<void> {
   if (root !== undefined) rmSync(root, { recursive: true, force: true })
   root = undefined
 }
-process.once('SIGINT', () => { void cleanup().finally(() => process.exit(130)) })
-process.once('SIGTERM', () => { void cleanup().finally(() => process.exit(143)) })
 
 /** Milliseconds from spawning `node ARGS` to its exit; it must exit 0. */
 function timeProcess (args: string[]): Promise<number> {
@@ -91,11 +90,4 @@ async function main (): Promise<void> {
   for (const row of rows) process.stdout.write(`| \`${row.command}\` | ${row.p50} | ${row.p90} | ${row.ratioP50} | ${row.ratioP90} |\n`)
 }
 
-try {
-  await main()
-} catch (err) {
-  process.stderr.write(`cli-start: ${(err as Error).stack ?? String(err)}\n`)
-  process.exitCode = 1
-} finally {
-  await cleanup()
-}
+await runBench('cli-start', main, cleanup)

@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
 import { loadSodium } from '../common/sodium.js'
+import { runBench } from './lib/run-bench.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -143,8 +144,6 @@ async function cleanup (): Promise<void> {
   if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true })
   dataDir = undefined
 }
-process.once('SIGINT', () => { void cleanup().finally(() => process.exit(130)) })
-process.once('SIGTERM', () => { void cleanup().finally(() => process.exit(143)) })
 
 // ---- the run ---------------------------------------------------------------
 
@@ -209,11 +208,4 @@ async function main (): Promise<void> {
     ` (wrong-pw statuses ${JSON.stringify(wrong.statuses)}; 401 expected)`)
 }
 
-try {
-  await main()
-} catch (err) {
-  process.stderr.write(`login-bench: ${(err as Error).stack ?? String(err)}\n`)
-  process.exitCode = 1
-} finally {
-  await cleanup()
-}
+await runBench('login-bench', main, cleanup)

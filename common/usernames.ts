@@ -17,7 +17,7 @@ export function normalizeUsername (input: string): string | undefined {
   return USERNAME_INPUT_PATTERN.test(input) ? input.toLowerCase() : undefined
 }
 
-/** The sentence an API answers with when `field` is not a valid username. */
-export function invalidUsernameMessage (field = 'username'): string {
-  return `${field} must be ${USERNAME_RULE}`
+/** The one sentence for a name that is not a valid username, whoever refuses it (quoted as JSON: no escapes reach a terminal). */
+export function invalidUsernameMessage (input: string): string {
+  return `${JSON.stringify(input)} is not a valid username: usernames are ${USERNAME_RULE}`
 }

@@ -35,6 +35,7 @@ import { formatReport, type Figures } from './report.js'
 import { runSeries, type SeriesKind } from './series.js'
 import { summarizeCalls, type CallSample } from './setup-calls.js'
 import { cleanup, POLL_MS, WARMUP } from './util.js'
+import { runBench } from '../lib/run-bench.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -112,13 +113,4 @@ async function main (): Promise<void> {
   else console.log(formatReport(figures, { callCount, relayCallCount, maxStreams }))
 }
 
-process.once('SIGINT', () => { void cleanup().finally(() => process.exit(130)) })
-process.once('SIGTERM', () => { void cleanup().finally(() => process.exit(143)) })
-try {
-  await main()
-} catch (err) {
-  process.stderr.write(`call-bench: ${(err as Error).stack ?? String(err)}\n`)
-  process.exitCode = 1
-} finally {
-  await cleanup()
-}
+await runBench('call-bench', main, cleanup)

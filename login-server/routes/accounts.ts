@@ -6,9 +6,9 @@ import { ApiError } from '../errors.js'
 import type { App, RouteContext } from '../context.js'
 
 /** Username in stored form, or a 400 that says what a valid one looks like. */
-export function requireUsername (input: string, field = 'username'): string {
+export function requireUsername (input: string): string {
   const username = normalizeUsername(input)
-  if (username === undefined) throw new ApiError('invalid_username', invalidUsernameMessage(field))
+  if (username === undefined) throw new ApiError('invalid_username', invalidUsernameMessage(input))
   return username
 }
 

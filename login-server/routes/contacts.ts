@@ -23,7 +23,7 @@ export function registerContactRoutes (app: App, ctx: RouteContext): void {
     schema: { body: ContactRequestInput, response: { 200: ContactRequestCreated, 201: ContactRequestCreated, '4xx': ErrorBody } }
   }, async (request, reply) => {
     const { username: from } = await ctx.authenticate(request)
-    const to = requireUsername(request.body.to, 'to')
+    const to = requireUsername(request.body.to)
     const message = (request.body.message ?? '').normalize('NFC')
     if ([...message].length > MAX_CONTACT_MESSAGE_CHARS || /(?![\t\n])\p{Cc}/u.test(message)) {
       throw new ApiError('invalid_request', `message must be at most ${MAX_CONTACT_MESSAGE_CHARS} characters without control characters`)

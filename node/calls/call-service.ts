@@ -4,7 +4,7 @@
 // its signaling state and, as its child, its media side.
 import type { Sodium } from '../../common/sodium.js'
 import type { Clock, TimerHandle } from '../../common/clock.js'
-import { normalizeUsername, USERNAME_RULE } from '../../common/usernames.js'
+import { invalidUsernameMessage, normalizeUsername } from '../../common/usernames.js'
 import type { Logger } from '../../common/logger.js'
 import type { Host } from '../overlay/host.js'
 import { createCallSignaling, type CallEvent, type CallSignaling } from './signaling/signaling.js'
@@ -99,7 +99,7 @@ export function createCallService (components: CallServiceComponents, init: Call
   const service: CallService = {
     async placeCall (to, callOptions = {}) {
       const peer = normalizeUsername(to)
-      if (peer === undefined) throw callError('invalid_username', `"${to}" is not a valid username: ${USERNAME_RULE}`)
+      if (peer === undefined) throw callError('invalid_username', invalidUsernameMessage(to))
       // Our supernode finds only our contacts (with the lookup capabilities the login server gave us for
       // them), and the login server does not tell who else exists: a non-contact is refused here.
       if (peer !== init.user && !init.isContact(peer)) {

@@ -2,7 +2,7 @@
 // loads in the action: the CLI's other commands do not need it.
 import { Command } from 'commander'
 import { DEFAULT_LOGIN_SERVER_URL } from '../../common/login-defaults.js'
-import { normalizeUsername, USERNAME_RULE } from '../../common/usernames.js'
+import { invalidUsernameMessage, normalizeUsername, USERNAME_RULE } from '../../common/usernames.js'
 import { UserError } from '../../common/user-error.js'
 
 export function accountCommand (): Command {
@@ -14,7 +14,7 @@ export function accountCommand (): Command {
     .option('--password-file <file>', 'read the password from this file (first line)')
     .action(async (name: string, opts: { loginServer: string, passwordFile?: string }) => {
       const username = normalizeUsername(name)
-      if (username === undefined) throw new UserError(`"${name}" is not a valid username: use ${USERNAME_RULE}`)
+      if (username === undefined) throw new UserError(invalidUsernameMessage(name))
       const [{ LoginApiError, LoginClient }, { readPassword }] = await Promise.all([
         import('../../common/login-client.js'), import('../../common/password-input.js')
       ])

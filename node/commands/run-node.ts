@@ -89,8 +89,16 @@ export async function runNode (opts: NodeCommandOptions): Promise<void> {
     await shutdown()
     process.exit(code)
   }
-  process.once('SIGINT', () => { void stop(0) })
-  process.once('SIGTERM', () => { void stop(0) })
+  // npx forwards the terminal's Ctrl-C, so one keypress can arrive twice: a second signal while
+  // stopping is absorbed (the hangups are bounded); a third quits at once.
+  let signals = 0
+  const onSignal = (): void => {
+    signals++
+    if (signals === 1) void stop(0)
+    else if (signals === 3) process.exit(130)
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
 
   const print = (event: object): void => { process.stdout.write(JSON.stringify(event) + '\n') }
   if (opts.json) starting.api.subscribe(print)

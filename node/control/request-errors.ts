@@ -2,7 +2,7 @@
 // with, for errors of its own and for whatever the node threw.
 import type { FastifyError } from 'fastify'
 import { UserError } from '../../common/user-error.js'
-import { normalizeUsername, USERNAME_RULE } from '../../common/usernames.js'
+import { invalidUsernameMessage, normalizeUsername, USERNAME_RULE } from '../../common/usernames.js'
 import type { CallAudioOptions } from '../runtime/api.js'
 import { MAX_CONTROL_BODY_BYTES } from './constants.js'
 
@@ -14,7 +14,7 @@ export class RequestError extends Error {
 /** `field` names the request field in the message when it is empty. */
 export function requireUsername (input: string, field = 'username'): string {
   const username = normalizeUsername(input)
-  if (username === undefined) throw new RequestError(400, 'invalid_username', invalidUsername(input.trim() === '' ? `${field} is empty` : `${JSON.stringify(input)} is not a valid username`))
+  if (username === undefined) throw new RequestError(400, 'invalid_username', input.trim() === '' ? invalidUsername(`${field} is empty`) : invalidUsernameMessage(input))
   return username
 }
 

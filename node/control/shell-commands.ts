@@ -1,7 +1,7 @@
 // The shell's commands: what each one does with the NodeApi and prints. A
 // command's words are checked here; a wrong one is a usage error the shell
 // prints, never a throw that ends it.
-import { normalizeUsername, USERNAME_RULE } from '../../common/usernames.js'
+import { invalidUsernameMessage, normalizeUsername } from '../../common/usernames.js'
 import { isSettableStatus, SETTABLE_STATUSES } from '../../common/presence.js'
 import type { NodeApi } from '../runtime/api.js'
 import { CALL_ID_PREFIX } from './control-api.js'
@@ -50,7 +50,7 @@ export interface ShellCommandContext {
 const name = (word: string | undefined, usage: string): string => {
   if (word === undefined || word === '') throw new ShellUsageError(`usage: ${usage}`)
   const username = normalizeUsername(word)
-  if (username === undefined) throw new ShellUsageError(`"${word}" is not a valid username (${USERNAME_RULE})`)
+  if (username === undefined) throw new ShellUsageError(invalidUsernameMessage(word))
   return username
 }
 

@@ -5,8 +5,7 @@
 // transaction, and each conversation keeps at most MAX_MESSAGES_PER_PEER rows
 // (the oldest go first, except queued ones: those are never dropped, and at
 // most MAX_QUEUED_PER_PEER of them wait at once).
-import Database from 'better-sqlite3'
-import { createPrivateFile } from '../../common/private-file.js'
+import { openPrivateDatabase } from '../../common/sqlite-file.js'
 import type { MessageState, MessageView } from './api.js'
 
 /** Rows kept per conversation (sent and received together). */
@@ -33,8 +32,6 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX messages_undelivered ON messages(peer, state) WHERE direction = 'out' AND state != 'delivered';
   `
 ]
-
-const SQLITE_FILE_SUFFIXES = ['-wal', '-shm', '-journal']
 
 interface Row {
   id: string, peer: string, direction: 'out' | 'in', text: string, state: MessageState,
@@ -65,19 +62,7 @@ export interface MessageStore {
 }
 
 export function openMessageStore (file: string): MessageStore {
-  // 0600 before SQLite opens it, whatever the umask; SQLite gives -wal and -shm the database's mode.
-  createPrivateFile(file)
-  for (const suffix of SQLITE_FILE_SUFFIXES) createPrivateFile(file + suffix, { onlyIfExists: true })
-  const db = new Database(file)
-  try {
-    db.pragma('journal_mode = WAL')
-    db.pragma('synchronous = NORMAL')
-    db.pragma('busy_timeout = 5000')
-    migrate(db)
-  } catch (err) {
-    db.close()
-    throw err
-  }
+  const db = openPrivateDatabase(file, { migrations: MIGRATIONS, what: 'message database' })
 
   const insertOut = db.prepare(`INSERT INTO messages (id, peer, direction, text, state, written_at)
     VALUES (@id, @peer, 'out', @text, 'queued', @writtenAt)`)
@@ -149,14 +134,3 @@ function view (row: Row): MessageView {
   }
 }
 
-/** Applies pending migrations, each in its own transaction; refuses a newer schema. */
-function migrate (db: Database.Database): void {
-  const current = db.pragma('user_version', { simple: true }) as number
-  if (current > MIGRATIONS.length) throw new Error(`message database schema version ${current} is newer than this program (${MIGRATIONS.length})`)
-  for (let version = current + 1; version <= MIGRATIONS.length; version++) {
-    db.transaction(() => {
-      db.exec(MIGRATIONS[version - 1] as string)
-      db.pragma(`user_version = ${version}`)
-    })()
-  }
-}

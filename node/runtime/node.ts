@@ -61,10 +61,12 @@ export async function createNode (options: NodeOptions, startup: NodeStartup = {
   })
   startup.onOpened?.({ deviceKey: dataDir.device.deviceKey, listen: network.listener?.address ?? null })
   let session: LoginSession | undefined
+  const opened: OnlineParts = { timers: [] }
   try {
     session = await openLoginSession({ url: options.loginServer, user, password: options.password, dataDir, log, onWait: startup.onLoginWait, signal: startup.signal })
-    return await goOnline({ options, user, log, sodium, dataDir, network, session, roles })
+    return await goOnline({ options, user, log, sodium, dataDir, network, session, roles, opened })
   } catch (err) {
+    await closeOnlineParts(opened)
     session?.close()
     await network.listener?.close()
     throw err
@@ -81,8 +83,9 @@ async function goOnline (parts: {
   network: NodeNetwork
   session: LoginSession
   roles: { promotion?: PromotionController }
+  opened: OnlineParts
 }): Promise<RunningNode> {
-  const { options, user, log, sodium, dataDir, network, session, roles } = parts
+  const { options, user, log, sodium, dataDir, network, session, roles, opened } = parts
   const clock = systemClock, deviceKey = dataDir.device.deviceKey
   const identity: LinkIdentity = { certificate: session.certificate, secretKey: dataDir.device.secretKey }
   session.keepRenewed(certificate => { identity.certificate = certificate })
@@ -98,10 +101,12 @@ async function goOnline (parts: {
   const contacts = createContactBook({ session, log, clock, emit, getHost: () => hostRef })
   const isContact = (username: string): boolean => contacts.audience().includes(username)
   const messaging = createMessaging({ clock, log, store: openMessageStore(join(dataDir.path, MESSAGES_FILE)), getHost: () => hostRef, isContact, emit }, options)
+  opened.known = known
+  opened.messaging = messaging
   await contacts.refresh()
   await contacts.pollRequests().catch(() => {})
   const bodies = createApplicationBodies(log)
-  const host: Host = hostRef = createHost(
+  const host: Host = hostRef = opened.host = createHost(
     { sodium, clock, transport: network.transport, identity, issuerKey: session.issuerKey, log, cache: known.cache },
     {
       user,
@@ -113,13 +118,13 @@ async function goOnline (parts: {
       accepts: (from, type) => contacts.accepts(from, type)
     }
   )
-  const calls = createCallService(
+  const calls = opened.calls = createCallService(
     { sodium, clock, log, host, deviceSecretKey: dataDir.device.secretKey },
     { user, deviceKey, isContact, defaults: options.calls ?? {}, emit, bindAddress: options.mediaBindAddress }
   )
   bodies.register(CALL_BODY_TYPES, (from, body) => { calls.handleSignal(from, body) })
 
-  const promotion = roles.promotion = createPromotionController({
+  const promotion = roles.promotion = opened.promotion = createPromotionController({
     clock,
     log,
     measure: measureMachine,
@@ -144,10 +149,9 @@ async function goOnline (parts: {
   await promotion.start()
   host.start()
 
-  const cacheTimer = setInterval(known.save, SUPERNODE_CACHE_SAVE_MS).unref()
-  const requestPollTimer = setInterval(() => {
+  opened.timers.push(setInterval(known.save, SUPERNODE_CACHE_SAVE_MS).unref(), setInterval(() => {
     contacts.pollRequests().catch((err: Error) => { log.debug({}, `contact requests not polled: ${err.message}`) })
-  }, CONTACT_REQUEST_POLL_MS).unref()
+  }, CONTACT_REQUEST_POLL_MS).unref())
   let closing: Promise<void> | undefined
 
   return {
@@ -175,22 +179,36 @@ async function goOnline (parts: {
     subscribe,
     close () {
       closing ??= (async () => {
-        promotion.close()
-        clearInterval(cacheTimer)
-        clearInterval(requestPollTimer)
-        known.save()
-        await calls.close()
-        promotion.supernode?.supernode.handOff('supernode shutting down')
-        host.close()
-        promotion.supernode?.close()
+        await closeOnlineParts(opened)
         session.close()
         await network.listener?.close()
-        messaging.close()
         events.removeAllListeners()
       })()
       return closing
     }
   }
+}
+
+/** The parts goOnline opens, as far as it got: closed by close(), or by createNode when the start fails half-way. */
+interface OnlineParts {
+  timers: NodeJS.Timeout[]
+  known?: ReturnType<typeof openKnownSupernodes>
+  messaging?: ReturnType<typeof createMessaging>
+  host?: Host
+  calls?: ReturnType<typeof createCallService>
+  promotion?: PromotionController
+}
+
+/** Hangs up calls first (their hangups still need the host), hands our hosts off, then closes the rest. */
+async function closeOnlineParts (parts: OnlineParts): Promise<void> {
+  parts.promotion?.close()
+  for (const timer of parts.timers) clearInterval(timer)
+  parts.known?.save()
+  await parts.calls?.close()
+  parts.promotion?.supernode?.supernode.handOff('supernode shutting down')
+  parts.host?.close()
+  parts.promotion?.supernode?.close()
+  parts.messaging?.close()
 }
 
 /** The machine's figures promotion decides on. */

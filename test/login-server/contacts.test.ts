@@ -146,7 +146,10 @@ describe('contact requests', () => {
     expect((unknown.json() as { error: { code: string } }).error.code).toBe('not_found')
     const invalid = await sendRequest(alice, 'no spaces allowed')
     expect(invalid.statusCode).toBe(400)
-    expect((invalid.json() as { error: { code: string } }).error.code).toBe('invalid_username')
+    expect((invalid.json() as { error: { code: string, message: string } }).error).toEqual({
+      code: 'invalid_username',
+      message: '"no spaces allowed" is not a valid username: usernames are 3–32 characters of a-z, 0-9, ".", "_" or "-"'
+    })
     expect((await requests(alice)).outgoing).toEqual([])
   })
 
