@@ -160,7 +160,7 @@ export function formatEvent (event: NodeEvent, now = Date.now()): string | undef
     case 'detached': return `* lost supernode ${supernodeName(event.supernode)}: ${cleanText(event.reason)}`
     case 'presence': return `* ${event.user} is now ${event.status}`
     case 'message': {
-      const prefix = `[${formatWhen(event.sentAt, now)}] ${event.from}: `
+      const prefix = `[${formatWhen(event.writtenAt, now)}] ${event.from}: `
       return prefix + messageText(event.text, prefix.length)
     }
     case 'receipt': return undefined

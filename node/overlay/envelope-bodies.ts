@@ -27,6 +27,8 @@ export const TextBody = Type.Object({
   to: Username,
   id: Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' }),
   sentAt: SafeUint,
+  /** When the sender wrote it, if earlier than sentAt (a text queued while its recipient was offline). */
+  writtenAt: Type.Optional(SafeUint),
   // The text itself only sealed to the recipient's devices (sealed-text.ts): supernodes see ciphertext.
   nonce: Base64urlOfBytes(SECRETBOX_NONCE_BYTES),
   ciphertext: Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: Math.ceil((MAX_TEXT_BYTES + SECRETBOX_MAC_BYTES) * 4 / 3) }),

@@ -42,7 +42,7 @@ export function createHost (components: HostComponents, init: HostInit): Host {
       pushPresence(components, state)
     },
     send: async (to, body) => await route(components, state, to, body),
-    sendText: async (to, text, id = newMessageId()) => await sendText(components, state, to, text, id),
+    sendText: async (to, text, id = newMessageId(), writtenAt) => await sendText(components, state, to, text, id, writtenAt),
     queryPresence: users => { queryPresence(components, state, users) },
     presenceOf: user => state.presence.status(user, clock.now()),
     checkReachable: async address => await checkReachable(state, address),

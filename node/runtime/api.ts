@@ -58,7 +58,7 @@ export type NodeEvent =
   | { event: 'attached', supernode: { user?: string, address: string }, setupMs: number }
   | { event: 'detached', supernode: { user?: string, address: string }, reason: string }
   | { event: 'presence', user: string, status: PresenceStatus }
-  | { event: 'message', from: string, id: string, text: string, sentAt: number }
+  | { event: 'message', from: string, id: string, text: string, sentAt: number, writtenAt: number }
   | { event: 'receipt', from: string, ref: string }
   /** A text of ours got its receipt after `msg` had returned (it was queued, or its receipt was late). */
   | { event: 'delivered', to: string, id: string, writtenAt: number }

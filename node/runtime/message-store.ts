@@ -53,7 +53,7 @@ export interface MessageStore {
   /** A receipt came: the text's writtenAt when this is the first receipt of one of our texts to `peer`, else undefined. */
   markDelivered: (peer: string, id: string, at: number) => number | undefined
   /** A received text; false when this id from `peer` was stored already (a resend). */
-  addIncoming: (message: { id: string, peer: string, text: string, sentAt: number, receivedAt: number }) => boolean
+  addIncoming: (message: { id: string, peer: string, text: string, writtenAt: number, sentAt: number, receivedAt: number }) => boolean
   /** One conversation's last `limit` messages, oldest first. */
   conversation: (peer: string, limit: number) => MessageView[]
   /** The last message of each conversation, the newest conversation first. */
@@ -67,7 +67,7 @@ export function openMessageStore (file: string): MessageStore {
   const insertOut = db.prepare(`INSERT INTO messages (id, peer, direction, text, state, written_at)
     VALUES (@id, @peer, 'out', @text, 'queued', @writtenAt)`)
   const insertIn = db.prepare(`INSERT OR IGNORE INTO messages (id, peer, direction, text, state, written_at, sent_at, delivered_at)
-    VALUES (@id, @peer, 'in', @text, 'received', @sentAt, @sentAt, @receivedAt)`)
+    VALUES (@id, @peer, 'in', @text, 'received', @writtenAt, @sentAt, @receivedAt)`)
   const undelivered = db.prepare<[string], Row>(`SELECT * FROM messages
     WHERE peer = ? AND direction = 'out' AND state != 'delivered' ORDER BY seq`)
   const queuedCount = db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM messages
@@ -99,7 +99,7 @@ export function openMessageStore (file: string): MessageStore {
     insertOut.run(message)
     bound(message.peer)
   })
-  const addIncoming = db.transaction((message: { id: string, peer: string, text: string, sentAt: number, receivedAt: number }): boolean => {
+  const addIncoming = db.transaction((message: { id: string, peer: string, text: string, writtenAt: number, sentAt: number, receivedAt: number }): boolean => {
     if (insertIn.run(message).changes === 0) return false
     bound(message.peer)
     return true

@@ -25,7 +25,7 @@ export interface Messaging {
   sendMessage: (to: string, text: string) => Promise<SendMessageResult>
   messages: (peer?: string, limit?: number) => MessageView[]
   /** A text arrived (already verified and receipted by the host): stored once, shown the first time only. */
-  received: (event: { from: string, id: string, text: string, sentAt: number }) => void
+  received: (event: { from: string, id: string, text: string, sentAt: number, writtenAt: number }) => void
   receipt: (from: string, ref: string) => void
   /** `peer` was seen online (or may be reachable): send what waits for them. */
   peerOnline: (peer: string) => void
@@ -54,10 +54,10 @@ export function createMessaging (components: {
   let closed = false
 
   /** One send of a stored text; true when it reached a device of `peer`. */
-  const attempt = async (peer: string, id: string, text: string): Promise<boolean> => {
+  const attempt = async (peer: string, id: string, text: string, writtenAt: number): Promise<boolean> => {
     inFlight.add(id)
     try {
-      const sent = await host()?.sendText(peer, text, id)
+      const sent = await host()?.sendText(peer, text, id, writtenAt)
       if (sent === undefined || sent.delivered === 0) return false
       store.markSent(peer, id, clock.now())
       return true
@@ -75,7 +75,7 @@ export function createMessaging (components: {
     try {
       for (const message of store.undelivered(peer)) {
         if (inFlight.has(message.id) || message.attempts >= MAX_SENDS) continue
-        if (!await attempt(peer, message.id, message.text)) return
+        if (!await attempt(peer, message.id, message.text, message.writtenAt)) return
         log.info({ to: peer, id: message.id, state: message.state }, message.state === 'queued'
           ? 'sent a queued message: its recipient is online'
           : 'sent an unreceipted message once more (same id): its recipient is online again')
@@ -107,7 +107,7 @@ export function createMessaging (components: {
       // Listen before sending: the receipt can arrive before the route result does.
       const receipt = waitForReceipt(clock, waiting, id, init.receiptTimeoutMs ?? DEFAULT_RECEIPT_TIMEOUT_MS)
       try {
-        if (!await attempt(target, id, text)) return { status: 'queued', id, reason: 'offline' }
+        if (!await attempt(target, id, text, writtenAt)) return { status: 'queued', id, reason: 'offline' }
         return await receipt.arrived ? { status: 'delivered', id, receiptMs: clock.now() - writtenAt } : { status: 'sent', id }
       } finally {
         receipt.cancel()
@@ -124,7 +124,7 @@ export function createMessaging (components: {
       if (closed) return
       let fresh = true
       try {
-        fresh = store.addIncoming({ id: event.id, peer: event.from, text: event.text, sentAt: event.sentAt, receivedAt: clock.now() })
+        fresh = store.addIncoming({ id: event.id, peer: event.from, text: event.text, writtenAt: event.writtenAt, sentAt: event.sentAt, receivedAt: clock.now() })
       } catch (err) {
         // Shown all the same: a full disk must not make the text vanish too.
         log.error({ from: event.from, id: event.id }, `a received message could not be stored: ${(err as Error).message}`)

@@ -163,7 +163,7 @@ describe('voxmesh client subcommands', () => {
     await waitUntil('the events command to subscribe', () => api.listenerCount === 1, 15_000)
     api.emit({ event: 'presence', user: 'bob', status: 'away' })
     api.emit({ event: 'receipt', from: 'bob', ref: 'm0' })
-    api.emit({ event: 'message', from: 'bob', id: 'm1', text: 'hi', sentAt: Date.now() })
+    api.emit({ event: 'message', from: 'bob', id: 'm1', text: 'hi', sentAt: Date.now(), writtenAt: Date.now() })
     await proc.waitForLine(/bob: hi/)
     expect(proc.stdoutLines).toEqual(['* bob is now away', expect.stringMatching(/^\[\d\d:\d\d\] bob: hi$/)])
     expect(await proc.stop('SIGINT')).toBe(0)
@@ -174,11 +174,11 @@ describe('voxmesh client subcommands', () => {
     const proc = startCli(['events', '--json', '--data-dir', dataDir])
     await waitUntil('the events command to subscribe', () => api.listenerCount === 1, 15_000)
     api.emit({ event: 'presence', user: 'bob', status: 'away' })
-    api.emit({ event: 'message', from: 'bob', id: 'm1', text: 'hi', sentAt: 5 })
+    api.emit({ event: 'message', from: 'bob', id: 'm1', text: 'hi', sentAt: 5, writtenAt: 5 })
     await proc.waitForLine(/"event":"message"/)
     expect(proc.stdoutLines.map(line => JSON.parse(line))).toEqual([
       { event: 'presence', user: 'bob', status: 'away' },
-      { event: 'message', from: 'bob', id: 'm1', text: 'hi', sentAt: 5 }
+      { event: 'message', from: 'bob', id: 'm1', text: 'hi', sentAt: 5, writtenAt: 5 }
     ])
     expect(await proc.stop('SIGINT')).toBe(0)
     await waitUntil('the server to unsubscribe', () => api.listenerCount === 0, 5000)

@@ -128,13 +128,13 @@ describe('ControlClient', () => {
     })()
     await waitUntil('the client to subscribe', () => api.listenerCount === 1, 5000)
     api.emit({ event: 'presence', user: 'bob', status: 'online' })
-    api.emit({ event: 'message', from: 'bob', id: 'm1', text: 'a\nb', sentAt: 5 })
+    api.emit({ event: 'message', from: 'bob', id: 'm1', text: 'a\nb', sentAt: 5, writtenAt: 5 })
     api.emit({ event: 'contact-removed', username: 'carol' })
     api.emit({ event: 'presence', user: 'bob', status: 'offline' })
     await reading
     expect(received).toEqual([
       { event: 'presence', user: 'bob', status: 'online' },
-      { event: 'message', from: 'bob', id: 'm1', text: 'a\nb', sentAt: 5 },
+      { event: 'message', from: 'bob', id: 'm1', text: 'a\nb', sentAt: 5, writtenAt: 5 },
       { event: 'contact-removed', username: 'carol' }
     ])
     await waitUntil('the server to unsubscribe', () => api.listenerCount === 0, 5000)

@@ -43,7 +43,7 @@ async function nextEvent (reader: ReturnType<typeof sseReader>): Promise<NodeEve
 
 const EVENTS: NodeEvent[] = [
   { event: 'presence', user: 'bob', status: 'online' },
-  { event: 'message', from: 'bob', id: 'm1', text: 'line one\nline two', sentAt: 1_700_000_000_000 },
+  { event: 'message', from: 'bob', id: 'm1', text: 'line one\nline two', sentAt: 1_700_000_000_000, writtenAt: 1_700_000_000_000 },
   { event: 'contact-request', from: 'carol', message: 'hi' },
   { event: 'presence', user: 'bob', status: 'away' },
   { event: 'receipt', from: 'bob', ref: 'm9' }
@@ -148,9 +148,9 @@ describe('the per-client queue', () => {
     const api = new FakeNodeApi()
     const sink = stuckSink()
     const stream = pipeEvents(api, sink, { heartbeatMs: 60_000, maxQueuedEvents: 1000, maxQueuedBytes: 500 })
-    api.emit({ event: 'message', from: 'bob', id: 'a', text: 'x'.repeat(300), sentAt: 1 })
+    api.emit({ event: 'message', from: 'bob', id: 'a', text: 'x'.repeat(300), sentAt: 1, writtenAt: 1 })
     expect(sink.destroyed).toBe(false)
-    api.emit({ event: 'message', from: 'bob', id: 'b', text: 'x'.repeat(300), sentAt: 2 })
+    api.emit({ event: 'message', from: 'bob', id: 'b', text: 'x'.repeat(300), sentAt: 2, writtenAt: 2 })
     expect(await stream.ended).toBe('too far behind')
     expect(api.listenerCount).toBe(0)
   })

@@ -113,8 +113,11 @@ describe('format', () => {
     expect(formatEvent({ event: 'contact-request', from: 'bob', message: '' })).toBe('* contact request from bob (accept or decline it)')
     expect(formatEvent({ event: 'detached', supernode: { address: '10.0.0.1:7800' }, reason: 'ping timeout' })).toBe('* lost supernode 10.0.0.1:7800: ping timeout')
     const now = new Date(2025, 10, 25, 15, 30).getTime()
-    expect(formatEvent({ event: 'message', from: 'bob', id: 'm', text: 'one\ntwo', sentAt: new Date(2025, 10, 25, 15, 29).getTime() }, now))
+    expect(formatEvent({ event: 'message', from: 'bob', id: 'm', text: 'one\ntwo', sentAt: new Date(2025, 10, 25, 15, 29).getTime(), writtenAt: new Date(2025, 10, 25, 15, 29).getTime() }, now))
       .toBe('[15:29] bob: one\n             two')
+    // A text queued while we were offline shows when it was written, not when it came.
+    expect(formatEvent({ event: 'message', from: 'bob', id: 'q', text: 'hi', sentAt: now, writtenAt: new Date(2025, 10, 25, 9, 5).getTime() }, now))
+      .toBe('[09:05] bob: hi')
     expect(formatEvent({ event: 'error', message: 'bad\u001bthing' })).toBe('! bad\uFFFDthing')
   })
 

@@ -99,7 +99,7 @@ describe('the shell', () => {
     await shell.expectOutput('voxmesh(alice)> ')
     shell.api.emit({ event: 'presence', user: 'bob', status: 'away' })
     await shell.expectOutput('* bob is now away')
-    shell.api.emit({ event: 'message', from: 'bob', id: 'm1', text: 'hi alice', sentAt: Date.now() })
+    shell.api.emit({ event: 'message', from: 'bob', id: 'm1', text: 'hi alice', sentAt: Date.now(), writtenAt: Date.now() })
     await shell.expectOutput(/\[\d\d:\d\d\] bob: hi alice/)
     shell.api.emit({ event: 'contact-request', from: 'carol', message: 'it is carol' })
     await shell.expectOutput('* contact request from carol: "it is carol"')
@@ -109,7 +109,7 @@ describe('the shell', () => {
 
   it('makes message text from others safe for the terminal', async () => {
     const shell = startShell()
-    shell.api.emit({ event: 'message', from: 'mallory', id: 'm1', text: 'x\u001b[2Jy\rz', sentAt: Date.now() })
+    shell.api.emit({ event: 'message', from: 'mallory', id: 'm1', text: 'x\u001b[2Jy\rz', sentAt: Date.now(), writtenAt: Date.now() })
     await shell.expectOutput('mallory: x\uFFFD[2Jy\uFFFDz')
     expect(shell.output()).not.toContain('\u001b')
   })

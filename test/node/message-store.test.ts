@@ -50,20 +50,23 @@ describe('message store', () => {
   })
 
   it('stores a received id once per sender', () => {
-    expect(store.addIncoming({ id: 'x', peer: 'bob', text: 'hi', sentAt: 10, receivedAt: 20 })).toBe(true)
-    expect(store.addIncoming({ id: 'x', peer: 'bob', text: 'hi', sentAt: 30, receivedAt: 40 })).toBe(false)
+    expect(store.addIncoming({ id: 'x', peer: 'bob', text: 'hi', writtenAt: 10, sentAt: 10, receivedAt: 20 })).toBe(true)
+    expect(store.addIncoming({ id: 'x', peer: 'bob', text: 'hi', writtenAt: 30, sentAt: 30, receivedAt: 40 })).toBe(false)
     // Ids are the sender's: the same id from another sender is another message.
-    expect(store.addIncoming({ id: 'x', peer: 'carol', text: 'yo', sentAt: 50, receivedAt: 60 })).toBe(true)
+    expect(store.addIncoming({ id: 'x', peer: 'carol', text: 'yo', writtenAt: 50, sentAt: 50, receivedAt: 60 })).toBe(true)
     expect(store.conversation('bob', 10)).toEqual([
       { id: 'x', peer: 'bob', direction: 'in', text: 'hi', state: 'received', writtenAt: 10, sentAt: 10, deliveredAt: 20 }
     ])
     expect(store.lastOfEach(10).map(m => m.peer)).toEqual(['carol', 'bob'])
+    // A text its sender had queued keeps the time it was written.
+    store.addIncoming({ id: 'late', peer: 'dave', text: 'written at 5', writtenAt: 5, sentAt: 70, receivedAt: 71 })
+    expect(store.conversation('dave', 1)[0]).toMatchObject({ writtenAt: 5, sentAt: 70, deliveredAt: 71 })
   })
 
   it(`keeps at most ${MAX_MESSAGES_PER_PEER} messages per conversation, dropping the oldest but never a queued one`, () => {
     store.addOutgoing({ id: 'queued', peer: 'bob', text: 'waiting', writtenAt: 0 })
     for (let i = 0; i < MAX_MESSAGES_PER_PEER + 5; i++) {
-      store.addIncoming({ id: `in${i}`, peer: 'bob', text: `t${i}`, sentAt: i + 1, receivedAt: i + 1 })
+      store.addIncoming({ id: `in${i}`, peer: 'bob', text: `t${i}`, writtenAt: i + 1, sentAt: i + 1, receivedAt: i + 1 })
     }
     const kept = store.conversation('bob', MAX_MESSAGES_PER_PEER + 10)
     expect(kept).toHaveLength(MAX_MESSAGES_PER_PEER)
@@ -71,7 +74,7 @@ describe('message store', () => {
     expect(kept[1]?.id).toBe('in6')
     expect(kept.at(-1)?.id).toBe(`in${MAX_MESSAGES_PER_PEER + 4}`)
     // Other conversations are not touched.
-    store.addIncoming({ id: 'c', peer: 'carol', text: 'hi', sentAt: 1, receivedAt: 1 })
+    store.addIncoming({ id: 'c', peer: 'carol', text: 'hi', writtenAt: 1, sentAt: 1, receivedAt: 1 })
     expect(store.conversation('carol', 10)).toHaveLength(1)
   })
 })

@@ -18,7 +18,7 @@ let store: MessageStore
 let clock: FakeClock
 let events: NodeEvent[]
 let online: Set<string>
-let sends: Array<{ to: string, text: string, id: string }>
+let sends: Array<{ to: string, text: string, id: string, writtenAt?: number }>
 let messaging: Messaging
 
 /** A host that reaches the users in `online` (and answers each send when the test says so). */
@@ -26,8 +26,8 @@ function fakeHost (): Host {
   return {
     supernode: { user: 'sn', address: '127.0.0.1:1', deviceKey: 'K' },
     presenceOf: (user: string) => online.has(user) ? 'online' : 'offline',
-    sendText: async (to: string, text: string, id = 'x') => {
-      sends.push({ to, text, id })
+    sendText: async (to: string, text: string, id = 'x', writtenAt?: number) => {
+      sends.push({ to, text, id, writtenAt })
       return { delivered: online.has(to) ? 1 : 0, id }
     }
   } as unknown as Host
@@ -63,12 +63,16 @@ describe('messaging', () => {
 
   it('queues a text to an offline contact and sends it when they come online; the receipt is a delivered event', async () => {
     const result = await messaging.sendMessage('bob', 'see you')
+    const writtenAt = clock.now()
     expect(result).toMatchObject({ status: 'queued', reason: 'offline' })
     expect(messaging.messages('bob')).toMatchObject([{ id: result.id, direction: 'out', state: 'queued', sentAt: null }])
+    clock.advance(60_000)
     online.add('bob')
     messaging.peerOnline('bob')
     await settle()
     expect(sends.map(s => s.id)).toEqual([result.id, result.id])
+    // It goes with the time it was written, so bob's history shows that, not the time it went.
+    expect(sends.at(-1)?.writtenAt).toBe(writtenAt)
     expect(messaging.messages('bob')).toMatchObject([{ state: 'sent' }])
     messaging.receipt('bob', result.id)
     messaging.receipt('bob', result.id)
@@ -102,7 +106,7 @@ describe('messaging', () => {
   it('stores a received text once and shows it once; the sender being online sends what waits for them', async () => {
     await messaging.sendMessage('carol', 'are you there?')
     online.add('carol')
-    const text = { from: 'carol', id: 'c1', text: 'hello', sentAt: clock.now() }
+    const text = { from: 'carol', id: 'c1', text: 'hello', sentAt: clock.now(), writtenAt: clock.now() - 60_000 }
     messaging.received(text)
     messaging.received(text)
     await settle()

@@ -21,5 +21,17 @@ describe('testnet smoke', () => {
     expect((await sent).delivered).toBe(1)
     expect(bob.events).toContainEqual(expect.objectContaining({ event: 'message', from: 'alice', text: 'hello bob' }))
     expect(alice.events).toContainEqual(expect.objectContaining({ event: 'receipt', from: 'bob' }))
+
+    // A text written earlier (queued) carries that time; a writtenAt after sending is not carried at all.
+    const now = net.clock.now()
+    const late = alice.host.sendText('bob', 'written a minute ago', 'queued-text-1', now - 60_000)
+    await net.run(500)
+    expect((await late).delivered).toBe(1)
+    expect(bob.events).toContainEqual(expect.objectContaining({ event: 'message', text: 'written a minute ago', writtenAt: now - 60_000 }))
+    const future = alice.host.sendText('bob', 'from the future', 'queued-text-2', now + 3_600_000)
+    await net.run(500)
+    expect((await future).delivered).toBe(1)
+    const shown = bob.events.find(e => e.event === 'message' && e.text === 'from the future') as { sentAt: number, writtenAt: number }
+    expect(shown.writtenAt).toBe(shown.sentAt)
   })
 })

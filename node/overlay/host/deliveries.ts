@@ -86,7 +86,9 @@ export function handleDelivery (ctx: DeliveryContext, envelope: Envelope): void 
         ctx.log.warn({ from: body.from, id: body.id }, `dropped a text this device cannot open: ${text.reason}`)
         return
       }
-      if (verdict === 'new') ctx.emit({ event: 'message', from: body.from, id: body.id, text: text.text, sentAt: body.sentAt })
+      // A writtenAt later than sentAt is the sender's mistake or a lie: never shown as later than sent.
+      const writtenAt = Math.min(body.writtenAt ?? body.sentAt, body.sentAt)
+      if (verdict === 'new') ctx.emit({ event: 'message', from: body.from, id: body.id, text: text.text, sentAt: body.sentAt, writtenAt })
       ctx.reply(body.from, { type: 'receipt', ref: body.id })
       return
     }

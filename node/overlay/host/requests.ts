@@ -20,7 +20,8 @@ export async function route (components: HostComponents, state: HostState, to: s
   return { delivered: result.delivered }
 }
 
-export async function sendText (components: HostComponents, state: HostState, to: string, text: string, id: string): Promise<SendResult & { id: string }> {
+/** `writtenAt`: when the user wrote it, for a text sent later than that (queued). */
+export async function sendText (components: HostComponents, state: HostState, to: string, text: string, id: string, writtenAt?: number): Promise<SendResult & { id: string }> {
   const { sodium, clock } = components
   const current = state.link
   if (current === undefined) return { delivered: 0, id }
@@ -29,7 +30,10 @@ export async function sendText (components: HostComponents, state: HostState, to
   const devices = recipientDevices(sodium, located.devices, { user: to, issuerKey: components.issuerKey, nowSeconds: Math.floor(clock.now() / 1000) })
   if (devices.length === 0) return { delivered: 0, id }
   const sealed = sealText(sodium, text, components.identity, devices)
-  const result = await route(components, state, to, { type: 'text', id, sentAt: clock.now(), ...sealed })
+  const sentAt = clock.now()
+  const body: Record<string, CanonicalValue> = { type: 'text', id, sentAt, ...sealed }
+  if (writtenAt !== undefined && writtenAt < sentAt) body.writtenAt = writtenAt
+  const result = await route(components, state, to, body)
   return { ...result, id }
 }
 

@@ -19,7 +19,7 @@ export type HostEvent =
   | { event: 'detached', supernode: SupernodeRef, reason: string }
   | { event: 'no-supernode', retryInMs: number, reason: string }
   | { event: 'presence', user: string, status: PresenceStatus }
-  | { event: 'message', from: string, id: string, text: string, sentAt: number }
+  | { event: 'message', from: string, id: string, text: string, sentAt: number, writtenAt: number }
   | { event: 'receipt', from: string, ref: string }
   | { event: 'contact-accepted', from: string }
   | { event: 'capacity', needed: boolean }
@@ -70,7 +70,8 @@ export interface Host {
   /** Sends a signed envelope to every online device of `to`. */
   send: (to: string, body: Record<string, string | number | boolean>) => Promise<SendResult>
   /** `id` (default: random) lets the caller watch for the receipt before the send resolves: receipts can outrun the route result. */
-  sendText: (to: string, text: string, id?: string) => Promise<SendResult & { id: string }>
+  /** `writtenAt`: when the user wrote the text, if it goes out later (a queued text). */
+  sendText: (to: string, text: string, id?: string, writtenAt?: number) => Promise<SendResult & { id: string }>
   /** Asks for the presence of these users; answers arrive as 'presence' events. */
   queryPresence: (users: string[]) => void
   presenceOf: (user: string) => PresenceStatus
