@@ -12,6 +12,8 @@ export interface UdpProbeOptions {
   attempts?: number
   /** Wait after each (default 400 ms): a lost datagram or a dropping network costs attempts × this. */
   waitMs?: number
+  /** The local address to send from (default: the system's choice). */
+  bindAddress?: string
 }
 
 export type UdpProbeResult = { ok: true, rttMs: number } | { ok: false, reason: string }
@@ -24,6 +26,13 @@ export async function probeUdp (server: TransportAddress, options: UdpProbeOptio
   const transactionId = new Uint8Array(randomBytes(TRANSACTION_ID_BYTES))
   const request = encodeStunMessage({ method: METHOD.BINDING, class: 'request', transactionId, attributes: [] }, { fingerprint: true })
   const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4' })
+  if (options.bindAddress !== undefined) {
+    const bound = await new Promise<string | undefined>(resolve => {
+      socket.once('error', error => { resolve(error.message) })
+      socket.bind({ address: options.bindAddress, port: 0 }, () => { resolve(undefined) })
+    })
+    if (bound !== undefined) { socket.close(); return { ok: false, reason: `cannot send from ${options.bindAddress}: ${bound}` } }
+  }
   const started = Date.now()
   try {
     return await new Promise<UdpProbeResult>(resolve => {
