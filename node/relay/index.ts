@@ -16,6 +16,7 @@ export { startTurnServer, type StartTurnServerOptions, type RunningTurnServer, t
 export type { TcpTurnLimits, TcpTurnStats } from './tcp/tcp-edge.js'
 export { startTurnTcpBridge, type TurnTcpBridge, type TurnTcpBridgeOptions, type TurnTcpBridgeStats } from './bridge/tcp-bridge.js'
 export { probeUdp, type UdpProbeOptions, type UdpProbeResult } from './bridge/udp-probe.js'
+export { createRelayRouter, type RelayRouter, type RelayRouterOptions, type RelayRoute, type RelayAddress } from './bridge/relay-route.js'
 export {
   TurnStreamDecoder, streamFrameSize, toStreamFrame, fromStreamFrame, DEFAULT_MAX_STREAM_FRAME_BYTES, MAX_STREAM_FRAME_BYTES,
   type StreamPushResult

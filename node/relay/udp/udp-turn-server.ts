@@ -35,10 +35,10 @@ export interface StartTurnServerOptions {
   /** Honour only credentials naming an open grant (openGrant / revokeGrant). Default false. */
   requireGrant?: boolean
   /**
-   * Also take clients over TCP (TURN over TCP, RFC 8656 §2.1): at `listen` ("HOST:PORT"; default
-   * the UDP socket's host and port, port 0 picks one), within `limits`.
+   * Also take clients over TCP (TURN over TCP, RFC 8656 §2.1), on the UDP socket's host at `port`
+   * (default the UDP socket's port number; 0 picks one), within `limits`.
    */
-  tcp?: { listen?: string, limits?: TcpTurnLimits }
+  tcp?: { port?: number, limits?: TcpTurnLimits }
 }
 
 export interface UdpTurnServerStats extends TurnServerStats {
@@ -126,12 +126,12 @@ export async function startTurnServer (options: StartTurnServerOptions): Promise
 async function startTcp (
   tcp: NonNullable<StartTurnServerOptions['tcp']>, udpHost: string, udpPort: number, udp: UdpTurnEdge, server: TurnServer, log: Logger
 ): Promise<{ edge: TcpTurnEdge, port: number }> {
-  const listen = tcp.listen === undefined ? { host: udpHost, port: udpPort } : parseHostPort(tcp.listen, true)
-  if (listen === undefined) throw new TurnError('ERR_INVALID_CONFIG', `tcp.listen must be HOST:PORT, got ${JSON.stringify(tcp.listen)}`)
+  const port = tcp.port ?? udpPort
   let listener: Server | undefined
   let edge: TcpTurnEdge
   try {
-    listener = await listenTcp(listen.host, listen.port)
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TurnError('ERR_INVALID_CONFIG', `tcp.port must be a port number, got ${String(tcp.port)}`)
+    listener = await listenTcp(udpHost, port)
     edge = new TcpTurnEdge(server, listener, actions => { udp.apply(actions) }, log, tcp.limits)
   } catch (error) {
     listener?.close()
@@ -140,5 +140,5 @@ async function startTcp (
   }
   udp.streams = edge
   const address = listener.address()
-  return { edge, port: typeof address === 'object' && address !== null ? address.port : listen.port }
+  return { edge, port: typeof address === 'object' && address !== null ? address.port : port }
 }
