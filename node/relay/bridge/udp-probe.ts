@@ -28,8 +28,9 @@ export async function probeUdp (server: TransportAddress, options: UdpProbeOptio
   const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4' })
   if (options.bindAddress !== undefined) {
     const bound = await new Promise<string | undefined>(resolve => {
-      socket.once('error', error => { resolve(error.message) })
-      socket.bind({ address: options.bindAddress, port: 0 }, () => { resolve(undefined) })
+      const failed = (error: Error): void => { resolve(error.message) }
+      socket.once('error', failed)
+      socket.bind({ address: options.bindAddress, port: 0 }, () => { socket.off('error', failed); resolve(undefined) })
     })
     if (bound !== undefined) { socket.close(); return { ok: false, reason: `cannot send from ${options.bindAddress}: ${bound}` } }
   }
