@@ -3,7 +3,9 @@
 import { connect, type Socket } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startTurnTcpBridge, type TurnTcpBridge } from '../../node/relay/bridge/tcp-bridge.js'
+import { createRelayRouter } from '../../node/relay/bridge/relay-route.js'
 import { probeUdp } from '../../node/relay/bridge/udp-probe.js'
+import { recordingLogger, type LogEntry } from '../overlay/recording-logger.js'
 import { METHOD } from '../../node/relay/constants.js'
 import { issueTurnCredentials } from '../../node/relay/credentials.js'
 import type { TransportAddress } from '../../node/relay/ip.js'
@@ -170,5 +172,35 @@ describe('probeUdp', () => {
     // It asked twice.
     await silent.next()
     await silent.next()
+  })
+})
+
+describe('createRelayRouter', () => {
+  it('keeps UDP when it reaches the relay, bridges over TCP when not, remembers the answer and says it once', async () => {
+    const server = await start()
+    const entries: LogEntry[] = []
+    const router = createRelayRouter({ log: recordingLogger(entries), probe: { attempts: 2, waitMs: 50 } })
+    expect(await router.route({ host: server.address, port: server.port, tcpPort: server.tcpPort })).toEqual({ via: 'udp', host: server.address, port: server.port })
+    // No TCP port: nothing else to try, nothing probed.
+    expect(await router.route({ host: '127.0.0.1', port: 9, tcpPort: undefined })).toMatchObject({ via: 'udp', port: 9 })
+
+    // A "relay" whose UDP port never answers, but whose TCP port is the real server's.
+    const silent = new Inbox(await udpSocket())
+    const blocked = { host: '127.0.0.1', port: silent.address.port, tcpPort: server.tcpPort }
+    const first = await router.route(blocked)
+    if (first.via !== 'tcp') throw new Error('expected a TCP route')
+    bridges.push(first.bridge)
+    expect(first).toMatchObject({ host: '127.0.0.1', port: first.bridge.port })
+    const second = await router.route(blocked)
+    if (second.via === 'tcp') bridges.push(second.bridge)
+    expect(second.via).toBe('tcp')
+    // Remembered: two probes' worth of requests for the first route, none for the second.
+    await silent.next()
+    await silent.next()
+    expect(await silent.quiet(100)).toBe(true)
+    expect(entries.filter(e => e.level === 'info').map(e => e.msg)).toEqual([
+      `UDP reaches our supernode's relay at ${server.address}:${server.port}: calls use TURN over UDP`,
+      `UDP does not reach our supernode's relay (no STUN answer over UDP from 127.0.0.1:${silent.address.port} after 2 tries in 100 ms): calls use TURN over TCP to port ${String(server.tcpPort)} through a local bridge`
+    ])
   })
 })
