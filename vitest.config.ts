@@ -21,6 +21,8 @@ const INTEGRATION = [
   'test/media/media-session.test.ts',
   'test/media/native-boundary.test.ts',
   'test/media/relay.test.ts',
+  'test/media/tcp-only-call.test.ts',
+  'test/media/tcp-relay.test.ts',
   'test/media/rtp.test.ts',
   'test/media/sdp-guard.test.ts',
   'test/net/ws-transport.test.ts',

@@ -1,6 +1,8 @@
 // The node's MediaPort: opens a node-datachannel session per call (ICE through
 // our supernode's TURN relay), attaches it to the call as its media side, and
-// starts the call's audio once media flows.
+// starts the call's audio once media flows. libjuice speaks TURN over UDP only:
+// where UDP does not reach the relay, the call's ICE gets a local bridge that
+// carries its TURN traffic over TCP (relay/bridge), closed with the call.
 import type { Clock } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
 import type { Host } from '../overlay/host.js'
@@ -14,6 +16,7 @@ import type { AudioSink } from '../media/audio/sinks.js'
 import { planAudio, sinkFor, sourceFor, type CallDefaults } from './audio-choice.js'
 import type { CallProgressEvent } from './call-types.js'
 import type { CallSignaling, MediaPort } from './signaling/signaling.js'
+import { createRelayRouter, type TurnTcpBridge } from '../relay/index.js'
 import { CALL_STATS_INTERVAL_MS, MEDIA_FAILURE_GRACE_MS, PATH_SETTLE_POLL_MS, PATH_SETTLE_TIMEOUT_MS } from './constants.js'
 
 export interface CallMediaPortComponents {
@@ -34,14 +37,30 @@ export interface CallMediaPortInit {
 export function createCallMediaPort (components: CallMediaPortComponents, init: CallMediaPortInit): MediaPort {
   const { clock, log, host } = components
 
-  const iceServers = async (): Promise<MediaIceServer[]> => {
+  const router = createRelayRouter({ log, bindAddress: init.bindAddress })
+
+  /** Our relay for one call, and the TCP bridge to it when UDP does not get there (the caller closes it). */
+  const iceServers = async (): Promise<{ servers: MediaIceServer[], bridge?: TurnTcpBridge }> => {
     const turn = await host.turnCredentials().catch(() => undefined)
-    return turn === undefined ? [] : [{ hostname: turn.host, port: turn.port, username: turn.username, password: turn.password, relayType: 'TurnUdp' }]
+    if (turn === undefined) return { servers: [] }
+    const route = await router.route(turn)
+    const bridge = route.via === 'tcp' ? route.bridge : undefined
+    return { servers: [{ hostname: route.host, port: route.port, username: turn.username, password: turn.password, relayType: 'TurnUdp' }], bridge }
   }
 
   const open = async (call: Call, role: 'offerer' | 'answerer', relayOnly: boolean): Promise<MediaSession> => {
-    const servers = await iceServers()
+    const { servers, bridge } = await iceServers()
+    try {
+      return openSession(call, role, relayOnly, servers, bridge)
+    } catch (err) {
+      void bridge?.close()
+      throw err
+    }
+  }
+
+  const openSession = (call: Call, role: 'offerer' | 'answerer', relayOnly: boolean, servers: MediaIceServer[], bridge?: TurnTcpBridge): MediaSession => {
     if (relayOnly && servers.length === 0) throw new Error('relay-only call, but our supernode offers no TURN relay')
+    if (bridge !== undefined) log.debug({ callId: call.id, bridge: `${bridge.address}:${bridge.port}` }, 'call relays over TCP through a local bridge: UDP does not reach our relay')
     let media: CallMedia | undefined
     const session = createMediaSession({
       role,
@@ -59,7 +78,11 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
         }
       }
     })
-    media = new CallMedia(session, clock, relayed => { host.releaseTurn(relayed) })
+    media = new CallMedia(session, clock, relayed => {
+      host.releaseTurn(relayed)
+      // Its TCP connection closing ends the allocation on the relay as well.
+      void bridge?.close()
+    })
     call.media = media
     // The call may have ended while ICE servers were fetched: its close already ran.
     if (!call.live) void media.close()

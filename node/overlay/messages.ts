@@ -110,7 +110,9 @@ export const TurnCredentials = msg('turn-credentials', {
   port: Type.Integer({ minimum: 0, maximum: 65535 }),
   username: Type.String({ maxLength: 128 }),
   password: Type.String({ maxLength: 128 }),
-  ttlSeconds: Type.Integer({ minimum: 0, maximum: 86_400 })
+  ttlSeconds: Type.Integer({ minimum: 0, maximum: 86_400 }),
+  /** The relay's TURN-over-TCP port, when it takes clients over TCP (for hosts whose network drops UDP). */
+  tcpPort: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 }))
 })
 /** The certificates of the devices of the user asked for (the host checks them: a supernode could lie). */
 export const Located = msg('located', { id: SafeUint, devices: Type.Array(CertificateSchema, { maxItems: MAX_LOCATED_DEVICES }) })

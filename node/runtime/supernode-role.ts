@@ -68,10 +68,10 @@ export async function startSupernodeRole (options: SupernodeRoleOptions): Promis
     secret,
     // Credentials die with the host's registration: each names its host's grant (below).
     requireGrant: true,
-    allowPrivatePeers: options.relayAllowPrivate === true,
-    log: log.child({ component: 'turn' })
+    tcp: { port: 0 }, // TURN over TCP too (for hosts whose network drops UDP), on a port of its own: the overlay has ours on TCP.
+    allowPrivatePeers: options.relayAllowPrivate === true, log: log.child({ component: 'turn' })
   })
-  log.info({ turn: `${turn.address}:${turn.port}`, allowPrivatePeers: options.relayAllowPrivate === true }, 'STUN/TURN relay listening')
+  log.info({ turn: `${turn.address}:${turn.port}`, turnTcpPort: turn.tcpPort, allowPrivatePeers: options.relayAllowPrivate === true }, 'STUN/TURN relay listening')
   /** The open relay grant of each registered host that asked for credentials, by device key. */
   const grants = new Map<string, string>()
   const supernode = createSupernode({
@@ -90,7 +90,7 @@ export async function startSupernodeRole (options: SupernodeRoleOptions): Promis
           turn.openGrant(grant)
         }
         const issued = issueTurnCredentials(secret, user, TURN_CREDENTIAL_TTL_SECONDS, Date.now(), grant)
-        return { host: advertised.host, port: turn.port, username: issued.username, password: issued.password, ttlSeconds: TURN_CREDENTIAL_TTL_SECONDS }
+        return { host: advertised.host, port: turn.port, ...(turn.tcpPort === undefined ? {} : { tcpPort: turn.tcpPort }), username: issued.username, password: issued.password, ttlSeconds: TURN_CREDENTIAL_TTL_SECONDS }
       },
       revoke: (_user, device) => {
         const grant = grants.get(device)

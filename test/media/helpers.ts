@@ -19,8 +19,10 @@ export interface PairOptions {
   relayOnly?: boolean
   iceServers?: MediaIceServer[]
   /** The answerer's own, when they differ from the offerer's. */
-  answerer?: { relayOnly?: boolean, iceServers?: MediaIceServer[] }
+  answerer?: { relayOnly?: boolean, iceServers?: MediaIceServer[], bindAddress?: string }
   mediaTimeoutMs?: number
+  /** Where ICE gathers (default 127.0.0.1). */
+  bindAddress?: string
 }
 
 export interface Pair {
@@ -34,7 +36,7 @@ function side (role: 'offerer' | 'answerer', options: PairOptions): Side {
     role,
     iceServers: options.iceServers ?? [],
     relayOnly: options.relayOnly,
-    bindAddress: '127.0.0.1',
+    bindAddress: options.bindAddress ?? '127.0.0.1',
     mediaTimeoutMs: options.mediaTimeoutMs,
     log: silentLogger,
     onAudio: (payload, rtp) => { self.received.push({ payload, rtp }) },
@@ -47,7 +49,7 @@ function note (target: Side, result: { ok: boolean, reason?: string }): void {
   if (!result.ok) target.signalingErrors.push(result.reason ?? 'not ok')
 }
 
-/** Two sessions on 127.0.0.1, not yet wired: exchangeGathered() or the test hands descriptions over. */
+/** Two sessions (on 127.0.0.1 unless told), not yet wired: exchangeGathered() or the test hands descriptions over. */
 export function createPair (options: PairOptions = {}): Pair {
   return { offerer: side('offerer', options), answerer: side('answerer', { ...options, ...options.answerer }) }
 }

@@ -49,7 +49,7 @@ export async function turnCredentials (state: HostState): Promise<TurnServerCred
   if (current === undefined) return undefined
   const reply = await current.request({ t: 'turn-request', id: current.nextId() }, 'turn-credentials')
   if (!reply.available) return undefined
-  return { host: reply.host, port: reply.port, username: reply.username, password: reply.password, ttlSeconds: reply.ttlSeconds }
+  return { host: reply.host, port: reply.port, username: reply.username, password: reply.password, ttlSeconds: reply.ttlSeconds, tcpPort: reply.tcpPort }
 }
 
 export function releaseTurn (state: HostState, relayed: Array<{ ip: string, port: number }>): void {

@@ -58,7 +58,7 @@ export interface HostInit {
 
 export type SendResult = { delivered: number }
 
-export interface TurnServerCredentials { host: string, port: number, username: string, password: string, ttlSeconds: number }
+export interface TurnServerCredentials { host: string, port: number, username: string, password: string, ttlSeconds: number, tcpPort?: number }
 
 export interface Host {
   readonly supernode: SupernodeRef | undefined

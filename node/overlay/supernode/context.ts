@@ -23,7 +23,7 @@ export interface SupernodeComponents {
   /** This supernode's TURN relay; absent when it runs none. */
   turn?: {
     /** Credentials on the relay for one of its registered hosts (`device`: its device key); they work until revoke. */
-    issue: (user: string, device: string) => { host: string, port: number, username: string, password: string, ttlSeconds: number }
+    issue: (user: string, device: string) => { host: string, port: number, tcpPort?: number, username: string, password: string, ttlSeconds: number }
     /** The host left: the credentials issued to it stop working and its allocations end; how many ended. */
     revoke: (user: string, device: string) => number
     /** Ends `user`'s allocations at these relayed addresses (the host's call is over); how many ended. */

@@ -1,5 +1,5 @@
-// Ending allocations from outside the protocol: a host's call ended (releaseAllocations), a
-// host left (revokeGrant: every allocation, pending one and reservation of its grant), and the
+// Ending allocations from outside the protocol: a host's call ended (releaseAllocations), the
+// TCP connection of a client went away (releaseClient), a host left (revokeGrant: every allocation, pending one and reservation of its grant), and the
 // server closing (every socket).
 import { addressKey, canonicalIp, type TransportAddress } from '../ip.js'
 import { parseTurnUsername } from '../credentials.js'
@@ -16,6 +16,20 @@ export function releaseAllocations (ctx: TurnContext, user: string, relayed: Tra
   for (const allocation of [...ctx.table.byId.values()]) {
     if (allocation.user === user && wanted.has(addressKey(allocation.relay))) actions.push(ctx.table.remove(allocation, 'deleted'))
   }
+  return actions
+}
+
+/**
+ * Ends the allocation (or pending allocation) of the client at this transport address: over TCP
+ * the connection is the 5-tuple, and once it closes nothing can reach the client there again.
+ */
+export function releaseClient (ctx: TurnContext, client: TransportAddress): TurnAction[] {
+  const key = addressKey({ address: canonicalIp(client.address) ?? client.address, port: client.port })
+  const actions: TurnAction[] = []
+  const allocation = ctx.table.byClient.get(key)
+  if (allocation !== undefined) actions.push(ctx.table.remove(allocation, 'deleted'))
+  const pending = ctx.table.pendingByClient.get(key)
+  if (pending !== undefined) actions.push(...ctx.table.dropPending(pending, 'client connection closed'))
   return actions
 }
 

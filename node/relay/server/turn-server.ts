@@ -1,7 +1,7 @@
-// A STUN server and TURN relay (RFC 8489, RFC 8656; UDP only) as a sans-IO state machine.
+// A STUN server and TURN relay (RFC 8489, RFC 8656; clients on UDP or TCP, relaying UDP) as a sans-IO state machine.
 //
-// The edge (udp/udp-turn-server.ts) feeds it datagrams and carries out the actions it returns:
-//   handleClientPacket(from, bytes)              a datagram on the listening socket
+// The edge (udp/udp-turn-server.ts, tcp/tcp-edge.ts) feeds it datagrams and carries out the actions it returns:
+//   handleClientPacket(from, bytes)              a datagram on the listening socket, or a message on a client's TCP stream
 //   handleRelayPacket(allocationId, from, bytes) a datagram on an allocation's relay socket
 //   relayOpened / relayFailed                    the outcome of an `open-relay` action
 // Actions the server takes on its own (an allocation, reservation or pending open timing out)
@@ -52,7 +52,7 @@ import { configFrom, type TurnServerInit } from './config.js'
 import type { TurnContext } from './context.js'
 import { handlePeerData } from './peer-data.js'
 import { relayFailed, relayOpened } from './relay-open.js'
-import { closeAll, releaseAllocations, revokeGrant } from './release.js'
+import { closeAll, releaseAllocations, releaseClient, revokeGrant } from './release.js'
 import { drop, errorReply } from './replies.js'
 import { handleRequest } from './request.js'
 import { normalizeAddress } from './request-checks.js'
@@ -104,6 +104,8 @@ export interface TurnServer {
    * its ICE agent does not delete them itself). Other users' allocations are left alone.
    */
   releaseAllocations: (user: string, relayed: TransportAddress[]) => TurnAction[]
+  /** The client at `client` is gone (its TCP connection closed): its allocation ends. */
+  releaseClient: (client: TransportAddress) => TurnAction[]
   stats: () => TurnServerStats
   /** Idempotent: ends every allocation and timer; close-relay actions for every socket. */
   close: () => TurnAction[]
@@ -184,6 +186,10 @@ class StunTurnServer implements TurnServer {
 
   releaseAllocations (user: string, relayed: TransportAddress[]): TurnAction[] {
     return releaseAllocations(this.ctx, user, relayed)
+  }
+
+  releaseClient (client: TransportAddress): TurnAction[] {
+    return releaseClient(this.ctx, client)
   }
 
   openGrant (grant: string): void {

@@ -5,9 +5,18 @@ import type { Socket } from 'node:dgram'
 import type { Logger } from '../../../common/logger.js'
 import type { TurnAction } from '../server/actions.js'
 import type { TurnServer } from '../server/turn-server.js'
+import type { TransportAddress } from '../ip.js'
 import { bindRelay, closeAndWait, closeQuietly, socketAddress, type OpenRelay } from './sockets.js'
 
+/** The TCP clients (tcp/tcp-edge.ts): messages to them go on their connection, not over UDP. */
+export interface StreamClients {
+  owns: (client: TransportAddress) => boolean
+  deliver: (to: TransportAddress, bytes: Uint8Array) => boolean
+}
+
 export class UdpTurnEdge {
+  /** Set when the server also takes clients over TCP. */
+  streams: StreamClients | undefined
   private readonly relaySockets = new Map<string, Socket>()
   /** Ids of relay sockets being bound, and those of them the server has already given up. */
   private readonly opening = new Set<string>()
@@ -19,7 +28,10 @@ export class UdpTurnEdge {
   constructor (private readonly server: TurnServer, private readonly listener: Socket, private readonly log: Logger) {
     listener.on('error', error => { log.warn({ err: error.message }, 'turn: listening socket error') })
     listener.on('message', (bytes, rinfo) => {
-      this.apply(server.handleClientPacket({ address: rinfo.address, port: rinfo.port }, bytes))
+      const from = { address: rinfo.address, port: rinfo.port }
+      // A datagram must not act for the TCP client at the same address and port.
+      if (this.streams?.owns(from) === true) log.debug({ from: `${rinfo.address}:${rinfo.port}` }, 'turn: UDP datagram dropped: a TCP client has this address and port')
+      else this.apply(server.handleClientPacket(from, bytes))
     })
   }
 
@@ -32,6 +44,7 @@ export class UdpTurnEdge {
     for (const action of actions) {
       switch (action.type) {
         case 'send-to-client':
+          if (this.streams?.deliver(action.to, action.bytes) === true) break
           if (!this.closed) this.listener.send(action.bytes, action.to.port, action.to.address, this.sendFailed)
           break
         case 'send-to-peer':
