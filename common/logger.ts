@@ -31,22 +31,33 @@ export interface ProgramLogger {
   redirect: (print: ((line: string) => void) | undefined) => void
 }
 
-/** A program's logger: sentences on a terminal, pino JSON lines with `json` or when stderr is not a terminal. */
-export function createProgramLogger (level: string, name: string, options: { json: boolean, stderr?: NodeJS.WritableStream & { isTTY?: boolean } }): ProgramLogger {
+/** Where a program's pino lines go: stderr as they are, or as sentences when stderr is a terminal and JSON was not asked for. */
+export interface ProgramLogDestination {
+  stream: { write: (chunk: string) => unknown }
+  human: boolean
+  redirect: ProgramLogger['redirect']
+}
+
+export function programLogDestination (options: { json: boolean, stderr?: NodeJS.WritableStream & { isTTY?: boolean } }): ProgramLogDestination {
   const stderr = options.stderr ?? process.stderr
   if (options.json || stderr.isTTY !== true) {
-    const destination = options.stderr === undefined ? pino.destination(2) : stderr
-    return { log: pino(loggerOptions(level, name), destination) as unknown as Logger, human: false, redirect: () => {} }
+    return { stream: options.stderr === undefined ? pino.destination(2) : stderr, human: false, redirect: () => {} }
   }
   const toStderr = (line: string): void => { stderr.write(line + '\n') }
   let print = toStderr
-  const destination = {
+  const stream = {
     write (chunk: string): boolean {
       for (const line of chunk.split('\n')) if (line !== '') print(formatLogLine(line))
       return true
     }
   }
-  return { log: pino(loggerOptions(level, name), destination) as unknown as Logger, human: true, redirect: next => { print = next ?? toStderr } }
+  return { stream, human: true, redirect: next => { print = next ?? toStderr } }
+}
+
+/** A program's logger: sentences on a terminal, pino JSON lines with `json` or when stderr is not a terminal. */
+export function createProgramLogger (level: string, name: string, options: { json: boolean, stderr?: NodeJS.WritableStream & { isTTY?: boolean } }): ProgramLogger {
+  const { stream, human, redirect } = programLogDestination(options)
+  return { log: pino(loggerOptions(level, name), stream) as unknown as Logger, human, redirect }
 }
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' }

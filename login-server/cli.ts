@@ -36,12 +36,13 @@ export function loginServerCommand (): Command {
     .option('--argon2-memory <MiB>', 'argon2id memory per password hash, MiB', positiveInt('--argon2-memory'), DEFAULT_ARGON2_MEMORY_KIB / 1024)
     .option('--max-supernodes-per-address <n>', 'supernodes admitted at once per IPv4 address or IPv6 /64; more than 2 only for labs and tests on one machine', positiveInt('--max-supernodes-per-address'), DEFAULT_MAX_SUPERNODES_PER_ADDRESS)
     .option('--trust-proxy', 'take client addresses from X-Forwarded-For (only behind your own reverse proxy)', false)
-    .addOption(new Option('--log-level <level>', 'log level; logs are JSON lines on stderr').choices(LOG_LEVELS).default('info'))
+    .addOption(new Option('--log-level <level>', 'log level; logs go to stderr, as sentences on a terminal, else (or with --json) as JSON lines').choices(LOG_LEVELS).default('info'))
+    .option('--json', 'logs as JSON lines (pino) even on a terminal', false)
     .action(async (opts: {
-      listen: string, dataDir: string, certificateTtl: number, argon2Ops: number, argon2Memory: number, trustProxy: boolean, logLevel: string, maxSupernodesPerAddress: number
+      listen: string, dataDir: string, certificateTtl: number, argon2Ops: number, argon2Memory: number, trustProxy: boolean, logLevel: string, json: boolean, maxSupernodesPerAddress: number
     }) => {
-      const [{ pino }, { loggerOptions }, { startLoginServer }] = await Promise.all([
-        import('pino'), import('../common/logger.js'), import('./server.js')
+      const [{ loggerOptions, programLogDestination }, { startLoginServer }] = await Promise.all([
+        import('../common/logger.js'), import('./server.js')
       ])
       const server = await startLoginServer({
         listen: opts.listen,
@@ -50,7 +51,7 @@ export function loginServerCommand (): Command {
         argon2: { ops: opts.argon2Ops, memoryKib: opts.argon2Memory * 1024 },
         trustProxy: opts.trustProxy,
         maxSupernodesPerAddress: opts.maxSupernodesPerAddress,
-        logger: { ...loggerOptions(opts.logLevel, 'login-server'), stream: pino.destination(2) }
+        logger: { ...loggerOptions(opts.logLevel, 'login-server'), stream: programLogDestination({ json: opts.json }).stream }
       })
       process.stdout.write(`voxmesh login server listening on ${server.url}\n`)
       process.stdout.write(`public key: ${server.publicKey}${server.keyCreated ? ' (new signing key created)' : ''}\n`)

@@ -145,7 +145,8 @@ async function lockOrExplain (dataDir: string): Promise<DataDirLock> {
 function prepareRecordDir (dir: string): string {
   const path = resolvePath(dir)
   try {
-    mkdirSync(path, { recursive: true })
+    // Recordings are private: folders made here are the user's alone.
+    mkdirSync(path, { recursive: true, mode: 0o700 })
     const probe = join(path, `.voxmesh-write-check-${process.pid}`)
     writeFileSync(probe, '')
     rmSync(probe)

@@ -69,7 +69,7 @@ const STATUS_ORDER = new Map<string, number>(PRESENCE_STATUSES.map((status: Pres
 
 /**
  * `NAME  STATUS since TIME  (contact since DATE)`, online contacts first. The status time is when this
- * node saw it change ("seen since TIME" when it learned the status at its start, which may be older);
+ * node saw it change ("since TIME or earlier" when it learned the status at its start, which may be older);
  * a status it has heard nothing of (offline since before it started) has none.
  */
 export function formatContacts (contacts: ContactView[], now = Date.now()): string {
@@ -78,7 +78,7 @@ export function formatContacts (contacts: ContactView[], now = Date.now()): stri
     (STATUS_ORDER.get(a.status) ?? 9) - (STATUS_ORDER.get(b.status) ?? 9) || a.username.localeCompare(b.username))
   const status = (c: ContactView): string => c.statusSince === null
     ? c.status
-    : `${c.status} ${c.statusSinceExact ? 'since' : 'seen since'} ${formatWhen(c.statusSince, now)}`
+    : `${c.status} since ${formatWhen(c.statusSince, now)}${c.statusSinceExact ? '' : ' or earlier'}`
   const nameWidth = Math.max(...sorted.map(c => c.username.length))
   const statusWidth = Math.max(...sorted.map(c => status(c).length))
   return sorted.map(c => `${c.username.padEnd(nameWidth)}  ${status(c).padEnd(statusWidth)}  (contact since ${formatWhen(c.since, now)})`).join('\n')

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -159,6 +159,8 @@ describe('WAV parse and write', () => {
   it('WavFileWriter records 48 kHz mono 16-bit, keeps the header right as it goes, and closes once', () => {
     const path = join(dir, 'recording.wav')
     const writer = new WavFileWriter(path)
+    // A call's recording is private, whatever the umask.
+    expect(statSync(path).mode & 0o777).toBe(0o600)
     const signal = tone(440, 48000, 2, 0.5)
     // 2 s = 192000 bytes: several flushes; Float32 and Int16 frames mixed.
     for (let at = 0; at < signal.length; at += 960) {

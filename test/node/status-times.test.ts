@@ -1,5 +1,5 @@
 // The time `contacts` shows with a status: when this node saw it change, or
-// ("seen since") when it first heard it, which may be later than the change.
+// ("since TIME or earlier") when it first heard it, which may be later than the change.
 import { describe, expect, it } from 'vitest'
 import { createStatusTimes } from '../../node/runtime/status-times.js'
 

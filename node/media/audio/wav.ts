@@ -6,7 +6,7 @@
 // plain or WAVE_FORMAT_EXTENSIBLE; 8–192 kHz; 1–8 channels (averaged to mono); unknown chunks
 // skipped; a data chunk whose size overruns the file (a recording cut short) is read as far as
 // the file goes.
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs'
+import { closeSync, fchmodSync, fstatSync, openSync, readSync, writeSync } from 'node:fs'
 import { SAMPLE_RATE } from './pcm.js'
 
 export const WAV_MIN_SAMPLE_RATE = 8000
@@ -326,7 +326,9 @@ export class WavFileWriter {
 
   constructor (readonly path: string) {
     this.header = wavHeader({ sampleRate: SAMPLE_RATE, format: 'pcm', bitsPerSample: 16 }, 1, 0)
-    this.fd = openSync(path, 'w')
+    // A recording of a call is the user's alone: 0600 whatever the umask (an overwritten file too).
+    this.fd = openSync(path, 'w', 0o600)
+    fchmodSync(this.fd, 0o600)
     writeSync(this.fd, this.header, 0, this.header.length, 0)
   }
 

@@ -23,7 +23,9 @@ export function checkPeer (ctx: TurnContext, reply: Reply, peer: TransportAddres
   if (family !== relayFamily) return errorReply(ctx, reply, ERROR.PEER_ADDRESS_FAMILY_MISMATCH, `peer is IPv${family}, the relay IPv${relayFamily}`)
   const refused = ctx.peerPolicy(peer.address) ?? selfRefusal(ctx, peer)
   if (refused !== undefined) {
-    ctx.log.warn({ user: reply.auth?.user, peer: peer.address, reason: refused }, 'turn: peer refused')
+    // Routine, not an alarm: every call's ICE asks permission for the other side's LAN and loopback
+    // candidates too, and those are refused here (as is a member probing for private addresses).
+    ctx.log.debug({ user: reply.auth?.user, peer: peer.address, reason: refused }, 'turn: peer refused')
     return errorReply(ctx, reply, ERROR.FORBIDDEN, `peer ${peer.address}: ${refused}`)
   }
   return undefined
