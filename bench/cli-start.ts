@@ -59,10 +59,11 @@ async function main (): Promise<void> {
   await net.startNode('alice', [])
   await net.attached('alice')
 
+  /** [label as printed, node's arguments] */
   const commands: Array<[string, string[]]> = [
-    ['node -e 0', ['-e', '0']],
-    ['voxmesh --help', [VOXMESH_BIN, '--help']],
-    ['voxmesh status (alice\'s node running)', [VOXMESH_BIN, 'status', '--data-dir', net.dataDir('alice')]]
+    ['`node -e 0`', ['-e', '0']],
+    ['`voxmesh --help`', [VOXMESH_BIN, '--help']],
+    ['`voxmesh status` (alice\'s node running)', [VOXMESH_BIN, 'status', '--data-dir', net.dataDir('alice')]]
   ]
   const samples = commands.map((): number[] => [])
   const loadBefore = loadavg()[0] ?? 0
@@ -86,8 +87,8 @@ async function main (): Promise<void> {
     return
   }
   process.stdout.write(`${runs} runs each, interleaved; ${machine.cores} cores, load average ${machine.loadBefore} → ${machine.loadAfter}, Node ${machine.node}\n\n`)
-  process.stdout.write('| command | p50 ms | p90 ms | × node -e 0 (p50) | × node -e 0 (p90) |\n|---|---|---|---|---|\n')
-  for (const row of rows) process.stdout.write(`| \`${row.command}\` | ${row.p50} | ${row.p90} | ${row.ratioP50} | ${row.ratioP90} |\n`)
+  process.stdout.write('| command | p50 ms | p90 ms | × `node -e 0` (p50) | × `node -e 0` (p90) |\n|---|---|---|---|---|\n')
+  for (const row of rows) process.stdout.write(`| ${row.command} | ${row.p50} | ${row.p90} | ${row.ratioP50} | ${row.ratioP90} |\n`)
 }
 
 await runBench('cli-start', main, cleanup)
