@@ -123,13 +123,14 @@ const encoder = new TextEncoder()
 
 /**
  * A JSON message input from a valid `value`: as is (about one in six), structurally mutated,
- * textually twisted, byte-mutated, or plain random bytes.
+ * textually twisted, byte-mutated, or plain random bytes. `encode` is the wire form of a
+ * value (default JSON.stringify; the handshake's is canonical JSON).
  */
-export function jsonInput (rng: Rng, value: unknown): Uint8Array {
+export function jsonInput (rng: Rng, value: unknown, encode: (value: unknown) => string = JSON.stringify): Uint8Array {
   const r = rng.float()
-  if (r < 0.15) return encoder.encode(JSON.stringify(value))
-  if (r < 0.6) return encoder.encode(JSON.stringify(mutateValue(rng, value)))
-  if (r < 0.75) return encoder.encode(mutateText(rng, JSON.stringify(rng.bool() ? value : mutateValue(rng, value))))
-  if (r < 0.95) return mutateBytes(rng, encoder.encode(JSON.stringify(value)))
+  if (r < 0.15) return encoder.encode(encode(value))
+  if (r < 0.6) return encoder.encode(encode(mutateValue(rng, value)))
+  if (r < 0.75) return encoder.encode(mutateText(rng, encode(rng.bool() ? value : mutateValue(rng, value))))
+  if (r < 0.95) return mutateBytes(rng, encoder.encode(encode(value)))
   return rng.bytes(rng.length(2048))
 }
