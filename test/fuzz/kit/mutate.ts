@@ -86,7 +86,12 @@ export function mutateValue (rng: Rng, value: unknown): Json {
 
 /** JSON text of `value` with a textual twist JSON.stringify would never produce. */
 export function mutateText (rng: Rng, text: string): string {
-  switch (rng.int(0, 6)) {
+  switch (rng.int(0, 7)) {
+    case 7: {
+      // A value nested deeper than JSON.stringify can recurse (JSON.parse takes it): only as text.
+      const depth = rng.pick([1000, 12000])
+      return text.replace(/:("[^"]*"|-?\d+|true|false|null)/, `:${'['.repeat(depth)}$1${']'.repeat(depth)}`)
+    }
     case 0: return text.replace('{', `{"${rng.pick(['t', 'type', 'id', '__proto__'])}":${JSON.stringify(oddValue(rng))},`) // duplicate / prototype keys
     case 1: return text.replace(/\{"([^"]+)":/, '{"$1":null,"$1":') // the first key twice
     case 2: return '['.repeat(rng.pick([100, 5000, 20000])) + ']'.repeat(rng.bool(0.8) ? 0 : 1)
