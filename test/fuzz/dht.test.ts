@@ -10,7 +10,7 @@ import { keyFor } from '../../node/overlay/dht/ids.js'
 import { createNetwork } from '../dht/harness.js'
 import { mutateText, mutateValue } from './kit/mutate.js'
 import type { Rng } from './kit/rng.js'
-import { fuzzConfig, fuzzTimeout, jsonFixtures, runFuzz, type FuzzTarget, type Verdict } from './kit/runner.js'
+import { fuzzConfig, fuzzTimeout, heapGrowth, jsonFixtures, MAX_HEAP_GROWTH_BYTES, replayFixtures, runFuzz, type FuzzTarget, type Verdict } from './kit/runner.js'
 import { validValue } from './kit/schema-values.js'
 import { fuzzSuite } from './kit/suite.js'
 
@@ -98,8 +98,14 @@ describe('fuzz: one DHT node answering a long run of requests', () => {
     ...jsonFixtures<{ from: unknown, request: string }>()
   }
 
+  it('replays the saved failing inputs (fixtures) without a crash', async () => {
+    await replayFixtures(dhtNode)
+  })
+
   it(`answers ${config.inputs} requests; records, bytes and peers stay under their caps`, async () => {
     const report = await runFuzz(dhtNode, config)
+    const growth = heapGrowth(report)
+    if (typeof growth === 'number') expect(growth, `heap grew by ${growth} bytes along the run`).toBeLessThan(MAX_HEAP_GROWTH_BYTES)
     await network.settle()
     const stats = node.stats()
     console.log(`dht-node after the run: ${JSON.stringify(stats)}`)
