@@ -10,7 +10,7 @@ import { openSealedSdp, sealSdp } from '../../node/calls/sealed-sdp.js'
 import { checkCandidate, checkRemoteSdp, MAX_REMOTE_SDP_BYTES, splitSdpCandidates } from '../../node/media/sdp-guard.js'
 import { mutateText } from './kit/mutate.js'
 import type { Rng } from './kit/rng.js'
-import { jsonFixtures, type FuzzTarget, type Verdict } from './kit/runner.js'
+import { jsonFixtures, type Verdict } from './kit/runner.js'
 import { sdpInput } from './kit/sdp.js'
 import { fuzzSuite } from './kit/suite.js'
 

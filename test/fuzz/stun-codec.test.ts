@@ -10,7 +10,7 @@ import { longTermKey, verifyIntegrity } from '../../node/relay/stun/integrity.js
 import { decodeStunMessage, encodeStunMessage } from '../../node/relay/stun/message.js'
 import { concat, mutateBytes } from './kit/mutate.js'
 import type { Rng } from './kit/rng.js'
-import { bytesFixtures, type FuzzTarget, type Verdict } from './kit/runner.js'
+import { bytesFixtures, type Verdict } from './kit/runner.js'
 import { randomAttributes } from './kit/stun-values.js'
 import { fuzzSuite } from './kit/suite.js'
 
