@@ -21,27 +21,29 @@ import { validValue } from './kit/schema-values.js'
 /** A frame from the peer: a plaintext sealed with its session key, or raw bytes as they are. */
 interface FrameInput { sealed: boolean, bytes: Uint8Array }
 
+/** One end of a connection pair: a Connection, plus how the other end hands it frames and its close. */
+interface PairEnd extends Connection { peer?: PairEnd, deliver: (frame: Uint8Array) => void, end: (reason: string) => void }
+
 /** Two connected ends; frames are delivered at once (queued until the receiver set its handlers). */
 function connectionPair (): [Connection, Connection] {
-  const make = (name: string): Connection & { peer?: Connection & { deliver: (f: Uint8Array) => void, end: (r: string) => void }, deliver: (f: Uint8Array) => void, end: (r: string) => void } => {
+  const make = (host: number): PairEnd => {
     let handlers: ConnectionHandlers | undefined
     const queued: Uint8Array[] = []
-    const end = {
-      remoteAddress: `198.18.0.${name === 'a' ? 2 : 1}:4000`,
+    const end: PairEnd = {
+      remoteAddress: `198.18.0.${host}:4000`,
       closed: false,
-      peer: undefined as never,
-      setHandlers (h: ConnectionHandlers) { handlers = h; for (const f of queued.splice(0)) h.onFrame(f) },
-      deliver (frame: Uint8Array) { if (end.closed) return; if (handlers === undefined) queued.push(frame); else handlers.onFrame(frame) },
-      end (reason: string) { if (end.closed) return; end.closed = true; handlers?.onClose(reason) },
-      send (frame: Uint8Array) { if (!end.closed) end.peer?.deliver(frame) },
+      setHandlers (h) { handlers = h; for (const f of queued.splice(0)) h.onFrame(f) },
+      deliver (frame) { if (end.closed) return; if (handlers === undefined) queued.push(frame); else handlers.onFrame(frame) },
+      end (reason) { if (end.closed) return; (end as { closed: boolean }).closed = true; handlers?.onClose(reason) },
+      send (frame) { if (!end.closed) end.peer?.deliver(frame) },
       close (reason = 'closed') { end.end(reason); end.peer?.end(`remote closed: ${reason}`) }
     }
     return end
   }
-  const a = make('a')
-  const b = make('b')
-  a.peer = b as never
-  b.peer = a as never
+  const a = make(2)
+  const b = make(1)
+  a.peer = b
+  b.peer = a
   return [a, b]
 }
 
