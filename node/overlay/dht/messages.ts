@@ -186,7 +186,7 @@ function messageType (message: unknown): unknown {
 
 /**
  * A peer's "t" for an error message: a string cut short, anything else by its kind. Never
- * stringified whole: it can be 50 KB long, or nested deeper than JSON.stringify can recurse.
+ * stringified whole: it can be tens of KB long, or nested deeper than JSON.stringify can recurse.
  */
 function typeText (t: unknown): string {
   if (typeof t === 'string') return JSON.stringify(t.length > 32 ? `${t.slice(0, 32)}…` : t)

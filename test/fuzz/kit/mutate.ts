@@ -22,7 +22,7 @@ function nested (rng: Rng, depth: number): Json {
 }
 
 /** A value of some other type than the one at hand, with bounds and oddities. */
-export function oddValue (rng: Rng, around?: Json): Json {
+function oddValue (rng: Rng, around?: Json): Json {
   switch (rng.int(0, 9)) {
     case 0: return null
     case 1: return rng.bool()

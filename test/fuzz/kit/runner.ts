@@ -15,12 +15,12 @@ import { Rng } from './rng.js'
 export type Verdict = { ok: true } | { ok: false, reason: string }
 
 /** Longest reason accepted: a peer must not be able to make us log a novel. */
-export const MAX_REASON_CHARS = 1000
+const MAX_REASON_CHARS = 1000
 /** Heap growth allowed between the first tenth of the inputs and the end (after gc). */
 export const MAX_HEAP_GROWTH_BYTES = 24 * 1024 * 1024
 const MAX_FAILURES = 5
 
-export const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures')
+const FIXTURES = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures')
 
 export interface FuzzConfig { inputs: number, seed: number }
 
@@ -66,8 +66,8 @@ export interface FuzzReport {
 }
 
 /** A reason without its particulars, so rejections group into classes. */
-export function reasonClass (reason: string): string {
-  return reason.replace(/"[^"]*"/g, '"…"').replace(/0x[0-9a-f]+/gi, 'N').replace(/\d+/g, 'N').replace(/\/[\w/-]+/g, '/…').slice(0, 80)
+function reasonClass (reason: string): string {
+  return reason.replace(/"[^"]*"/g, '"…"').replace(/(?=[\w+/:.-]*\d)[\w+/:.-]{12,}/g, '…').replace(/0x[0-9a-f]+/gi, 'N').replace(/\d+/g, 'N').replace(/\/[\w/-]+/g, '/…').slice(0, 80)
 }
 
 function gcFunction (): (() => void) | string {
@@ -158,7 +158,7 @@ export function heapGrowth (report: FuzzReport): number | string {
 }
 
 /** Every saved failing input of `parser`, for the regression replay. */
-export function fixturesOf<I> (target: FuzzTarget<I>): Array<{ name: string, input: I }> {
+function fixturesOf<I> (target: FuzzTarget<I>): Array<{ name: string, input: I }> {
   const dir = join(FIXTURES, target.parser)
   if (!existsSync(dir)) return []
   return readdirSync(dir).sort().map(name => ({ name, input: target.load(readFileSync(join(dir, name)), name.split('.').pop() as string) }))

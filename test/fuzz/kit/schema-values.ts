@@ -38,7 +38,7 @@ function readClass (source: string, start: number): [string, number] {
 const SIMPLE_CACHE = new Map<string, Atom[] | undefined>()
 
 /** The atoms of `^(class|char)(quantifier)...$`, or undefined for anything fancier (groups, lookaheads). */
-export function simplePattern (pattern: string): Atom[] | undefined {
+function simplePattern (pattern: string): Atom[] | undefined {
   if (SIMPLE_CACHE.has(pattern)) return SIMPLE_CACHE.get(pattern)
   let atoms: Atom[] | undefined = []
   if (!pattern.startsWith('^') || !pattern.endsWith('$') || /[()|]/.test(pattern)) atoms = undefined
@@ -120,7 +120,7 @@ export function validValue (rng: Rng, schema: Schema, depth = 0): unknown {
 }
 
 /** Any JSON value, small (for Type.Unknown() fields). */
-export function anyJson (rng: Rng, depth = 0): unknown {
+function anyJson (rng: Rng, depth = 0): unknown {
   const kind = depth > 3 ? rng.int(0, 3) : rng.int(0, 5)
   switch (kind) {
     case 0: return null
