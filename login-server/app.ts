@@ -1,6 +1,6 @@
 // The login server as a fastify app, apart from any listener: tests drive it
 // with inject(), server.ts puts it on a socket.
-import Fastify, { LogController, type FastifyError, type FastifyRequest } from 'fastify'
+import Fastify, { LogController, type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { dhtIdSecretOf } from '../common/supernode-credential.js'
 import { DEFAULT_CERTIFICATE_TTL_SECONDS, DEFAULT_MAX_SUPERNODES_PER_ADDRESS, DEFAULT_RATE_LIMITS, MAX_BODY_BYTES, type RateLimits } from './constants.js'
@@ -23,6 +23,8 @@ export async function buildLoginServerApp (components: LoginServerComponents, in
     trustProxy: init.trustProxy ?? false,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // A path fastify cannot decode (a bad %-escape) gets the one error shape too, not fastify's own.
+    frameworkErrors: (_err, _request, reply) => { void (reply as FastifyReply).status(400).send(errorBody('invalid_request', 'the URL path is not valid (a bad %-escape)')) },
     // fastify's own two lines per request are replaced by one in onResponse.
     logController: new LogController({ disableRequestLogging: true })
   }).withTypeProvider<TypeBoxTypeProvider>()

@@ -106,7 +106,7 @@ function locatorProblem (sodium: Sodium, value: unknown): { reason: 'bad_fields'
   if (!isPlainObject(value)) return bad('locator is not an object')
   const keys = Object.keys(value).sort().join(',')
   if (keys !== 'deviceKey,expires,purpose,seq,supernode,user') {
-    return bad(`locator fields are [${keys}], expected [deviceKey, expires, purpose, seq, supernode, user]`)
+    return bad(`locator fields are [${keys.length > 80 ? `${keys.slice(0, 80)}…` : keys}], expected [deviceKey, expires, purpose, seq, supernode, user]`)
   }
   if (value.purpose !== LOCATOR_PURPOSE) return bad(`purpose is not "${LOCATOR_PURPOSE}"`)
   if (typeof value.user !== 'string' || !USERNAME_PATTERN.test(value.user)) return bad('user is not a valid username')
@@ -124,7 +124,9 @@ function locatorProblem (sodium: Sodium, value: unknown): { reason: 'bad_fields'
   const parsed = typeof address === 'string' ? parseHostPort(address) : undefined
   // Only the canonical spelling, so equal addresses compare equal (no "host:080").
   if (parsed === undefined || formatHostPort(parsed) !== address) {
-    return { reason: 'bad_address', message: `supernode.address ${JSON.stringify(address)} is not a canonical HOST:PORT` }
+    // Quoted short: the signer chooses it (any JSON up to the body's 12 KiB), and this message is logged.
+    const quoted = typeof address === 'string' ? JSON.stringify(address.slice(0, 64)) : `of type ${Array.isArray(address) ? 'array' : typeof address}`
+    return { reason: 'bad_address', message: `supernode.address ${quoted} is not a canonical HOST:PORT` }
   }
   return undefined
 }

@@ -38,7 +38,9 @@ export function openEnvelope (sodium: Sodium, envelope: unknown, options: Verify
   if (!opened.ok) return opened
   const { signer, body } = opened
   if ('from' in body && body.from !== signer.user) {
-    return { ok: false, reason: 'signer_mismatch', message: `body.from ${JSON.stringify(body.from)} but signed by ${signer.user}` }
+    // Quoted short: a signer chooses body.from, up to the whole body's 12 KiB, and this message is logged.
+    const from = typeof body.from === 'string' ? JSON.stringify(body.from.slice(0, 64)) : `of type ${Array.isArray(body.from) ? 'array' : typeof body.from}`
+    return { ok: false, reason: 'signer_mismatch', message: `body.from ${from} but signed by ${signer.user}` }
   }
   return { ok: true, from: { user: signer.user, deviceKey: signer.deviceKey }, body, certificate: signer }
 }

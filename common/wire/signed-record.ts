@@ -98,7 +98,8 @@ export function openSignedRecord (sodium: Sodium, record: unknown, domain: strin
 function recordShape (record: unknown): SignedRecord | string {
   if (!isPlainObject(record)) return 'record is not an object'
   const keys = Object.keys(record).sort().join(',')
-  if (keys !== 'body,certificate,sig') return `record fields are [${keys}], expected [body, certificate, sig]`
+  // Cut short: the field names are the sender's, and this sentence is logged.
+  if (keys !== 'body,certificate,sig') return `record fields are [${keys.length > 80 ? `${keys.slice(0, 80)}…` : keys}], expected [body, certificate, sig]`
   const { certificate, body, sig } = record
   if (typeof body !== 'string' || typeof sig !== 'string') return 'record needs string fields "body" and "sig"'
   if (!isPlainObject(certificate) || Object.keys(certificate).sort().join(',') !== 'body,signature' ||

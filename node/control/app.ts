@@ -3,7 +3,7 @@
 // as declared, one error shape, and a file of routes per concern.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import Fastify, {
-  LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type RawReplyDefaultExpression,
+  LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type RawReplyDefaultExpression,
   type RawRequestDefaultExpression, type RawServerDefault
 } from 'fastify'
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -38,6 +38,8 @@ export function buildControlApp (api: NodeApi, token: string, options: ControlAp
     bodyLimit: MAX_CONTROL_BODY_BYTES,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
+    // A path fastify cannot decode (a bad %-escape) gets the one error shape too, not fastify's own.
+    frameworkErrors: (_err, _request, reply) => { void (reply as FastifyReply).status(400).send(errorBody('invalid_request', 'the URL path is not valid (a bad %-escape)')) },
     // On close, cut every connection: HTTP clients keep spare idle sockets open
     // (undici reconnects one right after an aborted event stream), and a node
     // shutting down should not wait seconds for them.

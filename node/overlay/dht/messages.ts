@@ -184,6 +184,15 @@ function messageType (message: unknown): unknown {
   return typeof message === 'object' && message !== null && !Array.isArray(message) ? (message as { t?: unknown }).t : undefined
 }
 
+/**
+ * A peer's "t" for an error message: a string cut short, anything else by its kind. Never
+ * stringified whole: it can be tens of KB long, or nested deeper than JSON.stringify can recurse.
+ */
+function typeText (t: unknown): string {
+  if (typeof t === 'string') return JSON.stringify(t.length > 32 ? `${t.slice(0, 32)}…` : t)
+  return t === null ? 'null' : Array.isArray(t) ? 'an array' : t === undefined ? 'undefined' : typeof t === 'object' ? 'an object' : `a ${typeof t}`
+}
+
 function checkPeers (peers: DhtPeer[], what: string): void {
   peers.forEach((peer, i) => {
     const problem = addressProblem(peer.address)
@@ -200,7 +209,7 @@ function checkSize (message: unknown, what: string): void {
 export function parseRequest (message: unknown): DhtRequest {
   const t = messageType(message)
   if (typeof t !== 'string' || !Object.hasOwn(requestValidators, t)) {
-    fail('ERR_INVALID_MESSAGE', 'invalid request', `unknown request type ${JSON.stringify(t) ?? 'undefined'}`)
+    fail('ERR_INVALID_MESSAGE', 'invalid request', `unknown request type ${typeText(t)}`)
   }
   const what = `invalid ${t} request`
   const problem = schemaProblem(requestValidators[t as DhtRequestType], message)
@@ -224,7 +233,7 @@ export function parseResponse (request: DhtRequest, message: unknown): DhtRespon
   const expected = RESPONSE_TYPE_FOR[request.t]
   const t = messageType(message)
   if (t !== expected) {
-    fail('ERR_INVALID_MESSAGE', `invalid response to ${request.t}`, `expected type "${expected}", got ${JSON.stringify(t) ?? 'undefined'}`)
+    fail('ERR_INVALID_MESSAGE', `invalid response to ${request.t}`, `expected type "${expected}", got ${typeText(t)}`)
   }
   const what = `invalid ${expected} response`
   const problem = schemaProblem(responseValidators[expected], message)
