@@ -60,7 +60,7 @@ async function observe (nat: NatSpec, port: number): Promise<Observed> {
   }
 }
 
-const portOf = (address: string | null): number => Number(address?.split(':')[1])
+const portOf = (address: string | null | undefined): number => Number(address?.split(':')[1])
 
 describe.skipIf(unavailable !== undefined)('the lab\'s NAT routers', () => {
   beforeAll(async () => {
