@@ -39,8 +39,9 @@ export async function startVoxmeshNet (options: VoxmeshNetOptions = {}) {
   const url = (await login.waitForLine(/listening on (http:\/\/\S+)/))[1] as string
   const env = { VOXMESH_PASSWORD: TEST_PASSWORD }
 
-  const createAccount = async (user: string): Promise<void> => {
-    const result = await runCli(['account', 'create', user, '--login-server', url], env, undefined, here)
+  /** `where`: the command prefix it runs under (the login server limits new accounts per address). */
+  const createAccount = async (user: string, where = here): Promise<void> => {
+    const result = await runCli(['account', 'create', user, '--login-server', url], env, undefined, where)
     if (result.code !== 0) throw new Error(`account create ${user}: ${result.stderr}`)
   }
 

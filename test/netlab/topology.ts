@@ -1,10 +1,11 @@
 // The network lab: a small internet in network namespaces on one machine, addresses only from
 // 198.18.0.0/15 (RFC 2544's benchmarking range, routed nowhere).
 //
-//   vxlab-inet      the "internet": one bridge (br0) joining every WAN interface, 198.18.0.0/24
+//   vxlab-inet      the "internet": one bridge (br0) joining every WAN interface, 198.18.0.0/16
 //   vxlab-login     the login server, 198.18.0.2
 //   vxlab-pub1/2    two hosts with public addresses, 198.18.0.11 and .12
-//   vxlab-NAME-gw   a NAT router: wan0 on the internet (198.18.0.2x), br-lan 198.19.N.1/24
+//   vxlab-NAME-gw   a NAT router: wan0 on the internet (198.18.(20+N).1: each home in its own /24,
+//                   as the login server counts sign-ups per /24), br-lan 198.19.N.1/24
 //   vxlab-NAME-hI   host I behind it, 198.19.N.(9+I), default route via the router
 //
 // Every namespace name starts with LAB_PREFIX, so leftovers of an interrupted run are recognisable,
@@ -16,7 +17,7 @@ import { natRules, type NatKind } from './routers.js'
 
 export const LAB_PREFIX = 'vxlab-'
 export const INTERNET_NS = `${LAB_PREFIX}inet`
-const WAN_PREFIX = 24
+const WAN_PREFIX = 16
 
 export interface NatSpec {
   name: string
@@ -47,14 +48,14 @@ export const PUBLIC_HOSTS: LabHost[] = [
 ]
 
 export const NATS: NatSpec[] = [
-  { name: 'cone1', kind: 'cone', wanIp: '198.18.0.21', lan: 1, hosts: 1 },
-  { name: 'cone2', kind: 'cone', wanIp: '198.18.0.22', lan: 2, hosts: 1 },
-  { name: 'prc', kind: 'port-restricted', wanIp: '198.18.0.23', lan: 3, hosts: 1 },
-  { name: 'sym1', kind: 'symmetric', wanIp: '198.18.0.24', lan: 4, hosts: 1 },
-  { name: 'sym2', kind: 'symmetric', wanIp: '198.18.0.25', lan: 5, hosts: 1 },
-  { name: 'tcp', kind: 'tcp-only', wanIp: '198.18.0.26', lan: 6, hosts: 1 },
-  { name: 'shared', kind: 'port-restricted', wanIp: '198.18.0.27', lan: 7, hosts: 2 },
-  { name: 'short', kind: 'port-restricted', wanIp: '198.18.0.28', lan: 8, hosts: 1, udpTimeoutS: 30 }
+  { name: 'conea', kind: 'cone', wanIp: '198.18.21.1', lan: 1, hosts: 1 },
+  { name: 'coneb', kind: 'cone', wanIp: '198.18.22.1', lan: 2, hosts: 1 },
+  { name: 'prc', kind: 'port-restricted', wanIp: '198.18.23.1', lan: 3, hosts: 1 },
+  { name: 'syma', kind: 'symmetric', wanIp: '198.18.24.1', lan: 4, hosts: 1 },
+  { name: 'symb', kind: 'symmetric', wanIp: '198.18.25.1', lan: 5, hosts: 1 },
+  { name: 'tcp', kind: 'tcp-only', wanIp: '198.18.26.1', lan: 6, hosts: 1 },
+  { name: 'shared', kind: 'port-restricted', wanIp: '198.18.27.1', lan: 7, hosts: 2 },
+  { name: 'short', kind: 'port-restricted', wanIp: '198.18.28.1', lan: 8, hosts: 1, udpTimeoutS: 30 }
 ]
 
 export const routerNs = (nat: NatSpec): string => `${LAB_PREFIX}${nat.name}-gw`
