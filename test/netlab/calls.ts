@@ -19,25 +19,27 @@ export interface CallCheck {
   path?: string
   /** Answer → connected on the callee's node, ms. */
   setupMs?: number
-  /** Both ways, e.g. "cone1 hears 1000 Hz: ok, cone2 hears 400 Hz: ok". */
+  /** Both ways, short: what the caller hears / what the callee hears, e.g. "700 Hz ok / 600 Hz ok". */
   audio: string
+  /** Both ways, in words (frequency wanted, level). */
+  audioDetail: string
   audioOk: boolean
   problem?: string
 }
 
 /** What `listener`'s recording holds, against the tone `speaker` sends. */
-function hears (listener: string, speaker: string, recording: string | undefined): { ok: boolean, text: string } {
+function hears (listener: string, speaker: string, recording: string | undefined): { ok: boolean, short: string, text: string } {
   const want = toneOf(host(speaker))
-  if (recording === undefined) return { ok: false, text: `${listener} made no recording` }
+  if (recording === undefined) return { ok: false, short: 'none', text: `${listener} made no recording` }
   const wav = readWavFile(recording)
   const rate = wav.sampleRate
   // Skip the first half second (jitter buffer start-up) and the last quarter second.
   const steady = wav.samples.subarray(rate / 2, Math.max(rate / 2, wav.samples.length - rate / 4))
-  if (steady.length < rate) return { ok: false, text: `${listener} recorded ${(wav.samples.length / rate).toFixed(1)} s only` }
+  if (steady.length < rate) return { ok: false, short: 'too short', text: `${listener} recorded ${(wav.samples.length / rate).toFixed(1)} s only` }
   const hz = dominantFrequency(steady, rate)
   const dbfs = levelDbfs(steady)
   const ok = Math.abs(hz - want) <= MAX_HZ_OFF && dbfs > MIN_DBFS
-  return { ok, text: `${listener} hears ${hz.toFixed(0)} Hz (want ${want}) at ${dbfs.toFixed(0)} dBFS: ${ok ? 'ok' : 'BAD'}` }
+  return { ok, short: `${hz.toFixed(0)} Hz ${ok ? 'ok' : 'BAD'}`, text: `${listener} hears ${hz.toFixed(0)} Hz (want ${want}) at ${dbfs.toFixed(0)} dBFS: ${ok ? 'ok' : 'BAD'}` }
 }
 
 export async function checkCall (lab: LabVoxmesh, caller: string, callee: string): Promise<CallCheck> {
@@ -47,7 +49,7 @@ export async function checkCall (lab: LabVoxmesh, caller: string, callee: string
   const connected = lines.find(l => l.event === 'connected')
   if (connected === undefined) {
     const ended = lines.find(l => l.event === 'ended')
-    return { audio: '-', audioOk: false, problem: String(ended?.message ?? (result.stderr.trim() || `exit ${String(result.code)}`)) }
+    return { audio: '-', audioDetail: 'no call', audioOk: false, problem: String(ended?.message ?? (result.stderr.trim() || `exit ${String(result.code)}`)) }
   }
   const callId = connected.callId
   const endOf = async (n: typeof from): Promise<Record<string, unknown> | undefined> =>
@@ -61,7 +63,8 @@ export async function checkCall (lab: LabVoxmesh, caller: string, callee: string
   return {
     path: String(connected.path),
     setupMs: typeof answered?.setupMs === 'number' ? answered.setupMs : undefined,
-    audio: ways.map(w => w.text).join('; '),
+    audio: ways.map(w => w.short).join(' / '),
+    audioDetail: ways.map(w => w.text).join('; '),
     audioOk: ways.every(w => w.ok),
     problem: result.code === 0 ? undefined : `the call command exited ${String(result.code)}: ${result.stderr.trim()}`
   }

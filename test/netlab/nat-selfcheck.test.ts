@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitUntil } from '../helpers/wait.js'
+import { recordRow } from './results.js'
 import { createLab, destroyLab, hostsBehind, inNs, labUnavailableReason, LOGIN, NATS, PUBLIC_HOSTS, routerNs, type NatSpec } from './topology.js'
 
 const PROBE = fileURLToPath(new URL('./udp-probe.mjs', import.meta.url))
@@ -62,6 +63,19 @@ async function observe (nat: NatSpec, port: number): Promise<Observed> {
 
 const portOf = (address: string | null | undefined): number => Number(address?.split(':')[1])
 
+/** The report's words for what a router of `kind` should do, and for what one did. */
+function expectedBehaviour (kind: NatSpec['kind']): string {
+  if (kind === 'tcp-only') return 'no UDP'
+  return `${kind === 'symmetric' ? 'new port per destination' : 'one port-preserving mapping'}, unsolicited UDP ${kind === 'cone' ? 'let in' : 'dropped'}`
+}
+function observedBehaviour (seen: Observed, port: number): string {
+  const [one, two] = seen.mapped
+  if (one === null && two === null) return 'no UDP'
+  const mapping = portOf(one) !== portOf(two) ? 'new port per destination' : portOf(one) === port ? 'one port-preserving mapping' : 'one mapping, port changed'
+  const filtering = seen.fromThirdHost && seen.fromOtherPort ? 'let in' : !seen.fromThirdHost && !seen.fromOtherPort ? 'dropped' : 'let in from some'
+  return `${mapping}, unsolicited UDP ${filtering}`
+}
+
 describe.skipIf(unavailable !== undefined)('the lab\'s NAT routers', () => {
   beforeAll(async () => {
     createLab()
@@ -76,6 +90,8 @@ describe.skipIf(unavailable !== undefined)('the lab\'s NAT routers', () => {
     const port = 40_000 + nat.lan
     it(`${nat.name} (${nat.kind}) maps and filters as a ${nat.kind} NAT`, async () => {
       const seen = await observe(nat, port)
+      const [expected, observed] = [expectedBehaviour(nat.kind), observedBehaviour(seen, port)]
+      recordRow({ scenario: `NAT self-check: ${nat.name} (${nat.kind})`, expected, observed, pass: observed === expected })
       const [one, two] = seen.mapped
       if (nat.kind === 'tcp-only') {
         expect(seen.mapped, 'no UDP gets through a tcp-only router').toEqual([null, null])
