@@ -41,9 +41,14 @@ const results = join(dir, 'rows.jsonl')
 const started = Date.now()
 const code = await new Promise(resolve => {
   const child = spawn('npx', ['vitest', 'run', '--project', 'lab', ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, VOXMESH_LAB_RESULTS: results } })
+  // A SIGTERM (or a SIGINT sent to this process alone) reaches vitest, whose teardown removes the lab.
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => { child.kill(signal) })
   child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal === null ? 1 : 128)))
 })
-const rows = existsSync(results) ? readFileSync(results, 'utf8').split('\n').filter(Boolean).map(line => JSON.parse(line)) : []
+// The NAT self-check first: the scenarios mean something only on routers that behave as named.
+const selfCheckFirst = row => row.scenario.startsWith('NAT self-check') ? 0 : 1
+const rows = (existsSync(results) ? readFileSync(results, 'utf8').split('\n').filter(Boolean).map(line => JSON.parse(line)) : [])
+  .sort((a, b) => selfCheckFirst(a) - selfCheckFirst(b))
 rmSync(dir, { recursive: true, force: true })
 const seconds = Math.round((Date.now() - started) / 1000)
 

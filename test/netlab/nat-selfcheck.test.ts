@@ -66,14 +66,14 @@ const portOf = (address: string | null | undefined): number => Number(address?.s
 /** The report's words for what a router of `kind` should do, and for what one did. */
 function expectedBehaviour (kind: NatSpec['kind']): string {
   if (kind === 'tcp-only') return 'no UDP'
-  return `${kind === 'symmetric' ? 'new port per destination' : 'one port-preserving mapping'}, unsolicited UDP ${kind === 'cone' ? 'let in' : 'dropped'}`
+  return `${kind === 'symmetric' ? 'new port per destination' : 'one mapping, port kept'}; unsolicited ${kind === 'cone' ? 'let in' : 'dropped'}`
 }
 function observedBehaviour (seen: Observed, port: number): string {
   const [one, two] = seen.mapped
   if (one === null && two === null) return 'no UDP'
-  const mapping = portOf(one) !== portOf(two) ? 'new port per destination' : portOf(one) === port ? 'one port-preserving mapping' : 'one mapping, port changed'
+  const mapping = portOf(one) !== portOf(two) ? 'new port per destination' : portOf(one) === port ? 'one mapping, port kept' : 'one mapping, port changed'
   const filtering = seen.fromThirdHost && seen.fromOtherPort ? 'let in' : !seen.fromThirdHost && !seen.fromOtherPort ? 'dropped' : 'let in from some'
-  return `${mapping}, unsolicited UDP ${filtering}`
+  return `${mapping}; unsolicited ${filtering}`
 }
 
 describe.skipIf(unavailable !== undefined)('the lab\'s NAT routers', () => {

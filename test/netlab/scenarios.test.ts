@@ -72,8 +72,8 @@ describe.skipIf(unavailable !== undefined)('voxmesh in the network lab', () => {
       }
       recordRow({
         scenario: `presence + messages: ${a} ↔ ${b} (${what})`,
-        expected: 'online both ways, messages delivered both ways',
-        observed: problems.length === 0 ? 'online both ways, messages delivered both ways' : problems.join('; '),
+        expected: 'online + delivered, both ways',
+        observed: problems.length === 0 ? 'online + delivered, both ways' : problems.join('; '),
         pass: problems.length === 0
       })
       expect(problems).toEqual([])
