@@ -3,10 +3,10 @@
 // what it hears, so each recording must hold the other side's frequency.
 import { dominantFrequency, levelDbfs, readWavFile } from '../../node/index.js'
 import { inNetns, runCli } from '../helpers/processes.js'
-import { host } from './topology.js'
+import { host, PUBLIC_HOSTS } from './topology.js'
 import { toneOf, type LabVoxmesh } from './voxmesh-lab.js'
 
-const CALL_SECONDS = 4
+export const CALL_SECONDS = 4
 /** Far past a call's setup (ICE gives up well before) and its CALL_SECONDS: only a hung CLI meets it. */
 const CALL_COMMAND_TIMEOUT_MS = 90_000
 const END_WAIT_MS = 15_000
@@ -24,7 +24,19 @@ export interface CallCheck {
   /** Both ways, in words (frequency wanted, level). */
   audioDetail: string
   audioOk: boolean
+  /** Packets the supernodes' relays carried (both directions) while the call ran. */
+  relayedPackets: number
   problem?: string
+}
+
+/** The packets every supernode's relay carried so far (its `status --json` counters). */
+async function relayedSoFar (lab: LabVoxmesh): Promise<number> {
+  const counts = await Promise.all(PUBLIC_HOSTS.map(async h => {
+    const status = await lab.node(h.name).cli('status', '--json')
+    const relay = (JSON.parse(status.stdout) as { relay: { toPeer: { packets: number }, fromPeer: { packets: number } } | null }).relay
+    return (relay?.toPeer.packets ?? 0) + (relay?.fromPeer.packets ?? 0)
+  }))
+  return counts.reduce((a, b) => a + b, 0)
 }
 
 /** What `listener`'s recording holds, against the tone `speaker` sends. */
@@ -44,12 +56,13 @@ function hears (listener: string, speaker: string, recording: string | undefined
 
 export async function checkCall (lab: LabVoxmesh, caller: string, callee: string): Promise<CallCheck> {
   const [from, to] = [lab.node(caller), lab.node(callee)]
+  const relayedBefore = await relayedSoFar(lab)
   const result = await runCli(['call', callee, '--duration', String(CALL_SECONDS), '--json', '--data-dir', from.dataDir], {}, CALL_COMMAND_TIMEOUT_MS, inNetns(host(caller).ns))
   const lines = result.stdout.trim().split('\n').flatMap(line => { try { return [JSON.parse(line) as Record<string, unknown>] } catch { return [] } })
   const connected = lines.find(l => l.event === 'connected')
   if (connected === undefined) {
     const ended = lines.find(l => l.event === 'ended')
-    return { audio: '-', audioDetail: 'no call', audioOk: false, problem: String(ended?.message ?? (result.stderr.trim() || `exit ${String(result.code)}`)) }
+    return { audio: '-', audioDetail: 'no call', audioOk: false, relayedPackets: 0, problem: String(ended?.message ?? (result.stderr.trim() || `exit ${String(result.code)}`)) }
   }
   const callId = connected.callId
   const endOf = async (n: typeof from): Promise<Record<string, unknown> | undefined> =>
@@ -66,6 +79,7 @@ export async function checkCall (lab: LabVoxmesh, caller: string, callee: string
     audio: ways.map(w => w.short).join(' / '),
     audioDetail: ways.map(w => w.text).join('; '),
     audioOk: ways.every(w => w.ok),
+    relayedPackets: await relayedSoFar(lab) - relayedBefore,
     problem: result.code === 0 ? undefined : `the call command exited ${String(result.code)}: ${result.stderr.trim()}`
   }
 }

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { killAll } from '../helpers/processes.js'
 import { waitUntil } from '../helpers/wait.js'
-import { checkCall, type CallCheck } from './calls.js'
+import { CALL_SECONDS, checkCall, type CallCheck } from './calls.js'
 import { recordRow } from './results.js'
 import { createLab, destroyLab, hostsBehind, labUnavailableReason, NATS, PUBLIC_HOSTS } from './topology.js'
 import { befriend, OVERLAY_PORT, startLabVoxmesh, type LabVoxmesh } from './voxmesh-lab.js'
@@ -45,7 +45,9 @@ describe.skipIf(unavailable !== undefined)('voxmesh in the network lab', () => {
         const failed = `not promoting: the dial-back to ${nat.wanIp}:${OVERLAY_PORT} failed`
         await waitUntil(`${h.name} to log a failed dial-back`, () => stderrOf(h.name).includes(failed), ROLE_WAIT_MS, 200).catch(() => {})
         const promoted = voxmesh().node(h.name).events().some(e => e.event === 'role')
-        const logged = stderrOf(h.name).includes(failed)
+        const line = voxmesh().node(h.name).proc.stderrLines.find(l => l.includes(failed))
+        const logged = line !== undefined
+        if (logged) console.log(`${h.name} logged: ${(JSON.parse(line) as { msg: string }).msg}`)
         const observed = promoted ? 'supernode' : logged ? 'host (dial-back failed)' : 'host (no failed dial-back logged)'
         recordRow({ scenario: `promotion: ${h.name} (${nat.kind} NAT)`, expected: 'host (dial-back failed)', observed, pass: !promoted && logged })
         outcomes.push(!promoted && logged)
@@ -80,6 +82,11 @@ describe.skipIf(unavailable !== undefined)('voxmesh in the network lab', () => {
     })
   }
 
+  /**
+   * A relayed call puts its audio (~50 packets a second each way) through the relays, hundreds of packets;
+   * a direct one leaves them (almost) idle: at most a few ICE checks through a relay candidate.
+   */
+  const relayedAsExpected = (path: 'direct' | 'relay', packets: number): boolean => path === 'relay' ? packets > CALL_SECONDS * 50 : packets < 50
   const calls: Array<[string, string, 'direct' | 'relay', string]> = [
     ['conea1', 'coneb1', 'direct', 'cone ↔ cone'],
     ['conea1', 'prc1', 'direct', 'cone ↔ port-restricted'],
@@ -94,14 +101,21 @@ describe.skipIf(unavailable !== undefined)('voxmesh in the network lab', () => {
       recordRow({
         scenario: `call: ${caller} → ${callee} (${what})`,
         expected,
-        observed: check.path ?? `no connection: ${check.problem ?? '?'}`,
+        observed: check.path === undefined ? `no connection: ${check.problem ?? '?'}` : `${check.path} (relays carried ${check.relayedPackets} packets)`,
         setupMs: check.setupMs,
         audio: check.audio,
-        pass: check.problem === undefined && check.path === expected && check.audioOk
+        pass: check.problem === undefined && check.path === expected && relayedAsExpected(expected, check.relayedPackets) && check.audioOk
       })
       expect(check.problem).toBeUndefined()
       expect(check.path).toBe(expected)
+      expect(relayedAsExpected(expected, check.relayedPackets), `${check.relayedPackets} packets through the relays`).toBe(true)
       expect(check.audioOk, check.audioDetail).toBe(true)
     })
   }
+
+  it('promotion, at the end of the run: still no host behind a NAT ever became a supernode', () => {
+    const promoted = NATS.flatMap(hostsBehind).filter(h => voxmesh().node(h.name).events().some(e => e.event === 'role')).map(h => h.name)
+    recordRow({ scenario: 'promotion: NAT hosts, over the whole run', expected: 'none promoted', observed: promoted.length === 0 ? 'none promoted' : `promoted: ${promoted.join(', ')}`, pass: promoted.length === 0 })
+    expect(promoted).toEqual([])
+  })
 })
