@@ -17,7 +17,6 @@ const voxmesh = (): LabVoxmesh => {
   if (lab === undefined) throw new Error('the lab network did not start')
   return lab
 }
-const stderrOf = (name: string): string => voxmesh().node(name).proc.stderrLines.join('\n')
 const ROLE_WAIT_MS = 30_000
 const MESSAGE_WAIT_MS = 30_000
 
@@ -43,9 +42,9 @@ describe.skipIf(unavailable !== undefined)('voxmesh in the network lab', () => {
     for (const nat of NATS) {
       await Promise.all(hostsBehind(nat).map(async h => {
         const failed = `not promoting: the dial-back to ${nat.wanIp}:${OVERLAY_PORT} failed`
-        await waitUntil(`${h.name} to log a failed dial-back`, () => stderrOf(h.name).includes(failed), ROLE_WAIT_MS, 200).catch(() => {})
-        const promoted = voxmesh().node(h.name).events().some(e => e.event === 'role')
-        const line = voxmesh().node(h.name).proc.stderrLines.find(l => l.includes(failed))
+        const n = voxmesh().node(h.name)
+        const line = await waitUntil(`${h.name} to log a failed dial-back`, () => n.proc.stderrLines.find(l => l.includes(failed)), ROLE_WAIT_MS, 200).catch(() => undefined)
+        const promoted = n.events().some(e => e.event === 'role')
         const logged = line !== undefined
         if (logged) console.log(`${h.name} logged: ${(JSON.parse(line) as { msg: string }).msg}`)
         const observed = promoted ? 'supernode' : logged ? 'host (dial-back failed)' : 'host (no failed dial-back logged)'
@@ -65,11 +64,11 @@ describe.skipIf(unavailable !== undefined)('voxmesh in the network lab', () => {
     it(`presence and messages: ${a} ↔ ${b} (${what})`, async () => {
       const [na, nb] = [voxmesh().node(a), voxmesh().node(b)]
       const problems = await befriend(voxmesh(), a, b)
-      for (const [from, to, node] of [[a, b, nb], [b, a, na]] as const) {
+      for (const [sender, from, to, receiver] of [[na, a, b, nb], [nb, b, a, na]] as const) {
         const text = `hello ${to}, from ${from}`
-        const sent = await (from === a ? na : nb).cli('msg', to, text, '--json')
+        const sent = await sender.cli('msg', to, text, '--json')
         const status = sent.code === 0 ? (JSON.parse(sent.stdout) as { status: string }).status : `failed: ${sent.stderr.trim()}`
-        const got = await node.waitForEvent(e => e.event === 'message' && e.from === from && e.text === text, MESSAGE_WAIT_MS).then(() => true, () => false)
+        const got = await receiver.waitForEvent(e => e.event === 'message' && e.from === from && e.text === text, MESSAGE_WAIT_MS).then(() => true, () => false)
         if (status !== 'delivered' || !got) problems.push(`${from} → ${to}: ${status}${got ? '' : ', not received'}`)
       }
       recordRow({
