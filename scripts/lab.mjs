@@ -10,8 +10,10 @@ import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 const LAB_PREFIX = 'vxlab-'
+const VITEST = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url))
 
 function clean () {
   const names = execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' }).split('\n').map(line => line.split(' ')[0]).filter(name => name.startsWith(LAB_PREFIX))
@@ -40,7 +42,8 @@ const dir = mkdtempSync(join(tmpdir(), 'voxmesh-lab-'))
 const results = join(dir, 'rows.jsonl')
 const started = Date.now()
 const code = await new Promise(resolve => {
-  const child = spawn('npx', ['vitest', 'run', '--project', 'lab', ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, VOXMESH_LAB_RESULTS: results } })
+  // vitest itself, not through npx: a signal forwarded to npx would leave vitest running.
+  const child = spawn(process.execPath, [VITEST, 'run', '--project', 'lab', ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, VOXMESH_LAB_RESULTS: results } })
   // A SIGTERM (or a SIGINT sent to this process alone) reaches vitest, whose teardown removes the lab.
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => { child.kill(signal) })
   child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal === null ? 1 : 128)))
@@ -61,5 +64,7 @@ if (rows.length === 0) {
 const failed = rows.filter(r => !r.pass).length
 console.log(`\nnetwork lab report\n\n${table(rows)}\n`)
 console.log(`vitest exit ${code}; ${seconds} s`)
-console.log(`lab: ${rows.length - failed} passed, ${failed} failed`)
+// A test can fail (or the run be interrupted) without a failed row: then no all-clear count.
+if (code !== 0 && failed === 0) console.log(`lab: vitest failed (exit ${code}) though every recorded row passed: see its output above`)
+else console.log(`lab: ${rows.length - failed} passed, ${failed} failed`)
 process.exit(failed > 0 ? 1 : code)
