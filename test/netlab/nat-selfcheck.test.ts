@@ -110,16 +110,29 @@ describe.skipIf(unavailable !== undefined)('the lab\'s NAT routers', () => {
     })
   }
 
-  it('the short-timeout NAT expires UDP mappings after 30 s; the others keep the machine\'s defaults', () => {
-    const sysctl = (ns: string, key: string): number => Number(inNs(ns, 'sysctl', '-n', `net.netfilter.${key}`).trim())
-    for (const nat of NATS) {
-      for (const key of ['nf_conntrack_udp_timeout', 'nf_conntrack_udp_timeout_stream']) {
-        const value = sysctl(routerNs(nat), key)
-        if (nat.udpTimeoutS !== undefined) expect(value, `${nat.name} ${key}`).toBe(nat.udpTimeoutS)
-        else expect(value, `${nat.name} ${key}`).toBeGreaterThanOrEqual(30)
-      }
-    }
-    // Per namespace: another router's stream timeout is not the short one's.
-    expect(sysctl(routerNs(NATS.find(n => n.kind === 'cone') as NatSpec), 'nf_conntrack_udp_timeout_stream')).toBeGreaterThan(30)
+  it('the short-timeout NAT gives a two-way UDP stream 30 s to live; another router gives it the kernel default', async () => {
+    const short = NATS.find(n => n.udpTimeoutS !== undefined) as NatSpec & { udpTimeoutS: number }
+    const other = NATS.find(n => n.kind === 'port-restricted' && n.udpTimeoutS === undefined) as NatSpec
+    // A stream: replies both ways for over 2 s, after which conntrack gives a flow the stream timeout.
+    const lifetimes = await Promise.all([short, other].map(async nat => {
+      const port = 41_000 + nat.lan
+      const kept = probe(hostsBehind(nat)[0]?.ns as string, 'keep', String(port), first, '3000')
+      expect((await waitForLine(kept, 'kept')).replies, `${nat.name}: the reflector answered`).toBeGreaterThan(5)
+      // The kernel's own entry for the mapping, in the router's namespace: its remaining lifetime, seconds.
+      const entry = inNs(routerNs(nat), 'cat', '/proc/net/nf_conntrack').split('\n').find(l => l.includes(`sport=${port} dport=${REFLECTOR_PORT}`))
+      expect(entry, `${nat.name} has a conntrack entry for the mapping`).toMatch(/\[ASSURED\]/)
+      return Number(entry?.trim().split(/\s+/)[4])
+    }))
+    const [shortLife, otherLife] = lifetimes as [number, number]
+    const sysctl = inNs(routerNs(short), 'sysctl', '-n', 'net.netfilter.nf_conntrack_udp_timeout_stream').trim()
+    const pass = shortLife <= short.udpTimeoutS && otherLife > short.udpTimeoutS
+    recordRow({
+      scenario: `NAT self-check: ${short.name} (UDP mappings expire after ${short.udpTimeoutS} s)`,
+      expected: `stream mapping lives ≤ ${short.udpTimeoutS} s`,
+      observed: `lives ${shortLife} s (sysctl ${sysctl}); ${other.name}: ${otherLife} s`,
+      pass
+    })
+    expect(shortLife).toBeLessThanOrEqual(short.udpTimeoutS)
+    expect(otherLife, 'per-namespace: the other router keeps the kernel default').toBeGreaterThan(short.udpTimeoutS)
   })
 })

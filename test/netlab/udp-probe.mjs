@@ -7,6 +7,8 @@
 //                                then {"event":"unsolicited","from":"IP:PORT"} for any other datagram,
 //                                until stdin closes
 //   send PORT DEST               sends three datagrams from PORT to DEST (IP:PORT), then exits
+//   keep PORT TARGET MS          asks TARGET (a reflector) every 250 ms for MS ms from PORT, so the NAT
+//                                sees a two-way stream; prints {"event":"kept","replies":N}, then exits
 import { createSocket } from 'node:dgram'
 
 const MAX_RUN_MS = 60_000
@@ -59,7 +61,16 @@ if (mode === 'reflect') {
     print({ event: 'sent' })
     socket.close()
   })
+} else if (mode === 'keep') {
+  const [port, target, ms] = args
+  const { host, port: targetPort } = split(target)
+  let replies = 0
+  socket.on('message', () => { replies++ })
+  socket.bind(Number(port), () => {
+    const timer = setInterval(() => socket.send('probe', targetPort, host), 250)
+    setTimeout(() => { clearInterval(timer); print({ event: 'kept', replies }); socket.close() }, Number(ms))
+  })
 } else {
-  process.stderr.write('usage: udp-probe.mjs reflect IP PORT | client PORT TARGET... | send PORT DEST\n')
+  process.stderr.write('usage: udp-probe.mjs reflect IP PORT | client PORT TARGET... | send PORT DEST | keep PORT TARGET MS\n')
   process.exit(2)
 }
