@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { waitUntil } from '../helpers/wait.js'
 import { recordRow } from './results.js'
-import { createLab, destroyLab, hostsBehind, inNs, labUnavailableReason, LOGIN, NATS, PUBLIC_HOSTS, routerNs, type NatSpec } from './topology.js'
+import { createLab, destroyLab, hostsBehind, inNs, labUnavailableReason, LOGIN, NATS, PUBLIC_HOSTS, readSysctl, routerNs, type NatSpec } from './topology.js'
 
 const PROBE = fileURLToPath(new URL('./udp-probe.mjs', import.meta.url))
 const REFLECTOR_PORT = 3478
@@ -124,7 +124,7 @@ describe.skipIf(unavailable !== undefined)('the lab\'s NAT routers', () => {
       return Number(entry?.trim().split(/\s+/)[4])
     }))
     const [shortLife, otherLife] = lifetimes as [number, number]
-    const sysctl = inNs(routerNs(short), 'sysctl', '-n', 'net.netfilter.nf_conntrack_udp_timeout_stream').trim()
+    const sysctl = readSysctl(routerNs(short), 'net/netfilter/nf_conntrack_udp_timeout_stream')
     const pass = shortLife <= short.udpTimeoutS && otherLife > short.udpTimeoutS
     recordRow({
       scenario: `NAT self-check: ${short.name} (UDP mappings expire after ${short.udpTimeoutS} s)`,

@@ -79,6 +79,13 @@ const run = (command: string, args: string[]): string =>
   execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
 export const inNs = (ns: string, command: string, ...args: string[]): string => run('ip', ['netns', 'exec', ns, command, ...args])
 const ipIn = (ns: string, ...args: string[]): string => run('ip', ['-n', ns, ...args])
+/**
+ * Sets a sysctl of namespace `ns` (KEY like net/ipv4/ip_forward) through /proc/sys, which a process
+ * inside the namespace sees as the namespace's own; no procps needed.
+ */
+const sysctlIn = (ns: string, key: string, value: number): void => { inNs(ns, 'sh', '-c', `echo ${value} > /proc/sys/${key}`) }
+/** Reads a sysctl of namespace `ns` (KEY like net/netfilter/nf_conntrack_udp_timeout). */
+export const readSysctl = (ns: string, key: string): number => Number(inNs(ns, 'cat', `/proc/sys/${key}`).trim())
 
 /** Why the lab cannot run here (not root, no `ip netns`, no iptables), or undefined when it can. */
 export function labUnavailableReason (): string | undefined {
@@ -136,7 +143,7 @@ function buildNat (nat: NatSpec): void {
   ipIn(gw, 'link', 'add', 'br-lan', 'type', 'bridge')
   ipIn(gw, 'addr', 'add', `198.19.${nat.lan}.1/24`, 'dev', 'br-lan')
   ipIn(gw, 'link', 'set', 'br-lan', 'up')
-  inNs(gw, 'sysctl', '-qw', 'net.ipv4.ip_forward=1')
+  sysctlIn(gw, 'net/ipv4/ip_forward', 1)
   const hosts = hostsBehind(nat)
   hosts.forEach((h, i) => {
     addNamespace(h.ns)
@@ -149,8 +156,8 @@ function buildNat (nat: NatSpec): void {
   for (const rule of natRules(nat.kind, hosts[0]?.ip as string)) inNs(gw, 'iptables', '-w', ...rule)
   if (nat.udpTimeoutS !== undefined) {
     // Per-namespace sysctls on this kernel (checked by the NAT self-check): the machine's own stay as they are.
-    inNs(gw, 'sysctl', '-qw', `net.netfilter.nf_conntrack_udp_timeout=${nat.udpTimeoutS}`)
-    inNs(gw, 'sysctl', '-qw', `net.netfilter.nf_conntrack_udp_timeout_stream=${nat.udpTimeoutS}`)
+    sysctlIn(gw, 'net/netfilter/nf_conntrack_udp_timeout', nat.udpTimeoutS)
+    sysctlIn(gw, 'net/netfilter/nf_conntrack_udp_timeout_stream', nat.udpTimeoutS)
   }
 }
 
