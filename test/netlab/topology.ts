@@ -16,7 +16,7 @@ import { execFileSync } from 'node:child_process'
 import { natRules, type NatKind } from './routers.js'
 
 export const LAB_PREFIX = 'vxlab-'
-export const INTERNET_NS = `${LAB_PREFIX}inet`
+const INTERNET_NS = `${LAB_PREFIX}inet`
 const WAN_PREFIX = 16
 
 export interface NatSpec {
@@ -97,11 +97,11 @@ export function labUnavailableReason (): string | undefined {
 }
 
 /** The lab namespaces that exist now (from this run or an earlier one). */
-export function labNamespaces (): string[] {
+function labNamespaces (): string[] {
   return run('ip', ['netns', 'list']).split('\n').map(line => line.split(' ')[0] ?? '').filter(name => name.startsWith(LAB_PREFIX))
 }
 
-export const CLEAN_COMMAND = 'npm run lab -- --clean'
+const CLEAN_COMMAND = 'npm run lab -- --clean'
 
 /** Throws, naming them and the command that removes them, when an earlier run left lab namespaces behind. */
 export function assertNoLeftovers (): void {

@@ -23,11 +23,10 @@ const START_TIMEOUT_MS = 60_000
 /** Each host's tone: its own frequency, so each side of a call can be told apart. */
 export const toneOf = (h: LabHost): number => 300 + 100 * ALL_HOSTS.findIndex(other => other.name === h.name)
 
-export type LabNet = Awaited<ReturnType<typeof startVoxmeshNet>>
+type LabNet = Awaited<ReturnType<typeof startVoxmeshNet>>
 export interface LabVoxmesh {
   net: LabNet
-  /** The running node of each lab host, by host name. */
-  nodes: Map<string, NodeProcess>
+  /** The running node of the lab host named so. */
   node: (name: string) => NodeProcess
 }
 
@@ -67,7 +66,6 @@ export async function startLabVoxmesh (): Promise<LabVoxmesh> {
   }))
   return {
     net,
-    nodes,
     node: name => {
       const n = nodes.get(name)
       if (n === undefined) throw new Error(`no node on ${name}`)
