@@ -48,8 +48,13 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     projects: [
-      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: INTEGRATION } },
-      { extends: true, test: { name: 'integration', include: INTEGRATION, globalSetup: ['test/helpers/build-once.ts'] } }
+      { extends: true, test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: [...INTEGRATION, 'test/netlab/**'] } },
+      { extends: true, test: { name: 'integration', include: INTEGRATION, globalSetup: ['test/helpers/build-once.ts'] } },
+      // The network lab (`npm run lab`, root only): one lab of namespaces at a time, so one file at a time.
+      {
+        extends: true,
+        test: { name: 'lab', include: ['test/netlab/**/*.test.ts'], globalSetup: ['test/netlab/global-setup.ts'], fileParallelism: false, testTimeout: 120_000, hookTimeout: 120_000 }
+      }
     ]
   }
 })

@@ -21,8 +21,10 @@ export const VOXMESH_BIN = basename(resolve(import.meta.dirname, '../..')) === '
 /** Every child still running, whichever helper started it. */
 const running = new Set<ChildProcess>()
 
-function spawnVoxmesh (args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [VOXMESH_BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+/** `prefix`: a command the CLI runs under, e.g. `ip netns exec NS` (it must exec the rest, so signals reach the CLI). */
+function spawnVoxmesh (args: string[], env: Record<string, string>, prefix: string[] = []): ChildProcess {
+  const [command, ...rest] = [...prefix, process.execPath, VOXMESH_BIN, ...args] as [string, ...string[]]
+  const child = spawn(command, rest, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
   running.add(child)
   // 'close', not 'exit': by then stdout is drained, so every line is in.
   child.once('close', () => { running.delete(child) })
@@ -34,6 +36,8 @@ export interface Stamped { event: Record<string, unknown>, at: number, wallAt: n
 export interface ProcOptions {
   /** Its stdout and stderr are also written to this file (the demo's logs/NAME.log). */
   logFile?: string
+  /** Runs it under this command, e.g. `ip netns exec NS` (the network lab). */
+  prefix?: string[]
 }
 
 /** A long-running `voxmesh` process; with --json its stdout lines are events, each stamped on arrival. */
@@ -49,7 +53,7 @@ export class Proc {
   readonly exited: Promise<number | null>
 
   constructor (readonly name: string, args: string[], env: Record<string, string> = {}, options: ProcOptions = {}) {
-    this.child = spawnVoxmesh(args, env)
+    this.child = spawnVoxmesh(args, env, options.prefix)
     started.push(this)
     this.exited = new Promise(resolve => this.child.once('close', code => { this.wake(); resolve(code) }))
     const log = options.logFile === undefined ? undefined : createWriteStream(options.logFile)
@@ -130,16 +134,16 @@ export const started: Proc[] = []
 
 /** A long-running `voxmesh` process (a test's name for `new Proc`). */
 export type CliProcess = Proc
-export function startCli (args: string[], env: Record<string, string> = {}): CliProcess {
-  return new Proc(`voxmesh ${args.slice(0, 2).join(' ')}`, args, env)
+export function startCli (args: string[], env: Record<string, string> = {}, prefix?: string[]): CliProcess {
+  return new Proc(`voxmesh ${args.slice(0, 2).join(' ')}`, args, env, { prefix })
 }
 
 export interface CliResult { code: number | null, stdout: string, stderr: string }
 
 /** Runs a command to completion: its exit code and whole output; rejects (after SIGKILL) past `timeoutMs`. */
-export function runCli (args: string[], env: Record<string, string> = {}, timeoutMs = 20_000): Promise<CliResult> {
+export function runCli (args: string[], env: Record<string, string> = {}, timeoutMs = 20_000, prefix?: string[]): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnVoxmesh(args, env)
+    const child = spawnVoxmesh(args, env, prefix)
     let stdout = ''
     let stderr = ''
     child.stdout?.on('data', (chunk: Buffer) => { stdout += chunk.toString() })

@@ -1,6 +1,7 @@
 // A real voxmesh network on loopback for tests: a login server process and
 // `voxmesh node` processes with --json, each in its own data dir. Everything
-// it starts is killed by killAll() (test/helpers/processes.ts).
+// it starts is killed by killAll() (test/helpers/processes.ts). Each process can run
+// under a command prefix, e.g. inside a network namespace of the lab (test/netlab/).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -18,25 +19,36 @@ export interface NodeProcess {
   events: () => Array<Record<string, unknown>>
   /** Resolves with the first event matching, among those from index `from` on (past or future). */
   waitForEvent: (match: (event: Record<string, unknown>) => boolean, timeoutMs?: number, from?: number) => Promise<Record<string, unknown>>
-  /** Runs a client subcommand against this node's data dir. */
+  /** Runs a client subcommand against this node's data dir (where the node runs). */
   cli: (...args: string[]) => ReturnType<typeof runCli>
 }
 
-/** `loginServerArgs`: extra flags for the login server, e.g. the lab flags for many supernodes on one address. */
-export async function startVoxmeshNet (options: { loginServerArgs?: string[] } = {}) {
+export interface VoxmeshNetOptions {
+  /** Extra flags for the login server, e.g. the lab flags for many supernodes on one address. */
+  loginServerArgs?: string[]
+  /** The login server's --listen (default: a free port on 127.0.0.1). */
+  listen?: string
+  /** Where the login server, `account create` and (unless startNode says otherwise) the nodes run: a command prefix such as inNetns(NS). Default: here. */
+  where?: string[]
+}
+
+export async function startVoxmeshNet (options: VoxmeshNetOptions = {}) {
   const root = mkdtempSync(join(tmpdir(), 'voxmesh-net-'))
-  const login = startCli(['login-server', '--listen', '127.0.0.1:0', '--data-dir', join(root, 'login'), ...CHEAP_ARGON2, '--log-level', 'warn', ...(options.loginServerArgs ?? [])])
+  const here = options.where ?? []
+  const login = startCli(['login-server', '--listen', options.listen ?? '127.0.0.1:0', '--data-dir', join(root, 'login'), ...CHEAP_ARGON2, '--log-level', 'warn', ...(options.loginServerArgs ?? [])], {}, here)
   const url = (await login.waitForLine(/listening on (http:\/\/\S+)/))[1] as string
   const env = { VOXMESH_PASSWORD: TEST_PASSWORD }
 
-  const createAccount = async (user: string): Promise<void> => {
-    const result = await runCli(['account', 'create', user, '--login-server', url], env)
+  /** `where`: the command prefix it runs under (the login server limits new accounts per address). */
+  const createAccount = async (user: string, where = here): Promise<void> => {
+    const result = await runCli(['account', 'create', user, '--login-server', url], env, undefined, where)
     if (result.code !== 0) throw new Error(`account create ${user}: ${result.stderr}`)
   }
 
-  const startNode = async (user: string, args: string[] = []): Promise<NodeProcess> => {
+  /** `where`: the command prefix this node (and its client commands) run under. */
+  const startNode = async (user: string, args: string[] = [], where = here): Promise<NodeProcess> => {
     const dataDir = join(root, user)
-    const proc = startCli(['node', '--user', user, '--login-server', url, '--data-dir', dataDir, '--json', ...args], env)
+    const proc = startCli(['node', '--user', user, '--login-server', url, '--data-dir', dataDir, '--json', ...args], env, where)
     const events = (): Array<Record<string, unknown>> => proc.stdoutLines.flatMap(line => {
       try { return [JSON.parse(line) as Record<string, unknown>] } catch { return [] }
     })
@@ -53,7 +65,7 @@ export async function startVoxmeshNet (options: { loginServerArgs?: string[] } =
           return found
         },
         timeoutMs, 50),
-      cli: (...cliArgs) => runCli([...cliArgs, '--data-dir', dataDir])
+      cli: async (...cliArgs) => await runCli([...cliArgs, '--data-dir', dataDir], {}, undefined, where)
     }
     await node.waitForEvent(e => e.event === 'ready')
     return node

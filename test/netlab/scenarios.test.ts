@@ -1,0 +1,120 @@
+// voxmesh on the lab's small internet (topology.ts): promotion, presence and messages across
+// NATs, and calls with audio checked both ways. Each test records its report row(s) (results.ts)
+// before it asserts. One lab and one voxmesh network for the whole file.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { killAll } from '../helpers/processes.js'
+import { waitUntil } from '../helpers/wait.js'
+import { CALL_SECONDS, checkCall, type CallCheck } from './calls.js'
+import { recordRow } from './results.js'
+import { createLab, destroyLab, hostsBehind, labUnavailableReason, NATS, PUBLIC_HOSTS } from './topology.js'
+import { befriend, OVERLAY_PORT, startLabVoxmesh, type LabVoxmesh } from './voxmesh-lab.js'
+
+const unavailable = labUnavailableReason()
+if (unavailable !== undefined) console.warn(`network lab SKIPPED: ${unavailable}`)
+
+let lab: LabVoxmesh | undefined
+const voxmesh = (): LabVoxmesh => {
+  if (lab === undefined) throw new Error('the lab network did not start')
+  return lab
+}
+const ROLE_WAIT_MS = 30_000
+const MESSAGE_WAIT_MS = 30_000
+
+describe.skipIf(unavailable !== undefined)('voxmesh in the network lab', () => {
+  beforeAll(async () => {
+    createLab()
+    lab = await startLabVoxmesh()
+  }, 180_000)
+  afterAll(async () => {
+    await killAll()
+    destroyLab()
+    lab?.net.cleanup()
+  })
+
+  it('promotion: the public hosts become supernodes; no host behind a NAT does, and each logs that the dial-back failed', async () => {
+    const outcomes: boolean[] = []
+    for (const h of PUBLIC_HOSTS) {
+      const role = voxmesh().node(h.name).events().find(e => e.event === 'role')
+      const ok = role?.role === 'supernode'
+      recordRow({ scenario: `promotion: ${h.name} (public)`, expected: 'supernode', observed: String(role?.role ?? 'host'), pass: ok })
+      outcomes.push(ok)
+    }
+    for (const nat of NATS) {
+      await Promise.all(hostsBehind(nat).map(async h => {
+        const failed = `not promoting: the dial-back to ${nat.wanIp}:${OVERLAY_PORT} failed`
+        const n = voxmesh().node(h.name)
+        const line = await waitUntil(`${h.name} to log a failed dial-back`, () => n.proc.stderrLines.find(l => l.includes(failed)), ROLE_WAIT_MS, 200).catch(() => undefined)
+        const promoted = n.events().some(e => e.event === 'role')
+        const logged = line !== undefined
+        if (logged) console.log(`${h.name} logged: ${(JSON.parse(line) as { msg: string }).msg}`)
+        const observed = promoted ? 'supernode' : logged ? 'host (dial-back failed)' : 'host (no failed dial-back logged)'
+        recordRow({ scenario: `promotion: ${h.name} (${nat.kind} NAT)`, expected: 'host (dial-back failed)', observed, pass: !promoted && logged })
+        outcomes.push(!promoted && logged)
+      }))
+    }
+    expect(outcomes.every(Boolean), 'every promotion row passes (see the rows above)').toBe(true)
+  })
+
+  const presencePairs: Array<[string, string, string]> = [
+    ['conea1', 'syma1', 'cone ↔ symmetric'],
+    ['prc1', 'symb1', 'port-restricted ↔ symmetric'],
+    ['tcp1', 'coneb1', 'tcp-only ↔ cone']
+  ]
+  for (const [a, b, what] of presencePairs) {
+    it(`presence and messages: ${a} ↔ ${b} (${what})`, async () => {
+      const [na, nb] = [voxmesh().node(a), voxmesh().node(b)]
+      const problems = await befriend(voxmesh(), a, b)
+      for (const [sender, from, to, receiver] of [[na, a, b, nb], [nb, b, a, na]] as const) {
+        const text = `hello ${to}, from ${from}`
+        const sent = await sender.cli('msg', to, text, '--json')
+        const status = sent.code === 0 ? (JSON.parse(sent.stdout) as { status: string }).status : `failed: ${sent.stderr.trim()}`
+        const got = await receiver.waitForEvent(e => e.event === 'message' && e.from === from && e.text === text, MESSAGE_WAIT_MS).then(() => true, () => false)
+        if (status !== 'delivered' || !got) problems.push(`${from} → ${to}: ${status}${got ? '' : ', not received'}`)
+      }
+      recordRow({
+        scenario: `presence + messages: ${a} ↔ ${b} (${what})`,
+        expected: 'online + delivered, both ways',
+        observed: problems.length === 0 ? 'online + delivered, both ways' : problems.join('; '),
+        pass: problems.length === 0
+      })
+      expect(problems).toEqual([])
+    })
+  }
+
+  /**
+   * A relayed call puts its audio (~50 packets a second each way) through the relays, hundreds of packets;
+   * a direct one leaves them (almost) idle: at most a few ICE checks through a relay candidate.
+   */
+  const relayedAsExpected = (path: 'direct' | 'relay', packets: number): boolean => path === 'relay' ? packets > CALL_SECONDS * 50 : packets < 50
+  const calls: Array<[string, string, 'direct' | 'relay', string]> = [
+    ['conea1', 'coneb1', 'direct', 'cone ↔ cone'],
+    ['conea1', 'prc1', 'direct', 'cone ↔ port-restricted'],
+    ['syma1', 'symb1', 'relay', 'symmetric ↔ symmetric'],
+    ['shared1', 'shared2', 'direct', 'two hosts behind the same NAT']
+  ]
+  for (const [caller, callee, expected, what] of calls) {
+    it(`call: ${caller} → ${callee} (${what}) connects ${expected}, audio heard both ways`, async () => {
+      // Only contacts can be called: made first, outside the call's figures.
+      expect(await befriend(voxmesh(), caller, callee)).toEqual([])
+      const check: CallCheck = await checkCall(voxmesh(), caller, callee)
+      recordRow({
+        scenario: `call: ${caller} → ${callee} (${what})`,
+        expected,
+        observed: check.path === undefined ? `no connection: ${check.problem ?? '?'}` : `${check.path} (relays carried ${check.relayedPackets} packets)`,
+        setupMs: check.setupMs,
+        audio: check.audio,
+        pass: check.problem === undefined && check.path === expected && relayedAsExpected(expected, check.relayedPackets) && check.audioOk
+      })
+      expect(check.problem).toBeUndefined()
+      expect(check.path).toBe(expected)
+      expect(relayedAsExpected(expected, check.relayedPackets), `${check.relayedPackets} packets through the relays`).toBe(true)
+      expect(check.audioOk, check.audioDetail).toBe(true)
+    })
+  }
+
+  it('promotion, at the end of the run: still no host behind a NAT ever became a supernode', () => {
+    const promoted = NATS.flatMap(hostsBehind).filter(h => voxmesh().node(h.name).events().some(e => e.event === 'role')).map(h => h.name)
+    recordRow({ scenario: 'promotion: NAT hosts, over the whole run', expected: 'none promoted', observed: promoted.length === 0 ? 'none promoted' : `promoted: ${promoted.join(', ')}`, pass: promoted.length === 0 })
+    expect(promoted).toEqual([])
+  })
+})
