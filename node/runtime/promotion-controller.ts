@@ -10,6 +10,7 @@ import type { SupernodeRole } from './supernode-role.js'
 import { decidePromotion, type PromotionThresholds } from './promotion.js'
 import { DEMOTE_AFTER_FAILED_CHECKS, PROMOTION_CHECK_MS } from './defaults.js'
 import type { Role } from './api.js'
+import { DIALBACK_FAILED } from '../../common/dialback.js'
 
 /** How long a demoted supernode keeps serving, so its hand-off reaches its hosts first. */
 const DEMOTE_CLOSE_DELAY_MS = 1000
@@ -68,7 +69,9 @@ export function createPromotionController (components: PromotionComponents, init
     if (!outcome.listed && init.mode === 'auto') {
       supernode = undefined
       candidate.close()
-      log.info({ advertise: init.advertise }, `not promoting: ${outcome.unreachable ? 'the dial-back to our advertised address failed' : 'the login server refused'}: ${outcome.reason}`)
+      log.info({ advertise: init.advertise, reason: outcome.reason }, outcome.unreachable
+        ? `not promoting: the dial-back to ${init.advertise ?? '?'} failed${unreachableHint(outcome.reason)}`
+        : `not promoting: the login server refused: ${outcome.reason}`)
       return false
     }
     if (!outcome.listed) log.warn({ advertise: init.advertise }, `running as a supernode, but the login server does not list us yet: ${outcome.reason}`)
@@ -105,7 +108,7 @@ export function createPromotionController (components: PromotionComponents, init
       if (!networkEmpty && components.attached()) {
         const reachable = await components.checkReachable().catch((err: Error) => ({ ok: false, reason: err.message }))
         if (!reachable.ok) {
-          log.info({ advertise: init.advertise }, `not promoting: the dial-back to ${init.advertise ?? '?'} failed: ${reachable.reason ?? 'no answer'}`)
+          log.info({ advertise: init.advertise, reason: reachable.reason }, `not promoting: the dial-back to ${init.advertise ?? '?'} failed${unreachableHint(reachable.reason)}`)
           return
         }
       }
@@ -136,4 +139,13 @@ export function createPromotionController (components: PromotionComponents, init
       if (timer !== undefined) clock.clearTimeout(timer)
     }
   }
+}
+
+/**
+ * What a failed dial-back means for the user. The dialer answers every failure alike (DIALBACK_FAILED: it
+ * tells nobody what it found at an address), so that answer adds nothing; any other reason is ours.
+ */
+function unreachableHint (reason: string | undefined): string {
+  if (reason === undefined || reason === DIALBACK_FAILED) return ': nothing outside reaches that address (a NAT or a firewall in the way?)'
+  return `: ${reason}`
 }
