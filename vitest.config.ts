@@ -16,7 +16,6 @@ const INTEGRATION = [
   'test/control/cli-start.test.ts',
   'test/control/cli.test.ts',
   'test/control/control-file.test.ts',
-  'test/fuzz/native-sdp.test.ts',
   'test/login-server/cli.test.ts',
   'test/login-server/supernodes.test.ts',
   'test/media/media-session.test.ts',
