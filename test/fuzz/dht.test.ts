@@ -10,9 +10,9 @@ import { keyFor } from '../../node/overlay/dht/ids.js'
 import { createNetwork } from '../dht/harness.js'
 import { mutateText, mutateValue } from './kit/mutate.js'
 import type { Rng } from './kit/rng.js'
-import { fuzzConfig, fuzzTimeout, heapGrowth, jsonFixtures, MAX_HEAP_GROWTH_BYTES, replayFixtures, runFuzz, type FuzzTarget, type Verdict } from './kit/runner.js'
+import { fuzzConfig, fuzzTimeout, jsonFixtures, replayFixtures, runFuzz, type FuzzTarget, type Verdict } from './kit/runner.js'
 import { validValue } from './kit/schema-values.js'
-import { fuzzSuite } from './kit/suite.js'
+import { expectHeapFlat, fuzzSuite } from './kit/suite.js'
 
 type Schema = Record<string, unknown>
 const REQUESTS = DhtRequestSchema.anyOf as unknown as Schema[]
@@ -104,8 +104,7 @@ describe('fuzz: one DHT node answering a long run of requests', () => {
 
   it(`answers ${config.inputs} requests; records, bytes and peers stay under their caps`, async () => {
     const report = await runFuzz(dhtNode, config)
-    const growth = heapGrowth(report)
-    if (typeof growth === 'number') expect(growth, `heap grew by ${growth} bytes along the run`).toBeLessThan(MAX_HEAP_GROWTH_BYTES)
+    expectHeapFlat(report)
     await network.settle()
     const stats = node.stats()
     console.log(`dht-node after the run: ${JSON.stringify(stats)}`)

@@ -17,7 +17,8 @@ import { seededRandomBytes } from '../helpers/random.js'
 import { RELAY_IP, REALM, SECRET, TestClient, type Harness } from '../turn/helpers.js'
 import { mutateBytes } from './kit/mutate.js'
 import type { Rng } from './kit/rng.js'
-import { fuzzConfig, fuzzTimeout, heapGrowth, MAX_HEAP_GROWTH_BYTES, replayFixtures, runFuzz, type FuzzTarget, type Verdict } from './kit/runner.js'
+import { fuzzConfig, fuzzTimeout, replayFixtures, runFuzz, type FuzzTarget, type Verdict } from './kit/runner.js'
+import { expectHeapFlat } from './kit/suite.js'
 import { address, randomAttributes } from './kit/stun-values.js'
 
 const QUOTAS = { maxAllocations: 12, maxAllocationsPerUser: 4, maxAllocationsPerAddress: 3, maxPermissions: 6, maxChannels: 6 }
@@ -136,8 +137,7 @@ describe('fuzz: one TURN server over a long run of packets', () => {
 
   it(`serves ${config.inputs} packets; allocations, permissions and channels stay within their quotas`, async () => {
     const report = await runFuzz(target, config)
-    const growth = heapGrowth(report)
-    if (typeof growth === 'number') expect(growth, `heap grew by ${growth} bytes along the run`).toBeLessThan(MAX_HEAP_GROWTH_BYTES)
+    expectHeapFlat(report)
     const stats = server.stats()
     console.log(`turn-server after the run: ${stats.allocations} allocations (${stats.allocationsCreated} created), ${stats.pendingAllocations} pending, ${stats.reservations} reservations, ` +
       `${stats.successResponses} successes, dropped ${JSON.stringify(stats.dropped)}`)
