@@ -78,8 +78,10 @@ export function createCallService (components: CallServiceComponents, init: Call
       case 'ended':
         // The recording is complete only once the call's media side has closed.
         void call.close().then(() => {
-          const recording = (call.media as CallMedia | undefined)?.recording
-          emit({ event: 'call-ended', callId: event.callId, peer: event.peer, reason: event.reason, message: event.message, durationMs: event.durationMs, recording })
+          const media = call.media as CallMedia | undefined
+          const a = media?.audio?.stats()
+          const audio = a === undefined ? undefined : { framesSent: a.framesSent, framesReceived: a.framesReceived, framesLost: a.framesLost, framesConcealed: a.framesConcealed }
+          emit({ event: 'call-ended', callId: event.callId, peer: event.peer, reason: event.reason, message: event.message, durationMs: event.durationMs, recording: media?.recording, audio })
         })
     }
   }

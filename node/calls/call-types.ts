@@ -50,6 +50,16 @@ export interface CallInfo {
   stats?: CallStats
 }
 
+/** A finished call's audio, both directions as this side saw them (20 ms frames). */
+export interface CallAudioSummary {
+  framesSent: number
+  framesReceived: number
+  /** Frames the other side sent that never arrived (sequence gaps). */
+  framesLost: number
+  /** Frames made up by concealment (lost, late, or not yet there when due). */
+  framesConcealed: number
+}
+
 /** A call's progress, as NodeEvent carries it (one JSON object per line with --json). */
 export type CallProgressEvent =
   | { event: 'call-incoming', callId: string, from: string }
@@ -57,5 +67,6 @@ export type CallProgressEvent =
   /** `relay` names the relaying supernode (user@address) when path is relay. */
   | { event: 'call-connected', callId: string, peer: string, path: CallPath, relay?: string, setupMs: number }
   | { event: 'call-stats', callId: string } & CallStats
-  | { event: 'call-ended', callId: string, peer: string, reason: string, message: string, durationMs: number, recording?: string }
+  /** `audio`: what the call's audio did, when it had any. */
+  | { event: 'call-ended', callId: string, peer: string, reason: string, message: string, durationMs: number, recording?: string, audio?: CallAudioSummary }
 

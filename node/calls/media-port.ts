@@ -100,6 +100,7 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
     if (media.closed) return
     const path = stats.path === 'relay' ? 'relay' : 'direct'
     const relay = path === 'relay' ? relayName(stats.localCandidateType === 'relay') : undefined
+    log.info({ callId: call.id, path, pair: stats.selectedPair }, `call media connected ${path}: ${stats.selectedPair ?? 'no selected pair yet'}`)
     components.signaling().mediaConnected(call.id, { path, relay })
     let opened: { source?: AudioSource, sink?: AudioSink } = {}
     try {

@@ -121,6 +121,10 @@ describe('voice calls with real audio', () => {
     expect(stats?.packetsReceived).toBeGreaterThan(0)
     expect(ended.reason).toBe('hangup')
     checkRecording(ended.recording, CALL_SECONDS)
+    // The callee's summary of the call's audio: ~50 frames a second each way, none lost on loopback.
+    expect(ended.audio?.framesReceived).toBeGreaterThan((CALL_SECONDS - 1) * 50)
+    expect(ended.audio?.framesSent).toBeGreaterThan((CALL_SECONDS - 1) * 50)
+    expect(ended.audio?.framesLost).toBe(0)
   })
 })
 
