@@ -50,8 +50,16 @@ export interface CallInfo {
   stats?: CallStats
 }
 
-/** A finished call's audio, both directions as this side saw them (20 ms frames). */
-export interface CallAudioSummary {
+/** A finished call's media as this side saw it: its final path and its audio (20 ms frames). */
+export interface CallMediaSummary {
+  /**
+   * The path the media took at the end. ICE can connect on one pair and move to a better one it
+   * nominates a moment later (up to ~2 s: libjuice's nomination timeout), so this can differ from
+   * call-connected's path.
+   */
+  path: CallPath | 'unknown'
+  /** The selected candidate pair at the end, e.g. "host 10.0.0.2:5000 -> srflx 203.0.113.7:6000". */
+  selectedPair?: string
   framesSent: number
   framesReceived: number
   /** Frames the other side sent that never arrived (sequence gaps). */
@@ -67,6 +75,6 @@ export type CallProgressEvent =
   /** `relay` names the relaying supernode (user@address) when path is relay. */
   | { event: 'call-connected', callId: string, peer: string, path: CallPath, relay?: string, setupMs: number }
   | { event: 'call-stats', callId: string } & CallStats
-  /** `audio`: what the call's audio did, when it had any. */
-  | { event: 'call-ended', callId: string, peer: string, reason: string, message: string, durationMs: number, recording?: string, audio?: CallAudioSummary }
+  /** `media`: the path the call ended on and what its audio did, when it had any. */
+  | { event: 'call-ended', callId: string, peer: string, reason: string, message: string, durationMs: number, recording?: string, media?: CallMediaSummary }
 
