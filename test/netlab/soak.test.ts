@@ -27,6 +27,7 @@ const WARMUP_SECONDS = Math.min(60, SOAK_SECONDS / 3)
  * pass this within the soak's calls per node.
  */
 const MAX_GROWTH_MIB = 32
+const RSS_TREND_MS = 30_000
 /**
  * Frames lost (never arrived) per lane. The lab's links lose nothing themselves: a loss means a path
  * that broke for a while or a process that fell behind, and more than 1 % is heard as broken audio.
@@ -84,6 +85,9 @@ describe.skipIf(unavailable !== undefined)('soak: short calls between lab hosts'
     const rssStart = sampleRss()
     let rssWarm = rssStart
     const warmTimer = setTimeout(() => { rssWarm = sampleRss() }, WARMUP_SECONDS * 1000)
+    // The trend between, printed: a slow leak shows as a steady climb the end sample alone could hide.
+    const trend: Array<Map<string, number | undefined>> = []
+    const trendTimer = setInterval(() => { trend.push(sampleRss()) }, RSS_TREND_MS)
     const started = Date.now()
     const deadline = started + SOAK_SECONDS * 1000
     let n = 0
@@ -97,6 +101,7 @@ describe.skipIf(unavailable !== undefined)('soak: short calls between lab hosts'
       }
     }))
     clearTimeout(warmTimer)
+    clearInterval(trendTimer)
     const rssEnd = sampleRss()
     const seconds = Math.round((Date.now() - started) / 1000)
 
@@ -132,8 +137,11 @@ describe.skipIf(unavailable !== undefined)('soak: short calls between lab hosts'
     for (const t of tallies.values()) console.log(`  ${t.lane}: ${describeTally(t)}; setup median ${String(median(t.setupMs))} ms`)
     for (const t of tallies.values()) for (const p of t.problems) console.log(`  problem (${t.lane}): ${p}`)
     for (const t of tallies.values()) for (const m of t.moved) console.log(`  moved (${t.lane}): ${m}`)
-    console.log('  RSS, MiB (start / after warm-up / end):')
-    for (const g of growth) console.log(`    ${g.name.padEnd(8)} ${[g.start, g.warm, g.end].map(v => v === undefined ? 'gone' : mib(v)).join(' / ')}`)
+    console.log(`  RSS, MiB (start / after warm-up / end; every ${RSS_TREND_MS / 1000} s in between):`)
+    for (const g of growth) {
+      const between = trend.map(sample => { const v = sample.get(g.name); return v === undefined ? 'gone' : mib(v) }).join(' ')
+      console.log(`    ${g.name.padEnd(8)} ${[g.start, g.warm, g.end].map(v => v === undefined ? 'gone' : mib(v)).join(' / ')}   [${between}]`)
+    }
 
     expect([...tallies.values()].flatMap(t => t.problems)).toEqual([])
     expect(lossy).toEqual([])
