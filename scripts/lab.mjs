@@ -1,7 +1,12 @@
-// `npm run lab`: the network lab (test/netlab/, root only). Runs the vitest project `lab`, then
-// prints the report table from the rows its tests recorded: scenario, expected path, observed
-// path, setup ms, audio check both ways, verdict. Exits non-zero when vitest failed or any row
-// failed. Arguments go to vitest (e.g. `npm run lab -- -t presence`).
+// `npm run lab`: the network lab (test/netlab/, root only). Runs the vitest project `lab`, then the
+// fuzz suite at 100,000 inputs per parser (lab-fuzz.mjs; `--no-fuzz` or VOXMESH_LAB_NO_FUZZ=1
+// skips it), then prints the report table from the rows both recorded: scenario, expected path,
+// observed path, setup ms, audio check both ways, verdict. Exits non-zero when vitest failed or
+// any row failed. Other arguments go to vitest (e.g. `npm run lab -- -t presence`).
+//
+// Where the lab cannot run (not root, no `ip netns`) its tests skip and the reason is printed; the
+// run exits 0, except under CI (CI set, and not "false" or "0"): CI must never pass a lab that did
+// not run.
 //
 // `npm run lab -- --clean` removes what an interrupted run left behind: every network namespace
 // whose name starts with the lab's prefix (LAB_PREFIX in test/netlab/topology.ts), after killing
@@ -11,6 +16,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { runLabFuzz } from './lab-fuzz.mjs'
 
 const LAB_PREFIX = 'vxlab-'
 const VITEST = fileURLToPath(new URL('../node_modules/vitest/vitest.mjs', import.meta.url))
@@ -38,33 +44,55 @@ if (process.argv.includes('--clean')) {
   process.exit(0)
 }
 
+const flag = value => value !== undefined && value !== '' && value !== '0' && value !== 'false'
+const inCi = flag(process.env.CI)
+const fuzz = !process.argv.includes('--no-fuzz') && !flag(process.env.VOXMESH_LAB_NO_FUZZ)
+const vitestArgs = process.argv.slice(2).filter(arg => arg !== '--no-fuzz')
+
 const dir = mkdtempSync(join(tmpdir(), 'voxmesh-lab-'))
 const results = join(dir, 'rows.jsonl')
+// test/netlab/global-setup.ts writes why the lab cannot run here, if it cannot.
+const skipFile = join(dir, 'skipped.txt')
+let current
+// A SIGTERM (or a SIGINT sent to this process alone) reaches vitest, whose teardown removes the lab.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => { current?.kill(signal) })
 const started = Date.now()
 const code = await new Promise(resolve => {
   // vitest itself, not through npx: a signal forwarded to npx would leave vitest running.
-  const child = spawn(process.execPath, [VITEST, 'run', '--project', 'lab', ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, VOXMESH_LAB_RESULTS: results } })
-  // A SIGTERM (or a SIGINT sent to this process alone) reaches vitest, whose teardown removes the lab.
-  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => { child.kill(signal) })
-  child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal === null ? 1 : 128)))
+  current = spawn(process.execPath, [VITEST, 'run', '--project', 'lab', ...vitestArgs], { stdio: 'inherit', env: { ...process.env, VOXMESH_LAB_RESULTS: results, VOXMESH_LAB_SKIP_FILE: skipFile } })
+  current.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal === null ? 1 : 128)))
 })
+const skipped = existsSync(skipFile) ? readFileSync(skipFile, 'utf8').trim() : undefined
+const labSeconds = Math.round((Date.now() - started) / 1000)
 // The NAT self-check first: the scenarios mean something only on routers that behave as named.
 const selfCheckFirst = row => row.scenario.startsWith('NAT self-check') ? 0 : 1
 const rows = (existsSync(results) ? readFileSync(results, 'utf8').split('\n').filter(Boolean).map(line => JSON.parse(line)) : [])
   .sort((a, b) => selfCheckFirst(a) - selfCheckFirst(b))
-rmSync(dir, { recursive: true, force: true })
-const seconds = Math.round((Date.now() - started) / 1000)
 
-if (rows.length === 0) {
-  console.log(code === 0
-    ? `\nnetwork lab: no scenario ran (SKIPPED: the reason is printed above), ${seconds} s`
-    : `\nnetwork lab: FAILED before any scenario recorded a row (vitest exit ${code}), ${seconds} s`)
-  process.exit(code)
+if (skipped !== undefined) {
+  rmSync(dir, { recursive: true, force: true })
+  console.log(`\nnetwork lab: SKIPPED (${skipped}); the fuzz part is not run either, ${labSeconds} s`)
+  if (inCi) console.log('network lab: FAILED: CI is set, and CI must never pass a lab that did not run')
+  process.exit(inCi ? 1 : code)
 }
-const failed = rows.filter(r => !r.pass).length
-console.log(`\nnetwork lab report\n\n${table(rows)}\n`)
-console.log(`vitest exit ${code}; ${seconds} s`)
+if (rows.length === 0) {
+  rmSync(dir, { recursive: true, force: true })
+  console.log(`\nnetwork lab: FAILED before any scenario recorded a row (vitest exit ${code}), ${labSeconds} s`)
+  process.exit(code === 0 ? 1 : code)
+}
+
+const fuzzStarted = Date.now()
+const fuzzed = fuzz ? await runLabFuzz(VITEST, dir, child => { current = child }) : { code: 0, rows: [] }
+const fuzzSeconds = Math.round((Date.now() - fuzzStarted) / 1000)
+rmSync(dir, { recursive: true, force: true })
+const all = [...rows, ...fuzzed.rows]
+const failed = all.filter(r => !r.pass).length
+console.log(`\nnetwork lab report\n\n${table(all)}\n`)
+console.log(`lab: vitest exit ${code}, ${labSeconds} s; ` +
+  (fuzz ? `fuzz: vitest exit ${fuzzed.code}, ${fuzzSeconds} s; ` : 'fuzz: not run (--no-fuzz); ') +
+  `total ${Math.round((Date.now() - started) / 1000)} s`)
+const exitCode = code !== 0 ? code : fuzzed.code
 // A test can fail (or the run be interrupted) without a failed row: then no all-clear count.
-if (code !== 0 && failed === 0) console.log(`lab: vitest failed (exit ${code}) though every recorded row passed: see its output above`)
-else console.log(`lab: ${rows.length - failed} passed, ${failed} failed`)
-process.exit(failed > 0 ? 1 : code)
+if (exitCode !== 0 && failed === 0) console.log(`lab: vitest failed (exit ${exitCode}) though every recorded row passed: see its output above`)
+else console.log(`lab: ${all.length - failed} passed, ${failed} failed`)
+process.exit(failed > 0 ? 1 : exitCode)

@@ -20,6 +20,10 @@ export interface CallAudioStats {
   framesSent: number
   framesPlayed: number
   framesConcealed: number
+  /** Distinct audio packets received (one 20 ms frame each). */
+  framesReceived: number
+  /** Packets that never arrived: expected over the sequence span seen, less those received. */
+  framesLost: number
   jitterMs: number
   lossPct: number
   bufferDelayMs: number
@@ -102,7 +106,7 @@ export async function startCallAudio (options: {
     setMuted (next) { muted = next },
     stats () {
       const j = jitter.stats()
-      return { framesSent, framesPlayed, framesConcealed, jitterMs: j.jitterMs, lossPct: j.lossPercent, bufferDelayMs: j.currentDelayMs, bytesReceived, rttMs: probe.rttMs() }
+      return { framesSent, framesPlayed, framesConcealed, framesReceived: j.received, framesLost: j.lost, jitterMs: j.jitterMs, lossPct: j.lossPercent, bufferDelayMs: j.currentDelayMs, bytesReceived, rttMs: probe.rttMs() }
     },
     close () {
       closing ??= (async () => {

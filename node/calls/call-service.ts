@@ -13,7 +13,7 @@ import { callStatsOf } from './call-stats.js'
 import type { CallMedia } from './call-media.js'
 import type { Call } from './call.js'
 import { planAudio, type CallDefaults } from './audio-choice.js'
-import type { CallAudioOptions, CallInfo, CallOptions, CallProgressEvent } from './call-types.js'
+import type { CallAudioOptions, CallInfo, CallMediaSummary, CallOptions, CallProgressEvent } from './call-types.js'
 import { isCallBody } from './call-bodies.js'
 import { callError } from './errors.js'
 import { CLOSE_HANGUP_WAIT_MS } from './constants.js'
@@ -52,6 +52,14 @@ export interface CallService {
   close: () => Promise<void>
 }
 
+/** What a finished call's media did (undefined when its audio never started). */
+function mediaSummary (media: CallMedia | undefined): CallMediaSummary | undefined {
+  const audio = media?.audio?.stats()
+  if (media === undefined || audio === undefined) return undefined
+  const { path, selectedPair } = media.session.stats()
+  return { path, selectedPair, framesSent: audio.framesSent, framesReceived: audio.framesReceived, framesLost: audio.framesLost, framesConcealed: audio.framesConcealed }
+}
+
 export function createCallService (components: CallServiceComponents, init: CallServiceInit): CallService {
   const { clock, log, host } = components
   const { defaults, emit } = init
@@ -78,8 +86,8 @@ export function createCallService (components: CallServiceComponents, init: Call
       case 'ended':
         // The recording is complete only once the call's media side has closed.
         void call.close().then(() => {
-          const recording = (call.media as CallMedia | undefined)?.recording
-          emit({ event: 'call-ended', callId: event.callId, peer: event.peer, reason: event.reason, message: event.message, durationMs: event.durationMs, recording })
+          const media = call.media as CallMedia | undefined
+          emit({ event: 'call-ended', callId: event.callId, peer: event.peer, reason: event.reason, message: event.message, durationMs: event.durationMs, recording: media?.recording, media: mediaSummary(media) })
         })
     }
   }

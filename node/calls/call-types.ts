@@ -50,6 +50,24 @@ export interface CallInfo {
   stats?: CallStats
 }
 
+/** A finished call's media as this side saw it: its final path and its audio (20 ms frames). */
+export interface CallMediaSummary {
+  /**
+   * The path the media took at the end. ICE can connect on one pair and move to a better one it
+   * nominates a moment later (up to ~2 s: libjuice's nomination timeout), so this can differ from
+   * call-connected's path.
+   */
+  path: CallPath | 'unknown'
+  /** The selected candidate pair at the end, e.g. "host 10.0.0.2:5000 -> srflx 203.0.113.7:6000". */
+  selectedPair?: string
+  framesSent: number
+  framesReceived: number
+  /** Frames the other side sent that never arrived (sequence gaps). */
+  framesLost: number
+  /** Frames made up by concealment (lost, late, or not yet there when due). */
+  framesConcealed: number
+}
+
 /** A call's progress, as NodeEvent carries it (one JSON object per line with --json). */
 export type CallProgressEvent =
   | { event: 'call-incoming', callId: string, from: string }
@@ -57,5 +75,6 @@ export type CallProgressEvent =
   /** `relay` names the relaying supernode (user@address) when path is relay. */
   | { event: 'call-connected', callId: string, peer: string, path: CallPath, relay?: string, setupMs: number }
   | { event: 'call-stats', callId: string } & CallStats
-  | { event: 'call-ended', callId: string, peer: string, reason: string, message: string, durationMs: number, recording?: string }
+  /** `media`: the path the call ended on and what its audio did, when it had any. */
+  | { event: 'call-ended', callId: string, peer: string, reason: string, message: string, durationMs: number, recording?: string, media?: CallMediaSummary }
 

@@ -34,6 +34,22 @@ export interface CallMediaPortInit {
   bindAddress?: string
 }
 
+/**
+ * The call's call-stats event every CALL_STATS_INTERVAL_MS until its media closes. ICE may connect
+ * on one pair and nominate a better one a moment later (libjuice waits up to 2 s for a higher-priority
+ * pair still being checked): logged once it does, as the path reported on connecting was another.
+ */
+function emitStats (callId: string, media: CallMedia, connectedPair: string | undefined, log: Logger, emit: (event: CallProgressEvent) => void): void {
+  let pair = connectedPair
+  media.every(CALL_STATS_INTERVAL_MS, () => {
+    const now = callStatsOf(media, true)
+    const latest = media.session.stats().selectedPair
+    if (latest !== pair) log.info({ callId, path: now.path, pair: latest }, `call media moved to ${now.path}: ${latest ?? 'no selected pair'} (was ${pair ?? 'none'})`)
+    pair = latest
+    emit({ event: 'call-stats', callId, ...now })
+  })
+}
+
 export function createCallMediaPort (components: CallMediaPortComponents, init: CallMediaPortInit): MediaPort {
   const { clock, log, host } = components
 
@@ -100,6 +116,7 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
     if (media.closed) return
     const path = stats.path === 'relay' ? 'relay' : 'direct'
     const relay = path === 'relay' ? relayName(stats.localCandidateType === 'relay') : undefined
+    log.info({ callId: call.id, path, pair: stats.selectedPair }, `call media connected ${path}: ${stats.selectedPair ?? 'no selected pair yet'}`)
     components.signaling().mediaConnected(call.id, { path, relay })
     let opened: { source?: AudioSource, sink?: AudioSink } = {}
     try {
@@ -123,7 +140,7 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
       components.signaling().mediaFailed(call.id, `audio: ${(err as Error).message}`)
       return
     }
-    media.every(CALL_STATS_INTERVAL_MS, () => { components.emit({ event: 'call-stats', callId: call.id, ...callStatsOf(media, true) }) })
+    emitStats(call.id, media, stats.selectedPair, log, components.emit)
   }
 
   /** The relaying supernode: ours when our relay candidate was chosen, else the other side's. */

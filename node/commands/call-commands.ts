@@ -4,7 +4,7 @@
 import { resolve as resolvePath } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { UserError } from '../../common/user-error.js'
-import type { CallAudioOptions, CallOptions, CallStats, NodeEvent } from '../runtime/api.js'
+import type { CallAudioOptions, CallMediaSummary, CallOptions, CallStats, NodeEvent } from '../runtime/api.js'
 import { ControlClient } from '../control/client.js'
 import { MAX_TONE_HZ, MIN_TONE_HZ } from '../control/constants.js'
 import {
@@ -27,7 +27,7 @@ export type CallLine =
   /** `relay` is the relaying supernode (user@address) on the relay path, null on the direct one. */
   | { event: 'connected', callId: string, peer: string, path: 'direct' | 'relay', relay: string | null, setupMs: number }
   | { event: 'stats', callId: string } & CallStats
-  | { event: 'ended', callId: string, peer: string, reason: CallEndReason, cause?: string, message: string, durationMs: number, recording?: string }
+  | { event: 'ended', callId: string, peer: string, reason: CallEndReason, cause?: string, message: string, durationMs: number, recording?: string, media?: CallMediaSummary }
 
 /** A call-* event of the node as `call --json` prints it, or undefined for the others. */
 export function callLine (event: NodeEvent): CallLine | undefined {
@@ -51,7 +51,8 @@ export function callLine (event: NodeEvent): CallLine | undefined {
         ...(known ? {} : { cause: event.reason }),
         message: event.message,
         durationMs: event.durationMs,
-        ...(event.recording === undefined ? {} : { recording: event.recording })
+        ...(event.recording === undefined ? {} : { recording: event.recording }),
+        ...(event.media === undefined ? {} : { media: event.media })
       }
     }
     default: return undefined

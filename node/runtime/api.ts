@@ -3,7 +3,7 @@
 import type { PresenceStatus, UserStatus } from '../../common/presence.js'
 import type { CallAudioOptions, CallProgressEvent, CallInfo, CallOptions } from '../calls/call-types.js'
 
-export type { CallAudioOptions, CallProgressEvent, CallInfo, CallOptions, CallStats } from '../calls/call-types.js'
+export type { CallAudioOptions, CallMediaSummary, CallProgressEvent, CallInfo, CallOptions, CallStats } from '../calls/call-types.js'
 
 export type Role = 'host' | 'supernode'
 

@@ -121,6 +121,11 @@ describe('voice calls with real audio', () => {
     expect(stats?.packetsReceived).toBeGreaterThan(0)
     expect(ended.reason).toBe('hangup')
     checkRecording(ended.recording, CALL_SECONDS)
+    // The callee's summary of the call's media: its path, ~50 frames a second each way, none lost on loopback.
+    expect(ended.media?.path).toBe('direct')
+    expect(ended.media?.framesReceived).toBeGreaterThan((CALL_SECONDS - 1) * 50)
+    expect(ended.media?.framesSent).toBeGreaterThan((CALL_SECONDS - 1) * 50)
+    expect(ended.media?.framesLost).toBe(0)
   })
 })
 

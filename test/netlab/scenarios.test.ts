@@ -97,17 +97,20 @@ describe.skipIf(unavailable !== undefined)('voxmesh in the network lab', () => {
       // Only contacts can be called: made first, outside the call's figures.
       expect(await befriend(voxmesh(), caller, callee)).toEqual([])
       const check: CallCheck = await checkCall(voxmesh(), caller, callee)
+      const relayed = check.relayedPackets ?? 0
+      const moved = check.connectPath === check.path ? '' : `, connected on ${check.connectPath ?? '?'} first`
+      const pairs = check.path === expected && moved === '' ? '' : `; ${check.pairs.join('; ')}`
       recordRow({
         scenario: `call: ${caller} → ${callee} (${what})`,
         expected,
-        observed: check.path === undefined ? `no connection: ${check.problem ?? '?'}` : `${check.path} (relays carried ${check.relayedPackets} packets)`,
+        observed: check.path === undefined ? `no connection: ${check.problem ?? '?'}` : `${check.path}${moved} (relays carried ${relayed} packets)${pairs}`,
         setupMs: check.setupMs,
         audio: check.audio,
-        pass: check.problem === undefined && check.path === expected && relayedAsExpected(expected, check.relayedPackets) && check.audioOk
+        pass: check.problem === undefined && check.path === expected && relayedAsExpected(expected, relayed) && check.audioOk
       })
       expect(check.problem).toBeUndefined()
       expect(check.path).toBe(expected)
-      expect(relayedAsExpected(expected, check.relayedPackets), `${check.relayedPackets} packets through the relays`).toBe(true)
+      expect(relayedAsExpected(expected, relayed), `${relayed} packets through the relays`).toBe(true)
       expect(check.audioOk, check.audioDetail).toBe(true)
     })
   }

@@ -3,7 +3,7 @@ import type { CandidateType } from '../sdp-guard.js'
 import type { MediaStats } from './types.js'
 
 export type MediaCounters = Pick<MediaStats, 'packetsSent' | 'bytesSent' | 'packetsReceived' | 'bytesReceived' | 'packetsDropped' | 'rtcpPacketsReceived' | 'invalidPacketsReceived'>
-export type PathInfo = Pick<MediaStats, 'path' | 'localCandidateType' | 'remoteCandidateType'>
+export type PathInfo = Pick<MediaStats, 'path' | 'localCandidateType' | 'remoteCandidateType' | 'selectedPair'>
 
 export const UNKNOWN_PATH: PathInfo = { path: 'unknown' }
 
@@ -28,6 +28,7 @@ export function classifyPath (pair: SelectedPair, signalledType: (address: strin
   return {
     path: localType === 'relay' || remoteType === 'relay' ? 'relay' : 'direct',
     localCandidateType: localType,
-    remoteCandidateType: remoteType
+    remoteCandidateType: remoteType,
+    selectedPair: `${localType} ${pair.local.address}:${pair.local.port} -> ${remoteType} ${pair.remote.address}:${pair.remote.port}`
   }
 }

@@ -58,6 +58,8 @@ export interface MediaStats {
   path: MediaPath
   localCandidateType?: CandidateType
   remoteCandidateType?: CandidateType
+  /** The selected pair, e.g. "srflx 198.18.21.1:5000 -> prflx 198.18.23.1:6000" (as each end's type says): to tell why a path was chosen. */
+  selectedPair?: string
   /** RTP packets handed to the track, and their bytes (12-byte header + payload). */
   packetsSent: number
   bytesSent: number
