@@ -1,6 +1,6 @@
 // `npm run lab`: the network lab (test/netlab/, root only). Runs the vitest project `lab`, then the
-// fuzz suite at 100,000 inputs per parser (lab-fuzz.mjs; `--no-fuzz` or VOXMESH_LAB_NO_FUZZ=1
-// skips it), then prints the report table from the rows both recorded: scenario, expected path,
+// fuzz suite at 100,000 inputs per parser (lab-fuzz.mjs; only on a whole run: a run narrowed by
+// vitest arguments, `--no-fuzz` or VOXMESH_LAB_NO_FUZZ=1 skips it), then prints the report table from the rows both recorded: scenario, expected path,
 // observed path, setup ms, audio check both ways, verdict. Exits non-zero when vitest failed or
 // any row failed. Other arguments go to vitest (e.g. `npm run lab -- -t presence`).
 //
@@ -46,8 +46,9 @@ if (process.argv.includes('--clean')) {
 
 const flag = value => value !== undefined && value !== '' && value !== '0' && value !== 'false'
 const inCi = flag(process.env.CI)
-const fuzz = !process.argv.includes('--no-fuzz') && !flag(process.env.VOXMESH_LAB_NO_FUZZ)
 const vitestArgs = process.argv.slice(2).filter(arg => arg !== '--no-fuzz')
+// Someone iterating on one lab file or test does not want ten minutes of fuzzing after it.
+const fuzz = vitestArgs.length === 0 && !process.argv.includes('--no-fuzz') && !flag(process.env.VOXMESH_LAB_NO_FUZZ)
 
 const dir = mkdtempSync(join(tmpdir(), 'voxmesh-lab-'))
 const results = join(dir, 'rows.jsonl')
@@ -89,7 +90,7 @@ const all = [...rows, ...fuzzed.rows]
 const failed = all.filter(r => !r.pass).length
 console.log(`\nnetwork lab report\n\n${table(all)}\n`)
 console.log(`lab: vitest exit ${code}, ${labSeconds} s; ` +
-  (fuzz ? `fuzz: vitest exit ${fuzzed.code}, ${fuzzSeconds} s; ` : 'fuzz: not run (--no-fuzz); ') +
+  (fuzz ? `fuzz: vitest exit ${fuzzed.code}, ${fuzzSeconds} s; ` : 'fuzz: not run (a narrowed run, or --no-fuzz); ') +
   `total ${Math.round((Date.now() - started) / 1000)} s`)
 const exitCode = code !== 0 ? code : fuzzed.code
 // A test can fail (or the run be interrupted) without a failed row: then no all-clear count.
