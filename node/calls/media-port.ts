@@ -133,7 +133,11 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
 
   /** A session went silent or failed: a connected call recovers, one still setting up fails. */
   const onLost = (call: Call, generation: number, state: string, reason: string | undefined): void => {
-    if (call.state === 'connected') { components.signaling().mediaInterrupted(call.id, generation, reason ?? `media ${state}`); return }
+    if (call.state === 'connected') {
+      const silentMs = (call.media as CallMedia | undefined)?.audio?.silentMs() ?? 0
+      components.signaling().mediaInterrupted(call.id, generation, reason ?? `media ${state}`, silentMs)
+      return
+    }
     const why = `media ${state}${reason === undefined ? '' : `: ${reason}`}`
     // The peer's hangup usually closes its media a moment before its call-end
     // signal arrives: give signaling the chance to say why before calling it a failure.

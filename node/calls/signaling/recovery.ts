@@ -21,7 +21,7 @@ export interface RecoveryActions {
   askReoffer: (generation: number) => void
   /** The call is interrupted and reconnecting; `reason` in words. */
   recovering: (reason: string) => void
-  /** Media flows again over session `generation`, `recoveryMs` after the interruption was noticed. */
+  /** Media flows again over session `generation`, `recoveryMs` after the audio stopped. */
   recovered: (generation: number, recoveryMs: number) => void
   /** Recovery failed: end the call; `reason` in words. */
   giveUp: (reason: string) => void
@@ -40,7 +40,7 @@ export class CallRecovery {
   /** The highest generation used (caller) or accepted (callee). */
   private highest = 0
   private attempts = 0
-  /** When the current interruption was noticed; undefined while media flows. */
+  /** When the audio stopped (the interruption noticed, less the silence before); undefined while media flows. */
   private since: number | undefined
   private timer: TimerHandle | undefined
   private askTimer: TimerHandle | undefined
@@ -52,14 +52,15 @@ export class CallRecovery {
 
   /**
    * Session `generation` went silent or failed. The current one starts a recovery; a pending one
-   * (a re-offer that failed) makes the caller try the next. Returns what it made of it, for the log.
+   * (a re-offer that failed) makes the caller try the next. `silentMs`: how long no audio had come
+   * when it was noticed (counted in recoveryMs). Returns what it made of it, for the log.
    */
-  interrupted (generation: number, reason: string): string {
+  interrupted (generation: number, reason: string, silentMs = 0): string {
     if (this.stopped) return 'ignored: the call is over'
     if (generation === this.pending) { this.attemptFailed(generation, reason); return 'a reconnection attempt failed' }
     if (generation !== this.current) return `ignored: session ${generation} no longer carries the call`
     if (this.recovering) return 'ignored: already reconnecting'
-    this.since = this.clock.now()
+    this.since = this.clock.now() - Math.max(0, silentMs)
     this.actions.recovering(reason)
     if (this.role === 'caller') {
       this.attempts = 0
@@ -101,7 +102,7 @@ export class CallRecovery {
   /** Session `generation` connected; true when that ended a recovery. */
   connected (generation: number): boolean {
     if (this.stopped || generation !== this.pending) return false
-    const recoveryMs = this.clock.now() - (this.since ?? this.clock.now())
+    const recoveryMs = Math.round(this.clock.now() - (this.since ?? this.clock.now()))
     this.current = generation
     this.pending = undefined
     this.since = undefined

@@ -33,7 +33,7 @@ export interface CallSignaling {
   mediaConnected: (callId: string, info: { path: CallPath, relay?: string, generation?: number }) => void
   mediaFailed: (callId: string, reason: string) => void
   /** Media session `generation` of a connected call went silent or failed: the call recovers. */
-  mediaInterrupted: (callId: string, generation: number, reason: string) => void
+  mediaInterrupted: (callId: string, generation: number, reason: string, silentMs?: number) => void
   /** Snapshots of the live and recently ended calls (ended ones stay a while, so replays find them). */
   calls: () => CallView[]
   /** The call itself, for its owner (the call service attaches its media side). */
@@ -142,10 +142,10 @@ export function createCallSignaling (components: CallSignalingComponents, init: 
       log.warn({ callId }, `media failed: ${reason}`)
       ctx.end(call, 'failed', true)
     },
-    mediaInterrupted (callId, generation, reason) {
+    mediaInterrupted (callId, generation, reason, silentMs = 0) {
       const call = ctx.calls.get(callId)
       if (call?.recovery === undefined || call.state !== 'connected') return
-      const outcome = call.recovery.interrupted(generation, reason)
+      const outcome = call.recovery.interrupted(generation, reason, silentMs)
       log.debug({ callId, generation, reason }, `media session ${generation} interrupted (${reason}): ${outcome}`)
     },
     calls: () => [...ctx.calls.values()].map(call => call.view()),
