@@ -10,6 +10,7 @@ import type { Clock } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
 import type { Host } from '../overlay/host.js'
 import { createMediaSession, type MediaIceServer, type MediaSession } from '../media/media-session.js'
+import { createCallIce } from './call-ice.js'
 import type { Call } from './call.js'
 import { CallMedia } from './call-media.js'
 import { startCallAudio } from './call-audio.js'
@@ -19,11 +20,8 @@ import type { AudioSink } from '../media/audio/sinks.js'
 import { planAudio, sinkFor, sourceFor, type CallDefaults } from './audio-choice.js'
 import type { CallProgressEvent } from './call-types.js'
 import type { CallSignaling, MediaPort } from './signaling/signaling.js'
-import { createRelayRouter, type TurnTcpBridge } from '../relay/index.js'
-import {
-  CALL_STATS_INTERVAL_MS, MEDIA_FAILURE_GRACE_MS, MEDIA_FIRST_PACKET_TIMEOUT_MS, MEDIA_SILENCE_TIMEOUT_MS, PATH_SETTLE_POLL_MS, PATH_SETTLE_TIMEOUT_MS,
-  REATTACH_POLL_MS, REATTACH_WAIT_MS
-} from './constants.js'
+import type { TurnTcpBridge } from '../relay/index.js'
+import { CALL_STATS_INTERVAL_MS, MEDIA_FAILURE_GRACE_MS, MEDIA_FIRST_PACKET_TIMEOUT_MS, MEDIA_SILENCE_TIMEOUT_MS } from './constants.js'
 
 export interface CallMediaPortComponents {
   clock: Clock
@@ -56,31 +54,44 @@ function emitStats (callId: string, media: CallMedia, connectedPair: string | un
   })
 }
 
+/**
+ * Starts the call's audio on its media (the source and sink its plan names): undefined when it runs,
+ * 'closed' when the call ended meanwhile, else what went wrong (whatever had opened is closed again).
+ */
+async function openCallAudio (call: Call, media: CallMedia, defaults: CallDefaults, log: Logger): Promise<string | undefined> {
+  let opened: { source?: AudioSource, sink?: AudioSink } = {}
+  try {
+    const plan = call.audio ?? planAudio({}, defaults)
+    opened.source = sourceFor(plan)
+    const { sink, recording } = sinkFor(call.id, plan, defaults)
+    opened.sink = sink
+    media.recording = recording
+    // Sends on whichever session carries the call at the time (a recovery swaps it).
+    const audio = await startCallAudio({ source: opened.source, sink, send: payload => { media.session.sendAudio(payload) }, log })
+    opened = {}
+    media.audio = audio
+    audio.setMuted(call.muted)
+    // Ended while the codec loaded: close() ran before there was audio to close.
+    if (media.closed) { await audio.close(); return 'closed' }
+    return undefined
+  } catch (err) {
+    // What opened before the failure is closed here (an empty recording is removed).
+    opened.source?.close()
+    await opened.sink?.close()
+    media.recording = undefined
+    return (err as Error).message
+  }
+}
+
 export function createCallMediaPort (components: CallMediaPortComponents, init: CallMediaPortInit): MediaPort {
   const { clock, log, host } = components
 
-  const router = createRelayRouter({ log, bindAddress: init.bindAddress })
-
-  const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => clock.setTimeout(() => { resolve(undefined) }, ms)) }
-
-  /** Waits up to REATTACH_WAIT_MS for our host to be attached (it re-homes when its supernode died). */
-  const attached = async (): Promise<void> => {
-    for (let waited = 0; host.supernode === undefined && waited < REATTACH_WAIT_MS; waited += REATTACH_POLL_MS) await sleep(REATTACH_POLL_MS)
-  }
-
-  /** Our relay for one call, and the TCP bridge to it when UDP does not get there (the caller closes it). */
-  const iceServers = async (): Promise<{ servers: MediaIceServer[], bridge?: TurnTcpBridge }> => {
-    const turn = await host.turnCredentials().catch(() => undefined)
-    if (turn === undefined) return { servers: [] }
-    const route = await router.route(turn)
-    const bridge = route.via === 'tcp' ? route.bridge : undefined
-    return { servers: [{ hostname: route.host, port: route.port, username: turn.username, password: turn.password, relayType: 'TurnUdp' }], bridge }
-  }
+  const ice = createCallIce({ clock, log, host, bindAddress: init.bindAddress })
 
   const open = async (call: Call, role: 'offerer' | 'answerer', relayOnly: boolean, generation: number): Promise<MediaSession> => {
     // A recovery's session: our supernode (and its relay) may be what died.
-    if (generation > 0) await attached()
-    const { servers, bridge } = await iceServers()
+    if (generation > 0) await ice.attached()
+    const { servers, bridge } = await ice.servers()
     try {
       return openSession(call, role, relayOnly, generation, servers, bridge)
     } catch (err) {
@@ -144,44 +155,18 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
     if (generation === 0) clock.setTimeout(() => { components.signaling().mediaFailed(call.id, why) }, MEDIA_FAILURE_GRACE_MS)
   }
 
-  /** The path of a session that just connected: the selected candidate pair can show up a little after the state change. */
-  const settledPath = async (session: MediaSession): Promise<{ path: 'direct' | 'relay', relay?: string, pair?: string }> => {
-    let stats = session.stats()
-    for (let waited = 0; stats.path === 'unknown' && waited < PATH_SETTLE_TIMEOUT_MS; waited += PATH_SETTLE_POLL_MS) {
-      await sleep(PATH_SETTLE_POLL_MS)
-      stats = session.stats()
-    }
-    const path = stats.path === 'relay' ? 'relay' : 'direct'
-    return { path, relay: path === 'relay' ? relayName(stats.localCandidateType === 'relay') : undefined, pair: stats.selectedPair }
-  }
-
   const onConnected = async (call: Call, media: CallMedia, generation: number): Promise<void> => {
     if (generation > 0) { await onReconnected(call, media, generation); return }
     if (media.audio !== undefined) return
-    const { path, relay, pair } = await settledPath(media.session)
+    const { path, relay, pair } = await ice.settledPath(media.session)
     if (media.closed) return
     log.info({ callId: call.id, path, pair }, `call media connected ${path}: ${pair ?? 'no selected pair yet'}`)
     components.signaling().mediaConnected(call.id, { path, relay })
-    let opened: { source?: AudioSource, sink?: AudioSink } = {}
-    try {
-      const plan = call.audio ?? planAudio({}, init.defaults)
-      opened.source = sourceFor(plan)
-      const { sink, recording } = sinkFor(call.id, plan, init.defaults)
-      opened.sink = sink
-      media.recording = recording
-      const audio = await startCallAudio({ source: opened.source, sink, send: payload => { media.session.sendAudio(payload) }, log })
-      opened = {}
-      media.audio = audio
-      audio.setMuted(call.muted)
-      // Ended while the codec loaded: close() ran before there was audio to close.
-      if (media.closed) { await audio.close(); return }
-    } catch (err) {
-      // What opened before the failure is closed here (an empty recording is removed).
-      opened.source?.close()
-      await opened.sink?.close()
-      media.recording = undefined
-      log.warn({ callId: call.id }, `call audio could not start: ${(err as Error).message}`)
-      components.signaling().mediaFailed(call.id, `audio: ${(err as Error).message}`)
+    const problem = await openCallAudio(call, media, init.defaults, log)
+    if (problem === 'closed') return
+    if (problem !== undefined) {
+      log.warn({ callId: call.id }, `call audio could not start: ${problem}`)
+      components.signaling().mediaFailed(call.id, `audio: ${problem}`)
       return
     }
     emitStats(call.id, media, pair, log, components.emit)
@@ -190,16 +175,10 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
   /** A recovery's session connected: it carries the call (and its running audio) from now on. */
   const onReconnected = async (call: Call, media: CallMedia, generation: number): Promise<void> => {
     if (!media.promote(generation)) return
-    const { path, relay, pair } = await settledPath(media.session)
+    const { path, relay, pair } = await ice.settledPath(media.session)
     if (media.closed) return
     log.info({ callId: call.id, generation, path, pair }, `call media reconnected ${path} on session ${generation}: ${pair ?? 'no selected pair yet'}`)
     components.signaling().mediaConnected(call.id, { path, relay, generation })
-  }
-
-  /** The relaying supernode: ours when our relay candidate was chosen, else the other side's. */
-  const relayName = (ours: boolean): string => {
-    const sn = host.supernode
-    return ours && sn !== undefined ? `${sn.user ?? 'supernode'}@${sn.address}` : 'the other side\'s supernode'
   }
 
   return {
