@@ -110,7 +110,7 @@ export function createCallSignaling (components: CallSignalingComponents, init: 
         return
       }
       if (body.type === 'call-end-ack') { call.endResend?.stop(); return }
-      if (body.type === 'call-end' && (call.peerDevice === undefined || from.deviceKey === call.peerDevice)) {
+      if (body.type === 'call-end' && body.reason !== 'answered-elsewhere' && (call.peerDevice === undefined || from.deviceKey === call.peerDevice)) {
         // The peer resends its end until we say it arrived (also when we had ended the call ourselves).
         call.endResend?.stop()
         void ctx.signal(call, { type: 'call-end-ack' })
