@@ -158,7 +158,7 @@ describe('call recovery between two signaling machines', () => {
     const keys = { alice: sodium.crypto_sign_keypair(), bob: sodium.crypto_sign_keypair() }
     const device = (user: 'alice' | 'bob'): string => toBase64url(keys[user].publicKey)
     const net = { up: true, sent: [] as Array<Record<string, unknown>> }
-    const events: Record<string, CallEvent[]> = { alice: [], bob: [] }
+    const events: { alice: CallEvent[], bob: CallEvent[] } = { alice: [], bob: [] }
     const machines: Record<string, CallSignaling> = {}
     const opened: Record<string, number[]> = { alice: [], bob: [] }
     const make = (user: 'alice' | 'bob'): CallSignaling => {
@@ -185,7 +185,7 @@ describe('call recovery between two signaling machines', () => {
           queueMicrotask(() => { machines[other]?.handleSignal({ user, deviceKey: device(user) }, full as CallBody) })
           return { delivered: 1 }
         }
-      }, { user, deviceKey: device(user), mayCall: () => true, onEvent: event => { events[user]?.push(event) } })
+      }, { user, deviceKey: device(user), mayCall: () => true, onEvent: event => { events[user].push(event) } })
     }
     machines.alice = make('alice')
     machines.bob = make('bob')
