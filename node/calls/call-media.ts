@@ -36,6 +36,7 @@ export class CallMedia implements CallChild {
   get session (): MediaSession { return this.current.session }
   get generation (): number { return this.current.generation }
   get closed (): boolean { return this.closing !== undefined }
+  silentMs (): number { return this.audio?.silentMs() ?? 0 }
 
   /** The session of `generation`, while it is the current or the pending one. */
   sessionOf (generation: number): MediaSession | undefined {

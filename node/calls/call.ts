@@ -16,6 +16,8 @@ import type { Resend } from './signaling/resend.js'
 export interface CallChild {
   /** Idempotent; resolves when everything the child holds is released (a recording is complete). */
   close: () => void | Promise<void>
+  /** How long no audio has arrived (a recovery counts it in), when the child knows. */
+  silentMs?: () => number
 }
 
 export interface CallInit {

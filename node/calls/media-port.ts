@@ -145,8 +145,7 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
   /** A session went silent or failed: a connected call recovers, one still setting up fails. */
   const onLost = (call: Call, generation: number, state: string, reason: string | undefined): void => {
     if (call.state === 'connected') {
-      const silentMs = (call.media as CallMedia | undefined)?.audio?.silentMs() ?? 0
-      components.signaling().mediaInterrupted(call.id, generation, reason ?? `media ${state}`, silentMs)
+      components.signaling().mediaInterrupted(call.id, generation, reason ?? `media ${state}`, call.media?.silentMs?.() ?? 0)
       return
     }
     const why = `media ${state}${reason === undefined ? '' : `: ${reason}`}`

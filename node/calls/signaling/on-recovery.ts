@@ -103,6 +103,6 @@ export function onRecoverAsked (ctx: SignalingContext, call: Call, from: Sender,
   const { log } = ctx.components
   const ignored = call.state !== 'connected' || call.recovery === undefined
     ? `the call is ${call.state}, not connected`
-    : from.deviceKey !== call.peerDevice ? 'it comes from a device that is not in the call' : call.recovery.peerAsked(body.generation)
+    : from.deviceKey !== call.peerDevice ? 'it comes from a device that is not in the call' : call.recovery.peerAsked(body.generation, call.media?.silentMs?.() ?? 0)
   if (ignored !== undefined) log.debug({ callId: call.id, generation: body.generation }, `ignoring a call-recover: ${ignored}`)
 }

@@ -72,12 +72,15 @@ export class CallRecovery {
     return 'reconnecting'
   }
 
-  /** Caller: the callee asks for a re-offer, as its session `generation` went silent. Returns why it is ignored, if it is. */
-  peerAsked (generation: number): string | undefined {
+  /**
+   * Caller: the callee asks for a re-offer, as its session `generation` went silent; `silentMs` is how
+   * long no audio has come here either. Returns why it is ignored, if it is.
+   */
+  peerAsked (generation: number, silentMs = 0): string | undefined {
     if (this.role !== 'caller') return 'only the caller re-offers'
     if (generation !== this.current) return `it is about session ${generation}, and session ${this.current} carries the call`
     if (this.recovering) return 'already reconnecting'
-    this.interrupted(generation, 'the other side hears no audio')
+    this.interrupted(generation, 'the other side hears no audio', silentMs)
     return undefined
   }
 
