@@ -12,6 +12,7 @@ const INTEGRATION = [
   'test/calls/call-surprises.test.ts',
   'test/calls/malformed-sdp.test.ts',
   'test/calls/relay-abuse.test.ts',
+  'test/calls/relay-failover.test.ts',
   'test/control/calls-cli.test.ts',
   'test/control/cli-start.test.ts',
   'test/control/cli.test.ts',

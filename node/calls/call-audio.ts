@@ -37,6 +37,8 @@ export interface CallAudio {
   receive: (payload: Uint8Array, rtp: { seq: number, timestamp: number }) => void
   setMuted: (muted: boolean) => void
   stats: () => CallAudioStats
+  /** How long since the last packet arrived (since the audio started, before the first). */
+  silentMs: () => number
   /** Stops both directions and finishes the sink (the recording is complete when it resolves). Idempotent. */
   close: () => Promise<void>
 }
@@ -62,6 +64,7 @@ export async function startCallAudio (options: {
   let bytesReceived = 0
   let sourceEnded = false
   const started = clock.now()
+  let lastReceivedAt = started
   let ticks = 0
 
   const tick = (): void => {
@@ -100,10 +103,12 @@ export async function startCallAudio (options: {
   return {
     receive (payload, rtp) {
       const now = clock.now()
+      lastReceivedAt = now
       bytesReceived += payload.length
       jitter.push(rtp.seq, rtp.timestamp, probe.incoming(payload, now), now)
     },
     setMuted (next) { muted = next },
+    silentMs: () => clock.now() - lastReceivedAt,
     stats () {
       const j = jitter.stats()
       return { framesSent, framesPlayed, framesConcealed, framesReceived: j.received, framesLost: j.lost, jitterMs: j.jitterMs, lossPct: j.lossPercent, bufferDelayMs: j.currentDelayMs, bytesReceived, rttMs: probe.rttMs() }

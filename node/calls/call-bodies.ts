@@ -9,7 +9,7 @@ const CallId = Type.String({ pattern: '^[A-Za-z0-9_-]{16,32}$' })
 /** crypto_box_seal output, base64url; bounded like the SDP inside (16 KiB). */
 const Sealed = Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: 22_000 })
 
-export const END_REASONS = ['hangup', 'declined', 'busy', 'no-answer', 'cancelled', 'unreachable', 'failed', 'answered-elsewhere', 'not-allowed'] as const
+export const END_REASONS = ['hangup', 'declined', 'busy', 'no-answer', 'cancelled', 'unreachable', 'failed', 'answered-elsewhere', 'not-allowed', 'connection-lost'] as const
 
 const body = <const L extends string, P extends Record<string, import('typebox').TSchema>>(type: L, fields: P) =>
   Type.Object({ type: Type.Literal(type), from: Username, to: Username, callId: CallId, ...fields }, { additionalProperties: false })
@@ -26,10 +26,23 @@ export const CallOffer = body('call-offer', { device: DeviceKey, sdp: Sealed, re
 export const CallAnswer = body('call-answer', { device: DeviceKey, sdp: Sealed })
 /** Either side: the call is over (or refused) for this reason. `device` names the winner for answered-elsewhere. */
 export const CallEnd = body('call-end', { reason: Type.String({ maxLength: 32 }), device: Type.Optional(DeviceKey) })
+/** Either side: the peer's call-end arrived (it stops resending it). */
+export const CallEndAck = body('call-end-ack', {})
 
-export const CallBody = Type.Union([CallInvite, CallRinging, CallAccept, CallOffer, CallAnswer, CallEnd])
+/** Most media sessions (the first and every re-offer) one call may open over its lifetime. */
+export const MAX_MEDIA_SESSIONS_PER_CALL = 32
+/** Which media session of the call a recovery body is about: 0 is the first, each re-offer counts up. */
+const Generation = Type.Integer({ minimum: 1, maximum: MAX_MEDIA_SESSIONS_PER_CALL - 1 })
+/** Caller → the device in the call: a fresh media session's offer (the old one went silent), sealed to that device. */
+export const CallReoffer = body('call-reoffer', { device: DeviceKey, sdp: Sealed, relayOnly: Type.Boolean(), generation: Generation })
+/** Callee device → caller: the answer to that re-offer, sealed to the caller's device. */
+export const CallReanswer = body('call-reanswer', { device: DeviceKey, sdp: Sealed, generation: Generation })
+/** Callee device → caller: no audio arrives here on the session `generation`; please re-offer. */
+export const CallRecover = body('call-recover', { generation: Type.Integer({ minimum: 0, maximum: MAX_MEDIA_SESSIONS_PER_CALL - 1 }) })
+
+export const CallBody = Type.Union([CallInvite, CallRinging, CallAccept, CallOffer, CallAnswer, CallEnd, CallEndAck, CallReoffer, CallReanswer, CallRecover])
 /** The application body types calls own (registered with the node's application bodies). */
-export const CALL_BODY_TYPES = ['call-invite', 'call-ringing', 'call-accept', 'call-offer', 'call-answer', 'call-end'] as const
+export const CALL_BODY_TYPES = ['call-invite', 'call-ringing', 'call-accept', 'call-offer', 'call-answer', 'call-end', 'call-end-ack', 'call-reoffer', 'call-reanswer', 'call-recover'] as const
 export type CallBody = Static<typeof CallBody>
 export type CallBodyOf<T extends CallBody['type']> = Extract<CallBody, { type: T }>
 export const isCallBody = Compile(CallBody)

@@ -83,6 +83,12 @@ export function createCallService (components: CallServiceComponents, init: Call
       case 'connected':
         emit({ event: 'call-connected', callId: event.callId, peer: event.peer, path: event.path, relay: event.relay, setupMs: event.setupMs })
         return
+      case 'recovering':
+        emit({ event: 'call-recovering', callId: event.callId, peer: event.peer, reason: event.reason })
+        return
+      case 'recovered':
+        emit({ event: 'call-recovered', callId: event.callId, peer: event.peer, recoveryMs: event.recoveryMs, path: event.path })
+        return
       case 'ended':
         // The recording is complete only once the call's media side has closed.
         void call.close().then(() => {

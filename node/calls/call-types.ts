@@ -75,6 +75,10 @@ export type CallProgressEvent =
   /** `relay` names the relaying supernode (user@address) when path is relay. */
   | { event: 'call-connected', callId: string, peer: string, path: CallPath, relay?: string, setupMs: number }
   | { event: 'call-stats', callId: string } & CallStats
+  /** The call's media went silent (`reason` in words) and it is reconnecting through a fresh media session. */
+  | { event: 'call-recovering', callId: string, peer: string, reason: string }
+  /** Media flows again, `recoveryMs` after the interruption was noticed, over `path`. */
+  | { event: 'call-recovered', callId: string, peer: string, recoveryMs: number, path: CallPath }
   /** `media`: the path the call ended on and what its audio did, when it had any. */
   | { event: 'call-ended', callId: string, peer: string, reason: string, message: string, durationMs: number, recording?: string, media?: CallMediaSummary }
 

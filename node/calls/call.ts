@@ -9,11 +9,15 @@ import type { EndReason } from './call-bodies.js'
 import type { CallDirection, CallPath, CallState } from './call-types.js'
 import type { AudioPlan } from './audio-choice.js'
 import { callError } from './errors.js'
+import type { CallRecovery } from './signaling/recovery.js'
+import type { Resend } from './signaling/resend.js'
 
 /** What a call owns besides its signaling: the media port's side of it. */
 export interface CallChild {
   /** Idempotent; resolves when everything the child holds is released (a recording is complete). */
   close: () => void | Promise<void>
+  /** How long no audio has arrived (a recovery counts it in), when the child knows. */
+  silentMs?: () => number
 }
 
 export interface CallInit {
@@ -57,6 +61,10 @@ export class Call {
   muted = false
   /** The media side, once the media port opened it. */
   media?: CallChild
+  /** Once connected: what brings the media back when it goes silent. */
+  recovery?: CallRecovery
+  /** Our call-end, resent until the peer acknowledges it. */
+  endResend?: Resend
   private timer?: TimerHandle
   private closing?: Promise<void>
 
@@ -105,6 +113,7 @@ export class Call {
   close (): Promise<void> {
     this.closing ??= (async () => {
       this.clearTimer()
+      this.recovery?.stop()
       await this.media?.close()
     })()
     return this.closing

@@ -21,7 +21,8 @@ export const END_MESSAGES: Record<EndReason, (peer: string) => string> = {
   unreachable: peer => `${peer} is offline or unreachable`,
   failed: () => 'the call failed (no media path could be set up)',
   'answered-elsewhere': () => 'answered on another device',
-  'not-allowed': peer => `${peer} only takes calls from contacts`
+  'not-allowed': peer => `${peer} only takes calls from contacts`,
+  'connection-lost': peer => `the connection to ${peer} was lost and could not be restored`
 }
 
 /** When this side ended the call itself, where the wording differs. */
@@ -43,3 +44,24 @@ export const CALL_STATS_INTERVAL_MS = 1000
 /** After media connects, the selected candidate pair (direct or relay) is awaited this long, polled this often. */
 export const PATH_SETTLE_TIMEOUT_MS = 2000
 export const PATH_SETTLE_POLL_MS = 50
+
+/** A connected call's media that gets no packet for this long is interrupted (the call recovers). */
+export const MEDIA_SILENCE_TIMEOUT_MS = 1500
+/** ...and one that got no first packet this long after it connected (the peer's audio starts a moment later). */
+export const MEDIA_FIRST_PACKET_TIMEOUT_MS = 5000
+/** The caller re-offers at most this many times per interruption, waiting this long for each to connect. */
+export const REOFFER_ATTEMPTS = 3
+export const REOFFER_WAIT_MS = 8000
+/** The callee waits this long for a re-offer (after asking for one, or after the last one came). */
+export const CALLEE_RECOVER_WAIT_MS = 10_000
+/** The callee repeats its call-recover this often while it waits (the first may be lost with a dying supernode). */
+export const RECOVER_ASK_INTERVAL_MS = 2000
+/** A re-offer or re-answer not delivered (our host between supernodes) is sent again this often, up to this many times. */
+export const RECOVERY_SIGNAL_INTERVAL_MS = 500
+export const RECOVERY_SIGNAL_SENDS = 10
+/** A fresh media session waits this long for our host to re-attach (its supernode died) before asking for TURN credentials. */
+export const REATTACH_WAIT_MS = 5000
+export const REATTACH_POLL_MS = 100
+/** A call-end is sent again this often, at most this many times in all, until the peer acknowledges it. */
+export const CALL_END_RESEND_MS = 700
+export const CALL_END_SENDS = 5

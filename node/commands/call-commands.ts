@@ -8,7 +8,7 @@ import type { CallAudioOptions, CallMediaSummary, CallOptions, CallStats, NodeEv
 import { ControlClient } from '../control/client.js'
 import { MAX_TONE_HZ, MIN_TONE_HZ } from '../control/constants.js'
 import {
-  formatCallConnected, formatCallEnded, formatCallRinging, formatCallStats, formatCalls, shortCallId
+  formatCallConnected, formatCallEnded, formatCallRecovered, formatCallRecovering, formatCallRinging, formatCallStats, formatCalls, shortCallId
 } from '../control/format.js'
 import { clientOptions, output, resolve as resolveClient, type ClientOptions } from './client-commands.js'
 
@@ -27,6 +27,8 @@ export type CallLine =
   /** `relay` is the relaying supernode (user@address) on the relay path, null on the direct one. */
   | { event: 'connected', callId: string, peer: string, path: 'direct' | 'relay', relay: string | null, setupMs: number }
   | { event: 'stats', callId: string } & CallStats
+  | { event: 'recovering', callId: string, peer: string, reason: string }
+  | { event: 'recovered', callId: string, peer: string, recoveryMs: number, path: 'direct' | 'relay' }
   | { event: 'ended', callId: string, peer: string, reason: CallEndReason, cause?: string, message: string, durationMs: number, recording?: string, media?: CallMediaSummary }
 
 /** A call-* event of the node as `call --json` prints it, or undefined for the others. */
@@ -39,6 +41,8 @@ export function callLine (event: NodeEvent): CallLine | undefined {
       const { event: _event, ...stats } = event
       return { event: 'stats', ...stats }
     }
+    case 'call-recovering': return { event: 'recovering', callId: event.callId, peer: event.peer, reason: event.reason }
+    case 'call-recovered': return { event: 'recovered', callId: event.callId, peer: event.peer, recoveryMs: event.recoveryMs, path: event.path }
     case 'call-ended': {
       const known = (CALL_END_REASONS as readonly string[]).includes(event.reason)
       // "not-allowed": the callee takes calls from contacts only, a refusal like a decline.
@@ -167,6 +171,8 @@ async function followCall (client: ControlClient, who: string, options: CallOpti
         }
         return
       case 'call-stats': print(line, formatCallStats(event)); return
+      case 'call-recovering': print(line, formatCallRecovering(event)); return
+      case 'call-recovered': print(line, formatCallRecovered(event)); return
       case 'call-ended':
         // A failure's message goes to stderr (below) rather than twice.
         print(line, connected && event.reason === 'hangup' ? formatCallEnded(event) : undefined)

@@ -175,6 +175,8 @@ export function formatEvent (event: NodeEvent, now = Date.now()): string | undef
     case 'call-incoming': return `* ${event.from} is calling (id ${shortCallId(event.callId)}): type answer or decline`
     case 'call-ringing': return `* ${formatCallRinging(event.peer)}`
     case 'call-connected': return `* ${formatCallConnected(event)}`
+    case 'call-recovering': return `* ${formatCallRecovering(event)}`
+    case 'call-recovered': return `* ${formatCallRecovered(event)}`
     case 'call-ended': return `* ${formatCallEnded(event, true)}`
     // Every second per call: `calls` shows them on demand.
     case 'call-stats': return undefined
@@ -191,6 +193,17 @@ export const formatCallRinging = (peer: string): string => `ringing ${peer}...`
 export function formatCallConnected (event: { peer: string, path: 'direct' | 'relay', relay?: string, setupMs: number }): string {
   const via = event.path === 'relay' ? `via relay ${cleanText(event.relay ?? 'a supernode')}` : 'directly'
   return `connected to ${event.peer} ${via} in ${Math.round(event.setupMs)} ms`
+}
+
+/** "Call with bob interrupted: no audio for 1.5 s; reconnecting…" */
+export function formatCallRecovering (event: { peer: string, reason: string }): string {
+  return `Call with ${event.peer} interrupted: ${cleanText(event.reason)}; reconnecting…`
+}
+
+/** "Call with bob reconnected through a relay after 2.1 s." */
+export function formatCallRecovered (event: { peer: string, path: 'direct' | 'relay', recoveryMs: number }): string {
+  const via = event.path === 'relay' ? 'through a relay' : 'directly'
+  return `Call with ${event.peer} reconnected ${via} after ${(event.recoveryMs / 1000).toFixed(1)} s.`
 }
 
 const fixed = (value: number, digits: number): string => Number.isFinite(value) ? value.toFixed(digits) : '?'

@@ -84,6 +84,7 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
     watchdog: createMediaWatchdog({
       clock,
       mediaTimeoutMs,
+      firstPacketTimeoutMs: init.firstPacketTimeoutMs === undefined ? undefined : checkMediaTimeout(init.firstPacketTimeoutMs),
       onConnected: refreshPath,
       report: (state, reason) => {
         log.debug({ state, reason }, 'media state')

@@ -1,7 +1,9 @@
 // Fuzz: call signaling bodies (node/calls/call-bodies.ts) into one device's call state machine
 // (node/calls/signaling), as the overlay hands them over: from a few senders, invites, ringing,
-// accepts, offers and answers with sealed SDP (mutated inside), ends, valid and mutated, with
-// our own calls placed and time passing. The fake media port guards SDP as the real one does.
+// accepts, offers and answers with sealed SDP (mutated inside), ends and their acks, and a connected
+// call's recovery (re-offers, re-answers, asks to re-offer, with any generation), valid and mutated,
+// with our own calls placed, media going silent and time passing. The fake media port guards SDP as
+// the real one does, and connects what it answers or accepts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { toBase64url } from '../../common/base64url.js'
 import type { Logger } from '../../common/logger.js'
@@ -22,9 +24,11 @@ type Step =
   | { kind: 'signal', sender: number, body: string }
   | { kind: 'place', to: string }
   | { kind: 'time', ms: number }
+  | { kind: 'silence' }
 
 const ME = 'mike'
-const TYPES = ['call-invite', 'call-ringing', 'call-accept', 'call-offer', 'call-answer', 'call-end'] as const
+const TYPES = ['call-invite', 'call-ringing', 'call-accept', 'call-offer', 'call-answer', 'call-end', 'call-end-ack', 'call-reoffer', 'call-reanswer', 'call-recover'] as const
+const GENERATIONS = [0, 1, 2, 3, 5, 31, 32, -1, 1.5]
 const REASONS = ['hangup', 'declined', 'busy', 'no-answer', 'cancelled', 'unreachable', 'failed', 'answered-elsewhere', 'not-allowed', 'x']
 
 describe('fuzz: call signaling bodies into one device', () => {
@@ -53,10 +57,12 @@ describe('fuzz: call signaling bodies into one device', () => {
       const check = checkRemoteSdp(sdp, type)
       if (!check.ok) throw new Error(`remote ${type} refused: ${check.reason}`)
     }
+    // What it answers or accepts connects a moment later (a re-offer's session as its generation).
+    const connect = (callId: string, generation = 0): void => { queueMicrotask(() => { signaling.mediaConnected(callId, { path: 'relay', generation }) }) }
     const media: MediaPort = {
       offer: async () => 'v=0\r\n',
-      answer: async (_call, sdp) => { guarded(sdp, 'offer'); return 'v=0\r\n' },
-      accept: (_call, sdp) => { guarded(sdp, 'answer') }
+      answer: async (call, sdp, options) => { guarded(sdp, 'offer'); connect(call.id, options.generation); return 'v=0\r\n' },
+      accept: (call, sdp, generation) => { guarded(sdp, 'answer'); connect(call.id, generation) }
     }
     signaling = createCallSignaling(
       { sodium, clock, log, media, send: async () => ({ delivered: 1 }), deviceSecretKey: device.privateKey, randomBytes: seededRandomBytes('calls') },
@@ -74,12 +80,15 @@ describe('fuzz: call signaling bodies into one device', () => {
     const type = rng.pick(TYPES)
     const callId = callIds.length > 0 && rng.bool(0.8) ? rng.pick(callIds.slice(-8)) : toBase64url(rng.bytes(12))
     const base = { type, from: sender.user, to: rng.bool(0.95) ? ME : 'bob', callId }
-    const sdpType = type === 'call-offer' ? 'offer' : 'answer'
+    const sdpType = type === 'call-offer' || type === 'call-reoffer' ? 'offer' : 'answer'
     const sealed = (): string => sealSdp(sodium, sdpInput(rng, sdpType).slice(0, 16 * 1024 - 64), rng.bool(0.9) ? toBase64url(device.publicKey) : senders[0]?.deviceKey as string)
     switch (type) {
       case 'call-invite': return { ...base, callId: rng.bool(0.7) ? toBase64url(rng.bytes(12)) : callId, at: clock.now() + rng.pick([0, -1000, -61_000, 61_000]) }
       case 'call-offer': return { ...base, device: toBase64url(device.publicKey), sdp: sealed(), relayOnly: rng.bool() }
       case 'call-answer': return { ...base, device: toBase64url(device.publicKey), sdp: sealed() }
+      case 'call-reoffer': return { ...base, device: toBase64url(device.publicKey), sdp: sealed(), relayOnly: rng.bool(), generation: rng.pick(GENERATIONS) }
+      case 'call-reanswer': return { ...base, device: toBase64url(device.publicKey), sdp: sealed(), generation: rng.pick(GENERATIONS) }
+      case 'call-recover': return { ...base, generation: rng.pick(GENERATIONS) }
       case 'call-end': return { ...base, reason: rng.pick(REASONS), ...(rng.bool() ? { device: toBase64url(device.publicKey) } : {}) }
       default: return base
     }
@@ -89,6 +98,7 @@ describe('fuzz: call signaling bodies into one device', () => {
     const r = rng.float()
     if (r < 0.03) return { kind: 'time', ms: rng.pick([1000, 10_000, 50_000, 130_000]) }
     if (r < 0.08) return { kind: 'place', to: rng.pick(['alice', 'bob', ME]) }
+    if (r < 0.1) return { kind: 'silence' }
     const sender = rng.int(0, senders.length - 1)
     const valid = body(rng, senders[sender] as { user: string })
     // Bodies arrive as JSON inside a signed envelope: mostly as built, else mutated.
@@ -99,6 +109,13 @@ describe('fuzz: call signaling bodies into one device', () => {
   const check = async (step: Step): Promise<Verdict> => {
     said = undefined
     if (step.kind === 'time') { clock.advance(step.ms); await flushAsync(); return { ok: true } }
+    if (step.kind === 'silence') {
+      // The media of a connected call goes silent: it recovers (or gives up in time).
+      const call = signaling.calls().find(c => c.state === 'connected')
+      if (call !== undefined) signaling.mediaInterrupted(call.id, signaling.get(call.id)?.recovery?.current ?? 0, 'no audio for 1.5 s', 1500)
+      await flushAsync()
+      return { ok: true }
+    }
     if (step.kind === 'place') {
       try {
         callIds.push(await signaling.call(step.to))

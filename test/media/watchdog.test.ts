@@ -1,15 +1,15 @@
 // The media session's reported state and silence watchdog, on a FakeClock.
 import { describe, expect, it } from 'vitest'
 import { FakeClock } from '../../node/net/fake-clock.js'
+import type { Clock } from '../../common/clock.js'
 import { WATCHDOG_TICK_MS } from '../../node/media/session/constants.js'
 import type { MediaState } from '../../node/media/session/types.js'
 import { createMediaWatchdog, nativeMediaState } from '../../node/media/session/watchdog.js'
 
-function watchdog (mediaTimeoutMs = 1000) {
-  const clock = new FakeClock()
+function watchdog (mediaTimeoutMs = 1000, firstPacketTimeoutMs?: number, clock = new FakeClock(), seen: Clock = clock) {
   const reports: Array<[MediaState, string | undefined]> = []
   let connectedCalls = 0
-  const w = createMediaWatchdog({ clock, mediaTimeoutMs, report: (state, reason) => { reports.push([state, reason]) }, onConnected: () => { connectedCalls++ } })
+  const w = createMediaWatchdog({ clock: seen, mediaTimeoutMs, firstPacketTimeoutMs, report: (state, reason) => { reports.push([state, reason]) }, onConnected: () => { connectedCalls++ } })
   w.start()
   return { clock, reports, w, connectedCalls: () => connectedCalls }
 }
@@ -34,7 +34,7 @@ describe('media watchdog', () => {
     clock.advance(1000)
     expect(w.state()).toBe('connected')
     clock.advance(WATCHDOG_TICK_MS)
-    expect(reports.at(-1)).toEqual(['disconnected', 'no media for 1250 ms'])
+    expect(reports.at(-1)).toEqual(['disconnected', 'no audio in the 1.3 s since connecting'])
     clock.advance(10_000)
     expect(reports.filter(([state]) => state === 'disconnected')).toHaveLength(1)
     w.packetArrived()
@@ -43,6 +43,42 @@ describe('media watchdog', () => {
     w.packetArrived()
     clock.advance(900)
     expect(w.state()).toBe('connected')
+  })
+
+  it('allows longer for the first packet after connecting, then mediaTimeoutMs between packets', () => {
+    const { clock, reports, w } = watchdog(1500, 5000)
+    w.trackOpened()
+    w.nativeStateChanged('connected')
+    clock.advance(4750)
+    expect(w.state()).toBe('connected')
+    w.packetArrived()
+    clock.advance(1500)
+    expect(w.state()).toBe('connected')
+    clock.advance(WATCHDOG_TICK_MS)
+    expect(reports.at(-1)).toEqual(['disconnected', 'no audio for 1.8 s'])
+    const silent = watchdog(1500, 5000)
+    silent.w.trackOpened()
+    silent.w.nativeStateChanged('connected')
+    silent.clock.advance(5250)
+    expect(silent.reports.at(-1)).toEqual(['disconnected', 'no audio in the 5.3 s since connecting'])
+  })
+
+  it('does not count a stall of our own event loop (a tick that came late) as the peer\'s silence', () => {
+    const fake = new FakeClock()
+    let stall = 0
+    // Our view of time runs ahead of the timers by `stall`: every timer fires that much late.
+    const late: Clock = { ...fake, now: () => fake.now() + stall }
+    const { reports, w } = watchdog(1500, 1500, fake, late)
+    w.trackOpened()
+    w.nativeStateChanged('connected')
+    w.packetArrived()
+    fake.advance(WATCHDOG_TICK_MS)
+    stall = 3000
+    fake.advance(WATCHDOG_TICK_MS)
+    expect(w.state()).toBe('connected')
+    // Packets still do not come after the stall: that silence counts.
+    fake.advance(1500)
+    expect(reports.at(-1)?.[0]).toBe('disconnected')
   })
 
   it('0 turns the silence check off; a closed track stops it too', () => {

@@ -6,6 +6,7 @@ import { isEndReason } from '../call-bodies.js'
 import { openSealedSdp, sealSdp } from '../sealed-sdp.js'
 import type { Call } from '../call.js'
 import type { Sender, SignalingContext } from './context.js'
+import { onReoffer } from './on-recovery.js'
 
 export function onCalleeSide (ctx: SignalingContext, call: Call, from: Sender, body: CallBody): void {
   if (from.deviceKey !== call.peerDevice) {
@@ -14,6 +15,7 @@ export function onCalleeSide (ctx: SignalingContext, call: Call, from: Sender, b
   }
   switch (body.type) {
     case 'call-offer': onOffer(ctx, call, from, body); return
+    case 'call-reoffer': onReoffer(ctx, call, from, body); return
     case 'call-end': {
       const reason = isEndReason(body.reason) ? body.reason : 'failed'
       // "answered-elsewhere" names the winning device: that is us, or we stop ringing.

@@ -8,6 +8,7 @@ import { ANSWER_SETUP_TIMEOUT_MS } from '../constants.js'
 import { openSealedSdp, sealSdp } from '../sealed-sdp.js'
 import type { Call } from '../call.js'
 import type { Sender, SignalingContext } from './context.js'
+import { onReanswer, onRecoverAsked } from './on-recovery.js'
 
 export function onCallerSide (ctx: SignalingContext, call: Call, from: Sender, body: CallBody): void {
   switch (body.type) {
@@ -18,7 +19,10 @@ export function onCallerSide (ctx: SignalingContext, call: Call, from: Sender, b
       return
     case 'call-accept': onAccept(ctx, call, from); return
     case 'call-answer': onAnswer(ctx, call, from, body); return
-    case 'call-end': onEnd(ctx, call, from, body)
+    case 'call-end': onEnd(ctx, call, from, body); return
+    case 'call-reanswer': onReanswer(ctx, call, from, body); return
+    case 'call-recover': onRecoverAsked(ctx, call, from, body); return
+    default: ctx.components.log.debug({ callId: call.id, from: from.user }, `ignoring a ${body.type}: not one a caller takes`)
   }
 }
 

@@ -14,18 +14,23 @@ export type CallEvent =
   | { event: 'ringing', callId: string, peer: string }
   | { event: 'connected', callId: string, peer: string, path: CallPath, relay?: string, setupMs: number }
   | { event: 'ended', callId: string, peer: string, reason: EndReason, message: string, durationMs: number }
+  | { event: 'recovering', callId: string, peer: string, reason: string }
+  | { event: 'recovered', callId: string, peer: string, recoveryMs: number, path: CallPath }
 
 /**
  * What a call needs from the media layer; the node implements it with node-datachannel, tests with a fake.
  * Whatever `offer` or `answer` opens, it attaches to `call.media`, so closing the call closes it.
  */
 export interface MediaPort {
-  /** Caller: opens the media side and resolves its complete offer SDP (ICE gathered). */
-  offer: (call: Call, options: { relayOnly: boolean }) => Promise<string>
-  /** Callee: opens the media side from the offer and resolves its complete answer SDP. */
-  answer: (call: Call, offerSdp: string, options: { relayOnly: boolean }) => Promise<string>
-  /** Caller: applies the callee's answer; throws when the media layer refuses it (the message says why). */
-  accept: (call: Call, answerSdp: string) => void
+  /**
+   * Caller: opens the media side and resolves its complete offer SDP (ICE gathered). `generation`
+   * above 0 (a re-offer) opens another session beside the one that went silent; it takes over once it connects.
+   */
+  offer: (call: Call, options: { relayOnly: boolean, generation?: number }) => Promise<string>
+  /** Callee: opens the media side (session `generation`, 0 when left out) from the offer and resolves its complete answer SDP. */
+  answer: (call: Call, offerSdp: string, options: { relayOnly: boolean, generation?: number }) => Promise<string>
+  /** Caller: applies the callee's answer to session `generation` (0 when left out); throws when the media layer refuses it (the message says why). */
+  accept: (call: Call, answerSdp: string, generation?: number) => void
 }
 
 export interface CallSignalingComponents {

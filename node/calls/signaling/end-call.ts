@@ -1,16 +1,18 @@
 // The end of a call, one way for every reason: the state, the media, the word
 // to the peer, the wording for the user, and how long the call is remembered.
-import { END_MESSAGES, INVITE_MAX_AGE_MS, MISSED_END_MESSAGES, OWN_END_MESSAGES } from '../constants.js'
+import { CALL_END_RESEND_MS, CALL_END_SENDS, END_MESSAGES, INVITE_MAX_AGE_MS, MISSED_END_MESSAGES, OWN_END_MESSAGES } from '../constants.js'
 import type { EndReason } from '../call-bodies.js'
 import type { Call } from '../call.js'
 import type { SignalingContext } from './context.js'
+import { resendUntilAcked } from './resend.js'
 
 export function endCall (ctx: SignalingContext, call: Call, reason: EndReason, notify: boolean, byPeer = false): void {
   const { clock, log } = ctx.components
   const previous = call.state
   if (!call.setState('ended', reason)) return
   void call.close()
-  if (notify) void ctx.signal(call, { type: 'call-end', reason })
+  // Resent until acknowledged: across a dying supernode the first copy may be lost.
+  if (notify) call.endResend = resendUntilAcked(clock, { intervalMs: CALL_END_RESEND_MS, maxSends: CALL_END_SENDS }, () => { void ctx.signal(call, { type: 'call-end', reason }) })
   const durationMs = call.connectedAt === undefined ? 0 : clock.now() - call.connectedAt
   // Told from this side: "you declined", not "alice declined", when we did it; "missed call from alice" when it rang here unanswered.
   const missed = call.direction === 'incoming' && previous === 'ringing' ? MISSED_END_MESSAGES[reason]?.(call.peer) : undefined

@@ -15,6 +15,7 @@ import { endCall } from './end-call.js'
 import { onInvite } from './on-invite.js'
 import { onCallerSide } from './caller-side.js'
 import { onCalleeSide } from './callee-side.js'
+import { startRecovery } from './on-recovery.js'
 
 export type { CallEvent, CallSignalingComponents, CallSignalingInit, MediaPort, Sender } from './context.js'
 
@@ -28,8 +29,11 @@ export interface CallSignaling {
   decline: (callId?: string) => void
   hangup: (callId?: string) => void
   handleSignal: (from: Sender, body: CallBody) => void
-  mediaConnected: (callId: string, info: { path: CallPath, relay?: string }) => void
+  /** Media session `generation` (0, the first, when left out) connected. */
+  mediaConnected: (callId: string, info: { path: CallPath, relay?: string, generation?: number }) => void
   mediaFailed: (callId: string, reason: string) => void
+  /** Media session `generation` of a connected call went silent or failed: the call recovers. */
+  mediaInterrupted: (callId: string, generation: number, reason: string, silentMs?: number) => void
   /** Snapshots of the live and recently ended calls (ended ones stay a while, so replays find them). */
   calls: () => CallView[]
   /** The call itself, for its owner (the call service attaches its media side). */
@@ -105,16 +109,30 @@ export function createCallSignaling (components: CallSignalingComponents, init: 
         log.warn({ callId: call.id, from: from.user }, `ignoring a ${body.type} from ${from.user}: the call is with ${call.peer}`)
         return
       }
+      if (body.type === 'call-end-ack') { call.endResend?.stop(); return }
+      if (body.type === 'call-end' && body.reason !== 'answered-elsewhere' && (call.peerDevice === undefined || from.deviceKey === call.peerDevice)) {
+        // The peer resends its end until we say it arrived (also when we had ended the call ourselves).
+        call.endResend?.stop()
+        void ctx.signal(call, { type: 'call-end-ack' })
+      }
       if (!call.live) { log.debug({ callId: call.id, from: from.user }, `ignoring a ${body.type} for a call that has ended`); return }
       if (call.direction === 'outgoing') onCallerSide(ctx, call, from, body)
       else onCalleeSide(ctx, call, from, body)
     },
     mediaConnected (callId, info) {
       const call = ctx.calls.get(callId)
-      if (call === undefined || call.state !== 'connecting') return
+      if (call === undefined) return
+      if ((info.generation ?? 0) > 0) {
+        if (call.state !== 'connected') return
+        call.path = info.path
+        call.recovery?.connected(info.generation as number)
+        return
+      }
+      if (call.state !== 'connecting') return
       call.clearTimer()
       call.path = info.path
       call.setState('connected', `media flows (${info.path})`)
+      call.recovery = startRecovery(ctx, call)
       const setupMs = (call.connectedAt ?? clock.now()) - (call.acceptedAt ?? call.startedAt)
       init.onEvent({ event: 'connected', callId, peer: call.peer, path: info.path, relay: info.relay, setupMs }, call)
     },
@@ -123,6 +141,12 @@ export function createCallSignaling (components: CallSignalingComponents, init: 
       if (call === undefined || !call.live) return
       log.warn({ callId }, `media failed: ${reason}`)
       ctx.end(call, 'failed', true)
+    },
+    mediaInterrupted (callId, generation, reason, silentMs = 0) {
+      const call = ctx.calls.get(callId)
+      if (call?.recovery === undefined || call.state !== 'connected') return
+      const outcome = call.recovery.interrupted(generation, reason, silentMs)
+      log.debug({ callId, generation, reason }, `media session ${generation} interrupted (${reason}): ${outcome}`)
     },
     calls: () => [...ctx.calls.values()].map(call => call.view()),
     get: callId => ctx.calls.get(callId),

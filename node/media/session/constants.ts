@@ -6,6 +6,8 @@ export const AUDIO_MID = 'audio'
 /** No packet for this long on a connected session: report 'disconnected'. */
 export const DEFAULT_MEDIA_TIMEOUT_MS = 4000
 export const WATCHDOG_TICK_MS = 250
+/** A watchdog tick this much later than due: our event loop stalled, and that time is not the peer's silence. */
+export const WATCHDOG_STALL_MS = 200
 /**
  * How long an answerer holds the offerer's candidates, unless its ICE connects sooner: time for
  * the answer to reach the offerer and be applied (see the race in media-session.ts). Where only

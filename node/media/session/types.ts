@@ -42,6 +42,8 @@ export interface MediaSessionInit {
   portRange?: { begin: number, end: number }
   /** Watchdog: 'disconnected' after this long without a packet; 0 turns it off. */
   mediaTimeoutMs?: number
+  /** Watchdog: the silence allowed before the first packet after connecting (default: mediaTimeoutMs). */
+  firstPacketTimeoutMs?: number
   /** One received Opus packet (RTP payload type 111). */
   onAudio: (payload: Uint8Array, rtp: ReceivedRtp) => void
   /** State changes; reason says why for 'disconnected' and 'failed'. Nothing fires after close(). */

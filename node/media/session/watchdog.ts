@@ -1,11 +1,14 @@
 // The session's state as its owner sees it, and the media watchdog, on an injected Clock.
 // libdatachannel notices a vanished peer only after ~30 s (ICE consent), and a peer's close()
 // sends nothing the other side sees, so the watchdog reports 'disconnected' when no packet has
-// arrived for mediaTimeoutMs on a connected session, and 'connected' again when packets resume.
+// arrived for mediaTimeoutMs on a connected session (firstPacketTimeoutMs until the first packet
+// came: the peer's audio starts a moment after connecting), and 'connected' again when packets
+// resume. Time our own event loop stood still (a tick that came late) does not count as silence:
+// the packets of that time are still queued for us.
 // 'connected' itself waits for both the native connection and the audio track. Sans-IO: fed
 // native states, track events and packets; it reports each change once.
 import type { Clock, TimerHandle } from '../../../common/clock.js'
-import { WATCHDOG_TICK_MS } from './constants.js'
+import { WATCHDOG_STALL_MS as STALL_MS, WATCHDOG_TICK_MS } from './constants.js'
 import type { MediaState } from './types.js'
 
 const NATIVE_STATES: Record<string, MediaState> = {
@@ -21,6 +24,8 @@ export interface MediaWatchdogInit {
   clock: Clock
   /** 0 turns the silence check off. */
   mediaTimeoutMs: number
+  /** The silence allowed before the first packet after connecting (default: mediaTimeoutMs). */
+  firstPacketTimeoutMs?: number
   tickMs?: number
   /** A state change (never the same state twice in a row); nothing after stop(). */
   report: (state: MediaState, reason?: string) => void
@@ -52,6 +57,10 @@ export function createMediaWatchdog (init: MediaWatchdogInit): MediaWatchdog {
   let reported: MediaState = 'new'
   let trackOpen = false
   let lastPacketAt = 0
+  let packetSinceConnected = false
+  const firstPacketTimeoutMs = init.firstPacketTimeoutMs ?? mediaTimeoutMs
+  /** When the next tick is due: a tick that comes later than that tells of a stall of our own. */
+  let tickDueAt = 0
   let stopped = false
   let timer: TimerHandle | undefined
 
@@ -64,17 +73,25 @@ export function createMediaWatchdog (init: MediaWatchdogInit): MediaWatchdog {
   function updateConnected (): void {
     if (nativeState !== 'connected' || !trackOpen) return
     lastPacketAt = clock.now()
+    packetSinceConnected = false
     init.onConnected()
     report('connected')
   }
 
   function check (): void {
+    const late = clock.now() - tickDueAt
+    if (late > STALL_MS) lastPacketAt += late
     if (stopped || mediaTimeoutMs === 0 || nativeState !== 'connected' || !trackOpen) return
     const silent = clock.now() - lastPacketAt
-    if (silent > mediaTimeoutMs && reported === 'connected') report('disconnected', `no media for ${silent} ms`)
+    const limit = packetSinceConnected ? mediaTimeoutMs : firstPacketTimeoutMs
+    if (silent > limit && reported === 'connected') {
+      const seconds = (silent / 1000).toFixed(1)
+      report('disconnected', packetSinceConnected ? `no audio for ${seconds} s` : `no audio in the ${seconds} s since connecting`)
+    }
   }
 
   function arm (): void {
+    tickDueAt = clock.now() + tickMs
     timer = clock.setTimeout(() => {
       timer = undefined
       check()
@@ -107,6 +124,7 @@ export function createMediaWatchdog (init: MediaWatchdogInit): MediaWatchdog {
 
     packetArrived () {
       lastPacketAt = clock.now()
+      packetSinceConnected = true
       if (reported === 'disconnected' && nativeState === 'connected' && trackOpen) report('connected')
     },
 

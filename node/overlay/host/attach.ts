@@ -4,7 +4,7 @@
 import type { TimerHandle } from '../../../common/clock.js'
 import { verifySupernodeCredential } from '../../../common/supernode-credential.js'
 import { openLink, type Link } from '../link.js'
-import type { SupernodeRef } from '../messages.js'
+import type { LinkMessage, SupernodeRef } from '../messages.js'
 import { DIAL_TIMEOUT_MS, PARALLEL_DIALS } from '../constants.js'
 import { schedulePing } from './keepalive.js'
 import { queryPresence } from './presence.js'
@@ -13,7 +13,11 @@ import { handleSupernodeMessage } from './supernode-messages.js'
 import type { HostState } from './state.js'
 import type { HostComponents } from './types.js'
 
-interface Registration { hostCache: SupernodeRef[], capacityNeeded: boolean }
+/**
+ * The supernode's answer, and what it sent right behind it: those messages can come in the same
+ * read as 'registered', before the link is adopted, and are handled once it is.
+ */
+interface Registration { hostCache: SupernodeRef[], capacityNeeded: boolean, early: LinkMessage[], closedEarly?: string }
 
 /** Dials one candidate and runs the link handshake; the round trip ranks it in the supernode cache. */
 async function connect (components: HostComponents, state: HostState, candidate: SupernodeRef): Promise<Link> {
@@ -41,7 +45,10 @@ function register (components: HostComponents, state: HostState, candidateLink: 
           issuerKey: components.issuerKey, nowSeconds: Math.floor(clock.now() / 1000), expect: { deviceKey: candidate.deviceKey, address: candidate.address }
         })
         if (admitted.ok) {
-          resolve({ hostCache: message.hostCache, capacityNeeded: message.capacityNeeded })
+          const registration: Registration = { hostCache: message.hostCache, capacityNeeded: message.capacityNeeded, early: [] }
+          candidateLink.onMessage = next => { registration.early.push(next) }
+          candidateLink.onClose = reason => { registration.closedEarly = reason }
+          resolve(registration)
           return
         }
         candidateLink.close(`not an admitted supernode: ${admitted.message}`)
@@ -144,4 +151,7 @@ function adopt (components: HostComponents, state: HostState, newLink: Link, ref
   schedulePing(components, state)
   scheduleRepublish(components, state)
   queryPresence(components, state, state.audience)
+  for (const message of registration.early.splice(0)) handleSupernodeMessage(components, state, message)
+  // Closed before it was adopted: re-home at once rather than keep a dead link.
+  if (registration.closedEarly !== undefined) newLink.onClose(registration.closedEarly)
 }

@@ -75,6 +75,7 @@ export function createRouter (
     return devices.length
   }
 
+  /** Forwards to one supernode; 0 when it could not be reached (it may have died). */
   const forwardTo = async (supernode: Locator['supernode'], capability: LookupCapability, token: string, envelope: Envelope): Promise<number> => {
     try {
       const link = await peers.get({ deviceKey: supernode.deviceKey, address: supernode.address })
@@ -88,24 +89,34 @@ export function createRouter (
     }
   }
 
+  /** Forwards to every remote supernode the user's locators name (but those in `skip`); counts deliveries, and says which it tried. */
+  const forwardAll = async (capability: LookupCapability, token: string, envelope: Envelope, skip: Set<string>): Promise<{ delivered: number, tried: Set<string> }> => {
+    const remote = new Map<string, Locator['supernode']>()
+    for (const locator of await locators(capability).catch(() => [])) {
+      const key = locator.supernode.deviceKey
+      if (key !== self.deviceKey && !skip.has(key)) remote.set(key, locator.supernode)
+    }
+    const supernodes = [...remote.values()]
+    const counts = await Promise.all(supernodes.map(supernode => forwardTo(supernode, capability, token, envelope)))
+    return { delivered: counts.reduce((sum, count) => sum + count, 0), tried: new Set(remote.keys()) }
+  }
+
   return {
     locators,
     deliverLocal,
     forget: lookupKey => { cache.delete(lookupKey) },
     async routeToUser (capability, envelope) {
       const token = reachTokenOf(capability.sealKey)
-      let delivered = deliverLocal(capability.user, envelope, token)
-      const remote = new Map<string, Locator['supernode']>()
-      for (const locator of await locators(capability).catch(() => [])) {
-        if (locator.supernode.deviceKey !== self.deviceKey) remote.set(locator.supernode.deviceKey, locator.supernode)
-      }
-      const counts = await Promise.all([...remote.values()].map(supernode => forwardTo(supernode, capability, token, envelope)))
-      for (const count of counts) delivered += count
-      if (delivered === 0 && remote.size > 0) {
-        // Every forward failed or found nobody: look again once, the user may have re-homed.
-        cache.delete(capability.lookupKey)
-      }
-      return delivered
+      const local = deliverLocal(capability.user, envelope, token)
+      const first = await forwardAll(capability, token, envelope, new Set())
+      if (local + first.delivered > 0 || first.tried.size === 0) return local + first.delivered
+      // Every supernode the (cached) locators named is gone or no longer has the user: the user
+      // may have re-homed and re-published already. Look again in the DHT, once, and try the
+      // supernodes it names now.
+      cache.delete(capability.lookupKey)
+      log.debug({ user: capability.user }, 'the user was not at the supernodes their locators named; looking the user up again')
+      const again = await forwardAll(capability, token, envelope, first.tried)
+      return again.delivered
     }
   }
 }

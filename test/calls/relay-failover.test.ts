@@ -1,0 +1,116 @@
+// A relayed call outlives the supernode whose TURN relay carried it, with real
+// `voxmesh` processes on loopback: two supernodes (their relays on 127.0.0.2, so
+// TURN permissions cannot be met from the hosts' own address), alice calls bob
+// relay-only, each sending a tone of their own and recording the other's. Alice's
+// supernode is killed with SIGKILL mid-call: alice re-homes to the other one, the
+// call re-offers through its relay and recovers within 5 s, and after that each
+// side hears the other's tone again. The recording of each side is one file.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdirSync, readdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { readWavFile } from '../../node/media/audio/wav.js'
+import { dominantFrequency, levelDbfs } from '../../node/media/audio/analysis.js'
+import { killAll, startCli, type CliProcess } from '../helpers/processes.js'
+import { freePort } from '../helpers/ports.js'
+import { startVoxmeshNet, type NodeProcess, TEST_PASSWORD } from '../helpers/voxmesh-net.js'
+import { makeContacts } from './attack-kit.js'
+
+const ALICE_HZ = 440
+const BOB_HZ = 660
+/** The issue's bound on a relayed call's recovery after its supernode died. */
+const RECOVERY_BOUND_MS = 5000
+/** How long the call runs after it recovered: the last stretch of each recording is checked. */
+const AFTER_RECOVERY_S = 3
+
+let net: Awaited<ReturnType<typeof startVoxmeshNet>>
+let supernodes: NodeProcess[]
+let alice: NodeProcess, bob: NodeProcess
+let recordings: string
+
+type Status = { supernode: { user: string } | null }
+const statusOf = async (node: NodeProcess): Promise<Status> => {
+  const result = await node.cli('status', '--json')
+  expect(result.code, result.stderr).toBe(0)
+  return JSON.parse(result.stdout) as Status
+}
+
+beforeAll(async () => {
+  net = await startVoxmeshNet()
+  for (const user of ['super1', 'super2', 'alice', 'bob']) await net.createAccount(user)
+  await makeContacts(net.url, TEST_PASSWORD, [['alice', 'bob']])
+  recordings = join(net.root, 'recordings')
+  mkdirSync(recordings)
+  supernodes = []
+  for (const user of ['super1', 'super2']) {
+    supernodes.push(await net.startNode(user, ['--role', 'supernode', '--listen', `127.0.0.2:${await freePort()}`, '--relay-allow-private']))
+  }
+  alice = await net.startNode('alice', ['--role', 'host', '--no-shell'])
+  bob = await net.startNode('bob', ['--role', 'host', '--no-shell', '--auto-answer', '--tone', String(BOB_HZ), '--record-dir', recordings])
+  for (const node of [alice, bob]) await node.waitForEvent(e => e.event === 'attached', 20_000)
+  await alice.waitForEvent(e => e.event === 'presence' && e.user === 'bob' && e.status === 'online', 20_000)
+}, 90_000)
+
+afterAll(async () => {
+  await killAll()
+  net?.cleanup()
+})
+
+/** The last `seconds` of a recording: its dominant frequency and level. */
+function tail (path: string, seconds: number): { hz: number, dbfs: number, length: number } {
+  const wav = readWavFile(path)
+  const from = Math.max(0, wav.samples.length - Math.round(seconds * wav.sampleRate))
+  const stretch = wav.samples.subarray(from)
+  return { hz: dominantFrequency(stretch, wav.sampleRate), dbfs: levelDbfs(stretch), length: wav.samples.length / wav.sampleRate }
+}
+
+describe('a relayed call when the supernode of its relay dies', () => {
+  it('recovers through the other supernode\'s relay within 5 s, and audio flows both ways after', async () => {
+    const aliceRecording = join(net.root, 'alice-heard.wav')
+    const call: CliProcess = startCli(['call', 'bob', '--tone', String(ALICE_HZ), '--relay-only', '--record', aliceRecording, '--json', '--data-dir', alice.dataDir])
+    const connected = await alice.waitForEvent(e => e.event === 'call-connected', 20_000)
+    expect(connected.path).toBe('relay')
+    const callId = connected.callId as string
+    await bob.waitForEvent(e => e.event === 'call-connected' && e.callId === callId, 20_000)
+    // Let the tones run, then kill the supernode alice's relay (and her link) is on.
+    await new Promise(resolve => setTimeout(resolve, 2000))
+    const victimName = (await statusOf(alice)).supernode?.user
+    const victim = supernodes.find(sn => sn.user === victimName) as NodeProcess
+    expect(victim).toBeDefined()
+    const marks = { alice: alice.events().length, bob: bob.events().length }
+    const killedAt = performance.now()
+    await victim.proc.stop('SIGKILL')
+
+    const recovering = await alice.waitForEvent(e => e.event === 'call-recovering' && e.callId === callId, 10_000, marks.alice)
+    expect(recovering.reason).toEqual(expect.any(String))
+    const recovered = await alice.waitForEvent(e => e.event === 'call-recovered' && e.callId === callId, 20_000, marks.alice)
+    expect(recovered.path).toBe('relay')
+    // From the kill to alice's node saying the call is back (the event's arrival here), and by the node's own count.
+    const recoveredAt = alice.proc.events.find(s => s.event.event === 'call-recovered' && s.event.callId === callId)?.at as number
+    const sinceKillMs = Math.round(recoveredAt - killedAt)
+    expect(sinceKillMs).toBeLessThan(RECOVERY_BOUND_MS)
+    expect(recovered.recoveryMs as number).toBeLessThan(RECOVERY_BOUND_MS)
+    await bob.waitForEvent(e => e.event === 'call-recovered' && e.callId === callId, 10_000, marks.bob)
+    // Alice is on the other supernode now, and the call never ended.
+    expect((await statusOf(alice)).supernode?.user).not.toBe(victimName)
+    expect(alice.events().slice(marks.alice).some(e => e.event === 'call-ended')).toBe(false)
+    process.stdout.write(`relay failover: call back ${sinceKillMs} ms after the kill (recoveryMs ${String(recovered.recoveryMs)})\n`)
+
+    await new Promise(resolve => setTimeout(resolve, AFTER_RECOVERY_S * 1000))
+    const hangup = await alice.cli('hangup', callId)
+    expect(hangup.code, hangup.stderr).toBe(0)
+    const ended = await bob.waitForEvent(e => e.event === 'call-ended' && e.callId === callId, 10_000)
+    expect(ended.reason).toBe('hangup')
+    await call.stop('SIGTERM', 5000)
+    await alice.waitForEvent(e => e.event === 'call-ended' && e.callId === callId, 10_000)
+
+    // One recording per side for the whole call; its last stretch is after the recovery.
+    const bobRecording = ended.recording as string
+    expect(readdirSync(recordings)).toEqual([`${callId}.wav`])
+    for (const [path, hz] of [[aliceRecording, BOB_HZ], [bobRecording, ALICE_HZ]] as const) {
+      const heard = tail(path, 1.5)
+      expect(heard.length, path).toBeGreaterThan(2 + AFTER_RECOVERY_S)
+      expect(Math.abs(heard.hz - hz), `${path}: ${heard.hz} Hz`).toBeLessThan(3)
+      expect(heard.dbfs, path).toBeGreaterThan(-20)
+    }
+  }, 90_000)
+})
