@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { inNetns } from '../helpers/processes.js'
 import { startVoxmeshNet, type NodeProcess } from '../helpers/voxmesh-net.js'
 import { waitUntil } from '../helpers/wait.js'
-import { ALL_HOSTS, hostsBehind, LOGIN, NATS, PUBLIC_HOSTS, type LabHost } from './topology.js'
+import { ALL_HOSTS, host, hostsBehind, LOGIN, NATS, PUBLIC_HOSTS, type LabHost } from './topology.js'
 
 export const OVERLAY_PORT = 7000
 const LOGIN_LISTEN = `${LOGIN.ip}:7700`
@@ -28,9 +28,14 @@ export interface LabVoxmesh {
   net: LabNet
   /** The running node of the lab host named so. */
   node: (name: string) => NodeProcess
+  /**
+   * Starts host `name`'s node again on its data dir (killing it first if it still runs); resolves
+   * once it is back: a supernode again for a public host, attached for one behind a NAT.
+   */
+  restart: (name: string) => Promise<NodeProcess>
 }
 
-function nodeArgs (net: LabNet, h: LabHost): string[] {
+export function nodeArgs (net: LabNet, h: LabHost): string[] {
   return [
     '--role', 'auto', '--listen', `${h.ip}:${OVERLAY_PORT}`,
     ...(h.nat === undefined ? [] : ['--advertise', `${h.nat.wanIp}:${OVERLAY_PORT}`]),
@@ -56,20 +61,25 @@ export async function startLabVoxmesh (): Promise<LabVoxmesh> {
     nodes.set(h.name, n)
     return n
   }
-  for (const h of PUBLIC_HOSTS) {
+  const startAndWait = async (h: LabHost): Promise<NodeProcess> => {
     const n = await start(h)
-    await n.waitForEvent(e => e.event === 'role' && e.role === 'supernode', START_TIMEOUT_MS)
+    if (h.nat === undefined) await n.waitForEvent(e => e.event === 'role' && e.role === 'supernode', START_TIMEOUT_MS)
+    else await n.waitForEvent(e => e.event === 'attached', START_TIMEOUT_MS)
+    return n
   }
-  await Promise.all(behindNats.map(async h => {
-    const n = await start(h)
-    await n.waitForEvent(e => e.event === 'attached', START_TIMEOUT_MS)
-  }))
+  for (const h of PUBLIC_HOSTS) await startAndWait(h)
+  await Promise.all(behindNats.map(startAndWait))
+  const node = (name: string): NodeProcess => {
+    const n = nodes.get(name)
+    if (n === undefined) throw new Error(`no node on ${name}`)
+    return n
+  }
   return {
     net,
-    node: name => {
-      const n = nodes.get(name)
-      if (n === undefined) throw new Error(`no node on ${name}`)
-      return n
+    node,
+    restart: async name => {
+      await node(name).proc.stop('SIGKILL')
+      return await startAndWait(host(name))
     }
   }
 }
