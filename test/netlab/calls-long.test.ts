@@ -24,7 +24,7 @@ describe.skipIf(unavailable !== undefined)('a long call in the network lab', () 
       expected: 'up all along, tone every second',
       observed: check.path === undefined
         ? `no connection: ${check.problem ?? '?'}`
-        : `paths ${check.pathsSeen.join(' → ')}; ${check.seconds}${lasted}${check.problem === undefined ? '' : `; ${check.problem}`}`,
+        : `paths ${check.pathHistory}; ${check.seconds}${lasted}${check.problem === undefined ? '' : `; ${check.problem}`}`,
       setupMs: check.setupMs,
       audio: check.audio,
       pass

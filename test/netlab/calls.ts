@@ -16,6 +16,8 @@ const MAX_HZ_OFF = 3
 const MIN_DBFS = -30
 
 export interface CallCheck {
+  /** As both nodes' events name the call; undefined when it never connected. */
+  callId?: string
   /**
    * The path the call's media took: the caller's at the call's end (ICE can connect on one pair and
    * nominate a better one within ~2 s), else the one its node reported on call-connected; undefined
@@ -40,6 +42,8 @@ export interface CallCheck {
   pairs: string[]
   /** Every path either side reported while the call ran (connected, each call-stats, the end), in the order first seen. */
   pathsSeen: string[]
+  /** Each side's paths in order, with when each change came: "conea1 direct, coneb1 relay → direct at 2 s". */
+  pathHistory: string
   /** The per-second check of what each side heard: "caller 14/14 s ok, callee 13/14 s ok (silent: 7 s)". */
   seconds: string
   /** Every second checked held the other side's tone, both ways. */
@@ -137,17 +141,28 @@ function hears (listener: string, speaker: string, recording: string | undefined
   }
 }
 
-/** Every path `caller` and `callee` reported for call `callId`, in the order first seen. */
-function pathsOf (lab: LabVoxmesh, names: string[], callId: unknown): string[] {
+/**
+ * Every path `names` reported for call `callId`, in the order first seen, and each side's history:
+ * "coneb1 relay → direct at 2 s" (seconds from that side's call-connected).
+ */
+function pathsOf (lab: LabVoxmesh, names: string[], callId: unknown): { seen: string[], history: string } {
   const seen: string[] = []
-  for (const name of names) {
-    for (const e of lab.node(name).events()) {
+  const sides = names.map(name => {
+    let connectedAt: number | undefined
+    let last: string | undefined
+    const steps: string[] = []
+    for (const { event: e, at } of lab.node(name).proc.events) {
       if (e.callId !== callId) continue
+      if (e.event === 'call-connected') connectedAt = at
       const path = e.event === 'call-ended' ? (e.media as MediaSummary | undefined)?.path : e.path
-      if (typeof path === 'string' && !seen.includes(path)) seen.push(path)
+      if (typeof path !== 'string' || path === last) continue
+      if (!seen.includes(path)) seen.push(path)
+      steps.push(last === undefined ? path : `${path} at ${((at - (connectedAt ?? at)) / 1000).toFixed(0)} s`)
+      last = path
     }
-  }
-  return seen
+    return `${name} ${steps.length === 0 ? 'none' : steps.join(' → ')}`
+  })
+  return { seen, history: sides.join(', ') }
 }
 
 /** The caller's `voxmesh call --json`: its events, after running `after` (if any) once it connected. */
@@ -173,7 +188,7 @@ export async function checkCall (lab: LabVoxmesh, caller: string, callee: string
   const connected = lines.find(l => l.event === 'connected')
   if (connected === undefined) {
     const ended = lines.find(l => l.event === 'ended')
-    return { audio: '-', audioDetail: 'no call', audioOk: false, pairs: [], pathsSeen: [], seconds: '-', everySecondOk: false, problem: String(ended?.message ?? (result.stderr.trim() || `exit ${String(result.code)}`)) }
+    return { audio: '-', audioDetail: 'no call', audioOk: false, pairs: [], pathsSeen: [], pathHistory: '-', seconds: '-', everySecondOk: false, problem: String(ended?.message ?? (result.stderr.trim() || `exit ${String(result.code)}`)) }
   }
   const callId = connected.callId
   const endOf = async (n: typeof from): Promise<Record<string, unknown> | undefined> =>
@@ -184,10 +199,12 @@ export async function checkCall (lab: LabVoxmesh, caller: string, callee: string
   const ways = [hears(caller, callee, recordings[0], options.lastSeconds), hears(callee, caller, recordings[1], options.lastSeconds)]
   if (options.removeRecordings === true) for (const file of recordings) if (file !== undefined) rmSync(file, { force: true })
   const summaries = [callerEnd?.media, calleeEnd?.media] as Array<MediaSummary | undefined>
+  const paths = pathsOf(lab, [caller, callee], callId)
   const frames = summaries.every(a => a !== undefined)
     ? summaries.reduce((sum, a) => ({ sent: sum.sent + a.framesSent, received: sum.received + a.framesReceived, lost: sum.lost + a.framesLost, concealed: sum.concealed + a.framesConcealed }), { sent: 0, received: 0, lost: 0, concealed: 0 })
     : undefined
   return {
+    callId: String(callId),
     path: summaries[0]?.path ?? String(connected.path),
     connectPath: String(connected.path),
     setupMs: typeof answered?.setupMs === 'number' ? answered.setupMs : undefined,
@@ -197,7 +214,8 @@ export async function checkCall (lab: LabVoxmesh, caller: string, callee: string
     relayedPackets: countRelayed ? await relayedSoFar(lab) - relayedBefore : undefined,
     frames,
     pairs: [selectedPairs(lab, caller, callId, summaries[0]), selectedPairs(lab, callee, callId, summaries[1])],
-    pathsSeen: pathsOf(lab, [caller, callee], callId),
+    pathsSeen: paths.seen,
+    pathHistory: paths.history,
     seconds: ways.map((w, i) => `${i === 0 ? caller : callee} ${w.secondsChecked - w.badSeconds.length}/${w.secondsChecked} s ok${w.badSeconds.length === 0 ? '' : ` (no tone: ${w.badSeconds.join(', ')})`}`).join(', '),
     everySecondOk: ways.every(w => w.secondsChecked > 0 && w.badSeconds.length === 0),
     problem: result.hookError !== undefined

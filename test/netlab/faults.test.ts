@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { inNetns, runCli } from '../helpers/processes.js'
 import { TEST_PASSWORD, type NodeProcess } from '../helpers/voxmesh-net.js'
 import { checkCall, type CallCheck } from './calls.js'
-import { killNode, loginServerKey, presenceSince, reachableAgainMs, rehomeMs, supernodeOf, type Kill } from './faults.js'
+import { killNode, loginServerKey, pathsSince, presenceSince, reachableAgainMs, rehomeMs, supernodeOf, type Kill } from './faults.js'
 import { labUnavailable, useLabVoxmesh } from './lab-suite.js'
 import { recordRow } from './results.js'
 import { hostsBehind, LOGIN, NATS, PUBLIC_HOSTS } from './topology.js'
@@ -98,18 +98,21 @@ describe.skipIf(unavailable !== undefined)('faults in the network lab', () => {
       kill = await killNode(lab, victim, ['conea1', 'coneb1'])
     })
     const rehomed = kill === undefined ? undefined : await rehomeMs(lab, kill, 'conea1', MEASURE_TIMEOUT_MS)
-    const pass = check.problem === undefined && check.path === 'direct' && check.pathsSeen.every(p => p === 'direct') && check.audioOk && check.everySecondOk
+    // ICE may connect on a relayed pair and move to direct within ~2 s (README): judged is what the media did from the kill on.
+    const afterKill = kill === undefined ? [] : pathsSince(lab, kill, ['conea1', 'coneb1'], check.callId)
+    const pass = check.problem === undefined && check.path === 'direct' && afterKill.every(p => p === 'direct') && check.audioOk && check.everySecondOk
     recordRow({
       scenario: `fault: ${kill?.victim ?? 'supernode'} killed 4 s into a direct call conea1 → coneb1`,
-      expected: 'direct all along, tone every second',
-      observed: `${check.problem ?? `paths ${check.pathsSeen.join(' → ')}`}; ${check.seconds}; conea1 re-homed in ${ms(rehomed)}`,
+      expected: 'direct from the kill on, tone every second',
+      observed: `${check.problem ?? `paths ${check.pathHistory}; after the kill ${[...new Set(afterKill)].join(', ') || 'none reported'}`}; ${check.seconds}; conea1 re-homed in ${ms(rehomed)}`,
       setupMs: check.setupMs,
       audio: check.audio,
       pass
     })
     if (kill !== undefined) await restart(kill.victim)
     expect(check.problem).toBeUndefined()
-    expect(check.pathsSeen).toEqual(['direct'])
+    expect(check.path).toBe('direct')
+    expect(afterKill.filter(p => p !== 'direct'), 'paths reported after the kill').toEqual([])
     expect(check.everySecondOk, check.audioDetail).toBe(true)
   })
 
@@ -119,9 +122,10 @@ describe.skipIf(unavailable !== undefined)('faults in the network lab', () => {
     let recovering: Record<string, unknown> | undefined
     let recovered: { event: Record<string, unknown>, at: number } | undefined
     const check = await callThrough('syma1', 'symb1', 24, async callId => {
-      const connected = lab.node('syma1').events().find(e => e.event === 'call-connected' && e.callId === callId)
-      const relay = typeof connected?.relay === 'string' ? connected.relay.split('@')[0] : undefined
-      if (relay === undefined) throw new Error(`syma1's call-connected names no relay: ${JSON.stringify(connected)}`)
+      // Each side names the relay only when its own relay candidate was chosen ("user@address").
+      const named = ['syma1', 'symb1'].map(name => lab.node(name).events().find(e => e.event === 'call-connected' && e.callId === callId)?.relay)
+      const relay = named.map(r => typeof r === 'string' && r.includes('@') ? r.split('@')[0] : undefined).find(r => r !== undefined)
+      if (relay === undefined) throw new Error(`neither side's call-connected names its relay: ${JSON.stringify(named)}`)
       kill = await killNode(lab, relay, ['syma1', 'symb1'])
       const k = kill
       const either = async <T>(find: (n: NodeProcess) => Promise<T>): Promise<T | undefined> =>
@@ -139,7 +143,7 @@ describe.skipIf(unavailable !== undefined)('faults in the network lab', () => {
       observed: [
         recovering === undefined ? 'no call-recovering' : `recovering (${String(recovering.reason)})`,
         recovered === undefined ? 'no call-recovered' : `recovered on ${String(recovered.event.path)} in ${String(recoveryMs)} ms (kill → event ${ms(measuredMs)})`,
-        check.problem ?? `paths ${check.pathsSeen.join(' → ')}`,
+        check.problem ?? `paths ${check.pathHistory}`,
         `last 8 s: ${check.seconds}`
       ].join('; '),
       setupMs: check.setupMs,

@@ -64,6 +64,14 @@ export function presenceSince (lab: LabVoxmesh, kill: Kill, watcher: string, nam
     .filter(e => e.event === 'presence' && e.user === name).map(e => String(e.status))
 }
 
+/** The paths (call-stats, the end's media summary) `names` reported for call `callId` since the kill, in order. */
+export function pathsSince (lab: LabVoxmesh, kill: Kill, names: string[], callId: string | undefined): string[] {
+  return names.flatMap(name => lab.node(name).proc.events.slice(kill.eventsBefore.get(name) ?? 0).map(s => s.event)
+    .filter(e => e.callId === callId)
+    .map(e => e.event === 'call-ended' ? (e.media as { path?: string } | undefined)?.path : e.path)
+    .filter((p): p is string => typeof p === 'string'))
+}
+
 /** The login server's public key, as GET /v1/info serves it, read from inside the lab (the test runs outside it). */
 export function loginServerKey (url: string): string {
   const script = `fetch(${JSON.stringify(`${url}/v1/info`)}).then(r => r.json()).then(i => process.stdout.write(String(i.publicKey)))`
