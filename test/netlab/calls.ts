@@ -14,6 +14,9 @@ const END_WAIT_MS = 15_000
 /** The tone must stand out: Opus at 48 kHz keeps a sine's frequency within a few Hz. */
 const MAX_HZ_OFF = 3
 const MIN_DBFS = -30
+/** A second holds the tone when no more than this share of its 20 ms frames is silent (below MIN_DBFS): 100 ms. */
+const MAX_SILENT_SHARE = 0.1
+const FRAME_SECONDS = 0.02
 
 export interface CallCheck {
   /** As both nodes' events name the call; undefined when it never connected. */
@@ -101,7 +104,7 @@ interface Heard {
   ok: boolean
   short: string
   text: string
-  /** Seconds checked one by one, and those that did not hold the tone (1-based, from the recording's start). */
+  /** Seconds checked one by one, and those that did not hold the tone (each by its start, s into the recording). */
   secondsChecked: number
   badSeconds: number[]
 }
@@ -112,8 +115,22 @@ const holdsTone = (samples: Float32Array, rate: number, want: number): { ok: boo
   return { ok: Math.abs(hz - want) <= MAX_HZ_OFF && dbfs > MIN_DBFS, hz, dbfs }
 }
 
-/** What `listener`'s recording holds, against the tone `speaker` sends: as a whole, and second by second. */
-function hears (listener: string, speaker: string, recording: string | undefined, lastSeconds?: number): Heard {
+/**
+ * One second of a recording holds the tone: its dominant frequency, and sound in (nearly) every
+ * 20 ms frame. The level over the whole second alone would pass a second that is mostly silence.
+ */
+function secondHoldsTone (second: Float32Array, rate: number, want: number): boolean {
+  const frame = Math.round(rate * FRAME_SECONDS)
+  let frames = 0
+  let silent = 0
+  for (let at = 0; at + frame <= second.length; at += frame, frames++) {
+    if (levelDbfs(second.subarray(at, at + frame)) <= MIN_DBFS) silent++
+  }
+  return holdsTone(second, rate, want).ok && silent <= frames * MAX_SILENT_SHARE
+}
+
+/** What `listener`'s recording holds, against the tone `speaker` sends: as a whole, and second by second (exported for its unit test). */
+export function hears (listener: string, speaker: string, recording: string | undefined, lastSeconds?: number): Heard {
   const want = toneOf(host(speaker))
   const none = { secondsChecked: 0, badSeconds: [] }
   if (recording === undefined) return { ok: false, short: 'none', text: `${listener} made no recording`, ...none }
@@ -129,9 +146,9 @@ function hears (listener: string, speaker: string, recording: string | undefined
   const badSeconds: number[] = []
   let secondsChecked = 0
   for (let from = start; from + rate <= end; from += rate, secondsChecked++) {
-    if (!holdsTone(wav.samples.subarray(from, from + rate), rate, want).ok) badSeconds.push(Math.round(from / rate) + 1)
+    if (!secondHoldsTone(wav.samples.subarray(from, from + rate), rate, want)) badSeconds.push(from / rate)
   }
-  const gaps = badSeconds.length === 0 ? '' : `, no tone in second(s) ${badSeconds.join(', ')}`
+  const gaps = badSeconds.length === 0 ? '' : `, no tone in the second(s) from ${badSeconds.map(t => `${t.toFixed(1)} s`).join(', ')}`
   return {
     ok: whole.ok,
     short: `${whole.hz.toFixed(0)} Hz ${whole.ok ? 'ok' : 'BAD'}`,
@@ -216,7 +233,7 @@ export async function checkCall (lab: LabVoxmesh, caller: string, callee: string
     pairs: [selectedPairs(lab, caller, callId, summaries[0]), selectedPairs(lab, callee, callId, summaries[1])],
     pathsSeen: paths.seen,
     pathHistory: paths.history,
-    seconds: ways.map((w, i) => `${i === 0 ? caller : callee} ${w.secondsChecked - w.badSeconds.length}/${w.secondsChecked} s ok${w.badSeconds.length === 0 ? '' : ` (no tone: ${w.badSeconds.join(', ')})`}`).join(', '),
+    seconds: ways.map((w, i) => `${i === 0 ? caller : callee} ${w.secondsChecked - w.badSeconds.length}/${w.secondsChecked} s ok${w.badSeconds.length === 0 ? '' : ` (no tone from ${w.badSeconds.map(t => `${t.toFixed(1)} s`).join(', ')})`}`).join(', '),
     everySecondOk: ways.every(w => w.secondsChecked > 0 && w.badSeconds.length === 0),
     problem: result.hookError !== undefined
       ? `during the call: ${result.hookError}`
