@@ -47,7 +47,7 @@ export interface CallCheck {
   pathsSeen: string[]
   /** Each side's paths in order, with when each change came: "conea1 direct, coneb1 relay → direct at 2 s". */
   pathHistory: string
-  /** The per-second check of what each side heard: "caller 14/14 s ok, callee 13/14 s ok (silent: 7 s)". */
+  /** The per-second check of what each side heard: "conea1 14/14 s ok, coneb1 13/14 s ok (no tone from 7.5 s)". */
   seconds: string
   /** Every second checked held the other side's tone, both ways. */
   everySecondOk: boolean
