@@ -35,8 +35,13 @@ export interface VoxmeshNetOptions {
 export async function startVoxmeshNet (options: VoxmeshNetOptions = {}) {
   const root = mkdtempSync(join(tmpdir(), 'voxmesh-net-'))
   const here = options.where ?? []
-  const login = startCli(['login-server', '--listen', options.listen ?? '127.0.0.1:0', '--data-dir', join(root, 'login'), ...CHEAP_ARGON2, '--log-level', 'warn', ...(options.loginServerArgs ?? [])], {}, here)
-  const url = (await login.waitForLine(/listening on (http:\/\/\S+)/))[1] as string
+  const startLogin = async (listen: string): Promise<{ proc: CliProcess, url: string }> => {
+    const proc = startCli(['login-server', '--listen', listen, '--data-dir', join(root, 'login'), ...CHEAP_ARGON2, '--log-level', 'warn', ...(options.loginServerArgs ?? [])], {}, here)
+    return { proc, url: (await proc.waitForLine(/listening on (http:\/\/\S+)/))[1] as string }
+  }
+  const first = await startLogin(options.listen ?? '127.0.0.1:0')
+  let login = first.proc
+  const url = first.url
   const env = { VOXMESH_PASSWORD: TEST_PASSWORD }
 
   /** `where`: the command prefix it runs under (the login server limits new accounts per address). */
@@ -45,9 +50,11 @@ export async function startVoxmeshNet (options: VoxmeshNetOptions = {}) {
     if (result.code !== 0) throw new Error(`account create ${user}: ${result.stderr}`)
   }
 
-  /** `where`: the command prefix this node (and its client commands) run under. */
-  const startNode = async (user: string, args: string[] = [], where = here): Promise<NodeProcess> => {
-    const dataDir = join(root, user)
+  /**
+   * Starts a node without waiting for it to be ready (e.g. one that cannot log in). `where`: the
+   * command prefix this node (and its client commands) run under; `dataDir`: default ROOT/USER.
+   */
+  const launchNode = (user: string, args: string[] = [], where = here, dataDir = join(root, user)): NodeProcess => {
     const proc = startCli(['node', '--user', user, '--login-server', url, '--data-dir', dataDir, '--json', ...args], env, where)
     const events = (): Array<Record<string, unknown>> => proc.stdoutLines.flatMap(line => {
       try { return [JSON.parse(line) as Record<string, unknown>] } catch { return [] }
@@ -67,6 +74,12 @@ export async function startVoxmeshNet (options: VoxmeshNetOptions = {}) {
         timeoutMs, 50),
       cli: async (...cliArgs) => await runCli([...cliArgs, '--data-dir', dataDir], {}, undefined, where)
     }
+    return node
+  }
+
+  /** Starts a node and resolves once it is ready (logged in, listening). */
+  const startNode = async (user: string, args: string[] = [], where = here, dataDir?: string): Promise<NodeProcess> => {
+    const node = launchNode(user, args, where, dataDir)
     await node.waitForEvent(e => e.event === 'ready')
     return node
   }
@@ -74,8 +87,17 @@ export async function startVoxmeshNet (options: VoxmeshNetOptions = {}) {
   return {
     root,
     url,
-    login,
+    /** The login server's process (a new one after startLoginAgain). */
+    get login (): CliProcess { return login },
+    /** Stops the login server (SIGTERM: as an operator would), resolving once it has exited. */
+    stopLogin: async (): Promise<void> => { await login.stop('SIGTERM', 5000) },
+    /** Starts the login server again on the same data dir and address (the URL nodes know). */
+    startLoginAgain: async (): Promise<void> => {
+      if (login.alive) throw new Error('the login server still runs: stopLogin() first')
+      login = (await startLogin(new URL(url).host)).proc
+    },
     createAccount,
+    launchNode,
     startNode,
     cleanup: () => { rmSync(root, { recursive: true, force: true }) }
   }

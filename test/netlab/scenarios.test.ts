@@ -1,35 +1,21 @@
 // voxmesh on the lab's small internet (topology.ts): promotion, presence and messages across
 // NATs, and calls with audio checked both ways. Each test records its report row(s) (results.ts)
 // before it asserts. One lab and one voxmesh network for the whole file.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { killAll } from '../helpers/processes.js'
+import { describe, expect, it } from 'vitest'
 import { waitUntil } from '../helpers/wait.js'
 import { CALL_SECONDS, checkCall, type CallCheck } from './calls.js'
 import { recordRow } from './results.js'
-import { createLab, destroyLab, hostsBehind, labUnavailableReason, NATS, PUBLIC_HOSTS } from './topology.js'
-import { befriend, OVERLAY_PORT, startLabVoxmesh, type LabVoxmesh } from './voxmesh-lab.js'
+import { labUnavailable, useLabVoxmesh } from './lab-suite.js'
+import { hostsBehind, NATS, PUBLIC_HOSTS } from './topology.js'
+import { befriend, OVERLAY_PORT } from './voxmesh-lab.js'
 
-const unavailable = labUnavailableReason()
-if (unavailable !== undefined) console.warn(`network lab SKIPPED: ${unavailable}`)
+const unavailable = labUnavailable()
 
-let lab: LabVoxmesh | undefined
-const voxmesh = (): LabVoxmesh => {
-  if (lab === undefined) throw new Error('the lab network did not start')
-  return lab
-}
 const ROLE_WAIT_MS = 30_000
 const MESSAGE_WAIT_MS = 30_000
 
 describe.skipIf(unavailable !== undefined)('voxmesh in the network lab', () => {
-  beforeAll(async () => {
-    createLab()
-    lab = await startLabVoxmesh()
-  }, 180_000)
-  afterAll(async () => {
-    await killAll()
-    destroyLab()
-    lab?.net.cleanup()
-  })
+  const voxmesh = useLabVoxmesh()
 
   it('promotion: the public hosts become supernodes; no host behind a NAT does, and each logs that the dial-back failed', async () => {
     const outcomes: boolean[] = []
@@ -86,32 +72,40 @@ describe.skipIf(unavailable !== undefined)('voxmesh in the network lab', () => {
    * a direct one leaves them (almost) idle: at most a few ICE checks through a relay candidate.
    */
   const relayedAsExpected = (path: 'direct' | 'relay', packets: number): boolean => path === 'relay' ? packets > CALL_SECONDS * 50 : packets < 50
-  const calls: Array<[string, string, 'direct' | 'relay', string]> = [
+  /** Its node's line saying UDP does not reach its relay, so its calls use TURN over TCP (node/relay/bridge). */
+  const overTcpLine = (name: string): string | undefined => voxmesh().node(name).proc.stderrLines.find(l => l.includes('calls use TURN over TCP'))
+  /** [caller, callee, path, what, the side that must reach its relay over TCP] */
+  const calls: Array<[string, string, 'direct' | 'relay', string, string?]> = [
     ['conea1', 'coneb1', 'direct', 'cone ↔ cone'],
     ['conea1', 'prc1', 'direct', 'cone ↔ port-restricted'],
     ['syma1', 'symb1', 'relay', 'symmetric ↔ symmetric'],
-    ['shared1', 'shared2', 'direct', 'two hosts behind the same NAT']
+    ['shared1', 'shared2', 'direct', 'two hosts behind the same NAT'],
+    ['tcp1', 'coneb1', 'relay', 'tcp-only ↔ cone', 'tcp1']
   ]
-  for (const [caller, callee, expected, what] of calls) {
-    it(`call: ${caller} → ${callee} (${what}) connects ${expected}, audio heard both ways`, async () => {
+  for (const [caller, callee, expected, what, overTcp] of calls) {
+    it(`call: ${caller} → ${callee} (${what}) connects ${expected}${overTcp === undefined ? '' : ` (${overTcp} over TCP)`}, audio heard both ways`, async () => {
       // Only contacts can be called: made first, outside the call's figures.
       expect(await befriend(voxmesh(), caller, callee)).toEqual([])
       const check: CallCheck = await checkCall(voxmesh(), caller, callee)
       const relayed = check.relayedPackets ?? 0
       const moved = check.connectPath === check.path ? '' : `, connected on ${check.connectPath ?? '?'} first`
       const pairs = check.path === expected && moved === '' ? '' : `; ${check.pairs.join('; ')}`
+      const tcpLine = overTcp === undefined ? undefined : overTcpLine(overTcp)
+      const tcp = overTcp === undefined ? '' : tcpLine === undefined ? `; ${overTcp} logged no TURN over TCP` : `; ${overTcp} reached its relay over TCP`
       recordRow({
         scenario: `call: ${caller} → ${callee} (${what})`,
-        expected,
-        observed: check.path === undefined ? `no connection: ${check.problem ?? '?'}` : `${check.path}${moved} (relays carried ${relayed} packets)${pairs}`,
+        expected: overTcp === undefined ? expected : `${expected} (${overTcp} over TCP)`,
+        observed: check.path === undefined ? `no connection: ${check.problem ?? '?'}` : `${check.path}${moved} (relays carried ${relayed} packets)${tcp}${pairs}`,
         setupMs: check.setupMs,
         audio: check.audio,
-        pass: check.problem === undefined && check.path === expected && relayedAsExpected(expected, relayed) && check.audioOk
+        pass: check.problem === undefined && check.path === expected && relayedAsExpected(expected, relayed) && check.audioOk && (overTcp === undefined || tcpLine !== undefined)
       })
+      if (tcpLine !== undefined) console.log(`${String(overTcp)} logged: ${(JSON.parse(tcpLine) as { msg: string }).msg}`)
       expect(check.problem).toBeUndefined()
       expect(check.path).toBe(expected)
       expect(relayedAsExpected(expected, relayed), `${relayed} packets through the relays`).toBe(true)
       expect(check.audioOk, check.audioDetail).toBe(true)
+      if (overTcp !== undefined) expect(tcpLine, `${overTcp} says its calls use TURN over TCP`).toBeDefined()
     })
   }
 

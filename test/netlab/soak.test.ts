@@ -2,17 +2,17 @@
 // other, several at once (lanes in soak-lanes.ts), each checked as a scenario call is (path, audio
 // both ways: calls.ts). One report row per kind of NAT pair (calls, setups, failures, frames lost)
 // and one for the resident memory of every voxmesh process: at the start, after a warm-up, at the end.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { killAll, type CliProcess } from '../helpers/processes.js'
+import { describe, expect, it } from 'vitest'
+import { type CliProcess } from '../helpers/processes.js'
 import { checkCall } from './calls.js'
 import { recordRow } from './results.js'
 import { mib, nodePid, rssKiB } from './rss.js'
 import { callsOf, describeTally, expectedPath, laneOf, median, newTally, SOAK_GROUPS, tallyCall, type LaneTally, type Pair } from './soak-lanes.js'
-import { createLab, destroyLab, hostsBehind, labUnavailableReason, NATS, PUBLIC_HOSTS } from './topology.js'
-import { befriend, startLabVoxmesh, type LabVoxmesh } from './voxmesh-lab.js'
+import { labUnavailable, useLabVoxmesh } from './lab-suite.js'
+import { hostsBehind, NATS, PUBLIC_HOSTS } from './topology.js'
+import { befriend, type LabVoxmesh } from './voxmesh-lab.js'
 
-const unavailable = labUnavailableReason()
-if (unavailable !== undefined) console.warn(`network lab SKIPPED: ${unavailable}`)
+const unavailable = labUnavailable()
 
 const SOAK_SECONDS = Number(process.env.VOXMESH_SOAK_SECONDS ?? '180')
 /**
@@ -34,36 +34,21 @@ const RSS_TREND_MS = 30_000
  */
 const MAX_LOST_SHARE = 0.01
 
-let lab: LabVoxmesh | undefined
-const voxmesh = (): LabVoxmesh => {
-  if (lab === undefined) throw new Error('the lab network did not start')
-  return lab
-}
-
 /** Every voxmesh process of the lab, by name: the login server, and the node on each host. */
-function processes (): Array<[string, CliProcess]> {
-  const l = voxmesh()
+function processes (l: LabVoxmesh): Array<[string, CliProcess]> {
   return [['login', l.net.login], ...[...PUBLIC_HOSTS, ...NATS.flatMap(hostsBehind)].map(h => [h.name, l.node(h.name).proc] as [string, CliProcess])]
 }
 
 /** Each process's RSS now, KiB (undefined once it has exited). */
-function sampleRss (): Map<string, number | undefined> {
-  return new Map(processes().map(([name, proc]) => {
+function sampleRss (l: LabVoxmesh): Map<string, number | undefined> {
+  return new Map(processes(l).map(([name, proc]) => {
     const pid = nodePid(proc.pid)
     return [name, pid === undefined ? undefined : rssKiB(pid)]
   }))
 }
 
 describe.skipIf(unavailable !== undefined)('soak: short calls between lab hosts', () => {
-  beforeAll(async () => {
-    createLab()
-    lab = await startLabVoxmesh()
-  }, 180_000)
-  afterAll(async () => {
-    await killAll()
-    destroyLab()
-    lab?.net.cleanup()
-  })
+  const voxmesh = useLabVoxmesh()
 
   it(`${SOAK_SECONDS} s of calls, several at once: every call set up on its expected path with audio both ways; no process's memory keeps growing`, async () => {
     // Only contacts can be called: every pair a group will use, made first.
@@ -82,12 +67,12 @@ describe.skipIf(unavailable !== undefined)('soak: short calls between lab hosts'
       tallies.set(lane, t)
       return t
     }
-    const rssStart = sampleRss()
+    const rssStart = sampleRss(voxmesh())
     let rssWarm = rssStart
-    const warmTimer = setTimeout(() => { rssWarm = sampleRss() }, WARMUP_SECONDS * 1000)
+    const warmTimer = setTimeout(() => { rssWarm = sampleRss(voxmesh()) }, WARMUP_SECONDS * 1000)
     // The trend between, printed: a slow leak shows as a steady climb the end sample alone could hide.
     const trend: Array<Map<string, number | undefined>> = []
-    const trendTimer = setInterval(() => { trend.push(sampleRss()) }, RSS_TREND_MS)
+    const trendTimer = setInterval(() => { trend.push(sampleRss(voxmesh())) }, RSS_TREND_MS)
     const started = Date.now()
     const deadline = started + SOAK_SECONDS * 1000
     let n = 0
@@ -102,7 +87,7 @@ describe.skipIf(unavailable !== undefined)('soak: short calls between lab hosts'
     }))
     clearTimeout(warmTimer)
     clearInterval(trendTimer)
-    const rssEnd = sampleRss()
+    const rssEnd = sampleRss(voxmesh())
     const seconds = Math.round((Date.now() - started) / 1000)
 
     const lossy: string[] = []
@@ -118,7 +103,7 @@ describe.skipIf(unavailable !== undefined)('soak: short calls between lab hosts'
         pass: t.calls > 0 && t.good === t.calls && lostShare < MAX_LOST_SHARE
       })
     }
-    const growth = processes().map(([name]) => {
+    const growth = processes(voxmesh()).map(([name]) => {
       const [start, warm, end] = [rssStart.get(name), rssWarm.get(name), rssEnd.get(name)]
       return { name, start, warm, end, grew: warm === undefined || end === undefined ? undefined : end - warm }
     })

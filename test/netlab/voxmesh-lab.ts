@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { inNetns } from '../helpers/processes.js'
 import { startVoxmeshNet, type NodeProcess } from '../helpers/voxmesh-net.js'
 import { waitUntil } from '../helpers/wait.js'
-import { ALL_HOSTS, hostsBehind, LOGIN, NATS, PUBLIC_HOSTS, type LabHost } from './topology.js'
+import { ALL_HOSTS, host, hostsBehind, LOGIN, NATS, PUBLIC_HOSTS, type LabHost } from './topology.js'
 
 export const OVERLAY_PORT = 7000
 const LOGIN_LISTEN = `${LOGIN.ip}:7700`
@@ -28,9 +28,14 @@ export interface LabVoxmesh {
   net: LabNet
   /** The running node of the lab host named so. */
   node: (name: string) => NodeProcess
+  /**
+   * Starts host `name`'s node again on its data dir (killing it first if it still runs); resolves
+   * once it is back: a supernode again for a public host, attached for one behind a NAT.
+   */
+  restart: (name: string) => Promise<NodeProcess>
 }
 
-function nodeArgs (net: LabNet, h: LabHost): string[] {
+export function nodeArgs (net: LabNet, h: LabHost): string[] {
   return [
     '--role', 'auto', '--listen', `${h.ip}:${OVERLAY_PORT}`,
     ...(h.nat === undefined ? [] : ['--advertise', `${h.nat.wanIp}:${OVERLAY_PORT}`]),
@@ -56,20 +61,25 @@ export async function startLabVoxmesh (): Promise<LabVoxmesh> {
     nodes.set(h.name, n)
     return n
   }
-  for (const h of PUBLIC_HOSTS) {
+  const startAndWait = async (h: LabHost): Promise<NodeProcess> => {
     const n = await start(h)
-    await n.waitForEvent(e => e.event === 'role' && e.role === 'supernode', START_TIMEOUT_MS)
+    if (h.nat === undefined) await n.waitForEvent(e => e.event === 'role' && e.role === 'supernode', START_TIMEOUT_MS)
+    else await n.waitForEvent(e => e.event === 'attached', START_TIMEOUT_MS)
+    return n
   }
-  await Promise.all(behindNats.map(async h => {
-    const n = await start(h)
-    await n.waitForEvent(e => e.event === 'attached', START_TIMEOUT_MS)
-  }))
+  for (const h of PUBLIC_HOSTS) await startAndWait(h)
+  await Promise.all(behindNats.map(startAndWait))
+  const node = (name: string): NodeProcess => {
+    const n = nodes.get(name)
+    if (n === undefined) throw new Error(`no node on ${name}`)
+    return n
+  }
   return {
     net,
-    node: name => {
-      const n = nodes.get(name)
-      if (n === undefined) throw new Error(`no node on ${name}`)
-      return n
+    node,
+    restart: async name => {
+      await node(name).proc.stop('SIGKILL')
+      return await startAndWait(host(name))
     }
   }
 }
@@ -77,7 +87,7 @@ export async function startLabVoxmesh (): Promise<LabVoxmesh> {
 const CONTACT_WAIT_MS = 30_000
 
 /**
- * Makes `a` and `b` contacts (a asks, b accepts) and waits until each sees the other online;
+ * Makes `a` and `b` contacts (a asks, b accepts; nothing when they are already) and waits until each sees the other online;
  * resolves with what went wrong, if anything (empty when all went well).
  */
 export async function befriend (lab: LabVoxmesh, a: string, b: string): Promise<string[]> {
@@ -87,12 +97,16 @@ export async function befriend (lab: LabVoxmesh, a: string, b: string): Promise<
     const r = await result
     if (r.code !== 0) problems.push(`${what}: ${r.stderr.trim()}`)
   }
-  await ok(na.cli('contacts', 'add', b, `hi from ${a}`), `${a} contacts add ${b}`)
-  await nb.waitForEvent(e => e.event === 'contact-request' && e.from === a, CONTACT_WAIT_MS).catch(() => problems.push(`${b} got no contact request`))
-  await ok(nb.cli('contacts', 'accept', a), `${b} contacts accept ${a}`)
+  const contactsOf = async (who: NodeProcess): Promise<Array<{ username: string, status: string }>> =>
+    JSON.parse((await who.cli('contacts', '--json')).stdout) as Array<{ username: string, status: string }>
+  // An earlier test may have made them contacts already (the login server refuses a second request).
+  if (!(await contactsOf(na)).some(c => c.username === b)) {
+    await ok(na.cli('contacts', 'add', b, `hi from ${a}`), `${a} contacts add ${b}`)
+    await nb.waitForEvent(e => e.event === 'contact-request' && e.from === a, CONTACT_WAIT_MS).catch(() => problems.push(`${b} got no contact request`))
+    await ok(nb.cli('contacts', 'accept', a), `${b} contacts accept ${a}`)
+  }
   const online = async (who: NodeProcess, peer: string): Promise<boolean> => await waitUntil(`${peer} online`, async () => {
-    const contacts = JSON.parse((await who.cli('contacts', '--json')).stdout) as Array<{ username: string, status: string }>
-    return contacts.some(c => c.username === peer && c.status === 'online') ? true : undefined
+    return (await contactsOf(who)).some(c => c.username === peer && c.status === 'online') ? true : undefined
   }, CONTACT_WAIT_MS, 500).catch(() => false)
   const seen = [await online(na, b), await online(nb, a)]
   if (!seen.every(Boolean)) problems.push(`online: ${a} sees ${b} ${String(seen[0])}, ${b} sees ${a} ${String(seen[1])}`)
