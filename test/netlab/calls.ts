@@ -158,6 +158,12 @@ export function hears (listener: string, speaker: string, recording: string | un
   }
 }
 
+/** The path a node's call event reports: call-connected's and call-stats' own, call-ended's media summary's. */
+export function reportedPath (e: Record<string, unknown>): string | undefined {
+  const path = e.event === 'call-ended' ? (e.media as MediaSummary | undefined)?.path : e.path
+  return typeof path === 'string' ? path : undefined
+}
+
 /**
  * Every path `names` reported for call `callId`, in the order first seen, and each side's history:
  * "coneb1 relay → direct at 2 s" (seconds from that side's call-connected).
@@ -171,8 +177,8 @@ function pathsOf (lab: LabVoxmesh, names: string[], callId: unknown): { seen: st
     for (const { event: e, at } of lab.node(name).proc.events) {
       if (e.callId !== callId) continue
       if (e.event === 'call-connected') connectedAt = at
-      const path = e.event === 'call-ended' ? (e.media as MediaSummary | undefined)?.path : e.path
-      if (typeof path !== 'string' || path === last) continue
+      const path = reportedPath(e)
+      if (path === undefined || path === last) continue
       if (!seen.includes(path)) seen.push(path)
       steps.push(last === undefined ? path : `${path} at ${((at - (connectedAt ?? at)) / 1000).toFixed(0)} s`)
       last = path

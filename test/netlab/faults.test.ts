@@ -12,7 +12,7 @@ import { killNode, loginServerKey, pathsSince, presenceSince, reachableAgainMs, 
 import { labUnavailable, useLabVoxmesh } from './lab-suite.js'
 import { recordRow } from './results.js'
 import { hostsBehind, LOGIN, NATS, PUBLIC_HOSTS } from './topology.js'
-import { befriend } from './voxmesh-lab.js'
+import { befriend, contactsOf, messageGetsThrough } from './voxmesh-lab.js'
 
 const unavailable = labUnavailable()
 
@@ -182,11 +182,8 @@ describe.skipIf(unavailable !== undefined)('faults in the network lab', () => {
     }
     // Messages both ways.
     for (const [a, b] of [['conea1', 'coneb1'], ['coneb1', 'conea1']] as const) {
-      const text = `${a} to ${b}, login server down`
-      const sent = await lab.node(a).cli('msg', b, text, '--json')
-      const status = sent.code === 0 ? (JSON.parse(sent.stdout) as { status: string }).status : `failed: ${sent.stderr.trim()}`
-      const got = await lab.node(b).waitForEvent(e => e.event === 'message' && e.from === a && e.text === text, EVENT_WAIT_MS).then(() => true, () => false)
-      if (status !== 'delivered' || !got) problems.push(`${a} → ${b}: ${status}${got ? '' : ', not received'}`)
+      const problem = await messageGetsThrough(lab, a, b, `${a} to ${b}, login server down`, EVENT_WAIT_MS)
+      if (problem !== undefined) problems.push(problem)
     }
     // A call.
     const call = await checkCall(lab, 'conea1', 'coneb1', { countRelayed: false })
@@ -229,7 +226,7 @@ describe.skipIf(unavailable !== undefined)('faults in the network lab', () => {
     else {
       const attached = await device.waitForEvent(e => e.event === 'attached', EVENT_WAIT_MS).then(() => true, () => false)
       if (!attached) problems.push(`${SECOND_DEVICE}'s new device attached to no supernode`)
-      const contacts = JSON.parse((await device.cli('contacts', '--json')).stdout) as Array<{ username: string }>
+      const contacts = await contactsOf(device)
       if (!contacts.some(c => c.username === contactOf(SECOND_DEVICE))) problems.push(`contact ${contactOf(SECOND_DEVICE)} missing: ${JSON.stringify(contacts)}`)
       const requests = JSON.parse((await device.cli('requests', '--json')).stdout) as { incoming: Array<{ from: string }> }
       if (!requests.incoming.some(r => r.from === 'prc1')) problems.push(`prc1's pending request missing: ${JSON.stringify(requests)}`)

@@ -4,7 +4,8 @@ import { execFileSync } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
 import { waitUntil } from '../helpers/wait.js'
 import { LOGIN } from './topology.js'
-import type { LabVoxmesh } from './voxmesh-lab.js'
+import { reportedPath } from './calls.js'
+import { contactsOf, type LabVoxmesh } from './voxmesh-lab.js'
 
 /** The supernode (its user) host `name` is attached to now, from its attached/detached events. */
 export function supernodeOf (lab: LabVoxmesh, name: string): string | undefined {
@@ -48,9 +49,7 @@ export async function reachableAgainMs (lab: LabVoxmesh, kill: Kill, contact: st
   const c = lab.node(contact)
   let attempt = 0
   const done = await waitUntil(`${contact} to reach ${name} again`, async () => {
-    const contacts = await c.cli('contacts', '--json')
-    if (contacts.code !== 0) return undefined
-    const online = (JSON.parse(contacts.stdout) as Array<{ username: string, status: string }>).some(x => x.username === name && x.status === 'online')
+    const online = (await contactsOf(c).catch(() => [])).some(x => x.username === name && x.status === 'online')
     if (!online) return undefined
     const sent = await c.cli('msg', name, `are you back, ${name}? (${++attempt})`, '--json')
     return sent.code === 0 && (JSON.parse(sent.stdout) as { status: string }).status === 'delivered' ? performance.now() : undefined
@@ -67,9 +66,8 @@ export function presenceSince (lab: LabVoxmesh, kill: Kill, watcher: string, nam
 /** The paths (call-stats, the end's media summary) `names` reported for call `callId` since the kill, in order. */
 export function pathsSince (lab: LabVoxmesh, kill: Kill, names: string[], callId: string | undefined): string[] {
   return names.flatMap(name => lab.node(name).proc.events.slice(kill.eventsBefore.get(name) ?? 0).map(s => s.event)
-    .filter(e => e.callId === callId)
-    .map(e => e.event === 'call-ended' ? (e.media as { path?: string } | undefined)?.path : e.path)
-    .filter((p): p is string => typeof p === 'string'))
+    .filter(e => e.callId === callId).map(reportedPath)
+    .filter((p): p is string => p !== undefined))
 }
 
 /** The login server's public key, as GET /v1/info serves it, read from inside the lab (the test runs outside it). */

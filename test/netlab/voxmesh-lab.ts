@@ -35,7 +35,7 @@ export interface LabVoxmesh {
   restart: (name: string) => Promise<NodeProcess>
 }
 
-export function nodeArgs (net: LabNet, h: LabHost): string[] {
+function nodeArgs (net: LabNet, h: LabHost): string[] {
   return [
     '--role', 'auto', '--listen', `${h.ip}:${OVERLAY_PORT}`,
     ...(h.nat === undefined ? [] : ['--advertise', `${h.nat.wanIp}:${OVERLAY_PORT}`]),
@@ -86,6 +86,22 @@ export async function startLabVoxmesh (): Promise<LabVoxmesh> {
 
 const CONTACT_WAIT_MS = 30_000
 
+/** `who`'s contacts, as `contacts --json` prints them. */
+export async function contactsOf (who: NodeProcess): Promise<Array<{ username: string, status: string }>> {
+  return JSON.parse((await who.cli('contacts', '--json')).stdout) as Array<{ username: string, status: string }>
+}
+
+/**
+ * `a` sends `b` a text (`msg --json`) and `b` receives it: what went wrong, or undefined when it
+ * was delivered and received.
+ */
+export async function messageGetsThrough (lab: LabVoxmesh, a: string, b: string, text: string, timeoutMs: number): Promise<string | undefined> {
+  const sent = await lab.node(a).cli('msg', b, text, '--json')
+  const status = sent.code === 0 ? (JSON.parse(sent.stdout) as { status: string }).status : `failed: ${sent.stderr.trim()}`
+  const got = await lab.node(b).waitForEvent(e => e.event === 'message' && e.from === a && e.text === text, timeoutMs).then(() => true, () => false)
+  return status === 'delivered' && got ? undefined : `${a} → ${b}: ${status}${got ? '' : ', not received'}`
+}
+
 /**
  * Makes `a` and `b` contacts (a asks, b accepts; nothing when they are already) and waits until each sees the other online;
  * resolves with what went wrong, if anything (empty when all went well).
@@ -97,8 +113,6 @@ export async function befriend (lab: LabVoxmesh, a: string, b: string): Promise<
     const r = await result
     if (r.code !== 0) problems.push(`${what}: ${r.stderr.trim()}`)
   }
-  const contactsOf = async (who: NodeProcess): Promise<Array<{ username: string, status: string }>> =>
-    JSON.parse((await who.cli('contacts', '--json')).stdout) as Array<{ username: string, status: string }>
   // An earlier test may have made them contacts already (the login server refuses a second request).
   if (!(await contactsOf(na)).some(c => c.username === b)) {
     await ok(na.cli('contacts', 'add', b, `hi from ${a}`), `${a} contacts add ${b}`)

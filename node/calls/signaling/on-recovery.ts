@@ -79,17 +79,14 @@ export function onReoffer (ctx: SignalingContext, call: Call, from: Sender, body
 /** Caller: the callee's answer to a re-offer. */
 export function onReanswer (ctx: SignalingContext, call: Call, from: Sender, body: CallBodyOf<'call-reanswer'>): void {
   const { log, media, sodium } = ctx.components
+  const ignore = (why: string): void => { log.warn({ callId: call.id, generation: body.generation }, `ignoring a call-reanswer: ${why}`) }
   const recovery = call.recovery
-  const problem = call.state !== 'connected' || recovery === undefined
-    ? `the call is ${call.state}, not connected`
-    : from.deviceKey !== call.peerDevice
-      ? 'it comes from a device that is not in the call'
-      : body.device !== ctx.init.deviceKey
-        ? 'it is addressed to another device'
-        : body.generation !== recovery.pending ? `stale generation ${body.generation} (waiting for ${recovery.pending ?? 'none'})` : undefined
-  if (problem !== undefined || recovery === undefined) { log.warn({ callId: call.id, generation: body.generation }, `ignoring a call-reanswer: ${problem}`); return }
+  if (call.state !== 'connected' || recovery === undefined) { ignore(`the call is ${call.state}, not connected`); return }
+  if (from.deviceKey !== call.peerDevice) { ignore('it comes from a device that is not in the call'); return }
+  if (body.device !== ctx.init.deviceKey) { ignore('it is addressed to another device'); return }
+  if (body.generation !== recovery.pending) { ignore(`stale generation ${body.generation} (waiting for ${recovery.pending ?? 'none'})`); return }
   const sdp = openSealedSdp(sodium, body.sdp, ctx.components.deviceSecretKey)
-  if (sdp === undefined) { log.warn({ callId: call.id }, 'ignoring a call-reanswer: its SDP does not open for this device'); return }
+  if (sdp === undefined) { ignore('its SDP does not open for this device'); return }
   try {
     media.accept(call, sdp, body.generation)
   } catch (err) {
