@@ -188,6 +188,20 @@ describe('JitterBuffer', () => {
     expect(played(sim).slice(-50)).toEqual(Array.from({ length: 50 }, (_, i) => 250 + i))
   })
 
+  it.each([300, 450])('plays on after the stream falls %i ms behind for good (a sender that stood still and dropped the time)', stepMs => {
+    // From packet 100 on every packet comes stepMs later: more than the target can grow to cover,
+    // less than a pause. The playout gave up on them meanwhile and ran ahead; without a resync every
+    // later packet came after its turn and the rest of the stream was concealed silence.
+    const sim = simulate({ packets: 300, delay: i => i >= 100 ? stepMs : 0, extraPops: 40 })
+    expect(sim.pushResults.get(100)).toBe('restarted')
+    const stats = sim.buffer.stats()
+    expect(stats.starts).toBe(2)
+    expect(stats.late).toBe(0)
+    // Every packet from the step on is played, in order, at the minimum delay again.
+    expect(played(sim).filter(i => i >= 100)).toEqual(Array.from({ length: 200 }, (_, i) => 100 + i))
+    expect(stats.currentDelayMs).toBeLessThan(45)
+  })
+
   it('goes quiet (empty) when the stream pauses and starts again when it resumes', () => {
     const buffer = new JitterBuffer()
     let t = 0

@@ -21,6 +21,13 @@
 // a duplicate. Sequence numbers (16-bit) and timestamps (32-bit) are unwrapped. After IDLE_MS
 // without packets the stream counts as paused: pop answers 'empty' and the next packet starts
 // it again.
+//
+// Resync. Giving up on missing packets moves the playout on in real time, as if they were lost.
+// When they were only late by more than the target can grow to cover (the sender's event loop
+// stood still for a few hundred ms, the path got slower), every packet after that comes behind the
+// playout and would be dropped as late for the rest of the stream. So a packet that is the newest
+// yet, comes more than RESYNC_FRAMES behind the playout and finds the buffer empty starts the
+// playout again from itself, with the delay floor measured afresh.
 
 /** Packets whose transits make the floor of the delay: 10 s at 50 packets/s. */
 export const JITTER_BASE_WINDOW = 500
@@ -34,6 +41,8 @@ export const JITTER_SHRINK_INTERVAL_MS = 100
 export const JITTER_IDLE_MS = 500
 /** A sequence jump larger than this (either way) is a new stream: the buffer starts over. */
 export const JITTER_MAX_SEQUENCE_JUMP = 1000
+/** Frames behind the playout at which the newest packet, with nothing buffered, resyncs it. */
+export const JITTER_RESYNC_FRAMES = 3
 /** Received sequence numbers remembered for duplicate detection. */
 const SEEN_WINDOW = 1024
 
@@ -80,7 +89,7 @@ export interface JitterStats {
   concealed: number
   /** Packets discarded to bring the delay back down, or because the buffer was full. */
   discarded: number
-  /** Times the stream started (the first packet, after a pause, after a sequence jump). */
+  /** Times the stream started (the first packet, after a pause, after a sequence jump, after a resync). */
   starts: number
 }
 
@@ -160,6 +169,10 @@ export class JitterBuffer {
       this.firstSeq = seq
     }
     this.lastArrivalMs = arrivalMs
+    if (this.started && seq === this.highestSeq && this.entries.size === 0 && this.playSeq - seq > JITTER_RESYNC_FRAMES) {
+      this.resync()
+      result = 'restarted'
+    }
     this.recordTransit(arrivalMs - ts * 1000 / this.clockRate)
     if (this.started && seq < this.playSeq) {
       this.counters.late++
@@ -323,6 +336,14 @@ export class JitterBuffer {
       this.playSeq = lowest + 1
       this.playTs = this.extendTimestamp(entry.timestamp) + this.frameTicks
     }
+  }
+
+  /** The playout overran the stream: start it again from the next packet, on a fresh delay floor (counters and loss kept). */
+  private resync (): void {
+    this.started = false
+    this.transitCount = 0
+    this.transitNext = 0
+    this.previousTransit = undefined
   }
 
   /** A new stream (sequence jump): forget packets (counted as discarded) and timing, keep the counters. */
