@@ -96,4 +96,7 @@ const exitCode = code !== 0 ? code : fuzzed.code
 // A test can fail (or the run be interrupted) without a failed row: then no all-clear count.
 if (exitCode !== 0 && failed === 0) console.log(`lab: vitest failed (exit ${exitCode}) though every recorded row passed: see its output above`)
 else console.log(`lab: ${all.length - failed} passed, ${failed} failed`)
+// Once more, last, whole and one per line: a long table's failed row is easy to miss, and a CI log
+// often keeps only its tail.
+for (const r of all.filter(r => !r.pass)) console.log(`FAILED: ${r.scenario}: expected ${r.expected}; observed ${r.observed}`)
 process.exit(failed > 0 ? 1 : exitCode)
