@@ -10,6 +10,9 @@ export function voxmeshProgram (): Command {
     .description('peer-to-peer voice: login server, supernodes, hosts and calls')
     .version(VOXMESH_VERSION)
     .showHelpAfterError()
+    // Options after a command's name are that command's: `login-server credit alice 500
+    // --data-dir D` gives --data-dir to credit, not to login-server, which has one of its own.
+    .enablePositionalOptions()
     .addCommand(loginServerCommand())
     .addCommand(accountCommand())
     .addCommand(nodeCommand())

@@ -25,6 +25,7 @@ export const LOGIN_ERROR_STATUS = {
   unsupported_media_type: 415,
   unreachable: 422,
   stale_signature: 422,
+  payment_required: 402,
   rate_limited: 429,
   internal: 500,
   busy: 503
@@ -182,3 +183,45 @@ export const SupernodeHeartbeatResponse = Type.Object({
   ttlSeconds: Type.Integer(),
   credential: SupernodeCredentialSchema
 })
+
+/** The PSTN gateway logs in as its service: a service token (header) and its device key. */
+export const ServiceSessionRequest = Type.Object({ deviceKey: DeviceKey }, { additionalProperties: false })
+
+/** Money: whole minor units (cents) of CURRENCY. */
+export const CURRENCY = 'EUR'
+export const BalanceResponse = Type.Object({ balance: Type.Integer(), currency: Type.String() })
+export type BalanceResponse = Static<typeof BalanceResponse>
+
+/** A call id as the overlay's calls carry it. */
+export const CallIdText = Type.String({ pattern: '^[A-Za-z0-9_-]{8,64}$' })
+export const PhoneNumberText = Type.String({ minLength: 1, maxLength: 32 })
+
+/** Before dialing: may `username` call `number`, at what rate, for how long at most. */
+export const AuthorizeCallRequest = Type.Object({ callId: CallIdText, username: UsernameInput, number: PhoneNumberText }, { additionalProperties: false })
+export const AuthorizeCallResponse = Type.Object({
+  /** Minor units per started minute. */
+  ratePerMinute: Type.Integer(),
+  /** The prefix of the rate table that matched. */
+  prefix: Type.String(),
+  balance: Type.Integer(),
+  currency: Type.String(),
+  /** Connected seconds the balance pays for (whole started minutes); the gateway cuts the call there. */
+  maxSeconds: Type.Integer()
+})
+export type AuthorizeCallResponse = Static<typeof AuthorizeCallResponse>
+
+/** At hangup: charge the call's connected seconds. Charged once per call id, however often sent. */
+export const ChargeCallRequest = Type.Object({
+  callId: CallIdText,
+  username: UsernameInput,
+  number: PhoneNumberText,
+  billsec: Type.Integer({ minimum: 0, maximum: 86_400 })
+}, { additionalProperties: false })
+export const ChargeCallResponse = Type.Object({
+  cost: Type.Integer(),
+  balance: Type.Integer(),
+  currency: Type.String(),
+  /** True when this call had been charged before: nothing new was recorded. */
+  duplicate: Type.Boolean()
+})
+export type ChargeCallResponse = Static<typeof ChargeCallResponse>

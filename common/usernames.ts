@@ -21,3 +21,10 @@ export function normalizeUsername (input: string): string | undefined {
 export function invalidUsernameMessage (input: string): string {
   return `${JSON.stringify(input)} is not a valid username: usernames are ${USERNAME_RULE}`
 }
+
+/**
+ * Names no user may sign up with: `pstn`, the PSTN gateway's service account, and `echo`, the
+ * echo test line (`voxmesh call echo`), which the gateway answers. Services are made by the
+ * operator (`voxmesh login-server add-service`), never through sign-up.
+ */
+export const RESERVED_USERNAMES: readonly string[] = ['echo', 'pstn']

@@ -6,7 +6,7 @@ import { dhtIdSecretOf } from '../common/supernode-credential.js'
 import { DEFAULT_CERTIFICATE_TTL_SECONDS, DEFAULT_MAX_SUPERNODES_PER_ADDRESS, DEFAULT_RATE_LIMITS, MAX_BODY_BYTES, type RateLimits } from './constants.js'
 import { errorBody, noRouteBody } from '../common/error-body.js'
 import { ApiError, type ErrorCode } from './errors.js'
-import { createAuthenticator, type App, type LoginServerComponents, type LoginServerInit, type RouteContext } from './context.js'
+import { createAuthenticator, createServiceAuthenticator, type App, type LoginServerComponents, type LoginServerInit, type RouteContext } from './context.js'
 import { createMetrics } from './metrics.js'
 import { createRateLimiter } from './rate-limiter.js'
 import { registerInfoRoutes } from './routes/info.js'
@@ -15,6 +15,8 @@ import { registerSessionRoutes } from './routes/sessions.js'
 import { registerContactRoutes } from './routes/contacts.js'
 import { registerBlockRoutes } from './routes/blocks.js'
 import { registerSupernodeRoutes } from './routes/supernodes.js'
+import { registerCreditRoutes } from './routes/credit.js'
+import { registerServiceRoutes } from './routes/services.js'
 
 export async function buildLoginServerApp (components: LoginServerComponents, init: LoginServerInit = {}): Promise<App> {
   const app: App = Fastify({
@@ -57,6 +59,7 @@ export async function buildLoginServerApp (components: LoginServerComponents, in
     metrics,
     nowSeconds: now,
     authenticate: createAuthenticator(components.store, now),
+    authenticateService: createServiceAuthenticator(components.store),
     limit (limiter, key) {
       const retryAfterSeconds = limiters[limiter].hit(key, now())
       if (retryAfterSeconds > 0) {
@@ -97,6 +100,8 @@ export async function buildLoginServerApp (components: LoginServerComponents, in
   registerContactRoutes(app, ctx)
   registerBlockRoutes(app, ctx)
   registerSupernodeRoutes(app, ctx)
+  registerServiceRoutes(app, ctx)
+  registerCreditRoutes(app, ctx)
   return app
 }
 

@@ -17,8 +17,44 @@ const positiveInt = (name: string) => (value: string): number => {
   return n
 }
 
+/** Runs an operator's command: its sentence on stdout; an AdminError's message on stderr, exit 1. */
+async function runAdmin (run: (admin: typeof import('./admin.js')) => Promise<string>): Promise<void> {
+  const admin = await import('./admin.js')
+  try {
+    process.stdout.write(`${await run(admin)}\n`)
+  } catch (err) {
+    if (!(err instanceof admin.AdminError)) throw err
+    process.stderr.write(`voxmesh: ${err.message}\n`)
+    process.exitCode = 1
+  }
+}
+
+function adminCommands (): Command[] {
+  const dataDir = (): Option => new Option('--data-dir <dir>', 'the login server\'s data dir').default(DEFAULT_DATA_DIR)
+  return [
+    new Command('add-service')
+      .description('create a service account (e.g. pstn, for the PSTN gateway) and print its token, alone on stdout; it is shown once')
+      .argument('<name>', 'the service\'s name, a username nobody has')
+      .addOption(dataDir())
+      .action(async (name: string, opts: { dataDir: string }) => { await runAdmin(async admin => await admin.addService(opts.dataDir, name)) }),
+    new Command('credit')
+      .description('add credit to a user (for calls to phone numbers)')
+      .argument('<name>', 'the user')
+      .argument('<amount>', 'minor units (cents) to add, e.g. 500 for 5.00 EUR', (value: string) => {
+        const minor = /^[1-9][0-9]{0,8}$/.test(value) ? Number(value) : undefined
+        if (minor === undefined) throw new InvalidArgumentError('expected a whole number of cents from 1 to 999999999, e.g. 500 for 5.00 EUR')
+        return minor
+      })
+      .option('--note <text>', 'what the credit is for, kept in the ledger', 'credit added by the operator')
+      .addOption(dataDir())
+      .action(async (name: string, amount: number, opts: { dataDir: string, note: string }) => {
+        await runAdmin(async admin => await admin.addCredit(opts.dataDir, name, amount, opts.note.slice(0, 200)))
+      })
+  ]
+}
+
 export function loginServerCommand (): Command {
-  return new Command('login-server')
+  const command = new Command('login-server')
     .description('run the central login server: accounts, certificates, contact lists, supernode bootstrap list')
     .option('--listen <host:port>', 'address to listen on (port 0 picks a free port)', (value: string) => {
       if (parseHostPort(value, true) === undefined) throw new InvalidArgumentError('expected HOST:PORT, e.g. 127.0.0.1:7700')
@@ -63,4 +99,8 @@ export function loginServerCommand (): Command {
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)
     })
+  // The subcommands have a --data-dir of their own: options after their name are theirs.
+  command.enablePositionalOptions()
+  for (const admin of adminCommands()) command.addCommand(admin)
+  return command
 }

@@ -51,16 +51,31 @@ export interface RouteContext {
   nowSeconds: () => number
   /** Resolves the bearer token to its session, or throws 401. */
   authenticate: (request: FastifyRequest) => Promise<Session & { tokenHash: Uint8Array }>
+  /** Resolves a service's bearer token (the PSTN gateway's) to the service's name, or throws 401. */
+  authenticateService: (request: FastifyRequest) => Promise<string>
   /** Throws 429 when `key` is over `limiter`'s limit. */
   limit: (limiter: keyof RateLimits, key: string) => void
 }
 
+/** The hash of the request's bearer token, or a 401 that says the route needs `what`. */
+function bearerTokenHash (request: FastifyRequest, what: string): Uint8Array {
+  const header = request.headers.authorization
+  const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9_-]{43})$/.exec(header) : null
+  if (match === null) throw new ApiError('unauthorized', `this route needs an "Authorization: Bearer TOKEN" header with ${what}`)
+  return hashToken(match[1] as string)
+}
+
+export function createServiceAuthenticator (store: LoginStore): RouteContext['authenticateService'] {
+  return async request => {
+    const name = await store.getServiceByToken(bearerTokenHash(request, 'a service token'))
+    if (name === undefined) throw new ApiError('unauthorized', 'the service token is unknown')
+    return name
+  }
+}
+
 export function createAuthenticator (store: LoginStore, now: () => number): RouteContext['authenticate'] {
   return async request => {
-    const header = request.headers.authorization
-    const match = typeof header === 'string' ? /^Bearer ([A-Za-z0-9_-]{43})$/.exec(header) : null
-    if (match === null) throw new ApiError('unauthorized', 'this route needs an "Authorization: Bearer TOKEN" header with a session token')
-    const tokenHash = hashToken(match[1] as string)
+    const tokenHash = bearerTokenHash(request, 'a session token')
     const session = await store.getSession(tokenHash, now())
     if (session === undefined) throw new ApiError('unauthorized', 'the session token is unknown, expired or logged out')
     return { ...session, tokenHash }

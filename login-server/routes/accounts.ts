@@ -1,5 +1,5 @@
 import { CreateAccountRequest, CreateAccountResponse, ErrorBody } from '../../common/login-api.js'
-import { invalidUsernameMessage, normalizeUsername } from '../../common/usernames.js'
+import { invalidUsernameMessage, normalizeUsername, RESERVED_USERNAMES } from '../../common/usernames.js'
 import { addressPrefix } from '../../common/address.js'
 import { MAX_PASSWORD_BYTES, MIN_PASSWORD_CHARS } from '../constants.js'
 import { ApiError } from '../errors.js'
@@ -31,6 +31,7 @@ export function registerAccountRoutes (app: App, ctx: RouteContext): void {
     schema: { body: CreateAccountRequest, response: { 201: CreateAccountResponse, '4xx': ErrorBody } }
   }, async (request, reply) => {
     const username = requireUsername(request.body.username)
+    if (RESERVED_USERNAMES.includes(username)) throw new ApiError('username_taken', `the username "${username}" is reserved for a service`)
     const password = normalizePassword(request.body.password)
     checkNewPassword(password)
     // Counted per network (/24, /64): one person's many addresses share one allowance.

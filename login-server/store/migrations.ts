@@ -79,5 +79,24 @@ export const MIGRATIONS: readonly string[] = [
   `,
   /* 4: accepted contact requests stay listed for a while (NULL: pending) */ `
   ALTER TABLE contact_requests ADD COLUMN accepted_at INTEGER;
+  `,
+  /* 5: service accounts (the PSTN gateway) and the credit ledger */ `
+  CREATE TABLE services (
+    name       TEXT PRIMARY KEY REFERENCES accounts(username) ON DELETE CASCADE,
+    token_hash BLOB NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE credit_entries (
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
+    username   TEXT NOT NULL REFERENCES accounts(username) ON DELETE CASCADE,
+    amount     INTEGER NOT NULL,
+    kind       TEXT NOT NULL CHECK (kind IN ('credit', 'charge')),
+    call_id    TEXT UNIQUE,
+    note       TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    CHECK ((kind = 'charge') = (call_id IS NOT NULL)),
+    CHECK ((kind = 'charge') = (amount <= 0))
+  ) STRICT;
+  CREATE INDEX credit_entries_by_user ON credit_entries(username, id);
   `
 ]

@@ -6,6 +6,7 @@ import { createSessionMethods } from './sqlite/sessions.js'
 import { createContactMethods } from './sqlite/contacts.js'
 import { createBlockMethods } from './sqlite/blocks.js'
 import { createSupernodeMethods } from './sqlite/supernodes.js'
+import { createCreditMethods } from './sqlite/credit.js'
 import type { LoginStore } from './store.js'
 
 export function openSqliteStore (file: string): LoginStore {
@@ -16,6 +17,7 @@ export function openSqliteStore (file: string): LoginStore {
     ...createContactMethods(db),
     ...createBlockMethods(db),
     ...createSupernodeMethods(db),
+    ...createCreditMethods(db),
     async close () {
       if (db.open) db.close()
     }

@@ -37,6 +37,27 @@ export interface SupernodeEntry {
 /** "Certificates of this user's device up to `serial` are void", until `expiresAt` (unix s) when the last of them expires anyway. */
 export interface RevocationRow { id: number, username: string, deviceKey: string, serial: number, expiresAt: number }
 
+/**
+ * One line of a user's credit ledger, in minor units (cents): a credit (positive) or a call's
+ * charge (zero or negative, one per call id). Lines are only ever added; the balance is their sum.
+ */
+export interface CreditEntry {
+  id: number
+  username: string
+  amount: number
+  kind: 'credit' | 'charge'
+  /** The call a charge is for (unique); undefined for a credit. */
+  callId?: string
+  note: string
+  createdAt: number
+}
+
+export type ChargeResult =
+  | { kind: 'charged', entry: CreditEntry }
+  /** This call was charged before: the entry then, unchanged. */
+  | { kind: 'already', entry: CreditEntry }
+  | { kind: 'no_account' }
+
 export type CreateRequestResult =
   | { kind: 'created', request: ContactRequest }
   | { kind: 'exists', request: ContactRequest }
@@ -101,6 +122,23 @@ export interface LoginStore {
   /** Every unexpired entry (the supernode list is small: it bounds itself by address). */
   listLiveSupernodes (now: number): Promise<SupernodeEntry[]>
   deleteExpiredSupernodes (now: number): Promise<number>
+
+  /**
+   * A service account (the PSTN gateway): an account `name` no password opens, and the hash of
+   * the token it logs in with, in one transaction. 'taken' when the name is anyone's already.
+   */
+  createService (name: string, tokenHash: Uint8Array, now: number): Promise<'created' | 'taken'>
+  /** The service whose token this is. */
+  getServiceByToken (tokenHash: Uint8Array): Promise<string | undefined>
+
+  /** Adds a credit line (amount > 0); 'no_account' when there is no such user. */
+  addCredit (username: string, amount: number, note: string, now: number): Promise<CreditEntry | 'no_account'>
+  /** The sum of the user's ledger; 0 for a user with none. */
+  getBalance (username: string): Promise<number>
+  /** Charges a call (amount ≥ 0, recorded negated) once: a second charge of the same call id changes nothing. */
+  chargeCall (username: string, callId: string, amount: number, note: string, now: number): Promise<ChargeResult>
+  /** The user's newest ledger lines first, at most `limit`. */
+  listCreditEntries (username: string, limit: number): Promise<CreditEntry[]>
 
   close (): Promise<void>
 }

@@ -73,6 +73,41 @@ describe('voxmesh login-server', () => {
   })
 })
 
+describe('voxmesh login-server add-service / credit', () => {
+  it('makes a service whose token, alone on stdout, logs it in; adds credit a user then sees; says what is wrong otherwise', async () => {
+    const server = await startServer()
+    const dataDir = join(dir, 'login')
+    const added = await runCli(['login-server', 'add-service', 'pstn', '--data-dir', dataDir])
+    expect(added.code).toBe(0)
+    expect(added.stdout).toMatch(/^[A-Za-z0-9_-]{43}\n$/)
+    const token = added.stdout.trim()
+    const sodium = await loadSodium()
+    const login = await fetch(`${server.url}/v1/services/sessions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ deviceKey: toBase64url(sodium.crypto_sign_keypair().publicKey) })
+    })
+    expect(login.status).toBe(201)
+    const again = await runCli(['login-server', 'add-service', 'pstn', '--data-dir', dataDir])
+    expect({ code: again.code, stdout: again.stdout, stderr: again.stderr.trim() }).toEqual({ code: 1, stdout: '', stderr: 'voxmesh: the name "pstn" is taken (an account or a service has it already)' })
+
+    await runCli(['account', 'create', 'alice', '--login-server', server.url], { VOXMESH_PASSWORD: 'correct horse battery' })
+    const credited = await runCli(['login-server', 'credit', 'alice', '500', '--data-dir', dataDir])
+    expect({ code: credited.code, stdout: credited.stdout.trim() }).toEqual({ code: 0, stdout: 'added 5.00 EUR to alice; balance 5.00 EUR' })
+    const session = await new LoginClient(server.url).createSession('alice', 'correct horse battery', toBase64url(sodium.crypto_sign_keypair().publicKey))
+    const balance = await fetch(`${server.url}/v1/credit`, { headers: { authorization: `Bearer ${session.token}` } })
+    expect(await balance.json()).toEqual({ balance: 500, currency: 'EUR' })
+
+    const nobody = await runCli(['login-server', 'credit', 'nobody', '500', '--data-dir', dataDir])
+    expect({ code: nobody.code, stderr: nobody.stderr.trim() }).toEqual({ code: 1, stderr: 'voxmesh: there is no user "nobody"' })
+    const badAmount = await runCli(['login-server', 'credit', 'alice', '5.00', '--data-dir', dataDir])
+    expect(badAmount.code).not.toBe(0)
+    expect(badAmount.stderr).toContain('expected a whole number of cents')
+    const noDir = await runCli(['login-server', 'credit', 'alice', '5', '--data-dir', join(dir, 'missing')])
+    expect(noDir.stderr).toContain('no login server database in')
+  })
+})
+
 describe('voxmesh account create', () => {
   it('reads the password from a file and explains a taken name and a weak password', async () => {
     const { url } = await startServer()

@@ -1,0 +1,65 @@
+// Credit: each user's ledger (store/sqlite/credit.ts) and the two questions the PSTN gateway asks
+// about a call to a phone number, with its service token only: may this user call this number
+// (rate by the longest matching prefix, credit for at least one minute), and, at hangup, charge its
+// connected time per started minute, once per call id however often the gateway asks.
+import {
+  AuthorizeCallRequest, AuthorizeCallResponse, BalanceResponse, ChargeCallRequest, ChargeCallResponse, CURRENCY, ErrorBody
+} from '../../common/login-api.js'
+import { invalidPhoneNumberMessage, isPhoneNumber } from '../../common/phone-numbers.js'
+import { ApiError } from '../errors.js'
+import { costOf, rateFor, type Rate } from '../rates.js'
+import { requireUsername } from './accounts.js'
+import type { App, RouteContext } from '../context.js'
+
+/** Amounts as people read them: 1234 → "12.34 EUR". */
+export const formatMoney = (minor: number): string => `${(minor / 100).toFixed(2)} ${CURRENCY}`
+
+function requireRate (number: string): Rate {
+  if (!isPhoneNumber(number)) throw new ApiError('invalid_request', invalidPhoneNumberMessage(number))
+  const rate = rateFor(number)
+  if (rate === undefined) throw new ApiError('not_found', `no rate covers ${number}: calls there are not offered`)
+  return rate
+}
+
+export function registerCreditRoutes (app: App, ctx: RouteContext): void {
+  const { store } = ctx.components
+
+  app.get('/v1/credit', { schema: { response: { 200: BalanceResponse, '4xx': ErrorBody } } }, async request => {
+    const { username } = await ctx.authenticate(request)
+    return { balance: await store.getBalance(username), currency: CURRENCY }
+  })
+
+  app.post('/v1/pstn/authorizations', {
+    schema: { body: AuthorizeCallRequest, response: { 200: AuthorizeCallResponse, '4xx': ErrorBody } }
+  }, async request => {
+    const service = await ctx.authenticateService(request)
+    const username = requireUsername(request.body.username)
+    const rate = requireRate(request.body.number)
+    if (await store.getAccount(username) === undefined) throw new ApiError('not_found', `there is no user "${username}"`)
+    const balance = await store.getBalance(username)
+    if (balance < rate.perMinute) {
+      request.log.info({ service, username, callId: request.body.callId, balance, rate: rate.perMinute }, 'call to a phone number refused: not enough credit')
+      throw new ApiError('payment_required', `not enough credit: a call to ${request.body.number} costs ${formatMoney(rate.perMinute)} a minute and ${username}'s balance is ${formatMoney(balance)}`)
+    }
+    const minutes = rate.perMinute === 0 ? 24 * 60 : Math.floor(balance / rate.perMinute)
+    return { ratePerMinute: rate.perMinute, prefix: rate.prefix, balance, currency: CURRENCY, maxSeconds: Math.min(24 * 3600, minutes * 60) }
+  })
+
+  app.post('/v1/pstn/charges', {
+    schema: { body: ChargeCallRequest, response: { 200: ChargeCallResponse, 201: ChargeCallResponse, '4xx': ErrorBody } }
+  }, async (request, reply) => {
+    const service = await ctx.authenticateService(request)
+    const { callId, number, billsec } = request.body
+    const username = requireUsername(request.body.username)
+    const rate = requireRate(number)
+    const cost = costOf(billsec, rate)
+    const result = await store.chargeCall(username, callId, cost, `call ${callId} to ${number}: ${billsec} s at ${formatMoney(rate.perMinute)}/min (${service})`, ctx.nowSeconds())
+    if (result.kind === 'no_account') throw new ApiError('not_found', `there is no user "${username}"`)
+    if (result.kind === 'already' && result.entry.username !== username) {
+      throw new ApiError('invalid_request', `call ${callId} was charged to another user`)
+    }
+    const balance = await store.getBalance(username)
+    if (result.kind === 'charged') request.log.info({ service, username, callId, billsec, cost }, 'call charged')
+    return await reply.status(result.kind === 'charged' ? 201 : 200).send({ cost: -result.entry.amount, balance, currency: CURRENCY, duplicate: result.kind === 'already' })
+  })
+}
