@@ -225,3 +225,13 @@ export const ChargeCallResponse = Type.Object({
   duplicate: Type.Boolean()
 })
 export type ChargeCallResponse = Static<typeof ChargeCallResponse>
+
+/** How a node reaches a user or a service in the overlay: the user's lookup capability. */
+export const CapabilityView = Type.Object({
+  username: Type.String(),
+  lookupKey: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+  sealKey: Base64urlOfBytes(32)
+})
+export type CapabilityView = Static<typeof CapabilityView>
+/** The services (the PSTN gateway) every user may call, with how to reach them. */
+export const ServicesResponse = Type.Object({ services: Type.Array(CapabilityView) })

@@ -6,7 +6,8 @@ import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { Static } from 'typebox'
 import type {
-  ContactRequestCreated, ContactRequestsResponse, ContactsResponse, CreateSessionResponse, InfoResponse, LoginProof, RevocationsResponse, SupernodeHeartbeat,
+  AuthorizeCallRequest, AuthorizeCallResponse, BalanceResponse, CapabilityView, ChargeCallRequest, ChargeCallResponse, ContactRequestCreated,
+  ContactRequestsResponse, ContactsResponse, CreateSessionResponse, InfoResponse, LoginProof, RevocationsResponse, ServicesResponse, SupernodeHeartbeat,
   SupernodeInfo, SupernodeHeartbeatResponse
 } from './login-api.js'
 import type { Certificate } from './certificate.js'
@@ -21,6 +22,8 @@ const MAX_RESPONSE_BYTES = 4 * 1024 * 1024
 export interface RequestOptions {
   /** The local IP the request leaves from (default: the system's choice). */
   localAddress?: string
+  /** The bearer token of this request (default: the session's). */
+  token?: string
 }
 
 /** The server answered with an error body: `code` is one of LOGIN_ERROR_STATUS's (login-api.ts), or 'http_error' without a body. */
@@ -58,6 +61,32 @@ export class LoginClient {
     return (await this.request<{ certificate: Certificate }>('POST', '/v1/certificates')).certificate
   }
 
+  /** A service (the PSTN gateway) logs in with its token; the session's token then serves like a user's. */
+  async createServiceSession (serviceToken: string, deviceKey: string): Promise<CreateSessionResponse> {
+    const session = await this.request<CreateSessionResponse>('POST', '/v1/services/sessions', { deviceKey }, { token: serviceToken })
+    this.token = session.token
+    return session
+  }
+
+  /** The services every user may call, with how to reach them. */
+  services (): Promise<Static<typeof ServicesResponse>> { return this.request('GET', '/v1/services') }
+  /** Our own credit. */
+  balance (): Promise<BalanceResponse> { return this.request('GET', '/v1/credit') }
+  /** For a service: how to reach `username` in the overlay. */
+  reachOf (serviceToken: string, username: string): Promise<CapabilityView> {
+    return this.request('GET', `/v1/services/reach/${encodeURIComponent(username)}`, undefined, { token: serviceToken })
+  }
+
+  /** For the PSTN gateway: may `username` call `number` now, and for how long. */
+  authorizeCall (serviceToken: string, call: Static<typeof AuthorizeCallRequest>): Promise<AuthorizeCallResponse> {
+    return this.request('POST', '/v1/pstn/authorizations', call, { token: serviceToken })
+  }
+
+  /** For the PSTN gateway: charge a call's connected seconds (once per call id, however often sent). */
+  chargeCall (serviceToken: string, call: Static<typeof ChargeCallRequest>): Promise<ChargeCallResponse> {
+    return this.request('POST', '/v1/pstn/charges', call, { token: serviceToken })
+  }
+
   logout (): Promise<void> { return this.request('DELETE', '/v1/sessions') }
   revocations (after: number): Promise<RevocationsResponse> { return this.request('GET', `/v1/revocations?after=${after}`) }
   sendContactRequest (to: string, message?: string): Promise<Static<typeof ContactRequestCreated>> {
@@ -82,7 +111,8 @@ export class LoginClient {
     const headers: Record<string, string> = {}
     const payload = body === undefined ? undefined : JSON.stringify(body)
     if (payload !== undefined) headers['content-type'] = 'application/json'
-    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`
+    const token = options.token ?? this.token
+    if (token !== undefined) headers.authorization = `Bearer ${token}`
     let response: { status: number, headers: IncomingMessage['headers'], text: string }
     try {
       response = await send(new URL(this.baseUrl + path), { method, headers, localAddress: options.localAddress }, payload)

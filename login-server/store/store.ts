@@ -130,6 +130,8 @@ export interface LoginStore {
   createService (name: string, tokenHash: Uint8Array, now: number): Promise<'created' | 'taken'>
   /** The service whose token this is. */
   getServiceByToken (tokenHash: Uint8Array): Promise<string | undefined>
+  /** Every service's name. */
+  listServices (): Promise<string[]>
 
   /** Adds a credit line (amount > 0); 'no_account' when there is no such user. */
   addCredit (username: string, amount: number, note: string, now: number): Promise<CreditEntry | 'no_account'>

@@ -4,18 +4,31 @@
 import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { DeviceKey, Username } from '../../common/schemas.js'
+import { PHONE_NUMBER_PATTERN } from '../../common/phone-numbers.js'
 
 const CallId = Type.String({ pattern: '^[A-Za-z0-9_-]{16,32}$' })
 /** crypto_box_seal output, base64url; bounded like the SDP inside (16 KiB). */
 const Sealed = Type.String({ pattern: '^[A-Za-z0-9_-]+$', maxLength: 22_000 })
 
-export const END_REASONS = ['hangup', 'declined', 'busy', 'no-answer', 'cancelled', 'unreachable', 'failed', 'answered-elsewhere', 'not-allowed', 'connection-lost'] as const
+export const END_REASONS = [
+  'hangup', 'declined', 'busy', 'no-answer', 'cancelled', 'unreachable', 'failed', 'answered-elsewhere', 'not-allowed', 'connection-lost',
+  // A call to a phone number, as the PSTN gateway ends it: no credit, a number nobody has, no line free.
+  'payment-required', 'not-in-service', 'congestion'
+] as const
+
+/** What a call to the PSTN gateway dials: a phone number (E.164), or `echo`, the echo test line. */
+export const ECHO_LINE = 'echo'
+const DialedNumber = Type.String({ pattern: `^(${PHONE_NUMBER_PATTERN.source.slice(1, -1)}|${ECHO_LINE})$` })
+const PhoneNumber = Type.String({ pattern: PHONE_NUMBER_PATTERN.source })
 
 const body = <const L extends string, P extends Record<string, import('typebox').TSchema>>(type: L, fields: P) =>
   Type.Object({ type: Type.Literal(type), from: Username, to: Username, callId: CallId, ...fields }, { additionalProperties: false })
 
-/** Caller → every device of the callee. */
-export const CallInvite = body('call-invite', { at: Type.Integer({ minimum: 0 }) })
+/**
+ * Caller → every device of the callee. `number`: what a call to the PSTN gateway dials.
+ * `callerNumber`: a phone caller's number, when the gateway rings a user (trusted from a service only).
+ */
+export const CallInvite = body('call-invite', { at: Type.Integer({ minimum: 0 }), number: Type.Optional(DialedNumber), callerNumber: Type.Optional(PhoneNumber) })
 /** Callee device → caller: this device is ringing. */
 export const CallRinging = body('call-ringing', {})
 /** Callee device → caller: the user answered here. */

@@ -4,7 +4,7 @@
 // its signaling state and, as its child, its media side.
 import type { Sodium } from '../../common/sodium.js'
 import type { Clock, TimerHandle } from '../../common/clock.js'
-import { invalidUsernameMessage, normalizeUsername } from '../../common/usernames.js'
+import { invalidPhoneNumberMessage, isPhoneNumber } from '../../common/phone-numbers.js'
 import type { Logger } from '../../common/logger.js'
 import type { Host } from '../overlay/host.js'
 import { createCallSignaling, type CallEvent, type CallSignaling } from './signaling/signaling.js'
@@ -14,7 +14,8 @@ import type { CallMedia } from './call-media.js'
 import type { Call } from './call.js'
 import { planAudio, type CallDefaults } from './audio-choice.js'
 import type { CallAudioOptions, CallInfo, CallMediaSummary, CallOptions, CallProgressEvent } from './call-types.js'
-import { isCallBody } from './call-bodies.js'
+import { isCallBody, type EndReason } from './call-bodies.js'
+import { callTargetOf } from './call-target.js'
 import { callError } from './errors.js'
 import { CLOSE_HANGUP_WAIT_MS } from './constants.js'
 
@@ -33,6 +34,10 @@ export interface CallServiceInit {
   user: string
   deviceKey: string
   isContact: (user: string) => boolean
+  /** A service every user may call and be called by (the PSTN gateway). */
+  isService: (user: string) => boolean
+  /** Makes a peer reachable before a signal goes to it (a service's node asks the login server). */
+  reach: (user: string) => Promise<void>
   defaults: CallDefaults
   emit: (event: CallProgressEvent) => void
   /** ICE gathers only on this address (tests on one machine). */
@@ -42,8 +47,8 @@ export interface CallServiceInit {
 export interface CallService {
   placeCall: (to: string, options?: CallOptions) => Promise<{ callId: string }>
   answerCall: (callId?: string, options?: CallAudioOptions) => Promise<{ callId: string }>
-  declineCall: (callId?: string) => void
-  hangup: (callId?: string) => void
+  declineCall: (callId?: string, reason?: EndReason) => void
+  hangup: (callId?: string, reason?: EndReason) => void
   setMuted: (muted: boolean, callId?: string) => void
   calls: () => CallInfo[]
   /** A body the overlay delivered without interpreting it: acted on when it is call signaling, else logged and dropped. */
@@ -60,6 +65,21 @@ function mediaSummary (media: CallMedia | undefined): CallMediaSummary | undefin
   return { path, selectedPair, framesSent: audio.framesSent, framesReceived: audio.framesReceived, framesLost: audio.framesLost, framesConcealed: audio.framesConcealed }
 }
 
+/**
+ * What an invite shows: what a caller dialed (it matters to the gateway), and a phone caller's
+ * number, believed from a service only.
+ */
+function incomingEvent (event: Extract<CallEvent, { event: 'incoming' }>, isService: (user: string) => boolean): CallProgressEvent {
+  const { callId, from, number, callerNumber } = event
+  return {
+    event: 'call-incoming',
+    callId,
+    from,
+    ...(number === undefined ? {} : { number }),
+    ...(callerNumber === undefined || !isService(from) ? {} : { callerNumber })
+  }
+}
+
 export function createCallService (components: CallServiceComponents, init: CallServiceInit): CallService {
   const { clock, log, host } = components
   const { defaults, emit } = init
@@ -68,7 +88,7 @@ export function createCallService (components: CallServiceComponents, init: Call
   const onCallEvent = (event: CallEvent, call: Call): void => {
     switch (event.event) {
       case 'incoming':
-        emit({ event: 'call-incoming', callId: event.callId, from: event.from })
+        emit(incomingEvent(event, init.isService))
         if (defaults.autoAnswer === true) {
           void service.answerCall(event.callId).catch((err: Error) => {
             // Declined rather than left ringing: the caller learns at once (a bad default --play, say).
@@ -99,11 +119,18 @@ export function createCallService (components: CallServiceComponents, init: Call
   }
 
   const signaling: CallSignaling = createCallSignaling(
-    { sodium: components.sodium, clock, log, media, send: (to, body) => host.send(to, body), deviceSecretKey: components.deviceSecretKey },
+    {
+      sodium: components.sodium,
+      clock,
+      log,
+      media,
+      send: async (to, body) => { await init.reach(to); return await host.send(to, body) },
+      deviceSecretKey: components.deviceSecretKey
+    },
     {
       user: init.user,
       deviceKey: init.deviceKey,
-      mayCall: from => defaults.anyone === true || init.isContact(from),
+      mayCall: from => defaults.anyone === true || init.isContact(from) || init.isService(from),
       callWaiting: defaults.callWaiting,
       ringTimeoutMs: defaults.ringTimeoutMs,
       onEvent: onCallEvent
@@ -112,17 +139,18 @@ export function createCallService (components: CallServiceComponents, init: Call
 
   const service: CallService = {
     async placeCall (to, callOptions = {}) {
-      const peer = normalizeUsername(to)
-      if (peer === undefined) throw callError('invalid_username', invalidUsernameMessage(to))
-      // Our supernode finds only our contacts (with the lookup capabilities the login server gave us for
-      // them), and the login server does not tell who else exists: a non-contact is refused here.
-      if (peer !== init.user && !init.isContact(peer)) {
+      const { peer, number } = callTargetOf(to)
+      if (number !== undefined && !init.isService(peer)) throw callError('no_gateway')
+      // Our supernode finds only our contacts and the services (with the lookup capabilities the login
+      // server gave us for them), and the login server does not tell who else exists: others are refused here.
+      if (peer !== init.user && !init.isContact(peer) && !init.isService(peer)) {
         throw callError('not_a_contact', `no user named ${peer} among your contacts (only contacts can be called; send a contact request first)`)
       }
+      if (callOptions.callerNumber !== undefined && !isPhoneNumber(callOptions.callerNumber)) throw callError('invalid_number', invalidPhoneNumberMessage(callOptions.callerNumber))
       if (host.supernode === undefined) throw callError('not_connected')
       // Every file the call names is checked before the callee's devices ring.
       const audio = planAudio(callOptions, defaults)
-      const callId = await signaling.call(peer, { relayOnly: callOptions.relayOnly })
+      const callId = await signaling.call(peer, { relayOnly: callOptions.relayOnly, number, callerNumber: callOptions.callerNumber })
       const call = signaling.get(callId)
       if (call !== undefined) call.audio = audio
       return { callId }
@@ -134,8 +162,8 @@ export function createCallService (components: CallServiceComponents, init: Call
       await signaling.answer(call.id)
       return { callId: call.id }
     },
-    declineCall (callId) { signaling.decline(callId) },
-    hangup (callId) { signaling.hangup(callId) },
+    declineCall (callId, reason) { signaling.decline(callId, reason) },
+    hangup (callId, reason) { signaling.hangup(callId, reason) },
     setMuted (muted, callId) {
       const call = signaling.pick(callId, () => true, 'no call to mute')
       call.muted = muted
@@ -152,7 +180,9 @@ export function createCallService (components: CallServiceComponents, init: Call
         startedAt: view.startedAt,
         connectedAt: view.connectedAt,
         muted: call?.muted ?? false,
-        stats: callMedia?.audio === undefined ? undefined : callStatsOf(callMedia, false)
+        stats: callMedia?.audio === undefined ? undefined : callStatsOf(callMedia, false),
+        ...(view.number === undefined ? {} : { number: view.number }),
+        ...(view.callerNumber === undefined ? {} : { callerNumber: view.callerNumber })
       }
     }),
     handleSignal (from, body) {

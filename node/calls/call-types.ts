@@ -17,6 +17,8 @@ export interface CallAudioOptions {
 export interface CallOptions extends CallAudioOptions {
   /** Media only through the TURN relay (privacy; tests). */
   relayOnly?: boolean
+  /** A service's node (the PSTN gateway) ringing a user: the phone caller's number, shown to them. */
+  callerNumber?: string
 }
 
 /** The signaling state of a call (the media side has its own, MediaState). */
@@ -48,6 +50,10 @@ export interface CallInfo {
   connectedAt?: number
   muted: boolean
   stats?: CallStats
+  /** A call to a phone number (through the PSTN gateway): the number dialed, or `echo`. */
+  number?: string
+  /** A call from a phone: the caller's number (the PSTN gateway rang us for them). */
+  callerNumber?: string
 }
 
 /** A finished call's media as this side saw it: its final path and its audio (20 ms frames). */
@@ -70,7 +76,8 @@ export interface CallMediaSummary {
 
 /** A call's progress, as NodeEvent carries it (one JSON object per line with --json). */
 export type CallProgressEvent =
-  | { event: 'call-incoming', callId: string, from: string }
+  /** `callerNumber`: a phone caller the PSTN gateway rings us for; `number`: what a caller dialed (seen by the gateway). */
+  | { event: 'call-incoming', callId: string, from: string, number?: string, callerNumber?: string }
   | { event: 'call-ringing', callId: string, peer: string }
   /** `relay` names the relaying supernode (user@address) when path is relay. */
   | { event: 'call-connected', callId: string, peer: string, path: CallPath, relay?: string, setupMs: number }

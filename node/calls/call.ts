@@ -28,6 +28,10 @@ export interface CallInit {
   relayOnly: boolean
   /** The other side's device once known (the one that answered, or the caller's). */
   peerDevice?: string
+  /** A call to the PSTN gateway: the number dialed (or the echo line). */
+  number?: string
+  /** A call from the PSTN gateway: the phone caller's number. */
+  callerNumber?: string
 }
 
 /** A call as data: what the signaling knows of it at one moment. */
@@ -40,6 +44,8 @@ export interface CallView {
   connectedAt?: number
   path?: CallPath
   relayOnly: boolean
+  number?: string
+  callerNumber?: string
 }
 
 export class Call {
@@ -53,6 +59,8 @@ export class Call {
   path?: CallPath
   relayOnly: boolean
   peerDevice?: string
+  readonly number?: string
+  readonly callerNumber?: string
   /** Caller: how many devices the invite reached, and which have refused and why. */
   reached = 0
   readonly refusals = new Map<string, EndReason>()
@@ -73,6 +81,8 @@ export class Call {
     this.direction = init.direction
     this.peer = init.peer
     this.state = init.state
+    this.number = init.number
+    this.callerNumber = init.callerNumber
     this.relayOnly = init.relayOnly
     this.peerDevice = init.peerDevice
     this.startedAt = clock.now()
@@ -83,8 +93,8 @@ export class Call {
   get closed (): boolean { return this.closing !== undefined }
 
   view (): CallView {
-    const { id, direction, peer, state, startedAt, connectedAt, path, relayOnly } = this
-    return { id, direction, peer, state, startedAt, connectedAt, path, relayOnly }
+    const { id, direction, peer, state, startedAt, connectedAt, path, relayOnly, number, callerNumber } = this
+    return { id, direction, peer, state, startedAt, connectedAt, path, relayOnly, number, callerNumber }
   }
 
   /** Moves to `next` (once; the same state again is a no-op) and logs why. */

@@ -22,7 +22,10 @@ export const END_MESSAGES: Record<EndReason, (peer: string) => string> = {
   failed: () => 'the call failed (no media path could be set up)',
   'answered-elsewhere': () => 'answered on another device',
   'not-allowed': peer => `${peer} only takes calls from contacts`,
-  'connection-lost': peer => `the connection to ${peer} was lost and could not be restored`
+  'connection-lost': peer => `the connection to ${peer} was lost and could not be restored`,
+  'payment-required': peer => `not enough credit to call ${peer} (voxmesh balance shows yours)`,
+  'not-in-service': peer => `the number ${peer} is not in service`,
+  congestion: peer => `all lines are busy; call ${peer} again later`
 }
 
 /** When this side ended the call itself, where the wording differs. */

@@ -8,6 +8,8 @@ export const CALL_ERRORS = {
   self_call: 'you cannot call yourself',
   in_call: 'already in a call; hang up first',
   invalid_username: 'not a valid username',
+  invalid_number: 'not a valid phone number',
+  no_gateway: 'no PSTN gateway serves this network: phone numbers cannot be called',
   not_connected: 'not connected to the network yet (no supernode); try again shortly',
   not_a_contact: 'only contacts can be called',
   no_such_file: 'no such file',

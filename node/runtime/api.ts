@@ -2,8 +2,10 @@
 // interactive shell and --json output all go through this, nothing else.
 import type { PresenceStatus, UserStatus } from '../../common/presence.js'
 import type { CallAudioOptions, CallProgressEvent, CallInfo, CallOptions } from '../calls/call-types.js'
+import type { EndReason } from '../calls/call-bodies.js'
 
 export type { CallAudioOptions, CallMediaSummary, CallProgressEvent, CallInfo, CallOptions, CallStats } from '../calls/call-types.js'
+export type { EndReason } from '../calls/call-bodies.js'
 
 export type Role = 'host' | 'supernode'
 
@@ -114,9 +116,10 @@ export interface NodeApi {
   placeCall: (to: string, options?: CallOptions) => Promise<{ callId: string }>
   /** Answers the given (or the only) ringing call. */
   answerCall: (callId?: string, options?: CallAudioOptions) => Promise<{ callId: string }>
-  declineCall: (callId?: string) => void
+  /** `reason` (default declined) is what the caller is told: e.g. busy, from the PSTN gateway. */
+  declineCall: (callId?: string, reason?: EndReason) => void
   /** Ends (or cancels) the given (or the only) call. */
-  hangup: (callId?: string) => void
+  hangup: (callId?: string, reason?: EndReason) => void
   setMuted: (muted: boolean, callId?: string) => void
   calls: () => CallInfo[]
   /** Subscribes to events; returns the unsubscribe function. */

@@ -12,14 +12,23 @@ import type { Logger } from '../../common/logger.js'
 import type { PresenceStatus } from '../../common/presence.js'
 import type { LoginSession } from './login-session.js'
 import { createStatusTimes } from './status-times.js'
+import { createServiceDirectory } from './service-directory.js'
 import type { ContactRequestView, ContactRequestsView, ContactView, NodeEvent } from './api.js'
 
 export interface ContactBook {
   refresh: () => Promise<void>
   /** Who may see our presence: contacts who are not blocked. */
   audience: () => string[]
-  /** How our supernode finds our audience: their lookup capabilities. */
+  /** How our supernode finds our audience, the services, and (for a service) the users it reached: their lookup capabilities. */
   capabilities: () => LookupCapability[]
+  /** A service every user may call (the PSTN gateway's `pstn`), as the login server lists them. */
+  isService: (user: string) => boolean
+  /**
+   * Makes `user` reachable before we send to them: a no-op for contacts and services; a service's
+   * node (the gateway) asks the login server for a caller's or callee's capability and tells our
+   * supernode. Never throws: without it the send is simply not delivered.
+   */
+  reach: (user: string) => Promise<void>
   /** Reads pending requests from the login server; emits contact-request for each new one (none on the first call). */
   pollRequests: () => Promise<void>
   /** Whether to act on a delivery: nothing from blocked users; presence and texts only from contacts. */
@@ -46,6 +55,7 @@ export function createContactBook (deps: {
   let contacts = new Map<string, number>()
   let blocked = new Set<string>()
   let capabilityOf = new Map<string, LookupCapability>()
+  const services = createServiceDirectory(session, deps.log)
   const statusTimes = createStatusTimes()
   /** Ids of incoming requests already seen; undefined until the first poll. */
   let seenRequests: Set<number> | undefined
@@ -56,10 +66,14 @@ export function createContactBook (deps: {
     return username
   }
   const audience = (): string[] => [...contacts.keys()].filter(user => !blocked.has(user))
-  const capabilities = (): LookupCapability[] => audience().flatMap(user => capabilityOf.get(user) ?? [])
+  const capabilities = (): LookupCapability[] => [
+    ...audience().flatMap(user => capabilityOf.get(user) ?? []),
+    ...services.capabilities().filter(c => !capabilityOf.has(c.user))
+  ]
+  const tellSupernode = (): void => { deps.getHost()?.setAudience(audience(), capabilities()) }
 
   const refresh = async (): Promise<void> => {
-    const fresh = await session.contactsAndBlocks()
+    const [fresh] = await Promise.all([session.contactsAndBlocks(), services.refresh()])
     const next = new Map(fresh.contacts.map(c => [c.username, c.since]))
     const added = [...next.keys()].filter(user => !contacts.has(user))
     const removed = [...contacts.keys()].filter(user => !next.has(user))
@@ -72,9 +86,8 @@ export function createContactBook (deps: {
       : [[c.username, { user: c.username, lookupKey: c.lookupKey, sealKey: c.sealKey }] as const]))
     for (const username of added) emit({ event: 'contact-added', username })
     for (const username of removed) emit({ event: 'contact-removed', username })
-    const host = deps.getHost()
-    host?.setAudience(audience(), capabilities())
-    host?.queryPresence(added.filter(user => !blocked.has(user)))
+    tellSupernode()
+    deps.getHost()?.queryPresence(added.filter(user => !blocked.has(user)))
   }
 
   const incomingFrom = async (username: string): Promise<ContactRequestView> => {
@@ -93,6 +106,10 @@ export function createContactBook (deps: {
     refresh,
     audience,
     capabilities,
+    isService: services.isService,
+    async reach (user) {
+      if (!contacts.has(user) && await services.reach(user)) tellSupernode()
+    },
     async pollRequests () {
       const { incoming } = await client.contactRequests()
       const first = seenRequests === undefined

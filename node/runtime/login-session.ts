@@ -7,10 +7,10 @@ import { LoginApiError, LoginClient, LoginServerUnreachableError } from '../../c
 import { fromBase64url } from '../../common/base64url.js'
 import { createBackoff } from '../../common/backoff.js'
 import { UserError } from '../../common/user-error.js'
-import { loadSodium } from '../../common/sodium.js'
+import { loadSodium, type Sodium } from '../../common/sodium.js'
 import { signLoginProof } from '../../common/login-proof.js'
-import type { Certificate } from '../../common/certificate.js'
-import type { SupernodeInfo } from '../../common/login-api.js'
+import { verifyCertificate, type Certificate } from '../../common/certificate.js'
+import type { CapabilityView, CreateSessionResponse, SupernodeInfo } from '../../common/login-api.js'
 import type { OwnLookup } from '../../common/lookup-keys.js'
 import type { Logger } from '../../common/logger.js'
 import type { DataDir } from './data-dir.js'
@@ -28,8 +28,15 @@ export interface LoginSession {
   keepRenewed: (onRenewed: (certificate: Certificate) => void) => void
   /** Contacts come with their lookup capability, unless one of the pair blocked the other. */
   contactsAndBlocks: () => Promise<{ contacts: Array<{ username: string, since: number, lookupKey?: string, sealKey?: string }>, blocked: string[] }>
+  /** The services every user may call (the PSTN gateway), with how to reach them. */
+  services: () => Promise<CapabilityView[]>
+  /** Logged in as a service: how to reach any user (a caller to answer, a user to ring); undefined for a user's node. */
+  reachOf?: (username: string) => Promise<CapabilityView>
   close: () => void
 }
+
+/** A user logs in with a password, a service (the PSTN gateway) with its token. */
+export type LoginCredentials = { password: string } | { serviceToken: string }
 
 const retryable = (err: unknown): boolean =>
   err instanceof LoginServerUnreachableError || (err instanceof LoginApiError && (err.status === 429 || err.status >= 500))
@@ -43,11 +50,26 @@ export function describeLoginServerWait (wait: LoginServerWait): string {
   return `waiting for the login server at ${wait.url} (retrying in ${seconds} s)`
 }
 
+/** One login attempt. Each signs afresh: the proof of holding the device key makes this device "known" to the server (exempt from other people's guesses). */
+async function createSession (client: LoginClient, credentials: LoginCredentials, sodium: Sodium, claim: { server: string, username: string, dataDir: DataDir }): Promise<CreateSessionResponse> {
+  const { deviceKey, secretKey } = claim.dataDir.device
+  if ('serviceToken' in credentials) return await client.createServiceSession(credentials.serviceToken, deviceKey)
+  const proof = signLoginProof(sodium, secretKey, { server: claim.server, username: claim.username, deviceKey }, Math.floor(Date.now() / 1000))
+  return await client.createSession(claim.username, credentials.password, deviceKey, proof)
+}
+
+/** A refused login in words; other errors as they are. */
+function loginRefusal (err: unknown, user: string, credentials: LoginCredentials): unknown {
+  if (err instanceof LoginApiError && err.code === 'invalid_credentials') return new UserError(`login refused: wrong username or password for "${user}"`)
+  if (err instanceof LoginApiError && err.code === 'unauthorized' && 'serviceToken' in credentials) return new UserError('login refused: the login server does not know this service token')
+  return err
+}
+
 export async function openLoginSession (
   options: {
     url: string
     user: string
-    password: string
+    credentials: LoginCredentials
     dataDir: DataDir
     log: Logger
     maxAttempts?: number
@@ -82,22 +104,16 @@ export async function openLoginSession (
   const issuerKey = fromBase64url(info.publicKey) as Uint8Array
 
   const sodium = await loadSodium()
-  const login = async () => {
-    // Each attempt signs afresh: the proof of holding the device key is what
-    // makes this device "known" to the server (exempt from other people's guesses).
-    const attempt = () => {
-      const claim = { server: info.publicKey, username: options.user, deviceKey: dataDir.device.deviceKey }
-      const proof = signLoginProof(sodium, dataDir.device.secretKey, claim, Math.floor(Date.now() / 1000))
-      return client.createSession(options.user, options.password, dataDir.device.deviceKey, proof)
-    }
-    try {
-      return await withRetry('login', attempt)
-    } catch (err) {
-      if (err instanceof LoginApiError && err.code === 'invalid_credentials') throw new UserError(`login refused: wrong username or password for "${options.user}"`)
-      throw err
-    }
-  }
+  const login = async (): Promise<CreateSessionResponse> =>
+    await withRetry('login', () => createSession(client, options.credentials, sodium, { server: info.publicKey, username: options.user, dataDir }))
+      .catch((err: unknown) => { throw loginRefusal(err, options.user, options.credentials) })
   const session = await login()
+  if ('serviceToken' in options.credentials) {
+    // A token names its service: the node must run as that name (its locators, its calls).
+    const check = verifyCertificate(sodium, session.certificate, { issuerKey, nowSeconds: Math.floor(Date.now() / 1000) })
+    const user = check.ok ? check.body.user : undefined
+    if (user !== options.user) throw new UserError(`this service token belongs to "${String(user)}", not "${options.user}"`)
+  }
   opening = false
   backoff.reset()
   log.info({ user: options.user, supernodes: session.supernodes.length }, 'logged in')
@@ -136,6 +152,12 @@ export async function openLoginSession (
       ])
       return { contacts, blocked }
     },
+    async services () {
+      return (await withRetry('reading services', () => client.services())).services
+    },
+    ...('serviceToken' in options.credentials
+      ? { reachOf: async (username: string) => await client.reachOf((options.credentials as { serviceToken: string }).serviceToken, username) }
+      : {}),
     close () {
       closed = true
       clearTimeout(renewTimer)

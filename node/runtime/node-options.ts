@@ -7,7 +7,9 @@ import type { NodeApi } from './api.js'
 
 export interface NodeOptions {
   user: string
-  password: string
+  /** How the node logs in: a user's password, or a service's token (the PSTN gateway). Exactly one. */
+  password?: string
+  serviceToken?: string
   loginServer: string
   dataDir: string
   role: 'auto' | 'host' | 'supernode'

@@ -17,7 +17,7 @@ import { CALL_BODY_TYPES } from '../calls/call-bodies.js'
 import type { Logger } from '../../common/logger.js'
 import type { Sodium } from '../../common/sodium.js'
 import { openDataDir, type DataDir } from './data-dir.js'
-import { openLoginSession, type LoginServerWait, type LoginSession } from './login-session.js'
+import { openLoginSession, type LoginCredentials, type LoginServerWait, type LoginSession } from './login-session.js'
 import { createContactBook } from './contact-book.js'
 import { createApplicationBodies } from './application-bodies.js'
 import { openKnownSupernodes } from './known-supernodes.js'
@@ -63,7 +63,7 @@ export async function createNode (options: NodeOptions, startup: NodeStartup = {
   let session: LoginSession | undefined
   const opened: OnlineParts = { timers: [] }
   try {
-    session = await openLoginSession({ url: options.loginServer, user, password: options.password, dataDir, log, onWait: startup.onLoginWait, signal: startup.signal })
+    session = await openLoginSession({ url: options.loginServer, user, credentials: credentialsOf(options), dataDir, log, onWait: startup.onLoginWait, signal: startup.signal })
     return await goOnline({ options, user, log, sodium, dataDir, network, session, roles, opened })
   } catch (err) {
     await closeOnlineParts(opened)
@@ -71,6 +71,12 @@ export async function createNode (options: NodeOptions, startup: NodeStartup = {
     await network.listener?.close()
     throw err
   }
+}
+
+function credentialsOf (options: NodeOptions): LoginCredentials {
+  if (options.serviceToken !== undefined && options.password === undefined) return { serviceToken: options.serviceToken }
+  if (options.password !== undefined && options.serviceToken === undefined) return { password: options.password }
+  throw new UserError('a node logs in with a password or with a service token: give exactly one')
 }
 
 /** The node after login: contacts, the host in the overlay, calls, messaging, promotion. */
@@ -120,7 +126,7 @@ async function goOnline (parts: {
   )
   const calls = opened.calls = createCallService(
     { sodium, clock, log, host, deviceSecretKey: dataDir.device.secretKey },
-    { user, deviceKey, isContact, defaults: options.calls ?? {}, emit, bindAddress: options.mediaBindAddress }
+    { user, deviceKey, isContact, isService: contacts.isService, reach: contacts.reach, defaults: options.calls ?? {}, emit, bindAddress: options.mediaBindAddress }
   )
   bodies.register(CALL_BODY_TYPES, (from, body) => { calls.handleSignal(from, body) })
 
@@ -172,8 +178,8 @@ async function goOnline (parts: {
     sendMessage: messaging.sendMessage, messages: messaging.messages,
     placeCall: (to, callOptions) => calls.placeCall(to, callOptions),
     answerCall: (callId, audio) => calls.answerCall(callId, audio),
-    declineCall: callId => { calls.declineCall(callId) },
-    hangup: callId => { calls.hangup(callId) },
+    declineCall: (callId, reason) => { calls.declineCall(callId, reason) },
+    hangup: (callId, reason) => { calls.hangup(callId, reason) },
     setMuted: (muted, callId) => { calls.setMuted(muted, callId) },
     calls: () => calls.calls(),
     subscribe,

@@ -90,7 +90,7 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
     const sodium = await loadSodium()
     const dataDir = openDataDir(sodium, join(dir, 'mallory'))
     malloryDevice = { deviceKey: dataDir.device.deviceKey, secretKey: dataDir.device.secretKey }
-    mallorySession = await openLoginSession({ url: login.url, user: 'mallory', password: PASSWORD, dataDir, log: recordingLogger(logsOf('mallory')) })
+    mallorySession = await openLoginSession({ url: login.url, user: 'mallory', credentials: { password: PASSWORD }, dataDir, log: recordingLogger(logsOf('mallory')) })
     const cache = createSupernodeCache()
     cache.add(mallorySession.supernodes.map(supernodeRef), Date.now())
     const malloryContacts = (await mallorySession.contactsAndBlocks()).contacts

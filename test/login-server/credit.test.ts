@@ -160,3 +160,32 @@ describe('credit', () => {
     expect(ledgerRows()).toEqual([])
   })
 })
+
+describe('reaching services and, for a service, users', () => {
+  it('tells every user how to reach each service, and only a service how to reach a user', async () => {
+    const alice = await signUp(server, 'alice')
+    const listed = await server.app.inject({ method: 'GET', url: '/v1/services', headers: alice.auth })
+    expect(listed.statusCode).toBe(200)
+    const { services } = listed.json() as { services: Array<{ username: string, lookupKey: string, sealKey: string }> }
+    expect(services.map(s => s.username)).toEqual(['pstn'])
+    expect(services[0]?.lookupKey).toMatch(/^[0-9a-f]{64}$/)
+    expectError(await server.app.inject({ method: 'GET', url: '/v1/services' }), 401, 'unauthorized')
+
+    const reach = await server.app.inject({ method: 'GET', url: '/v1/services/reach/Alice', headers: serviceAuth })
+    expect(reach.statusCode).toBe(200)
+    const alicesReach = reach.json() as { username: string, lookupKey: string, sealKey: string }
+    expect(alicesReach.username).toBe('alice')
+    // The same capability alice's contacts get from the login server.
+    await signUp(server, 'bob')
+    await server.app.inject({ method: 'POST', url: '/v1/contacts/requests', headers: alice.auth, payload: { to: 'bob' } })
+    const bob = await server.app.inject({ method: 'POST', url: '/v1/sessions', payload: { username: 'bob', password: 'correct horse battery', deviceKey: newDevice(server.sodium).deviceKey } })
+    const bobAuth = { authorization: `Bearer ${(bob.json() as { token: string }).token}` }
+    const requests = (await server.app.inject({ method: 'GET', url: '/v1/contacts/requests', headers: bobAuth })).json() as { incoming: Array<{ id: number }> }
+    await server.app.inject({ method: 'POST', url: `/v1/contacts/requests/${requests.incoming[0]?.id}/accept`, headers: bobAuth })
+    const bobsContacts = (await server.app.inject({ method: 'GET', url: '/v1/contacts', headers: bobAuth })).json() as { contacts: Array<{ username: string, lookupKey: string, sealKey: string }> }
+    expect(bobsContacts.contacts.find(c => c.username === 'alice')).toMatchObject({ lookupKey: alicesReach.lookupKey, sealKey: alicesReach.sealKey })
+
+    expectError(await server.app.inject({ method: 'GET', url: '/v1/services/reach/alice', headers: alice.auth }), 401, 'unauthorized')
+    expectError(await server.app.inject({ method: 'GET', url: '/v1/services/reach/nobody', headers: serviceAuth }), 404, 'not_found')
+  })
+})

@@ -64,7 +64,7 @@ async function startNet (supernodeOptions: { relayAllowPrivate?: boolean }): Pro
 
   const sodium = await loadSodium()
   const dataDir = openDataDir(sodium, join(dir, 'mallory'))
-  const mallorySession = await openLoginSession({ url: login.url, user: 'mallory', password: PASSWORD, dataDir, log })
+  const mallorySession = await openLoginSession({ url: login.url, user: 'mallory', credentials: { password: PASSWORD }, dataDir, log })
   const cache = createSupernodeCache()
   cache.add(mallorySession.supernodes.map(supernodeRef), Date.now())
   const mallory = createHost(

@@ -4,7 +4,7 @@
 import type Database from 'better-sqlite3'
 import type { CreditEntry, LoginStore } from '../store.js'
 
-export type CreditMethods = Pick<LoginStore, 'createService' | 'getServiceByToken' | 'addCredit' | 'getBalance' | 'chargeCall' | 'listCreditEntries'>
+export type CreditMethods = Pick<LoginStore, 'createService' | 'getServiceByToken' | 'listServices' | 'addCredit' | 'getBalance' | 'chargeCall' | 'listCreditEntries'>
 
 /** No password hash has this form: the account cannot log in with a password. */
 const NO_PASSWORD = '!service'
@@ -20,6 +20,7 @@ export function createCreditMethods (db: Database.Database): CreditMethods {
     insertAccount: db.prepare('INSERT INTO accounts (username, password_hash, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     insertService: db.prepare('INSERT INTO services (name, token_hash, created_at) VALUES (?, ?, ?)'),
     serviceByToken: db.prepare<[Uint8Array], { name: string }>('SELECT name FROM services WHERE token_hash = ?'),
+    services: db.prepare<[], { name: string }>('SELECT name FROM services ORDER BY name'),
     accountExists: db.prepare<[string], { one: number }>('SELECT 1 AS one FROM accounts WHERE username = ?'),
     insertEntry: db.prepare<[string, number, string, string | null, string, number]>(
       'INSERT INTO credit_entries (username, amount, kind, call_id, note, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (call_id) DO NOTHING'),
@@ -52,6 +53,7 @@ export function createCreditMethods (db: Database.Database): CreditMethods {
   return {
     async createService (name, tokenHash, now) { return createService(name, tokenHash, now) },
     async getServiceByToken (tokenHash) { return q.serviceByToken.get(tokenHash)?.name },
+    async listServices () { return q.services.all().map(row => row.name) },
     async addCredit (username, amount, note, now) {
       if (!Number.isSafeInteger(amount) || amount <= 0) throw new RangeError('a credit is a positive whole number of minor units')
       if (q.accountExists.get(username) === undefined) return 'no_account'

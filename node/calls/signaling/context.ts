@@ -10,7 +10,7 @@ import type { CallPath } from '../call-types.js'
 import type { Call } from '../call.js'
 
 export type CallEvent =
-  | { event: 'incoming', callId: string, from: string }
+  | { event: 'incoming', callId: string, from: string, number?: string, callerNumber?: string }
   | { event: 'ringing', callId: string, peer: string }
   | { event: 'connected', callId: string, peer: string, path: CallPath, relay?: string, setupMs: number }
   | { event: 'ended', callId: string, peer: string, reason: EndReason, message: string, durationMs: number }

@@ -15,8 +15,10 @@ export function endCall (ctx: SignalingContext, call: Call, reason: EndReason, n
   if (notify) call.endResend = resendUntilAcked(clock, { intervalMs: CALL_END_RESEND_MS, maxSends: CALL_END_SENDS }, () => { void ctx.signal(call, { type: 'call-end', reason }) })
   const durationMs = call.connectedAt === undefined ? 0 : clock.now() - call.connectedAt
   // Told from this side: "you declined", not "alice declined", when we did it; "missed call from alice" when it rang here unanswered.
-  const missed = call.direction === 'incoming' && previous === 'ringing' ? MISSED_END_MESSAGES[reason]?.(call.peer) : undefined
-  const message = (notify && !byPeer ? OWN_END_MESSAGES[reason] : undefined) ?? missed ?? END_MESSAGES[reason](call.peer)
+  // A call to or from a phone number names the number, not the gateway.
+  const who = (call.direction === 'outgoing' ? call.number : call.callerNumber) ?? call.peer
+  const missed = call.direction === 'incoming' && previous === 'ringing' ? MISSED_END_MESSAGES[reason]?.(who) : undefined
+  const message = (notify && !byPeer ? OWN_END_MESSAGES[reason] : undefined) ?? missed ?? END_MESSAGES[reason](who)
   log.info({ callId: call.id, peer: call.peer, reason, previous }, `call ended: ${message}`)
   ctx.init.onEvent({ event: 'ended', callId: call.id, peer: call.peer, reason, message, durationMs }, call)
   // Ended calls stay known for longer than an invite stays fresh, so a replay finds them.

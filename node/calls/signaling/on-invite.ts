@@ -19,7 +19,9 @@ export function onInvite (ctx: SignalingContext, from: Sender, body: CallBodyOf<
     log.warn({ callId: body.callId, from: from.user }, 'ignoring a stale call invite (replayed?)')
     return
   }
-  const call = new Call(clock, log, { id: body.callId, direction: 'incoming', peer: from.user, state: 'ringing', relayOnly: false, peerDevice: from.deviceKey })
+  const call = new Call(clock, log, {
+    id: body.callId, direction: 'incoming', peer: from.user, state: 'ringing', relayOnly: false, peerDevice: from.deviceKey, number: body.number, callerNumber: body.callerNumber
+  })
   call.reached = 1
   const refuse = (reason: EndReason): void => {
     log.info({ callId: call.id, from: from.user, reason }, 'refusing a call')
@@ -29,6 +31,6 @@ export function onInvite (ctx: SignalingContext, from: Sender, body: CallBodyOf<
   if (ctx.live().length > 0 && ctx.init.callWaiting !== true) { refuse('busy'); return }
   ctx.calls.set(call.id, call)
   void ctx.signal(call, { type: 'call-ringing' })
-  ctx.init.onEvent({ event: 'incoming', callId: call.id, from: from.user }, call)
+  ctx.init.onEvent({ event: 'incoming', callId: call.id, from: from.user, number: call.number, callerNumber: call.callerNumber }, call)
   call.setTimer(ctx.ringTimeoutMs + CALLEE_RING_GRACE_MS, () => { ctx.end(call, 'no-answer', false) })
 }

@@ -24,10 +24,12 @@ const CALL_ID_BYTES = 12
 
 export interface CallSignaling {
   /** Places a call; resolves with its id once the invite went out. */
-  call: (to: string, options?: { relayOnly?: boolean }) => Promise<string>
+  call: (to: string, options?: { relayOnly?: boolean, number?: string, callerNumber?: string }) => Promise<string>
   answer: (callId?: string) => Promise<void>
-  decline: (callId?: string) => void
-  hangup: (callId?: string) => void
+  /** `reason` (default declined): what the caller is told, e.g. busy (the PSTN gateway's busy line). */
+  decline: (callId?: string, reason?: EndReason) => void
+  /** `reason` (default hangup, or cancelled/declined before an answer): e.g. not-in-service from the gateway. */
+  hangup: (callId?: string, reason?: EndReason) => void
   handleSignal: (from: Sender, body: CallBody) => void
   /** Media session `generation` (0, the first, when left out) connected. */
   mediaConnected: (callId: string, info: { path: CallPath, relay?: string, generation?: number }) => void
@@ -74,10 +76,11 @@ export function createCallSignaling (components: CallSignalingComponents, init: 
       if (to === init.user) throw callError('self_call')
       if (ctx.live().length > 0 && init.callWaiting !== true) throw callError('in_call')
       const id = Buffer.from(randomBytes(CALL_ID_BYTES)).toString('base64url')
-      const call = new Call(clock, log, { id, direction: 'outgoing', peer: to, state: 'inviting', relayOnly: options.relayOnly === true })
+      const call = new Call(clock, log, { id, direction: 'outgoing', peer: to, state: 'inviting', relayOnly: options.relayOnly === true, number: options.number, callerNumber: options.callerNumber })
       ctx.calls.set(call.id, call)
       call.setTimer(ctx.ringTimeoutMs, () => { ctx.end(call, 'no-answer', true) })
-      const { delivered } = await ctx.signal(call, { type: 'call-invite', at: clock.now() })
+      const numbers = { ...(call.number === undefined ? {} : { number: call.number }), ...(call.callerNumber === undefined ? {} : { callerNumber: call.callerNumber }) }
+      const { delivered } = await ctx.signal(call, { type: 'call-invite', at: clock.now(), ...numbers })
       call.reached = delivered
       if (delivered === 0) ctx.end(call, 'unreachable', false)
       return call.id
@@ -88,13 +91,12 @@ export function createCallSignaling (components: CallSignalingComponents, init: 
       call.setTimer(ANSWER_SETUP_TIMEOUT_MS, () => { ctx.end(call, 'failed', true) })
       await ctx.signal(call, { type: 'call-accept' })
     },
-    decline (callId) {
-      ctx.end(pick(callId, ringing, 'no incoming call to act on'), 'declined', true)
+    decline (callId, reason = 'declined') {
+      ctx.end(pick(callId, ringing, 'no incoming call to act on'), reason, true)
     },
-    hangup (callId) {
+    hangup (callId, reason) {
       const call = pick(callId)
-      const reason: EndReason = call.state === 'connected' ? 'hangup' : call.direction === 'outgoing' ? 'cancelled' : 'declined'
-      ctx.end(call, reason, true)
+      ctx.end(call, reason ?? (call.state === 'connected' ? 'hangup' : call.direction === 'outgoing' ? 'cancelled' : 'declined'), true)
     },
     handleSignal (from, body) {
       if (body.to !== init.user || body.from !== from.user) {

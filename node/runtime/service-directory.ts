@@ -1,0 +1,66 @@
+// Who beyond our contacts we can reach in the overlay. Users find only their contacts (the login
+// server hands out each contact's lookup capability); services are the exception both ways. Every
+// user's node learns the services' capabilities (the PSTN gateway, `pstn`), and a service's own
+// node asks the login server, per caller or callee, how to reach that user, keeping the most
+// recent MAX_REACHED_USERS.
+import type { LookupCapability } from '../../common/lookup-keys.js'
+import type { CapabilityView } from '../../common/login-api.js'
+import type { Logger } from '../../common/logger.js'
+import type { LoginSession } from './login-session.js'
+
+/** Users a service's node keeps reachable at once; with the services it stays under the supernode's MAX_CONTACTS (1000). */
+export const MAX_REACHED_USERS = 500
+
+export interface ServiceDirectory {
+  /** Reads the services from the login server (keeps the last list when it cannot). */
+  refresh: () => Promise<void>
+  isService: (user: string) => boolean
+  /** The services' capabilities and (for a service) the users it reached. */
+  capabilities: () => LookupCapability[]
+  /**
+   * A service's node: learns how to reach `user` (true when that changed the capabilities).
+   * False at once for a user's node, or when the login server cannot say (logged); never throws.
+   */
+  reach: (user: string) => Promise<boolean>
+}
+
+const capabilityOf = (view: CapabilityView): LookupCapability => ({ user: view.username, lookupKey: view.lookupKey, sealKey: view.sealKey })
+
+export function createServiceDirectory (session: LoginSession, log: Logger): ServiceDirectory {
+  let services = new Map<string, LookupCapability>()
+  /** Least recently used first. */
+  const reached = new Map<string, LookupCapability>()
+
+  return {
+    async refresh () {
+      try {
+        services = new Map((await session.services()).map(view => [view.username, capabilityOf(view)]))
+      } catch (err) {
+        log.warn({}, `services not read from the login server (keeping ${services.size} known): ${(err as Error).message}`)
+      }
+    },
+    isService: user => services.has(user),
+    capabilities: () => [...services.values(), ...reached.values()],
+    async reach (user) {
+      const reachOf = session.reachOf
+      if (reachOf === undefined || services.has(user)) return false
+      const known = reached.get(user)
+      if (known !== undefined) {
+        reached.delete(user)
+        reached.set(user, known)
+        return false
+      }
+      try {
+        reached.set(user, capabilityOf(await reachOf(user)))
+      } catch (err) {
+        log.warn({ user }, `cannot reach ${user}: the login server did not say how (${(err as Error).message})`)
+        return false
+      }
+      for (const oldest of reached.keys()) {
+        if (reached.size <= MAX_REACHED_USERS) break
+        reached.delete(oldest)
+      }
+      return true
+    }
+  }
+}
