@@ -7,7 +7,7 @@ export { createNode } from './runtime/node.js'
 export type { NodeOptions, RunningNode } from './runtime/node-options.js'
 export type {
   NodeApi, NodeEvent, NodeStatus, Role, ContactView, ContactRequestView, ContactRequestsView, SendMessageResult,
-  CallAudioOptions, CallInfo, CallOptions, CallProgressEvent, CallStats
+  CallAudioOptions, CallAudioStreams, CallInfo, CallOptions, CallProgressEvent, CallStats, EndReason
 } from './runtime/api.js'
 export type { CallDefaults } from './calls/call-service.js'
 export { CALL_ERRORS, type CallErrorCode } from './calls/errors.js'
@@ -21,9 +21,11 @@ export type { CallLine } from './commands/call-commands.js'
 export { FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, floatToInt16, int16ToFloat } from './media/audio/pcm.js'
 export { parseWav, readWavFile } from './media/audio/wav.js'
 export { createOpusDecoder, createOpusEncoder } from './media/audio/opus.js'
-export { resample } from './media/audio/resample.js'
+export { Resampler, resample } from './media/audio/resample.js'
 export { compareSignals, dominantFrequency, levelDbfs } from './media/audio/analysis.js'
 export { findExecutable } from './media/audio/sox.js'
+export { createToneSource, createWavSource, type AudioSource } from './media/audio/sources.js'
+export { createWavFileSink, type AudioSink } from './media/audio/sinks.js'
 export { JitterBuffer } from './media/audio/jitter-buffer.js'
 
 // Media sessions (node-datachannel), for tools that measure them bare.

@@ -26,13 +26,16 @@ export interface CallDefaults {
 
 /** A call's audio, chosen and checked: the WAV to play is read already. */
 export interface AudioPlan {
-  source: { kind: 'tone', hz: number } | { kind: 'wav', path: string, wav: ParsedWav } | { kind: 'mic' } | { kind: 'silence' }
+  source: { kind: 'tone', hz: number } | { kind: 'wav', path: string, wav: ParsedWav } | { kind: 'mic' } | { kind: 'silence' } | { kind: 'stream', source: AudioSource }
   /** This call's own recording file (checked); else the node's record dir or speaker, if any. */
   record?: string
+  /** Where a library's call sends what it hears (instead of any file or speaker). */
+  sink?: AudioSink
 }
 
 /** Chooses the call's audio and checks every file it names; throws a UserError saying what is wrong with which file. */
 export function planAudio (audio: CallAudioOptions, defaults: CallDefaults): AudioPlan {
+  if (audio.streams !== undefined) return { source: { kind: 'stream', source: audio.streams.source }, sink: audio.streams.sink }
   const tone = audio.tone ?? (audio.play === undefined ? defaults.tone : undefined)
   const play = tone === undefined ? audio.play ?? defaults.play : undefined
   const source: AudioPlan['source'] = tone !== undefined
@@ -49,11 +52,13 @@ export function sourceFor (plan: AudioPlan): AudioSource {
     case 'wav': return createWavSource(source.wav, { loop: true, description: `wav ${source.path} (${source.wav.sampleRate} Hz, ${source.wav.channels} ch, looped)` })
     case 'mic': return createMicrophoneSource()
     case 'silence': return createSilenceSource()
+    case 'stream': return source.source
   }
 }
 
 /** A recording that got no audio at all is removed when the call closes (see createWavFileSink). */
 export function sinkFor (callId: string, plan: AudioPlan, defaults: CallDefaults): { sink: AudioSink, recording?: string } {
+  if (plan.sink !== undefined) return { sink: plan.sink }
   if (plan.record !== undefined) return { sink: createWavFileSink(plan.record, { removeIfEmpty: true }), recording: plan.record }
   if (defaults.recordDir !== undefined) {
     mkdirSync(defaults.recordDir, { recursive: true })

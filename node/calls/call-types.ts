@@ -2,8 +2,19 @@
 // placed or answered with, its live figures, its summary and its events. The
 // runtime's NodeApi and NodeEvent include these; calls/ owns them.
 
+import type { AudioSource } from '../media/audio/sources.js'
+import type { AudioSink } from '../media/audio/sinks.js'
+
+/**
+ * A call's audio as streams of 20 ms frames (48 kHz mono) instead of files: for programs that use
+ * the node as a library (the PSTN gateway's lines). Not for the control API, which takes files.
+ */
+export interface CallAudioStreams { source: AudioSource, sink: AudioSink }
+
 /** Where a call's audio comes from and goes to; the node's own defaults apply to what is left out. */
 export interface CallAudioOptions {
+  /** Both ways as streams (the other fields are then ignored). */
+  streams?: CallAudioStreams
   /** WAV file to send (any common rate and channel count; resampled). */
   play?: string
   /** A sine tone to send, Hz. */

@@ -108,9 +108,9 @@ type Outcome = { ended: Extract<NodeEvent, { event: 'call-ended' }> } | { error:
 
 function callCommand (): Command {
   return audioFlags(clientOptions(new Command('call')), 'you')
-    .description('call NAME through the running node and follow the call until it ends (Ctrl-C hangs up); ' +
-      'exits 0 when the call connected and ended normally')
-    .argument('<name>', 'who to call')
+    .description('call a contact, a phone number (+ and 8-15 digits, through the PSTN gateway) or echo (the echo test line) ' +
+      'through the running node and follow the call until it ends (Ctrl-C hangs up); exits 0 when the call connected and ended normally')
+    .argument('<name>', 'who to call: a contact, +NUMBER or echo')
     .option('--duration <seconds>', 'hang up this long after the call connects', seconds)
     .option('--relay-only', 'send media only through a relay (hides your address from the other side)')
     .action(async (who: string, flags: CallFlags, command: Command) => {
@@ -155,6 +155,8 @@ async function followCall (client: ControlClient, who: string, options: CallOpti
     }, HANGUP_CONFIRM_MS)
   }
 
+  // A call to a number goes to the PSTN gateway (peer pstn): the lines name the number dialed.
+  const named = (peer: string): string => who.trim().startsWith('+') || who.toLowerCase() === 'echo' ? who.trim() : peer
   const handle = (event: NodeEvent): void => {
     if (!('callId' in event)) return
     if (callId === undefined) { early.push(event); return }
@@ -162,10 +164,10 @@ async function followCall (client: ControlClient, who: string, options: CallOpti
     const line = callLine(event)
     if (line === undefined) return
     switch (event.event) {
-      case 'call-ringing': print(line, formatCallRinging(event.peer)); return
+      case 'call-ringing': print(line, formatCallRinging(named(event.peer))); return
       case 'call-connected':
         connected = true
-        print(line, formatCallConnected(event))
+        print(line, formatCallConnected({ ...event, peer: named(event.peer) }))
         if (opts.durationSeconds !== undefined && durationTimer === undefined) {
           durationTimer = setTimeout(hangup, opts.durationSeconds * 1000)
         }

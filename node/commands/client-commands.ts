@@ -1,4 +1,4 @@
-// `voxmesh status|contacts|requests|presence|msg|messages|events`: talk to the node
+// `voxmesh status|balance|contacts|requests|presence|msg|messages|events`: talk to the node
 // running on a data dir through its control API (control.json in that dir).
 import { Command, InvalidArgumentError } from 'commander'
 import { UserError } from '../../common/user-error.js'
@@ -40,6 +40,16 @@ function statusCommand (): Command {
       const { dataDir, json } = resolve(command)
       const status = await ControlClient.fromDataDir(dataDir).status()
       output(json, status, formatStatus(status))
+    })
+}
+
+function balanceCommand (): Command {
+  return clientOptions(new Command('balance'))
+    .description('your credit for calls to phone numbers (kept by the login server)')
+    .action(async (_opts: ClientOptions, command: Command) => {
+      const { dataDir, json } = resolve(command)
+      const balance = await ControlClient.fromDataDir(dataDir).balance()
+      output(json, balance, `balance: ${(balance.balance / 100).toFixed(2)} ${balance.currency}`)
     })
 }
 
@@ -166,5 +176,5 @@ function eventsCommand (): Command {
 }
 
 export function clientCommands (): Command[] {
-  return [statusCommand(), contactsCommand(), requestsCommand(), presenceCommand(), msgCommand(), messagesCommand(), eventsCommand()]
+  return [statusCommand(), balanceCommand(), contactsCommand(), requestsCommand(), presenceCommand(), msgCommand(), messagesCommand(), eventsCommand()]
 }

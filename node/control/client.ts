@@ -47,6 +47,7 @@ export class ControlClient {
   }
 
   status (): Promise<NodeStatus> { return this.request('GET', '/v1/status') }
+  balance (): Promise<{ balance: number, currency: string }> { return this.request('GET', '/v1/balance') }
   async contacts (): Promise<ContactView[]> { return (await this.request<{ contacts: ContactView[] }>('GET', '/v1/contacts')).contacts }
   requests (): Promise<ContactRequestsView> { return this.request('GET', '/v1/requests') }
   addContact (username: string, message?: string): Promise<Static<typeof AddContactResponse>> {

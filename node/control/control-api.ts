@@ -141,6 +141,13 @@ const CallInfoView = Type.Object({
   startedAt: Type.Number(),
   connectedAt: Type.Optional(Type.Number()),
   muted: Type.Boolean(),
-  stats: Type.Optional(CallStatsView)
+  stats: Type.Optional(CallStatsView),
+  /** A call to a phone number: the number dialed (or echo). */
+  number: Type.Optional(Type.String()),
+  /** A call from a phone: the caller's number. */
+  callerNumber: Type.Optional(Type.String())
 }, open)
 export const CallsResponse = Type.Object({ calls: Type.Array(CallInfoView) })
+
+/** GET /v1/balance: our credit for calls to phone numbers, in minor units (cents). */
+export const BalanceResponse = Type.Object({ balance: Type.Integer(), currency: Type.String() })

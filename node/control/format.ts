@@ -172,7 +172,7 @@ export function formatEvent (event: NodeEvent, now = Date.now()): string | undef
     case 'contact-added': return `* ${event.username} is now your contact`
     case 'contact-removed': return `* ${event.username} is no longer your contact`
     case 'error': return `! ${cleanText(event.message)}`
-    case 'call-incoming': return `* ${event.from} is calling (id ${shortCallId(event.callId)}): type answer or decline`
+    case 'call-incoming': return `* ${event.callerNumber === undefined ? event.from : `${event.callerNumber} (a phone, through ${event.from})`} is calling (id ${shortCallId(event.callId)}): type answer or decline`
     case 'call-ringing': return `* ${formatCallRinging(event.peer)}`
     case 'call-connected': return `* ${formatCallConnected(event)}`
     case 'call-recovering': return `* ${formatCallRecovering(event)}`

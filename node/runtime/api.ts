@@ -4,7 +4,7 @@ import type { PresenceStatus, UserStatus } from '../../common/presence.js'
 import type { CallAudioOptions, CallProgressEvent, CallInfo, CallOptions } from '../calls/call-types.js'
 import type { EndReason } from '../calls/call-bodies.js'
 
-export type { CallAudioOptions, CallMediaSummary, CallProgressEvent, CallInfo, CallOptions, CallStats } from '../calls/call-types.js'
+export type { CallAudioOptions, CallAudioStreams, CallMediaSummary, CallProgressEvent, CallInfo, CallOptions, CallStats } from '../calls/call-types.js'
 export type { EndReason } from '../calls/call-bodies.js'
 
 export type Role = 'host' | 'supernode'
@@ -99,6 +99,8 @@ export interface MessageView {
 
 export interface NodeApi {
   status: () => NodeStatus
+  /** Our credit for calls to phone numbers, from the login server: minor units (cents) of `currency`. */
+  balance: () => Promise<{ balance: number, currency: string }>
   contacts: () => Promise<ContactView[]>
   requests: () => Promise<ContactRequestsView>
   /** Sends a contact request (or completes one the other side sent). */

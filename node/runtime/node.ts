@@ -9,6 +9,7 @@ import { freemem, loadavg, availableParallelism } from 'node:os'
 import { loadSodium } from '../../common/sodium.js'
 import { systemClock } from '../../common/clock.js'
 import { UserError } from '../../common/user-error.js'
+import { LoginServerUnreachableError } from '../../common/login-client.js'
 import { normalizeUsername } from '../../common/usernames.js'
 import type { LinkIdentity } from '../../common/wire/link-handshake.js'
 import { createHost, type Host } from '../overlay/host.js'
@@ -69,6 +70,16 @@ export async function createNode (options: NodeOptions, startup: NodeStartup = {
     await closeOnlineParts(opened)
     session?.close()
     await network.listener?.close()
+    throw err
+  }
+}
+
+/** Our credit, as the login server keeps it. */
+async function readBalance (session: LoginSession): Promise<{ balance: number, currency: string }> {
+  try {
+    return await session.client.balance()
+  } catch (err) {
+    if (err instanceof LoginServerUnreachableError) throw new UserError(`${err.message}: the balance is kept there`, 'login_server_unreachable')
     throw err
   }
 }
@@ -166,6 +177,7 @@ async function goOnline (parts: {
       user, deviceKey, role: promotion.role, host, supernode: promotion.supernode, uptimeMs: clock.now() - started,
       loginServer: options.loginServer, listen: network.listener?.address ?? null, advertise: advertise ?? null
     }),
+    balance: async () => await readBalance(session),
     contacts: async () => contacts.list(username => host.presenceOf(username)),
     requests: () => contacts.requests(),
     addContact: (username, message) => contacts.add(username, message),

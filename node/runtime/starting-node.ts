@@ -37,6 +37,7 @@ export function startingNode (options: NodeOptions): StartingNode {
       user: options.user, state: describeState(), deviceKey: opened.deviceKey, uptimeMs: Date.now() - startedAt,
       loginServer: options.loginServer, listen: opened.listen, advertise: options.advertise ?? options.listen ?? null
     }),
+    balance: async () => await up().balance(),
     contacts: async () => await up().contacts(),
     requests: async () => await up().requests(),
     addContact: async (username, message) => await up().addContact(username, message),
@@ -50,8 +51,8 @@ export function startingNode (options: NodeOptions): StartingNode {
     messages: (peer, limit) => up().messages(peer, limit),
     placeCall: async (to, callOptions) => await up().placeCall(to, callOptions),
     answerCall: async (callId, audio) => await up().answerCall(callId, audio),
-    declineCall: callId => { up().declineCall(callId) },
-    hangup: callId => { up().hangup(callId) },
+    declineCall: (callId, reason) => { up().declineCall(callId, reason) },
+    hangup: (callId, reason) => { up().hangup(callId, reason) },
     setMuted: (muted, callId) => { up().setMuted(muted, callId) },
     calls: () => node?.calls() ?? [],
     subscribe: listener => {

@@ -61,6 +61,11 @@ export class FakeNodeApi implements NodeApi {
     this.incoming.push({ id: this.nextRequestId++, from, to: this.user, message, createdAt: 1_700_000_000 })
   }
 
+  async balance (): Promise<{ balance: number, currency: string }> {
+    this.record('balance')
+    return { balance: 1234, currency: 'EUR' }
+  }
+
   status (): NodeStatus {
     this.record('status')
     return {

@@ -23,6 +23,7 @@ afterEach(async () => {
 type Method = 'GET' | 'POST' | 'PUT' | 'DELETE'
 const ROUTES: Array<{ method: Method, url: string, payload?: object }> = [
   { method: 'GET', url: '/v1/status' },
+  { method: 'GET', url: '/v1/balance' },
   { method: 'GET', url: '/v1/contacts' },
   { method: 'POST', url: '/v1/contacts', payload: { username: 'bob' } },
   { method: 'POST', url: '/v1/contacts/bob/accept' },
@@ -80,6 +81,11 @@ describe('routes', () => {
     expect(res.statusCode).toBe(200)
     const body = res.json()
     expect(body).toMatchObject({ user: 'alice', role: 'host', supernode: { user: 'sn1', address: '127.0.0.1:7801' }, uptimeSeconds: 3723 })
+  })
+
+  it('GET /v1/balance returns the node\'s credit as the login server keeps it', async () => {
+    const res = await app.inject({ method: 'GET', url: '/v1/balance', headers: AUTH })
+    expect({ status: res.statusCode, body: res.json() }).toEqual({ status: 200, body: { balance: 1234, currency: 'EUR' } })
   })
 
   it('GET /v1/status keeps fields the schema does not declare', async () => {

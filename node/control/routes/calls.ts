@@ -1,5 +1,6 @@
 // Calls: place, answer, decline, hang up, mute, list. The node picks the only
 // suitable call when callId is left out; a prefix of an id names a call too.
+import { looksLikePhoneNumber } from '../../../common/phone-numbers.js'
 import type { NodeApi } from '../../runtime/api.js'
 import type { ControlApp } from '../app.js'
 import { AnswerCallInput, CallIdInput, CallIdResponse, CallsResponse, DoneResponse, ErrorBody, MuteInput, MuteResponse, PlaceCallInput } from '../control-api.js'
@@ -11,7 +12,8 @@ export function callRoutes (app: ControlApp, api: NodeApi): void {
   app.get('/v1/calls', { schema: { response: { 200: CallsResponse, ...errors } } }, async () => ({ calls: api.calls() }))
 
   app.post('/v1/calls', { schema: { body: PlaceCallInput, response: { 200: CallIdResponse, ...errors } } }, async request => {
-    const to = requireUsername(request.body.to, 'to')
+    // A phone number is checked by the node (calls/call-target.ts); anything else must be a username.
+    const to = looksLikePhoneNumber(request.body.to.trim()) ? request.body.to : requireUsername(request.body.to, 'to')
     const options = audioOptions(request.body)
     return await api.placeCall(to, request.body.relayOnly === true ? { ...options, relayOnly: true } : options)
   })
