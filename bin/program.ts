@@ -2,6 +2,7 @@
 // only; a command loads what it runs when it runs).
 import { Command } from 'commander'
 import { loginServerCommand } from '../login-server/cli.js'
+import { pstnGatewayCommand } from '../pstn-gateway-stub/cli.js'
 import { accountCommand, callCommands, clientCommands, nodeCommand } from '../node/cli.js'
 import { VOXMESH_VERSION } from '../common/version.js'
 
@@ -16,6 +17,7 @@ export function voxmeshProgram (): Command {
     .addCommand(loginServerCommand())
     .addCommand(accountCommand())
     .addCommand(nodeCommand())
+    .addCommand(pstnGatewayCommand())
   for (const command of [...clientCommands(), ...callCommands()]) program.addCommand(command)
   return program
 }

@@ -1,0 +1,63 @@
+// The gateway's side of billing. Before a chargeable call connects it asks the login server to
+// authorize it (rate by prefix, credit for a minute at least; its answer bounds the call's length);
+// after it ends, it asks the login server to charge the connected seconds. A charge is keyed by the
+// call id on the login server, so one that may not have arrived (the gateway or the login server
+// restarted in between) is simply sent again: it is recorded once. The CDR store remembers which
+// charges are still pending across restarts.
+import { LoginApiError, LoginClient } from '../common/login-client.js'
+import type { Logger } from '../common/logger.js'
+import type { CallDetailRecord, CdrStore } from './cdr/cdr-store.js'
+
+export type Authorization =
+  | { ok: true, maxSeconds: number, ratePerMinute: number }
+  /** payment-required: not enough credit; congestion: the login server cannot be asked now. */
+  | { ok: false, reason: 'payment-required' | 'congestion', message: string }
+
+export interface Billing {
+  authorize: (callId: string, user: string, number: string) => Promise<Authorization>
+  /** Sends every pending charge (the one just ended, and any a restart left); failures stay pending, logged. */
+  settlePending: () => Promise<void>
+}
+
+export function createBilling (init: { loginServer: string, serviceToken: string, cdr: CdrStore, log: Logger }): Billing {
+  const { serviceToken, cdr, log } = init
+  const client = new LoginClient(init.loginServer)
+  let settling: Promise<void> | undefined
+
+  const settle = async (record: CallDetailRecord): Promise<boolean> => {
+    try {
+      const charge = await client.chargeCall(serviceToken, { callId: record.callId, username: record.user, number: record.number, billsec: record.billsec })
+      await cdr.charged(record.callId, charge.cost)
+      log.info({ callId: record.callId, user: record.user, billsec: record.billsec, cost: charge.cost, duplicate: charge.duplicate },
+        `charged ${record.user} ${charge.cost} for ${record.billsec} s to ${record.number}${charge.duplicate ? ' (charged before: nothing new)' : ''}`)
+      return true
+    } catch (err) {
+      log.warn({ callId: record.callId }, `charge for call ${record.callId} not confirmed, kept to send again: ${(err as Error).message}`)
+      return false
+    }
+  }
+
+  return {
+    async authorize (callId, user, number) {
+      try {
+        const answer = await client.authorizeCall(serviceToken, { callId, username: user, number })
+        return { ok: true, maxSeconds: answer.maxSeconds, ratePerMinute: answer.ratePerMinute }
+      } catch (err) {
+        if (err instanceof LoginApiError && err.code === 'payment_required') return { ok: false, reason: 'payment-required', message: err.message }
+        log.warn({ callId, user }, `call to ${number} not authorized: the login server could not be asked (${(err as Error).message})`)
+        return { ok: false, reason: 'congestion', message: (err as Error).message }
+      }
+    },
+    settlePending () {
+      // One pass at a time; a call ending meanwhile is picked up by the next.
+      settling ??= (async () => {
+        try {
+          for (const record of await cdr.pendingCharges()) if (!await settle(record)) break
+        } finally {
+          settling = undefined
+        }
+      })()
+      return settling
+    }
+  }
+}

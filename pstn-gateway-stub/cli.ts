@@ -1,0 +1,79 @@
+// `voxmesh pstn-gateway`: the PSTN gateway stub's commands. Only the options load with the
+// definitions; each action imports what it runs (the gateway loads the whole node).
+import { Command, Option } from 'commander'
+import { readFileSync } from 'node:fs'
+import { LOG_LEVELS } from '../common/log-levels.js'
+import { DEFAULT_LOGIN_SERVER_URL } from '../common/login-defaults.js'
+import { UserError } from '../common/user-error.js'
+
+export const DEFAULT_GATEWAY_DATA_DIR = 'voxmesh-data/pstn-gateway'
+/** Where the service token comes from when --token-file is not given. */
+export const SERVICE_TOKEN_ENV = 'VOXMESH_SERVICE_TOKEN'
+
+/** The service token: --token-file (its first line), else $VOXMESH_SERVICE_TOKEN; never a default. */
+export function readServiceToken (tokenFile: string | undefined): string {
+  let token: string | undefined
+  if (tokenFile !== undefined) {
+    try {
+      token = readFileSync(tokenFile, 'utf8').split('\n')[0]?.trim()
+    } catch (err) {
+      throw new UserError(`cannot read the service token from ${tokenFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    }
+  } else {
+    token = process.env[SERVICE_TOKEN_ENV]?.trim()
+  }
+  if (token === undefined || token === '') {
+    throw new UserError(`no service token: give --token-file FILE or set ${SERVICE_TOKEN_ENV} (\`voxmesh login-server add-service pstn\` prints one)`)
+  }
+  if (!/^[A-Za-z0-9_-]{43}$/.test(token)) throw new UserError('the service token is not one the login server issues (43 characters of base64url)')
+  return token
+}
+
+const numbersOption = (): Option => new Option('--numbers <file>', 'the simulated phone network: a numbers file (default: the shipped one, fictional numbers only)')
+
+interface StartOptions { loginServer: string, dataDir: string, numbers?: string, tokenFile?: string, logLevel: string, json: boolean }
+
+function numbersCommand (): Command {
+  return new Command('numbers')
+    .description('list the simulated network\'s numbers and what each does')
+    .addOption(numbersOption())
+    .option('--json', 'print JSON instead of text')
+    .action(async (opts: { numbers?: string, json?: boolean }) => {
+      const [{ DEFAULT_NUMBERS_FILE, loadNumbersFile }, { formatNumbersTable, numbersListJson }] = await Promise.all([
+        import('./numbers/numbers-file.js'), import('./numbers/list.js')
+      ])
+      const table = loadNumbersFile(opts.numbers ?? DEFAULT_NUMBERS_FILE)
+      process.stdout.write(opts.json === true ? JSON.stringify(numbersListJson(table)) + '\n' : formatNumbersTable(table) + '\n')
+    })
+}
+
+export function pstnGatewayCommand (): Command {
+  const command = new Command('pstn-gateway')
+    .description('run the PSTN gateway stub: calls to and from (simulated) phone numbers, as the service pstn')
+    .option('--login-server <url>', 'the login server', DEFAULT_LOGIN_SERVER_URL)
+    .option('--data-dir <dir>', 'the gateway\'s device key, call records and number assignments', DEFAULT_GATEWAY_DATA_DIR)
+    .addOption(numbersOption())
+    .option('--token-file <file>', `read the service token from this file (else $${SERVICE_TOKEN_ENV})`)
+    .addOption(new Option('--log-level <level>', 'log level; logs go to stderr, as sentences on a terminal, else (or with --json) as JSON lines').choices(LOG_LEVELS).default('info'))
+    .option('--json', 'logs as JSON lines (pino) even on a terminal', false)
+    .action(async (opts: StartOptions) => {
+      const token = readServiceToken(opts.tokenFile)
+      const [{ createProgramLogger }, { DEFAULT_NUMBERS_FILE, loadNumbersFile }, { startGateway }] = await Promise.all([
+        import('../common/logger.js'), import('./numbers/numbers-file.js'), import('./gateway.js')
+      ])
+      const numbers = loadNumbersFile(opts.numbers ?? DEFAULT_NUMBERS_FILE)
+      const { log } = createProgramLogger(opts.logLevel, 'pstn-gateway', { json: opts.json })
+      const gateway = await startGateway({ loginServer: opts.loginServer, dataDir: opts.dataDir, serviceToken: token, numbers, log })
+      process.stdout.write(`voxmesh PSTN gateway up as pstn: ${numbers.entries.length} numbers (${numbers.name})\n`)
+      const stop = (signal: string): void => {
+        log.info({ signal }, `shutting down on ${signal}`)
+        void gateway.close().then(() => process.exit(0))
+      }
+      process.once('SIGINT', stop)
+      process.once('SIGTERM', stop)
+    })
+  // Options after a subcommand's name are the subcommand's (numbers has a --numbers of its own).
+  command.enablePositionalOptions()
+  command.addCommand(numbersCommand())
+  return command
+}
