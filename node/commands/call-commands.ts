@@ -18,7 +18,11 @@ const MAX_CALL_DURATION_SECONDS = 86_400
 const HANGUP_CONFIRM_MS = 5000
 
 /** How a call ends, in the issue's words; the node's other reasons map onto these (the original goes in `cause`). */
-export const CALL_END_REASONS = ['hangup', 'declined', 'busy', 'no-answer', 'cancelled', 'unreachable', 'failed'] as const
+export const CALL_END_REASONS = [
+  'hangup', 'declined', 'busy', 'no-answer', 'cancelled', 'unreachable', 'failed',
+  // A call to a phone number, as the PSTN gateway ends it.
+  'payment-required', 'not-in-service', 'congestion'
+] as const
 export type CallEndReason = typeof CALL_END_REASONS[number]
 
 /** What `call --json` prints, one object per line. */
