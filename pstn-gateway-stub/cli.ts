@@ -1,6 +1,6 @@
 // `voxmesh pstn-gateway`: the PSTN gateway stub's commands. Only the options load with the
 // definitions; each action imports what it runs (the gateway loads the whole node).
-import { Command, Option } from 'commander'
+import { Command, InvalidArgumentError, Option } from 'commander'
 import { readFileSync } from 'node:fs'
 import { LOG_LEVELS } from '../common/log-levels.js'
 import { DEFAULT_LOGIN_SERVER_URL } from '../common/login-defaults.js'
@@ -47,6 +47,51 @@ function numbersCommand (): Command {
     })
 }
 
+function assignCommand (): Command {
+  return new Command('assign')
+    .description('assign a phone number to a user: a phone call to it rings their devices (SkypeIn)')
+    .argument('<number>', 'the number, +E.164')
+    .argument('<user>', 'the user it rings')
+    .option('--data-dir <dir>', 'the gateway\'s data dir', DEFAULT_GATEWAY_DATA_DIR)
+    .action(async (number: string, user: string, opts: { dataDir: string }) => {
+      const { assignNumber } = await import('./assignments.js')
+      process.stdout.write(assignNumber(opts.dataDir, number, user) + '\n')
+    })
+}
+
+interface RingFlags { from: string, to: string, play?: string, tone?: number, record?: string, duration?: number, loginServer: string, dataDir: string, tokenFile?: string, logLevel: string }
+
+function ringCommand (): Command {
+  const positive = (name: string) => (value: string): number => {
+    const n = Number(value)
+    if (!(n > 0 && n <= 86_400)) throw new InvalidArgumentError(`${name} must be a number of seconds above 0`)
+    return n
+  }
+  return new Command('ring')
+    .description('act as a phone caller: dial a number assigned to a user; their devices ring showing your number')
+    .requiredOption('--from <number>', 'the phone caller\'s number, +E.164')
+    .requiredOption('--to <number>', 'the number dialed (assigned to a user with `assign`)')
+    .option('--play <file>', 'WAV file the phone caller says (looped)')
+    .option('--tone <hz>', 'a tone the phone caller sends instead (default 440)', positive('--tone'))
+    .option('--record <file>', 'record what the phone caller hears (WAV, 48 kHz, narrowband content)')
+    .option('--duration <seconds>', 'hang up this long after the user answers', positive('--duration'))
+    .option('--login-server <url>', 'the login server', DEFAULT_LOGIN_SERVER_URL)
+    .option('--data-dir <dir>', 'the gateway\'s data dir (its number assignments and call records)', DEFAULT_GATEWAY_DATA_DIR)
+    .option('--token-file <file>', `read the service token from this file (else $${SERVICE_TOKEN_ENV})`)
+    .addOption(new Option('--log-level <level>', 'log level of the phone caller\'s device (stderr)').choices(LOG_LEVELS).default('warn'))
+    .action(async (opts: RingFlags) => {
+      const token = readServiceToken(opts.tokenFile)
+      const [{ createProgramLogger }, { ring }] = await Promise.all([import('../common/logger.js'), import('./ring.js')])
+      const { log } = createProgramLogger(opts.logLevel, 'pstn-ring', { json: false })
+      const end = await ring({
+        from: opts.from, to: opts.to, loginServer: opts.loginServer, dataDir: opts.dataDir, serviceToken: token, log,
+        play: opts.play, tone: opts.tone, record: opts.record, durationSeconds: opts.duration,
+        say: line => { process.stdout.write(line + '\n') }
+      })
+      if (!end.connected) throw new UserError(end.message)
+    })
+}
+
 export function pstnGatewayCommand (): Command {
   const command = new Command('pstn-gateway')
     .description('run the PSTN gateway stub: calls to and from (simulated) phone numbers, as the service pstn')
@@ -74,6 +119,6 @@ export function pstnGatewayCommand (): Command {
     })
   // Options after a subcommand's name are the subcommand's (numbers has a --numbers of its own).
   command.enablePositionalOptions()
-  command.addCommand(numbersCommand())
+  for (const sub of [numbersCommand(), assignCommand(), ringCommand()]) command.addCommand(sub)
   return command
 }

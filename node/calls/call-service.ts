@@ -38,6 +38,8 @@ export interface CallServiceInit {
   isService: (user: string) => boolean
   /** Makes a peer reachable before a signal goes to it (a service's node asks the login server). */
   reach: (user: string) => Promise<void>
+  /** We are a service (the PSTN gateway): we may call any user, not only contacts. */
+  reachesAnyone?: boolean
   defaults: CallDefaults
   emit: (event: CallProgressEvent) => void
   /** ICE gathers only on this address (tests on one machine). */
@@ -143,7 +145,7 @@ export function createCallService (components: CallServiceComponents, init: Call
       if (number !== undefined && !init.isService(peer)) throw callError('no_gateway')
       // Our supernode finds only our contacts and the services (with the lookup capabilities the login
       // server gave us for them), and the login server does not tell who else exists: others are refused here.
-      if (peer !== init.user && !init.isContact(peer) && !init.isService(peer)) {
+      if (peer !== init.user && !init.isContact(peer) && !init.isService(peer) && init.reachesAnyone !== true) {
         throw callError('not_a_contact', `no user named ${peer} among your contacts (only contacts can be called; send a contact request first)`)
       }
       if (callOptions.callerNumber !== undefined && !isPhoneNumber(callOptions.callerNumber)) throw callError('invalid_number', invalidPhoneNumberMessage(callOptions.callerNumber))

@@ -21,7 +21,7 @@ const NOT_IN_SERVICE = '+442079460404'
 
 beforeAll(async () => {
   net = await startVoxmeshNet()
-  for (const user of ['super1', 'alice', 'bob']) await net.createAccount(user)
+  for (const user of ['super1', 'alice', 'bob', 'carol']) await net.createAccount(user)
   const added = await runCli(['login-server', 'add-service', 'pstn', '--data-dir', join(net.root, 'login')])
   expect(added.code, added.stderr).toBe(0)
   token = added.stdout.trim()
@@ -136,6 +136,33 @@ describe('calls to phone numbers', () => {
         expect.objectContaining({ username: 'bob', number: TONE_NUMBER, disposition: 'FAILED', charge: 'none' })
       ]))
     } finally { db.close() }
+  })
+})
+
+describe('a phone calls a user', () => {
+  it('a number assigned to a user rings their devices showing the caller\'s number; audio flows both ways, narrowband', async () => {
+    const recordings = join(net.root, 'carol-calls')
+    const carol = await net.startNode('carol', ['--role', 'host', '--no-shell', '--auto-answer', '--tone', '600', '--record-dir', recordings])
+    const gatewayDir = join(net.root, 'gateway')
+    const assigned = await runCli(['pstn-gateway', 'assign', '+447700900123', 'Carol', '--data-dir', gatewayDir])
+    expect({ code: assigned.code, stdout: assigned.stdout }).toEqual({ code: 0, stdout: '+447700900123 now rings carol\n' })
+    const phoneHears = join(net.root, 'phone-hears.wav')
+    const rang = await runCli(['pstn-gateway', 'ring', '--from', '+442079460999', '--to', '+447700900123', '--tone', '900', '--record', phoneHears,
+      '--duration', '3', '--login-server', net.url, '--data-dir', gatewayDir], { VOXMESH_SERVICE_TOKEN: token })
+    expect(rang.code, rang.stderr).toBe(0)
+    expect(rang.stdout).toContain('+442079460999 rings +447700900123 (carol)')
+    const incoming = await carol.waitForEvent(e => e.event === 'call-incoming')
+    expect(incoming).toMatchObject({ from: 'pstn', callerNumber: '+442079460999' })
+    const ended = await carol.waitForEvent(e => e.event === 'call-ended' && e.callId === incoming.callId)
+    const carolHeard = heard(String(ended.recording))
+    expect(Math.abs(carolHeard.hz - 900)).toBeLessThanOrEqual(3)
+    expect(carolHeard.dbfs).toBeGreaterThan(-30)
+    const phoneHeard = heard(phoneHears)
+    expect(Math.abs(phoneHeard.hz - 600)).toBeLessThanOrEqual(3)
+    expect(phoneHeard.dbfs).toBeGreaterThan(-30)
+
+    const unassigned = await runCli(['pstn-gateway', 'ring', '--from', '+442079460999', '--to', '+447700900999', '--data-dir', gatewayDir, '--login-server', net.url], { VOXMESH_SERVICE_TOKEN: token })
+    expect({ code: unassigned.code, stderr: unassigned.stderr }).toEqual({ code: 1, stderr: 'voxmesh: +447700900999 is not assigned to anyone: voxmesh pstn-gateway assign +447700900999 USER\n' })
   })
 })
 
