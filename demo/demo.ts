@@ -1,12 +1,14 @@
 // `npm run demo`: a whole voxmesh network on loopback, run through the real CLI — a login server, two
 // supernodes (with their TURN relays) and two users who become contacts (network.ts) — then one direct
-// and one relay-only call carrying a 440 Hz tone, each checked from the callee's recording (calls.ts).
+// and one relay-only call carrying a 440 Hz tone, each checked from the callee's recording (calls.ts),
+// then calls to phone numbers through the PSTN gateway, with alice's balance before and after (pstn.ts).
 // Everything lives in ./voxmesh-demo/<timestamp>/ (data dirs, logs/, recordings/); every process started
 // here is stopped on exit, on error and on Ctrl-C. Exits 0 when both calls took their path and passed.
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { killAll, stopAll } from '../bench/lib/processes.js'
 import { placeCall } from './calls.js'
+import { phoneCalls } from './pstn.js'
 import { startDemoNetwork, type DemoDirs } from './network.js'
 import { shown, step } from './print.js'
 
@@ -29,8 +31,9 @@ async function main (): Promise<boolean> {
   const net = await startDemoNetwork(dirs)
   const direct = await placeCall(net, dirs, false)
   const relayed = await placeCall(net, dirs, true)
+  const phones = await phoneCalls(net, dirs)
   step(`recordings are in ${shown(dirs.recordings)}, logs in ${shown(dirs.logs)}`)
-  return direct && relayed
+  return direct && relayed && phones
 }
 
 let ok = false
@@ -42,5 +45,5 @@ try {
   const stopped = await cleanup()
   step(`stopped the ${stopped} processes the demo started`)
 }
-step(ok ? 'demo passed: a direct and a relayed call, both carried the tone' : 'demo FAILED')
+step(ok ? 'demo passed: a direct and a relayed call carried the tone; the echo line and a phone number answered, and the call was billed' : 'demo FAILED')
 process.exitCode = ok ? 0 : 1

@@ -36,6 +36,8 @@ export interface CallServiceInit {
   isContact: (user: string) => boolean
   /** A service every user may call and be called by (the PSTN gateway). */
   isService: (user: string) => boolean
+  /** Asks the login server again whether `user` is a service (one added since we logged in). */
+  findService: (user: string) => Promise<boolean>
   /** Makes a peer reachable before a signal goes to it (a service's node asks the login server). */
   reach: (user: string) => Promise<void>
   /** We are a service (the PSTN gateway): we may call any user, not only contacts. */
@@ -142,7 +144,7 @@ export function createCallService (components: CallServiceComponents, init: Call
   const service: CallService = {
     async placeCall (to, callOptions = {}) {
       const { peer, number } = callTargetOf(to)
-      if (number !== undefined && !init.isService(peer)) throw callError('no_gateway')
+      if (number !== undefined && !await init.findService(peer)) throw callError('no_gateway')
       // Our supernode finds only our contacts and the services (with the lookup capabilities the login
       // server gave us for them), and the login server does not tell who else exists: others are refused here.
       if (peer !== init.user && !init.isContact(peer) && !init.isService(peer) && init.reachesAnyone !== true) {

@@ -29,6 +29,8 @@ export interface ContactBook {
    * supernode. Never throws: without it the send is simply not delivered.
    */
   reach: (user: string) => Promise<void>
+  /** Reads the services again (a gateway added since we logged in); true when `user` is one now. */
+  findService: (user: string) => Promise<boolean>
   /** Reads pending requests from the login server; emits contact-request for each new one (none on the first call). */
   pollRequests: () => Promise<void>
   /** Whether to act on a delivery: nothing from blocked users; presence and texts only from contacts. */
@@ -55,7 +57,7 @@ export function createContactBook (deps: {
   let contacts = new Map<string, number>()
   let blocked = new Set<string>()
   let capabilityOf = new Map<string, LookupCapability>()
-  const services = createServiceDirectory(session, deps.log)
+  const services = createServiceDirectory(session, deps.log, () => { tellSupernode() })
   const statusTimes = createStatusTimes()
   /** Ids of incoming requests already seen; undefined until the first poll. */
   let seenRequests: Set<number> | undefined
@@ -107,9 +109,8 @@ export function createContactBook (deps: {
     audience,
     capabilities,
     isService: services.isService,
-    async reach (user) {
-      if (!contacts.has(user) && await services.reach(user)) tellSupernode()
-    },
+    findService: services.find,
+    async reach (user) { if (!contacts.has(user)) await services.reach(user) },
     async pollRequests () {
       const { incoming } = await client.contactRequests()
       const first = seenRequests === undefined

@@ -18,49 +18,60 @@ export interface ServiceDirectory {
   /** The services' capabilities and (for a service) the users it reached. */
   capabilities: () => LookupCapability[]
   /**
-   * A service's node: learns how to reach `user` (true when that changed the capabilities).
-   * False at once for a user's node, or when the login server cannot say (logged); never throws.
+   * A service's node: learns how to reach `user` (and calls onChange). Nothing for a user's node,
+   * or when the login server cannot say (logged); never throws.
    */
-  reach: (user: string) => Promise<boolean>
+  reach: (user: string) => Promise<void>
+  /** Whether `user` is a service, asking the login server again when it is not known as one (a gateway added since). */
+  find: (user: string) => Promise<boolean>
 }
 
 const capabilityOf = (view: CapabilityView): LookupCapability => ({ user: view.username, lookupKey: view.lookupKey, sealKey: view.sealKey })
 
-export function createServiceDirectory (session: LoginSession, log: Logger): ServiceDirectory {
+/** `onChange`: the capabilities changed (the supernode must be told). */
+export function createServiceDirectory (session: LoginSession, log: Logger, onChange: () => void): ServiceDirectory {
   let services = new Map<string, LookupCapability>()
   /** Least recently used first. */
   const reached = new Map<string, LookupCapability>()
 
+  const refresh = async (): Promise<void> => {
+    try {
+      services = new Map((await session.services()).map(view => [view.username, capabilityOf(view)]))
+    } catch (err) {
+      log.warn({}, `services not read from the login server (keeping ${services.size} known): ${(err as Error).message}`)
+    }
+  }
+
   return {
-    async refresh () {
-      try {
-        services = new Map((await session.services()).map(view => [view.username, capabilityOf(view)]))
-      } catch (err) {
-        log.warn({}, `services not read from the login server (keeping ${services.size} known): ${(err as Error).message}`)
-      }
+    refresh,
+    async find (user) {
+      if (services.has(user)) return true
+      await refresh()
+      onChange()
+      return services.has(user)
     },
     isService: user => services.has(user),
     capabilities: () => [...services.values(), ...reached.values()],
     async reach (user) {
       const reachOf = session.reachOf
-      if (reachOf === undefined || services.has(user)) return false
+      if (reachOf === undefined || services.has(user)) return
       const known = reached.get(user)
       if (known !== undefined) {
         reached.delete(user)
         reached.set(user, known)
-        return false
+        return
       }
       try {
         reached.set(user, capabilityOf(await reachOf(user)))
       } catch (err) {
         log.warn({ user }, `cannot reach ${user}: the login server did not say how (${(err as Error).message})`)
-        return false
+        return
       }
       for (const oldest of reached.keys()) {
         if (reached.size <= MAX_REACHED_USERS) break
         reached.delete(oldest)
       }
-      return true
+      onChange()
     }
   }
 }
