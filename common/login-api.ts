@@ -235,3 +235,40 @@ export const CapabilityView = Type.Object({
 export type CapabilityView = Static<typeof CapabilityView>
 /** The services (the PSTN gateway) every user may call, with how to reach them. */
 export const ServicesResponse = Type.Object({ services: Type.Array(CapabilityView) })
+
+/** The PSTN gateway reports each call's record once it ended (again after a restart: kept once). */
+export const PstnCallRecordInput = Type.Object({
+  callId: CallIdText,
+  username: UsernameInput,
+  direction: Type.Union([Type.Literal('outbound'), Type.Literal('inbound')]),
+  /** The number dialed, or echo (the echo line); for an inbound call, the number the phone caller dialed. */
+  number: Type.String({ pattern: '^(\\+[1-9][0-9]{7,14}|echo)$' }),
+  callerNumber: Type.Optional(Type.String({ pattern: '^\\+[1-9][0-9]{7,14}$' })),
+  startedAt: SafeUint,
+  answeredAt: Type.Optional(SafeUint),
+  endedAt: SafeUint,
+  billsec: Type.Integer({ minimum: 0, maximum: 86_400 }),
+  disposition: Type.Union([Type.Literal('ANSWERED'), Type.Literal('NO ANSWER'), Type.Literal('BUSY'), Type.Literal('FAILED'), Type.Literal('CONGESTION')]),
+  reason: Type.String({ pattern: '^[a-z-]{1,32}$' })
+}, { additionalProperties: false })
+export type PstnCallRecordInput = Static<typeof PstnCallRecordInput>
+
+export const CallHistoryQuery = Type.Object({ limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$' })) }, { additionalProperties: false })
+/** A user's calls to and from phone numbers, newest first; `cost` in minor units of `currency`. */
+export const CallHistoryResponse = Type.Object({
+  currency: Type.String(),
+  calls: Type.Array(Type.Object({
+    callId: Type.String(),
+    direction: Type.String(),
+    number: Type.String(),
+    callerNumber: Type.Optional(Type.String()),
+    startedAt: Type.Integer(),
+    answeredAt: Type.Optional(Type.Integer()),
+    endedAt: Type.Integer(),
+    billsec: Type.Integer(),
+    cost: Type.Integer(),
+    disposition: Type.String(),
+    reason: Type.String()
+  }))
+})
+export type CallHistoryResponse = Static<typeof CallHistoryResponse>

@@ -6,7 +6,7 @@ import { request as httpRequest, type IncomingMessage } from 'node:http'
 import { request as httpsRequest } from 'node:https'
 import type { Static } from 'typebox'
 import type {
-  AuthorizeCallRequest, AuthorizeCallResponse, BalanceResponse, CapabilityView, ChargeCallRequest, ChargeCallResponse, ContactRequestCreated,
+  AuthorizeCallRequest, AuthorizeCallResponse, BalanceResponse, CallHistoryResponse, CapabilityView, PstnCallRecordInput, ChargeCallRequest, ChargeCallResponse, ContactRequestCreated,
   ContactRequestsResponse, ContactsResponse, CreateSessionResponse, InfoResponse, LoginProof, RevocationsResponse, ServicesResponse, SupernodeHeartbeat,
   SupernodeInfo, SupernodeHeartbeatResponse
 } from './login-api.js'
@@ -85,6 +85,16 @@ export class LoginClient {
   /** For the PSTN gateway: charge a call's connected seconds (once per call id, however often sent). */
   chargeCall (serviceToken: string, call: Static<typeof ChargeCallRequest>): Promise<ChargeCallResponse> {
     return this.request('POST', '/v1/pstn/charges', call, { token: serviceToken })
+  }
+
+  /** For the PSTN gateway: a call's record, for its user's history (kept once per call id). */
+  reportCall (serviceToken: string, record: PstnCallRecordInput): Promise<{ status: 'recorded' | 'exists' }> {
+    return this.request('POST', '/v1/pstn/records', record, { token: serviceToken })
+  }
+
+  /** Our calls to and from phone numbers, newest first. */
+  callHistory (limit?: number): Promise<CallHistoryResponse> {
+    return this.request('GET', `/v1/calls/history${limit === undefined ? '' : `?limit=${limit}`}`)
   }
 
   logout (): Promise<void> { return this.request('DELETE', '/v1/sessions') }

@@ -85,3 +85,8 @@ export const SUPERNODE_CREDENTIAL_TTL_SECONDS = 3600
  */
 export const DIALBACKS_PER_DEVICE: RateLimit = { limit: 3, windowSeconds: 30 }
 export const DIALBACKS_PER_ADDRESS: RateLimit = { limit: 20, windowSeconds: 60 }
+
+/** Calls to and from phone numbers kept per user (the oldest dropped first). */
+export const MAX_PSTN_CALLS_PER_USER = 1000
+/** What `voxmesh calls --history` shows without --limit. */
+export const DEFAULT_CALL_HISTORY_LIMIT = 20

@@ -8,6 +8,9 @@ import { LoginApiError, LoginClient } from '../common/login-client.js'
 import type { Logger } from '../common/logger.js'
 import type { CallDetailRecord, CdrStore } from './cdr/cdr-store.js'
 
+/** Records reported per query of the store. */
+const REPORT_BATCH = 50
+
 export type Authorization =
   | { ok: true, maxSeconds: number, ratePerMinute: number }
   /** payment-required: not enough credit; congestion: the login server cannot be asked now. */
@@ -15,7 +18,10 @@ export type Authorization =
 
 export interface Billing {
   authorize: (callId: string, user: string, number: string) => Promise<Authorization>
-  /** Sends every pending charge (the one just ended, and any a restart left); failures stay pending, logged. */
+  /**
+   * Sends every pending charge (the one just ended, and any a restart left), then the records the
+   * login server does not have yet (what users see in their history); failures stay pending, logged.
+   */
   settlePending: () => Promise<void>
 }
 
@@ -37,6 +43,36 @@ export function createBilling (init: { loginServer: string, serviceToken: string
     }
   }
 
+  /** Reports one record; false when the login server could not take it now. */
+  const report = async (record: CallDetailRecord): Promise<boolean> => {
+    try {
+      await client.reportCall(serviceToken, {
+        callId: record.callId,
+        username: record.user,
+        direction: record.direction,
+        number: record.number,
+        ...(record.callerNumber === null ? {} : { callerNumber: record.callerNumber }),
+        startedAt: record.startedAt,
+        ...(record.answeredAt === null ? {} : { answeredAt: record.answeredAt }),
+        endedAt: record.endedAt ?? record.startedAt,
+        billsec: record.billsec,
+        disposition: record.disposition ?? 'FAILED',
+        reason: record.reason ?? 'failed'
+      })
+      await cdr.reported(record.callId)
+      return true
+    } catch (err) {
+      // A record the login server refuses outright (its user was deleted) would be sent forever: it is marked.
+      if (err instanceof LoginApiError && err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 429) {
+        log.warn({ callId: record.callId }, `the login server refused call ${record.callId}'s record, not sent again: ${err.message}`)
+        await cdr.reported(record.callId)
+        return true
+      }
+      log.warn({ callId: record.callId }, `call ${record.callId}'s record not reported yet, kept to send again: ${(err as Error).message}`)
+      return false
+    }
+  }
+
   return {
     async authorize (callId, user, number) {
       try {
@@ -52,7 +88,10 @@ export function createBilling (init: { loginServer: string, serviceToken: string
       // One pass at a time; a call ending meanwhile is picked up by the next.
       settling ??= (async () => {
         try {
-          for (const record of await cdr.pendingCharges()) if (!await settle(record)) break
+          for (const record of await cdr.pendingCharges()) if (!await settle(record)) return
+          for (let batch = await cdr.unreported(REPORT_BATCH); batch.length > 0; batch = await cdr.unreported(REPORT_BATCH)) {
+            for (const record of batch) if (!await report(record)) return
+          }
         } finally {
           settling = undefined
         }

@@ -138,7 +138,8 @@ export function createDialedCalls (
       const record = await cdr.get(line.callId)
       const answered = record?.answeredAt !== null && record?.answeredAt !== undefined
       await cdr.end(line.callId, { at: Date.now(), disposition: answered ? 'ANSWERED' : line.unanswered, reason, chargeable: line.chargeable && answered })
-      if (line.chargeable && answered) await billing.settlePending()
+      // Its charge (if any) and its record for the user's history go to the login server now.
+      await billing.settlePending()
     }))
   }
 

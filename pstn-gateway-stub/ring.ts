@@ -11,6 +11,7 @@ import { UserError } from '../common/user-error.js'
 import { invalidPhoneNumberMessage, isPhoneNumber } from '../common/phone-numbers.js'
 import { readAssignments } from './assignments.js'
 import { openCdrStore } from './cdr/cdr-store.js'
+import { createBilling } from './billing.js'
 import { PSTN_USER } from './gateway.js'
 import { lineFromSource, lineIntoSink } from './lines/line-audio.js'
 
@@ -62,6 +63,8 @@ export async function ring (options: RingOptions): Promise<{ reason: string, mes
     const record = await cdr.get(callId)
     if (end.connected && record?.answeredAt === null) await cdr.answered(callId, end.connectedAt ?? Date.now())
     await cdr.end(callId, { at: Date.now(), disposition: end.connected ? 'ANSWERED' : end.reason === 'busy' ? 'BUSY' : 'NO ANSWER', reason: end.reason, chargeable: false })
+    // The user sees it in their history; what cannot be reported now, the gateway sends later.
+    await createBilling({ loginServer: options.loginServer, serviceToken: options.serviceToken, cdr, log: options.log }).settlePending()
     return end
   } finally {
     await node?.close()

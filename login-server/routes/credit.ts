@@ -3,8 +3,11 @@
 // (rate by the longest matching prefix, credit for at least one minute), and, at hangup, charge its
 // connected time per started minute, once per call id however often the gateway asks.
 import {
-  AuthorizeCallRequest, AuthorizeCallResponse, BalanceResponse, ChargeCallRequest, ChargeCallResponse, CURRENCY, ErrorBody
+  AuthorizeCallRequest, AuthorizeCallResponse, BalanceResponse, CallHistoryQuery, CallHistoryResponse, ChargeCallRequest, ChargeCallResponse, CURRENCY, ErrorBody,
+  PstnCallRecordInput
 } from '../../common/login-api.js'
+import { MAX_PSTN_CALLS_PER_USER, DEFAULT_CALL_HISTORY_LIMIT } from '../constants.js'
+import { Type } from 'typebox'
 import { invalidPhoneNumberMessage, isPhoneNumber } from '../../common/phone-numbers.js'
 import { ApiError } from '../errors.js'
 import { costOf, rateFor, type Rate } from '../rates.js'
@@ -27,6 +30,25 @@ export function registerCreditRoutes (app: App, ctx: RouteContext): void {
   app.get('/v1/credit', { schema: { response: { 200: BalanceResponse, '4xx': ErrorBody } } }, async request => {
     const { username } = await ctx.authenticate(request)
     return { balance: await store.getBalance(username), currency: CURRENCY }
+  })
+
+  app.get('/v1/calls/history', { schema: { querystring: CallHistoryQuery, response: { 200: CallHistoryResponse, '4xx': ErrorBody } } }, async request => {
+    const { username } = await ctx.authenticate(request)
+    const limit = Math.min(MAX_PSTN_CALLS_PER_USER, Number(request.query.limit ?? DEFAULT_CALL_HISTORY_LIMIT))
+    const calls = (await store.listPstnCalls(username, limit)).map(({ username: _user, ...call }) => call)
+    return { currency: CURRENCY, calls }
+  })
+
+  const Recorded = Type.Object({ status: Type.Union([Type.Literal('recorded'), Type.Literal('exists')]) })
+  app.post('/v1/pstn/records', { schema: { body: PstnCallRecordInput, response: { 200: Recorded, 201: Recorded, '4xx': ErrorBody } } }, async (request, reply) => {
+    await ctx.authenticateService(request)
+    const record = { ...request.body, username: requireUsername(request.body.username) }
+    if (record.endedAt < record.startedAt || (record.answeredAt !== undefined && (record.answeredAt < record.startedAt || record.answeredAt > record.endedAt))) {
+      throw new ApiError('invalid_request', 'the record\'s times are out of order: started ≤ answered ≤ ended')
+    }
+    const result = await store.recordPstnCall(record, MAX_PSTN_CALLS_PER_USER)
+    if (result === 'no_account') throw new ApiError('not_found', `there is no user "${record.username}"`)
+    return await reply.status(result === 'recorded' ? 201 : 200).send({ status: result })
   })
 
   app.post('/v1/pstn/authorizations', {

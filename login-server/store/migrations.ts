@@ -98,5 +98,21 @@ export const MIGRATIONS: readonly string[] = [
     CHECK ((kind = 'charge') = (amount <= 0))
   ) STRICT;
   CREATE INDEX credit_entries_by_user ON credit_entries(username, id);
+  `,
+  /* 6: the PSTN gateway's call records, as each user sees theirs (voxmesh calls --history) */ `
+  CREATE TABLE pstn_calls (
+    call_id       TEXT PRIMARY KEY,
+    username      TEXT NOT NULL REFERENCES accounts(username) ON DELETE CASCADE,
+    direction     TEXT NOT NULL CHECK (direction IN ('outbound', 'inbound')),
+    number        TEXT NOT NULL,
+    caller_number TEXT,
+    started_at    INTEGER NOT NULL,
+    answered_at   INTEGER,
+    ended_at      INTEGER NOT NULL,
+    billsec       INTEGER NOT NULL CHECK (billsec >= 0),
+    disposition   TEXT NOT NULL,
+    reason        TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX pstn_calls_by_user ON pstn_calls(username, started_at);
   `
 ]

@@ -7,6 +7,7 @@ import { createContactMethods } from './sqlite/contacts.js'
 import { createBlockMethods } from './sqlite/blocks.js'
 import { createSupernodeMethods } from './sqlite/supernodes.js'
 import { createCreditMethods } from './sqlite/credit.js'
+import { createPstnCallMethods } from './sqlite/pstn-calls.js'
 import type { LoginStore } from './store.js'
 
 export function openSqliteStore (file: string): LoginStore {
@@ -18,6 +19,7 @@ export function openSqliteStore (file: string): LoginStore {
     ...createBlockMethods(db),
     ...createSupernodeMethods(db),
     ...createCreditMethods(db),
+    ...createPstnCallMethods(db),
     async close () {
       if (db.open) db.close()
     }

@@ -52,6 +52,22 @@ export interface CreditEntry {
   createdAt: number
 }
 
+/** A call to or from a phone number as the PSTN gateway recorded it; `cost` is the ledger's charge for it (0 if none). */
+export interface PstnCallRecord {
+  callId: string
+  username: string
+  direction: 'outbound' | 'inbound'
+  number: string
+  callerNumber?: string
+  /** Unix ms. */
+  startedAt: number
+  answeredAt?: number
+  endedAt: number
+  billsec: number
+  disposition: string
+  reason: string
+}
+
 export type ChargeResult =
   | { kind: 'charged', entry: CreditEntry }
   /** This call was charged before: the entry then, unchanged. */
@@ -141,6 +157,11 @@ export interface LoginStore {
   chargeCall (username: string, callId: string, amount: number, note: string, now: number): Promise<ChargeResult>
   /** The user's newest ledger lines first, at most `limit`. */
   listCreditEntries (username: string, limit: number): Promise<CreditEntry[]>
+
+  /** Keeps a call's record once (a second report of its id changes nothing); at most `maxPerUser` per user, the oldest dropped. */
+  recordPstnCall (record: PstnCallRecord, maxPerUser: number): Promise<'recorded' | 'exists' | 'no_account'>
+  /** The user's records, newest first, each with its cost from the ledger. */
+  listPstnCalls (username: string, limit: number): Promise<Array<PstnCallRecord & { cost: number }>>
 
   close (): Promise<void>
 }

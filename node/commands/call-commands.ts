@@ -8,6 +8,7 @@ import type { CallAudioOptions, CallMediaSummary, CallOptions, CallStats, NodeEv
 import { ControlClient } from '../control/client.js'
 import { MAX_TONE_HZ, MIN_TONE_HZ } from '../control/constants.js'
 import {
+  formatCallHistory,
   formatCallConnected, formatCallEnded, formatCallRecovered, formatCallRecovering, formatCallRinging, formatCallStats, formatCalls, shortCallId
 } from '../control/format.js'
 import { clientOptions, output, resolve as resolveClient, type ClientOptions } from './client-commands.js'
@@ -251,10 +252,21 @@ function answerCommand (): Command {
 
 function callsCommand (): Command {
   return clientOptions(new Command('calls'))
-    .description('the node\'s calls with their state, path and quality (RTT, jitter, loss, MOS)')
-    .action(async (_flags: ClientOptions, command: Command) => {
+    .description('the node\'s calls with their state, path and quality (RTT, jitter, loss, MOS); --history: your calls to and from phone numbers')
+    .option('--history', 'your calls to and from phone numbers (the PSTN gateway\'s records: number, answer, seconds, cost, disposition)')
+    .option('--limit <n>', 'with --history: at most this many, newest first (default 20)', (value: string) => {
+      if (!/^[1-9][0-9]{0,3}$/.test(value)) throw new InvalidArgumentError('expected a whole number from 1 to 9999')
+      return Number(value)
+    })
+    .action(async (flags: ClientOptions & { history?: boolean, limit?: number }, command: Command) => {
       const { dataDir, json } = resolveClient(command)
-      const calls = await ControlClient.fromDataDir(dataDir).calls()
+      const client = ControlClient.fromDataDir(dataDir)
+      if (flags.history === true) {
+        const history = await client.callHistory(flags.limit)
+        output(json, history, formatCallHistory(history))
+        return
+      }
+      const calls = await client.calls()
       output(json, calls, formatCalls(calls))
     })
 }

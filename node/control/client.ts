@@ -4,7 +4,7 @@ import type { Static } from 'typebox'
 import { UserError } from '../../common/user-error.js'
 import { readErrorBody } from '../../common/error-body.js'
 import type {
-  CallAudioOptions, CallInfo, CallOptions, ContactRequestsView, ContactView, MessageView, NodeEvent, NodeStatus, SendMessageResult
+  CallAudioOptions, CallHistory, CallInfo, CallOptions, ContactRequestsView, ContactView, MessageView, NodeEvent, NodeStatus, SendMessageResult
 } from '../runtime/api.js'
 import type { UserStatus } from '../../common/presence.js'
 import type { AddContactResponse } from './control-api.js'
@@ -85,6 +85,7 @@ export class ControlClient {
   async hangup (callId?: string): Promise<void> { await this.request('POST', '/v1/calls/hangup', definedOnly({ callId })) }
   async setMuted (muted: boolean, callId?: string): Promise<void> { await this.request('POST', '/v1/calls/mute', definedOnly({ callId, muted })) }
   async calls (): Promise<CallInfo[]> { return (await this.request<{ calls: CallInfo[] }>('GET', '/v1/calls')).calls }
+  callHistory (limit?: number): Promise<CallHistory> { return this.request('GET', `/v1/calls/history${limit === undefined ? '' : `?limit=${limit}`}`) }
 
   /** The node's events as they come, until the node closes the stream or `signal` aborts (then it just ends). */
   async * events (signal?: AbortSignal, options: EventsOptions = {}): AsyncGenerator<NodeEvent> {

@@ -1,7 +1,7 @@
 // Human-readable output, shared by the interactive shell and the client
 // subcommands so the two never drift. Pure functions: strings in, strings out.
 import { PRESENCE_STATUSES, type PresenceStatus } from '../../common/presence.js'
-import type { CallInfo, CallStats, ContactRequestsView, ContactView, MessageView, NodeEvent, NodeStatus, SendMessageResult } from '../runtime/api.js'
+import type { CallHistory, CallInfo, CallStats, ContactRequestsView, ContactView, MessageView, NodeEvent, NodeStatus, SendMessageResult } from '../runtime/api.js'
 
 /**
  * Text that came from another user, made safe for a terminal: control
@@ -222,6 +222,21 @@ export function formatCallEnded (event: { peer: string, reason: string, message:
 }
 
 /** The `calls` table: id, direction, peer, state, path, duration and the latest stats. */
+/** `calls --history`: a line a call, newest first: when, the number (or who rang), how it ended, seconds, cost. */
+export function formatCallHistory (history: CallHistory): string {
+  if (history.calls.length === 0) return 'no calls to or from phone numbers'
+  const when = (ms: number): string => new Date(ms).toISOString().slice(0, 16).replace('T', ' ')
+  const rows = history.calls.map(call => [
+    when(call.startedAt),
+    call.direction === 'inbound' ? `from ${call.callerNumber ?? 'a phone'} (to ${call.number})` : `to ${call.number}`,
+    call.disposition,
+    `${call.billsec} s`,
+    `${(call.cost / 100).toFixed(2)} ${history.currency}`
+  ])
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map(r => (r[i] as string).length))) ?? []
+  return rows.map(r => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n')
+}
+
 export function formatCalls (calls: CallInfo[], now = Date.now()): string {
   if (calls.length === 0) return 'no calls'
   const rows = calls.map(call => {

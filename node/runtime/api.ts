@@ -9,6 +9,22 @@ export type { EndReason } from '../calls/call-bodies.js'
 
 export type Role = 'host' | 'supernode'
 
+/** One call to or from a phone number, as the PSTN gateway recorded it; times in unix ms, cost in minor units. */
+export interface PhoneCallRecord {
+  callId: string
+  direction: string
+  number: string
+  callerNumber?: string
+  startedAt: number
+  answeredAt?: number
+  endedAt: number
+  billsec: number
+  cost: number
+  disposition: string
+  reason: string
+}
+export interface CallHistory { currency: string, calls: PhoneCallRecord[] }
+
 export interface NodeStatus {
   user: string
   /** Only while the node starts: what it waits for, e.g. "waiting for the login server at URL (retrying in 4 s)". */
@@ -101,6 +117,8 @@ export interface NodeApi {
   status: () => NodeStatus
   /** Our credit for calls to phone numbers, from the login server: minor units (cents) of `currency`. */
   balance: () => Promise<{ balance: number, currency: string }>
+  /** Our calls to and from phone numbers (the PSTN gateway's records, kept by the login server), newest first. */
+  callHistory: (limit?: number) => Promise<CallHistory>
   contacts: () => Promise<ContactView[]>
   requests: () => Promise<ContactRequestsView>
   /** Sends a contact request (or completes one the other side sent). */

@@ -74,12 +74,12 @@ export async function createNode (options: NodeOptions, startup: NodeStartup = {
   }
 }
 
-/** Our credit, as the login server keeps it. */
-async function readBalance (session: LoginSession): Promise<{ balance: number, currency: string }> {
+/** What the login server keeps for us (our credit, our phone calls); `what` names it when it cannot be reached. */
+async function fromLoginServer<T> (read: () => Promise<T>, what: string): Promise<T> {
   try {
-    return await session.client.balance()
+    return await read()
   } catch (err) {
-    if (err instanceof LoginServerUnreachableError) throw new UserError(`${err.message}: the balance is kept there`, 'login_server_unreachable')
+    if (err instanceof LoginServerUnreachableError) throw new UserError(`${err.message}: ${what} is kept there`, 'login_server_unreachable')
     throw err
   }
 }
@@ -177,7 +177,8 @@ async function goOnline (parts: {
       user, deviceKey, role: promotion.role, host, supernode: promotion.supernode, uptimeMs: clock.now() - started,
       loginServer: options.loginServer, listen: network.listener?.address ?? null, advertise: advertise ?? null
     }),
-    balance: async () => await readBalance(session),
+    balance: async () => await fromLoginServer(async () => await session.client.balance(), 'the balance'),
+    callHistory: async limit => await fromLoginServer(async () => await session.client.callHistory(limit), 'the call history'),
     contacts: async () => contacts.list(username => host.presenceOf(username)),
     requests: () => contacts.requests(),
     addContact: (username, message) => contacts.add(username, message),

@@ -38,6 +38,7 @@ export function startingNode (options: NodeOptions): StartingNode {
       loginServer: options.loginServer, listen: opened.listen, advertise: options.advertise ?? options.listen ?? null
     }),
     balance: async () => await up().balance(),
+    callHistory: async limit => await up().callHistory(limit),
     contacts: async () => await up().contacts(),
     requests: async () => await up().requests(),
     addContact: async (username, message) => await up().addContact(username, message),

@@ -97,6 +97,10 @@ export interface CdrStore {
   charged: (callId: string, cost: number) => Promise<ChargedResult>
   /** Ended calls whose charge is not confirmed, the earliest ended first: what to send (again). */
   pendingCharges: (limit?: number) => Promise<CallDetailRecord[]>
+  /** Ended calls the login server does not have yet (their charge settled first), the earliest ended first. */
+  unreported: (limit: number) => Promise<CallDetailRecord[]>
+  /** The login server has this call's record. */
+  reported: (callId: string) => Promise<void>
   /** Calls never ended, the earliest started first. */
   live: () => Promise<CallDetailRecord[]>
   /** At start: ends every live call (a crash left them) at `at` with reason 'gateway-restart'; returns them ended. */
@@ -275,6 +279,11 @@ export function openCdrStore (file: string, options: CdrStoreOptions = {}): CdrS
   const db = openPrivateDatabase(file, { migrations: CDR_MIGRATIONS, what: 'call record database' })
   const q = prepareQueries(db)
   const tx = prepareTransactions(db, q, maxRecordsPerUser)
+  const reports = {
+    unreported: db.prepare<[number], RecordRow>(`SELECT * FROM call_records
+      WHERE reported = 0 AND ended_at IS NOT NULL AND charge_state != 'pending' ORDER BY ended_at, rowid LIMIT ?`),
+    mark: db.prepare<[string]>('UPDATE call_records SET reported = 1 WHERE call_id = ?')
+  }
 
   return {
     async begin (attempt) {
@@ -297,6 +306,11 @@ export function openCdrStore (file: string, options: CdrStoreOptions = {}): CdrS
       if (limit !== undefined) requireWhole(limit, 'the limit', 1)
       return q.pending.all(limit ?? -1).map(recordOf)
     },
+    async unreported (limit) {
+      requireWhole(limit, 'the limit', 1)
+      return reports.unreported.all(limit).map(recordOf)
+    },
+    async reported (callId) { reports.mark.run(callId) },
     async live () { return q.live.all().map(recordOf) },
     async endAbandoned (at) {
       requireWhole(at, 'the restart time', 0)

@@ -27,5 +27,9 @@ export const CDR_MIGRATIONS: readonly string[] = [
   CREATE INDEX call_records_by_user ON call_records(username, started_at);
   CREATE INDEX call_records_live ON call_records(started_at) WHERE ended_at IS NULL;
   CREATE INDEX call_records_pending ON call_records(ended_at) WHERE charge_state = 'pending';
+  `,
+  /* 2: whether the login server has the record (what users see with voxmesh calls --history) */ `
+  ALTER TABLE call_records ADD COLUMN reported INTEGER NOT NULL DEFAULT 0;
+  CREATE INDEX call_records_unreported ON call_records(ended_at) WHERE reported = 0 AND ended_at IS NOT NULL;
   `
 ]

@@ -66,6 +66,11 @@ export class FakeNodeApi implements NodeApi {
     return { balance: 1234, currency: 'EUR' }
   }
 
+  async callHistory (limit?: number): Promise<{ currency: string, calls: [] }> {
+    this.record(`callHistory ${String(limit)}`)
+    return { currency: 'EUR', calls: [] }
+  }
+
   status (): NodeStatus {
     this.record('status')
     return {

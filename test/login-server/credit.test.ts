@@ -189,3 +189,46 @@ describe('reaching services and, for a service, users', () => {
     expectError(await server.app.inject({ method: 'GET', url: '/v1/services/reach/nobody', headers: serviceAuth }), 404, 'not_found')
   })
 })
+
+describe('call records (voxmesh calls --history)', () => {
+  const record = (over: object = {}): object => ({
+    callId: CALL, username: 'alice', direction: 'outbound', number: '+442079460123', startedAt: 1_000_000, answeredAt: 1_002_000, endedAt: 1_063_500,
+    billsec: 61, disposition: 'ANSWERED', reason: 'hangup', ...over
+  })
+  const report = async (body: object, headers = serviceAuth): Promise<LightMyRequestResponse> =>
+    await server.app.inject({ method: 'POST', url: '/v1/pstn/records', headers, payload: body })
+
+  it('keeps what the gateway reports once, and shows each user theirs, newest first, with the cost the ledger charged', async () => {
+    const alice = await signUp(server, 'alice')
+    const bob = await signUp(server, 'bob')
+    await server.store.addCredit('alice', 100, 'test', now())
+    expect((await charge({ callId: CALL, username: 'alice', number: '+442079460123', billsec: 61 })).statusCode).toBe(201)
+    expect((await report(record())).statusCode).toBe(201)
+    // Reported again after a restart, even differently: the first stands.
+    const again = await report(record({ billsec: 5 }))
+    expect({ status: again.statusCode, body: again.json() }).toEqual({ status: 200, body: { status: 'exists' } })
+    expect((await report(record({ callId: 'call-eeeeeeeeeeeeeeee', number: 'echo', startedAt: 2_000_000, answeredAt: undefined, endedAt: 2_001_000, billsec: 0, disposition: 'BUSY', reason: 'busy' }))).statusCode).toBe(201)
+    const history = await server.app.inject({ method: 'GET', url: '/v1/calls/history', headers: alice.auth })
+    expect(history.json()).toEqual({
+      currency: 'EUR',
+      calls: [
+        { callId: 'call-eeeeeeeeeeeeeeee', direction: 'outbound', number: 'echo', startedAt: 2_000_000, endedAt: 2_001_000, billsec: 0, cost: 0, disposition: 'BUSY', reason: 'busy' },
+        { callId: CALL, direction: 'outbound', number: '+442079460123', startedAt: 1_000_000, answeredAt: 1_002_000, endedAt: 1_063_500, billsec: 61, cost: 4, disposition: 'ANSWERED', reason: 'hangup' }
+      ]
+    })
+    expect((await server.app.inject({ method: 'GET', url: '/v1/calls/history?limit=1', headers: alice.auth })).json().calls).toHaveLength(1)
+    expect((await server.app.inject({ method: 'GET', url: '/v1/calls/history', headers: bob.auth })).json()).toEqual({ currency: 'EUR', calls: [] })
+  })
+
+  it('refuses records from anyone but a service, for nobody, with times out of order or fields out of bounds', async () => {
+    const alice = await signUp(server, 'alice')
+    expectError(await report(record(), alice.auth), 401, 'unauthorized')
+    expectError(await report(record({ username: 'nobody' })), 404, 'not_found')
+    expectError(await report(record({ answeredAt: 999 })), 400, 'invalid_request', /out of order/)
+    for (const bad of [{ number: '+12' }, { billsec: 86_401 }, { disposition: 'WHATEVER' }, { reason: 'x'.repeat(33) }, { extra: 1 }, { callerNumber: 'bob' }]) {
+      expectError(await report(record(bad)), 400, 'invalid_request')
+    }
+    expectError(await server.app.inject({ method: 'GET', url: '/v1/calls/history?limit=0', headers: alice.auth }), 400, 'invalid_request')
+    expect((await server.app.inject({ method: 'GET', url: '/v1/calls/history', headers: alice.auth })).json().calls).toEqual([])
+  })
+})

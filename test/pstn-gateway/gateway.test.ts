@@ -136,6 +136,19 @@ describe('calls to phone numbers', () => {
         expect.objectContaining({ username: 'bob', number: TONE_NUMBER, disposition: 'FAILED', charge: 'none' })
       ]))
     } finally { db.close() }
+    // Each user sees theirs, from the login server, with what each cost.
+    const history = await alice.cli('calls', '--history', '--json', '--limit', '50')
+    expect(history.code, history.stderr).toBe(0)
+    const calls = (JSON.parse(history.stdout) as { calls: Array<Record<string, unknown>> }).calls
+    expect(calls).toEqual(expect.arrayContaining([
+      expect.objectContaining({ number: TONE_NUMBER, disposition: 'ANSWERED', cost: 2 }),
+      expect.objectContaining({ number: BUSY_NUMBER, disposition: 'BUSY', cost: 0, reason: 'busy' })
+    ]))
+    expect(calls.every(c => c.direction === 'outbound')).toBe(true)
+    const text = await alice.cli('calls', '--history')
+    expect(text.stdout).toMatch(new RegExp(`to \\${TONE_NUMBER}\\s+ANSWERED\\s+\\d+ s\\s+0\\.02 EUR`))
+    const bobs = JSON.parse((await bob.cli('calls', '--history', '--json')).stdout) as { calls: Array<Record<string, unknown>> }
+    expect(bobs.calls).toEqual([expect.objectContaining({ number: TONE_NUMBER, disposition: 'FAILED', reason: 'payment-required', cost: 0 })])
   })
 })
 

@@ -3,13 +3,16 @@
 import { looksLikePhoneNumber } from '../../../common/phone-numbers.js'
 import type { NodeApi } from '../../runtime/api.js'
 import type { ControlApp } from '../app.js'
-import { AnswerCallInput, CallIdInput, CallIdResponse, CallsResponse, DoneResponse, ErrorBody, MuteInput, MuteResponse, PlaceCallInput } from '../control-api.js'
+import { AnswerCallInput, CallHistoryQuery, CallHistoryView, CallIdInput, CallIdResponse, CallsResponse, DoneResponse, ErrorBody, MuteInput, MuteResponse, PlaceCallInput } from '../control-api.js'
 import { audioOptions, requireUsername } from '../request-errors.js'
 
 export function callRoutes (app: ControlApp, api: NodeApi): void {
   const errors = { '4xx': ErrorBody, '5xx': ErrorBody }
 
   app.get('/v1/calls', { schema: { response: { 200: CallsResponse, ...errors } } }, async () => ({ calls: api.calls() }))
+
+  app.get('/v1/calls/history', { schema: { querystring: CallHistoryQuery, response: { 200: CallHistoryView, ...errors } } }, async request =>
+    await api.callHistory(request.query.limit === undefined ? undefined : Number(request.query.limit)))
 
   app.post('/v1/calls', { schema: { body: PlaceCallInput, response: { 200: CallIdResponse, ...errors } } }, async request => {
     // A phone number is checked by the node (calls/call-target.ts); anything else must be a username.
