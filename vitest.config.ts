@@ -32,6 +32,7 @@ const INTEGRATION = [
   'test/node/processes.test.ts',
   'test/node/promotion.test.ts',
   'test/pstn-gateway/gateway-billing.test.ts',
+  'test/pstn-gateway/gateway-lines.test.ts',
   'test/pstn-gateway/gateway.test.ts',
   'test/security/contact-requests.test.ts',
   'test/security/dialback.test.ts',

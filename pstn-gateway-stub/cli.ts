@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs'
 import { LOG_LEVELS } from '../common/log-levels.js'
 import { DEFAULT_LOGIN_SERVER_URL } from '../common/login-defaults.js'
 import { UserError } from '../common/user-error.js'
+import { DEFAULT_GATEWAY_DATA_DIR, DEFAULT_MAX_LINES } from './constants.js'
 
-export const DEFAULT_GATEWAY_DATA_DIR = 'voxmesh-data/pstn-gateway'
 /** Where the service token comes from when --token-file is not given. */
 export const SERVICE_TOKEN_ENV = 'VOXMESH_SERVICE_TOKEN'
 
@@ -31,7 +31,7 @@ export function readServiceToken (tokenFile: string | undefined): string {
 
 const numbersOption = (): Option => new Option('--numbers <file>', 'the simulated phone network: a numbers file (default: the shipped one, fictional numbers only)')
 
-interface StartOptions { loginServer: string, dataDir: string, numbers?: string, tokenFile?: string, logLevel: string, json: boolean }
+interface StartOptions { loginServer: string, dataDir: string, numbers?: string, tokenFile?: string, maxLines: number, logLevel: string, json: boolean }
 
 function numbersCommand (): Command {
   return new Command('numbers')
@@ -99,6 +99,10 @@ export function pstnGatewayCommand (): Command {
     .option('--data-dir <dir>', 'the gateway\'s device key, call records and number assignments', DEFAULT_GATEWAY_DATA_DIR)
     .addOption(numbersOption())
     .option('--token-file <file>', `read the service token from this file (else $${SERVICE_TOKEN_ENV})`)
+    .option('--max-lines <n>', 'calls carried at once; more are refused as congestion (SIP 503, Q.850 34)', (value: string) => {
+      if (!/^[1-9][0-9]{0,3}$/.test(value)) throw new InvalidArgumentError('expected a whole number from 1 to 9999')
+      return Number(value)
+    }, DEFAULT_MAX_LINES)
     .addOption(new Option('--log-level <level>', 'log level; logs go to stderr, as sentences on a terminal, else (or with --json) as JSON lines').choices(LOG_LEVELS).default('info'))
     .option('--json', 'logs as JSON lines (pino) even on a terminal', false)
     .action(async (opts: StartOptions) => {
@@ -108,7 +112,7 @@ export function pstnGatewayCommand (): Command {
       ])
       const numbers = loadNumbersFile(opts.numbers ?? DEFAULT_NUMBERS_FILE)
       const { log } = createProgramLogger(opts.logLevel, 'pstn-gateway', { json: opts.json })
-      const gateway = await startGateway({ loginServer: opts.loginServer, dataDir: opts.dataDir, serviceToken: token, numbers, log })
+      const gateway = await startGateway({ loginServer: opts.loginServer, dataDir: opts.dataDir, serviceToken: token, numbers, log, maxLines: opts.maxLines })
       process.stdout.write(`voxmesh PSTN gateway up as pstn: ${numbers.entries.length} numbers (${numbers.name})\n`)
       const stop = (signal: string): void => {
         log.info({ signal }, `shutting down on ${signal}`)

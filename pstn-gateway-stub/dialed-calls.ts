@@ -6,14 +6,12 @@ import type { NodeEvent, RunningNode } from '../node/index.js'
 import type { Logger } from '../common/logger.js'
 import type { CallDisposition, CdrStore } from './cdr/cdr-store.js'
 import type { Billing } from './billing.js'
-import { announcementPath, lookupNumber, type NumberEntry, type NumbersTable } from './numbers/numbers-file.js'
+import { announcementPath, lookupNumber, type Behaviour, type NumberEntry, type NumbersTable } from './numbers/numbers-file.js'
+import { describeOutcome, outcomeOf, type GatewayOutcome } from './numbers/outcomes.js'
 import { announcementLine, echoLine, toneLine, type LineAudio } from './lines/line-audio.js'
 import { notInServiceTone, steadyTone } from './line/tones.js'
+import { ECHO_NUMBER, RING_CYCLE_MS } from './constants.js'
 
-/** The echo test line (`voxmesh call echo`): free, always there. */
-export const ECHO_NUMBER = 'echo'
-/** One ring of the UK cadence: `answer-after N` answers after N of these. */
-export const RING_CYCLE_MS = 3000
 const TONE_LEVEL_DBFS = -10
 /** How often a line that plays to an end (an announcement, the SIT) is checked for having finished. */
 const FINISHED_POLL_MS = 100
@@ -61,9 +59,12 @@ export function createDialedCalls (
     void settled.finally(() => { work.delete(settled) })
   }
   const later = (line: Line, ms: number, action: () => void): void => { line.timers.push(setTimeout(action, ms)) }
-  const decline = (line: Line, reason: EndReason, disposition: CallDisposition): void => {
-    line.unanswered = disposition
-    try { node.declineCall(line.callId, reason) } catch {} // the caller gave up meanwhile
+  /** Ends a call that never answered as a SIP trunk would have (outcomes.ts): its reason, its record's disposition. */
+  const refuse = (line: Line, what: Behaviour | GatewayOutcome): void => {
+    const outcome = outcomeOf(what)
+    line.unanswered = outcome.disposition
+    log.info({ callId: line.callId, user: line.user }, `call to ${line.number}: ${describeOutcome(outcome)}`)
+    try { node.declineCall(line.callId, outcome.endReason as EndReason) } catch {} // the caller gave up meanwhile
   }
   const answer = (line: Line, audio: LineAudio): void => {
     line.audio = audio
@@ -81,20 +82,21 @@ export function createDialedCalls (
   /** What the number does, once its record exists. */
   async function dial (line: Line, entry: NumberEntry): Promise<void> {
     switch (entry.behaviour) {
-      case 'busy': decline(line, 'busy', 'BUSY'); return
-      case 'no-answer': later(line, entry.ringSeconds * 1000, () => { decline(line, 'no-answer', 'NO ANSWER') }); return
+      case 'busy': refuse(line, 'busy'); return
+      case 'no-answer': later(line, entry.ringSeconds * 1000, () => { refuse(line, 'no-answer') }); return
       case 'not-in-service':
         // The SIT, then the end: heard as early media, never an answer, never charged.
         line.answers = false
-        line.unanswered = 'FAILED'
-        line.endWith = 'not-in-service'
+        line.unanswered = outcomeOf('not-in-service').disposition
+        line.endWith = outcomeOf('not-in-service').endReason as EndReason
+        log.info({ callId: line.callId, user: line.user }, `call to ${line.number}: SIT, then ${describeOutcome(outcomeOf('not-in-service'))}`)
         answer(line, toneLine('not-in-service SIT', notInServiceTone()))
         return
     }
     const authorization = await billing.authorize(line.callId, line.user, line.number)
     if (!authorization.ok) {
       log.info({ callId: line.callId, user: line.user }, `call to ${line.number} refused: ${authorization.message}`)
-      decline(line, authorization.reason, authorization.reason === 'payment-required' ? 'FAILED' : 'CONGESTION')
+      refuse(line, authorization.reason)
       return
     }
     line.chargeable = true
@@ -118,7 +120,7 @@ export function createDialedCalls (
     lines.set(line.callId, line)
     line.begun = cdr.begin({ callId: line.callId, direction: 'outbound', user: line.user, number, startedAt: Date.now() })
     track(line.begun)
-    if (lines.size > init.maxLines) { decline(line, 'congestion', 'CONGESTION'); return }
+    if (lines.size > init.maxLines) { refuse(line, 'congestion'); return }
     log.info({ callId: line.callId, user: line.user }, `${line.user} dials ${number}`)
     if (number === ECHO_NUMBER) { answer(line, echoLine()); return }
     track(line.begun.then(async () => { await dial(line, lookupNumber(numbers, number)) }))
@@ -138,6 +140,8 @@ export function createDialedCalls (
       const record = await cdr.get(line.callId)
       const answered = record?.answeredAt !== null && record?.answeredAt !== undefined
       await cdr.end(line.callId, { at: Date.now(), disposition: answered ? 'ANSWERED' : line.unanswered, reason, chargeable: line.chargeable && answered })
+      // Another gateway answered it: that one's record is the call's; this one stays here only.
+      if (reason === 'answered-elsewhere') await cdr.reported(line.callId)
       // Its charge (if any) and its record for the user's history go to the login server now.
       await billing.settlePending()
     }))

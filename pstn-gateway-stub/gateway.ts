@@ -11,12 +11,8 @@ import { openCdrStore, type CdrStore } from './cdr/cdr-store.js'
 import { createBilling, type Billing } from './billing.js'
 import { type NumbersTable } from './numbers/numbers-file.js'
 import { createDialedCalls, type DialedCalls } from './dialed-calls.js'
+import { DEFAULT_MAX_LINES, PSTN_USER, SETTLE_RETRY_MS } from './constants.js'
 
-export const PSTN_USER = 'pstn'
-/** Calls one gateway carries at once; more are refused as congestion (SIP 503, Q.850 34). */
-export const DEFAULT_MAX_LINES = 64
-/** Pending charges are sent again this often (a login server that was down is back). */
-const SETTLE_RETRY_MS = 30_000
 
 export interface GatewayOptions {
   loginServer: string

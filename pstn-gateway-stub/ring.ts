@@ -12,7 +12,7 @@ import { invalidPhoneNumberMessage, isPhoneNumber } from '../common/phone-number
 import { readAssignments } from './assignments.js'
 import { openCdrStore } from './cdr/cdr-store.js'
 import { createBilling } from './billing.js'
-import { PSTN_USER } from './gateway.js'
+import { PSTN_USER } from './constants.js'
 import { lineFromSource, lineIntoSink } from './lines/line-audio.js'
 
 /** How long the ringing device waits to be attached to a supernode before it gives up. */
