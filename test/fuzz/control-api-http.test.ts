@@ -14,6 +14,8 @@ const USERS = ['bob', 'carol', 'Bob', 'alice', 'dave']
 // GET /v1/events is a stream that stays open: it is left out (inject would wait for its end).
 const ROUTES: Route[] = [
   { method: 'GET', url: '/v1/status' },
+  { method: 'GET', url: '/v1/balance' },
+  { method: 'GET', url: '/v1/calls/history' },
   { method: 'POST', url: '/v1/messages', body: SendMessageInput },
   { method: 'GET', url: '/v1/messages' },
   { method: 'GET', url: '/v1/contacts' },

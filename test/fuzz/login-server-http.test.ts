@@ -2,7 +2,10 @@
 // schema (common/login-api.ts), valid and mutated, through fastify's inject(): a 2xx, or a 4xx
 // with the API's error shape; never a 5xx or a hang.
 import { afterAll, beforeAll, describe } from 'vitest'
-import { BlockInput, ContactRequestInput, CreateAccountRequest, CreateSessionRequest, SupernodeHeartbeat } from '../../common/login-api.js'
+import {
+  AuthorizeCallRequest, BlockInput, ChargeCallRequest, ContactRequestInput, CreateAccountRequest, CreateSessionRequest, PstnCallRecordInput, ServiceSessionRequest, SupernodeHeartbeat
+} from '../../common/login-api.js'
+import { hashToken, newToken } from '../../login-server/tokens.js'
 import type { InjectOptions } from 'fastify'
 import { createTestLoginServer, newDevice, PASSWORD, signUp, type TestLoginServer } from '../helpers/login-server.js'
 import { httpTarget, type Route } from './kit/http.js'
@@ -29,7 +32,19 @@ const ROUTES: Route[] = [
   { method: 'POST', url: '/v1/supernodes', body: SupernodeHeartbeat },
   { method: 'GET', url: '/v1/supernodes' },
   { method: 'GET', url: '/v1/info' },
-  { method: 'GET', url: '/healthz' }
+  { method: 'GET', url: '/healthz' },
+  { method: 'GET', url: '/v1/credit' },
+  { method: 'GET', url: '/v1/calls/history' },
+  { method: 'GET', url: '/v1/services' }
+]
+
+/** What only a service (the PSTN gateway) may ask, fuzzed with a service token. */
+const SERVICE_ROUTES: Route[] = [
+  { method: 'POST', url: '/v1/services/sessions', body: ServiceSessionRequest },
+  { method: 'GET', url: '/v1/services/reach/:username', params: USERS },
+  { method: 'POST', url: '/v1/pstn/authorizations', body: AuthorizeCallRequest },
+  { method: 'POST', url: '/v1/pstn/charges', body: ChargeCallRequest },
+  { method: 'POST', url: '/v1/pstn/records', body: PstnCallRecordInput }
 ]
 
 describe('fuzz: the login server\'s HTTP API', () => {
@@ -53,4 +68,18 @@ describe('fuzz: the login server\'s HTTP API', () => {
   }
 
   fuzzSuite(httpTarget('login-server-http', ROUTES, () => token, inject), { slice: 800, msPerInput: 20 })
+})
+
+describe('fuzz: the login server\'s routes for services', () => {
+  let server: TestLoginServer
+  const serviceToken = newToken()
+  beforeAll(async () => {
+    server = await createTestLoginServer({ dialbackTimeoutMs: 200 })
+    await server.store.createService('pstn', hashToken(serviceToken), 1)
+    for (const user of ['alice', 'bob']) await signUp(server, user)
+    await server.store.addCredit('alice', 1_000_000, 'fuzz', 1)
+  })
+  afterAll(async () => { await server.close() })
+
+  fuzzSuite(httpTarget('login-server-service-http', SERVICE_ROUTES, () => serviceToken, async options => await server.app.inject(options)), { slice: 800, msPerInput: 20 })
 })
