@@ -90,3 +90,10 @@ export const DIALBACKS_PER_ADDRESS: RateLimit = { limit: 20, windowSeconds: 60 }
 export const MAX_PSTN_CALLS_PER_USER = 1000
 /** What `voxmesh calls --history` shows without --limit. */
 export const DEFAULT_CALL_HISTORY_LIMIT = 20
+/**
+ * One authorization covers at most this long a call (it holds what that could cost); a user with
+ * more credit can hold several calls at once, each with its own share.
+ */
+export const MAX_AUTHORIZED_MINUTES = 240
+/** An authorization never charged (its gateway died for good) stops holding credit this long after its call could have ended. */
+export const AUTHORIZATION_HOLD_SECONDS = 3600

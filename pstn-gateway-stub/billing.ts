@@ -10,6 +10,12 @@ import type { CallDetailRecord, CdrStore } from './cdr/cdr-store.js'
 
 /** Records reported per query of the store. */
 const REPORT_BATCH = 50
+/** The most connected seconds one charge may carry (the login server's bound). */
+const MAX_BILLSEC = 86_400
+
+/** A refusal that will not change on a retry (not unreachable, busy, limited or unauthorized). */
+const refusedForGood = (err: unknown): boolean =>
+  err instanceof LoginApiError && err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 429
 
 export type Authorization =
   | { ok: true, maxSeconds: number, ratePerMinute: number }
@@ -30,14 +36,21 @@ export function createBilling (init: { loginServer: string, serviceToken: string
   const client = new LoginClient(init.loginServer)
   let settling: Promise<void> | undefined
 
+  /** Charges one call; false when the login server cannot be asked now (the pass stops and tries again later). */
   const settle = async (record: CallDetailRecord): Promise<boolean> => {
     try {
-      const charge = await client.chargeCall(serviceToken, { callId: record.callId, username: record.user, number: record.number, billsec: record.billsec })
+      const billsec = Math.min(record.billsec, MAX_BILLSEC)
+      const charge = await client.chargeCall(serviceToken, { callId: record.callId, username: record.user, number: record.number, billsec })
       await cdr.charged(record.callId, charge.cost)
       log.info({ callId: record.callId, user: record.user, billsec: record.billsec, cost: charge.cost, duplicate: charge.duplicate },
         `charged ${record.user} ${charge.cost} for ${record.billsec} s to ${record.number}${charge.duplicate ? ' (charged before: nothing new)' : ''}`)
       return true
     } catch (err) {
+      if (refusedForGood(err)) {
+        // Sending it again would be refused again: it stays pending (an operator's matter), the others go on.
+        log.error({ callId: record.callId, user: record.user }, `the login server refuses to charge call ${record.callId}: ${(err as Error).message}`)
+        return true
+      }
       log.warn({ callId: record.callId }, `charge for call ${record.callId} not confirmed, kept to send again: ${(err as Error).message}`)
       return false
     }
@@ -63,8 +76,8 @@ export function createBilling (init: { loginServer: string, serviceToken: string
       return true
     } catch (err) {
       // A record the login server refuses outright (its user was deleted) would be sent forever: it is marked.
-      if (err instanceof LoginApiError && err.status >= 400 && err.status < 500 && err.status !== 401 && err.status !== 429) {
-        log.warn({ callId: record.callId }, `the login server refused call ${record.callId}'s record, not sent again: ${err.message}`)
+      if (refusedForGood(err)) {
+        log.warn({ callId: record.callId }, `the login server refused call ${record.callId}'s record, not sent again: ${(err as Error).message}`)
         await cdr.reported(record.callId)
         return true
       }

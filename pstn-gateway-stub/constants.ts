@@ -11,3 +11,9 @@ export const SETTLE_RETRY_MS = 30_000
 export const ECHO_NUMBER = 'echo'
 /** One ring of the UK cadence: `answer-after N` answers after N of these. */
 export const RING_CYCLE_MS = 3000
+/** Lines one user holds at once on a gateway; more are refused as congestion (a member cannot take every line). */
+export const MAX_LINES_PER_USER = 2
+/** The free echo line hangs up after this long: nobody holds a line for nothing. */
+export const ECHO_MAX_SECONDS = 600
+/** How often a running gateway notes it is alive: a restart bills calls it left live up to then, not its downtime. */
+export const ALIVE_EVERY_MS = 1000

@@ -4,41 +4,18 @@
 // call here is narrowband like a real trunk's.
 import type { NodeEvent, RunningNode } from '../node/index.js'
 import type { Logger } from '../common/logger.js'
-import type { CallDisposition, CdrStore } from './cdr/cdr-store.js'
+import type { CdrStore } from './cdr/cdr-store.js'
 import type { Billing } from './billing.js'
-import { announcementPath, lookupNumber, type Behaviour, type NumberEntry, type NumbersTable } from './numbers/numbers-file.js'
-import { describeOutcome, outcomeOf, type GatewayOutcome } from './numbers/outcomes.js'
-import { announcementLine, echoLine, toneLine, type LineAudio } from './lines/line-audio.js'
+import { announcementPath, lookupNumber, type NumberEntry, type NumbersTable } from './numbers/numbers-file.js'
+import { describeOutcome, outcomeOf } from './numbers/outcomes.js'
+import { createLineActions, type EndReason, type Line } from './line-actions.js'
+import { announcementLine, echoLine, toneLine } from './lines/line-audio.js'
 import { notInServiceTone, steadyTone } from './line/tones.js'
-import { ECHO_NUMBER, RING_CYCLE_MS } from './constants.js'
+import { ECHO_MAX_SECONDS, ECHO_NUMBER, MAX_LINES_PER_USER, RING_CYCLE_MS } from './constants.js'
 
 const TONE_LEVEL_DBFS = -10
-/** How often a line that plays to an end (an announcement, the SIT) is checked for having finished. */
-const FINISHED_POLL_MS = 100
 
 type Incoming = Extract<NodeEvent, { event: 'call-incoming' }>
-type EndReason = NonNullable<Parameters<RunningNode['hangup']>[1]>
-
-interface Line {
-  callId: string
-  user: string
-  number: string
-  /** The record exists (begin ran): later writes wait for it. */
-  begun: Promise<unknown>
-  /** An answered call is charged (the echo line and the SIT are free). */
-  chargeable: boolean
-  /** Whether connecting counts as an answer in the record (the SIT is heard before any answer). */
-  answers: boolean
-  /** The record's disposition if it never connects (busy, no answer, no credit...). */
-  unanswered: CallDisposition
-  /** Connected seconds the caller's credit pays for. */
-  maxSeconds?: number
-  /** How the gateway ends the call when its line has said all it will. */
-  endWith: EndReason
-  audio?: LineAudio
-  timers: NodeJS.Timeout[]
-}
-
 export interface DialedCalls {
   handle: (event: NodeEvent) => void
   /** Resolves once every call's record is written. */
@@ -58,26 +35,7 @@ export function createDialedCalls (
     work.add(settled)
     void settled.finally(() => { work.delete(settled) })
   }
-  const later = (line: Line, ms: number, action: () => void): void => { line.timers.push(setTimeout(action, ms)) }
-  /** Ends a call that never answered as a SIP trunk would have (outcomes.ts): its reason, its record's disposition. */
-  const refuse = (line: Line, what: Behaviour | GatewayOutcome): void => {
-    const outcome = outcomeOf(what)
-    line.unanswered = outcome.disposition
-    log.info({ callId: line.callId, user: line.user }, `call to ${line.number}: ${describeOutcome(outcome)}`)
-    try { node.declineCall(line.callId, outcome.endReason as EndReason) } catch {} // the caller gave up meanwhile
-  }
-  const answer = (line: Line, audio: LineAudio): void => {
-    line.audio = audio
-    node.answerCall(line.callId, { streams: { source: audio.source, sink: audio.sink } }).catch((err: Error) => {
-      log.warn({ callId: line.callId }, `answering the call to ${line.number} failed: ${err.message}`)
-    })
-    const poll = setInterval(() => {
-      if (!audio.finished()) return
-      clearInterval(poll)
-      try { node.hangup(line.callId, line.endWith) } catch {}
-    }, FINISHED_POLL_MS)
-    line.timers.push(poll)
-  }
+  const { later, refuse, answer } = createLineActions(node, log)
 
   /** What the number does, once its record exists. */
   async function dial (line: Line, entry: NumberEntry): Promise<void> {
@@ -94,17 +52,18 @@ export function createDialedCalls (
         return
     }
     const authorization = await billing.authorize(line.callId, line.user, line.number)
+    if (line.over) return // the caller gave up meanwhile
     if (!authorization.ok) {
       log.info({ callId: line.callId, user: line.user }, `call to ${line.number} refused: ${authorization.message}`)
       refuse(line, authorization.reason)
       return
     }
     line.chargeable = true
-    line.maxSeconds = authorization.maxSeconds
+    await cdr.authorized(line.callId, authorization.maxSeconds)
     const audio = entry.behaviour === 'tone'
       ? toneLine(`tone ${entry.hz} Hz`, steadyTone(entry.hz, TONE_LEVEL_DBFS))
       : entry.behaviour === 'announcement' ? announcementLine(announcementPath(numbers, entry), entry.repeat) : echoLine()
-    later(line, entry.behaviour === 'answer-after' ? entry.rings * ringCycleMs : 0, () => { answer(line, audio) })
+    later(line, entry.behaviour === 'answer-after' ? entry.rings * ringCycleMs : 0, () => { answer(line, audio, authorization.maxSeconds) })
   }
 
   function incoming (event: Incoming): void {
@@ -115,25 +74,32 @@ export function createDialedCalls (
       return
     }
     const line: Line = {
-      callId: event.callId, user: event.from, number, begun: Promise.resolve(), chargeable: false, answers: true, unanswered: 'NO ANSWER', endWith: 'hangup', timers: []
+      callId: event.callId, user: event.from, number, begun: Promise.resolve(), chargeable: false, answers: true, unanswered: 'NO ANSWER', endWith: 'hangup', timers: [], over: false
     }
+    const userLines = [...lines.values()].filter(l => l.user === line.user).length
     lines.set(line.callId, line)
-    line.begun = cdr.begin({ callId: line.callId, direction: 'outbound', user: line.user, number, startedAt: Date.now() })
-    track(line.begun)
-    if (lines.size > init.maxLines) { refuse(line, 'congestion'); return }
-    log.info({ callId: line.callId, user: line.user }, `${line.user} dials ${number}`)
-    if (number === ECHO_NUMBER) { answer(line, echoLine()); return }
-    track(line.begun.then(async () => { await dial(line, lookupNumber(numbers, number)) }))
+    const begun = cdr.begin({ callId: line.callId, direction: 'outbound', user: line.user, number, startedAt: Date.now() })
+    line.begun = begun
+    track(begun.then(async result => {
+      // A call id this gateway has seen before is another call's: it could not be billed apart.
+      if (result === 'duplicate') { refuse(line, 'gateway-failure'); return }
+      if (lines.size > init.maxLines || userLines >= MAX_LINES_PER_USER) { refuse(line, 'congestion'); return }
+      log.info({ callId: line.callId, user: line.user }, `${line.user} dials ${number}`)
+      if (number === ECHO_NUMBER) { answer(line, echoLine(), ECHO_MAX_SECONDS); return }
+      await dial(line, lookupNumber(numbers, number))
+    }))
   }
 
   function connected (line: Line): void {
     if (!line.answers) return
     track(line.begun.then(async () => await cdr.answered(line.callId, Date.now())))
-    // The credit pays for this much: then the call is cut, and says why.
-    if (line.maxSeconds !== undefined) later(line, line.maxSeconds * 1000, () => { try { node.hangup(line.callId, 'payment-required') } catch {} })
+    // The credit pays for this much (the free echo line has a cap of its own): then the call is cut, and says why.
+    const why: EndReason = line.chargeable ? 'payment-required' : 'hangup'
+    if (line.maxSeconds !== undefined) later(line, line.maxSeconds * 1000, () => { try { node.hangup(line.callId, why) } catch {} })
   }
 
   function ended (line: Line, reason: string): void {
+    line.over = true
     lines.delete(line.callId)
     for (const timer of line.timers) clearTimeout(timer)
     track(line.begun.then(async () => {
@@ -141,7 +107,7 @@ export function createDialedCalls (
       const answered = record?.answeredAt !== null && record?.answeredAt !== undefined
       await cdr.end(line.callId, { at: Date.now(), disposition: answered ? 'ANSWERED' : line.unanswered, reason, chargeable: line.chargeable && answered })
       // Another gateway answered it: that one's record is the call's; this one stays here only.
-      if (reason === 'answered-elsewhere') await cdr.reported(line.callId)
+      if (reason === 'answered-elsewhere' && !answered) await cdr.reported(line.callId)
       // Its charge (if any) and its record for the user's history go to the login server now.
       await billing.settlePending()
     }))

@@ -4,14 +4,14 @@
 // Several gateways may run: each is a device of `pstn`, so a call rings all of them and the first
 // to answer takes it.
 import { join } from 'node:path'
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { createNode, type NodeEvent, type RunningNode } from '../node/index.js'
 import type { Logger } from '../common/logger.js'
 import { openCdrStore, type CdrStore } from './cdr/cdr-store.js'
 import { createBilling, type Billing } from './billing.js'
 import { type NumbersTable } from './numbers/numbers-file.js'
 import { createDialedCalls, type DialedCalls } from './dialed-calls.js'
-import { DEFAULT_MAX_LINES, PSTN_USER, SETTLE_RETRY_MS } from './constants.js'
+import { ALIVE_EVERY_MS, DEFAULT_MAX_LINES, PSTN_USER, SETTLE_RETRY_MS } from './constants.js'
 
 
 export interface GatewayOptions {
@@ -39,8 +39,11 @@ export async function startGateway (options: GatewayOptions): Promise<RunningGat
   const { log } = options
   mkdirSync(options.dataDir, { recursive: true, mode: 0o700 })
   const cdr = openCdrStore(join(options.dataDir, 'calls.sqlite'))
-  // A gateway that died mid-call finds its calls live: they end now, answered ones billed to here.
-  const abandoned = await cdr.endAbandoned(Date.now())
+  // A gateway that died mid-call finds its calls live: they end as of when it was last alive,
+  // answered ones billed to then (not for its downtime), never beyond what was authorized.
+  const alive = join(options.dataDir, 'alive')
+  const lastAlive = existsSync(alive) ? Number(readFileSync(alive, 'utf8')) : NaN
+  const abandoned = await cdr.endAbandoned(Number.isSafeInteger(lastAlive) ? Math.min(Date.now(), lastAlive + ALIVE_EVERY_MS) : Date.now())
   if (abandoned.length > 0) log.warn({ calls: abandoned.length }, `${abandoned.length} call(s) were live when the gateway stopped: recorded as ended at this start`)
   const billing = createBilling({ loginServer: options.loginServer, serviceToken: options.serviceToken, cdr, log })
   let node: RunningNode
@@ -67,6 +70,10 @@ export async function startGateway (options: GatewayOptions): Promise<RunningGat
   void billing.settlePending()
   const retry = setInterval(() => { void billing.settlePending() }, SETTLE_RETRY_MS)
   retry.unref()
+  const noteAlive = (): void => { try { writeFileSync(alive, String(Date.now())) } catch (err) { log.warn({}, `cannot note the gateway alive in ${alive}: ${(err as Error).message}`) } }
+  noteAlive()
+  const aliveTimer = setInterval(noteAlive, ALIVE_EVERY_MS)
+  aliveTimer.unref()
   log.info({ numbers: options.numbers.entries.length }, `PSTN gateway up as ${PSTN_USER}: ${options.numbers.entries.length} numbers from ${options.numbers.name}`)
 
   let closing: Promise<void> | undefined
@@ -77,6 +84,7 @@ export async function startGateway (options: GatewayOptions): Promise<RunningGat
     close () {
       closing ??= (async () => {
         clearInterval(retry)
+        clearInterval(aliveTimer)
         await node.close()
         await dialed.closed()
         unsubscribe()

@@ -46,7 +46,12 @@ export async function ring (options: RingOptions): Promise<{ reason: string, mes
   const cdr = openCdrStore(join(options.dataDir, 'calls.sqlite'))
   let node: RunningNode | undefined
   try {
-    node = await createNode({ user: PSTN_USER, serviceToken: options.serviceToken, loginServer: options.loginServer, dataDir: device, role: 'host', log: options.log })
+    // One more device of pstn: invites to the gateway reach it too. It never refuses them (a refusal
+    // could end a caller's call another gateway would answer) and never answers them.
+    node = await createNode({
+      user: PSTN_USER, serviceToken: options.serviceToken, loginServer: options.loginServer, dataDir: device, role: 'host', log: options.log,
+      calls: { anyone: true, callWaiting: true }
+    })
     await attached(node)
     const source = wav !== undefined
       ? createWavSource(wav, { loop: true, description: `wav ${options.play ?? ''}` })

@@ -6,7 +6,7 @@ import {
   AuthorizeCallRequest, AuthorizeCallResponse, BalanceResponse, CallHistoryQuery, CallHistoryResponse, ChargeCallRequest, ChargeCallResponse, CURRENCY, ErrorBody,
   PstnCallRecordInput
 } from '../../common/login-api.js'
-import { MAX_PSTN_CALLS_PER_USER, DEFAULT_CALL_HISTORY_LIMIT } from '../constants.js'
+import { AUTHORIZATION_HOLD_SECONDS, DEFAULT_CALL_HISTORY_LIMIT, MAX_AUTHORIZED_MINUTES, MAX_PSTN_CALLS_PER_USER } from '../constants.js'
 import { Type } from 'typebox'
 import { invalidPhoneNumberMessage, isPhoneNumber } from '../../common/phone-numbers.js'
 import { ApiError } from '../errors.js'
@@ -55,27 +55,35 @@ export function registerCreditRoutes (app: App, ctx: RouteContext): void {
     schema: { body: AuthorizeCallRequest, response: { 200: AuthorizeCallResponse, '4xx': ErrorBody } }
   }, async request => {
     const service = await ctx.authenticateService(request)
+    const { callId, number } = request.body
     const username = requireUsername(request.body.username)
-    const rate = requireRate(request.body.number)
-    if (await store.getAccount(username) === undefined) throw new ApiError('not_found', `there is no user "${username}"`)
-    const balance = await store.getBalance(username)
-    if (balance < rate.perMinute) {
-      request.log.info({ service, username, callId: request.body.callId, balance, rate: rate.perMinute }, 'call to a phone number refused: not enough credit')
-      throw new ApiError('payment_required', `not enough credit: a call to ${request.body.number} costs ${formatMoney(rate.perMinute)} a minute and ${username}'s balance is ${formatMoney(balance)}`)
+    const rate = requireRate(number)
+    const result = await store.authorizeCall({ callId, username, number, ratePerMinute: rate.perMinute, maxMinutes: MAX_AUTHORIZED_MINUTES, holdSeconds: AUTHORIZATION_HOLD_SECONDS }, ctx.nowSeconds())
+    switch (result.kind) {
+      case 'no_account': throw new ApiError('not_found', `there is no user "${username}"`)
+      case 'reused': throw new ApiError('invalid_request', `call id ${callId} belongs to another call: a call id is authorized once`)
+      case 'no_credit':
+        request.log.info({ service, username, callId, available: result.available, rate: rate.perMinute }, 'call to a phone number refused: not enough credit')
+        throw new ApiError('payment_required', `not enough credit: a call to ${number} costs ${formatMoney(rate.perMinute)} a minute and ${username} has ${formatMoney(Math.max(0, result.available))} free`)
     }
-    const minutes = rate.perMinute === 0 ? 24 * 60 : Math.floor(balance / rate.perMinute)
-    return { ratePerMinute: rate.perMinute, prefix: rate.prefix, balance, currency: CURRENCY, maxSeconds: Math.min(24 * 3600, minutes * 60) }
+    const { authorization } = result
+    return { ratePerMinute: authorization.ratePerMinute, prefix: rate.prefix, balance: await store.getBalance(username), currency: CURRENCY, maxSeconds: authorization.maxSeconds }
   })
 
   app.post('/v1/pstn/charges', {
     schema: { body: ChargeCallRequest, response: { 200: ChargeCallResponse, 201: ChargeCallResponse, '4xx': ErrorBody } }
   }, async (request, reply) => {
     const service = await ctx.authenticateService(request)
-    const { callId, number, billsec } = request.body
+    const { callId, number } = request.body
     const username = requireUsername(request.body.username)
-    const rate = requireRate(number)
-    const cost = costOf(billsec, rate)
-    const result = await store.chargeCall(username, callId, cost, `call ${callId} to ${number}: ${billsec} s at ${formatMoney(rate.perMinute)}/min (${service})`, ctx.nowSeconds())
+    // Only what was authorized is charged: its rate, at most its length.
+    const authorization = await store.getAuthorization(callId)
+    if (authorization === undefined || authorization.username !== username || authorization.number !== number) {
+      throw new ApiError('invalid_request', `call ${callId} was not authorized for ${username} to ${number}: nothing to charge`)
+    }
+    const billsec = Math.min(request.body.billsec, authorization.maxSeconds)
+    const cost = costOf(billsec, { prefix: number, perMinute: authorization.ratePerMinute })
+    const result = await store.chargeCall(username, callId, cost, `call ${callId} to ${number}: ${billsec} s at ${formatMoney(authorization.ratePerMinute)}/min (${service})`, ctx.nowSeconds())
     if (result.kind === 'no_account') throw new ApiError('not_found', `there is no user "${username}"`)
     if (result.kind === 'already' && result.entry.username !== username) {
       throw new ApiError('invalid_request', `call ${callId} was charged to another user`)

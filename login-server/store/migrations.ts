@@ -114,5 +114,18 @@ export const MIGRATIONS: readonly string[] = [
     reason        TEXT NOT NULL
   ) STRICT;
   CREATE INDEX pstn_calls_by_user ON pstn_calls(username, started_at);
+  `,
+  /* 7: authorizations of calls to phone numbers: each call id once, holding the credit it may spend */ `
+  CREATE TABLE pstn_authorizations (
+    call_id         TEXT PRIMARY KEY,
+    username        TEXT NOT NULL REFERENCES accounts(username) ON DELETE CASCADE,
+    number          TEXT NOT NULL,
+    rate_per_minute INTEGER NOT NULL CHECK (rate_per_minute >= 0),
+    max_seconds     INTEGER NOT NULL CHECK (max_seconds >= 0),
+    hold            INTEGER NOT NULL CHECK (hold >= 0),
+    authorized_at   INTEGER NOT NULL,
+    settled         INTEGER NOT NULL DEFAULT 0
+  ) STRICT;
+  CREATE INDEX pstn_authorizations_open ON pstn_authorizations(username) WHERE settled = 0;
   `
 ]

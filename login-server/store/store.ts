@@ -68,6 +68,27 @@ export interface PstnCallRecord {
   reason: string
 }
 
+/** A call to a phone number the gateway may connect: its rate, how long, and the credit held for it until it is charged. */
+export interface PstnAuthorization {
+  callId: string
+  username: string
+  number: string
+  ratePerMinute: number
+  maxSeconds: number
+  hold: number
+  /** Unix s. */
+  authorizedAt: number
+  settled: boolean
+}
+
+export type AuthorizeResult =
+  /** `again`: the same call asked before (another gateway, a retry): the same authorization. */
+  | { kind: 'authorized' | 'again', authorization: PstnAuthorization, available: number }
+  | { kind: 'no_credit', available: number }
+  /** The call id is another call's (or one already charged): refused, so an id cannot buy a second call. */
+  | { kind: 'reused' }
+  | { kind: 'no_account' }
+
 export type ChargeResult =
   | { kind: 'charged', entry: CreditEntry }
   /** This call was charged before: the entry then, unchanged. */
@@ -153,7 +174,14 @@ export interface LoginStore {
   addCredit (username: string, amount: number, note: string, now: number): Promise<CreditEntry | 'no_account'>
   /** The sum of the user's ledger; 0 for a user with none. */
   getBalance (username: string): Promise<number>
-  /** Charges a call (amount ≥ 0, recorded negated) once: a second charge of the same call id changes nothing. */
+  /**
+   * Authorizes a call: credit for at least a minute beyond what open authorizations hold (each holds
+   * what its maxSeconds could cost, until charged or until it expires `holdSeconds` after it was made),
+   * for at most `maxMinutes`. One transaction: concurrent calls cannot spend the same credit twice.
+   */
+  authorizeCall (request: { callId: string, username: string, number: string, ratePerMinute: number, maxMinutes: number, holdSeconds: number }, now: number): Promise<AuthorizeResult>
+  getAuthorization (callId: string): Promise<PstnAuthorization | undefined>
+  /** Charges a call (amount ≥ 0, recorded negated) once, releasing its authorization's hold: a second charge of the same call id changes nothing. */
   chargeCall (username: string, callId: string, amount: number, note: string, now: number): Promise<ChargeResult>
   /** The user's newest ledger lines first, at most `limit`. */
   listCreditEntries (username: string, limit: number): Promise<CreditEntry[]>

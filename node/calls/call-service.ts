@@ -69,19 +69,10 @@ function mediaSummary (media: CallMedia | undefined): CallMediaSummary | undefin
   return { path, selectedPair, framesSent: audio.framesSent, framesReceived: audio.framesReceived, framesLost: audio.framesLost, framesConcealed: audio.framesConcealed }
 }
 
-/**
- * What an invite shows: what a caller dialed (it matters to the gateway), and a phone caller's
- * number, believed from a service only.
- */
-function incomingEvent (event: Extract<CallEvent, { event: 'incoming' }>, isService: (user: string) => boolean): CallProgressEvent {
+/** What an invite shows: what a caller dialed (it matters to the gateway), a phone caller's number (from a service only: signaling drops others). */
+function incomingEvent (event: Extract<CallEvent, { event: 'incoming' }>): CallProgressEvent {
   const { callId, from, number, callerNumber } = event
-  return {
-    event: 'call-incoming',
-    callId,
-    from,
-    ...(number === undefined ? {} : { number }),
-    ...(callerNumber === undefined || !isService(from) ? {} : { callerNumber })
-  }
+  return { event: 'call-incoming', callId, from, ...(number === undefined ? {} : { number }), ...(callerNumber === undefined ? {} : { callerNumber }) }
 }
 
 export function createCallService (components: CallServiceComponents, init: CallServiceInit): CallService {
@@ -92,7 +83,7 @@ export function createCallService (components: CallServiceComponents, init: Call
   const onCallEvent = (event: CallEvent, call: Call): void => {
     switch (event.event) {
       case 'incoming':
-        emit(incomingEvent(event, init.isService))
+        emit(incomingEvent(event))
         if (defaults.autoAnswer === true) {
           void service.answerCall(event.callId).catch((err: Error) => {
             // Declined rather than left ringing: the caller learns at once (a bad default --play, say).
@@ -123,18 +114,12 @@ export function createCallService (components: CallServiceComponents, init: Call
   }
 
   const signaling: CallSignaling = createCallSignaling(
-    {
-      sodium: components.sodium,
-      clock,
-      log,
-      media,
-      send: async (to, body) => { await init.reach(to); return await host.send(to, body) },
-      deviceSecretKey: components.deviceSecretKey
-    },
+    { sodium: components.sodium, clock, log, media, send: async (to, body) => { await init.reach(to); return await host.send(to, body) }, deviceSecretKey: components.deviceSecretKey },
     {
       user: init.user,
       deviceKey: init.deviceKey,
       mayCall: from => defaults.anyone === true || init.isContact(from) || init.isService(from),
+      isService: init.isService,
       callWaiting: defaults.callWaiting,
       ringTimeoutMs: defaults.ringTimeoutMs,
       onEvent: onCallEvent

@@ -152,8 +152,9 @@ export async function openLoginSession (
       ])
       return { contacts, blocked }
     },
+    // One attempt: a caller waits on it (a number dialed while no gateway is known).
     async services () {
-      return (await withRetry('reading services', () => client.services())).services
+      return (await client.services()).services
     },
     ...('serviceToken' in options.credentials
       ? { reachOf: async (username: string) => await client.reachOf((options.credentials as { serviceToken: string }).serviceToken, username) }

@@ -10,6 +10,8 @@ import type { LoginSession } from './login-session.js'
 
 /** Users a service's node keeps reachable at once; with the services it stays under the supernode's MAX_CONTACTS (1000). */
 export const MAX_REACHED_USERS = 500
+/** After the login server could not say how to reach a user, signals to them go without asking again for this long. */
+const REACH_RETRY_MS = 10_000
 
 export interface ServiceDirectory {
   /** Reads the services from the login server (keeps the last list when it cannot). */
@@ -33,6 +35,9 @@ export function createServiceDirectory (session: LoginSession, log: Logger, onCh
   let services = new Map<string, LookupCapability>()
   /** Least recently used first. */
   const reached = new Map<string, LookupCapability>()
+  /** Asks on their way (signals to one caller go out together: one question each) and recent failures (unix ms). */
+  const asking = new Map<string, Promise<void>>()
+  const failedAt = new Map<string, number>()
 
   const refresh = async (): Promise<void> => {
     try {
@@ -61,17 +66,27 @@ export function createServiceDirectory (session: LoginSession, log: Logger, onCh
         reached.set(user, known)
         return
       }
-      try {
-        reached.set(user, capabilityOf(await reachOf(user)))
-      } catch (err) {
-        log.warn({ user }, `cannot reach ${user}: the login server did not say how (${(err as Error).message})`)
-        return
-      }
-      for (const oldest of reached.keys()) {
-        if (reached.size <= MAX_REACHED_USERS) break
-        reached.delete(oldest)
-      }
-      onChange()
+      const pending = asking.get(user)
+      if (pending !== undefined) { await pending; return }
+      if (Date.now() - (failedAt.get(user) ?? -Infinity) < REACH_RETRY_MS) return
+      const ask = (async () => {
+        try {
+          reached.set(user, capabilityOf(await reachOf(user)))
+          failedAt.delete(user)
+        } catch (err) {
+          failedAt.set(user, Date.now())
+          if (failedAt.size > MAX_REACHED_USERS) failedAt.delete(failedAt.keys().next().value as string)
+          log.warn({ user }, `cannot reach ${user}: the login server did not say how (${(err as Error).message})`)
+          return
+        }
+        for (const oldest of reached.keys()) {
+          if (reached.size <= MAX_REACHED_USERS) break
+          reached.delete(oldest)
+        }
+        onChange()
+      })()
+      asking.set(user, ask)
+      try { await ask } finally { asking.delete(user) }
     }
   }
 }

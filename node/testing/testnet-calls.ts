@@ -16,7 +16,8 @@ export interface TestnetPhone {
 }
 
 /** Call signaling on `host`; `peers` are the phones that see media come up with it. */
-export function addTestnetPhone (net: Testnet, host: TestnetHost, peers: () => TestnetPhone[], seed = 0): TestnetPhone {
+/** `isService`: the users whose invites may carry a phone caller's number (the PSTN gateway's `pstn`). */
+export function addTestnetPhone (net: Testnet, host: TestnetHost, peers: () => TestnetPhone[], seed = 0, isService: (user: string) => boolean = () => false): TestnetPhone {
   const port: MediaPort = {
     offer: async call => `v=0 offer ${call.id}`,
     answer: async call => `v=0 answer ${call.id}`,
@@ -41,6 +42,7 @@ export function addTestnetPhone (net: Testnet, host: TestnetHost, peers: () => T
         user: host.user,
         deviceKey: host.identity.deviceKey,
         mayCall: from => host.contacts?.has(from) ?? true,
+        isService,
         onEvent: event => { self.events.push({ ...event, at: net.clock.now() }) }
       }
     )

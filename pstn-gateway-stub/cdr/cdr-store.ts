@@ -97,6 +97,8 @@ export interface CdrStore {
   charged: (callId: string, cost: number) => Promise<ChargedResult>
   /** Ended calls whose charge is not confirmed, the earliest ended first: what to send (again). */
   pendingCharges: (limit?: number) => Promise<CallDetailRecord[]>
+  /** The login server authorized this live call for at most `maxBillsec` connected seconds: its billsec never exceeds them. */
+  authorized: (callId: string, maxBillsec: number) => Promise<void>
   /** Ended calls the login server does not have yet (their charge settled first), the earliest ended first. */
   unreported: (limit: number) => Promise<CallDetailRecord[]>
   /** The login server has this call's record. */
@@ -282,7 +284,8 @@ export function openCdrStore (file: string, options: CdrStoreOptions = {}): CdrS
   const reports = {
     unreported: db.prepare<[number], RecordRow>(`SELECT * FROM call_records
       WHERE reported = 0 AND ended_at IS NOT NULL AND charge_state != 'pending' ORDER BY ended_at, rowid LIMIT ?`),
-    mark: db.prepare<[string]>('UPDATE call_records SET reported = 1 WHERE call_id = ?')
+    mark: db.prepare<[string]>('UPDATE call_records SET reported = 1 WHERE call_id = ?'),
+    authorize: db.prepare<[number, string]>('UPDATE call_records SET max_billsec = ? WHERE call_id = ? AND ended_at IS NULL')
   }
 
   return {
@@ -305,6 +308,10 @@ export function openCdrStore (file: string, options: CdrStoreOptions = {}): CdrS
     async pendingCharges (limit) {
       if (limit !== undefined) requireWhole(limit, 'the limit', 1)
       return q.pending.all(limit ?? -1).map(recordOf)
+    },
+    async authorized (callId, maxBillsec) {
+      requireWhole(maxBillsec, 'the authorized seconds', 0)
+      reports.authorize.run(maxBillsec, callId)
     },
     async unreported (limit) {
       requireWhole(limit, 'the limit', 1)

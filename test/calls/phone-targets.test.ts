@@ -32,16 +32,18 @@ describe('numbers over the overlay', () => {
   let net: Testnet
   afterEach(() => { net?.close() })
 
-  async function phones (): Promise<{ alice: TestnetPhone, gateway: TestnetPhone }> {
+  async function phones (): Promise<{ alice: TestnetPhone, gateway: TestnetPhone, mallory: TestnetPhone }> {
     net = await createTestnet()
     await net.addSupernode('super1')
     const all: TestnetPhone[] = []
     const ref = net.supernodes[0]!.supernode.ref
-    const alice = addTestnetPhone(net, net.addHost('alice', { contacts: [PSTN_SERVICE], supernodes: [ref] }), () => all)
-    const gateway = addTestnetPhone(net, net.addHost(PSTN_SERVICE, { contacts: ['alice'], supernodes: [ref] }), () => all)
-    all.push(alice, gateway)
+    const isService = (user: string): boolean => user === PSTN_SERVICE
+    const alice = addTestnetPhone(net, net.addHost('alice', { contacts: [PSTN_SERVICE, 'mallory'], supernodes: [ref] }), () => all, 0, isService)
+    const gateway = addTestnetPhone(net, net.addHost(PSTN_SERVICE, { contacts: ['alice'], supernodes: [ref] }), () => all, 0, isService)
+    const mallory = addTestnetPhone(net, net.addHost('mallory', { contacts: ['alice'], supernodes: [ref] }), () => all, 0, isService)
+    all.push(alice, gateway, mallory)
     await net.run(1500)
-    return { alice, gateway }
+    return { alice, gateway, mallory }
   }
 
   it('the gateway sees the number dialed; a busy line ends the call for the caller naming the number', async () => {
@@ -68,5 +70,19 @@ describe('numbers over the overlay', () => {
     gateway.calls.hangup(callId, 'congestion')
     await net.run(300)
     expect(alice.events.at(-1)).toMatchObject({ event: 'ended', callId, reason: 'congestion', message: 'all lines are busy; call +442079460555 again later' })
+  })
+
+  it('a contact who is not a service cannot show a phone number: the invite\'s number is dropped everywhere', async () => {
+    const { alice, mallory } = await phones()
+    const calling = mallory.calls.call('alice', { callerNumber: '+442079460555' })
+    await net.run(300)
+    const callId = await calling
+    const incoming = alice.events.find(e => e.event === 'incoming' && e.callId === callId)
+    expect(incoming).toMatchObject({ from: 'mallory' })
+    expect(incoming).not.toHaveProperty('callerNumber', '+442079460555')
+    expect(alice.calls.calls()[0]?.callerNumber).toBeUndefined()
+    mallory.calls.hangup(callId)
+    await net.run(300)
+    expect(alice.events.at(-1)).toMatchObject({ event: 'ended', message: 'missed call from mallory (they hung up before you answered)' })
   })
 })

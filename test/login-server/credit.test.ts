@@ -93,19 +93,53 @@ describe('credit', () => {
     expect(await server.store.addCredit('nobody', 5, 'test', now())).toBe('no_account')
   })
 
-  it('authorizes a call the balance pays a minute of, for as many whole minutes as it pays', async () => {
+  it('authorizes a call the free credit pays a minute of, for as many whole minutes as it pays, holding that credit', async () => {
     await signUp(server, 'alice')
     await server.store.addCredit('alice', 25, 'test', now())
     const ok = await authorize({ callId: CALL, username: 'alice', number: '+447700900123' })
     expect(ok.statusCode).toBe(200)
     expect(ok.json()).toEqual({ ratePerMinute: 10, prefix: '+447', balance: 25, currency: 'EUR', maxSeconds: 120 })
-    const world = await authorize({ callId: CALL, username: 'alice', number: '+81312345678' })
-    expect(world.json()).toMatchObject({ ratePerMinute: 20, prefix: '+', maxSeconds: 60 })
+    // Asked again for the same call (another gateway, a retry): the same answer, nothing more held.
+    expect((await authorize({ callId: CALL, username: 'alice', number: '+447700900123' })).json()).toMatchObject({ maxSeconds: 120 })
+    // A second call at the same time: 20 of the 25 are held by the first.
+    expectError(await authorize({ callId: 'call-ffffffffffffffff', username: 'alice', number: '+81312345678' }), 402, 'payment_required', /alice has 0\.05 EUR free/)
+    expect((await authorize({ callId: 'call-gggggggggggggggg', username: 'alice', number: '+442079460123' })).json()).toMatchObject({ ratePerMinute: 2, maxSeconds: 120 })
+    // The first call charged: its hold goes, what it did not spend is free again.
+    expect((await charge({ callId: CALL, username: 'alice', number: '+447700900123', billsec: 30 })).statusCode).toBe(201)
+    expect((await authorize({ callId: 'call-hhhhhhhhhhhhhhhh', username: 'alice', number: '+447700900123' })).json()).toMatchObject({ maxSeconds: 60 })
+  })
+
+  it('does not let concurrent calls spend the same credit twice', async () => {
+    await signUp(server, 'alice')
+    await server.store.addCredit('alice', 2, 'test', now())
+    const answers = await Promise.all(Array.from({ length: 10 }, async (_, i) =>
+      await authorize({ callId: `call-concurrent-${String(i).padStart(4, '0')}`, username: 'alice', number: '+442079460123' })))
+    expect(answers.map(a => a.statusCode).sort()).toEqual([200, ...Array(9).fill(402)])
+  })
+
+  it('refuses a call id used before, for another user or number, or once charged', async () => {
+    await signUp(server, 'alice')
+    await signUp(server, 'bob')
+    for (const user of ['alice', 'bob']) await server.store.addCredit(user, 100, 'test', now())
+    expect((await authorize({ callId: CALL, username: 'alice', number: '+442079460123' })).statusCode).toBe(200)
+    expectError(await authorize({ callId: CALL, username: 'bob', number: '+442079460123' }), 400, 'invalid_request', /a call id is authorized once/)
+    expectError(await authorize({ callId: CALL, username: 'alice', number: '+442079460999' }), 400, 'invalid_request', /a call id is authorized once/)
+    expect((await charge({ callId: CALL, username: 'alice', number: '+442079460123', billsec: 5 })).statusCode).toBe(201)
+    expectError(await authorize({ callId: CALL, username: 'alice', number: '+442079460123' }), 400, 'invalid_request', /a call id is authorized once/)
+  })
+
+  it('an authorization never charged stops holding credit an hour after its call could have ended', async () => {
+    await signUp(server, 'alice')
+    await server.store.addCredit('alice', 2, 'test', now())
+    expect((await authorize({ callId: CALL, username: 'alice', number: '+442079460123' })).statusCode).toBe(200)
+    expect((await authorize({ callId: 'call-iiiiiiiiiiiiiiii', username: 'alice', number: '+442079460123' })).statusCode).toBe(402)
+    server.advance(60 + 3600 + 1)
+    expect((await authorize({ callId: 'call-iiiiiiiiiiiiiiii', username: 'alice', number: '+442079460123' })).statusCode).toBe(200)
   })
 
   it('refuses no credit, bad numbers and unknown users before anything is dialed', async () => {
     await signUp(server, 'bob')
-    expectError(await authorize({ callId: CALL, username: 'bob', number: '+442079460123' }), 402, 'payment_required', /0\.02 EUR a minute and bob's balance is 0\.00 EUR/)
+    expectError(await authorize({ callId: CALL, username: 'bob', number: '+442079460123' }), 402, 'payment_required', /0\.02 EUR a minute and bob has 0\.00 EUR free/)
     for (const number of ['+', '+12', '+44abc2079460', '+4420794601234567', '442079460123', '+0442079460123']) {
       expectError(await authorize({ callId: CALL, username: 'bob', number }), 400, 'invalid_request', /not a valid phone number/)
     }
@@ -123,6 +157,7 @@ describe('credit', () => {
     ]
     const costs: number[] = []
     for (const c of calls) {
+      expect((await authorize({ callId: c.callId, username: 'alice', number: c.number })).statusCode).toBe(200)
       const res = await charge({ ...c, username: 'alice' })
       expect(res.statusCode).toBe(201)
       costs.push((res.json() as { cost: number }).cost)
@@ -137,6 +172,8 @@ describe('credit', () => {
     await signUp(server, 'bob')
     await server.store.addCredit('alice', 100, 'test', now())
     const body = { callId: CALL, username: 'alice', number: '+442079460123', billsec: 125 }
+    expectError(await charge(body), 400, 'invalid_request', /was not authorized/)
+    expect((await authorize({ callId: CALL, username: 'alice', number: '+442079460123' })).statusCode).toBe(200)
     const first = await charge(body)
     expect({ status: first.statusCode, body: first.json() }).toEqual({ status: 201, body: { cost: 6, balance: 94, currency: 'EUR', duplicate: false } })
     // The gateway restarted and sends it again, even with other seconds: the first charge stands.
@@ -144,7 +181,7 @@ describe('credit', () => {
     expect({ status: again.statusCode, body: again.json() }).toEqual({ status: 200, body: { cost: 6, balance: 94, currency: 'EUR', duplicate: true } })
     const parallel = await Promise.all(Array.from({ length: 10 }, async () => await charge(body)))
     expect(parallel.map(r => r.statusCode)).toEqual(Array(10).fill(200))
-    expectError(await charge({ ...body, username: 'bob' }), 400, 'invalid_request', /another user/)
+    expectError(await charge({ ...body, username: 'bob' }), 400, 'invalid_request', /was not authorized for bob/)
     expect(ledgerRows()).toEqual([
       { username: 'alice', amount: 100, kind: 'credit', call_id: null },
       { username: 'alice', amount: -6, kind: 'charge', call_id: CALL }
@@ -202,6 +239,7 @@ describe('call records (voxmesh calls --history)', () => {
     const alice = await signUp(server, 'alice')
     const bob = await signUp(server, 'bob')
     await server.store.addCredit('alice', 100, 'test', now())
+    expect((await authorize({ callId: CALL, username: 'alice', number: '+442079460123' })).statusCode).toBe(200)
     expect((await charge({ callId: CALL, username: 'alice', number: '+442079460123', billsec: 61 })).statusCode).toBe(201)
     expect((await report(record())).statusCode).toBe(201)
     // Reported again after a restart, even differently: the first stands.

@@ -2,12 +2,20 @@
 // its call id, UNIQUE in the table, so a charge sent twice (a gateway that retried after a restart)
 // is recorded once and the second answer is the first line.
 import type Database from 'better-sqlite3'
-import type { CreditEntry, LoginStore } from '../store.js'
+import type { AuthorizeResult, CreditEntry, LoginStore, PstnAuthorization } from '../store.js'
 
-export type CreditMethods = Pick<LoginStore, 'createService' | 'getServiceByToken' | 'listServices' | 'addCredit' | 'getBalance' | 'chargeCall' | 'listCreditEntries'>
+export type CreditMethods = Pick<LoginStore, 'createService' | 'getServiceByToken' | 'listServices' | 'addCredit' | 'getBalance' | 'authorizeCall' | 'getAuthorization' | 'chargeCall' | 'listCreditEntries'>
 
 /** No password hash has this form: the account cannot log in with a password. */
 const NO_PASSWORD = '!service'
+
+interface AuthorizationRow {
+  call_id: string, username: string, number: string, rate_per_minute: number, max_seconds: number, hold: number, authorized_at: number, settled: number
+}
+
+const authorizationOf = (row: AuthorizationRow): PstnAuthorization => ({
+  callId: row.call_id, username: row.username, number: row.number, ratePerMinute: row.rate_per_minute, maxSeconds: row.max_seconds, hold: row.hold, authorizedAt: row.authorized_at, settled: row.settled === 1
+})
 
 interface EntryRow { id: number, username: string, amount: number, kind: 'credit' | 'charge', call_id: string | null, note: string, created_at: number }
 
@@ -27,7 +35,13 @@ export function createCreditMethods (db: Database.Database): CreditMethods {
     entryById: db.prepare<[number | bigint], EntryRow>('SELECT * FROM credit_entries WHERE id = ?'),
     entryByCall: db.prepare<[string], EntryRow>('SELECT * FROM credit_entries WHERE call_id = ?'),
     balance: db.prepare<[string], { balance: number }>('SELECT COALESCE(SUM(amount), 0) AS balance FROM credit_entries WHERE username = ?'),
-    entries: db.prepare<[string, number], EntryRow>('SELECT * FROM credit_entries WHERE username = ? ORDER BY id DESC LIMIT ?')
+    entries: db.prepare<[string, number], EntryRow>('SELECT * FROM credit_entries WHERE username = ? ORDER BY id DESC LIMIT ?'),
+    authorization: db.prepare<[string], AuthorizationRow>('SELECT * FROM pstn_authorizations WHERE call_id = ?'),
+    held: db.prepare<[string, number, number], { held: number }>(`SELECT COALESCE(SUM(hold), 0) AS held FROM pstn_authorizations
+      WHERE username = ? AND settled = 0 AND authorized_at + max_seconds + ? > ?`),
+    insertAuthorization: db.prepare(`INSERT INTO pstn_authorizations (call_id, username, number, rate_per_minute, max_seconds, hold, authorized_at)
+      VALUES (@callId, @username, @number, @ratePerMinute, @maxSeconds, @hold, @authorizedAt)`),
+    settle: db.prepare<[string]>('UPDATE pstn_authorizations SET settled = 1 WHERE call_id = ?')
   }
 
   const createService = db.transaction((name: string, tokenHash: Uint8Array, now: number): 'created' | 'taken' => {
@@ -42,10 +56,29 @@ export function createCreditMethods (db: Database.Database): CreditMethods {
     return result.changes === 0 ? undefined : entryOf(q.entryById.get(result.lastInsertRowid) as EntryRow)
   }
 
+  const authorizeCall = db.transaction((r: Parameters<LoginStore['authorizeCall']>[0], now: number): AuthorizeResult => {
+    const existing = q.authorization.get(r.callId)
+    if (existing !== undefined) {
+      const same = existing.username === r.username && existing.number === r.number && existing.settled === 0
+      return same ? { kind: 'again', authorization: authorizationOf(existing), available: available(r.username, r.holdSeconds, now) } : { kind: 'reused' }
+    }
+    if (q.accountExists.get(r.username) === undefined) return { kind: 'no_account' }
+    const free = available(r.username, r.holdSeconds, now)
+    if (free < r.ratePerMinute || free <= 0) return { kind: 'no_credit', available: free }
+    const minutes = r.ratePerMinute === 0 ? r.maxMinutes : Math.min(r.maxMinutes, Math.floor(free / r.ratePerMinute))
+    const authorization = { callId: r.callId, username: r.username, number: r.number, ratePerMinute: r.ratePerMinute, maxSeconds: minutes * 60, hold: minutes * r.ratePerMinute, authorizedAt: now }
+    q.insertAuthorization.run(authorization)
+    return { kind: 'authorized', authorization: { ...authorization, settled: false }, available: free }
+  })
+  /** Credit not held by open authorizations. */
+  const available = (username: string, holdSeconds: number, now: number): number =>
+    (q.balance.get(username) as { balance: number }).balance - (q.held.get(username, holdSeconds, now) as { held: number }).held
+
   const chargeCall = db.transaction((username: string, callId: string, amount: number, note: string, now: number) => {
     const earlier = q.entryByCall.get(callId)
     if (earlier !== undefined) return { kind: 'already' as const, entry: entryOf(earlier) }
     if (q.accountExists.get(username) === undefined) return { kind: 'no_account' as const }
+    q.settle.run(callId)
     // -0 would be stored as 0 anyway; a free call still gets its line (the record that it was settled).
     return { kind: 'charged' as const, entry: insert(username, amount === 0 ? 0 : -amount, 'charge', callId, note, now) as CreditEntry }
   })
@@ -60,6 +93,11 @@ export function createCreditMethods (db: Database.Database): CreditMethods {
       return insert(username, amount, 'credit', null, note, now) as CreditEntry
     },
     async getBalance (username) { return (q.balance.get(username) as { balance: number }).balance },
+    async authorizeCall (request, now) { return authorizeCall(request, now) },
+    async getAuthorization (callId) {
+      const row = q.authorization.get(callId)
+      return row === undefined ? undefined : authorizationOf(row)
+    },
     async chargeCall (username, callId, amount, note, now) {
       if (!Number.isSafeInteger(amount) || amount < 0) throw new RangeError('a charge is a whole number of minor units, 0 or more')
       return chargeCall(username, callId, amount, note, now)

@@ -51,6 +51,8 @@ export interface CallSignalingInit {
   deviceKey: string
   /** Whether `from` may call us (the node: contacts only unless configured otherwise). */
   mayCall: (from: string) => boolean
+  /** A service (the PSTN gateway): only its invites may carry a phone caller's number. */
+  isService?: (user: string) => boolean
   callWaiting?: boolean
   ringTimeoutMs?: number
   /** Every call event, with the call it is about. */

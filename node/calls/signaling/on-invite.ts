@@ -20,7 +20,15 @@ export function onInvite (ctx: SignalingContext, from: Sender, body: CallBodyOf<
     return
   }
   const call = new Call(clock, log, {
-    id: body.callId, direction: 'incoming', peer: from.user, state: 'ringing', relayOnly: false, peerDevice: from.deviceKey, number: body.number, callerNumber: body.callerNumber
+    id: body.callId,
+    direction: 'incoming',
+    peer: from.user,
+    state: 'ringing',
+    relayOnly: false,
+    peerDevice: from.deviceKey,
+    number: body.number,
+    // A phone caller's number is believed from a service only (anyone else could show any number).
+    callerNumber: ctx.init.isService?.(from.user) === true ? body.callerNumber : undefined
   })
   call.reached = 1
   const refuse = (reason: EndReason): void => {
