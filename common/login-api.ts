@@ -1,6 +1,7 @@
 // The login server's HTTP API, declared once: the server validates with these
 // schemas and the clients (CLI, nodes) are typed by them.
 import { Type, type Static } from 'typebox'
+import { ECHO_LINE, PHONE_NUMBER_PATTERN } from './phone-numbers.js'
 import { Base64urlOfBytes, CertificateSchema, DeviceKey, HostPortText, SafeUint, Signature, SupernodeCredentialSchema, UsernameInput } from './schemas.js'
 
 export { ErrorBody } from './error-body-schema.js'
@@ -187,8 +188,8 @@ export const SupernodeHeartbeatResponse = Type.Object({
 /** The PSTN gateway logs in as its service: a service token (header) and its device key. */
 export const ServiceSessionRequest = Type.Object({ deviceKey: DeviceKey }, { additionalProperties: false })
 
-/** Money: whole minor units (cents) of CURRENCY. */
-export const CURRENCY = 'EUR'
+/** Money: whole minor units (cents) of CURRENCY (common/money.ts). */
+export { CURRENCY } from './money.js'
 export const BalanceResponse = Type.Object({ balance: Type.Integer(), currency: Type.String() })
 export type BalanceResponse = Static<typeof BalanceResponse>
 
@@ -242,8 +243,8 @@ export const PstnCallRecordInput = Type.Object({
   username: UsernameInput,
   direction: Type.Union([Type.Literal('outbound'), Type.Literal('inbound')]),
   /** The number dialed, or echo (the echo line); for an inbound call, the number the phone caller dialed. */
-  number: Type.String({ pattern: '^(\\+[1-9][0-9]{7,14}|echo)$' }),
-  callerNumber: Type.Optional(Type.String({ pattern: '^\\+[1-9][0-9]{7,14}$' })),
+  number: Type.String({ pattern: `^(${PHONE_NUMBER_PATTERN.source.slice(1, -1)}|${ECHO_LINE})$` }),
+  callerNumber: Type.Optional(Type.String({ pattern: PHONE_NUMBER_PATTERN.source })),
   startedAt: SafeUint,
   answeredAt: Type.Optional(SafeUint),
   endedAt: SafeUint,

@@ -3,6 +3,11 @@
 // like one to a PSTN gateway, the login server rates it, the gateway dials it.
 export const PHONE_NUMBER_PATTERN = /^\+[1-9][0-9]{7,14}$/
 
+/** The PSTN gateway's service account: calls to numbers go to whichever of its devices answers. */
+export const PSTN_SERVICE = 'pstn'
+/** The echo test line (`voxmesh call echo`, Skype's echo123): the gateway answers it, free. */
+export const ECHO_LINE = 'echo'
+
 /** What a valid phone number looks like, in words, for error messages and help. */
 export const PHONE_NUMBER_RULE = '"+" and 8 to 15 digits, the country code first (e.g. +442079460123)'
 

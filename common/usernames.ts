@@ -1,5 +1,7 @@
 // Usernames: 3–32 characters of [a-z0-9._-], stored lower-case. The one place
 // that says what a username is: every program normalises and describes it from here.
+import { ECHO_LINE, PSTN_SERVICE } from './phone-numbers.js'
+
 export const USERNAME_PATTERN = /^[a-z0-9._-]{3,32}$/
 // Checked on the input *before* lower-casing: String.prototype.toLowerCase maps
 // some non-ASCII characters to ASCII (U+212A KELVIN SIGN → "k"), which would
@@ -27,4 +29,4 @@ export function invalidUsernameMessage (input: string): string {
  * echo test line (`voxmesh call echo`), which the gateway answers. Services are made by the
  * operator (`voxmesh login-server add-service`), never through sign-up.
  */
-export const RESERVED_USERNAMES: readonly string[] = ['echo', 'pstn']
+export const RESERVED_USERNAMES: readonly string[] = [ECHO_LINE, PSTN_SERVICE]

@@ -4,6 +4,7 @@
 import { join } from 'node:path'
 import { dominantFrequency, levelDbfs, readWavFile, type CallLine } from '../node/index.js'
 import { Proc, runCliOk } from '../bench/lib/processes.js'
+import { formatMoney } from '../common/money.js'
 import { waitFor, type DemoDirs, type DemoNetwork } from './network.js'
 import { detail, shown, step, verdict } from './print.js'
 
@@ -12,7 +13,6 @@ const TONE_NUMBER = '+442079460100'
 const TONE_NUMBER_HZ = 1000
 const CALL_SECONDS = 3
 
-const money = (cents: number): string => `${(cents / 100).toFixed(2)} EUR`
 
 export async function phoneCalls (net: DemoNetwork, dirs: DemoDirs): Promise<boolean> {
   const loginDir = join(dirs.root, 'login-server')
@@ -24,7 +24,7 @@ export async function phoneCalls (net: DemoNetwork, dirs: DemoDirs): Promise<boo
   await waitFor(dirs, 'the PSTN gateway to start', async () => gateway.stdoutLines.find(l => l.includes('PSTN gateway up')))
   step('PSTN gateway up as pstn, on the shipped numbers (voxmesh pstn-gateway numbers lists them)')
   const before = await balance(net)
-  step(`alice's balance: ${money(before)} (voxmesh balance)`)
+  step(`alice's balance: ${formatMoney(before)} (voxmesh balance)`)
 
   const echoed = join(dirs.recordings, 'echo-line.wav')
   // The gateway's node may still be publishing where it is: the first dial may not reach it.
@@ -40,7 +40,7 @@ export async function phoneCalls (net: DemoNetwork, dirs: DemoDirs): Promise<boo
   // The charge reaches the login server when the gateway has recorded the call's end.
   const after = await waitFor(dirs, 'the charge', async () => { const now = await balance(net); return now < before ? now : undefined }, 15_000)
   const moneyOk = after === before - 2
-  step(`alice's balance: ${money(before)} → ${money(after)}: the echo line is free, one started minute to +44 costs 0.02 EUR: ${verdict(moneyOk)}`)
+  step(`alice's balance: ${formatMoney(before)} → ${formatMoney(after)}: the echo line is free, one started minute to +44 costs 0.02 EUR: ${verdict(moneyOk)}`)
   const ok = echoOk && toneOk && moneyOk
   step(`phone calls: ${verdict(ok)}`)
   return ok

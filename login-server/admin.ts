@@ -7,7 +7,7 @@ import { DATABASE_FILE } from './constants.js'
 import { openSqliteStore } from './store/sqlite-store.js'
 import type { LoginStore } from './store/store.js'
 import { newToken, hashToken } from './tokens.js'
-import { formatMoney } from './routes/credit.js'
+import { formatMoney } from '../common/money.js'
 
 /** An operator's mistake: the message is the whole story (no stack). */
 export class AdminError extends Error {}

@@ -5,8 +5,8 @@ import { join } from 'node:path'
 import { Type } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { writePrivateFileAtomic } from '../common/private-file.js'
-import { invalidPhoneNumberMessage, isPhoneNumber } from '../common/phone-numbers.js'
-import { invalidUsernameMessage, normalizeUsername } from '../common/usernames.js'
+import { invalidPhoneNumberMessage, isPhoneNumber, PHONE_NUMBER_PATTERN } from '../common/phone-numbers.js'
+import { invalidUsernameMessage, normalizeUsername, USERNAME_PATTERN } from '../common/usernames.js'
 import { UserError } from '../common/user-error.js'
 
 export const ASSIGNMENTS_FILE = 'assignments.json'
@@ -15,7 +15,7 @@ export const MAX_ASSIGNMENTS = 10_000
 const MAX_FILE_BYTES = 1024 * 1024
 
 const AssignmentsSchema = Type.Object({
-  numbers: Type.Record(Type.String({ pattern: '^\\+[1-9][0-9]{7,14}$' }), Type.String({ pattern: '^[a-z0-9._-]{3,32}$' }))
+  numbers: Type.Record(Type.String({ pattern: PHONE_NUMBER_PATTERN.source }), Type.String({ pattern: USERNAME_PATTERN.source }))
 }, { additionalProperties: false })
 const isAssignments = Compile(AssignmentsSchema)
 

@@ -116,7 +116,10 @@ export function pstnGatewayCommand (): Command {
       process.stdout.write(`voxmesh PSTN gateway up as pstn: ${numbers.entries.length} numbers (${numbers.name})\n`)
       const stop = (signal: string): void => {
         log.info({ signal }, `shutting down on ${signal}`)
-        void gateway.close().then(() => process.exit(0))
+        gateway.close().then(() => process.exit(0), (err: Error) => {
+          process.stderr.write(`voxmesh: the gateway did not close cleanly: ${err.message}\n`)
+          process.exit(1)
+        })
       }
       process.once('SIGINT', stop)
       process.once('SIGTERM', stop)

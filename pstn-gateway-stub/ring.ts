@@ -61,6 +61,10 @@ export async function ring (options: RingOptions): Promise<{ reason: string, mes
     const events: NodeEvent[] = []
     const unsubscribe = node.subscribe(event => { events.push(event) })
     const { callId } = await node.placeCall(user, { callerNumber: options.from, streams })
+    // Ctrl-C hangs up: the call ends, its record is written and the device's folder goes, as at a normal end.
+    const hangUp = (): void => { try { node?.hangup(callId) } catch {} }
+    process.once('SIGINT', hangUp)
+    process.once('SIGTERM', hangUp)
     await cdr.begin({ callId, direction: 'inbound', user, number: options.to, callerNumber: options.from, startedAt: Date.now() })
     options.say(`${options.from} rings ${options.to} (${user})...`)
     const end = await follow(node, callId, events, options)

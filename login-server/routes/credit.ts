@@ -3,19 +3,18 @@
 // (rate by the longest matching prefix, credit for at least one minute), and, at hangup, charge its
 // connected time per started minute, once per call id however often the gateway asks.
 import {
-  AuthorizeCallRequest, AuthorizeCallResponse, BalanceResponse, CallHistoryQuery, CallHistoryResponse, ChargeCallRequest, ChargeCallResponse, CURRENCY, ErrorBody,
+  AuthorizeCallRequest, AuthorizeCallResponse, BalanceResponse, CallHistoryQuery, CallHistoryResponse, ChargeCallRequest, ChargeCallResponse, ErrorBody,
   PstnCallRecordInput
 } from '../../common/login-api.js'
 import { AUTHORIZATION_HOLD_SECONDS, DEFAULT_CALL_HISTORY_LIMIT, MAX_AUTHORIZED_MINUTES, MAX_PSTN_CALLS_PER_USER } from '../constants.js'
 import { Type } from 'typebox'
+import { CURRENCY, formatMoney } from '../../common/money.js'
 import { invalidPhoneNumberMessage, isPhoneNumber } from '../../common/phone-numbers.js'
 import { ApiError } from '../errors.js'
 import { costOf, rateFor, type Rate } from '../rates.js'
 import { requireUsername } from './accounts.js'
 import type { App, RouteContext } from '../context.js'
 
-/** Amounts as people read them: 1234 → "12.34 EUR". */
-export const formatMoney = (minor: number): string => `${(minor / 100).toFixed(2)} ${CURRENCY}`
 
 function requireRate (number: string): Rate {
   if (!isPhoneNumber(number)) throw new ApiError('invalid_request', invalidPhoneNumberMessage(number))

@@ -4,7 +4,7 @@
 import { Type, type Static } from 'typebox'
 import { Compile } from 'typebox/compile'
 import { DeviceKey, Username } from '../../common/schemas.js'
-import { PHONE_NUMBER_PATTERN } from '../../common/phone-numbers.js'
+import { ECHO_LINE, PHONE_NUMBER_PATTERN } from '../../common/phone-numbers.js'
 
 const CallId = Type.String({ pattern: '^[A-Za-z0-9_-]{16,32}$' })
 /** crypto_box_seal output, base64url; bounded like the SDP inside (16 KiB). */
@@ -17,7 +17,6 @@ export const END_REASONS = [
 ] as const
 
 /** What a call to the PSTN gateway dials: a phone number (E.164), or `echo`, the echo test line. */
-export const ECHO_LINE = 'echo'
 const DialedNumber = Type.String({ pattern: `^(${PHONE_NUMBER_PATTERN.source.slice(1, -1)}|${ECHO_LINE})$` })
 const PhoneNumber = Type.String({ pattern: PHONE_NUMBER_PATTERN.source })
 

@@ -1,13 +1,11 @@
 // What a call is placed to: a user, a phone number (E.164, through the PSTN gateway, the
 // service `pstn`), or `echo`, the gateway's echo test line. A number is checked here, before
 // anything is sent: a malformed one never reaches the gateway.
-import { invalidPhoneNumberMessage, isPhoneNumber, looksLikePhoneNumber } from '../../common/phone-numbers.js'
+import { ECHO_LINE, invalidPhoneNumberMessage, isPhoneNumber, looksLikePhoneNumber, PSTN_SERVICE } from '../../common/phone-numbers.js'
 import { invalidUsernameMessage, normalizeUsername } from '../../common/usernames.js'
-import { ECHO_LINE } from './call-bodies.js'
 import { callError } from './errors.js'
 
-/** The PSTN gateway's service account: calls to numbers go to whichever of its devices answers. */
-export const PSTN_SERVICE = 'pstn'
+export { PSTN_SERVICE }
 
 export interface CallTarget {
   /** Who the invite goes to. */

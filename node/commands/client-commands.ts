@@ -2,6 +2,7 @@
 // running on a data dir through its control API (control.json in that dir).
 import { Command, InvalidArgumentError } from 'commander'
 import { UserError } from '../../common/user-error.js'
+import { formatMoney } from '../../common/money.js'
 import { isSettableStatus, SETTABLE_STATUSES, type SettableStatus } from '../../common/presence.js'
 import { normalizeUsername } from '../../common/usernames.js'
 import { DEFAULT_HISTORY_LIMIT, DEFAULT_NODE_DATA_DIR, MAX_HISTORY_LIMIT } from '../runtime/defaults.js'
@@ -49,7 +50,7 @@ function balanceCommand (): Command {
     .action(async (_opts: ClientOptions, command: Command) => {
       const { dataDir, json } = resolve(command)
       const balance = await ControlClient.fromDataDir(dataDir).balance()
-      output(json, balance, `balance: ${(balance.balance / 100).toFixed(2)} ${balance.currency}`)
+      output(json, balance, `balance: ${formatMoney(balance.balance, balance.currency)}`)
     })
 }
 

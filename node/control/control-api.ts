@@ -149,24 +149,5 @@ const CallInfoView = Type.Object({
 }, open)
 export const CallsResponse = Type.Object({ calls: Type.Array(CallInfoView) })
 
-/** GET /v1/balance: our credit for calls to phone numbers, in minor units (cents). */
-export const BalanceResponse = Type.Object({ balance: Type.Integer(), currency: Type.String() })
-
-export const CallHistoryQuery = Type.Object({ limit: Type.Optional(Type.String({ pattern: '^[1-9][0-9]{0,3}$' })) }, { additionalProperties: false })
-/** GET /v1/calls/history: our calls to and from phone numbers, newest first. */
-export const CallHistoryView = Type.Object({
-  currency: Type.String(),
-  calls: Type.Array(Type.Object({
-    callId: Type.String(),
-    direction: Type.String(),
-    number: Type.String(),
-    callerNumber: Type.Optional(Type.String()),
-    startedAt: Type.Integer(),
-    answeredAt: Type.Optional(Type.Integer()),
-    endedAt: Type.Integer(),
-    billsec: Type.Integer(),
-    cost: Type.Integer(),
-    disposition: Type.String(),
-    reason: Type.String()
-  }, open))
-}, open)
+// Our credit and our calls to and from phone numbers: the login server's answers, passed on as they are.
+export { BalanceResponse, CallHistoryQuery, CallHistoryResponse as CallHistoryView } from '../../common/login-api.js'

@@ -1,5 +1,6 @@
 // Human-readable output, shared by the interactive shell and the client
 // subcommands so the two never drift. Pure functions: strings in, strings out.
+import { formatMoney } from '../../common/money.js'
 import { PRESENCE_STATUSES, type PresenceStatus } from '../../common/presence.js'
 import type { CallHistory, CallInfo, CallStats, ContactRequestsView, ContactView, MessageView, NodeEvent, NodeStatus, SendMessageResult } from '../runtime/api.js'
 
@@ -231,7 +232,7 @@ export function formatCallHistory (history: CallHistory): string {
     call.direction === 'inbound' ? `from ${call.callerNumber ?? 'a phone'} (to ${call.number})` : `to ${call.number}`,
     call.disposition,
     `${call.billsec} s`,
-    `${(call.cost / 100).toFixed(2)} ${history.currency}`
+    formatMoney(call.cost, history.currency)
   ])
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map(r => (r[i] as string).length))) ?? []
   return rows.map(r => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n')

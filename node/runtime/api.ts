@@ -3,27 +3,15 @@
 import type { PresenceStatus, UserStatus } from '../../common/presence.js'
 import type { CallAudioOptions, CallProgressEvent, CallInfo, CallOptions } from '../calls/call-types.js'
 import type { EndReason } from '../calls/call-bodies.js'
+import type { CallHistoryResponse } from '../../common/login-api.js'
 
 export type { CallAudioOptions, CallAudioStreams, CallMediaSummary, CallProgressEvent, CallInfo, CallOptions, CallStats } from '../calls/call-types.js'
 export type { EndReason } from '../calls/call-bodies.js'
 
 export type Role = 'host' | 'supernode'
 
-/** One call to or from a phone number, as the PSTN gateway recorded it; times in unix ms, cost in minor units. */
-export interface PhoneCallRecord {
-  callId: string
-  direction: string
-  number: string
-  callerNumber?: string
-  startedAt: number
-  answeredAt?: number
-  endedAt: number
-  billsec: number
-  cost: number
-  disposition: string
-  reason: string
-}
-export interface CallHistory { currency: string, calls: PhoneCallRecord[] }
+/** Our calls to and from phone numbers, as the PSTN gateway recorded them (times unix ms, cost in minor units): the login server's answer. */
+export type CallHistory = CallHistoryResponse
 
 export interface NodeStatus {
   user: string
