@@ -110,6 +110,18 @@ describe('calls to phone numbers', () => {
     expect(endedOf(result)).toMatchObject({ reason: 'not-in-service', message: `the number ${NOT_IN_SERVICE} is not in service` })
   })
 
+  it('the shipped announcement line plays its recording (speech, narrowband) and hangs up at its end', async () => {
+    const recording = join(net.root, 'announcement.wav')
+    const started = Date.now()
+    const result = await call(alice, '+442079460410', '--record', recording, '--duration', '30')
+    expect(endedOf(result)).toMatchObject({ reason: 'hangup' })
+    // The recording is 5.5 s long: the line ends well before the caller would.
+    expect((Date.now() - started) / 1000).toBeLessThan(15)
+    const wav = readWavFile(recording)
+    const speech = wav.samples.subarray(wav.sampleRate, 4 * wav.sampleRate)
+    expect(levelDbfs(speech)).toBeGreaterThan(-40)
+  })
+
   it('a user without credit is refused with payment-required, saying so', async () => {
     const result = await call(bob, TONE_NUMBER)
     expect(result.code).toBe(1)

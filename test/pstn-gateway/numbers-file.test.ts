@@ -32,9 +32,9 @@ const manyEntries = (count: number): object[] => Array.from({ length: count }, (
 describe('the default numbers file', () => {
   const table = loadNumbersFile(DEFAULT_NUMBERS_FILE)
 
-  it('loads, and has every behaviour but announcement (its WAV is still to be made)', () => {
+  it('loads, and has every behaviour (the announcement\'s WAV ships beside it)', () => {
     const shipped = new Set(table.entries.map(entry => entry.behaviour))
-    expect([...BEHAVIOURS].filter(behaviour => !shipped.has(behaviour))).toEqual(['announcement'])
+    expect([...BEHAVIOURS].filter(behaviour => !shipped.has(behaviour))).toEqual([])
   })
 
   it('lists only fictional numbers: the UK drama ranges +44 20 7946 0xxx and +44 7700 900xxx', () => {
@@ -171,19 +171,20 @@ describe('the listing of the default file', () => {
 
   it('for people: numbers spaced for reading, behaviour, detail, label', () => {
     expect(formatNumbersTable(table)).toBe([
-      'NUMBER            BEHAVIOUR       DETAIL                               LABEL',
-      '+44 20 7946 0123  echo            echoes the caller\'s audio            echo test',
-      '+44 20 7946 0100  tone            1000 Hz                              1 kHz test tone',
-      '+44 20 7946 0440  tone            440 Hz                               440 Hz tone (A4)',
-      '+44 20 7946 0300  answer-after    answers after 3 rings                slow to answer',
-      '+44 20 7946 0486  busy            busy tone                            always busy',
-      '+44 20 7946 0480  no-answer       rings for 60 s                       nobody home',
-      '+44 20 7946 0404  not-in-service  special information tone, then ends  number not in service',
-      '+44 7700 900123   echo            echoes the caller\'s audio            mobile echo test',
-      '+44 7700 900300   answer-after    answers after 6 rings                mobile, slow to answer',
-      '+44 7700 900486   busy            busy tone                            mobile, busy',
-      '+44 7700 900480   no-answer       rings for 30 s                       mobile, nobody answers',
-      '+44 7700 900404   not-in-service  special information tone, then ends  mobile, not in service'
+      'NUMBER            BEHAVIOUR       DETAIL                                                 LABEL',
+      '+44 20 7946 0123  echo            echoes the caller\'s audio                              echo test',
+      '+44 20 7946 0100  tone            1000 Hz                                                1 kHz test tone',
+      '+44 20 7946 0440  tone            440 Hz                                                 440 Hz tone (A4)',
+      '+44 20 7946 0300  answer-after    answers after 3 rings                                  slow to answer',
+      '+44 20 7946 0486  busy            busy tone                                              always busy',
+      '+44 20 7946 0480  no-answer       rings for 60 s                                         nobody home',
+      '+44 20 7946 0404  not-in-service  special information tone, then ends                    number not in service',
+      '+44 20 7946 0410  announcement    plays announcements/number-changed.wav, then hangs up  number changed (recorded)',
+      '+44 7700 900123   echo            echoes the caller\'s audio                              mobile echo test',
+      '+44 7700 900300   answer-after    answers after 6 rings                                  mobile, slow to answer',
+      '+44 7700 900486   busy            busy tone                                              mobile, busy',
+      '+44 7700 900480   no-answer       rings for 30 s                                         mobile, nobody answers',
+      '+44 7700 900404   not-in-service  special information tone, then ends                    mobile, not in service'
     ].join('\n'))
   })
 
@@ -197,6 +198,7 @@ describe('the listing of the default file', () => {
       { number: '+442079460486', behaviour: 'busy', label: 'always busy' },
       { number: '+442079460480', behaviour: 'no-answer', ringSeconds: 60, label: 'nobody home' },
       { number: '+442079460404', behaviour: 'not-in-service', label: 'number not in service' },
+      { number: '+442079460410', behaviour: 'announcement', file: 'announcements/number-changed.wav', repeat: 1, label: 'number changed (recorded)' },
       { number: '+447700900123', behaviour: 'echo', label: 'mobile echo test' },
       { number: '+447700900300', behaviour: 'answer-after', rings: 6, label: 'mobile, slow to answer' },
       { number: '+447700900486', behaviour: 'busy', label: 'mobile, busy' },
