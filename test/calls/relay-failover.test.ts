@@ -108,7 +108,11 @@ describe('a relayed call when the supernode of its relay dies', () => {
     expect(readdirSync(recordings)).toEqual([`${callId}.wav`])
     for (const [path, hz] of [[aliceRecording, BOB_HZ], [bobRecording, ALICE_HZ]] as const) {
       const heard = tail(path, 1.5)
-      expect(heard.length, path).toBeGreaterThan(2 + AFTER_RECOVERY_S)
+      // One recording across the recovery: the 2 s before the kill and the 3 s after it are in it
+      // (5.8 s in quiet runs). A second the node's event loop stood still drops its frames (the audio
+      // clock skips rather than bursts), hence the second of slack; a recording restarted at the
+      // recovery would hold ~3.3 s.
+      expect(heard.length, path).toBeGreaterThan(1 + AFTER_RECOVERY_S)
       expect(Math.abs(heard.hz - hz), `${path}: ${heard.hz} Hz`).toBeLessThan(3)
       expect(heard.dbfs, path).toBeGreaterThan(-20)
     }
