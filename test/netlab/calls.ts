@@ -52,6 +52,11 @@ export interface CallCheck {
   /** Every second checked held the other side's tone, both ways. */
   everySecondOk: boolean
   problem?: string
+  /**
+   * The nodes that stopped answering their control API after the call command hung: a process
+   * deadlocked in libdatachannel 0.24.5 while a connection set up (#1630; README, "Calling a contact").
+   */
+  frozen?: string[]
 }
 
 export interface CallCheckOptions {
@@ -202,6 +207,12 @@ async function runCall (caller: string, callee: string, dataDir: string, seconds
   return { lines: proc.events.map(s => s.event), code, stderr: proc.stderrLines.join('\n'), hookError }
 }
 
+/** Of `names`, the nodes whose control API no longer answers (status within 20 s). */
+async function frozenOf (lab: LabVoxmesh, names: string[]): Promise<string[]> {
+  const answers = await Promise.all(names.map(async name => await lab.node(name).cli('status', '--json').then(r => r.code === 0, () => false)))
+  return names.filter((_, i) => answers[i] !== true)
+}
+
 export async function checkCall (lab: LabVoxmesh, caller: string, callee: string, options: CallCheckOptions = {}): Promise<CallCheck> {
   const [from, to] = [lab.node(caller), lab.node(callee)]
   const countRelayed = options.countRelayed ?? true
@@ -211,7 +222,12 @@ export async function checkCall (lab: LabVoxmesh, caller: string, callee: string
   const connected = lines.find(l => l.event === 'connected')
   if (connected === undefined) {
     const ended = lines.find(l => l.event === 'ended')
-    return { audio: '-', audioDetail: 'no call', audioOk: false, pairs: [], pathsSeen: [], pathHistory: '-', seconds: '-', everySecondOk: false, problem: String(ended?.message ?? (result.stderr.trim() || `exit ${String(result.code)}`)) }
+    const frozen = result.code === null ? await frozenOf(lab, [caller, callee]) : []
+    return {
+      audio: '-', audioDetail: 'no call', audioOk: false, pairs: [], pathsSeen: [], pathHistory: '-', seconds: '-', everySecondOk: false,
+      problem: String(ended?.message ?? (result.stderr.trim() || `exit ${String(result.code)}`)) + (frozen.length === 0 ? '' : `; ${frozen.join(' and ')} stopped answering (libdatachannel #1630 deadlock)`),
+      ...(frozen.length === 0 ? {} : { frozen })
+    }
   }
   const callId = connected.callId
   const endOf = async (n: typeof from): Promise<Record<string, unknown> | undefined> =>

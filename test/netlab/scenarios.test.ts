@@ -7,7 +7,7 @@ import { CALL_SECONDS, checkCall, type CallCheck } from './calls.js'
 import { recordRow } from './results.js'
 import { labUnavailable, useLabVoxmesh } from './lab-suite.js'
 import { hostsBehind, NATS, PUBLIC_HOSTS } from './topology.js'
-import { befriend, messageGetsThrough, OVERLAY_PORT } from './voxmesh-lab.js'
+import { befriend, messageGetsThrough, OVERLAY_PORT, reachableAgain } from './voxmesh-lab.js'
 
 const unavailable = labUnavailable()
 
@@ -82,7 +82,17 @@ describe.skipIf(unavailable !== undefined)('voxmesh in the network lab', () => {
     it(`call: ${caller} → ${callee} (${what}) connects ${expected}${overTcp === undefined ? '' : ` (${overTcp} over TCP)`}, audio heard both ways`, async () => {
       // Only contacts can be called: made first, outside the call's figures.
       expect(await befriend(voxmesh(), caller, callee)).toEqual([])
-      const check: CallCheck = await checkCall(voxmesh(), caller, callee)
+      let check: CallCheck = await checkCall(voxmesh(), caller, callee)
+      // A node deadlocked in libdatachannel 0.24.5 (#1630, fixed upstream after that release; issue
+      // "calls behind NATs" counts them) is not this scenario's failure: it is reported, the frozen
+      // node restarted and the call placed once more. Any other failure, or a second freeze, fails.
+      let froze = ''
+      if (check.frozen !== undefined) {
+        froze = `${check.frozen.join(' and ')} froze (libdatachannel #1630) and was restarted; again: `
+        for (const name of check.frozen) await voxmesh().restart(name)
+        expect(await reachableAgain(voxmesh(), caller, callee)).toBeUndefined()
+        check = await checkCall(voxmesh(), caller, callee)
+      }
       const relayed = check.relayedPackets ?? 0
       const moved = check.connectPath === check.path ? '' : `, connected on ${check.connectPath ?? '?'} first`
       const pairs = check.path === expected && moved === '' ? '' : `; ${check.pairs.join('; ')}`
@@ -91,7 +101,7 @@ describe.skipIf(unavailable !== undefined)('voxmesh in the network lab', () => {
       recordRow({
         scenario: `call: ${caller} → ${callee} (${what})`,
         expected: overTcp === undefined ? expected : `${expected} (${overTcp} over TCP)`,
-        observed: check.path === undefined ? `no connection: ${check.problem ?? '?'}` : `${check.path}${moved} (relays carried ${relayed} packets)${tcp}${pairs}`,
+        observed: froze + (check.path === undefined ? `no connection: ${check.problem ?? '?'}` : `${check.path}${moved} (relays carried ${relayed} packets)${tcp}${pairs}`),
         setupMs: check.setupMs,
         audio: check.audio,
         pass: check.problem === undefined && check.path === expected && relayedAsExpected(expected, relayed) && check.audioOk && (overTcp === undefined || tcpLine !== undefined)

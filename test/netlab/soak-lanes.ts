@@ -52,10 +52,12 @@ export interface LaneTally {
   noSummary: number
   /** One line per bad call: what went wrong, with the selected pairs when the path was unexpected. */
   problems: string[]
+  /** Calls during whose setup a node deadlocked in libdatachannel 0.24.5 (#1630): the node was restarted. */
+  froze: string[]
 }
 
 export function newTally (lane: string, expected: 'direct' | 'relay'): LaneTally {
-  return { lane, expected, pairs: new Set(), calls: 0, setups: 0, moved: [], good: 0, setupMs: [], frames: { sent: 0, received: 0, lost: 0, concealed: 0 }, noSummary: 0, problems: [] }
+  return { lane, expected, pairs: new Set(), calls: 0, setups: 0, moved: [], good: 0, setupMs: [], frames: { sent: 0, received: 0, lost: 0, concealed: 0 }, noSummary: 0, problems: [], froze: [] }
 }
 
 /** Adds one call's check to its lane's tally; `n` numbers the call in the soak. */
@@ -68,7 +70,8 @@ export function tallyCall (t: LaneTally, [caller, callee]: Pair, check: CallChec
   else for (const key of ['sent', 'received', 'lost', 'concealed'] as const) t.frames[key] += check.frames[key]
   const what = `call ${n} ${caller} → ${callee}`
   if (check.path !== undefined && check.connectPath !== check.path) t.moved.push(`${what}: connected ${check.connectPath ?? '?'}, moved to ${check.path} (${check.pairs.join('; ')})`)
-  if (check.path === undefined) t.problems.push(`${what}: not set up: ${check.problem ?? '?'}`)
+  if (check.frozen !== undefined) t.froze.push(`${what}: ${check.frozen.join(' and ')} froze`)
+  else if (check.path === undefined) t.problems.push(`${what}: not set up: ${check.problem ?? '?'}`)
   else if (check.path !== t.expected) t.problems.push(`${what}: ${check.path}, not ${t.expected} (${check.pairs.join('; ')})`)
   else if (check.problem !== undefined) t.problems.push(`${what}: ${check.problem}`)
   else if (!check.audioOk) t.problems.push(`${what}: audio ${check.audioDetail}`)
@@ -86,8 +89,9 @@ export function describeTally (t: LaneTally): string {
   const lostPct = t.frames.received + t.frames.lost === 0 ? 0 : 100 * t.frames.lost / (t.frames.received + t.frames.lost)
   const frames = `frames lost ${t.frames.lost}/${t.frames.received + t.frames.lost} (${lostPct.toFixed(2)} %), concealed ${t.frames.concealed}` +
     (t.noSummary === 0 ? '' : `, ${t.noSummary} calls without a summary`)
-  const failed = t.calls - t.good
+  const failed = t.calls - t.good - t.froze.length
   const shown = t.problems.slice(0, 3).join(' | ') + (t.problems.length > 3 ? ` | and ${t.problems.length - 3} more` : '')
-  const moved = t.moved.length === 0 ? '' : `; ${t.moved.length} connected on one path and moved to the other`
+  const moved = (t.moved.length === 0 ? '' : `; ${t.moved.length} connected on one path and moved to the other`) +
+    (t.froze.length === 0 ? '' : `; ${t.froze.length} set-up froze a node (libdatachannel #1630; restarted): ${t.froze.join(', ')}`)
   return `${t.calls} calls (${[...t.pairs].join(', ')}): ${t.setups} set up, ${failed} failed${moved}; ${frames}${failed === 0 ? '' : `; ${shown}`}`
 }

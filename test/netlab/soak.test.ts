@@ -10,7 +10,7 @@ import { mib, nodePid, rssKiB } from './rss.js'
 import { callsOf, describeTally, expectedPath, laneOf, median, newTally, SOAK_GROUPS, tallyCall, type LaneTally, type Pair } from './soak-lanes.js'
 import { labUnavailable, useLabVoxmesh } from './lab-suite.js'
 import { hostsBehind, NATS, PUBLIC_HOSTS } from './topology.js'
-import { befriend, type LabVoxmesh } from './voxmesh-lab.js'
+import { befriend, reachableAgain, type LabVoxmesh } from './voxmesh-lab.js'
 
 const unavailable = labUnavailable()
 
@@ -33,6 +33,8 @@ const RSS_TREND_MS = 30_000
  * that broke for a while or a process that fell behind, and more than 1 % is heard as broken audio.
  */
 const MAX_LOST_SHARE = 0.01
+/** Calls a lane may lose to a node deadlocked in libdatachannel 0.24.5 (#1630) before it fails. */
+const MAX_FREEZES_PER_LANE = 1
 
 /** Every voxmesh process of the lab, by name: the login server, and the node on each host. */
 function processes (l: LabVoxmesh): Array<[string, CliProcess]> {
@@ -82,6 +84,9 @@ describe.skipIf(unavailable !== undefined)('soak: short calls between lab hosts'
           const callNumber = ++n
           const check = await checkCall(voxmesh(), pair[0], pair[1], { countRelayed: false, removeRecordings: true })
           tallyCall(tallyOf(pair), pair, check, callNumber)
+          // A node deadlocked in libdatachannel (#1630) is restarted, and its group goes on.
+          for (const name of check.frozen ?? []) await voxmesh().restart(name)
+          if (check.frozen !== undefined) await reachableAgain(voxmesh(), pair[0], pair[1])
         }))
       }
     }))
@@ -100,7 +105,8 @@ describe.skipIf(unavailable !== undefined)('soak: short calls between lab hosts'
         observed: describeTally(t),
         setupMs: median(t.setupMs),
         audio: `${t.good}/${t.calls} ok both ways`,
-        pass: t.calls > 0 && t.good === t.calls && lostShare < MAX_LOST_SHARE
+        // At most one call a lane may freeze a node (libdatachannel #1630, counted and shown); any other failure fails.
+        pass: t.calls > 0 && t.problems.length === 0 && t.froze.length <= MAX_FREEZES_PER_LANE && lostShare < MAX_LOST_SHARE
       })
     }
     const growth = processes(voxmesh()).map(([name]) => {
@@ -129,6 +135,7 @@ describe.skipIf(unavailable !== undefined)('soak: short calls between lab hosts'
     }
 
     expect([...tallies.values()].flatMap(t => t.problems)).toEqual([])
+    expect([...tallies.values()].filter(t => t.froze.length > MAX_FREEZES_PER_LANE).map(t => t.lane)).toEqual([])
     expect(lossy).toEqual([])
     expect(gone).toEqual([])
     expect(rssOk, `most growth after the warm-up: ${worst.name} ${mib(worst.grew ?? 0)} MiB`).toBe(true)

@@ -102,6 +102,13 @@ export async function messageGetsThrough (lab: LabVoxmesh, a: string, b: string,
   return status === 'delivered' && got ? undefined : `${a} → ${b}: ${status}${got ? '' : ', not received'}`
 }
 
+/** After a restart: until a message from `a` reaches `b` (b's locator is published again); what went wrong after 20 tries, if anything. */
+export async function reachableAgain (lab: LabVoxmesh, a: string, b: string): Promise<string | undefined> {
+  let problem: string | undefined = 'not tried'
+  for (let i = 0; i < 20 && problem !== undefined; i++) problem = await messageGetsThrough(lab, a, b, `back after a restart (${i})`, 3000)
+  return problem
+}
+
 /**
  * Makes `a` and `b` contacts (a asks, b accepts; nothing when they are already) and waits until each sees the other online;
  * resolves with what went wrong, if anything (empty when all went well).
