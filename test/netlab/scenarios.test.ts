@@ -14,6 +14,9 @@ const unavailable = labUnavailable()
 const ROLE_WAIT_MS = 30_000
 const MESSAGE_WAIT_MS = 30_000
 
+/** A call row's bound: a setup that hangs (90 s), the probe of its nodes (20 s), a restart and the call again. */
+const CALL_TEST_TIMEOUT_MS = 300_000
+
 describe.skipIf(unavailable !== undefined)('voxmesh in the network lab', () => {
   const voxmesh = useLabVoxmesh()
 
@@ -112,7 +115,7 @@ describe.skipIf(unavailable !== undefined)('voxmesh in the network lab', () => {
       expect(relayedAsExpected(expected, relayed), `${relayed} packets through the relays`).toBe(true)
       expect(check.audioOk, check.audioDetail).toBe(true)
       if (overTcp !== undefined) expect(tcpLine, `${overTcp} says its calls use TURN over TCP`).toBeDefined()
-    })
+    }, CALL_TEST_TIMEOUT_MS)
   }
 
   it('promotion, at the end of the run: still no host behind a NAT ever became a supernode', () => {
