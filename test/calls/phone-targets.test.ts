@@ -86,3 +86,17 @@ describe('numbers over the overlay', () => {
     expect(alice.events.at(-1)).toMatchObject({ event: 'ended', message: 'missed call from mallory (they hung up before you answered)' })
   })
 })
+
+describe('call ids', () => {
+  it('never start with "-", which a command line would read as an option', async () => {
+    const { newCallId } = await import('../../node/calls/signaling/signaling.js')
+    let calls = 0
+    // A source whose first draws give ids starting with "-" (0xf8-0xfb base64url-encode to "-" first).
+    const source = (n: number): Uint8Array => { calls++; return calls <= 3 ? new Uint8Array(n).fill(0xf8) : new Uint8Array(n).fill(0x11) }
+    expect(Buffer.from(new Uint8Array(12).fill(0xf8)).toString('base64url').startsWith('-')).toBe(true)
+    const id = newCallId(source)
+    expect(id.startsWith('-')).toBe(false)
+    expect(id).toMatch(/^[A-Za-z0-9_-]{16}$/)
+    expect(calls).toBe(4)
+  })
+})

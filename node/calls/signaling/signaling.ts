@@ -46,6 +46,17 @@ export interface CallSignaling {
   close: () => Promise<void>
 }
 
+/**
+ * A call id: 16 base64url characters. Never one starting with "-": people and scripts pass ids to
+ * `voxmesh hangup ID`, where such an id reads as an option (it did, for 1 call in 64).
+ */
+export function newCallId (randomBytes: (n: number) => Uint8Array): string {
+  for (;;) {
+    const id = Buffer.from(randomBytes(CALL_ID_BYTES)).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
+}
+
 export function createCallSignaling (components: CallSignalingComponents, init: CallSignalingInit): CallSignaling {
   const { clock, log } = components
   const randomBytes = components.randomBytes ?? (n => systemRandomBytes(n))
@@ -75,7 +86,7 @@ export function createCallSignaling (components: CallSignalingComponents, init: 
     async call (to, options = {}) {
       if (to === init.user) throw callError('self_call')
       if (ctx.live().length > 0 && init.callWaiting !== true) throw callError('in_call')
-      const id = Buffer.from(randomBytes(CALL_ID_BYTES)).toString('base64url')
+      const id = newCallId(randomBytes)
       const call = new Call(clock, log, { id, direction: 'outgoing', peer: to, state: 'inviting', relayOnly: options.relayOnly === true, number: options.number, callerNumber: options.callerNumber })
       ctx.calls.set(call.id, call)
       call.setTimer(ctx.ringTimeoutMs, () => { ctx.end(call, 'no-answer', true) })
