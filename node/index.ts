@@ -25,7 +25,7 @@ export { Resampler, resample } from './media/audio/resample.js'
 export { compareSignals, dominantFrequency, levelDbfs } from './media/audio/analysis.js'
 export { findExecutable } from './media/audio/sox.js'
 export { createToneSource, createWavSource, type AudioSource } from './media/audio/sources.js'
-export { createWavFileSink, type AudioSink } from './media/audio/sinks.js'
+export { createNullSink, createWavFileSink, type AudioSink } from './media/audio/sinks.js'
 export { JitterBuffer } from './media/audio/jitter-buffer.js'
 
 // Media sessions (node-datachannel), for tools that measure them bare.

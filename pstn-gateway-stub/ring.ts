@@ -5,7 +5,7 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { createNode, createToneSource, createWavFileSink, createWavSource, readWavFile, type AudioSink, type NodeEvent, type RunningNode } from '../node/index.js'
+import { createNode, createNullSink, createToneSource, createWavFileSink, createWavSource, readWavFile, type AudioSink, type NodeEvent, type RunningNode } from '../node/index.js'
 import type { Logger } from '../common/logger.js'
 import { UserError } from '../common/user-error.js'
 import { invalidPhoneNumberMessage, isPhoneNumber } from '../common/phone-numbers.js'
@@ -57,7 +57,7 @@ export async function ring (options: RingOptions): Promise<{ reason: string, mes
       ? createWavSource(wav, { loop: true, description: `wav ${options.play ?? ''}` })
       : createToneSource({ frequency: options.tone ?? 440 })
     const sink: AudioSink | undefined = options.record === undefined ? undefined : createWavFileSink(options.record)
-    const streams = { source: lineFromSource('phone caller', source), sink: sink === undefined ? discard() : lineIntoSink(sink) }
+    const streams = { source: lineFromSource('phone caller', source), sink: sink === undefined ? createNullSink() : lineIntoSink(sink) }
     const events: NodeEvent[] = []
     const unsubscribe = node.subscribe(event => { events.push(event) })
     const { callId } = await node.placeCall(user, { callerNumber: options.from, streams })
@@ -80,11 +80,6 @@ export async function ring (options: RingOptions): Promise<{ reason: string, mes
     await cdr.close()
     rmSync(device, { recursive: true, force: true })
   }
-}
-
-function discard (): AudioSink {
-  let samples = 0
-  return { description: 'nowhere', get samples () { return samples }, write (frame) { samples += frame.length }, async close () {} }
 }
 
 async function attached (node: RunningNode): Promise<void> {

@@ -2,7 +2,7 @@
 // node/index.ts's AudioSource and AudioSink). Everything crosses the line narrowband, as a real
 // trunk would carry it: 48 kHz → 8 kHz G.711 μ-law → 48 kHz (line/narrowband.ts), so what the
 // caller hears is what a telephone would give them.
-import { floatToInt16, int16ToFloat, readWavFile, resample, FRAME_SAMPLES, type AudioSink, type AudioSource } from '../../node/index.js'
+import { createNullSink, floatToInt16, int16ToFloat, readWavFile, resample, FRAME_SAMPLES, type AudioSink, type AudioSource } from '../../node/index.js'
 import { LINE_FRAME_SAMPLES, LINE_SAMPLE_RATE, encodeMulaw } from '../line/g711.js'
 import { createLineCodec } from '../line/narrowband.js'
 import type { ToneSource } from '../line/tones.js'
@@ -17,12 +17,6 @@ export interface LineAudio {
 
 /** Frames the echo holds at most (a caller's node that fell behind): 1 s. */
 const MAX_ECHO_FRAMES = 50
-
-/** Takes frames and drops them: a line that says things but does not listen. */
-function deafSink (description: string): AudioSink {
-  let samples = 0
-  return { description, get samples () { return samples }, write (frame) { samples += frame.length }, async close () {} }
-}
 
 /** A source of 8 kHz line frames (PCM, already μ-law coded or to be), played to the caller through the line. */
 function lineSource (description: string, nextLineFrame: () => Int16Array | undefined): AudioSource & { ended: () => boolean } {
@@ -77,7 +71,7 @@ export function echoLine (): LineAudio {
 /** A line that plays a line tone (a steady tone, or the SIT once) and ignores what it hears. */
 export function toneLine (description: string, tone: ToneSource): LineAudio {
   const source = lineSource(description, () => tone.done ? undefined : tone.next())
-  return { source, sink: deafSink(description), finished: source.ended }
+  return { source, sink: createNullSink(), finished: source.ended }
 }
 
 /** A recorded announcement (any WAV the node reads), played `plays` times through the line. */
@@ -94,7 +88,7 @@ export function announcementLine (file: string, plays: number): LineAudio {
     at += LINE_FRAME_SAMPLES
     return frame
   })
-  return { source, sink: deafSink(`announcement ${file}`), finished: source.ended }
+  return { source, sink: createNullSink(), finished: source.ended }
 }
 
 /** μ-law through and back, for a phone caller's own audio (`ring --play`): the user hears it narrowband. */
