@@ -4,6 +4,7 @@
 import { resolve as resolvePath } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { UserError } from '../../common/user-error.js'
+import { ECHO_LINE, looksLikePhoneNumber } from '../../common/phone-numbers.js'
 import type { CallAudioOptions, CallMediaSummary, CallOptions, CallStats, NodeEvent } from '../runtime/api.js'
 import { ControlClient } from '../control/client.js'
 import { MAX_TONE_HZ, MIN_TONE_HZ } from '../control/constants.js'
@@ -161,7 +162,7 @@ async function followCall (client: ControlClient, who: string, options: CallOpti
   }
 
   // A call to a number goes to the PSTN gateway (peer pstn): the lines name the number dialed.
-  const named = (peer: string): string => who.trim().startsWith('+') || who.toLowerCase() === 'echo' ? who.trim() : peer
+  const named = (peer: string): string => looksLikePhoneNumber(who.trim()) || who.toLowerCase() === ECHO_LINE ? who.trim() : peer
   const handle = (event: NodeEvent): void => {
     if (!('callId' in event)) return
     if (callId === undefined) { early.push(event); return }
