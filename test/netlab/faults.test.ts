@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { inNetns, runCli } from '../helpers/processes.js'
 import { TEST_PASSWORD, type NodeProcess } from '../helpers/voxmesh-net.js'
 import { checkCall, type CallCheck } from './calls.js'
-import { killNode, loginServerKey, pathsSince, presenceSince, reachableAgainMs, rehomeMs, supernodeOf, type Kill } from './faults.js'
+import { killNode, loginServerKey, relayOfCall, pathsSince, presenceSince, reachableAgainMs, rehomeMs, supernodeOf, type Kill } from './faults.js'
 import { labUnavailable, useLabVoxmesh } from './lab-suite.js'
 import { recordRow } from './results.js'
 import { hostsBehind, LOGIN, NATS, PUBLIC_HOSTS } from './topology.js'
@@ -121,11 +121,11 @@ describe.skipIf(unavailable !== undefined)('faults in the network lab', () => {
     let kill: Kill | undefined
     let recovering: Record<string, unknown> | undefined
     let recovered: { event: Record<string, unknown>, at: number } | undefined
+    let relayPairs = ''
     const check = await callThrough('syma1', 'symb1', 24, async callId => {
-      // Each side names the relay only when its own relay candidate was chosen ("user@address").
-      const named = ['syma1', 'symb1'].map(name => lab.node(name).events().find(e => e.event === 'call-connected' && e.callId === callId)?.relay)
-      const relay = named.map(r => typeof r === 'string' && r.includes('@') ? r.split('@')[0] : undefined).find(r => r !== undefined)
-      if (relay === undefined) throw new Error(`neither side's call-connected names its relay: ${JSON.stringify(named)}`)
+      const { relay, pairs } = relayOfCall(lab, callId, ['syma1', 'symb1'])
+      relayPairs = pairs.join('; ')
+      if (relay === undefined) throw new Error(`no relay candidate of a supernode in the pairs: ${pairs.join('; ') || 'none logged'}`)
       kill = await killNode(lab, relay, ['syma1', 'symb1'])
       const k = kill
       const either = async <T>(find: (n: NodeProcess) => Promise<T>): Promise<T | undefined> =>
@@ -144,7 +144,8 @@ describe.skipIf(unavailable !== undefined)('faults in the network lab', () => {
         recovering === undefined ? 'no call-recovering' : `recovering (${String(recovering.reason)})`,
         recovered === undefined ? 'no call-recovered' : `recovered on ${String(recovered.event.path)} in ${String(recoveryMs)} ms (kill → event ${ms(measuredMs)})`,
         check.problem ?? `paths ${check.pathHistory}`,
-        `last 8 s: ${check.seconds}`
+        `last 8 s: ${check.seconds}`,
+        ...(pass ? [] : [`pairs ${relayPairs}`])
       ].join('; '),
       setupMs: check.setupMs,
       audio: check.audio,

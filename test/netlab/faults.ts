@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process'
 import { performance } from 'node:perf_hooks'
 import { waitUntil } from '../helpers/wait.js'
-import { LOGIN } from './topology.js'
+import { LOGIN, PUBLIC_HOSTS } from './topology.js'
 import { reportedPath } from './calls.js'
 import { contactsOf, type LabVoxmesh } from './voxmesh-lab.js'
 
@@ -15,6 +15,30 @@ export function supernodeOf (lab: LabVoxmesh, name: string): string | undefined 
     if (e.event === 'detached') current = undefined
   }
   return current
+}
+
+/**
+ * The supernode relaying call `callId`, from the candidate pairs `sides` logged when its media
+ * connected or moved: the relay end's address is a public host's. A side names its relay in call-connected
+ * only when its own relay candidate was chosen; the pair also shows the other side's.
+ */
+export function relayOfCall (lab: LabVoxmesh, callId: string, sides: string[]): { relay?: string, pairs: string[] } {
+  const pairs: string[] = []
+  for (const side of sides) {
+    // The latest pair: ICE may connect on one and move to a better one (call media moved).
+    let latest: string | undefined
+    for (const line of lab.node(side).proc.stderrLines) {
+      if (!line.includes('call media connected') && !line.includes('call media moved')) continue
+      try {
+        const entry = JSON.parse(line) as { callId?: unknown, pair?: unknown }
+        if (entry.callId === callId && typeof entry.pair === 'string') latest = entry.pair
+      } catch {}
+    }
+    if (latest !== undefined) pairs.push(`${side}: ${latest}`)
+  }
+  const relayAddresses = pairs.flatMap(p => [...p.matchAll(/relay (\d+\.\d+\.\d+\.\d+):\d+/g)].map(m => m[1]))
+  const relay = PUBLIC_HOSTS.find(h => relayAddresses.includes(h.ip))?.name
+  return { relay, pairs }
 }
 
 export interface Kill {
