@@ -16,9 +16,13 @@ const MAX_RELAYED_BYTES = 0xffff - 64
 export function handlePeerData (ctx: TurnContext, allocationId: string, from: TransportAddress, bytes: Uint8Array): TurnAction[] {
   const allocation = ctx.table.byId.get(allocationId)
   if (allocation === undefined) return drop(ctx, 'no-allocation', `datagram on relay ${allocationId}, which has no allocation`)
-  const peer = normalizeAddress(from)
-  if (peer === undefined) return drop(ctx, 'malformed', `invalid peer address ${JSON.stringify(from)}`)
   const now = ctx.clock.now()
+  // The hot path: a peer on a bound channel arrives with the canonical address its binding is
+  // keyed by (dgram prints IPs canonically), so only other peers' addresses are re-parsed.
+  let binding = allocation.channelByPeer(from, now)
+  const peer = binding !== undefined ? from : normalizeAddress(from)
+  if (peer === undefined) return drop(ctx, 'malformed', `invalid peer address ${JSON.stringify(from)}`)
+  if (binding === undefined && peer !== from) binding = allocation.channelByPeer(peer, now)
   if (!allocation.hasPermission(peer.address, now)) {
     allocation.fromPeer.dropped++
     return drop(ctx, 'no-permission', `from ${addressKey(peer)} to relay ${addressKey(allocation.relay)}: no permission`)
@@ -31,7 +35,6 @@ export function handlePeerData (ctx: TurnContext, allocationId: string, from: Tr
     allocation.fromPeer.dropped++
     return drop(ctx, 'rate-limited', `from ${addressKey(peer)} to allocation ${allocation.id}`)
   }
-  const binding = allocation.channelByPeer(peer, now)
   const out = binding !== undefined
     ? encodeChannelData(binding.channel, bytes)
     : encodeStunMessage({

@@ -30,18 +30,20 @@ export function handleSend (ctx: TurnContext, client: TransportAddress, message:
   return relayToPeer(ctx, allocation, peer, data)
 }
 
-export function handleChannelData (ctx: TurnContext, client: TransportAddress, bytes: Uint8Array): TurnAction[] {
+/** ChannelData from the client of `allocation` (undefined: `client` has none). */
+export function handleChannelData (ctx: TurnContext, allocation: Allocation | undefined, bytes: Uint8Array, client = allocation?.client): TurnAction[] {
   const decoded = decodeChannelData(bytes)
-  if (!decoded.ok) return drop(ctx, 'malformed', `from ${addressKey(client)}: ${decoded.reason}`)
-  const allocation = ctx.table.byClient.get(addressKey(client))
-  if (allocation === undefined) return drop(ctx, 'no-allocation', `ChannelData from ${addressKey(client)}, which has no allocation`)
+  if (!decoded.ok) return drop(ctx, 'malformed', `from ${clientName(client)}: ${decoded.reason}`)
+  if (allocation === undefined) return drop(ctx, 'no-allocation', `ChannelData from ${clientName(client)}, which has no allocation`)
   const binding = allocation.channelByNumber(decoded.channel, ctx.clock.now())
   if (binding === undefined) {
     allocation.toPeer.dropped++
-    return drop(ctx, 'no-channel', `ChannelData on unbound channel 0x${decoded.channel.toString(16)} from ${addressKey(client)}`)
+    return drop(ctx, 'no-channel', `ChannelData on unbound channel 0x${decoded.channel.toString(16)} from ${clientName(client)}`)
   }
   return relayToPeer(ctx, allocation, binding.peer, decoded.data, true)
 }
+
+const clientName = (client: TransportAddress | undefined): string => client === undefined ? 'an unknown client' : addressKey(client)
 
 function relayToPeer (ctx: TurnContext, allocation: Allocation, peer: TransportAddress, data: Uint8Array, viaChannel = false): TurnAction[] {
   const now = ctx.clock.now()

@@ -146,10 +146,14 @@ class StunTurnServer implements TurnServer {
   handleClientPacket (from: TransportAddress, bytes: Uint8Array): TurnAction[] {
     const ctx = this.ctx
     if (ctx.table.closed) return drop(ctx, 'closed', 'server closed')
+    const kind = packetKind(bytes)
+    // The hot path: a client's address as the socket gives it is already the canonical key of its
+    // allocation (dgram prints IPs canonically), so ChannelData skips re-parsing it.
+    const known = kind === 'channel-data' ? ctx.table.byClient.get(addressKey(from)) : undefined
+    if (known !== undefined) return handleChannelData(ctx, known, bytes)
     const client = normalizeAddress(from)
     if (client === undefined) return drop(ctx, 'malformed', `invalid source address ${JSON.stringify(from)}`)
-    const kind = packetKind(bytes)
-    if (kind === 'channel-data') return handleChannelData(ctx, client, bytes)
+    if (kind === 'channel-data') return handleChannelData(ctx, ctx.table.byClient.get(addressKey(client)), bytes, client)
     if (kind !== 'stun') return drop(ctx, 'malformed', `${bytes.length}-byte datagram from ${addressKey(client)} is neither STUN nor ChannelData`)
 
     const decoded = decodeStunMessage(bytes)

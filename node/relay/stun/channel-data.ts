@@ -11,10 +11,14 @@ export function encodeChannelData (channel: number, data: Uint8Array, options: {
   if (!Number.isInteger(channel) || channel < 0x4000 || channel > 0x7fff) throw new TurnError('ERR_INVALID_ARGUMENT', `channel 0x${channel.toString(16)} is not in 0x4000..0x7FFF`)
   if (data.length > 0xffff) throw new TurnError('ERR_INVALID_ARGUMENT', `ChannelData carries at most 65535 bytes, got ${data.length}`)
   const size = CHANNEL_DATA_HEADER_BYTES + (options.pad === true ? padded(data.length) : data.length)
-  const out = new Uint8Array(size)
+  // From Node's buffer pool, not a fresh backing store: every packet a peer sends through the
+  // relay is encoded here. Every byte is written below (the padding explicitly).
+  const pooled = Buffer.allocUnsafe(size)
+  const out = new Uint8Array(pooled.buffer, pooled.byteOffset, size)
   writeU16(out, 0, channel)
   writeU16(out, 2, data.length)
   out.set(data, CHANNEL_DATA_HEADER_BYTES)
+  out.fill(0, CHANNEL_DATA_HEADER_BYTES + data.length)
   return out
 }
 

@@ -27,10 +27,11 @@ export class UdpTurnEdge {
 
   constructor (private readonly server: TurnServer, private readonly listener: Socket, private readonly log: Logger) {
     listener.on('error', error => { log.warn({ err: error.message }, 'turn: listening socket error') })
-    listener.on('message', (bytes, rinfo) => {
-      const from = { address: rinfo.address, port: rinfo.port }
+    // dgram's rinfo ({ address, family, port, size }, new for each datagram) is the sender's
+    // TransportAddress: one object less per relayed packet.
+    listener.on('message', (bytes, from) => {
       // A datagram must not act for the TCP client at the same address and port.
-      if (this.streams?.owns(from) === true) log.debug({ from: `${rinfo.address}:${rinfo.port}` }, 'turn: UDP datagram dropped: a TCP client has this address and port')
+      if (this.streams?.owns(from) === true) log.debug({ from: `${from.address}:${from.port}` }, 'turn: UDP datagram dropped: a TCP client has this address and port')
       else this.apply(server.handleClientPacket(from, bytes))
     })
   }
@@ -43,12 +44,14 @@ export class UdpTurnEdge {
   apply (actions: TurnAction[]): void {
     for (const action of actions) {
       switch (action.type) {
+        // No send callback: without one, Node tries the send at once and queues no completion
+        // (half a relayed packet's cost). A failed UDP send is a lost datagram either way.
         case 'send-to-client':
           if (this.streams?.deliver(action.to, action.bytes) === true) break
-          if (!this.closed) this.listener.send(action.bytes, action.to.port, action.to.address, this.sendFailed)
+          if (!this.closed) this.listener.send(action.bytes, action.to.port, action.to.address)
           break
         case 'send-to-peer':
-          this.relaySockets.get(action.allocationId)?.send(action.bytes, action.to.port, action.to.address, this.sendFailed)
+          this.relaySockets.get(action.allocationId)?.send(action.bytes, action.to.port, action.to.address)
           break
         case 'close-relay':
           this.closeRelay(action.allocationId)
@@ -74,10 +77,6 @@ export class UdpTurnEdge {
       await Promise.all(open.map(closeAndWait))
     })()
     await this.closing
-  }
-
-  private readonly sendFailed = (error: Error | null): void => {
-    if (error !== null) this.log.debug({ err: error.message }, 'turn: send failed')
   }
 
   private closeRelay (allocationId: string): void {
@@ -111,8 +110,8 @@ export class UdpTurnEdge {
     sockets.forEach((socket, i) => {
       const id = ids[i] as string
       this.relaySockets.set(id, socket)
-      socket.on('message', (bytes, rinfo) => {
-        this.apply(this.server.handleRelayPacket(id, { address: rinfo.address, port: rinfo.port }, bytes))
+      socket.on('message', (bytes, from) => {
+        this.apply(this.server.handleRelayPacket(id, from, bytes))
       })
     })
     const [main, reserve] = sockets as [Socket, Socket | undefined]

@@ -2,7 +2,9 @@
 // port), binding a relay socket as an open-relay action asks (any port, an even one, or an
 // even/odd pair for EVEN-PORT with the R bit), and closing.
 import { randomInt } from 'node:crypto'
-import { createSocket, type Socket } from 'node:dgram'
+import { createSocket, type Socket, type SocketOptions } from 'node:dgram'
+import { lookup } from 'node:dns'
+import { isIP } from 'node:net'
 import type { Logger } from '../../../common/logger.js'
 import type { IpFamily, TransportAddress } from '../ip.js'
 import type { TurnAction } from '../server/actions.js'
@@ -15,8 +17,31 @@ export const EVEN_PORT_ATTEMPTS = 32
 
 export type OpenRelay = TurnAction & { type: 'open-relay' }
 
-export function bindSocket (family: IpFamily, address: string, port: number, log: Logger): Promise<Socket> {
-  const socket = createSocket({ type: family === 6 ? 'udp6' : 'udp4', ipv6Only: family === 6 })
+/**
+ * The listening socket's kernel buffers: room for ~200 ms of a loaded relay's datagrams when its
+ * event loop stalls (Linux caps them at net.core.rmem_max / wmem_max). Relay sockets keep the
+ * defaults: each carries one allocation's streams.
+ */
+export const LISTENER_BUFFER_BYTES = 4 * 1024 * 1024
+
+/**
+ * dgram's address lookup for every send: the relay only ever sends to IP literals, which this
+ * answers at once. (The default, dns.lookup, defers each answer to the next tick: a measurable
+ * part of a relayed packet's cost.) A name, which the server never produces, still goes to DNS.
+ */
+function ipLookup (address: string, family: number, callback: (error: Error | null, address: string, family: number) => void): void {
+  const literal = isIP(address)
+  if (literal !== 0) callback(null, address, literal)
+  else lookup(address, family, callback)
+}
+
+export function bindSocket (family: IpFamily, address: string, port: number, log: Logger, bufferBytes?: number): Promise<Socket> {
+  const socket = createSocket({
+    type: family === 6 ? 'udp6' : 'udp4',
+    ipv6Only: family === 6,
+    lookup: ipLookup as unknown as SocketOptions['lookup'],
+    ...(bufferBytes === undefined ? {} : { recvBufferSize: bufferBytes, sendBufferSize: bufferBytes })
+  })
   return new Promise((resolve, reject) => {
     const failed = (error: Error): void => { closeQuietly(socket); reject(error) }
     socket.once('error', failed)

@@ -14,7 +14,7 @@ import { TurnError } from '../errors.js'
 import { ipFamily, type IpFamily, type TransportAddress } from '../ip.js'
 import { createTurnServer, type TurnServer, type TurnServerStats } from '../server/turn-server.js'
 import { UdpTurnEdge } from './edge.js'
-import { bindSocket } from './sockets.js'
+import { bindSocket, LISTENER_BUFFER_BYTES } from './sockets.js'
 import { listenTcp, TcpTurnEdge, type TcpTurnLimits, type TcpTurnStats } from '../tcp/tcp-edge.js'
 
 export interface StartTurnServerOptions {
@@ -91,7 +91,7 @@ export async function startTurnServer (options: StartTurnServerOptions): Promise
     allowPrivatePeers: options.allowPrivatePeers,
     requireGrant: options.requireGrant
   })
-  const listener = await bindSocket(listenFamily, listenHost, listen.port, log)
+  const listener = await bindSocket(listenFamily, listenHost, listen.port, log, LISTENER_BUFFER_BYTES)
   const running = new UdpTurnEdge(server, listener, log)
   edge = running
   const bound = listener.address()
