@@ -2,14 +2,15 @@
 // For each load (turnutils_uclient clients, each a 50 packet/s stream of 120-byte packets to
 // turnutils_peer's echo and back), coturn with one relay thread and the voxmesh relay are measured
 // in the same run, one after the other (their order alternating), each fresh: loss, CPU per relayed
-// packet, peak RSS, and voxmesh's figures as ratios against coturn's.
+// packet, peak RSS, and voxmesh's figures as ratios against coturn's. Then the floor of any relay
+// written for Node: a bare Node UDP echo's CPU per datagram, at the largest load.
 // Flags: --clients 100,200,300,400  --messages 500  --json
 import { parseArgs } from 'node:util'
 import { randomBytes } from 'node:crypto'
 import { loadavg } from 'node:os'
 import { round } from '../lib/measure.js'
 import { runBench } from '../lib/run-bench.js'
-import { missingTools, startCoturn, startEchoPeer, startVoxmeshRelay, stopAllRelays, type RelayProcess } from './servers.js'
+import { missingTools, startCoturn, startEchoPeer, startNodeEcho, startVoxmeshRelay, stopAllRelays, type RelayProcess } from './servers.js'
 import { runStep, type LoadStep, type StepResult } from './uclient.js'
 
 const PACKET_BYTES = 120
@@ -31,11 +32,11 @@ function options (): { clients: number[], messages: number, json: boolean } {
  * retried Allocate, then a 400 on ChannelBind; seen against coturn too): such a step is run once
  * more on another fresh relay, and said so.
  */
-async function measure (start: () => Promise<RelayProcess>, peerPort: number, secret: string, step: LoadStep): Promise<StepResult> {
+async function measure (start: () => Promise<RelayProcess>, peerPort: number, secret: string, step: LoadStep, measured?: RelayProcess): Promise<StepResult> {
   for (let attempt = 1; ; attempt++) {
     const relay = await start()
     try {
-      return await runStep(relay, peerPort, secret, step)
+      return await runStep(relay, peerPort, secret, step, measured)
     } catch (error) {
       if (attempt === 2) throw error
       process.stderr.write(`${relay.name}, ${step.clients} clients: ${(error as Error).message.split('\n')[0] ?? ''}; once more\n`)
@@ -45,7 +46,22 @@ async function measure (start: () => Promise<RelayProcess>, peerPort: number, se
   }
 }
 
-function report (rows: Array<{ coturn: StepResult, voxmesh: StepResult }>, load: number[]): string {
+/**
+ * The floor of a relayed packet on Node, at `step`'s load: coturn relays to a bare Node UDP echo
+ * (node-echo-child.ts), whose CPU per echoed datagram (one receive, one send: what a relay does
+ * per relayed packet) is read.
+ */
+async function nodeFloor (secret: string, step: LoadStep): Promise<{ clients: number, usPerDatagram: number }> {
+  const echo = await startNodeEcho()
+  try {
+    const result = await measure(async () => await startCoturn(secret), echo.port, secret, step, echo)
+    return { clients: step.clients, usPerDatagram: result.cpuMs * 1000 / Math.max(1, result.sent) }
+  } finally {
+    await echo.stop()
+  }
+}
+
+function report (rows: Array<{ coturn: StepResult, voxmesh: StepResult }>, floor: { clients: number, usPerDatagram: number }, load: number[]): string {
   const lines = [
     `loadavg at start ${load.map(l => l.toFixed(2)).join(' ')}, at end ${loadavg().map(l => l.toFixed(2)).join(' ')}`,
     '',
@@ -55,6 +71,9 @@ function report (rows: Array<{ coturn: StepResult, voxmesh: StepResult }>, load:
   for (const { coturn, voxmesh } of rows) {
     lines.push(`| ${coturn.clients} | ${round(coturn.lossPct, 2)} | ${round(voxmesh.lossPct, 2)} | ${round(coturn.cpuUsPerPacket, 2)} | ${round(voxmesh.cpuUsPerPacket, 2)} | ${round(voxmesh.cpuUsPerPacket / coturn.cpuUsPerPacket, 2)}× | ${round(coturn.rssMiB)} | ${round(voxmesh.rssMiB)} |`)
   }
+  const last = rows.at(-1)
+  lines.push('', `Node floor at ${floor.clients} clients: a bare Node UDP echo spends ${round(floor.usPerDatagram, 2)} µs per datagram (one receive, one send)` +
+    (last === undefined ? '' : `; ${round(floor.usPerDatagram / last.coturn.cpuUsPerPacket, 2)}× coturn's µs per relayed packet, voxmesh ${round(last.voxmesh.cpuUsPerPacket / floor.usPerDatagram, 2)}× the floor`))
   return lines.join('\n')
 }
 
@@ -76,7 +95,8 @@ async function main (): Promise<void> {
     if (!opts.json) process.stderr.write(`${clients} clients: coturn ${round(coturn.lossPct, 2)}% lost, ${round(coturn.cpuUsPerPacket, 2)} µs/packet; voxmesh ${round(voxmesh.lossPct, 2)}% lost, ${round(voxmesh.cpuUsPerPacket, 2)} µs/packet\n`)
   }
   await peer.stop()
-  process.stdout.write(opts.json ? JSON.stringify({ loadavg: load, rows }, null, 2) + '\n' : report(rows, load) + '\n')
+  const floor = await nodeFloor(secret, { clients: Math.max(...opts.clients), messages: opts.messages, length: PACKET_BYTES, intervalMs: INTERVAL_MS })
+  process.stdout.write(opts.json ? JSON.stringify({ loadavg: load, rows, nodeFloor: floor }, null, 2) + '\n' : report(rows, floor, load) + '\n')
 }
 
 await runBench('bench:relay', main, stopAllRelays)

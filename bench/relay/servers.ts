@@ -83,12 +83,25 @@ export async function startCoturn (secret: string, relayThreads = 1): Promise<Re
 export async function startVoxmeshRelay (secret: string): Promise<RelayProcess> {
   const child = track(process.execPath, [join(import.meta.dirname, 'voxmesh-relay-child.js')], { [SECRET_ENV]: secret })
   child.stderr?.resume()
-  const port = await new Promise<number>((resolve, reject) => {
+  const port = await portOf(child, 'the voxmesh relay child')
+  return { name: 'voxmesh', pid: child.pid as number, port, stop: async () => { await stopChild(child) } }
+}
+
+/** A child that prints its port on its first stdout line. */
+async function portOf (child: ChildProcess, what: string): Promise<number> {
+  return await new Promise<number>((resolve, reject) => {
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
     lines.once('line', line => { resolve(Number(line)) })
-    child.once('close', code => { reject(new Error(`the voxmesh relay child exited (${String(code)}) before listening`)) })
+    child.once('close', code => { reject(new Error(`${what} exited (${String(code)}) before listening`)) })
   })
-  return { name: 'voxmesh', pid: child.pid as number, port, stop: async () => { await stopChild(child) } }
+}
+
+/** The Node floor (node-echo-child.ts): a bare UDP echo, measured as a peer. */
+export async function startNodeEcho (): Promise<RelayProcess> {
+  const child = track(process.execPath, [join(import.meta.dirname, 'node-echo-child.js')])
+  child.stderr?.resume()
+  const port = await portOf(child, 'the Node echo child')
+  return { name: 'Node UDP echo', pid: child.pid as number, port, stop: async () => { await stopChild(child) } }
 }
 
 /** coturn's echoing peer on 127.0.0.1:`port`. */

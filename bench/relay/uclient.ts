@@ -25,14 +25,15 @@ export interface StepResult {
 
 const RSS_POLL_MS = 500
 
-export async function runStep (relay: RelayProcess, peerPort: number, secret: string, step: LoadStep): Promise<StepResult> {
+/** `measured`: the process whose CPU and RSS are read (default the relay; bench:relay's Node floor reads its peer). */
+export async function runStep (relay: RelayProcess, peerPort: number, secret: string, step: LoadStep, measured: RelayProcess = relay): Promise<StepResult> {
   const args = [
     '-X', '-c', '-m', String(step.clients), '-n', String(step.messages), '-l', String(step.length), '-z', String(step.intervalMs),
     '-W', secret, '-u', 'bench', '-e', '127.0.0.1', '-r', String(peerPort), '-p', String(relay.port), '127.0.0.1'
   ]
-  const cpuBefore = cpuMsOf(relay.pid)
-  let rssKb = memoryOf(relay.pid).rssKb
-  const poll = setInterval(() => { rssKb = Math.max(rssKb, memoryOf(relay.pid).rssKb) }, RSS_POLL_MS)
+  const cpuBefore = cpuMsOf(measured.pid)
+  let rssKb = memoryOf(measured.pid).rssKb
+  const poll = setInterval(() => { rssKb = Math.max(rssKb, memoryOf(measured.pid).rssKb) }, RSS_POLL_MS)
   const sendingMs = step.messages * step.intervalMs
   const output = await new Promise<string>((resolve, reject) => {
     const child = spawn('turnutils_uclient', args, { stdio: ['ignore', 'pipe', 'pipe'] })
@@ -47,13 +48,13 @@ export async function runStep (relay: RelayProcess, peerPort: number, secret: st
       else reject(new Error(`turnutils_uclient against ${relay.name} exited ${String(code)}:\n${text.slice(-1500)}`))
     })
   }).finally(() => { clearInterval(poll) })
-  const cpuMs = cpuMsOf(relay.pid) - cpuBefore
+  const cpuMs = cpuMsOf(measured.pid) - cpuBefore
   const messages = [...output.matchAll(/tot_send_msgs=(\d+), tot_recv_msgs=(\d+)/g)].at(-1)
   if (messages === undefined) throw new Error(`no totals in turnutils_uclient's output against ${relay.name}:\n${output.slice(-1500)}`)
   const sent = Number(messages[1])
   const received = Number(messages[2])
   return {
-    relay: relay.name,
+    relay: measured.name,
     clients: step.clients,
     sent,
     received,

@@ -79,12 +79,13 @@ export class TcpTurnEdge {
 
   /** Whether `client` is one of our TCP clients (then UDP from the same address and port is not). */
   owns (client: TransportAddress): boolean {
-    return this.connections.has(keyOf(client))
+    // Asked for every UDP datagram: with no TCP client, no key is built.
+    return this.connections.size > 0 && this.connections.has(keyOf(client))
   }
 
   /** Sends a message to a TCP client; false when `to` is not one (it is a UDP client). */
   deliver (to: TransportAddress, bytes: Uint8Array): boolean {
-    const socket = this.connections.get(keyOf(to))
+    const socket = this.connections.size === 0 ? undefined : this.connections.get(keyOf(to))
     if (socket === undefined) return false
     const frame = toStreamFrame(bytes)
     if (frame === undefined || frame.length > this.limits.maxFrameBytes || socket.writableLength + frame.length > this.limits.maxBufferedBytes) {
