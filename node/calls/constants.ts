@@ -46,7 +46,7 @@ export const MEDIA_FAILURE_GRACE_MS = 2000
 export const CALL_STATS_INTERVAL_MS = 1000
 /** After media connects, the selected candidate pair (direct or relay) is awaited this long, polled this often. */
 export const PATH_SETTLE_TIMEOUT_MS = 2000
-export const PATH_SETTLE_POLL_MS = 50
+export const PATH_SETTLE_POLL_MS = 10
 
 /** A connected call's media that gets no packet for this long is interrupted (the call recovers). */
 export const MEDIA_SILENCE_TIMEOUT_MS = 1500

@@ -87,6 +87,8 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
   const { clock, log, host } = components
 
   const ice = createCallIce({ clock, log, host, bindAddress: init.bindAddress })
+  /** The calls' media whose audio was started (it loads the codec asynchronously). */
+  const audioOpened = new WeakSet<CallMedia>()
 
   const open = async (call: Call, role: 'offerer' | 'answerer', relayOnly: boolean, generation: number): Promise<MediaSession> => {
     // A recovery's session: our supernode (and its relay) may be what died.
@@ -156,13 +158,19 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
 
   const onConnected = async (call: Call, media: CallMedia, generation: number): Promise<void> => {
     if (generation > 0) { await onReconnected(call, media, generation); return }
-    if (media.audio !== undefined) return
+    // A session that reconnects on its own reports connected again: its audio runs already.
+    if (audioOpened.has(media)) return
+    audioOpened.add(media)
+    // The audio starts at once; the selected pair can show up a moment after the state change,
+    // and the first audio should not wait for it (only the connected event names the path).
+    const starting = openCallAudio(call, media, init.defaults, log)
     const { path, relay, pair } = await ice.settledPath(media.session)
-    if (media.closed) return
-    log.info({ callId: call.id, path, pair }, `call media connected ${path}: ${pair ?? 'no selected pair yet'}`)
-    components.signaling().mediaConnected(call.id, { path, relay })
-    const problem = await openCallAudio(call, media, init.defaults, log)
-    if (problem === 'closed') return
+    if (!media.closed) {
+      log.info({ callId: call.id, path, pair }, `call media connected ${path}: ${pair ?? 'no selected pair yet'}`)
+      components.signaling().mediaConnected(call.id, { path, relay })
+    }
+    const problem = await starting
+    if (problem === 'closed' || media.closed) return
     if (problem !== undefined) {
       log.warn({ callId: call.id }, `call audio could not start: ${problem}`)
       components.signaling().mediaFailed(call.id, `audio: ${problem}`)
