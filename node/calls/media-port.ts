@@ -83,6 +83,18 @@ async function openCallAudio (call: Call, media: CallMedia, defaults: CallDefaul
   }
 }
 
+/** A session went silent or failed: a connected call recovers, one still setting up fails. */
+function onMediaLost (components: CallMediaPortComponents, call: Call, generation: number, state: string, reason: string | undefined): void {
+  if (call.state === 'connected') {
+    components.signaling().mediaInterrupted(call.id, generation, reason ?? `media ${state}`, call.media?.silentMs?.() ?? 0)
+    return
+  }
+  const why = `media ${state}${reason === undefined ? '' : `: ${reason}`}`
+  // The peer's hangup usually closes its media a moment before its call-end
+  // signal arrives: give signaling the chance to say why before calling it a failure.
+  if (generation === 0) components.clock.setTimeout(() => { components.signaling().mediaFailed(call.id, why) }, MEDIA_FAILURE_GRACE_MS)
+}
+
 export function createCallMediaPort (components: CallMediaPortComponents, init: CallMediaPortInit): MediaPort {
   const { clock, log, host } = components
 
@@ -119,7 +131,7 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
       onState: (state, reason) => {
         if (media === undefined) return
         if (state === 'connected') void onConnected(call, media, generation)
-        else if (state === 'failed' || state === 'closed' || state === 'disconnected') onLost(call, generation, state, reason)
+        else if (state === 'failed' || state === 'closed' || state === 'disconnected') onMediaLost(components, call, generation, state, reason)
       }
     })
     const leg = {
@@ -142,18 +154,6 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
     // The call may have ended while ICE servers were fetched: its close already ran.
     if (!call.live) void media.close()
     return session
-  }
-
-  /** A session went silent or failed: a connected call recovers, one still setting up fails. */
-  const onLost = (call: Call, generation: number, state: string, reason: string | undefined): void => {
-    if (call.state === 'connected') {
-      components.signaling().mediaInterrupted(call.id, generation, reason ?? `media ${state}`, call.media?.silentMs?.() ?? 0)
-      return
-    }
-    const why = `media ${state}${reason === undefined ? '' : `: ${reason}`}`
-    // The peer's hangup usually closes its media a moment before its call-end
-    // signal arrives: give signaling the chance to say why before calling it a failure.
-    if (generation === 0) clock.setTimeout(() => { components.signaling().mediaFailed(call.id, why) }, MEDIA_FAILURE_GRACE_MS)
   }
 
   const onConnected = async (call: Call, media: CallMedia, generation: number): Promise<void> => {
