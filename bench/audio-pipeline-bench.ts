@@ -6,8 +6,9 @@
 //   measured as this process's CPU time, so other load on the machine does not leak in) +
 //   network jitter + the jitter buffer's wait + decode time (real CPU time likewise).
 // The network adds a uniformly random 0..J ms to each packet (J = 0, 10, 30 by default; beyond
-// 20 ms this reorders packets); the receiver pops every 20 ms at a phase that varies over the
-// runs. Everything but the codec runs on a virtual clock, so the figures are exact and the
+// 20 ms this reorders packets); the receiver pops as call-audio.ts does, at the times the jitter
+// buffer sets (its start, then every 20 ms less any skip); runs differ in the network's random
+// draws. Everything but the codec runs on a virtual clock, so the figures are exact and the
 // run is quick. The J = 0 row is the baseline the others are compared with.
 //
 //   npm run bench:opus   (runs bench/opus/, then this)
@@ -31,9 +32,9 @@ import { seededRandom } from '../common/random.js'
 export interface PipelineOptions {
   /** Network jitter levels J (ms), one row each; the first is the baseline of the ratios. */
   jitterLevels: number[]
-  /** Seconds of audio per receiver phase. */
+  /** Seconds of audio per run. */
   seconds: number
-  /** Receiver pop phases per row. */
+  /** Runs per row, each with its own network draws (once receiver pop phases, hence the name). */
   phases: number
   lossPercent: number
 }
@@ -90,6 +91,31 @@ const stat = (xs: number[]): { p50: number, p99: number } => {
   return { p50: round(percentile(s, 50), 2), p99: round(percentile(s, 99), 2) }
 }
 
+interface InFlight { k: number, arrival: number, sent: number, payload: Uint8Array }
+
+/**
+ * The sender and the network: frame k is complete at (k + 1) × 20 ms, encoded (real time), sent,
+ * delayed by the network (or lost). Returns the packets in arrival order; pushes encode and network times.
+ */
+function sendAll (input: Float32Array, frameCount: number, encoder: ReturnType<typeof createOpusEncoder>, random: () => number,
+  lossPercent: number, jitterMs: number, encodes: number[], networks: number[]): InFlight[] {
+  const inFlight: InFlight[] = []
+  for (let k = 0; k < frameCount; k++) {
+    const at = (k * FRAME_SAMPLES) % (input.length - FRAME_SAMPLES)
+    const pcm = floatToInt16(input.subarray(at, at + FRAME_SAMPLES))
+    const t0 = process.cpuUsage()
+    const payload = encoder.encode(pcm)
+    const encodeMs = cpuMs(t0)
+    encodes.push(encodeMs)
+    const sent = (k + 1) * FRAME_MS + encodeMs
+    if (random() * 100 < lossPercent) continue
+    const arrival = sent + random() * jitterMs
+    networks.push(arrival - sent)
+    inFlight.push({ k, arrival, sent, payload })
+  }
+  return inFlight.sort((a, b) => a.arrival - b.arrival)
+}
+
 async function runLevel (options: PipelineOptions, jitterMs: number, input: Float32Array, lookaheadMs: number): Promise<{ row: Row, output?: Float32Array }> {
   const { seconds, phases: phaseCount, lossPercent } = options
   const frameCount = Math.round(seconds * 1000 / FRAME_MS)
@@ -105,57 +131,63 @@ async function runLevel (options: PipelineOptions, jitterMs: number, input: Floa
   let finalTarget = 0
   let output: Float32Array | undefined
   for (let phaseIndex = 0; phaseIndex < phaseCount; phaseIndex++) {
-    const phase = (phaseIndex + 0.5) * FRAME_MS / phaseCount
     const random = seededRandom(1000 + phaseIndex)
     let concealed = 0
     const encoder = createOpusEncoder({ fec: true })
     const decoder = await createOpusDecoder()
     const buffer = new JitterBuffer()
-    // Sender: frame k is complete at (k + 1) × 20 ms, encoded (real time), sent, delayed by the network.
-    interface InFlight { k: number, arrival: number, sent: number, payload: Uint8Array }
-    const inFlight: InFlight[] = []
-    for (let k = 0; k < frameCount; k++) {
-      const at = (k * FRAME_SAMPLES) % (input.length - FRAME_SAMPLES)
-      const pcm = floatToInt16(input.subarray(at, at + FRAME_SAMPLES))
-      const t0 = process.cpuUsage()
-      const payload = encoder.encode(pcm)
-      const encodeMs = cpuMs(t0)
-      encodes.push(encodeMs)
-      const sent = (k + 1) * FRAME_MS + encodeMs
-      if (random() * 100 < lossPercent) continue
-      const arrival = sent + random() * jitterMs
-      networks.push(arrival - sent)
-      inFlight.push({ k, arrival, sent, payload })
-    }
-    inFlight.sort((a, b) => a.arrival - b.arrival)
+    const inFlight = sendAll(input, frameCount, encoder, random, lossPercent, jitterMs, encodes, networks)
     const arrivalOf = new Map<number, number>()
     const decoded: Int16Array[] = []
     // Concealment counts while the stream lasts: up to the pop of its last packet.
     let concealedSoFar = 0
     let next = 0
+    // Receiver, as call-audio.ts plays: the jitter buffer sets the playout's phase. While it does
+    // not play, the first pop is due at playoutStartMs(); then one pop every 20 ms until the
+    // stream pauses ('empty'). Events run in time order, arrivals first at equal times.
+    let nextPop: number | undefined
+    let silentFrom = 0 // start of the output gap before the (next) playout start, to fill with silence
     const lastPop = (frameCount + 20) * FRAME_MS
-    for (let now = phase; now < lastPop; now += FRAME_MS) {
-      while (next < inFlight.length && (inFlight[next] as InFlight).arrival <= now) {
-        const { k, arrival, payload } = inFlight[next++] as InFlight
+    for (;;) {
+      const arrival = next < inFlight.length ? (inFlight[next] as InFlight).arrival : Infinity
+      const popAt = nextPop ?? (buffer.playoutStartMs() ?? Infinity)
+      if (arrival === Infinity && popAt === Infinity) break
+      if (arrival <= popAt) {
+        const { k, payload } = inFlight[next++] as InFlight
         arrivalOf.set(k, arrival)
-        buffer.push(k & 0xFFFF, (k * FRAME_SAMPLES) >>> 0, payload, arrival)
-      }
-      const out = buffer.pop(now)
-      if (out.kind === 'empty') {
-        if (decoded.length > 0) decoded.push(new Int16Array(FRAME_SAMPLES))
+        if (buffer.push(k & 0xFFFF, (k * FRAME_SAMPLES) >>> 0, payload, arrival) === 'restarted' && nextPop !== undefined) {
+          silentFrom = nextPop // the buffer stopped playing (resync): the playout starts again at its new phase
+          nextPop = undefined
+        }
         continue
       }
+      const now = nextPop === undefined ? Math.max(popAt, silentFrom) : popAt
+      if (now >= lastPop) break
+      const out = buffer.pop(now)
+      if (out.kind === 'empty') {
+        nextPop = undefined
+        silentFrom = now
+        continue
+      }
+      // The sink's output is continuous: a gap before a playout (re)start is silence, whole frames.
+      if (nextPop === undefined && decoded.length > 0) {
+        for (let gap = silentFrom; gap < now; gap += FRAME_MS) decoded.push(new Int16Array(FRAME_SAMPLES))
+      }
+      // Now and then the buffer brings the playout forward: the frame loses its first skipMs
+      // (call-audio.ts cross-fades over the seam) and the next pop comes that much sooner.
+      const skipMs = out.kind === 'packet' ? out.skipMs ?? 0 : 0
+      nextPop = now + FRAME_MS - skipMs
       const t0 = process.cpuUsage()
       const pcm = out.kind === 'packet' ? decoder.decode(out.payload) : decoder.decodeMissing(out.nextPayload)
       const decodeMs = cpuMs(t0)
       decodes.push(decodeMs)
-      decoded.push(pcm)
+      decoded.push(pcm.subarray(Math.round(skipMs * SAMPLE_RATE / 1000)))
       if (out.kind === 'packet') {
         const k = out.sequence
         const arrival = arrivalOf.get(k) as number
         waits.push(now - arrival)
-        // Its first sample was spoken at k × 20 ms − look-ahead; it reaches the sink at now + decode.
-        totals.push(now + decodeMs - (k * FRAME_MS - lookaheadMs))
+        // Its first sample played was spoken at k × 20 ms + skip − look-ahead; it reaches the sink at now + decode.
+        totals.push(now + decodeMs - (k * FRAME_MS + skipMs - lookaheadMs))
         concealed = concealedSoFar
       } else {
         concealedSoFar++
@@ -244,7 +276,7 @@ function print (figures: PipelineFigures): void {
   const { lookaheadSamples, lookaheadMs, measuredDelaySamples, correlation } = figures.codec
   const rows = figures.rows
   const baseline = rows[0] as Row
-  console.log(`voxmesh audio pipeline bench: ${figures.machine.cores} cores, node ${process.version}; ${seconds} s of ${source} × ${phaseCount} receiver phases per row; ` +
+  console.log(`voxmesh audio pipeline bench: ${figures.machine.cores} cores, node ${process.version}; ${seconds} s of ${source} × ${phaseCount} runs per row; ` +
     `network: fixed path (taken as 0) + uniform 0..J ms; loss ${lossPercent}%`)
   console.log(`codec delay: encoder look-ahead ${lookaheadSamples} samples (${lookaheadMs} ms); measured on the decoded audio: ${measuredDelaySamples} samples (correlation ${correlation})`)
   console.log('mouth-to-ear added = 20 ms framing + look-ahead + encode + network jitter + jitter buffer wait + decode (ms)')

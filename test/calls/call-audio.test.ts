@@ -2,7 +2,8 @@
 // injected Clock, so the frame count is exact and the tone arrives intact.
 import { afterEach, describe, expect, it } from 'vitest'
 import { FakeClock } from '../../node/net/fake-clock.js'
-import { startCallAudio, type CallAudio } from '../../node/calls/call-audio.js'
+import { SKIP_CROSS_FADE_SAMPLES, skipWithCrossFade, startCallAudio, type CallAudio } from '../../node/calls/call-audio.js'
+import { JITTER_START_DELAY_MS } from '../../node/media/audio/jitter-buffer.js'
 import { createToneSource, createSilenceSource } from '../../node/media/audio/sources.js'
 import { createMemorySink, createNullSink } from '../../node/media/audio/sinks.js'
 import { dominantFrequency, levelDbfs } from '../../node/media/audio/analysis.js'
@@ -30,7 +31,13 @@ describe('call audio on an injected clock', () => {
     receiver = await startCallAudio({ source: createSilenceSource(), sink, send: () => {}, log: silentLogger, clock })
     open.push(sender, receiver)
 
-    clock.advance(2000)
+    // The first frame is sent at 20 ms and arrives at once; the playout starts when the jitter
+    // buffer says (the start delay later), on a timer of its own, not on the next send tick.
+    clock.advance(20 + JITTER_START_DELAY_MS - 1)
+    expect(sink.samples).toBe(0)
+    clock.advance(1)
+    expect(sink.samples).toBe(FRAME_SAMPLES)
+    clock.advance(2000 - 20 - JITTER_START_DELAY_MS)
 
     expect(sender.stats().framesSent).toBe(2000 / FRAME_MS)
     const played = receiver.stats().framesPlayed
@@ -39,11 +46,23 @@ describe('call audio on an injected clock', () => {
     expect(played).toBeLessThanOrEqual(100)
     expect(receiver.stats().framesConcealed).toBe(0)
     const audio = sink.audio()
-    expect(audio.length).toBe(played * FRAME_SAMPLES)
+    // The playout came down from the start delay to the 10 ms minimum by skipping that much audio.
+    expect(audio.length).toBe(played * FRAME_SAMPLES - (JITTER_START_DELAY_MS - 10) * FRAME_SAMPLES / FRAME_MS)
     const steady = audio.subarray(audio.length - SAMPLE_RATE)
     expect(Math.abs(dominantFrequency(steady, SAMPLE_RATE) - 440)).toBeLessThan(5)
     // AES17 dBFS: a sine of peak -12 dBFS reads -12 (Opus keeps the level within a dB).
     expect(Math.abs(levelDbfs(steady) - -12)).toBeLessThan(1)
+  })
+
+  it('skips the start of a frame with a cross-fade: continuous with what played before, the skipped-to audio after', () => {
+    const pcm = Int16Array.from({ length: FRAME_SAMPLES }, (_, i) => i * 10)
+    const out = skipWithCrossFade(pcm, 300)
+    expect(out.length).toBe(FRAME_SAMPLES - 300)
+    expect(out[0]).toBeLessThan(100) // about pcm[0]: no jump at the seam
+    for (let i = 1; i < out.length; i++) expect(out[i]).toBeGreaterThanOrEqual(out[i - 1] as number) // no step back
+    expect(Array.from(out.subarray(SKIP_CROSS_FADE_SAMPLES))).toEqual(Array.from(pcm.subarray(300 + SKIP_CROSS_FADE_SAMPLES)))
+    expect(skipWithCrossFade(pcm, 0)).toBe(pcm)
+    expect(skipWithCrossFade(pcm, FRAME_SAMPLES - 10)).toHaveLength(10)
   })
 
   it('sends nothing while the clock stands still, and stops its timer on close', async () => {

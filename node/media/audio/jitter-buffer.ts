@@ -1,33 +1,32 @@
 // Adaptive jitter buffer, sans-IO: RTP packets go in as they arrive (push), one frame comes out
-// every 20 ms (pop), both stamped by the caller's clock.
+// per pop, both stamped by the caller's clock.
 //
-// Timing. Each packet's transit is arrival − media time (its RTP timestamp in ms). The smallest
-// transit of the last BASE_WINDOW packets is the path's floor (`base`, which also follows clock
-// drift); a packet's delay is how long after base + its media time it is played. The buffer
-// aims that delay at a target
-//     target = clamp(min + max(JITTER_FACTOR × J, peak), min, max)
-// where J is the RFC 3550 interarrival jitter estimate (A.8: J += (|D| − J) / 16, in ms) and
-// peak is the largest transit above base among the last PEAK_WINDOW packets (a late packet
-// therefore raises the target at once; the target comes back down as J decays and the peak
-// leaves the window).
+// Timing. A packet's transit is arrival − media time (RTP timestamp in ms). The smallest transit
+// of the last BASE_WINDOW packets is the path's floor (`base`, which also follows clock drift); a
+// packet's delay is how long after base + its media time it is played. The buffer aims it at
+//     target = clamp(max(min, JITTER_FACTOR × J while n < PEAK_WINDOW, peak × (n + 1) / (n − 1) + PEAK_MARGIN), min, max)
+// J: the RFC 3550 jitter estimate (A.8: J += (|D| − J) / 16, ms); peak: the largest transit above
+// base among the last n ≤ PEAK_WINDOW packets (a late packet raises the target at once). The
+// largest of n samples falls short of their spread by about 1/(n + 1) of it and base exceeds its
+// floor as much, hence (n + 1) / (n − 1); the margin covers the sender's timer and encode-time
+// noise; the minimum is a floor, not a margin every path pays. 4 J guards a young stream whose peak
+// has seen little; with the window full the peak measures the spread, 4 J would only add delay.
 //
-// Playout. A stream starts once its first packet has waited about the target. Then every pop
-// plays the next sequence number: the packet when it is there; when it is not, 'missing' (the
-// caller conceals) — advancing past it when it is due (its delay has reached target − one
-// frame, or later packets are waiting), holding it (the delay grows a frame) when the buffer is
-// below target and it may still come. When the delay is more than a frame above target and the
-// following packet is already here, one frame is discarded to catch up (at most one every
-// SHRINK_INTERVAL_MS). A packet that arrives after its turn is dropped as late; a repeated one as
-// a duplicate. Sequence numbers (16-bit) and timestamps (32-bit) are unwrapped. After IDLE_MS
-// without packets the stream counts as paused: pop answers 'empty' and the next packet starts
-// it again.
+// Playout. The caller pops when the buffer says: first at playoutStartMs() (the first packet has
+// waited max(target, START_DELAY): the start knows nothing of the path yet), then every frame —
+// so the playout sits at the delay chosen, not up to a frame later as on a pop grid of its own.
+// Each pop plays the next sequence number: the packet when it is there, else 'missing' (the
+// caller conceals), holding it (the delay grows a frame) while the delay is below target, giving
+// it up otherwise. Growing by frames overshoots: every SETTLE_FRAMES pops, a delay above target
+// comes back down to it — the packet carries `skipMs`, the caller plays it without its first
+// skipMs (cross-faded) and pops the next one that much sooner. More than a frame above target
+// with the next packet here, one frame is discarded (at most one per SHRINK_INTERVAL_MS). A
+// packet after its turn is dropped as late, a repeated one as a duplicate. Sequence numbers
+// (16-bit) and timestamps (32-bit) are unwrapped. After IDLE_MS without packets: paused ('empty') till the next.
 //
-// Resync. Giving up on missing packets moves the playout on in real time, as if they were lost.
-// When they were only late by more than the target can grow to cover (the sender's event loop
-// stood still for a few hundred ms, the path got slower), every packet after that comes behind the
-// playout and would be dropped as late for the rest of the stream. So a packet that is the newest
-// yet, comes more than RESYNC_FRAMES behind the playout and finds the buffer empty starts the
-// playout again from itself, with the delay floor measured afresh.
+// Resync. Given-up packets that were only late (the sender stood still, the path got slower) leave
+// later ones behind the playout: the newest packet yet, more than RESYNC_FRAMES behind the playout
+// with the buffer empty, restarts it from itself on a fresh floor.
 
 /** Packets whose transits make the floor of the delay: 10 s at 50 packets/s. */
 export const JITTER_BASE_WINDOW = 500
@@ -43,6 +42,15 @@ export const JITTER_IDLE_MS = 500
 export const JITTER_MAX_SEQUENCE_JUMP = 1000
 /** Frames behind the playout at which the newest packet, with nothing buffered, resyncs it. */
 export const JITTER_RESYNC_FRAMES = 3
+/** Added to the (corrected) peak in the target, ms: the sender's timer and encode-time noise. */
+export const JITTER_PEAK_MARGIN_MS = 2
+/** The first packet of a stream waits at least this long (ms above the floor) before it plays. */
+export const JITTER_START_DELAY_MS = 30
+/** Every this many pops the delay is brought down to the target (200 ms at 20 ms frames). */
+export const JITTER_SETTLE_FRAMES = 10
+/** Skips (ms) are at least MIN_SKIP (less is not worth a seam) and leave SKIP_KEEP of the frame for a cross-fade. */
+export const JITTER_MIN_SKIP_MS = 1
+export const JITTER_SKIP_KEEP_MS = 2.5
 /** Received sequence numbers remembered for duplicate detection. */
 const SEEN_WINDOW = 1024
 
@@ -51,7 +59,7 @@ export interface JitterBufferOptions {
   clockRate?: number
   /** Packet duration and pop interval; default 20 ms. */
   frameMs?: number
-  /** Target delay bounds; default 20 and 200 ms. */
+  /** Target delay bounds; default 10 and 200 ms. */
   minDelayMs?: number
   maxDelayMs?: number
   /** Packets held at most; default enough for twice the maximum delay. */
@@ -59,7 +67,8 @@ export interface JitterBufferOptions {
 }
 
 export type JitterOutput =
-  | { kind: 'packet', payload: Uint8Array, sequence: number, timestamp: number }
+  /** A frame to play. With `skipMs` (now and then): play it without its first skipMs, pop the next one that much sooner. */
+  | { kind: 'packet', payload: Uint8Array, sequence: number, timestamp: number, skipMs?: number }
   /** A frame to conceal. `nextPayload`: the following packet, when here (for FEC). */
   | { kind: 'missing', nextPayload?: Uint8Array }
   /** Nothing to play: not started, or the stream paused. */
@@ -127,13 +136,15 @@ export class JitterBuffer {
   private playTs = 0
   private lastShrinkMs = -Infinity
   private currentDelayMs = 0
+  /** Pops since the stream started or last settled. */
+  private popsSinceSettle = 0
 
   private counters = { received: 0, duplicates: 0, late: 0, played: 0, concealed: 0, discarded: 0, starts: 0 }
 
   constructor (options: JitterBufferOptions = {}) {
     this.clockRate = options.clockRate ?? 48_000
     this.frameMs = options.frameMs ?? 20
-    this.minDelayMs = options.minDelayMs ?? 20
+    this.minDelayMs = options.minDelayMs ?? 10
     this.maxDelayMs = options.maxDelayMs ?? 200
     if (!(this.clockRate > 0 && this.frameMs > 0 && this.minDelayMs >= 0 && this.maxDelayMs >= this.minDelayMs)) {
       throw new RangeError('JitterBuffer: clockRate and frameMs must be positive and 0 ≤ minDelayMs ≤ maxDelayMs')
@@ -183,7 +194,18 @@ export class JitterBuffer {
     return result
   }
 
-  /** The frame to play now; call once per frame interval. */
+  /**
+   * When to pop first: the first buffered packet has waited the start delay (a past time means now; it
+   * may move as packets arrive). Undefined while playing, or with nothing buffered.
+   */
+  playoutStartMs (): number | undefined {
+    if (this.started) return undefined
+    const first = this.lowestEntry()
+    if (first === undefined) return undefined
+    return this.extendTimestamp(first.timestamp) * 1000 / this.clockRate + this.base() + this.startDelayMs()
+  }
+
+  /** The frame to play now; call at playoutStartMs(), then once per frame interval. */
   pop (nowMs: number): JitterOutput {
     if (!this.started) {
       if (!this.startIfDue(nowMs)) return { kind: 'empty' }
@@ -192,6 +214,7 @@ export class JitterBuffer {
       return { kind: 'empty' }
     }
     const target = this.targetDelayMs()
+    this.popsSinceSettle++
     let head = this.entries.get(this.playSeq)
     if (head !== undefined) {
       let delay = this.delayOf(head.timestamp, nowMs)
@@ -207,15 +230,20 @@ export class JitterBuffer {
       }
       this.entries.delete(this.playSeq)
       this.advance(head)
-      this.currentDelayMs = delay
       this.counters.played++
-      return { kind: 'packet', payload: head.payload, sequence: head.sequence, timestamp: head.timestamp }
+      const out: JitterOutput = { kind: 'packet', payload: head.payload, sequence: head.sequence, timestamp: head.timestamp }
+      const settle = this.popsSinceSettle >= JITTER_SETTLE_FRAMES // bring an overshoot down to the target
+      if (settle) this.popsSinceSettle = 0
+      const skip = settle ? Math.min(delay - target, this.frameMs - JITTER_SKIP_KEEP_MS) : 0
+      if (skip >= JITTER_MIN_SKIP_MS) out.skipMs = skip
+      this.currentDelayMs = delay - (out.skipMs ?? 0)
+      return out
     }
-    // The packet is not here: hold it while the buffer is well below target, else give it up.
+    // The packet is not here: hold it while the buffer is below target, else give it up.
     const delay = (nowMs - this.playTs * 1000 / this.clockRate) - this.base()
     this.currentDelayMs = delay
     this.counters.concealed++
-    if (delay < target - this.frameMs && delay < this.maxDelayMs) return { kind: 'missing' }
+    if (delay < target && delay < this.maxDelayMs) return { kind: 'missing' }
     const next = this.entries.get(this.playSeq + 1)
     this.playSeq++
     this.playTs += this.frameTicks
@@ -238,24 +266,34 @@ export class JitterBuffer {
 
   /** The delay the buffer aims at now, ms. */
   targetDelayMs (): number {
-    const peak = this.transitCount === 0 ? 0 : this.peakTransit() - this.base()
-    return Math.min(this.maxDelayMs, Math.max(this.minDelayMs, this.minDelayMs + Math.max(JITTER_FACTOR * this.jitter, peak)))
+    const n = Math.min(this.transitCount, JITTER_PEAK_WINDOW)
+    const peak = n < 2 ? 0 : (this.peakTransit() - this.base()) * (n + 1) / (n - 1) + JITTER_PEAK_MARGIN_MS
+    return Math.min(this.maxDelayMs, Math.max(this.minDelayMs, n < JITTER_PEAK_WINDOW ? JITTER_FACTOR * this.jitter : 0, peak))
   }
 
   // ---- internals ---------------------------------------------------------------
+  /** The delay the first packet of a stream waits before it plays, ms. */
+  private startDelayMs (): number { return Math.min(this.maxDelayMs, Math.max(JITTER_START_DELAY_MS, this.targetDelayMs())) }
 
+  /** Starts once the first packet has waited the start delay less half a frame (for callers popping on a grid). */
   private startIfDue (nowMs: number): boolean {
-    let lowest: number | undefined
-    for (const seq of this.entries.keys()) if (lowest === undefined || seq < lowest) lowest = seq
-    if (lowest === undefined) return false
-    const entry = this.entries.get(lowest) as Entry
-    const extTs = this.extendTimestamp(entry.timestamp)
-    if (this.delayAt(extTs, nowMs) < this.targetDelayMs() - this.frameMs / 2) return false
+    const first = this.lowestEntry()
+    if (first === undefined) return false
+    const extTs = this.extendTimestamp(first.timestamp)
+    if (this.delayAt(extTs, nowMs) < this.startDelayMs() - this.frameMs / 2) return false
     this.started = true
-    this.playSeq = lowest
+    this.playSeq = first.seq
     this.playTs = extTs
+    this.popsSinceSettle = 0
     this.counters.starts++
     return true
+  }
+
+  /** The buffered packet with the lowest sequence number, with its extended sequence number. */
+  private lowestEntry (): (Entry & { seq: number }) | undefined {
+    let lowest: number | undefined
+    for (const seq of this.entries.keys()) if (lowest === undefined || seq < lowest) lowest = seq
+    return lowest === undefined ? undefined : { ...(this.entries.get(lowest) as Entry), seq: lowest }
   }
 
   private advance (played: Entry): void {
@@ -324,10 +362,9 @@ export class JitterBuffer {
   }
 
   private evictOldest (): void {
-    let lowest: number | undefined
-    for (const seq of this.entries.keys()) if (lowest === undefined || seq < lowest) lowest = seq
-    if (lowest === undefined) return
-    const entry = this.entries.get(lowest) as Entry
+    const entry = this.lowestEntry()
+    if (entry === undefined) return
+    const lowest = entry.seq
     this.entries.delete(lowest)
     this.counters.discarded++
     if (this.started && lowest === this.playSeq) this.advance(entry)
