@@ -42,6 +42,6 @@ export {
 export { createHost, type Host } from './overlay/host.js'
 export { createSupernodeCache } from './overlay/supernode-cache.js'
 export type { SupernodeRef } from './overlay/messages.js'
-export { PING_INTERVAL_MS } from './overlay/constants.js'
+export { BEAT_INTERVAL_MS, PING_INTERVAL_MS } from './overlay/constants.js'
 export { createWsTransport } from './net/ws-transport.js'
 export type { Transport } from './net/transport.js'

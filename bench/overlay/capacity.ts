@@ -9,7 +9,7 @@ import type { CreateSessionResponse, InfoResponse } from '../../common/login-api
 import type { Sodium } from '../../common/sodium.js'
 import { ControlClient } from '../../node/index.js'
 import type { SupernodeRef } from '../../node/index.js'
-import { PING_INTERVAL_MS } from '../../node/index.js'
+import { BEAT_INTERVAL_MS, PING_INTERVAL_MS } from '../../node/index.js'
 import { cpuMeter, loopDelayMeter, machineCpuMeter, memoryOf, pool, round, series, sleep, type LoopDelay, type Series } from '../lib/measure.js'
 import type { Proc } from '../lib/processes.js'
 import { HTTP_CONCURRENCY, PASSWORD } from './constants.js'
@@ -58,6 +58,8 @@ export interface Capacity {
     supernodeCpuPercent: number
     clientCpuPercent: number
     pingsPerSecond: number
+    /** Beats a host sends when it sent nothing else for BEAT_INTERVAL_MS: at most this many per second. */
+    beatsPerSecond: number
     /** GET /v1/status round trips to C's control API during the window: how responsive C's event loop stays. */
     supernodeStatusMs: Series
     clientLoopDelayMs: LoopDelay
@@ -197,6 +199,7 @@ export async function measureCapacity (net: Net, sodium: Sodium, others: Proc[],
       supernodeCpuPercent: steady.cpuPercent.other,
       clientCpuPercent: steady.cpuPercent.self,
       pingsPerSecond: Math.round((hostsReported - hostsBefore) * 1000 / PING_INTERVAL_MS),
+      beatsPerSecond: Math.round((hostsReported - hostsBefore) * 1000 / BEAT_INTERVAL_MS),
       supernodeStatusMs: series(steady.cStatusMs),
       clientLoopDelayMs: steady.loopDelay
     },

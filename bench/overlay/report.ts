@@ -62,7 +62,7 @@ function printCapacity (c: Capacity, cores: number): void {
     `machine ${c.registration.machineBusyPercent}% busy (all ${cores} cores, other tenants included); bench event-loop delay p99 ${c.registration.clientLoopDelayMs.p99} ms, max ${c.registration.clientLoopDelayMs.max} ms`)
   console.log(`  supernode RSS     ${mib(c.rssKb.before)} → ${mib(c.rssKb.after)} (+${mib(c.rssKb.growth)}, peak ${mib(c.rssKb.peak)}): ` +
     (c.rssKb.perHostKb === null ? 'no per-host figure (hosts left C during the run)' : `${c.rssKb.perHostKb} KiB per host`))
-  console.log(`  steady state      ${c.steady.windowS} s keeping ${c.hostsReported - c.hostsBefore} hosts (${c.steady.pingsPerSecond} pings/s): supernode CPU ${c.steady.supernodeCpuPercent}%, ` +
+  console.log(`  steady state      ${c.steady.windowS} s keeping ${c.hostsReported - c.hostsBefore} hosts (${c.steady.pingsPerSecond} pings/s, ≤ ${c.steady.beatsPerSecond} beats/s): supernode CPU ${c.steady.supernodeCpuPercent}%, ` +
     `bench client ${c.steady.clientCpuPercent}% of one core`)
   const w = c.rssKb.steadyWindow
   console.log(`                    supernode RSS over the window: start ${mib(w.start)}, min ${mib(w.min)}, max ${mib(w.max)}, end ${mib(w.end)}`)

@@ -163,18 +163,22 @@ async function listen (address: string, onConnection: (connection: Connection) =
     socket.once('close', () => { rawSockets.delete(socket) })
   })
   server.on('clientError', (_err, socket) => { socket.destroy() })
+  // Built here, not in the upgrade handler: a closure made there would keep that handler's
+  // scope (the upgrade request, its headers) alive for as long as the connection lives.
+  const acceptLink = (ws: WebSocket, remoteAddress: string): void => {
+    if (closing) { ws.terminate(); return }
+    const connection: WsConnection = new WsConnection(ws, remoteAddress, limits, () => { accepted.delete(connection) })
+    accepted.add(connection)
+    onConnection(connection)
+  }
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
-    socket.on('error', () => { socket.destroy() })
+    socket.on('error', destroyOnError)
     const path = pathOf(req.url)
     if (closing) {
       refuseUpgrade(socket, '503 Service Unavailable')
     } else if (path === LINK_PATH) {
-      linkServer.handleUpgrade(req, socket, head, ws => {
-        if (closing) { ws.terminate(); return }
-        const connection: WsConnection = new WsConnection(ws, remoteAddressOf(req), limits, () => { accepted.delete(connection) })
-        accepted.add(connection)
-        onConnection(connection)
-      })
+      const remoteAddress = remoteAddressOf(req)
+      linkServer.handleUpgrade(req, socket, head, ws => { acceptLink(ws, remoteAddress) })
     } else if (path === DIALBACK_PATH && dialbackServer !== undefined && dialback !== undefined) {
       dialbackServer.handleUpgrade(req, socket, head, ws => {
         if (closing) { ws.terminate(); return }
@@ -235,6 +239,9 @@ async function listen (address: string, onConnection: (connection: Connection) =
     close: async () => { await (closed ??= close()) }
   }
 }
+
+/** The upgrading socket's error listener (it stays for the connection's life, so it holds nothing). */
+function destroyOnError (this: Duplex): void { this.destroy() }
 
 function refuseUpgrade (socket: Duplex, status: string): void {
   socket.once('finish', () => { socket.destroy() })

@@ -1,8 +1,23 @@
 // Every timing and bound of the overlay protocol, named once.
 
-/** Host ↔ supernode keepalive: a ping this often, and the link is dead without a pong for PING_TIMEOUT_MS. */
-export const PING_INTERVAL_MS = 1000
-export const PING_TIMEOUT_MS = 2500
+/*
+ * Host ↔ supernode keepalive, in three tiers (host/keepalive.ts, supernode/inbound-links.ts):
+ * - the fast death signal is the transport's close: a supernode process that dies takes its
+ *   TCP connections with it (FIN or RST), and the host re-homes at once;
+ * - the host sends a beat (a sealed empty frame: one AEAD open on the supernode, no JSON, no
+ *   reply) whenever it sent nothing else for BEAT_INTERVAL_MS; the supernode closes a host link
+ *   that carried nothing for HOST_SILENCE_LIMIT_MS (a frozen or vanished host), checked by one
+ *   sweep of all its host links every SILENCE_SWEEP_MS;
+ * - the host pings (an authenticated request and answer; pongs carry the supernode's load) every
+ *   PING_INTERVAL_MS and drops a supernode that sends nothing at all for PING_TIMEOUT_MS after a
+ *   ping: the slow signal, for a supernode that went dark without a close (frozen process,
+ *   machine or path gone: a half-open link). Worst case PING_INTERVAL_MS + PING_TIMEOUT_MS.
+ */
+export const BEAT_INTERVAL_MS = 3000
+export const PING_INTERVAL_MS = 15_000
+export const PING_TIMEOUT_MS = 5000
+/** A keepalive timer that fires this much later than due means our own process stalled (GC, CPU starvation, suspend). */
+export const KEEPALIVE_STALL_MS = 1000
 /** Dial attempts a host runs in parallel when it looks for a supernode. */
 export const PARALLEL_DIALS = 3
 export const DIAL_TIMEOUT_MS = 1500
@@ -49,8 +64,14 @@ export const MAX_SEEN_ONE_SHOTS = 4096
 export const MAX_REVOCATIONS = 100_000
 /** An inbound link must say what it is (register or peer-hello) this soon after its handshake, or it is closed. */
 export const FIRST_MESSAGE_TIMEOUT_MS = 10_000
-/** A host link that carries nothing (not even a ping) for 3 keepalive periods is dropped and the host shown offline. */
-export const HOST_SILENCE_LIMIT_MS = 3 * PING_INTERVAL_MS
+/**
+ * A host link that carries nothing (not even a beat) for this long is dropped and the host shown
+ * offline: two beats missed, plus a second of slack for the host's own scheduling. With the sweep
+ * a frozen host is dropped within HOST_SILENCE_LIMIT_MS + SILENCE_SWEEP_MS (8 s).
+ */
+export const HOST_SILENCE_LIMIT_MS = 2 * BEAT_INTERVAL_MS + 1000
+/** How often a supernode looks over all its host links for silent ones (one timer for all of them). */
+export const SILENCE_SWEEP_MS = 1000
 /**
  * Inbound links a supernode holds per source address (an IPv4 address, an IPv6 /64),
  * handshakes in progress included. Lab networks with many hosts on one address raise

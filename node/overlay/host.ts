@@ -57,8 +57,8 @@ export function createHost (components: HostComponents, init: HostInit): Host {
     close () {
       if (state.closed) return
       state.closed = true
-      const { retry, ping, republish, expiry } = state.timers
-      for (const timer of [retry, ping, republish, expiry]) if (timer !== undefined) clock.clearTimeout(timer)
+      const { retry, ping, beat, republish, expiry } = state.timers
+      for (const timer of [retry, ping, beat, republish, expiry]) if (timer !== undefined) clock.clearTimeout(timer)
       state.link?.close('host shutting down')
     }
   }

@@ -38,10 +38,18 @@ export interface Link {
   readonly closed: boolean
   /** Clock time of the last authenticated frame from the peer (the handshake's end before any): silence is measured from it. */
   readonly lastFrameAt: number
+  /** Clock time of the last frame this side sent (the handshake's end before any): a beat is due only after a quiet spell. */
+  readonly lastSentAt: number
   /** Messages that are not replies to this side's requests. */
   onMessage: (message: LinkMessage) => void
   onClose: (reason: string) => void
   send: (message: LinkMessage) => void
+  /**
+   * Sends a beat: a sealed empty frame. It only tells the peer the link is alive: the peer opens
+   * it (so it is authenticated and in sequence like any frame) and does nothing else, no decoding
+   * and no answer.
+   */
+  beat: () => void
   /** Sends a message carrying `id` and resolves with the peer's reply of type `reply` with the same id. */
   request: <T extends ReplyType>(message: LinkMessage & { id: number }, reply: T, timeoutMs?: number) => Promise<MessageOf<T>>
   nextId: () => number
@@ -100,6 +108,8 @@ export function openLink (
   })
 }
 
+const EMPTY = new Uint8Array(0)
+
 /** Messages a link holds until its owner sets onMessage (bounded: a peer cannot make us buffer much). */
 const MAX_EARLY_MESSAGES = 16
 
@@ -121,6 +131,7 @@ class LinkImpl implements Link {
   closed = false
   private lastId = 0
   lastFrameAt: number
+  lastSentAt: number
   private readonly pending = new Map<string, { resolve: (m: LinkMessage) => void, reject: (e: Error) => void, timer: TimerHandle }>()
 
   constructor (
@@ -130,6 +141,7 @@ class LinkImpl implements Link {
     private readonly cipher: FrameCipher
   ) {
     this.lastFrameAt = components.clock.now()
+    this.lastSentAt = this.lastFrameAt
     this.announced = components.identity.certificate.signature
     this.watchExpiry()
   }
@@ -177,12 +189,22 @@ class LinkImpl implements Link {
 
   send (message: LinkMessage): void {
     if (this.closed) return
+    this.sendSealed(encodeLinkMessage(message))
+  }
+
+  beat (): void {
+    if (this.closed) return
+    this.sendSealed(EMPTY)
+  }
+
+  private sendSealed (plaintext: Uint8Array): void {
     const own = this.components.identity.certificate
     if (own.signature !== this.announced) {
       this.announced = own.signature
       this.connection.send(this.cipher.seal(encodeLinkMessage({ t: 'renewed-certificate', certificate: { body: own.body, signature: own.signature } })))
     }
-    this.connection.send(this.cipher.seal(encodeLinkMessage(message)))
+    this.lastSentAt = this.components.clock.now()
+    this.connection.send(this.cipher.seal(plaintext))
   }
 
   request<T extends ReplyType> (message: LinkMessage & { id: number }, reply: T, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<MessageOf<T>> {
@@ -205,6 +227,7 @@ class LinkImpl implements Link {
     const plaintext = this.cipher.open(frame)
     if (plaintext === undefined) { this.protocolError('frame failed authentication (tampered, replayed or reordered)'); return }
     this.lastFrameAt = this.components.clock.now()
+    if (plaintext.length === 0) return // a beat: it said the link is alive, and that is all
     const decoded = decodeLinkMessage(plaintext)
     if (!decoded.ok) { this.protocolError(decoded.reason); return }
     const message = decoded.message

@@ -1,12 +1,12 @@
 // Links are sockets a member holds on someone else's supernode: each is capped
 // (per source address, handshakes in progress included; per device key; per
-// user) and timed (no first message in 10 s, no traffic for 3 keepalive
-// periods). A host that stops pinging is dropped, and its contacts see it
+// user) and timed (no first message in 10 s, no traffic for HOST_SILENCE_LIMIT_MS:
+// two beats missed). A host that stops sending is dropped, and its contacts see it
 // offline within 10 s. Protocol-level attacks run against a real supernode on
 // the in-memory network with a fake clock (test/overlay/bad-input-harness.ts);
 // the frozen host is a real process stopped with SIGSTOP.
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { FIRST_MESSAGE_TIMEOUT_MS, HOST_SILENCE_LIMIT_MS, MAX_LINKS_PER_ADDRESS, MAX_LINKS_PER_DEVICE, MAX_LINKS_PER_USER, PING_INTERVAL_MS } from '../../node/overlay/constants.js'
+import { BEAT_INTERVAL_MS, FIRST_MESSAGE_TIMEOUT_MS, HOST_SILENCE_LIMIT_MS, MAX_LINKS_PER_ADDRESS, MAX_LINKS_PER_DEVICE, MAX_LINKS_PER_USER, SILENCE_SWEEP_MS } from '../../node/overlay/constants.js'
 import { createTestnet, type Testnet } from '../../node/testing/testnet.js'
 import { createHarness, WirePeer, type Harness } from '../overlay/bad-input-harness.js'
 import { killAll } from '../helpers/processes.js'
@@ -35,15 +35,15 @@ describe('links at a supernode', () => {
 
   it('closes a registered host link that stops sending (no pings)', async () => {
     const quiet = await h.registeredAttacker('sleeper')
-    // Pings keep it: one every keepalive period for twice the silence limit.
-    for (let elapsed = 0; elapsed < 2 * HOST_SILENCE_LIMIT_MS; elapsed += PING_INTERVAL_MS) {
+    // Pings keep it: one every beat period for twice the silence limit.
+    for (let elapsed = 0; elapsed < 2 * HOST_SILENCE_LIMIT_MS; elapsed += BEAT_INTERVAL_MS) {
       quiet.sendJson({ t: 'ping', id: elapsed + 1 })
-      await h.run(PING_INTERVAL_MS)
+      await h.run(BEAT_INTERVAL_MS)
     }
     expect(quiet.closed).toBe(false)
     expect(quiet.received('pong').length).toBeGreaterThan(0)
     // Then silence.
-    await h.run(HOST_SILENCE_LIMIT_MS + 2 * PING_INTERVAL_MS)
+    await h.run(HOST_SILENCE_LIMIT_MS + 2 * SILENCE_SWEEP_MS)
     expect(quiet.closedReason).toContain('keepalive missed')
     expect(h.sn.stats().hosts).toBe(0)
   })

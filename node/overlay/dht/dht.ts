@@ -165,6 +165,10 @@ class KademliaDht implements Dht {
     return this.table.all()
   }
 
+  peerCount (): number {
+    return this.table.size
+  }
+
   async bootstrap (seeds: DhtPeer[]): Promise<number> {
     this.assertOpen()
     for (const seed of seeds) this.addPeer(seed)

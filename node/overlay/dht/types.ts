@@ -44,6 +44,8 @@ export interface Dht {
   closestPeers: (target: string, n: number) => DhtPeer[]
   /** Every peer in our routing table. */
   peers: () => DhtPeer[]
+  /** How many peers our routing table holds (peers().length without the array). */
+  peerCount: () => number
   /** Joins the network: adds the seeds, looks up our own id, refreshes every bucket. Resolves with the number of peers known. */
   bootstrap: (seeds: DhtPeer[]) => Promise<number>
   /** Re-stores held records at the current k closest nodes (records received within the last interval are skipped unless `force`). Joins a run in progress. */

@@ -6,7 +6,7 @@ import { verifySupernodeCredential } from '../../../common/supernode-credential.
 import { openLink, type Link } from '../link.js'
 import type { LinkMessage, SupernodeRef } from '../messages.js'
 import { DIAL_TIMEOUT_MS, PARALLEL_DIALS } from '../constants.js'
-import { schedulePing } from './keepalive.js'
+import { startKeepalive } from './keepalive.js'
 import { queryPresence } from './presence.js'
 import { locatorFor, presenceEnvelopes, scheduleRepublish, sendCapabilities } from './records.js'
 import { handleSupernodeMessage } from './supernode-messages.js'
@@ -133,13 +133,13 @@ function adopt (components: HostComponents, state: HostState, newLink: Link, ref
   state.capacityNeeded = registration.capacityNeeded
   state.emit({ event: 'capacity', needed: state.capacityNeeded })
   log.info({ supernode: ref.address, user: ref.user }, 'attached to supernode')
-  state.lastPong = clock.now()
   newLink.onMessage = message => { handleSupernodeMessage(components, state, message) }
   newLink.onClose = reason => {
     if (state.link !== newLink || state.closed) return
     state.link = undefined
     state.supernode = undefined
     clock.clearTimeout(state.timers.ping as TimerHandle)
+    clock.clearTimeout(state.timers.beat as TimerHandle)
     clock.clearTimeout(state.timers.republish as TimerHandle)
     log.info({ supernode: ref.address, reason }, 'lost supernode; re-homing')
     state.emit({ event: 'detached', supernode: ref, reason })
@@ -148,7 +148,7 @@ function adopt (components: HostComponents, state: HostState, newLink: Link, ref
     void attach(components, state)
   }
   sendCapabilities(state, newLink)
-  schedulePing(components, state)
+  startKeepalive(components, state)
   scheduleRepublish(components, state)
   queryPresence(components, state, state.audience)
   for (const message of registration.early.splice(0)) handleSupernodeMessage(components, state, message)

@@ -15,6 +15,7 @@ import type { HostComponents, HostEvent, HostInit, UserStatus } from './types.js
 export interface HostTimers {
   retry?: TimerHandle
   ping?: TimerHandle
+  beat?: TimerHandle
   republish?: TimerHandle
   expiry?: TimerHandle
 }
@@ -42,7 +43,6 @@ export interface HostState {
   rehoming: boolean
   /** What our supernode last said about the mesh's need for supernodes. */
   capacityNeeded: boolean
-  lastPong: number
 }
 
 export function createHostState (components: HostComponents, init: HostInit): HostState {
@@ -66,7 +66,6 @@ export function createHostState (components: HostComponents, init: HostInit): Ho
     closed: false,
     seq: 0,
     rehoming: false,
-    capacityNeeded: false,
-    lastPong: 0
+    capacityNeeded: false
   }
 }

@@ -8,15 +8,18 @@
 //   FIRST_MESSAGE_TIMEOUT_MS of the handshake (the handshake has its own
 //   timeout in link.ts);
 // - a host link is closed when it carries nothing for HOST_SILENCE_LIMIT_MS
-//   (3 keepalive periods): the host froze or vanished without a close, and its
-//   contacts must see it offline now, not when its records expire.
+//   (two beats missed): the host froze or vanished without a close, and its
+//   contacts must see it offline now, not when its records expire. One sweep
+//   every SILENCE_SWEEP_MS looks over all host links (no timer per link).
+//   A closed link leaves the sweep's set at the next sweep.
 import { addressGroupOf, parseHostPort } from '../../../common/address.js'
 import type { Clock } from '../../../common/clock.js'
 import type { Connection } from '../../net/transport.js'
 import type { Link } from '../link.js'
 import type { Logger } from '../../../common/logger.js'
+import type { TimerHandle } from '../../../common/clock.js'
 import {
-  FIRST_MESSAGE_TIMEOUT_MS, HOST_SILENCE_LIMIT_MS, MAX_LINKS_PER_ADDRESS, MAX_LINKS_PER_DEVICE, MAX_LINKS_PER_USER, PING_INTERVAL_MS
+  FIRST_MESSAGE_TIMEOUT_MS, HOST_SILENCE_LIMIT_MS, MAX_LINKS_PER_ADDRESS, MAX_LINKS_PER_DEVICE, MAX_LINKS_PER_USER, SILENCE_SWEEP_MS
 } from '../constants.js'
 
 export interface LinkCaps { perAddress: number, perDevice: number, perUser: number }
@@ -37,6 +40,8 @@ export interface InboundLinks {
   expectFirstMessage: (link: Link) => { said: () => void }
   /** Closes the host link once it has been silent for HOST_SILENCE_LIMIT_MS. */
   closeWhenSilent: (link: Link) => void
+  /** Stops the silence sweep (the supernode closed). */
+  close: () => void
 }
 
 export function createInboundLinks (components: { clock: Clock, log: Logger }, caps: LinkCaps = DEFAULT_LINK_CAPS): InboundLinks {
@@ -48,7 +53,33 @@ export function createInboundLinks (components: { clock: Clock, log: Logger }, c
     else counts.set(key, next)
   }
   const full = (key: string, cap: number): boolean => (counts.get(key) ?? 0) >= cap
-  const watched = new WeakSet<Link>()
+  // Host links under the silence watch, and the one sweep over them (running while there are any).
+  const watched = new Set<Link>()
+  let sweepTimer: TimerHandle | undefined
+  let sweepDue = 0
+  /** Silence is measured from no earlier than this: the last time our own process stalled. */
+  let since = clock.now()
+  const sweep = (): void => {
+    sweepTimer = undefined
+    const now = clock.now()
+    // A sweep that runs late means our own process stalled (GC, CPU starvation, suspend): the
+    // hosts' beats may be waiting unread behind this timer, so silence is measured afresh from then.
+    if (now - sweepDue > SILENCE_SWEEP_MS) since = now
+    for (const link of watched) {
+      if (link.closed) { watched.delete(link); continue }
+      const silentMs = now - Math.max(link.lastFrameAt, since)
+      if (silentMs < HOST_SILENCE_LIMIT_MS) continue
+      watched.delete(link)
+      log.info({ peer: link.peer.user, remote: link.remoteAddress }, `host link closed: nothing received for ${silentMs} ms`)
+      link.close(`no traffic for ${silentMs} ms (keepalive missed)`)
+    }
+    schedule()
+  }
+  const schedule = (): void => {
+    if (sweepTimer !== undefined || watched.size === 0) return
+    sweepDue = clock.now() + SILENCE_SWEEP_MS
+    sweepTimer = clock.setTimeout(sweep, SILENCE_SWEEP_MS)
+  }
 
   return {
     admit (connection) {
@@ -108,27 +139,15 @@ export function createInboundLinks (components: { clock: Clock, log: Logger }, c
     },
 
     closeWhenSilent (link) {
-      if (watched.has(link)) return
+      if (link.closed || watched.has(link)) return
       watched.add(link)
-      // Checked every keepalive period. A check that runs late means our own
-      // process stalled (GC, CPU starvation, suspend): the host's pings may be
-      // waiting unread behind this timer, so silence is measured afresh from then.
-      let due = clock.now() + PING_INTERVAL_MS
-      let since = clock.now()
-      const check = (): void => {
-        if (link.closed) return
-        const now = clock.now()
-        if (now - due > PING_INTERVAL_MS) since = now
-        const silentMs = now - Math.max(link.lastFrameAt, since)
-        if (silentMs >= HOST_SILENCE_LIMIT_MS) {
-          log.info({ peer: link.peer.user, remote: link.remoteAddress }, `host link closed: nothing received for ${silentMs} ms`)
-          link.close(`no traffic for ${silentMs} ms (keepalive missed)`)
-          return
-        }
-        due = now + PING_INTERVAL_MS
-        clock.setTimeout(check, PING_INTERVAL_MS)
-      }
-      clock.setTimeout(check, PING_INTERVAL_MS)
+      schedule()
+    },
+
+    close () {
+      watched.clear()
+      if (sweepTimer !== undefined) clock.clearTimeout(sweepTimer)
+      sweepTimer = undefined
     }
   }
 }

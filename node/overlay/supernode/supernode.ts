@@ -107,7 +107,7 @@ export function createSupernode (given: SupernodeComponents, init: SupernodeInit
     fanOut,
     knownSupernodes,
     dialbacks: createDialbackLimiter(clock),
-    capacityNeeded: () => hosts.size() >= maxHosts * CAPACITY_NEEDED_LOAD || (dht?.peers().length ?? 0) + 1 < minSupernodes,
+    capacityNeeded: () => hosts.size() >= maxHosts * CAPACITY_NEEDED_LOAD || (dht?.peerCount() ?? 0) + 1 < minSupernodes,
     isClosed: () => closed
   }
   return {
@@ -160,6 +160,7 @@ export function createSupernode (given: SupernodeComponents, init: SupernodeInit
     close () {
       if (closed) return
       closed = true
+      inbound.close()
       for (const host of [...hosts.all()]) host.link.close('supernode shutting down')
       peers.close()
       dht?.close()
