@@ -91,7 +91,9 @@ export async function startCallAudio (options: {
 
   const tick = (): void => {
     // Drift-free: the number of frames due is computed from the start time, not counted per timer.
-    const due = Math.floor((clock.now() - started) / FRAME_MS)
+    // The first frame goes at the start (a source answers what it has: a microphone that captured
+    // nothing yet answers silence), so the far end hears the call a frame sooner.
+    const due = Math.floor((clock.now() - started) / FRAME_MS) + 1
     let budget = MAX_CATCH_UP_FRAMES
     while (ticks < due && budget-- > 0) {
       ticks++
@@ -111,6 +113,7 @@ export async function startCallAudio (options: {
   const schedule = (): void => {
     timer = clock.setTimeout(() => { tick(); if (closing === undefined) schedule() }, FRAME_MS / 2)
   }
+  tick()
   schedule()
 
   // Playout: the next pop's time while the stream plays; undefined while it waits to start.

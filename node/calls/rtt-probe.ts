@@ -2,15 +2,17 @@
 // session without data channels, and the peer's RTCP receiver reports never reach JavaScript.
 // Once per PROBE_INTERVAL_MS a side tags one outgoing Opus packet with a ping (as Opus padding,
 // media/audio/opus-padding.ts); the peer tags its next packet with a pong that says how long it
-// held the ping; RTT = now − ping sent − held. Sans-IO: fed packets and times, no timers.
+// held the ping; RTT = now − ping sent − held. A lost ping does not hold the next one back (the
+// first packets of a call often go out before the peer can decrypt them): pings answered within
+// PROBE_TIMEOUT_MS count, whichever came back. Sans-IO: fed packets and times, no timers.
 //
 // Side data = records, each a type byte then its fields (big-endian):
 //   1 ping: id u32          2 pong: id u32, held u16 (tenths of a millisecond)
-// Unknown types end the parse; a pong for anything but the ping in flight is ignored.
+// Unknown types end the parse; a pong for anything but a ping in flight is ignored.
 import { attachSideData, detachSideData } from '../media/audio/opus-padding.js'
 
 export const PROBE_INTERVAL_MS = 1000
-/** A ping unanswered this long is given up and the next one takes its place. */
+/** A ping unanswered this long is given up (so at most PROBE_TIMEOUT_MS / PROBE_INTERVAL_MS are in flight). */
 export const PROBE_TIMEOUT_MS = 5000
 const PING = 1
 const PONG = 2
@@ -27,7 +29,8 @@ export interface RttProbe {
 
 export function createRttProbe (): RttProbe {
   let nextId = 1
-  let inFlight: { id: number, sentAt: number } | undefined
+  /** Pings sent and not answered yet, oldest first. */
+  let inFlight: Array<{ id: number, sentAt: number }> = []
   let nextPingAt = -Infinity
   let pongDue: { id: number, receivedAt: number } | undefined
   let latest: number | null = null
@@ -39,15 +42,15 @@ export function createRttProbe (): RttProbe {
         const held = Math.min(MAX_HELD_TENTHS, Math.max(0, Math.round((now - pongDue.receivedAt) * 10)))
         records.push(PONG, ...u32(pongDue.id), held >> 8, held & 0xff)
       }
-      if (inFlight !== undefined && now - inFlight.sentAt > PROBE_TIMEOUT_MS) inFlight = undefined
-      const pingId = inFlight === undefined && now >= nextPingAt ? nextId : undefined
+      while (inFlight.length > 0 && now - (inFlight[0] as { sentAt: number }).sentAt > PROBE_TIMEOUT_MS) inFlight.shift()
+      const pingId = now >= nextPingAt ? nextId : undefined
       if (pingId !== undefined) records.push(PING, ...u32(pingId))
       if (records.length === 0) return packet
       const tagged = attachSideData(packet, Uint8Array.from(records))
       if (tagged === undefined) return packet // not a one-frame packet: try with the next one
       pongDue = undefined
       if (pingId !== undefined) {
-        inFlight = { id: pingId, sentAt: now }
+        inFlight.push({ id: pingId, sentAt: now })
         nextId = (nextId + 1) >>> 0 || 1
         nextPingAt = now + PROBE_INTERVAL_MS
       }
@@ -65,10 +68,12 @@ export function createRttProbe (): RttProbe {
         } else if (type === PONG && at + 7 <= data.length) {
           const id = readU32(data, at + 1)
           const held = ((data[at + 5] as number) << 8 | (data[at + 6] as number)) / 10
-          if (inFlight !== undefined && id === inFlight.id) {
-            const rtt = now - inFlight.sentAt - held
+          const answered = inFlight.findIndex(ping => ping.id === id)
+          if (answered >= 0) {
+            const rtt = now - (inFlight[answered] as { sentAt: number }).sentAt - held
             if (rtt >= 0) latest = Math.round(rtt * 10) / 10
-            inFlight = undefined
+            // Older pings still unanswered were lost (or overtaken): only newer ones can come back.
+            inFlight = inFlight.slice(answered + 1)
           }
           at += 7
         } else {

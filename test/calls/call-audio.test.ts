@@ -20,6 +20,8 @@ describe('call audio on an injected clock', () => {
     let seq = 0
     let timestamp = 0
     let receiver: CallAudio | undefined
+    // The receiver first: the sender's first frame goes out as it starts.
+    receiver = await startCallAudio({ source: createSilenceSource(), sink, send: () => {}, log: silentLogger, clock })
     const sender = await startCallAudio({
       source: createToneSource({ frequency: 440, levelDbfs: -12 }),
       sink: createNullSink(),
@@ -28,22 +30,22 @@ describe('call audio on an injected clock', () => {
       log: silentLogger,
       clock
     })
-    receiver = await startCallAudio({ source: createSilenceSource(), sink, send: () => {}, log: silentLogger, clock })
     open.push(sender, receiver)
 
-    // The first frame is sent at 20 ms and arrives at once; the playout starts when the jitter
+    // The first frame is sent at the start and arrives at once; the playout starts when the jitter
     // buffer says (the start delay later), on a timer of its own, not on the next send tick.
-    clock.advance(20 + JITTER_START_DELAY_MS - 1)
+    clock.advance(JITTER_START_DELAY_MS - 1)
     expect(sink.samples).toBe(0)
     clock.advance(1)
     expect(sink.samples).toBe(FRAME_SAMPLES)
-    clock.advance(2000 - 20 - JITTER_START_DELAY_MS)
+    clock.advance(2000 - JITTER_START_DELAY_MS)
 
-    expect(sender.stats().framesSent).toBe(2000 / FRAME_MS)
+    // One frame at the start, then one per 20 ms.
+    expect(sender.stats().framesSent).toBe(2000 / FRAME_MS + 1)
     const played = receiver.stats().framesPlayed
     // The jitter buffer holds a few frames back before it starts playing.
     expect(played).toBeGreaterThan(80)
-    expect(played).toBeLessThanOrEqual(100)
+    expect(played).toBeLessThanOrEqual(101)
     expect(receiver.stats().framesConcealed).toBe(0)
     const audio = sink.audio()
     // The playout came down from the start delay to the 10 ms minimum by skipping that much audio.
@@ -65,15 +67,18 @@ describe('call audio on an injected clock', () => {
     expect(skipWithCrossFade(pcm, FRAME_SAMPLES - 10)).toHaveLength(10)
   })
 
-  it('sends nothing while the clock stands still, and stops its timer on close', async () => {
+  it('sends its first frame at once, nothing more while the clock stands still, and stops its timer on close', async () => {
     const clock = new FakeClock()
     let sent = 0
     const audio = await startCallAudio({ source: createToneSource(), sink: createNullSink(), send: () => { sent++ }, log: silentLogger, clock })
-    expect(sent).toBe(0)
+    // The first frame at once, then nothing more until the clock moves.
+    expect(sent).toBe(1)
+    await Promise.resolve()
+    expect(sent).toBe(1)
     clock.advance(100)
-    expect(sent).toBe(5)
+    expect(sent).toBe(6)
     await audio.close()
     clock.advance(1000)
-    expect(sent).toBe(5)
+    expect(sent).toBe(6)
   })
 })

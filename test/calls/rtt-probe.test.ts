@@ -68,12 +68,28 @@ describe('in-band RTT probe', () => {
     }
   })
 
-  it('stays null when no pong comes back, and pings again after the timeout', () => {
+  it('stays null when no pong comes back, and pings once an interval meanwhile', () => {
     const probe = createRttProbe()
     expect(probe.outgoing(FRAME, 0)).not.toEqual(FRAME)
-    expect(probe.outgoing(FRAME, PROBE_INTERVAL_MS)).toEqual(FRAME) // still waiting for that pong
-    expect(probe.outgoing(FRAME, PROBE_TIMEOUT_MS + 1)).not.toEqual(FRAME) // given up: a new ping
+    expect(probe.outgoing(FRAME, PROBE_INTERVAL_MS - 1)).toEqual(FRAME)
+    expect(probe.outgoing(FRAME, PROBE_INTERVAL_MS)).not.toEqual(FRAME) // the first is not waited for
     expect(probe.rttMs()).toBeNull()
+  })
+
+  it('a lost first ping (sent before the peer could decrypt) does not delay the first sample past the next interval', () => {
+    // Nothing a sends arrives in its first 50 ms.
+    const { a } = simulate(PROBE_INTERVAL_MS + 200, (from, at) => from === 'a' && at < 50 ? Infinity : 10)
+    expect(a.probe.rttMs()).toBe(20)
+  })
+
+  it('a pong that comes back later than the next ping still counts, up to the timeout', () => {
+    const { a } = simulate(4000, () => 1500)
+    expect(a.probe.rttMs()).toBe(3000)
+    const probe = createRttProbe()
+    const ping = detachSideData(probe.outgoing(FRAME, 0)).data as Uint8Array
+    const pong = attachSideData(FRAME, Uint8Array.of(2, ...ping.subarray(1, 5), 0, 0)) as Uint8Array
+    probe.incoming(pong, PROBE_TIMEOUT_MS + 1 - 20)
+    expect(probe.rttMs()).toBe(PROBE_TIMEOUT_MS - 19)
   })
 
   it('ignores pongs for another ping and malformed side data', () => {
