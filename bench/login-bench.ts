@@ -1,7 +1,8 @@
 // Login throughput benchmark: a real `voxmesh login-server` process, N accounts,
 // logins at concurrency C for D seconds (or M logins), set against two baselines
-// measured in the same run: GET /v1/info (HTTP + fastify, no argon2) and the raw
-// argon2id verify time in-process (the ceiling: parallel workers / verify time).
+// measured in the same run: GET /v1/info (HTTP + fastify, no argon2) and the raw argon2id rate
+// (the server's worker count of threads verifying at once, before and after the server runs;
+// also the older ceiling, parallel workers / one verify's time).
 //
 //   npm run bench:login -- --concurrency 8 --duration 10 --argon2-ops 2 --argon2-memory 64 [--logins M] [--json]
 //
@@ -16,6 +17,8 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { parseArgs } from 'node:util'
+import { createRequire } from 'node:module'
+import { Worker } from 'node:worker_threads'
 import { loadSodium } from '../common/sodium.js'
 import { runBench } from './lib/run-bench.js'
 
@@ -107,6 +110,37 @@ async function load (concurrency: number, durationMs: number, max: number, op: (
   }
 }
 
+// ---- the raw argon2id rate ---------------------------------------------------
+
+// libsodium in plain worker threads, verifying one hash in a loop until told to stop.
+const RAW_WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads')
+const sodium = require(workerData.sodiumPath)
+sodium.ready.then(() => {
+  parentPort.once('message', ({ until }) => {
+    let done = 0
+    while (Date.now() < until) { sodium.crypto_pwhash_str_verify(workerData.hash, workerData.password); done++ }
+    parentPort.postMessage(done)
+  })
+  parentPort.postMessage('ready')
+})
+`
+
+/** Verifies per second of `threads` threads at once for `durationMs`, once all of them are ready. */
+async function rawVerifyRate (hash: string, threads: number, durationMs: number): Promise<number> {
+  const sodiumPath = createRequire(import.meta.url).resolve('libsodium-wrappers-sumo')
+  const all = Array.from({ length: threads }, () => new Worker(RAW_WORKER_SOURCE, { eval: true, workerData: { sodiumPath, hash, password: PASSWORD } }))
+  try {
+    await Promise.all(all.map(w => new Promise(resolve => w.once('message', resolve))))
+    const start = Date.now()
+    const until = start + durationMs
+    const counts = await Promise.all(all.map(w => new Promise<number>(resolve => { w.once('message', resolve); w.postMessage({ until }) })))
+    return counts.reduce((a, b) => a + b, 0) * 1000 / (Date.now() - start)
+  } finally {
+    await Promise.all(all.map(w => w.terminate()))
+  }
+}
+
 // ---- the server process ----------------------------------------------------
 
 let server: ChildProcess | undefined
@@ -148,7 +182,9 @@ async function cleanup (): Promise<void> {
 // ---- the run ---------------------------------------------------------------
 
 async function main (): Promise<void> {
-  // (b) Raw argon2id verify in this process, before the server competes for the cores.
+  // (b) Raw argon2id: one verify's time in this process, then the rate of `parallel` threads
+  // verifying at once (the cores share memory bandwidth: the fair ceiling), before the server runs
+  // and again after it stopped, so a change in the machine's load between shows.
   const sodium = await loadSodium()
   const hash = sodium.crypto_pwhash_str(PASSWORD, ops, memoryMib * 1024 * 1024)
   const verifyMs: number[] = []
@@ -160,6 +196,7 @@ async function main (): Promise<void> {
   const verifyMedianMs = median(verifyMs)
   const parallel = Math.min(cores, workers)
   const theoreticalPerSecond = parallel * 1000 / verifyMedianMs
+  const rawBefore = await rawVerifyRate(hash, parallel, durationS * 1000)
 
   const url = await startServer()
   const users = Array.from({ length: accountCount }, (_, i) => `bench-${process.pid}-${i}`)
@@ -171,6 +208,9 @@ async function main (): Promise<void> {
   const info = await load(concurrency, durationS * 1000, Infinity, () => call(url, 'GET', '/v1/info'), 200)
   const logins = await load(concurrency, durationS * 1000, maxLogins, login(PASSWORD), 201)
   const wrong = await load(concurrency, 600_000, users.length * WRONG_PER_ACCOUNT, login('wrong password!'), 401)
+  await cleanup()
+  const rawAfter = await rawVerifyRate(hash, parallel, durationS * 1000)
+  const rawPerSecond = (rawBefore + rawAfter) / 2
 
   const figures = {
     machine: { cores, node: process.version },
@@ -180,7 +220,9 @@ async function main (): Promise<void> {
     info,
     wrongPassword: wrong,
     argon2Verify: { medianMs: round(verifyMedianMs), samples: verifyMs.length, parallel, theoreticalMaxPerSecond: round(theoreticalPerSecond) },
+    argon2Raw: { threads: parallel, perSecondBefore: round(rawBefore), perSecondAfter: round(rawAfter), perSecond: round(rawPerSecond) },
     ratios: {
+      loginVsRaw: round(logins.perSecond / rawPerSecond, 2),
       loginVsTheoretical: round(logins.perSecond / theoreticalPerSecond, 2),
       loginP50VsInfoP50: round(logins.p50 / info.p50, 0),
       wrongP50VsRightP50: round(wrong.p50 / logins.p50, 2)
@@ -202,6 +244,9 @@ async function main (): Promise<void> {
   console.log(row('GET /v1/info', info))
   console.log(`argon2id verify in-process: median ${figures.argon2Verify.medianMs} ms of ${verifyMs.length} → ` +
     `theoretical max ${figures.argon2Verify.theoreticalMaxPerSecond} logins/s (${parallel} parallel / verify time)`)
+  console.log(`raw argon2id, ${parallel} threads verifying at once: ${figures.argon2Raw.perSecondBefore}/s before the server, ` +
+    `${figures.argon2Raw.perSecondAfter}/s after it (mean ${figures.argon2Raw.perSecond}/s)`)
+  console.log(`login throughput / raw argon2id rate: ${figures.ratios.loginVsRaw}`)
   console.log(`login throughput / theoretical argon2 max: ${figures.ratios.loginVsTheoretical}`)
   console.log(`login p50 / info p50: ${figures.ratios.loginP50VsInfoP50}×`)
   console.log(`wrong-password p50 / right-password p50: ${figures.ratios.wrongP50VsRightP50}` +
