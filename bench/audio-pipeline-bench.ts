@@ -20,7 +20,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { compareSignals } from '../node/index.js'
-import { JitterBuffer } from '../node/index.js'
+import { JitterBuffer, skipWithCrossFade } from '../node/index.js'
 import { createOpusDecoder, createOpusEncoder } from '../node/index.js'
 import { FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE, floatToInt16, int16ToFloat } from '../node/index.js'
 import { resample } from '../node/index.js'
@@ -174,14 +174,14 @@ async function runLevel (options: PipelineOptions, jitterMs: number, input: Floa
         for (let gap = silentFrom; gap < now; gap += FRAME_MS) decoded.push(new Int16Array(FRAME_SAMPLES))
       }
       // Now and then the buffer brings the playout forward: the frame loses its first skipMs
-      // (call-audio.ts cross-fades over the seam) and the next pop comes that much sooner.
+      // (cross-faded over the seam, as the call's playout does) and the next pop comes that much sooner.
       const skipMs = out.kind === 'packet' ? out.skipMs ?? 0 : 0
       nextPop = now + FRAME_MS - skipMs
       const t0 = process.cpuUsage()
       const pcm = out.kind === 'packet' ? decoder.decode(out.payload) : decoder.decodeMissing(out.nextPayload)
       const decodeMs = cpuMs(t0)
       decodes.push(decodeMs)
-      decoded.push(pcm.subarray(Math.round(skipMs * SAMPLE_RATE / 1000)))
+      decoded.push(skipWithCrossFade(pcm, Math.round(skipMs * SAMPLE_RATE / 1000)))
       if (out.kind === 'packet') {
         const k = out.sequence
         const arrival = arrivalOf.get(k) as number
@@ -200,8 +200,10 @@ async function runLevel (options: PipelineOptions, jitterMs: number, input: Floa
     measuredJitter += stats.jitterMs / phaseCount
     finalTarget += stats.targetDelayMs / phaseCount
     if (phaseIndex === 0) {
-      output = new Float32Array(decoded.length * FRAME_SAMPLES)
-      decoded.forEach((f, i) => { output?.set(int16ToFloat(f), i * FRAME_SAMPLES) })
+      // Frames shortened by a skip are joined end to end, as the sink gets them.
+      output = new Float32Array(decoded.reduce((n, f) => n + f.length, 0))
+      let at = 0
+      for (const f of decoded) { output.set(int16ToFloat(f), at); at += f.length }
     }
     decoder.close()
     encoder.close()

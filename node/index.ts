@@ -27,6 +27,7 @@ export { findExecutable } from './media/audio/sox.js'
 export { createToneSource, createWavSource, type AudioSource } from './media/audio/sources.js'
 export { createNullSink, createWavFileSink, type AudioSink } from './media/audio/sinks.js'
 export { JitterBuffer } from './media/audio/jitter-buffer.js'
+export { skipWithCrossFade } from './calls/playout.js'
 
 // Media sessions (node-datachannel), for tools that measure them bare.
 export { createMediaSession, shutdownMedia, type MediaIceServer, type MediaSession } from './media/media-session.js'

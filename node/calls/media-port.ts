@@ -103,8 +103,12 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
   const audioOpened = new WeakSet<CallMedia>()
 
   const open = async (call: Call, role: 'offerer' | 'answerer', relayOnly: boolean, generation: number): Promise<MediaSession> => {
-    // A recovery's session: our supernode (and its relay) may be what died.
-    if (generation > 0) await ice.attached()
+    // A recovery's session: our supernode (and its relay) may be what died. One that died closed
+    // our link (we are re-homing); one that went dark without a close is found by a quick ping.
+    if (generation > 0) {
+      await host.checkSupernode()
+      await ice.attached()
+    }
     const { servers, bridge } = await ice.servers()
     try {
       return openSession(call, role, relayOnly, generation, servers, bridge)

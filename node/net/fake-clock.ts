@@ -71,6 +71,15 @@ export class FakeClock implements Clock {
   }
 
   /**
+   * Moves time forward by `ms` without running any timer, as when the process stalled (GC, CPU
+   * starvation, suspend): the timers that fell due meanwhile run late, at the next advance.
+   */
+  stall (ms: number): void {
+    if (!(ms >= 0)) throw new RangeError(`FakeClock.stall: ms must be >= 0, got ${ms}`)
+    this.current += ms
+  }
+
+  /**
    * Runs timers until none is left (or, with `limitMs`, none is due within
    * `limitMs` of now). Time ends at the last timer run. Throws after
    * RUN_ALL_MAX_CALLBACKS callbacks when no limit is given (a self-rearming timer).

@@ -16,6 +16,8 @@
 export const BEAT_INTERVAL_MS = 3000
 export const PING_INTERVAL_MS = 15_000
 export const PING_TIMEOUT_MS = 5000
+/** A host's check of its supernode on demand (a call's media went silent) waits this long for the pong. */
+export const SUPERNODE_CHECK_TIMEOUT_MS = 1000
 /** A keepalive timer that fires this much later than due means our own process stalled (GC, CPU starvation, suspend). */
 export const KEEPALIVE_STALL_MS = 1000
 /** Dial attempts a host runs in parallel when it looks for a supernode. */

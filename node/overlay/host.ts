@@ -8,10 +8,12 @@
 // our supernode), supernode-messages.ts and deliveries.ts (what it sends us).
 import { randomBytes } from 'node:crypto'
 import { attach } from './host/attach.js'
+import { checkSupernode } from './host/keepalive.js'
 import { expirePresence, queryPresence } from './host/presence.js'
 import { pushPresence, sendCapabilities } from './host/records.js'
 import { checkReachable, releaseTurn, route, sendText, turnCredentials } from './host/requests.js'
 import { createHostState } from './host/state.js'
+import { SUPERNODE_CHECK_TIMEOUT_MS } from './constants.js'
 import type { Host, HostComponents, HostInit } from './host/types.js'
 
 export type { Host, HostComponents, HostEvent, HostInit, SendResult, TurnServerCredentials, UserStatus } from './host/types.js'
@@ -48,6 +50,7 @@ export function createHost (components: HostComponents, init: HostInit): Host {
     checkReachable: async address => await checkReachable(state, address),
     turnCredentials: async () => await turnCredentials(state),
     releaseTurn: relayed => { releaseTurn(state, relayed) },
+    checkSupernode: async (timeoutMs = SUPERNODE_CHECK_TIMEOUT_MS) => await checkSupernode(components, state, timeoutMs),
     rehome (reason) {
       const current = state.link
       if (current === undefined) { void attach(components, state); return }

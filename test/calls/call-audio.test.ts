@@ -2,7 +2,8 @@
 // injected Clock, so the frame count is exact and the tone arrives intact.
 import { afterEach, describe, expect, it } from 'vitest'
 import { FakeClock } from '../../node/net/fake-clock.js'
-import { SKIP_CROSS_FADE_SAMPLES, skipWithCrossFade, startCallAudio, type CallAudio } from '../../node/calls/call-audio.js'
+import { startCallAudio, type CallAudio } from '../../node/calls/call-audio.js'
+import { SKIP_CROSS_FADE_SAMPLES, skipWithCrossFade } from '../../node/calls/playout.js'
 import { JITTER_START_DELAY_MS } from '../../node/media/audio/jitter-buffer.js'
 import { createToneSource, createSilenceSource } from '../../node/media/audio/sources.js'
 import { createMemorySink, createNullSink } from '../../node/media/audio/sinks.js'
@@ -54,6 +55,34 @@ describe('call audio on an injected clock', () => {
     expect(Math.abs(dominantFrequency(steady, SAMPLE_RATE) - 440)).toBeLessThan(5)
     // AES17 dBFS: a sine of peak -12 dBFS reads -12 (Opus keeps the level within a dB).
     expect(Math.abs(levelDbfs(steady) - -12)).toBeLessThan(1)
+  })
+
+  it('after a stalled event loop, plays the frames it owes from the packets that came meanwhile: none concealed, none discarded', async () => {
+    const clock = new FakeClock()
+    const sink = createMemorySink()
+    let seq = 0
+    let timestamp = 0
+    const receiver = await startCallAudio({ source: createSilenceSource(), sink, send: () => {}, log: silentLogger, clock })
+    const sender = await startCallAudio({
+      source: createToneSource({ frequency: 440 }),
+      sink: createNullSink(),
+      send: payload => { receiver.receive(payload, { seq: seq++ & 0xffff, timestamp: (timestamp += FRAME_SAMPLES) >>> 0 }) },
+      log: silentLogger,
+      clock
+    })
+    open.push(sender, receiver)
+    clock.advance(2000) // settled at the buffer's target
+    for (let stall = 0; stall < 5; stall++) {
+      const before = sink.samples
+      // 60 ms in which no timer runs (and no packet is read), then a second of normal time:
+      // 53 frames fell due. All are played: no frame is discarded for the lateness (the buffer,
+      // which saw the packets come in a burst, may skip a few ms to come back to its target).
+      clock.stall(60)
+      clock.advance(1000)
+      expect(sink.samples - before).toBeGreaterThan(52 * FRAME_SAMPLES)
+      expect(sink.samples - before).toBeLessThanOrEqual(53 * FRAME_SAMPLES)
+    }
+    expect(receiver.stats().framesConcealed).toBe(0)
   })
 
   it('skips the start of a frame with a cross-fade: continuous with what played before, the skipped-to audio after', () => {

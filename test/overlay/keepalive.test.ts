@@ -5,10 +5,14 @@
 // HOST_SILENCE_LIMIT_MS (not before, and by the next sweep). In-memory network, fake clock.
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  BEAT_INTERVAL_MS, HOST_SILENCE_LIMIT_MS, PING_INTERVAL_MS, PING_TIMEOUT_MS, SILENCE_SWEEP_MS
+  BEAT_INTERVAL_MS, HOST_SILENCE_LIMIT_MS, PING_INTERVAL_MS, PING_TIMEOUT_MS, SILENCE_SWEEP_MS, SUPERNODE_CHECK_TIMEOUT_MS
 } from '../../node/overlay/constants.js'
 import { createTestnet, type Testnet, type TestnetHost } from '../../node/testing/testnet.js'
 import { createHarness, type Harness } from './bad-input-harness.js'
+import { createInboundLinks } from '../../node/overlay/supernode/inbound-links.js'
+import type { Link } from '../../node/overlay/link.js'
+import { FakeClock } from '../../node/net/fake-clock.js'
+import { silentLogger } from '../../common/logger.js'
 
 const detachedAt = (host: TestnetHost, from: number): Array<{ reason: string }> =>
   host.events.slice(from).filter((e): e is Extract<typeof e, { event: 'detached' }> => e.event === 'detached')
@@ -68,6 +72,36 @@ describe('a host and its supernode', () => {
   })
 })
 
+describe('a host checking its supernode on demand (a call\'s media went silent)', () => {
+  let net: Testnet | undefined
+  afterEach(() => { net?.close() })
+
+  it('finds a supernode gone dark within the check\'s timeout and re-homes; a live one stays', async () => {
+    net = await createTestnet()
+    const a = await net.addSupernode('super1')
+    const b = await net.addSupernode('super2')
+    const alice = net.addHost('alice', { supernodes: [a.supernode.ref, b.supernode.ref] })
+    await net.run(1000)
+    const home = net.supernodes.find(sn => sn.supernode.ref.deviceKey === alice.host.supernode?.deviceKey)
+    if (home === undefined) throw new Error('alice did not attach')
+
+    const live = alice.host.checkSupernode()
+    await net.run(100, 10)
+    expect(await live).toBe(true)
+
+    const mark = alice.events.length
+    net.network.partition([home.ip])
+    const dark = alice.host.checkSupernode()
+    await net.run(SUPERNODE_CHECK_TIMEOUT_MS + 100, 50)
+    expect(await dark).toBe(false)
+    const detached = detachedAt(alice, mark)
+    expect(detached).toHaveLength(1)
+    expect(detached[0]?.reason).toContain('no pong')
+    await net.run(1000)
+    expect(alice.host.supernode?.deviceKey).not.toBe(home.supernode.ref.deviceKey)
+  })
+})
+
 describe('a supernode watching its host links', () => {
   let h: Harness
   afterEach(() => { h.close() })
@@ -93,5 +127,30 @@ describe('a supernode watching its host links', () => {
     expect(quiet.closedReason).toContain('keepalive missed')
     expect(h.clock.now() - lastBeatAt).toBeLessThanOrEqual(HOST_SILENCE_LIMIT_MS + SILENCE_SWEEP_MS + 20)
     expect(h.sn.stats().hosts).toBe(0)
+  })
+
+  it('drops a silent host even when the supernode stalls now and then: a late sweep closes nothing and resets no one', async () => {
+    h = await createHarness()
+    const quiet = await h.registeredAttacker('frozen')
+    const silentFrom = h.clock.now()
+    // Each cycle: a 2.5 s stall (the next sweep runs 1.5 s late), then 4 s of on-time sweeps.
+    for (let cycle = 0; cycle < 3 && !quiet.closed; cycle++) {
+      h.clock.stall(2500)
+      await h.run(4000, 100)
+    }
+    expect(quiet.closedReason).toContain('keepalive missed')
+    expect(h.clock.now() - silentFrom).toBeLessThanOrEqual(2 * (2500 + 4000))
+    expect(h.sn.stats().hosts).toBe(0)
+  })
+
+  it('a host link handed over after the supernode closed is closed, and no sweep starts again', () => {
+    const clock = new FakeClock()
+    const links = createInboundLinks({ clock, log: silentLogger })
+    const closed: string[] = []
+    const link = { closed: false, lastFrameAt: clock.now(), close (reason: string) { this.closed = true; closed.push(reason) } }
+    links.close()
+    links.closeWhenSilent(link as unknown as Link)
+    expect(closed).toEqual(['supernode closing'])
+    expect(clock.pending).toBe(0)
   })
 })

@@ -35,29 +35,43 @@ function schedulePing (components: HostComponents, state: HostState): void {
   if (link === undefined) return
   state.timers.ping = clock.setTimeout(() => {
     if (state.link !== link) return
-    ping(components, state, link)
+    void ping(components, state, link)
     schedulePing(components, state)
   }, PING_INTERVAL_MS)
 }
 
-function ping (components: HostComponents, state: HostState, link: Link): void {
+/**
+ * Asks our supernode for a pong now, with a short timeout: for when something (a call's media
+ * going silent) suggests it may have gone dark, which the 15 s pings would notice only later.
+ * Resolves true while the link lives; a supernode that does not answer is dropped (re-homing).
+ */
+export async function checkSupernode (components: HostComponents, state: HostState, timeoutMs: number): Promise<boolean> {
+  const link = state.link
+  if (link === undefined) return false
+  return await ping(components, state, link, timeoutMs)
+}
+
+/** One ping; resolves whether the link is still ours and alive once it is answered or judged. */
+async function ping (components: HostComponents, state: HostState, link: Link, timeoutMs = PING_TIMEOUT_MS): Promise<boolean> {
   const { clock, cache } = components
   const sentAt = clock.now()
-  link.request({ t: 'ping', id: link.nextId() }, 'pong', PING_TIMEOUT_MS).then(pong => {
+  try {
+    const pong = await link.request({ t: 'ping', id: link.nextId() }, 'pong', timeoutMs)
     if (state.supernode !== undefined) cache.reportLoad(state.supernode.deviceKey, pong.hosts, pong.capacity)
     if (pong.capacityNeeded !== state.capacityNeeded) {
       state.capacityNeeded = pong.capacityNeeded
       state.emit({ event: 'capacity', needed: state.capacityNeeded })
     }
-  }, (err: Error) => {
-    if (err instanceof LinkClosedError || state.link !== link || link.closed) return
-    const now = clock.now()
+    return true
+  } catch (err) {
+    if (err instanceof LinkClosedError || state.link !== link || link.closed) return false
     // Anything the supernode sent after our ping shows it is alive; the next ping judges again.
-    if (link.lastFrameAt > sentAt) return
+    if (link.lastFrameAt > sentAt) return true
     // This late, it is our own process that stalled (GC pause, CPU starvation, suspend), not
     // the supernode that went quiet: its pong may be waiting unread behind this timer. Judge
     // it on a fresh ping rather than drop a healthy link.
-    if (now - sentAt > PING_TIMEOUT_MS + KEEPALIVE_STALL_MS) { ping(components, state, link); return }
-    link.close(`no pong for ${PING_TIMEOUT_MS} ms`)
-  })
+    if (clock.now() - sentAt > timeoutMs + KEEPALIVE_STALL_MS) return await ping(components, state, link, timeoutMs)
+    link.close(`no pong for ${timeoutMs} ms`)
+    return false
+  }
 }

@@ -81,6 +81,12 @@ export interface Host {
   turnCredentials: () => Promise<TurnServerCredentials | undefined>
   /** Tells our supernode the TURN allocations at these relayed addresses are no longer needed. */
   releaseTurn: (relayed: Array<{ ip: string, port: number }>) => void
+  /**
+   * Pings our supernode now (SUPERNODE_CHECK_TIMEOUT_MS unless told): true while it answers; one
+   * that does not is dropped and the host re-homes. For a call whose media went silent, which may
+   * mean our supernode (and its relay) went dark without a close.
+   */
+  checkSupernode: (timeoutMs?: number) => Promise<boolean>
   /** Leaves the current supernode and attaches to the best one again (e.g. ourselves, just promoted). */
   rehome: (reason: string) => void
   close: () => void

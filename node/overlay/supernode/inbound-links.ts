@@ -57,18 +57,19 @@ export function createInboundLinks (components: { clock: Clock, log: Logger }, c
   const watched = new Set<Link>()
   let sweepTimer: TimerHandle | undefined
   let sweepDue = 0
-  /** Silence is measured from no earlier than this: the last time our own process stalled. */
-  let since = clock.now()
+  let stopped = false
   const sweep = (): void => {
     sweepTimer = undefined
     const now = clock.now()
     // A sweep that runs late means our own process stalled (GC, CPU starvation, suspend): the
-    // hosts' beats may be waiting unread behind this timer, so silence is measured afresh from then.
-    if (now - sweepDue > SILENCE_SWEEP_MS) since = now
+    // hosts' beats may be waiting unread behind this timer. This round closes nothing; the next
+    // one judges each link by its own last frame, once what waited has been read. (Resetting
+    // everyone's silence instead would let stalls every few seconds keep a frozen host forever.)
+    const late = now - sweepDue > SILENCE_SWEEP_MS
     for (const link of watched) {
       if (link.closed) { watched.delete(link); continue }
-      const silentMs = now - Math.max(link.lastFrameAt, since)
-      if (silentMs < HOST_SILENCE_LIMIT_MS) continue
+      const silentMs = now - link.lastFrameAt
+      if (late || silentMs < HOST_SILENCE_LIMIT_MS) continue
       watched.delete(link)
       log.info({ peer: link.peer.user, remote: link.remoteAddress }, `host link closed: nothing received for ${silentMs} ms`)
       link.close(`no traffic for ${silentMs} ms (keepalive missed)`)
@@ -76,7 +77,7 @@ export function createInboundLinks (components: { clock: Clock, log: Logger }, c
     schedule()
   }
   const schedule = (): void => {
-    if (sweepTimer !== undefined || watched.size === 0) return
+    if (stopped || sweepTimer !== undefined || watched.size === 0) return
     sweepDue = clock.now() + SILENCE_SWEEP_MS
     sweepTimer = clock.setTimeout(sweep, SILENCE_SWEEP_MS)
   }
@@ -140,11 +141,14 @@ export function createInboundLinks (components: { clock: Clock, log: Logger }, c
 
     closeWhenSilent (link) {
       if (link.closed || watched.has(link)) return
+      // The supernode closed while this host was registering: nothing watches it any more.
+      if (stopped) { link.close('supernode closing'); return }
       watched.add(link)
       schedule()
     },
 
     close () {
+      stopped = true
       watched.clear()
       if (sweepTimer !== undefined) clock.clearTimeout(sweepTimer)
       sweepTimer = undefined

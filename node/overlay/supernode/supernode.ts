@@ -142,7 +142,7 @@ export function createSupernode (given: SupernodeComponents, init: SupernodeInit
     acceptConnection: connection => { acceptConnection(sn, inbound, connection) },
     bootstrap,
     heldRecords: () => dht?.heldRecords() ?? [],
-    stats: () => ({ hosts: hosts.size(), capacity: maxHosts, peerLinks: peers.count(), dhtPeers: dht?.peers().length ?? 0 }),
+    stats: () => ({ hosts: hosts.size(), capacity: maxHosts, peerLinks: peers.count(), dhtPeers: dht?.peerCount() ?? 0 }),
     revoke (list) {
       if (revocations.add(list, Math.floor(clock.now() / 1000)) === 0) return
       const open: Link[] = [...[...hosts.all()].map(h => h.link), ...peers.links()]
