@@ -70,21 +70,9 @@ describe('a host and its supernode', () => {
     expect(alice.host.supernode).toBeDefined()
     expect(alice.host.supernode?.deviceKey).not.toBe(home.supernode.ref.deviceKey)
   })
-})
 
-describe('a host checking its supernode on demand (a call\'s media went silent)', () => {
-  let net: Testnet | undefined
-  afterEach(() => { net?.close() })
-
-  it('finds a supernode gone dark within the check\'s timeout and re-homes; a live one stays', async () => {
-    net = await createTestnet()
-    const a = await net.addSupernode('super1')
-    const b = await net.addSupernode('super2')
-    const alice = net.addHost('alice', { supernodes: [a.supernode.ref, b.supernode.ref] })
-    await net.run(1000)
-    const home = net.supernodes.find(sn => sn.supernode.ref.deviceKey === alice.host.supernode?.deviceKey)
-    if (home === undefined) throw new Error('alice did not attach')
-
+  it('checked on demand (a call\'s media went silent), a supernode gone dark is left within the check\'s timeout; a live one stays', async () => {
+    const { net, alice, home } = await twoSupernodes()
     const live = alice.host.checkSupernode()
     await net.run(100, 10)
     expect(await live).toBe(true)
