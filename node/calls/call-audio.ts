@@ -12,11 +12,9 @@ import { readInt16Frame } from '../media/audio/sources.js'
 import { FRAME_MS, FRAME_SAMPLES } from '../media/audio/pcm.js'
 import { createOpusDecoder, createOpusEncoder } from '../media/audio/opus.js'
 import { JitterBuffer } from '../media/audio/jitter-buffer.js'
+import { MAX_CATCH_UP_FRAMES } from './constants.js'
 import { startPlayout } from './playout.js'
 import { createRttProbe } from './rtt-probe.js'
-
-/** Frames sent at once at most when the 20 ms timer fell behind (a busy event loop). */
-const MAX_CATCH_UP_FRAMES = 5
 
 export interface CallAudioStats {
   framesSent: number

@@ -1,5 +1,8 @@
 import type { EndReason } from './call-bodies.js'
 
+/** Frames sent, or played, at once at most when a call audio's 20 ms timer fell behind (a busy event loop). */
+export const MAX_CATCH_UP_FRAMES = 5
+
 /** An unanswered call ends after this. */
 export const DEFAULT_RING_TIMEOUT_MS = 45_000
 /** From "answer" to media flowing, at most this long (ICE through a relay included). */

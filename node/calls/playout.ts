@@ -7,9 +7,8 @@ import type { AudioSink } from '../media/audio/sinks.js'
 import { FRAME_MS, FRAME_SAMPLES } from '../media/audio/pcm.js'
 import type { OpusDecoder } from '../media/audio/opus.js'
 import { JITTER_SKIP_KEEP_MS, type JitterBuffer } from '../media/audio/jitter-buffer.js'
+import { MAX_CATCH_UP_FRAMES } from './constants.js'
 
-/** Frames played at once at most when the timer fell behind (a busy event loop). */
-const MAX_CATCH_UP_FRAMES = 5
 /** Length of the cross-fade over a skip in the playout, samples: what the jitter buffer leaves of a frame. */
 export const SKIP_CROSS_FADE_SAMPLES = JITTER_SKIP_KEEP_MS * FRAME_SAMPLES / FRAME_MS
 
