@@ -16,7 +16,7 @@
 //     lets them all go. Progress goes to stderr every 10 s; after 50 hosts fail to
 //     register it stops starting new ones and reports what the hosts saw.
 //
-//   npm run bench:overlay -- [--rounds 50] [--hosts 5000] [--concurrency 50] [--steady 70] [--json]
+//   npm run bench:overlay -- [--rounds 50] [--hosts 5000] [--concurrency 50] [--steady 120] [--json]
 //
 // The login server runs with cheap argon2id (ops 1, 1 MiB) and --trust-proxy: the
 // K accounts and logins carry their own X-Forwarded-For addresses, past the

@@ -75,4 +75,14 @@ describe('certificate verifier', () => {
     expect(verify({ body: 'AAAA', signature: 'AAAA' })).toMatchObject({ ok: false, reason: 'malformed', message: expect.stringContaining('64 bytes') })
     expect(verify({ body: 'A'.repeat(5000), signature: toBase64url(new Uint8Array(64)) })).toMatchObject({ ok: false, reason: 'too_large' })
   })
+
+  it('skips only the signature of the very certificate it was told is verified: times still count, any other is checked', () => {
+    const cert = signCertificate(sodium, body, issuer.privateKey)
+    const known = (other: unknown, now = NOW) => verifyCertificate(sodium, other, { issuerKey: issuer.publicKey, nowSeconds: now, verified: cert })
+    expect(known(cert)).toEqual({ ok: true, body })
+    expect(known(cert, body.expires + CERTIFICATE_CLOCK_SKEW_SECONDS)).toMatchObject({ ok: false, reason: 'expired' })
+    const altered = toBase64url(canonicalEncode({ ...body, user: 'mallory' }))
+    expect(known({ ...cert, body: altered })).toMatchObject({ ok: false, reason: 'bad_signature' })
+    expect(known(signCertificate(sodium, body, sodium.crypto_sign_keypair().privateKey))).toMatchObject({ ok: false, reason: 'bad_signature' })
+  })
 })

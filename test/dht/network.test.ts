@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  DEFAULT_K, DEFAULT_MAINTENANCE_INTERVAL_MS, DEFAULT_REPUBLISH_INTERVAL_MS, DEFAULT_RPC_TIMEOUT_MS, MAX_VALUE_BYTES
+  DEFAULT_K, DEFAULT_MAINTENANCE_INTERVAL_MS, DEFAULT_REPUBLISH_INTERVAL_MS, DEFAULT_RPC_TIMEOUT_MS, MAX_VALUE_BYTES, PUT_TARGETS_TTL_MS
 } from '../../node/overlay/dht/constants.js'
 import type { Dht } from '../../node/overlay/dht/dht.js'
 import { DhtError } from '../../node/overlay/dht/errors.js'
@@ -65,6 +65,39 @@ describe('50 nodes bootstrapped from one seed', () => {
       expect(await getter.get(key)).toEqual([record])
     }
     expect(await (nodes[5] as Dht).get(keyFor('nobody'))).toEqual([])
+  })
+
+  it('a re-put of a key goes to the same k closest without a lookup, until the table changes or a holder refuses', async () => {
+    const net = await start(50)
+    const putter = net.live()[3] as Dht
+    const key = keyFor('carol')
+    const findNodes = (): number => net.sent.get('find_node') ?? 0
+    const put = async (seq: number): Promise<{ lookups: number, stored: number }> => {
+      const before = findNodes()
+      const { stored } = await putter.put(recordFor(key, 'phone', 'p', net.clock, { seq }))
+      return { lookups: findNodes() - before, stored }
+    }
+    expect((await put(1)).lookups).toBeGreaterThan(0)
+    expect(await put(2)).toEqual({ lookups: 0, stored: K })
+    expect(holders(net, key)).toEqual(net.trueClosest(key, K).sort())
+
+    // A holder dies: the put reaches one fewer, and the next one looks the key up again.
+    const holder = holders(net, key).find(id => id !== putter.self.id) as string
+    net.kill(holder)
+    expect(await put(3)).toEqual({ lookups: 0, stored: K - 1 })
+    const afterDeath = await put(4)
+    expect(afterDeath.lookups).toBeGreaterThan(0)
+    expect(afterDeath.stored).toBe(K)
+    expect(holders(net, key)).toEqual(net.trueClosest(key, K).sort())
+
+    // Any change of who is in our table (here a peer forgotten) means a lookup again.
+    expect((await put(5)).lookups).toBe(0)
+    putter.removePeer((putter.peers().find(peer => !holders(net, key).includes(peer.id)) as { id: string }).id)
+    expect((await put(6)).lookups).toBeGreaterThan(0)
+    // And so does time: at most PUT_TARGETS_TTL_MS between lookups.
+    expect((await put(7)).lookups).toBe(0)
+    net.clock.advance(PUT_TARGETS_TTL_MS)
+    expect((await put(8)).lookups).toBeGreaterThan(0)
   })
 
   it('get returns the union of subkeys put from different nodes', async () => {

@@ -1,8 +1,9 @@
 // Bad input against a real supernode, part 3: badly signed messages, from hosts and
 // from supernode peers (see bad-input.test.ts for what every case must show).
 import { describe, expect, it } from 'vitest'
-import { ENVELOPE_DOMAIN } from '../../common/wire/signed-envelope.js'
+import { ENVELOPE_DOMAIN, sealEnvelope, type Envelope } from '../../common/wire/signed-envelope.js'
 import { sealSignedRecord } from '../../common/wire/signed-record.js'
+import type { Device } from './bad-input-harness.js'
 import {
   flip, tampered, h, alice, aliceSubkey, aliceToken, expectDisconnected, expectRegistrationRefused, expectRegisteredHosts, expectNotFindable, expectNothingDelivered, useBadInputHarness
 } from './bad-input-setup.js'
@@ -54,6 +55,29 @@ describe('badly signed messages', () => {
     expectRegistrationRefused(mallory, /presence rejected: signed by eve, expected mallory/)
     expectRegisteredHosts(1)
     await expectNotFindable('mallory')
+    await h.expectStillServing()
+  })
+
+  it('a pre-signed offline that is not one (signed by another user, or saying online) is never sent: checked when the host leaves', async () => {
+    const leaveWith = async (offline: (mallory: Device) => Envelope | undefined): Promise<string | undefined> => {
+      const mallory = await h.attacker('mallory')
+      const register = h.registerFor(mallory.device, { audience: ['alice'] })
+      mallory.sendJson({ ...register, offline: offline(mallory.device) ?? register.offline })
+      mallory.sendJson({ t: 'contact-capabilities', capabilities: [h.capabilityFor('alice')], last: true })
+      await h.run(50)
+      expect(mallory.received('registered')).toHaveLength(1)
+      expect(alice.host.presenceOf('mallory')).toBe('online')
+      mallory.close()
+      await h.run(50)
+      return alice.host.presenceOf('mallory')
+    }
+    // The real thing is sent (first: alice would still see the devices below online).
+    expect(await leaveWith(() => undefined)).toBe('offline')
+    const eve = h.device('eve')
+    expect(await leaveWith(() => h.registerFor(eve).offline)).toBe('online')
+    expect(h.snLogs.filter(l => l.msg.includes('pre-signed offline presence is not sent (signed by eve, expected mallory)'))).toHaveLength(1)
+    expect(await leaveWith(mallory => sealEnvelope(h.sodium, mallory.identity, { type: 'presence', from: 'mallory', status: 'online', seq: h.clock.now() + 1, expires: h.clock.now() + 60_000 }))).toBe('online')
+    expect(h.snLogs.filter(l => l.msg.includes('pre-signed offline presence is not sent (it is not an offline presence)'))).toHaveLength(1)
     await h.expectStillServing()
   })
 

@@ -76,3 +76,12 @@ export const DEFAULT_MAX_QUERIES_PER_LOOKUP = 100
 export const MAX_LOOKUP_CANDIDATES = 128
 /** Keys republished in parallel. */
 export const REPUBLISH_CONCURRENCY = 4
+/**
+ * A put of a key we put before goes to the same nodes, without a lookup, while our routing table
+ * is unchanged and for at most this long: owners re-put every minute or two, and the lookup was
+ * half of each put's messages. Nodes that joined near the key out of our sight are found by the
+ * first lookup after it (and the holders' own republish reaches them meanwhile).
+ */
+export const PUT_TARGETS_TTL_MS = 10 * 60 * 1000
+/** Keys whose put targets are remembered; the oldest are forgotten first. */
+export const MAX_PUT_TARGETS = DEFAULT_MAX_RECORDS

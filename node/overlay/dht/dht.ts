@@ -5,7 +5,7 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
 import type { TimerHandle } from '../../../common/clock.js'
 import { configFrom, type Config, type DhtInit } from './config.js'
-import { MAX_REASON_LENGTH, REPUBLISH_CONCURRENCY } from './constants.js'
+import { MAX_PUT_TARGETS, MAX_REASON_LENGTH, PUT_TARGETS_TTL_MS, REPUBLISH_CONCURRENCY } from './constants.js'
 import { DhtError } from './errors.js'
 import { isHexId, randomIdInBucket, sortByDistance } from './ids.js'
 import { lookup } from './lookup.js'
@@ -16,14 +16,14 @@ import {
 import { RecordStore } from './record-store.js'
 import { RoutingTable } from './routing-table.js'
 import { TimedRpc } from './rpc.js'
-import type { Dht, DhtComponents, DhtStats } from './types.js'
+import type { Dht, DhtComponents, DhtStats, PutOptions } from './types.js'
 
 // What callers need, importable from this one module.
 export { keyFor } from './ids.js'
 export type { DhtInit } from './config.js'
 export { DhtError, isDhtError, type DhtErrorCode } from './errors.js'
 export type { DhtPeer, DhtRecord, DhtRequest, DhtResponse } from './messages.js'
-export type { Dht, DhtComponents, DhtStats } from './types.js'
+export type { Dht, DhtComponents, DhtStats, PutOptions } from './types.js'
 
 export function createDht (components: DhtComponents, init: DhtInit): Dht {
   return new KademliaDht(components, init)
@@ -45,6 +45,8 @@ class KademliaDht implements Dht {
   private nextRepublishAt: number
   private republishRun: Promise<{ keys: number, stores: number }> | undefined
   private refreshRun: Promise<number> | undefined
+  /** Where our last put of each key went (all of them stored it), for the next put of the key. */
+  private readonly putTargets = new Map<string, { tableVersion: number, until: number, peers: DhtPeer[] }>()
 
   constructor (components: DhtComponents, init: DhtInit) {
     this.self = { ...parsePeer(init?.self, 'invalid self') }
@@ -115,22 +117,37 @@ class KademliaDht implements Dht {
     return closest
   }
 
-  async put (record: DhtRecord): Promise<{ stored: number }> {
+  async put (record: DhtRecord, options: PutOptions = {}): Promise<{ stored: number }> {
     this.assertOpen()
     const valid = parseRecord(record)
-    const refusal = this.refusal(valid)
+    const refusal = this.refusal(valid, options.validated === true)
     if (refusal !== undefined) throw new DhtError('ERR_INVALID_RECORD', `record refused: ${refusal}`)
-    const others = await this.findNode(valid.key)
+    const others = this.reusableTargets(valid.key) ?? await this.findNode(valid.key)
     const targets = sortByDistance([this.self, ...others], valid.key).slice(0, this.k)
     const results = await Promise.all(targets.map(async peer => {
       if (peer.id === this.self.id) {
-        const result = this.store.put(valid)
+        // Validated just above (or by the caller): a signature check is the costly part of a put.
+        const result = this.store.put(valid, { validated: true })
         if (!result.ok) this.log('dht: own store refused record', { key: valid.key, reason: result.reason })
         return result.ok
       }
       return await this.storeAt(peer, valid)
     }))
+    this.putTargets.delete(valid.key)
+    if (results.every(Boolean) && !this.closed) {
+      this.putTargets.set(valid.key, { tableVersion: this.table.version, until: this.components.clock.now() + PUT_TARGETS_TTL_MS, peers: others })
+      if (this.putTargets.size > MAX_PUT_TARGETS) this.putTargets.delete(this.putTargets.keys().next().value as string)
+    }
     return { stored: results.filter(Boolean).length }
+  }
+
+  /** The nodes our last put of `key` reached, if all took it, our table has not changed since, and not too long ago. */
+  private reusableTargets (key: string): DhtPeer[] | undefined {
+    const last = this.putTargets.get(key)
+    if (last === undefined) return undefined
+    if (last.tableVersion === this.table.version && this.components.clock.now() < last.until) return last.peers
+    this.putTargets.delete(key)
+    return undefined
   }
 
   async get (key: string): Promise<DhtRecord[]> {
@@ -211,6 +228,7 @@ class KademliaDht implements Dht {
   close (): void {
     if (this.closed) return
     this.closed = true
+    this.putTargets.clear()
     if (this.timer !== undefined) this.components.clock.clearTimeout(this.timer)
     this.timer = undefined
     this.rpc.abortAll()
@@ -243,12 +261,12 @@ class KademliaDht implements Dht {
     return this.table.closest(target, this.k + 1).filter(peer => peer.id !== exceptId).slice(0, this.k)
   }
 
-  /** Why we would refuse `record` ourselves (expired, too long-lived, validateRecord), or undefined. */
-  private refusal (record: DhtRecord): string | undefined {
+  /** Why we would refuse `record` ourselves (expired, too long-lived, validateRecord unless `validated`), or undefined. */
+  private refusal (record: DhtRecord, validated = false): string | undefined {
     const now = this.components.clock.now()
     if (record.expiresAt <= now) return 'record expired'
     if (record.expiresAt - now > this.config.maxRecordTtlMs) return `record expires more than ${this.config.maxRecordTtlMs} ms from now`
-    if (this.components.validateRecord === undefined) return undefined
+    if (validated || this.components.validateRecord === undefined) return undefined
     try {
       return this.components.validateRecord(structuredClone(record))
     } catch (error) {

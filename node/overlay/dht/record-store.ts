@@ -59,8 +59,9 @@ export class RecordStore {
   /**
    * Stores `record` unless it is malformed, expired, too long-lived, refused by
    * validateRecord, older than (or conflicting with) what is held, or a bound is reached.
+   * `validated`: the caller ran validateRecord on this very record already.
    */
-  put (record: DhtRecord): StoreResult {
+  put (record: DhtRecord, options: { validated?: boolean } = {}): StoreResult {
     const problem = recordProblem(record)
     if (problem !== undefined) return { ok: false, reason: `malformed record: ${problem}` }
     const now = this.init.clock.now()
@@ -82,7 +83,7 @@ export class RecordStore {
       }
     }
 
-    const refusal = this.validate(record)
+    const refusal = options.validated === true ? undefined : this.validate(record)
     if (refusal !== undefined) return { ok: false, reason: `refused: ${refusal}` }
 
     const bytes = encodedBytes(record)

@@ -38,6 +38,7 @@ export interface RoutingTableInit {
 export class RoutingTable {
   private readonly init: RoutingTableInit
   private readonly buckets: Bucket[]
+  private changes = 0
 
   constructor (init: RoutingTableInit) {
     this.init = init
@@ -48,6 +49,11 @@ export class RoutingTable {
   /** Bucket index of `id` (its common prefix length with us); ID_BITS for our own id. */
   bucketIndex (id: string): number {
     return commonPrefixLength(this.init.self.id, id)
+  }
+
+  /** Counts changes of who is in the table (or at which address): equal counts, the same peers. */
+  get version (): number {
+    return this.changes
   }
 
   get size (): number {
@@ -92,6 +98,7 @@ export class RoutingTable {
 
     const at = bucket.contacts.findIndex(c => c.peer.id === peer.id)
     if (at !== -1) {
+      if (bucket.contacts[at]?.peer.address !== peer.address) this.changes++
       bucket.contacts.splice(at, 1)
       bucket.contacts.push(contact)
       return
@@ -99,6 +106,7 @@ export class RoutingTable {
     removeById(bucket.replacements, peer.id)
     if (bucket.contacts.length < this.init.k) {
       bucket.contacts.push(contact)
+      this.changes++
       return
     }
     bucket.replacements.push(contact)
@@ -112,6 +120,7 @@ export class RoutingTable {
     if (bucket === undefined) return false
     removeById(bucket.replacements, id)
     if (!removeById(bucket.contacts, id)) return false
+    this.changes++
     const replacement = bucket.replacements.pop()
     if (replacement !== undefined) bucket.contacts.push(replacement)
     return true
@@ -141,6 +150,7 @@ export class RoutingTable {
   }
 
   clear (): void {
+    this.changes++
     for (const bucket of this.buckets) {
       bucket.contacts = []
       bucket.replacements = []

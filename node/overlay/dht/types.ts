@@ -33,7 +33,7 @@ export interface Dht {
   /** The k closest live peers to `target` in the network, closest first, not including ourselves. */
   findNode: (target: string) => Promise<DhtPeer[]>
   /** Stores the record at the k closest nodes to its key (ourselves included when among them). Throws ERR_INVALID_RECORD when we would refuse it ourselves. */
-  put: (record: DhtRecord) => Promise<{ stored: number }>
+  put: (record: DhtRecord, options?: PutOptions) => Promise<{ stored: number }>
   /** Live records of `key` from our store and the k closest nodes: per subkey the highest seq (ties: ours), sorted by subkey. */
   get: (key: string) => Promise<DhtRecord[]>
   /** Live records of `key` held here, without asking anyone. */
@@ -57,4 +57,9 @@ export interface Dht {
   stats: () => DhtStats
   /** Idempotent: stops timers, fails rpcs in flight and every later call with ERR_CLOSED. */
   close: () => void
+}
+
+export interface PutOptions {
+  /** The caller ran validateRecord's checks on this very record (a supernode checks its host's record on arrival): not run again. */
+  validated?: boolean
 }

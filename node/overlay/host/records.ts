@@ -12,9 +12,17 @@ import { RECORD_LIFETIME_MS, REPUBLISH_INTERVAL_MS, REPUBLISH_JITTER } from '../
 import type { HostState } from './state.js'
 import type { HostComponents } from './types.js'
 
-/** REPUBLISH_INTERVAL_MS ± REPUBLISH_JITTER, uniform: hosts that attached in one wave do not republish in one. */
+/** REPUBLISH_INTERVAL_MS ± REPUBLISH_JITTER, uniform: hosts that attached in one wave do not stay in step. */
 export const republishDelay = (random: RandomSource): number =>
   Math.round(REPUBLISH_INTERVAL_MS * (1 - REPUBLISH_JITTER + 2 * REPUBLISH_JITTER * random()))
+
+/**
+ * The first republish after attaching comes anywhere within one interval, uniformly: hosts that
+ * attached together (a supernode's death re-homes all of its hosts at once) are spread over the
+ * interval at once, as if they had been attached for long, instead of re-signing in one wave
+ * that the jitter alone widens only slowly.
+ */
+export const firstRepublishDelay = (random: RandomSource): number => Math.round(REPUBLISH_INTERVAL_MS * random())
 
 export const seal = (components: HostComponents, body: Record<string, CanonicalValue>): Envelope =>
   sealEnvelope(components.sodium, components.identity, body)
@@ -56,7 +64,7 @@ export function sendCapabilities (state: HostState, target: Link): void {
   }
 }
 
-/** Re-signs locator and presence after a jittered interval, and again after each. */
+/** Re-signs locator and presence within an interval of attaching, and again after each jittered interval. */
 export function scheduleRepublish (components: HostComponents, state: HostState): void {
   const republish = (): void => {
     const current = state.link
@@ -65,5 +73,5 @@ export function scheduleRepublish (components: HostComponents, state: HostState)
     current.send({ t: 'update-presence', audience: state.audience, ...presenceEnvelopes(components, state) })
     state.timers.republish = components.clock.setTimeout(republish, republishDelay(state.random))
   }
-  state.timers.republish = components.clock.setTimeout(republish, republishDelay(state.random))
+  state.timers.republish = components.clock.setTimeout(republish, firstRepublishDelay(state.random))
 }

@@ -8,7 +8,7 @@ import type { Logger } from '../../../common/logger.js'
 import type { Envelope } from '../messages.js'
 import type { LinkCaps } from './inbound-links.js'
 import { openEnvelope } from '../../../common/wire/signed-envelope.js'
-import type { CertificateBody } from '../../../common/certificate.js'
+import type { Certificate, CertificateBody } from '../../../common/certificate.js'
 
 export interface SupernodeComponents {
   sodium: Sodium
@@ -44,9 +44,12 @@ export interface SupernodeInit {
   linkCaps?: Partial<LinkCaps>
 }
 
-/** Opens an envelope and checks it comes from `expectedUser` (when given); undefined when it does not check out. */
-export function verifyEnvelope (components: SupernodeComponents, envelope: Envelope, expectedUser?: string) {
-  const opened = openEnvelope(components.sodium, envelope, { issuerKey: components.issuerKey, nowSeconds: Math.floor(components.clock.now() / 1000) })
+/**
+ * Opens an envelope and checks it comes from `expectedUser` (when given). `verified`: a certificate
+ * checked already (the sending host's link's), whose signature need not be verified again.
+ */
+export function verifyEnvelope (components: SupernodeComponents, envelope: Envelope, expectedUser?: string, verified?: Certificate) {
+  const opened = openEnvelope(components.sodium, envelope, { issuerKey: components.issuerKey, nowSeconds: Math.floor(components.clock.now() / 1000), verified })
   if (!opened.ok) return { ok: false as const, reason: `${opened.reason}: ${opened.message}` }
   const refused = components.refusePeer?.(opened.certificate)
   if (refused !== undefined) return { ok: false as const, reason: `bad_certificate: ${refused}` }

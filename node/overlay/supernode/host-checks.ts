@@ -7,13 +7,12 @@ import { PRESENCE_QUERY_MAX_AGE_MS } from '../constants.js'
 import type { Envelope, SealedLocatorRecord } from '../messages.js'
 import { verifyEnvelope } from './context.js'
 import { Refused, type HostSession } from './host-session.js'
-import type { SupernodeInternals } from './supernode.js'
 
 /** A locator signed by this host's user and device, naming this supernode; its seq and expiry. */
 export function checkLocator (session: HostSession, locator: Envelope): { seq: number, expires: number } {
   const { sn, user, deviceKey } = session
   const { components } = sn
-  const check = verifyLocator(components.sodium, locator, { issuerKey: components.issuerKey, nowSeconds: Math.floor(components.clock.now() / 1000) })
+  const check = verifyLocator(components.sodium, locator, { issuerKey: components.issuerKey, nowSeconds: Math.floor(components.clock.now() / 1000), verified: session.link.peer.certificate })
   if (!check.ok) throw new Refused(`locator rejected (${check.reason}): ${check.message}`)
   const body = check.locator
   if (body.user !== user || body.deviceKey !== deviceKey) throw new Refused('locator is for another user or device')
@@ -23,10 +22,22 @@ export function checkLocator (session: HostSession, locator: Envelope): { seq: n
 
 /** Checks a presence and says whether it shows the host to its contacts (not "offline": invisible users are not shown). */
 export function checkPresence (session: HostSession, envelope: Envelope, what: string): boolean {
-  const opened = verifyEnvelope(session.sn.components, envelope, session.user)
+  const opened = verifyEnvelope(session.sn.components, envelope, session.user, session.link.peer.certificate)
   if (!opened.ok) throw new Refused(`${what} rejected: ${opened.reason}`)
   if (!isPresenceBody.Check(opened.body)) throw new Refused(`${what} is not a presence`)
   return opened.body.status !== 'offline'
+}
+
+/**
+ * The pre-signed "offline" a host leaves with us is checked when we are about to send it (the
+ * host left), not at every republish: that would cost each host's supernode one more signature
+ * check per interval for an envelope it sends at most once. A reason when it does not check out.
+ */
+export function offlineProblem (session: HostSession, envelope: Envelope): string | undefined {
+  const opened = verifyEnvelope(session.sn.components, envelope, session.user, session.link.peer.certificate)
+  if (!opened.ok) return opened.reason
+  if (!isPresenceBody.Check(opened.body) || opened.body.status !== 'offline') return 'it is not an offline presence'
+  return undefined
 }
 
 /** We cannot open the sealed record (only contacts can); we check who wrote it and that it is the locator's twin. */
@@ -36,8 +47,9 @@ export function checkLookupRecord (session: HostSession, record: SealedLocatorRe
   if (record.seq !== meta.seq || record.expiresAt !== meta.expires * 1000) throw new Refused('sealed locator is not of the same seq and expiry as the locator')
 }
 
-export function checkPresenceQuery (sn: SupernodeInternals, query: Envelope, user: string): PresenceQueryBody {
-  const opened = verifyEnvelope(sn.components, query, user)
+export function checkPresenceQuery (session: HostSession, query: Envelope): PresenceQueryBody {
+  const { sn } = session
+  const opened = verifyEnvelope(sn.components, query, session.user, session.link.peer.certificate)
   if (!opened.ok || !isPresenceQueryBody.Check(opened.body)) throw new Refused('presence query rejected: not a signed query from this host')
   if (Math.abs(sn.components.clock.now() - opened.body.at) > PRESENCE_QUERY_MAX_AGE_MS) throw new Refused('presence query is stale')
   return opened.body

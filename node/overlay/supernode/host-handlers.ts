@@ -5,10 +5,10 @@ import type { SupernodeCredential } from '../../../common/supernode-credential.j
 import type { Link } from '../link.js'
 import { MAX_CONTACTS, type LinkMessage, type MessageOf } from '../messages.js'
 import { handleDialbackRequest } from './dialback-requests.js'
-import { checkLocator, checkLookupRecord, checkPresence } from './host-checks.js'
+import { checkLocator, checkLookupRecord, checkPresence, offlineProblem } from './host-checks.js'
 import { handlePresenceQuery, updatePresence } from './host-presence.js'
 import { handleLocate, handleRoute, handleTurnRelease, handleTurnRequest } from './host-requests.js'
-import { publishLocator, pushPresence, Refused, type HostSession } from './host-session.js'
+import { publishLocator, pushPresence, Refused, sharingLinkCertificate, type HostSession } from './host-session.js'
 import type { SupernodeInternals } from './supernode.js'
 
 export function handleHostLink (sn: SupernodeInternals, link: Link, register: MessageOf<'register'>): void {
@@ -32,11 +32,10 @@ export function handleHostLink (sn: SupernodeInternals, link: Link, register: Me
     const locatorMeta = checkLocator(session, register.locator)
     checkLookupRecord(session, register.lookupRecord, locatorMeta)
     const visible = checkPresence(session, register.presence, 'presence')
-    checkPresence(session, register.offline, 'offline presence')
     session.entry = {
-      user, deviceKey, link, locator: register.locator, lookupRecord: register.lookupRecord, reachToken: register.reachToken,
+      user, deviceKey, link, lookupKey: register.lookupRecord.key, reachToken: register.reachToken,
       capabilities: new Map(), audience: new Set(register.audience),
-      presence: register.presence, offline: register.offline, visible, registeredAt: clock.now()
+      presence: sharingLinkCertificate(session, register.presence), offline: sharingLinkCertificate(session, register.offline), visible, registeredAt: clock.now()
     }
     const replaced = hosts.put(session.entry)
     if (replaced !== undefined && replaced.link !== link) replaced.link.close('replaced by a new registration of the same device')
@@ -62,9 +61,14 @@ function hostLeft (session: HostSession, reason: string): void {
   // Its relay credentials die with its registration, and the calls it relays with them.
   const revoked = components.turn?.revoke(user, deviceKey) ?? 0
   if (revoked > 0) components.log.info({ user, allocations: revoked }, 'host left; its TURN allocations ended')
-  sn.router.forget(gone.lookupRecord.key)
+  sn.router.forget(gone.lookupKey)
   // An invisible host's contacts already see it offline: telling them now would say it was there.
   if (!gone.visible) return
+  const problem = offlineProblem(session, gone.offline)
+  if (problem !== undefined) {
+    components.log.warn({ user, reason }, `host left; its pre-signed offline presence is not sent (${problem}): its contacts see it until its presence expires`)
+    return
+  }
   components.log.info({ user, reason }, 'host left; publishing its pre-signed offline presence')
   pushPresence(session, gone, gone.offline)
 }
@@ -97,8 +101,7 @@ function refreshLocator (session: HostSession, message: MessageOf<'refresh-locat
   const meta = checkLocator(session, message.locator)
   checkLookupRecord(session, message.lookupRecord, meta)
   session.published = publishLocator(session, message.lookupRecord)
-  session.entry.locator = message.locator
-  session.entry.lookupRecord = message.lookupRecord
+  session.entry.lookupKey = message.lookupRecord.key
 }
 
 /** Collects the pieces of a contact-capabilities set; the last one replaces the host's set (and lets deferred presence out). */

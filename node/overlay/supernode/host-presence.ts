@@ -6,7 +6,7 @@ import type { PresenceQueryBody } from '../envelope-bodies.js'
 import type { Envelope, LookupCapability, MessageOf } from '../messages.js'
 import { checkPresence, checkPresenceQuery } from './host-checks.js'
 import type { HostEntry } from './host-registry.js'
-import { pushPresence, Refused, type HostSession } from './host-session.js'
+import { pushPresence, Refused, sharingLinkCertificate, type HostSession } from './host-session.js'
 import type { SupernodeInternals } from './supernode.js'
 
 /** A new presence: pushed while the host is shown, and once more (its "offline") when it stops being shown. */
@@ -14,10 +14,9 @@ export function updatePresence (session: HostSession, message: MessageOf<'update
   const { entry } = session
   entry.audience = new Set(message.audience)
   const visible = checkPresence(session, message.presence, 'presence')
-  checkPresence(session, message.offline, 'offline presence')
   const wasVisible = entry.visible
-  entry.presence = message.presence
-  entry.offline = message.offline
+  entry.presence = sharingLinkCertificate(session, message.presence)
+  entry.offline = sharingLinkCertificate(session, message.offline)
   entry.visible = visible
   if (visible || wasVisible) pushPresence(session, entry, message.presence)
 }
@@ -26,7 +25,7 @@ export function handlePresenceQuery (session: HostSession, message: MessageOf<'p
   const query = message.query
   // Checked once, on arrival: our own wait for the DHT must not turn it stale
   // (and a refusal thrown after that wait would be an unhandled rejection).
-  const body = checkPresenceQuery(session.sn, query, session.user)
+  const body = checkPresenceQuery(session, query)
   if (!session.capabilitiesKnown) throw new Refused('presence query before contact-capabilities')
   void session.published.then(() => answerPresenceQuery(session.sn, session.link, session.entry, query, body))
 }

@@ -1,14 +1,16 @@
 // The hosts registered at one supernode, by device and by user.
 import type { Link } from '../link.js'
-import type { Envelope, LookupCapability, SealedLocatorRecord } from '../messages.js'
+import type { Envelope, LookupCapability } from '../messages.js'
 
 export interface HostEntry {
   user: string
   deviceKey: string
   link: Link
-  locator: Envelope
-  /** The locator sealed for the user's contacts, as published in the DHT. */
-  lookupRecord: SealedLocatorRecord
+  /**
+   * The DHT key of the host's sealed locator (what is cached of it is forgotten when the host
+   * leaves). The locator itself lives in the DHT: kept here too it would cost ~3 KB per host.
+   */
+  lookupKey: string
   /** What forwards to this host must carry (only holders of the user's capability can compute it). */
   reachToken: string
   /**

@@ -6,7 +6,7 @@ import { Refused, type HostSession } from './host-session.js'
 
 export function handleRoute (session: HostSession, message: MessageOf<'route'>): void {
   const { sn, link, entry } = session
-  const opened = verifyEnvelope(sn.components, message.envelope, session.user)
+  const opened = verifyEnvelope(sn.components, message.envelope, session.user, link.peer.certificate)
   if (!opened.ok) throw new Refused(`routed envelope rejected: ${opened.reason}`)
   // No capability, no lookup: a user who is not our host's contact is "not found", online or not.
   const capability = entry.capabilities.get(message.to)
