@@ -50,6 +50,8 @@ export interface Capacity {
     growth: number
     peak: number
     perHostKb: number | null
+    /** The same at the steady window's start, every host just attached (before republish garbage piles up). */
+    perHostAtAttachKb: number | null
     /** RSS over the steady window (sampled every 250 ms): a leak shows as a rising min. */
     steadyWindow: { start: number, min: number, max: number, end: number }
   }
@@ -163,6 +165,7 @@ export async function measureCapacity (net: Net, sodium: Sodium, others: Proc[],
   const clientAfter = process.memoryUsage().rss
   const hostsReported = (await net.status('superc')).hosts
   const { departureS, hostsAfterClose } = await measureDepartures(net, control, hostsReported, hostsBefore)
+  const allStayed = hostsReported - hostsBefore >= Math.max(1, attached * 0.99)
 
   return {
     supernode: 'superc',
@@ -191,7 +194,8 @@ export async function measureCapacity (net: Net, sodium: Sodium, others: Proc[],
       after: after.rssKb,
       growth: after.rssKb - before.rssKb,
       peak: after.peakKb,
-      perHostKb: hostsReported - hostsBefore >= Math.max(1, attached * 0.99) ? round((after.rssKb - before.rssKb) / (hostsReported - hostsBefore), 2) : null,
+      perHostKb: allStayed ? round((after.rssKb - before.rssKb) / (hostsReported - hostsBefore), 2) : null,
+      perHostAtAttachKb: allStayed ? round((steady.windowStart.rssKb - before.rssKb) / (hostsReported - hostsBefore), 2) : null,
       steadyWindow: { start: steady.windowStart.rssKb, min: Math.min(...steady.rssSamples), max: Math.max(...steady.rssSamples), end: after.rssKb }
     },
     steady: {

@@ -9,3 +9,9 @@ export const HTTP_CONCURRENCY = 16
 export const ATTACH_TIMEOUT_MS = 60_000
 /** After this many failed hosts the registration phase stops starting new ones: the supernode (or this box) is past its limit. */
 export const GIVE_UP_AFTER_FAILURES = 50
+/** The Node floor's keepalive frames (ws-floor.ts), sized as the link's: a beat is a sealed empty frame (its AEAD tag), a ping and its pong small sealed JSON messages. */
+export const BEAT_FRAME_BYTES = 16
+export const PING_FRAME_BYTES = 36
+export const PONG_FRAME_BYTES = 90
+/** Seconds the Node floor's CPU is read over. */
+export const FLOOR_WINDOW_S = 30

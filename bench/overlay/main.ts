@@ -14,7 +14,9 @@
 //     host; also the registration rate, C's CPU and responsiveness while it just
 //     keeps K hosts alive (keepalive pings) for `--steady` seconds, and how fast it
 //     lets them all go. Progress goes to stderr every 10 s; after 50 hosts fail to
-//     register it stops starting new ones and reports what the hosts saw.
+//     register it stops starting new ones and reports what the hosts saw;
+//   - the Node floor of those figures (ws-floor.ts): a bare WebSocket server holding as many
+//     connections, receiving the same keepalive frames.
 //
 //   npm run bench:overlay -- [--rounds 50] [--hosts 5000] [--concurrency 50] [--steady 120] [--json]
 //
@@ -29,6 +31,7 @@ import { loadSodium } from '../../common/sodium.js'
 import { percentile, round } from '../lib/measure.js'
 import { started, stopAll } from '../lib/processes.js'
 import { measureCapacity } from './capacity.js'
+import { measureWsFloor } from './ws-floor.js'
 import { closeBenchHosts } from './hosts.js'
 import { measureBaselines, measureMessages, measurePresence } from './latency.js'
 import { startNet } from './network.js'
@@ -67,6 +70,7 @@ async function run ({ rounds, hostCount, concurrency, steadyMs }: OverlayBenchOp
   const presence = await measurePresence(net, pair, rounds)
   const messages = await measureMessages(net, pair, rounds)
   const capacity = hostCount > 0 ? await measureCapacity(net, sodium, [pair.superA, pair.superB], { hostCount, concurrency, steadyMs }) : undefined
+  const nodeFloor = capacity === undefined ? undefined : await measureWsFloor(capacity.hostsReported - capacity.hostsBefore)
 
   return {
     machine: { cores: availableParallelism(), node: process.version, totalMemoryMiB: Math.round(totalmem() / 2 ** 20), loadavg1AtStart: round(loadAtStart, 2), loadavg1AtEnd: round(loadavg()[0] ?? 0, 2) },
@@ -84,6 +88,7 @@ async function run ({ rounds, hostCount, concurrency, steadyMs }: OverlayBenchOp
       messageEventP50VsGetStatusP50: round(p50(messages.delivered) / p50(baselines.getStatus), 1)
     },
     capacity: capacity ?? null,
+    nodeFloor: nodeFloor ?? null,
     warnings: Object.fromEntries(started.filter(p => p.warnings.size > 0).map(p => [p.name, Object.fromEntries(p.warnings)]))
   }
 }

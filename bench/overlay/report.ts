@@ -1,6 +1,7 @@
 // The overlay bench's figures as a table on stdout (--json prints them whole instead).
-import type { Series } from '../lib/measure.js'
+import { round, type Series } from '../lib/measure.js'
 import type { Capacity } from './capacity.js'
+import type { WsFloor } from './ws-floor.js'
 import { ATTACH_TIMEOUT_MS, GIVE_UP_AFTER_FAILURES } from './constants.js'
 import type { Baselines, MessageFigures, PresenceFigures } from './latency.js'
 
@@ -17,6 +18,8 @@ export interface Figures {
   baseline: Baselines
   ratios: { presenceP50VsGetStatusP50: number, messageEventP50VsGetStatusP50: number }
   capacity: Capacity | null
+  /** A bare ws server with C's connections and keepalive (ws-floor.ts). */
+  nodeFloor: WsFloor | null
   /** Warnings and errors the voxmesh processes logged during the run (a clean run has none). */
   warnings: Record<string, Record<string, number>>
 }
@@ -44,6 +47,7 @@ export function print (figures: Figures): void {
   console.log(warned.length === 0 ? 'warnings logged by the voxmesh processes: none'
     : `warnings logged by the voxmesh processes: ${warned.map(([name, msgs]) => `${name}: ${Object.entries(msgs).map(([m, n]) => `${n}× "${m}"`).join('; ')}`).join(' | ')}`)
   if (figures.capacity !== null) printCapacity(figures.capacity, cores)
+  if (figures.capacity !== null && figures.nodeFloor !== null) printFloor(figures.nodeFloor, figures.capacity)
 }
 
 function printCapacity (c: Capacity, cores: number): void {
@@ -60,8 +64,8 @@ function printCapacity (c: Capacity, cores: number): void {
     `setup p50 ${c.registration.setupMs.p50} ms, p99 ${c.registration.setupMs.p99} ms, max ${c.registration.setupMs.max} ms`)
   console.log(`                    CPU: supernode ${c.registration.supernodeCpuPercent}%, bench client ${c.registration.clientCpuPercent}% of one core; ` +
     `machine ${c.registration.machineBusyPercent}% busy (all ${cores} cores, other tenants included); bench event-loop delay p99 ${c.registration.clientLoopDelayMs.p99} ms, max ${c.registration.clientLoopDelayMs.max} ms`)
-  console.log(`  supernode RSS     ${mib(c.rssKb.before)} → ${mib(c.rssKb.after)} (+${mib(c.rssKb.growth)}, peak ${mib(c.rssKb.peak)}): ` +
-    (c.rssKb.perHostKb === null ? 'no per-host figure (hosts left C during the run)' : `${c.rssKb.perHostKb} KiB per host`))
+  console.log(`  supernode RSS     ${mib(c.rssKb.before)} → ${mib(c.rssKb.steadyWindow.start)} with every host attached, ${mib(c.rssKb.after)} at the end (+${mib(c.rssKb.growth)}, peak ${mib(c.rssKb.peak)}): ` +
+    (c.rssKb.perHostKb === null ? 'no per-host figure (hosts left C during the run)' : `${c.rssKb.perHostAtAttachKb} KiB per host attached, ${c.rssKb.perHostKb} KiB at the end`))
   console.log(`  steady state      ${c.steady.windowS} s keeping ${c.hostsReported - c.hostsBefore} hosts (${c.steady.pingsPerSecond} pings/s, ≤ ${c.steady.beatsPerSecond} beats/s): supernode CPU ${c.steady.supernodeCpuPercent}%, ` +
     `bench client ${c.steady.clientCpuPercent}% of one core`)
   const w = c.rssKb.steadyWindow
@@ -71,4 +75,10 @@ function printCapacity (c: Capacity, cores: number): void {
   console.log(`  departures        all bench hosts closed: supernode back to hosts=${c.hostsAfterClose} in ${c.departureSeconds} s`)
   console.log(`  DHT replicas      RSS growth of the other supernodes: ${Object.entries(c.otherSupernodesRssGrowthKb).map(([k, v]) => `${k} +${mib(v)}`).join(', ')}`)
   console.log(`  bench client      RSS +${mib(c.benchClient.rssGrowthKb)} (${c.benchClient.perHostKb} KiB per host, client side)`)
+}
+
+function printFloor (f: WsFloor, c: Capacity): void {
+  const ratio = (a: number | null, b: number): string => a === null || b <= 0 ? '–' : `${round(a / b, 2)}×`
+  console.log(`  Node floor        a bare ws server holding ${f.connections} connections: ${f.perConnectionKb} KiB each; their keepalive (${f.framesPerSecond} frames/s) ${f.cpuPercent}% of one core. ` +
+    `C: ${ratio(c.rssKb.perHostAtAttachKb, f.perConnectionKb)} the floor's memory per host attached, ${ratio(c.steady.supernodeCpuPercent, f.cpuPercent)} its CPU`)
 }

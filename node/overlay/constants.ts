@@ -16,10 +16,10 @@
 /**
  * Each frame costs a Node WebSocket server ~28 µs however small (a bare `ws` server receiving
  * 3333 frames/s from 10,000 connections spends 9.4% of a core): at 10,000 hosts a beat every
- * 3 s was a third of an idle supernode's CPU. Every 5 s, a vanished host shows offline after
- * 11–12 s instead of 7–8 s.
+ * 3 s was a third of an idle supernode's CPU. Every 4 s, a vanished host still shows offline
+ * within 10 s (HOST_SILENCE_LIMIT_MS).
  */
-export const BEAT_INTERVAL_MS = 5000
+export const BEAT_INTERVAL_MS = 4000
 export const PING_INTERVAL_MS = 15_000
 export const PING_TIMEOUT_MS = 5000
 /** A host's check of its supernode on demand (a call's media went silent) waits this long for the pong. */
@@ -80,10 +80,10 @@ export const MAX_REVOCATIONS = 100_000
 export const FIRST_MESSAGE_TIMEOUT_MS = 10_000
 /**
  * A host link that carries nothing (not even a beat) for this long is dropped and the host shown
- * offline: two beats missed, plus a second of slack for the host's own scheduling. With the sweep
- * a frozen host is dropped within HOST_SILENCE_LIMIT_MS + SILENCE_SWEEP_MS (12 s).
+ * offline: a whole beat missed. With the sweep a frozen host is dropped within
+ * HOST_SILENCE_LIMIT_MS + SILENCE_SWEEP_MS (9 s), so its contacts see it offline within 10 s.
  */
-export const HOST_SILENCE_LIMIT_MS = 2 * BEAT_INTERVAL_MS + 1000
+export const HOST_SILENCE_LIMIT_MS = 2 * BEAT_INTERVAL_MS
 /** How often a supernode looks over all its host links for silent ones (one timer for all of them). */
 export const SILENCE_SWEEP_MS = 1000
 /**
