@@ -31,7 +31,7 @@ import { loadSodium } from '../../common/sodium.js'
 import { percentile, round } from '../lib/measure.js'
 import { started, stopAll } from '../lib/processes.js'
 import { measureCapacity } from './capacity.js'
-import { measureWsFloor } from './ws-floor.js'
+import { measureWsFloor, stopWsFloor } from './ws-floor.js'
 import { closeBenchHosts } from './hosts.js'
 import { measureBaselines, measureMessages, measurePresence } from './latency.js'
 import { startNet } from './network.js'
@@ -44,6 +44,7 @@ let root: string | undefined
 
 async function cleanup (): Promise<void> {
   closeBenchHosts()
+  stopWsFloor()
   await stopAll()
   if (root !== undefined) rmSync(root, { recursive: true, force: true })
   root = undefined
@@ -70,7 +71,8 @@ async function run ({ rounds, hostCount, concurrency, steadyMs }: OverlayBenchOp
   const presence = await measurePresence(net, pair, rounds)
   const messages = await measureMessages(net, pair, rounds)
   const capacity = hostCount > 0 ? await measureCapacity(net, sodium, [pair.superA, pair.superB], { hostCount, concurrency, steadyMs }) : undefined
-  const nodeFloor = capacity === undefined ? undefined : await measureWsFloor(capacity.hostsReported - capacity.hostsBefore)
+  const held = capacity === undefined ? 0 : capacity.hostsReported - capacity.hostsBefore
+  const nodeFloor = held > 0 ? await measureWsFloor(held) : undefined
 
   return {
     machine: { cores: availableParallelism(), node: process.version, totalMemoryMiB: Math.round(totalmem() / 2 ** 20), loadavg1AtStart: round(loadAtStart, 2), loadavg1AtEnd: round(loadavg()[0] ?? 0, 2) },

@@ -34,7 +34,7 @@ export const RECONNECT_BACKOFF = { initialMs: 250, maxMs: 30_000 }
 
 /**
  * Locators and presence are re-signed this often (on average) and live this long. Each republish
- * costs the host's supernode four signature checks and a DHT put, and each of the k replica
+ * costs the host's supernode three signature checks and a DHT put, and each of the k replica
  * holders a store: with 10,000 hosts that is most of an idle supernode's CPU, so the interval is
  * half the lifetime. Even the latest republish (REPUBLISH_JITTER) leaves the record more than a
  * minute to live, for clock skew between the host and the replica holders.
@@ -80,7 +80,7 @@ export const MAX_REVOCATIONS = 100_000
 export const FIRST_MESSAGE_TIMEOUT_MS = 10_000
 /**
  * A host link that carries nothing (not even a beat) for this long is dropped and the host shown
- * offline: a whole beat missed. With the sweep a frozen host is dropped within
+ * offline: a beat more than 4 s late (or missed). With the sweep a frozen host is dropped within
  * HOST_SILENCE_LIMIT_MS + SILENCE_SWEEP_MS (9 s), so its contacts see it offline within 10 s.
  */
 export const HOST_SILENCE_LIMIT_MS = 2 * BEAT_INTERVAL_MS

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  DEFAULT_K, DEFAULT_MAINTENANCE_INTERVAL_MS, DEFAULT_REPUBLISH_INTERVAL_MS, DEFAULT_RPC_TIMEOUT_MS, MAX_VALUE_BYTES, PUT_TARGETS_TTL_MS
+  DEFAULT_K, DEFAULT_MAINTENANCE_INTERVAL_MS, DEFAULT_REPUBLISH_INTERVAL_MS, DEFAULT_RPC_TIMEOUT_MS, MAX_VALUE_BYTES, WHOLE_MESH_TTL_MS
 } from '../../node/overlay/dht/constants.js'
 import type { Dht } from '../../node/overlay/dht/dht.js'
 import { DhtError } from '../../node/overlay/dht/errors.js'
@@ -65,39 +65,6 @@ describe('50 nodes bootstrapped from one seed', () => {
       expect(await getter.get(key)).toEqual([record])
     }
     expect(await (nodes[5] as Dht).get(keyFor('nobody'))).toEqual([])
-  })
-
-  it('a re-put of a key goes to the same k closest without a lookup, until the table changes or a holder refuses', async () => {
-    const net = await start(50)
-    const putter = net.live()[3] as Dht
-    const key = keyFor('carol')
-    const findNodes = (): number => net.sent.get('find_node') ?? 0
-    const put = async (seq: number): Promise<{ lookups: number, stored: number }> => {
-      const before = findNodes()
-      const { stored } = await putter.put(recordFor(key, 'phone', 'p', net.clock, { seq }))
-      return { lookups: findNodes() - before, stored }
-    }
-    expect((await put(1)).lookups).toBeGreaterThan(0)
-    expect(await put(2)).toEqual({ lookups: 0, stored: K })
-    expect(holders(net, key)).toEqual(net.trueClosest(key, K).sort())
-
-    // A holder dies: the put reaches one fewer, and the next one looks the key up again.
-    const holder = holders(net, key).find(id => id !== putter.self.id) as string
-    net.kill(holder)
-    expect(await put(3)).toEqual({ lookups: 0, stored: K - 1 })
-    const afterDeath = await put(4)
-    expect(afterDeath.lookups).toBeGreaterThan(0)
-    expect(afterDeath.stored).toBe(K)
-    expect(holders(net, key)).toEqual(net.trueClosest(key, K).sort())
-
-    // Any change of who is in our table (here a peer forgotten) means a lookup again.
-    expect((await put(5)).lookups).toBe(0)
-    putter.removePeer((putter.peers().find(peer => !holders(net, key).includes(peer.id)) as { id: string }).id)
-    expect((await put(6)).lookups).toBeGreaterThan(0)
-    // And so does time: at most PUT_TARGETS_TTL_MS between lookups.
-    expect((await put(7)).lookups).toBe(0)
-    net.clock.advance(PUT_TARGETS_TTL_MS)
-    expect((await put(8)).lookups).toBeGreaterThan(0)
   })
 
   it('get returns the union of subkeys put from different nodes', async () => {
@@ -332,5 +299,53 @@ describe('timers and lifecycle', () => {
     await expectDhtError(a.put(recordFor(keyFor('t'), 'd', 1, network.clock)), 'ERR_CLOSED')
     await expectDhtError(a.handleRequest(b.self, { t: 'ping' }), 'ERR_CLOSED')
     expect(() => { a.tick() }).not.toThrow()
+  })
+})
+
+describe('a mesh smaller than k', () => {
+  it('puts to every node without a lookup once a lookup found nobody new, until the table changes or the time is up', async () => {
+    const net = await start(4)
+    const putter = net.live()[1] as Dht
+    const findNodes = (): number => net.sent.get('find_node') ?? 0
+    let seq = 0
+    const put = async (name: string): Promise<{ lookups: number, stored: number }> => {
+      const before = findNodes()
+      const { stored } = await putter.put(recordFor(keyFor(name), 'phone', 'p', net.clock, { seq: ++seq }))
+      return { lookups: findNodes() - before, stored }
+    }
+    expect((await put('carol')).lookups).toBeGreaterThan(0)
+    // Any key now: all four nodes are the k closest, and the putter knows them all.
+    expect(await put('carol')).toEqual({ lookups: 0, stored: 4 })
+    expect(await put('dave')).toEqual({ lookups: 0, stored: 4 })
+    expect(holders(net, keyFor('dave'))).toEqual(net.trueClosest(keyFor('dave'), K).sort())
+
+    // A newcomer bootstraps through the putter: its table changed, so it looks again, and finds it.
+    const newcomer = net.add('newcomer')
+    await newcomer.bootstrap([putter.self])
+    expect(await put('erin')).toEqual({ lookups: expect.any(Number) as number, stored: 5 })
+    expect(holders(net, keyFor('erin'))).toContain(newcomer.self.id)
+    expect((await put('erin')).lookups).toBe(0)
+
+    // A node dies: the put that misses it makes the next one look again (and forget the dead node).
+    net.kill(newcomer.self.id)
+    expect(await put('frank')).toEqual({ lookups: 0, stored: 4 })
+    const afterDeath = await put('frank')
+    expect(afterDeath.lookups).toBeGreaterThan(0)
+    expect(afterDeath.stored).toBe(4)
+
+    // And time: a lookup at least every WHOLE_MESH_TTL_MS.
+    expect((await put('gina')).lookups).toBe(0)
+    net.clock.advance(WHOLE_MESH_TTL_MS)
+    expect((await put('gina')).lookups).toBeGreaterThan(0)
+  })
+
+  it('a mesh of k or more always looks up: its table does not tell who is closest', async () => {
+    const net = await start(K + 2)
+    const putter = net.live()[0] as Dht
+    for (let i = 0; i < 3; i++) {
+      const before = net.sent.get('find_node') ?? 0
+      await putter.put(recordFor(keyFor('carol'), 'phone', 'p', net.clock, { seq: i + 1 }))
+      expect((net.sent.get('find_node') ?? 0) - before).toBeGreaterThan(0)
+    }
   })
 })

@@ -78,6 +78,12 @@ describe('badly signed messages', () => {
     expect(h.snLogs.filter(l => l.msg.includes('pre-signed offline presence is not sent (signed by eve, expected mallory)'))).toHaveLength(1)
     expect(await leaveWith(mallory => sealEnvelope(h.sodium, mallory.identity, { type: 'presence', from: 'mallory', status: 'online', seq: h.clock.now() + 1, expires: h.clock.now() + 60_000 }))).toBe('online')
     expect(h.snLogs.filter(l => l.msg.includes('pre-signed offline presence is not sent (it is not an offline presence)'))).toHaveLength(1)
+    // Unchecked until then, but small: nobody parks kilobytes with us.
+    const parker = await h.attacker('mallory')
+    const bulky = sealEnvelope(h.sodium, parker.device.identity, { type: 'presence', from: 'mallory', status: 'offline', seq: 1, expires: 1, pad: 'x'.repeat(4000) })
+    parker.sendJson(h.registerFor(parker.device, { offline: bulky }))
+    await h.run(20)
+    expectRegistrationRefused(parker, /offline presence body over 512 characters/)
     await h.expectStillServing()
   })
 

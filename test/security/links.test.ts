@@ -1,7 +1,7 @@
 // Links are sockets a member holds on someone else's supernode: each is capped
 // (per source address, handshakes in progress included; per device key; per
 // user) and timed (no first message in 10 s, no traffic for HOST_SILENCE_LIMIT_MS:
-// a beat missed). A host that stops sending is dropped, and its contacts see it
+// a beat more than 4 s late). A host that stops sending is dropped, and its contacts see it
 // offline within 10 s. Protocol-level attacks run against a real supernode on
 // the in-memory network with a fake clock (test/overlay/bad-input-harness.ts);
 // the frozen host is a real process stopped with SIGSTOP.

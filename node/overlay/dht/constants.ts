@@ -77,11 +77,9 @@ export const MAX_LOOKUP_CANDIDATES = 128
 /** Keys republished in parallel. */
 export const REPUBLISH_CONCURRENCY = 4
 /**
- * A put of a key we put before goes to the same nodes, without a lookup, while our routing table
- * is unchanged and for at most this long: owners re-put every minute or two, and the lookup was
- * half of each put's messages. Nodes that joined near the key out of our sight are found by the
- * first lookup after it (and the holders' own republish reaches them meanwhile).
+ * A node whose lookup found nobody beyond its routing table, with fewer than k peers in it, puts
+ * to all of them without a lookup (the lookup was half of each put's messages, and a host's
+ * supernode puts its locator every interval) while its table is unchanged, for at most this long.
+ * A node that joins the mesh bootstraps through others and so changes their tables.
  */
-export const PUT_TARGETS_TTL_MS = 10 * 60 * 1000
-/** Keys whose put targets are remembered; the oldest are forgotten first. */
-export const MAX_PUT_TARGETS = DEFAULT_MAX_RECORDS
+export const WHOLE_MESH_TTL_MS = 10 * 60 * 1000

@@ -5,7 +5,7 @@
 import { randomBytes as nodeRandomBytes } from 'node:crypto'
 import type { TimerHandle } from '../../../common/clock.js'
 import { configFrom, type Config, type DhtInit } from './config.js'
-import { MAX_PUT_TARGETS, MAX_REASON_LENGTH, PUT_TARGETS_TTL_MS, REPUBLISH_CONCURRENCY } from './constants.js'
+import { MAX_REASON_LENGTH, REPUBLISH_CONCURRENCY, WHOLE_MESH_TTL_MS } from './constants.js'
 import { DhtError } from './errors.js'
 import { isHexId, randomIdInBucket, sortByDistance } from './ids.js'
 import { lookup } from './lookup.js'
@@ -45,8 +45,12 @@ class KademliaDht implements Dht {
   private nextRepublishAt: number
   private republishRun: Promise<{ keys: number, stores: number }> | undefined
   private refreshRun: Promise<number> | undefined
-  /** Where our last put of each key went (all of them stored it), for the next put of the key. */
-  private readonly putTargets = new Map<string, { tableVersion: number, until: number, peers: DhtPeer[] }>()
+  /**
+   * Set when a lookup found nobody beyond our routing table, which holds fewer than k peers: then
+   * they are every node there is (as far as anyone knows), the k closest to any key, and a put
+   * goes to all of them without a lookup while the table stays as it was (WHOLE_MESH_TTL_MS at most).
+   */
+  private wholeMesh: { tableVersion: number, until: number } | undefined
 
   constructor (components: DhtComponents, init: DhtInit) {
     this.self = { ...parsePeer(init?.self, 'invalid self') }
@@ -114,6 +118,10 @@ class KademliaDht implements Dht {
     this.assertKey(target, 'target')
     const closest = await this.lookup(target, async peer => ((await this.call(peer, { t: 'find_node', target })) as { peers: DhtPeer[] }).peers)
     this.assertOpen()
+    const table = this.table.all()
+    if (table.length < this.k && closest.length === table.length && closest.every(peer => this.table.has(peer.id))) {
+      this.wholeMesh = { tableVersion: this.table.version, until: this.components.clock.now() + WHOLE_MESH_TTL_MS }
+    }
     return closest
   }
 
@@ -122,7 +130,7 @@ class KademliaDht implements Dht {
     const valid = parseRecord(record)
     const refusal = this.refusal(valid, options.validated === true)
     if (refusal !== undefined) throw new DhtError('ERR_INVALID_RECORD', `record refused: ${refusal}`)
-    const others = this.reusableTargets(valid.key) ?? await this.findNode(valid.key)
+    const others = this.knowsWholeMesh() ? this.table.all() : await this.findNode(valid.key)
     const targets = sortByDistance([this.self, ...others], valid.key).slice(0, this.k)
     const results = await Promise.all(targets.map(async peer => {
       if (peer.id === this.self.id) {
@@ -133,21 +141,16 @@ class KademliaDht implements Dht {
       }
       return await this.storeAt(peer, valid)
     }))
-    this.putTargets.delete(valid.key)
-    if (results.every(Boolean) && !this.closed) {
-      this.putTargets.set(valid.key, { tableVersion: this.table.version, until: this.components.clock.now() + PUT_TARGETS_TTL_MS, peers: others })
-      if (this.putTargets.size > MAX_PUT_TARGETS) this.putTargets.delete(this.putTargets.keys().next().value as string)
-    }
+    // A node that did not take the record may be gone: the next put looks again.
+    if (!results.every(Boolean)) this.wholeMesh = undefined
     return { stored: results.filter(Boolean).length }
   }
 
-  /** The nodes our last put of `key` reached, if all took it, our table has not changed since, and not too long ago. */
-  private reusableTargets (key: string): DhtPeer[] | undefined {
-    const last = this.putTargets.get(key)
-    if (last === undefined) return undefined
-    if (last.tableVersion === this.table.version && this.components.clock.now() < last.until) return last.peers
-    this.putTargets.delete(key)
-    return undefined
+  private knowsWholeMesh (): boolean {
+    const known = this.wholeMesh
+    if (known !== undefined && known.tableVersion === this.table.version && this.components.clock.now() < known.until) return true
+    this.wholeMesh = undefined
+    return false
   }
 
   async get (key: string): Promise<DhtRecord[]> {
@@ -228,7 +231,7 @@ class KademliaDht implements Dht {
   close (): void {
     if (this.closed) return
     this.closed = true
-    this.putTargets.clear()
+    this.wholeMesh = undefined
     if (this.timer !== undefined) this.components.clock.clearTimeout(this.timer)
     this.timer = undefined
     this.rpc.abortAll()

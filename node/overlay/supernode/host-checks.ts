@@ -20,12 +20,20 @@ export function checkLocator (session: HostSession, locator: Envelope): { seq: n
   return { seq: body.seq, expires: body.expires }
 }
 
+/** Generous bound on a presence body as base64url text (type, user, status, seq, expiry). */
+const MAX_PRESENCE_BODY_TEXT = 512
+
 /** Checks a presence and says whether it shows the host to its contacts (not "offline": invisible users are not shown). */
-export function checkPresence (session: HostSession, envelope: Envelope, what: string): boolean {
+export function checkPresence (session: HostSession, envelope: Envelope): boolean {
   const opened = verifyEnvelope(session.sn.components, envelope, session.user, session.link.peer.certificate)
-  if (!opened.ok) throw new Refused(`${what} rejected: ${opened.reason}`)
-  if (!isPresenceBody.Check(opened.body)) throw new Refused(`${what} is not a presence`)
+  if (!opened.ok) throw new Refused(`presence rejected: ${opened.reason}`)
+  if (!isPresenceBody.Check(opened.body)) throw new Refused('presence is not a presence')
   return opened.body.status !== 'offline'
+}
+
+/** The pre-signed offline on arrival: only its size (a presence body is ~120 bytes), so a host cannot park large envelopes with us. */
+export function checkOfflineSize (envelope: Envelope): void {
+  if (envelope.body.length > MAX_PRESENCE_BODY_TEXT) throw new Refused(`offline presence body over ${MAX_PRESENCE_BODY_TEXT} characters`)
 }
 
 /**

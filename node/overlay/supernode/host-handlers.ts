@@ -5,7 +5,7 @@ import type { SupernodeCredential } from '../../../common/supernode-credential.j
 import type { Link } from '../link.js'
 import { MAX_CONTACTS, type LinkMessage, type MessageOf } from '../messages.js'
 import { handleDialbackRequest } from './dialback-requests.js'
-import { checkLocator, checkLookupRecord, checkPresence, offlineProblem } from './host-checks.js'
+import { checkLocator, checkLookupRecord, checkOfflineSize, checkPresence, offlineProblem } from './host-checks.js'
 import { handlePresenceQuery, updatePresence } from './host-presence.js'
 import { handleLocate, handleRoute, handleTurnRelease, handleTurnRequest } from './host-requests.js'
 import { publishLocator, pushPresence, Refused, sharingLinkCertificate, type HostSession } from './host-session.js'
@@ -31,7 +31,8 @@ export function handleHostLink (sn: SupernodeInternals, link: Link, register: Me
   try {
     const locatorMeta = checkLocator(session, register.locator)
     checkLookupRecord(session, register.lookupRecord, locatorMeta)
-    const visible = checkPresence(session, register.presence, 'presence')
+    const visible = checkPresence(session, register.presence)
+    checkOfflineSize(register.offline)
     session.entry = {
       user, deviceKey, link, lookupKey: register.lookupRecord.key, reachToken: register.reachToken,
       capabilities: new Map(), audience: new Set(register.audience),

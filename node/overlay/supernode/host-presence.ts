@@ -4,7 +4,7 @@
 import type { Link } from '../link.js'
 import type { PresenceQueryBody } from '../envelope-bodies.js'
 import type { Envelope, LookupCapability, MessageOf } from '../messages.js'
-import { checkPresence, checkPresenceQuery } from './host-checks.js'
+import { checkOfflineSize, checkPresence, checkPresenceQuery } from './host-checks.js'
 import type { HostEntry } from './host-registry.js'
 import { pushPresence, Refused, sharingLinkCertificate, type HostSession } from './host-session.js'
 import type { SupernodeInternals } from './supernode.js'
@@ -13,7 +13,8 @@ import type { SupernodeInternals } from './supernode.js'
 export function updatePresence (session: HostSession, message: MessageOf<'update-presence'>): void {
   const { entry } = session
   entry.audience = new Set(message.audience)
-  const visible = checkPresence(session, message.presence, 'presence')
+  const visible = checkPresence(session, message.presence)
+  checkOfflineSize(message.offline)
   const wasVisible = entry.visible
   entry.presence = sharingLinkCertificate(session, message.presence)
   entry.offline = sharingLinkCertificate(session, message.offline)

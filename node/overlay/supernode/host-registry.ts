@@ -21,7 +21,7 @@ export interface HostEntry {
   capabilities: Map<string, LookupCapability>
   /** Users allowed to see this host's presence. */
   audience: Set<string>
-  /** The host's newest signed presence, and the "offline" it pre-signed for when it vanishes. */
+  /** The host's newest signed presence, and the "offline" it pre-signed for when it vanishes (its signature is checked only then: offlineProblem). */
   presence: Envelope
   offline: Envelope
   /** Whether the host's contacts currently see it (its presence is not "offline": invisible users are not). */

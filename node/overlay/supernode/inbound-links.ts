@@ -8,7 +8,7 @@
 //   FIRST_MESSAGE_TIMEOUT_MS of the handshake (the handshake has its own
 //   timeout in link.ts);
 // - a host link is closed when it carries nothing for HOST_SILENCE_LIMIT_MS
-//   (a beat missed, the next one due): the host froze or vanished without a close, and its
+//   (a beat more than 4 s late): the host froze or vanished without a close, and its
 //   contacts must see it offline now, not when its records expire. One sweep
 //   every SILENCE_SWEEP_MS looks over all host links (no timer per link).
 //   A closed link leaves the sweep's set at the next sweep.
