@@ -66,6 +66,9 @@ export interface VerifyOptions {
   verified?: Certificate
 }
 
+/** The very same certificate text (body and signature). */
+export const sameCertificate = (a: Certificate, b: Certificate): boolean => a.body === b.body && a.signature === b.signature
+
 export function verifyCertificate (sodium: Sodium, certificate: unknown, options: VerifyOptions): CertificateCheck {
   const reject = (reason: CertificateRejection, message: string): CertificateCheck => ({ ok: false, reason, message })
 
@@ -87,7 +90,7 @@ export function verifyCertificate (sodium: Sodium, certificate: unknown, options
     return reject('bad_signature', 'issuer key has the wrong length')
   }
   // The signature is checked before the body is trusted to mean anything.
-  const known = options.verified !== undefined && options.verified.body === body && options.verified.signature === signature
+  const known = options.verified !== undefined && sameCertificate(options.verified, { body, signature })
   if (!known && !sodium.crypto_sign_verify_detached(signatureBytes, bodyBytes, options.issuerKey)) {
     return reject('bad_signature', 'signature does not verify under the pinned login server key (forged, altered, or issued by another server)')
   }

@@ -118,8 +118,8 @@ class KademliaDht implements Dht {
     this.assertKey(target, 'target')
     const closest = await this.lookup(target, async peer => ((await this.call(peer, { t: 'find_node', target })) as { peers: DhtPeer[] }).peers)
     this.assertOpen()
-    const table = this.table.all()
-    if (table.length < this.k && closest.length === table.length && closest.every(peer => this.table.has(peer.id))) {
+    const known = this.table.size
+    if (known < this.k && closest.length === known && closest.every(peer => this.table.has(peer.id))) {
       this.wholeMesh = { tableVersion: this.table.version, until: this.components.clock.now() + WHOLE_MESH_TTL_MS }
     }
     return closest

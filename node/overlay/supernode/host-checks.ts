@@ -8,6 +8,10 @@ import type { Envelope, SealedLocatorRecord } from '../messages.js'
 import { verifyEnvelope } from './context.js'
 import { Refused, type HostSession } from './host-session.js'
 
+/** Opens an envelope this host signed: its user's, with the certificate its link proved (not verified again). */
+export const verifyHostEnvelope = (session: HostSession, envelope: Envelope): ReturnType<typeof verifyEnvelope> =>
+  verifyEnvelope(session.sn.components, envelope, session.user, session.link.peer.certificate)
+
 /** A locator signed by this host's user and device, naming this supernode; its seq and expiry. */
 export function checkLocator (session: HostSession, locator: Envelope): { seq: number, expires: number } {
   const { sn, user, deviceKey } = session
@@ -25,7 +29,7 @@ const MAX_PRESENCE_BODY_TEXT = 512
 
 /** Checks a presence and says whether it shows the host to its contacts (not "offline": invisible users are not shown). */
 export function checkPresence (session: HostSession, envelope: Envelope): boolean {
-  const opened = verifyEnvelope(session.sn.components, envelope, session.user, session.link.peer.certificate)
+  const opened = verifyHostEnvelope(session, envelope)
   if (!opened.ok) throw new Refused(`presence rejected: ${opened.reason}`)
   if (!isPresenceBody.Check(opened.body)) throw new Refused('presence is not a presence')
   return opened.body.status !== 'offline'
@@ -42,7 +46,7 @@ export function checkOfflineSize (envelope: Envelope): void {
  * check per interval for an envelope it sends at most once. A reason when it does not check out.
  */
 export function offlineProblem (session: HostSession, envelope: Envelope): string | undefined {
-  const opened = verifyEnvelope(session.sn.components, envelope, session.user, session.link.peer.certificate)
+  const opened = verifyHostEnvelope(session, envelope)
   if (!opened.ok) return opened.reason
   if (!isPresenceBody.Check(opened.body) || opened.body.status !== 'offline') return 'it is not an offline presence'
   return undefined
@@ -57,7 +61,7 @@ export function checkLookupRecord (session: HostSession, record: SealedLocatorRe
 
 export function checkPresenceQuery (session: HostSession, query: Envelope): PresenceQueryBody {
   const { sn } = session
-  const opened = verifyEnvelope(sn.components, query, session.user, session.link.peer.certificate)
+  const opened = verifyHostEnvelope(session, query)
   if (!opened.ok || !isPresenceQueryBody.Check(opened.body)) throw new Refused('presence query rejected: not a signed query from this host')
   if (Math.abs(sn.components.clock.now() - opened.body.at) > PRESENCE_QUERY_MAX_AGE_MS) throw new Refused('presence query is stale')
   return opened.body

@@ -1,12 +1,12 @@
 // What a registered host asks of its supernode: route an envelope to a contact,
 // locate a contact's devices, TURN relay credentials (and their release).
 import { MAX_LOCATED_DEVICES, type MessageOf } from '../messages.js'
-import { verifyEnvelope } from './context.js'
+import { verifyHostEnvelope } from './host-checks.js'
 import { Refused, type HostSession } from './host-session.js'
 
 export function handleRoute (session: HostSession, message: MessageOf<'route'>): void {
   const { sn, link, entry } = session
-  const opened = verifyEnvelope(sn.components, message.envelope, session.user, link.peer.certificate)
+  const opened = verifyHostEnvelope(session, message.envelope)
   if (!opened.ok) throw new Refused(`routed envelope rejected: ${opened.reason}`)
   // No capability, no lookup: a user who is not our host's contact is "not found", online or not.
   const capability = entry.capabilities.get(message.to)

@@ -1,5 +1,6 @@
 // One registered host's link as its supernode sees it, and the presence it
 // pushes to the host's contacts.
+import { sameCertificate } from '../../../common/certificate.js'
 import type { Link } from '../link.js'
 import type { Envelope, LookupCapability, SealedLocatorRecord } from '../messages.js'
 import type { HostEntry } from './host-registry.js'
@@ -42,8 +43,7 @@ export async function publishLocator (session: HostSession, record: SealedLocato
  */
 export function sharingLinkCertificate (session: HostSession, envelope: Envelope): Envelope {
   const own = session.link.peer.certificate
-  const same = envelope.certificate.body === own.body && envelope.certificate.signature === own.signature
-  return same ? { ...envelope, certificate: own } : envelope
+  return sameCertificate(envelope.certificate, own) ? { ...envelope, certificate: own } : envelope
 }
 
 /** Pushes a presence of `entry` to each of its audience it has a capability for (deferred until the capabilities are known). */
