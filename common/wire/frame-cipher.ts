@@ -51,42 +51,47 @@ export function createFrameCipher (sodium: Sodium, keys: FrameCipherKeys): Frame
   // With one key for both directions a frame reflected back to its sender would open.
   if (sodium.memcmp(keys.tx, keys.rx)) throw new TypeError('frame keys for the two directions must differ')
   // Copies, so a caller wiping or reusing its buffers cannot change ours.
-  const txKey = keys.tx.slice()
-  const rxKey = keys.rx.slice()
-  let sent = 0
-  let received = 0
-  let failed = false
+  return new CounterFrameCipher(sodium, keys.tx.slice(), keys.rx.slice())
+}
 
-  const fail = (): undefined => {
-    if (!failed) {
-      failed = true
-      sodium.memzero(rxKey)
+/** A class, not closures: a supernode holds one per host link, and this is the smaller shape. */
+class CounterFrameCipher implements FrameCipher {
+  private sent = 0
+  private received = 0
+  private poisoned = false
+
+  constructor (private readonly sodium: Sodium, private readonly txKey: Uint8Array, private readonly rxKey: Uint8Array) {}
+
+  seal (plaintext: Uint8Array): Uint8Array {
+    if (plaintext.length > MAX_FRAME_PLAINTEXT_BYTES) {
+      throw new RangeError(`frame plaintext of ${plaintext.length} bytes exceeds ${MAX_FRAME_PLAINTEXT_BYTES}`)
     }
-    return undefined
+    if (this.sent >= Number.MAX_SAFE_INTEGER) throw new RangeError('frame counter exhausted; open a new link')
+    const frame = this.sodium.crypto_aead_chacha20poly1305_ietf_encrypt(plaintext, null, null, counterNonce(this.sent), this.txKey)
+    this.sent += 1
+    return frame
   }
 
-  return {
-    seal (plaintext) {
-      if (plaintext.length > MAX_FRAME_PLAINTEXT_BYTES) {
-        throw new RangeError(`frame plaintext of ${plaintext.length} bytes exceeds ${MAX_FRAME_PLAINTEXT_BYTES}`)
-      }
-      if (sent >= Number.MAX_SAFE_INTEGER) throw new RangeError('frame counter exhausted; open a new link')
-      const frame = sodium.crypto_aead_chacha20poly1305_ietf_encrypt(plaintext, null, null, counterNonce(sent), txKey)
-      sent += 1
-      return frame
-    },
-    open (frame) {
-      if (failed) return undefined
-      if (frame.length < FRAME_TAG_BYTES || frame.length > MAX_SEALED_FRAME_BYTES) return fail()
-      let plaintext: Uint8Array
-      try {
-        plaintext = sodium.crypto_aead_chacha20poly1305_ietf_decrypt(null, frame, null, counterNonce(received), rxKey)
-      } catch {
-        return fail()
-      }
-      received += 1
-      return plaintext
-    },
-    get failed () { return failed }
+  open (frame: Uint8Array): Uint8Array | undefined {
+    if (this.poisoned) return undefined
+    if (frame.length < FRAME_TAG_BYTES || frame.length > MAX_SEALED_FRAME_BYTES) return this.fail()
+    let plaintext: Uint8Array
+    try {
+      plaintext = this.sodium.crypto_aead_chacha20poly1305_ietf_decrypt(null, frame, null, counterNonce(this.received), this.rxKey)
+    } catch {
+      return this.fail()
+    }
+    this.received += 1
+    return plaintext
+  }
+
+  get failed (): boolean { return this.poisoned }
+
+  private fail (): undefined {
+    if (!this.poisoned) {
+      this.poisoned = true
+      this.sodium.memzero(this.rxKey)
+    }
+    return undefined
   }
 }

@@ -9,18 +9,16 @@
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
-import { WebSocket, WebSocketServer, type RawData } from 'ws'
+import { WebSocket, WebSocketServer } from 'ws'
 import { formatHostPort, parseHostPort } from '../../common/address.js'
 import { answerDialback, DIALBACK_PATH } from '../../common/dialback.js'
 import type { Sodium } from '../../common/sodium.js'
-import { Inbox } from './inbox.js'
-import { DEFAULT_DIAL_TIMEOUT_MS, MAX_FRAME_BYTES, type Connection, type ConnectionHandlers, type Listener, type Transport } from './transport.js'
+import { WsConnection, type ConnectionLimits } from './ws-connection.js'
+import { DEFAULT_DIAL_TIMEOUT_MS, MAX_FRAME_BYTES, type Connection, type Listener, type Transport } from './transport.js'
 
 export const LINK_PATH = '/voxmesh/link'
 /** A connection whose unsent data exceeds this (a peer that stopped reading) is closed rather than buffered without end. */
 export const MAX_SEND_BUFFER_BYTES = 4 * 1024 * 1024
-/** After close(), how long the WebSocket close handshake may take before the socket is cut. */
-export const CLOSE_GRACE_MS = 2000
 /** How long listener.close() waits for accepted connections to close cleanly before cutting them. */
 export const LISTENER_CLOSE_GRACE_MS = 500
 /** A connection must finish its WebSocket upgrade request within this (the link handshake then has its own timeout). */
@@ -29,8 +27,6 @@ const UPGRADE_CHECK_INTERVAL_MS = 250
 /** A dial-back checker gets this long to send its nonce and read the answer. */
 export const DIALBACK_ANSWER_TIMEOUT_MS = 10_000
 const DIALBACK_MAX_PAYLOAD = 1024
-/** WebSocket close reasons are limited to 123 bytes of UTF-8. */
-const MAX_CLOSE_REASON_BYTES = 123
 
 export interface WsDialbackOptions {
   sodium: Sodium
@@ -60,7 +56,7 @@ export interface WsTransportOptions {
   upgradeTimeoutMs?: number
 }
 
-interface Limits { maxPayload: number, maxSendBufferBytes: number, localAddress?: string, upgradeTimeoutMs: number }
+interface Limits extends ConnectionLimits { localAddress?: string, upgradeTimeoutMs: number }
 
 export function createWsTransport (options: WsTransportOptions = {}): Transport {
   const limits: Limits = {
@@ -158,18 +154,18 @@ async function listen (address: string, onConnection: (connection: Connection) =
   let closing = false
   let boundAddress = ''
 
+  // One listener function for all sockets (`this` is the socket), not a closure per socket.
+  const forgetRawSocket = function (this: Duplex): void { rawSockets.delete(this) }
   server.on('connection', socket => {
     rawSockets.add(socket)
-    socket.once('close', () => { rawSockets.delete(socket) })
+    socket.on('close', forgetRawSocket)
   })
   server.on('clientError', (_err, socket) => { socket.destroy() })
   // Built here, not in the upgrade handler: a closure made there would keep that handler's
   // scope (the upgrade request, its headers) alive for as long as the connection lives.
   const acceptLink = (ws: WebSocket, remoteAddress: string): void => {
     if (closing) { ws.terminate(); return }
-    const connection: WsConnection = new WsConnection(ws, remoteAddress, limits, () => { accepted.delete(connection) })
-    accepted.add(connection)
-    onConnection(connection)
+    onConnection(new WsConnection(ws, remoteAddress, limits, accepted))
   }
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', destroyOnError)
@@ -224,7 +220,7 @@ async function listen (address: string, onConnection: (connection: Connection) =
     for (const connection of connections) connection.closeWith(1001, 'listener closed')
     let graceTimer: NodeJS.Timeout | undefined
     await Promise.race([
-      Promise.all(connections.map(async connection => { await connection.gone })),
+      Promise.all(connections.map(async connection => { await connection.gone() })),
       new Promise<void>(resolve => { graceTimer = setTimeout(resolve, LISTENER_CLOSE_GRACE_MS) })
     ])
     clearTimeout(graceTimer)
@@ -270,121 +266,6 @@ function describeListenError (err: NodeJS.ErrnoException): string {
     case 'ENOTFOUND': return 'unknown host'
     default: return err.message
   }
-}
-
-// --- a connection -------------------------------------------------------------
-
-class WsConnection implements Connection {
-  closed = false
-  /** Resolves once the underlying socket is gone. */
-  readonly gone: Promise<void>
-  private readonly inbox = new Inbox()
-  private cutTimer: NodeJS.Timeout | undefined
-
-  constructor (
-    private readonly socket: WebSocket,
-    readonly remoteAddress: string,
-    private readonly limits: Limits,
-    onGone?: () => void
-  ) {
-    socket.binaryType = 'nodebuffer'
-    socket.on('message', (data: RawData, isBinary: boolean) => {
-      if (this.closed) return
-      if (!isBinary) {
-        this.closeWith(1003, 'protocol error: text frame')
-        return
-      }
-      const buffer = data as Buffer
-      this.inbox.frame(new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength))
-    })
-    socket.on('error', err => {
-      // ws closes (or destroys) the socket itself after an error; make sure it does not linger.
-      this.finish(this.describeError(err))
-      this.cutLater()
-    })
-    this.gone = new Promise(resolve => {
-      socket.once('close', (code: number, reason: Buffer) => {
-        clearTimeout(this.cutTimer)
-        this.finish(describeClose(code, reason))
-        onGone?.()
-        resolve()
-      })
-    })
-  }
-
-  setHandlers = (handlers: ConnectionHandlers): void => { this.inbox.setHandlers(handlers) }
-
-  send = (frame: Uint8Array): void => {
-    if (this.closed) return
-    if (frame.byteLength > this.limits.maxPayload) {
-      this.closeWith(1009, `frame too large: ${frame.byteLength} bytes > ${this.limits.maxPayload}`)
-      return
-    }
-    if (this.socket.bufferedAmount + frame.byteLength > this.limits.maxSendBufferBytes) {
-      this.closeWith(1008, `send buffer full (${this.socket.bufferedAmount} bytes unsent): peer not reading`)
-      return
-    }
-    // A copy: the caller may reuse its buffer, and ws may hold this one until it is written.
-    this.socket.send(Buffer.from(frame), { binary: true }, err => {
-      if (err !== undefined && err !== null) this.finish(`send failed: ${err.message}`)
-    })
-  }
-
-  close = (reason?: string): void => { this.closeWith(1000, reason ?? 'closed locally') }
-
-  /** Local close with a WebSocket close code. Idempotent. */
-  closeWith (code: number, reason: string): void {
-    if (this.closed) return
-    this.closed = true
-    try {
-      this.socket.close(code, truncateUtf8(reason, MAX_CLOSE_REASON_BYTES))
-    } catch {
-      this.socket.terminate()
-    }
-    this.cutLater()
-    this.inbox.close(reason, { dropPending: true, direct: false })
-  }
-
-  /** Cuts the socket now, without a close handshake. */
-  terminate (): void {
-    if (!this.closed) this.finish('terminated')
-    this.socket.terminate()
-  }
-
-  private finish (reason: string): void {
-    if (this.closed) return
-    this.closed = true
-    this.inbox.close(reason)
-  }
-
-  private cutLater (): void {
-    if (this.cutTimer !== undefined) return
-    this.cutTimer = setTimeout(() => { this.socket.terminate() }, CLOSE_GRACE_MS)
-    this.cutTimer.unref()
-  }
-
-  private describeError (err: Error): string {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return `frame too large: received a frame over ${this.limits.maxPayload} bytes`
-    if (code === 'ECONNRESET') return 'connection reset'
-    if (code === 'EPIPE') return 'connection reset (broken pipe)'
-    return `socket error: ${err.message}`
-  }
-}
-
-function describeClose (code: number, reason: Buffer): string {
-  const text = reason.toString('utf8')
-  if (code === 1006) return 'connection reset'
-  if (text !== '') return `remote closed: ${text}`
-  if (code === 1009) return 'remote closed: frame too large (1009)'
-  return `remote closed (code ${code})`
-}
-
-function truncateUtf8 (text: string, maxBytes: number): string {
-  if (Buffer.byteLength(text) <= maxBytes) return text
-  const chars = Array.from(text)
-  while (Buffer.byteLength(chars.join('')) > maxBytes - 3) chars.pop()
-  return `${chars.join('')}...`
 }
 
 function errorMessage (err: unknown): string {

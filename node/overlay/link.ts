@@ -8,7 +8,7 @@ import type { Clock, TimerHandle } from '../../common/clock.js'
 import { createLinkHandshake, type LinkIdentity, type LinkPeer } from '../../common/wire/link-handshake.js'
 import { CERTIFICATE_CLOCK_SKEW_SECONDS, verifyCertificate, type Certificate, type CertificateBody } from '../../common/certificate.js'
 import { MAX_SEALED_FRAME_BYTES, type FrameCipher } from '../../common/wire/frame-cipher.js'
-import type { Connection } from '../net/transport.js'
+import type { Connection, ConnectionHandlers } from '../net/transport.js'
 import { decodeLinkMessage, encodeLinkMessage, type LinkMessage, type MessageOf } from './messages.js'
 import type { Logger } from '../../common/logger.js'
 
@@ -78,7 +78,6 @@ export function openLink (
   })
 
   return new Promise((resolve, reject) => {
-    let link: LinkImpl | undefined
     const timer = clock.setTimeout(() => { fail(`handshake not finished within ${HANDSHAKE_TIMEOUT_MS} ms`) }, HANDSHAKE_TIMEOUT_MS)
     const fail = (reason: string): void => {
       clock.clearTimeout(timer)
@@ -87,7 +86,6 @@ export function openLink (
     }
     connection.setHandlers({
       onFrame: frame => {
-        if (link !== undefined) { link.receive(frame); return }
         const step = handshake.receive(frame)
         for (const out of step.send) connection.send(out)
         if (step.error !== undefined) {
@@ -95,20 +93,27 @@ export function openLink (
           fail(`handshake failed (${step.error.reason}): ${step.error.message}`)
         } else if (step.established !== undefined) {
           clock.clearTimeout(timer)
-          link = new LinkImpl(components, connection, step.established.peer, step.established.cipher)
+          const link = new LinkImpl(components, connection, step.established.peer, step.established.cipher)
+          // From here on the link alone reads the connection: these handlers (and with them the
+          // handshake's state, its ephemeral key included) are let go for as long as the link lives.
+          connection.setHandlers(handlersOf(link))
           resolve(link)
         }
       },
-      onClose: reason => {
-        if (link !== undefined) link.closedByTransport(reason)
-        else fail(`connection closed during handshake: ${reason}`)
-      }
+      onClose: reason => { fail(`connection closed during handshake: ${reason}`) }
     })
     for (const out of handshake.start()) connection.send(out)
   })
 }
 
+/** A link's connection handlers, made outside openLink so they hold nothing but the link. */
+function handlersOf (link: LinkImpl): ConnectionHandlers {
+  return { onFrame: frame => { link.receive(frame) }, onClose: reason => { link.closedByTransport(reason) } }
+}
+
 const EMPTY = new Uint8Array(0)
+
+interface PendingRequest { resolve: (m: LinkMessage) => void, reject: (e: Error) => void, timer: TimerHandle }
 
 /** Messages a link holds until its owner sets onMessage (bounded: a peer cannot make us buffer much). */
 const MAX_EARLY_MESSAGES = 16
@@ -132,7 +137,8 @@ class LinkImpl implements Link {
   private lastId = 0
   lastFrameAt: number
   lastSentAt: number
-  private readonly pending = new Map<string, { resolve: (m: LinkMessage) => void, reject: (e: Error) => void, timer: TimerHandle }>()
+  /** Requests waiting for their reply; made at the first request (a supernode's host links seldom make any). */
+  private pending: Map<string, PendingRequest> | undefined
 
   constructor (
     private readonly components: LinkComponents,
@@ -209,14 +215,15 @@ class LinkImpl implements Link {
 
   request<T extends ReplyType> (message: LinkMessage & { id: number }, reply: T, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<MessageOf<T>> {
     if (this.closed) return Promise.reject(new LinkClosedError(`link to ${this.peer.user} is closed`))
-    if (this.pending.size >= MAX_PENDING_REQUESTS) return Promise.reject(new Error(`too many requests in flight to ${this.peer.user}`))
+    const pending = this.pending ??= new Map<string, PendingRequest>()
+    if (pending.size >= MAX_PENDING_REQUESTS) return Promise.reject(new Error(`too many requests in flight to ${this.peer.user}`))
     const key = `${reply}:${message.id}`
     return new Promise((resolve, reject) => {
       const timer = this.components.clock.setTimeout(() => {
-        this.pending.delete(key)
+        pending.delete(key)
         reject(new Error(`${message.t} to ${this.peer.user} got no ${reply} within ${timeoutMs} ms`))
       }, timeoutMs)
-      this.pending.set(key, { resolve: resolve as (m: LinkMessage) => void, reject, timer })
+      pending.set(key, { resolve: resolve as (m: LinkMessage) => void, reject, timer })
       this.send(message)
     })
   }
@@ -234,9 +241,9 @@ class LinkImpl implements Link {
     if (message.t === 'renewed-certificate') { this.renewPeer(message.certificate); return }
     if (REPLIES.has(message.t)) {
       const key = `${message.t}:${(message as { id: number }).id}`
-      const waiting = this.pending.get(key)
+      const waiting = this.pending?.get(key)
       if (waiting === undefined) return // late reply after a timeout: harmless
-      this.pending.delete(key)
+      this.pending?.delete(key)
       this.components.clock.clearTimeout(waiting.timer)
       waiting.resolve(message)
       return
@@ -272,10 +279,11 @@ class LinkImpl implements Link {
     if (this.closed) return
     this.closed = true
     if (this.expiryTimer !== undefined) this.components.clock.clearTimeout(this.expiryTimer)
-    for (const [key, waiting] of this.pending) {
+    const pending = this.pending
+    this.pending = undefined
+    for (const waiting of pending?.values() ?? []) {
       this.components.clock.clearTimeout(waiting.timer)
       waiting.reject(new LinkClosedError(`link to ${this.peer.user} closed: ${reason}`))
-      this.pending.delete(key)
     }
     this.onClose(reason)
   }

@@ -14,7 +14,7 @@
 //   A closed link leaves the sweep's set at the next sweep.
 import { addressGroupOf, parseHostPort } from '../../../common/address.js'
 import type { Clock } from '../../../common/clock.js'
-import type { Connection } from '../../net/transport.js'
+import type { Connection, ConnectionHandlers } from '../../net/transport.js'
 import type { Link } from '../link.js'
 import type { Logger } from '../../../common/logger.js'
 import type { TimerHandle } from '../../../common/clock.js'
@@ -91,25 +91,10 @@ export function createInboundLinks (components: { clock: Clock, log: Logger }, c
         connection.close(`too many links from this address (at most ${caps.perAddress})`)
         return undefined
       }
-      const held = [addressKey]
       add(addressKey, 1)
-      let released = false
-      const release = (): void => {
-        if (released) return
-        released = true
-        for (const key of held) add(key, -1)
-      }
-      const tracked: Connection = {
-        get remoteAddress () { return connection.remoteAddress },
-        get closed () { return connection.closed },
-        send: frame => { connection.send(frame) },
-        close: reason => { connection.close(reason) },
-        setHandlers: handlers => {
-          connection.setHandlers({ onFrame: handlers.onFrame, onClose: reason => { release(); handlers.onClose(reason) } })
-        }
-      }
+      const counted = new CountedConnection(connection, add, addressKey)
       return {
-        connection: tracked,
+        connection: counted,
         identified (link) {
           const { user, deviceKey } = link.peer
           const over = full(`device ${deviceKey}`, caps.perDevice)
@@ -120,11 +105,8 @@ export function createInboundLinks (components: { clock: Clock, log: Logger }, c
             link.close(over)
             return false
           }
-          if (released) return true // closed already: nothing left to count
-          for (const key of [`device ${deviceKey}`, `user ${user}`]) {
-            held.push(key)
-            add(key, 1)
-          }
+          counted.hold(`device ${deviceKey}`)
+          counted.hold(`user ${user}`)
           return true
         }
       }
@@ -153,5 +135,50 @@ export function createInboundLinks (components: { clock: Clock, log: Logger }, c
       if (sweepTimer !== undefined) clock.clearTimeout(sweepTimer)
       sweepTimer = undefined
     }
+  }
+}
+
+/**
+ * An admitted connection: it holds its slots (address, then device and user) until it closes.
+ * A class that is its own inner connection's handlers, not a wrapper of closures: a supernode
+ * keeps one per host link for the link's whole life.
+ */
+class CountedConnection implements Connection, ConnectionHandlers {
+  private handlers: ConnectionHandlers | undefined
+  private readonly held: string[]
+  private released = false
+
+  constructor (private readonly inner: Connection, private readonly add: (key: string, delta: number) => void, addressKey: string) {
+    this.held = [addressKey]
+  }
+
+  get remoteAddress (): string { return this.inner.remoteAddress }
+  get closed (): boolean { return this.inner.closed }
+  send (frame: Uint8Array): void { this.inner.send(frame) }
+  close (reason?: string): void { this.inner.close(reason) }
+
+  setHandlers (handlers: ConnectionHandlers): void {
+    this.handlers = handlers
+    this.inner.setHandlers(this)
+  }
+
+  onFrame (frame: Uint8Array): void { this.handlers?.onFrame(frame) }
+
+  onClose (reason: string): void {
+    this.release()
+    this.handlers?.onClose(reason)
+  }
+
+  /** Counts one more slot, unless the connection closed already (nothing left to count). */
+  hold (key: string): void {
+    if (this.released) return
+    this.held.push(key)
+    this.add(key, 1)
+  }
+
+  private release (): void {
+    if (this.released) return
+    this.released = true
+    for (const key of this.held) this.add(key, -1)
   }
 }
