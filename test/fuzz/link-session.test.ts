@@ -9,9 +9,10 @@ import type { Logger } from '../../common/logger.js'
 import { createLinkHandshake } from '../../common/wire/link-handshake.js'
 import type { FrameCipher } from '../../common/wire/frame-cipher.js'
 import { FakeClock, flushAsync } from '../../node/net/fake-clock.js'
-import type { Connection, ConnectionHandlers } from '../../node/net/transport.js'
+import type { Connection } from '../../node/net/transport.js'
 import { MAX_PENDING_REQUESTS, openLink, type Link } from '../../node/overlay/link.js'
 import { LinkMessage } from '../../node/overlay/messages.js'
+import { connectionPair } from '../helpers/connection-pair.js'
 import { loadFixture, type Fixture, type TestDevice } from '../wire/fixtures.js'
 import { jsonInput, mutateBytes } from './kit/mutate.js'
 import type { Rng } from './kit/rng.js'
@@ -20,32 +21,6 @@ import { validValue } from './kit/schema-values.js'
 
 /** A frame from the peer: a plaintext sealed with its session key, or raw bytes as they are. */
 interface FrameInput { sealed: boolean, bytes: Uint8Array }
-
-/** One end of a connection pair: a Connection, plus how the other end hands it frames and its close. */
-interface PairEnd extends Connection { peer?: PairEnd, deliver: (frame: Uint8Array) => void, end: (reason: string) => void }
-
-/** Two connected ends; frames are delivered at once (queued until the receiver set its handlers). */
-function connectionPair (): [Connection, Connection] {
-  const make = (host: number): PairEnd => {
-    let handlers: ConnectionHandlers | undefined
-    const queued: Uint8Array[] = []
-    const end: PairEnd = {
-      remoteAddress: `198.18.0.${host}:4000`,
-      closed: false,
-      setHandlers (h) { handlers = h; for (const f of queued.splice(0)) h.onFrame(f) },
-      deliver (frame) { if (end.closed) return; if (handlers === undefined) queued.push(frame); else handlers.onFrame(frame) },
-      end (reason) { if (end.closed) return; (end as { closed: boolean }).closed = true; handlers?.onClose(reason) },
-      send (frame) { if (!end.closed) end.peer?.deliver(frame) },
-      close (reason = 'closed') { end.end(reason); end.peer?.end(`remote closed: ${reason}`) }
-    }
-    return end
-  }
-  const a = make(2)
-  const b = make(1)
-  a.peer = b
-  b.peer = a
-  return [a, b]
-}
 
 const SCHEMAS = LinkMessage.anyOf as unknown as Array<Record<string, unknown>>
 
