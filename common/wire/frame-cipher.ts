@@ -64,14 +64,23 @@ class CounterFrameCipher implements FrameCipher {
   private received = 0
   private poisoned = false
 
-  constructor (private readonly sodium: Sodium, private readonly txKey: Uint8Array, private readonly rxKey: Uint8Array) {}
+  // Private fields, so the keys do not show when a link is logged or inspected.
+  readonly #sodium: Sodium
+  readonly #txKey: Uint8Array
+  readonly #rxKey: Uint8Array
+
+  constructor (sodium: Sodium, txKey: Uint8Array, rxKey: Uint8Array) {
+    this.#sodium = sodium
+    this.#txKey = txKey
+    this.#rxKey = rxKey
+  }
 
   seal (plaintext: Uint8Array): Uint8Array {
     if (plaintext.length > MAX_FRAME_PLAINTEXT_BYTES) {
       throw new RangeError(`frame plaintext of ${plaintext.length} bytes exceeds ${MAX_FRAME_PLAINTEXT_BYTES}`)
     }
     if (this.sent >= Number.MAX_SAFE_INTEGER) throw new RangeError('frame counter exhausted; open a new link')
-    const frame = this.sodium.crypto_aead_chacha20poly1305_ietf_encrypt(plaintext, null, null, counterNonce(this.sent), this.txKey)
+    const frame = this.#sodium.crypto_aead_chacha20poly1305_ietf_encrypt(plaintext, null, null, counterNonce(this.sent), this.#txKey)
     this.sent += 1
     return frame
   }
@@ -81,7 +90,7 @@ class CounterFrameCipher implements FrameCipher {
     if (frame.length < FRAME_TAG_BYTES || frame.length > MAX_SEALED_FRAME_BYTES) return this.fail()
     let plaintext: Uint8Array
     try {
-      plaintext = this.sodium.crypto_aead_chacha20poly1305_ietf_decrypt(null, frame, null, counterNonce(this.received), this.rxKey)
+      plaintext = this.#sodium.crypto_aead_chacha20poly1305_ietf_decrypt(null, frame, null, counterNonce(this.received), this.#rxKey)
     } catch {
       return this.fail()
     }
@@ -94,7 +103,7 @@ class CounterFrameCipher implements FrameCipher {
   private fail (): undefined {
     if (!this.poisoned) {
       this.poisoned = true
-      this.sodium.memzero(this.rxKey)
+      this.#sodium.memzero(this.#rxKey)
     }
     return undefined
   }

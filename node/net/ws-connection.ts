@@ -45,11 +45,15 @@ export class WsConnection implements Connection {
     })
     socket.on('close', (code: number, reason: Buffer) => {
       clearTimeout(this.cutTimer)
-      this.finish(describeClose(code, reason))
-      this.socketGone = true
-      this.registry?.delete(this)
-      for (const resolve of this.goneWaiters ?? []) resolve()
-      this.goneWaiters = undefined
+      try {
+        this.finish(describeClose(code, reason))
+      } finally {
+        // Even if the owner's onClose threw: the socket is gone, and a closing listener must hear it.
+        this.socketGone = true
+        this.registry?.delete(this)
+        for (const resolve of this.goneWaiters ?? []) resolve()
+        this.goneWaiters = undefined
+      }
     })
   }
 

@@ -28,7 +28,7 @@ function holdingTransport (inner: Transport) {
         close: reason => { connection.close(reason) },
         setHandlers: (handlers: ConnectionHandlers) => {
           connection.setHandlers({
-            onClose: handlers.onClose,
+            onClose: reason => { handlers.onClose(reason) },
             onFrame: frame => {
               if (frames++ < HANDSHAKE_FRAMES) handlers.onFrame(frame)
               else held.push(() => { handlers.onFrame(frame) })

@@ -2,18 +2,28 @@
 // link retains is multiplied by its hosts: once the handshake is over, its state (the handlers
 // that ran it, their ephemeral key pair, transcript and timers) must be collectable, while the
 // link itself keeps working.
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { silentLogger } from '../../common/logger.js'
 import { FakeClock } from '../../node/net/fake-clock.js'
 import type { Connection, ConnectionHandlers } from '../../node/net/transport.js'
 import { openLink, type Link } from '../../node/overlay/link.js'
 import { connectionPair } from '../helpers/connection-pair.js'
+import { gcFunction } from '../helpers/gc.js'
 import { loadFixture, type Fixture } from '../wire/fixtures.js'
 
-setFlagsFromString('--expose-gc')
-const gc = runInNewContext('gc') as () => void
+// Every handshake the link code makes, weakly: the real one, watched.
+const handshakes = vi.hoisted(() => [] as Array<WeakRef<object>>)
+vi.mock('../../common/wire/link-handshake.js', async importOriginal => {
+  const real = await importOriginal<typeof import('../../common/wire/link-handshake.js')>()
+  return {
+    ...real,
+    createLinkHandshake: (...args: Parameters<typeof real.createLinkHandshake>) => {
+      const handshake = real.createLinkHandshake(...args)
+      handshakes.push(new WeakRef(handshake))
+      return handshake
+    }
+  }
+})
 
 /** `connection`, with a weak reference to every handlers object it was given. */
 function watched (connection: Connection): { connection: Connection, handlers: Array<WeakRef<ConnectionHandlers>> } {
@@ -35,6 +45,8 @@ function watched (connection: Connection): { connection: Connection, handlers: A
 
 /** A macrotask turn, so WeakRefs made in this job may be cleared, then a full GC. */
 async function collect (): Promise<void> {
+  const gc = gcFunction()
+  if (typeof gc === 'string') throw new Error(gc)
   await new Promise(resolve => setTimeout(resolve, 0))
   gc()
   await new Promise(resolve => setTimeout(resolve, 0))
@@ -44,7 +56,7 @@ describe('an established link', () => {
   let fx: Fixture
   beforeAll(async () => { fx = await loadFixture() })
 
-  it('lets go of the handlers that ran its handshake, and still carries messages both ways', async () => {
+  it('lets go of its handshake and the handlers that ran it, and still carries messages both ways', async () => {
     const clock = new FakeClock()
     const [hostEnd, supernodeEnd] = connectionPair()
     const host = watched(hostEnd)
@@ -56,6 +68,8 @@ describe('an established link', () => {
     ]) as [Link, Link]
 
     await collect()
+    expect(handshakes.length).toBe(2)
+    expect(handshakes.map(ref => ref.deref()), 'a handshake is still reachable').toEqual([undefined, undefined])
     for (const side of [host, supernode]) {
       expect(side.handlers.length).toBe(2)
       expect(side.handlers[0].deref(), 'the handshake handlers are still reachable').toBeUndefined()

@@ -162,6 +162,7 @@ class CountedConnection implements Connection, ConnectionHandlers {
     this.inner.setHandlers(this)
   }
 
+  // The inner connection's handlers (this object is them): only the inner connection calls these.
   onFrame (frame: Uint8Array): void { this.handlers?.onFrame(frame) }
 
   onClose (reason: string): void {

@@ -8,8 +8,7 @@ import { createHash } from 'node:crypto'
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { setFlagsFromString } from 'node:v8'
-import { runInNewContext } from 'node:vm'
+import { gcFunction } from '../../helpers/gc.js'
 import { Rng } from './rng.js'
 
 export type Verdict = { ok: true } | { ok: false, reason: string }
@@ -68,15 +67,6 @@ export interface FuzzReport {
 /** A reason without its particulars, so rejections group into classes. */
 function reasonClass (reason: string): string {
   return reason.replace(/"[^"]*"/g, '"…"').replace(/(?=[\w+/:.-]*\d)[\w+/:.-]{12,}/g, '…').replace(/0x[0-9a-f]+/gi, 'N').replace(/\d+/g, 'N').replace(/\/[\w/-]+/g, '/…').slice(0, 80)
-}
-
-function gcFunction (): (() => void) | string {
-  try {
-    setFlagsFromString('--expose-gc')
-    return runInNewContext('gc') as () => void
-  } catch (err) {
-    return `gc not available (${(err as Error).message}): heap check skipped`
-  }
 }
 
 function problemWith (verdict: unknown): string | undefined {
