@@ -71,9 +71,10 @@ describe('an established link', () => {
     expect(handshakes.length).toBe(2)
     expect(handshakes.map(ref => ref.deref()), 'a handshake is still reachable').toEqual([undefined, undefined])
     for (const side of [host, supernode]) {
+      const [handshakeHandlers, linkHandlers] = side.handlers.map(ref => ref.deref())
       expect(side.handlers.length).toBe(2)
-      expect(side.handlers[0].deref(), 'the handshake handlers are still reachable').toBeUndefined()
-      expect(side.handlers[1].deref()).toBeDefined()
+      expect(handshakeHandlers, 'the handshake handlers are still reachable').toBeUndefined()
+      expect(linkHandlers).toBeDefined()
     }
 
     // A request from the host, answered by the supernode: both directions, through the new handlers.
