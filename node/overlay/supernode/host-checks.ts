@@ -6,7 +6,7 @@ import { isPresenceBody, isPresenceQueryBody, type PresenceQueryBody } from '../
 import { PRESENCE_QUERY_MAX_AGE_MS } from '../constants.js'
 import type { Envelope, SealedLocatorRecord } from '../messages.js'
 import { verifyEnvelope } from './context.js'
-import { Refused, type HostSession } from './host-session.js'
+import { Refused, sharingLinkCertificate, type HostSession } from './host-session.js'
 
 /** Opens an envelope this host signed: its user's, with the certificate its link proved (not verified again). */
 export const verifyHostEnvelope = (session: HostSession, envelope: Envelope): ReturnType<typeof verifyEnvelope> =>
@@ -27,17 +27,19 @@ export function checkLocator (session: HostSession, locator: Envelope): { seq: n
 /** Generous bound on a presence body as base64url text (type, user, status, seq, expiry). */
 const MAX_PRESENCE_BODY_TEXT = 512
 
-/** Checks a presence and says whether it shows the host to its contacts (not "offline": invisible users are not shown). */
-export function checkPresence (session: HostSession, envelope: Envelope): boolean {
-  const opened = verifyHostEnvelope(session, envelope)
+/**
+ * A presence and the "offline" the host pre-signs with it (register, update-presence), as its entry
+ * keeps them: the presence checked, the offline only size-checked on arrival (a presence body is
+ * ~120 bytes, so a host cannot park large envelopes with us; offlineProblem checks its signature
+ * when it is sent), both sharing the link's certificate object. `visible`: the presence shows the
+ * host to its contacts (not "offline": invisible users are not shown).
+ */
+export function checkPresences (session: HostSession, presence: Envelope, offline: Envelope): { presence: Envelope, offline: Envelope, visible: boolean } {
+  const opened = verifyHostEnvelope(session, presence)
   if (!opened.ok) throw new Refused(`presence rejected: ${opened.reason}`)
   if (!isPresenceBody.Check(opened.body)) throw new Refused('presence is not a presence')
-  return opened.body.status !== 'offline'
-}
-
-/** The pre-signed offline on arrival: only its size (a presence body is ~120 bytes), so a host cannot park large envelopes with us. */
-export function checkOfflineSize (envelope: Envelope): void {
-  if (envelope.body.length > MAX_PRESENCE_BODY_TEXT) throw new Refused(`offline presence body over ${MAX_PRESENCE_BODY_TEXT} characters`)
+  if (offline.body.length > MAX_PRESENCE_BODY_TEXT) throw new Refused(`offline presence body over ${MAX_PRESENCE_BODY_TEXT} characters`)
+  return { presence: sharingLinkCertificate(session, presence), offline: sharingLinkCertificate(session, offline), visible: opened.body.status !== 'offline' }
 }
 
 /**

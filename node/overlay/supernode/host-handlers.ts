@@ -5,10 +5,10 @@ import type { SupernodeCredential } from '../../../common/supernode-credential.j
 import type { Link } from '../link.js'
 import { MAX_CONTACTS, type LinkMessage, type MessageOf } from '../messages.js'
 import { handleDialbackRequest } from './dialback-requests.js'
-import { checkLocator, checkLookupRecord, checkOfflineSize, checkPresence, offlineProblem } from './host-checks.js'
+import { checkLocator, checkLookupRecord, checkPresences, offlineProblem } from './host-checks.js'
 import { handlePresenceQuery, updatePresence } from './host-presence.js'
 import { handleLocate, handleRoute, handleTurnRelease, handleTurnRequest } from './host-requests.js'
-import { publishLocator, pushPresence, Refused, sharingLinkCertificate, type HostSession } from './host-session.js'
+import { publishLocator, pushPresence, Refused, type HostSession } from './host-session.js'
 import type { SupernodeInternals } from './supernode.js'
 
 export function handleHostLink (sn: SupernodeInternals, link: Link, register: MessageOf<'register'>): void {
@@ -31,12 +31,11 @@ export function handleHostLink (sn: SupernodeInternals, link: Link, register: Me
   try {
     const locatorMeta = checkLocator(session, register.locator)
     checkLookupRecord(session, register.lookupRecord, locatorMeta)
-    const visible = checkPresence(session, register.presence)
-    checkOfflineSize(register.offline)
+    const presences = checkPresences(session, register.presence, register.offline)
     session.entry = {
       user, deviceKey, link, lookupKey: register.lookupRecord.key, reachToken: register.reachToken,
       capabilities: new Map(), audience: new Set(register.audience),
-      presence: sharingLinkCertificate(session, register.presence), offline: sharingLinkCertificate(session, register.offline), visible, registeredAt: clock.now()
+      ...presences, registeredAt: clock.now()
     }
     const replaced = hosts.put(session.entry)
     if (replaced !== undefined && replaced.link !== link) replaced.link.close('replaced by a new registration of the same device')

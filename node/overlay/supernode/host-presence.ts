@@ -4,22 +4,21 @@
 import type { Link } from '../link.js'
 import type { PresenceQueryBody } from '../envelope-bodies.js'
 import type { Envelope, LookupCapability, MessageOf } from '../messages.js'
-import { checkOfflineSize, checkPresence, checkPresenceQuery } from './host-checks.js'
+import { checkPresences, checkPresenceQuery } from './host-checks.js'
 import type { HostEntry } from './host-registry.js'
-import { pushPresence, Refused, sharingLinkCertificate, type HostSession } from './host-session.js'
+import { pushPresence, Refused, type HostSession } from './host-session.js'
 import type { SupernodeInternals } from './supernode.js'
 
 /** A new presence: pushed while the host is shown, and once more (its "offline") when it stops being shown. */
 export function updatePresence (session: HostSession, message: MessageOf<'update-presence'>): void {
   const { entry } = session
   entry.audience = new Set(message.audience)
-  const visible = checkPresence(session, message.presence)
-  checkOfflineSize(message.offline)
+  const { presence, offline, visible } = checkPresences(session, message.presence, message.offline)
   const wasVisible = entry.visible
-  entry.presence = sharingLinkCertificate(session, message.presence)
-  entry.offline = sharingLinkCertificate(session, message.offline)
+  entry.presence = presence
+  entry.offline = offline
   entry.visible = visible
-  if (visible || wasVisible) pushPresence(session, entry, message.presence)
+  if (visible || wasVisible) pushPresence(session, entry, presence)
 }
 
 export function handlePresenceQuery (session: HostSession, message: MessageOf<'presence-query'>): void {
