@@ -16,8 +16,8 @@
 /**
  * Each frame costs a Node WebSocket server ~30 µs however small (bench:overlay's Node floor: a
  * bare `ws` server receiving 10,000 connections' keepalive, 2667 frames/s, spends 8% of a core):
- * at 10,000 hosts a beat every 3 s was a third of an idle supernode's CPU. Every 4 s, a vanished host still shows offline
- * within 10 s (HOST_SILENCE_LIMIT_MS).
+ * at 10,000 hosts a beat every 3 s was a third of an idle supernode's CPU. Every 4 s, a vanished
+ * host still shows offline within 10 s (HOST_SILENCE_LIMIT_MS).
  */
 export const BEAT_INTERVAL_MS = 4000
 export const PING_INTERVAL_MS = 15_000

@@ -91,8 +91,8 @@ export function createInboundLinks (components: { clock: Clock, log: Logger }, c
         connection.close(`too many links from this address (at most ${caps.perAddress})`)
         return undefined
       }
-      add(addressKey, 1)
-      const counted = new CountedConnection(connection, add, addressKey)
+      const counted = new CountedConnection(connection, add)
+      counted.hold(addressKey)
       return {
         connection: counted,
         identified (link) {
@@ -145,12 +145,10 @@ export function createInboundLinks (components: { clock: Clock, log: Logger }, c
  */
 class CountedConnection implements Connection, ConnectionHandlers {
   private handlers: ConnectionHandlers | undefined
-  private readonly held: string[]
+  private readonly held: string[] = []
   private released = false
 
-  constructor (private readonly inner: Connection, private readonly add: (key: string, delta: number) => void, addressKey: string) {
-    this.held = [addressKey]
-  }
+  constructor (private readonly inner: Connection, private readonly add: (key: string, delta: number) => void) {}
 
   get remoteAddress (): string { return this.inner.remoteAddress }
   get closed (): boolean { return this.inner.closed }
