@@ -1,5 +1,5 @@
 // The child processes the call bench forks (CHILD_ENTRY in util.ts), one of:
-//   --series-child KIND --count N --data-dir DIR   one series of part 1 (series.ts)
+//   --series-child KIND --count N --data-dir DIR --ring-ms MS   one series of part 1 (series.ts)
 //   --turn-child | --forwarder-child --max-streams N   a relay of part 3 (relay-servers.ts)
 import { parseArgs } from 'node:util'
 import { relayChild } from './relay-servers.js'
@@ -12,7 +12,8 @@ const { values: flags } = parseArgs({
     'max-streams': { type: 'string' },
     'series-child': { type: 'string' },
     count: { type: 'string' },
-    'data-dir': { type: 'string' }
+    'data-dir': { type: 'string' },
+    'ring-ms': { type: 'string', default: '0' }
   }
 })
 
@@ -20,7 +21,7 @@ if (flags['turn-child'] || flags['forwarder-child']) {
   await relayChild(flags['turn-child'] ? 'turn' : 'forwarder', Number(flags['max-streams']))
 } else if (flags['series-child'] !== undefined) {
   try {
-    await seriesChild(flags['series-child'] as SeriesKind, Number(flags.count), String(flags['data-dir']))
+    await seriesChild(flags['series-child'] as SeriesKind, Number(flags.count), String(flags['data-dir']), Number(flags['ring-ms']))
   } catch (err) {
     process.stderr.write(`call-bench (${flags['series-child']}): ${(err as Error).stack ?? String(err)}\n`)
     process.exitCode = 1

@@ -2,7 +2,8 @@
 //
 //  1. Call setup through two supernodes (setup-calls.ts): a login server, super1 and super2 on
 //     127.0.0.2 with their TURN relays, and real user nodes; N calls caller → callee one at a
-//     time, direct and then relay-only, caller and callee on different supernodes. Per call:
+//     time, direct and then relay-only, caller and callee on different supernodes, the callee
+//     answering --ring-ms after his device rings (0: at once, as --auto-answer does). Per call:
 //     invite → ringing, answer → caller connected, answer → first audio at either end. Baseline
 //     (bare.ts): N bare node-datachannel connections, offer and answer handed over directly,
 //     direct and through two TURN servers. Each series runs in a child process with a heartbeat
@@ -17,7 +18,7 @@
 //     forwarder process at each stream count.
 //  4. Opus streams per core (opus-streams.ts): encoder and decoder frames per CPU-second / 50.
 //
-//   npm run bench:calls -- [--calls 100] [--relay-calls 100] [--skip-relay] [--relay-seconds 5]
+//   npm run bench:calls -- [--calls 100] [--relay-calls 100] [--ring-ms 500] [--skip-relay] [--relay-seconds 5]
 //                          [--max-streams 6400] [--pipeline-seconds 30] [--opus-seconds 2] [--json]
 //
 // Everything runs on one machine: the benchmark's own clients share the cores with what they
@@ -41,6 +42,7 @@ const { values: flags } = parseArgs({
   options: {
     calls: { type: 'string', default: '100' },
     'relay-calls': { type: 'string' },
+    'ring-ms': { type: 'string', default: '500' },
     'skip-relay': { type: 'boolean', default: false },
     'relay-seconds': { type: 'string', default: '5' },
     'max-streams': { type: 'string', default: '6400' },
@@ -49,7 +51,7 @@ const { values: flags } = parseArgs({
     json: { type: 'boolean', default: false }
   }
 })
-const num = (name: 'calls' | 'relay-calls' | 'relay-seconds' | 'max-streams' | 'pipeline-seconds' | 'opus-seconds', min: number, max: number, fallback?: string): number => {
+const num = (name: 'calls' | 'relay-calls' | 'ring-ms' | 'relay-seconds' | 'max-streams' | 'pipeline-seconds' | 'opus-seconds', min: number, max: number, fallback?: string): number => {
   const n = Number(flags[name] ?? fallback)
   if (Number.isFinite(n) && n >= min && n <= max) return n
   process.stderr.write(`call-bench: --${name} must be a number in [${min}, ${max}], got ${String(flags[name])}\n`)
@@ -57,6 +59,7 @@ const num = (name: 'calls' | 'relay-calls' | 'relay-seconds' | 'max-streams' | '
 }
 const callCount = Math.round(num('calls', 1, 100_000))
 const relayCallCount = Math.round(num('relay-calls', 0, 100_000, String(callCount)))
+const ringMs = Math.round(num('ring-ms', 0, 60_000))
 const relaySeconds = num('relay-seconds', 1, 600)
 const maxStreams = Math.round(num('max-streams', 25, 20_000))
 const pipelineSeconds = num('pipeline-seconds', 1, 600)
@@ -64,7 +67,7 @@ const opusSeconds = num('opus-seconds', 0.2, 60)
 
 /** Part 1: call setup, and the bare baselines, each series in its own child process (see runSeries). */
 async function measureCalls (): Promise<Figures['calls']> {
-  const run = <T>(kind: SeriesKind, count: number): ReturnType<typeof runSeries<T>> => runSeries<T>(kind, count, flags.json)
+  const run = <T>(kind: SeriesKind, count: number): ReturnType<typeof runSeries<T>> => runSeries<T>(kind, count, flags.json, ringMs)
   const directRun = await run<CallSample>('direct', callCount)
   const direct = summarizeCalls(directRun.samples, false, directRun.stalls)
   const relayRun = relayCallCount > 0 ? await run<CallSample>('relay', relayCallCount) : undefined
@@ -110,7 +113,7 @@ async function main (): Promise<void> {
     opus
   }
   if (flags.json) process.stdout.write(JSON.stringify(figures) + '\n')
-  else console.log(formatReport(figures, { callCount, relayCallCount, maxStreams }))
+  else console.log(formatReport(figures, { callCount, relayCallCount, ringMs, maxStreams }))
 }
 
 await runBench('call-bench', main, cleanup)

@@ -30,14 +30,14 @@ export interface Figures {
 }
 
 /** What the run was asked for (the flags). */
-export interface Asked { callCount: number, relayCallCount: number, maxStreams: number }
+export interface Asked { callCount: number, relayCallCount: number, ringMs: number, maxStreams: number }
 
 function table (headers: string[], widths: number[], rows: Array<Array<string | number>>): string[] {
   const line = (cells: Array<string | number>): string => cells.map((c, i) => i === 0 ? String(c).padEnd(widths[0] as number) : String(c).padStart(widths[i] as number)).join('')
   return [line(headers), ...rows.map(line)]
 }
 
-export function formatReport (figures: Figures, { callCount, relayCallCount, maxStreams }: Asked): string {
+export function formatReport (figures: Figures, { callCount, relayCallCount, ringMs, maxStreams }: Asked): string {
   const { machine, pipeline, opus } = figures
   const { cores } = machine
   const { harness, direct, bare, ratios: callRatios } = figures.calls
@@ -56,7 +56,9 @@ export function formatReport (figures: Figures, { callCount, relayCallCount, max
     `so this works only because every call end has its supernode release its allocations (turn-release). ` +
     `Allocations still open on the relays after these calls: ${Object.entries(harness.relayAllocationsLeftOpen).map(([k, v]) => `${k} ${v}`).join(', ')}`)
   out.push('   invite → ringing: alice.placeCall() called → alice\'s call-ringing event (invite and ringing cross alice → super1 → super2 → bob and back)')
-  out.push('   answer: bob.answerCall() called from his call-incoming listener, at once (no human delay)')
+  out.push(ringMs === 0
+    ? '   answer: bob.answerCall() called from his call-incoming listener, at once (no human delay: what --auto-answer does)'
+    : `   answer: bob.answerCall() called ${ringMs} ms after his call-incoming event (--ring-ms: a quick human; while it rings, alice gathers her offer and bob gets his relay's credentials)`)
   out.push('   answer → connected: → alice\'s call-connected (her media session connected and its candidate pair known)')
   out.push(`   answer → first audio: → the first ${POLL_MS} ms poll at which that end's calls() shows packetsReceived > 0: its audio pipeline runs and ` +
     'one Opus RTP packet from the other end has arrived (received, not yet played: the jitter buffer adds its 20–40 ms target on top)')

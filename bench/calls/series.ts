@@ -16,11 +16,11 @@ export type SeriesKind = 'direct' | 'relay' | 'bare' | 'bare-relay'
 export interface Harness { pairs: number, placements: Record<string, number>, relayAllocationsLeftOpen: Record<string, number> }
 
 /**
- * A child process running one series of part 1 (child.js --series-child KIND --count N --data-dir DIR):
+ * A child process running one series of part 1 (child.js --series-child KIND --count N --data-dir DIR --ring-ms MS):
  * it sends each sample over IPC as it is measured, and a heartbeat every second, so the parent
  * sees a frozen process (a native deadlock blocks the main thread) and can carry on without it.
  */
-export async function seriesChild (kind: SeriesKind, count: number, dir: string): Promise<void> {
+export async function seriesChild (kind: SeriesKind, count: number, dir: string, ringMs: number): Promise<void> {
   const send = (message: unknown): void => { process.send?.(message) }
   /** Sends and resolves once the message (and every one before it) is written. */
   const sent = (message: unknown): Promise<void> => new Promise(resolve => {
@@ -31,7 +31,7 @@ export async function seriesChild (kind: SeriesKind, count: number, dir: string)
   process.on('disconnect', () => { void cleanup().finally(() => process.exit(1)) })
   try {
     if (kind === 'direct' || kind === 'relay') {
-      const net = await startCallNet(dir)
+      const net = await startCallNet(dir, ringMs)
       const relayOnly = kind === 'relay'
       for (let i = 0; i < WARMUP; i++) await placeOneCall(net, relayOnly)
       for (let i = 0; i < count; i++) send({ type: 'sample', sample: await placeOneCall(net, relayOnly) })
@@ -69,7 +69,7 @@ const MAX_RESTARTS = 5
  * Runs a series in child processes until `count` samples are in: a child that stops sending its
  * heartbeat is killed (after its main thread's state is noted) and a fresh one runs the rest.
  */
-export async function runSeries<T> (kind: SeriesKind, count: number, quiet: boolean): Promise<{ samples: T[], stalls: Stall[], harness: Harness[] }> {
+export async function runSeries<T> (kind: SeriesKind, count: number, quiet: boolean, ringMs: number): Promise<{ samples: T[], stalls: Stall[], harness: Harness[] }> {
   const samples: T[] = []
   const stalls: Stall[] = []
   const harness: Harness[] = []
@@ -77,7 +77,7 @@ export async function runSeries<T> (kind: SeriesKind, count: number, quiet: bool
     if (restarts > MAX_RESTARTS) throw new Error(`${kind} series: more than ${MAX_RESTARTS} child processes froze`)
     const dir = mkdtempSync(join(tmpdir(), 'voxmesh-call-bench-'))
     const removeDir = onCleanup(() => { rmSync(dir, { recursive: true, force: true }) })
-    const child = fork(CHILD_ENTRY, ['--series-child', kind, '--count', String(count - samples.length), '--data-dir', dir], {
+    const child = fork(CHILD_ENTRY, ['--series-child', kind, '--count', String(count - samples.length), '--data-dir', dir, '--ring-ms', String(ringMs)], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     })
     const exited = new Promise<number | null>(resolve => { child.once('exit', code => { resolve(code) }) })

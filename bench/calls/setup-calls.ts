@@ -111,8 +111,11 @@ export interface CallNet {
   close: () => Promise<void>
 }
 
-/** The network of part 1 in `dir` (the parent process made it and removes it). */
-export async function startCallNet (dir: string): Promise<CallNet> {
+/**
+ * The network of part 1 in `dir` (the parent process made it and removes it). The callee answers
+ * each call `ringMs` after his device rings.
+ */
+export async function startCallNet (dir: string, ringMs: number): Promise<CallNet> {
   const log = pino({ level: process.env.BENCH_LOG ?? 'error' }, pino.destination(2)) as unknown as Logger
   // Rate limits raised: the harness makes a few dozen accounts and logins from 127.0.0.1.
   const login: RunningLoginServer = await startLoginServer({
@@ -180,10 +183,14 @@ export async function startCallNet (dir: string): Promise<CallNet> {
     markEvents(alice, aliceMarks)
     markEvents(bob, bobMarks, event => {
       if (event.event !== 'call-incoming') return
-      // Answered at once, from the listener: the answer time is this moment.
-      const entry = bobMarks.get(event.callId) as CallMarks
-      entry.at.answer = performance.now()
-      answerer.answerCall(event.callId, { tone: 440 }).catch((err: Error) => { process.stderr.write(`call-bench: answer failed: ${err.message}\n`) })
+      // Answered ringMs after the ring (at once, from the listener, with 0): the answer time is that moment.
+      const answer = (): void => {
+        const entry = bobMarks.get(event.callId) as CallMarks
+        entry.at.answer = performance.now()
+        answerer.answerCall(event.callId, { tone: 440 }).catch((err: Error) => { process.stderr.write(`call-bench: answer failed: ${err.message}\n`) })
+      }
+      if (ringMs === 0) answer()
+      else setTimeout(answer, ringMs)
     })
 
     // Contacts: the caller asks, the callee accepts, the caller sees the callee online.

@@ -10,7 +10,7 @@ import type { AudioSource } from '../media/audio/sources.js'
 import type { AudioSink } from '../media/audio/sinks.js'
 import { readInt16Frame } from '../media/audio/sources.js'
 import { FRAME_MS, FRAME_SAMPLES } from '../media/audio/pcm.js'
-import { createOpusDecoder, createOpusEncoder } from '../media/audio/opus.js'
+import { createOpusDecoder, createOpusEncoder, type OpusDecoder, type OpusEncoder } from '../media/audio/opus.js'
 import { JitterBuffer } from '../media/audio/jitter-buffer.js'
 import { MAX_CATCH_UP_FRAMES } from './constants.js'
 import { startPlayout } from './playout.js'
@@ -43,17 +43,43 @@ export interface CallAudio {
   close: () => Promise<void>
 }
 
+/** A call's Opus encoder and decoder. */
+export interface CallCodecs {
+  encoder: OpusEncoder
+  decoder: OpusDecoder
+}
+
+/**
+ * Opens a call's codecs. Calls open them while ICE and DTLS run (media-port.ts), so the first frame
+ * goes out as media connects instead of after the decoder's wasm instance is set up (0.3–16 ms).
+ */
+export async function openCallCodecs (): Promise<CallCodecs> {
+  const encoder = createOpusEncoder({ fec: true })
+  try {
+    return { encoder, decoder: await createOpusDecoder() }
+  } catch (err) {
+    encoder.close()
+    throw err
+  }
+}
+
+export function closeCallCodecs (codecs: CallCodecs): void {
+  codecs.encoder.close()
+  codecs.decoder.close()
+}
+
+/** Starts a call's audio. It owns `codecs` (closes them with itself); without them it opens its own. */
 export async function startCallAudio (options: {
   source: AudioSource
   sink: AudioSink
   send: (opusPayload: Uint8Array) => void
   log: Logger
   clock?: Clock
+  codecs?: Promise<CallCodecs>
 }): Promise<CallAudio> {
   const { source, sink, send, log } = options
   const clock = options.clock ?? monotonicClock
-  const encoder = await createOpusEncoder({ fec: true })
-  const decoder = await createOpusDecoder()
+  const { encoder, decoder } = await (options.codecs ?? openCallCodecs())
   const jitter = new JitterBuffer()
   const probe = createRttProbe()
   const silence = new Int16Array(FRAME_SAMPLES)

@@ -4,7 +4,7 @@
 // after our supernode died), and the path a connected session settled on.
 import type { Clock } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
-import type { Host } from '../overlay/host.js'
+import type { Host, TurnServerCredentials } from '../overlay/host.js'
 import type { MediaIceServer, MediaSession } from '../media/media-session.js'
 import { createRelayRouter, type TurnTcpBridge } from '../relay/index.js'
 import type { CallPath } from './call-types.js'
@@ -13,8 +13,13 @@ import { PATH_SETTLE_POLL_MS, PATH_SETTLE_TIMEOUT_MS, REATTACH_POLL_MS, REATTACH
 export interface CallIce {
   /** Resolves once our host is attached, or after REATTACH_WAIT_MS (it re-homes when its supernode died). */
   attached: () => Promise<void>
-  /** Our relay for one session, and the TCP bridge to it when UDP does not get there (the caller closes it). */
-  servers: () => Promise<{ servers: MediaIceServer[], bridge?: TurnTcpBridge }>
+  /** Our relay's credentials from our supernode (one request over our link); undefined when it offers no relay. */
+  credentials: () => Promise<TurnServerCredentials | undefined>
+  /**
+   * Our relay for one session, and the TCP bridge to it when UDP does not get there (the caller
+   * closes it); with `credentials` already asked for, or asks for them.
+   */
+  servers: (credentials?: Promise<TurnServerCredentials | undefined>) => Promise<{ servers: MediaIceServer[], bridge?: TurnTcpBridge }>
   /** The path of a session that just connected: the selected candidate pair can show up a little after the state change. */
   settledPath: (session: MediaSession) => Promise<{ path: CallPath, relay?: string, pair?: string }>
 }
@@ -34,8 +39,9 @@ export function createCallIce (options: { clock: Clock, log: Logger, host: Host,
     async attached () {
       for (let waited = 0; host.supernode === undefined && waited < REATTACH_WAIT_MS; waited += REATTACH_POLL_MS) await sleep(REATTACH_POLL_MS)
     },
-    async servers () {
-      const turn = await host.turnCredentials().catch(() => undefined)
+    credentials: async () => await host.turnCredentials().catch(() => undefined),
+    async servers (credentials) {
+      const turn = await (credentials ?? host.turnCredentials()).catch(() => undefined)
       if (turn === undefined) return { servers: [] }
       const route = await router.route(turn)
       const bridge = route.via === 'tcp' ? route.bridge : undefined

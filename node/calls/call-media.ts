@@ -6,7 +6,7 @@
 // closed. The audio (and so the recording) runs on across sessions.
 import type { Clock, TimerHandle } from '../../common/clock.js'
 import type { MediaSession } from '../media/media-session.js'
-import type { CallAudio } from './call-audio.js'
+import { closeCallCodecs, type CallAudio, type CallCodecs } from './call-audio.js'
 import type { CallChild } from './call.js'
 
 /** One media session of the call: its generation (0 the first, then each re-offer's) and what to release with it. */
@@ -27,9 +27,21 @@ export class CallMedia implements CallChild {
   private readonly closedLegs = new WeakSet<MediaLeg>()
   private statsTimer?: TimerHandle
   private closing?: Promise<void>
+  /** Opened with the first session (media-port.ts); the audio takes them when it starts. */
+  private codecs?: Promise<CallCodecs>
 
-  constructor (first: MediaLeg, private readonly clock: Clock) {
+  constructor (first: MediaLeg, private readonly clock: Clock, codecs?: Promise<CallCodecs>) {
     this.current = first
+    this.codecs = codecs
+    // A failure is reported by the audio that takes them; one never taken has no one to tell.
+    codecs?.catch(() => {})
+  }
+
+  /** The codecs opened for this call, once: whoever takes them closes them. */
+  takeCodecs (): Promise<CallCodecs> | undefined {
+    const codecs = this.codecs
+    this.codecs = undefined
+    return codecs
   }
 
   /** The session that carries the call. */
@@ -75,6 +87,7 @@ export class CallMedia implements CallChild {
       if (this.statsTimer !== undefined) this.clock.clearTimeout(this.statsTimer)
       if (this.pending !== undefined) this.closeLeg(this.pending)
       this.closeLeg(this.current)
+      void this.takeCodecs()?.then(closeCallCodecs, () => {})
       await this.audio?.close()
       // A recording that got no audio was removed when it closed (sinkFor): there is none to name.
       if (this.audio?.stats().framesPlayed === 0) this.recording = undefined

@@ -9,6 +9,7 @@ import type { Logger } from '../../common/logger.js'
 import type { Host } from '../overlay/host.js'
 import { createCallSignaling, type CallEvent, type CallSignaling } from './signaling/signaling.js'
 import { createCallMediaPort } from './media-port.js'
+import { CodecSpare } from './codec-spare.js'
 import { callStatsOf } from './call-stats.js'
 import type { CallMedia } from './call-media.js'
 import type { Call } from './call.js'
@@ -17,7 +18,7 @@ import type { CallAudioOptions, CallInfo, CallMediaSummary, CallOptions, CallPro
 import { isCallBody, type EndReason } from './call-bodies.js'
 import { callTargetOf } from './call-target.js'
 import { callError } from './errors.js'
-import { CLOSE_HANGUP_WAIT_MS } from './constants.js'
+import { CLOSE_HANGUP_WAIT_MS, CODEC_SPARE_START_DELAY_MS } from './constants.js'
 
 export type { CallDefaults } from './audio-choice.js'
 
@@ -78,7 +79,9 @@ function incomingEvent (event: Extract<CallEvent, { event: 'incoming' }>): CallP
 export function createCallService (components: CallServiceComponents, init: CallServiceInit): CallService {
   const { clock, log, host } = components
   const { defaults, emit } = init
-  const media = createCallMediaPort({ clock, log, host, signaling: () => signaling, emit }, { defaults, bindAddress: init.bindAddress })
+  const codecs = new CodecSpare(clock, log)
+  codecs.refill(CODEC_SPARE_START_DELAY_MS)
+  const media = createCallMediaPort({ clock, log, host, signaling: () => signaling, emit, codecs }, { defaults, bindAddress: init.bindAddress })
 
   const onCallEvent = (event: CallEvent, call: Call): void => {
     switch (event.event) {
@@ -107,6 +110,7 @@ export function createCallService (components: CallServiceComponents, init: Call
       case 'ended':
         // The recording is complete only once the call's media side has closed.
         void call.close().then(() => {
+          codecs.refill()
           const media = call.media as CallMedia | undefined
           emit({ event: 'call-ended', callId: event.callId, peer: event.peer, reason: event.reason, message: event.message, durationMs: event.durationMs, recording: media?.recording, media: mediaSummary(media) })
         })
@@ -185,6 +189,7 @@ export function createCallService (components: CallServiceComponents, init: Call
       await Promise.race([signaling.close(), new Promise<void>(resolve => { timer = clock.setTimeout(() => { resolve() }, CLOSE_HANGUP_WAIT_MS) })])
       if (timer !== undefined) clock.clearTimeout(timer)
       await Promise.all(signaling.calls().map(view => signaling.get(view.id)?.close()))
+      codecs.close()
     }
   }
   return service

@@ -10,6 +10,8 @@ export const ANSWER_SETUP_TIMEOUT_MS = 20_000
 
 /** On close, how long the node waits for its hangups to reach its supernode before it closes the link anyway. */
 export const CLOSE_HANGUP_WAIT_MS = 1000
+/** After the call service starts, the first call's codecs are opened this late (codec-spare.ts): past the node's own start. */
+export const CODEC_SPARE_START_DELAY_MS = 2000
 
 /** An invite older (or newer) than this is refused as a replay; clocks of users may differ this much. */
 export const INVITE_MAX_AGE_MS = 60_000

@@ -4,7 +4,8 @@
 // and for its length. One call takes the direct path, one is forced through
 // the relay, and the relays' own counters must agree with both. A third pair of
 // users sits behind a firewall that lets UDP in only from the relays' address:
-// ICE finds no direct path and the call falls back to the relay by itself.
+// ICE finds no direct path and the call falls back to the relay by itself. A call that rings
+// unanswered already holds the caller's relay allocation, and lets go of it when cancelled.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { join } from 'node:path'
 import { pino } from 'pino'
@@ -126,6 +127,25 @@ describe('voice calls with real audio', () => {
     expect(ended.media?.framesReceived).toBeGreaterThan((CALL_SECONDS - 1) * 50)
     expect(ended.media?.framesSent).toBeGreaterThan((CALL_SECONDS - 1) * 50)
     expect(ended.media?.framesLost).toBe(0)
+  })
+})
+
+describe('a ringing call', () => {
+  it('has the caller\'s offer gathered (its relay allocation made) before anyone answers, and lets go of it when cancelled', async () => {
+    // Dave calls Carol, who does not answer by herself.
+    expect(liveAllocations()).toBe(0)
+    const { callId } = await dave.placeCall('carol', { tone: 440 })
+    try {
+      await net.waitForEvent(carol, e => e.event === 'call-incoming' && e.callId === callId, 20_000)
+      // Only the caller allocates while it rings; the callee has fetched its credentials, nothing more.
+      await waitUntil('the caller\'s relay allocation while the call rings', () => liveAllocations() === 1, 10_000)
+      expect(carol.calls().find(c => c.callId === callId)?.state).toBe('ringing')
+    } finally {
+      dave.hangup(callId)
+    }
+    const ended = await net.waitForEvent(carol, e => e.event === 'call-ended' && e.callId === callId, 20_000) as Extract<NodeEvent, { event: 'call-ended' }>
+    expect(ended.reason).toBe('cancelled')
+    await waitUntil('the relays to hold no allocation', () => liveAllocations() === 0, 10_000)
   })
 })
 

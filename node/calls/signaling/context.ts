@@ -23,6 +23,12 @@ export type CallEvent =
  */
 export interface MediaPort {
   /**
+   * The call rings (generation 0): what can be made ready before an answer is. The node's port
+   * gathers the caller's offer and asks for the callee's relay credentials; nothing is sent to the
+   * peer before the answer. Optional; offer and answer work without it.
+   */
+  prepare?: (call: Call) => void
+  /**
    * Caller: opens the media side and resolves its complete offer SDP (ICE gathered). `generation`
    * above 0 (a re-offer) opens another session beside the one that went silent; it takes over once it connects.
    */

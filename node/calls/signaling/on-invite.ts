@@ -39,6 +39,7 @@ export function onInvite (ctx: SignalingContext, from: Sender, body: CallBodyOf<
   if (ctx.live().length > 0 && ctx.init.callWaiting !== true) { refuse('busy'); return }
   ctx.calls.set(call.id, call)
   void ctx.signal(call, { type: 'call-ringing' })
+  ctx.components.media.prepare?.(call)
   ctx.init.onEvent({ event: 'incoming', callId: call.id, from: from.user, number: call.number, callerNumber: call.callerNumber }, call)
   call.setTimer(ctx.ringTimeoutMs + CALLEE_RING_GRACE_MS, () => { ctx.end(call, 'no-answer', false) })
 }
