@@ -2,9 +2,9 @@
 // wasm module, with its own 28 MiB memory that V8 counts as external memory: 1–12 ms on the main
 // thread, often with a GC step. Opened as a call connected, that cost delayed its first audio;
 // opened as its media session opened, it delayed ICE and the answer (~17 ms at p50 in
-// bench:calls). So the set is made while nothing waits on the node's main thread: a moment after
-// the call service starts, and as each call ends. A call that finds none (a second one at once)
-// opens its own.
+// bench:calls); opened as the previous call ended, the next call's ringback. So the set is made
+// while nothing waits on the node's main thread: a moment after the call service starts, and
+// while a call rings (media-port.ts's prepare), for that call. A call that finds none opens its own.
 import type { Clock, TimerHandle } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
 import { closeCallCodecs, openCallCodecs, type CallCodecs } from './call-audio.js'

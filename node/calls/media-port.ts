@@ -116,6 +116,8 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
 
   return {
     prepare (call) {
+      // The codecs its session will take, unless a set is ready already.
+      components.codecs.refill()
       if (call.direction === 'outgoing') ready.offer(call, openOffer(call, call.relayOnly, 0))
       else ready.credentials(call, ice.credentials())
     },

@@ -15,6 +15,8 @@ export function onCallerSide (ctx: SignalingContext, call: Call, from: Sender, b
     case 'call-ringing':
       if (call.state === 'inviting' && call.setState('ringing', 'a device of the callee rings')) {
         ctx.init.onEvent({ event: 'ringing', callId: call.id, peer: call.peer }, call)
+        // The offer is gathered while it rings (not sooner: the ringback should not wait for it).
+        ctx.components.media.prepare?.(call)
       }
       return
     case 'call-accept': onAccept(ctx, call, from); return
@@ -35,12 +37,13 @@ function onAccept (ctx: SignalingContext, call: Call, from: Sender): void {
   }
   call.setState('connecting', 'the callee answered')
   call.peerDevice = from.deviceKey
-  // The other devices stop ringing.
-  void ctx.signal(call, { type: 'call-end', reason: 'answered-elsewhere', device: from.deviceKey })
   call.setTimer(ANSWER_SETUP_TIMEOUT_MS, () => { ctx.end(call, 'failed', true) })
   media.offer(call, { relayOnly: call.relayOnly }).then(sdp => {
     if (call.state !== 'connecting') return
     void ctx.signal(call, { type: 'call-offer', device: from.deviceKey, sdp: sealSdp(sodium, sdp, from.deviceKey), relayOnly: call.relayOnly })
+    // The other devices stop ringing: after the offer, which the answering device waits for
+    // (on the same path, it would wait behind this). A failed offer ends the call for all of them.
+    void ctx.signal(call, { type: 'call-end', reason: 'answered-elsewhere', device: from.deviceKey })
   }, (err: Error) => { log.warn({ callId: call.id }, `media offer failed: ${err.message}`); ctx.end(call, 'failed', true) })
 }
 

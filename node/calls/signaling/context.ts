@@ -23,9 +23,10 @@ export type CallEvent =
  */
 export interface MediaPort {
   /**
-   * The call rings (generation 0): what can be made ready before an answer is. The node's port
-   * gathers the caller's offer and asks for the callee's relay credentials; nothing is sent to the
-   * peer before the answer. Optional; offer and answer work without it.
+   * The call rings (generation 0; at the caller, once the first device rings): what can be made
+   * ready before an answer is. The node's port gathers the caller's offer and asks for the callee's
+   * relay credentials; nothing is sent to the peer before the answer. Optional; offer and answer
+   * work without it.
    */
   prepare?: (call: Call) => void
   /**

@@ -91,9 +91,7 @@ export function createCallSignaling (components: CallSignalingComponents, init: 
       ctx.calls.set(call.id, call)
       call.setTimer(ctx.ringTimeoutMs, () => { ctx.end(call, 'no-answer', true) })
       const numbers = { ...(call.number === undefined ? {} : { number: call.number }), ...(call.callerNumber === undefined ? {} : { callerNumber: call.callerNumber }) }
-      const invited = ctx.signal(call, { type: 'call-invite', at: clock.now(), ...numbers })
-      components.media.prepare?.(call) // while the invite travels and the callee's devices ring
-      const { delivered } = await invited
+      const { delivered } = await ctx.signal(call, { type: 'call-invite', at: clock.now(), ...numbers })
       call.reached = delivered
       if (delivered === 0) ctx.end(call, 'unreachable', false)
       return call.id
