@@ -13,7 +13,7 @@ const { values: flags } = parseArgs({
     'series-child': { type: 'string' },
     count: { type: 'string' },
     'data-dir': { type: 'string' },
-    'ring-ms': { type: 'string', default: '0' }
+    'ring-ms': { type: 'string', default: '500' }
   }
 })
 

@@ -50,8 +50,8 @@ export interface CallCodecs {
 }
 
 /**
- * Opens a call's codecs. Calls open them while ICE and DTLS run (media-port.ts), so the first frame
- * goes out as media connects instead of after the decoder's wasm instance is set up (0.3–16 ms).
+ * Opens a call's codecs. Calls take a set opened ahead (codec-spare.ts), so that neither the setup
+ * nor the first frame waits for the decoder's wasm instance.
  */
 export async function openCallCodecs (): Promise<CallCodecs> {
   const encoder = createOpusEncoder({ fec: true })

@@ -41,7 +41,7 @@ export function createCallIce (options: { clock: Clock, log: Logger, host: Host,
     },
     credentials: async () => await host.turnCredentials().catch(() => undefined),
     async servers (credentials) {
-      const turn = await (credentials ?? host.turnCredentials()).catch(() => undefined)
+      const turn = await (credentials ?? this.credentials())
       if (turn === undefined) return { servers: [] }
       const route = await router.route(turn)
       const bridge = route.via === 'tcp' ? route.bridge : undefined

@@ -188,8 +188,7 @@ export function createCallService (components: CallServiceComponents, init: Call
       let timer: TimerHandle | undefined
       await Promise.race([signaling.close(), new Promise<void>(resolve => { timer = clock.setTimeout(() => { resolve() }, CLOSE_HANGUP_WAIT_MS) })])
       if (timer !== undefined) clock.clearTimeout(timer)
-      await Promise.all(signaling.calls().map(view => signaling.get(view.id)?.close()))
-      codecs.close()
+      await Promise.all(signaling.calls().map(view => signaling.get(view.id)?.close())).finally(() => { codecs.close() })
     }
   }
   return service

@@ -2,9 +2,11 @@
 // wasm module, with its own 28 MiB memory that V8 counts as external memory: 1–12 ms on the main
 // thread, often with a GC step. Opened as a call connected, that cost delayed its first audio;
 // opened as its media session opened, it delayed ICE and the answer (~17 ms at p50 in
-// bench:calls); opened as the previous call ended, the next call's ringback. So the set is made
-// while nothing waits on the node's main thread: a moment after the call service starts, and
-// while a call rings (media-port.ts's prepare), for that call. A call that finds none opens its own.
+// bench:calls). So the set is made while nothing waits on it: a moment after the call service
+// starts, when a call ends, and when a call starts ringing with none left (media-port.ts's
+// prepare; a ring gives it time). Back-to-back calls (bench:calls) see the set made at one call's
+// end delay the next call's ringback. A call that finds none opens its own. Held: one wasm
+// instance per node (28 MiB of address space, ~90 KiB resident).
 import type { Clock, TimerHandle } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
 import { closeCallCodecs, openCallCodecs, type CallCodecs } from './call-audio.js'

@@ -47,7 +47,7 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
   const ice = createCallIce({ clock, log, host, bindAddress: init.bindAddress })
   const events: MediaEventContext = { components, defaults: init.defaults, ice, audioOpened: new WeakSet() }
 
-  const ready = new RingingPrep(() => host.supernode?.address)
+  const ready = new RingingPrep(() => host.supernode)
 
   const open = async (call: Call, role: 'offerer' | 'answerer', relayOnly: boolean, generation: number): Promise<MediaSession> => {
     // A recovery's session: our supernode (and its relay) may be what died. One that died closed
@@ -100,7 +100,7 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
       media.addPending(leg)
     } else {
       // Codecs opened ahead of the call: neither ICE nor the first frame waits for them.
-      media = new CallMedia(leg, clock, components.codecs.take())
+      media = new CallMedia(leg, clock, call.live ? components.codecs.take() : undefined)
       call.media = media
     }
     // The call may have ended while ICE servers were fetched: its close already ran.
@@ -122,13 +122,13 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
       else ready.credentials(call, ice.credentials())
     },
     async offer (call, { relayOnly, generation = 0 }) {
-      const offer = generation === 0 ? ready.takeOffer(call) : undefined
-      if (offer === 'stale') {
-        // Gathered through a supernode we have left: its session gives way to a new one.
+      const prepared = generation === 0 ? ready.takeOffer(call) : undefined
+      if (prepared !== undefined) {
+        const sdp = await prepared.sdp.catch(() => undefined)
+        if (sdp !== undefined && !prepared.stale) return sdp
+        // It failed, or came through an attachment we have left: its session gives way to a new one.
         await (call.media as CallMedia | undefined)?.close()
         call.media = undefined
-      } else if (offer !== undefined) {
-        return await offer
       }
       return await openOffer(call, relayOnly, generation)
     },

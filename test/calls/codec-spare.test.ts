@@ -14,24 +14,32 @@ function roundTrip (codecs: CallCodecs): number {
 }
 
 /** A spare on a fake clock whose opened sets are listed, in order. */
-function spareWithLog (): { clock: FakeClock, spare: CodecSpare, opened: CallCodecs[] } {
+function spareWithLog (): { clock: FakeClock, spare: CodecSpare, opened: CallCodecs[], opens: () => number } {
   const clock = new FakeClock()
   const opened: CallCodecs[] = []
-  const open = async (): Promise<CallCodecs> => { const codecs = await openCallCodecs(); opened.push(codecs); return codecs }
-  return { clock, spare: new CodecSpare(clock, silentLogger, open), opened }
+  let opens = 0
+  const open = async (): Promise<CallCodecs> => {
+    opens++
+    const codecs = await openCallCodecs()
+    opened.push(codecs)
+    return codecs
+  }
+  return { clock, spare: new CodecSpare(clock, silentLogger, open), opened, opens: () => opens }
 }
 
 const closeAll = (sets: CallCodecs[]): void => { for (const codecs of sets) { codecs.encoder.close(); codecs.decoder.close() } }
 
 describe('the codec spare', () => {
   it('opens a set once the delay has passed and hands that one out, once', async () => {
-    const { clock, spare, opened } = spareWithLog()
+    const { clock, spare, opened, opens } = spareWithLog()
     spare.refill(2000)
     spare.refill(0) // one is coming already: no second timer
     clock.advance(1999)
-    await Promise.resolve()
-    expect(opened).toHaveLength(0)
+    expect(opens()).toBe(0)
     clock.advance(1)
+    expect(opens()).toBe(1)
+    clock.advance(10_000)
+    expect(opens()).toBe(1)
     await vi.waitFor(() => { expect(opened).toHaveLength(1) })
     const spareSet = await spare.take()
     expect(spareSet).toBe(opened[0])
@@ -44,6 +52,16 @@ describe('the codec spare', () => {
     // Sets handed out belong to their takers: closing the spare leaves them working.
     expect(roundTrip(spareSet)).toBe(FRAME_SAMPLES)
     closeAll(opened)
+  })
+
+  it('closes a set still opening when closed', async () => {
+    const { clock, spare, opened } = spareWithLog()
+    spare.refill()
+    clock.advance(0)
+    spare.close()
+    await vi.waitFor(() => { expect(opened).toHaveLength(1) })
+    const set = opened[0] as CallCodecs
+    await vi.waitFor(() => { expect(() => set.decoder.decode(new Uint8Array([0xf8, 0xff, 0xfe]))).toThrow(/after close/) })
   })
 
   it('closes the set it holds when closed, and opens none after', async () => {

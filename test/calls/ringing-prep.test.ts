@@ -1,5 +1,5 @@
-// What a ringing call made ready is used once, and only through the supernode it came from:
-// a host that re-homed while the call rang gets 'stale' (its offer's relay candidate is gone).
+// What a ringing call made ready is used once, and only through the attachment it came from: a
+// host that re-attached while the call rang (even to the same supernode) gets it marked stale.
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../../common/logger.js'
 import { Call } from '../../node/calls/call.js'
@@ -8,10 +8,11 @@ import { FakeClock } from '../../node/net/fake-clock.js'
 
 const credentials = { host: '198.18.0.1', port: 3478, username: 'u', password: 'p', ttlSeconds: 600 }
 
-function setup (): { prep: RingingPrep, call: Call, moveTo: (supernode: string) => void } {
-  let supernode = '198.18.0.1:4000'
+/** A host's attachment is its SupernodeRef, a new object at every attach. */
+function setup (): { prep: RingingPrep, call: Call, reattach: () => void } {
+  let attachment = { address: '198.18.0.1:4000' }
   const call = new Call(new FakeClock(), silentLogger, { id: 'c1', direction: 'outgoing', peer: 'bob', state: 'ringing', relayOnly: false })
-  return { prep: new RingingPrep(() => supernode), call, moveTo: next => { supernode = next } }
+  return { prep: new RingingPrep(() => attachment), call, reattach: () => { attachment = { address: '198.18.0.1:4000' } } }
 }
 
 describe('a ringing call\'s preparation', () => {
@@ -20,18 +21,20 @@ describe('a ringing call\'s preparation', () => {
     expect(prep.takeOffer(call)).toBeUndefined()
     prep.offer(call, Promise.resolve('v=0 offer'))
     prep.credentials(call, Promise.resolve(credentials))
-    expect(await prep.takeOffer(call)).toBe('v=0 offer')
+    const offer = prep.takeOffer(call)
+    expect(offer?.stale).toBe(false)
+    expect(await offer?.sdp).toBe('v=0 offer')
     expect(prep.takeOffer(call)).toBeUndefined()
     expect(await prep.takeCredentials(call)).toEqual(credentials)
     expect(prep.takeCredentials(call)).toBeUndefined()
   })
 
-  it('calls them stale when the host moved to another supernode while the call rang', () => {
-    const { prep, call, moveTo } = setup()
+  it('marks them stale when the host re-attached while the call rang, even to the same supernode', () => {
+    const { prep, call, reattach } = setup()
     prep.offer(call, Promise.resolve('v=0 offer'))
     prep.credentials(call, Promise.resolve(credentials))
-    moveTo('198.18.0.2:4000')
-    expect(prep.takeOffer(call)).toBe('stale')
+    reattach()
+    expect(prep.takeOffer(call)?.stale).toBe(true)
     expect(prep.takeCredentials(call)).toBeUndefined()
   })
 
@@ -39,6 +42,6 @@ describe('a ringing call\'s preparation', () => {
     const { prep, call } = setup()
     prep.offer(call, Promise.reject(new Error('gathering timed out')))
     await new Promise(resolve => setImmediate(resolve))
-    await expect(prep.takeOffer(call)).rejects.toThrow('gathering timed out')
+    await expect(prep.takeOffer(call)?.sdp).rejects.toThrow('gathering timed out')
   })
 })

@@ -41,10 +41,10 @@ function onAccept (ctx: SignalingContext, call: Call, from: Sender): void {
   media.offer(call, { relayOnly: call.relayOnly }).then(sdp => {
     if (call.state !== 'connecting') return
     void ctx.signal(call, { type: 'call-offer', device: from.deviceKey, sdp: sealSdp(sodium, sdp, from.deviceKey), relayOnly: call.relayOnly })
-    // The other devices stop ringing: after the offer, which the answering device waits for
-    // (on the same path, it would wait behind this). A failed offer ends the call for all of them.
-    void ctx.signal(call, { type: 'call-end', reason: 'answered-elsewhere', device: from.deviceKey })
   }, (err: Error) => { log.warn({ callId: call.id }, `media offer failed: ${err.message}`); ctx.end(call, 'failed', true) })
+  // The other devices stop ringing, a turn later: an offer gathered while the call rang goes
+  // first (on the same path, it would wait behind this); one still gathering does not hold this up.
+  ctx.components.clock.setTimeout(() => { void ctx.signal(call, { type: 'call-end', reason: 'answered-elsewhere', device: from.deviceKey }) }, 0)
 }
 
 function onAnswer (ctx: SignalingContext, call: Call, from: Sender, body: CallBodyOf<'call-answer'>): void {
