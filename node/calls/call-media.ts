@@ -27,7 +27,7 @@ export class CallMedia implements CallChild {
   private readonly closedLegs = new WeakSet<MediaLeg>()
   private statsTimer?: TimerHandle
   private closing?: Promise<void>
-  /** Opened with the first session (media-port.ts); the audio takes them when it starts. */
+  /** Taken from the node's spare (codec-spare.ts) as the first session opened; the audio takes them when it starts. */
   private codecs?: Promise<CallCodecs>
 
   constructor (first: MediaLeg, private readonly clock: Clock, codecs?: Promise<CallCodecs>) {
