@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util'
 import { relayChild } from './relay-servers.js'
 import { seriesChild, type SeriesKind } from './series.js'
+import { DEFAULT_RING_MS } from './util.js'
 
 const { values: flags } = parseArgs({
   options: {
@@ -13,7 +14,7 @@ const { values: flags } = parseArgs({
     'series-child': { type: 'string' },
     count: { type: 'string' },
     'data-dir': { type: 'string' },
-    'ring-ms': { type: 'string', default: '500' }
+    'ring-ms': { type: 'string', default: DEFAULT_RING_MS }
   }
 })
 

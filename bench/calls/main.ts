@@ -35,14 +35,14 @@ import { measureRelay } from './relay-capacity.js'
 import { formatReport, type Figures } from './report.js'
 import { runSeries, type SeriesKind } from './series.js'
 import { summarizeCalls, type CallSample } from './setup-calls.js'
-import { cleanup, POLL_MS, WARMUP } from './util.js'
+import { cleanup, DEFAULT_RING_MS, POLL_MS, WARMUP } from './util.js'
 import { runBench } from '../lib/run-bench.js'
 
 const { values: flags } = parseArgs({
   options: {
     calls: { type: 'string', default: '100' },
     'relay-calls': { type: 'string' },
-    'ring-ms': { type: 'string', default: '500' },
+    'ring-ms': { type: 'string', default: DEFAULT_RING_MS },
     'skip-relay': { type: 'boolean', default: false },
     'relay-seconds': { type: 'string', default: '5' },
     'max-streams': { type: 'string', default: '6400' },

@@ -9,6 +9,8 @@ import { series as seriesOf, type Series as MeasuredSeries } from '../lib/measur
 export const WARMUP = 3
 /** How often the first audio is looked for (ms). */
 export const POLL_MS = 1
+/** How long after the ring the callee answers (--ring-ms): a quick human. */
+export const DEFAULT_RING_MS = '500'
 export const CALL_TIMEOUT_MS = 25_000
 export const TURN_REALM = 'voxmesh'
 /** What the bench's child processes run (child.ts): a series of part 1, a relay of part 3. */

@@ -24,11 +24,17 @@ export function memoryOf (pid: number): { rssKb: number, peakKb: number } {
   return { rssKb: field('VmRSS'), peakKb: field('VmHWM') }
 }
 
-/** User + system CPU time of a process so far, ms (clock ticks of 10 ms: Linux USER_HZ is 100). */
-export function cpuMsOf (pid: number): number {
+/** User and kernel (system) CPU time of a process so far, ms (clock ticks of 10 ms: Linux USER_HZ is 100). */
+export function cpuTimesOf (pid: number): { userMs: number, kernelMs: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return (Number(fields[11]) + Number(fields[12])) * 10
+  return { userMs: Number(fields[11]) * 10, kernelMs: Number(fields[12]) * 10 }
+}
+
+/** User + kernel CPU time of a process so far, ms. */
+export function cpuMsOf (pid: number): number {
+  const { userMs, kernelMs } = cpuTimesOf(pid)
+  return userMs + kernelMs
 }
 
 /** Busy share of all cores between two calls, % (from /proc/stat: everything but idle and iowait). */

@@ -46,33 +46,44 @@ async function measure (start: () => Promise<RelayProcess>, peerPort: number, se
   }
 }
 
+interface NodeFloor { clients: number, usPerDatagram: number, kernelUsPerDatagram: number }
+
+/** µs per packet, and its split: the process's own code + the kernel. */
+function cpuSplit (us: number, kernelUs: number): string {
+  return `${round(us, 1)} (${round(us - kernelUs, 1)} + ${round(kernelUs, 1)})`
+}
+
+const kernelUsPerPacket = (result: StepResult): number => result.cpuUsPerPacket * result.kernelMs / Math.max(1, result.cpuMs)
+
 /**
  * The floor of a relayed packet on Node, at `step`'s load: coturn relays to a bare Node UDP echo
  * (node-echo-child.ts), whose CPU per echoed datagram (one receive, one send: what a relay does
  * per relayed packet) is read.
  */
-async function nodeFloor (secret: string, step: LoadStep): Promise<{ clients: number, usPerDatagram: number }> {
+async function nodeFloor (secret: string, step: LoadStep): Promise<NodeFloor> {
   const echo = await startNodeEcho()
   try {
     const result = await measure(async () => await startCoturn(secret), echo.port, secret, step, echo)
-    return { clients: step.clients, usPerDatagram: result.cpuMs * 1000 / Math.max(1, result.sent) }
+    const datagrams = Math.max(1, result.sent)
+    return { clients: step.clients, usPerDatagram: result.cpuMs * 1000 / datagrams, kernelUsPerDatagram: result.kernelMs * 1000 / datagrams }
   } finally {
     await echo.stop()
   }
 }
 
-function report (rows: Array<{ coturn: StepResult, voxmesh: StepResult }>, floor: { clients: number, usPerDatagram: number }, load: number[]): string {
+function report (rows: Array<{ coturn: StepResult, voxmesh: StepResult }>, floor: NodeFloor, load: number[]): string {
   const lines = [
     `loadavg at start ${load.map(l => l.toFixed(2)).join(' ')}, at end ${loadavg().map(l => l.toFixed(2)).join(' ')}`,
+    'µs/packet: CPU per relayed packet (own code + kernel)',
     '',
     '| clients | coturn loss % | voxmesh loss % | coturn µs/packet | voxmesh µs/packet | CPU ratio | coturn RSS MiB | voxmesh RSS MiB |',
     '|---|---|---|---|---|---|---|---|'
   ]
   for (const { coturn, voxmesh } of rows) {
-    lines.push(`| ${coturn.clients} | ${round(coturn.lossPct, 2)} | ${round(voxmesh.lossPct, 2)} | ${round(coturn.cpuUsPerPacket, 2)} | ${round(voxmesh.cpuUsPerPacket, 2)} | ${round(voxmesh.cpuUsPerPacket / coturn.cpuUsPerPacket, 2)}× | ${round(coturn.rssMiB)} | ${round(voxmesh.rssMiB)} |`)
+    lines.push(`| ${coturn.clients} | ${round(coturn.lossPct, 2)} | ${round(voxmesh.lossPct, 2)} | ${cpuSplit(coturn.cpuUsPerPacket, kernelUsPerPacket(coturn))} | ${cpuSplit(voxmesh.cpuUsPerPacket, kernelUsPerPacket(voxmesh))} | ${round(voxmesh.cpuUsPerPacket / coturn.cpuUsPerPacket, 2)}× | ${round(coturn.rssMiB)} | ${round(voxmesh.rssMiB)} |`)
   }
   const last = rows.at(-1)
-  lines.push('', `Node floor at ${floor.clients} clients: a bare Node UDP echo spends ${round(floor.usPerDatagram, 2)} µs per datagram (one receive, one send)` +
+  lines.push('', `Node floor at ${floor.clients} clients: a bare Node UDP echo spends ${cpuSplit(floor.usPerDatagram, floor.kernelUsPerDatagram)} µs per datagram (one receive, one send)` +
     (last === undefined ? '' : `; ${round(floor.usPerDatagram / last.coturn.cpuUsPerPacket, 2)}× coturn's µs per relayed packet, voxmesh ${round(last.voxmesh.cpuUsPerPacket / floor.usPerDatagram, 2)}× the floor`))
   return lines.join('\n')
 }

@@ -3,7 +3,7 @@
 // and counting what comes back, against one relay. Meanwhile the relay's CPU time and RSS are read
 // from /proc.
 import { spawn } from 'node:child_process'
-import { cpuMsOf, memoryOf } from '../lib/measure.js'
+import { cpuTimesOf, memoryOf } from '../lib/measure.js'
 import type { RelayProcess } from './servers.js'
 
 export interface LoadStep { clients: number, messages: number, length: number, intervalMs: number }
@@ -19,6 +19,8 @@ export interface StepResult {
   cpuMs: number
   /** Relay CPU per relayed packet (each message crosses the relay twice: to the peer and back), µs. */
   cpuUsPerPacket: number
+  /** Of cpuMs, in the kernel (system calls, and the loopback delivery a send carries out): the rest is the process's own code. */
+  kernelMs: number
   /** The relay's peak RSS during the step, MiB. */
   rssMiB: number
 }
@@ -31,7 +33,7 @@ export async function runStep (relay: RelayProcess, peerPort: number, secret: st
     '-X', '-c', '-m', String(step.clients), '-n', String(step.messages), '-l', String(step.length), '-z', String(step.intervalMs),
     '-W', secret, '-u', 'bench', '-e', '127.0.0.1', '-r', String(peerPort), '-p', String(relay.port), '127.0.0.1'
   ]
-  const cpuBefore = cpuMsOf(measured.pid)
+  const cpuBefore = cpuTimesOf(measured.pid)
   let rssKb = memoryOf(measured.pid).rssKb
   const poll = setInterval(() => { rssKb = Math.max(rssKb, memoryOf(measured.pid).rssKb) }, RSS_POLL_MS)
   const sendingMs = step.messages * step.intervalMs
@@ -48,7 +50,9 @@ export async function runStep (relay: RelayProcess, peerPort: number, secret: st
       else reject(new Error(`turnutils_uclient against ${relay.name} exited ${String(code)}:\n${text.slice(-1500)}`))
     })
   }).finally(() => { clearInterval(poll) })
-  const cpuMs = cpuMsOf(measured.pid) - cpuBefore
+  const cpuAfter = cpuTimesOf(measured.pid)
+  const kernelMs = cpuAfter.kernelMs - cpuBefore.kernelMs
+  const cpuMs = cpuAfter.userMs - cpuBefore.userMs + kernelMs
   const messages = [...output.matchAll(/tot_send_msgs=(\d+), tot_recv_msgs=(\d+)/g)].at(-1)
   if (messages === undefined) throw new Error(`no totals in turnutils_uclient's output against ${relay.name}:\n${output.slice(-1500)}`)
   const sent = Number(messages[1])
@@ -60,6 +64,7 @@ export async function runStep (relay: RelayProcess, peerPort: number, secret: st
     received,
     lossPct: sent === 0 ? NaN : (sent - received) / sent * 100,
     cpuMs,
+    kernelMs,
     cpuUsPerPacket: cpuMs * 1000 / Math.max(1, sent + received),
     rssMiB: rssKb / 1024
   }

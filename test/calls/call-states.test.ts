@@ -8,7 +8,8 @@ import { createCallSignaling, type CallEvent, type CallSignaling, type MediaPort
 import { DEFAULT_RING_TIMEOUT_MS } from '../../node/calls/constants.js'
 import { silentLogger } from '../../common/logger.js'
 
-interface Phone { host: TestnetHost, calls: CallSignaling, events: CallEvent[], media: { offers: number, answers: number, closed: Set<string> } }
+/** received: the types of the call bodies that reached this device, in order. */
+interface Phone { host: TestnetHost, calls: CallSignaling, events: CallEvent[], received: string[], media: { offers: number, answers: number, closed: Set<string> } }
 
 let net: Testnet
 afterEach(() => { net?.close() })
@@ -32,9 +33,11 @@ function phone (host: TestnetHost, options: { contactsOnly?: boolean, peers: () 
       for (const peer of options.peers()) peer.calls.mediaConnected(call.id, { path: 'direct' })
     }
   }
+  const received: string[] = []
   const self: Phone = {
     host,
     events,
+    received,
     media,
     calls: createCallSignaling(
       { sodium: net.sodium, clock: net.clock, log: silentLogger, media: port, send: (to, body) => host.host.send(to, body), deviceSecretKey: host.identity.secretKey },
@@ -46,7 +49,11 @@ function phone (host: TestnetHost, options: { contactsOnly?: boolean, peers: () 
       }
     )
   }
-  host.onEvent = event => { if (event.event === 'application-body' && isCallBody.Check(event.body)) self.calls.handleSignal(event.from, event.body) }
+  host.onEvent = event => {
+    if (event.event !== 'application-body' || !isCallBody.Check(event.body)) return
+    received.push(event.body.type)
+    self.calls.handleSignal(event.from, event.body)
+  }
   return self
 }
 
@@ -80,6 +87,8 @@ describe('call states', () => {
     expect(alice.events).toContainEqual(expect.objectContaining({ event: 'connected', callId: id, path: 'direct' }))
     expect(bob.events).toContainEqual(expect.objectContaining({ event: 'connected', callId: id, path: 'direct' }))
     expect(alice.calls.calls()[0]).toMatchObject({ state: 'connected', peer: 'bob', direction: 'outgoing' })
+    // The invite rang one device, which answered: no "answered elsewhere" follows the offer.
+    expect(bob.received).toEqual(['call-invite', 'call-offer'])
     await net.run(2000)
     alice.calls.hangup()
     await net.run(300)

@@ -42,6 +42,9 @@ function onAccept (ctx: SignalingContext, call: Call, from: Sender): void {
     if (call.state !== 'connecting') return
     void ctx.signal(call, { type: 'call-offer', device: from.deviceKey, sdp: sealSdp(sodium, sdp, from.deviceKey), relayOnly: call.relayOnly })
   }, (err: Error) => { log.warn({ callId: call.id }, `media offer failed: ${err.message}`); ctx.end(call, 'failed', true) })
+  // The invite rang this device only: no other device to stop (the word would cross both
+  // supernodes beside the offer, for nothing). 0 is "not known yet": tell them.
+  if (call.reached === 1) return
   // The other devices stop ringing, a turn later: an offer gathered while the call rang goes
   // first (on the same path, it would wait behind this); one still gathering does not hold this up.
   ctx.components.clock.setTimeout(() => { void ctx.signal(call, { type: 'call-end', reason: 'answered-elsewhere', device: from.deviceKey }) }, 0)
