@@ -2,8 +2,9 @@
 // For each load (turnutils_uclient clients, each a 50 packet/s stream of 120-byte packets to
 // turnutils_peer's echo and back), coturn with one relay thread and the voxmesh relay are measured
 // in the same run, one after the other (their order alternating), each fresh: loss, CPU per relayed
-// packet, peak RSS, and voxmesh's figures as ratios against coturn's. Then the floor of any relay
-// written for Node: a bare Node UDP echo's CPU per datagram, at the largest load.
+// packet (split into user and kernel time), peak RSS, and voxmesh's figures as ratios against
+// coturn's. Then the floor of any relay written for Node: a bare Node UDP echo's CPU per datagram,
+// at the largest load.
 // Flags: --clients 100,200,300,400  --messages 500  --json
 import { parseArgs } from 'node:util'
 import { randomBytes } from 'node:crypto'
@@ -48,12 +49,10 @@ async function measure (start: () => Promise<RelayProcess>, peerPort: number, se
 
 interface NodeFloor { clients: number, usPerDatagram: number, kernelUsPerDatagram: number }
 
-/** µs per packet, and its split: the process's own code + the kernel. */
+/** µs per packet, and its split: user + kernel time (/proc's split, sampled per clock tick). */
 function cpuSplit (us: number, kernelUs: number): string {
   return `${round(us, 1)} (${round(us - kernelUs, 1)} + ${round(kernelUs, 1)})`
 }
-
-const kernelUsPerPacket = (result: StepResult): number => result.cpuUsPerPacket * result.kernelMs / Math.max(1, result.cpuMs)
 
 /**
  * The floor of a relayed packet on Node, at `step`'s load: coturn relays to a bare Node UDP echo
@@ -74,13 +73,13 @@ async function nodeFloor (secret: string, step: LoadStep): Promise<NodeFloor> {
 function report (rows: Array<{ coturn: StepResult, voxmesh: StepResult }>, floor: NodeFloor, load: number[]): string {
   const lines = [
     `loadavg at start ${load.map(l => l.toFixed(2)).join(' ')}, at end ${loadavg().map(l => l.toFixed(2)).join(' ')}`,
-    'µs/packet: CPU per relayed packet (own code + kernel)',
+    'µs/packet: CPU per relayed packet (user + kernel time)',
     '',
     '| clients | coturn loss % | voxmesh loss % | coturn µs/packet | voxmesh µs/packet | CPU ratio | coturn RSS MiB | voxmesh RSS MiB |',
     '|---|---|---|---|---|---|---|---|'
   ]
   for (const { coturn, voxmesh } of rows) {
-    lines.push(`| ${coturn.clients} | ${round(coturn.lossPct, 2)} | ${round(voxmesh.lossPct, 2)} | ${cpuSplit(coturn.cpuUsPerPacket, kernelUsPerPacket(coturn))} | ${cpuSplit(voxmesh.cpuUsPerPacket, kernelUsPerPacket(voxmesh))} | ${round(voxmesh.cpuUsPerPacket / coturn.cpuUsPerPacket, 2)}× | ${round(coturn.rssMiB)} | ${round(voxmesh.rssMiB)} |`)
+    lines.push(`| ${coturn.clients} | ${round(coturn.lossPct, 2)} | ${round(voxmesh.lossPct, 2)} | ${cpuSplit(coturn.cpuUsPerPacket, coturn.kernelUsPerPacket)} | ${cpuSplit(voxmesh.cpuUsPerPacket, voxmesh.kernelUsPerPacket)} | ${round(voxmesh.cpuUsPerPacket / coturn.cpuUsPerPacket, 2)}× | ${round(coturn.rssMiB)} | ${round(voxmesh.rssMiB)} |`)
   }
   const last = rows.at(-1)
   lines.push('', `Node floor at ${floor.clients} clients: a bare Node UDP echo spends ${cpuSplit(floor.usPerDatagram, floor.kernelUsPerDatagram)} µs per datagram (one receive, one send)` +

@@ -19,8 +19,10 @@ export interface StepResult {
   cpuMs: number
   /** Relay CPU per relayed packet (each message crosses the relay twice: to the peer and back), µs. */
   cpuUsPerPacket: number
-  /** Of cpuMs, in the kernel (system calls, and the loopback delivery a send carries out): the rest is the process's own code. */
+  /** Of cpuMs, in the kernel (system calls, and the loopback delivery a send carries out); the rest is user time. */
   kernelMs: number
+  /** Of cpuUsPerPacket, the kernel's share, µs. */
+  kernelUsPerPacket: number
   /** The relay's peak RSS during the step, MiB. */
   rssMiB: number
 }
@@ -66,6 +68,7 @@ export async function runStep (relay: RelayProcess, peerPort: number, secret: st
     cpuMs,
     kernelMs,
     cpuUsPerPacket: cpuMs * 1000 / Math.max(1, sent + received),
+    kernelUsPerPacket: kernelMs * 1000 / Math.max(1, sent + received),
     rssMiB: rssKb / 1024
   }
 }

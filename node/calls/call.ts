@@ -61,8 +61,9 @@ export class Call {
   peerDevice?: string
   readonly number?: string
   readonly callerNumber?: string
-  /** Caller: how many devices the invite reached, and which have refused and why. */
+  /** Caller: how many devices the invite reached (as the supernodes count them), which rang, and which have refused and why. */
   reached = 0
+  readonly rang = new Set<string>()
   readonly refusals = new Map<string, EndReason>()
   /** What this call sends and records, chosen and checked when it was placed or answered. */
   audio?: AudioPlan

@@ -15,7 +15,8 @@ let net: Testnet
 afterEach(() => { net?.close() })
 
 /** A CallManager on a testnet host, with a fake MediaPort that reports 'direct' once both SDPs are applied. */
-function phone (host: TestnetHost, options: { contactsOnly?: boolean, peers: () => Phone[] } = { peers: () => [] }): Phone {
+/** inviteReach: what this phone's supernode says its invites reached (a lost forward result can under-count). */
+function phone (host: TestnetHost, options: { contactsOnly?: boolean, peers: () => Phone[], inviteReach?: number } = { peers: () => [] }): Phone {
   const events: CallEvent[] = []
   const media = { offers: 0, answers: 0, closed: new Set<string>() }
   const port: MediaPort = {
@@ -40,7 +41,11 @@ function phone (host: TestnetHost, options: { contactsOnly?: boolean, peers: () 
     received,
     media,
     calls: createCallSignaling(
-      { sodium: net.sodium, clock: net.clock, log: silentLogger, media: port, send: (to, body) => host.host.send(to, body), deviceSecretKey: host.identity.secretKey },
+      { sodium: net.sodium, clock: net.clock, log: silentLogger, media: port, send: async (to, body) => {
+        const result = await host.host.send(to, body)
+        return body.type === 'call-invite' && options.inviteReach !== undefined ? { delivered: options.inviteReach } : result
+      },
+      deviceSecretKey: host.identity.secretKey },
       {
         user: host.user,
         deviceKey: host.identity.deviceKey,
@@ -205,5 +210,21 @@ describe('call states', () => {
     // Only the answering device got the (sealed) offer.
     expect(bobPhone.media.answers).toBe(1)
     expect(bobLaptop.media.answers).toBe(0)
+  })
+
+  it('tells the other device even when the invite\'s reach is under-counted as one: it heard that device ring', async () => {
+    net = await createTestnet()
+    await net.addSupernode('super1')
+    await net.addSupernode('super2')
+    const phones: Phone[] = []
+    const alice = phone(net.addHost('alice', { contacts: ['bob'], supernodes: [net.supernodes[0]!.supernode.ref] }), { peers: () => phones.filter(p => p.host.user === 'bob'), inviteReach: 1 })
+    const bobLaptop = phone(net.addHost('bob', { contacts: ['alice'], supernodes: [net.supernodes[0]!.supernode.ref] }), { peers: () => [alice] })
+    const bobPhone = phone(net.addHost('bob', { contacts: ['alice'], supernodes: [net.supernodes[1]!.supernode.ref] }), { peers: () => [alice] })
+    phones.push(alice, bobLaptop, bobPhone)
+    await net.run(1500)
+    await settle(alice.calls.call('bob'))
+    await settle(bobPhone.calls.answer())
+    expect(last(bobLaptop)).toMatchObject({ event: 'ended', reason: 'answered-elsewhere' })
+    expect([...bobPhone.received].sort()).toEqual(['call-end', 'call-invite', 'call-offer'])
   })
 })

@@ -13,6 +13,7 @@ import { onReanswer, onRecoverAsked } from './on-recovery.js'
 export function onCallerSide (ctx: SignalingContext, call: Call, from: Sender, body: CallBody): void {
   switch (body.type) {
     case 'call-ringing':
+      call.rang.add(from.deviceKey)
       if (call.state === 'inviting' && call.setState('ringing', 'a device of the callee rings')) {
         ctx.init.onEvent({ event: 'ringing', callId: call.id, peer: call.peer }, call)
         // The offer is gathered while it rings (not sooner: the ringback should not wait for it).
@@ -43,8 +44,9 @@ function onAccept (ctx: SignalingContext, call: Call, from: Sender): void {
     void ctx.signal(call, { type: 'call-offer', device: from.deviceKey, sdp: sealSdp(sodium, sdp, from.deviceKey), relayOnly: call.relayOnly })
   }, (err: Error) => { log.warn({ callId: call.id }, `media offer failed: ${err.message}`); ctx.end(call, 'failed', true) })
   // The invite rang this device only: no other device to stop (the word would cross both
-  // supernodes beside the offer, for nothing). 0 is "not known yet": tell them.
-  if (call.reached === 1) return
+  // supernodes beside the offer, for nothing). The count is the supernodes' (a lost forward
+  // result lowers it), so a ring heard from another device sends it anyway; 0 is "not known yet".
+  if (call.reached === 1 && [...call.rang].every(device => device === from.deviceKey)) return
   // The other devices stop ringing, a turn later: an offer gathered while the call rang goes
   // first (on the same path, it would wait behind this); one still gathering does not hold this up.
   ctx.components.clock.setTimeout(() => { void ctx.signal(call, { type: 'call-end', reason: 'answered-elsewhere', device: from.deviceKey }) }, 0)
