@@ -59,6 +59,7 @@ export async function runStep (relay: RelayProcess, peerPort: number, secret: st
   if (messages === undefined) throw new Error(`no totals in turnutils_uclient's output against ${relay.name}:\n${output.slice(-1500)}`)
   const sent = Number(messages[1])
   const received = Number(messages[2])
+  const packets = Math.max(1, sent + received)
   return {
     relay: measured.name,
     clients: step.clients,
@@ -67,8 +68,8 @@ export async function runStep (relay: RelayProcess, peerPort: number, secret: st
     lossPct: sent === 0 ? NaN : (sent - received) / sent * 100,
     cpuMs,
     kernelMs,
-    cpuUsPerPacket: cpuMs * 1000 / Math.max(1, sent + received),
-    kernelUsPerPacket: kernelMs * 1000 / Math.max(1, sent + received),
+    cpuUsPerPacket: cpuMs * 1000 / packets,
+    kernelUsPerPacket: kernelMs * 1000 / packets,
     rssMiB: rssKb / 1024
   }
 }

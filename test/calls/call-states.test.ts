@@ -4,7 +4,7 @@
 import { isCallBody } from '../../node/calls/call-bodies.js'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createTestnet, type Testnet, type TestnetHost } from '../../node/testing/testnet.js'
-import { createCallSignaling, type CallEvent, type CallSignaling, type MediaPort } from '../../node/calls/signaling/signaling.js'
+import { createCallSignaling, type CallEvent, type CallSignaling, type CallSignalingComponents, type MediaPort } from '../../node/calls/signaling/signaling.js'
 import { DEFAULT_RING_TIMEOUT_MS } from '../../node/calls/constants.js'
 import { silentLogger } from '../../common/logger.js'
 
@@ -14,8 +14,10 @@ interface Phone { host: TestnetHost, calls: CallSignaling, events: CallEvent[], 
 let net: Testnet
 afterEach(() => { net?.close() })
 
-/** A CallManager on a testnet host, with a fake MediaPort that reports 'direct' once both SDPs are applied. */
-/** inviteReach: what this phone's supernode says its invites reached (a lost forward result can under-count). */
+/**
+ * A CallManager on a testnet host, with a fake MediaPort that reports 'direct' once both SDPs are applied.
+ * inviteReach: what this phone's supernode says its invites reached (a lost forward result can under-count).
+ */
 function phone (host: TestnetHost, options: { contactsOnly?: boolean, peers: () => Phone[], inviteReach?: number } = { peers: () => [] }): Phone {
   const events: CallEvent[] = []
   const media = { offers: 0, answers: 0, closed: new Set<string>() }
@@ -35,17 +37,17 @@ function phone (host: TestnetHost, options: { contactsOnly?: boolean, peers: () 
     }
   }
   const received: string[] = []
+  const send: CallSignalingComponents['send'] = async (to, body) => {
+    const result = await host.host.send(to, body)
+    return body.type === 'call-invite' && options.inviteReach !== undefined ? { delivered: options.inviteReach } : result
+  }
   const self: Phone = {
     host,
     events,
     received,
     media,
     calls: createCallSignaling(
-      { sodium: net.sodium, clock: net.clock, log: silentLogger, media: port, send: async (to, body) => {
-        const result = await host.host.send(to, body)
-        return body.type === 'call-invite' && options.inviteReach !== undefined ? { delivered: options.inviteReach } : result
-      },
-      deviceSecretKey: host.identity.secretKey },
+      { sodium: net.sodium, clock: net.clock, log: silentLogger, media: port, send, deviceSecretKey: host.identity.secretKey },
       {
         user: host.user,
         deviceKey: host.identity.deviceKey,
@@ -72,6 +74,20 @@ async function twoPhones (): Promise<[Phone, Phone]> {
   phones.push(alice, bob)
   await net.run(1500)
   return [alice, bob]
+}
+
+/** Alice on super1, bob's laptop on super1 and his phone on super2. */
+async function aliceAndTwoBobs (inviteReach?: number): Promise<[Phone, Phone, Phone]> {
+  net = await createTestnet()
+  await net.addSupernode('super1')
+  await net.addSupernode('super2')
+  const phones: Phone[] = []
+  const alice = phone(net.addHost('alice', { contacts: ['bob'], supernodes: [net.supernodes[0]!.supernode.ref] }), { peers: () => phones.filter(p => p.host.user === 'bob'), inviteReach })
+  const bobLaptop = phone(net.addHost('bob', { contacts: ['alice'], supernodes: [net.supernodes[0]!.supernode.ref] }), { peers: () => [alice] })
+  const bobPhone = phone(net.addHost('bob', { contacts: ['alice'], supernodes: [net.supernodes[1]!.supernode.ref] }), { peers: () => [alice] })
+  phones.push(alice, bobLaptop, bobPhone)
+  await net.run(1500)
+  return [alice, bobLaptop, bobPhone]
 }
 
 const last = (p: Phone): CallEvent | undefined => p.events.at(-1)
@@ -191,15 +207,7 @@ describe('call states', () => {
   })
 
   it('rings both devices of a user; the first to answer takes the call and the other stops', async () => {
-    net = await createTestnet()
-    await net.addSupernode('super1')
-    await net.addSupernode('super2')
-    const phones: Phone[] = []
-    const alice = phone(net.addHost('alice', { contacts: ['bob'], supernodes: [net.supernodes[0]!.supernode.ref] }), { peers: () => phones.filter(p => p.host.user === 'bob') })
-    const bobLaptop = phone(net.addHost('bob', { contacts: ['alice'], supernodes: [net.supernodes[0]!.supernode.ref] }), { peers: () => [alice] })
-    const bobPhone = phone(net.addHost('bob', { contacts: ['alice'], supernodes: [net.supernodes[1]!.supernode.ref] }), { peers: () => [alice] })
-    phones.push(alice, bobLaptop, bobPhone)
-    await net.run(1500)
+    const [alice, bobLaptop, bobPhone] = await aliceAndTwoBobs()
     const id = await settle(alice.calls.call('bob'))
     expect(bobLaptop.events).toContainEqual({ event: 'incoming', callId: id, from: 'alice' })
     expect(bobPhone.events).toContainEqual({ event: 'incoming', callId: id, from: 'alice' })
@@ -213,15 +221,7 @@ describe('call states', () => {
   })
 
   it('tells the other device even when the invite\'s reach is under-counted as one: it heard that device ring', async () => {
-    net = await createTestnet()
-    await net.addSupernode('super1')
-    await net.addSupernode('super2')
-    const phones: Phone[] = []
-    const alice = phone(net.addHost('alice', { contacts: ['bob'], supernodes: [net.supernodes[0]!.supernode.ref] }), { peers: () => phones.filter(p => p.host.user === 'bob'), inviteReach: 1 })
-    const bobLaptop = phone(net.addHost('bob', { contacts: ['alice'], supernodes: [net.supernodes[0]!.supernode.ref] }), { peers: () => [alice] })
-    const bobPhone = phone(net.addHost('bob', { contacts: ['alice'], supernodes: [net.supernodes[1]!.supernode.ref] }), { peers: () => [alice] })
-    phones.push(alice, bobLaptop, bobPhone)
-    await net.run(1500)
+    const [alice, bobLaptop, bobPhone] = await aliceAndTwoBobs(1)
     await settle(alice.calls.call('bob'))
     await settle(bobPhone.calls.answer())
     expect(last(bobLaptop)).toMatchObject({ event: 'ended', reason: 'answered-elsewhere' })
