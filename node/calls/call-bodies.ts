@@ -24,19 +24,17 @@ const body = <const L extends string, P extends Record<string, import('typebox')
   Type.Object({ type: Type.Literal(type), from: Username, to: Username, callId: CallId, ...fields }, { additionalProperties: false })
 
 /**
- * Caller → every device of the callee. `relayOnly`: the caller wants the media relayed (the callee's
- * offer is gathered so). `number`: what a call to the PSTN gateway dials. `callerNumber`: a phone
- * caller's number, when the gateway rings a user (trusted from a service only).
+ * Caller → every device of the callee. `number`: what a call to the PSTN gateway dials.
+ * `callerNumber`: a phone caller's number, when the gateway rings a user (trusted from a service only).
  */
-export const CallInvite = body('call-invite', { at: Type.Integer({ minimum: 0 }), relayOnly: Type.Boolean(), number: Type.Optional(DialedNumber), callerNumber: Type.Optional(PhoneNumber) })
+export const CallInvite = body('call-invite', { at: Type.Integer({ minimum: 0 }), number: Type.Optional(DialedNumber), callerNumber: Type.Optional(PhoneNumber) })
 /** Callee device → caller: this device is ringing. */
 export const CallRinging = body('call-ringing', {})
-/**
- * Callee device → caller: the user answered here; with this device's offer (gathered while it
- * rang), sealed to the caller's device. The callee offers: one signalling leg fewer before audio.
- */
-export const CallAccept = body('call-accept', { device: DeviceKey, sdp: Sealed })
-/** Caller → the accepting device: the answer, sealed to that device. */
+/** Callee device → caller: the user answered here. */
+export const CallAccept = body('call-accept', {})
+/** Caller → the accepting device: the offer, sealed to that device. */
+export const CallOffer = body('call-offer', { device: DeviceKey, sdp: Sealed, relayOnly: Type.Boolean() })
+/** Callee device → caller: the answer, sealed to the caller's device. */
 export const CallAnswer = body('call-answer', { device: DeviceKey, sdp: Sealed })
 /** Either side: the call is over (or refused) for this reason. `device` names the winner for answered-elsewhere. */
 export const CallEnd = body('call-end', { reason: Type.String({ maxLength: 32 }), device: Type.Optional(DeviceKey) })
@@ -54,9 +52,9 @@ export const CallReanswer = body('call-reanswer', { device: DeviceKey, sdp: Seal
 /** Callee device → caller: no audio arrives here on the session `generation`; please re-offer. */
 export const CallRecover = body('call-recover', { generation: Type.Integer({ minimum: 0, maximum: MAX_MEDIA_SESSIONS_PER_CALL - 1 }) })
 
-export const CallBody = Type.Union([CallInvite, CallRinging, CallAccept, CallAnswer, CallEnd, CallEndAck, CallReoffer, CallReanswer, CallRecover])
+export const CallBody = Type.Union([CallInvite, CallRinging, CallAccept, CallOffer, CallAnswer, CallEnd, CallEndAck, CallReoffer, CallReanswer, CallRecover])
 /** The application body types calls own (registered with the node's application bodies). */
-export const CALL_BODY_TYPES = ['call-invite', 'call-ringing', 'call-accept', 'call-answer', 'call-end', 'call-end-ack', 'call-reoffer', 'call-reanswer', 'call-recover'] as const
+export const CALL_BODY_TYPES = ['call-invite', 'call-ringing', 'call-accept', 'call-offer', 'call-answer', 'call-end', 'call-end-ack', 'call-reoffer', 'call-reanswer', 'call-recover'] as const
 export type CallBody = Static<typeof CallBody>
 export type CallBodyOf<T extends CallBody['type']> = Extract<CallBody, { type: T }>
 export const isCallBody = Compile(CallBody)

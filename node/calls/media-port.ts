@@ -1,7 +1,7 @@
 // The node's MediaPort: opens a node-datachannel session per call (ICE through
 // our supernode's TURN relay), attaches it to the call as its media side, and
 // starts the call's audio once media flows (media-events.ts). While a call rings,
-// the callee's offer is gathered and the caller's relay credentials fetched
+// the caller's offer is gathered and the callee's relay credentials fetched
 // (ringing-prep.ts), so an answer waits for neither. libjuice speaks TURN over UDP only:
 // where UDP does not reach the relay, the call's ICE gets a local bridge that
 // carries its TURN traffic over TCP (relay/bridge), closed with the call.
@@ -118,7 +118,7 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
     prepare (call) {
       // The codecs its session will take, unless a set is ready already.
       components.codecs.refill()
-      if (call.direction === 'incoming') ready.offer(call, openOffer(call, call.relayOnly, 0))
+      if (call.direction === 'outgoing') ready.offer(call, openOffer(call, call.relayOnly, 0))
       else ready.credentials(call, ice.credentials())
     },
     async offer (call, { relayOnly, generation = 0 }) {

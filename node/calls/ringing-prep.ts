@@ -1,5 +1,5 @@
-// What a call makes ready while it rings (media-port.ts's prepare, generation 0): the callee's
-// offer, gathered (its TURN allocation made), and the caller's TURN credentials, so that neither
+// What a call makes ready while it rings (media-port.ts's prepare, generation 0): the caller's
+// offer, gathered (its TURN allocation made), and the callee's TURN credentials, so that neither
 // waits for them once the callee answers. Nothing of it reaches the peer before the answer. Each
 // is kept with the attachment it came through (the host's SupernodeRef, a new object at every
 // attach): a host that re-attached meanwhile, even to the same supernode, does not use it, as the

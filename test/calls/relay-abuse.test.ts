@@ -223,38 +223,39 @@ describe('a real supernode\'s STUN/TURN relay under abuse, then a relayed call',
     await waitUntil('the release', () => relay().allocations === before.allocations || undefined, 15_000)
   })
 
-  it('a tampered offer (no fingerprint) in the accept to a real caller: not answered, the call fails with the reason logged', async () => {
+  it('a tampered answer (two m-lines) to a real caller: its media session refuses it, the call fails at once with the reason logged', async () => {
     const { callId } = await alice.placeCall('mallory')
     await signalToMallory('call-invite', callId)
-    const offer = withoutFingerprint(sdpOf('offer', 'mallory'))
-    expect((await mallory.send('alice', { type: 'call-accept', callId, device: alice.deviceKey, sdp: sealSdp(await loadSodium(), offer, alice.deviceKey) })).delivered).toBe(1)
-    const ended = await nodeEvent(alice, 'call-ended', e => e.callId === callId)
-    expect(ended).toMatchObject({ reason: 'failed', peer: 'mallory' })
-    expectLogged(logsOf('alice'), 'warn', /^media answer failed: offer refused: no a=fingerprint:sha-256$/, { callId })
-    expectLogged(logsOf('alice'), 'warn', /^refused the remote offer: no a=fingerprint:sha-256$/)
-    const end = await signalToMallory('call-end', callId)
-    expect(end.body).toMatchObject({ reason: 'failed' })
-    // Alice's addresses never reached her: no answer was sent.
-    expect(malloryEvents.some(e => e.event === 'application-body' && e.body.type === 'call-answer' && e.body.callId === callId)).toBe(false)
-  })
-
-  it('a tampered answer (two m-lines) to a real callee: its media session refuses it, the call fails at once with the reason logged', async () => {
-    const callId = newCallId()
-    expect((await mallory.send('bob', { type: 'call-invite', callId, at: Date.now(), relayOnly: false })).delivered).toBe(1)
-    await nodeEvent(bob, 'call-incoming', e => e.callId === callId) // bob answers by himself
-    const accept = await signalToMallory('call-accept', callId)
-    const body = accept.body as unknown as CallBodyOf<'call-accept'>
+    expect((await mallory.send('alice', { type: 'call-accept', callId })).delivered).toBe(1)
+    const offer = await signalToMallory('call-offer', callId)
+    const body = offer.body as unknown as CallBodyOf<'call-offer'>
     expect(body.device).toBe(malloryDevice.deviceKey)
     const offerSdp = openSealedSdp(await loadSodium(), body.sdp, malloryDevice.secretKey) as string
     expect(checkRemoteSdp(offerSdp, 'offer').ok).toBe(true)
     const answer = withSecondMLine(offerSdp.replace('a=setup:actpass', 'a=setup:active'))
-    await mallory.send('bob', { type: 'call-answer', callId, device: bob.deviceKey, sdp: sealSdp(await loadSodium(), answer, bob.deviceKey) })
+    await mallory.send('alice', { type: 'call-answer', callId, device: alice.deviceKey, sdp: sealSdp(await loadSodium(), answer, alice.deviceKey) })
+    const ended = await nodeEvent(alice, 'call-ended', e => e.callId === callId)
+    expect(ended).toMatchObject({ reason: 'failed', peer: 'mallory' })
+    expectLogged(logsOf('alice'), 'warn', /^answer SDP refused: more than one m-line$/, { callId })
+    expectLogged(logsOf('alice'), 'warn', /^refused the remote answer: more than one m-line$/)
+    expect(events.get(alice)?.some(e => e.event === 'call-connected' && e.callId === callId)).toBe(false)
+    await signalToMallory('call-end', callId)
+  })
+
+  it('a tampered offer (no fingerprint) to a real callee: not answered, the call fails with the reason logged', async () => {
+    const callId = newCallId()
+    expect((await mallory.send('bob', { type: 'call-invite', callId, at: Date.now() })).delivered).toBe(1)
+    await nodeEvent(bob, 'call-incoming', e => e.callId === callId) // bob answers by himself
+    await signalToMallory('call-accept', callId)
+    const offer = withoutFingerprint(sdpOf('offer', 'mallory'))
+    await mallory.send('bob', { type: 'call-offer', callId, device: bob.deviceKey, sdp: sealSdp(await loadSodium(), offer, bob.deviceKey), relayOnly: false })
     const ended = await nodeEvent(bob, 'call-ended', e => e.callId === callId)
     expect(ended).toMatchObject({ reason: 'failed', peer: 'mallory' })
-    expectLogged(logsOf('bob'), 'warn', /^answer SDP refused: more than one m-line$/, { callId })
-    expectLogged(logsOf('bob'), 'warn', /^refused the remote answer: more than one m-line$/)
-    expect(events.get(bob)?.some(e => e.event === 'call-connected' && e.callId === callId)).toBe(false)
-    await signalToMallory('call-end', callId)
+    expectLogged(logsOf('bob'), 'warn', /^media answer failed: offer refused: no a=fingerprint:sha-256$/, { callId })
+    expectLogged(logsOf('bob'), 'warn', /^refused the remote offer: no a=fingerprint:sha-256$/)
+    expect(malloryEvents.some(e => e.event === 'application-body' && e.body.type === 'call-answer' && e.body.callId === callId)).toBe(false)
+    const end = await signalToMallory('call-end', callId)
+    expect(end.body).toMatchObject({ reason: 'failed' })
   })
 
   it('afterwards a relay-only call between two users connects through the same relay and carries a 440 Hz tone', async () => {

@@ -1,7 +1,7 @@
-// Replayed call signaling: invites replayed late or twice, and accepts (with their offers), answers
-// and ends replayed into finished, unknown or connected calls or sent by a third party. Every
-// refusal must be logged with its reason (recording loggers), and service must go on: a proper call
-// still connects afterwards. Runs on the fake-clock phones of signaling-phones.ts (a real supernode
+// Replayed call signaling: invites replayed late or twice, and accepts, answers, offers and ends
+// replayed into finished, unknown or connected calls or sent by a third party. Every refusal must
+// be logged with its reason (recording loggers), and service must go on: a proper call still
+// connects afterwards. Runs on the fake-clock phones of signaling-phones.ts (a real supernode
 // over the in-memory network, a fake MediaPort).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { sealEnvelope } from '../../common/wire/signed-envelope.js'
@@ -26,7 +26,7 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
       const alice = await phone('alice')
       const bob = await phone('bob')
       const callId = newCallId()
-      const invite = sealEnvelope(h.sodium, alice.device.identity, { type: 'call-invite', from: 'alice', to: 'bob', callId, at: h.clock.now(), relayOnly: false })
+      const invite = sealEnvelope(h.sodium, alice.device.identity, { type: 'call-invite', from: 'alice', to: 'bob', callId, at: h.clock.now() })
       expect(await replay('alice', 'bob', invite)).toBe(1)
       expect(bob.events).toEqual([{ event: 'incoming', callId, from: 'alice' }])
       bob.calls.decline(callId)
@@ -40,7 +40,7 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
       expect(bob.events).toHaveLength(eventsBefore)
       expect(bob.calls.calls()).toEqual([])
       // A fresh invite made to look old is refused the same way.
-      await send(alice, 'bob', { type: 'call-invite', callId: newCallId(), at: h.clock.now() - INVITE_MAX_AGE_MS - 1, relayOnly: false })
+      await send(alice, 'bob', { type: 'call-invite', callId: newCallId(), at: h.clock.now() - INVITE_MAX_AGE_MS - 1 })
       expect(bob.logs.filter(l => l.msg.startsWith('ignoring a stale call invite'))).toHaveLength(2)
       expect(bob.events).toHaveLength(eventsBefore)
       await expectProperCall(alice, bob)
@@ -50,7 +50,7 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
       const alice = await phone('alice')
       const bob = await phone('bob')
       const callId = newCallId()
-      const invite = sealEnvelope(h.sodium, alice.device.identity, { type: 'call-invite', from: 'alice', to: 'bob', callId, at: h.clock.now(), relayOnly: false })
+      const invite = sealEnvelope(h.sodium, alice.device.identity, { type: 'call-invite', from: 'alice', to: 'bob', callId, at: h.clock.now() })
       expect(await replay('alice', 'bob', invite)).toBe(1)
       expect(await replay('alice', 'bob', invite)).toBe(1)
       expect(bob.events).toEqual([{ event: 'incoming', callId, from: 'alice' }])
@@ -75,16 +75,15 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
       const [aliceBefore, bobBefore] = [snapshot(alice), snapshot(bob)]
       const unknown = newCallId()
       for (const id of [callId, unknown]) {
-        // What the callee sends: its accept (with its offer, sealed to the calling device) and its end.
         for (const body of <Array<Record<string, string>>>[
-          { type: 'call-accept', device: alice.device.deviceKey, sdp: sealSdp(h.sodium, sdpOf('offer', id), alice.device.deviceKey) },
+          { type: 'call-accept' },
+          { type: 'call-answer', device: alice.device.deviceKey, sdp: sealSdp(h.sodium, sdpOf('answer', id), alice.device.deviceKey) },
           { type: 'call-end', reason: 'hangup' }
         ]) {
           expect(await replay('bob', 'alice', sealEnvelope(h.sodium, bob.device.identity, { ...body, from: 'bob', to: 'alice', callId: id }))).toBe(1)
         }
-        // What the caller sends: its answer (sealed to the accepting device) and its end.
-        for (const body of <Array<Record<string, string>>>[
-          { type: 'call-answer', device: bob.device.deviceKey, sdp: sealSdp(h.sodium, sdpOf('answer', id), bob.device.deviceKey) },
+        for (const body of <Array<Record<string, string | boolean>>>[
+          { type: 'call-offer', device: bob.device.deviceKey, sdp: sealSdp(h.sodium, sdpOf('offer', id), bob.device.deviceKey), relayOnly: false },
           { type: 'call-end', reason: 'hangup' }
         ]) {
           expect(await replay('alice', 'bob', sealEnvelope(h.sodium, alice.device.identity, { ...body, from: 'alice', to: 'bob', callId: id }))).toBe(1)
@@ -92,37 +91,34 @@ describe('call signaling under attack (real supernode, in-memory network, fake c
       }
       expect(snapshot(alice)).toEqual(aliceBefore)
       expect(snapshot(bob)).toEqual(bobBefore)
-      for (const [p, types] of [[alice, ['call-accept', 'call-end']], [bob, ['call-answer', 'call-end']]] as const) {
-        for (const type of types) {
-          expectLogged(p.logs, 'debug', new RegExp(`^ignoring a ${type} for a call that has ended$`), { callId })
-          expectLogged(p.logs, 'debug', new RegExp(`^ignoring a ${type} for an unknown call$`), { callId: unknown })
-        }
+      for (const type of ['call-accept', 'call-answer', 'call-end']) {
+        expectLogged(alice.logs, 'debug', new RegExp(`^ignoring a ${type} for a call that has ended$`), { callId })
+        expectLogged(alice.logs, 'debug', new RegExp(`^ignoring a ${type} for an unknown call$`), { callId: unknown })
+      }
+      for (const type of ['call-offer', 'call-end']) {
+        expectLogged(bob.logs, 'debug', new RegExp(`^ignoring a ${type} for a call that has ended$`), { callId })
+        expectLogged(bob.logs, 'debug', new RegExp(`^ignoring a ${type} for an unknown call$`), { callId: unknown })
       }
       await expectProperCall(alice, bob)
     })
 
-    it('a replayed call-accept or call-answer during a connected call changes nothing', async () => {
+    it('a replayed call-accept, call-answer or call-offer during a connected call changes nothing', async () => {
       const alice = await phone('alice')
       const bob = await phone('bob')
       const callId = await settle(alice.calls.call('bob'))
       await settle(bob.calls.answer(callId))
       expect(alice.events).toContainEqual(expect.objectContaining({ event: 'connected', callId }))
-      expect(alice.media.answered).toEqual([sdpOf('offer', callId)])
-      expect(bob.media.accepted).toEqual([sdpOf('answer', callId)])
-      // The accept with its offer, again at the caller.
-      expect(await replay('bob', 'alice', sealEnvelope(h.sodium, bob.device.identity,
-        { type: 'call-accept', from: 'bob', to: 'alice', callId, device: alice.device.deviceKey, sdp: sealSdp(h.sodium, sdpOf('offer', callId), alice.device.deviceKey) }))).toBe(1)
-      // The answer, again at the callee.
-      expect(await replay('alice', 'bob', sealEnvelope(h.sodium, alice.device.identity,
-        { type: 'call-answer', from: 'alice', to: 'bob', callId, device: bob.device.deviceKey, sdp: sealSdp(h.sodium, sdpOf('answer', callId), bob.device.deviceKey) }))).toBe(1)
-      // An answer the wrong way, from the callee to the caller: a caller takes none.
+      const accepted = alice.media.accepted.length
+      expect(await replay('bob', 'alice', sealEnvelope(h.sodium, bob.device.identity, { type: 'call-accept', from: 'bob', to: 'alice', callId }))).toBe(1)
       expect(await replay('bob', 'alice', sealEnvelope(h.sodium, bob.device.identity,
         { type: 'call-answer', from: 'bob', to: 'alice', callId, device: alice.device.deviceKey, sdp: sealSdp(h.sodium, sdpOf('answer', callId), alice.device.deviceKey) }))).toBe(1)
-      expectLogged(alice.logs, 'debug', /^ignoring a call-accept: the call was answered already$/, { callId, state: 'connected' })
-      expectLogged(bob.logs, 'warn', /^ignoring a call-answer: the call is connected, not waiting for an answer$/, { callId })
-      expectLogged(alice.logs, 'debug', /^ignoring a call-answer: not one a caller takes$/, { callId })
-      expect(alice.media.answered).toHaveLength(1)
-      expect(bob.media.accepted).toHaveLength(1)
+      expect(await replay('alice', 'bob', sealEnvelope(h.sodium, alice.device.identity,
+        { type: 'call-offer', from: 'alice', to: 'bob', callId, device: bob.device.deviceKey, sdp: sealSdp(h.sodium, sdpOf('offer', callId), bob.device.deviceKey), relayOnly: false }))).toBe(1)
+      expectLogged(alice.logs, 'debug', /^ignoring a call-accept: the call was answered already$/, { callId })
+      expectLogged(alice.logs, 'warn', /^ignoring a call-answer: the call is connected, not waiting for an answer$/, { callId })
+      expectLogged(bob.logs, 'warn', /^ignoring a call-offer: the call is connected, not answered here$/, { callId })
+      expect(alice.media.accepted).toHaveLength(accepted)
+      expect(bob.media.answered).toHaveLength(1)
       expect(stateOf(alice, callId)).toBe('connected')
       expect(stateOf(bob, callId)).toBe('connected')
       alice.calls.hangup(callId)

@@ -7,11 +7,8 @@
 // `await phones.close()` in afterEach; the other functions work on the harness open at the time.
 import { expect } from 'vitest'
 import { isCallBody } from '../../node/calls/call-bodies.js'
-import type { Call } from '../../node/calls/call.js'
-import { openSealedSdp, sealSdp } from '../../node/calls/sealed-sdp.js'
 import { createCallSignaling, type CallEvent, type CallSignaling, type MediaPort } from '../../node/calls/signaling/signaling.js'
 import type { Envelope } from '../../common/wire/signed-envelope.js'
-import type { ApplicationBody } from '../../node/overlay/envelope-bodies.js'
 import { checkRemoteSdp } from '../../node/media/sdp-guard.js'
 import { flushAsync } from '../../node/net/fake-clock.js'
 import { createSupernodeCache } from '../../node/overlay/supernode-cache.js'
@@ -33,10 +30,7 @@ export interface Phone {
   logs: LogEntry[]
   hostEvents: HostEvent[]
   events: CallEvent[]
-  /**
-   * What the call signaling asked of the media layer: the calls it made an offer for, the offers it
-   * answered, the answers it applied, the calls whose media closed.
-   */
+  /** What the call signaling asked of the media layer. */
   media: { offered: string[], answered: string[], accepted: string[], closed: Set<string> }
   calls: CallSignaling
 }
@@ -57,13 +51,9 @@ export interface Phones {
   /** Hands `envelope` straight to `p`'s delivery check, as a rogue supernode could. */
   deliverDirectly: (p: Phone, envelope: Envelope) => void
   stateOf: (p: Phone, callId: string) => string | undefined
-  /** The call signals of `type` for `callId` that reached `p`'s host (whether its signaling took them or not). */
-  received: (p: Phone, type: string, callId: string) => ApplicationBody[]
-  /** `caller`'s signaling calls and `callee`'s rings (it does not answer): the caller waits for an accept. */
-  calledAndRinging: (caller: Phone, callee: Phone) => Promise<string>
-  /** `caller` invites by hand and `callee` answers: the callee sent its offer with its accept and waits for an answer. */
+  /** `caller` invites by hand and `callee` answers: the callee waits for an offer. */
   invitedAndAnswered: (caller: Phone, callee: Phone) => Promise<string>
-  /** `caller`'s signaling calls; `callee`'s device accepts by hand, with an offer: the caller answered it and is connecting. */
+  /** `caller`'s signaling calls; `callee`'s device accepts by hand: the caller waits for an answer. */
   calledAndAcceptedByHand: (caller: Phone, callee: Phone) => Promise<string>
   /** A proper call between the two connects, and ends with a hangup for both. */
   expectProperCall: (caller: Phone, callee: Phone) => Promise<void>
@@ -109,49 +99,25 @@ export function createPhones (): Phones {
 
   const stateOf = (p: Phone, callId: string): string | undefined => p.calls.calls().find(c => c.id === callId)?.state
 
-  const received = (p: Phone, type: string, callId: string): ApplicationBody[] =>
-    p.hostEvents.flatMap(e => e.event === 'application-body' && e.body.type === type && e.body.callId === callId ? [e.body] : [])
-
-  /** `caller`'s signaling calls and `callee`'s rings (its signaling does not answer): the caller waits for an accept. */
-  async function calledAndRinging (caller: Phone, callee: Phone): Promise<string> {
-    const callId = await settle(caller.calls.call(callee.user))
-    expect(callee.events).toContainEqual({ event: 'incoming', callId, from: caller.user })
-    expect(stateOf(caller, callId)).toBe('ringing')
-    return callId
-  }
-
-  /**
-   * `caller` invites by hand (relayOnly false; its own signaling knows nothing of the call) and
-   * `callee` answers: the callee sent its offer, sealed to the calling device, with its accept, and
-   * waits for an answer.
-   */
+  /** `caller` invites by hand (its own signaling knows nothing of the call) and `callee` answers: the callee waits for an offer. */
   async function invitedAndAnswered (caller: Phone, callee: Phone): Promise<string> {
     const callId = newCallId()
-    expect(await send(caller, callee.user, { type: 'call-invite', callId, at: h.clock.now(), relayOnly: false })).toBe(1)
+    expect(await send(caller, callee.user, { type: 'call-invite', callId, at: h.clock.now() })).toBe(1)
     expect(callee.events).toContainEqual({ event: 'incoming', callId, from: caller.user })
     await settle(callee.calls.answer(callId))
-    expect(callee.media.offered.at(-1)).toBe(callId)
     expect(stateOf(callee, callId)).toBe('connecting')
-    const accepts = received(caller, 'call-accept', callId)
-    expect(accepts).toEqual([expect.objectContaining({ device: caller.device.deviceKey })])
-    expect(openSealedSdp(h.sodium, accepts[0]?.sdp as string, caller.device.identity.secretKey)).toBe(sdpOf('offer', callId))
     return callId
   }
 
-  /**
-   * `caller`'s signaling calls; `callee`'s device accepts by hand, with an offer sealed to the
-   * caller's device: the caller answered it (to that device) and is connecting.
-   */
+  /** `caller`'s signaling calls; `callee`'s device accepts by hand: the caller sent its offer and waits for an answer. */
   async function calledAndAcceptedByHand (caller: Phone, callee: Phone): Promise<string> {
-    const callId = await calledAndRinging(caller, callee)
-    await send(callee, caller.user, { type: 'call-accept', callId, device: caller.device.deviceKey, sdp: sealSdp(h.sodium, sdpOf('offer', callId), caller.device.deviceKey) })
-    expect(caller.media.answered.at(-1)).toBe(sdpOf('offer', callId))
+    const callId = await settle(caller.calls.call(callee.user))
+    expect(callee.events).toContainEqual({ event: 'incoming', callId, from: caller.user })
+    await send(callee, caller.user, { type: 'call-accept', callId })
+    expect(caller.media.offered).toEqual([callId])
     expect(stateOf(caller, callId)).toBe('connecting')
-    const answers = received(callee, 'call-answer', callId)
-    expect(answers).toEqual([expect.objectContaining({ device: callee.device.deviceKey })])
-    expect(openSealedSdp(h.sodium, answers[0]?.sdp as string, callee.device.identity.secretKey)).toBe(sdpOf('answer', callId))
-    // The callee's own signaling never answered: it ignores the answer, and says so.
-    expectLogged(callee.logs, 'warn', /^ignoring a call-answer: the call is ringing, not waiting for an answer$/, { callId })
+    // The callee's own signaling never answered: it ignores the offer, and says so.
+    expectLogged(callee.logs, 'warn', /^ignoring a call-offer: the call is ringing/)
     return callId
   }
 
@@ -168,7 +134,7 @@ export function createPhones (): Phones {
     expect(caller.events.at(-1)).toMatchObject({ event: 'ended', callId, reason: 'hangup' })
   }
 
-  return { open, close, phone, settle, send, replay, deliverDirectly, stateOf, received, calledAndRinging, invitedAndAnswered, calledAndAcceptedByHand, expectProperCall }
+  return { open, close, phone, settle, send, replay, deliverDirectly, stateOf, invitedAndAnswered, calledAndAcceptedByHand, expectProperCall }
 }
 
 /** A new device of `user` on `h`, attached to the supernode; `phones` are all the phones there (a good answer connects them). */
@@ -179,19 +145,11 @@ async function openPhone (h: Harness, phones: Phone[], user: string): Promise<Ph
   const cache = createSupernodeCache()
   cache.add([h.sn.ref], h.clock.now())
   const self = { user, device, logs, hostEvents: [], events: [], media: { offered: [], answered: [], accepted: [], closed: new Set() } } as unknown as Phone
-  // Like the node's port: the media layer's SDP guard decides on an offer (the media side is open
-  // by then) and on an answer, and a refusal says why. The side that applies a good answer (the
-  // callee, for a call's first session) "connects" the call at both ends.
-  const openMedia = (call: Call): void => { call.media = { close: () => { self.media.closed.add(call.id) } } }
+  // Like the node's port: the media layer's SDP guard decides on an answer, and a refusal
+  // throws with its reason. "Connects" both ends once the caller applied a good answer.
   const port: MediaPort = {
-    offer: async call => { self.media.offered.push(call.id); openMedia(call); return sdpOf('offer', call.id) },
-    answer: async (call, offer) => {
-      openMedia(call)
-      const check = checkRemoteSdp(offer, 'offer')
-      if (!check.ok) throw new Error(`offer refused: ${check.reason}`)
-      self.media.answered.push(offer)
-      return sdpOf('answer', call.id)
-    },
+    offer: async call => { self.media.offered.push(call.id); call.media = { close: () => { self.media.closed.add(call.id) } }; return sdpOf('offer', call.id) },
+    answer: async (call, offer) => { self.media.answered.push(offer); call.media = { close: () => { self.media.closed.add(call.id) } }; return sdpOf('answer', call.id) },
     accept: (call, answer) => {
       const check = checkRemoteSdp(answer, 'answer')
       if (!check.ok) throw new Error(check.reason)

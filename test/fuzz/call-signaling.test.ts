@@ -1,10 +1,9 @@
 // Fuzz: call signaling bodies (node/calls/call-bodies.ts) into one device's call state machine
 // (node/calls/signaling), as the overlay hands them over: from a few senders, invites, ringing,
-// accepts with their offers and answers, with sealed SDP (mutated inside), ends and their acks, and
-// a connected call's recovery (re-offers, re-answers, asks to re-offer, with any generation), valid
-// and mutated, with our own calls placed, incoming ones answered, media going silent and time
-// passing. The fake media port guards SDP as the real one does, and connects what it answers or
-// accepts.
+// accepts, offers and answers with sealed SDP (mutated inside), ends and their acks, and a connected
+// call's recovery (re-offers, re-answers, asks to re-offer, with any generation), valid and mutated,
+// with our own calls placed, media going silent and time passing. The fake media port guards SDP as
+// the real one does, and connects what it answers or accepts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { toBase64url } from '../../common/base64url.js'
 import type { Logger } from '../../common/logger.js'
@@ -28,7 +27,7 @@ type Step =
   | { kind: 'silence' }
 
 const ME = 'mike'
-const TYPES = ['call-invite', 'call-ringing', 'call-accept', 'call-answer', 'call-end', 'call-end-ack', 'call-reoffer', 'call-reanswer', 'call-recover'] as const
+const TYPES = ['call-invite', 'call-ringing', 'call-accept', 'call-offer', 'call-answer', 'call-end', 'call-end-ack', 'call-reoffer', 'call-reanswer', 'call-recover'] as const
 const GENERATIONS = [0, 1, 2, 3, 5, 31, 32, -1, 1.5]
 const REASONS = ['hangup', 'declined', 'busy', 'no-answer', 'cancelled', 'unreachable', 'failed', 'answered-elsewhere', 'not-allowed', 'x']
 
@@ -71,7 +70,7 @@ describe('fuzz: call signaling bodies into one device', () => {
         user: ME,
         deviceKey: toBase64url(device.publicKey),
         mayCall: from => from !== 'mallory',
-        // Every other incoming call is answered here (so answers meet a call that waits for one).
+        // Every other incoming call is answered here (so offers meet a call that waits for one).
         onEvent: event => { if (event.event === 'incoming' && callIds.push(event.callId) % 2 === 0) void signaling.answer(event.callId).catch(() => {}) }
       })
   })
@@ -81,14 +80,12 @@ describe('fuzz: call signaling bodies into one device', () => {
     const type = rng.pick(TYPES)
     const callId = callIds.length > 0 && rng.bool(0.8) ? rng.pick(callIds.slice(-8)) : toBase64url(rng.bytes(12))
     const base = { type, from: sender.user, to: rng.bool(0.95) ? ME : 'bob', callId }
-    const sdpType = type === 'call-accept' || type === 'call-reoffer' ? 'offer' : 'answer'
+    const sdpType = type === 'call-offer' || type === 'call-reoffer' ? 'offer' : 'answer'
     const sealed = (): string => sealSdp(sodium, sdpInput(rng, sdpType).slice(0, 16 * 1024 - 64), rng.bool(0.9) ? toBase64url(device.publicKey) : senders[0]?.deviceKey as string)
-    // Mostly addressed to this device; now and then to another one.
-    const addressed = (): string => rng.bool(0.95) ? toBase64url(device.publicKey) : senders[1]?.deviceKey as string
     switch (type) {
-      case 'call-invite': return { ...base, callId: rng.bool(0.7) ? toBase64url(rng.bytes(12)) : callId, at: clock.now() + rng.pick([0, -1000, -61_000, 61_000]), relayOnly: rng.bool() }
-      case 'call-accept': return { ...base, device: addressed(), sdp: sealed() }
-      case 'call-answer': return { ...base, device: addressed(), sdp: sealed() }
+      case 'call-invite': return { ...base, callId: rng.bool(0.7) ? toBase64url(rng.bytes(12)) : callId, at: clock.now() + rng.pick([0, -1000, -61_000, 61_000]) }
+      case 'call-offer': return { ...base, device: toBase64url(device.publicKey), sdp: sealed(), relayOnly: rng.bool() }
+      case 'call-answer': return { ...base, device: toBase64url(device.publicKey), sdp: sealed() }
       case 'call-reoffer': return { ...base, device: toBase64url(device.publicKey), sdp: sealed(), relayOnly: rng.bool(), generation: rng.pick(GENERATIONS) }
       case 'call-reanswer': return { ...base, device: toBase64url(device.publicKey), sdp: sealed(), generation: rng.pick(GENERATIONS) }
       case 'call-recover': return { ...base, generation: rng.pick(GENERATIONS) }

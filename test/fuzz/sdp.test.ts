@@ -1,8 +1,8 @@
 // Fuzz: SDP on its way to the native binding. The guard (node/media/sdp-guard.ts) must refuse,
 // with a reason, anything node-datachannel's parser might choke on; nothing random reaches the
 // binding here (the unit slice never loads it). And sealed SDP (node/calls/sealed-sdp.ts) as a
-// call-accept (the offer) or a call-answer carries it: sealed to us (mutated SDP inside), sealed to
-// someone else, or damaged sealed text.
+// call-offer/answer carries it: sealed to us (mutated SDP inside), sealed to someone else, or
+// damaged sealed text.
 import { beforeAll, describe, expect } from 'vitest'
 import { toBase64url } from '../../common/base64url.js'
 import { loadSodium, type Sodium } from '../../common/sodium.js'

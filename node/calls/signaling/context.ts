@@ -24,20 +24,19 @@ export type CallEvent =
 export interface MediaPort {
   /**
    * The call rings (generation 0; at the caller, once the first device rings): what can be made
-   * ready before an answer is. The node's port gathers the callee's offer and asks for the caller's
+   * ready before an answer is. The node's port gathers the caller's offer and asks for the callee's
    * relay credentials; nothing is sent to the peer before the answer. Optional; offer and answer
    * work without it.
    */
   prepare?: (call: Call) => void
   /**
-   * Opens the media side and resolves its complete offer SDP (ICE gathered): the callee's for a
-   * call's first session (sent with its accept), the caller's for a re-offer (`generation` above 0),
-   * which opens another session beside the one that went silent; it takes over once it connects.
+   * Caller: opens the media side and resolves its complete offer SDP (ICE gathered). `generation`
+   * above 0 (a re-offer) opens another session beside the one that went silent; it takes over once it connects.
    */
   offer: (call: Call, options: { relayOnly: boolean, generation?: number }) => Promise<string>
-  /** The other side: opens the media side (session `generation`, 0 when left out) from the offer and resolves its complete answer SDP. */
+  /** Callee: opens the media side (session `generation`, 0 when left out) from the offer and resolves its complete answer SDP. */
   answer: (call: Call, offerSdp: string, options: { relayOnly: boolean, generation?: number }) => Promise<string>
-  /** The offering side: applies the answer to session `generation` (0 when left out); throws when the media layer refuses it (the message says why). */
+  /** Caller: applies the callee's answer to session `generation` (0 when left out); throws when the media layer refuses it (the message says why). */
   accept: (call: Call, answerSdp: string, generation?: number) => void
 }
 

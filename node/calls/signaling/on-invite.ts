@@ -24,7 +24,7 @@ export function onInvite (ctx: SignalingContext, from: Sender, body: CallBodyOf<
     direction: 'incoming',
     peer: from.user,
     state: 'ringing',
-    relayOnly: body.relayOnly,
+    relayOnly: false,
     peerDevice: from.deviceKey,
     number: body.number,
     // A phone caller's number is believed from a service only (anyone else could show any number).

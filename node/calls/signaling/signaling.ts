@@ -5,7 +5,7 @@
 // ids from the injected random source. A message handler per side of the call.
 import { randomBytes as systemRandomBytes } from 'node:crypto'
 import type { CallBody } from '../call-bodies.js'
-import { DEFAULT_RING_TIMEOUT_MS } from '../constants.js'
+import { ANSWER_SETUP_TIMEOUT_MS, DEFAULT_RING_TIMEOUT_MS } from '../constants.js'
 import { Call, pickCall, type CallView } from '../call.js'
 import { callError } from '../errors.js'
 import type { EndReason } from '../call-bodies.js'
@@ -14,7 +14,7 @@ import type { CallSignalingComponents, CallSignalingInit, Sender, SignalingConte
 import { endCall } from './end-call.js'
 import { onInvite } from './on-invite.js'
 import { onCallerSide } from './caller-side.js'
-import { acceptHere, onCalleeSide } from './callee-side.js'
+import { onCalleeSide } from './callee-side.js'
 import { startRecovery } from './on-recovery.js'
 
 export type { CallEvent, CallSignalingComponents, CallSignalingInit, MediaPort, Sender } from './context.js'
@@ -91,13 +91,16 @@ export function createCallSignaling (components: CallSignalingComponents, init: 
       ctx.calls.set(call.id, call)
       call.setTimer(ctx.ringTimeoutMs, () => { ctx.end(call, 'no-answer', true) })
       const numbers = { ...(call.number === undefined ? {} : { number: call.number }), ...(call.callerNumber === undefined ? {} : { callerNumber: call.callerNumber }) }
-      const { delivered } = await ctx.signal(call, { type: 'call-invite', at: clock.now(), relayOnly: call.relayOnly, ...numbers })
+      const { delivered } = await ctx.signal(call, { type: 'call-invite', at: clock.now(), ...numbers })
       call.reached = delivered
       if (delivered === 0) ctx.end(call, 'unreachable', false)
       return call.id
     },
     async answer (callId) {
-      await acceptHere(ctx, pick(callId, ringing, 'no incoming call to act on'))
+      const call = pick(callId, ringing, 'no incoming call to act on')
+      call.setState('connecting', 'answered here')
+      call.setTimer(ANSWER_SETUP_TIMEOUT_MS, () => { ctx.end(call, 'failed', true) })
+      await ctx.signal(call, { type: 'call-accept' })
     },
     decline (callId, reason = 'declined') {
       ctx.end(pick(callId, ringing, 'no incoming call to act on'), reason, true)
