@@ -222,7 +222,9 @@ export async function checkCall (lab: LabVoxmesh, caller: string, callee: string
   const connected = lines.find(l => l.event === 'connected')
   if (connected === undefined) {
     const ended = lines.find(l => l.event === 'ended')
-    const frozen = result.code === null ? await frozenOf(lab, [caller, callee]) : []
+    // A node deadlocked in libdatachannel (#1630) hangs the call command when it is the caller's,
+    // and fails the call ("no media path") when it is the callee's: either way, ask both.
+    const frozen = await frozenOf(lab, [caller, callee])
     return {
       audio: '-', audioDetail: 'no call', audioOk: false, pairs: [], pathsSeen: [], pathHistory: '-', seconds: '-', everySecondOk: false,
       problem: String(ended?.message ?? (result.stderr.trim() || `exit ${String(result.code)}`)) + (frozen.length === 0 ? '' : `; ${frozen.join(' and ')} stopped answering (libdatachannel #1630 deadlock)`),
