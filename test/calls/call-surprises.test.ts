@@ -127,16 +127,20 @@ describe('stopping a node in a call hangs up first: the other side ends with a h
     shell = spawn('script', ['-qfec', command, '/dev/null'], { env: { ...process.env, VOXMESH_PASSWORD: TEST_PASSWORD }, stdio: ['pipe', 'pipe', 'ignore'] })
     let screen = ''
     shell.stdout?.on('data', (chunk: Buffer) => { screen += chunk.toString() })
-    const exited = new Promise(resolve => shell?.once('exit', resolve))
-    await waitUntil(() => `super2's shell to show bob online; screen: ${screen}`, () => /bob is (now )?online/.test(screen), 30_000)
+    let exitCode: number | null | undefined
+    shell.once('exit', code => { exitCode = code })
+    // Every step is bounded below the test's timeout, so a failure names the step and shows the screen.
+    const lastScreen = (): string => screen.slice(-3000)
+    await waitUntil(() => `super2's shell to show bob online; screen: ${lastScreen()}`, () => /bob is (now )?online/.test(screen), 20_000)
     const from = bob.events().length
     shell.stdin?.write('call bob\r')
-    await bob.waitForEvent(e => e.event === 'call-connected' && e.peer === 'super2', 20_000, from)
+    await bob.waitForEvent(e => e.event === 'call-connected' && e.peer === 'super2', 15_000, from)
     shell.stdin?.write('quit\r')
-    const ended = await bob.waitForEvent(e => e.event === 'call-ended', 20_000, from)
+    const ended = await bob.waitForEvent(e => e.event === 'call-ended', 15_000, from)
     expect(ended).toMatchObject({ peer: 'super2', reason: 'hangup', message: 'call ended' })
-    await exited
-  })
+    await waitUntil(() => `super2's node to exit after quit; screen: ${lastScreen()}`, () => exitCode !== undefined, 15_000)
+    expect(exitCode).toBe(0)
+  }, 90_000)
 
   it('Ctrl-C on the node of bob\'s own supernode, whose user is in a call with bob', async () => { await ctrlCInCall(super1) })
 })
