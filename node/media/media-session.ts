@@ -14,6 +14,11 @@
 //   fires only on the answerer, and a track it hands out carries no local SSRC);
 // - the offerer adds its track in start() and creates the offer; the answerer adds its track
 //   when the offer arrives (with the offer's mid) and node-datachannel answers by itself;
+// - Opus goes on the payload type the peer's description gives it (sdp-guard's opusPayloadType,
+//   any dynamic type: Firefox offers 109). libdatachannel answers with the answerer's track
+//   description as it is, so the answerer's track is made with the offer's number; the offerer
+//   offers OPUS_PAYLOAD_TYPE (111) and, should an answer name another, switches its track to it
+//   before media flows;
 // - libdatachannel hands ICE the remote credentials a moment before it records the remote
 //   description, and verifies the peer's DTLS certificate against that record: when the peer's
 //   ICE checks and DTLS handshake land inside that moment (loopback, a busy machine), the
@@ -97,8 +102,9 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
     started: false,
     localSdp: undefined,
     remote: undefined,
-    addTrack: mid => ctx.peer === undefined ? 'closed' : ctx.peer.addAudioTrack({
+    addTrack: (mid, payloadType) => ctx.peer === undefined ? 'closed' : ctx.peer.addAudioTrack({
       mid,
+      payloadType,
       identity,
       log,
       counters,

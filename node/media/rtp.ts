@@ -1,7 +1,7 @@
 // RTP (RFC 3550) packets as they cross a voxmesh media session, and the Opus payload format
-// (RFC 7587): payload type 111, a 48 kHz RTP clock whatever the encoder's sampling rate,
-// 960 timestamp units per 20 ms frame. RTP and RTCP share one port (rtcp-mux, RFC 5761): a
-// packet whose second byte is 192–223 is RTCP.
+// (RFC 7587): a dynamic payload type the SDP negotiates (111 in voxmesh's offers), a 48 kHz RTP
+// clock whatever the encoder's sampling rate, 960 timestamp units per 20 ms frame. RTP and RTCP
+// share one port (rtcp-mux, RFC 5761): a packet whose second byte is 192–223 is RTCP.
 //
 // Parsing is bounded and total: any byte string gives a result object, never an exception.
 
@@ -12,7 +12,10 @@ export const RTP_HEADER_BYTES = 12
 export const MAX_RTP_PACKET_BYTES = 1500
 export const MAX_CSRC_COUNT = 15
 
-/** The dynamic payload type voxmesh gives Opus in its SDP (a=rtpmap:111 opus/48000/2). */
+/**
+ * The dynamic payload type voxmesh gives Opus in its offers (a=rtpmap:111 opus/48000/2). A
+ * peer's offer may use any other dynamic type (Firefox: 109); the session then uses that one.
+ */
 export const OPUS_PAYLOAD_TYPE = 111
 /** RFC 7587 §4.1: the RTP clock of Opus is always 48 kHz. */
 export const OPUS_CLOCK_RATE = 48_000

@@ -4,12 +4,13 @@
 // DTLS-SRTP audio m-line carrying Opus — and refuse everything else:
 //
 // - at most MAX_REMOTE_SDP_BYTES, printable ASCII lines of known types (v o s i t c b m a);
-// - exactly one m-line: `m=audio <port> UDP/TLS/RTP/SAVPF <fmts>` with `a=rtpmap:111 opus/48000/2`;
+// - exactly one m-line: `m=audio <port> UDP/TLS/RTP/SAVPF <fmts>` where some dynamic payload
+//   type (96–127) among the formats has `a=rtpmap:<pt> opus/48000/2` (voxmesh offers 111,
+//   Firefox 109, other peers any dynamic number); the first such one listed is the session's;
 // - exactly one `a=fingerprint:sha-256`, an `a=setup`, `a=ice-ufrag` and `a=ice-pwd`, rtcp-mux;
 // - attributes from a known list, each with the syntax native code expects; candidates per
 //   RFC 8839 with UDP transport and typ host|srflx|prflx|relay.
 import { isIPv4, isIPv6 } from 'node:net'
-import { OPUS_PAYLOAD_TYPE } from './rtp.js'
 
 export const MAX_REMOTE_SDP_BYTES = 16 * 1024
 export const MAX_SDP_LINES = 256
@@ -20,6 +21,9 @@ export const MAX_CANDIDATE_BYTES = 512
 /** Most payload formats on the m-line. */
 export const MAX_MEDIA_FORMATS = 16
 export const MAX_MID_LENGTH = 32
+/** RFC 3551 §3: 96–127 are the dynamic payload types, the only ones an rtpmap may give Opus. */
+export const MIN_DYNAMIC_PAYLOAD_TYPE = 96
+export const MAX_DYNAMIC_PAYLOAD_TYPE = 127
 
 export type GuardResult = { ok: true } | { ok: false, reason: string }
 
@@ -39,6 +43,11 @@ export interface AudioSdpSummary {
   ssrcs: number[]
   /** a=candidate lines carried inside the SDP. */
   candidates: number
+  /**
+   * The dynamic payload type (96–127) this description gives Opus: the first format on the
+   * m-line with `a=rtpmap:<pt> opus/48000/2`. Audio is sent and received on it.
+   */
+  opusPayloadType: number
 }
 
 export type SdpCheck = { ok: true, summary: AudioSdpSummary } | { ok: false, reason: string }
@@ -139,6 +148,8 @@ const ATTRIBUTES: Record<string, AttributeCheck> = {
   inactive: noValue,
   'rtcp-mux': noValue,
   'rtcp-rsize': noValue,
+  // RFC 3611 report blocks, e.g. Chromium's "rcvr-rtt=all".
+  'rtcp-xr': value => value !== undefined && value.length <= 256 && /^[A-Za-z0-9-]+(=[A-Za-z0-9\-:,.]+)?( [A-Za-z0-9-]+(=[A-Za-z0-9\-:,.]+)?)*$/.test(value) ? undefined : 'bad rtcp-xr',
   'end-of-candidates': noValue,
   rtcp: value => value !== undefined && /^[0-9]{1,5}( IN IP[46] [0-9A-Fa-f.:]{1,45})?$/.test(value) && isUint(value.split(' ')[0] as string, 65535) ? undefined : 'bad rtcp',
   ssrc: value => {
@@ -290,6 +301,21 @@ function readAttribute (reading: SdpReading, value: string, where: string): stri
   }
 }
 
+/**
+ * The first payload type on the m-line that is dynamic and mapped to opus/48000/2, or
+ * undefined. The m-line's order is the sender's preference (RFC 3264 §5.1), so when several
+ * map to Opus the first wins. A static type (0–95) never counts, whatever its rtpmap says:
+ * those numbers belong to fixed codecs, and an rtpmap cannot rebind them.
+ */
+function findOpusPayloadType (reading: SdpReading): number | undefined {
+  const opus = reading.formats.find(format => {
+    const payloadType = Number(format)
+    return payloadType >= MIN_DYNAMIC_PAYLOAD_TYPE && payloadType <= MAX_DYNAMIC_PAYLOAD_TYPE &&
+      reading.rtpmaps.get(format)?.toLowerCase() === 'opus/48000/2'
+  })
+  return opus === undefined ? undefined : Number(opus)
+}
+
 /** Once every line is read: what must be there, and the summary. */
 function summarize (reading: SdpReading, type: unknown): SdpCheck {
   const { mid, fingerprint, setup, iceUfrag, icePwd } = reading
@@ -297,16 +323,15 @@ function summarize (reading: SdpReading, type: unknown): SdpCheck {
   if (reading.mLines === 0) return bad('no audio m-line')
   if (mid === undefined) return bad('no a=mid')
   if (reading.groupMids.some(groupMid => groupMid !== mid)) return bad('a=group names a media id other than the m-line\'s')
-  if (!reading.formats.includes(String(OPUS_PAYLOAD_TYPE))) return bad(`payload type ${OPUS_PAYLOAD_TYPE} is not offered`)
-  const opus = reading.rtpmaps.get(String(OPUS_PAYLOAD_TYPE))
-  if (opus === undefined || opus.toLowerCase() !== 'opus/48000/2') return bad(`no a=rtpmap:${OPUS_PAYLOAD_TYPE} opus/48000/2`)
+  const opusPayloadType = findOpusPayloadType(reading)
+  if (opusPayloadType === undefined) return bad(`no dynamic payload type (${MIN_DYNAMIC_PAYLOAD_TYPE}-${MAX_DYNAMIC_PAYLOAD_TYPE}) on the m-line has a=rtpmap:<pt> opus/48000/2`)
   if (reading.fingerprints === 0 || fingerprint === undefined) return bad('no a=fingerprint:sha-256')
   if (reading.fingerprints > 1) return bad('more than one a=fingerprint')
   if (setup === undefined) return bad('no a=setup')
   if (type === 'answer' && setup === 'actpass') return bad('an answer with a=setup:actpass')
   if (iceUfrag === undefined || icePwd === undefined) return bad('no a=ice-ufrag / a=ice-pwd')
   if (!reading.rtcpMux) return bad('no a=rtcp-mux')
-  return { ok: true, summary: { mid, fingerprint, setup, iceUfrag, icePwd, direction: reading.direction, ssrcs: [...reading.ssrcs], candidates: reading.candidates } }
+  return { ok: true, summary: { mid, fingerprint, setup, iceUfrag, icePwd, direction: reading.direction, ssrcs: [...reading.ssrcs], candidates: reading.candidates, opusPayloadType } }
 }
 
 /**

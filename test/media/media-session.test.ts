@@ -1,6 +1,9 @@
 // Two real node-datachannel sessions in one process on 127.0.0.1.
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../common/logger.js'
+import { dominantFrequency } from '../../node/media/audio/analysis.js'
+import { createOpusDecoder } from '../../node/media/audio/opus.js'
+import { SAMPLE_RATE, int16ToFloat } from '../../node/media/audio/pcm.js'
 import { createMediaSession, shutdownMedia } from '../../node/media/media-session.js'
 import { OPUS_PAYLOAD_TYPE, opusPacketSamples, sequenceDelta, timestampDelta } from '../../node/media/rtp.js'
 import { checkRemoteSdp } from '../../node/media/sdp-guard.js'
@@ -33,6 +36,30 @@ async function connectedPair (options: Parameters<typeof createPair>[0] = {}): P
   await exchangeGathered(pair)
   await waitConnected(pair)
   return pair
+}
+
+/** The offer with Opus moved from 111 to `payloadType` (m-line format, rtpmap, fmtp, rtcp-fb), as Firefox offers 109. */
+function withOpusOn (offer: string, payloadType: number): string {
+  const moved = offer
+    .replace(/^(m=audio [0-9]+ UDP\/TLS\/RTP\/SAVPF(?: [0-9]+)*) 111\b/m, `$1 ${payloadType}`)
+    .replace(/^a=(rtpmap|fmtp|rtcp-fb):111 /gm, `a=$1:${payloadType} `)
+  expect(moved).toContain(`a=rtpmap:${payloadType} opus/48000/2`)
+  expect(moved).not.toMatch(/ 111\r?$|:111 /m)
+  return moved
+}
+
+/** The dominant frequency of received Opus packets, decoded, leaving out the encoder's first 100 ms. */
+async function receivedFrequency (received: Received[]): Promise<number> {
+  const decoder = await createOpusDecoder()
+  try {
+    const frames = received.map(({ payload }) => decoder.decode(payload)).slice(5)
+    const pcm = new Int16Array(frames.reduce((sum, frame) => sum + frame.length, 0))
+    let at = 0
+    for (const frame of frames) { pcm.set(frame, at); at += frame.length }
+    return dominantFrequency(int16ToFloat(pcm), SAMPLE_RATE)
+  } finally {
+    decoder.close()
+  }
 }
 
 function noSignalingErrors (...sides: Side[]): void {
@@ -129,6 +156,33 @@ describe('media session on loopback', () => {
     await sendFrames([offerer.session, answerer.session], frames)
     await waitFor('5 packets each way', () => offerer.received.length === 5 && answerer.received.length === 5)
     expect(await offerer.session.gathered()).toBe(offer)
+  })
+
+  it('takes Opus on the offer\'s payload type: an offer moved to 109 (as Firefox offers) carries a tone each way', async () => {
+    pair = createPair()
+    const { offerer, answerer } = pair
+    offerer.session.start()
+    const offer = withOpusOn(await offerer.session.gathered(), 109)
+    expect(checkRemoteSdp(offer, 'offer')).toMatchObject({ ok: true, summary: { opusPayloadType: 109 } })
+    expect(answerer.session.setRemoteDescription(offer, 'offer')).toEqual({ ok: true })
+    // libdatachannel answers with the answerer's track description: Opus must be on 109 there too.
+    const answer = await answerer.session.gathered()
+    expect(answer).toMatch(/^m=audio [0-9]+ UDP\/TLS\/RTP\/SAVPF 109\r$/m)
+    expect(answer).toContain('a=rtpmap:109 opus/48000/2')
+    expect(answer).not.toMatch(/:111 /)
+    expect(checkRemoteSdp(answer, 'answer')).toMatchObject({ ok: true, summary: { opusPayloadType: 109 } })
+    expect(offerer.session.setRemoteDescription(answer, 'answer')).toEqual({ ok: true })
+    await waitConnected(pair)
+
+    // A different tone each way, so each side's audio is known to be the other's.
+    await Promise.all([sendFrames([offerer.session], opusFrames(50, 440)), sendFrames([answerer.session], opusFrames(50, 1000))])
+    await waitFor('50 packets each way', () => offerer.received.length === 50 && answerer.received.length === 50, 5000)
+    for (const side of [offerer, answerer]) {
+      expect(side.received.every(({ rtp }) => rtp.payloadType === 109)).toBe(true)
+      expect(side.session.stats()).toMatchObject({ packetsReceived: 50, invalidPacketsReceived: 0 })
+    }
+    expect(Math.abs(await receivedFrequency(answerer.received) - 440)).toBeLessThan(2)
+    expect(Math.abs(await receivedFrequency(offerer.received) - 1000)).toBeLessThan(2)
   })
 
   it('refuses signaling out of order or in the wrong role, and stays usable', async () => {

@@ -1,98 +1,11 @@
-// The media session against a stand-in for node-datachannel that records every native call:
-// rejected descriptions and candidates never reach it, and the session's own logic (RTP
-// timestamps, receive path, watchdog, callbacks that throw, close) is checked in isolation.
+// The media session against a stand-in for node-datachannel that records every native call
+// (fake-node-datachannel.ts): rejected descriptions and candidates never reach it, and the
+// session's own logic (RTP timestamps, payload types, receive path, watchdog, callbacks that
+// throw, close) is checked in isolation.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { native } from './fake-node-datachannel.js'
 
-const native = vi.hoisted(() => {
-  const calls: Array<[string, ...unknown[]]> = []
-  const peers: FakePeerConnection[] = []
-  type Handler = (...args: any[]) => void
-
-  class FakeTrack {
-    handlers: Record<string, Handler> = {}
-    sent: Buffer[] = []
-    timestampsAtSend: number[] = []
-    config: { timestamp: number } | undefined
-    closed = false
-    setMediaHandler (handler: { config: { timestamp: number } }): void { this.config = handler.config; calls.push(['track.setMediaHandler']) }
-    onOpen (cb: Handler): void { this.handlers.open = cb }
-    onClosed (cb: Handler): void { this.handlers.closed = cb }
-    onError (cb: Handler): void { this.handlers.error = cb }
-    onMessage (cb: Handler): void { this.handlers.message = cb }
-    sendMessageBinary (buffer: Buffer): boolean {
-      if (!Buffer.isBuffer(buffer)) throw new TypeError('Buffer expected')
-      this.sent.push(Buffer.from(buffer))
-      this.timestampsAtSend.push(this.config?.timestamp ?? -1)
-      return true
-    }
-
-    close (): void { this.closed = true; calls.push(['track.close']) }
-  }
-
-  class FakePeerConnection {
-    handlers: Record<string, Handler> = {}
-    track: FakeTrack | undefined
-    closed = false
-    constructor (public name: string, public config: unknown) { peers.push(this); calls.push(['new PeerConnection', config]) }
-    onStateChange (cb: Handler): void { this.handlers.state = cb }
-    onLocalDescription (cb: Handler): void { this.handlers.description = cb }
-    onLocalCandidate (cb: Handler): void { this.handlers.candidate = cb }
-    onGatheringStateChange (cb: Handler): void { this.handlers.gathering = cb }
-    onIceStateChange (cb: Handler): void { this.handlers.ice = cb }
-    addTrack (audio: { mid: string }): FakeTrack { calls.push(['addTrack', audio.mid]); this.track = new FakeTrack(); return this.track }
-    setLocalDescription (type: string): void { calls.push(['setLocalDescription', type]) }
-    setRemoteDescription (sdp: string, type: string): void { calls.push(['setRemoteDescription', sdp, type]) }
-    addRemoteCandidate (candidate: string, mid: string): void { calls.push(['addRemoteCandidate', candidate, mid]) }
-    localDescription (): null { return null }
-    getSelectedCandidatePair (): unknown {
-      return {
-        local: { type: 'host', address: '127.0.0.1', port: 1 },
-        remote: { type: 'prflx', address: '198.18.5.5', port: 3478 }
-      }
-    }
-
-    rtt (): number { return -1 }
-    close (): void { this.closed = true; calls.push(['pc.close']) }
-  }
-
-  class FakeAudio {
-    constructor (public mid: string, public direction: string) {}
-    addOpusCodec (pt: number): string { calls.push(['addOpusCodec', pt]); return '' }
-    addSSRC (ssrc: number): void { calls.push(['addSSRC', ssrc]) }
-  }
-
-  class FakeConfig {
-    timestamp = 0
-    constructor (public ssrc: number, public cname: string, public payloadType: number, public clockRate: number) {
-      calls.push(['RtpPacketizationConfig', payloadType, clockRate])
-    }
-  }
-
-  class FakeHandler {
-    chain: FakeHandler[] = []
-    constructor (public config?: FakeConfig) {}
-    addToChain (handler: FakeHandler): void { this.chain.push(handler); calls.push(['addToChain', handler.constructor.name]) }
-  }
-  class RtpPacketizer extends FakeHandler {}
-  class RtcpSrReporter extends FakeHandler {}
-  class RtcpNackResponder extends FakeHandler {}
-
-  return {
-    calls,
-    peers,
-    module: {
-      PeerConnection: FakePeerConnection,
-      Audio: FakeAudio,
-      RtpPacketizationConfig: FakeConfig,
-      RtpPacketizer,
-      RtcpSrReporter,
-      RtcpNackResponder,
-      cleanup: () => { calls.push(['cleanup']) }
-    }
-  }
-})
-
-vi.mock('node-datachannel', () => native.module)
+vi.mock('node-datachannel', async () => (await import('./fake-node-datachannel.js')).native.module)
 
 const { ANSWERER_CANDIDATE_HOLD_MS, createMediaSession, shutdownMedia } = await import('../../node/media/media-session.js')
 const { buildRtp } = await import('../../node/media/rtp.js')
@@ -113,8 +26,19 @@ function withCandidates (sdp: string, ...candidates: string[]): string {
   return sdp.replace('a=setup:actpass', ['a=setup:actpass', ...candidates.map(candidate => `a=${candidate}`), 'a=end-of-candidates'].join('\r\n'))
 }
 
+/** An Opus RTP packet as the peer would send it. */
+function rtpPacket (seq: number, payloadType: number): Buffer {
+  return Buffer.from(buildRtp({ payloadType, sequenceNumber: seq, timestamp: seq * 960, ssrc: 2222, payload: Uint8Array.from([0xf8, seq & 0xff]) }))
+}
+
 function nativeCalls (name: string): unknown[][] {
   return native.calls.filter(call => call[0] === name)
+}
+
+/** The native calls that set Opus's payload type ("addOpusCodec 111"), and setRemoteDescription, in order. */
+function payloadTypeCalls (): string[] {
+  return native.calls.filter(call => ['addOpusCodec', 'RtpPacketizationConfig', 'setRemoteDescription'].includes(call[0]))
+    .map(call => call[0] === 'setRemoteDescription' ? call[0] : `${call[0]} ${String(call[1])}`)
 }
 
 function answerer (events: { states: MediaState[], audio: Array<{ payload: Uint8Array, seq: number }> }, mediaTimeoutMs?: number) {
@@ -268,6 +192,44 @@ describe('the native boundary', () => {
     }).not.toThrow()
     expect(throwing.localFingerprint()).toBe('CD:23:5B:5A:77:DF:22:FA:FE:1E:82:A3:18:1D:BE:D6:6D:4B:FB:EB:16:9E:A0:C2:DD:B6:6D:90:0C:A7:56:55')
     throwing.close()
+    session.close()
+  })
+
+  it('answerer: takes Opus on the offer\'s payload type (Firefox: 109), sends on it and accepts only it', () => {
+    const events = { states: [] as MediaState[], audio: [] as Array<{ payload: Uint8Array, seq: number }> }
+    const { session, pc } = answerer(events)
+    const firefoxLike = OFFER.replace('SAVPF 111', 'SAVPF 109 0 8 101').replace('a=rtpmap:111 opus/48000/2', 'a=rtpmap:109 opus/48000/2\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:8 PCMA/8000\r\na=rtpmap:101 telephone-event/8000')
+    expect(session.setRemoteDescription(firefoxLike, 'offer')).toEqual({ ok: true })
+    // The track is made with 109 before the offer reaches native code: libdatachannel answers with its description.
+    expect(payloadTypeCalls()).toEqual(['addOpusCodec 109', 'RtpPacketizationConfig 109', 'setRemoteDescription'])
+    pc.track?.handlers.open?.()
+    pc.handlers.state?.('connected')
+    expect(session.sendAudio(Uint8Array.from([0xf8, 1]))).toBe(true)
+    expect(pc.track?.payloadTypesAtSend).toEqual([109])
+    for (const [seq, payloadType] of [[1, 109], [2, 111], [3, 0], [4, 101], [5, 109]] as const) pc.track?.handlers.message?.(rtpPacket(seq, payloadType))
+    expect(events.audio.map(packet => packet.seq)).toEqual([1, 5])
+    expect(session.stats()).toMatchObject({ packetsReceived: 2, invalidPacketsReceived: 3 })
+    session.close()
+  })
+
+  it('offerer: offers 111, and takes the answer\'s Opus payload type before native code sees the answer', () => {
+    const audio: number[] = []
+    const session = createMediaSession({ role: 'offerer', iceServers: [], log: silentLogger, onAudio: (_payload, rtp) => { audio.push(rtp.payloadType) }, onState: () => {} })
+    const pc = native.peers.at(-1)
+    session.start()
+    pc?.handlers.description?.(OFFER, 'offer')
+    const answer = OFFER.replaceAll(':111 ', ':109 ').replace('SAVPF 111', 'SAVPF 109').replace('a=setup:actpass', 'a=setup:active')
+    expect(session.setRemoteDescription(answer, 'answer')).toEqual({ ok: true })
+    expect(payloadTypeCalls()).toEqual(['addOpusCodec 111', 'RtpPacketizationConfig 111', 'RtpPacketizationConfig 109', 'setRemoteDescription'])
+    pc?.track?.handlers.open?.()
+    pc?.handlers.state?.('connected')
+    expect([session.sendAudio(Uint8Array.from([0xf8, 1])), session.sendAudio(Uint8Array.from([0xf8, 2]))]).toEqual([true, true])
+    expect(pc?.track?.payloadTypesAtSend).toEqual([109, 109])
+    expect(((pc?.track?.timestampsAtSend[1] ?? 0) - (pc?.track?.timestampsAtSend[0] ?? 0)) >>> 0).toBe(960)
+    // The answer's number, and the offer's (what we asked the peer to send, RFC 3264 §5.1); nothing else.
+    for (const [seq, payloadType] of [[1, 109], [2, 111], [3, 96]] as const) pc?.track?.handlers.message?.(rtpPacket(seq, payloadType))
+    expect(audio).toEqual([109, 111])
+    expect(session.stats()).toMatchObject({ packetsReceived: 2, invalidPacketsReceived: 1 })
     session.close()
   })
 

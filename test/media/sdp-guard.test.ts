@@ -32,6 +32,40 @@ const OFFER = [
   ''
 ].join('\r\n')
 
+// An offer shaped like Firefox's: Opus on 109 among G722, PCMU, PCMA and telephone-event, the
+// media attributes in alphabetical order, mid 0, braces in msid and cname.
+const FIREFOX_OFFER = [
+  'v=0',
+  'o=mozilla...THIS_IS_SDPARTA-128.0 6330383296418893432 0 IN IP4 0.0.0.0',
+  's=-',
+  't=0 0',
+  'a=fingerprint:sha-256 5D:3B:0E:61:2A:9F:C4:77:18:E2:4B:90:AD:36:5C:F1:08:7E:B3:29:D5:64:1A:CE:93:F7:20:8B:46:DA:0C:B5',
+  'a=group:BUNDLE 0',
+  'a=ice-options:trickle',
+  'a=msid-semantic:WMS *',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 109 9 0 8 101',
+  'c=IN IP4 0.0.0.0',
+  'a=sendrecv',
+  'a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+  'a=extmap:2/recvonly urn:ietf:params:rtp-hdrext:csrc-audio-level',
+  'a=extmap:3 urn:ietf:params:rtp-hdrext:sdes:mid',
+  'a=fmtp:109 maxplaybackrate=48000;stereo=1;useinbandfec=1',
+  'a=fmtp:101 0-15',
+  'a=ice-pwd:2bd1b0bd3f8a4b3e8f0c3e1d0a9b8c7d',
+  'a=ice-ufrag:4e1f2a3b',
+  'a=mid:0',
+  'a=msid:{5a3c1b2e-7d4f-4c9a-8b1e-2f3a4b5c6d7e} {9e8d7c6b-5a4f-4e3d-2c1b-0a9f8e7d6c5b}',
+  'a=rtcp-mux',
+  'a=rtpmap:109 opus/48000/2',
+  'a=rtpmap:9 G722/8000/1',
+  'a=rtpmap:0 PCMU/8000',
+  'a=rtpmap:8 PCMA/8000',
+  'a=rtpmap:101 telephone-event/8000',
+  'a=setup:actpass',
+  'a=ssrc:2655508255 cname:{6f4d2a1b-3c5e-4f7a-9b8c-1d2e3f4a5b6c}',
+  ''
+].join('\r\n')
+
 const edit = (sdp: string, from: string | RegExp, to: string): string => {
   const out = sdp.replace(from, to)
   if (out === sdp) throw new Error(`edit did not apply: ${String(from)}`)
@@ -69,7 +103,8 @@ describe('checkRemoteSdp', () => {
         icePwd: 'cp0u4aqV2s+i+PERuk1SNV',
         direction: 'sendrecv',
         ssrcs: [1111],
-        candidates: 0
+        candidates: 0,
+        opusPayloadType: 111
       }
     })
     expect(checkRemoteSdp(OFFER.replaceAll('\r\n', '\n'), 'offer').ok).toBe(true)
@@ -152,12 +187,62 @@ describe('checkRemoteSdp', () => {
     expect(rejected(withoutMedia, 'offer')).toMatch(/no audio m-line/)
     expect(rejected(edit(OFFER, 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'm=video 9 UDP/TLS/RTP/SAVPF 111'))).toMatch(/m=audio/)
     expect(rejected(edit(OFFER, 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'm=audio 9 RTP/AVP 111'))).toMatch(/m=audio/)
-    expect(rejected(edit(OFFER, 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'm=audio 9 UDP/TLS/RTP/SAVPF 0'))).toMatch(/111 is not offered/)
+    expect(rejected(edit(OFFER, 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'm=audio 9 UDP/TLS/RTP/SAVPF 0'))).toMatch(/no dynamic payload type .*opus\/48000\/2/)
     expect(rejected(edit(OFFER, 'opus/48000/2', 'opus/48000/1'))).toMatch(/opus\/48000\/2/)
     expect(rejected(edit(OFFER, 'opus/48000/2', 'PCMU/8000'))).toMatch(/opus\/48000\/2/)
     expect(rejected(edit(OFFER, 'a=rtcp-mux\r\n', ''))).toMatch(/rtcp-mux/)
     expect(rejected(edit(OFFER, 'a=mid:audio\r\n', ''))).toMatch(/a=mid/)
     expect(rejected(edit(OFFER, 'a=mid:audio', 'a=mid:audio\r\na=mid:other'))).toMatch(/more than one a=mid/)
+  })
+
+  it('takes Opus on whichever dynamic payload type the m-line maps to opus/48000/2 (Firefox: 109)', () => {
+    expect(checkRemoteSdp(FIREFOX_OFFER, 'offer')).toEqual({
+      ok: true,
+      summary: {
+        mid: '0',
+        fingerprint: '5D:3B:0E:61:2A:9F:C4:77:18:E2:4B:90:AD:36:5C:F1:08:7E:B3:29:D5:64:1A:CE:93:F7:20:8B:46:DA:0C:B5',
+        setup: 'actpass',
+        iceUfrag: '4e1f2a3b',
+        icePwd: '2bd1b0bd3f8a4b3e8f0c3e1d0a9b8c7d',
+        direction: 'sendrecv',
+        ssrcs: [2655508255],
+        candidates: 0,
+        opusPayloadType: 109
+      }
+    })
+    const opusOn = (sdp: string): unknown => {
+      const check = checkRemoteSdp(sdp, 'offer')
+      return check.ok ? check.summary.opusPayloadType : check.reason
+    }
+    // Not first on the m-line; the codec name in any case; the edges of the dynamic range.
+    expect(opusOn(edit(FIREFOX_OFFER, 'SAVPF 109 9 0 8 101', 'SAVPF 9 0 8 101 109'))).toBe(109)
+    expect(opusOn(edit(FIREFOX_OFFER, 'a=rtpmap:109 opus/48000/2', 'a=rtpmap:109 OPUS/48000/2'))).toBe(109)
+    expect(opusOn(edit(OFFER.replaceAll(':111 ', ':96 '), 'SAVPF 111', 'SAVPF 96'))).toBe(96)
+    expect(opusOn(edit(OFFER.replaceAll(':111 ', ':127 '), 'SAVPF 111', 'SAVPF 127'))).toBe(127)
+    // Two payload types for Opus: the first on the m-line wins, not the first rtpmap.
+    const twice = edit(edit(FIREFOX_OFFER, 'SAVPF 109 9 0 8 101', 'SAVPF 9 120 109 0 8 101'), 'a=rtpmap:109 opus/48000/2', 'a=rtpmap:109 opus/48000/2\r\na=rtpmap:120 opus/48000/2')
+    expect(opusOn(twice)).toBe(120)
+    // An Opus rtpmap the m-line does not list is skipped for one it does.
+    expect(opusOn(edit(twice, 'SAVPF 9 120 109', 'SAVPF 9 109'))).toBe(109)
+  })
+
+  it('refuses Opus on a static payload type, or no Opus at all, with a reason', () => {
+    const noOpus = /no dynamic payload type \(96-127\) on the m-line has a=rtpmap:<pt> opus\/48000\/2/
+    // Static numbers (0–95) belong to fixed codecs: an rtpmap cannot make them Opus.
+    for (const pt of ['0', '95']) {
+      const staticOpus = edit(OFFER.replaceAll(':111 ', `:${pt} `), 'SAVPF 111', `SAVPF ${pt}`)
+      expect(staticOpus).toContain(`a=rtpmap:${pt} opus/48000/2`)
+      expect(rejected(staticOpus, 'offer')).toMatch(noOpus)
+    }
+    // Firefox's offer without Opus: G722, PCMU, PCMA and telephone-event only.
+    const withoutOpus = edit(edit(FIREFOX_OFFER, 'SAVPF 109 9 0 8 101', 'SAVPF 9 0 8 101'), /a=(rtpmap|fmtp):109 [^\r]*\r\n/g, '')
+    expect(withoutOpus).not.toMatch(/opus/i)
+    expect(rejected(withoutOpus, 'offer')).toMatch(noOpus)
+    // The Opus rtpmap is there but its payload type is not on the m-line.
+    expect(rejected(edit(FIREFOX_OFFER, 'SAVPF 109 9 0 8 101', 'SAVPF 9 0 8 101'), 'offer')).toMatch(noOpus)
+    // Opus with a wrong clock rate or channel count is not opus/48000/2.
+    expect(rejected(edit(FIREFOX_OFFER, 'opus/48000/2', 'opus/16000/2'), 'offer')).toMatch(noOpus)
+    expect(rejected(edit(FIREFOX_OFFER, 'opus/48000/2', 'opus/48000'), 'offer')).toMatch(noOpus)
   })
 
   it('checks the media id\'s syntax', () => {

@@ -22,8 +22,8 @@ export interface SessionContext {
   localSdp: string | undefined
   /** The peer's checked description, once applied. */
   remote: AudioSdpSummary | undefined
-  /** Adds our audio track with `mid`; a problem, or undefined. */
-  addTrack: (mid: string) => string | undefined
+  /** Adds our audio track with `mid`, Opus on `opusPayloadType`; a problem, or undefined. */
+  addTrack: (mid: string, opusPayloadType: number) => string | undefined
 }
 
 export function isLive (ctx: SessionContext): boolean {

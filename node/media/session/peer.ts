@@ -24,6 +24,8 @@ export interface NativePeer {
   addAudioTrack: (init: AudioTrackInit) => string | undefined
   /** Sends on the track; false without one. */
   sendAudio: (opusPayload: Uint8Array, samples: number) => boolean
+  /** The track sends (and accepts) Opus on `payloadType` from now on; a problem, or undefined. */
+  useOpusPayloadType: (payloadType: number) => string | undefined
   /** Starts the offer (it arrives through onLocalDescription); node-datachannel's error text, or undefined. */
   createOffer: () => string | undefined
   setRemoteDescription: (sdp: string, type: SdpType) => GuardResult
@@ -67,6 +69,16 @@ export function openPeer (name: string, config: RtcConfig, log: Logger, events: 
     },
 
     sendAudio: (opusPayload, samples) => track?.send(opusPayload, samples) ?? false,
+
+    useOpusPayloadType (payloadType) {
+      if (track === undefined) return 'no audio track'
+      try {
+        track.usePayloadType(payloadType)
+        return undefined
+      } catch (err) {
+        return `switching the audio track to payload type ${payloadType} failed: ${errorText(err)}`
+      }
+    },
 
     createOffer () {
       try {

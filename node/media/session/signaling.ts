@@ -1,6 +1,7 @@
 // The two signaling steps of a session: the offerer's start(), and applying the peer's
 // description. Every remote description passes sdp-guard before native code sees it; the
 // candidate gate decides which of its candidates ICE gets now and which wait.
+import { OPUS_PAYLOAD_TYPE } from '../rtp.js'
 import { checkRemoteSdp, type GuardResult, type SdpType } from '../sdp-guard.js'
 import { AUDIO_MID } from './constants.js'
 import { isLive, type SessionContext } from './context.js'
@@ -10,7 +11,7 @@ export function startOffer (ctx: SessionContext): void {
   if (!isLive(ctx) || ctx.started) return
   ctx.started = true
   if (ctx.role !== 'offerer' || ctx.peer === undefined) return
-  const problem = ctx.addTrack(AUDIO_MID)
+  const problem = ctx.addTrack(AUDIO_MID, OPUS_PAYLOAD_TYPE)
   if (problem !== undefined) {
     ctx.log.error({ problem }, 'cannot start the media session')
     ctx.watchdog.reportFailure(problem)
@@ -23,7 +24,11 @@ export function startOffer (ctx: SessionContext): void {
   }
 }
 
-/** Checks and applies the peer's description; the answerer adds its track with the offer's mid. */
+/**
+ * Checks and applies the peer's description. Before native code sees it, the track takes the
+ * description's Opus payload type: the answerer adds its track with the offer's mid and payload
+ * type (the answer is written from it), the offerer switches to the answer's if it differs.
+ */
 export function applyRemoteDescription (ctx: SessionContext, sdp: string, type: SdpType): GuardResult {
   const { role, log } = ctx
   if (!isLive(ctx) || ctx.peer === undefined) return { ok: false, reason: 'closed' }
@@ -37,9 +42,13 @@ export function applyRemoteDescription (ctx: SessionContext, sdp: string, type: 
     return check
   }
   if (role === 'offerer' && check.summary.mid !== AUDIO_MID) return { ok: false, reason: `the answer's mid is not ${AUDIO_MID}` }
+  const { mid, opusPayloadType } = check.summary
   if (role === 'answerer') {
     ctx.started = true
-    const problem = ctx.addTrack(check.summary.mid)
+    const problem = ctx.addTrack(mid, opusPayloadType)
+    if (problem !== undefined) return { ok: false, reason: problem }
+  } else {
+    const problem = ctx.peer.useOpusPayloadType(opusPayloadType)
     if (problem !== undefined) return { ok: false, reason: problem }
   }
   const plan = ctx.gate.plan(sdp)

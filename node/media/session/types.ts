@@ -18,7 +18,7 @@ export interface MediaIceServer {
 }
 
 export interface ReceivedRtp {
-  /** Always OPUS_PAYLOAD_TYPE: packets of any other type are counted and dropped. */
+  /** Opus's payload type as the descriptions negotiated it: packets of any other type are counted and dropped. */
   payloadType: number
   seq: number
   timestamp: number
