@@ -42,6 +42,7 @@ const INTEGRATION = [
   'test/security/relay.test.ts',
   'test/security/sessions.test.ts',
   'test/turn/coturn-clients.test.ts',
+  'test/web/web-client.test.ts',
 ]
 
 export default defineConfig({

@@ -9,12 +9,13 @@ import type { Logger } from '../../common/logger.js'
 import type { Host } from '../overlay/host.js'
 import { createCallSignaling, type CallEvent, type CallSignaling } from './signaling/signaling.js'
 import { createCallMediaPort } from './media-port.js'
+import { byMediaEnd, createBrowserMediaPort, type BrowserMediaPort } from './browser-media-port.js'
 import { CodecSpare } from './codec-spare.js'
 import { callStatsOf } from './call-stats.js'
 import type { CallMedia } from './call-media.js'
-import type { Call } from './call.js'
+import type { Call, CallView } from './call.js'
 import { planAudio, type CallDefaults } from './audio-choice.js'
-import type { CallAudioOptions, CallInfo, CallMediaSummary, CallOptions, CallProgressEvent } from './call-types.js'
+import type { BrowserMediaReply, CallAudioOptions, CallInfo, CallMediaSummary, CallOptions, CallProgressEvent } from './call-types.js'
 import { isCallBody, type EndReason } from './call-bodies.js'
 import { callTargetOf } from './call-target.js'
 import { callError } from './errors.js'
@@ -55,6 +56,8 @@ export interface CallService {
   declineCall: (callId?: string, reason?: EndReason) => void
   hangup: (callId?: string, reason?: EndReason) => void
   setMuted: (muted: boolean, callId?: string) => void
+  /** A reply from the browser page that is a call's media end (its SDP, its media's state). */
+  browserMediaReply: (callId: string, reply: BrowserMediaReply) => void
   calls: () => CallInfo[]
   /** A body the overlay delivered without interpreting it: acted on when it is call signaling, else logged and dropped. */
   handleSignal: (from: { user: string, deviceKey: string }, body: unknown) => void
@@ -76,12 +79,32 @@ function incomingEvent (event: Extract<CallEvent, { event: 'incoming' }>): CallP
   return { event: 'call-incoming', callId, from, ...(number === undefined ? {} : { number }), ...(callerNumber === undefined ? {} : { callerNumber }) }
 }
 
+/** A call as `calls` lists it, with its media's latest figures (the page's, for a browser call). */
+function callInfoOf (view: CallView, call: Call | undefined, browserMedia: BrowserMediaPort): CallInfo {
+  const callMedia = call?.media as CallMedia | undefined
+  const stats = call?.mediaPage !== undefined ? browserMedia.statsOf(call) : callMedia?.audio === undefined ? undefined : callStatsOf(callMedia, false)
+  return {
+    callId: view.id,
+    direction: view.direction,
+    peer: view.peer,
+    state: view.state,
+    startedAt: view.startedAt,
+    connectedAt: view.connectedAt,
+    muted: call?.muted ?? false,
+    stats,
+    ...(view.number === undefined ? {} : { number: view.number }),
+    ...(view.callerNumber === undefined ? {} : { callerNumber: view.callerNumber })
+  }
+}
+
 export function createCallService (components: CallServiceComponents, init: CallServiceInit): CallService {
   const { clock, log, host } = components
   const { defaults, emit } = init
   const codecs = new CodecSpare(clock, log)
   codecs.refill(CODEC_SPARE_START_DELAY_MS)
-  const media = createCallMediaPort({ clock, log, host, signaling: () => signaling, emit, codecs }, { defaults, bindAddress: init.bindAddress })
+  const nodeMedia = createCallMediaPort({ clock, log, host, signaling: () => signaling, emit, codecs }, { defaults, bindAddress: init.bindAddress })
+  const browserMedia = createBrowserMediaPort({ clock, log, turnCredentials: async () => await host.turnCredentials(), signaling: () => signaling, emit })
+  const media = byMediaEnd(nodeMedia, browserMedia)
 
   const onCallEvent = (event: CallEvent, call: Call): void => {
     switch (event.event) {
@@ -142,8 +165,9 @@ export function createCallService (components: CallServiceComponents, init: Call
       if (callOptions.callerNumber !== undefined && !isPhoneNumber(callOptions.callerNumber)) throw callError('invalid_number', invalidPhoneNumberMessage(callOptions.callerNumber))
       if (host.supernode === undefined) throw callError('not_connected')
       // Every file the call names is checked before the callee's devices ring.
-      const audio = planAudio(callOptions, defaults)
-      const callId = await signaling.call(peer, { relayOnly: callOptions.relayOnly, number, callerNumber: callOptions.callerNumber })
+      const { mediaPage } = callOptions
+      const audio = mediaPage === undefined ? planAudio(callOptions, defaults) : undefined
+      const callId = await signaling.call(peer, { relayOnly: callOptions.relayOnly, number, callerNumber: callOptions.callerNumber, mediaPage })
       const call = signaling.get(callId)
       if (call !== undefined) call.audio = audio
       return { callId }
@@ -151,7 +175,8 @@ export function createCallService (components: CallServiceComponents, init: Call
     async answerCall (callId, audioOptions = {}) {
       const call = signaling.pick(callId, c => c.state === 'ringing' && c.direction === 'incoming', 'no incoming call to act on')
       // A refused file leaves the call ringing: the user can answer again with another one.
-      call.audio = planAudio(audioOptions, defaults)
+      if (audioOptions.mediaPage === undefined) call.audio = planAudio(audioOptions, defaults)
+      call.mediaPage = audioOptions.mediaPage
       await signaling.answer(call.id)
       return { callId: call.id }
     },
@@ -162,22 +187,12 @@ export function createCallService (components: CallServiceComponents, init: Call
       call.muted = muted
       ;(call.media as CallMedia | undefined)?.audio?.setMuted(muted)
     },
-    calls: () => signaling.calls().map(view => {
-      const call = signaling.get(view.id)
-      const callMedia = call?.media as CallMedia | undefined
-      return {
-        callId: view.id,
-        direction: view.direction,
-        peer: view.peer,
-        state: view.state,
-        startedAt: view.startedAt,
-        connectedAt: view.connectedAt,
-        muted: call?.muted ?? false,
-        stats: callMedia?.audio === undefined ? undefined : callStatsOf(callMedia, false),
-        ...(view.number === undefined ? {} : { number: view.number }),
-        ...(view.callerNumber === undefined ? {} : { callerNumber: view.callerNumber })
-      }
-    }),
+    browserMediaReply (callId, reply) {
+      const call = signaling.get(callId)
+      if (call === undefined) throw callError('no_such_call')
+      browserMedia.reply(call, reply)
+    },
+    calls: () => signaling.calls().map(view => callInfoOf(view, signaling.get(view.id), browserMedia)),
     handleSignal (from, body) {
       if (isCallBody.Check(body)) signaling.handleSignal(from, body)
       else log.warn({ from: from.user, type: (body as { type?: unknown }).type }, 'dropped a delivered body that is not call signaling of a known shape')

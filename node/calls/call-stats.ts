@@ -20,8 +20,13 @@ export function callStatsOf (media: CallMedia, advance: boolean): CallStats {
     jitterMs: audio?.jitterMs ?? 0,
     lossPct: audio?.lossPct ?? 0,
     bitrateKbps,
-    mos: estimateMos({ oneWayDelayMs: (rttMs ?? 0) / 2 + (audio?.bufferDelayMs ?? 0) + PACKETIZATION_DELAY_MS, lossPct: audio?.lossPct ?? 0 }),
+    mos: callMos(rttMs, audio?.bufferDelayMs ?? 0, audio?.lossPct ?? 0),
     packetsSent: session.packetsSent,
     packetsReceived: session.packetsReceived
   }
+}
+
+/** The MOS of a call's media (also of a browser call's, from the page's own measures): mouth to ear is half the RTT, the jitter buffer and one packet. */
+export function callMos (rttMs: number | null, bufferDelayMs: number, lossPct: number): number {
+  return estimateMos({ oneWayDelayMs: (rttMs ?? 0) / 2 + bufferDelayMs + PACKETIZATION_DELAY_MS, lossPct })
 }

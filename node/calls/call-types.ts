@@ -23,6 +23,8 @@ export interface CallAudioOptions {
   record?: string
   /** Let `record` replace an existing file (else the call is refused). */
   overwrite?: boolean
+  /** The browser page (web client) that sends and plays the call's audio with its own WebRTC; the other fields are then ignored. */
+  mediaPage?: string
 }
 
 export interface CallOptions extends CallAudioOptions {
@@ -85,8 +87,28 @@ export interface CallMediaSummary {
   framesConcealed: number
 }
 
+// The web client's page as a call's media end (browser-media-port.ts).
+/** An ICE server as RTCPeerConnection takes it. */
+export interface BrowserIceServer { urls: string, username: string, credential: string }
+
+/** What the page is asked to do for one of its calls. `page` names the page that placed or answered the call. */
+export type BrowserMediaEvent = { event: 'browser-media', page: string, callId: string } & (
+  | { step: 'offer', relayOnly: boolean, iceServers: BrowserIceServer[] }
+  | { step: 'answer', offer: string, relayOnly: boolean, iceServers: BrowserIceServer[] }
+  | { step: 'accept', answer: string }
+  | { step: 'close' })
+
+/** The page's replies: its SDP for the step it was asked for, then its media's state. */
+export type BrowserMediaReply =
+  | { step: 'sdp', sdp: string }
+  | { step: 'connected', path: CallPath }
+  | { step: 'failed', reason: string }
+  /** What the page's getStats() measured over the last second; the node adds the MOS. */
+  | { step: 'stats', path: CallPath, rttMs: number | null, jitterMs: number, lossPct: number, bitrateKbps: number, bufferDelayMs: number, packetsSent: number, packetsReceived: number }
+
 /** A call's progress, as NodeEvent carries it (one JSON object per line with --json). */
 export type CallProgressEvent =
+  | BrowserMediaEvent
   /** `callerNumber`: a phone caller the PSTN gateway rings us for; `number`: what a caller dialed (seen by the gateway). */
   | { event: 'call-incoming', callId: string, from: string, number?: string, callerNumber?: string }
   | { event: 'call-ringing', callId: string, peer: string }

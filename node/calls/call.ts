@@ -32,6 +32,8 @@ export interface CallInit {
   number?: string
   /** A call from the PSTN gateway: the phone caller's number. */
   callerNumber?: string
+  /** The browser page (web client) that is this call's media end; the node's own media when undefined. */
+  mediaPage?: string
 }
 
 /** A call as data: what the signaling knows of it at one moment. */
@@ -68,6 +70,8 @@ export class Call {
   /** What this call sends and records, chosen and checked when it was placed or answered. */
   audio?: AudioPlan
   muted = false
+  /** The browser page that sends and plays this call's audio (set when placed or answered there); else the node does. */
+  mediaPage?: string
   /** The media side, once the media port opened it. */
   media?: CallChild
   /** Once connected: what brings the media back when it goes silent. */
@@ -86,6 +90,7 @@ export class Call {
     this.callerNumber = init.callerNumber
     this.relayOnly = init.relayOnly
     this.peerDevice = init.peerDevice
+    this.mediaPage = init.mediaPage
     this.startedAt = clock.now()
   }
 

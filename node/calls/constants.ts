@@ -8,6 +8,9 @@ export const DEFAULT_RING_TIMEOUT_MS = 45_000
 /** From "answer" to media flowing, at most this long (ICE through a relay included). */
 export const ANSWER_SETUP_TIMEOUT_MS = 20_000
 
+/** A browser page (the web client) gives its SDP within this (it gathers ICE first, a relay's candidates included). */
+export const BROWSER_SDP_TIMEOUT_MS = 20_000
+
 /** On close, how long the node waits for its hangups to reach its supernode before it closes the link anyway. */
 export const CLOSE_HANGUP_WAIT_MS = 1000
 /** After the call service starts, the first call's codecs are opened this late (codec-spare.ts): past the node's own start. */

@@ -16,7 +16,8 @@ export const CALL_ERRORS = {
   not_a_wav: 'not a WAV file',
   no_such_folder: 'no such folder',
   file_exists: 'the file exists',
-  file_access: 'the file cannot be used'
+  file_access: 'the file cannot be used',
+  not_expected: 'the node expected nothing of this kind for the call'
 } as const
 
 export type CallErrorCode = keyof typeof CALL_ERRORS

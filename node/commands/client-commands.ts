@@ -176,6 +176,16 @@ function eventsCommand (): Command {
     })
 }
 
+function openCommand (): Command {
+  return clientOptions(new Command('open'))
+    .description('a one-time link that signs a browser in to the node\'s web client (`voxmesh node --web`)')
+    .action(async (_opts: ClientOptions, command: Command) => {
+      const { dataDir, json } = resolve(command)
+      const link = await ControlClient.fromDataDir(dataDir).webLoginLink()
+      output(json, link, `open this in your browser (it works once, within ${link.validSeconds} s):\n${link.url}`)
+    })
+}
+
 export function clientCommands (): Command[] {
-  return [statusCommand(), balanceCommand(), contactsCommand(), requestsCommand(), presenceCommand(), msgCommand(), messagesCommand(), eventsCommand()]
+  return [openCommand(), statusCommand(), balanceCommand(), contactsCommand(), requestsCommand(), presenceCommand(), msgCommand(), messagesCommand(), eventsCommand()]
 }

@@ -56,6 +56,8 @@ export interface NodeCommandOptions {
   listen?: string
   advertise?: string
   control: string
+  /** Serve the web client: true on the control address, or HOST:PORT to listen there (beyond loopback when asked). */
+  web?: true | string
   passwordFile?: string
   json: boolean
   shell: boolean
@@ -90,6 +92,7 @@ export function nodeCommand (): Command {
     .option('--listen <host:port>', 'where to accept overlay links (needed to become a supernode)', hostPort(true))
     .option('--advertise <host:port>', 'the address others dial (default: --listen); checked by dial-back before use', hostPort(false))
     .option('--control <host:port>', 'local control API address (loopback only)', hostPort(true), DEFAULT_CONTROL_LISTEN)
+    .option('--web [host:port]', 'serve the web client with the control API, there if given (default: the --control address); `voxmesh open` prints its login link', hostPort(true))
     .option('--password-file <file>', 'read the password from this file (else $VOXMESH_PASSWORD, else a prompt)')
     .option('--json', 'print one JSON event per line on stdout', false)
     .option('--no-shell', 'run as a daemon even on a terminal (for `&` in a shell)')

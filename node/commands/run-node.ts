@@ -16,6 +16,7 @@ import type { LoginServerWait } from '../runtime/login-session.js'
 import { startControlServer, type RunningControlServer } from '../control/server.js'
 import { controlInfoOf, newControlToken, removeControlFile, writeControlFile } from '../control/control-file.js'
 import { runShell } from '../control/shell.js'
+import { DEFAULT_NODE_DATA_DIR } from '../runtime/defaults.js'
 import type { NodeCommandOptions } from './node.js'
 
 export async function runNode (opts: NodeCommandOptions): Promise<void> {
@@ -68,7 +69,7 @@ export async function runNode (opts: NodeCommandOptions): Promise<void> {
   const token = newControlToken()
   let control: RunningControlServer
   try {
-    control = await startControlServer(starting.api, { listen: opts.control, token, logger: log })
+    control = await startControlServer(starting.api, { listen: typeof opts.web === 'string' ? opts.web : opts.control, token, logger: log, web: opts.web !== undefined })
   } catch (err) {
     lock.release()
     throw err
@@ -101,7 +102,8 @@ export async function runNode (opts: NodeCommandOptions): Promise<void> {
   process.on('SIGTERM', onSignal)
 
   const print = (event: object): void => { process.stdout.write(JSON.stringify(event) + '\n') }
-  if (opts.json) starting.api.subscribe(print)
+  // The web page's media steps are for the page (they carry relay credentials), not for --json's readers.
+  if (opts.json) starting.api.subscribe(event => { if (event.event !== 'browser-media') print(event) })
   let node: RunningNode
   try {
     node = await starting.start({ onLoginWait: opts.json ? wait => { print(waitingEvent(wait)) } : undefined })
@@ -114,9 +116,10 @@ export async function runNode (opts: NodeCommandOptions): Promise<void> {
 
   const status = node.status()
   if (opts.json) {
-    print({ event: 'ready', user: status.user, role: status.role, control: control.url, listen: status.listen, deviceKey: status.deviceKey })
+    print({ event: 'ready', user: status.user, role: status.role, control: control.url, listen: status.listen, deviceKey: status.deviceKey, ...(opts.web === undefined ? {} : { web: control.url }) })
   } else {
     process.stdout.write(`voxmesh node ${status.user} is up (${status.role}); control API at ${control.url}\n`)
+    if (opts.web !== undefined) process.stdout.write(`web client at ${control.url}: \`voxmesh open${opts.dataDir === DEFAULT_NODE_DATA_DIR ? '' : ` --data-dir ${opts.dataDir}`}\` prints a login link\n`)
   }
   if (interactive) {
     await runShell(node, { input: process.stdin, output: process.stdout, showLogs: logs.human ? logs.redirect : undefined })

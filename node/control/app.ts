@@ -17,6 +17,7 @@ import { statusAndMessageRoutes } from './routes/messages.js'
 import { contactRoutes } from './routes/contacts.js'
 import { callRoutes } from './routes/calls.js'
 import { eventRoutes } from './routes/events.js'
+import { checkWebRequest, webRoutes, type WebOptions } from './web.js'
 
 export type ControlApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
 
@@ -25,6 +26,8 @@ export interface ControlAppOptions {
   eventStream?: Partial<EventStreamBounds>
   /** Event stream clients at once; more get 503. */
   maxStreams?: number
+  /** Serve the web client (web.ts): its page, and these routes to a page with a session cookie. */
+  web?: WebOptions
 }
 
 /** The minimum a token must have: a short or empty one is a bug in the caller, never a setting. */
@@ -49,7 +52,7 @@ export function buildControlApp (api: NodeApi, token: string, options: ControlAp
   app.removeContentTypeParser('text/plain')
   // Bodies exactly as declared: no type coercion, no silently dropped fields.
   app.setValidatorCompiler(TypeBoxValidatorCompiler)
-  requireToken(app, token)
+  requireAccess(app, token, options.web)
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const { status, code, message } = describeError(err)
@@ -66,13 +69,22 @@ export function buildControlApp (api: NodeApi, token: string, options: ControlAp
   contactRoutes(app, api)
   callRoutes(app, api)
   eventRoutes(app, api, { log, bounds: { ...DEFAULT_EVENT_STREAM_BOUNDS, ...options.eventStream }, maxStreams: options.maxStreams ?? SSE_MAX_CLIENTS })
+  if (options.web !== undefined) webRoutes(app, options.web)
   return app
 }
 
-/** Every route, including unknown ones, needs the token (compared by hash, in constant time). */
-function requireToken (app: ControlApp, token: string): void {
+/**
+ * Every route, including unknown ones, needs the token (compared by hash, in constant time). With
+ * the web client, a request without one may be a page's instead (web.ts decides).
+ */
+function requireAccess (app: ControlApp, token: string, web: WebOptions | undefined): void {
   const expected = sha256(token)
   app.addHook('onRequest', async (request, reply) => {
+    if (web !== undefined && request.headers.authorization === undefined) {
+      const verdict = checkWebRequest(request, web)
+      if (verdict.ok) return
+      return await reply.status(verdict.status).send(errorBody(verdict.code, verdict.message))
+    }
     const match = /^Bearer +([^ ]+)$/i.exec(request.headers.authorization ?? '')
     if (match === null || !timingSafeEqual(sha256(match[1] as string), expected)) {
       return await reply.status(401).header('www-authenticate', 'Bearer error="invalid_token"')

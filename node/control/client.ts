@@ -87,6 +87,17 @@ export class ControlClient {
   async calls (): Promise<CallInfo[]> { return (await this.request<{ calls: CallInfo[] }>('GET', '/v1/calls')).calls }
   callHistory (limit?: number): Promise<CallHistory> { return this.request('GET', `/v1/calls/history${limit === undefined ? '' : `?limit=${limit}`}`) }
 
+  /** A link that signs a browser in to the node's web client, once, within the minute. */
+  async webLoginLink (): Promise<{ url: string, validSeconds: number }> {
+    try {
+      const { token, validSeconds } = await this.request<{ token: string, validSeconds: number }>('POST', '/v1/web/login-tokens')
+      return { url: `${this.url}/#login=${token}`, validSeconds }
+    } catch (err) {
+      if (err instanceof ControlApiError && err.status === 404) throw new UserError('this node does not serve the web client: start it with --web')
+      throw err
+    }
+  }
+
   /** The node's events as they come, until the node closes the stream or `signal` aborts (then it just ends). */
   async * events (signal?: AbortSignal, options: EventsOptions = {}): AsyncGenerator<NodeEvent> {
     const controller = new AbortController()

@@ -31,3 +31,17 @@ export const MAX_CALL_ID_CHARS = 32
 /** The tone a call may send instead of a file, Hz: the range people hear. */
 export const MIN_TONE_HZ = 20
 export const MAX_TONE_HZ = 20_000
+
+// The web client (web-access.ts, web.ts).
+/** Random bytes in a web login token and in a session cookie. */
+export const WEB_TOKEN_BYTES = 32
+/** A login token from `voxmesh open` is good for one use within this. */
+export const WEB_LOGIN_TOKEN_TTL_MS = 60_000
+/** Login tokens not yet used; past this the oldest stops being valid. */
+export const MAX_WEB_LOGIN_TOKENS = 8
+/** A page's session ends after this long unused. */
+export const WEB_SESSION_IDLE_MS = 12 * 60 * 60 * 1000
+/** Page sessions at once (browsers, tabs sharing a cookie count once); past this the least recently used ends. */
+export const MAX_WEB_SESSIONS = 16
+/** The session cookie's name. */
+export const WEB_SESSION_COOKIE = 'voxmesh_session'

@@ -5,6 +5,7 @@ import {
   MAX_CALL_ID_CHARS, MAX_CONTACT_MESSAGE_CHARS, MAX_MESSAGE_CHARS, MAX_PATH_CHARS, MAX_TONE_HZ, MIN_TONE_HZ
 } from './constants.js'
 import { UsernameInput } from '../../common/schemas.js'
+import { MAX_REMOTE_SDP_BYTES } from '../media/sdp-guard.js'
 import { PresenceStatusSchema, SettableStatusSchema, UserStatusSchema } from '../../common/presence-schemas.js'
 
 export { ErrorBody } from '../../common/error-body-schema.js'
@@ -30,6 +31,8 @@ export const CALL_ID_PREFIX = new RegExp(`^[A-Za-z0-9_-]{1,${MAX_CALL_ID_CHARS}}
 export const CallId = Type.String({ minLength: 1, maxLength: MAX_CALL_ID_CHARS, pattern: CALL_ID_PREFIX.source })
 const FilePath = Type.String({ minLength: 1, maxLength: MAX_PATH_CHARS })
 const Tone = Type.Number({ minimum: MIN_TONE_HZ, maximum: MAX_TONE_HZ })
+/** A web client page's id for itself (random): the page that is the call's media end. */
+const MediaPage = Type.String({ minLength: 8, maxLength: 64, pattern: '^[A-Za-z0-9_-]+$' })
 
 export const PlaceCallInput = Type.Object({
   to: UsernameInput,
@@ -38,15 +41,35 @@ export const PlaceCallInput = Type.Object({
   record: Type.Optional(FilePath),
   /** Let record replace an existing file. */
   overwrite: Type.Optional(Type.Boolean()),
-  relayOnly: Type.Optional(Type.Boolean())
+  relayOnly: Type.Optional(Type.Boolean()),
+  mediaPage: Type.Optional(MediaPage)
 }, { additionalProperties: false })
 export const AnswerCallInput = Type.Object({
   callId: Type.Optional(CallId),
   play: Type.Optional(FilePath),
   tone: Type.Optional(Tone),
   record: Type.Optional(FilePath),
-  overwrite: Type.Optional(Type.Boolean())
+  overwrite: Type.Optional(Type.Boolean()),
+  mediaPage: Type.Optional(MediaPage)
 }, { additionalProperties: false })
+/** The web client's page, the media end of a call: its SDP when asked for it, then its media's state. */
+export const BrowserMediaReplyInput = Type.Union([
+  Type.Object({ callId: CallId, step: Type.Literal('sdp'), sdp: Type.String({ minLength: 1, maxLength: MAX_REMOTE_SDP_BYTES }) }, { additionalProperties: false }),
+  Type.Object({ callId: CallId, step: Type.Literal('connected'), path: Type.Union([Type.Literal('direct'), Type.Literal('relay')]) }, { additionalProperties: false }),
+  Type.Object({ callId: CallId, step: Type.Literal('failed'), reason: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+  Type.Object({
+    callId: CallId,
+    step: Type.Literal('stats'),
+    path: Type.Union([Type.Literal('direct'), Type.Literal('relay')]),
+    rttMs: Type.Union([Type.Number({ minimum: 0, maximum: 60_000 }), Type.Null()]),
+    jitterMs: Type.Number({ minimum: 0, maximum: 60_000 }),
+    lossPct: Type.Number({ minimum: 0, maximum: 100 }),
+    bitrateKbps: Type.Number({ minimum: 0, maximum: 100_000 }),
+    bufferDelayMs: Type.Number({ minimum: 0, maximum: 60_000 }),
+    packetsSent: Type.Integer({ minimum: 0 }),
+    packetsReceived: Type.Integer({ minimum: 0 })
+  }, { additionalProperties: false })
+])
 export const CallIdInput = Type.Object({ callId: Type.Optional(CallId) }, { additionalProperties: false })
 export const MuteInput = Type.Object({ callId: Type.Optional(CallId), muted: Type.Boolean() }, { additionalProperties: false })
 

@@ -28,7 +28,7 @@ const USERNAME_FIELDS = new Set(['/to', '/username'])
 export const CONTROL_CHARACTERS = /(?![\t\n])\p{Cc}/u
 
 /** --play/--tone/--record/--overwrite as the node takes them: one audio source at most, paths without control characters. */
-export function audioOptions (input: { play?: string, tone?: number, record?: string, overwrite?: boolean }): CallAudioOptions {
+export function audioOptions (input: { play?: string, tone?: number, record?: string, overwrite?: boolean, mediaPage?: string }): CallAudioOptions {
   if (input.play !== undefined && input.tone !== undefined) throw new RequestError(400, 'invalid_request', 'give play or tone, not both')
   for (const field of ['play', 'record'] as const) {
     const path = input[field]
@@ -39,6 +39,7 @@ export function audioOptions (input: { play?: string, tone?: number, record?: st
   if (input.tone !== undefined) options.tone = input.tone
   if (input.record !== undefined) options.record = input.record
   if (input.overwrite === true) options.overwrite = true
+  if (input.mediaPage !== undefined) options.mediaPage = input.mediaPage
   return options
 }
 

@@ -7,14 +7,18 @@ import { formatHostPort, parseHostPort } from '../../common/address.js'
 import { UserError } from '../../common/user-error.js'
 import type { NodeApi } from '../runtime/api.js'
 import { DEFAULT_CONTROL_LISTEN } from '../runtime/defaults.js'
+import { systemClock } from '../../common/clock.js'
 import { buildControlApp, type ControlApp, type ControlAppOptions } from './app.js'
+import { WebAccess } from './web-access.js'
 
 export { buildControlApp, type ControlApp, type ControlAppOptions } from './app.js'
 
-export interface ControlServerOptions extends ControlAppOptions {
-  /** HOST:PORT on a loopback address; port 0 picks a free one. */
+export interface ControlServerOptions extends Omit<ControlAppOptions, 'web'> {
+  /** HOST:PORT on a loopback address (any address with `web`, given by the user); port 0 picks a free one. */
   listen?: string
   token: string
+  /** Serve the web client too (`--web`). */
+  web?: boolean
 }
 
 export interface RunningControlServer {
@@ -27,10 +31,12 @@ export async function startControlServer (api: NodeApi, opts: ControlServerOptio
   const listenText = opts.listen ?? DEFAULT_CONTROL_LISTEN
   const listen = parseHostPort(listenText, true)
   if (listen === undefined) throw new UserError(`--control-listen must be HOST:PORT, got "${listenText}"`)
-  if (!isLoopbackHost(listen.host)) {
+  if (!isLoopbackHost(listen.host) && opts.web !== true) {
     throw new UserError(`the control API only listens on loopback (127.0.0.1, ::1, localhost), not ${listen.host}: anyone who reaches it controls the node`)
   }
-  const app = buildControlApp(api, opts.token, opts)
+  let allowedHosts: string[] = []
+  const web = opts.web === true ? { access: new WebAccess({ clock: systemClock }), allowedHosts: () => allowedHosts } : undefined
+  const app = buildControlApp(api, opts.token, { ...opts, web })
   try {
     await app.listen({ host: listen.host, port: listen.port })
   } catch (err) {
@@ -42,6 +48,8 @@ export async function startControlServer (api: NodeApi, opts: ControlServerOptio
     throw err
   }
   const { port } = app.server.address() as { port: number }
+  allowedHosts = [formatHostPort({ host: listen.host, port })]
+  if (isLoopbackHost(listen.host)) allowedHosts.push(`localhost:${port}`)
   let closing: Promise<void> | undefined
   return {
     url: `http://${formatHostPort({ host: listen.host, port })}`,

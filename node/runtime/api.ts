@@ -1,11 +1,11 @@
 // What a running node offers to its user interfaces: the control API, the
 // interactive shell and --json output all go through this, nothing else.
 import type { PresenceStatus, UserStatus } from '../../common/presence.js'
-import type { CallAudioOptions, CallProgressEvent, CallInfo, CallOptions } from '../calls/call-types.js'
+import type { BrowserMediaReply, CallAudioOptions, CallProgressEvent, CallInfo, CallOptions } from '../calls/call-types.js'
 import type { EndReason } from '../calls/call-bodies.js'
 import type { CallHistoryResponse } from '../../common/login-api.js'
 
-export type { CallAudioOptions, CallAudioStreams, CallMediaSummary, CallProgressEvent, CallInfo, CallOptions, CallStats } from '../calls/call-types.js'
+export type { BrowserMediaEvent, BrowserMediaReply, CallAudioOptions, CallAudioStreams, CallMediaSummary, CallProgressEvent, CallInfo, CallOptions, CallStats } from '../calls/call-types.js'
 export type { EndReason } from '../calls/call-bodies.js'
 
 export type Role = 'host' | 'supernode'
@@ -129,6 +129,8 @@ export interface NodeApi {
   /** Ends (or cancels) the given (or the only) call. */
   hangup: (callId?: string, reason?: EndReason) => void
   setMuted: (muted: boolean, callId?: string) => void
+  /** The web client's page, as the media end of one of its calls: its SDP, or its media's state (calls/browser-media-port.ts). */
+  browserMediaReply: (callId: string, reply: BrowserMediaReply) => void
   calls: () => CallInfo[]
   /** Subscribes to events; returns the unsubscribe function. */
   subscribe: (listener: (event: NodeEvent) => void) => () => void

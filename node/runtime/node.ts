@@ -194,6 +194,7 @@ async function goOnline (parts: {
     declineCall: (callId, reason) => { calls.declineCall(callId, reason) },
     hangup: (callId, reason) => { calls.hangup(callId, reason) },
     setMuted: (muted, callId) => { calls.setMuted(muted, callId) },
+    browserMediaReply: (callId, reply) => { calls.browserMediaReply(callId, reply) },
     calls: () => calls.calls(),
     subscribe,
     close () {

@@ -55,6 +55,7 @@ export function startingNode (options: NodeOptions): StartingNode {
     declineCall: (callId, reason) => { up().declineCall(callId, reason) },
     hangup: (callId, reason) => { up().hangup(callId, reason) },
     setMuted: (muted, callId) => { up().setMuted(muted, callId) },
+    browserMediaReply: (callId, reply) => { up().browserMediaReply(callId, reply) },
     calls: () => node?.calls() ?? [],
     subscribe: listener => {
       events.on('event', listener)

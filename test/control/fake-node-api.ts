@@ -4,7 +4,7 @@ import { UserError } from '../../common/user-error.js'
 import { END_MESSAGES } from '../../node/calls/constants.js'
 import type { EndReason } from '../../node/calls/call-bodies.js'
 import type {
-  AcceptedRequestView, CallAudioOptions, CallInfo, CallOptions, CallStats, ContactRequestView, ContactRequestsView, ContactView, MessageView, NodeApi, NodeEvent, NodeStatus, SendMessageResult
+  BrowserMediaReply, AcceptedRequestView, CallAudioOptions, CallInfo, CallOptions, CallStats, ContactRequestView, ContactRequestsView, ContactView, MessageView, NodeApi, NodeEvent, NodeStatus, SendMessageResult
 } from '../../node/runtime/api.js'
 import type { PresenceStatus, UserStatus } from '../../common/presence.js'
 
@@ -202,6 +202,10 @@ export class FakeNodeApi implements NodeApi {
   setMuted (muted: boolean, callId?: string): void {
     this.record(`setMuted ${String(muted)}${callId === undefined ? '' : ` ${callId}`}`)
     this.pick(callId, c => c.state !== 'ended').muted = muted
+  }
+
+  browserMediaReply (callId: string, reply: BrowserMediaReply): void {
+    this.record(`browserMediaReply ${callId} ${reply.step}`)
   }
 
   calls (): CallInfo[] {

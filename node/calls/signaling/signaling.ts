@@ -24,7 +24,7 @@ const CALL_ID_BYTES = 12
 
 export interface CallSignaling {
   /** Places a call; resolves with its id once the invite went out. */
-  call: (to: string, options?: { relayOnly?: boolean, number?: string, callerNumber?: string }) => Promise<string>
+  call: (to: string, options?: { relayOnly?: boolean, number?: string, callerNumber?: string, mediaPage?: string }) => Promise<string>
   answer: (callId?: string) => Promise<void>
   /** `reason` (default declined): what the caller is told, e.g. busy (the PSTN gateway's busy line). */
   decline: (callId?: string, reason?: EndReason) => void
@@ -87,7 +87,7 @@ export function createCallSignaling (components: CallSignalingComponents, init: 
       if (to === init.user) throw callError('self_call')
       if (ctx.live().length > 0 && init.callWaiting !== true) throw callError('in_call')
       const id = newCallId(randomBytes)
-      const call = new Call(clock, log, { id, direction: 'outgoing', peer: to, state: 'inviting', relayOnly: options.relayOnly === true, number: options.number, callerNumber: options.callerNumber })
+      const call = new Call(clock, log, { id, direction: 'outgoing', peer: to, state: 'inviting', relayOnly: options.relayOnly === true, number: options.number, callerNumber: options.callerNumber, mediaPage: options.mediaPage })
       ctx.calls.set(call.id, call)
       call.setTimer(ctx.ringTimeoutMs, () => { ctx.end(call, 'no-answer', true) })
       const numbers = { ...(call.number === undefined ? {} : { number: call.number }), ...(call.callerNumber === undefined ? {} : { callerNumber: call.callerNumber }) }

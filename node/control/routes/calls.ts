@@ -3,7 +3,7 @@
 import { looksLikePhoneNumber } from '../../../common/phone-numbers.js'
 import type { NodeApi } from '../../runtime/api.js'
 import type { ControlApp } from '../app.js'
-import { AnswerCallInput, CallHistoryQuery, CallHistoryView, CallIdInput, CallIdResponse, CallsResponse, DoneResponse, ErrorBody, MuteInput, MuteResponse, PlaceCallInput } from '../control-api.js'
+import { AnswerCallInput, BrowserMediaReplyInput, CallHistoryQuery, CallHistoryView, CallIdInput, CallIdResponse, CallsResponse, DoneResponse, ErrorBody, MuteInput, MuteResponse, PlaceCallInput } from '../control-api.js'
 import { audioOptions, requireUsername } from '../request-errors.js'
 
 export function callRoutes (app: ControlApp, api: NodeApi): void {
@@ -34,6 +34,12 @@ export function callRoutes (app: ControlApp, api: NodeApi): void {
   app.post('/v1/calls/hangup', { schema: { body: CallIdInput, response: { 200: DoneResponse, ...errors } } }, async request => {
     api.hangup(request.body.callId)
     return { status: 'ended' }
+  })
+
+  app.post('/v1/calls/browser-media', { schema: { body: BrowserMediaReplyInput, response: { 200: DoneResponse, ...errors } } }, async request => {
+    const { callId, ...reply } = request.body
+    api.browserMediaReply(callId, reply)
+    return { status: 'ok' }
   })
 
   app.post('/v1/calls/mute', { schema: { body: MuteInput, response: { 200: MuteResponse, ...errors } } }, async request => {
