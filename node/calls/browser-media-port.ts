@@ -5,14 +5,14 @@
 // media connected. The signaling is the node's as for any call (sealed SDP, signed envelopes), so
 // the DTLS fingerprint the other side checks is the browser's.
 // The port is sans-IO: events out through `emit`, replies in through `reply`, timers on the clock.
-import type { Clock } from '../../common/clock.js'
+import type { Clock, TimerHandle } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
 import { checkRemoteSdp } from '../media/sdp-guard.js'
 import type { TurnServerCredentials } from '../overlay/host.js'
 import type { Call, CallChild } from './call.js'
 import type { BrowserIceServer, BrowserMediaEvent, BrowserMediaReply, CallProgressEvent, CallStats } from './call-types.js'
 import { callMos } from './call-stats.js'
-import { BROWSER_SDP_TIMEOUT_MS } from './constants.js'
+import { BROWSER_SDP_TIMEOUT_MS, BROWSER_SILENT_TIMEOUT_MS } from './constants.js'
 import { callError } from './errors.js'
 import type { CallSignaling, MediaPort } from './signaling/signaling.js'
 
@@ -38,13 +38,16 @@ class BrowserCallMedia implements CallChild {
   stats?: CallStats
   /** The SDP the page owes us, while it is asked for. */
   waiting?: { resolve: (sdp: string) => void, reject: (err: Error) => void }
-  private closed = false
+  /** Ends a connected call whose page stopped reporting (a closed tab sends nothing more). */
+  watchdog?: TimerHandle
+  closed = false
 
-  constructor (readonly page: string, private readonly onClose: () => void) {}
+  constructor (readonly page: string, private readonly clock: Clock, private readonly onClose: () => void) {}
 
   close (): void {
     if (this.closed) return
     this.closed = true
+    if (this.watchdog !== undefined) this.clock.clearTimeout(this.watchdog)
     this.waiting?.reject(new Error('the call ended'))
     this.onClose()
   }
@@ -55,17 +58,13 @@ export function createBrowserMediaPort (components: BrowserMediaPortComponents):
   /** The outgoing calls' offers, asked for as soon as the call rings (`prepare`). */
   const offers = new WeakMap<Call, Promise<string>>()
 
-  const iceServers = async (): Promise<BrowserIceServer[]> => {
-    const turn = await components.turnCredentials().catch(() => undefined)
-    if (turn === undefined) return []
-    return [{ urls: `turn:${turn.host.includes(':') ? `[${turn.host}]` : turn.host}:${turn.port}?transport=udp`, username: turn.username, credential: turn.password }]
-  }
+  const iceServers = async (): Promise<BrowserIceServer[]> => browserIceServers(await components.turnCredentials().catch(() => undefined))
 
   const mediaOf = (call: Call): BrowserCallMedia => {
     if (call.media instanceof BrowserCallMedia) return call.media
     const page = call.mediaPage
     if (page === undefined) throw new Error('not a browser call')
-    const media = new BrowserCallMedia(page, () => { emit({ event: 'browser-media', page, callId: call.id, step: 'close' }) })
+    const media = new BrowserCallMedia(page, clock, () => { emit({ event: 'browser-media', page, callId: call.id, step: 'close' }) })
     call.media = media
     return media
   }
@@ -73,6 +72,8 @@ export function createBrowserMediaPort (components: BrowserMediaPortComponents):
   /** Asks the page for its SDP (the event is sent once we listen for the reply), checked before it goes to the peer. */
   const askSdp = async (call: Call, event: BrowserMediaEvent): Promise<string> => {
     const media = mediaOf(call)
+    // The call may have ended while the relay's credentials were fetched: nothing to ask the page then.
+    if (media.closed || !call.live) throw new Error('the call ended')
     if (media.waiting !== undefined) throw new Error('the page is already asked for its SDP')
     const sdp = await new Promise<string>((resolve, reject) => {
       const timer = clock.setTimeout(() => {
@@ -94,6 +95,15 @@ export function createBrowserMediaPort (components: BrowserMediaPortComponents):
   const askOffer = async (call: Call): Promise<string> => {
     const page = mediaOf(call).page
     return await askSdp(call, { event: 'browser-media', page, callId: call.id, step: 'offer', relayOnly: call.relayOnly, iceServers: await iceServers() })
+  }
+
+  /** (Re)arms the watchdog of a connected call: the page reports every second while its media runs. */
+  const watch = (call: Call, media: BrowserCallMedia): void => {
+    if (media.watchdog !== undefined) clock.clearTimeout(media.watchdog)
+    media.watchdog = clock.setTimeout(() => {
+      log.warn({ callId: call.id }, `the browser page stopped reporting for ${BROWSER_SILENT_TIMEOUT_MS / 1000} s: ending its call`)
+      components.signaling().mediaFailed(call.id, 'the browser page stopped reporting (closed or asleep)')
+    }, BROWSER_SILENT_TIMEOUT_MS)
   }
 
   /** A browser call does not recover on a new session: the page has no second connection to set up. */
@@ -129,9 +139,10 @@ export function createBrowserMediaPort (components: BrowserMediaPortComponents):
       const media = mediaOf(call)
       emit({ event: 'browser-media', page: media.page, callId: call.id, step: 'accept', answer: answerSdp })
     },
-    reply (call, reply) {
+    reply (call, { page, ...reply }) {
       const media = call.media
-      if (!(media instanceof BrowserCallMedia) || !call.live) throw callError('no_such_call', 'no browser call with this id is in progress')
+      // Only the page that placed or answered the call speaks for its media.
+      if (!(media instanceof BrowserCallMedia) || !call.live || media.page !== page) throw callError('no_such_call', 'no browser call of this page with this id is in progress')
       switch (reply.step) {
         case 'sdp':
           if (media.waiting === undefined) throw callError('not_expected', 'the node asked for no SDP for this call')
@@ -140,6 +151,7 @@ export function createBrowserMediaPort (components: BrowserMediaPortComponents):
         case 'connected':
           if (media.connected) return
           media.connected = true
+          watch(call, media)
           log.info({ callId: call.id, path: reply.path }, `browser call media connected ${reply.path}`)
           components.signaling().mediaConnected(call.id, { path: reply.path, relay: reply.path === 'relay' ? 'a supernode\'s relay' : undefined })
           return
@@ -151,12 +163,19 @@ export function createBrowserMediaPort (components: BrowserMediaPortComponents):
         case 'stats': {
           const { step: _, bufferDelayMs, ...measured } = reply
           media.stats = { ...measured, mos: callMos(reply.rttMs, bufferDelayMs, reply.lossPct) }
+          watch(call, media)
           emit({ event: 'call-stats', callId: call.id, ...media.stats })
         }
       }
     },
     statsOf: call => call.media instanceof BrowserCallMedia ? call.media.stats : undefined
   }
+}
+
+/** Our relay as RTCPeerConnection takes an ICE server (TURN over UDP; the page reaches it directly). */
+function browserIceServers (turn: TurnServerCredentials | undefined): BrowserIceServer[] {
+  if (turn === undefined) return []
+  return [{ urls: `turn:${turn.host.includes(':') ? `[${turn.host}]` : turn.host}:${turn.port}?transport=udp`, username: turn.username, credential: turn.password }]
 }
 
 /** One port for the signaling: each step goes to the call's media end, the browser page that placed or answered it, else the node's own. */

@@ -98,13 +98,13 @@ export type BrowserMediaEvent = { event: 'browser-media', page: string, callId: 
   | { step: 'accept', answer: string }
   | { step: 'close' })
 
-/** The page's replies: its SDP for the step it was asked for, then its media's state. */
-export type BrowserMediaReply =
+/** The page's replies (each names the page, which must be the call's): its SDP for the step it was asked for, then its media's state. */
+export type BrowserMediaReply = { page: string } & (
   | { step: 'sdp', sdp: string }
   | { step: 'connected', path: CallPath }
   | { step: 'failed', reason: string }
   /** What the page's getStats() measured over the last second; the node adds the MOS. */
-  | { step: 'stats', path: CallPath, rttMs: number | null, jitterMs: number, lossPct: number, bitrateKbps: number, bufferDelayMs: number, packetsSent: number, packetsReceived: number }
+  | { step: 'stats', path: CallPath, rttMs: number | null, jitterMs: number, lossPct: number, bitrateKbps: number, bufferDelayMs: number, packetsSent: number, packetsReceived: number })
 
 /** A call's progress, as NodeEvent carries it (one JSON object per line with --json). */
 export type CallProgressEvent =

@@ -10,6 +10,8 @@ export const ANSWER_SETUP_TIMEOUT_MS = 20_000
 
 /** A browser page (the web client) gives its SDP within this (it gathers ICE first, a relay's candidates included). */
 export const BROWSER_SDP_TIMEOUT_MS = 20_000
+/** A connected browser call's page reports its figures every second: silent this long, it is gone (a closed tab) and the call ends. */
+export const BROWSER_SILENT_TIMEOUT_MS = 10_000
 
 /** On close, how long the node waits for its hangups to reach its supernode before it closes the link anyway. */
 export const CLOSE_HANGUP_WAIT_MS = 1000

@@ -1,12 +1,17 @@
 // `voxmesh status|balance|contacts|requests|presence|msg|messages|events`: talk to the node
 // running on a data dir through its control API (control.json in that dir).
-import { Command, InvalidArgumentError } from 'commander'
+import { spawn } from 'node:child_process'
+import { join, resolve as resolvePath } from 'node:path'
+import { writePrivateFileAtomic } from '../../common/private-file.js'
+import { Argument, Command, InvalidArgumentError } from 'commander'
 import { UserError } from '../../common/user-error.js'
 import { formatMoney } from '../../common/money.js'
 import { isSettableStatus, SETTABLE_STATUSES, type SettableStatus } from '../../common/presence.js'
 import { normalizeUsername } from '../../common/usernames.js'
 import { DEFAULT_HISTORY_LIMIT, DEFAULT_NODE_DATA_DIR, MAX_HISTORY_LIMIT } from '../runtime/defaults.js'
 import { ControlClient } from '../control/client.js'
+import { WEB_LOGIN_FILE } from '../control/constants.js'
+import type { RoleMode } from '../runtime/api.js'
 import { confirm, formatContacts, formatEvent, formatHistory, formatRequests, formatSendResult, formatStatus } from '../control/format.js'
 
 export interface ClientOptions { dataDir?: string, json?: boolean }
@@ -119,6 +124,17 @@ function presenceCommand (): Command {
     })
 }
 
+function roleCommand (): Command {
+  return clientOptions(new Command('role'))
+    .description('serve as a supernode now, stop serving (hosts are handed off), or let the node decide (auto)')
+    .addArgument(new Argument('<role>', 'supernode|host|auto').choices(['supernode', 'host', 'auto']))
+    .action(async (role: RoleMode, _opts: ClientOptions, command: Command) => {
+      const { dataDir, json } = resolve(command)
+      const result = await ControlClient.fromDataDir(dataDir).setRole(role)
+      output(json, result, result.mode === 'auto' ? `role: auto (a ${result.role} for now; the node promotes itself when reachable and needed)` : `role: ${result.role}`)
+    })
+}
+
 function msgCommand (): Command {
   return clientOptions(new Command('msg'))
     .description('send a text message to a contact; when NAME is offline the node keeps it and sends it when NAME comes online')
@@ -176,16 +192,32 @@ function eventsCommand (): Command {
     })
 }
 
+/**
+ * Hands the link to the desktop's browser where there is a desktop (xdg-open); false when there is
+ * none to ask. The login token must not be in a command line (every local user can read those): the
+ * browser gets a file of ours, readable by us only, that forwards to the link.
+ */
+function openInBrowser (url: string, dataDir: string): boolean {
+  if ((process.env.DISPLAY ?? '') === '' && (process.env.WAYLAND_DISPLAY ?? '') === '') return false
+  const forward = join(resolvePath(dataDir), WEB_LOGIN_FILE)
+  writePrivateFileAtomic(forward, `<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="0; url=${url}"><title>voxmesh</title>\n`)
+  const child = spawn('xdg-open', [forward], { detached: true, stdio: 'ignore' })
+  child.on('error', () => {})
+  child.unref()
+  return true
+}
+
 function openCommand (): Command {
   return clientOptions(new Command('open'))
     .description('a one-time link that signs a browser in to the node\'s web client (`voxmesh node --web`)')
     .action(async (_opts: ClientOptions, command: Command) => {
       const { dataDir, json } = resolve(command)
       const link = await ControlClient.fromDataDir(dataDir).webLoginLink()
-      output(json, link, `open this in your browser (it works once, within ${link.validSeconds} s):\n${link.url}`)
+      const opened = !json && openInBrowser(link.url, dataDir)
+      output(json, link, `${opened ? 'opening it in your browser; if it does not open, open' : 'open'} this (it works once, within ${link.validSeconds} s):\n${link.url}`)
     })
 }
 
 export function clientCommands (): Command[] {
-  return [openCommand(), statusCommand(), balanceCommand(), contactsCommand(), requestsCommand(), presenceCommand(), msgCommand(), messagesCommand(), eventsCommand()]
+  return [openCommand(), statusCommand(), roleCommand(), balanceCommand(), contactsCommand(), requestsCommand(), presenceCommand(), msgCommand(), messagesCommand(), eventsCommand()]
 }

@@ -7,13 +7,14 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve as resolvePath } from 'node:path'
 import { createProgramLogger } from '../../common/logger.js'
-import { readPassword } from '../../common/password-input.js'
+import { PASSWORD_ENV, readPassword } from '../../common/password-input.js'
 import { UserError } from '../../common/user-error.js'
 import { DataDirInUseError, lockDataDir, type DataDirLock } from '../runtime/data-dir-lock.js'
 import { startingNode } from '../runtime/starting-node.js'
 import type { RunningNode } from '../runtime/node.js'
 import type { LoginServerWait } from '../runtime/login-session.js'
-import { startControlServer, type RunningControlServer } from '../control/server.js'
+import { isLoopbackHost, startControlServer, type RunningControlServer } from '../control/server.js'
+import { parseHostPort } from '../../common/address.js'
 import { controlInfoOf, newControlToken, removeControlFile, writeControlFile } from '../control/control-file.js'
 import { runShell } from '../control/shell.js'
 import { DEFAULT_NODE_DATA_DIR } from '../runtime/defaults.js'
@@ -30,10 +31,12 @@ export async function runNode (opts: NodeCommandOptions): Promise<void> {
   if (lock.tookOverFrom !== undefined) log.warn({ pid: lock.tookOverFrom }, `took over ${lock.path} from pid ${lock.tookOverFrom}, which is no longer running`)
 
   let recordDir: string | undefined
-  let password: string
+  // With the web client and no password given, the user signs in in the page (not at a prompt).
+  const signInInPage = opts.web !== undefined && opts.passwordFile === undefined && (process.env[PASSWORD_ENV] ?? '') === ''
+  let password: string | undefined
   try {
     recordDir = opts.recordDir === undefined ? undefined : prepareRecordDir(opts.recordDir)
-    password = await readPassword({ passwordFile: opts.passwordFile, prompt: `Password for ${opts.user}: ` })
+    password = signInInPage ? undefined : await readPassword({ passwordFile: opts.passwordFile, prompt: `Password for ${opts.user}: ` })
   } catch (err) {
     lock.release()
     throw err
@@ -75,6 +78,9 @@ export async function runNode (opts: NodeCommandOptions): Promise<void> {
     throw err
   }
   writeControlFile(opts.dataDir, { url: control.url, token, pid: process.pid })
+  if (typeof opts.web === 'string' && !isLoopbackHost(parseHostPort(opts.web, true)?.host ?? '')) {
+    log.warn({ web: opts.web }, `the web client listens on ${opts.web}, beyond loopback, over plain HTTP: its login links and sessions cross the network unencrypted (put it behind an HTTPS proxy, or keep it on loopback)`)
+  }
 
   /** Undoes the start: control.json (if still ours), the control API, the node (hanging up its calls), then the lock. */
   const shutdown = async (): Promise<void> => {
@@ -106,7 +112,12 @@ export async function runNode (opts: NodeCommandOptions): Promise<void> {
   if (opts.json) starting.api.subscribe(event => { if (event.event !== 'browser-media') print(event) })
   let node: RunningNode
   try {
-    node = await starting.start({ onLoginWait: opts.json ? wait => { print(waitingEvent(wait)) } : undefined })
+    const hooks = { onLoginWait: opts.json ? (wait: LoginServerWait) => { print(waitingEvent(wait)) } : undefined }
+    if (password === undefined) {
+      if (opts.json) print({ event: 'waiting', for: 'sign-in', web: control.url })
+      else process.stdout.write(`${opts.user}: sign in at the web client, ${control.url}: \`${openCommandFor(opts.dataDir)}\` prints a login link\n`)
+    }
+    node = await (password === undefined ? starting.signedIn(hooks) : starting.start(hooks))
   } catch (err) {
     if (stopping) return // stop() ends the process
     stopping = true
@@ -119,12 +130,17 @@ export async function runNode (opts: NodeCommandOptions): Promise<void> {
     print({ event: 'ready', user: status.user, role: status.role, control: control.url, listen: status.listen, deviceKey: status.deviceKey, ...(opts.web === undefined ? {} : { web: control.url }) })
   } else {
     process.stdout.write(`voxmesh node ${status.user} is up (${status.role}); control API at ${control.url}\n`)
-    if (opts.web !== undefined) process.stdout.write(`web client at ${control.url}: \`voxmesh open${opts.dataDir === DEFAULT_NODE_DATA_DIR ? '' : ` --data-dir ${opts.dataDir}`}\` prints a login link\n`)
+    if (opts.web !== undefined && password !== undefined) process.stdout.write(`web client at ${control.url}: \`${openCommandFor(opts.dataDir)}\` prints a login link\n`)
   }
   if (interactive) {
     await runShell(node, { input: process.stdin, output: process.stdout, showLogs: logs.human ? logs.redirect : undefined })
     await stop(0)
   }
+}
+
+/** The command that prints the web client's login link for this data dir. */
+function openCommandFor (dataDir: string): string {
+  return `voxmesh open${dataDir === DEFAULT_NODE_DATA_DIR ? '' : ` --data-dir ${dataDir}`}`
 }
 
 /** The --json event for a retry while the login server is unreachable or busy. */

@@ -17,7 +17,7 @@ import { statusAndMessageRoutes } from './routes/messages.js'
 import { contactRoutes } from './routes/contacts.js'
 import { callRoutes } from './routes/calls.js'
 import { eventRoutes } from './routes/events.js'
-import { checkWebRequest, webRoutes, type WebOptions } from './web.js'
+import { checkWebRequest, webRoutes, webSessionOf, type WebOptions } from './web.js'
 
 export type ControlApp = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>
 
@@ -26,7 +26,7 @@ export interface ControlAppOptions {
   eventStream?: Partial<EventStreamBounds>
   /** Event stream clients at once; more get 503. */
   maxStreams?: number
-  /** Serve the web client (web.ts): its page, and these routes to a page with a session cookie. */
+  /** Serve the web client (web.ts): its page, and these routes to a page with a live session. */
   web?: WebOptions
 }
 
@@ -68,8 +68,17 @@ export function buildControlApp (api: NodeApi, token: string, options: ControlAp
   statusAndMessageRoutes(app, api)
   contactRoutes(app, api)
   callRoutes(app, api)
-  eventRoutes(app, api, { log, bounds: { ...DEFAULT_EVENT_STREAM_BOUNDS, ...options.eventStream }, maxStreams: options.maxStreams ?? SSE_MAX_CLIENTS })
-  if (options.web !== undefined) webRoutes(app, options.web)
+  const { web } = options
+  eventRoutes(app, api, {
+    log,
+    bounds: { ...DEFAULT_EVENT_STREAM_BOUNDS, ...options.eventStream },
+    maxStreams: options.maxStreams ?? SSE_MAX_CLIENTS,
+    allowedFor: request => {
+      const session = webSessionOf(request)
+      return web === undefined || session === undefined ? undefined : () => web.access.isLive(session)
+    }
+  })
+  if (web !== undefined) webRoutes(app, web)
   return app
 }
 

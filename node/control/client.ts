@@ -4,7 +4,7 @@ import type { Static } from 'typebox'
 import { UserError } from '../../common/user-error.js'
 import { readErrorBody } from '../../common/error-body.js'
 import type {
-  CallAudioOptions, CallHistory, CallInfo, CallOptions, ContactRequestsView, ContactView, MessageView, NodeEvent, NodeStatus, SendMessageResult
+  Role, RoleMode, CallAudioOptions, CallHistory, CallInfo, CallOptions, ContactRequestsView, ContactView, MessageView, NodeEvent, NodeStatus, SendMessageResult
 } from '../runtime/api.js'
 import type { UserStatus } from '../../common/presence.js'
 import type { AddContactResponse } from './control-api.js'
@@ -60,6 +60,7 @@ export class ControlClient {
   async block (username: string): Promise<void> { await this.request('POST', '/v1/blocks', { username }) }
   async unblock (username: string): Promise<void> { await this.request('DELETE', `/v1/blocks/${encodeURIComponent(username)}`) }
   async setPresence (status: UserStatus): Promise<void> { await this.request('PUT', '/v1/presence', { status }) }
+  setRole (role: RoleMode): Promise<{ role: Role, mode: RoleMode }> { return this.request('PUT', '/v1/role', { role }) }
   sendMessage (to: string, text: string): Promise<SendMessageResult> { return this.request('POST', '/v1/messages', { to, text }) }
   /** One conversation (with `peer`), or the last message of each; `limit` messages at most. */
   async messages (peer?: string, limit?: number): Promise<MessageView[]> {

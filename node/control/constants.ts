@@ -33,7 +33,7 @@ export const MIN_TONE_HZ = 20
 export const MAX_TONE_HZ = 20_000
 
 // The web client (web-access.ts, web.ts).
-/** Random bytes in a web login token and in a session cookie. */
+/** Random bytes in a web login token and in a session token. */
 export const WEB_TOKEN_BYTES = 32
 /** A login token from `voxmesh open` is good for one use within this. */
 export const WEB_LOGIN_TOKEN_TTL_MS = 60_000
@@ -41,7 +41,9 @@ export const WEB_LOGIN_TOKEN_TTL_MS = 60_000
 export const MAX_WEB_LOGIN_TOKENS = 8
 /** A page's session ends after this long unused. */
 export const WEB_SESSION_IDLE_MS = 12 * 60 * 60 * 1000
-/** Page sessions at once (browsers, tabs sharing a cookie count once); past this the least recently used ends. */
+/** Page sessions at once (the tabs of one browser share one); past this the least recently used ends. */
 export const MAX_WEB_SESSIONS = 16
-/** The session cookie's name. */
-export const WEB_SESSION_COOKIE = 'voxmesh_session'
+/** In the data dir, 0600: the page `voxmesh open` gives the desktop's browser, forwarding to the login link. */
+export const WEB_LOGIN_FILE = 'web-login.html'
+/** The header a page sends its session token in (lower case, as Node gives headers). */
+export const WEB_SESSION_HEADER = 'x-voxmesh-session'

@@ -18,6 +18,11 @@ export const AddContactInput = Type.Object({
 }, { additionalProperties: false })
 export const BlockInput = Type.Object({ username: UsernameInput }, { additionalProperties: false })
 export const PresenceInput = Type.Object({ status: SettableStatusSchema }, { additionalProperties: false })
+const RoleSchema = Type.Union([Type.Literal('host'), Type.Literal('supernode')])
+const RoleModeSchema = Type.Union([RoleSchema, Type.Literal('auto')])
+export const SignInInput = Type.Object({ password: Type.String({ minLength: 1, maxLength: 1024 }) }, { additionalProperties: false })
+export const RoleInput = Type.Object({ role: RoleModeSchema }, { additionalProperties: false })
+export const RoleResponse = Type.Object({ role: RoleSchema, mode: RoleModeSchema })
 export const SendMessageInput = Type.Object({
   to: UsernameInput,
   text: Type.String({ minLength: 1, maxLength: MAX_MESSAGE_CHARS })
@@ -54,11 +59,12 @@ export const AnswerCallInput = Type.Object({
 }, { additionalProperties: false })
 /** The web client's page, the media end of a call: its SDP when asked for it, then its media's state. */
 export const BrowserMediaReplyInput = Type.Union([
-  Type.Object({ callId: CallId, step: Type.Literal('sdp'), sdp: Type.String({ minLength: 1, maxLength: MAX_REMOTE_SDP_BYTES }) }, { additionalProperties: false }),
-  Type.Object({ callId: CallId, step: Type.Literal('connected'), path: Type.Union([Type.Literal('direct'), Type.Literal('relay')]) }, { additionalProperties: false }),
-  Type.Object({ callId: CallId, step: Type.Literal('failed'), reason: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
+  Type.Object({ callId: CallId, page: MediaPage, step: Type.Literal('sdp'), sdp: Type.String({ minLength: 1, maxLength: MAX_REMOTE_SDP_BYTES }) }, { additionalProperties: false }),
+  Type.Object({ callId: CallId, page: MediaPage, step: Type.Literal('connected'), path: Type.Union([Type.Literal('direct'), Type.Literal('relay')]) }, { additionalProperties: false }),
+  Type.Object({ callId: CallId, page: MediaPage, step: Type.Literal('failed'), reason: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false }),
   Type.Object({
     callId: CallId,
+    page: MediaPage,
     step: Type.Literal('stats'),
     path: Type.Union([Type.Literal('direct'), Type.Literal('relay')]),
     rttMs: Type.Union([Type.Number({ minimum: 0, maximum: 60_000 }), Type.Null()]),
@@ -86,6 +92,7 @@ const SupernodeView = Type.Object({
 export const StatusResponse = Type.Object({
   user: Type.String(),
   state: Type.Optional(Type.String()),
+  waitingForSignIn: Type.Optional(Type.Literal(true)),
   role: Type.Union([Type.Literal('host'), Type.Literal('supernode')]),
   supernode: Type.Union([SupernodeView, Type.Null()]),
   presence: UserStatusSchema,

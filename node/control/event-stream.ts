@@ -25,7 +25,7 @@ export const DEFAULT_EVENT_STREAM_BOUNDS: EventStreamBounds = {
   maxQueuedBytes: SSE_MAX_QUEUED_BYTES
 }
 
-export type StreamEndReason = 'client closed' | 'too far behind' | 'server closing'
+export type StreamEndReason = 'client closed' | 'too far behind' | 'server closing' | 'session ended'
 
 export interface EventStream {
   /** Ends the stream (server shutdown). */
@@ -38,7 +38,8 @@ export function sseMessage (event: NodeEvent): string {
   return `data: ${JSON.stringify(event)}\n\n`
 }
 
-export function pipeEvents (api: Pick<NodeApi, 'subscribe'>, sink: EventSink, bounds: EventStreamBounds = DEFAULT_EVENT_STREAM_BOUNDS): EventStream {
+/** `allowed`: asked before each write; once false (a web page's session ended), the stream ends without it. */
+export function pipeEvents (api: Pick<NodeApi, 'subscribe'>, sink: EventSink, bounds: EventStreamBounds = DEFAULT_EVENT_STREAM_BOUNDS, allowed: () => boolean = () => true): EventStream {
   let unflushed = 0
   let done = false
   let unsubscribe = (): void => {}
@@ -53,10 +54,11 @@ export function pipeEvents (api: Pick<NodeApi, 'subscribe'>, sink: EventSink, bo
     clearInterval(heartbeat)
     finish(reason)
     if (reason === 'too far behind') sink.destroy()
-    if (reason === 'server closing') sink.end()
+    if (reason === 'server closing' || reason === 'session ended') sink.end()
   }
   const write = (chunk: string): void => {
     if (done) return
+    if (!allowed()) { stop('session ended'); return }
     if (unflushed >= bounds.maxQueuedEvents || sink.writableLength + chunk.length > bounds.maxQueuedBytes) {
       stop('too far behind')
       return

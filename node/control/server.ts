@@ -3,6 +3,7 @@
 // subcommands use it, and so can any UI or bot. The app itself is app.ts
 // (tests inject() into it); this binds it to a loopback listener.
 import { isIP } from 'node:net'
+import { networkInterfaces } from 'node:os'
 import { formatHostPort, parseHostPort } from '../../common/address.js'
 import { UserError } from '../../common/user-error.js'
 import type { NodeApi } from '../runtime/api.js'
@@ -48,14 +49,32 @@ export async function startControlServer (api: NodeApi, opts: ControlServerOptio
     throw err
   }
   const { port } = app.server.address() as { port: number }
-  allowedHosts = [formatHostPort({ host: listen.host, port })]
-  if (isLoopbackHost(listen.host)) allowedHosts.push(`localhost:${port}`)
+  allowedHosts = hostsOf(listen.host, port)
+  // A wildcard listener is reached here through loopback: the link `voxmesh open` prints uses that.
+  const urlHost = isWildcard(listen.host) ? (listen.host.includes(':') ? '::1' : '127.0.0.1') : listen.host
   let closing: Promise<void> | undefined
   return {
-    url: `http://${formatHostPort({ host: listen.host, port })}`,
+    url: `http://${formatHostPort({ host: urlHost, port })}`,
     app,
     close: () => (closing ??= app.close())
   }
+}
+
+function isWildcard (host: string): boolean {
+  return host === '0.0.0.0' || host === '::'
+}
+
+/** The Host values a page may send: the address listened on (each of the machine's for a wildcard one), and localhost's name on loopback. */
+function hostsOf (host: string, port: number): string[] {
+  const addresses = isWildcard(host)
+    ? Object.values(networkInterfaces()).flatMap(list => (list ?? []).map(info => info.address)).filter(address => !address.includes('%'))
+    : [host]
+  const names = isWildcard(host) || isLoopbackHost(host) ? [...addresses, 'localhost'] : addresses
+  // A browser leaves the default port out of Host.
+  return names.flatMap(name => {
+    const withPort = formatHostPort({ host: name, port })
+    return port === 80 ? [withPort, withPort.slice(0, withPort.lastIndexOf(':'))] : [withPort]
+  })
 }
 
 export function isLoopbackHost (host: string): boolean {

@@ -1,7 +1,7 @@
 // Who may use the web client: the local user, who proves it by holding the control token.
 // `voxmesh open` trades the control token for a one-time login token (in the URL's fragment,
 // so it reaches neither logs nor a Referer); the page trades that, once and within a minute,
-// for a session cookie (HttpOnly, SameSite=Strict). Sessions and pending login tokens are
+// for a session token it sends as a header (web.ts). Sessions and pending login tokens are
 // bounded in number and expire. Sans-IO: time from the injected clock, randomness injected.
 import { createHash, randomBytes as systemRandomBytes } from 'node:crypto'
 import type { Clock } from '../../common/clock.js'
@@ -20,7 +20,7 @@ function hashOf (secret: string): string {
 export class WebAccess {
   /** Pending login tokens by hash: when each stops being valid. */
   private readonly loginTokens = new Map<string, number>()
-  /** Sessions by hash of their cookie: when each expires unless used again. */
+  /** Sessions by hash of their token: when each expires unless used again. */
   private readonly sessions = new Map<string, number>()
   private readonly clock: Clock
   private readonly randomBytes: (n: number) => Uint8Array
@@ -60,6 +60,12 @@ export class WebAccess {
     this.sessions.delete(key)
     this.sessions.set(key, this.clock.now() + WEB_SESSION_IDLE_MS)
     return true
+  }
+
+  /** Whether `session` is live, without counting this as a use (an open event stream asks before each event). */
+  isLive (session: string): boolean {
+    const expires = this.sessions.get(hashOf(session))
+    return expires !== undefined && expires > this.clock.now()
   }
 
   endSession (session: string): void {

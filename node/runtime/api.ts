@@ -9,6 +9,8 @@ export type { BrowserMediaEvent, BrowserMediaReply, CallAudioOptions, CallAudioS
 export type { EndReason } from '../calls/call-bodies.js'
 
 export type Role = 'host' | 'supernode'
+/** What the user chose: a role, or `auto` (promote when reachable and needed). */
+export type RoleMode = Role | 'auto'
 
 /** Our calls to and from phone numbers, as the PSTN gateway recorded them (times unix ms, cost in minor units): the login server's answer. */
 export type CallHistory = CallHistoryResponse
@@ -17,6 +19,8 @@ export interface NodeStatus {
   user: string
   /** Only while the node starts: what it waits for, e.g. "waiting for the login server at URL (retrying in 4 s)". */
   state?: string
+  /** Only while the node waits for its user's password (started without one): `signIn` gives it. */
+  waitingForSignIn?: true
   role: Role
   /** For a host (and a supernode's own user session): the supernode it is attached to. */
   supernode: { user?: string, address: string, deviceKey: string } | null
@@ -117,6 +121,10 @@ export interface NodeApi {
   block: (username: string) => Promise<void>
   unblock: (username: string) => Promise<void>
   setPresence: (status: UserStatus) => void
+  /** The user's password, for a node started without one (it waits for it: the web client's sign-in); throws why it was refused. */
+  signIn: (password: string) => Promise<void>
+  /** Whether this node serves as a supernode, chosen while it runs (`auto` lets it decide again); throws why it cannot serve. */
+  setRole: (mode: RoleMode) => Promise<{ role: Role, mode: RoleMode }>
   sendMessage: (to: string, text: string) => Promise<SendMessageResult>
   /** The history: one conversation's last `limit` messages (oldest first), or without `peer` the last message of each. */
   messages: (peer?: string, limit?: number) => MessageView[]

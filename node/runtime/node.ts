@@ -188,6 +188,8 @@ async function goOnline (parts: {
     block: username => contacts.block(username),
     unblock: username => contacts.unblock(username),
     setPresence: next => { host.setStatus(next) },
+    signIn: async () => { throw new UserError('already signed in', 'signed_in') },
+    setRole: async mode => { await promotion.setMode(mode); return { role: promotion.role, mode: promotion.mode } },
     sendMessage: messaging.sendMessage, messages: messaging.messages,
     placeCall: (to, callOptions) => calls.placeCall(to, callOptions),
     answerCall: (callId, audio) => calls.answerCall(callId, audio),

@@ -11,6 +11,19 @@ import { decidePromotion, type PromotionThresholds } from './promotion.js'
 import { DEMOTE_AFTER_FAILED_CHECKS, PROMOTION_CHECK_MS } from './defaults.js'
 import type { Role } from './api.js'
 import { DIALBACK_FAILED } from '../../common/dialback.js'
+import { UserError } from '../../common/user-error.js'
+
+const CANNOT_SERVE_HERE = 'this node cannot serve as a supernode: it has no address others can reach (start it with --listen HOST:PORT, and --advertise if that address is not the public one)'
+
+/** Runs the functions given to it one after the other, each once the one before has settled. */
+function serialQueue (): <T>(run: () => Promise<T>) => Promise<T> {
+  let queue: Promise<unknown> = Promise.resolve()
+  return run => {
+    const result = queue.then(run)
+    queue = result.catch(() => {})
+    return result
+  }
+}
 
 /** How long a demoted supernode keeps serving, so its hand-off reaches its hosts first. */
 const DEMOTE_CLOSE_DELAY_MS = 1000
@@ -45,6 +58,12 @@ export interface PromotionController {
   setNetworkFacts: (facts: { capacityNeeded?: boolean, networkEmpty?: boolean }) => void
   /** --role supernode: becomes one now; --role auto: starts the periodic check. */
   start: () => Promise<void>
+  /**
+   * The user's choice while running (the web client's settings): `supernode` serves now (throws
+   * why it cannot), `host` hands its hosts off and stays a host, `auto` lets the checks decide again.
+   */
+  setMode: (mode: PromotionInit['mode']) => Promise<void>
+  readonly mode: PromotionInit['mode']
   close: () => void
 }
 
@@ -56,17 +75,23 @@ export function createPromotionController (components: PromotionComponents, init
   let capacityNeeded = false
   let networkEmpty = false
   let lastReason = ''
-  let busy = false
   let timer: TimerHandle | undefined
   let closed = false
+  let mode = init.mode
+  /** The mode last asked for, at once (`mode` changes when its turn in the queue comes): a check waiting on its dial-back looks here. */
+  let requested = init.mode
+  /** Role changes run one at a time: a periodic check and a user's switch never interleave their awaits. */
+  const serially = serialQueue()
 
   const becomeSupernode = async (reason: string): Promise<boolean> => {
     if (!init.canServe) return false
     const candidate = await components.startRole()
     if (candidate === undefined) return false
+    if (closed) { candidate.close(); return false }
     supernode = candidate
     const outcome = await candidate.heartbeat()
-    if (!outcome.listed && init.mode === 'auto') {
+    if (closed) { supernode = undefined; candidate.close(); return false }
+    if (!outcome.listed && mode === 'auto') {
       supernode = undefined
       candidate.close()
       log.info({ advertise: init.advertise, reason: outcome.reason }, outcome.unreachable
@@ -80,7 +105,7 @@ export function createPromotionController (components: PromotionComponents, init
     let failedChecks = 0
     candidate.run(result => {
       failedChecks = result.listed || !result.unreachable ? 0 : failedChecks + 1
-      if (init.mode === 'auto' && failedChecks >= DEMOTE_AFTER_FAILED_CHECKS) demote(`${failedChecks} reachability checks in a row failed`)
+      if (mode === 'auto' && failedChecks >= DEMOTE_AFTER_FAILED_CHECKS) demote(`${failedChecks} reachability checks in a row failed`)
     })
     components.onRole(role, reason, candidate)
     return true
@@ -98,29 +123,31 @@ export function createPromotionController (components: PromotionComponents, init
   }
 
   const consider = async (): Promise<void> => {
-    if (role !== 'host' || busy) return
-    busy = true
-    try {
-      const decision = decidePromotion({ uptimeMs: clock.now() - started, ...components.measure(), hasListenAddress: init.canServe, capacityNeeded, networkEmpty }, init.thresholds)
-      if (decision.reason !== lastReason) log.info({ promote: decision.promote }, `promotion check: ${decision.reason}`)
-      lastReason = decision.reason
-      if (!decision.promote) return
-      if (!networkEmpty && components.attached()) {
-        const reachable = await components.checkReachable().catch((err: Error) => ({ ok: false, reason: err.message }))
-        if (!reachable.ok) {
-          log.info({ advertise: init.advertise, reason: reachable.reason }, `not promoting: the dial-back to ${init.advertise ?? '?'} failed${unreachableHint(reachable.reason)}`)
-          return
-        }
+    if (role !== 'host' || mode !== 'auto' || closed) return
+    const decision = decidePromotion({ uptimeMs: clock.now() - started, ...components.measure(), hasListenAddress: init.canServe, capacityNeeded, networkEmpty }, init.thresholds)
+    if (decision.reason !== lastReason) log.info({ promote: decision.promote }, `promotion check: ${decision.reason}`)
+    lastReason = decision.reason
+    if (!decision.promote) return
+    if (!networkEmpty && components.attached()) {
+      const reachable = await components.checkReachable().catch((err: Error) => ({ ok: false, reason: err.message }))
+      if (!reachable.ok) {
+        log.info({ advertise: init.advertise, reason: reachable.reason }, `not promoting: the dial-back to ${init.advertise ?? '?'} failed${unreachableHint(reachable.reason)}`)
+        return
       }
-      await becomeSupernode(decision.reason)
-    } finally {
-      busy = false
     }
+    // The user may have switched while the dial-back ran: their word wins.
+    if (requested !== 'auto' || closed) return
+    await becomeSupernode(decision.reason)
   }
 
+  /** The next check, while the mode is auto (one timer at a time). */
   const schedule = (ms: number): void => {
-    if (closed) return
-    timer = clock.setTimeout(() => { void consider().finally(() => { schedule(PROMOTION_CHECK_MS) }) }, ms)
+    if (closed || mode !== 'auto') return
+    if (timer !== undefined) clock.clearTimeout(timer)
+    timer = clock.setTimeout(() => {
+      timer = undefined
+      void serially(consider).finally(() => { schedule(PROMOTION_CHECK_MS) })
+    }, ms)
   }
 
   return {
@@ -130,10 +157,30 @@ export function createPromotionController (components: PromotionComponents, init
       capacityNeeded = facts.capacityNeeded ?? capacityNeeded
       networkEmpty = facts.networkEmpty ?? networkEmpty
     },
+    get mode () { return mode },
     async start () {
-      if (init.mode === 'supernode') await becomeSupernode('--role supernode')
-      else if (init.mode === 'auto') schedule(networkEmpty ? 0 : PROMOTION_CHECK_MS)
+      if (mode === 'supernode') await serially(async () => await becomeSupernode('--role supernode'))
+      else if (mode === 'auto') schedule(networkEmpty ? 0 : PROMOTION_CHECK_MS)
     },
+    setMode: next => { requested = next; return serially(async () => {
+      if (closed) throw new UserError('the node is stopping')
+      const previous = mode
+      // Set first: a supernode the user asked for serves even before the login server lists it.
+      mode = next
+      if (next === 'supernode' && role !== 'supernode') {
+        if (!init.canServe) {
+          mode = previous
+          throw new UserError(CANNOT_SERVE_HERE, 'cannot_serve')
+        }
+        if (!await becomeSupernode('switched on by the user')) {
+          mode = previous
+          throw new UserError('this node could not start serving as a supernode (the log says why)', 'cannot_serve')
+        }
+      }
+      if (next === 'host') demote('switched off by the user')
+      if (next !== 'auto' && timer !== undefined) { clock.clearTimeout(timer); timer = undefined }
+      if (next === 'auto') schedule(PROMOTION_CHECK_MS)
+    }) },
     close () {
       closed = true
       if (timer !== undefined) clock.clearTimeout(timer)

@@ -2,7 +2,8 @@
 // the control API can come up before login (and `voxmesh status` says what the
 // node waits for: the login server, say). Until the node is up, everything but
 // status, events and close is refused with that same sentence; then everything
-// goes to the running node.
+// goes to the running node. Started without a password, the node waits for one through
+// `signIn` (the web client's sign-in page), and tries each given until one logs in.
 import { EventEmitter } from 'node:events'
 import { UserError } from '../../common/user-error.js'
 import { createNode } from './node.js'
@@ -15,14 +16,25 @@ export interface StartingNode {
   /** Answers from the start; after `start()` resolved, it is the running node's. */
   api: NodeApi
   /** Starts the node (once); rejects if it cannot start, or if `api.close()` stopped it first (which then closes it). */
-  start: (hooks?: { onLoginWait?: (wait: LoginServerWait) => void }) => Promise<RunningNode>
+  start: (hooks?: StartHooks) => Promise<RunningNode>
+  /** Without a password in the options: the node once `api.signIn` got one that logs in (each refused one may be followed by another). */
+  signedIn: (hooks?: StartHooks) => Promise<RunningNode>
 }
+
+export interface StartHooks { onLoginWait?: (wait: LoginServerWait) => void }
+
+/** What `voxmesh status` and the page say while the node waits for its user's password. */
+export const WAITING_FOR_SIGN_IN = 'waiting for you to sign in (run `voxmesh open` for the web client\'s link)'
 
 export function startingNode (options: NodeOptions): StartingNode {
   const startedAt = Date.now()
   const events = new EventEmitter()
   const abort = new AbortController()
-  let describeState = (): string => 'starting'
+  const needsSignIn = options.password === undefined && options.serviceToken === undefined
+  let describeState = (): string => needsSignIn ? WAITING_FOR_SIGN_IN : 'starting'
+  let signInHooks: StartHooks | undefined
+  let onSignedIn: ((node: RunningNode) => void) | undefined
+  const signedIn = new Promise<RunningNode>(resolve => { onSignedIn = resolve })
   let opened = { deviceKey: '', listen: null as string | null }
   let node: RunningNode | undefined
   let starting: Promise<RunningNode> | undefined
@@ -34,7 +46,7 @@ export function startingNode (options: NodeOptions): StartingNode {
   }
   const api: NodeApi = {
     status: () => node?.status() ?? startingStatus({
-      user: options.user, state: describeState(), deviceKey: opened.deviceKey, uptimeMs: Date.now() - startedAt,
+      user: options.user, state: describeState(), waitingForSignIn: needsSignIn && starting === undefined, deviceKey: opened.deviceKey, uptimeMs: Date.now() - startedAt,
       loginServer: options.loginServer, listen: opened.listen, advertise: options.advertise ?? options.listen ?? null
     }),
     balance: async () => await up().balance(),
@@ -48,6 +60,20 @@ export function startingNode (options: NodeOptions): StartingNode {
     block: async username => { await up().block(username) },
     unblock: async username => { await up().unblock(username) },
     setPresence: status => { up().setPresence(status) },
+    setRole: async mode => await up().setRole(mode),
+    async signIn (password) {
+      if (node !== undefined) throw new UserError('already signed in', 'signed_in')
+      if (!needsSignIn) throw new UserError('this node was started with its password: there is nothing to sign in to', 'signed_in')
+      if (starting !== undefined) throw new UserError('signing in already: wait for that to finish', 'busy')
+      try {
+        onSignedIn?.(await start({ ...signInHooks, password }))
+      } catch (err) {
+        // A refused password (or a login server that did not answer) leaves the node waiting for the next try.
+        starting = undefined
+        describeState = () => WAITING_FOR_SIGN_IN
+        throw err
+      }
+    },
     sendMessage: async (to, text) => await up().sendMessage(to, text),
     messages: (peer, limit) => up().messages(peer, limit),
     placeCall: async (to, callOptions) => await up().placeCall(to, callOptions),
@@ -70,8 +96,8 @@ export function startingNode (options: NodeOptions): StartingNode {
     })())
   }
 
-  const start: StartingNode['start'] = hooks => (starting ??= (async () => {
-    const started = await createNode(options, {
+  const start = (hooks?: StartHooks & { password?: string }): Promise<RunningNode> => (starting ??= (async () => {
+    const started = await createNode(hooks?.password === undefined ? options : { ...options, password: hooks.password }, {
       signal: abort.signal,
       onOpened: given => {
         opened = given
@@ -89,5 +115,5 @@ export function startingNode (options: NodeOptions): StartingNode {
     started.subscribe(event => { events.emit('event', event) })
     return started
   })())
-  return { api, start }
+  return { api, start, signedIn: hooks => { signInHooks = hooks; return signedIn } }
 }

@@ -16,10 +16,11 @@ export interface StatusSources {
 }
 
 /** The status of a node that is not up yet: offline, attached to nothing, and `state` saying what it waits for. */
-export function startingStatus (s: { user: string, deviceKey: string, state: string, uptimeMs: number, loginServer: string, listen: string | null, advertise: string | null }): NodeStatus {
+export function startingStatus (s: { user: string, deviceKey: string, state: string, waitingForSignIn: boolean, uptimeMs: number, loginServer: string, listen: string | null, advertise: string | null }): NodeStatus {
   return {
     user: s.user,
     state: s.state,
+    ...(s.waitingForSignIn ? { waitingForSignIn: true as const } : {}),
     role: 'host',
     supernode: null,
     presence: 'offline',

@@ -13,34 +13,7 @@ import { checkRemoteSdp } from '../../node/media/sdp-guard.js'
 import type { TurnServerCredentials } from '../../node/overlay/host.js'
 import { FakeClock, flushAsync } from '../../node/net/fake-clock.js'
 
-// An offer as a WebRTC stack writes it (the shape sdp-guard.test.ts uses), CRLF line ends.
-const OFFER = [
-  'v=0',
-  'o=rtc 3864157758 0 IN IP4 127.0.0.1',
-  's=-',
-  't=0 0',
-  'a=group:BUNDLE audio',
-  'a=msid-semantic:WMS *',
-  'a=ice-options:ice2,trickle',
-  'a=fingerprint:sha-256 CD:23:5B:5A:77:DF:22:FA:FE:1E:82:A3:18:1D:BE:D6:6D:4B:FB:EB:16:9E:A0:C2:DD:B6:6D:90:0C:A7:56:55',
-  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
-  'c=IN IP4 0.0.0.0',
-  'a=mid:audio',
-  'a=sendrecv',
-  'a=ssrc:1111 cname:cname-A',
-  'a=msid:stream-A track-A',
-  'a=rtcp-mux',
-  'a=rtpmap:111 opus/48000/2',
-  'a=fmtp:111 minptime=10;useinbandfec=1',
-  'a=setup:actpass',
-  'a=ice-ufrag:/EXV',
-  'a=ice-pwd:cp0u4aqV2s+i+PERuk1SNV',
-  ''
-].join('\r\n')
-/** The answer to it: the same media, a=setup:active. */
-const ANSWER = OFFER.replace('a=setup:actpass', 'a=setup:active')
-/** What the guard refuses: no audio m-line at all. */
-const BAD_SDP = 'v=0\r\no=- 1 0 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n'
+import { ANSWER, BAD_SDP, OFFER } from '../media/sdp-fixtures.js'
 
 const TURN: TurnServerCredentials = { host: '198.18.0.1', port: 3478, username: 'user1', password: 'secret1', ttlSeconds: 600 }
 
@@ -89,7 +62,7 @@ describe('a browser call\'s offer', () => {
       event: 'browser-media', page: 'page-1', callId: call.id, step: 'offer', relayOnly: true,
       iceServers: [{ urls: 'turn:198.18.0.1:3478?transport=udp', username: 'user1', credential: 'secret1' }]
     }])
-    port.reply(call, { step: 'sdp', sdp: OFFER })
+    port.reply(call, { page: 'page-1', step: 'sdp', sdp: OFFER })
     expect(await offer).toBe(OFFER)
     expect(events).toHaveLength(1)
   })
@@ -109,7 +82,7 @@ describe('a browser call\'s offer', () => {
       const offer = port.offer(call, { relayOnly: false })
       await settle()
       expect(events[0]).toMatchObject({ step: 'offer', relayOnly: false, iceServers: [] })
-      port.reply(call, { step: 'sdp', sdp: OFFER })
+      port.reply(call, { page: 'page-1', step: 'sdp', sdp: OFFER })
       expect(await offer).toBe(OFFER)
     }
   })
@@ -120,7 +93,7 @@ describe('a browser call\'s offer', () => {
     const offer = port.offer(call, { relayOnly: false })
     await settle()
     expect(checkRemoteSdp(BAD_SDP, 'offer').ok).toBe(false)
-    port.reply(call, { step: 'sdp', sdp: BAD_SDP })
+    port.reply(call, { page: 'page-1', step: 'sdp', sdp: BAD_SDP })
     await expect(offer).rejects.toThrow(/refused/)
   })
 
@@ -137,7 +110,7 @@ describe('a browser call\'s offer', () => {
     expect(outcome.state).toBe('rejected')
     expect(String(outcome.error)).toMatch(/no SDP within 20 s/)
     // Late SDP finds nothing waiting.
-    expect(() => { port.reply(call, { step: 'sdp', sdp: OFFER }) }).toThrow(expect.objectContaining({ code: 'not_expected' }))
+    expect(() => { port.reply(call, { page: 'page-1', step: 'sdp', sdp: OFFER }) }).toThrow(expect.objectContaining({ code: 'not_expected' }))
   })
 
   it('refuses to recover: a generation 1 offer rejects', async () => {
@@ -154,7 +127,7 @@ describe('a browser call\'s offer', () => {
     port.prepare?.(call)
     await settle()
     expect(events.filter(event => event.event === 'browser-media' && event.step === 'offer')).toHaveLength(1)
-    port.reply(call, { step: 'sdp', sdp: OFFER })
+    port.reply(call, { page: 'page-1', step: 'sdp', sdp: OFFER })
     expect(await port.offer(call, { relayOnly: false })).toBe(OFFER)
     expect(events).toHaveLength(1)
   })
@@ -174,7 +147,7 @@ describe('a browser call\'s answer and accept', () => {
     const answer = port.answer(call, OFFER, { relayOnly: true })
     await settle()
     expect(events).toEqual([{ event: 'browser-media', page: 'page-1', callId: call.id, step: 'answer', offer: OFFER, relayOnly: true, iceServers: [] }])
-    port.reply(call, { step: 'sdp', sdp: ANSWER })
+    port.reply(call, { page: 'page-1', step: 'sdp', sdp: ANSWER })
     expect(await answer).toBe(ANSWER)
   })
 
@@ -183,7 +156,7 @@ describe('a browser call\'s answer and accept', () => {
     const call = newCall({ direction: 'incoming' })
     const answer = port.answer(call, OFFER, { relayOnly: false })
     await settle()
-    port.reply(call, { step: 'sdp', sdp: OFFER })
+    port.reply(call, { page: 'page-1', step: 'sdp', sdp: OFFER })
     await expect(answer).rejects.toThrow(/refused/)
   })
 
@@ -225,31 +198,31 @@ describe('the page\'s replies', () => {
   it('reply \'sdp\' when none was asked throws not_expected', () => {
     const harness = setup()
     const call = acceptedCall(harness)
-    expect(() => { harness.port.reply(call, { step: 'sdp', sdp: OFFER }) }).toThrow(expect.objectContaining({ code: 'not_expected' }))
+    expect(() => { harness.port.reply(call, { page: 'page-1', step: 'sdp', sdp: OFFER }) }).toThrow(expect.objectContaining({ code: 'not_expected' }))
   })
 
   it('a reply for a call with no browser media, or one that ended, throws no_such_call', () => {
     const harness = setup()
     const fresh = harness.newCall()
-    expect(() => { harness.port.reply(fresh, { step: 'connected', path: 'direct' }) }).toThrow(expect.objectContaining({ code: 'no_such_call' }))
+    expect(() => { harness.port.reply(fresh, { page: 'page-1', step: 'connected', path: 'direct' }) }).toThrow(expect.objectContaining({ code: 'no_such_call' }))
     const ended = acceptedCall(harness)
     ended.state = 'ended'
-    expect(() => { harness.port.reply(ended, { step: 'connected', path: 'direct' }) }).toThrow(expect.objectContaining({ code: 'no_such_call' }))
+    expect(() => { harness.port.reply(ended, { page: 'page-1', step: 'connected', path: 'direct' }) }).toThrow(expect.objectContaining({ code: 'no_such_call' }))
     expect(harness.connected).toEqual([])
   })
 
   it('\'connected\' tells the signaling once, however often the page says it', () => {
     const harness = setup()
     const call = acceptedCall(harness)
-    harness.port.reply(call, { step: 'connected', path: 'direct' })
-    harness.port.reply(call, { step: 'connected', path: 'direct' })
+    harness.port.reply(call, { page: 'page-1', step: 'connected', path: 'direct' })
+    harness.port.reply(call, { page: 'page-1', step: 'connected', path: 'direct' })
     expect(harness.connected).toEqual([{ callId: call.id, info: { path: 'direct', relay: undefined } }])
   })
 
   it('\'connected\' over a relay names it', () => {
     const harness = setup()
     const call = acceptedCall(harness)
-    harness.port.reply(call, { step: 'connected', path: 'relay' })
+    harness.port.reply(call, { page: 'page-1', step: 'connected', path: 'relay' })
     expect(harness.connected).toHaveLength(1)
     expect(harness.connected[0]?.info).toMatchObject({ path: 'relay', relay: expect.any(String) })
   })
@@ -257,7 +230,7 @@ describe('the page\'s replies', () => {
   it('\'failed\' tells the signaling the media failed', () => {
     const harness = setup()
     const call = acceptedCall(harness)
-    harness.port.reply(call, { step: 'failed', reason: 'ICE failed' })
+    harness.port.reply(call, { page: 'page-1', step: 'failed', reason: 'ICE failed' })
     expect(harness.failed).toEqual([{ callId: call.id, reason: 'browser media: ICE failed' }])
     expect(harness.connected).toEqual([])
   })
@@ -266,7 +239,7 @@ describe('the page\'s replies', () => {
     const harness = setup()
     const call = acceptedCall(harness)
     expect(harness.port.statsOf(call)).toBeUndefined()
-    harness.port.reply(call, { step: 'stats', path: 'direct', rttMs: 40, jitterMs: 3, lossPct: 1, bitrateKbps: 32, bufferDelayMs: 60, packetsSent: 500, packetsReceived: 495 })
+    harness.port.reply(call, { page: 'page-1', step: 'stats', path: 'direct', rttMs: 40, jitterMs: 3, lossPct: 1, bitrateKbps: 32, bufferDelayMs: 60, packetsSent: 500, packetsReceived: 495 })
     const stats = harness.events.filter(event => event.event === 'call-stats')
     expect(stats).toHaveLength(1)
     const event = stats[0] as CallProgressEvent & { event: 'call-stats' }
@@ -282,7 +255,7 @@ describe('the page\'s replies', () => {
     const harness = setup()
     const good = acceptedCall(harness)
     const bad = acceptedCall(harness)
-    const base = { step: 'stats' as const, path: 'direct' as const, jitterMs: 3, bitrateKbps: 32, packetsSent: 500, packetsReceived: 495 }
+    const base = { page: 'page-1', step: 'stats' as const, path: 'direct' as const, jitterMs: 3, bitrateKbps: 32, packetsSent: 500, packetsReceived: 495 }
     harness.port.reply(good, { ...base, rttMs: 20, lossPct: 0, bufferDelayMs: 40 })
     harness.port.reply(bad, { ...base, rttMs: null, lossPct: 20, bufferDelayMs: 400 })
     expect(harness.port.statsOf(bad)?.mos).toBeLessThan(harness.port.statsOf(good)?.mos as number)

@@ -4,7 +4,7 @@ import { UserError } from '../../common/user-error.js'
 import { END_MESSAGES } from '../../node/calls/constants.js'
 import type { EndReason } from '../../node/calls/call-bodies.js'
 import type {
-  BrowserMediaReply, AcceptedRequestView, CallAudioOptions, CallInfo, CallOptions, CallStats, ContactRequestView, ContactRequestsView, ContactView, MessageView, NodeApi, NodeEvent, NodeStatus, SendMessageResult
+  BrowserMediaReply, RoleMode, AcceptedRequestView, CallAudioOptions, CallInfo, CallOptions, CallStats, ContactRequestView, ContactRequestsView, ContactView, MessageView, NodeApi, NodeEvent, NodeStatus, SendMessageResult
 } from '../../node/runtime/api.js'
 import type { PresenceStatus, UserStatus } from '../../common/presence.js'
 
@@ -139,6 +139,15 @@ export class FakeNodeApi implements NodeApi {
   async unblock (username: string): Promise<void> {
     this.record(`unblock ${username}`)
     if (!this.blocked.delete(username)) throw new UserError(`${username} is not blocked`)
+  }
+
+  async signIn (password: string): Promise<void> {
+    this.record(`signIn ${password.length} characters`)
+  }
+
+  async setRole (mode: RoleMode): Promise<{ role: 'host' | 'supernode', mode: RoleMode }> {
+    this.record(`setRole ${mode}`)
+    return { role: mode === 'supernode' ? 'supernode' : 'host', mode }
   }
 
   setPresence (status: UserStatus): void {

@@ -1,14 +1,15 @@
 // The web client through inject() (web.ts, app.ts): the page's files, the trade of a one-time
-// login token for a session cookie, and the Host / Origin / session checks on a page's requests,
+// login token for a session token (a header, not a cookie), and the Host / Origin / session checks on a page's requests,
 // beside the bearer token that works as before.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import type { LightMyRequestResponse } from 'fastify'
 import { buildControlApp, type ControlApp } from '../../node/control/app.js'
-import { WEB_LOGIN_TOKEN_TTL_MS, WEB_SESSION_COOKIE, WEB_SESSION_IDLE_MS } from '../../node/control/constants.js'
+import { WEB_LOGIN_TOKEN_TTL_MS, WEB_SESSION_HEADER, WEB_SESSION_IDLE_MS } from '../../node/control/constants.js'
 import { WebAccess } from '../../node/control/web-access.js'
 import { FakeClock } from '../../node/net/fake-clock.js'
 import { FakeNodeApi } from './fake-node-api.js'
-import { AUTH, TOKEN } from './helpers.js'
+import { AUTH, closeAll, startFakeNode, TOKEN } from './helpers.js'
+import { waitUntil } from '../helpers/wait.js'
 
 const HOST = '127.0.0.1:8080'
 const ORIGIN = `http://${HOST}`
@@ -28,13 +29,6 @@ afterEach(async () => {
   await api.close()
 })
 
-function setCookieOf (res: LightMyRequestResponse): string {
-  const header = res.headers['set-cookie']
-  const value = Array.isArray(header) ? header.join('\n') : header
-  if (value === undefined) throw new Error('no set-cookie header')
-  return value
-}
-
 /** `voxmesh open`: a login token, made with the control token. */
 async function loginToken (): Promise<string> {
   const res = await app.inject({ method: 'POST', url: '/v1/web/login-tokens', headers: AUTH })
@@ -47,16 +41,15 @@ async function startSession (token: string, headers: Record<string, string> = { 
   return await app.inject({ method: 'POST', url: '/web/session', headers, payload: { token } })
 }
 
-/** A signed-in page's cookie header (`name=value`). */
+/** A signed-in page's session token. */
 async function signIn (): Promise<string> {
   const res = await startSession(await loginToken())
   expect(res.statusCode).toBe(200)
-  const match = new RegExp(`${WEB_SESSION_COOKIE}=([^;]+)`).exec(setCookieOf(res))
-  if (match === null) throw new Error('no session cookie')
-  return `${WEB_SESSION_COOKIE}=${match[1] as string}`
+  return res.json().session
 }
 
-const page = (cookie: string, extra: Record<string, string> = {}): Record<string, string> => ({ host: HOST, origin: ORIGIN, cookie, ...extra })
+/** The headers of a page's request: its Host, its Origin, its session. */
+const page = (session: string, extra: Record<string, string> = {}): Record<string, string> => ({ host: HOST, origin: ORIGIN, [WEB_SESSION_HEADER]: session, ...extra })
 
 describe('the page\'s files', () => {
   it('GET / returns the page with its security headers, without a session', async () => {
@@ -97,18 +90,17 @@ describe('the page\'s files', () => {
 })
 
 describe('signing in', () => {
-  it('trades a login token for an HttpOnly, SameSite=Strict session cookie that opens /v1/', async () => {
+  it('trades a login token for a session token (no cookie) that opens /v1/ when sent as a header', async () => {
     const res = await app.inject({ method: 'POST', url: '/v1/web/login-tokens', headers: AUTH })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual({ token: expect.any(String), validSeconds: WEB_LOGIN_TOKEN_TTL_MS / 1000 })
     const session = await startSession(res.json().token)
     expect(session.statusCode).toBe(200)
-    const cookie = setCookieOf(session)
-    expect(cookie).toMatch(new RegExp(`^${WEB_SESSION_COOKIE}=[A-Za-z0-9_-]+;`))
-    expect(cookie).toContain('HttpOnly')
-    expect(cookie).toContain('SameSite=Strict')
-    const value = /=([^;]+)/.exec(cookie)?.[1] as string
-    const status = await app.inject({ method: 'GET', url: '/v1/status', headers: { host: HOST, cookie: `${WEB_SESSION_COOKIE}=${value}` } })
+    expect(session.headers['set-cookie']).toBeUndefined()
+    const value = session.json().session as string
+    expect(value).toMatch(/^[A-Za-z0-9_-]{43}$/)
+    const status = await app.inject({ method: 'GET', url: '/v1/status', headers: { host: HOST, [WEB_SESSION_HEADER]: value } })
+    expect(status.headers['cache-control']).toBe('no-store')
     expect(status.statusCode).toBe(200)
     expect(status.json().user).toBe('alice')
     expect(api.invocations).toContain('status')
@@ -141,9 +133,9 @@ describe('signing in', () => {
     expect((await startSession(token)).statusCode).toBe(200)
   })
 
-  it('makes no login token for a page: the session cookie alone gets 403', async () => {
-    const cookie = await signIn()
-    const res = await app.inject({ method: 'POST', url: '/v1/web/login-tokens', headers: page(cookie) })
+  it('makes no login token for a page: the session alone gets 403', async () => {
+    const session = await signIn()
+    const res = await app.inject({ method: 'POST', url: '/v1/web/login-tokens', headers: page(session) })
     expect(res.statusCode).toBe(403)
     expect(res.json().error.code).toBe('forbidden')
     expect(res.json().token).toBeUndefined()
@@ -157,45 +149,45 @@ describe('signing in', () => {
 })
 
 describe('a page\'s requests', () => {
-  it('a wrong Host gets 421 even with a valid cookie', async () => {
-    const cookie = await signIn()
-    const res = await app.inject({ method: 'GET', url: '/v1/status', headers: { host: 'evil.example:8080', cookie } })
+  it('a wrong Host gets 421 even with a valid session', async () => {
+    const session = await signIn()
+    const res = await app.inject({ method: 'GET', url: '/v1/status', headers: { host: 'evil.example:8080', [WEB_SESSION_HEADER]: session } })
     expect(res.statusCode).toBe(421)
     expect(res.json().error.code).toBe('wrong_host')
     expect(api.invocations).not.toContain('status')
   })
 
-  it('a POST with a cookie but Origin http://evil.example gets 403', async () => {
-    const cookie = await signIn()
-    const res = await app.inject({ method: 'POST', url: '/v1/messages', headers: page(cookie, { origin: 'http://evil.example' }), payload: { to: 'bob', text: 'hi' } })
+  it('a POST with a session but Origin http://evil.example gets 403', async () => {
+    const session = await signIn()
+    const res = await app.inject({ method: 'POST', url: '/v1/messages', headers: page(session, { origin: 'http://evil.example' }), payload: { to: 'bob', text: 'hi' } })
     expect(res.statusCode).toBe(403)
     expect(res.json().error.code).toBe('wrong_origin')
     expect(api.sent).toEqual([])
   })
 
-  it('a POST with a cookie and no Origin gets 403', async () => {
-    const cookie = await signIn()
-    const res = await app.inject({ method: 'POST', url: '/v1/messages', headers: { host: HOST, cookie }, payload: { to: 'bob', text: 'hi' } })
+  it('a POST with a session and no Origin gets 403', async () => {
+    const session = await signIn()
+    const res = await app.inject({ method: 'POST', url: '/v1/messages', headers: { host: HOST, [WEB_SESSION_HEADER]: session }, payload: { to: 'bob', text: 'hi' } })
     expect(res.statusCode).toBe(403)
     expect(res.json().error.code).toBe('wrong_origin')
     expect(api.sent).toEqual([])
   })
 
-  it('a GET with a cookie but a foreign Origin gets 403', async () => {
-    const cookie = await signIn()
-    const res = await app.inject({ method: 'GET', url: '/v1/status', headers: page(cookie, { origin: 'http://evil.example' }) })
+  it('a GET with a session but a foreign Origin gets 403', async () => {
+    const session = await signIn()
+    const res = await app.inject({ method: 'GET', url: '/v1/status', headers: page(session, { origin: 'http://evil.example' }) })
     expect(res.statusCode).toBe(403)
   })
 
-  it('a POST with the cookie and the page\'s Origin goes through', async () => {
-    const cookie = await signIn()
-    const res = await app.inject({ method: 'POST', url: '/v1/messages', headers: page(cookie), payload: { to: 'bob', text: 'hi' } })
+  it('a POST with the session and the page\'s Origin goes through', async () => {
+    const session = await signIn()
+    const res = await app.inject({ method: 'POST', url: '/v1/messages', headers: page(session), payload: { to: 'bob', text: 'hi' } })
     expect(res.statusCode).toBe(200)
     expect(api.sent).toEqual([{ to: 'bob', text: 'hi' }])
   })
 
-  it('GET /v1/status without a cookie gets 401 no_session; a made-up cookie too', async () => {
-    for (const headers of [{ host: HOST }, { host: HOST, cookie: `${WEB_SESSION_COOKIE}=made-up` }, { host: HOST, cookie: `${WEB_SESSION_COOKIE}=` }]) {
+  it('GET /v1/status without a session gets 401 no_session; a made-up one too', async () => {
+    for (const headers of [{ host: HOST }, { host: HOST, [WEB_SESSION_HEADER]: 'made-up' }, { host: HOST, [WEB_SESSION_HEADER]: '' }]) {
       const res = await app.inject({ method: 'GET', url: '/v1/status', headers })
       expect(res.statusCode).toBe(401)
       expect(res.json().error.code).toBe('no_session')
@@ -204,18 +196,17 @@ describe('a page\'s requests', () => {
   })
 
   it('a session unused for 12 h no longer works', async () => {
-    const cookie = await signIn()
+    const session = await signIn()
     clock.advance(WEB_SESSION_IDLE_MS)
-    const res = await app.inject({ method: 'GET', url: '/v1/status', headers: { host: HOST, cookie } })
+    const res = await app.inject({ method: 'GET', url: '/v1/status', headers: { host: HOST, [WEB_SESSION_HEADER]: session } })
     expect(res.statusCode).toBe(401)
   })
 
-  it('after POST /v1/web/logout the cookie no longer works', async () => {
-    const cookie = await signIn()
-    const out = await app.inject({ method: 'POST', url: '/v1/web/logout', headers: page(cookie) })
+  it('after POST /v1/web/logout the session no longer works', async () => {
+    const session = await signIn()
+    const out = await app.inject({ method: 'POST', url: '/v1/web/logout', headers: page(session) })
     expect(out.statusCode).toBe(200)
-    expect(setCookieOf(out)).toMatch(new RegExp(`^${WEB_SESSION_COOKIE}=;.*Max-Age=0`))
-    const res = await app.inject({ method: 'GET', url: '/v1/status', headers: { host: HOST, cookie } })
+    const res = await app.inject({ method: 'GET', url: '/v1/status', headers: { host: HOST, [WEB_SESSION_HEADER]: session } })
     expect(res.statusCode).toBe(401)
     expect(res.json().error.code).toBe('no_session')
   })
@@ -238,9 +229,9 @@ describe('the bearer token beside the web client', () => {
     }
   })
 
-  it('a wrong bearer token gets 401 invalid_token, even with a valid cookie', async () => {
-    const cookie = await signIn()
-    const res = await app.inject({ method: 'GET', url: '/v1/status', headers: { ...page(cookie), authorization: 'Bearer not-the-token' } })
+  it('a wrong bearer token gets 401 invalid_token, even with a valid session', async () => {
+    const session = await signIn()
+    const res = await app.inject({ method: 'GET', url: '/v1/status', headers: { ...page(session), authorization: 'Bearer not-the-token' } })
     expect(res.statusCode).toBe(401)
     expect(res.json().error.code).toBe('invalid_token')
   })
@@ -261,5 +252,54 @@ describe('the bearer token beside the web client', () => {
     } finally {
       await plain.close()
     }
+  })
+})
+
+describe('a web client listening on every address (--web 0.0.0.0:PORT)', () => {
+  afterEach(closeAll)
+
+  it('prints a loopback link, answers as each address of the machine, and refuses other Host names', async () => {
+    const { server } = await startFakeNode({ listen: '0.0.0.0:0', web: true })
+    const { port } = new URL(server.url)
+    expect(server.url).toBe(`http://127.0.0.1:${port}`)
+    const ok = await fetch(`${server.url}/`)
+    expect(ok.status).toBe(200)
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`]) {
+      expect((await server.app.inject({ method: 'GET', url: '/', headers: { host } })).statusCode, host).toBe(200)
+    }
+    expect((await server.app.inject({ method: 'GET', url: '/', headers: { host: `evil.example:${port}` } })).statusCode).toBe(421)
+    expect((await server.app.inject({ method: 'GET', url: '/', headers: { host: `0.0.0.0:${port}` } })).statusCode).toBe(421)
+  })
+
+  it('is refused without --web: the control API alone listens on loopback only', async () => {
+    await expect(startFakeNode({ listen: '0.0.0.0:0' })).rejects.toThrow(/only listens on loopback/)
+  })
+})
+
+describe('a page\'s event stream', () => {
+  afterEach(closeAll)
+
+  it('ends when its session does: nothing said after logout reaches it', async () => {
+    const { api: node, server } = await startFakeNode({ listen: '127.0.0.1:0', web: true })
+    const host = new URL(server.url).host
+    const tokenRes = await fetch(`${server.url}/v1/web/login-tokens`, { method: 'POST', headers: AUTH })
+    const { token } = await tokenRes.json() as { token: string }
+    const { session } = await (await fetch(`${server.url}/web/session`, {
+      method: 'POST', headers: { origin: `http://${host}`, 'content-type': 'application/json' }, body: JSON.stringify({ token })
+    })).json() as { session: string }
+    const stream = await fetch(`${server.url}/v1/events`, { headers: { [WEB_SESSION_HEADER]: session } })
+    expect(stream.status).toBe(200)
+    const reader = (stream.body as ReadableStream<Uint8Array>).getReader()
+    const decoder = new TextDecoder()
+    let seen = ''
+    const reading = (async () => { for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) seen += decoder.decode(chunk.value, { stream: true }) })()
+    node.emit({ event: 'presence', user: 'bob', status: 'online' })
+    await waitUntil(() => `the first event; seen: ${seen}`, () => seen.includes('"bob"'), 5000)
+    const out = await fetch(`${server.url}/v1/web/logout`, { method: 'POST', headers: { origin: `http://${host}`, [WEB_SESSION_HEADER]: session } })
+    expect(out.status).toBe(200)
+    node.emit({ event: 'message', from: 'bob', id: 'm1', text: 'said after logout', sentAt: 1, writtenAt: 1 })
+    // The stream ends instead of carrying it.
+    await reading
+    expect(seen).not.toContain('said after logout')
   })
 })

@@ -2,35 +2,9 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { silentLogger } from '../../common/logger.js'
 import { createMediaSession, shutdownMedia, type MediaSession } from '../../node/media/media-session.js'
 import { MAX_REMOTE_SDP_BYTES, checkCandidate, checkRemoteSdp, sdpFingerprint } from '../../node/media/sdp-guard.js'
+import { OFFER } from './sdp-fixtures.js'
 
 afterAll(() => { shutdownMedia() })
-
-// An offer as node-datachannel 0.33 (libdatachannel 0.24) writes it, with CRLF line ends.
-const OFFER = [
-  'v=0',
-  'o=rtc 3864157758 0 IN IP4 127.0.0.1',
-  's=-',
-  't=0 0',
-  'a=group:BUNDLE audio',
-  'a=group:LS audio',
-  'a=msid-semantic:WMS *',
-  'a=ice-options:ice2,trickle',
-  'a=fingerprint:sha-256 CD:23:5B:5A:77:DF:22:FA:FE:1E:82:A3:18:1D:BE:D6:6D:4B:FB:EB:16:9E:A0:C2:DD:B6:6D:90:0C:A7:56:55',
-  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
-  'c=IN IP4 0.0.0.0',
-  'a=mid:audio',
-  'a=sendrecv',
-  'a=ssrc:1111 cname:cname-A',
-  'a=ssrc:1111 msid:stream-A track-A',
-  'a=msid:stream-A track-A',
-  'a=rtcp-mux',
-  'a=rtpmap:111 opus/48000/2',
-  'a=fmtp:111 minptime=10;maxaveragebitrate=96000;stereo=1;sprop-stereo=1;useinbandfec=1',
-  'a=setup:actpass',
-  'a=ice-ufrag:/EXV',
-  'a=ice-pwd:cp0u4aqV2s+i+PERuk1SNV',
-  ''
-].join('\r\n')
 
 // An offer shaped like Firefox's: Opus on 109 among G722, PCMU, PCMA and telephone-event, the
 // media attributes in alphabetical order, mid 0, braces in msid and cname.

@@ -10,7 +10,7 @@ import { join } from 'node:path'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { encodeWav, readWavFile } from '../../node/media/audio/wav.js'
 import { dominantFrequency, levelDbfs } from '../../node/media/audio/analysis.js'
-import { killAll, startCli } from '../helpers/processes.js'
+import { killAll, runCli, startCli } from '../helpers/processes.js'
 import { freePort } from '../helpers/ports.js'
 import { startVoxmeshNet, TEST_PASSWORD, type NodeProcess } from '../helpers/voxmesh-net.js'
 import { makeContacts } from '../calls/attack-kit.js'
@@ -18,6 +18,9 @@ import { makeContacts } from '../calls/attack-kit.js'
 /** What the browser's fake microphone plays, and what carol's node sends. */
 const MIC_HZ = 660
 const CAROL_HZ = 880
+/** A line of the PSTN gateway that answers with a tone. */
+const PHONE_NUMBER = '+442079460101'
+const PHONE_HZ = 800
 const CHROMIUM = process.env.VOXMESH_CHROMIUM ?? '/usr/bin/chromium'
 /** Kept after the run: the README's picture of a call. */
 const SCREENSHOT = join(process.cwd(), 'test-artifacts', 'web-client-call.png')
@@ -37,12 +40,14 @@ function toneWav (path: string, hz: number, seconds: number): void {
 
 beforeAll(async () => {
   net = await startVoxmeshNet()
-  for (const user of ['super1', 'alice', 'bob', 'carol']) await net.createAccount(user)
+  for (const user of ['super1', 'alice', 'bob', 'carol', 'dave']) await net.createAccount(user)
   await makeContacts(net.url, TEST_PASSWORD, [['alice', 'bob'], ['alice', 'carol']])
   recordings = join(net.root, 'recordings')
   await net.startNode('super1', ['--role', 'supernode', '--listen', `127.0.0.1:${await freePort()}`, '--relay-allow-private'])
-  alice = await net.startNode('alice', ['--role', 'host', '--no-shell', '--web'])
-  bob = await net.startNode('bob', ['--role', 'host', '--no-shell', '--auto-answer', '--record-dir', recordings])
+  // alice may serve as a supernode when she switches it on in the page: she has an address.
+  alice = await net.startNode('alice', ['--role', 'host', '--no-shell', '--web', '--listen', `127.0.0.1:${await freePort()}`, '--relay-allow-private'])
+  // bob answers by himself, records what he hears, and sends a tone of his own (a call's figures show real audio).
+  bob = await net.startNode('bob', ['--role', 'host', '--no-shell', '--auto-answer', '--record-dir', recordings, '--tone', '440'])
   carol = await net.startNode('carol', ['--role', 'host', '--no-shell'])
   for (const user of ['bob', 'carol']) await alice.waitForEvent(e => e.event === 'presence' && e.user === user && e.status === 'online', 20_000)
 
@@ -68,6 +73,22 @@ afterAll(async () => {
   await killAll()
   net?.cleanup()
 })
+
+/** In the page: the loudest frequency its <audio> plays over two seconds, through a WebAudio analyser. */
+async function peakOfSpeaker (): Promise<{ hz: number, db: number }> {
+  const speaker = document.getElementById('speaker') as HTMLAudioElement
+  const context = new AudioContext({ sampleRate: 48_000 })
+  const analyser = context.createAnalyser()
+  analyser.fftSize = 8192
+  context.createMediaStreamSource(speaker.srcObject as MediaStream).connect(analyser)
+  await new Promise(resolve => setTimeout(resolve, 2000))
+  const bins = new Float32Array(analyser.frequencyBinCount)
+  analyser.getFloatFrequencyData(bins)
+  let peak = 0
+  for (let i = 1; i < bins.length; i++) if ((bins[i] as number) > (bins[peak] as number)) peak = i
+  await context.close()
+  return { hz: peak * 48_000 / analyser.fftSize, db: bins[peak] as number }
+}
 
 const contact = (user: string): string => `#contacts li[data-user="${user}"]`
 
@@ -136,6 +157,26 @@ describe('the browser is the phone', () => {
     expect(levelDbfs(steady)).toBeGreaterThan(-40)
   })
 
+  it('calls a phone number through the PSTN gateway and plays the line\'s tone', async () => {
+    const token = (await runCli(['login-server', 'add-service', 'pstn', '--data-dir', join(net.root, 'login')])).stdout.trim()
+    expect((await runCli(['login-server', 'credit', 'alice', '100', '--data-dir', join(net.root, 'login')])).code).toBe(0)
+    const numbers = join(net.root, 'numbers.json')
+    writeFileSync(numbers, JSON.stringify({ numbers: [{ number: PHONE_NUMBER, behaviour: 'tone', hz: PHONE_HZ }] }))
+    const gateway = startCli(['pstn-gateway', '--login-server', net.url, '--data-dir', join(net.root, 'gateway'), '--numbers', numbers, '--json'], { VOXMESH_SERVICE_TOKEN: token })
+    await gateway.waitForLine(/PSTN gateway up as pstn/)
+    // The gateway is reachable once a call from alice's node to its echo line goes through (as in the gateway's own tests).
+    for (let i = 0; i < 40 && (await alice.cli('call', 'echo', '--duration', '0.2')).code !== 0; i++) await new Promise(resolve => setTimeout(resolve, 250))
+    await page.fill('#dial input[name=number]', PHONE_NUMBER)
+    await page.click('#dial button')
+    await page.waitForSelector('[data-testid=call-state]:has-text("connected")', { timeout: 20_000 })
+    expect(await page.textContent('#call-title')).toBe(`Call to ${PHONE_NUMBER}`)
+    const heard = await page.evaluate(peakOfSpeaker)
+    expect(Math.abs(heard.hz - PHONE_HZ)).toBeLessThan(12)
+    expect(heard.db).toBeGreaterThan(-50)
+    await page.click('#hangup')
+    await page.waitForSelector('[data-testid=call-state]:has-text("call ended")', { timeout: 10_000 })
+  }, 60_000)
+
   it('answers a call from a CLI node and plays its tone', async () => {
     const call = startCli(['call', 'alice', '--tone', String(CAROL_HZ), '--data-dir', carol.dataDir])
     await page.waitForSelector('#answer:not([hidden])', { timeout: 15_000 })
@@ -143,25 +184,55 @@ describe('the browser is the phone', () => {
     await page.click('#answer')
     await call.waitForLine(/^connected to alice/)
     await page.waitForSelector('[data-testid=call-state]:has-text("connected")', { timeout: 10_000 })
-    // What the page's <audio> plays, through an analyser: the loudest frequency bin over two seconds.
-    const heard = await page.evaluate(async () => {
-      const speaker = document.getElementById('speaker') as HTMLAudioElement
-      const context = new AudioContext({ sampleRate: 48_000 })
-      const analyser = context.createAnalyser()
-      analyser.fftSize = 8192
-      context.createMediaStreamSource(speaker.srcObject as MediaStream).connect(analyser)
-      await new Promise(resolve => setTimeout(resolve, 2000))
-      const bins = new Float32Array(analyser.frequencyBinCount)
-      analyser.getFloatFrequencyData(bins)
-      let peak = 0
-      for (let i = 1; i < bins.length; i++) if ((bins[i] as number) > (bins[peak] as number)) peak = i
-      await context.close()
-      return { hz: peak * 48_000 / analyser.fftSize, db: bins[peak] as number }
-    })
+    const heard = await page.evaluate(peakOfSpeaker)
     expect(Math.abs(heard.hz - CAROL_HZ)).toBeLessThan(12)
     expect(heard.db).toBeGreaterThan(-50)
     await page.click('#hangup')
     // The other side hung up: for carol's `voxmesh call` that is a call that ended well.
     expect(await call.exited).toBe(0)
+  })
+})
+
+describe('what a user does from the page alone', () => {
+  it('signs in to a node started without a password, after a wrong one is refused', async () => {
+    const dataDir = join(net.root, 'dave')
+    // No password anywhere: the node waits for the page.
+    const dave = startCli(['node', '--user', 'dave', '--login-server', net.url, '--data-dir', dataDir, '--json', '--role', 'host', '--no-shell', '--web'], { VOXMESH_PASSWORD: '' })
+    await dave.waitForLine(/"for":"sign-in"/)
+    const link = JSON.parse((await runCli(['open', '--data-dir', dataDir, '--json'])).stdout) as { url: string }
+    const davePage = await browser!.newPage()
+    await davePage.goto(link.url)
+    await davePage.waitForSelector('#sign-in:not([hidden])')
+    expect(await davePage.textContent('#sign-in-title')).toBe('Sign in as dave')
+    await davePage.fill('#sign-in-form input[name=password]', 'not the password')
+    await davePage.click('#sign-in-form button')
+    await davePage.waitForSelector('#notice:not([hidden])')
+    expect(await davePage.textContent('#notice')).toMatch(/login refused: wrong username or password/)
+    expect(await davePage.isHidden('main')).toBe(true)
+    await davePage.fill('#sign-in-form input[name=password]', TEST_PASSWORD)
+    await davePage.click('#sign-in-form button')
+    await davePage.waitForSelector('body[data-ready="true"]', { timeout: 20_000 })
+    expect(await davePage.textContent('[data-testid=me]')).toBe('dave')
+    await dave.waitForLine(/"event":"ready"/)
+    const status = JSON.parse((await runCli(['status', '--data-dir', dataDir, '--json'])).stdout) as { presence: string, supernode: unknown }
+    expect(status.presence).toBe('online')
+    expect(status.supernode).not.toBeNull()
+    await davePage.close()
+  })
+
+  it('switches the node to a supernode in its settings, and back', async () => {
+    await page.check('[data-testid=supernode]')
+    await page.waitForSelector('[data-testid=role]:has-text("supernode")', { timeout: 20_000 })
+    // It serves: the status shows its relay's counters, which only a supernode has.
+    const serving = JSON.parse((await alice.cli('status', '--json')).stdout) as { role: string, relay: unknown }
+    expect(serving.role).toBe('supernode')
+    expect(serving.relay).not.toBeNull()
+    await page.uncheck('[data-testid=supernode]')
+    await page.waitForSelector('[data-testid=role]:has-text("host")', { timeout: 20_000 })
+    const hosting = JSON.parse((await alice.cli('status', '--json')).stdout) as { role: string, relay: unknown }
+    expect(hosting).toMatchObject({ role: 'host', relay: null })
+    expect(alice.events().filter(e => e.event === 'role').map(e => [e.role, e.reason])).toEqual([
+      ['supernode', 'switched on by the user'], ['host', 'switched off by the user']
+    ])
   })
 })

@@ -1,7 +1,7 @@
 // The web client's page: status, contacts with live presence, requests, conversations and calls,
 // all through the node's control API and its event stream. Every change arrives as an event
 // and is drawn from the state kept here; nothing is built from HTML strings (no injection).
-import { ApiError, request, signIn, subscribe } from './api.js'
+import { ApiError, request, signIn, signOut, subscribe } from './api.js'
 import { CallGraph } from './graph.js'
 import { PAGE_ID, Phone } from './phone.js'
 
@@ -37,11 +37,21 @@ async function act (action) {
 // --- status, contacts, requests ---
 
 async function loadStatus () {
-  state.me = await request('GET', '/v1/status')
+  showStatus(await request('GET', '/v1/status'))
+}
+
+function showStatus (status) {
+  state.me = status
   $('me').textContent = state.me.user
   $('presence').value = state.me.presence === 'offline' ? 'online' : state.me.presence
-  $('role').textContent = state.me.role
+  showRole(state.me.role)
   document.title = `voxmesh — ${state.me.user}`
+}
+
+function showRole (role) {
+  state.me.role = role
+  $('role').textContent = role
+  $('supernode').checked = role === 'supernode'
 }
 
 async function loadContacts () {
@@ -155,6 +165,8 @@ function onCallEvent (event) {
       if (call?.callId === event.callId) showFigures(event)
       return
     case 'call-ended':
+      // The node also sends `close`; a stream that reconnected just then would have missed it.
+      phone.close(event.callId)
       if (call?.callId === event.callId) endCall(event.message)
   }
 }
@@ -177,7 +189,7 @@ function onEvent (event) {
       void act(async () => { await loadRequests(); await loadContacts() })
       return
     case 'role':
-      $('role').textContent = event.role
+      showRole(event.role)
       return
     case 'browser-media':
       void phone.handle(event)
@@ -191,7 +203,21 @@ function onEvent (event) {
 
 function wire () {
   $('presence').addEventListener('change', () => act(() => request('PUT', '/v1/presence', { status: $('presence').value })))
-  $('logout').addEventListener('click', () => act(async () => { await request('POST', '/v1/web/logout'); location.reload() }))
+  $('supernode').addEventListener('change', () => {
+    const wanted = $('supernode').checked ? 'supernode' : 'host'
+    $('supernode').disabled = true
+    act(async () => {
+      try {
+        showRole((await request('PUT', '/v1/role', { role: wanted })).role)
+      } catch (err) {
+        showRole(state.me.role)
+        throw err
+      } finally {
+        $('supernode').disabled = false
+      }
+    })
+  })
+  $('logout').addEventListener('click', () => act(async () => { await signOut(); location.reload() }))
   $('add-contact').addEventListener('submit', event => {
     event.preventDefault()
     const form = event.target
@@ -221,6 +247,28 @@ function wire () {
   }))
 }
 
+/** A node started without a password waits for it: the page asks, and the node logs in with it. */
+function signedIn () {
+  const main = document.querySelector('main')
+  main.hidden = true
+  $('sign-in').hidden = false
+  $('sign-in-title').textContent = `Sign in as ${state.me.user}`
+  return new Promise(resolve => {
+    $('sign-in-form').addEventListener('submit', event => {
+      event.preventDefault()
+      const form = event.target
+      act(async () => {
+        const status = await request('POST', '/v1/sign-in', { password: form.password.value })
+        form.reset()
+        $('sign-in').hidden = true
+        main.hidden = false
+        showStatus(status)
+        resolve()
+      })
+    })
+  })
+}
+
 async function start () {
   const login = /(?:^#|&)login=([A-Za-z0-9_-]+)/.exec(location.hash)
   let loginProblem
@@ -239,8 +287,13 @@ async function start () {
     }
     throw err
   }
+  if (state.me.waitingForSignIn === true) await signedIn()
   wire()
-  subscribe(onEvent, connection => { if (connection !== 'open') notice(`event stream ${connection}`); else notice('') })
+  subscribe(onEvent, connection => {
+    if (connection === 'open') notice('')
+    else if (connection === 'closed') notice('Signed out (the session ended). Run `voxmesh open` for a new link.')
+    else notice('lost the connection to the node; trying again')
+  })
   await Promise.all([loadContacts(), loadRequests()])
   document.body.dataset.ready = 'true'
 }

@@ -9,7 +9,7 @@ export const PAGE_ID = crypto.getRandomValues(new Uint8Array(16)).reduce((text, 
 
 const STATS_INTERVAL_MS = 1000
 
-const reply = (callId, body) => request('POST', '/v1/calls/browser-media', { callId, ...body })
+const reply = (callId, body) => request('POST', '/v1/calls/browser-media', { callId, page: PAGE_ID, ...body })
 
 export class Phone {
   /** `onStats(callId, stats)` for the graph; `speaker` is the <audio> element the far end plays in. */

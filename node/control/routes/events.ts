@@ -1,12 +1,21 @@
 // The Server-Sent Events stream of node events: bounded in clients, and a
 // client that stops reading is dropped rather than buffered for.
+import type { FastifyRequest } from 'fastify'
 import type { Logger } from '../../../common/logger.js'
 import type { NodeApi } from '../../runtime/api.js'
 import type { ControlApp } from '../app.js'
 import { pipeEvents, type EventStream, type EventStreamBounds } from '../event-stream.js'
 import { RequestError } from '../request-errors.js'
 
-export function eventRoutes (app: ControlApp, api: NodeApi, options: { log: Logger, bounds: EventStreamBounds, maxStreams: number }): void {
+export interface EventRouteOptions {
+  log: Logger
+  bounds: EventStreamBounds
+  maxStreams: number
+  /** For a web page's stream: whether its session is still live (the stream ends with it). */
+  allowedFor?: (request: FastifyRequest) => (() => boolean) | undefined
+}
+
+export function eventRoutes (app: ControlApp, api: NodeApi, options: EventRouteOptions): void {
   const { log, bounds, maxStreams } = options
   const streams = new Set<EventStream>()
   // Open event streams would hold the listener open forever: end them first.
@@ -25,7 +34,7 @@ export function eventRoutes (app: ControlApp, api: NodeApi, options: { log: Logg
     })
     // Sends the headers now, so the client sees the stream open before the first event.
     reply.raw.write(': connected\n\n')
-    const stream = pipeEvents(api, reply.raw, bounds)
+    const stream = pipeEvents(api, reply.raw, bounds, options.allowedFor?.(request))
     streams.add(stream)
     log.debug({ streams: streams.size }, 'event stream opened')
     void stream.ended.then(reason => {
