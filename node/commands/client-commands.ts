@@ -1,4 +1,4 @@
-// `voxmesh status|balance|contacts|requests|presence|msg|messages|events`: talk to the node
+// `voxmesh open|status|role|balance|contacts|requests|presence|msg|messages|events`: talk to the node
 // running on a data dir through its control API (control.json in that dir).
 import { spawn } from 'node:child_process'
 import { join, resolve as resolvePath } from 'node:path'

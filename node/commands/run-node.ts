@@ -79,7 +79,7 @@ export async function runNode (opts: NodeCommandOptions): Promise<void> {
   }
   writeControlFile(opts.dataDir, { url: control.url, token, pid: process.pid })
   if (typeof opts.web === 'string' && !isLoopbackHost(parseHostPort(opts.web, true)?.host ?? '')) {
-    log.warn({ web: opts.web }, `the web client listens on ${opts.web}, beyond loopback, over plain HTTP: its login links and sessions cross the network unencrypted (put it behind an HTTPS proxy, or keep it on loopback)`)
+    log.warn({ web: opts.web }, `the web client and the control API listen on ${opts.web}, beyond loopback, over plain HTTP: login links, sessions, the password typed to sign in and the control token cross the network unencrypted (put it behind an HTTPS proxy, or keep it on loopback)`)
   }
 
   /** Undoes the start: control.json (if still ours), the control API, the node (hanging up its calls), then the lock. */

@@ -93,7 +93,7 @@ export const StatusResponse = Type.Object({
   user: Type.String(),
   state: Type.Optional(Type.String()),
   waitingForSignIn: Type.Optional(Type.Literal(true)),
-  role: Type.Union([Type.Literal('host'), Type.Literal('supernode')]),
+  role: RoleSchema,
   supernode: Type.Union([SupernodeView, Type.Null()]),
   presence: UserStatusSchema,
   peers: Type.Integer(),

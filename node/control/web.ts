@@ -38,7 +38,7 @@ const PAGE_HEADERS = {
 const SessionInput = Type.Object({ token: Type.String({ minLength: 1, maxLength: 128 }) }, { additionalProperties: false })
 
 /** What a request without the bearer token is, on a node that serves the web client. */
-export type WebVerdict = { ok: true, public: boolean } | { ok: false, status: number, code: string, message: string }
+export type WebVerdict = { ok: true } | { ok: false, status: number, code: string, message: string }
 
 /** The session each page request that needed one carried (the event stream ends with it). */
 const requestSessions = new WeakMap<FastifyRequest, string>()
@@ -59,13 +59,13 @@ export function checkWebRequest (request: FastifyRequest, web: WebOptions): WebV
   }
   // The route fastify matched, not the raw URL: "/%761/status" is routed to /v1/status.
   const route = request.routeOptions.url ?? ''
-  if ((reads && !route.startsWith('/v1/')) || (request.method === 'POST' && route === '/web/session')) return { ok: true, public: true }
+  if ((reads && !route.startsWith('/v1/')) || (request.method === 'POST' && route === '/web/session')) return { ok: true }
   const session = request.headers[WEB_SESSION_HEADER]
   if (typeof session !== 'string' || !web.access.checkSession(session)) {
     return { ok: false, status: 401, code: 'no_session', message: 'not signed in to the web client (run `voxmesh open` for a login link)' }
   }
   requestSessions.set(request, session)
-  return { ok: true, public: false }
+  return { ok: true }
 }
 
 export function webRoutes (app: ControlApp, web: WebOptions): void {

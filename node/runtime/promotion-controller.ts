@@ -6,14 +6,29 @@
 // machine's figures from `measure`, so tests can drive it.
 import type { Clock, TimerHandle } from '../../common/clock.js'
 import type { Logger } from '../../common/logger.js'
-import type { SupernodeRole } from './supernode-role.js'
+import type { HeartbeatOutcome, SupernodeRole } from './supernode-role.js'
 import { decidePromotion, type PromotionThresholds } from './promotion.js'
 import { DEMOTE_AFTER_FAILED_CHECKS, PROMOTION_CHECK_MS } from './defaults.js'
-import type { Role } from './api.js'
+import type { Role, RoleMode } from './api.js'
 import { DIALBACK_FAILED } from '../../common/dialback.js'
 import { UserError } from '../../common/user-error.js'
 
 const CANNOT_SERVE_HERE = 'this node cannot serve as a supernode: it has no address others can reach (start it with --listen HOST:PORT, and --advertise if that address is not the public one)'
+
+const CANNOT_START_HERE = 'this node could not start serving as a supernode (the log says why)'
+
+/** Runs `close` after `ms`, or at once when the function returned is called first; once either way. */
+function closeLater (clock: Clock, close: () => void, ms: number): () => void {
+  let done = false
+  const now = (): void => {
+    if (done) return
+    done = true
+    clock.clearTimeout(timer)
+    close()
+  }
+  const timer = clock.setTimeout(now, ms)
+  return now
+}
 
 /** Runs the functions given to it one after the other, each once the one before has settled. */
 function serialQueue (): <T>(run: () => Promise<T>) => Promise<T> {
@@ -44,7 +59,7 @@ export interface PromotionComponents {
 }
 
 export interface PromotionInit {
-  mode: 'auto' | 'host' | 'supernode'
+  mode: RoleMode
   thresholds: PromotionThresholds
   /** Whether this node has an address to advertise and a listener to serve on. */
   canServe: boolean
@@ -80,23 +95,23 @@ export function createPromotionController (components: PromotionComponents, init
   let mode = init.mode
   /** The mode last asked for, at once (`mode` changes when its turn in the queue comes): a check waiting on its dial-back looks here. */
   let requested = init.mode
+  /** Closes the service a demotion left running for its hand-off (set for DEMOTE_CLOSE_DELAY_MS). */
+  let closingOld: (() => void) | undefined
   /** Role changes run one at a time: a periodic check and a user's switch never interleave their awaits. */
   const serially = serialQueue()
 
   const becomeSupernode = async (reason: string): Promise<boolean> => {
     if (!init.canServe) return false
+    closingOld?.()
     const candidate = await components.startRole()
     if (candidate === undefined) return false
-    if (closed) { candidate.close(); return false }
     supernode = candidate
     const outcome = await candidate.heartbeat()
-    if (closed) { supernode = undefined; candidate.close(); return false }
-    if (!outcome.listed && mode === 'auto') {
+    // Stopped meanwhile, or (auto) not listed: the service goes again.
+    if (closed || (!outcome.listed && mode === 'auto')) {
       supernode = undefined
       candidate.close()
-      log.info({ advertise: init.advertise, reason: outcome.reason }, outcome.unreachable
-        ? `not promoting: the dial-back to ${init.advertise ?? '?'} failed${unreachableHint(outcome.reason)}`
-        : `not promoting: the login server refused: ${outcome.reason}`)
+      if (!closed && !outcome.listed) logNotPromoting(log, init.advertise, outcome)
       return false
     }
     if (!outcome.listed) log.warn({ advertise: init.advertise }, `running as a supernode, but the login server does not list us yet: ${outcome.reason}`)
@@ -118,7 +133,8 @@ export function createPromotionController (components: PromotionComponents, init
     current.supernode.handOff(reason)
     supernode = undefined
     role = 'host'
-    clock.setTimeout(() => { current.close() }, DEMOTE_CLOSE_DELAY_MS)
+    // Closed a moment later, or at once when the node serves again before that (the relay's port is taken till then).
+    closingOld = closeLater(clock, () => { current.close() }, DEMOTE_CLOSE_DELAY_MS)
     components.onRole(role, reason, undefined)
   }
 
@@ -168,13 +184,11 @@ export function createPromotionController (components: PromotionComponents, init
       // Set first: a supernode the user asked for serves even before the login server lists it.
       mode = next
       if (next === 'supernode' && role !== 'supernode') {
-        if (!init.canServe) {
+        const refused = !init.canServe ? CANNOT_SERVE_HERE : await becomeSupernode('switched on by the user') ? undefined : CANNOT_START_HERE
+        if (refused !== undefined) {
           mode = previous
-          throw new UserError(CANNOT_SERVE_HERE, 'cannot_serve')
-        }
-        if (!await becomeSupernode('switched on by the user')) {
-          mode = previous
-          throw new UserError('this node could not start serving as a supernode (the log says why)', 'cannot_serve')
+          if (requested === next) requested = previous
+          throw new UserError(refused, 'cannot_serve')
         }
       }
       if (next === 'host') demote('switched off by the user')
@@ -186,6 +200,12 @@ export function createPromotionController (components: PromotionComponents, init
       if (timer !== undefined) clock.clearTimeout(timer)
     }
   }
+}
+
+function logNotPromoting (log: Logger, advertise: string | undefined, outcome: Extract<HeartbeatOutcome, { listed: false }>): void {
+  log.info({ advertise, reason: outcome.reason }, outcome.unreachable
+    ? `not promoting: the dial-back to ${advertise ?? '?'} failed${unreachableHint(outcome.reason)}`
+    : `not promoting: the login server refused: ${outcome.reason}`)
 }
 
 /**

@@ -1,7 +1,7 @@
 // A node from the moment `voxmesh node` starts: its NodeApi answers at once, so
 // the control API can come up before login (and `voxmesh status` says what the
 // node waits for: the login server, say). Until the node is up, everything but
-// status, events and close is refused with that same sentence; then everything
+// status, events, sign-in and close is refused with that same sentence; then everything
 // goes to the running node. Started without a password, the node waits for one through
 // `signIn` (the web client's sign-in page), and tries each given until one logs in.
 import { EventEmitter } from 'node:events'
@@ -13,7 +13,7 @@ import type { NodeOptions, RunningNode } from './node-options.js'
 import type { NodeApi } from './api.js'
 
 export interface StartingNode {
-  /** Answers from the start; after `start()` resolved, it is the running node's. */
+  /** Answers from the start; once `start()` (or `signedIn()`) resolved, it is the running node's. */
   api: NodeApi
   /** Starts the node (once); rejects if it cannot start, or if `api.close()` stopped it first (which then closes it). */
   start: (hooks?: StartHooks) => Promise<RunningNode>
@@ -34,7 +34,10 @@ export function startingNode (options: NodeOptions): StartingNode {
   let describeState = (): string => needsSignIn ? WAITING_FOR_SIGN_IN : 'starting'
   let signInHooks: StartHooks | undefined
   let onSignedIn: ((node: RunningNode) => void) | undefined
-  const signedIn = new Promise<RunningNode>(resolve => { onSignedIn = resolve })
+  let onStopped: ((err: Error) => void) | undefined
+  const signedIn = new Promise<RunningNode>((resolve, reject) => { onSignedIn = resolve; onStopped = reject })
+  // Nobody waits for it when the node was started with its password.
+  signedIn.catch(() => {})
   let opened = { deviceKey: '', listen: null as string | null }
   let node: RunningNode | undefined
   let starting: Promise<RunningNode> | undefined
@@ -64,15 +67,16 @@ export function startingNode (options: NodeOptions): StartingNode {
     async signIn (password) {
       if (node !== undefined) throw new UserError('already signed in', 'signed_in')
       if (!needsSignIn) throw new UserError('this node was started with its password: there is nothing to sign in to', 'signed_in')
+      if (closing !== undefined) throw new UserError('the node is stopping', 'stopped')
       if (starting !== undefined) throw new UserError('signing in already: wait for that to finish', 'busy')
-      try {
-        onSignedIn?.(await start({ ...signInHooks, password }))
-      } catch (err) {
-        // A refused password (or a login server that did not answer) leaves the node waiting for the next try.
-        starting = undefined
-        describeState = () => WAITING_FOR_SIGN_IN
-        throw err
-      }
+      let onWait: (wait: LoginServerWait) => void = () => {}
+      const firstWait = new Promise<LoginServerWait>(resolve => { onWait = resolve })
+      const attempt = start({ password, onLoginWait: wait => { signInHooks?.onLoginWait?.(wait); onWait(wait) } })
+      // A refused password leaves the node waiting for the next try.
+      attempt.then(up => { onSignedIn?.(up) }, () => { starting = undefined; describeState = () => WAITING_FOR_SIGN_IN })
+      // The answer: signed in, refused, or (the login server not answering) that the node keeps trying by itself.
+      const wait = await Promise.race([attempt.then(() => undefined), firstWait])
+      if (wait !== undefined) throw new UserError(`the login server at ${wait.url} is not answering; the node signs in as soon as it does`, 'login_server_wait')
     },
     sendMessage: async (to, text) => await up().sendMessage(to, text),
     messages: (peer, limit) => up().messages(peer, limit),
@@ -89,6 +93,7 @@ export function startingNode (options: NodeOptions): StartingNode {
     },
     close: () => (closing ??= (async () => {
       abort.abort()
+      onStopped?.(new UserError('the node was stopped while it waited for its user to sign in', 'stopped'))
       // A start past its last wait still finishes: close what it started.
       await starting?.catch(() => {})
       await node?.close()

@@ -302,4 +302,28 @@ describe('a page\'s event stream', () => {
     await reading
     expect(seen).not.toContain('said after logout')
   })
+
+  it('carries a page\'s media steps (they hold relay credentials) to web sessions only, not to the bearer token\'s streams', async () => {
+    const { api: node, server } = await startFakeNode({ listen: '127.0.0.1:0', web: true })
+    const host = new URL(server.url).host
+    const { token } = await (await fetch(`${server.url}/v1/web/login-tokens`, { method: 'POST', headers: AUTH })).json() as { token: string }
+    const { session } = await (await fetch(`${server.url}/web/session`, {
+      method: 'POST', headers: { origin: `http://${host}`, 'content-type': 'application/json' }, body: JSON.stringify({ token })
+    })).json() as { session: string }
+    const read = async (headers: Record<string, string>): Promise<() => string> => {
+      const response = await fetch(`${server.url}/v1/events`, { headers })
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+      const decoder = new TextDecoder()
+      let seen = ''
+      void (async () => { for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) seen += decoder.decode(chunk.value, { stream: true }) })().catch(() => {})
+      return () => seen
+    }
+    const page = await read({ [WEB_SESSION_HEADER]: session })
+    const cli = await read(AUTH)
+    node.emit({ event: 'browser-media', page: 'page-aaaa', callId: 'c1', step: 'offer', relayOnly: false, iceServers: [{ urls: 'turn:198.18.0.1:3478?transport=udp', username: 'u', credential: 'secret-credential' }] })
+    node.emit({ event: 'presence', user: 'bob', status: 'away' })
+    await waitUntil(() => `both streams to see bob; page: ${page()} cli: ${cli()}`, () => page().includes('"away"') && cli().includes('"away"'), 5000)
+    expect(page()).toContain('secret-credential')
+    expect(cli()).not.toContain('browser-media')
+  })
 })

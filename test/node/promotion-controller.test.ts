@@ -9,6 +9,7 @@ import { PROMOTION_CHECK_MS } from '../../node/runtime/defaults.js'
 import type { Role } from '../../node/runtime/api.js'
 
 interface SetupOptions {
+  /** Whether the supernode service starts (read at each start). */
   starts?: boolean
   /** What the login server answers to the first heartbeat (default: listed). */
   listed?: boolean
@@ -147,5 +148,31 @@ describe('a switch that meets another change', () => {
     await expect(on).rejects.toMatchObject({ code: 'cannot_serve' })
     expect(close).toHaveBeenCalledOnce()
     expect(controller.role).toBe('host')
+  })
+})
+
+describe('after a switch that failed or just happened', () => {
+  it('an auto node whose switch to supernode failed goes on promoting itself', async () => {
+    const options: SetupOptions = { starts: false }
+    const { clock, controller, startRole } = setup({ mode: 'auto' }, options)
+    controller.setNetworkFacts({ capacityNeeded: true })
+    await controller.start()
+    await expect(controller.setMode('supernode')).rejects.toMatchObject({ code: 'cannot_serve' })
+    expect(controller.mode).toBe('auto')
+    options.starts = true
+    await clock.advanceAsync(2 * PROMOTION_CHECK_MS, 500)
+    expect(startRole.mock.calls.length).toBeGreaterThanOrEqual(2)
+    expect(controller.role).toBe('supernode')
+  })
+
+  it('switched on again within the hand-off second, the old service is closed before the new one starts (its port is free)', async () => {
+    const { controller, startRole, close } = setup()
+    await controller.setMode('supernode')
+    await controller.setMode('host')
+    expect(close).not.toHaveBeenCalled()
+    const closedBeforeStart: boolean[] = []
+    startRole.mockImplementationOnce(async () => { closedBeforeStart.push(close.mock.calls.length === 1); return undefined })
+    await expect(controller.setMode('supernode')).rejects.toMatchObject({ code: 'cannot_serve' })
+    expect(closedBeforeStart).toEqual([true])
   })
 })

@@ -5,6 +5,8 @@
 
 const SESSION_KEY = 'voxmesh-session'
 const RECONNECT_MS = 2000
+/** The node sends a heartbeat every 15 s: a stream silent for twice that is dead (sleep, a dropped NAT mapping). */
+const STREAM_SILENCE_MS = 30_000
 
 export class ApiError extends Error {
   constructor (status, code, message) {
@@ -33,6 +35,8 @@ export async function request (method, path, body) {
 /** Trades the one-time login token of `voxmesh open` (in the URL's fragment) for a session, kept for this origin. */
 export async function signIn (token) {
   const { session } = await request('POST', '/web/session', { token })
+  // An older session of this page's origin ends here rather than idling on the node for hours.
+  if (localStorage.getItem(SESSION_KEY) !== null) await request('POST', '/v1/web/logout').catch(() => {})
   localStorage.setItem(SESSION_KEY, session)
 }
 
@@ -46,14 +50,16 @@ export async function signOut () {
  */
 export function subscribe (onEvent, onState) {
   let stopped = false
+  let current
   const run = async () => {
     while (!stopped) {
+      current = new AbortController()
       try {
-        const response = await fetch('/v1/events', { headers: headers(false) })
+        const response = await fetch('/v1/events', { headers: headers(false), signal: current.signal })
         if (response.status === 401) { onState('closed'); return }
         if (!response.ok || response.body === null) throw new Error(`HTTP ${response.status}`)
         onState('open')
-        await readEvents(response.body, onEvent)
+        await readEvents(response.body, onEvent, current)
       } catch {}
       if (stopped) return
       onState('reconnecting')
@@ -61,25 +67,38 @@ export function subscribe (onEvent, onState) {
     }
   }
   void run()
-  return { stop: () => { stopped = true } }
+  return { stop: () => { stopped = true; current?.abort() } }
 }
 
-/** Server-Sent Events from a response body: each `data:` message parsed as JSON; comments skipped. */
-async function readEvents (body, onEvent) {
+/** Server-Sent Events from a response body: each `data:` message parsed as JSON; comments skipped. A silent stream is aborted. */
+async function readEvents (body, onEvent, controller) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader()
   let buffer = ''
-  while (true) {
-    const { value, done } = await reader.read()
-    if (done) return
-    buffer += value.replace(/\r\n?/g, '\n')
-    let end
-    while ((end = buffer.indexOf('\n\n')) !== -1) {
-      const data = buffer.slice(0, end).split('\n').filter(line => line.startsWith('data:')).map(line => line.slice(5).trimStart()).join('\n')
-      buffer = buffer.slice(end + 2)
-      if (data === '') continue
-      let event
-      try { event = JSON.parse(data) } catch { continue }
-      onEvent(event)
+  let watchdog
+  const arm = () => { clearTimeout(watchdog); watchdog = setTimeout(() => controller.abort(), STREAM_SILENCE_MS) }
+  arm()
+  try {
+    while (true) {
+      const { value, done } = await reader.read()
+      if (done) return
+      arm()
+      buffer = parseMessages(buffer + value.replace(/\r\n?/g, '\n'), onEvent)
     }
+  } finally {
+    clearTimeout(watchdog)
   }
+}
+
+/** Hands out the complete messages in `buffer`; returns what is left of it. */
+function parseMessages (buffer, onEvent) {
+  let end
+  while ((end = buffer.indexOf('\n\n')) !== -1) {
+    const data = buffer.slice(0, end).split('\n').filter(line => line.startsWith('data:')).map(line => line.slice(5).trimStart()).join('\n')
+    buffer = buffer.slice(end + 2)
+    if (data === '') continue
+    let event
+    try { event = JSON.parse(data) } catch { continue }
+    onEvent(event)
+  }
+  return buffer
 }

@@ -8,7 +8,7 @@ import { PAGE_ID, Phone } from './phone.js'
 const $ = id => document.getElementById(id)
 const state = { me: undefined, contacts: new Map(), requests: { incoming: [], outgoing: [] }, peer: undefined, messages: [], call: undefined }
 const graph = new CallGraph($('graph'))
-const phone = new Phone({ speaker: $('speaker'), onStats: () => {}, onProblem: text => notice(text) })
+const phone = new Phone({ speaker: $('speaker'), onProblem: text => notice(text) })
 
 function notice (text) {
   $('notice').textContent = text
@@ -247,6 +247,24 @@ function wire () {
   }))
 }
 
+/** The node's status once the password signed it in (another tab may have been first; the login server may be slow to answer). */
+async function signInWith (password) {
+  try {
+    return await request('POST', '/v1/sign-in', { password })
+  } catch (err) {
+    if (err.code === 'signed_in') return await request('GET', '/v1/status')
+    if (err.code !== 'login_server_wait') throw err
+    notice(err.message)
+    // The node keeps trying by itself: wait until it is up, or back to waiting for a password.
+    for (;;) {
+      await new Promise(resolve => setTimeout(resolve, 2000))
+      const status = await request('GET', '/v1/status')
+      if (status.waitingForSignIn === true) throw new ApiError(400, 'refused', 'the login server answered, but did not take that password: try again')
+      if (status.state === undefined) return status
+    }
+  }
+}
+
 /** A node started without a password waits for it: the page asks, and the node logs in with it. */
 function signedIn () {
   const main = document.querySelector('main')
@@ -258,7 +276,7 @@ function signedIn () {
       event.preventDefault()
       const form = event.target
       act(async () => {
-        const status = await request('POST', '/v1/sign-in', { password: form.password.value })
+        const status = await signInWith(form.password.value)
         form.reset()
         $('sign-in').hidden = true
         main.hidden = false

@@ -12,10 +12,9 @@ const STATS_INTERVAL_MS = 1000
 const reply = (callId, body) => request('POST', '/v1/calls/browser-media', { callId, page: PAGE_ID, ...body })
 
 export class Phone {
-  /** `onStats(callId, stats)` for the graph; `speaker` is the <audio> element the far end plays in. */
-  constructor ({ speaker, onStats, onProblem }) {
+  /** `speaker` is the <audio> element the far end plays in; `onProblem` hears what went wrong, in a sentence. */
+  constructor ({ speaker, onProblem }) {
     this.speaker = speaker
-    this.onStats = onStats
     this.onProblem = onProblem
     this.calls = new Map()
     this.muted = false
@@ -75,6 +74,8 @@ export class Phone {
     if (state === 'connected' && !call.connected) {
       call.connected = true
       await reply(callId, { step: 'connected', path: await pathOf(call.pc) }).catch(err => this.onProblem(err.message))
+      // The call may have ended meanwhile: no stats for a connection that is closed.
+      if (this.calls.get(callId) !== call) return
       call.timer = setInterval(() => { void this.sendStats(callId, call) }, STATS_INTERVAL_MS)
     } else if (state === 'failed') {
       await reply(callId, { step: 'failed', reason: 'ICE or DTLS failed in the browser' }).catch(() => {})
@@ -87,7 +88,6 @@ export class Phone {
     const stats = rates(now, call.last)
     call.last = now
     if (stats === undefined) return
-    this.onStats(callId, stats)
     await reply(callId, { step: 'stats', ...stats }).catch(() => {})
   }
 

@@ -34,7 +34,10 @@ export function eventRoutes (app: ControlApp, api: NodeApi, options: EventRouteO
     })
     // Sends the headers now, so the client sees the stream open before the first event.
     reply.raw.write(': connected\n\n')
-    const stream = pipeEvents(api, reply.raw, bounds, options.allowedFor?.(request))
+    // A page's media steps carry our relay's credentials: they go to the web client's streams only.
+    const allowed = options.allowedFor?.(request)
+    const source = allowed === undefined ? { subscribe: withoutBrowserMedia(api) } : api
+    const stream = pipeEvents(source, reply.raw, bounds, allowed)
     streams.add(stream)
     log.debug({ streams: streams.size }, 'event stream opened')
     void stream.ended.then(reason => {
@@ -43,4 +46,9 @@ export function eventRoutes (app: ControlApp, api: NodeApi, options: EventRouteO
       else log.debug({ reason, streams: streams.size }, 'event stream closed')
     })
   })
+}
+
+/** Subscribes to the node's events but those meant for a browser page (browser-media). */
+function withoutBrowserMedia (api: NodeApi): NodeApi['subscribe'] {
+  return listener => api.subscribe(event => { if (event.event !== 'browser-media') listener(event) })
 }
