@@ -5,12 +5,14 @@
 // #1630, fixed upstream after that release). When it happens inside a test
 // worker, that worker never exits and vitest waits for it forever. So: if the
 // run produces no output for IDLE_LIMIT_MS, its whole process group is killed,
-// the hang is reported, and the project runs once more. A run that fails its
-// tests is never retried, and a second hang fails. Arguments go to vitest.
+// the hang is reported, and the project runs again, up to ATTEMPTS runs in all
+// (a hang showed in one of the fresh-clone CI runs of 2026-12-07; two in a row
+// are rarer, but would fail a good change). A run that fails its tests is never
+// retried, and a hang in the last run fails. Arguments go to vitest.
 import { spawn } from 'node:child_process'
 
 const IDLE_LIMIT_MS = 5 * 60_000
-const ATTEMPTS = 2
+const ATTEMPTS = 3
 
 /** Resolves with vitest's exit code, or 'hung'. */
 function runOnce () {
