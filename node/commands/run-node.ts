@@ -17,6 +17,7 @@ import { isLoopbackHost, startControlServer, type RunningControlServer } from '.
 import { parseHostPort } from '../../common/address.js'
 import { controlInfoOf, newControlToken, removeControlFile, writeControlFile } from '../control/control-file.js'
 import { runShell } from '../control/shell.js'
+import { isForWebPagesOnly } from '../control/event-stream.js'
 import { DEFAULT_NODE_DATA_DIR } from '../runtime/defaults.js'
 import type { NodeCommandOptions } from './node.js'
 
@@ -108,8 +109,7 @@ export async function runNode (opts: NodeCommandOptions): Promise<void> {
   process.on('SIGTERM', onSignal)
 
   const print = (event: object): void => { process.stdout.write(JSON.stringify(event) + '\n') }
-  // The web page's media steps are for the page (they carry relay credentials), not for --json's readers.
-  if (opts.json) starting.api.subscribe(event => { if (event.event !== 'browser-media') print(event) })
+  if (opts.json) starting.api.subscribe(event => { if (!isForWebPagesOnly(event)) print(event) })
   let node: RunningNode
   try {
     const hooks = { onLoginWait: opts.json ? (wait: LoginServerWait) => { print(waitingEvent(wait)) } : undefined }

@@ -33,6 +33,11 @@ export interface EventStream {
   readonly ended: Promise<StreamEndReason>
 }
 
+/** A web page's media steps (browser-media): they carry our relay's credentials, so they go to the web client's streams only, not to --json or `voxmesh events`. */
+export function isForWebPagesOnly (event: NodeEvent): boolean {
+  return event.event === 'browser-media'
+}
+
 /** Encodes one event as an SSE message. JSON never holds a raw newline, so one data line suffices. */
 export function sseMessage (event: NodeEvent): string {
   return `data: ${JSON.stringify(event)}\n\n`

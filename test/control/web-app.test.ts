@@ -279,51 +279,50 @@ describe('a web client listening on every address (--web 0.0.0.0:PORT)', () => {
 describe('a page\'s event stream', () => {
   afterEach(closeAll)
 
-  it('ends when its session does: nothing said after logout reaches it', async () => {
+  /** A node serving the web client on a real socket, and a page's session on it (as `voxmesh open` and the page get one). */
+  async function signedInPage () {
     const { api: node, server } = await startFakeNode({ listen: '127.0.0.1:0', web: true })
-    const host = new URL(server.url).host
-    const tokenRes = await fetch(`${server.url}/v1/web/login-tokens`, { method: 'POST', headers: AUTH })
-    const { token } = await tokenRes.json() as { token: string }
+    const origin = `http://${new URL(server.url).host}`
+    const { token } = await (await fetch(`${server.url}/v1/web/login-tokens`, { method: 'POST', headers: AUTH })).json() as { token: string }
     const { session } = await (await fetch(`${server.url}/web/session`, {
-      method: 'POST', headers: { origin: `http://${host}`, 'content-type': 'application/json' }, body: JSON.stringify({ token })
+      method: 'POST', headers: { origin, 'content-type': 'application/json' }, body: JSON.stringify({ token })
     })).json() as { session: string }
-    const stream = await fetch(`${server.url}/v1/events`, { headers: { [WEB_SESSION_HEADER]: session } })
-    expect(stream.status).toBe(200)
-    const reader = (stream.body as ReadableStream<Uint8Array>).getReader()
+    return { node, server, origin, session }
+  }
+
+  /** Opens GET /v1/events with `headers`; `seen()` is its text so far, `ended` settles when the node ends it. */
+  async function openStream (url: string, headers: Record<string, string>): Promise<{ status: number, seen: () => string, ended: Promise<void> }> {
+    const response = await fetch(`${url}/v1/events`, { headers })
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader()
     const decoder = new TextDecoder()
-    let seen = ''
-    const reading = (async () => { for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) seen += decoder.decode(chunk.value, { stream: true }) })()
+    let text = ''
+    const ended = (async () => { for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) text += decoder.decode(chunk.value, { stream: true }) })()
+    ended.catch(() => {})
+    return { status: response.status, seen: () => text, ended }
+  }
+
+  it('ends when its session does: nothing said after logout reaches it', async () => {
+    const { node, server, origin, session } = await signedInPage()
+    const stream = await openStream(server.url, { [WEB_SESSION_HEADER]: session })
+    expect(stream.status).toBe(200)
     node.emit({ event: 'presence', user: 'bob', status: 'online' })
-    await waitUntil(() => `the first event; seen: ${seen}`, () => seen.includes('"bob"'), 5000)
-    const out = await fetch(`${server.url}/v1/web/logout`, { method: 'POST', headers: { origin: `http://${host}`, [WEB_SESSION_HEADER]: session } })
+    await waitUntil(() => `the first event; seen: ${stream.seen()}`, () => stream.seen().includes('"bob"'), 5000)
+    const out = await fetch(`${server.url}/v1/web/logout`, { method: 'POST', headers: { origin, [WEB_SESSION_HEADER]: session } })
     expect(out.status).toBe(200)
     node.emit({ event: 'message', from: 'bob', id: 'm1', text: 'said after logout', sentAt: 1, writtenAt: 1 })
     // The stream ends instead of carrying it.
-    await reading
-    expect(seen).not.toContain('said after logout')
+    await stream.ended
+    expect(stream.seen()).not.toContain('said after logout')
   })
 
   it('carries a page\'s media steps (they hold relay credentials) to web sessions only, not to the bearer token\'s streams', async () => {
-    const { api: node, server } = await startFakeNode({ listen: '127.0.0.1:0', web: true })
-    const host = new URL(server.url).host
-    const { token } = await (await fetch(`${server.url}/v1/web/login-tokens`, { method: 'POST', headers: AUTH })).json() as { token: string }
-    const { session } = await (await fetch(`${server.url}/web/session`, {
-      method: 'POST', headers: { origin: `http://${host}`, 'content-type': 'application/json' }, body: JSON.stringify({ token })
-    })).json() as { session: string }
-    const read = async (headers: Record<string, string>): Promise<() => string> => {
-      const response = await fetch(`${server.url}/v1/events`, { headers })
-      const reader = (response.body as ReadableStream<Uint8Array>).getReader()
-      const decoder = new TextDecoder()
-      let seen = ''
-      void (async () => { for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) seen += decoder.decode(chunk.value, { stream: true }) })().catch(() => {})
-      return () => seen
-    }
-    const page = await read({ [WEB_SESSION_HEADER]: session })
-    const cli = await read(AUTH)
+    const { node, server, session } = await signedInPage()
+    const page = await openStream(server.url, { [WEB_SESSION_HEADER]: session })
+    const cli = await openStream(server.url, AUTH)
     node.emit({ event: 'browser-media', page: 'page-aaaa', callId: 'c1', step: 'offer', relayOnly: false, iceServers: [{ urls: 'turn:198.18.0.1:3478?transport=udp', username: 'u', credential: 'secret-credential' }] })
     node.emit({ event: 'presence', user: 'bob', status: 'away' })
-    await waitUntil(() => `both streams to see bob; page: ${page()} cli: ${cli()}`, () => page().includes('"away"') && cli().includes('"away"'), 5000)
-    expect(page()).toContain('secret-credential')
-    expect(cli()).not.toContain('browser-media')
+    await waitUntil(() => `both streams to see bob; page: ${page.seen()} cli: ${cli.seen()}`, () => page.seen().includes('"away"') && cli.seen().includes('"away"'), 5000)
+    expect(page.seen()).toContain('secret-credential')
+    expect(cli.seen()).not.toContain('browser-media')
   })
 })

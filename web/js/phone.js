@@ -73,7 +73,7 @@ export class Phone {
     const state = call.pc.connectionState
     if (state === 'connected' && !call.connected) {
       call.connected = true
-      await reply(callId, { step: 'connected', path: await pathOf(call.pc) }).catch(err => this.onProblem(err.message))
+      await reply(callId, { step: 'connected', path: pathIn(await call.pc.getStats()) }).catch(err => this.onProblem(err.message))
       // The call may have ended meanwhile: no stats for a connection that is closed.
       if (this.calls.get(callId) !== call) return
       call.timer = setInterval(() => { void this.sendStats(callId, call) }, STATS_INTERVAL_MS)
@@ -123,9 +123,8 @@ function gathered (pc) {
   })
 }
 
-/** The selected candidate pair's path: through a relay when either end is a relay candidate. */
-async function pathOf (pc) {
-  const report = await pc.getStats()
+/** The selected candidate pair's path in a getStats() report: through a relay when either end is a relay candidate. */
+function pathIn (report) {
   let pair
   report.forEach(s => { if (s.type === 'transport' && s.selectedCandidatePairId !== undefined) pair = report.get(s.selectedCandidatePairId) })
   if (pair === undefined) report.forEach(s => { if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded') pair = s })
@@ -138,7 +137,7 @@ async function pathOf (pc) {
 /** The counters of one getStats() call that the call's figures come from. */
 async function measure (pc) {
   const report = await pc.getStats()
-  const m = { at: performance.now(), path: await pathOf(pc), rttMs: null, jitterMs: 0, bytesReceived: 0, packetsReceived: 0, packetsLost: 0, packetsSent: 0, bufferDelay: 0, bufferEmitted: 0 }
+  const m = { at: performance.now(), path: pathIn(report), rttMs: null, jitterMs: 0, bytesReceived: 0, packetsReceived: 0, packetsLost: 0, packetsSent: 0, bufferDelay: 0, bufferEmitted: 0 }
   report.forEach(s => {
     if (s.type === 'inbound-rtp' && s.kind === 'audio') {
       m.jitterMs = (s.jitter ?? 0) * 1000

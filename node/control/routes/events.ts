@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify'
 import type { Logger } from '../../../common/logger.js'
 import type { NodeApi } from '../../runtime/api.js'
 import type { ControlApp } from '../app.js'
-import { pipeEvents, type EventStream, type EventStreamBounds } from '../event-stream.js'
+import { isForWebPagesOnly, pipeEvents, type EventStream, type EventStreamBounds } from '../event-stream.js'
 import { RequestError } from '../request-errors.js'
 
 export interface EventRouteOptions {
@@ -34,7 +34,6 @@ export function eventRoutes (app: ControlApp, api: NodeApi, options: EventRouteO
     })
     // Sends the headers now, so the client sees the stream open before the first event.
     reply.raw.write(': connected\n\n')
-    // A page's media steps carry our relay's credentials: they go to the web client's streams only.
     const allowed = options.allowedFor?.(request)
     const source = allowed === undefined ? { subscribe: withoutBrowserMedia(api) } : api
     const stream = pipeEvents(source, reply.raw, bounds, allowed)
@@ -48,7 +47,7 @@ export function eventRoutes (app: ControlApp, api: NodeApi, options: EventRouteO
   })
 }
 
-/** Subscribes to the node's events but those meant for a browser page (browser-media). */
+/** Subscribes to the node's events but those meant for web pages only. */
 function withoutBrowserMedia (api: NodeApi): NodeApi['subscribe'] {
-  return listener => api.subscribe(event => { if (event.event !== 'browser-media') listener(event) })
+  return listener => api.subscribe(event => { if (!isForWebPagesOnly(event)) listener(event) })
 }
