@@ -33,8 +33,12 @@ export interface CallAudioStats {
 }
 
 export interface CallAudio {
-  /** A received Opus payload with its RTP sequence number and timestamp. */
-  receive: (payload: Uint8Array, rtp: { seq: number, timestamp: number }) => void
+  /**
+   * A received Opus payload with its RTP sequence number, timestamp and SSRC. A call's recovery
+   * brings a new session whose stream has another SSRC, a random sequence and a random timestamp:
+   * the jitter buffer starts over on it (RFC 3550 §8: a new SSRC is a new source).
+   */
+  receive: (payload: Uint8Array, rtp: { seq: number, timestamp: number, ssrc: number }) => void
   setMuted: (muted: boolean) => void
   stats: () => CallAudioStats
   /** How long since the last packet arrived (since the audio started, before the first). */
@@ -89,6 +93,7 @@ export async function startCallAudio (options: {
   let sourceEnded = false
   const started = clock.now()
   let lastReceivedAt = started
+  let receivedSsrc: number | undefined
   let ticks = 0
 
   const tick = (): void => {
@@ -125,8 +130,13 @@ export async function startCallAudio (options: {
       const now = clock.now()
       lastReceivedAt = now
       bytesReceived += payload.length
+      // A sequence within JITTER_MAX_SEQUENCE_JUMP of the old stream's would otherwise be taken as
+      // late (dropped) or far ahead (waited for): up to 20 s of silence after a recovery.
+      const newSource = receivedSsrc !== undefined && rtp.ssrc !== receivedSsrc
+      receivedSsrc = rtp.ssrc
+      if (newSource) jitter.restart()
       const result = jitter.push(rtp.seq, rtp.timestamp, probe.incoming(payload, now), now)
-      playout.pushed(result === 'restarted')
+      playout.pushed(newSource || result === 'restarted')
     },
     setMuted (next) { muted = next },
     silentMs: () => clock.now() - lastReceivedAt,

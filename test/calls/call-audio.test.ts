@@ -27,7 +27,7 @@ describe('call audio on an injected clock', () => {
       source: createToneSource({ frequency: 440, levelDbfs: -12 }),
       sink: createNullSink(),
       // A lossless, instant network: every packet goes straight to the receiver.
-      send: payload => { receiver?.receive(payload, { seq: seq++ & 0xffff, timestamp: (timestamp += FRAME_SAMPLES) >>> 0 }) },
+      send: payload => { receiver?.receive(payload, { seq: seq++ & 0xffff, timestamp: (timestamp += FRAME_SAMPLES) >>> 0, ssrc: 1 }) },
       log: silentLogger,
       clock
     })
@@ -66,7 +66,7 @@ describe('call audio on an injected clock', () => {
     const sender = await startCallAudio({
       source: createToneSource({ frequency: 440 }),
       sink: createNullSink(),
-      send: payload => { receiver.receive(payload, { seq: seq++ & 0xffff, timestamp: (timestamp += FRAME_SAMPLES) >>> 0 }) },
+      send: payload => { receiver.receive(payload, { seq: seq++ & 0xffff, timestamp: (timestamp += FRAME_SAMPLES) >>> 0, ssrc: 1 }) },
       log: silentLogger,
       clock
     })
@@ -83,6 +83,38 @@ describe('call audio on an injected clock', () => {
       expect(sink.samples - before).toBeLessThanOrEqual(53 * FRAME_SAMPLES)
     }
     expect(receiver.stats().framesConcealed).toBe(0)
+  })
+
+  // A recovery's session sends with a random SSRC, sequence and timestamp of its own. Before the
+  // buffer started over on a new SSRC, these (a sequence within its jump window of the old one's)
+  // played concealment, not the tone, for the rest of the call.
+  it.each([
+    { seq: -500, ts: 1_000_000 },
+    { seq: 500, ts: -1_000_000 },
+    { seq: 20, ts: -1_000_000 },
+    { seq: -20, ts: 1_000_000 }
+  ])('plays a new stream (another SSRC) whose sequence is $seq and timestamp $ts from the old one\'s', async ({ seq, ts }) => {
+    const clock = new FakeClock()
+    const sink = createMemorySink()
+    let stream = { ssrc: 0x1111, seq: 40_000, timestamp: 7 }
+    const receiver = await startCallAudio({ source: createSilenceSource(), sink, send: () => {}, log: silentLogger, clock })
+    const sender = await startCallAudio({
+      source: createToneSource({ frequency: 440 }),
+      sink: createNullSink(),
+      send: payload => { receiver.receive(payload, { seq: stream.seq++ & 0xffff, timestamp: (stream.timestamp += FRAME_SAMPLES) >>> 0, ssrc: stream.ssrc }) },
+      log: silentLogger,
+      clock
+    })
+    open.push(sender, receiver)
+    clock.advance(2000)
+    stream = { ssrc: 0x2222, seq: stream.seq + seq, timestamp: stream.timestamp + ts }
+    const concealedBefore = receiver.stats().framesConcealed
+    clock.advance(3000)
+    expect(receiver.stats().framesConcealed - concealedBefore).toBeLessThanOrEqual(2)
+    const audio = sink.audio()
+    const last = audio.subarray(audio.length - SAMPLE_RATE)
+    expect(Math.abs(dominantFrequency(last, SAMPLE_RATE) - 440)).toBeLessThan(5)
+    expect(levelDbfs(last)).toBeGreaterThan(-20)
   })
 
   it('skips the start of a frame with a cross-fade: continuous with what played before, the skipped-to audio after', () => {

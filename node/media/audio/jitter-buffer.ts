@@ -383,8 +383,8 @@ export class JitterBuffer {
     this.previousTransit = undefined
   }
 
-  /** A new stream (sequence jump): forget packets (counted as discarded) and timing, keep the counters. */
-  private restart (): void {
+  /** A new stream (a sequence jump, or a new SSRC): forget packets (counted as discarded) and timing, keep the counters. */
+  restart (): void {
     if (this.highestSeq !== undefined) this.expectedBefore += this.highestSeq - this.firstSeq + 1
     this.referenceTs = undefined
     this.counters.discarded += this.entries.size
