@@ -19,6 +19,15 @@ export function loadOrCreateKeyFile (sodium: Sodium, file: string): SigningKeyPa
 
 /** A 32-byte secret (a key seed, the login server's lookup secret) in a file of its own, as key files are kept. */
 export function loadOrCreateSecretFile (sodium: Sodium, file: string): { secret: Uint8Array, created: boolean } {
+  const existing = readSecretFile(file)
+  if (existing !== undefined) return { secret: existing, created: false }
+  const secret = sodium.randombytes_buf(SECRET_BYTES)
+  writeSecretFile(file, secret)
+  return { secret, created: true }
+}
+
+/** The secret in `file`; undefined when there is no such file. A file others may read, or of another form, is refused. */
+export function readSecretFile (file: string): Uint8Array | undefined {
   let text: string
   try {
     const mode = statSync(file).mode & 0o777
@@ -27,16 +36,27 @@ export function loadOrCreateSecretFile (sodium: Sodium, file: string): { secret:
     }
     text = readFileSync(file, 'utf8').trim()
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    const secret = sodium.randombytes_buf(SECRET_BYTES)
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
-    writeNewPrivateFile(file, `${toBase64url(secret)}\n`)
-    return { secret, created: true }
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
   }
-  const secret = fromBase64url(text)
-  if (secret?.length !== SECRET_BYTES) throw new UserError(`key file ${file} does not hold a 32-byte base64url seed`)
-  return { secret, created: false }
+  return parseSecret(text, `key file ${file}`)
 }
+
+/** A 32-byte secret from its base64url text; `where` names its origin in the error. */
+export function parseSecret (text: string, where: string): Uint8Array {
+  const secret = fromBase64url(text.trim())
+  if (secret?.length !== SECRET_BYTES) throw new UserError(`${where} does not hold a 32-byte base64url seed`)
+  return secret
+}
+
+/** Writes a new key file (0600; fails rather than overwrite one). */
+export function writeSecretFile (file: string, secret: Uint8Array): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 })
+  writeNewPrivateFile(file, `${toBase64url(secret)}\n`)
+}
+
+/** A new random secret of the size key files hold. */
+export const newSecret = (sodium: Sodium): Uint8Array => sodium.randombytes_buf(SECRET_BYTES)
 
 export function keyPairFromSeed (sodium: Sodium, seed: Uint8Array): SigningKeyPair {
   const { publicKey, privateKey } = sodium.crypto_sign_seed_keypair(seed)

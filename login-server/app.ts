@@ -8,7 +8,6 @@ import { errorBody, noRouteBody } from '../common/error-body.js'
 import { ApiError, type ErrorCode } from './errors.js'
 import { createAuthenticator, createServiceAuthenticator, type App, type LoginServerComponents, type LoginServerInit, type RouteContext } from './context.js'
 import { createMetrics } from './metrics.js'
-import { createRateLimiter } from './rate-limiter.js'
 import { registerInfoRoutes } from './routes/info.js'
 import { registerAccountRoutes } from './routes/accounts.js'
 import { registerSessionRoutes } from './routes/sessions.js'
@@ -46,7 +45,7 @@ export async function buildLoginServerApp (components: LoginServerComponents, in
     rateLimits.supernodeAdmissionsPerAddress = { limit: 3 * maxSupernodesPerAddress, windowSeconds: 3600 }
   }
   const limiters = Object.fromEntries(
-    Object.entries(rateLimits).map(([name, limit]) => [name, createRateLimiter(limit)])
+    Object.entries(rateLimits).map(([name, limit]) => [name, components.store.rateLimiter(name, limit)])
   ) as RouteContext['limiters']
   const metrics = createMetrics(init.logger !== false && init.logger !== undefined)
 
@@ -60,8 +59,8 @@ export async function buildLoginServerApp (components: LoginServerComponents, in
     nowSeconds: now,
     authenticate: createAuthenticator(components.store, now),
     authenticateService: createServiceAuthenticator(components.store),
-    limit (limiter, key) {
-      const retryAfterSeconds = limiters[limiter].hit(key, now())
+    async limit (limiter, key) {
+      const retryAfterSeconds = await limiters[limiter].hit(key, now())
       if (retryAfterSeconds > 0) {
         metrics.rateLimited.inc({ limiter })
         throw new ApiError('rate_limited', `too many requests; retry in ${retryAfterSeconds} s`, retryAfterSeconds)

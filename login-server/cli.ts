@@ -7,6 +7,7 @@ import { LOG_LEVELS } from '../common/log-levels.js'
 import {
   DEFAULT_ARGON2_MEMORY_KIB, DEFAULT_ARGON2_OPS, DEFAULT_CERTIFICATE_TTL_SECONDS, DEFAULT_DATA_DIR, DEFAULT_LISTEN, DEFAULT_MAX_SUPERNODES_PER_ADDRESS
 } from './constants.js'
+import { DATABASE_URL_ENV } from './store/database-url.js'
 
 /** DEFAULT_CERTIFICATE_TTL_SECONDS as people type it (a test checks they agree). */
 export const DEFAULT_CERTIFICATE_TTL_TEXT = '12h'
@@ -29,6 +30,10 @@ async function runAdmin (run: (admin: typeof import('./admin.js')) => Promise<st
   }
 }
 
+/** --database, or $VOXMESH_DATABASE_URL: the URL may hold a password, which is better kept off command lines. */
+const databaseOption = (): Option => new Option('--database <url>', 'a PostgreSQL database (postgres://user:password@host/name) that several instances share; default: a SQLite file in the data dir')
+  .env(DATABASE_URL_ENV)
+
 function adminCommands (): Command[] {
   const dataDir = (): Option => new Option('--data-dir <dir>', 'the login server\'s data dir').default(DEFAULT_DATA_DIR)
   return [
@@ -36,7 +41,8 @@ function adminCommands (): Command[] {
       .description('create a service account (e.g. pstn, for the PSTN gateway) and print its token, alone on stdout; it is shown once')
       .argument('<name>', 'the service\'s name, a username nobody has')
       .addOption(dataDir())
-      .action(async (name: string, opts: { dataDir: string }) => { await runAdmin(async admin => await admin.addService(opts.dataDir, name)) }),
+      .addOption(databaseOption())
+      .action(async (name: string, opts: { dataDir: string, database?: string }) => { await runAdmin(async admin => await admin.addService(opts, name)) }),
     new Command('credit')
       .description('add credit to a user (for calls to phone numbers)')
       .argument('<name>', 'the user')
@@ -47,8 +53,9 @@ function adminCommands (): Command[] {
       })
       .option('--note <text>', 'what the credit is for, kept in the ledger', 'credit added by the operator')
       .addOption(dataDir())
-      .action(async (name: string, amount: number, opts: { dataDir: string, note: string }) => {
-        await runAdmin(async admin => await admin.addCredit(opts.dataDir, name, amount, opts.note.slice(0, 200)))
+      .addOption(databaseOption())
+      .action(async (name: string, amount: number, opts: { dataDir: string, database?: string, note: string }) => {
+        await runAdmin(async admin => await admin.addCredit(opts, name, amount, opts.note.slice(0, 200)))
       })
   ]
 }
@@ -60,7 +67,8 @@ export function loginServerCommand (): Command {
       if (parseHostPort(value, true) === undefined) throw new InvalidArgumentError('expected HOST:PORT, e.g. 127.0.0.1:7700')
       return value
     }, DEFAULT_LISTEN)
-    .option('--data-dir <dir>', 'where the signing key (mode 0600) and the SQLite database live', DEFAULT_DATA_DIR)
+    .option('--data-dir <dir>', 'where the signing key and lookup secret (mode 0600) and the SQLite database live', DEFAULT_DATA_DIR)
+    .addOption(databaseOption())
     .addOption(new Option('--certificate-ttl <duration>', 'lifetime of device certificates, e.g. 12h, 90m, 3600')
       .argParser((value: string) => {
         const seconds = parseDurationSeconds(value)
@@ -75,7 +83,7 @@ export function loginServerCommand (): Command {
     .addOption(new Option('--log-level <level>', 'log level; logs go to stderr, as sentences on a terminal, else (or with --json) as JSON lines').choices(LOG_LEVELS).default('info'))
     .option('--json', 'logs as JSON lines (pino) even on a terminal', false)
     .action(async (opts: {
-      listen: string, dataDir: string, certificateTtl: number, argon2Ops: number, argon2Memory: number, trustProxy: boolean, logLevel: string, json: boolean, maxSupernodesPerAddress: number
+      listen: string, dataDir: string, database?: string, certificateTtl: number, argon2Ops: number, argon2Memory: number, trustProxy: boolean, logLevel: string, json: boolean, maxSupernodesPerAddress: number
     }) => {
       const [{ loggerOptions, programLogDestination }, { startLoginServer }] = await Promise.all([
         import('../common/logger.js'), import('./server.js')
@@ -83,6 +91,7 @@ export function loginServerCommand (): Command {
       const server = await startLoginServer({
         listen: opts.listen,
         dataDir: opts.dataDir,
+        database: opts.database,
         certificateTtlSeconds: opts.certificateTtl,
         argon2: { ops: opts.argon2Ops, memoryKib: opts.argon2Memory * 1024 },
         trustProxy: opts.trustProxy,
@@ -92,6 +101,7 @@ export function loginServerCommand (): Command {
       process.stdout.write(`voxmesh login server listening on ${server.url}\n`)
       process.stdout.write(`public key: ${server.publicKey}${server.keyCreated ? ' (new signing key created)' : ''}\n`)
       process.stdout.write(`data dir: ${opts.dataDir}\n`)
+      process.stdout.write(`database: ${server.database}\n`)
       const stop = (signal: string): void => {
         server.app.log.info({ signal }, 'shutting down on signal')
         void server.close().then(() => process.exit(0))

@@ -53,8 +53,8 @@ export interface RouteContext {
   authenticate: (request: FastifyRequest) => Promise<Session & { tokenHash: Uint8Array }>
   /** Resolves a service's bearer token (the PSTN gateway's) to the service's name, or throws 401. */
   authenticateService: (request: FastifyRequest) => Promise<string>
-  /** Throws 429 when `key` is over `limiter`'s limit. */
-  limit: (limiter: keyof RateLimits, key: string) => void
+  /** Counts a hit of `key`; rejects with a 429 when it is over `limiter`'s limit. */
+  limit: (limiter: keyof RateLimits, key: string) => Promise<void>
 }
 
 /** The hash of the request's bearer token, or a 401 that says the route needs `what`. */

@@ -3,17 +3,16 @@
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { loadSodium } from '../common/sodium.js'
-import { loadOrCreateKeyFile, loadOrCreateSecretFile } from '../common/key-file.js'
 import { createDialer, DIALBACK_TIMEOUT_MS } from '../common/dialback.js'
 import { toBase64url } from '../common/base64url.js'
 import { formatHostPort, parseHostPort } from '../common/address.js'
 import { UserError } from '../common/user-error.js'
 import { buildLoginServerApp } from './app.js'
 import { createPasswordHasher, type Argon2Cost } from './password-hasher.js'
-import { openSqliteStore } from './store/sqlite-store.js'
-import {
-  DATABASE_FILE, DEFAULT_ARGON2_MEMORY_KIB, DEFAULT_ARGON2_OPS, DEFAULT_DATA_DIR, DEFAULT_LISTEN, LOOKUP_SECRET_FILE, SIGNING_KEY_FILE
-} from './constants.js'
+import { openLoginStore } from './store/open-store.js'
+import { loadServerSecrets } from './server-secrets.js'
+import { redactUrl } from './store/database-url.js'
+import { DATABASE_FILE, DEFAULT_ARGON2_MEMORY_KIB, DEFAULT_ARGON2_OPS, DEFAULT_DATA_DIR, DEFAULT_LISTEN } from './constants.js'
 import type { LoginServerInit } from './context.js'
 import type { App } from './context.js'
 
@@ -22,12 +21,16 @@ export interface LoginServerOptions extends LoginServerInit {
   dataDir?: string
   argon2?: Argon2Cost
   dialbackTimeoutMs?: number
+  /** A postgres:// URL (several instances on one database); undefined: the SQLite file in the data dir. */
+  database?: string
 }
 
 export interface RunningLoginServer {
   url: string
   publicKey: string
   keyCreated: boolean
+  /** Where its data lives, as people read it (no password). */
+  database: string
   app: App
   close: () => Promise<void>
 }
@@ -39,10 +42,17 @@ export async function startLoginServer (options: LoginServerOptions = {}): Promi
   mkdirSync(dataDir, { recursive: true, mode: 0o700 })
 
   const sodium = await loadSodium()
-  const signingKey = loadOrCreateKeyFile(sodium, join(dataDir, SIGNING_KEY_FILE))
-  const lookupSecret = loadOrCreateSecretFile(sodium, join(dataDir, LOOKUP_SECRET_FILE)).secret
-  const store = openSqliteStore(join(dataDir, DATABASE_FILE))
-  const passwords = await createPasswordHasher(options.argon2 ?? { ops: DEFAULT_ARGON2_OPS, memoryKib: DEFAULT_ARGON2_MEMORY_KIB })
+  const store = await openLoginStore(options.database, dataDir)
+  let secrets: Awaited<ReturnType<typeof loadServerSecrets>>
+  let passwords: Awaited<ReturnType<typeof createPasswordHasher>>
+  try {
+    secrets = await loadServerSecrets(sodium, dataDir, store)
+    passwords = await createPasswordHasher(options.argon2 ?? { ops: DEFAULT_ARGON2_OPS, memoryKib: DEFAULT_ARGON2_MEMORY_KIB })
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+  const { signingKey, lookupSecret } = secrets
   const app = await buildLoginServerApp(
     { sodium, store, signingKey, lookupSecret, passwords, dialer: createDialer(sodium, options.dialbackTimeoutMs ?? DIALBACK_TIMEOUT_MS) },
     options
@@ -73,6 +83,7 @@ export async function startLoginServer (options: LoginServerOptions = {}): Promi
     url: `http://${formatHostPort({ host: listen.host, port })}`,
     publicKey: toBase64url(signingKey.publicKey),
     keyCreated: signingKey.created,
+    database: options.database === undefined ? `SQLite, ${join(dataDir, DATABASE_FILE)}` : `PostgreSQL, ${redactUrl(options.database)}`,
     app,
     close
   }

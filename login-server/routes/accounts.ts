@@ -35,7 +35,7 @@ export function registerAccountRoutes (app: App, ctx: RouteContext): void {
     const password = normalizePassword(request.body.password)
     checkNewPassword(password)
     // Counted per network (/24, /64): one person's many addresses share one allowance.
-    ctx.limit('accountsPerIp', addressPrefix(request.ip))
+    await ctx.limit('accountsPerIp', addressPrefix(request.ip))
     const hash = await ctx.components.passwords.hash(password)
     if (await ctx.components.store.createAccount(username, hash, ctx.nowSeconds()) === 'taken') {
       throw new ApiError('username_taken', `the username "${username}" is taken`)

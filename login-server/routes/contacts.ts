@@ -32,7 +32,7 @@ export function registerContactRoutes (app: App, ctx: RouteContext): void {
     // Every request goes to a non-contact (contacts are refused below): at most
     // contactRequestsPerSender an hour, counted before any lookup, so the limit
     // also bounds probing which usernames exist.
-    ctx.limit('contactRequestsPerSender', from)
+    await ctx.limit('contactRequestsPerSender', from)
     if (await store.getAccount(to) === undefined) throw new ApiError('not_found', `there is no user "${to}"`)
     if (await store.areContacts(from, to)) throw new ApiError('already_contacts', `${to} is already your contact`)
     if (await store.countOutgoingRequests(from) >= MAX_PENDING_OUTGOING_REQUESTS) {

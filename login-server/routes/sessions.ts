@@ -46,11 +46,11 @@ export function registerSessionRoutes (app: App, ctx: RouteContext): void {
     }
 
     try {
-      if (!known) ctx.limit('sessionsPerIp', addressPrefix(request.ip))
+      if (!known) await ctx.limit('sessionsPerIp', addressPrefix(request.ip))
       // Known devices skip the per-network limit but not every limit: each user's known devices
       // share an allowance of attempts (right or wrong), so an attacker's own known devices cannot
       // fill the priority lane of the password queue without bound.
-      else ctx.limit('knownDeviceLoginsPerUser', username)
+      else await ctx.limit('knownDeviceLoginsPerUser', username)
     } catch (err) {
       reject('rate_limited', err as ApiError)
     }
@@ -60,7 +60,7 @@ export function registerSessionRoutes (app: App, ctx: RouteContext): void {
     // types the password right is never limited by their own logins.
     const limiter = known ? ctx.limiters.sessionsPerKnownDevice : ctx.limiters.sessionsPerUsername
     const limitKey = known ? `${username} ${deviceKey}` : username
-    const retryAfterSeconds = limiter.hit(limitKey, now)
+    const retryAfterSeconds = await limiter.hit(limitKey, now)
     if (retryAfterSeconds > 0) {
       ctx.metrics.rateLimited.inc({ limiter: known ? 'sessionsPerKnownDevice' : 'sessionsPerUsername' })
       reject('rate_limited', new ApiError('rate_limited', `too many failed logins for this user${known ? ' on this device' : ''}; retry in ${retryAfterSeconds} s`, retryAfterSeconds))
@@ -76,7 +76,7 @@ export function registerSessionRoutes (app: App, ctx: RouteContext): void {
       if (err instanceof ApiError && err.code === 'busy') reject('busy', err)
       throw err
     } finally {
-      if (!wrongPassword) limiter.forgive(limitKey, now)
+      if (!wrongPassword) await limiter.forgive(limitKey, now)
     }
     if (wrongPassword) {
       ctx.metrics.logins.inc({ result: 'failure' })

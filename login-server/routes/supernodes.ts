@@ -12,7 +12,6 @@ import { fromBase64url } from '../../common/base64url.js'
 import { addressGroupOf, parseHostPort } from '../../common/address.js'
 import { assignDhtId, signSupernodeCredential } from '../../common/supernode-credential.js'
 import { DIALBACK_FAILED, dialbackTarget } from '../../common/dialback.js'
-import { createRateLimiter } from '../rate-limiter.js'
 import {
   DIALBACKS_PER_ADDRESS, DIALBACKS_PER_DEVICE,
   SUPERNODE_CREDENTIAL_TTL_SECONDS, SUPERNODE_HEARTBEAT_SECONDS, SUPERNODE_RECONFIRM_SECONDS, SUPERNODE_SIGNATURE_MAX_SKEW_SECONDS, SUPERNODE_SAMPLE_SIZE, SUPERNODE_TTL_SECONDS
@@ -22,14 +21,14 @@ import type { App, RouteContext } from '../context.js'
 
 export function registerSupernodeRoutes (app: App, ctx: RouteContext): void {
   const { store, sodium, signingKey, dialer } = ctx.components
-  const dialbacksPerDevice = createRateLimiter(DIALBACKS_PER_DEVICE)
-  const dialbacksPerAddress = createRateLimiter(DIALBACKS_PER_ADDRESS)
+  const dialbacksPerDevice = store.rateLimiter('dialbacksPerDevice', DIALBACKS_PER_DEVICE)
+  const dialbacksPerAddress = store.rateLimiter('dialbacksPerAddress', DIALBACKS_PER_ADDRESS)
 
   app.post('/v1/supernodes', {
     schema: { body: SupernodeHeartbeat, response: { 200: SupernodeHeartbeatResponse, '4xx': ErrorBody } }
   }, async request => {
     const hb = request.body
-    ctx.limit('supernodeRegistrationsPerIp', request.ip)
+    await ctx.limit('supernodeRegistrationsPerIp', request.ip)
     const now = ctx.nowSeconds()
     const check = verifyCertificate(sodium, hb.certificate, { issuerKey: signingKey.publicKey, nowSeconds: now })
     if (!check.ok) throw new ApiError('invalid_certificate', `certificate rejected (${check.reason}): ${check.message}`)
@@ -70,7 +69,7 @@ export function registerSupernodeRoutes (app: App, ctx: RouteContext): void {
       previous.expiresAt <= now || now - previous.confirmedAt >= SUPERNODE_RECONFIRM_SECONDS
     if (needsDialback) {
       // At a bounded rate; any failure reads the same.
-      if (dialbacksPerDevice.hit(deviceKey, now) > 0 || dialbacksPerAddress.hit(addressGroupOf(request.ip), now) > 0) {
+      if (await dialbacksPerDevice.hit(deviceKey, now) > 0 || await dialbacksPerAddress.hit(addressGroupOf(request.ip), now) > 0) {
         request.log.warn({ user, source: request.ip }, 'supernode not listed: over the dial-back rate for its device or address')
         throw new ApiError('unreachable', DIALBACK_FAILED)
       }
@@ -84,7 +83,7 @@ export function registerSupernodeRoutes (app: App, ctx: RouteContext): void {
     }
     // Only a device key new to the list counts, once its dial-back worked: a supernode that restarts
     // keeps its admission, and one whose address does not answer uses up nothing.
-    if (previous === undefined || previous.expiresAt <= now) ctx.limit('supernodeAdmissionsPerAddress', group)
+    if (previous === undefined || previous.expiresAt <= now) await ctx.limit('supernodeAdmissionsPerAddress', group)
     const admitted = await store.putSupernodeIfRoom({
       deviceKey,
       username: user,

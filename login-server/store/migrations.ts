@@ -1,5 +1,6 @@
 // Versioned schema migrations for the SQLite store. The database records the
 // number applied in PRAGMA user_version; append new steps, never edit old ones.
+// The PostgreSQL store's steps (postgres/migrations.ts) are these, step for step.
 export const MIGRATIONS: readonly string[] = [
   /* 1: accounts, sessions, certificates, contacts, blocks, supernodes */ `
   CREATE TABLE accounts (
@@ -127,5 +128,13 @@ export const MIGRATIONS: readonly string[] = [
     settled         INTEGER NOT NULL DEFAULT 0
   ) STRICT;
   CREATE INDEX pstn_authorizations_open ON pstn_authorizations(username) WHERE settled = 0;
+  `,
+  /* 8: the server's identity (its signing key's public half); rate limits stay in the one process's memory */ `
+  CREATE TABLE server_identity (
+    id                  INTEGER PRIMARY KEY CHECK (id = 1),
+    signing_public_key  TEXT NOT NULL,
+    lookup_secret_check TEXT NOT NULL,
+    created_at          INTEGER NOT NULL
+  ) STRICT;
   `
 ]

@@ -8,11 +8,16 @@ import { createBlockMethods } from './sqlite/blocks.js'
 import { createSupernodeMethods } from './sqlite/supernodes.js'
 import { createCreditMethods } from './sqlite/credit.js'
 import { createPstnCallMethods } from './sqlite/pstn-calls.js'
+import { createIdentityMethods } from './sqlite/identity.js'
+import { inMemory } from '../rate-limiter.js'
 import type { LoginStore } from './store.js'
 
 export function openSqliteStore (file: string): LoginStore {
   const db = openDatabase(file)
   return {
+    ...createIdentityMethods(db),
+    // One process opens the file: its memory is where every request counts.
+    rateLimiter: (_name, limit) => inMemory(limit),
     ...createAccountMethods(db),
     ...createSessionMethods(db),
     ...createContactMethods(db),

@@ -1,7 +1,10 @@
 // The login server's persistence, as the routes see it. Every method is one
 // atomic operation (a transaction where it writes more than one row), and every
 // method is async, so a PostgreSQL store can implement the same interface
-// without the routes changing. SQLite (sqlite-store.ts) is the embedded default.
+// without the routes changing. SQLite (sqlite-store.ts) is the embedded default;
+// PostgreSQL (postgres-store.ts) is for several instances on one database.
+import type { RateLimit } from '../constants.js'
+import type { RateLimiter } from '../rate-limiter.js'
 
 export interface Account { username: string, passwordHash: string, createdAt: number }
 
@@ -101,7 +104,22 @@ export type CreateRequestResult =
   /** the other side had already asked: both are now contacts */
   | { kind: 'accepted' }
 
+/**
+ * Who the login server is, as its database records it: the public half of the signing key and a
+ * check value of the lookup secret (a keyed hash, not the secret). Every instance on the database
+ * must hold these same two secrets: the first to start records them, the others compare.
+ */
+export interface ServerIdentity { signingPublicKey: string, lookupSecretCheck: string }
+
 export interface LoginStore {
+  /** Records `identity` as the database's unless one is recorded already; returns the recorded one. */
+  claimIdentity (identity: ServerIdentity, now: number): Promise<ServerIdentity>
+  /**
+   * The limiter `name`, counting where every instance on this store counts: the database for a
+   * store several instances share, this process's memory for one only one process opens.
+   */
+  rateLimiter (name: string, limit: RateLimit): RateLimiter
+
   createAccount (username: string, passwordHash: string, now: number): Promise<'created' | 'taken'>
   getAccount (username: string): Promise<Account | undefined>
 

@@ -3,7 +3,7 @@
 // and the fixed-window limiter itself under a fake clock.
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import type { LightMyRequestResponse } from 'fastify'
-import { createRateLimiter } from '../../login-server/rate-limiter.js'
+import { createMemoryRateLimiter } from '../../login-server/rate-limiter.js'
 import { signLoginProof } from '../../common/login-proof.js'
 import { toBase64url } from '../../common/base64url.js'
 import type { RateLimits } from '../../login-server/constants.js'
@@ -275,9 +275,9 @@ describe('contact requests per sender', () => {
   })
 })
 
-describe('createRateLimiter (fake time)', () => {
+describe('createMemoryRateLimiter (fake time)', () => {
   it('allows `limit` hits per window and then reports the seconds to the window end', () => {
-    const limiter = createRateLimiter({ limit: 3, windowSeconds: 10 })
+    const limiter = createMemoryRateLimiter({ limit: 3, windowSeconds: 10 })
     expect([limiter.hit('k', 100), limiter.hit('k', 101), limiter.hit('k', 102)]).toEqual([0, 0, 0])
     expect(limiter.hit('k', 103)).toBe(7)
     expect(limiter.hit('k', 109)).toBe(1)
@@ -289,7 +289,7 @@ describe('createRateLimiter (fake time)', () => {
   })
 
   it('keeps keys apart', () => {
-    const limiter = createRateLimiter({ limit: 1, windowSeconds: 60 })
+    const limiter = createMemoryRateLimiter({ limit: 1, windowSeconds: 60 })
     expect(limiter.hit('a', 0)).toBe(0)
     expect(limiter.hit('a', 0)).toBe(60)
     expect(limiter.hit('b', 0)).toBe(0)
@@ -297,7 +297,7 @@ describe('createRateLimiter (fake time)', () => {
   })
 
   it('retryAfterSeconds peeks: positive exactly when the next hit would be refused, and counts nothing', () => {
-    const limiter = createRateLimiter({ limit: 2, windowSeconds: 30 })
+    const limiter = createMemoryRateLimiter({ limit: 2, windowSeconds: 30 })
     expect(limiter.retryAfterSeconds('k', 1000)).toBe(0)
     limiter.hit('k', 1000)
     for (let i = 0; i < 5; i++) expect(limiter.retryAfterSeconds('k', 1000)).toBe(0)
@@ -310,7 +310,7 @@ describe('createRateLimiter (fake time)', () => {
   })
 
   it('forgive takes back one hit of the current window only', () => {
-    const limiter = createRateLimiter({ limit: 2, windowSeconds: 30 })
+    const limiter = createMemoryRateLimiter({ limit: 2, windowSeconds: 30 })
     limiter.hit('k', 0)
     limiter.hit('k', 0)
     limiter.forgive('k', 1)
@@ -331,14 +331,14 @@ describe('createRateLimiter (fake time)', () => {
   })
 
   it('never answers less than 1 second while limited', () => {
-    const limiter = createRateLimiter({ limit: 1, windowSeconds: 1 })
+    const limiter = createMemoryRateLimiter({ limit: 1, windowSeconds: 1 })
     expect(limiter.hit('k', 7)).toBe(0)
     expect(limiter.hit('k', 7)).toBe(1)
     expect(limiter.hit('k', 8)).toBe(0)
   })
 
   it('stays correct with many keys', () => {
-    const limiter = createRateLimiter({ limit: 1, windowSeconds: 10 })
+    const limiter = createMemoryRateLimiter({ limit: 1, windowSeconds: 10 })
     for (let i = 0; i < 1000; i++) expect(limiter.hit(`ip-${i}`, 0)).toBe(0)
     for (let i = 0; i < 1000; i++) expect(limiter.hit(`ip-${i}`, 5)).toBe(5)
     for (let i = 0; i < 1000; i++) expect(limiter.hit(`ip-${i}`, 10)).toBe(0)

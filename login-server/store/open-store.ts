@@ -1,0 +1,17 @@
+// Which store a login server opens: the SQLite file in its data dir (the default, nothing to
+// configure), or the PostgreSQL database at a postgres:// URL, which several instances share.
+import { join } from 'node:path'
+import { UserError } from '../../common/user-error.js'
+import { DATABASE_FILE } from '../constants.js'
+import { openSqliteStore } from './sqlite-store.js'
+import type { LoginStore } from './store.js'
+import { isPostgresUrl } from './database-url.js'
+
+
+export async function openLoginStore (database: string | undefined, dataDir: string): Promise<LoginStore> {
+  if (database === undefined || database === '') return openSqliteStore(join(dataDir, DATABASE_FILE))
+  if (!isPostgresUrl(database)) throw new UserError(`--database must be a postgres:// URL (without it, the login server keeps a SQLite file in its data dir), got "${database.slice(0, 40)}"`)
+  // pg loads only for a server that uses it.
+  const { openPostgresStore } = await import('./postgres-store.js')
+  return await openPostgresStore(database)
+}

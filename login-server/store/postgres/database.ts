@@ -1,0 +1,83 @@
+// The PostgreSQL store's connection pool, its transactions and its migrations.
+// A transaction runs at READ COMMITTED and takes, first, the advisory locks its caller names
+// (transaction-scoped, so the commit releases them): two instances writing the same pair of
+// users, the same user's credit or the same address group's supernodes queue one behind the
+// other, where the SQLite store's one writer queues everything. Keys are taken in sorted order,
+// so two transactions locking the same keys cannot deadlock.
+import pg from 'pg'
+import { POSTGRES_MIGRATIONS } from './migrations.js'
+import { UserError } from '../../../common/user-error.js'
+import { redactUrl } from '../database-url.js'
+
+/** Connections one instance keeps at most (PostgreSQL's default max_connections is 100). */
+const POOL_SIZE = 10
+/** A query that waits longer than this for a connection, or runs longer, fails (the request gets a 500) rather than hangs. */
+const QUERY_TIMEOUT_MS = 10_000
+const MIGRATION_LOCK = 'voxmesh:migrations'
+
+export type Queryable = Pick<pg.PoolClient, 'query'>
+
+/** BIGINT (OID 20) as a JavaScript number: every BIGINT here is a time, an id or an amount far below 2^53. */
+const types = {
+  getTypeParser: (oid: number, format?: 'text' | 'binary') =>
+    oid === 20 ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format ?? 'text')
+}
+
+export interface PostgresDatabase {
+  pool: pg.Pool
+  /** Runs `work` in one transaction holding the advisory locks named by `locks`. */
+  transaction: <T>(locks: string[], work: (client: Queryable) => Promise<T>) => Promise<T>
+  close: () => Promise<void>
+}
+
+export async function openPostgresDatabase (url: string): Promise<PostgresDatabase> {
+  const pool = new pg.Pool({ connectionString: url, max: POOL_SIZE, types, connectionTimeoutMillis: QUERY_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS })
+  // An idle connection the server dropped (a restart) is reported here; the pool replaces it.
+  pool.on('error', () => {})
+  const transaction = async <T>(locks: string[], work: (client: Queryable) => Promise<T>): Promise<T> => {
+    const client = await pool.connect()
+    try {
+      await client.query('BEGIN')
+      for (const key of [...new Set(locks)].sort()) await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key])
+      const result = await work(client)
+      await client.query('COMMIT')
+      return result
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw err
+    } finally {
+      client.release()
+    }
+  }
+  try {
+    await migrate(transaction)
+  } catch (err) {
+    await pool.end()
+    const code = (err as { code?: string }).code
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === '3D000' || code === '28P01' || code === '28000') {
+      throw new UserError(`cannot use the database at ${redactUrl(url)}: ${(err as Error).message}`)
+    }
+    throw err
+  }
+  let closing: Promise<void> | undefined
+  return { pool, transaction, close: () => (closing ??= pool.end()) }
+}
+
+/** Applies pending migrations in one transaction, under a lock: instances starting together migrate once. */
+async function migrate (transaction: PostgresDatabase['transaction']): Promise<number> {
+  return await transaction([MIGRATION_LOCK], async client => {
+    await client.query('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)')
+    const rows = (await client.query<{ version: number }>('SELECT version FROM schema_version')).rows
+    const current = rows[0]?.version ?? 0
+    if (current > POSTGRES_MIGRATIONS.length) {
+      throw new Error(`database schema version ${current} is newer than this program (${POSTGRES_MIGRATIONS.length})`)
+    }
+    for (let version = current + 1; version <= POSTGRES_MIGRATIONS.length; version++) await client.query(POSTGRES_MIGRATIONS[version - 1] as string)
+    if (rows.length === 0) await client.query('INSERT INTO schema_version (version) VALUES ($1)', [POSTGRES_MIGRATIONS.length])
+    else await client.query('UPDATE schema_version SET version = $1', [POSTGRES_MIGRATIONS.length])
+    return POSTGRES_MIGRATIONS.length
+  })
+}
+
+/** PostgreSQL's foreign_key_violation. */
+export const isForeignKeyViolation = (err: unknown): boolean => (err as { code?: string }).code === '23503'
