@@ -2,7 +2,7 @@
 // `voxmesh node` processes with --json, each in its own data dir. Everything
 // it starts is killed by killAll() (test/helpers/processes.ts). Each process can run
 // under a command prefix, e.g. inside a network namespace of the lab (test/netlab/).
-import { mkdtempSync, rmSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli, startCli, type CliProcess } from './processes.js'
@@ -30,18 +30,31 @@ export interface VoxmeshNetOptions {
   listen?: string
   /** Where the login server, `account create` and (unless startNode says otherwise) the nodes run: a command prefix such as inNetns(NS). Default: here. */
   where?: string[]
+  /** The login server's PostgreSQL database (default: SQLite in its data dir). */
+  database?: string
+  /** Login server instances on that database (default 1), each on a port of its own: `urls` lists them. */
+  instances?: number
 }
 
 export async function startVoxmeshNet (options: VoxmeshNetOptions = {}) {
   const root = mkdtempSync(join(tmpdir(), 'voxmesh-net-'))
   const here = options.where ?? []
-  const startLogin = async (listen: string): Promise<{ proc: CliProcess, url: string }> => {
-    const proc = startCli(['login-server', '--listen', listen, '--data-dir', join(root, 'login'), ...CHEAP_ARGON2, '--log-level', 'warn', ...(options.loginServerArgs ?? [])], {}, here)
+  const database = options.database === undefined ? [] : ['--database', options.database]
+  const startLogin = async (listen: string, dataDir = join(root, 'login')): Promise<{ proc: CliProcess, url: string }> => {
+    const proc = startCli(['login-server', '--listen', listen, '--data-dir', dataDir, ...database, ...CHEAP_ARGON2, '--log-level', 'warn', ...(options.loginServerArgs ?? [])], {}, here)
     return { proc, url: (await proc.waitForLine(/listening on (http:\/\/\S+)/))[1] as string }
   }
   const first = await startLogin(options.listen ?? '127.0.0.1:0')
   let login = first.proc
   const url = first.url
+  const urls = [url]
+  // The other instances share the first one's keys, as an operator copies them.
+  for (let instance = 2; instance <= (options.instances ?? 1); instance++) {
+    const dataDir = join(root, `login-${instance}`)
+    mkdirSync(dataDir, { mode: 0o700 })
+    for (const file of ['signing-key', 'lookup-secret']) copyFileSync(join(root, 'login', file), join(dataDir, file))
+    urls.push((await startLogin('127.0.0.1:0', dataDir)).url)
+  }
   const env = { VOXMESH_PASSWORD: TEST_PASSWORD }
 
   /** `where`: the command prefix it runs under (the login server limits new accounts per address). */
@@ -87,6 +100,8 @@ export async function startVoxmeshNet (options: VoxmeshNetOptions = {}) {
   return {
     root,
     url,
+    /** Every login server instance's URL, the first one's (`url`) first. */
+    urls,
     /** The login server's process (a new one after startLoginAgain). */
     get login (): CliProcess { return login },
     /** Stops the login server (SIGTERM: as an operator would), resolving once it has exited. */
