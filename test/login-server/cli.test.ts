@@ -51,7 +51,7 @@ describe('voxmesh login-server', () => {
   it('documents every option in --help', async () => {
     const help = await runCli(['login-server', '--help'])
     expect(help.code).toBe(0)
-    for (const option of ['--listen', '--data-dir', '--certificate-ttl', '--argon2-ops', '--argon2-memory', '--trust-proxy', '--log-level', '--help']) {
+    for (const option of ['--listen', '--data-dir', '--database', '--certificate-ttl', '--argon2-ops', '--argon2-memory', '--trust-proxy', '--log-level', '--help']) {
       expect(help.stdout).toContain(option)
     }
     expect(help.stdout).toContain('127.0.0.1:7700')

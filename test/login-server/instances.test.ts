@@ -91,6 +91,22 @@ describe.skipIf(skip !== undefined)('two login server instances on one PostgreSQ
     expect(other.stderr).toContain(`this database belongs to the login server with public key ${a.publicKey}`)
   }, 60_000)
 
+  it('the operator\'s commands work on the database: a service made and a credit added with --database serve on both instances', async () => {
+    const [a, b, database] = await twoInstances()
+    expect(await signUp(a.url, 'alice')).toBe(201)
+    const added = await runCli(['login-server', 'add-service', 'pstn', '--data-dir', join(dir, 'operator'), '--database', database])
+    expect(added.code, added.stderr).toBe(0)
+    const serviceToken = added.stdout.trim()
+    // The URL from the environment, as the README advises (it may hold a password).
+    const credited = await runCli(['login-server', 'credit', 'alice', '500', '--data-dir', join(dir, 'operator')], { VOXMESH_DATABASE_URL: database })
+    expect(credited.code, credited.stderr).toBe(0)
+    expect(credited.stdout).toContain('balance')
+    const service = await call(b.url, 'POST', '/v1/services/sessions', { deviceKey: deviceKey() }, serviceToken)
+    expect(service.status).toBe(201)
+    const alice = (await logIn(a.url, 'alice')).body.token as string
+    expect((await call(b.url, 'GET', '/v1/credit', undefined, alice)).body.balance).toBe(500)
+  }, 60_000)
+
   it('50 parallel creations of one name, across both, give exactly one account', async () => {
     const [a, b] = await twoInstances()
     const statuses = await Promise.all(Array.from({ length: 50 }, async (_, i) => await signUp(i % 2 === 0 ? a.url : b.url, 'sameName')))
