@@ -164,6 +164,11 @@ export interface LoginStore {
   listBlocks (owner: string): Promise<string[]>
 
   getSupernode (deviceKey: string): Promise<SupernodeEntry | undefined>
+  /**
+   * Writes the entry, unless the one stored has a newer or equal lastTimestamp: a replayed heartbeat
+   * that raced its original past the route's check (on another instance, or during the dial-back)
+   * does not take the entry back to it. The same holds in putSupernodeIfRoom.
+   */
   putSupernode (entry: SupernodeEntry): Promise<void>
   /**
    * Puts the entry only while fewer than `max` other live entries share its address group

@@ -29,7 +29,8 @@ async function put (client: Queryable, e: SupernodeEntry): Promise<void> {
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
     ON CONFLICT (device_key) DO UPDATE SET username = excluded.username, address = excluded.address, hosts = excluded.hosts,
       capacity = excluded.capacity, last_heartbeat = excluded.last_heartbeat, confirmed_at = excluded.confirmed_at,
-      expires_at = excluded.expires_at, last_timestamp = excluded.last_timestamp`,
+      expires_at = excluded.expires_at, last_timestamp = excluded.last_timestamp
+    WHERE excluded.last_timestamp > supernodes.last_timestamp`,
   [e.deviceKey, e.username, e.address, e.hosts, e.capacity, e.lastHeartbeat, e.confirmedAt, e.expiresAt, e.lastTimestamp])
 }
 

@@ -29,7 +29,8 @@ export function createSupernodeMethods (db: Database.Database): SupernodeMethods
       VALUES (@deviceKey, @username, @address, @hosts, @capacity, @lastHeartbeat, @confirmedAt, @expiresAt, @lastTimestamp)
       ON CONFLICT (device_key) DO UPDATE SET username = excluded.username, address = excluded.address, hosts = excluded.hosts,
         capacity = excluded.capacity, last_heartbeat = excluded.last_heartbeat, confirmed_at = excluded.confirmed_at,
-        expires_at = excluded.expires_at, last_timestamp = excluded.last_timestamp`),
+        expires_at = excluded.expires_at, last_timestamp = excluded.last_timestamp
+      WHERE excluded.last_timestamp > supernodes.last_timestamp`),
     sampleSupernodes: db.prepare<[number, number], SupernodeRow>('SELECT * FROM supernodes WHERE expires_at > ? ORDER BY random() LIMIT ?'),
     liveSupernodes: db.prepare<[number], SupernodeRow>('SELECT * FROM supernodes WHERE expires_at > ?'),
     countSupernodes: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM supernodes WHERE expires_at > ?'),
