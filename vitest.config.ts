@@ -18,6 +18,7 @@ const INTEGRATION = [
   'test/control/cli.test.ts',
   'test/control/control-file.test.ts',
   'test/login-server/cli.test.ts',
+  'test/login-server/login-store-postgres.test.ts',
   'test/login-server/instances.test.ts',
   'test/login-server/supernodes.test.ts',
   'test/media/media-session.test.ts',

@@ -80,8 +80,14 @@ export function createContactMethods ({ pool, transaction }: PostgresDatabase): 
       })
     },
     async declineContactRequest (id, username) {
-      const result = await pool.query('DELETE FROM contact_requests WHERE id = $1 AND to_user = $2 AND NOT hidden AND accepted_at IS NULL', [id, username])
-      return result.rowCount === 1 ? 'declined' : 'not_found'
+      const request = await incoming(pool, id, username)
+      if (request === undefined) return 'not_found'
+      // Under the pair's lock, as an acceptance is: otherwise an acceptance that read the request
+      // as pending would make the contacts while this deletes the request it marks accepted.
+      return await transaction([pairLock(request.from_user, request.to_user)], async client => {
+        const result = await client.query('DELETE FROM contact_requests WHERE id = $1 AND to_user = $2 AND NOT hidden AND accepted_at IS NULL', [id, username])
+        return result.rowCount === 1 ? 'declined' : 'not_found'
+      })
     },
     async areContacts (a, b) {
       return (await pool.query('SELECT 1 FROM contacts WHERE owner = $1 AND contact = $2', [a, b])).rowCount === 1

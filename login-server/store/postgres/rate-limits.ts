@@ -9,7 +9,7 @@ import type { PostgresDatabase } from './database.js'
 /** One hit in this many (per limiter and instance) also deletes the limiter's expired windows. */
 const SWEEP_EVERY_HITS = 500
 
-export function createPostgresRateLimiter ({ pool }: PostgresDatabase, name: string, { limit, windowSeconds }: RateLimit): RateLimiter {
+export function createPostgresRateLimiter ({ counters: pool }: PostgresDatabase, name: string, { limit, windowSeconds }: RateLimit): RateLimiter {
   let hits = 0
   return {
     async hit (key, now) {
