@@ -79,6 +79,14 @@ export async function buildLoginServerApp (components: LoginServerComponents, in
     if (err instanceof ApiError && err.retryAfterSeconds !== undefined) void reply.header('Retry-After', String(err.retryAfterSeconds))
     return reply.status(status).send(errorBody(code, message))
   })
+  // No text the API stores may hold a NUL character: PostgreSQL's text cannot, and a name or
+  // message with one means nothing to anyone. Refused alike on both stores, before any route runs.
+  // A password is never stored (only its hash): its rules, and their sentences, are its route's.
+  app.addHook('preValidation', async request => {
+    if (holdsNul(request.body) || holdsNul(request.query) || holdsNul(request.params)) {
+      throw new ApiError('invalid_request', 'the request holds a NUL character (\\u0000), which no field may hold')
+    }
+  })
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send(noRouteBody(request.method, request.url)))
 
@@ -102,6 +110,23 @@ export async function buildLoginServerApp (components: LoginServerComponents, in
   registerServiceRoutes(app, ctx)
   registerCreditRoutes(app, ctx)
   return app
+}
+
+/** Whether any string (or key) in a parsed body, query or params holds U+0000. A loop, not recursion: a 16 KiB body may nest 8,000 deep. */
+function holdsNul (root: unknown): boolean {
+  const pending: unknown[] = [root]
+  while (pending.length > 0) {
+    const value = pending.pop()
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return true
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, item] of Object.entries(value)) {
+        if (key.includes('\u0000')) return true
+        if (key !== 'password') pending.push(item)
+      }
+    }
+  }
+  return false
 }
 
 /** Maps anything thrown in a request to the API's error shape. */

@@ -5,6 +5,7 @@
 // the pair the first instance started with: an instance with another pair is refused, and
 // an instance with none takes no new one when the database has a pair already, so a key is
 // never generated twice.
+import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { toBase64url } from '../common/base64url.js'
 import { keyPairFromSeed, newSecret, parseSecret, readSecretFile, writeSecretFile, type SigningKeyPair } from '../common/key-file.js'
@@ -37,19 +38,36 @@ export async function loadServerSecrets (sodium: Sodium, dataDir: string, store:
   const secrets = { seed: seed ?? newSecret(sodium), lookup: lookup ?? newSecret(sodium) }
   const signingKey = keyPairFromSeed(sodium, secrets.seed)
   const ours: ServerIdentity = { signingPublicKey: toBase64url(signingKey.publicKey), lookupSecretCheck: lookupCheckOf(sodium, secrets.lookup) }
-  const recorded = await store.claimIdentity(ours, now)
+  // New keys are on disk before the database records them: a database never names keys that a
+  // failed write lost. Kept only if the database takes them.
+  const written: string[] = []
+  const removeWritten = (): void => { for (const file of written) rmSync(file, { force: true }) }
+  if (seed === undefined) {
+    try {
+      for (const [file, secret] of [[files.signing, secrets.seed], [files.lookup, secrets.lookup]] as const) {
+        writeSecretFile(file, secret)
+        written.push(file)
+      }
+    } catch (err) {
+      removeWritten()
+      throw new UserError(`cannot keep the new signing key and lookup secret in ${dataDir}: ${(err as Error).message}`)
+    }
+  }
+  let recorded: ServerIdentity
+  try {
+    recorded = await store.claimIdentity(ours, now)
+  } catch (err) {
+    removeWritten()
+    throw err
+  }
   if (recorded.signingPublicKey !== ours.signingPublicKey || recorded.lookupSecretCheck !== ours.lookupSecretCheck) {
     if (seed === undefined) {
+      removeWritten()
       throw new UserError(`this database belongs to the login server with public key ${recorded.signingPublicKey}, and this instance has no keys: ` +
         `copy signing-key and lookup-secret from that server's data dir into ${dataDir} (or set $${SIGNING_KEY_ENV} and $${LOOKUP_SECRET_ENV})`)
     }
     throw new UserError(`the keys in ${where} are not this database's: it belongs to the login server with public key ${recorded.signingPublicKey}, ` +
       `and these give ${ours.signingPublicKey}${recorded.signingPublicKey === ours.signingPublicKey ? ' with another lookup secret' : ''}; every instance must use the same two`)
-  }
-  // New keys, now the database's: kept where the next start looks for them.
-  if (seed === undefined) {
-    writeSecretFile(files.signing, secrets.seed)
-    writeSecretFile(files.lookup, secrets.lookup)
   }
   return { signingKey: { ...signingKey, created: seed === undefined }, lookupSecret: secrets.lookup }
 }

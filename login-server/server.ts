@@ -83,7 +83,7 @@ export async function startLoginServer (options: LoginServerOptions = {}): Promi
     url: `http://${formatHostPort({ host: listen.host, port })}`,
     publicKey: toBase64url(signingKey.publicKey),
     keyCreated: signingKey.created,
-    database: options.database === undefined ? `SQLite, ${join(dataDir, DATABASE_FILE)}` : `PostgreSQL, ${redactUrl(options.database)}`,
+    database: options.database === undefined || options.database === '' ? `SQLite, ${join(dataDir, DATABASE_FILE)}` : `PostgreSQL, ${redactUrl(options.database)}`,
     app,
     close
   }

@@ -97,7 +97,11 @@ export function registerSessionRoutes (app: App, ctx: RouteContext): void {
     schema: { response: { 201: CertificateResponse, '4xx': ErrorBody } }
   }, async (request, reply) => {
     const session = await ctx.authenticate(request)
-    return await reply.status(201).send({ certificate: await issueCertificate(ctx, session.username, session.deviceKey) })
+    const certificate = await issueCertificate(ctx, session.username, session.deviceKey)
+    // A logout may have ended the session meanwhile (on another instance): its revocation then
+    // may not cover this certificate (see recordCertificate), which is why it goes to no one.
+    await ctx.authenticate(request)
+    return await reply.status(201).send({ certificate })
   })
 
   // Logout ends the token and the device's certificates: supernodes poll the revocation list

@@ -10,7 +10,8 @@ import { isPostgresUrl } from './database-url.js'
 
 export async function openLoginStore (database: string | undefined, dataDir: string): Promise<LoginStore> {
   if (database === undefined || database === '') return openSqliteStore(join(dataDir, DATABASE_FILE))
-  if (!isPostgresUrl(database)) throw new UserError(`--database must be a postgres:// URL (without it, the login server keeps a SQLite file in its data dir), got "${database.slice(0, 40)}"`)
+  // Only the scheme is echoed: the rest of what was given may hold a password.
+  if (!isPostgresUrl(database)) throw new UserError(`--database must be a postgres:// URL (without it, the login server keeps a SQLite file in its data dir), got one that starts "${/^[a-z][a-z0-9+.-]*:/i.exec(database)?.[0] ?? database.slice(0, 1)}"`)
   // pg loads only for a server that uses it.
   const { openPostgresStore } = await import('./postgres-store.js')
   return await openPostgresStore(database)

@@ -140,6 +140,21 @@ describe('bad input', () => {
     })
   })
 
+  describe('NUL characters → 400 invalid_request (PostgreSQL\'s text cannot hold one; SQLite answers alike)', () => {
+    it.each([
+      ['/v1/sessions', { username: 'al\u0000ice', password: PASSWORD }],
+      ['/v1/accounts', { username: 'mall\u0000ory', password: 'a long enough password' }]
+    ])('%s %j', async (url, body) => {
+      expectError(await json(url, { ...body, ...(url === '/v1/sessions' ? { deviceKey } : {}) }), 400, 'invalid_request')
+    })
+
+    it('in a deeply nested body, and in a key', async () => {
+      const deep = `${'['.repeat(5000)}"\\u0000"${']'.repeat(5000)}`
+      expectError(await raw('/v1/accounts', `{"username":"mallory","password":"long enough pw","extra":${deep}}`), 400, 'invalid_request')
+      expectError(await raw('/v1/accounts', '{"username":"mallory","password":"long enough pw","\\u0000":1}'), 400, 'invalid_request')
+    })
+  })
+
   describe('oversized and mistyped bodies', () => {
     it.each(['/v1/accounts', '/v1/sessions'])('%s: a body over 16 KiB → 413 body_too_large', async url => {
       const payload = JSON.stringify({ username: 'mallory', password: 'x'.repeat(MAX_BODY_BYTES) })

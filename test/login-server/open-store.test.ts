@@ -24,7 +24,7 @@ describe('openLoginStore', () => {
   })
 
   it('refuses what is not a postgres:// URL, saying what it takes', async () => {
-    await expect(openLoginStore('mysql://root@localhost/x', '/nonexistent')).rejects.toThrow('--database must be a postgres:// URL')
+    await expect(openLoginStore('mysql://root:hunter2@localhost/x', '/nonexistent')).rejects.toThrow('--database must be a postgres:// URL (without it, the login server keeps a SQLite file in its data dir), got one that starts "mysql:"')
   })
 
   it('says which database it cannot reach, with its password starred out', async () => {
@@ -33,6 +33,7 @@ describe('openLoginStore', () => {
     expect(failure).toBeInstanceOf(UserError)
     expect((failure as Error).message).toContain('cannot use the database at postgres://voxmesh:***@127.0.0.1:')
     expect((failure as Error).message).not.toContain('hunter2')
+    expect(redactUrl('postgres://db/x?sslpassword=hunter2&password=hunter3&sslmode=require')).toBe('postgres://db/x?sslpassword=***&password=***&sslmode=require')
     expect(redactUrl('not a url')).toBe('the configured URL')
   })
 })

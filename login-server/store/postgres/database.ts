@@ -12,8 +12,14 @@ import { redactUrl } from '../database-url.js'
 /** Connections one instance keeps at most (PostgreSQL's default max_connections is 100). */
 const POOL_SIZE = 10
 const COUNTER_POOL_SIZE = 4
-/** A query that waits longer than this for a connection, or runs longer, fails (the request gets a 500) rather than hangs. */
+/**
+ * A statement that runs longer, or waits longer for a lock, is cancelled by the server (the request
+ * gets a 500) rather than hanging; a transaction left idle that long is ended by the server. All
+ * three are the server's own timeouts: a client-side one would leave the statement running and the
+ * connection inside its transaction.
+ */
 const QUERY_TIMEOUT_MS = 10_000
+const SERVER_TIMEOUTS = `-c statement_timeout=${QUERY_TIMEOUT_MS} -c lock_timeout=${QUERY_TIMEOUT_MS} -c idle_in_transaction_session_timeout=${2 * QUERY_TIMEOUT_MS}`
 const MIGRATION_LOCK = 'voxmesh:migrations'
 
 export type Queryable = Pick<pg.PoolClient, 'query'>
@@ -38,14 +44,19 @@ export interface PostgresDatabase {
 }
 
 export async function openPostgresDatabase (url: string): Promise<PostgresDatabase> {
-  const settings = { connectionString: url, types, connectionTimeoutMillis: QUERY_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS }
-  const pool = new pg.Pool({ ...settings, max: POOL_SIZE })
-  const counters = new pg.Pool({ ...settings, max: COUNTER_POOL_SIZE, options: '-c synchronous_commit=off' })
+  const settings = { connectionString: url, types, connectionTimeoutMillis: QUERY_TIMEOUT_MS }
+  const pool = new pg.Pool({ ...settings, max: POOL_SIZE, options: SERVER_TIMEOUTS })
+  const counters = new pg.Pool({ ...settings, max: COUNTER_POOL_SIZE, options: `${SERVER_TIMEOUTS} -c synchronous_commit=off` })
   // An idle connection the server dropped (a restart) is reported here; the pool replaces it.
   for (const each of [pool, counters]) each.on('error', () => {})
   const end = async (): Promise<void> => { await Promise.all([pool.end(), counters.end()]) }
   const transaction = async <T>(locks: string[], work: (client: Queryable) => Promise<T>): Promise<T> => {
     const client = await pool.connect()
+    // A connection lost while checked out is reported on the client, not the pool: unheard, it
+    // would end the process. The query under way fails as well, which is what the caller hears.
+    const lost = (): void => {}
+    client.on('error', lost)
+    let failure: Error | undefined
     try {
       await client.query('BEGIN')
       for (const key of [...new Set(locks)].sort()) await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [key])
@@ -53,21 +64,22 @@ export async function openPostgresDatabase (url: string): Promise<PostgresDataba
       await client.query('COMMIT')
       return result
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => {})
+      failure = err as Error
       throw err
     } finally {
-      client.release()
+      client.removeListener('error', lost)
+      // A failed transaction's connection is closed, not reused: whatever state it was left in
+      // (a statement still running, the transaction still open) ends with it, on the server too.
+      client.release(failure ?? false)
     }
   }
   try {
     await migrate(transaction)
   } catch (err) {
     await end()
-    const code = (err as { code?: string }).code
-    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === '3D000' || code === '28P01' || code === '28000') {
-      throw new UserError(`cannot use the database at ${redactUrl(url)}: ${(err as Error).message}`)
-    }
-    throw err
+    // Whatever failed here (unreachable, refused, no such database, no permission, a newer schema,
+    // the migration lock held too long) is about the database: the operator reads it as a sentence.
+    throw new UserError(`cannot use the database at ${redactUrl(url)}: ${(err as Error).message}`)
   }
   let closing: Promise<void> | undefined
   return { pool, counters, transaction, close: () => (closing ??= end()) }

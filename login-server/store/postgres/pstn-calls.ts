@@ -29,6 +29,8 @@ export function createPstnCallMethods ({ pool, transaction }: PostgresDatabase):
     async recordPstnCall (r, maxPerUser) {
       try {
         return await transaction([`pstn-calls:${r.username}`], async client => {
+          // As the SQLite store answers: an unknown user first, whatever the call id.
+          if ((await client.query('SELECT 1 FROM accounts WHERE username = $1', [r.username])).rowCount === 0) return 'no_account'
           const inserted = (await client.query(`INSERT INTO pstn_calls (call_id, username, direction, number, caller_number, started_at, answered_at, ended_at, billsec, disposition, reason)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (call_id) DO NOTHING`,
           [r.callId, r.username, r.direction, r.number, r.callerNumber ?? null, r.startedAt, r.answeredAt ?? null, r.endedAt, r.billsec, r.disposition, r.reason])).rowCount === 1

@@ -10,6 +10,9 @@ import type { PostgresDatabase } from './database.js'
  */
 const REVOCATIONS_LOCK = 'revocations'
 
+/** Certificates of one device and its logout take turns. */
+const deviceLock = (username: string, deviceKey: string): string => `device:${username} ${deviceKey}`
+
 interface SessionRow { username: string, device_key: string, created_at: number, expires_at: number }
 
 export function createSessionMethods ({ pool, transaction }: PostgresDatabase): SessionMethods {
@@ -29,6 +32,8 @@ export function createSessionMethods ({ pool, transaction }: PostgresDatabase): 
       return await transaction([REVOCATIONS_LOCK], async client => {
         const session = (await client.query<SessionRow>('DELETE FROM sessions WHERE token_hash = $1 AND expires_at > $2 RETURNING *', [Buffer.from(tokenHash), now])).rows[0]
         if (session === undefined) return false
+        // After any certificate of this device being recorded now: its serial is then seen below.
+        await client.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [deviceLock(session.username, session.device_key)])
         // Verifiers accept a certificate up to graceSeconds past its expiry (clock skew): so long it stays listed.
         const newest = (await client.query<{ serial: number | null, expires_at: number | null }>(
           'SELECT max(serial) AS serial, max(expires_at) AS expires_at FROM certificates WHERE username = $1 AND device_key = $2 AND expires_at > $3',
@@ -47,8 +52,12 @@ export function createSessionMethods ({ pool, transaction }: PostgresDatabase): 
       return rows.map(row => ({ id: row.id, username: row.username, deviceKey: row.device_key, serial: row.serial, expiresAt: row.expires_at }))
     },
     async recordCertificate (username, deviceKey, issued, expires) {
-      const row = (await pool.query<{ serial: number }>('INSERT INTO certificates (username, device_key, issued_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING serial',
-        [username, deviceKey, issued, expires])).rows[0] as { serial: number }
+      // The device's lock, taken in the same statement (the INSERT reads its row from the lock's): a
+      // logout's revocation either comes after this serial and covers it, or before, and the route,
+      // which reads the session again, hands the certificate to no one.
+      const row = (await pool.query<{ serial: number }>(`WITH locked AS (SELECT pg_advisory_xact_lock(hashtextextended($5, 0)))
+        INSERT INTO certificates (username, device_key, issued_at, expires_at) SELECT $1, $2, $3, $4 FROM locked RETURNING serial`,
+      [username, deviceKey, issued, expires, deviceLock(username, deviceKey)])).rows[0] as { serial: number }
       return row.serial
     }
   }
