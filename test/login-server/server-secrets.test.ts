@@ -1,7 +1,7 @@
 // The login server's signing key and lookup secret: from the environment or the data dir, created
 // once, recorded by the database, and refused where another instance's database has other ones.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { loadSodium } from '../../common/sodium.js'
@@ -57,6 +57,18 @@ describe('the login server\'s secrets', () => {
       .rejects.toThrow(`it belongs to the login server with public key ${publicKeyOf(first)}`)
     const sameKey = { [SIGNING_KEY_ENV]: readFileSync(join(dir, 'a', 'signing-key'), 'utf8'), [LOOKUP_SECRET_ENV]: seedText() }
     await expect(loadServerSecrets(sodium, join(dir, 'b'), store, sameKey)).rejects.toThrow('with another lookup secret')
+  })
+
+  it('new keys that cannot be written are not recorded by the database either: it stays free for the keys that are', async () => {
+    // The second file cannot be created (a dangling link is in its place: reading finds no file,
+    // an exclusive create finds the name taken), root or not; the first one is taken back.
+    const blocked = join(dir, 'blocked')
+    mkdirSync(blocked)
+    symlinkSync(join(dir, 'nowhere'), join(blocked, 'lookup-secret'))
+    await expect(loadServerSecrets(sodium, blocked, store, {})).rejects.toThrow(`cannot keep the new signing key and lookup secret in ${blocked}`)
+    expect(existsSync(join(blocked, 'signing-key'))).toBe(false)
+    const later = await loadServerSecrets(sodium, join(dir, 'a'), store, {})
+    expect(later.signingKey.created).toBe(true)
   })
 
   it('one secret without the other, or a malformed one, is refused with where it came from', async () => {
