@@ -2,16 +2,10 @@
 // request the other way) makes both users contacts of each other. Everything that writes
 // between two users holds their pair's lock: two instances taking a request each way at
 // once make one contact pair, not two pending requests.
-import type { AcceptedRequest, ContactRequest, CreateRequestResult } from '../store.js'
+import type { CreateRequestResult } from '../store.js'
+import { toAccepted, toRequest, type RequestRow } from '../rows.js'
 import type { ContactMethods } from '../sqlite/contacts.js'
 import type { PostgresDatabase, Queryable } from './database.js'
-
-interface RequestRow { id: number, from_user: string, to_user: string, message: string, created_at: number, hidden: boolean, accepted_at: number | null }
-
-const toRequest = (row: RequestRow): ContactRequest =>
-  ({ id: row.id, from: row.from_user, to: row.to_user, message: row.message, createdAt: row.created_at })
-
-const toAccepted = (row: RequestRow): AcceptedRequest => ({ ...toRequest(row), acceptedAt: row.accepted_at as number })
 
 /** The advisory lock of everything between users `a` and `b` (either order). */
 export const pairLock = (a: string, b: string): string => `pair:${[a, b].sort().join(' ')}`

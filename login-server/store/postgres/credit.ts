@@ -2,26 +2,13 @@
 // call id, UNIQUE in the table, so a charge sent twice (a gateway that retried, to any instance) is
 // recorded once. What reads a balance and then writes against it (an authorization, a charge) holds
 // the user's credit lock and the call's: two instances cannot spend the same credit twice.
-import type { AuthorizeResult, ChargeResult, CreditEntry, LoginStore, PstnAuthorization } from '../store.js'
+import type { AuthorizeResult, ChargeResult, LoginStore } from '../store.js'
+import { authorizationOf, entryOf, type AuthorizationRow, type EntryRow } from '../rows.js'
 import type { CreditMethods } from '../sqlite/credit.js'
 import { isForeignKeyViolation, type PostgresDatabase, type Queryable } from './database.js'
 
 /** No password hash has this form: the account cannot log in with a password. */
 const NO_PASSWORD = '!service'
-
-interface AuthorizationRow {
-  call_id: string, username: string, number: string, rate_per_minute: number, max_seconds: number, hold: number, authorized_at: number, settled: boolean
-}
-
-const authorizationOf = (row: AuthorizationRow): PstnAuthorization => ({
-  callId: row.call_id, username: row.username, number: row.number, ratePerMinute: row.rate_per_minute, maxSeconds: row.max_seconds, hold: row.hold, authorizedAt: row.authorized_at, settled: row.settled
-})
-
-interface EntryRow { id: number, username: string, amount: number, kind: 'credit' | 'charge', call_id: string | null, note: string, created_at: number }
-
-const entryOf = (row: EntryRow): CreditEntry => ({
-  id: row.id, username: row.username, amount: row.amount, kind: row.kind, ...(row.call_id === null ? {} : { callId: row.call_id }), note: row.note, createdAt: row.created_at
-})
 
 const creditLocks = (username: string, callId: string): string[] => [`credit:${username}`, `call:${callId}`]
 

@@ -1,28 +1,8 @@
 // The PSTN gateway's call records as users see theirs: one row per call id (a gateway that reports
 // again after a restart, to any instance, changes nothing), the cost read from the ledger's charge.
-import type { PstnCallRecord } from '../store.js'
 import type { PstnCallMethods } from '../sqlite/pstn-calls.js'
+import { pstnCallOf, type PstnCallRow } from '../rows.js'
 import { isForeignKeyViolation, type PostgresDatabase } from './database.js'
-
-interface Row {
-  call_id: string, username: string, direction: 'outbound' | 'inbound', number: string, caller_number: string | null, started_at: number,
-  answered_at: number | null, ended_at: number, billsec: number, disposition: string, reason: string, cost: number
-}
-
-const recordOf = (row: Row): PstnCallRecord & { cost: number } => ({
-  callId: row.call_id,
-  username: row.username,
-  direction: row.direction,
-  number: row.number,
-  ...(row.caller_number === null ? {} : { callerNumber: row.caller_number }),
-  startedAt: row.started_at,
-  ...(row.answered_at === null ? {} : { answeredAt: row.answered_at }),
-  endedAt: row.ended_at,
-  billsec: row.billsec,
-  disposition: row.disposition,
-  reason: row.reason,
-  cost: row.cost
-})
 
 export function createPstnCallMethods ({ pool, transaction }: PostgresDatabase): PstnCallMethods {
   return {
@@ -46,9 +26,9 @@ export function createPstnCallMethods ({ pool, transaction }: PostgresDatabase):
       }
     },
     async listPstnCalls (username, limit) {
-      return (await pool.query<Row>(`SELECT p.*, COALESCE(-c.amount, 0) AS cost FROM pstn_calls p
+      return (await pool.query<PstnCallRow>(`SELECT p.*, COALESCE(-c.amount, 0) AS cost FROM pstn_calls p
         LEFT JOIN credit_entries c ON c.call_id = p.call_id AND c.kind = 'charge'
-        WHERE p.username = $1 ORDER BY p.started_at DESC, p.call_id COLLATE "C" LIMIT $2`, [username, limit])).rows.map(recordOf)
+        WHERE p.username = $1 ORDER BY p.started_at DESC, p.call_id COLLATE "C" LIMIT $2`, [username, limit])).rows.map(pstnCallOf)
     }
   }
 }

@@ -1,25 +1,9 @@
 // The supernode list: entries the heartbeats keep alive, bounded per address group. Any
 // instance may take a supernode's heartbeat: the entry (and its replay guard) lives here.
-import type { SupernodeEntry } from '../store.js'
 import type { SupernodeMethods } from '../sqlite/supernodes.js'
+import { toSupernode, type SupernodeRow } from '../rows.js'
+import type { SupernodeEntry } from '../store.js'
 import type { PostgresDatabase, Queryable } from './database.js'
-
-interface SupernodeRow {
-  device_key: string, username: string, address: string, hosts: number, capacity: number,
-  last_heartbeat: number, confirmed_at: number, expires_at: number, last_timestamp: number
-}
-
-const toSupernode = (row: SupernodeRow): SupernodeEntry => ({
-  deviceKey: row.device_key,
-  username: row.username,
-  address: row.address,
-  hosts: row.hosts,
-  capacity: row.capacity,
-  lastHeartbeat: row.last_heartbeat,
-  confirmedAt: row.confirmed_at,
-  expiresAt: row.expires_at,
-  lastTimestamp: row.last_timestamp
-})
 
 /** Admissions to the list take turns: a count of an address group's entries and the write that relies on it are one step. */
 const ADMISSION_LOCK = 'supernode-admission'

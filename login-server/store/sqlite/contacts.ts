@@ -1,14 +1,8 @@
 // Contact requests and the contact lists they make: a request accepted (or
 // answered by a request the other way) makes both users contacts of each other.
 import type Database from 'better-sqlite3'
-import type { AcceptedRequest, Contact, ContactRequest, CreateRequestResult, LoginStore } from '../store.js'
-
-interface RequestRow { id: number, from_user: string, to_user: string, message: string, created_at: number, hidden: number, accepted_at: number | null }
-
-const toRequest = (row: RequestRow): ContactRequest =>
-  ({ id: row.id, from: row.from_user, to: row.to_user, message: row.message, createdAt: row.created_at })
-
-const toAccepted = (row: RequestRow): AcceptedRequest => ({ ...toRequest(row), acceptedAt: row.accepted_at as number })
+import type { Contact, CreateRequestResult, LoginStore } from '../store.js'
+import { toAccepted, toRequest, type RequestRow } from '../rows.js'
 
 function prepareContactQueries (db: Database.Database) {
   return {

@@ -2,26 +2,13 @@
 // its call id, UNIQUE in the table, so a charge sent twice (a gateway that retried after a restart)
 // is recorded once and the second answer is the first line.
 import type Database from 'better-sqlite3'
-import type { AuthorizeResult, CreditEntry, LoginStore, PstnAuthorization } from '../store.js'
+import type { AuthorizeResult, CreditEntry, LoginStore } from '../store.js'
+import { authorizationOf, entryOf, type AuthorizationRow, type EntryRow } from '../rows.js'
 
 export type CreditMethods = Pick<LoginStore, 'createService' | 'getServiceByToken' | 'listServices' | 'addCredit' | 'getBalance' | 'authorizeCall' | 'getAuthorization' | 'chargeCall' | 'listCreditEntries'>
 
 /** No password hash has this form: the account cannot log in with a password. */
 const NO_PASSWORD = '!service'
-
-interface AuthorizationRow {
-  call_id: string, username: string, number: string, rate_per_minute: number, max_seconds: number, hold: number, authorized_at: number, settled: number
-}
-
-const authorizationOf = (row: AuthorizationRow): PstnAuthorization => ({
-  callId: row.call_id, username: row.username, number: row.number, ratePerMinute: row.rate_per_minute, maxSeconds: row.max_seconds, hold: row.hold, authorizedAt: row.authorized_at, settled: row.settled === 1
-})
-
-interface EntryRow { id: number, username: string, amount: number, kind: 'credit' | 'charge', call_id: string | null, note: string, created_at: number }
-
-const entryOf = (row: EntryRow): CreditEntry => ({
-  id: row.id, username: row.username, amount: row.amount, kind: row.kind, ...(row.call_id === null ? {} : { callId: row.call_id }), note: row.note, createdAt: row.created_at
-})
 
 export function createCreditMethods (db: Database.Database): CreditMethods {
   const q = {

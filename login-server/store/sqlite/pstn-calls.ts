@@ -2,28 +2,9 @@
 // again after a restart changes nothing), the cost read from the ledger's charge of the same call.
 import type Database from 'better-sqlite3'
 import type { LoginStore, PstnCallRecord } from '../store.js'
+import { pstnCallOf, type PstnCallRow } from '../rows.js'
 
 export type PstnCallMethods = Pick<LoginStore, 'recordPstnCall' | 'listPstnCalls'>
-
-interface Row {
-  call_id: string, username: string, direction: 'outbound' | 'inbound', number: string, caller_number: string | null, started_at: number,
-  answered_at: number | null, ended_at: number, billsec: number, disposition: string, reason: string, cost: number
-}
-
-const recordOf = (row: Row): PstnCallRecord & { cost: number } => ({
-  callId: row.call_id,
-  username: row.username,
-  direction: row.direction,
-  number: row.number,
-  ...(row.caller_number === null ? {} : { callerNumber: row.caller_number }),
-  startedAt: row.started_at,
-  ...(row.answered_at === null ? {} : { answeredAt: row.answered_at }),
-  endedAt: row.ended_at,
-  billsec: row.billsec,
-  disposition: row.disposition,
-  reason: row.reason,
-  cost: row.cost
-})
 
 export function createPstnCallMethods (db: Database.Database): PstnCallMethods {
   const q = {
@@ -32,7 +13,7 @@ export function createPstnCallMethods (db: Database.Database): PstnCallMethods {
       VALUES (@callId, @username, @direction, @number, @callerNumber, @startedAt, @answeredAt, @endedAt, @billsec, @disposition, @reason) ON CONFLICT (call_id) DO NOTHING`),
     trim: db.prepare(`DELETE FROM pstn_calls WHERE username = ? AND call_id NOT IN
       (SELECT call_id FROM pstn_calls WHERE username = ? ORDER BY started_at DESC, call_id LIMIT ?)`),
-    list: db.prepare<[string, number], Row>(`SELECT p.*, COALESCE(-c.amount, 0) AS cost FROM pstn_calls p
+    list: db.prepare<[string, number], PstnCallRow>(`SELECT p.*, COALESCE(-c.amount, 0) AS cost FROM pstn_calls p
       LEFT JOIN credit_entries c ON c.call_id = p.call_id AND c.kind = 'charge'
       WHERE p.username = ? ORDER BY p.started_at DESC, p.call_id LIMIT ?`)
   }
@@ -44,6 +25,6 @@ export function createPstnCallMethods (db: Database.Database): PstnCallMethods {
   })
   return {
     async recordPstnCall (r, maxPerUser) { return record(r, maxPerUser) },
-    async listPstnCalls (username, limit) { return q.list.all(username, limit).map(recordOf) }
+    async listPstnCalls (username, limit) { return q.list.all(username, limit).map(pstnCallOf) }
   }
 }

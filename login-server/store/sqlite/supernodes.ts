@@ -1,23 +1,7 @@
 // The supernode list: entries the heartbeats keep alive, bounded per address group.
 import type Database from 'better-sqlite3'
-import type { LoginStore, SupernodeEntry } from '../store.js'
-
-interface SupernodeRow {
-  device_key: string, username: string, address: string, hosts: number, capacity: number,
-  last_heartbeat: number, confirmed_at: number, expires_at: number, last_timestamp: number
-}
-
-const toSupernode = (row: SupernodeRow): SupernodeEntry => ({
-  deviceKey: row.device_key,
-  username: row.username,
-  address: row.address,
-  hosts: row.hosts,
-  capacity: row.capacity,
-  lastHeartbeat: row.last_heartbeat,
-  confirmedAt: row.confirmed_at,
-  expiresAt: row.expires_at,
-  lastTimestamp: row.last_timestamp
-})
+import type { LoginStore } from '../store.js'
+import { toSupernode, type SupernodeRow } from '../rows.js'
 
 export type SupernodeMethods = Pick<LoginStore,
   'getSupernode' | 'putSupernode' | 'putSupernodeIfRoom' | 'sampleLiveSupernodes' | 'countLiveSupernodes' | 'listLiveSupernodes' | 'deleteExpiredSupernodes'>
