@@ -38,8 +38,9 @@ export function registerContactRoutes (app: App, ctx: RouteContext): void {
     if (await store.countOutgoingRequests(from) >= MAX_PENDING_OUTGOING_REQUESTS) {
       throw new ApiError('rate_limited', `you have ${MAX_PENDING_OUTGOING_REQUESTS} pending requests; wait for answers first`)
     }
-    const hidden = await store.isBlocked(to, from)
-    const result = await store.createContactRequest(from, to, message, ctx.nowSeconds(), hidden)
+    // A request to someone who blocked the sender is kept hidden (the store decides, with the write).
+    const result = await store.createContactRequest(from, to, message, ctx.nowSeconds())
+    if (result.kind === 'already_contacts') throw new ApiError('already_contacts', `${to} is already your contact`)
     if (result.kind === 'accepted') {
       request.log.info({ from, to }, 'contact request completed a pending reverse request: now contacts')
       return await reply.status(200).send({ status: 'accepted' })

@@ -103,6 +103,8 @@ export type CreateRequestResult =
   | { kind: 'exists', request: ContactRequest }
   /** the other side had already asked: both are now contacts */
   | { kind: 'accepted' }
+  /** the two are contacts already: nothing was written */
+  | { kind: 'already_contacts' }
 
 /**
  * Who the login server is, as its database records it: the public half of the signing key and a
@@ -141,8 +143,13 @@ export interface LoginStore {
   /** Records an issued certificate and returns its serial number (strictly increasing). */
   recordCertificate (username: string, deviceKey: string, issued: number, expires: number): Promise<number>
 
-  /** Sends a request, or completes the pair when `to` had already asked `from`. `hidden` requests are invisible to `to`. */
-  createContactRequest (from: string, to: string, message: string, now: number, hidden: boolean): Promise<CreateRequestResult>
+  /**
+   * Sends a request, or completes the pair when `to` had already asked `from`. A request to someone
+   * who has blocked `from` is hidden: invisible to `to`, and it completes nothing. Whether they are
+   * contacts and whether `to` blocked `from` are read in the same transaction as the write, so a
+   * block (or a contact made) at the same moment, on any instance, is never half seen.
+   */
+  createContactRequest (from: string, to: string, message: string, now: number): Promise<CreateRequestResult>
   /** Pending (not yet answered) requests only, here and in the two lists below. */
   countOutgoingRequests (from: string): Promise<number>
   listIncomingRequests (username: string): Promise<ContactRequest[]>

@@ -30,13 +30,13 @@ describe.skipIf(skip !== undefined)('PostgreSQL', () => {
       for (const user of ['ann', 'ben']) await store.createAccount(user, 'hash', 1)
       // Another session holds the pair's lock (contacts.ts: pairLock), so the request waits on it...
       await holder.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', ['pair:ann ben'])
-      const waiting = store.createContactRequest('ann', 'ben', 'hi', 2, false)
+      const waiting = store.createContactRequest('ann', 'ben', 'hi', 2)
       const outcome = waiting.then(() => 'resolved', (err: Error) => err.message)
       // ...until its connection is cut, as a PostgreSQL restart or failover would.
       await waitFor(async () => (await holder.query("SELECT pg_terminate_backend(pid) AS cut FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'")).rowCount === 1)
       expect(await outcome).toMatch(/terminat/i)
       await holder.query('SELECT pg_advisory_unlock_all()')
-      expect(await store.createContactRequest('ann', 'ben', 'again', 3, false)).toMatchObject({ kind: 'created' })
+      expect(await store.createContactRequest('ann', 'ben', 'again', 3)).toMatchObject({ kind: 'created' })
     } finally {
       await holder.end()
       await store.close()

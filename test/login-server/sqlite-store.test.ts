@@ -112,7 +112,7 @@ describe('pragmas', () => {
 
   it('foreign keys are enforced', async () => {
     const store = open()
-    await expect(store.createContactRequest('ghost', 'nobody', '', 1, false)).rejects.toThrow(/FOREIGN KEY/)
+    await expect(store.createContactRequest('ghost', 'nobody', '', 1)).rejects.toThrow(/FOREIGN KEY/)
   })
 })
 
@@ -120,7 +120,7 @@ describe('acceptContactRequest', () => {
   it('creates both contact rows and keeps the request as accepted (no longer pending)', async () => {
     const store = open()
     await twoUsers(store)
-    const created = await store.createContactRequest('alice', 'bob', 'hi', 1000, false)
+    const created = await store.createContactRequest('alice', 'bob', 'hi', 1000)
     expect(created.kind).toBe('created')
     const id = (created as { request: { id: number } }).request.id
 
@@ -148,7 +148,7 @@ describe('acceptContactRequest', () => {
   ])('is one transaction: a failure at %s leaves nothing half done', async (_step, trigger) => {
     const store = open()
     await twoUsers(store)
-    const created = await store.createContactRequest('alice', 'bob', 'hi', 1000, false)
+    const created = await store.createContactRequest('alice', 'bob', 'hi', 1000)
     const id = (created as { request: { id: number } }).request.id
     const db = raw()
     db.exec(trigger)
@@ -169,7 +169,7 @@ describe('hidden requests', () => {
     const store = open()
     await twoUsers(store)
     await store.block('alice', 'bob', 10)
-    const hidden = await store.createContactRequest('bob', 'alice', 'hello?', 11, true)
+    const hidden = await store.createContactRequest('bob', 'alice', 'hello?', 11)
     expect(hidden.kind).toBe('created')
     expect(await store.listIncomingRequests('alice')).toEqual([])
     expect((await store.listOutgoingRequests('bob')).map(r => r.from)).toEqual(['bob'])
@@ -177,7 +177,7 @@ describe('hidden requests', () => {
     expect(await store.acceptContactRequest(id, 'alice', 12)).toBe('not_found')
     expect(await store.declineContactRequest(id, 'alice')).toBe('not_found')
 
-    const reverse = await store.createContactRequest('alice', 'bob', 'hi', 13, false)
+    const reverse = await store.createContactRequest('alice', 'bob', 'hi', 13)
     expect(reverse.kind).toBe('created')
     expect(await store.areContacts('alice', 'bob')).toBe(false)
   })
@@ -213,14 +213,14 @@ describe('accepted requests', () => {
   it('are listed to both sides while they are contacts; removing the contact removes it, and a new request may follow', async () => {
     const store = open()
     await twoUsers(store)
-    const created = await store.createContactRequest('alice', 'bob', 'hi', 1000, false)
+    const created = await store.createContactRequest('alice', 'bob', 'hi', 1000)
     const id = (created as { request: { id: number } }).request.id
     expect(await store.acceptContactRequest(id, 'bob', 1001)).toBe('accepted')
     expect((await store.listAcceptedRequests('bob', 0)).map(r => [r.from, r.to, r.acceptedAt])).toEqual([['alice', 'bob', 1001]])
 
     expect(await store.removeContact('bob', 'alice')).toBe(true)
     expect(await store.listAcceptedRequests('alice', 0)).toEqual([])
-    const again = await store.createContactRequest('alice', 'bob', 'hi again', 1100, false)
+    const again = await store.createContactRequest('alice', 'bob', 'hi again', 1100)
     expect(again.kind).toBe('created')
     expect((await store.listIncomingRequests('bob')).map(r => r.message)).toEqual(['hi again'])
   })
@@ -228,10 +228,10 @@ describe('accepted requests', () => {
   it('a request left accepted while the contact was removed another way is replaced by a new one', async () => {
     const store = open()
     await twoUsers(store)
-    const created = await store.createContactRequest('alice', 'bob', 'hi', 1000, false)
+    const created = await store.createContactRequest('alice', 'bob', 'hi', 1000)
     await store.acceptContactRequest((created as { request: { id: number } }).request.id, 'bob', 1001)
     raw().exec('DELETE FROM contacts')
-    const again = await store.createContactRequest('alice', 'bob', 'hi again', 1100, false)
+    const again = await store.createContactRequest('alice', 'bob', 'hi again', 1100)
     expect(again.kind).toBe('created')
     expect(await store.listAcceptedRequests('alice', 0)).toEqual([])
   })

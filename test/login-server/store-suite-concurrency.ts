@@ -54,8 +54,8 @@ function accountAndContactRaces (store: () => LoginStore, twoHandles: TwoHandles
     const pairs = Array.from({ length: 20 }, (_, i) => [`alice-${i}`, `bob-${i}`] as const)
     await createUsers(one, ...pairs.flat())
     const results = await Promise.all(pairs.map(async ([a, b]) => await Promise.all([
-      one.createContactRequest(a, b, 'hi', NOW, false),
-      two.createContactRequest(b, a, 'hi', NOW, false)
+      one.createContactRequest(a, b, 'hi', NOW),
+      two.createContactRequest(b, a, 'hi', NOW)
     ])))
     for (const [i, [a, b]] of pairs.entries()) {
       expect(results[i]?.map(r => r.kind).sort(), `${a} and ${b}`).toEqual(['accepted', 'created'])
@@ -87,7 +87,7 @@ function accountAndContactRaces (store: () => LoginStore, twoHandles: TwoHandles
   it('of one request accepted on both handles at once, one acceptance counts', async () => {
     const handles = await twoHandles()
     await createUsers(store(), 'alice', 'bob')
-    const { id } = requestOf(await store().createContactRequest('alice', 'bob', 'hi', NOW, false))
+    const { id } = requestOf(await store().createContactRequest('alice', 'bob', 'hi', NOW))
     const results = await spread(handles, 10, async s => await s.acceptContactRequest(id, 'bob', NOW + 1))
     expect(countOf(results, 'accepted')).toBe(1)
     expect(await store().listAcceptedRequests('alice', 0)).toHaveLength(1)
@@ -99,7 +99,7 @@ function accountAndContactRaces (store: () => LoginStore, twoHandles: TwoHandles
     await createUsers(one, ...pairs.flat())
     const outcomes = []
     for (const [i, [from, to]] of pairs.entries()) {
-      const { id } = requestOf(await one.createContactRequest(from, to, 'hi', NOW, false))
+      const { id } = requestOf(await one.createContactRequest(from, to, 'hi', NOW))
       // The decline starts a little later each round (0 to 2 ms): somewhere in the sweep it meets the acceptance midway.
       const [accept, decline] = await Promise.all([
         one.acceptContactRequest(id, to, NOW + 1),

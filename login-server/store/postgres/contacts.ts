@@ -26,8 +26,11 @@ export function createContactMethods ({ pool, transaction }: PostgresDatabase): 
     (await client.query<RequestRow>('SELECT * FROM contact_requests WHERE id = $1 AND to_user = $2 AND NOT hidden AND accepted_at IS NULL', [id, username])).rows[0]
 
   return {
-    async createContactRequest (from, to, message, now, hidden) {
+    async createContactRequest (from, to, message, now) {
       return await transaction([pairLock(from, to)], async (client): Promise<CreateRequestResult> => {
+        if ((await client.query('SELECT 1 FROM contacts WHERE owner = $1 AND contact = $2', [from, to])).rowCount === 1) return { kind: 'already_contacts' }
+        // block() takes the same pair lock: a block made now is either seen here or made after this request.
+        const hidden = (await client.query('SELECT 1 FROM blocks WHERE owner = $1 AND blocked = $2', [to, from])).rowCount === 1
         const reverse = await pendingBetween(client, to, from)
         // Both asked: the second request is an acceptance (unless it is hidden, i.e. `to` has
         // blocked `from`, who must learn nothing from it; or the reverse one is hidden, which

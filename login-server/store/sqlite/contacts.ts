@@ -23,6 +23,7 @@ function prepareContactQueries (db: Database.Database) {
     deleteRequestsBetween: db.prepare('DELETE FROM contact_requests WHERE (from_user = ? AND to_user = ?) OR (from_user = ? AND to_user = ?)'),
     insertContact: db.prepare('INSERT INTO contacts (owner, contact, since) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
     isContact: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM contacts WHERE owner = ? AND contact = ?'),
+    isBlocked: db.prepare<[string, string], { one: number }>('SELECT 1 AS one FROM blocks WHERE owner = ? AND blocked = ?'),
     listContacts: db.prepare<[string], { contact: string, since: number }>('SELECT contact, since FROM contacts WHERE owner = ? ORDER BY contact'),
     deleteContact: db.prepare('DELETE FROM contacts WHERE (owner = ? AND contact = ?) OR (owner = ? AND contact = ?)')
   }
@@ -44,7 +45,9 @@ export function createContactMethods (db: Database.Database): ContactMethods {
     q.deleteOtherRequestsBetween.run(a, b, b, a, accepted.id)
   }
 
-  const createContactRequest = db.transaction((from: string, to: string, message: string, now: number, hidden: boolean): CreateRequestResult => {
+  const createContactRequest = db.transaction((from: string, to: string, message: string, now: number): CreateRequestResult => {
+    if (q.isContact.get(from, to) !== undefined) return { kind: 'already_contacts' }
+    const hidden = q.isBlocked.get(to, from) !== undefined
     const reverse = q.getRequestBetween.get(to, from)
     // Both asked: the second request is an acceptance (unless it is hidden,
     // i.e. `to` has blocked `from`, who must learn nothing from it; or the
@@ -78,8 +81,8 @@ export function createContactMethods (db: Database.Database): ContactMethods {
   })
 
   return {
-    async createContactRequest (from, to, message, now, hidden) {
-      return createContactRequest(from, to, message, now, hidden)
+    async createContactRequest (from, to, message, now) {
+      return createContactRequest(from, to, message, now)
     },
     async countOutgoingRequests (from) {
       return (q.countOutgoing.get(from) as { n: number }).n
