@@ -27,7 +27,8 @@
 import { availableParallelism } from 'node:os'
 import { runBench } from './lib/run-bench.js'
 import { CHEAP_COST, parseOptions, type Argon2Cost } from './login/options.js'
-import { createBenchDatabase, dropBenchDatabase, dropBenchDatabases, redact } from './login/postgres.js'
+import { createBenchDatabase, dropBenchDatabase, dropBenchDatabases } from './login/postgres.js'
+import { redactUrl } from '../login-server/store/database-url.js'
 import { rawVerifyRate, timeVerify } from './login/raw-argon2.js'
 import { printFigures } from './login/report.js'
 import { runSeries, targetName, type SeriesResult, type Target } from './login/series.js'
@@ -74,7 +75,7 @@ async function main (): Promise<void> {
   }
   printFigures(options, {
     cores, workers, parallel, verify, rawBefore, rawAfter, main: mainSeries, comparison,
-    postgresServer: options.database === undefined ? undefined : redact(options.database)
+    postgresServer: options.database === undefined ? undefined : redactUrl(options.database)
   })
 }
 

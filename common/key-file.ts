@@ -21,7 +21,7 @@ export function loadOrCreateKeyFile (sodium: Sodium, file: string): SigningKeyPa
 export function loadOrCreateSecretFile (sodium: Sodium, file: string): { secret: Uint8Array, created: boolean } {
   const existing = readSecretFile(file)
   if (existing !== undefined) return { secret: existing, created: false }
-  const secret = sodium.randombytes_buf(SECRET_BYTES)
+  const secret = newSecret(sodium)
   writeSecretFile(file, secret)
   return { secret, created: true }
 }
@@ -34,7 +34,7 @@ export function readSecretFile (file: string): Uint8Array | undefined {
     if ((mode & 0o077) !== 0) {
       throw new UserError(`key file ${file} is readable by others (mode ${mode.toString(8)}); run: chmod 600 ${file}`)
     }
-    text = readFileSync(file, 'utf8').trim()
+    text = readFileSync(file, 'utf8')
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw err

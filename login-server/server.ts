@@ -1,7 +1,7 @@
 // The login server process: data dir, signing key, database, password workers,
 // app, listener. close() is idempotent and tears down in reverse order.
 import { mkdirSync } from 'node:fs'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { loadSodium } from '../common/sodium.js'
 import { createDialer, DIALBACK_TIMEOUT_MS } from '../common/dialback.js'
 import { toBase64url } from '../common/base64url.js'
@@ -9,10 +9,9 @@ import { formatHostPort, parseHostPort } from '../common/address.js'
 import { UserError } from '../common/user-error.js'
 import { buildLoginServerApp } from './app.js'
 import { createPasswordHasher, type Argon2Cost } from './password-hasher.js'
-import { openLoginStore } from './store/open-store.js'
+import { describeDatabase, openLoginStore } from './store/open-store.js'
 import { loadServerSecrets } from './server-secrets.js'
-import { redactUrl } from './store/database-url.js'
-import { DATABASE_FILE, DEFAULT_ARGON2_MEMORY_KIB, DEFAULT_ARGON2_OPS, DEFAULT_DATA_DIR, DEFAULT_LISTEN } from './constants.js'
+import { DEFAULT_ARGON2_MEMORY_KIB, DEFAULT_ARGON2_OPS, DEFAULT_DATA_DIR, DEFAULT_LISTEN } from './constants.js'
 import type { LoginServerInit } from './context.js'
 import type { App } from './context.js'
 
@@ -83,7 +82,7 @@ export async function startLoginServer (options: LoginServerOptions = {}): Promi
     url: `http://${formatHostPort({ host: listen.host, port })}`,
     publicKey: toBase64url(signingKey.publicKey),
     keyCreated: signingKey.created,
-    database: options.database === undefined || options.database === '' ? `SQLite, ${join(dataDir, DATABASE_FILE)}` : `PostgreSQL, ${redactUrl(options.database)}`,
+    database: describeDatabase(options.database, dataDir),
     app,
     close
   }

@@ -6,6 +6,7 @@
 // dropBenchDatabases() drops whatever is left, also after a failure.
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
+import { redactUrl } from '../../login-server/store/database-url.js'
 
 const CONNECT_TIMEOUT_MS = 10_000
 
@@ -16,13 +17,6 @@ const created = new Map<string, string>()
 function withDatabase (url: string, name: string): string {
   const parsed = new URL(url)
   parsed.pathname = `/${name}`
-  return parsed.toString()
-}
-
-/** The URL without its password, for messages. */
-export function redact (url: string): string {
-  const parsed = new URL(url)
-  if (parsed.password !== '') parsed.password = '***'
   return parsed.toString()
 }
 
@@ -44,7 +38,7 @@ export async function createBenchDatabase (url: string): Promise<string> {
     await onMaintenanceDatabase(url, `CREATE DATABASE "${name}"`)
   } catch (err) {
     const hint = (err as { code?: string }).code === '42501' ? ' (the bench creates a database per series: the user needs CREATEDB)' : ''
-    throw new Error(`cannot create a bench database on ${redact(withDatabase(url, 'postgres'))}${hint}: ${(err as Error).message}`)
+    throw new Error(`cannot create a bench database on ${redactUrl(withDatabase(url, 'postgres'))}${hint}: ${(err as Error).message}`)
   }
   created.set(name, url)
   return withDatabase(url, name)
@@ -75,7 +69,7 @@ export async function dropBenchDatabases (): Promise<void> {
     try {
       await drop(name, url)
     } catch (err) {
-      process.stderr.write(`login-bench: could not drop the bench database ${name} on ${redact(withDatabase(url, 'postgres'))}: ${(err as Error).message}; drop it by hand\n`)
+      process.stderr.write(`login-bench: could not drop the bench database ${name} on ${redactUrl(withDatabase(url, 'postgres'))}: ${(err as Error).message}; drop it by hand\n`)
       process.exitCode = 1
     }
     created.delete(name)

@@ -1,6 +1,6 @@
 // The rows both stores read, as the store's types: SQLite and PostgreSQL name the columns alike.
 // Their one difference, a flag (SQLite's 0/1 INTEGER, PostgreSQL's BOOLEAN), is read with Boolean().
-import type { AcceptedRequest, ContactRequest, CreditEntry, PstnAuthorization, PstnCallRecord, SupernodeEntry } from './store.js'
+import type { AcceptedRequest, ContactRequest, CreditEntry, PstnAuthorization, PstnCallRecord, ServerIdentity, SupernodeEntry } from './store.js'
 
 export interface SupernodeRow {
   device_key: string, username: string, address: string, hosts: number, capacity: number,
@@ -59,3 +59,7 @@ export const toRequest = (row: RequestRow): ContactRequest =>
   ({ id: row.id, from: row.from_user, to: row.to_user, message: row.message, createdAt: row.created_at })
 
 export const toAccepted = (row: RequestRow): AcceptedRequest => ({ ...toRequest(row), acceptedAt: row.accepted_at as number })
+
+export interface IdentityRow { signing_public_key: string, lookup_secret_check: string }
+
+export const identityOf = (row: IdentityRow): ServerIdentity => ({ signingPublicKey: row.signing_public_key, lookupSecretCheck: row.lookup_secret_check })
