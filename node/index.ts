@@ -7,7 +7,7 @@ export { createNode } from './runtime/node.js'
 export type { NodeOptions, RunningNode } from './runtime/node-options.js'
 export type {
   NodeApi, NodeEvent, NodeStatus, Role, ContactView, ContactRequestView, ContactRequestsView, SendMessageResult,
-  CallAudioOptions, CallAudioStreams, CallInfo, CallOptions, CallProgressEvent, CallStats, EndReason
+  CallAudioOptions, CallAudioStreams, CallInfo, CallMediaSummary, CallOptions, CallProgressEvent, CallSetup, CallStats, EndReason
 } from './runtime/api.js'
 export type { CallDefaults } from './calls/call-service.js'
 export { CALL_ERRORS, type CallErrorCode } from './calls/errors.js'

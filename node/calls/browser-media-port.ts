@@ -185,6 +185,7 @@ export function byMediaEnd (node: MediaPort, browser: MediaPort): MediaPort {
     prepare: call => { portOf(call).prepare?.(call) },
     offer: async (call, options) => await portOf(call).offer(call, options),
     answer: async (call, offerSdp, options) => await portOf(call).answer(call, offerSdp, options),
-    accept: (call, answerSdp, generation) => { portOf(call).accept(call, answerSdp, generation) }
+    accept: (call, answerSdp, generation) => { portOf(call).accept(call, answerSdp, generation) },
+    answerApplied: (call, generation) => { portOf(call).answerApplied?.(call, generation) }
   }
 }

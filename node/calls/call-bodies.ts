@@ -51,10 +51,15 @@ export const CallReoffer = body('call-reoffer', { device: DeviceKey, sdp: Sealed
 export const CallReanswer = body('call-reanswer', { device: DeviceKey, sdp: Sealed, generation: Generation })
 /** Callee device → caller: no audio arrives here on the session `generation`; please re-offer. */
 export const CallRecover = body('call-recover', { generation: Type.Integer({ minimum: 0, maximum: MAX_MEDIA_SESSIONS_PER_CALL - 1 }) })
+/**
+ * Caller → the device in the call: the answer for session `generation` is applied here, so the
+ * callee's ICE may now reach ours (its candidate hold ends; node/media/session/candidate-gate.ts).
+ */
+export const CallAnswerApplied = body('call-answer-applied', { generation: Type.Integer({ minimum: 0, maximum: MAX_MEDIA_SESSIONS_PER_CALL - 1 }) })
 
-export const CallBody = Type.Union([CallInvite, CallRinging, CallAccept, CallOffer, CallAnswer, CallEnd, CallEndAck, CallReoffer, CallReanswer, CallRecover])
+export const CallBody = Type.Union([CallInvite, CallRinging, CallAccept, CallOffer, CallAnswer, CallEnd, CallEndAck, CallReoffer, CallReanswer, CallRecover, CallAnswerApplied])
 /** The application body types calls own (registered with the node's application bodies). */
-export const CALL_BODY_TYPES = ['call-invite', 'call-ringing', 'call-accept', 'call-offer', 'call-answer', 'call-end', 'call-end-ack', 'call-reoffer', 'call-reanswer', 'call-recover'] as const
+export const CALL_BODY_TYPES = ['call-invite', 'call-ringing', 'call-accept', 'call-offer', 'call-answer', 'call-end', 'call-end-ack', 'call-reoffer', 'call-reanswer', 'call-recover', 'call-answer-applied'] as const
 export type CallBody = Static<typeof CallBody>
 export type CallBodyOf<T extends CallBody['type']> = Extract<CallBody, { type: T }>
 export const isCallBody = Compile(CallBody)

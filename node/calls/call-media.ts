@@ -22,6 +22,10 @@ export class CallMedia implements CallChild {
   recording?: string
   /** Bytes received at the last stats tick (for the bitrate). */
   lastBytes = 0
+  /** The pair the first session connected on. */
+  connectedPair?: string
+  /** The first session, kept (closed or not) for how the call set up. */
+  readonly first: MediaSession
   private current: MediaLeg
   private pending?: MediaLeg
   private readonly closedLegs = new WeakSet<MediaLeg>()
@@ -32,6 +36,7 @@ export class CallMedia implements CallChild {
 
   constructor (first: MediaLeg, private readonly clock: Clock, codecs?: Promise<CallCodecs>) {
     this.current = first
+    this.first = first.session
     this.codecs = codecs
     // A failure is reported by the audio that takes them; one never taken has no one to tell.
     codecs?.catch(() => {})

@@ -11,7 +11,7 @@ import { createCallSignaling, type CallEvent, type CallSignaling } from './signa
 import { createCallMediaPort } from './media-port.js'
 import { byMediaEnd, createBrowserMediaPort, type BrowserMediaPort } from './browser-media-port.js'
 import { CodecSpare } from './codec-spare.js'
-import { callStatsOf } from './call-stats.js'
+import { callSetupOf, callStatsOf } from './call-stats.js'
 import type { CallMedia } from './call-media.js'
 import type { Call, CallView } from './call.js'
 import { planAudio, type CallDefaults } from './audio-choice.js'
@@ -48,6 +48,8 @@ export interface CallServiceInit {
   emit: (event: CallProgressEvent) => void
   /** ICE gathers only on this address (tests on one machine). */
   bindAddress?: string
+  /** Whether others' packets reach us unasked (we are a supernode): who serves DTLS on a call we answer. */
+  reachable?: () => boolean
 }
 
 export interface CallService {
@@ -66,11 +68,12 @@ export interface CallService {
 }
 
 /** What a finished call's media did (undefined when its audio never started). */
-function mediaSummary (media: CallMedia | undefined): CallMediaSummary | undefined {
+function mediaSummary (call: Call, media: CallMedia | undefined): CallMediaSummary | undefined {
   const audio = media?.audio?.stats()
   if (media === undefined || audio === undefined) return undefined
   const { path, selectedPair } = media.session.stats()
-  return { path, selectedPair, framesSent: audio.framesSent, framesReceived: audio.framesReceived, framesLost: audio.framesLost, framesConcealed: audio.framesConcealed }
+  const setup = callSetupOf(media, call.acceptedAt ?? call.startedAt)
+  return { path, selectedPair, framesSent: audio.framesSent, framesReceived: audio.framesReceived, framesLost: audio.framesLost, framesConcealed: audio.framesConcealed, setup }
 }
 
 /** What an invite shows: what a caller dialed (it matters to the gateway), a phone caller's number (from a service only: signaling drops others). */
@@ -92,6 +95,7 @@ function callInfoOf (view: CallView, call: Call | undefined, browserMedia: Brows
     connectedAt: view.connectedAt,
     muted: call?.muted ?? false,
     stats,
+    ...(callMedia === undefined || call === undefined ? {} : { setup: callSetupOf(callMedia, call.acceptedAt ?? call.startedAt) }),
     ...(view.number === undefined ? {} : { number: view.number }),
     ...(view.callerNumber === undefined ? {} : { callerNumber: view.callerNumber })
   }
@@ -102,7 +106,7 @@ export function createCallService (components: CallServiceComponents, init: Call
   const { defaults, emit } = init
   const codecs = new CodecSpare(clock, log)
   codecs.refill(CODEC_SPARE_START_DELAY_MS)
-  const nodeMedia = createCallMediaPort({ clock, log, host, signaling: () => signaling, emit, codecs }, { defaults, bindAddress: init.bindAddress })
+  const nodeMedia = createCallMediaPort({ clock, log, host, signaling: () => signaling, emit, codecs }, { defaults, bindAddress: init.bindAddress, reachable: init.reachable })
   const browserMedia = createBrowserMediaPort({ clock, log, turnCredentials: async () => await host.turnCredentials(), signaling: () => signaling, emit })
   const media = byMediaEnd(nodeMedia, browserMedia)
 
@@ -135,7 +139,7 @@ export function createCallService (components: CallServiceComponents, init: Call
         void call.close().then(() => {
           codecs.refill()
           const media = call.media as CallMedia | undefined
-          emit({ event: 'call-ended', callId: event.callId, peer: event.peer, reason: event.reason, message: event.message, durationMs: event.durationMs, recording: media?.recording, media: mediaSummary(media) })
+          emit({ event: 'call-ended', callId: event.callId, peer: event.peer, reason: event.reason, message: event.message, durationMs: event.durationMs, recording: media?.recording, media: mediaSummary(call, media) })
         })
     }
   }

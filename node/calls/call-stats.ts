@@ -1,7 +1,7 @@
 // A connected call's live figures, from its media session and its audio.
 import { estimateMos } from './mos.js'
 import type { CallMedia } from './call-media.js'
-import type { CallStats } from './call-types.js'
+import type { CallSetup, CallStats } from './call-types.js'
 
 /** Assumed one-way delay of packetization (one 20 ms frame) for the MOS estimate. */
 const PACKETIZATION_DELAY_MS = 20
@@ -29,4 +29,35 @@ export function callStatsOf (media: CallMedia, advance: boolean): CallStats {
 /** The MOS of a call's media (also of a browser call's, from the page's own measures): mouth to ear is half the RTT, the jitter buffer and one packet. */
 export function callMos (rttMs: number | null, bufferDelayMs: number, lossPct: number): number {
   return estimateMos({ oneWayDelayMs: (rttMs ?? 0) / 2 + bufferDelayMs + PACKETIZATION_DELAY_MS, lossPct })
+}
+
+/** How the call's first media session set up, in ms after `answeredAt` (the call's answer as this side knows it). */
+export function callSetupOf (media: CallMedia, answeredAt: number): CallSetup {
+  const { steps, releasedBecause, localCandidates, remoteCandidates, dtlsRole } = media.first.setup()
+  const after = (at: number | undefined): number | undefined => at === undefined ? undefined : Math.max(0, Math.round(at - answeredAt))
+  const setup: CallSetup = {
+    descriptionMs: after(steps.remoteDescription),
+    candidatesReleasedMs: after(steps.candidatesReleased),
+    releasedBecause,
+    iceConnectedMs: after(steps.iceConnected),
+    dtlsConnectedMs: after(steps.dtlsConnected),
+    firstAudioMs: after(steps.firstPacket),
+    localCandidates,
+    remoteCandidates,
+    pair: media.connectedPair,
+    dtlsRole
+  }
+  // Steps not reached are left out (JSON drops undefined anyway; this keeps the object as printed).
+  for (const key of Object.keys(setup) as Array<keyof CallSetup>) if (setup[key] === undefined) delete setup[key]
+  return setup
+}
+
+/** The setup in one sentence, for the log: "first audio 212 ms after the answer: ICE connected at 150 ms, …". */
+export function describeSetup (setup: CallSetup): string {
+  const step = (what: string, ms: number | undefined): string => ms === undefined ? `${what} not yet` : `${what} at ${ms} ms`
+  const released = setup.candidatesReleasedMs === undefined ? '' : `; the caller's candidates went to ICE at ${setup.candidatesReleasedMs} ms (${setup.releasedBecause ?? '?'})`
+  return `${setup.firstAudioMs === undefined ? 'no audio yet' : `first audio ${setup.firstAudioMs} ms after the answer`}: ` +
+    `${step('ICE connected', setup.iceConnectedMs)}, ${step('DTLS connected', setup.dtlsConnectedMs)}${released}` +
+    `; we gathered ${setup.localCandidates.join(', ') || 'nothing'}, the peer signalled ${setup.remoteCandidates.join(', ') || 'nothing'}` +
+    `; pair ${setup.pair ?? 'none'}${setup.dtlsRole === undefined ? '' : `; we were the DTLS ${setup.dtlsRole}`}`
 }

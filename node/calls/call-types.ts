@@ -54,6 +54,28 @@ export interface CallStats {
   packetsReceived: number
 }
 
+/**
+ * How the call's first media session set up, each step in ms after the answer (on the caller, after
+ * the answer reached it): to tell why a call was slow to start, or relayed.
+ */
+export interface CallSetup {
+  /** The peer's description was applied. */
+  descriptionMs?: number
+  /** On the answering side: the caller's candidates went to ICE (they wait until the caller holds the answer), and why. */
+  candidatesReleasedMs?: number
+  releasedBecause?: string
+  iceConnectedMs?: number
+  dtlsConnectedMs?: number
+  /** The first audio packet from the peer. */
+  firstAudioMs?: number
+  /** The candidate types we gathered, and those the peer signalled ("host", "srflx", "relay"). */
+  localCandidates: string[]
+  remoteCandidates: string[]
+  /** The pair ICE first connected on (the path can move to a better pair later). */
+  pair?: string
+  dtlsRole?: 'client' | 'server'
+}
+
 export interface CallInfo {
   callId: string
   direction: CallDirection
@@ -63,6 +85,8 @@ export interface CallInfo {
   connectedAt?: number
   muted: boolean
   stats?: CallStats
+  /** How its media set up (a call with media of our own: not a browser page's). */
+  setup?: CallSetup
   /** A call to a phone number (through the PSTN gateway): the number dialed, or `echo`. */
   number?: string
   /** A call from a phone: the caller's number (the PSTN gateway rang us for them). */
@@ -85,6 +109,7 @@ export interface CallMediaSummary {
   framesLost: number
   /** Frames made up by concealment (lost, late, or not yet there when due). */
   framesConcealed: number
+  setup?: CallSetup
 }
 
 // The web client's page as a call's media end (browser-media-port.ts).

@@ -9,7 +9,7 @@ import { planAudio, sinkFor, sourceFor, type CallDefaults } from './audio-choice
 import { startCallAudio } from './call-audio.js'
 import type { CallIce } from './call-ice.js'
 import type { CallMedia } from './call-media.js'
-import { callStatsOf } from './call-stats.js'
+import { callSetupOf, callStatsOf, describeSetup } from './call-stats.js'
 import type { CallProgressEvent } from './call-types.js'
 import type { Call } from './call.js'
 import { CALL_STATS_INTERVAL_MS, MEDIA_FAILURE_GRACE_MS } from './constants.js'
@@ -28,9 +28,17 @@ export interface MediaEventContext {
  * on one pair and nominate a better one a moment later (libjuice waits up to 2 s for a higher-priority
  * pair still being checked): logged once it does, as the path reported on connecting was another.
  */
-function emitStats (callId: string, media: CallMedia, connectedPair: string | undefined, log: Logger, emit: (event: CallProgressEvent) => void): void {
-  let pair = connectedPair
+function emitStats (call: Call, media: CallMedia, log: Logger, emit: (event: CallProgressEvent) => void): void {
+  const callId = call.id
+  let pair = media.connectedPair
+  let setupLogged = false
   media.every(CALL_STATS_INTERVAL_MS, () => {
+    // By the first tick the first audio has arrived (or it is late, which the line then shows).
+    if (!setupLogged) {
+      setupLogged = true
+      const setup = callSetupOf(media, call.acceptedAt ?? call.startedAt)
+      log.info({ callId, setup }, `call setup: ${describeSetup(setup)}`)
+    }
     const now = callStatsOf(media, true)
     const latest = media.session.stats().selectedPair
     if (latest !== pair) log.info({ callId, path: now.path, pair: latest }, `call media moved to ${now.path}: ${latest ?? 'no selected pair'} (was ${pair ?? 'none'})`)
@@ -92,6 +100,7 @@ export async function onMediaConnected (ctx: MediaEventContext, call: Call, medi
   // and the first audio should not wait for it (only the connected event names the path).
   const starting = openCallAudio(call, media, ctx.defaults, log)
   const { path, relay, pair } = await ice.settledPath(media.session)
+  media.connectedPair = pair
   if (!media.closed) {
     log.info({ callId: call.id, path, pair }, `call media connected ${path}: ${pair ?? 'no selected pair yet'}`)
     components.signaling().mediaConnected(call.id, { path, relay })
@@ -103,7 +112,7 @@ export async function onMediaConnected (ctx: MediaEventContext, call: Call, medi
     components.signaling().mediaFailed(call.id, `audio: ${problem}`)
     return
   }
-  emitStats(call.id, media, pair, log, components.emit)
+  emitStats(call, media, log, components.emit)
 }
 
 /** A recovery's session connected: it carries the call (and its running audio) from now on. */

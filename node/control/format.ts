@@ -222,7 +222,6 @@ export function formatCallEnded (event: { peer: string, reason: string, message:
   return event.recording === undefined ? text : `${text}; recorded to ${cleanText(event.recording)}`
 }
 
-/** The `calls` table: id, direction, peer, state, path, duration and the latest stats. */
 /** `calls --history`: a line a call, newest first: when, the number (or who rang), how it ended, seconds, cost. */
 export function formatCallHistory (history: CallHistory): string {
   if (history.calls.length === 0) return 'no calls to or from phone numbers'
@@ -238,6 +237,10 @@ export function formatCallHistory (history: CallHistory): string {
   return rows.map(r => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n')
 }
 
+/**
+ * The `calls` table: id, direction, peer, state, path, duration, setup (answer → first audio; `calls
+ * --json` says where that time went) and the latest stats.
+ */
 export function formatCalls (calls: CallInfo[], now = Date.now()): string {
   if (calls.length === 0) return 'no calls'
   const rows = calls.map(call => {
@@ -250,13 +253,14 @@ export function formatCalls (calls: CallInfo[], now = Date.now()): string {
       call.state + (call.muted && call.state !== 'ended' ? ' (muted)' : ''),
       stats?.path ?? '-',
       live ? formatDuration((now - (call.connectedAt as number)) / 1000) : '-',
+      call.setup?.firstAudioMs === undefined ? '-' : `${call.setup.firstAudioMs} ms`,
       stats === undefined || stats.rttMs === null ? '-' : `${Math.round(stats.rttMs)} ms`,
       stats === undefined ? '-' : `${fixed(stats.jitterMs, 1)} ms`,
       stats === undefined ? '-' : `${fixed(stats.lossPct, 1)}%`,
       stats === undefined ? '-' : fixed(stats.mos, 2)
     ]
   })
-  const header = ['ID', 'DIR', 'PEER', 'STATE', 'PATH', 'DURATION', 'RTT', 'JITTER', 'LOSS', 'MOS']
+  const header = ['ID', 'DIR', 'PEER', 'STATE', 'PATH', 'DURATION', 'SETUP', 'RTT', 'JITTER', 'LOSS', 'MOS']
   const all = [header, ...rows]
   const widths = header.map((_, i) => Math.max(...all.map(row => (row[i] as string).length)))
   return all.map(row => row.map((cell, i) => i === row.length - 1 ? cell : cell.padEnd(widths[i] as number)).join('  ')).join('\n')

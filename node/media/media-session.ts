@@ -24,22 +24,22 @@
 //   ICE checks and DTLS handshake land inside that moment (loopback, a busy machine), the
 //   offerer fails with "certificate verify failed" and then "Got a remote candidate without ICE
 //   transport". So the answerer must not reach the offerer before the offerer holds the answer:
-//   the answerer holds the offerer's candidates (those inside the offer) until its ICE connects
-//   (the offerer's checks reached it, so the offerer holds the answer) or
-//   ANSWERER_CANDIDATE_HOLD_MS have passed. Letting the offerer move first also lets the DTLS
-//   handshake find the offerer's DTLS transport up: ~60 ms to connect on loopback instead of a
-//   1 s retransmission;
+//   the answerer holds the offerer's candidates (those inside the offer) until the offerer says
+//   it applied the answer (peerHasAnswer(), the call signaling's call-answer-applied), its ICE
+//   connects (the offerer's checks reached it), or ANSWERER_CANDIDATE_HOLD_MS have passed (a
+//   peer that sends no such word). Behind a NAT that drops the offerer's first checks, the
+//   hold is the call's setup time: the word cut it from 1 s to one signaling trip;
 // - libdatachannel 0.24.5 (node-datachannel 0.33) can deadlock the whole process when a DTLS
 //   server's ClientHello is already queued as its own ICE turns connected (libdatachannel #1630,
 //   fixed upstream after this release): every later call into node-datachannel then blocks the
-//   main thread. On a relayed path the answerer's ICE connects first (the offerer's checks wait
-//   for the answerer's TURN permissions, which come with its held candidates), so a relayed
-//   answerer (relay-only, or offered only relay candidates) rewrites the offer's a=setup:actpass
-//   to active and becomes the DTLS server itself: the side that connects first serves. As the
-//   server it cannot land a handshake before the offerer holds the answer, so it skips the
-//   candidate hold too (relay-only setup: ~150 ms instead of ~1.15 s). A direct
-//   path keeps libdatachannel's roles (the offerer connects first and serves). In the call
-//   benchmark this took relay-only freezes from 2 in 26 connections to 0 in 80;
+//   main thread; a ClientHello that arrives that early can also cost a 1 s DTLS retransmission.
+//   So the side whose ICE connects first serves DTLS: the offerer where its checks reach the
+//   answerer unasked (same machine or LAN, a reachable answerer), else the answerer, whose own
+//   checks open the path (it rewrites the offer's a=setup:actpass to active).
+//   candidate-gate.ts has the reasoning. A relayed answerer (relay-only, or offered only relay
+//   candidates) serves too, and skips the hold: as the server it cannot land a handshake before
+//   the offerer holds the answer. In the call benchmark serving on relayed paths took relay-only
+//   freezes from 2 in 26 connections to 0 in 80;
 // - libdatachannel notices a vanished peer only after ~30 s (ICE consent), and a peer's close()
 //   sends nothing the other side sees, so a media watchdog reports 'disconnected' when no
 //   packet has arrived for mediaTimeoutMs, and 'connected' again when packets resume. The call
@@ -56,12 +56,15 @@ import { createGatherWaiters } from './session/gather.js'
 import { buildRtcConfig, checkMediaTimeout } from './session/ice-config.js'
 import { openPeer } from './session/peer.js'
 import { peerEvents, releaseToIce } from './session/peer-events.js'
+import { createSetupTimeline, dtlsRoleOf } from './session/setup-timeline.js'
+import { machineNetworks, onNetworks } from './session/networks.js'
 import { applyRemoteDescription, startOffer } from './session/signaling.js'
 import { UNKNOWN_PATH, classifyPath, newCounters, type PathInfo } from './session/stats.js'
 import type { MediaSession, MediaSessionInit } from './session/types.js'
 import { createMediaWatchdog } from './session/watchdog.js'
 
 export * from './session/constants.js'
+export type { MediaSetup, SetupSteps } from './session/setup-timeline.js'
 export type { MediaIceServer, MediaPath, MediaRole, MediaSession, MediaSessionInit, MediaState, MediaStats, ReceivedRtp } from './session/types.js'
 export { shutdownMedia } from './session/peer.js'
 
@@ -84,7 +87,9 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
       role,
       relayOnly: init.relayOnly === true,
       clock,
-      release: (candidates, why) => { releaseToIce(ctx, candidates, why) }
+      release: (candidates, why) => { releaseToIce(ctx, candidates, why) },
+      reachable: init.reachable === true,
+      onOurNetwork: role === 'answerer' ? onNetworks(init.localNetworks ?? machineNetworks()) : undefined
     }),
     watchdog: createMediaWatchdog({
       clock,
@@ -96,6 +101,7 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
         deliver('onState', () => { init.onState(state, reason) })
       }
     }),
+    timeline: createSetupTimeline(clock),
     peer: undefined,
     closed: false,
     ended: false,
@@ -111,7 +117,10 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
       live: () => isLive(ctx),
       onOpen: () => { ctx.watchdog.trackOpened() },
       onClosed: () => { ctx.watchdog.trackClosed() },
-      onPacket: () => { ctx.watchdog.packetArrived() },
+      onPacket: () => {
+        ctx.timeline.mark('firstPacket')
+        ctx.watchdog.packetArrived()
+      },
       onAudio: (payload, rtp) => { deliver('onAudio', () => { init.onAudio(payload, rtp) }) }
     })
   }
@@ -142,12 +151,14 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
       return gatherWaiters.wait(timeoutMs)
     },
     setRemoteDescription: (sdp, type) => applyRemoteDescription(ctx, sdp, type),
+    peerHasAnswer: () => { if (isLive(ctx)) ctx.gate.peerHasAnswer() },
     sendAudio: (opusPayload, samples = OPUS_SAMPLES_PER_FRAME) =>
       isLive(ctx) && ctx.watchdog.trackIsOpen() && (ctx.peer?.sendAudio(opusPayload, samples) ?? false),
     stats () {
       refreshPath()
       return { state: session.state(), ...pathInfo, ...counters, localSsrc: identity.ssrc }
     },
+    setup: () => ctx.timeline.report({ dtlsRole: dtlsRoleOf(ctx.localSdp, ctx.remote?.setup), offererReachedUs: ctx.gate.offererReachedUs() }),
     state: () => ctx.closed ? 'closed' : ctx.watchdog.state(),
     relayedAddresses: () => ctx.gate.relayedAddresses(),
     localFingerprint: () => ctx.localSdp === undefined ? undefined : sdpFingerprint(ctx.localSdp),

@@ -5,7 +5,7 @@ import type { BrowserMediaReply, CallAudioOptions, CallProgressEvent, CallInfo, 
 import type { EndReason } from '../calls/call-bodies.js'
 import type { CallHistoryResponse } from '../../common/login-api.js'
 
-export type { BrowserMediaEvent, BrowserMediaReply, CallAudioOptions, CallAudioStreams, CallMediaSummary, CallProgressEvent, CallInfo, CallOptions, CallStats } from '../calls/call-types.js'
+export type { BrowserMediaEvent, BrowserMediaReply, CallAudioOptions, CallAudioStreams, CallMediaSummary, CallProgressEvent, CallInfo, CallOptions, CallSetup, CallStats } from '../calls/call-types.js'
 export type { EndReason } from '../calls/call-bodies.js'
 
 export type Role = 'host' | 'supernode'

@@ -137,7 +137,7 @@ async function goOnline (parts: {
   )
   const calls = opened.calls = createCallService(
     { sodium, clock, log, host, deviceSecretKey: dataDir.device.secretKey },
-    { user, deviceKey, isContact, isService: contacts.isService, findService: contacts.findService, reach: contacts.reach, reachesAnyone: session.reachOf !== undefined, defaults: options.calls ?? {}, emit, bindAddress: options.mediaBindAddress }
+    { user, deviceKey, isContact, isService: contacts.isService, findService: contacts.findService, reach: contacts.reach, reachesAnyone: session.reachOf !== undefined, defaults: options.calls ?? {}, emit, bindAddress: options.mediaBindAddress, reachable: () => roles.promotion?.role === 'supernode' }
   )
   bodies.register(CALL_BODY_TYPES, (from, body) => { calls.handleSignal(from, body) })
 

@@ -311,7 +311,8 @@ describe('byMediaEnd', () => {
       prepare: call => { log.push(`${name} prepare ${call.id}`) },
       offer: async call => { log.push(`${name} offer ${call.id}`); return `${name}-offer` },
       answer: async call => { log.push(`${name} answer ${call.id}`); return `${name}-answer` },
-      accept: call => { log.push(`${name} accept ${call.id}`) }
+      accept: call => { log.push(`${name} accept ${call.id}`) },
+      answerApplied: (call, generation) => { log.push(`${name} answer-applied ${call.id} ${generation}`) }
     }
   }
 
@@ -324,13 +325,14 @@ describe('byMediaEnd', () => {
     for (const call of [browserCall, nodeCall]) {
       port.prepare?.(call)
       port.accept(call, ANSWER)
+      port.answerApplied?.(call, 0)
     }
     expect(await port.offer(browserCall, { relayOnly: false })).toBe('browser-offer')
     expect(await port.offer(nodeCall, { relayOnly: false })).toBe('node-offer')
     expect(await port.answer(browserCall, OFFER, { relayOnly: false })).toBe('browser-answer')
     expect(await port.answer(nodeCall, OFFER, { relayOnly: false })).toBe('node-answer')
     expect(log).toEqual([
-      'browser prepare b', 'browser accept b', 'node prepare n', 'node accept n',
+      'browser prepare b', 'browser accept b', 'browser answer-applied b 0', 'node prepare n', 'node accept n', 'node answer-applied n 0',
       'browser offer b', 'node offer n', 'browser answer b', 'node answer n'
     ])
   })

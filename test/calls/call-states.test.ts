@@ -9,7 +9,7 @@ import { DEFAULT_RING_TIMEOUT_MS } from '../../node/calls/constants.js'
 import { silentLogger } from '../../common/logger.js'
 
 /** received: the types of the call bodies that reached this device, in order. */
-interface Phone { host: TestnetHost, calls: CallSignaling, events: CallEvent[], received: string[], media: { offers: number, answers: number, closed: Set<string> } }
+interface Phone { host: TestnetHost, calls: CallSignaling, events: CallEvent[], received: string[], media: { offers: number, answers: number, closed: Set<string>, answersApplied: number[] } }
 
 let net: Testnet
 afterEach(() => { net?.close() })
@@ -20,7 +20,7 @@ afterEach(() => { net?.close() })
  */
 function phone (host: TestnetHost, options: { contactsOnly?: boolean, peers: () => Phone[], inviteReach?: number } = { peers: () => [] }): Phone {
   const events: CallEvent[] = []
-  const media = { offers: 0, answers: 0, closed: new Set<string>() }
+  const media = { offers: 0, answers: 0, closed: new Set<string>(), answersApplied: [] as number[] }
   const port: MediaPort = {
     offer: async call => { media.offers++; call.media = { close: () => { media.closed.add(call.id) } }; return `v=0 offer ${call.id}` },
     answer: async (call, offer) => {
@@ -34,7 +34,8 @@ function phone (host: TestnetHost, options: { contactsOnly?: boolean, peers: () 
       // Both ends see media come up (as ICE would tell each side).
       self.calls.mediaConnected(call.id, { path: 'direct' })
       for (const peer of options.peers()) peer.calls.mediaConnected(call.id, { path: 'direct' })
-    }
+    },
+    answerApplied: (_call, generation) => { media.answersApplied.push(generation) }
   }
   const received: string[] = []
   const send: CallSignalingComponents['send'] = async (to, body) => {
@@ -109,7 +110,10 @@ describe('call states', () => {
     expect(bob.events).toContainEqual(expect.objectContaining({ event: 'connected', callId: id, path: 'direct' }))
     expect(alice.calls.calls()[0]).toMatchObject({ state: 'connected', peer: 'bob', direction: 'outgoing' })
     // The invite rang one device, which answered: no "answered elsewhere" follows the offer.
-    expect(bob.received).toEqual(['call-invite', 'call-offer'])
+    // The caller says it applied the answer, so the callee's media may reach it at once.
+    expect(bob.received).toEqual(['call-invite', 'call-offer', 'call-answer-applied'])
+    expect(bob.media.answersApplied).toEqual([0])
+    expect(alice.media.answersApplied).toEqual([])
     await net.run(2000)
     alice.calls.hangup()
     await net.run(300)
@@ -225,6 +229,6 @@ describe('call states', () => {
     await settle(alice.calls.call('bob'))
     await settle(bobPhone.calls.answer())
     expect(last(bobLaptop)).toMatchObject({ event: 'ended', reason: 'answered-elsewhere' })
-    expect([...bobPhone.received].sort()).toEqual(['call-end', 'call-invite', 'call-offer'])
+    expect([...bobPhone.received].sort()).toEqual(['call-answer-applied', 'call-end', 'call-invite', 'call-offer'])
   })
 })

@@ -150,20 +150,21 @@ describe('call formatting', () => {
     expect(formatCallEnded({ ...base, recording: '/tmp/r.wav' })).toBe('call ended after 1m 03s; recorded to /tmp/r.wav')
   })
 
-  it('tabulates calls: short id, direction, peer, state, path, duration, quality', () => {
+  it('tabulates calls: short id, direction, peer, state, path, duration, setup, quality', () => {
     const now = 1_800_000_000_000
     const calls: CallInfo[] = [
       {
         callId: 'abcdefghijklmnop', direction: 'outgoing', peer: 'bob', state: 'connected', startedAt: now - 70_000, connectedAt: now - 65_000, muted: true,
-        stats: { path: 'relay', rttMs: 120.4, jitterMs: 4.44, lossPct: 2, bitrateKbps: 24, mos: 3.9, packetsSent: 1, packetsReceived: 1 }
+        stats: { path: 'relay', rttMs: 120.4, jitterMs: 4.44, lossPct: 2, bitrateKbps: 24, mos: 3.9, packetsSent: 1, packetsReceived: 1 },
+        setup: { iceConnectedMs: 150, dtlsConnectedMs: 190, firstAudioMs: 212, localCandidates: ['host', 'srflx', 'relay'], remoteCandidates: ['relay'] }
       },
       { callId: 'zyxwvutsrqponmlk', direction: 'incoming', peer: 'carol', state: 'ringing', startedAt: now - 3000, muted: false }
     ]
     const lines = formatCalls(calls, now).split('\n')
     expect(lines.map(line => line.split(/\s{2,}/))).toEqual([
-      ['ID', 'DIR', 'PEER', 'STATE', 'PATH', 'DURATION', 'RTT', 'JITTER', 'LOSS', 'MOS'],
-      ['abcdefgh', 'outgoing', 'bob', 'connected (muted)', 'relay', '1m 05s', '120 ms', '4.4 ms', '2.0%', '3.90'],
-      ['zyxwvuts', 'incoming', 'carol', 'ringing', '-', '-', '-', '-', '-', '-']
+      ['ID', 'DIR', 'PEER', 'STATE', 'PATH', 'DURATION', 'SETUP', 'RTT', 'JITTER', 'LOSS', 'MOS'],
+      ['abcdefgh', 'outgoing', 'bob', 'connected (muted)', 'relay', '1m 05s', '212 ms', '120 ms', '4.4 ms', '2.0%', '3.90'],
+      ['zyxwvuts', 'incoming', 'carol', 'ringing', '-', '-', '-', '-', '-', '-', '-']
     ])
     // Columns line up.
     expect(lines[1]?.indexOf('outgoing')).toBe(lines[0]?.indexOf('DIR'))

@@ -14,10 +14,10 @@ function sdp (...candidates: string[]): string {
   return ['v=0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:audio', 'a=setup:actpass', ...candidates.map(c => `a=${c}`), 'a=end-of-candidates', ''].join('\r\n')
 }
 
-function gate (role: CandidateGateInit['role'], relayOnly = false) {
+function gate (role: CandidateGateInit['role'], relayOnly = false, more: Partial<CandidateGateInit> = {}) {
   const clock = new FakeClock()
   const released: Array<{ candidates: string[], why: string }> = []
-  const g = createCandidateGate({ role, relayOnly, clock, release: (candidates, why) => { released.push({ candidates, why }) } })
+  const g = createCandidateGate({ role, relayOnly, clock, release: (candidates, why) => { released.push({ candidates, why }) }, ...more })
   return { clock, released, gate: g }
 }
 
@@ -27,7 +27,6 @@ describe('candidate gate: the answerer', () => {
     const plan = g.plan(sdp(HOST, SRFLX))
     expect(plan).toMatchObject({ held: [HOST, SRFLX], relayedPath: false })
     expect(plan.sdp).not.toMatch(/candidate/)
-    expect(plan.sdp).toMatch(/^a=setup:actpass\r$/m)
     g.applied(plan)
     clock.advance(ANSWERER_CANDIDATE_HOLD_MS - 1)
     expect(released).toEqual([])
@@ -48,6 +47,45 @@ describe('candidate gate: the answerer', () => {
     expect(clock.pending).toBe(0)
     g.iceStateChanged('connected')
     expect(released).toHaveLength(1)
+  })
+
+  it('releases when the offerer says it holds the answer (not before the offer is applied), once, and cancels the hold timer', () => {
+    const { clock, released, gate: g } = gate('answerer')
+    const plan = g.plan(sdp(HOST, SRFLX))
+    g.peerHasAnswer() // before our answer exists: nothing to release, and the hold still starts
+    g.applied(plan)
+    expect(released).toEqual([])
+    expect(clock.pending).toBe(1)
+    g.peerHasAnswer()
+    expect(released).toEqual([{ candidates: [HOST, SRFLX], why: 'the offerer holds the answer' }])
+    expect(clock.pending).toBe(0)
+    g.peerHasAnswer()
+    g.iceStateChanged('connected')
+    expect(released).toHaveLength(1)
+  })
+
+  it('behind a NAT, serves DTLS (the offer it applies says a=setup:active): its own checks open the path, so its ICE connects first', () => {
+    const plan = gate('answerer').gate.plan(sdp(HOST, SRFLX))
+    expect(plan.serveDtls).toBe(true)
+    expect(plan.sdp).toMatch(/^a=setup:active\r$/m)
+  })
+
+  it('reachable (a supernode), or offered a host candidate on our network: leaves DTLS to the offerer, whose checks reach it first', () => {
+    const reachable = gate('answerer', false, { reachable: true }).gate.plan(sdp(HOST, SRFLX))
+    const nearby = gate('answerer', false, { onOurNetwork: ip => ip.startsWith('10.0.0.') }).gate.plan(sdp(HOST, SRFLX))
+    const elsewhere = gate('answerer', false, { onOurNetwork: ip => ip.startsWith('192.168.') }).gate.plan(sdp(HOST, SRFLX))
+    // Only a host candidate counts: a srflx one on our network says nothing of a path without a NAT.
+    const srflxOnly = gate('answerer', false, { onOurNetwork: ip => ip === '198.18.0.2' }).gate.plan(sdp(SRFLX))
+    for (const plan of [reachable, nearby]) {
+      expect(plan.serveDtls).toBe(false)
+      expect(plan.sdp).toMatch(/^a=setup:actpass\r$/m)
+    }
+    expect([elsewhere.serveDtls, srflxOnly.serveDtls]).toEqual([true, true])
+  })
+
+  it('records the type of every candidate a description signalled, refused ones too', () => {
+    const { gate: g } = gate('answerer', true)
+    expect(g.plan(sdp(HOST, SRFLX, RELAY)).signalledTypes).toEqual(['host', 'srflx', 'relay'])
   })
 
   it('offered relay candidates alone: serves DTLS (setup:active) and releases right after the call returns', async () => {
@@ -93,7 +131,7 @@ describe('candidate gate: the offerer', () => {
     const { clock, released, gate: g } = gate('offerer')
     const answer = sdp(HOST, RELAY).replace('a=setup:actpass', 'a=setup:active')
     const plan = g.plan(answer)
-    expect(plan).toEqual({ sdp: answer, held: [], relayedPath: false })
+    expect(plan).toEqual({ sdp: answer, held: [], relayedPath: false, serveDtls: false, signalledTypes: ['host', 'relay'] })
     g.applied(plan)
     g.iceStateChanged('connected')
     expect(clock.pending).toBe(0)

@@ -2,7 +2,7 @@
 // namespace; the callee auto-answers. Each node sends its own tone (voxmesh-lab.ts) and records
 // what it hears, so each recording must hold the other side's frequency.
 import { rmSync } from 'node:fs'
-import { dominantFrequency, levelDbfs, readWavFile } from '../../node/index.js'
+import { dominantFrequency, levelDbfs, readWavFile, type CallSetup } from '../../node/index.js'
 import { inNetns, startCli } from '../helpers/processes.js'
 import { host, PUBLIC_HOSTS } from './topology.js'
 import { toneOf, type LabVoxmesh } from './voxmesh-lab.js'
@@ -31,6 +31,8 @@ export interface CallCheck {
   connectPath?: string
   /** Answer → connected on the callee's node, ms. */
   setupMs?: number
+  /** How each side's media set up (its call-ended summary), each in ms after the answer as that side knew it. */
+  setup: { caller?: CallSetup, callee?: CallSetup }
   /** Both ways, short: what the caller hears / what the callee hears, e.g. "700 Hz ok / 600 Hz ok". */
   audio: string
   /** Both ways, in words (frequency wanted, level, seconds that held the tone). */
@@ -79,7 +81,7 @@ export interface CallCheckOptions {
 }
 
 /** A call-ended event's media summary (node/calls/call-types.ts). */
-interface MediaSummary { path: string, selectedPair?: string, framesSent: number, framesReceived: number, framesLost: number, framesConcealed: number }
+interface MediaSummary { path: string, selectedPair?: string, framesSent: number, framesReceived: number, framesLost: number, framesConcealed: number, setup?: CallSetup }
 
 /** The pair `who` logged for call `callId` when its media connected, and the one it ended on when that differs. */
 function selectedPairs (lab: LabVoxmesh, who: string, callId: unknown, end: MediaSummary | undefined): string {
@@ -226,7 +228,7 @@ export async function checkCall (lab: LabVoxmesh, caller: string, callee: string
     // and fails the call ("no media path") when it is the callee's: either way, ask both.
     const frozen = await frozenOf(lab, [caller, callee])
     return {
-      audio: '-', audioDetail: 'no call', audioOk: false, pairs: [], pathsSeen: [], pathHistory: '-', seconds: '-', everySecondOk: false,
+      audio: '-', audioDetail: 'no call', audioOk: false, setup: {}, pairs: [], pathsSeen: [], pathHistory: '-', seconds: '-', everySecondOk: false,
       problem: String(ended?.message ?? (result.stderr.trim() || `exit ${String(result.code)}`)) + (frozen.length === 0 ? '' : `; ${frozen.join(' and ')} stopped answering (libdatachannel #1630 deadlock)`),
       ...(frozen.length === 0 ? {} : { frozen })
     }
@@ -249,6 +251,7 @@ export async function checkCall (lab: LabVoxmesh, caller: string, callee: string
     path: summaries[0]?.path ?? String(connected.path),
     connectPath: String(connected.path),
     setupMs: typeof answered?.setupMs === 'number' ? answered.setupMs : undefined,
+    setup: { caller: summaries[0]?.setup, callee: summaries[1]?.setup },
     audio: ways.map(w => w.short).join(' / '),
     audioDetail: ways.map(w => w.text).join('; '),
     audioOk: ways.every(w => w.ok),

@@ -12,7 +12,19 @@ export interface LabRow {
   setupMs?: number
   /** The audio check both ways (calls only), e.g. "440 Hz ok / 550 Hz ok". */
   audio?: string
+  /** A setup-time row (setup-times.test.ts): answer → first audio over its calls, against its goal. */
+  setup?: SetupFigures
   pass: boolean
+}
+
+export interface SetupFigures {
+  calls: number
+  p50: number
+  p90: number
+  worst: number
+  /** The goal's bounds, ms. */
+  goalP50: number
+  goalWorst: number
 }
 
 export function recordRow (row: LabRow): void {

@@ -11,14 +11,22 @@
 // - symmetric: MASQUERADE --random-fully (a fresh random port per destination) and the same
 //   conntrack filtering: address-and-port-dependent mapping and filtering.
 // - tcp-only: port-restricted, and every forwarded UDP packet dropped, both ways.
+// - Without the input firewall (`inputFirewall` false, as on many Linux routers), a packet to the
+//   router's own WAN address on a port no mapping holds yet is delivered to the router itself
+//   (nothing listens: an ICMP error back), and conntrack keeps an entry for it. A caller's ICE
+//   checks that arrive before the host behind it sent anything leave such an entry; when the host
+//   then sends to that caller from the same port, MASQUERADE finds the port taken for that peer
+//   and picks another one: the port the caller was told about no longer reaches the host.
 export type NatKind = 'cone' | 'port-restricted' | 'symmetric' | 'tcp-only'
 
 /** The router's rules; `dmzHost` is the LAN address a cone router forwards unsolicited UDP to. */
-export function natRules (kind: NatKind, dmzHost: string): string[][] {
+export function natRules (kind: NatKind, dmzHost: string, inputFirewall: boolean): string[][] {
   const masquerade = ['-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan0', '-j', 'MASQUERADE', ...(kind === 'symmetric' ? ['--random-fully'] : [])]
+  const input = inputFirewall
+    ? [['-A', 'INPUT', '-i', 'wan0', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'], ['-A', 'INPUT', '-i', 'wan0', '-j', 'DROP']]
+    : []
   const firewall = [
-    ['-A', 'INPUT', '-i', 'wan0', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
-    ['-A', 'INPUT', '-i', 'wan0', '-j', 'DROP'],
+    ...input,
     ['-A', 'FORWARD', '-i', 'wan0', '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
     ...(kind === 'cone' ? [['-A', 'FORWARD', '-i', 'wan0', '-m', 'conntrack', '--ctstate', 'DNAT', '-j', 'ACCEPT']] : []),
     ['-A', 'FORWARD', '-i', 'wan0', '-j', 'DROP']

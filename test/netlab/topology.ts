@@ -30,6 +30,8 @@ export interface NatSpec {
   hosts: number
   /** The router's conntrack UDP timeouts (both the unreplied and the "stream" one), seconds; kernel defaults when unset. */
   udpTimeoutS?: number
+  /** False: no firewall on the router's own WAN input (routers.ts says what that does to early checks); default true. */
+  inputFirewall?: boolean
 }
 
 /** A machine of the lab: its namespace and its own interface address. */
@@ -55,7 +57,8 @@ export const NATS: NatSpec[] = [
   { name: 'symb', kind: 'symmetric', wanIp: '198.18.25.1', lan: 5, hosts: 1 },
   { name: 'tcp', kind: 'tcp-only', wanIp: '198.18.26.1', lan: 6, hosts: 1 },
   { name: 'shared', kind: 'port-restricted', wanIp: '198.18.27.1', lan: 7, hosts: 2 },
-  { name: 'short', kind: 'port-restricted', wanIp: '198.18.28.1', lan: 8, hosts: 1, udpTimeoutS: 30 }
+  { name: 'short', kind: 'port-restricted', wanIp: '198.18.28.1', lan: 8, hosts: 1, udpTimeoutS: 30 },
+  { name: 'nofw', kind: 'port-restricted', wanIp: '198.18.29.1', lan: 9, hosts: 1, inputFirewall: false }
 ]
 
 export const routerNs = (nat: NatSpec): string => `${LAB_PREFIX}${nat.name}-gw`
@@ -153,7 +156,7 @@ function buildNat (nat: NatSpec): void {
     ipIn(h.ns, 'link', 'set', 'eth0', 'up')
     ipIn(h.ns, 'route', 'add', 'default', 'via', `198.19.${nat.lan}.1`)
   })
-  for (const rule of natRules(nat.kind, hosts[0]?.ip as string)) inNs(gw, 'iptables', '-w', ...rule)
+  for (const rule of natRules(nat.kind, hosts[0]?.ip as string, nat.inputFirewall ?? true)) inNs(gw, 'iptables', '-w', ...rule)
   if (nat.udpTimeoutS !== undefined) {
     // Per-namespace sysctls on this kernel (checked by the NAT self-check): the machine's own stay as they are.
     sysctlIn(gw, 'net/netfilter/nf_conntrack_udp_timeout', nat.udpTimeoutS)

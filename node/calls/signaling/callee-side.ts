@@ -16,6 +16,9 @@ export function onCalleeSide (ctx: SignalingContext, call: Call, from: Sender, b
   switch (body.type) {
     case 'call-offer': onOffer(ctx, call, from, body); return
     case 'call-reoffer': onReoffer(ctx, call, from, body); return
+    case 'call-answer-applied':
+      if (call.state === 'connecting' || call.state === 'connected') ctx.components.media.answerApplied?.(call, body.generation)
+      return
     case 'call-end': {
       const reason = isEndReason(body.reason) ? body.reason : 'failed'
       // "answered-elsewhere" names the winning device: that is us, or we stop ringing.

@@ -67,7 +67,9 @@ function onAnswer (ctx: SignalingContext, call: Call, from: Sender, body: CallBo
   } catch (err) {
     log.warn({ callId: call.id }, `answer SDP refused: ${(err as Error).message}`)
     ctx.end(call, 'failed', true)
+    return
   }
+  void ctx.signal(call, { type: 'call-answer-applied', generation: 0 })
 }
 
 function onEnd (ctx: SignalingContext, call: Call, from: Sender, body: CallBodyOf<'call-end'>): void {

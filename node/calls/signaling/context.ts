@@ -38,6 +38,8 @@ export interface MediaPort {
   answer: (call: Call, offerSdp: string, options: { relayOnly: boolean, generation?: number }) => Promise<string>
   /** Caller: applies the callee's answer to session `generation` (0 when left out); throws when the media layer refuses it (the message says why). */
   accept: (call: Call, answerSdp: string, generation?: number) => void
+  /** Callee: the caller applied our answer for session `generation`: its candidates may go to ICE now. Optional. */
+  answerApplied?: (call: Call, generation: number) => void
 }
 
 export interface CallSignalingComponents {

@@ -92,7 +92,9 @@ export function onReanswer (ctx: SignalingContext, call: Call, from: Sender, bod
   } catch (err) {
     log.warn({ callId: call.id, generation: body.generation }, `re-answer SDP refused: ${(err as Error).message}`)
     recovery.attemptFailed(body.generation, (err as Error).message)
+    return
   }
+  void ctx.signal(call, { type: 'call-answer-applied', generation: body.generation })
 }
 
 /** Caller: the callee hears nothing and asks for a re-offer. */

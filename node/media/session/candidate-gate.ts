@@ -5,14 +5,26 @@
 //
 // - A relay-only session drops the peer's non-relay candidates (libjuice would still pair its
 //   host socket with them, libdatachannel #1587).
-// - The answerer holds the offerer's candidates (those inside the offer) until its ICE connects
-//   (the offerer's checks reached it, so the offerer holds the answer) or
-//   ANSWERER_CANDIDATE_HOLD_MS have passed: the offerer must hold the answer before the
-//   answerer reaches it (the race described in media-session.ts).
-// - A relayed answerer (relay-only, or offered relay candidates alone) takes the DTLS server
-//   role (a=setup:active in the offer it applies) and releases at once, after the call that
-//   applied the offer returns: as the server it cannot land a handshake early, and the side
-//   whose ICE connects first must serve (libdatachannel #1630).
+// - The answerer holds the offerer's candidates (those inside the offer) until the offerer says
+//   it applied our answer (peerHasAnswer: the call signaling's call-answer-applied), its ICE
+//   connects (the offerer's checks reached it, so the offerer holds the answer), or
+//   ANSWERER_CANDIDATE_HOLD_MS have passed (a peer that sends no such word): the offerer must
+//   hold the answer before the answerer reaches it (the race described in media-session.ts).
+// - The side whose ICE connects first must serve DTLS: a client's ClientHello that waits for the
+//   server's ICE costs a 1 s retransmission, or deadlocks the server (libdatachannel #1630).
+//   Which side connects first depends on the answerer's network. The offerer checks first (on
+//   the answer); where its checks reach the answerer unasked (on the same machine or LAN, or a
+//   reachable answerer: a supernode), the offerer connects first, and keeps libdatachannel's
+//   roles (the offerer serves). Behind a NAT that filters, the offerer's checks are dropped
+//   until the answerer's own checks open it, and those succeed at once (the offerer's NAT
+//   opened on its own checks): the answerer connects first, so it serves (a=setup:active in
+//   the offer it applies). A NAT that lets anyone in (full cone) cannot be told from a filtering
+//   one before the answer, but it shows during the hold: the offerer's checks get in and our ICE
+//   connects before we released anything. `offererReachedUs()` says so, and the node answers its
+//   next calls as a reachable answerer (media-port.ts).
+// - A relayed answerer (relay-only, or offered relay candidates alone) serves DTLS too, and
+//   releases at once, after the call that applied the offer returns: as the server it cannot
+//   land a handshake early.
 import type { Clock, TimerHandle } from '../../../common/clock.js'
 import { checkCandidate, filterSdpCandidates, splitSdpCandidates, type CandidateType } from '../sdp-guard.js'
 import { ANSWERER_CANDIDATE_HOLD_MS, MAX_ICE_SERVERS } from './constants.js'
@@ -26,6 +38,10 @@ export interface CandidateGateInit {
   release: (candidates: string[], why: string) => void
   /** ANSWERER_CANDIDATE_HOLD_MS unless a test says otherwise. */
   holdMs?: number
+  /** Answerer: the offerer's checks reach us unasked (a supernode, which passed the dial-back). */
+  reachable?: boolean
+  /** Answerer: `ip` is on our machine or one of our networks (a host candidate there reaches us at once). */
+  onOurNetwork?: (ip: string) => boolean
 }
 
 /** What to do with a (checked) remote description. */
@@ -36,6 +52,10 @@ export interface RemoteDescriptionPlan {
   held: string[]
   /** Only relay candidates were signalled (or we are relay-only). */
   relayedPath: boolean
+  /** Answerer: we serve DTLS (the description says a=setup:active for the offerer). */
+  serveDtls: boolean
+  /** The type of each candidate the description carried (refused ones too), in order. */
+  signalledTypes: CandidateType[]
 }
 
 export interface CandidateGate {
@@ -45,9 +65,17 @@ export interface CandidateGate {
   applied: (plan: RemoteDescriptionPlan) => void
   /** ICE 'connected' or 'completed' ends the answerer's hold. */
   iceStateChanged: (state: string) => void
+  /** The offerer said it applied our answer: the answerer's hold ends. */
+  peerHasAnswer: () => void
   /** One of our own gathered candidates (with or without "a="): relayed ones are our TURN allocations. */
   localCandidate: (candidate: string) => void
   relayedAddresses: () => Array<{ ip: string, port: number }>
+  /**
+   * Answerer, once its hold ended: whether the offerer's checks reached us before we released its
+   * candidates (our ICE connected during the hold), i.e. whether our network lets unasked packets
+   * in; undefined for the offerer, a relayed or same-network offer, and before the hold ended.
+   */
+  offererReachedUs: () => boolean | undefined
   /** The type a signalled candidate at this address had, to see through peer-reflexive pairs. */
   remoteCandidateType: (address: string, port: number) => CandidateType | undefined
   /** Idempotent: drops what is held and the hold timer; nothing is released after it. */
@@ -66,10 +94,14 @@ export function createCandidateGate (init: CandidateGateInit): CandidateGate {
   let closed = false
   let held: string[] = []
   let holdTimer: TimerHandle | undefined
+  /** Whether this hold says anything of our network (not relayed, no host candidate of the offerer on it). */
+  let telling = false
+  let reachedUs: boolean | undefined
 
   function release (why: string): void {
     if (!holding || !applied || closed) return
     holding = false
+    if (telling) reachedUs = why.startsWith('ICE ')
     if (holdTimer !== undefined) { clock.clearTimeout(holdTimer); holdTimer = undefined }
     const candidates = held
     held = []
@@ -80,7 +112,11 @@ export function createCandidateGate (init: CandidateGateInit): CandidateGate {
     plan (sdp) {
       // Candidates inside the description say what their addresses are: a relayed peer
       // first shows up as prflx.
+      const signalledTypes: CandidateType[] = []
+      let nearby = false
       const accepted = filterSdpCandidates(sdp, candidate => {
+        signalledTypes.push(candidate.type)
+        if (candidate.type === 'host' && init.onOurNetwork?.(candidate.address) === true) nearby = true
         if (relayOnly && candidate.type !== 'relay') return false
         const key = `${candidate.address}:${candidate.port}`
         if (!remoteTypes.has(key) || candidate.type === 'relay') remoteTypes.set(key, candidate.type)
@@ -88,8 +124,10 @@ export function createCandidateGate (init: CandidateGateInit): CandidateGate {
       })
       const split = role === 'answerer' ? splitSdpCandidates(accepted) : { sdp: accepted, candidates: [] }
       const relayedPath = relayOnly || (remoteTypes.size > 0 && [...remoteTypes.values()].every(type => type === 'relay'))
-      const answererSdp = relayedPath ? split.sdp.replace(/^a=setup:actpass(?=\r?$)/m, 'a=setup:active') : split.sdp
-      return { sdp: role === 'answerer' ? answererSdp : split.sdp, held: split.candidates, relayedPath }
+      const serveDtls = role === 'answerer' && (relayedPath || !(init.reachable === true || nearby))
+      telling = role === 'answerer' && !relayedPath && !nearby
+      const answererSdp = serveDtls ? split.sdp.replace(/^a=setup:actpass(?=\r?$)/m, 'a=setup:active') : split.sdp
+      return { sdp: role === 'answerer' ? answererSdp : split.sdp, held: split.candidates, relayedPath, serveDtls, signalledTypes }
     },
 
     applied (plan) {
@@ -110,6 +148,8 @@ export function createCandidateGate (init: CandidateGateInit): CandidateGate {
       if (state === 'connected' || state === 'completed') release(`ICE ${state}`)
     },
 
+    peerHasAnswer () { release('the offerer holds the answer') },
+
     localCandidate (candidate) {
       const own = checkCandidate(candidate)
       if (!own.ok || own.summary.type !== 'relay' || relayed.size >= MAX_ICE_SERVERS) return
@@ -119,6 +159,8 @@ export function createCandidateGate (init: CandidateGateInit): CandidateGate {
     relayedAddresses: () => [...relayed.values()],
 
     remoteCandidateType: (address, port) => remoteTypes.get(`${address}:${port}`),
+
+    offererReachedUs: () => reachedUs,
 
     close () {
       if (closed) return

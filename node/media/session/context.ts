@@ -5,6 +5,7 @@ import type { AudioSdpSummary } from '../sdp-guard.js'
 import type { CandidateGate } from './candidate-gate.js'
 import type { NativePeer } from './peer.js'
 import type { MediaRole } from './types.js'
+import type { SetupTimeline } from './setup-timeline.js'
 import type { MediaWatchdog } from './watchdog.js'
 
 export interface SessionContext {
@@ -12,6 +13,7 @@ export interface SessionContext {
   readonly log: Logger
   readonly gate: CandidateGate
   readonly watchdog: MediaWatchdog
+  readonly timeline: SetupTimeline
   /** Undefined once the native parts are released. */
   peer: NativePeer | undefined
   closed: boolean

@@ -17,14 +17,21 @@ export function peerEvents (ctx: SessionContext, gatherWaiters: GatherWaiters, r
         ctx.ended = true
         setImmediate(releaseNative)
       }
+      // Without data channels, libdatachannel's connection is 'connected' once DTLS is.
+      if (state === 'connected') ctx.timeline.mark('dtlsConnected')
       ctx.watchdog.nativeStateChanged(state)
     },
     onLocalDescription: sdp => { if (isLive(ctx)) ctx.localSdp = sdp },
     // Our relayed candidates are our TURN allocations (MediaSession.relayedAddresses).
-    onLocalCandidate: candidate => { if (isLive(ctx)) ctx.gate.localCandidate(candidate) },
+    onLocalCandidate: candidate => {
+      if (!isLive(ctx)) return
+      ctx.gate.localCandidate(candidate)
+      ctx.timeline.localCandidate(candidate)
+    },
     onIceState: state => {
       if (!isLive(ctx)) return
       log.debug({ state }, 'ICE state')
+      if (state === 'connected' || state === 'completed') ctx.timeline.mark('iceConnected')
       ctx.gate.iceStateChanged(state)
     },
     onGatheringState: state => {
@@ -39,5 +46,6 @@ export function peerEvents (ctx: SessionContext, gatherWaiters: GatherWaiters, r
 export function releaseToIce (ctx: SessionContext, candidates: string[], why: string): void {
   if (!isLive(ctx) || ctx.remote === undefined) return
   ctx.log.debug({ candidates: candidates.length, why }, 'adding the offerer\'s candidates')
+  ctx.timeline.released(why)
   for (const candidate of candidates) ctx.peer?.addRemoteCandidate(candidate, ctx.remote.mid)
 }

@@ -55,6 +55,8 @@ export function applyRemoteDescription (ctx: SessionContext, sdp: string, type: 
   const applied = ctx.peer.setRemoteDescription(plan.sdp, type)
   if (!applied.ok) return applied
   ctx.remote = check.summary
+  ctx.timeline.mark('remoteDescription')
+  for (const type of plan.signalledTypes) ctx.timeline.remoteCandidate(type)
   ctx.gate.applied(plan)
   return { ok: true }
 }

@@ -3,6 +3,7 @@ import type { Clock } from '../../../common/clock.js'
 import type { Logger } from '../../../common/logger.js'
 import type { RandomSource } from '../../../common/random.js'
 import type { CandidateType, GuardResult, SdpType } from '../sdp-guard.js'
+import type { MediaSetup } from './setup-timeline.js'
 
 export type MediaRole = 'offerer' | 'answerer'
 export type MediaState = 'new' | 'connecting' | 'connected' | 'disconnected' | 'failed' | 'closed'
@@ -36,6 +37,13 @@ export interface MediaSessionInit {
    * session also drops the peer's non-relay candidates: it can reach only relay addresses.
    */
   relayOnly?: boolean
+  /**
+   * Answerer: the offerer's checks reach us unasked (a supernode, which passed the dial-back): the
+   * offerer connects first and serves DTLS (candidate-gate.ts). Default false.
+   */
+  reachable?: boolean
+  /** Answerer: our networks as CIDRs, to see an offerer on the same machine or LAN; the machine's interfaces when absent. */
+  localNetworks?: string[]
   /** Local address ICE gathers on; '127.0.0.1' in tests on one machine. */
   bindAddress?: string
   /** UDP ports ICE may bind, e.g. for a firewall rule; the whole ephemeral range when absent. */
@@ -88,9 +96,16 @@ export interface MediaSession {
   gathered: (timeoutMs?: number) => Promise<string>
   /** Checks and applies the peer's description; the answerer's answer follows by itself. */
   setRemoteDescription: (sdp: string, type: SdpType) => GuardResult
+  /**
+   * Answerer: the offerer says it applied our answer, so our ICE may reach it now; the hold of its
+   * candidates ends (candidate-gate.ts). A no-op for the offerer, before our answer, and after the hold.
+   */
+  peerHasAnswer: () => void
   /** Sends one Opus packet; advances the RTP timestamp by `samples` (960 = 20 ms). */
   sendAudio: (opusPayload: Uint8Array, samples?: number) => boolean
   stats: () => MediaStats
+  /** How the session set up so far: each step's time (its clock), the candidate types both sides had, our DTLS role. */
+  setup: () => MediaSetup
   state: () => MediaState
   /** Our DTLS certificate's sha-256 fingerprint, once our description exists. */
   localFingerprint: () => string | undefined
