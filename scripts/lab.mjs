@@ -42,7 +42,7 @@ function setupTable (rows) {
   const header = ['pair', 'calls', 'p50', 'p90', 'worst', 'goal (p50 / worst)', 'goal']
   return columns(header, rows.map(r => {
     const s = r.setup
-    const met = s.p50 <= s.goalP50 && s.worst <= s.goalWorst
+    const met = s.calls > 0 && s.p50 <= s.goalP50 && s.worst <= s.goalWorst
     return [r.scenario.replace(/^setup: /, ''), String(s.calls), String(s.p50), String(s.p90), String(s.worst), `≤ ${s.goalP50} / ≤ ${s.goalWorst}`, met ? 'met' : 'MISSED']
   }))
 }

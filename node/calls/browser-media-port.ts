@@ -138,6 +138,8 @@ export function createBrowserMediaPort (components: BrowserMediaPortComponents):
       if (!checked.ok) throw new Error(checked.reason)
       const media = mediaOf(call)
       emit({ event: 'browser-media', page: media.page, callId: call.id, step: 'accept', answer: answerSdp })
+      // The page applies it when it gets this: the callee is not told it is applied.
+      return false
     },
     reply (call, { page, ...reply }) {
       const media = call.media
@@ -185,7 +187,7 @@ export function byMediaEnd (node: MediaPort, browser: MediaPort): MediaPort {
     prepare: call => { portOf(call).prepare?.(call) },
     offer: async (call, options) => await portOf(call).offer(call, options),
     answer: async (call, offerSdp, options) => await portOf(call).answer(call, offerSdp, options),
-    accept: (call, answerSdp, generation) => { portOf(call).accept(call, answerSdp, generation) },
+    accept: (call, answerSdp, generation) => portOf(call).accept(call, answerSdp, generation),
     answerApplied: (call, generation) => { portOf(call).answerApplied?.(call, generation) }
   }
 }

@@ -49,13 +49,15 @@ const Generation = Type.Integer({ minimum: 1, maximum: MAX_MEDIA_SESSIONS_PER_CA
 export const CallReoffer = body('call-reoffer', { device: DeviceKey, sdp: Sealed, relayOnly: Type.Boolean(), generation: Generation })
 /** Callee device → caller: the answer to that re-offer, sealed to the caller's device. */
 export const CallReanswer = body('call-reanswer', { device: DeviceKey, sdp: Sealed, generation: Generation })
+/** Any media session of the call, the first (0) included. */
+const AnyGeneration = Type.Integer({ minimum: 0, maximum: MAX_MEDIA_SESSIONS_PER_CALL - 1 })
 /** Callee device → caller: no audio arrives here on the session `generation`; please re-offer. */
-export const CallRecover = body('call-recover', { generation: Type.Integer({ minimum: 0, maximum: MAX_MEDIA_SESSIONS_PER_CALL - 1 }) })
+export const CallRecover = body('call-recover', { generation: AnyGeneration })
 /**
  * Caller → the device in the call: the answer for session `generation` is applied here, so the
  * callee's ICE may now reach ours (its candidate hold ends; node/media/session/candidate-gate.ts).
  */
-export const CallAnswerApplied = body('call-answer-applied', { generation: Type.Integer({ minimum: 0, maximum: MAX_MEDIA_SESSIONS_PER_CALL - 1 }) })
+export const CallAnswerApplied = body('call-answer-applied', { device: DeviceKey, generation: AnyGeneration })
 
 export const CallBody = Type.Union([CallInvite, CallRinging, CallAccept, CallOffer, CallAnswer, CallEnd, CallEndAck, CallReoffer, CallReanswer, CallRecover, CallAnswerApplied])
 /** The application body types calls own (registered with the node's application bodies). */

@@ -12,7 +12,7 @@ import { createCallMediaPort } from './media-port.js'
 import { byMediaEnd, createBrowserMediaPort, type BrowserMediaPort } from './browser-media-port.js'
 import { CodecSpare } from './codec-spare.js'
 import { callSetupOf, callStatsOf } from './call-stats.js'
-import type { CallMedia } from './call-media.js'
+import { CallMedia } from './call-media.js'
 import type { Call, CallView } from './call.js'
 import { planAudio, type CallDefaults } from './audio-choice.js'
 import type { BrowserMediaReply, CallAudioOptions, CallInfo, CallMediaSummary, CallOptions, CallProgressEvent } from './call-types.js'
@@ -84,7 +84,8 @@ function incomingEvent (event: Extract<CallEvent, { event: 'incoming' }>): CallP
 
 /** A call as `calls` lists it, with its media's latest figures (the page's, for a browser call). */
 function callInfoOf (view: CallView, call: Call | undefined, browserMedia: BrowserMediaPort): CallInfo {
-  const callMedia = call?.media as CallMedia | undefined
+  // A browser call's media is the page's (BrowserCallMedia): its figures come from the page, and it has no setup timeline of ours.
+  const callMedia = call?.media instanceof CallMedia ? call.media : undefined
   const stats = call?.mediaPage !== undefined ? browserMedia.statsOf(call) : callMedia?.audio === undefined ? undefined : callStatsOf(callMedia, false)
   return {
     callId: view.id,

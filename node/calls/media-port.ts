@@ -50,12 +50,6 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
   const events: MediaEventContext = { components, defaults: init.defaults, ice, audioOpened: new WeakSet() }
 
   const ready = new RingingPrep(() => host.supernode)
-  /**
-   * What the last call we answered showed of our network: the caller's checks reached us before we
-   * sent any (a NAT that lets anyone in, or none). Then we answer as a reachable node: the caller
-   * connects first and serves DTLS (candidate-gate.ts). Each answered call corrects it.
-   */
-  let reachedUnasked = false
 
   const open = async (call: Call, role: 'offerer' | 'answerer', relayOnly: boolean, generation: number): Promise<MediaSession> => {
     // A recovery's session: our supernode (and its relay) may be what died. One that died closed
@@ -82,7 +76,8 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
       iceServers: servers,
       relayOnly,
       bindAddress: init.bindAddress,
-      reachable: init.reachable?.() === true || reachedUnasked,
+      reachable: init.reachable?.() === true,
+      clock,
       mediaTimeoutMs: MEDIA_SILENCE_TIMEOUT_MS,
       firstPacketTimeoutMs: MEDIA_FIRST_PACKET_TIMEOUT_MS,
       log,
@@ -90,7 +85,6 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
       onAudio: (payload, rtp) => { if (media?.session === session) media.audio?.receive(payload, rtp) },
       onState: (state, reason) => {
         if (media === undefined) return
-        if (state === 'connected' && role === 'answerer') reachedUnasked = session.setup().offererReachedUs ?? reachedUnasked
         if (state === 'connected') void onMediaConnected(events, call, media, generation)
         else if (state === 'failed' || state === 'closed' || state === 'disconnected') onMediaLost(components, call, generation, state, reason)
       }
@@ -154,6 +148,7 @@ export function createCallMediaPort (components: CallMediaPortComponents, init: 
       if (session === undefined) throw new Error(`no media session ${generation} for this call`)
       const applied = session.setRemoteDescription(answerSdp, 'answer')
       if (!applied.ok) throw new Error(applied.reason)
+      return true
     },
     answerApplied (call, generation) {
       (call.media as CallMedia | undefined)?.sessionOf(generation)?.peerHasAnswer()

@@ -163,6 +163,19 @@ const CallStatsView = Type.Object({
   packetsSent: Type.Integer(),
   packetsReceived: Type.Integer()
 }, open)
+/** How a call's media set up, each step in ms after the answer (CallSetup). */
+const CallSetupView = Type.Object({
+  descriptionMs: Type.Optional(Type.Integer()),
+  candidatesReleasedMs: Type.Optional(Type.Integer()),
+  releasedBecause: Type.Optional(Type.String()),
+  iceConnectedMs: Type.Optional(Type.Integer()),
+  dtlsConnectedMs: Type.Optional(Type.Integer()),
+  firstAudioMs: Type.Optional(Type.Integer()),
+  localCandidates: Type.Array(Type.String()),
+  remoteCandidates: Type.Array(Type.String()),
+  pair: Type.Optional(Type.String()),
+  dtlsRole: Type.Optional(Type.Union([Type.Literal('client'), Type.Literal('server')]))
+}, open)
 const CallInfoView = Type.Object({
   callId: Type.String(),
   direction: Type.Union([Type.Literal('outgoing'), Type.Literal('incoming')]),
@@ -172,6 +185,7 @@ const CallInfoView = Type.Object({
   connectedAt: Type.Optional(Type.Number()),
   muted: Type.Boolean(),
   stats: Type.Optional(CallStatsView),
+  setup: Type.Optional(CallSetupView),
   /** A call to a phone number: the number dialed (or echo). */
   number: Type.Optional(Type.String()),
   /** A call from a phone: the caller's number. */

@@ -158,7 +158,7 @@ export function createMediaSession (init: MediaSessionInit): MediaSession {
       refreshPath()
       return { state: session.state(), ...pathInfo, ...counters, localSsrc: identity.ssrc }
     },
-    setup: () => ctx.timeline.report({ dtlsRole: dtlsRoleOf(ctx.localSdp, ctx.remote?.setup), offererReachedUs: ctx.gate.offererReachedUs() }),
+    setup: () => ctx.timeline.report(dtlsRoleOf(ctx.localSdp, ctx.remote?.setup)),
     state: () => ctx.closed ? 'closed' : ctx.watchdog.state(),
     relayedAddresses: () => ctx.gate.relayedAddresses(),
     localFingerprint: () => ctx.localSdp === undefined ? undefined : sdpFingerprint(ctx.localSdp),

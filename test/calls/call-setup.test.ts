@@ -16,8 +16,7 @@ describe('call setup summary', () => {
       releasedBecause: 'the offerer holds the answer',
       localCandidates: ['host', 'srflx', 'relay'],
       remoteCandidates: ['host', 'srflx'],
-      dtlsRole: 'server',
-      offererReachedUs: false
+      dtlsRole: 'server'
     }, 'srflx 198.18.22.1:4000 -> srflx 198.18.21.1:5000'), answeredAt)
     expect(setup).toEqual({
       descriptionMs: 12,

@@ -123,6 +123,22 @@ describe('call states', () => {
     expect(alice.media.closed.has(id) && bob.media.closed.has(id)).toBe(true)
   })
 
+  it('takes call-answer-applied only once it answered, only for its own device', async () => {
+    const [alice, bob] = await twoPhones()
+    const id = await settle(alice.calls.call('bob'))
+    const applied = (device: string, generation: number): Record<string, string | number> => ({ type: 'call-answer-applied', from: 'alice', to: 'bob', callId: id, device, generation })
+    // Still ringing: nothing of ours to release.
+    await settle(alice.host.host.send('bob', applied(bob.host.identity.deviceKey, 0)))
+    expect(bob.media.answersApplied).toEqual([])
+    await settle(bob.calls.answer())
+    expect(bob.media.answersApplied).toEqual([0])
+    // Addressed to another device (alice's own key stands in for one).
+    await settle(alice.host.host.send('bob', applied(alice.host.identity.deviceKey, 0)))
+    expect(bob.media.answersApplied).toEqual([0])
+    await settle(alice.host.host.send('bob', applied(bob.host.identity.deviceKey, 3)))
+    expect(bob.media.answersApplied).toEqual([0, 3])
+  })
+
   it('close() hangs up every call and resolves only once the hangup is out: the host can close right after', async () => {
     const [alice, bob] = await twoPhones()
     const id = await settle(alice.calls.call('bob'))

@@ -27,7 +27,7 @@ type Step =
   | { kind: 'silence' }
 
 const ME = 'mike'
-const TYPES = ['call-invite', 'call-ringing', 'call-accept', 'call-offer', 'call-answer', 'call-end', 'call-end-ack', 'call-reoffer', 'call-reanswer', 'call-recover'] as const
+const TYPES = ['call-invite', 'call-ringing', 'call-accept', 'call-offer', 'call-answer', 'call-end', 'call-end-ack', 'call-reoffer', 'call-reanswer', 'call-recover', 'call-answer-applied'] as const
 const GENERATIONS = [0, 1, 2, 3, 5, 31, 32, -1, 1.5]
 const REASONS = ['hangup', 'declined', 'busy', 'no-answer', 'cancelled', 'unreachable', 'failed', 'answered-elsewhere', 'not-allowed', 'x']
 
@@ -62,7 +62,8 @@ describe('fuzz: call signaling bodies into one device', () => {
     const media: MediaPort = {
       offer: async () => 'v=0\r\n',
       answer: async (call, sdp, options) => { guarded(sdp, 'offer'); connect(call.id, options.generation); return 'v=0\r\n' },
-      accept: (call, sdp, generation) => { guarded(sdp, 'answer'); connect(call.id, generation) }
+      accept: (call, sdp, generation) => { guarded(sdp, 'answer'); connect(call.id, generation) },
+      answerApplied: (call, generation) => { if (!Number.isInteger(generation) || generation < 0) throw new Error(`answerApplied got generation ${generation} of call ${call.id}`) }
     }
     signaling = createCallSignaling(
       { sodium, clock, log, media, send: async () => ({ delivered: 1 }), deviceSecretKey: device.privateKey, randomBytes: seededRandomBytes('calls') },
@@ -89,6 +90,7 @@ describe('fuzz: call signaling bodies into one device', () => {
       case 'call-reoffer': return { ...base, device: toBase64url(device.publicKey), sdp: sealed(), relayOnly: rng.bool(), generation: rng.pick(GENERATIONS) }
       case 'call-reanswer': return { ...base, device: toBase64url(device.publicKey), sdp: sealed(), generation: rng.pick(GENERATIONS) }
       case 'call-recover': return { ...base, generation: rng.pick(GENERATIONS) }
+      case 'call-answer-applied': return { ...base, device: rng.bool(0.8) ? toBase64url(device.publicKey) : senders[0]?.deviceKey as string, generation: rng.pick(GENERATIONS) }
       case 'call-end': return { ...base, reason: rng.pick(REASONS), ...(rng.bool() ? { device: toBase64url(device.publicKey) } : {}) }
       default: return base
     }

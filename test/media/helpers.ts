@@ -56,8 +56,8 @@ export function createPair (options: PairOptions = {}): Pair {
 
 /**
  * Offer and answer with every candidate inside (no trickle), as calls exchange them: the answerer
- * sees the offer's candidates before it answers, so a relayed answerer takes the DTLS server role
- * (libdatachannel #1630). Refusals are noted in each side's signalingErrors.
+ * sees the offer's candidates before it answers, and chooses its DTLS role from them
+ * (candidate-gate.ts). Refusals are noted in each side's signalingErrors.
  */
 export async function exchangeGathered (pair: Pair): Promise<void> {
   pair.offerer.session.start()

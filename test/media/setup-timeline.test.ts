@@ -27,7 +27,7 @@ describe('setup timeline', () => {
     clock.advance(50)
     timeline.mark('iceConnected')
     timeline.mark('dtlsConnected')
-    expect(timeline.report({ dtlsRole: 'client' })).toEqual({
+    expect(timeline.report('client')).toEqual({
       steps: { remoteDescription: 1010, candidatesReleased: 1040, iceConnected: 1045, dtlsConnected: 1095 },
       releasedBecause: 'the offerer holds the answer',
       localCandidates: ['host', 'relay'],

@@ -108,7 +108,10 @@ describe.skipIf(unavailable !== undefined)('call setup times in the network lab'
         console.log(`setup ${caller} → ${callee}: first audio ${ms ?? '-'} ms, ${path}; caller ${JSON.stringify(check.setup.caller)}; callee ${JSON.stringify(answering)}`)
       }
       const goal = GOALS[pair.paths.every(p => p === 'direct') ? 'direct' : 'relay']
-      const figures: SetupFigures = { calls: times.length, p50: quantile(times, 0.5), p90: quantile(times, 0.9), worst: Math.max(...times), goalP50: goal.p50, goalWorst: goal.worst }
+      if (times.length === 0) problems.push('no call reached first audio')
+      // A pair with no call through reports -1 (JSON has no NaN, and the table would take null for met).
+      const figure = (value: number): number => Number.isFinite(value) ? value : -1
+      const figures: SetupFigures = { calls: times.length, p50: figure(quantile(times, 0.5)), p90: figure(quantile(times, 0.9)), worst: figure(Math.max(...times)), goalP50: goal.p50, goalWorst: goal.worst }
       const expectedPaths = pair.paths[0] === pair.paths[1] ? pair.paths[0] : `${pair.paths[0]} when ${pair.a} calls, ${pair.paths[1]} when called`
       recordRow({
         scenario: `setup: ${pair.what} (${pair.a} ↔ ${pair.b}), ${SETUP_CALLS} calls`,

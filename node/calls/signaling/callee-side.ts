@@ -17,6 +17,7 @@ export function onCalleeSide (ctx: SignalingContext, call: Call, from: Sender, b
     case 'call-offer': onOffer(ctx, call, from, body); return
     case 'call-reoffer': onReoffer(ctx, call, from, body); return
     case 'call-answer-applied':
+      if (body.device !== ctx.init.deviceKey) { ctx.components.log.debug({ callId: call.id }, 'ignoring a call-answer-applied for another device'); return }
       if (call.state === 'connecting' || call.state === 'connected') ctx.components.media.answerApplied?.(call, body.generation)
       return
     case 'call-end': {

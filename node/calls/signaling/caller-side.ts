@@ -62,14 +62,15 @@ function onAnswer (ctx: SignalingContext, call: Call, from: Sender, body: CallBo
   if (problem !== undefined) { log.warn({ callId: call.id, device: from.deviceKey }, `ignoring a call-answer: ${problem}`); return }
   const sdp = openSealedSdp(sodium, body.sdp, ctx.components.deviceSecretKey)
   if (sdp === undefined) { log.warn({ callId: call.id }, 'answer SDP does not open for this device'); ctx.end(call, 'failed', true); return }
+  let appliedHere: boolean | void
   try {
-    media.accept(call, sdp)
+    appliedHere = media.accept(call, sdp)
   } catch (err) {
     log.warn({ callId: call.id }, `answer SDP refused: ${(err as Error).message}`)
     ctx.end(call, 'failed', true)
     return
   }
-  void ctx.signal(call, { type: 'call-answer-applied', generation: 0 })
+  if (appliedHere !== false) void ctx.signal(call, { type: 'call-answer-applied', device: from.deviceKey, generation: 0 })
 }
 
 function onEnd (ctx: SignalingContext, call: Call, from: Sender, body: CallBodyOf<'call-end'>): void {

@@ -36,8 +36,12 @@ export interface MediaPort {
   offer: (call: Call, options: { relayOnly: boolean, generation?: number }) => Promise<string>
   /** Callee: opens the media side (session `generation`, 0 when left out) from the offer and resolves its complete answer SDP. */
   answer: (call: Call, offerSdp: string, options: { relayOnly: boolean, generation?: number }) => Promise<string>
-  /** Caller: applies the callee's answer to session `generation` (0 when left out); throws when the media layer refuses it (the message says why). */
-  accept: (call: Call, answerSdp: string, generation?: number) => void
+  /**
+   * Caller: applies the callee's answer to session `generation` (0 when left out); throws when the
+   * media layer refuses it (the message says why). False: the answer went on to a media end that
+   * applies it later (a browser page), so the callee is not told it is applied.
+   */
+  accept: (call: Call, answerSdp: string, generation?: number) => boolean | void
   /** Callee: the caller applied our answer for session `generation`: its candidates may go to ICE now. Optional. */
   answerApplied?: (call: Call, generation: number) => void
 }

@@ -87,14 +87,15 @@ export function onReanswer (ctx: SignalingContext, call: Call, from: Sender, bod
   if (body.generation !== recovery.pending) { ignore(`stale generation ${body.generation} (waiting for ${recovery.pending ?? 'none'})`); return }
   const sdp = openSealedSdp(sodium, body.sdp, ctx.components.deviceSecretKey)
   if (sdp === undefined) { ignore('its SDP does not open for this device'); return }
+  let appliedHere: boolean | void
   try {
-    media.accept(call, sdp, body.generation)
+    appliedHere = media.accept(call, sdp, body.generation)
   } catch (err) {
     log.warn({ callId: call.id, generation: body.generation }, `re-answer SDP refused: ${(err as Error).message}`)
     recovery.attemptFailed(body.generation, (err as Error).message)
     return
   }
-  void ctx.signal(call, { type: 'call-answer-applied', generation: body.generation })
+  if (appliedHere !== false) void ctx.signal(call, { type: 'call-answer-applied', device: from.deviceKey, generation: body.generation })
 }
 
 /** Caller: the callee hears nothing and asks for a re-offer. */

@@ -18,13 +18,15 @@
 //   roles (the offerer serves). Behind a NAT that filters, the offerer's checks are dropped
 //   until the answerer's own checks open it, and those succeed at once (the offerer's NAT
 //   opened on its own checks): the answerer connects first, so it serves (a=setup:active in
-//   the offer it applies). A NAT that lets anyone in (full cone) cannot be told from a filtering
-//   one before the answer, but it shows during the hold: the offerer's checks get in and our ICE
-//   connects before we released anything. `offererReachedUs()` says so, and the node answers its
-//   next calls as a reachable answerer (media-port.ts).
+//   the offer it applies). A NAT that lets anyone in (full cone) is taken for a filtering one:
+//   nothing before the answer tells them apart, and the offerer's checks then race ours (a call
+//   in four or five pays a 1 s DTLS retransmission in the lab).
+//   An answerer behind a NAT still holds, though as the server it cannot land a handshake early:
+//   its checks must come second, once the offerer's have opened the offerer's NAT, to be the
+//   first that succeed.
 // - A relayed answerer (relay-only, or offered relay candidates alone) serves DTLS too, and
-//   releases at once, after the call that applied the offer returns: as the server it cannot
-//   land a handshake early.
+//   releases at once, after the call that applied the offer returns: its checks go through
+//   TURN permissions, which the offerer's side has made by then for its own checks.
 import type { Clock, TimerHandle } from '../../../common/clock.js'
 import { checkCandidate, filterSdpCandidates, splitSdpCandidates, type CandidateType } from '../sdp-guard.js'
 import { ANSWERER_CANDIDATE_HOLD_MS, MAX_ICE_SERVERS } from './constants.js'
@@ -46,7 +48,7 @@ export interface CandidateGateInit {
 
 /** What to do with a (checked) remote description. */
 export interface RemoteDescriptionPlan {
-  /** The description for native code: refused candidates out, the answerer's held ones out, setup rewritten for a relayed answerer. */
+  /** The description for native code: refused candidates out, the answerer's held ones out, setup rewritten where the answerer serves DTLS. */
   sdp: string
   /** The answerer's candidates to hold, "candidate:..." without "a="; empty for the offerer. */
   held: string[]
@@ -70,12 +72,6 @@ export interface CandidateGate {
   /** One of our own gathered candidates (with or without "a="): relayed ones are our TURN allocations. */
   localCandidate: (candidate: string) => void
   relayedAddresses: () => Array<{ ip: string, port: number }>
-  /**
-   * Answerer, once its hold ended: whether the offerer's checks reached us before we released its
-   * candidates (our ICE connected during the hold), i.e. whether our network lets unasked packets
-   * in; undefined for the offerer, a relayed or same-network offer, and before the hold ended.
-   */
-  offererReachedUs: () => boolean | undefined
   /** The type a signalled candidate at this address had, to see through peer-reflexive pairs. */
   remoteCandidateType: (address: string, port: number) => CandidateType | undefined
   /** Idempotent: drops what is held and the hold timer; nothing is released after it. */
@@ -94,14 +90,10 @@ export function createCandidateGate (init: CandidateGateInit): CandidateGate {
   let closed = false
   let held: string[] = []
   let holdTimer: TimerHandle | undefined
-  /** Whether this hold says anything of our network (not relayed, no host candidate of the offerer on it). */
-  let telling = false
-  let reachedUs: boolean | undefined
 
   function release (why: string): void {
     if (!holding || !applied || closed) return
     holding = false
-    if (telling) reachedUs = why.startsWith('ICE ')
     if (holdTimer !== undefined) { clock.clearTimeout(holdTimer); holdTimer = undefined }
     const candidates = held
     held = []
@@ -125,7 +117,6 @@ export function createCandidateGate (init: CandidateGateInit): CandidateGate {
       const split = role === 'answerer' ? splitSdpCandidates(accepted) : { sdp: accepted, candidates: [] }
       const relayedPath = relayOnly || (remoteTypes.size > 0 && [...remoteTypes.values()].every(type => type === 'relay'))
       const serveDtls = role === 'answerer' && (relayedPath || !(init.reachable === true || nearby))
-      telling = role === 'answerer' && !relayedPath && !nearby
       const answererSdp = serveDtls ? split.sdp.replace(/^a=setup:actpass(?=\r?$)/m, 'a=setup:active') : split.sdp
       return { sdp: role === 'answerer' ? answererSdp : split.sdp, held: split.candidates, relayedPath, serveDtls, signalledTypes }
     },
@@ -160,7 +151,6 @@ export function createCandidateGate (init: CandidateGateInit): CandidateGate {
 
     remoteCandidateType: (address, port) => remoteTypes.get(`${address}:${port}`),
 
-    offererReachedUs: () => reachedUs,
 
     close () {
       if (closed) return

@@ -9,10 +9,9 @@ export const WATCHDOG_TICK_MS = 250
 /** A watchdog tick this much later than due: our event loop stalled, and that time is not the peer's silence. */
 export const WATCHDOG_STALL_MS = 200
 /**
- * How long an answerer holds the offerer's candidates, unless its ICE connects sooner: time for
- * the answer to reach the offerer and be applied (see the race in media-session.ts). Where only
- * the answerer can open the path (its NAT drops the offerer's checks), it is also the extra
- * setup time.
+ * The longest an answerer holds the offerer's candidates: the offerer's word that it applied the
+ * answer (call-answer-applied) or our ICE connecting ends it sooner; this bound serves a peer that
+ * sends no such word (see the race in media-session.ts).
  */
 export const ANSWERER_CANDIDATE_HOLD_MS = 1000
 export const MAX_ICE_SERVERS = 8

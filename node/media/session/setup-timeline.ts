@@ -25,8 +25,6 @@ export interface MediaSetup {
   remoteCandidates: CandidateType[]
   /** Our side of the DTLS handshake, once both descriptions say it. */
   dtlsRole?: 'client' | 'server'
-  /** Answerer: the offerer's checks reached us before we sent any (candidate-gate.ts, offererReachedUs). */
-  offererReachedUs?: boolean
 }
 
 export interface SetupTimeline {
@@ -34,8 +32,8 @@ export interface SetupTimeline {
   released: (why: string) => void
   localCandidate: (candidate: string) => void
   remoteCandidate: (type: CandidateType) => void
-  /** What the session knows besides: `dtlsRole` as its descriptions say it (dtlsRoleOf), and the gate's offererReachedUs. */
-  report: (known: Pick<MediaSetup, 'dtlsRole' | 'offererReachedUs'>) => MediaSetup
+  /** `dtlsRole` as the session's descriptions say it (dtlsRoleOf). */
+  report: (dtlsRole?: 'client' | 'server') => MediaSetup
 }
 
 /**
@@ -67,13 +65,12 @@ export function createSetupTimeline (clock: Clock): SetupTimeline {
       if (checked.ok) addType(local, checked.summary.type)
     },
     remoteCandidate (type) { addType(remote, type) },
-    report: ({ dtlsRole, offererReachedUs }) => ({
+    report: dtlsRole => ({
       steps: { ...steps },
       ...(releasedBecause === undefined ? {} : { releasedBecause }),
       localCandidates: [...local],
       remoteCandidates: [...remote],
-      ...(dtlsRole === undefined ? {} : { dtlsRole }),
-      ...(offererReachedUs === undefined ? {} : { offererReachedUs })
+      ...(dtlsRole === undefined ? {} : { dtlsRole })
     })
   }
 }

@@ -98,7 +98,8 @@ export interface MediaSession {
   setRemoteDescription: (sdp: string, type: SdpType) => GuardResult
   /**
    * Answerer: the offerer says it applied our answer, so our ICE may reach it now; the hold of its
-   * candidates ends (candidate-gate.ts). A no-op for the offerer, before our answer, and after the hold.
+   * candidates ends (candidate-gate.ts). A no-op for the offerer, before the offer is applied, and
+   * after the hold; a peer that says so too early only races its own call's setup.
    */
   peerHasAnswer: () => void
   /** Sends one Opus packet; advances the RTP timestamp by `samples` (960 = 20 ms). */
