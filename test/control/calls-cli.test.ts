@@ -189,8 +189,9 @@ describe('voxmesh answer, decline, hangup, mute, unmute, calls', () => {
     const listed = await cli('calls', '--json')
     expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ callId, direction: 'incoming', peer: 'carol', state: 'connected', muted: true })])
     const table = (await cli('calls')).stdout.trimEnd().split('\n')
-    expect(table[0]).toMatch(/^ID\s+DIR\s+PEER\s+STATE\s+PATH\s+DURATION\s+RTT\s+JITTER\s+LOSS\s+MOS$/)
-    expect(table[1]).toMatch(new RegExp(`^${callId.slice(0, 8)}\\s+incoming\\s+carol\\s+connected \\(muted\\)\\s+direct\\s+\\d+s\\s+61 ms\\s+2\\.3 ms\\s+1\\.0%\\s+4\\.10$`))
+    expect(table[0]).toMatch(/^ID\s+DIR\s+PEER\s+STATE\s+PATH\s+DURATION\s+SETUP\s+RTT\s+JITTER\s+LOSS\s+MOS$/)
+    // This fake node reports no setup for its call: "-".
+    expect(table[1]).toMatch(new RegExp(`^${callId.slice(0, 8)}\\s+incoming\\s+carol\\s+connected \\(muted\\)\\s+direct\\s+\\d+s\\s+-\\s+61 ms\\s+2\\.3 ms\\s+1\\.0%\\s+4\\.10$`))
 
     expect(JSON.parse((await cli('unmute', callId.slice(0, 8), '--json')).stdout)).toEqual({ muted: false })
     expect(api.call(callId)?.muted).toBe(false)

@@ -143,6 +143,12 @@ describe('the browser is the phone', () => {
     const mos = Number(await page.textContent('#call-figures dd[data-figure="MOS"]'))
     expect(mos).toBeGreaterThanOrEqual(1)
     expect(mos).toBeLessThanOrEqual(4.5)
+    // The node lists the page's call with the page's figures; the media is the page's, so no setup timeline of ours.
+    const listed = await alice.cli('calls', '--json')
+    expect(listed.code, listed.stderr).toBe(0)
+    const calls = JSON.parse(listed.stdout) as Array<{ peer: string, state: string, stats?: { mos: number }, setup?: unknown }>
+    expect(calls.find(c => c.peer === 'bob')).toMatchObject({ state: 'connected', stats: { mos: expect.any(Number) as number } })
+    expect(calls.find(c => c.peer === 'bob')?.setup).toBeUndefined()
     await page.click('#hangup')
     const ended = await bob.waitForEvent(e => e.event === 'call-ended' && e.peer === 'alice', 15_000, from)
     expect(ended.reason).toBe('hangup')
