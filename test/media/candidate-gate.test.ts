@@ -83,6 +83,16 @@ describe('candidate gate: the answerer', () => {
     expect([elsewhere.serveDtls, srflxOnly.serveDtls]).toEqual([true, true])
   })
 
+  it('where the offerer serves DTLS (offered a host candidate on our network), the offerer\'s word does not end the hold: its checks must reach us first', () => {
+    const { clock, released, gate: g } = gate('answerer', false, { onOurNetwork: ip => ip.startsWith('10.0.0.') })
+    g.applied(g.plan(sdp(HOST, SRFLX)))
+    g.peerHasAnswer()
+    expect(released).toEqual([])
+    g.iceStateChanged('connected')
+    expect(released).toEqual([{ candidates: [HOST, SRFLX], why: 'ICE connected' }])
+    expect(clock.pending).toBe(0)
+  })
+
   it('records the type of every candidate a description signalled, refused ones too', () => {
     const { gate: g } = gate('answerer', true)
     expect(g.plan(sdp(HOST, SRFLX, RELAY)).signalledTypes).toEqual(['host', 'srflx', 'relay'])

@@ -13,10 +13,10 @@
 // - tcp-only: port-restricted, and every forwarded UDP packet dropped, both ways.
 // - Without the input firewall (`inputFirewall` false, as on many Linux routers), a packet to the
 //   router's own WAN address on a port no mapping holds yet is delivered to the router itself
-//   (nothing listens: an ICMP error back), and conntrack keeps an entry for it. A caller's ICE
+//   (nothing listens: an ICMP error back), and conntrack keeps an entry for it. A peer's ICE
 //   checks that arrive before the host behind it sent anything leave such an entry; when the host
-//   then sends to that caller from the same port, MASQUERADE finds the port taken for that peer
-//   and picks another one: the port the caller was told about no longer reaches the host.
+//   then sends to that peer from the same port, MASQUERADE finds the port taken for that peer
+//   and picks another one: the port the peer was told about no longer reaches the host.
 export type NatKind = 'cone' | 'port-restricted' | 'symmetric' | 'tcp-only'
 
 /** The router's rules; `dmzHost` is the LAN address a cone router forwards unsolicited UDP to. */

@@ -44,8 +44,8 @@ const PAIRS: Pair[] = [
     a: 'nofw1',
     b: 'prc1',
     what: 'port-restricted without an input firewall ↔ port-restricted',
-    paths: ['direct', 'either'],
-    note: 'called, nofw1\'s router may remap its port (the caller\'s early checks leave conntrack entries there): then the call is relayed'
+    paths: ['either', 'either'],
+    note: 'nofw1\'s router may remap its port when the other side\'s checks arrive before nofw1 sent anything (they leave conntrack entries there): then the call is relayed'
   }
 ]
 

@@ -5,17 +5,20 @@
 //
 // - A relay-only session drops the peer's non-relay candidates (libjuice would still pair its
 //   host socket with them, libdatachannel #1587).
-// - The answerer holds the offerer's candidates (those inside the offer) until the offerer says
-//   it applied our answer (peerHasAnswer: the call signaling's call-answer-applied), its ICE
-//   connects (the offerer's checks reached it, so the offerer holds the answer), or
-//   ANSWERER_CANDIDATE_HOLD_MS have passed (a peer that sends no such word): the offerer must
-//   hold the answer before the answerer reaches it (the race described in media-session.ts).
+// - The answerer holds the offerer's candidates (those inside the offer) until its ICE connects
+//   (the offerer's checks reached it, so the offerer holds the answer), the offerer says it
+//   applied our answer (peerHasAnswer: the call signaling's call-answer-applied; only where we
+//   serve DTLS, below), or ANSWERER_CANDIDATE_HOLD_MS have passed (a peer that sends no such
+//   word): the offerer must hold the answer before the answerer reaches it (the race described
+//   in media-session.ts).
 // - The side whose ICE connects first must serve DTLS: a client's ClientHello that waits for the
 //   server's ICE costs a 1 s retransmission, or deadlocks the server (libdatachannel #1630).
 //   Which side connects first depends on the answerer's network. The offerer checks first (on
 //   the answer); where its checks reach the answerer unasked (on the same machine or LAN, or a
 //   reachable answerer: a supernode), the offerer connects first, and keeps libdatachannel's
-//   roles (the offerer serves). Behind a NAT that filters, the offerer's checks are dropped
+//   roles (the offerer serves); there the offerer's word does not end the hold, as our own
+//   checks could then connect us first (on loopback, a call in 60 paid a 1 s retransmission so).
+//   Behind a NAT that filters, the offerer's checks are dropped
 //   until the answerer's own checks open it, and those succeed at once (the offerer's NAT
 //   opened on its own checks): the answerer connects first, so it serves (a=setup:active in
 //   the offer it applies). A NAT that lets anyone in (full cone) is taken for a filtering one:
@@ -67,7 +70,7 @@ export interface CandidateGate {
   applied: (plan: RemoteDescriptionPlan) => void
   /** ICE 'connected' or 'completed' ends the answerer's hold. */
   iceStateChanged: (state: string) => void
-  /** The offerer said it applied our answer: the answerer's hold ends. */
+  /** The offerer said it applied our answer: the hold of an answerer that serves DTLS ends. */
   peerHasAnswer: () => void
   /** One of our own gathered candidates (with or without "a="): relayed ones are our TURN allocations. */
   localCandidate: (candidate: string) => void
@@ -90,6 +93,8 @@ export function createCandidateGate (init: CandidateGateInit): CandidateGate {
   let closed = false
   let held: string[] = []
   let holdTimer: TimerHandle | undefined
+  /** We serve DTLS (planned from the offer): only then does the offerer's word end the hold. */
+  let serving = false
 
   function release (why: string): void {
     if (!holding || !applied || closed) return
@@ -124,6 +129,7 @@ export function createCandidateGate (init: CandidateGateInit): CandidateGate {
     applied (plan) {
       if (closed || applied) return
       applied = true
+      serving = plan.serveDtls
       if (role !== 'answerer') return
       held = [...plan.held]
       if (plan.relayedPath) {
@@ -139,7 +145,7 @@ export function createCandidateGate (init: CandidateGateInit): CandidateGate {
       if (state === 'connected' || state === 'completed') release(`ICE ${state}`)
     },
 
-    peerHasAnswer () { release('the offerer holds the answer') },
+    peerHasAnswer () { if (serving) release('the offerer holds the answer') },
 
     localCandidate (candidate) {
       const own = checkCandidate(candidate)
