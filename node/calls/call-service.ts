@@ -72,7 +72,7 @@ function mediaSummary (call: Call, media: CallMedia | undefined): CallMediaSumma
   const audio = media?.audio?.stats()
   if (media === undefined || audio === undefined) return undefined
   const { path, selectedPair } = media.session.stats()
-  const setup = callSetupOf(media, call.acceptedAt ?? call.startedAt)
+  const setup = callSetupOf(media, call)
   return { path, selectedPair, framesSent: audio.framesSent, framesReceived: audio.framesReceived, framesLost: audio.framesLost, framesConcealed: audio.framesConcealed, setup }
 }
 
@@ -96,7 +96,7 @@ function callInfoOf (view: CallView, call: Call | undefined, browserMedia: Brows
     connectedAt: view.connectedAt,
     muted: call?.muted ?? false,
     stats,
-    ...(callMedia === undefined || call === undefined ? {} : { setup: callSetupOf(callMedia, call.acceptedAt ?? call.startedAt) }),
+    ...(callMedia === undefined || call === undefined ? {} : { setup: callSetupOf(callMedia, call) }),
     ...(view.number === undefined ? {} : { number: view.number }),
     ...(view.callerNumber === undefined ? {} : { callerNumber: view.callerNumber })
   }

@@ -2,6 +2,7 @@
 import { estimateMos } from './mos.js'
 import type { CallMedia } from './call-media.js'
 import type { CallSetup, CallStats } from './call-types.js'
+import type { Call } from './call.js'
 
 /** Assumed one-way delay of packetization (one 20 ms frame) for the MOS estimate. */
 const PACKETIZATION_DELAY_MS = 20
@@ -31,11 +32,15 @@ export function callMos (rttMs: number | null, bufferDelayMs: number, lossPct: n
   return estimateMos({ oneWayDelayMs: (rttMs ?? 0) / 2 + bufferDelayMs + PACKETIZATION_DELAY_MS, lossPct })
 }
 
-/** How the call's first media session set up, in ms after `answeredAt` (the call's answer as this side knows it). */
-export function callSetupOf (media: CallMedia, answeredAt: number): CallSetup {
+/**
+ * How the call's first media session set up, in ms after the answer as this side knows it (the
+ * callee's own, or its arrival at the caller); steps not reached are undefined, and left out of JSON.
+ */
+export function callSetupOf (media: CallMedia, call: Pick<Call, 'acceptedAt' | 'startedAt'>): CallSetup {
   const { steps, releasedBecause, localCandidates, remoteCandidates, dtlsRole } = media.first.setup()
+  const answeredAt = call.acceptedAt ?? call.startedAt
   const after = (at: number | undefined): number | undefined => at === undefined ? undefined : Math.max(0, Math.round(at - answeredAt))
-  const setup: CallSetup = {
+  return {
     descriptionMs: after(steps.remoteDescription),
     candidatesReleasedMs: after(steps.candidatesReleased),
     releasedBecause,
@@ -47,9 +52,6 @@ export function callSetupOf (media: CallMedia, answeredAt: number): CallSetup {
     pair: media.connectedPair,
     dtlsRole
   }
-  // Steps not reached are left out (JSON drops undefined anyway; this keeps the object as printed).
-  for (const key of Object.keys(setup) as Array<keyof CallSetup>) if (setup[key] === undefined) delete setup[key]
-  return setup
 }
 
 /** The setup in one sentence, for the log: "first audio 212 ms after the answer: ICE connected at 150 ms, …". */

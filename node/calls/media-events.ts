@@ -36,7 +36,7 @@ function emitStats (call: Call, media: CallMedia, log: Logger, emit: (event: Cal
     // By the first tick the first audio has arrived (or it is late, which the line then shows).
     if (!setupLogged) {
       setupLogged = true
-      const setup = callSetupOf(media, call.acceptedAt ?? call.startedAt)
+      const setup = callSetupOf(media, call)
       log.info({ callId, setup }, `call setup: ${describeSetup(setup)}`)
     }
     const now = callStatsOf(media, true)

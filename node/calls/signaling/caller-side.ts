@@ -8,6 +8,7 @@ import { ANSWER_SETUP_TIMEOUT_MS } from '../constants.js'
 import { openSealedSdp, sealSdp } from '../sealed-sdp.js'
 import type { Call } from '../call.js'
 import type { Sender, SignalingContext } from './context.js'
+import { applyAnswer } from './apply-answer.js'
 import { onReanswer, onRecoverAsked } from './on-recovery.js'
 
 export function onCallerSide (ctx: SignalingContext, call: Call, from: Sender, body: CallBody): void {
@@ -53,7 +54,7 @@ function onAccept (ctx: SignalingContext, call: Call, from: Sender): void {
 }
 
 function onAnswer (ctx: SignalingContext, call: Call, from: Sender, body: CallBodyOf<'call-answer'>): void {
-  const { log, media, sodium } = ctx.components
+  const { log, sodium } = ctx.components
   const problem = call.state !== 'connecting'
     ? `the call is ${call.state}, not waiting for an answer`
     : from.deviceKey !== call.peerDevice
@@ -62,15 +63,10 @@ function onAnswer (ctx: SignalingContext, call: Call, from: Sender, body: CallBo
   if (problem !== undefined) { log.warn({ callId: call.id, device: from.deviceKey }, `ignoring a call-answer: ${problem}`); return }
   const sdp = openSealedSdp(sodium, body.sdp, ctx.components.deviceSecretKey)
   if (sdp === undefined) { log.warn({ callId: call.id }, 'answer SDP does not open for this device'); ctx.end(call, 'failed', true); return }
-  let appliedHere: boolean | void
-  try {
-    appliedHere = media.accept(call, sdp)
-  } catch (err) {
-    log.warn({ callId: call.id }, `answer SDP refused: ${(err as Error).message}`)
-    ctx.end(call, 'failed', true)
-    return
-  }
-  if (appliedHere !== false) void ctx.signal(call, { type: 'call-answer-applied', device: from.deviceKey, generation: 0 })
+  const refused = applyAnswer(ctx, call, from, sdp, 0)
+  if (refused === undefined) return
+  log.warn({ callId: call.id }, `answer SDP refused: ${refused}`)
+  ctx.end(call, 'failed', true)
 }
 
 function onEnd (ctx: SignalingContext, call: Call, from: Sender, body: CallBodyOf<'call-end'>): void {

@@ -8,6 +8,7 @@ import { openSealedSdp, sealSdp } from '../sealed-sdp.js'
 import type { Call } from '../call.js'
 import type { CallPath } from '../call-types.js'
 import type { Sender, SignalingContext } from './context.js'
+import { applyAnswer } from './apply-answer.js'
 import { CallRecovery } from './recovery.js'
 import { resendUntilAcked } from './resend.js'
 
@@ -78,7 +79,7 @@ export function onReoffer (ctx: SignalingContext, call: Call, from: Sender, body
 
 /** Caller: the callee's answer to a re-offer. */
 export function onReanswer (ctx: SignalingContext, call: Call, from: Sender, body: CallBodyOf<'call-reanswer'>): void {
-  const { log, media, sodium } = ctx.components
+  const { log, sodium } = ctx.components
   const ignore = (why: string): void => { log.warn({ callId: call.id, generation: body.generation }, `ignoring a call-reanswer: ${why}`) }
   const recovery = call.recovery
   if (call.state !== 'connected' || recovery === undefined) { ignore(`the call is ${call.state}, not connected`); return }
@@ -87,15 +88,10 @@ export function onReanswer (ctx: SignalingContext, call: Call, from: Sender, bod
   if (body.generation !== recovery.pending) { ignore(`stale generation ${body.generation} (waiting for ${recovery.pending ?? 'none'})`); return }
   const sdp = openSealedSdp(sodium, body.sdp, ctx.components.deviceSecretKey)
   if (sdp === undefined) { ignore('its SDP does not open for this device'); return }
-  let appliedHere: boolean | void
-  try {
-    appliedHere = media.accept(call, sdp, body.generation)
-  } catch (err) {
-    log.warn({ callId: call.id, generation: body.generation }, `re-answer SDP refused: ${(err as Error).message}`)
-    recovery.attemptFailed(body.generation, (err as Error).message)
-    return
-  }
-  if (appliedHere !== false) void ctx.signal(call, { type: 'call-answer-applied', device: from.deviceKey, generation: body.generation })
+  const refused = applyAnswer(ctx, call, from, sdp, body.generation)
+  if (refused === undefined) return
+  log.warn({ callId: call.id, generation: body.generation }, `re-answer SDP refused: ${refused}`)
+  recovery.attemptFailed(body.generation, refused)
 }
 
 /** Caller: the callee hears nothing and asks for a re-offer. */

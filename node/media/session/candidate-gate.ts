@@ -18,12 +18,12 @@
 //   reachable answerer: a supernode), the offerer connects first, and keeps libdatachannel's
 //   roles (the offerer serves); there the offerer's word does not end the hold, as our own
 //   checks could then connect us first (on loopback, a call in 60 paid a 1 s retransmission so).
-//   Behind a NAT that filters, the offerer's checks are dropped
-//   until the answerer's own checks open it, and those succeed at once (the offerer's NAT
-//   opened on its own checks): the answerer connects first, so it serves (a=setup:active in
-//   the offer it applies). A NAT that lets anyone in (full cone) is taken for a filtering one:
-//   nothing before the answer tells them apart, and the offerer's checks then race ours (a call
-//   in four or five pays a 1 s DTLS retransmission in the lab).
+//   Behind a NAT that filters, the offerer's checks are dropped until the answerer's own checks
+//   open it, and those succeed at once (the offerer's NAT opened on its own checks): the
+//   answerer connects first, so it serves (a=setup:active in the offer it applies). A NAT that
+//   lets anyone in (full cone) is taken for a filtering one: nothing before the answer tells
+//   them apart, and the offerer's checks then race ours (1–3 calls in 10 pay a 1 s DTLS
+//   retransmission in the lab).
 //   An answerer behind a NAT still holds, though as the server it cannot land a handshake early:
 //   its checks must come second, once the offerer's have opened the offerer's NAT, to be the
 //   first that succeed.
@@ -156,7 +156,6 @@ export function createCandidateGate (init: CandidateGateInit): CandidateGate {
     relayedAddresses: () => [...relayed.values()],
 
     remoteCandidateType: (address, port) => remoteTypes.get(`${address}:${port}`),
-
 
     close () {
       if (closed) return
